@@ -1,0 +1,239 @@
+#include "check_command.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ostream>
+
+#include "hearth/check.h"
+#include "hearth/json.h"
+#include "hearth/policy.h"
+#include "hearth/runner.h"
+#include "hearth/system_view.h"
+
+namespace hearth::agent {
+
+namespace {
+
+constexpr const char* kCheckUsage =
+    "Usage: hearth-agent check [--policy FILE] [--json] [--root DIR] [--state-dir DIR]\n"
+    "\n"
+    "Evaluates this machine once against the policy and prints the result. Nothing is sent.\n"
+    "\n"
+    "  --policy FILE    the policy to judge against (default: /etc/hearth/policy.json)\n"
+    "  --json           print the result as one JSON object\n"
+    "  --root DIR       judge the machine whose files are mirrored under DIR (an image, a\n"
+    "                   fixture tree); commands and routes come from DIR/.hearth/ recordings\n"
+    "  --state-dir DIR  where first-seen dates and caches are kept (default: /var/lib/hearth;\n"
+    "                   under --root only when given)\n"
+    "\n"
+    "Exit codes: 0 compliant, 1 not compliant, 2 usage or configuration error.\n";
+
+struct CheckArgs {
+  std::string policy;
+  bool json = false;
+  std::string root;
+  std::string state_dir;
+  bool state_dir_given = false;
+};
+
+// Parses "--opt VALUE" and "--opt=VALUE". Returns false (message printed) on a usage error.
+bool parseArgs(const std::vector<std::string>& args, const CliEnvironment& env, CheckArgs& out,
+               bool& help) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::string value;
+    bool has_inline = false;
+    if (a.rfind("--", 0) == 0) {
+      if (size_t eq = a.find('='); eq != std::string::npos) {
+        value = a.substr(eq + 1);
+        a = a.substr(0, eq);
+        has_inline = true;
+      }
+    }
+    auto take = [&](std::string& dest) {
+      if (has_inline) {
+        dest = value;
+      } else if (i + 1 < args.size()) {
+        dest = args[++i];
+      } else {
+        env.err << "hearth-agent check: " << a << " needs a value\n";
+        return false;
+      }
+      if (dest.empty()) {
+        env.err << "hearth-agent check: " << a << " needs a non-empty value\n";
+        return false;
+      }
+      return true;
+    };
+    if (a == "-h" || a == "--help") {
+      help = true;
+    } else if (a == "--json") {
+      if (has_inline) {
+        env.err << "hearth-agent check: --json takes no value\n";
+        return false;
+      }
+      out.json = true;
+    } else if (a == "--policy") {
+      if (!take(out.policy)) return false;
+    } else if (a == "--root") {
+      if (!take(out.root)) return false;
+    } else if (a == "--state-dir") {
+      if (!take(out.state_dir)) return false;
+      out.state_dir_given = true;
+    } else {
+      env.err << "hearth-agent check: unknown option \"" << args[i] << "\"\n\n" << kCheckUsage;
+      return false;
+    }
+  }
+  return true;
+}
+
+const char* verdictLabel(Verdict v) {
+  switch (v) {
+    case Verdict::kPass: return "PASS";
+    case Verdict::kFail: return "FAIL";
+    case Verdict::kUnknown: return "UNKNOWN";
+    case Verdict::kNotApplicable: return "N/A";
+  }
+  return "?";
+}
+
+const char* verdictColor(Verdict v) {
+  switch (v) {
+    case Verdict::kPass: return "\x1b[32m";
+    case Verdict::kFail: return "\x1b[31m";
+    case Verdict::kUnknown: return "\x1b[33m";
+    case Verdict::kNotApplicable: return "\x1b[2m";
+  }
+  return "";
+}
+
+// Device-supplied strings may hold control characters: never let them drive the terminal.
+std::string safeText(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7F) ? ' ' : c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string FormatReportText(const Report& report, bool color) {
+  std::string o;
+  const char* reset = color ? "\x1b[0m" : "";
+  const char* bold = color ? "\x1b[1m" : "";
+  o += bold;
+  o += "Hearth compliance check";
+  o += reset;
+  o += " for level \"" + safeText(report.level) + "\" (policy version " +
+       std::to_string(report.policy_version) + ")\n";
+  if (!report.host.hostname.empty() || !report.host.os.empty()) {
+    o += "Host: " + safeText(report.host.hostname);
+    if (!report.host.os.empty()) o += ", " + safeText(report.host.os);
+    if (!report.host.kernel.empty()) o += ", kernel " + safeText(report.host.kernel);
+    o += "\n";
+  }
+  o += "Evaluated at " + formatRfc3339(report.evaluated_at) + "\n\n";
+  size_t idw = 5;
+  for (const auto& c : report.checks) idw = std::max(idw, c.id.size());
+  auto pad = [](std::string s, size_t w) {
+    if (s.size() < w) s.append(w - s.size(), ' ');
+    return s;
+  };
+  o += pad("CHECK", idw) + "  " + pad("RESULT", 8) + "  SUMMARY\n";
+  for (const auto& c : report.checks) {
+    o += pad(c.id, idw) + "  ";
+    if (color) o += verdictColor(c.verdict);
+    o += pad(verdictLabel(c.verdict), 8);
+    if (color) o += reset;
+    o += "  " + safeText(c.summary);
+    if (!c.required) o += " (informational: not required)";
+    o += "\n";
+  }
+  bool any_advice = false;
+  for (const auto& c : report.checks) {
+    if ((c.verdict == Verdict::kFail || c.verdict == Verdict::kUnknown) && !c.remediation.empty()) {
+      if (!any_advice) o += "\nWhat to do:\n";
+      any_advice = true;
+      o += "  - " + c.id + ": " + safeText(c.remediation) + "\n";
+    }
+  }
+  o += "\n";
+  o += bold;
+  if (report.compliant) {
+    o += "This PC meets the agreed security level.";
+  } else {
+    bool unknown_only = true;
+    for (const auto& c : report.checks) {
+      if (c.required && c.verdict == Verdict::kFail) unknown_only = false;
+    }
+    o += unknown_only ? "This PC could not be confirmed to meet the agreed security level."
+                      : "This PC does not meet the agreed security level.";
+  }
+  o += reset;
+  o += "\n";
+  return o;
+}
+
+int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& env) {
+  CheckArgs a;
+  bool help = false;
+  if (!parseArgs(args, env, a, help)) return kExitUsage;
+  if (help) {
+    env.out << kCheckUsage;
+    return 0;
+  }
+
+  std::string policy_path = a.policy.empty() ? env.default_policy_path : a.policy;
+  auto policy = LoadPolicyFile(policy_path);
+  if (!policy.ok()) {
+    env.err << "hearth-agent check: ";
+    if (a.policy.empty() && policy.status().code() == StatusCode::kNotFound) {
+      env.err << "no policy: " << policy_path
+              << " does not exist and this PC is not enrolled. Give one with --policy FILE.\n";
+    } else {
+      env.err << policy.status().message() << "\n";
+    }
+    return kExitUsage;
+  }
+
+  std::unique_ptr<SystemView> view;
+  if (!a.root.empty()) {
+    auto rooted = NewRootedSystemView(a.root);
+    if (!rooted.ok()) {
+      env.err << "hearth-agent check: " << rooted.status().message() << "\n";
+      return kExitUsage;
+    }
+    view = std::move(rooted).value();
+  } else {
+    view = NewLiveSystemView();
+  }
+
+  RunOptions options;
+  if (a.state_dir_given) {
+    struct stat st {};
+    if (::stat(a.state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      env.err << "hearth-agent check: --state-dir " << a.state_dir << " is not a directory\n";
+      return kExitUsage;
+    }
+    options.state_dir = a.state_dir;
+  } else if (a.root.empty()) {
+    // The default state dir is used when it exists and we may write to it (root, or the
+    // agent's own user); otherwise ages count from now and nothing is cached.
+    if (::access(env.default_state_dir.c_str(), W_OK) == 0) options.state_dir = env.default_state_dir;
+  }
+
+  auto checks = BuiltinChecks();
+  Report report = RunChecks(*view, *policy, checks, options);
+  if (a.json) {
+    env.out << json::write(report.toJson(), {.pretty = true}) << "\n";
+  } else {
+    env.out << FormatReportText(report, env.out_is_terminal);
+  }
+  return report.compliant ? kExitCompliant : kExitNotCompliant;
+}
+
+}  // namespace hearth::agent

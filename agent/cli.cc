@@ -1,0 +1,50 @@
+#include "hearth/agent/cli.h"
+
+#include <ostream>
+
+#include "check_command.h"
+
+namespace hearth::agent {
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: hearth-agent COMMAND [OPTIONS]\n"
+    "\n"
+    "Checks this PC against the security level agreed with your employer: disk encryption,\n"
+    "VPN, operating-system updates and screen lock.\n"
+    "\n"
+    "Commands:\n"
+    "  check [--policy FILE] [--json] [--root DIR] [--state-dir DIR]\n"
+    "                      evaluate this machine once and print the result; nothing is sent\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help          show this help (also: hearth-agent COMMAND --help)\n"
+    "  --version           show the version\n"
+    "\n"
+    "Exit codes of check: 0 compliant, 1 not compliant, 2 usage or configuration error.\n"
+    "See hearth-agent(8) for details.\n";
+
+}  // namespace
+
+int RunAgentCli(const std::vector<std::string>& args, const CliEnvironment& env) {
+  if (args.empty()) {
+    env.err << kUsage;
+    return kExitUsage;
+  }
+  const std::string& cmd = args[0];
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    env.out << kUsage;
+    return 0;
+  }
+  if (cmd == "--version" || cmd == "-V") {
+    env.out << "hearth-agent " << HEARTH_VERSION << "\n";
+    return 0;
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "check") return RunCheckCommand(rest, env);
+  env.err << "hearth-agent: unknown command \"" << cmd << "\"\n\n" << kUsage;
+  return kExitUsage;
+}
+
+}  // namespace hearth::agent

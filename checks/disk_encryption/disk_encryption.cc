@@ -1,0 +1,1 @@
+#include "disk_encryption/disk_encryption.h"

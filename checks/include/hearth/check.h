@@ -1,0 +1,37 @@
+// The Check interface: one compliance question, answered from a SystemView under a policy.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/policy.h"
+#include "hearth/result.h"
+#include "hearth/status.h"
+#include "hearth/system_view.h"
+
+namespace hearth {
+
+struct CheckParams {
+  const Policy& policy;  // the validated policy; each check reads its own section
+  // Where checks keep state between runs (first-seen dates, caches). Empty: no persistent state
+  // (ages then count from now, and nothing is cached).
+  std::string state_dir;
+};
+
+class Check {
+ public:
+  virtual ~Check() = default;
+  // The key used in policies and reports: "disk_encryption".
+  virtual std::string_view id() const = 0;
+  // Never fails for "the machine is not compliant": that is an OK result with Verdict::kFail.
+  // A non-OK Status means the check could not tell; the runner reports it as kUnknown with the
+  // reason. The runner fills in id, required and duration_ms.
+  virtual StatusOr<CheckResult> run(const SystemView& system, const CheckParams& params) const = 0;
+};
+
+// The built-in checks in report order (builtin_checks.cc: one line each).
+std::vector<std::unique_ptr<Check>> BuiltinChecks();
+
+}  // namespace hearth

@@ -1,0 +1,148 @@
+// SystemView: the only way checks touch the machine. Three implementations:
+//   - LiveSystemView (system/live_system_view.cc): this Linux machine, as the calling process.
+//   - RootedSystemView (system/rooted_system_view.cc): a directory tree that mirrors a machine
+//     (`hearth-agent check --root DIR`); commands and routes come from recordings inside the tree.
+//   - testing::FakeSystemView (tests/fakes): in-memory files, commands and routes for unit tests.
+// Implementations must be safe for concurrent use.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hearth/status.h"
+
+namespace hearth {
+
+enum class FileType { kRegular, kDirectory, kSymlink, kFifo, kCharDevice, kBlockDevice, kSocket,
+                      kOther };
+
+struct FileInfo {
+  FileType type = FileType::kOther;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t mode = 0;  // permission bits only (07777)
+  uint64_t size = 0;
+  uint64_t dev = 0;   // device of the filesystem holding the file (makedev form)
+  uint64_t rdev = 0;  // for device nodes
+  std::chrono::system_clock::time_point mtime;
+  // statx(2) STATX_ATTR_ENCRYPTED (fscrypt): known only where the filesystem reports it.
+  bool encryption_attr_known = false;
+  bool encrypted = false;
+};
+
+// The credentials a command (or a file read) runs with after dropping privileges.
+struct UserIdentity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary groups (initgroups); empty = only gid
+  std::string name;           // for USER/LOGNAME
+  std::string home;           // for HOME and the working directory
+};
+
+struct Command {
+  // argv[0] must be an absolute path. No shell is involved.
+  std::vector<std::string> argv;
+  // The complete environment of the child (nothing is inherited). Implementations add LC_ALL=C,
+  // LANG=C and PATH=/usr/sbin:/usr/bin:/sbin:/bin unless set here.
+  std::map<std::string, std::string> env;
+  std::chrono::milliseconds timeout{30000};
+  size_t max_output = 8 * 1024 * 1024;  // per stream; output beyond is discarded and flagged
+  // When set, the child drops to this identity (setgroups, setresgid, setresuid) before exec,
+  // and starts in its home directory (or / if that fails).
+  std::optional<UserIdentity> as_user;
+};
+
+struct CommandResult {
+  int exit_code = -1;    // valid when term_signal == 0
+  int term_signal = 0;   // the signal that ended the process, if any
+  std::string out;
+  std::string err;
+  bool out_truncated = false;
+  bool err_truncated = false;
+};
+
+// An IPv4 or IPv6 address.
+struct IpAddress {
+  int family = 0;  // AF_INET or AF_INET6
+  std::array<uint8_t, 16> bytes{};
+
+  // Accepts dotted quad or any textual IPv6 form (no zone, no prefix).
+  static StatusOr<IpAddress> parse(const std::string& text);
+  std::string toString() const;
+  bool operator==(const IpAddress& o) const { return family == o.family && bytes == o.bytes; }
+};
+
+// The kernel's answer to "which route does a packet to `destination` take" (RTM_GETROUTE,
+// policy rules included).
+struct RouteInfo {
+  std::string destination;  // the address asked about
+  std::string type;         // "unicast", "local", "unreachable", "blackhole", "prohibit", ...
+  std::string interface;    // output interface name ("" if none)
+  int interface_index = 0;
+  std::string gateway;      // "" when directly connected
+  std::string source;       // preferred source address, if any
+  uint32_t table = 0;       // routing table the route came from (254 = main)
+  std::string matched_prefix;  // the route that matched, e.g. "10.20.0.0/16" or "default"
+};
+
+class SystemView {
+ public:
+  virtual ~SystemView() = default;
+
+  // Contents of the regular file `path` (absolute), at most `limit` bytes: a longer file is an
+  // error (ResourceExhausted) unless `truncate_ok`, in which case the first `limit` bytes are
+  // returned. NotFound if it does not exist, PermissionDenied if unreadable, InvalidArgument if it
+  // is not a regular file (FIFOs and devices are never opened for reading).
+  virtual StatusOr<std::string> readFile(const std::string& path, size_t limit = 1 << 20,
+                                         bool truncate_ok = false) const = 0;
+
+  // Like readFile, but as `user` (live: in a child process with that identity, so the user's
+  // permissions apply and no symlink the user planted is followed with root's rights; rooted:
+  // inside the root, regular files only, symlinks that leave the tree refused).
+  virtual StatusOr<std::string> readFileAs(const UserIdentity& user, const std::string& path,
+                                           size_t limit = 1 << 20) const = 0;
+
+  // Names in directory `path`, sorted, without "." and "..".
+  virtual StatusOr<std::vector<std::string>> listDir(const std::string& path) const = 0;
+
+  // The target of symlink `path` as stored (not resolved).
+  virtual StatusOr<std::string> readLink(const std::string& path) const = 0;
+
+  // Metadata of `path`; `follow` = follow a final symlink.
+  virtual StatusOr<FileInfo> stat(const std::string& path, bool follow = true) const = 0;
+
+  // Runs `command`. A non-zero exit is not an error (see CommandResult); errors are: the program
+  // does not exist (NotFound), cannot be started, or ran past its timeout (DeadlineExceeded; the
+  // whole process group is killed). Unavailable when this view cannot run commands at all.
+  virtual StatusOr<CommandResult> run(const Command& command) const = 0;
+
+  // Asks the kernel which route a packet to `destination` would take. Sends no packet.
+  virtual StatusOr<RouteInfo> routeTo(const IpAddress& destination) const = 0;
+
+  virtual std::chrono::system_clock::time_point now() const = 0;
+
+  // True when this view looks at a tree under --root rather than the running machine (commands
+  // as other users, D-Bus and live kernel state are not available).
+  virtual bool isRooted() const { return false; }
+};
+
+// The running machine.
+std::unique_ptr<SystemView> NewLiveSystemView();
+
+// A tree mirroring a machine's files. Paths are resolved inside `root` (openat2 RESOLVE_IN_ROOT):
+// absolute symlinks and ".." stay inside the tree. Recorded command outputs and routes are read
+// from `root`/.hearth/commands.json and `root`/.hearth/routes.json (see docs/root-trees.md);
+// a command or route without a recording is Unavailable. `now` overrides the clock if set.
+StatusOr<std::unique_ptr<SystemView>> NewRootedSystemView(
+    const std::string& root,
+    std::optional<std::chrono::system_clock::time_point> now = std::nullopt);
+
+}  // namespace hearth

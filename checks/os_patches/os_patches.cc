@@ -1,0 +1,1 @@
+#include "os_patches/os_patches.h"

@@ -1,0 +1,1 @@
+#include "screen_lock/screen_lock.h"
