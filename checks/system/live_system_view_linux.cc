@@ -15,6 +15,8 @@ namespace {
 
 class LiveSystemView final : public SystemView {
  public:
+  explicit LiveSystemView(LiveOptions options) : options_(std::move(options)) {}
+
   StatusOr<std::string> readFile(const std::string& path, size_t limit,
                                  bool truncate_ok) const override {
     // O_NONBLOCK: opening a FIFO must never block (logind's .ref files are FIFOs).
@@ -53,7 +55,10 @@ class LiveSystemView final : public SystemView {
   }
 
   StatusOr<CommandResult> run(const Command& command) const override {
-    return internal::RunCommand(command);
+    if (options_.command_env.empty()) return internal::RunCommand(command);
+    Command c = command;
+    for (const auto& [k, v] : options_.command_env) c.env.emplace(k, v);
+    return internal::RunCommand(c);
   }
 
   StatusOr<RouteInfo> routeTo(const IpAddress& destination) const override {
@@ -63,10 +68,15 @@ class LiveSystemView final : public SystemView {
   std::chrono::system_clock::time_point now() const override {
     return std::chrono::system_clock::now();
   }
+
+ private:
+  LiveOptions options_;
 };
 
 }  // namespace
 
-std::unique_ptr<SystemView> NewLiveSystemView() { return std::make_unique<LiveSystemView>(); }
+std::unique_ptr<SystemView> NewLiveSystemView(LiveOptions options) {
+  return std::make_unique<LiveSystemView>(std::move(options));
+}
 
 }  // namespace hearth

@@ -134,8 +134,15 @@ class SystemView {
   virtual bool isRooted() const { return false; }
 };
 
+struct LiveOptions {
+  // Added to the environment of every command (unless the command sets the variable itself).
+  // Tests use it to point apt (APT_CONFIG) and dconf (DCONF_PROFILE) at hermetic data; nothing in
+  // production sets it.
+  std::map<std::string, std::string> command_env;
+};
+
 // The running machine.
-std::unique_ptr<SystemView> NewLiveSystemView();
+std::unique_ptr<SystemView> NewLiveSystemView(LiveOptions options = {});
 
 // A tree mirroring a machine's files. Paths are resolved inside `root` (openat2 RESOLVE_IN_ROOT):
 // absolute symlinks and ".." stay inside the tree. Recorded command outputs and routes are read
