@@ -1,1 +1,149 @@
+#include "hearth/policy.h"
+
 #include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/temp_dir.h"
+
+namespace hearth {
+namespace {
+
+constexpr const char* kExample = R"({
+  "level": "standard",
+  "version": 3,
+  "checks": {
+    "disk_encryption": {"required": true},
+    "vpn":            {"required": true, "company_addresses": ["10.20.0.1", "fd00:20::1"]},
+    "os_patches":     {"required": true, "max_security_update_age_days": 7,
+                       "max_update_age_days": 30, "max_package_list_age_days": 7,
+                       "reboot_grace_days": 3},
+    "screen_lock":    {"required": true, "max_idle_seconds": 300, "require_lock_on_resume": true}
+  }
+})";
+
+TEST(PolicyTest, ParsesTheArchitectureExample) {
+  auto p = ParsePolicy(kExample, "policy.json");
+  ASSERT_TRUE(p.ok()) << p.status().toString();
+  EXPECT_EQ(p->level, "standard");
+  EXPECT_EQ(p->version, 3);
+  ASSERT_TRUE(p->vpn);
+  EXPECT_EQ(p->vpn->company_addresses.size(), 2u);
+  ASSERT_TRUE(p->os_patches);
+  EXPECT_EQ(p->os_patches->max_update_age_days, 30);
+  ASSERT_TRUE(p->screen_lock);
+  EXPECT_EQ(p->screen_lock->max_idle_seconds, 300);
+  EXPECT_TRUE(p->required("disk_encryption"));
+}
+
+TEST(PolicyTest, AbsentCheckIsNotEvaluatedAndOptionalIsNotRequired) {
+  auto p = ParsePolicy(
+      R"({"level":"basic","version":1,"checks":{"disk_encryption":{"required":false}}})", "p");
+  ASSERT_TRUE(p.ok()) << p.status().toString();
+  EXPECT_TRUE(p->enabled("disk_encryption"));
+  EXPECT_FALSE(p->required("disk_encryption"));
+  EXPECT_FALSE(p->enabled("vpn"));
+  EXPECT_FALSE(p->required("vpn"));
+}
+
+TEST(PolicyTest, DefaultsApplyToOmittedSettings) {
+  auto p = ParsePolicy(R"({"level":"l","version":1,"checks":{"os_patches":{},"screen_lock":{}}})",
+                       "p");
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->os_patches->required);
+  EXPECT_EQ(p->os_patches->max_security_update_age_days, 7);
+  EXPECT_EQ(p->screen_lock->max_idle_seconds, 300);
+  EXPECT_TRUE(p->screen_lock->require_lock_on_resume);
+}
+
+struct BadCase {
+  const char* name;
+  const char* text;
+  const char* expected;  // substring of the error message
+};
+
+class PolicyErrorTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(PolicyErrorTest, NamesFileKeyAndExpectation) {
+  auto p = ParsePolicy(GetParam().text, "/etc/hearth/policy.json");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(p.status().message().find("/etc/hearth/policy.json: "), std::string::npos)
+      << p.status().message();
+  EXPECT_NE(p.status().message().find(GetParam().expected), std::string::npos)
+      << p.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Errors, PolicyErrorTest,
+    ::testing::Values(
+        BadCase{"UnknownTopKey", R"({"level":"l","version":1,"checks":{},"lvl":2})",
+                "lvl: unknown key"},
+        BadCase{"UnknownCheck", R"({"level":"l","version":1,"checks":{"firewal":{}}})",
+                "checks.firewal: unknown key"},
+        BadCase{"TypoInSetting",
+                R"({"level":"l","version":1,"checks":{"vpn":{"requird":true}}})",
+                "checks.vpn.requird: unknown key"},
+        BadCase{"WrongTypeBool",
+                R"({"level":"l","version":1,"checks":{"vpn":{"required":"yes"}}})",
+                "checks.vpn.required: expected true or false, got string \"yes\""},
+        BadCase{"WrongTypeNumber",
+                R"({"level":"l","version":1,"checks":{"os_patches":{"max_update_age_days":"30"}}})",
+                "checks.os_patches.max_update_age_days: expected a whole number from 0 to 3650"},
+        BadCase{"FractionalNumber",
+                R"({"level":"l","version":1,"checks":{"screen_lock":{"max_idle_seconds":1.5}}})",
+                "checks.screen_lock.max_idle_seconds: expected a whole number from 1 to 86400"},
+        BadCase{"OutOfRange",
+                R"({"level":"l","version":1,"checks":{"screen_lock":{"max_idle_seconds":0}}})",
+                "got integer 0"},
+        BadCase{"NegativeAge",
+                R"({"level":"l","version":1,"checks":{"os_patches":{"reboot_grace_days":-1}}})",
+                "checks.os_patches.reboot_grace_days"},
+        BadCase{"BadAddress",
+                R"({"level":"l","version":1,"checks":{"vpn":{"company_addresses":["10.0.0.300"]}}})",
+                "checks.vpn.company_addresses[0]: expected an IPv4 or IPv6 address"},
+        BadCase{"AddressesNotArray",
+                R"({"level":"l","version":1,"checks":{"vpn":{"company_addresses":"10.0.0.1"}}})",
+                "checks.vpn.company_addresses: expected an array"},
+        BadCase{"CheckNotObject", R"({"level":"l","version":1,"checks":{"vpn":true}})",
+                "checks.vpn: expected an object"},
+        BadCase{"MissingLevel", R"({"version":1,"checks":{}})", "level: expected"},
+        BadCase{"BadLevelName", R"({"level":"Standard Level","version":1,"checks":{}})",
+                "level: expected a name"},
+        BadCase{"MissingVersion", R"({"level":"l","checks":{}})", "version: expected"},
+        BadCase{"ZeroVersion", R"({"level":"l","version":0,"checks":{}})", "version: expected"},
+        BadCase{"MissingChecks", R"({"level":"l","version":1})", "checks: expected"},
+        BadCase{"NotAnObject", R"([1,2])", "expected a JSON object"},
+        BadCase{"BadJson", "{\"level\": \"l\",\n \"version\": 1,,}", "line 2, column 15: expected a string key"},
+        BadCase{"DuplicateKey",
+                R"({"level":"l","version":1,"checks":{"vpn":{"required":true,"required":false}}})",
+                "duplicate key \"required\""}),
+    [](const ::testing::TestParamInfo<BadCase>& p) { return p.param.name; });
+
+TEST(PolicyTest, LoadPolicyFileReportsMissingFile) {
+  auto p = LoadPolicyFile("/nonexistent/hearth/policy.json");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(p.status().message().find("/nonexistent/hearth/policy.json"), std::string::npos);
+}
+
+TEST(PolicyTest, LoadPolicyFileRefusesDirectoriesAndHugeFiles) {
+  testing::TempDir dir;
+  auto p = LoadPolicyFile(dir.path());
+  ASSERT_FALSE(p.ok());
+  std::string big = dir.write("big.json", std::string(2 << 20, ' '));
+  auto q = LoadPolicyFile(big);
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.status().message().find("larger than 1 MiB"), std::string::npos);
+}
+
+TEST(PolicyTest, ShippedExamplePolicyIsValid) {
+  auto p = LoadPolicyFile(std::string(HEARTH_SOURCE_DIR) + "/packaging/policy.example.json");
+  ASSERT_TRUE(p.ok()) << p.status().toString();
+  EXPECT_EQ(p->level, "standard");
+  EXPECT_TRUE(p->enabled("disk_encryption") && p->enabled("vpn") && p->enabled("os_patches") &&
+              p->enabled("screen_lock"));
+}
+
+}  // namespace
+}  // namespace hearth

@@ -1,1 +1,55 @@
+// The real hearth-agent binary, run as a process: exit codes, streams and JSON output.
 #include <gtest/gtest.h>
+
+#include "hearth/json.h"
+#include "support/temp_dir.h"
+
+namespace hearth {
+namespace {
+
+using testing::RunProcess;
+
+TEST(AgentBinaryTest, VersionAndHelp) {
+  auto v = RunProcess({HEARTH_AGENT_BINARY, "--version"});
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_EQ(v.out.rfind("hearth-agent 0.", 0), 0u) << v.out;
+  auto h = RunProcess({HEARTH_AGENT_BINARY, "check", "--help"});
+  EXPECT_EQ(h.exit_code, 0);
+  EXPECT_NE(h.out.find("Exit codes: 0 compliant, 1 not compliant, 2"), std::string::npos);
+}
+
+TEST(AgentBinaryTest, BrokenPolicyExitsTwoNamingTheKeyOnStderr) {
+  testing::TempDir dir;
+  std::string p = dir.write("policy.json",
+                            R"({"level":"standard","version":1,"checks":{"vpn":{"adresses":[]}}})");
+  auto r = RunProcess({HEARTH_AGENT_BINARY, "check", "--json", "--policy", p});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("checks.vpn.adresses: unknown key"), std::string::npos) << r.err;
+}
+
+TEST(AgentBinaryTest, JsonOutputOnThisMachineHasEveryCheck) {
+  auto r = RunProcess({HEARTH_AGENT_BINARY, "check", "--json", "--policy",
+                       std::string(HEARTH_SOURCE_DIR) + "/packaging/policy.example.json"});
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.err;
+  auto doc = json::parse(r.out);
+  ASSERT_TRUE(doc.ok()) << doc.status().toString() << "\n" << r.out;
+  const json::Value* checks = doc->find("checks");
+  ASSERT_NE(checks, nullptr);
+  std::vector<std::string> ids;
+  for (const auto& c : checks->asArray()) {
+    ids.push_back(c.find("id")->asString());
+    std::string verdict = c.find("verdict")->asString();
+    EXPECT_TRUE(verdict == "pass" || verdict == "fail" || verdict == "unknown" ||
+                verdict == "not_applicable");
+    EXPECT_FALSE(c.find("summary")->asString().empty());
+    if (verdict == "fail" || verdict == "unknown") {
+      EXPECT_FALSE(c.find("remediation")->asString().empty()) << c.find("id")->asString();
+    }
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"disk_encryption", "vpn", "os_patches", "screen_lock"}));
+  EXPECT_EQ(doc->find("compliant")->asBool(), r.exit_code == 0);
+}
+
+}  // namespace
+}  // namespace hearth
