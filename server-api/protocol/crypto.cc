@@ -1,0 +1,497 @@
+#include "hearth/protocol/crypto.h"
+
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <cstdio>
+#include <ctime>
+
+namespace hearth::protocol {
+
+namespace {
+
+constexpr size_t kMaxPemBytes = 16 * 1024;
+
+// The OpenSSL error queue as text, cleared.
+std::string sslErrors() {
+  std::string out;
+  unsigned long e;
+  while ((e = ERR_get_error()) != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out.empty() ? "unknown OpenSSL error" : out;
+}
+
+Status sslError(std::string_view what) {
+  return InternalError(std::string(what) + ": " + sslErrors());
+}
+
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free_all(b); }
+};
+struct X509Deleter {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct ReqDeleter {
+  void operator()(X509_REQ* x) const { X509_REQ_free(x); }
+};
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct PkeyCtxDeleter {
+  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+struct StoreDeleter {
+  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
+};
+struct StoreCtxDeleter {
+  void operator()(X509_STORE_CTX* s) const { X509_STORE_CTX_free(s); }
+};
+using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+using X509Ptr = std::unique_ptr<X509, X509Deleter>;
+using ReqPtr = std::unique_ptr<X509_REQ, ReqDeleter>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+
+BioPtr memBio(std::string_view data) {
+  return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+}
+
+std::string bioString(BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+StatusOr<X509Ptr> readCert(std::string_view pem) {
+  if (pem.size() > kMaxPemBytes) return InvalidArgumentError("certificate larger than 16 KiB");
+  BioPtr bio = memBio(pem);
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) {
+    ERR_clear_error();
+    return InvalidArgumentError("not a PEM certificate");
+  }
+  return cert;
+}
+
+bool allowedKeyType(EVP_PKEY* key) {
+  if (EVP_PKEY_get_id(key) == EVP_PKEY_ED25519) return true;
+  if (EVP_PKEY_get_id(key) != EVP_PKEY_EC) return false;
+  char group[64] = {};
+  size_t len = 0;
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) !=
+      1) {
+    return false;
+  }
+  return std::string(group) == "prime256v1" || std::string(group) == "P-256";
+}
+
+// Ed25519 signs with no digest; ECDSA with SHA-256.
+const EVP_MD* digestFor(EVP_PKEY* key) {
+  return EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
+}
+
+std::string nameEntry(X509_NAME* name, int nid) {
+  int idx = X509_NAME_get_index_by_NID(name, nid, -1);
+  if (idx < 0) return "";
+  ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+  unsigned char* utf8 = nullptr;
+  int n = ASN1_STRING_to_UTF8(&utf8, s);
+  if (n < 0) return "";
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+std::chrono::system_clock::time_point asn1Time(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(t, &tm) != 1) return {};
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+Status addExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+  if (ext == nullptr) return sslError("certificate extension " + value);
+  int ok = X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+  if (ok != 1) return sslError("add certificate extension");
+  return OkStatus();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Key
+
+Key::Key() = default;
+Key::~Key() { EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_)); }
+Key::Key(Key&& o) noexcept : pkey_(o.pkey_) { o.pkey_ = nullptr; }
+Key& Key::operator=(Key&& o) noexcept {
+  if (this != &o) {
+    EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_));
+    pkey_ = o.pkey_;
+    o.pkey_ = nullptr;
+  }
+  return *this;
+}
+
+StatusOr<Key> Key::generateP256() {
+  EVP_PKEY* k = EVP_EC_gen("P-256");
+  if (k == nullptr) return sslError("generate P-256 key");
+  return Key(k);
+}
+
+StatusOr<Key> Key::generateEd25519() {
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(
+      EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr));
+  EVP_PKEY* k = nullptr;
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_keygen(ctx.get(), &k) != 1) {
+    return sslError("generate Ed25519 key");
+  }
+  return Key(k);
+}
+
+StatusOr<Key> Key::fromPem(std::string_view pem, bool public_only) {
+  if (pem.size() > kMaxPemBytes) return InvalidArgumentError("key larger than 16 KiB");
+  BioPtr bio = memBio(pem);
+  EVP_PKEY* k = public_only ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr)
+                            : PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  if (k == nullptr) {
+    ERR_clear_error();
+    return InvalidArgumentError(public_only ? "not a PEM public key" : "not a PEM private key");
+  }
+  return Key(k);
+}
+
+StatusOr<std::string> Key::privatePem() const {
+  if (!valid()) return FailedPreconditionError("no key");
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_PKCS8PrivateKey(bio.get(), static_cast<EVP_PKEY*>(pkey_), nullptr, nullptr,
+                                    0, nullptr, nullptr) != 1) {
+    return sslError("write private key");
+  }
+  return bioString(bio.get());
+}
+
+StatusOr<std::string> Key::publicPem() const {
+  if (!valid()) return FailedPreconditionError("no key");
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_PUBKEY(bio.get(), static_cast<EVP_PKEY*>(pkey_)) != 1) {
+    return sslError("write public key");
+  }
+  return bioString(bio.get());
+}
+
+StatusOr<std::string> Key::publicKeyPin() const {
+  if (!valid()) return FailedPreconditionError("no key");
+  unsigned char* der = nullptr;
+  int n = i2d_PUBKEY(static_cast<EVP_PKEY*>(pkey_), &der);
+  if (n <= 0) return sslError("encode public key");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(der, static_cast<size_t>(n), digest);
+  OPENSSL_free(der);
+  return "sha256//" +
+         Base64Encode(std::string_view(reinterpret_cast<char*>(digest), sizeof digest));
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSR
+
+StatusOr<std::string> MakeCsr(const Key& key, const std::string& common_name) {
+  auto* pkey = static_cast<EVP_PKEY*>(key.raw());
+  if (pkey == nullptr) return FailedPreconditionError("no key");
+  ReqPtr req(X509_REQ_new());
+  if (!req || X509_REQ_set_version(req.get(), 0) != 1) return sslError("new CSR");
+  X509_NAME* name = X509_REQ_get_subject_name(req.get());
+  if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
+                                 -1, 0) != 1 ||
+      X509_REQ_set_pubkey(req.get(), pkey) != 1 ||
+      X509_REQ_sign(req.get(), pkey, digestFor(pkey)) <= 0) {
+    return sslError("sign CSR");
+  }
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_X509_REQ(bio.get(), req.get()) != 1) return sslError("write CSR");
+  return bioString(bio.get());
+}
+
+StatusOr<CsrInfo> VerifyCsr(std::string_view csr_pem) {
+  if (csr_pem.size() > kMaxPemBytes) return InvalidArgumentError("CSR larger than 16 KiB");
+  BioPtr bio = memBio(csr_pem);
+  ReqPtr req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
+  if (!req) {
+    ERR_clear_error();
+    return InvalidArgumentError("not a PEM certificate signing request");
+  }
+  EVP_PKEY* pub = X509_REQ_get0_pubkey(req.get());
+  if (pub == nullptr) {
+    ERR_clear_error();
+    return InvalidArgumentError("CSR has no usable public key");
+  }
+  if (!allowedKeyType(pub)) {
+    return InvalidArgumentError("CSR key must be ECDSA P-256 or Ed25519");
+  }
+  if (X509_REQ_verify(req.get(), pub) != 1) {
+    ERR_clear_error();
+    return InvalidArgumentError("CSR signature does not verify");
+  }
+  CsrInfo info;
+  BioPtr out(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_PUBKEY(out.get(), pub) != 1) return sslError("write CSR public key");
+  info.public_key_pem = bioString(out.get());
+  info.common_name = nameEntry(X509_REQ_get_subject_name(req.get()), NID_commonName);
+  return info;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates
+
+StatusOr<std::string> IssueCertificate(const CertificateRequest& request,
+                                       const std::string& subject_public_key_pem,
+                                       const Key& issuer_key, const std::string& issuer_cert_pem) {
+  HEARTH_ASSIGN_OR_RETURN(Key subject, Key::fromPem(subject_public_key_pem, true));
+  auto* issuer_pkey = static_cast<EVP_PKEY*>(issuer_key.raw());
+  if (issuer_pkey == nullptr) return FailedPreconditionError("no issuer key");
+  X509Ptr issuer;
+  if (!issuer_cert_pem.empty()) {
+    HEARTH_ASSIGN_OR_RETURN(issuer, readCert(issuer_cert_pem));
+    if (X509_check_private_key(issuer.get(), issuer_pkey) != 1) {
+      ERR_clear_error();
+      return InvalidArgumentError("issuer key does not match the issuer certificate");
+    }
+  }
+  X509Ptr cert(X509_new());
+  if (!cert || X509_set_version(cert.get(), 2) != 1) return sslError("new certificate");
+
+  uint64_t serial = request.serial;
+  if (serial == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial) != 1) {
+      return sslError("random serial");
+    }
+    serial &= 0x7FFFFFFFFFFFFFFFULL;  // positive
+    if (serial == 0) serial = 1;
+  }
+  if (ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert.get()), serial) != 1) {
+    return sslError("set serial");
+  }
+  if (ASN1_TIME_set(X509_getm_notBefore(cert.get()),
+                    std::chrono::system_clock::to_time_t(request.not_before)) == nullptr ||
+      ASN1_TIME_set(X509_getm_notAfter(cert.get()),
+                    std::chrono::system_clock::to_time_t(request.not_after)) == nullptr) {
+    return sslError("set validity");
+  }
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(request.common_name.c_str()),
+                                 -1, -1, 0) != 1) {
+    return sslError("set subject");
+  }
+  X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer.get()) : name);
+  if (X509_set_pubkey(cert.get(), static_cast<EVP_PKEY*>(subject.raw())) != 1) {
+    return sslError("set public key");
+  }
+  X509* issuer_raw = issuer ? issuer.get() : cert.get();
+  if (request.is_ca) {
+    HEARTH_RETURN_IF_ERROR(
+        addExtension(cert.get(), issuer_raw, NID_basic_constraints, "critical,CA:TRUE,pathlen:0"));
+    HEARTH_RETURN_IF_ERROR(
+        addExtension(cert.get(), issuer_raw, NID_key_usage, "critical,keyCertSign,cRLSign"));
+  } else {
+    HEARTH_RETURN_IF_ERROR(
+        addExtension(cert.get(), issuer_raw, NID_basic_constraints, "critical,CA:FALSE"));
+    HEARTH_RETURN_IF_ERROR(
+        addExtension(cert.get(), issuer_raw, NID_key_usage, "critical,digitalSignature"));
+    std::string eku;
+    if (request.server_auth) eku = "serverAuth";
+    if (request.client_auth) eku += std::string(eku.empty() ? "" : ",") + "clientAuth";
+    if (!eku.empty()) {
+      HEARTH_RETURN_IF_ERROR(addExtension(cert.get(), issuer_raw, NID_ext_key_usage, eku));
+    }
+  }
+  HEARTH_RETURN_IF_ERROR(addExtension(cert.get(), issuer_raw, NID_subject_key_identifier, "hash"));
+  if (issuer) {
+    HEARTH_RETURN_IF_ERROR(
+        addExtension(cert.get(), issuer_raw, NID_authority_key_identifier, "keyid:always"));
+  }
+  std::string san;
+  for (const auto& d : request.dns_names) san += (san.empty() ? "" : ",") + ("DNS:" + d);
+  for (const auto& ip : request.ip_addresses) san += (san.empty() ? "" : ",") + ("IP:" + ip);
+  if (!san.empty()) {
+    HEARTH_RETURN_IF_ERROR(addExtension(cert.get(), issuer_raw, NID_subject_alt_name, san));
+  }
+  if (X509_sign(cert.get(), issuer_pkey, digestFor(issuer_pkey)) <= 0) {
+    return sslError("sign certificate");
+  }
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_X509(bio.get(), cert.get()) != 1) return sslError("write certificate");
+  return bioString(bio.get());
+}
+
+StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem) {
+  HEARTH_ASSIGN_OR_RETURN(X509Ptr cert, readCert(cert_pem));
+  CertificateInfo info;
+  info.common_name = nameEntry(X509_get_subject_name(cert.get()), NID_commonName);
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr);
+  if (bn != nullptr) {
+    char* hex = BN_bn2hex(bn);
+    if (hex != nullptr) {
+      info.serial_hex = hex;
+      OPENSSL_free(hex);
+    }
+    BN_free(bn);
+  }
+  info.not_before = asn1Time(X509_get0_notBefore(cert.get()));
+  info.not_after = asn1Time(X509_get0_notAfter(cert.get()));
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_PUBKEY(bio.get(), X509_get0_pubkey(cert.get())) == 1) {
+    info.public_key_pem = bioString(bio.get());
+  }
+  return info;
+}
+
+Status VerifyCertificate(std::string_view cert_pem, std::string_view ca_cert_pem,
+                         std::chrono::system_clock::time_point at) {
+  HEARTH_ASSIGN_OR_RETURN(X509Ptr cert, readCert(cert_pem));
+  HEARTH_ASSIGN_OR_RETURN(X509Ptr ca, readCert(ca_cert_pem));
+  std::unique_ptr<X509_STORE, StoreDeleter> store(X509_STORE_new());
+  std::unique_ptr<X509_STORE_CTX, StoreCtxDeleter> ctx(X509_STORE_CTX_new());
+  if (!store || !ctx || X509_STORE_add_cert(store.get(), ca.get()) != 1 ||
+      X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1) {
+    return sslError("certificate store");
+  }
+  X509_STORE_CTX_set_time(ctx.get(), 0, std::chrono::system_clock::to_time_t(at));
+  if (X509_verify_cert(ctx.get()) != 1) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    ERR_clear_error();
+    return PermissionDeniedError(std::string("certificate does not verify: ") +
+                                 X509_verify_cert_error_string(err));
+  }
+  return OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures, encodings, randomness
+
+StatusOr<std::string> SignEd25519(const Key& key, std::string_view data) {
+  auto* pkey = static_cast<EVP_PKEY*>(key.raw());
+  if (pkey == nullptr || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+    return InvalidArgumentError("not an Ed25519 private key");
+  }
+  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
+  unsigned char sig[64];
+  size_t siglen = sizeof sig;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1 ||
+      EVP_DigestSign(ctx.get(), sig, &siglen, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1) {
+    return sslError("Ed25519 sign");
+  }
+  return Base64Encode(std::string_view(reinterpret_cast<char*>(sig), siglen));
+}
+
+Status VerifyEd25519(const Key& public_key, std::string_view data,
+                     std::string_view signature_b64) {
+  auto* pkey = static_cast<EVP_PKEY*>(public_key.raw());
+  if (pkey == nullptr || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+    return InvalidArgumentError("not an Ed25519 public key");
+  }
+  HEARTH_ASSIGN_OR_RETURN(std::string sig, Base64Decode(signature_b64));
+  if (sig.size() != 64) return PermissionDeniedError("signature has the wrong length");
+  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1) {
+    return sslError("Ed25519 verify");
+  }
+  int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()),
+                            sig.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                            data.size());
+  ERR_clear_error();
+  if (ok != 1) return PermissionDeniedError("signature does not verify");
+  return OkStatus();
+}
+
+std::string Base64Encode(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+StatusOr<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0 || text.size() > (1u << 24)) {
+    return InvalidArgumentError("not base64");
+  }
+  for (char c : text) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/' || c == '=';
+    if (!ok) return InvalidArgumentError("not base64");
+  }
+  std::string out(3 * text.size() / 4 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return InvalidArgumentError("not base64");
+  size_t len = static_cast<size_t>(n);
+  // EVP_DecodeBlock counts padding as zero bytes.
+  if (!text.empty() && text.back() == '=') --len;
+  if (text.size() >= 2 && text[text.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  std::string out;
+  char buf[3];
+  for (unsigned char b : digest) {
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    out += buf;
+  }
+  return out;
+}
+
+StatusOr<std::string> RandomHex(size_t n) {
+  std::string bytes(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(n)) != 1) {
+    return sslError("random bytes");
+  }
+  std::string out;
+  char buf[3];
+  for (unsigned char b : bytes) {
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    out += buf;
+  }
+  return out;
+}
+
+StatusOr<std::string> RandomUuid() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) return sslError("random bytes");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return std::string(out);
+}
+
+}  // namespace hearth::protocol

@@ -1,0 +1,68 @@
+// The wire types shared by hearth-agent and hearth-server (ARCHITECTURE.md "HTTP API"), with
+// strict parsing: bounded sizes and depth, exact types, unknown fields ignored only where the
+// contract says fields may be added (the check result), refused elsewhere.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hearth/json.h"
+#include "hearth/status.h"
+
+namespace hearth::protocol {
+
+constexpr size_t kMaxBodyBytes = 1 << 20;  // every request and response body
+constexpr size_t kMaxJsonDepth = 32;
+
+// POST /api/v1/enroll
+struct EnrollRequest {
+  std::string enroll_secret;
+  std::string csr;  // PEM
+  std::string hostname;
+  std::optional<std::string> owner;
+
+  json::Value toJson() const;
+  static StatusOr<EnrollRequest> parse(std::string_view body);
+};
+
+struct EnrollResponse {
+  std::string device_id;
+  std::string certificate;        // PEM, issued by the device CA
+  std::string ca_certificate;     // PEM of the server TLS CA the agent pins
+  std::string policy_public_key;  // PEM Ed25519 public key that signs policies
+
+  json::Value toJson() const;
+  static StatusOr<EnrollResponse> parse(std::string_view body);
+};
+
+// GET /api/v1/policy: the policy document's exact bytes, base64, and an Ed25519 signature of them.
+struct SignedPolicy {
+  std::string level;
+  int64_t version = 0;
+  std::string policy_b64;
+  std::string signature_b64;
+
+  json::Value toJson() const;
+  static StatusOr<SignedPolicy> parse(std::string_view body);
+};
+
+// POST /api/v1/reports
+struct ReportEnvelope {
+  std::string report_id;  // RFC 4122 UUID, lower case
+  int64_t sequence = 0;   // per device, from 1
+  std::string sent_at;    // RFC 3339
+  std::string agent_version;
+  std::string machine_id;  // hex SHA-256 of /etc/machine-id (never the raw id)
+  json::Value result;      // the (privacy-filtered) `check --json` object
+
+  json::Value toJson() const;
+  // Validates the envelope and the shape of `result` (compliant, level, policy_version,
+  // evaluated_at, host, checks[] with id/verdict/required/summary).
+  static StatusOr<ReportEnvelope> parse(std::string_view body);
+};
+
+bool IsUuid(std::string_view s);
+
+}  // namespace hearth::protocol
