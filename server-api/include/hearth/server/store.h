@@ -1,0 +1,167 @@
+// The server's storage: devices, enrolment secrets, admin tokens, signed policies, reports and the
+// append-only feed, behind one interface with two backends through Poco::Data: SQLite (default,
+// one file in the state dir, WAL, synchronous=FULL) and PostgreSQL (`postgresql://...`).
+// Schema migrations are versioned (schema_migrations). No Poco type crosses this interface;
+// Poco exceptions become Status values inside the implementation.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hearth/json.h"
+#include "hearth/status.h"
+
+namespace hearth::server {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+struct SecretRecord {
+  int64_t id = 0;
+  std::string level;
+  std::optional<std::string> owner;     // per-person secret: devices get this owner
+  std::optional<int64_t> uses_left;     // nullopt: unlimited
+  int64_t uses = 0;
+  std::optional<TimePoint> expires_at;
+  TimePoint created_at;
+  std::optional<TimePoint> revoked_at;
+};
+
+struct TokenRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string scope;  // "read" or "admin"
+  TimePoint created_at;
+  std::optional<TimePoint> expires_at;
+  std::optional<TimePoint> revoked_at;
+};
+
+struct PolicyRecord {
+  std::string level;
+  int64_t version = 0;
+  std::string body;       // the exact bytes served and signed
+  std::string signature;  // base64 Ed25519 over body
+  TimePoint created_at;
+};
+
+struct DeviceRecord {
+  std::string device_id;
+  std::string hostname;
+  std::optional<std::string> owner;
+  std::string level;
+  std::string cert_serial;
+  TimePoint enrolled_at;
+  std::optional<TimePoint> retired_at;
+  std::optional<TimePoint> last_seen;
+  std::string agent_version;
+  std::string machine_id;
+  int64_t last_sequence = 0;
+  std::string status;  // "compliant", "noncompliant", "unknown" (no report yet: "unknown")
+  std::optional<json::Value> latest_result;
+};
+
+struct StoredReport {
+  std::string report_id;
+  int64_t sequence = 0;
+  std::string sent_at;
+  TimePoint received_at;
+  bool compliant = false;
+  json::Value result;
+};
+
+struct FeedEvent {
+  int64_t cursor = 0;
+  TimePoint at;
+  std::string device_id;
+  std::string type;  // enrolled, verdict_changed, stale, retired
+  std::optional<std::string> check;
+  std::optional<std::string> from;
+  std::optional<std::string> to;
+};
+
+struct NewReport {
+  std::string device_id;
+  std::string report_id;
+  int64_t sequence = 0;
+  std::string sent_at;
+  std::string agent_version;
+  std::string machine_id;
+  json::Value result;  // validated by protocol::ReportEnvelope::parse
+  TimePoint received_at;
+};
+
+enum class IngestOutcome { kStored, kDuplicate };
+
+struct DeviceFilter {
+  std::optional<std::string> status;  // compliant | noncompliant | unknown | stale
+  std::optional<std::string> level;
+  std::string after;  // device_id cursor (exclusive); "" = from the start
+  int limit = 100;
+  TimePoint now;      // for staleness
+  std::chrono::seconds stale_after{24 * 3600};
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Schema version after migrate().
+  virtual StatusOr<int> schemaVersion() = 0;
+
+  // Enrolment secrets: only a SHA-256 of the secret is stored.
+  virtual StatusOr<SecretRecord> createSecret(const std::string& secret_hash,
+                                              const SecretRecord& spec) = 0;
+  virtual StatusOr<std::vector<SecretRecord>> listSecrets() = 0;
+  virtual Status revokeSecret(int64_t id, TimePoint at) = 0;
+
+  virtual StatusOr<TokenRecord> createToken(const std::string& token_hash,
+                                            const TokenRecord& spec) = 0;
+  virtual StatusOr<std::vector<TokenRecord>> listTokens() = 0;
+  virtual Status revokeToken(int64_t id, TimePoint at) = 0;
+  // The live (not revoked, not expired at `now`) token with this hash. NotFound otherwise.
+  virtual StatusOr<TokenRecord> findToken(const std::string& token_hash, TimePoint now) = 0;
+
+  // A new version of a level's policy: version must be greater than the current one.
+  virtual Status putPolicy(const PolicyRecord& policy) = 0;
+  virtual StatusOr<PolicyRecord> latestPolicy(const std::string& level) = 0;
+  virtual StatusOr<std::vector<PolicyRecord>> listLatestPolicies() = 0;
+
+  // Atomically: takes one use of the live secret with this hash (NotFound / PermissionDenied
+  // when unknown, revoked, expired or used up), creates the device and its `enrolled` event.
+  virtual StatusOr<DeviceRecord> enrollDevice(const std::string& secret_hash,
+                                              const DeviceRecord& device, TimePoint now) = 0;
+  virtual StatusOr<DeviceRecord> getDevice(const std::string& device_id) = 0;
+  virtual StatusOr<std::vector<DeviceRecord>> listDevices(const DeviceFilter& filter) = 0;
+  virtual Status retireDevice(const std::string& device_id, TimePoint at) = 0;
+
+  // Stores a batch of reports in ONE durable transaction (group commit). Each report is stored
+  // once: a repeated report_id is kDuplicate. Updates the device's latest result, status and
+  // per-check verdicts, appending verdict_changed events. Results come in input order.
+  virtual StatusOr<std::vector<IngestOutcome>> ingestReports(
+      const std::vector<NewReport>& reports) = 0;
+
+  virtual StatusOr<std::vector<StoredReport>> deviceHistory(const std::string& device_id,
+                                                            int limit) = 0;
+  virtual StatusOr<std::vector<FeedEvent>> feed(int64_t after, int limit) = 0;
+  // Appends `stale` events for devices whose last report (or enrolment) is older than
+  // now - window and that have no stale event since. Returns how many were added.
+  virtual StatusOr<int> markStale(TimePoint now, std::chrono::seconds window) = 0;
+
+  // Device counts by status (for /metrics).
+  virtual StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
+      TimePoint now, std::chrono::seconds stale_after) = 0;
+};
+
+// Converts "postgresql://user:pass@host:port/db?sslmode=require" (percent-encoded parts) to a
+// libpq keyword string ("host='h' port='5432' ..."), which is what Poco's connector takes.
+// A string without "://" is returned unchanged (already keyword form).
+StatusOr<std::string> PostgresUriToConninfo(const std::string& uri);
+
+// Opens (creating if needed) and migrates the database. `uri` is a path to an SQLite file, or
+// "postgresql://user:pass@host:port/db" / a libpq keyword string starting with "postgresql:".
+StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri);
+
+}  // namespace hearth::server

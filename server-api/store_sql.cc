@@ -1,0 +1,1034 @@
+// Store on Poco::Data: SQLite (default) and PostgreSQL. SQL is written once with `?`
+// placeholders and rewritten to `$1..$n` for PostgreSQL; the few dialect differences (types,
+// auto-increment, pragmas) are in the migration tables below.
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
+#include <Poco/Nullable.h>
+
+#include <mutex>
+
+#include "hearth/result.h"
+#include "hearth/server/store.h"
+
+namespace hearth::server {
+
+namespace {
+
+using Poco::Nullable;
+using Poco::Data::RecordSet;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
+
+enum class Dialect { kSqlite, kPostgres };
+
+struct Migration {
+  int version;
+  const char* sqlite;
+  const char* postgres;
+};
+
+// Append only: a released migration is never edited.
+const Migration kMigrations[] = {
+    {1,
+     R"sql(
+CREATE TABLE enroll_secrets (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  secret_hash TEXT NOT NULL UNIQUE,
+  level TEXT NOT NULL,
+  owner TEXT,
+  uses_left INTEGER,
+  uses INTEGER NOT NULL DEFAULT 0,
+  expires_at TEXT,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT);
+CREATE TABLE admin_tokens (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  scope TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  revoked_at TEXT);
+CREATE TABLE policies (
+  level TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (level, version));
+CREATE TABLE devices (
+  device_id TEXT PRIMARY KEY,
+  hostname TEXT NOT NULL,
+  owner TEXT,
+  level TEXT NOT NULL,
+  cert_serial TEXT NOT NULL,
+  enrolled_at TEXT NOT NULL,
+  retired_at TEXT,
+  last_seen TEXT,
+  agent_version TEXT NOT NULL DEFAULT '',
+  machine_id TEXT NOT NULL DEFAULT '',
+  last_sequence INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'unknown',
+  latest_result TEXT,
+  secret_id INTEGER);
+CREATE INDEX devices_status ON devices(status, device_id);
+CREATE TABLE reports (
+  report_id TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  sent_at TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  compliant INTEGER NOT NULL,
+  body TEXT NOT NULL);
+CREATE INDEX reports_device ON reports(device_id, received_at);
+CREATE TABLE check_state (
+  device_id TEXT NOT NULL,
+  check_id TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  PRIMARY KEY (device_id, check_id));
+CREATE TABLE events (
+  cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  check_id TEXT,
+  from_verdict TEXT,
+  to_verdict TEXT);
+CREATE INDEX events_device ON events(device_id, type);
+)sql",
+     R"sql(
+CREATE TABLE enroll_secrets (
+  id BIGSERIAL PRIMARY KEY,
+  secret_hash TEXT NOT NULL UNIQUE,
+  level TEXT NOT NULL,
+  owner TEXT,
+  uses_left BIGINT,
+  uses BIGINT NOT NULL DEFAULT 0,
+  expires_at TEXT,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT);
+CREATE TABLE admin_tokens (
+  id BIGSERIAL PRIMARY KEY,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  scope TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  revoked_at TEXT);
+CREATE TABLE policies (
+  level TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  body TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (level, version));
+CREATE TABLE devices (
+  device_id TEXT PRIMARY KEY,
+  hostname TEXT NOT NULL,
+  owner TEXT,
+  level TEXT NOT NULL,
+  cert_serial TEXT NOT NULL,
+  enrolled_at TEXT NOT NULL,
+  retired_at TEXT,
+  last_seen TEXT,
+  agent_version TEXT NOT NULL DEFAULT '',
+  machine_id TEXT NOT NULL DEFAULT '',
+  last_sequence BIGINT NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'unknown',
+  latest_result TEXT,
+  secret_id BIGINT);
+CREATE INDEX devices_status ON devices(status, device_id);
+CREATE TABLE reports (
+  report_id TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  sequence BIGINT NOT NULL,
+  sent_at TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  compliant INTEGER NOT NULL,
+  body TEXT NOT NULL);
+CREATE INDEX reports_device ON reports(device_id, received_at);
+CREATE TABLE check_state (
+  device_id TEXT NOT NULL,
+  check_id TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  PRIMARY KEY (device_id, check_id));
+CREATE TABLE events (
+  cursor BIGSERIAL PRIMARY KEY,
+  at TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  check_id TEXT,
+  from_verdict TEXT,
+  to_verdict TEXT);
+CREATE INDEX events_device ON events(device_id, type);
+)sql"},
+};
+
+std::string fmt(TimePoint t) { return formatRfc3339(t); }
+
+TimePoint parseTime(const std::string& s) {
+  auto t = parseRfc3339(s);
+  return t.ok() ? *t : TimePoint{};
+}
+
+Nullable<std::string> nullableTime(const std::optional<TimePoint>& t) {
+  if (!t) return Nullable<std::string>();
+  return Nullable<std::string>(fmt(*t));
+}
+
+template <typename T>
+Nullable<T> nullable(const std::optional<T>& v) {
+  if (!v) return Nullable<T>();
+  return Nullable<T>(*v);
+}
+
+// RecordSet helpers: NULL-aware column reads.
+std::optional<std::string> optString(RecordSet& rs, const std::string& col) {
+  const Poco::Dynamic::Var& v = rs[col];
+  if (v.isEmpty()) return std::nullopt;
+  return v.convert<std::string>();
+}
+std::string str(RecordSet& rs, const std::string& col) { return optString(rs, col).value_or(""); }
+std::optional<int64_t> optInt(RecordSet& rs, const std::string& col) {
+  const Poco::Dynamic::Var& v = rs[col];
+  if (v.isEmpty()) return std::nullopt;
+  return v.convert<Poco::Int64>();
+}
+int64_t integer(RecordSet& rs, const std::string& col) { return optInt(rs, col).value_or(0); }
+std::optional<TimePoint> optTime(RecordSet& rs, const std::string& col) {
+  auto s = optString(rs, col);
+  if (!s) return std::nullopt;
+  return parseTime(*s);
+}
+
+// Splits a migration script into statements (no semicolons inside our literals).
+std::vector<std::string> statements(const std::string& script) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < script.size()) {
+    size_t semi = script.find(';', start);
+    if (semi == std::string::npos) semi = script.size();
+    std::string s = script.substr(start, semi - start);
+    bool blank = s.find_first_not_of(" \t\r\n") == std::string::npos;
+    if (!blank) out.push_back(s);
+    start = semi + 1;
+  }
+  return out;
+}
+
+std::string deviceStatusFromResult(const json::Value& result) {
+  const json::Value* c = result.find("compliant");
+  if (c != nullptr && c->isBool() && c->asBool()) return "compliant";
+  const json::Value* checks = result.find("checks");
+  if (checks != nullptr && checks->isArray()) {
+    for (const auto& ch : checks->asArray()) {
+      const json::Value* req = ch.find("required");
+      const json::Value* v = ch.find("verdict");
+      if (req != nullptr && req->isBool() && req->asBool() && v != nullptr && v->isString() &&
+          v->asString() == "fail") {
+        return "noncompliant";
+      }
+    }
+  }
+  return "unknown";
+}
+
+class SqlStore final : public Store {
+ public:
+  SqlStore(Dialect dialect, std::string connector, std::string connection)
+      : dialect_(dialect), connector_(std::move(connector)), connection_(std::move(connection)) {}
+
+  Status open() {
+    return guard("open database", [&]() -> Status {
+      session_ = std::make_unique<Session>(connector_, connection_);
+      if (dialect_ == Dialect::kSqlite) {
+        // Durable acknowledgements: WAL with a full fsync at every commit.
+        *session_ << "PRAGMA journal_mode=WAL", now;
+        *session_ << "PRAGMA synchronous=FULL", now;
+        *session_ << "PRAGMA foreign_keys=ON", now;
+        *session_ << "PRAGMA busy_timeout=10000", now;
+      }
+      return migrate();
+    });
+  }
+
+  StatusOr<int> schemaVersion() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    int version = 0;
+    Status s = guard("schema version", [&]() -> Status {
+      Poco::Int64 v = 0;
+      *session_ << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(v), now;
+      version = static_cast<int>(v);
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return version;
+  }
+
+  StatusOr<SecretRecord> createSecret(const std::string& secret_hash,
+                                      const SecretRecord& spec) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    SecretRecord r = spec;
+    Status s = guard("create enrolment secret", [&]() -> Status {
+      std::string level = spec.level;
+      Nullable<std::string> owner = nullable(spec.owner);
+      Nullable<Poco::Int64> uses_left;
+      if (spec.uses_left) uses_left = static_cast<Poco::Int64>(*spec.uses_left);
+      Nullable<std::string> expires = nullableTime(spec.expires_at);
+      std::string created = fmt(spec.created_at);
+      std::string hash = secret_hash;
+      sql("INSERT INTO enroll_secrets(secret_hash, level, owner, uses_left, expires_at, "
+          "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+          [&](Statement& st) {
+            st, use(hash), use(level), use(owner), use(uses_left), use(expires), use(created);
+          });
+      Poco::Int64 id = 0;
+      std::string q = "SELECT id FROM enroll_secrets WHERE secret_hash = ?";
+      sql(q, [&](Statement& st) { st, use(hash), into(id); });
+      r.id = id;
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return r;
+  }
+
+  StatusOr<std::vector<SecretRecord>> listSecrets() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<SecretRecord> out;
+    Status s = guard("list enrolment secrets", [&]() -> Status {
+      Statement st(*session_);
+      st << "SELECT id, level, owner, uses_left, uses, expires_at, created_at, revoked_at "
+            "FROM enroll_secrets ORDER BY id";
+      st.execute();
+      RecordSet rs(st);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+        SecretRecord r;
+        r.id = integer(rs, "id");
+        r.level = str(rs, "level");
+        r.owner = optString(rs, "owner");
+        r.uses_left = optInt(rs, "uses_left");
+        r.uses = integer(rs, "uses");
+        r.expires_at = optTime(rs, "expires_at");
+        r.created_at = parseTime(str(rs, "created_at"));
+        r.revoked_at = optTime(rs, "revoked_at");
+        out.push_back(std::move(r));
+      }
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  Status revokeSecret(int64_t id, TimePoint at) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return guard("revoke enrolment secret", [&]() -> Status {
+      Poco::Int64 pid = id;
+      std::string when = fmt(at);
+      size_t n = sql("UPDATE enroll_secrets SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                     [&](Statement& st) { st, use(when), use(pid); });
+      if (n == 0) return NotFoundError("no live enrolment secret with id " + std::to_string(id));
+      return OkStatus();
+    });
+  }
+
+  StatusOr<TokenRecord> createToken(const std::string& token_hash,
+                                    const TokenRecord& spec) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    TokenRecord r = spec;
+    Status s = guard("create admin token", [&]() -> Status {
+      std::string name = spec.name, scope = spec.scope, hash = token_hash;
+      std::string created = fmt(spec.created_at);
+      Nullable<std::string> expires = nullableTime(spec.expires_at);
+      sql("INSERT INTO admin_tokens(name, token_hash, scope, created_at, expires_at) "
+          "VALUES (?, ?, ?, ?, ?)",
+          [&](Statement& st) { st, use(name), use(hash), use(scope), use(created), use(expires); });
+      Poco::Int64 id = 0;
+      sql("SELECT id FROM admin_tokens WHERE token_hash = ?",
+          [&](Statement& st) { st, use(hash), into(id); });
+      r.id = id;
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return r;
+  }
+
+  StatusOr<std::vector<TokenRecord>> listTokens() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<TokenRecord> out;
+    Status s = guard("list admin tokens", [&]() -> Status {
+      Statement st(*session_);
+      st << "SELECT id, name, scope, created_at, expires_at, revoked_at FROM admin_tokens "
+            "ORDER BY id";
+      st.execute();
+      RecordSet rs(st);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(tokenRow(rs));
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  Status revokeToken(int64_t id, TimePoint at) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return guard("revoke admin token", [&]() -> Status {
+      Poco::Int64 pid = id;
+      std::string when = fmt(at);
+      size_t n = sql("UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                     [&](Statement& st) { st, use(when), use(pid); });
+      if (n == 0) return NotFoundError("no live admin token with id " + std::to_string(id));
+      return OkStatus();
+    });
+  }
+
+  StatusOr<TokenRecord> findToken(const std::string& token_hash, TimePoint now_time) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::optional<TokenRecord> found;
+    Status s = guard("find admin token", [&]() -> Status {
+      std::string hash = token_hash;
+      Statement st(*session_);
+      st << rewrite("SELECT id, name, scope, created_at, expires_at, revoked_at FROM admin_tokens "
+                    "WHERE token_hash = ?"),
+          use(hash);
+      st.execute();
+      RecordSet rs(st);
+      if (rs.moveFirst()) found = tokenRow(rs);
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    if (!found || found->revoked_at || (found->expires_at && *found->expires_at <= now_time)) {
+      return NotFoundError("no such live token");
+    }
+    return *found;
+  }
+
+  Status putPolicy(const PolicyRecord& p) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return guard("store policy", [&]() -> Status {
+      std::string level = p.level, body = p.body, sig = p.signature, created = fmt(p.created_at);
+      Poco::Int64 version = p.version;
+      Poco::Int64 current = 0;
+      sql("SELECT COALESCE(MAX(version), 0) FROM policies WHERE level = ?",
+          [&](Statement& st) { st, use(level), into(current); });
+      if (version <= current) {
+        return FailedPreconditionError("level \"" + level + "\" already has version " +
+                                       std::to_string(current) +
+                                       "; a new policy needs a higher \"version\"");
+      }
+      sql("INSERT INTO policies(level, version, body, signature, created_at) VALUES (?, ?, ?, ?, ?)",
+          [&](Statement& st) { st, use(level), use(version), use(body), use(sig), use(created); });
+      return OkStatus();
+    });
+  }
+
+  StatusOr<PolicyRecord> latestPolicy(const std::string& level) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::optional<PolicyRecord> found;
+    Status s = guard("read policy", [&]() -> Status {
+      std::string l = level;
+      Statement st(*session_);
+      st << rewrite("SELECT level, version, body, signature, created_at FROM policies "
+                    "WHERE level = ? ORDER BY version DESC LIMIT 1"),
+          use(l);
+      st.execute();
+      RecordSet rs(st);
+      if (rs.moveFirst()) found = policyRow(rs);
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    if (!found) return NotFoundError("no policy for level \"" + level + "\"");
+    return *found;
+  }
+
+  StatusOr<std::vector<PolicyRecord>> listLatestPolicies() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<PolicyRecord> out;
+    Status s = guard("list policies", [&]() -> Status {
+      Statement st(*session_);
+      st << "SELECT p.level, p.version, p.body, p.signature, p.created_at FROM policies p "
+            "WHERE p.version = (SELECT MAX(version) FROM policies q WHERE q.level = p.level) "
+            "ORDER BY p.level";
+      st.execute();
+      RecordSet rs(st);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(policyRow(rs));
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  StatusOr<DeviceRecord> enrollDevice(const std::string& secret_hash, const DeviceRecord& device,
+                                      TimePoint now_time) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    DeviceRecord d = device;
+    Status s = guard("enrol device", [&]() -> Status {
+      session_->begin();
+      Status inner = [&]() -> Status {
+        std::string hash = secret_hash;
+        Statement st(*session_);
+        st << rewrite("SELECT id, level, owner, uses_left, uses, expires_at, created_at, "
+                      "revoked_at FROM enroll_secrets WHERE secret_hash = ?"),
+            use(hash);
+        st.execute();
+        RecordSet rs(st);
+        if (!rs.moveFirst()) return PermissionDeniedError("unknown enrolment secret");
+        Poco::Int64 id = integer(rs, "id");
+        auto revoked = optTime(rs, "revoked_at");
+        auto expires = optTime(rs, "expires_at");
+        auto uses_left = optInt(rs, "uses_left");
+        if (revoked) return PermissionDeniedError("enrolment secret was revoked");
+        if (expires && *expires <= now_time) {
+          return PermissionDeniedError("enrolment secret has expired");
+        }
+        if (uses_left && *uses_left <= 0) {
+          return PermissionDeniedError("enrolment secret is used up");
+        }
+        if (d.level.empty()) d.level = str(rs, "level");
+        if (!d.owner) d.owner = optString(rs, "owner");
+        size_t n = sql("UPDATE enroll_secrets SET uses = uses + 1, "
+                       "uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END "
+                       "WHERE id = ? AND (uses_left IS NULL OR uses_left > 0)",
+                       [&](Statement& u) { u, use(id); });
+        if (n != 1) return PermissionDeniedError("enrolment secret is used up");
+        std::string dev = d.device_id, host = d.hostname, level = d.level, serial = d.cert_serial;
+        std::string enrolled = fmt(d.enrolled_at);
+        Nullable<std::string> owner = nullable(d.owner);
+        sql("INSERT INTO devices(device_id, hostname, owner, level, cert_serial, enrolled_at, "
+            "secret_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [&](Statement& i) {
+              i, use(dev), use(host), use(owner), use(level), use(serial), use(enrolled), use(id);
+            });
+        std::string type = "enrolled";
+        sql("INSERT INTO events(at, device_id, type) VALUES (?, ?, ?)",
+            [&](Statement& e) { e, use(enrolled), use(dev), use(type); });
+        return OkStatus();
+      }();
+      if (inner.ok()) {
+        session_->commit();
+      } else {
+        session_->rollback();
+      }
+      return inner;
+    });
+    if (!s.ok()) return s;
+    d.status = "unknown";
+    return d;
+  }
+
+  StatusOr<DeviceRecord> getDevice(const std::string& device_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::optional<DeviceRecord> found;
+    Status s = guard("read device", [&]() -> Status {
+      std::string id = device_id;
+      Statement st(*session_);
+      st << rewrite(std::string(kDeviceColumns) + " FROM devices WHERE device_id = ?"), use(id);
+      st.execute();
+      RecordSet rs(st);
+      if (rs.moveFirst()) found = deviceRow(rs);
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    if (!found) return NotFoundError("no device " + device_id);
+    return *found;
+  }
+
+  StatusOr<std::vector<DeviceRecord>> listDevices(const DeviceFilter& f) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<DeviceRecord> out;
+    Status s = guard("list devices", [&]() -> Status {
+      std::string q = std::string(kDeviceColumns) + " FROM devices WHERE retired_at IS NULL";
+      std::string after = f.after;
+      std::string stale_cutoff = fmt(f.now - f.stale_after);
+      std::string status = f.status.value_or("");
+      std::string level = f.level.value_or("");
+      Poco::Int64 limit = std::max(1, std::min(f.limit, 1000));
+      q += " AND device_id > ?";
+      // Stale devices are listed as stale, not under their last status.
+      const char* fresh =
+          " AND COALESCE(last_seen, enrolled_at) >= ?";
+      if (f.status) {
+        if (status == "stale") {
+          q += " AND COALESCE(last_seen, enrolled_at) < ?";
+        } else {
+          q += fresh;
+          q += " AND status = ?";
+        }
+      }
+      if (f.level) q += " AND level = ?";
+      q += " ORDER BY device_id LIMIT ?";
+      Statement st(*session_);
+      st << rewrite(q), use(after);
+      if (f.status) {
+        st, use(stale_cutoff);
+        if (status != "stale") st, use(status);
+      }
+      if (f.level) st, use(level);
+      st, use(limit);
+      st.execute();
+      RecordSet rs(st);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+        DeviceRecord d = deviceRow(rs);
+        TimePoint seen = d.last_seen.value_or(d.enrolled_at);
+        if (seen < f.now - f.stale_after) d.status = "stale";
+        out.push_back(std::move(d));
+      }
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  Status retireDevice(const std::string& device_id, TimePoint at) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return guard("retire device", [&]() -> Status {
+      session_->begin();
+      std::string id = device_id, when = fmt(at), type = "retired";
+      size_t n = sql("UPDATE devices SET retired_at = ? WHERE device_id = ? AND retired_at IS NULL",
+                     [&](Statement& st) { st, use(when), use(id); });
+      if (n == 0) {
+        session_->rollback();
+        return NotFoundError("no active device " + device_id);
+      }
+      sql("INSERT INTO events(at, device_id, type) VALUES (?, ?, ?)",
+          [&](Statement& st) { st, use(when), use(id), use(type); });
+      session_->commit();
+      return OkStatus();
+    });
+  }
+
+  StatusOr<std::vector<IngestOutcome>> ingestReports(
+      const std::vector<NewReport>& reports) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<IngestOutcome> outcomes;
+    Status s = guard("store reports", [&]() -> Status {
+      session_->begin();
+      try {
+        for (const auto& r : reports) outcomes.push_back(ingestOne(r));
+        session_->commit();
+      } catch (...) {
+        outcomes.clear();
+        try {
+          session_->rollback();
+        } catch (...) {
+        }
+        throw;
+      }
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return outcomes;
+  }
+
+  StatusOr<std::vector<StoredReport>> deviceHistory(const std::string& device_id,
+                                                    int limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<StoredReport> out;
+    Status s = guard("read history", [&]() -> Status {
+      std::string id = device_id;
+      Poco::Int64 lim = std::max(1, std::min(limit, 1000));
+      Statement st(*session_);
+      st << rewrite("SELECT report_id, sequence, sent_at, received_at, compliant, body FROM reports "
+                    "WHERE device_id = ? ORDER BY sequence DESC, received_at DESC LIMIT ?"),
+          use(id), use(lim);
+      st.execute();
+      RecordSet rs(st);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+        StoredReport r;
+        r.report_id = str(rs, "report_id");
+        r.sequence = integer(rs, "sequence");
+        r.sent_at = str(rs, "sent_at");
+        r.received_at = parseTime(str(rs, "received_at"));
+        r.compliant = integer(rs, "compliant") != 0;
+        auto body = json::parse(str(rs, "body"), {.max_depth = 64, .max_bytes = 4 << 20});
+        if (body.ok()) r.result = std::move(body).value();
+        out.push_back(std::move(r));
+      }
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  StatusOr<std::vector<FeedEvent>> feed(int64_t after, int limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<FeedEvent> out;
+    Status s = guard("read feed", [&]() -> Status {
+      Poco::Int64 a = after;
+      Poco::Int64 lim = std::max(1, std::min(limit, 1000));
+      Statement st(*session_);
+      st << rewrite("SELECT cursor, at, device_id, type, check_id, from_verdict, to_verdict "
+                    "FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?"),
+          use(a), use(lim);
+      st.execute();
+      RecordSet rs(st);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+        FeedEvent e;
+        e.cursor = integer(rs, "cursor");
+        e.at = parseTime(str(rs, "at"));
+        e.device_id = str(rs, "device_id");
+        e.type = str(rs, "type");
+        e.check = optString(rs, "check_id");
+        e.from = optString(rs, "from_verdict");
+        e.to = optString(rs, "to_verdict");
+        out.push_back(std::move(e));
+      }
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  StatusOr<int> markStale(TimePoint now_time, std::chrono::seconds window) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    int added = 0;
+    Status s = guard("mark stale devices", [&]() -> Status {
+      std::string cutoff = fmt(now_time - window), at = fmt(now_time), type = "stale";
+      session_->begin();
+      // A device goes stale once per silence: no stale event since its last report.
+      size_t n = sql(
+          "INSERT INTO events(at, device_id, type) SELECT ?, d.device_id, ? FROM devices d "
+          "WHERE d.retired_at IS NULL AND COALESCE(d.last_seen, d.enrolled_at) < ? "
+          "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.device_id = d.device_id "
+          "AND e.type = 'stale' AND e.at >= COALESCE(d.last_seen, d.enrolled_at))",
+          [&](Statement& st) { st, use(at), use(type), use(cutoff); });
+      session_->commit();
+      added = static_cast<int>(n);
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return added;
+  }
+
+  StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
+      TimePoint now_time, std::chrono::seconds stale_after) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::pair<std::string, int64_t>> out;
+    Status s = guard("count devices", [&]() -> Status {
+      std::string cutoff = fmt(now_time - stale_after);
+      Statement st(*session_);
+      st << rewrite("SELECT CASE WHEN COALESCE(last_seen, enrolled_at) < ? THEN 'stale' "
+                    "ELSE status END AS s, COUNT(*) AS n FROM devices WHERE retired_at IS NULL "
+                    "GROUP BY 1 ORDER BY 1"),
+          use(cutoff);
+      st.execute();
+      RecordSet rs(st);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+        out.emplace_back(str(rs, "s"), integer(rs, "n"));
+      }
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+ private:
+  static constexpr const char* kDeviceColumns =
+      "SELECT device_id, hostname, owner, level, cert_serial, enrolled_at, retired_at, last_seen, "
+      "agent_version, machine_id, last_sequence, status, latest_result";
+
+  // Runs `fn`, turning Poco exceptions into a Status.
+  template <typename Fn>
+  Status guard(const char* what, Fn&& fn) {
+    try {
+      return fn();
+    } catch (const Poco::Exception& e) {
+      return UnavailableError(std::string(what) + ": " + e.displayText());
+    } catch (const std::exception& e) {
+      return InternalError(std::string(what) + ": " + e.what());
+    }
+  }
+
+  // `?` → `$n` for PostgreSQL.
+  std::string rewrite(const std::string& q) const {
+    if (dialect_ != Dialect::kPostgres) return q;
+    std::string out;
+    int n = 0;
+    for (char c : q) {
+      if (c == '?') {
+        out += "$" + std::to_string(++n);
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  }
+
+  // Prepares `q`, lets `bind` add use()/into(), executes; returns affected/extracted rows.
+  template <typename Bind>
+  size_t sql(const std::string& q, Bind&& bind) {
+    Statement st(*session_);
+    st << rewrite(q);
+    bind(st);
+    return st.execute();
+  }
+
+  Status migrate() {
+    *session_ << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                 "applied_at TEXT NOT NULL)",
+        now;
+    Poco::Int64 current = 0;
+    *session_ << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(current), now;
+    int latest = kMigrations[std::size(kMigrations) - 1].version;
+    if (current > latest) {
+      return FailedPreconditionError("the database schema is version " + std::to_string(current) +
+                                     ", newer than this hearth-server knows (" +
+                                     std::to_string(latest) + "); upgrade hearth-server");
+    }
+    for (const auto& m : kMigrations) {
+      if (m.version <= current) continue;
+      session_->begin();
+      try {
+        for (const auto& stmt : statements(dialect_ == Dialect::kSqlite ? m.sqlite : m.postgres)) {
+          *session_ << stmt, now;
+        }
+        Poco::Int64 v = m.version;
+        std::string at = fmt(std::chrono::system_clock::now());
+        sql("INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)",
+            [&](Statement& st) { st, use(v), use(at); });
+        session_->commit();
+      } catch (...) {
+        session_->rollback();
+        throw;
+      }
+    }
+    return OkStatus();
+  }
+
+  IngestOutcome ingestOne(const NewReport& r) {
+    std::string report_id = r.report_id, device = r.device_id, sent = r.sent_at;
+    std::string received = fmt(r.received_at);
+    std::string body = json::write(r.result);
+    const json::Value* c = r.result.find("compliant");
+    int compliant = (c != nullptr && c->isBool() && c->asBool()) ? 1 : 0;
+    Poco::Int64 seq = r.sequence;
+    size_t n = sql(
+        "INSERT INTO reports(report_id, device_id, sequence, sent_at, received_at, compliant, "
+        "body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING",
+        [&](Statement& st) {
+          st, use(report_id), use(device), use(seq), use(sent), use(received), use(compliant),
+              use(body);
+        });
+    if (n == 0) return IngestOutcome::kDuplicate;
+
+    // The device's latest state follows the highest sequence, not arrival order.
+    Poco::Int64 last_seq = 0;
+    sql("SELECT last_sequence FROM devices WHERE device_id = ?",
+        [&](Statement& st) { st, use(device), into(last_seq); });
+    std::string agent = r.agent_version, machine = r.machine_id;
+    if (seq < last_seq) {
+      sql("UPDATE devices SET last_seen = ? WHERE device_id = ?",
+          [&](Statement& st) { st, use(received), use(device); });
+      return IngestOutcome::kStored;
+    }
+    std::string status = deviceStatusFromResult(r.result);
+    sql("UPDATE devices SET last_seen = ?, agent_version = ?, machine_id = ?, last_sequence = ?, "
+        "status = ?, latest_result = ? WHERE device_id = ?",
+        [&](Statement& st) {
+          st, use(received), use(agent), use(machine), use(seq), use(status), use(body),
+              use(device);
+        });
+    const json::Value* checks = r.result.find("checks");
+    if (checks == nullptr || !checks->isArray()) return IngestOutcome::kStored;
+    for (const auto& ch : checks->asArray()) {
+      std::string check_id = ch.find("id")->asString();
+      std::string verdict = ch.find("verdict")->asString();
+      Nullable<std::string> old;
+      sql("SELECT verdict FROM check_state WHERE device_id = ? AND check_id = ?",
+          [&](Statement& st) { st, use(device), use(check_id), into(old); });
+      if (!old.isNull() && old.value() == verdict) continue;
+      if (old.isNull()) {
+        sql("INSERT INTO check_state(device_id, check_id, verdict) VALUES (?, ?, ?)",
+            [&](Statement& st) { st, use(device), use(check_id), use(verdict); });
+      } else {
+        sql("UPDATE check_state SET verdict = ? WHERE device_id = ? AND check_id = ?",
+            [&](Statement& st) { st, use(verdict), use(device), use(check_id); });
+      }
+      std::string type = "verdict_changed";
+      sql("INSERT INTO events(at, device_id, type, check_id, from_verdict, to_verdict) "
+          "VALUES (?, ?, ?, ?, ?, ?)",
+          [&](Statement& st) {
+            st, use(received), use(device), use(type), use(check_id), use(old), use(verdict);
+          });
+    }
+    return IngestOutcome::kStored;
+  }
+
+  static TokenRecord tokenRow(RecordSet& rs) {
+    TokenRecord t;
+    t.id = integer(rs, "id");
+    t.name = str(rs, "name");
+    t.scope = str(rs, "scope");
+    t.created_at = parseTime(str(rs, "created_at"));
+    t.expires_at = optTime(rs, "expires_at");
+    t.revoked_at = optTime(rs, "revoked_at");
+    return t;
+  }
+
+  static PolicyRecord policyRow(RecordSet& rs) {
+    PolicyRecord p;
+    p.level = str(rs, "level");
+    p.version = integer(rs, "version");
+    p.body = str(rs, "body");
+    p.signature = str(rs, "signature");
+    p.created_at = parseTime(str(rs, "created_at"));
+    return p;
+  }
+
+  static DeviceRecord deviceRow(RecordSet& rs) {
+    DeviceRecord d;
+    d.device_id = str(rs, "device_id");
+    d.hostname = str(rs, "hostname");
+    d.owner = optString(rs, "owner");
+    d.level = str(rs, "level");
+    d.cert_serial = str(rs, "cert_serial");
+    d.enrolled_at = parseTime(str(rs, "enrolled_at"));
+    d.retired_at = optTime(rs, "retired_at");
+    d.last_seen = optTime(rs, "last_seen");
+    d.agent_version = str(rs, "agent_version");
+    d.machine_id = str(rs, "machine_id");
+    d.last_sequence = integer(rs, "last_sequence");
+    d.status = str(rs, "status");
+    if (auto latest = optString(rs, "latest_result")) {
+      auto v = json::parse(*latest, {.max_depth = 64, .max_bytes = 4 << 20});
+      if (v.ok()) d.latest_result = std::move(v).value();
+    }
+    return d;
+  }
+
+  Dialect dialect_;
+  std::string connector_;
+  std::string connection_;
+  std::mutex mu_;  // one session; the server batches writes (group commit) above this
+  std::unique_ptr<Session> session_;
+};
+
+std::once_flag g_register;
+
+StatusOr<std::string> percentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    if (i + 2 >= s.size() || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0) {
+      return InvalidArgumentError("bad percent-encoding in database URI");
+    }
+    out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+    i += 2;
+  }
+  return out;
+}
+
+void addKeyword(std::string& out, const std::string& key, const std::string& value) {
+  if (!out.empty()) out += ' ';
+  out += key + "='";
+  for (char c : value) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  out += '\'';
+}
+
+}  // namespace
+
+StatusOr<std::string> PostgresUriToConninfo(const std::string& uri) {
+  size_t scheme = uri.find("://");
+  if (scheme == std::string::npos) {
+    size_t colon = uri.find(':');
+    return colon == std::string::npos ? uri : uri.substr(colon + 1);
+  }
+  std::string_view rest(uri);
+  rest.remove_prefix(scheme + 3);
+  std::string out;
+  std::string_view query;
+  if (size_t q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  std::string_view dbname;
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    dbname = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    std::string_view password;
+    if (size_t c = userinfo.find(':'); c != std::string_view::npos) {
+      password = userinfo.substr(c + 1);
+      userinfo = userinfo.substr(0, c);
+    }
+    HEARTH_ASSIGN_OR_RETURN(std::string user, percentDecode(userinfo));
+    if (!user.empty()) addKeyword(out, "user", user);
+    if (!password.empty()) {
+      HEARTH_ASSIGN_OR_RETURN(std::string pw, percentDecode(password));
+      addKeyword(out, "password", pw);
+    }
+  }
+  std::string_view host = rest, port;
+  if (!host.empty() && host.front() == '[') {  // [::1]:5432
+    size_t close = host.find(']');
+    if (close == std::string_view::npos) return InvalidArgumentError("bad IPv6 host in URI");
+    port = close + 1 < host.size() && host[close + 1] == ':' ? host.substr(close + 2) : "";
+    host = host.substr(1, close - 1);
+  } else if (size_t c = host.rfind(':'); c != std::string_view::npos) {
+    port = host.substr(c + 1);
+    host = host.substr(0, c);
+  }
+  if (!host.empty()) {
+    HEARTH_ASSIGN_OR_RETURN(std::string h, percentDecode(host));
+    addKeyword(out, "host", h);
+  }
+  if (!port.empty()) {
+    for (char ch : port) {
+      if (ch < '0' || ch > '9') return InvalidArgumentError("bad port in database URI");
+    }
+    addKeyword(out, "port", std::string(port));
+  }
+  if (!dbname.empty()) {
+    HEARTH_ASSIGN_OR_RETURN(std::string db, percentDecode(dbname));
+    addKeyword(out, "dbname", db);
+  }
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view kv = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) return InvalidArgumentError("bad query parameter in URI");
+    HEARTH_ASSIGN_OR_RETURN(std::string k, percentDecode(kv.substr(0, eq)));
+    HEARTH_ASSIGN_OR_RETURN(std::string v, percentDecode(kv.substr(eq + 1)));
+    addKeyword(out, k, v);
+  }
+  if (out.find("connect_timeout=") == std::string::npos) addKeyword(out, "connect_timeout", "10");
+  return out;
+}
+
+StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri) {
+  std::call_once(g_register, [] {
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::PostgreSQL::Connector::registerConnector();
+  });
+  std::unique_ptr<SqlStore> store;
+  if (uri.rfind("postgresql:", 0) == 0 || uri.rfind("postgres:", 0) == 0) {
+    HEARTH_ASSIGN_OR_RETURN(std::string conninfo, PostgresUriToConninfo(uri));
+    store = std::make_unique<SqlStore>(Dialect::kPostgres, "PostgreSQL", conninfo);
+  } else {
+    if (uri.empty()) return InvalidArgumentError("empty database path");
+    store = std::make_unique<SqlStore>(Dialect::kSqlite, "SQLite", uri);
+  }
+  HEARTH_RETURN_IF_ERROR(store->open());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace hearth::server

@@ -1,0 +1,311 @@
+// The store against real SQLite (a file in a temp dir) and, when HEARTH_TEST_PG_URI is set, a real
+// PostgreSQL database: the same tests on both backends.
+#include "hearth/server/store.h"
+
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/Session.h>
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "hearth/result.h"
+#include "support/temp_dir.h"
+
+namespace hearth::server {
+namespace {
+
+using std::chrono::hours;
+
+TimePoint T(const char* s) { return *parseRfc3339(s); }
+
+json::Value result(bool compliant, const std::vector<std::pair<std::string, std::string>>& checks) {
+  json::Value r = json::Value::object();
+  r.set("compliant", compliant);
+  r.set("level", "standard");
+  r.set("policy_version", 1);
+  r.set("evaluated_at", "2026-11-26T10:00:00Z");
+  json::Value arr = json::Value::array();
+  for (const auto& [id, verdict] : checks) {
+    json::Value c = json::Value::object();
+    c.set("id", id);
+    c.set("verdict", verdict);
+    c.set("required", true);
+    c.set("summary", "s");
+    arr.push(std::move(c));
+  }
+  r.set("checks", std::move(arr));
+  return r;
+}
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql") {
+      const char* uri = std::getenv("HEARTH_TEST_PG_URI");
+      if (uri == nullptr || *uri == '\0') {
+        GTEST_SKIP() << "HEARTH_TEST_PG_URI not set: no PostgreSQL server for this run";
+      }
+      // Each test gets its own schema, so tests can run in parallel against one server.
+      schema_ = "hearth_test_" + std::to_string(::getpid());
+      pg_uri_ = uri;
+      resetPostgres(pg_uri_, schema_);
+      std::string scoped = pg_uri_ + (pg_uri_.find('?') == std::string::npos ? "?" : "&") +
+                           "options=-csearch_path%3D" + schema_;
+      auto s = OpenStore(scoped);
+      ASSERT_TRUE(s.ok()) << s.status().toString();
+      store_ = std::move(s).value();
+    } else {
+      auto s = OpenStore(dir_.path() + "/hearth.db");
+      ASSERT_TRUE(s.ok()) << s.status().toString();
+      store_ = std::move(s).value();
+    }
+  }
+
+  void TearDown() override {
+    store_.reset();
+    if (!schema_.empty()) dropSchema(pg_uri_, schema_);
+  }
+
+  static void resetPostgres(const std::string& uri, const std::string& schema) {
+    dropSchema(uri, schema);
+    Poco::Data::Session s("PostgreSQL", *PostgresUriToConninfo(uri));
+    s << "CREATE SCHEMA " + schema, Poco::Data::Keywords::now;
+  }
+  static void dropSchema(const std::string& uri, const std::string& schema) {
+    Poco::Data::PostgreSQL::Connector::registerConnector();
+    Poco::Data::Session s("PostgreSQL", *PostgresUriToConninfo(uri));
+    s << "DROP SCHEMA IF EXISTS " + schema + " CASCADE", Poco::Data::Keywords::now;
+  }
+
+  std::string schema_;
+  std::string pg_uri_;
+
+  std::string enroll(const std::string& secret_hash, const std::string& id) {
+    DeviceRecord d;
+    d.device_id = id;
+    d.hostname = "host-" + id;
+    d.cert_serial = "01";
+    d.enrolled_at = T("2026-11-26T09:00:00Z");
+    auto r = store_->enrollDevice(secret_hash, d, T("2026-11-26T09:00:00Z"));
+    EXPECT_TRUE(r.ok()) << r.status().toString();
+    return id;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
+  auto v = store_->schemaVersion();
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, 1);
+  if (GetParam() == "sqlite") {
+    auto again = OpenStore(dir_.path() + "/hearth.db");
+    ASSERT_TRUE(again.ok()) << again.status().toString();
+    EXPECT_EQ(*(*again)->schemaVersion(), 1);
+  }
+}
+
+TEST_P(StoreTest, SecretsLimitUsesAndRevocation) {
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.uses_left = 1;
+  spec.owner = "alice";
+  spec.created_at = T("2026-11-26T08:00:00Z");
+  auto s = store_->createSecret("hash-single", spec);
+  ASSERT_TRUE(s.ok()) << s.status().toString();
+  enroll("hash-single", "dev-1");
+  auto dev = store_->getDevice("dev-1");
+  ASSERT_TRUE(dev.ok());
+  EXPECT_EQ(dev->owner.value_or(""), "alice");
+  EXPECT_EQ(dev->level, "standard");
+  DeviceRecord d2;
+  d2.device_id = "dev-2";
+  d2.hostname = "h";
+  d2.cert_serial = "02";
+  d2.enrolled_at = T("2026-11-26T09:00:00Z");
+  auto second = store_->enrollDevice("hash-single", d2, T("2026-11-26T09:00:00Z"));
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("used up"), std::string::npos);
+  EXPECT_FALSE(store_->getDevice("dev-2").ok());  // nothing written
+
+  SecretRecord shared;
+  shared.level = "standard";
+  shared.created_at = T("2026-11-26T08:00:00Z");
+  shared.expires_at = T("2026-11-27T08:00:00Z");
+  auto sh = store_->createSecret("hash-shared", shared);
+  ASSERT_TRUE(sh.ok());
+  EXPECT_FALSE(store_->enrollDevice("hash-shared", d2, T("2026-11-28T00:00:00Z")).ok());  // expired
+  ASSERT_TRUE(store_->revokeSecret(sh->id, T("2026-11-26T10:00:00Z")).ok());
+  auto revoked = store_->enrollDevice("hash-shared", d2, T("2026-11-26T11:00:00Z"));
+  ASSERT_FALSE(revoked.ok());
+  EXPECT_NE(revoked.status().message().find("revoked"), std::string::npos);
+  EXPECT_FALSE(store_->enrollDevice("no-such-hash", d2, T("2026-11-26T11:00:00Z")).ok());
+  auto list = store_->listSecrets();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].uses, 1);
+  EXPECT_EQ((*list)[0].uses_left.value_or(-1), 0);
+}
+
+TEST_P(StoreTest, ReportsAreStoredOnceAndDriveStatusAndFeed) {
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2026-11-26T08:00:00Z");
+  ASSERT_TRUE(store_->createSecret("h", spec).ok());
+  enroll("h", "dev-1");
+  NewReport r;
+  r.device_id = "dev-1";
+  r.report_id = "3f2b8c1e-5d6a-4b7c-8d9e-0a1b2c3d4e5f";
+  r.sequence = 1;
+  r.sent_at = "2026-11-26T10:00:00Z";
+  r.agent_version = "0.1.0";
+  r.machine_id = std::string(64, 'a');
+  r.result = result(false, {{"disk_encryption", "fail"}, {"vpn", "pass"}});
+  r.received_at = T("2026-11-26T10:00:01Z");
+  auto out = store_->ingestReports({r, r});  // the same report twice in one batch
+  ASSERT_TRUE(out.ok()) << out.status().toString();
+  EXPECT_EQ((*out)[0], IngestOutcome::kStored);
+  EXPECT_EQ((*out)[1], IngestOutcome::kDuplicate);
+  auto again = store_->ingestReports({r});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)[0], IngestOutcome::kDuplicate);
+
+  auto dev = store_->getDevice("dev-1");
+  ASSERT_TRUE(dev.ok());
+  EXPECT_EQ(dev->status, "noncompliant");
+  EXPECT_EQ(dev->last_sequence, 1);
+  ASSERT_TRUE(dev->latest_result.has_value());
+
+  NewReport r2 = r;
+  r2.report_id = "3f2b8c1e-5d6a-4b7c-8d9e-0a1b2c3d4e60";
+  r2.sequence = 2;
+  r2.result = result(true, {{"disk_encryption", "pass"}, {"vpn", "pass"}});
+  r2.received_at = T("2026-11-26T11:00:00Z");
+  ASSERT_TRUE(store_->ingestReports({r2}).ok());
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "compliant");
+
+  auto history = store_->deviceHistory("dev-1", 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].sequence, 2);  // newest first
+
+  auto events = store_->feed(0, 100);
+  ASSERT_TRUE(events.ok());
+  // enrolled, disk fail (new), vpn pass (new), disk fail -> pass
+  ASSERT_EQ(events->size(), 4u);
+  EXPECT_EQ((*events)[0].type, "enrolled");
+  EXPECT_EQ((*events)[3].type, "verdict_changed");
+  EXPECT_EQ((*events)[3].check.value_or(""), "disk_encryption");
+  EXPECT_EQ((*events)[3].from.value_or(""), "fail");
+  EXPECT_EQ((*events)[3].to.value_or(""), "pass");
+  auto after = store_->feed((*events)[1].cursor, 100);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), 2u);
+
+  // An older report arriving late is stored but does not roll the device's state back.
+  NewReport late = r;
+  late.report_id = "3f2b8c1e-5d6a-4b7c-8d9e-0a1b2c3d4e61";
+  late.sequence = 1;
+  late.received_at = T("2026-11-26T12:00:00Z");
+  ASSERT_TRUE(store_->ingestReports({late}).ok());
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "compliant");
+}
+
+TEST_P(StoreTest, ListingFiltersByStatusLevelAndStaleness) {
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2026-11-26T08:00:00Z");
+  ASSERT_TRUE(store_->createSecret("h", spec).ok());
+  for (int i = 0; i < 5; ++i) enroll("h", "dev-" + std::to_string(i));
+  NewReport r;
+  r.device_id = "dev-1";
+  r.report_id = "3f2b8c1e-5d6a-4b7c-8d9e-0a1b2c3d4e5f";
+  r.sequence = 1;
+  r.sent_at = "2026-11-26T10:00:00Z";
+  r.agent_version = "0.1.0";
+  r.machine_id = std::string(64, 'a');
+  r.result = result(false, {{"disk_encryption", "fail"}});
+  r.received_at = T("2026-11-27T10:00:00Z");
+  ASSERT_TRUE(store_->ingestReports({r}).ok());
+  DeviceFilter f;
+  f.now = T("2026-11-27T12:00:00Z");
+  f.status = "noncompliant";
+  auto non = store_->listDevices(f);
+  ASSERT_TRUE(non.ok()) << non.status().toString();
+  ASSERT_EQ(non->size(), 1u);
+  EXPECT_EQ((*non)[0].device_id, "dev-1");
+  f.status = "stale";  // enrolled a day and more ago, never reported
+  auto stale = store_->listDevices(f);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->size(), 4u);
+  f.status.reset();
+  f.limit = 2;
+  auto page = store_->listDevices(f);
+  ASSERT_EQ(page->size(), 2u);
+  f.after = (*page)[1].device_id;
+  auto next = store_->listDevices(f);
+  ASSERT_EQ(next->size(), 2u);
+  EXPECT_EQ((*next)[0].device_id, "dev-2");
+  f.level = "other";
+  EXPECT_EQ(store_->listDevices(f)->size(), 0u);
+
+  auto marked = store_->markStale(T("2026-11-27T12:00:00Z"), std::chrono::hours(24));
+  ASSERT_TRUE(marked.ok());
+  EXPECT_EQ(*marked, 4);
+  EXPECT_EQ(*store_->markStale(T("2026-11-27T13:00:00Z"), std::chrono::hours(24)), 0);
+  auto counts = store_->deviceCounts(T("2026-11-27T12:00:00Z"), std::chrono::hours(24));
+  ASSERT_TRUE(counts.ok());
+  ASSERT_EQ(counts->size(), 2u);
+  EXPECT_EQ((*counts)[0], (std::pair<std::string, int64_t>{"noncompliant", 1}));
+  EXPECT_EQ((*counts)[1], (std::pair<std::string, int64_t>{"stale", 4}));
+
+  ASSERT_TRUE(store_->retireDevice("dev-1", T("2026-11-27T12:00:00Z")).ok());
+  EXPECT_FALSE(store_->retireDevice("dev-1", T("2026-11-27T12:00:00Z")).ok());
+  EXPECT_TRUE(store_->getDevice("dev-1")->retired_at.has_value());
+}
+
+TEST_P(StoreTest, PoliciesAreVersionedAndTokensHashed) {
+  PolicyRecord p{"standard", 1, "{\"level\":\"standard\"}", "sig", T("2026-11-26T08:00:00Z")};
+  ASSERT_TRUE(store_->putPolicy(p).ok());
+  auto same = store_->putPolicy(p);
+  ASSERT_FALSE(same.ok());
+  EXPECT_NE(same.message().find("higher \"version\""), std::string::npos);
+  p.version = 2;
+  p.body = "{\"v\":2}";
+  ASSERT_TRUE(store_->putPolicy(p).ok());
+  EXPECT_EQ(store_->latestPolicy("standard")->body, "{\"v\":2}");
+  EXPECT_EQ(store_->latestPolicy("nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->listLatestPolicies()->size(), 1u);
+
+  TokenRecord t;
+  t.name = "it-reader";
+  t.scope = "read";
+  t.created_at = T("2026-11-26T08:00:00Z");
+  t.expires_at = T("2026-12-26T08:00:00Z");
+  auto tok = store_->createToken("tokhash", t);
+  ASSERT_TRUE(tok.ok());
+  EXPECT_TRUE(store_->findToken("tokhash", T("2026-11-27T00:00:00Z")).ok());
+  EXPECT_FALSE(store_->findToken("tokhash", T("2027-01-01T00:00:00Z")).ok());  // expired
+  ASSERT_TRUE(store_->revokeToken(tok->id, T("2026-11-27T00:00:00Z")).ok());
+  EXPECT_FALSE(store_->findToken("tokhash", T("2026-11-27T01:00:00Z")).ok());
+}
+
+TEST(PostgresUriTest, ConvertsToLibpqKeywords) {
+  auto c = PostgresUriToConninfo("postgresql://hearth:p%40ss'w@db.example:5433/hearth_prod?sslmode=require");
+  ASSERT_TRUE(c.ok()) << c.status().toString();
+  EXPECT_EQ(*c,
+            "user='hearth' password='p@ss\\'w' host='db.example' port='5433' "
+            "dbname='hearth_prod' sslmode='require' connect_timeout='10'");
+  EXPECT_EQ(*PostgresUriToConninfo("postgresql://[::1]:5432/x"),
+            "host='::1' port='5432' dbname='x' connect_timeout='10'");
+  EXPECT_FALSE(PostgresUriToConninfo("postgresql://h:port/x").ok());
+  EXPECT_FALSE(PostgresUriToConninfo("postgresql://h/x%zz").ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"));
+
+}  // namespace
+}  // namespace hearth::server
