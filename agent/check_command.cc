@@ -1,9 +1,8 @@
 #include "check_command.h"
 
+#include <ostream>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <ostream>
 
 #include "hearth/check.h"
 #include "hearth/json.h"
@@ -91,20 +90,28 @@ bool parseArgs(const std::vector<std::string>& args, const CliEnvironment& env, 
 
 const char* verdictLabel(Verdict v) {
   switch (v) {
-    case Verdict::kPass: return "PASS";
-    case Verdict::kFail: return "FAIL";
-    case Verdict::kUnknown: return "UNKNOWN";
-    case Verdict::kNotApplicable: return "N/A";
+    case Verdict::kPass:
+      return "PASS";
+    case Verdict::kFail:
+      return "FAIL";
+    case Verdict::kUnknown:
+      return "UNKNOWN";
+    case Verdict::kNotApplicable:
+      return "N/A";
   }
   return "?";
 }
 
 const char* verdictColor(Verdict v) {
   switch (v) {
-    case Verdict::kPass: return "\x1b[32m";
-    case Verdict::kFail: return "\x1b[31m";
-    case Verdict::kUnknown: return "\x1b[33m";
-    case Verdict::kNotApplicable: return "\x1b[2m";
+    case Verdict::kPass:
+      return "\x1b[32m";
+    case Verdict::kFail:
+      return "\x1b[31m";
+    case Verdict::kUnknown:
+      return "\x1b[33m";
+    case Verdict::kNotApplicable:
+      return "\x1b[2m";
   }
   return "";
 }
@@ -223,7 +230,8 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
   } else if (a.root.empty()) {
     // The default state dir is used when it exists and we may write to it (root, or the
     // agent's own user); otherwise ages count from now and nothing is cached.
-    if (::access(env.default_state_dir.c_str(), W_OK) == 0) options.state_dir = env.default_state_dir;
+    if (::access(env.default_state_dir.c_str(), W_OK) == 0)
+      options.state_dir = env.default_state_dir;
   }
 
   auto checks = BuiltinChecks();

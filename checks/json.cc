@@ -16,13 +16,20 @@ const Object kEmptyObject;
 
 std::string_view typeName(Type t) {
   switch (t) {
-    case Type::kNull: return "null";
-    case Type::kBool: return "boolean";
-    case Type::kInt: return "integer";
-    case Type::kDouble: return "number";
-    case Type::kString: return "string";
-    case Type::kArray: return "array";
-    case Type::kObject: return "object";
+    case Type::kNull:
+      return "null";
+    case Type::kBool:
+      return "boolean";
+    case Type::kInt:
+      return "integer";
+    case Type::kDouble:
+      return "number";
+    case Type::kString:
+      return "string";
+    case Type::kArray:
+      return "array";
+    case Type::kObject:
+      return "object";
   }
   return "?";
 }
@@ -138,8 +145,8 @@ class Parser {
         ++col;
       }
     }
-    return InvalidArgumentError("line " + std::to_string(line) + ", column " +
-                                std::to_string(col) + ": " + err_);
+    return InvalidArgumentError("line " + std::to_string(line) + ", column " + std::to_string(col) +
+                                ": " + err_);
   }
 
   bool fail(std::string msg) {
@@ -173,8 +180,10 @@ class Parser {
     if (pos_ >= s_.size()) return fail("unexpected end of input (expected a value)");
     char c = s_[pos_];
     switch (c) {
-      case '{': return parseObject(out, depth + 1);
-      case '[': return parseArray(out, depth + 1);
+      case '{':
+        return parseObject(out, depth + 1);
+      case '[':
+        return parseArray(out, depth + 1);
       case '"': {
         std::string str;
         if (!parseString(str)) return false;
@@ -383,14 +392,30 @@ class Parser {
       if (pos_ >= s_.size()) return fail("unterminated string");
       char e = s_[pos_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           uint32_t cp;
           if (!hex4(cp)) return false;
@@ -487,13 +512,27 @@ std::string escape(std::string_view s) {
     auto u = static_cast<unsigned char>(s[i]);
     if (u < 0x80) {
       switch (u) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
         default:
           if (u < 0x20 || u == 0x7F) {
             char buf[8];
@@ -564,10 +603,18 @@ void indent(std::string& out, int level) {
 
 void writeValue(std::string& out, const Value& v, const WriteOptions& opt, int level) {
   switch (v.type()) {
-    case Type::kNull: out += "null"; return;
-    case Type::kBool: out += v.asBool() ? "true" : "false"; return;
-    case Type::kInt: out += std::to_string(v.asInt()); return;
-    case Type::kDouble: writeDouble(out, v.asDouble()); return;
+    case Type::kNull:
+      out += "null";
+      return;
+    case Type::kBool:
+      out += v.asBool() ? "true" : "false";
+      return;
+    case Type::kInt:
+      out += std::to_string(v.asInt());
+      return;
+    case Type::kDouble:
+      writeDouble(out, v.asDouble());
+      return;
     case Type::kString:
       out += '"';
       out += escape(v.asString());

@@ -1,11 +1,10 @@
 #include "hearth/policy.h"
 
+#include <cerrno>
 #include <fcntl.h>
+#include <initializer_list>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <initializer_list>
 
 #include "hearth/json.h"
 #include "hearth/system_view.h"
@@ -201,8 +200,7 @@ StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source) {
         const json::Value& e = a->asArray()[i];
         std::string epath = apath + "[" + std::to_string(i) + "]";
         if (!e.isString() || !IpAddress::parse(e.asString()).ok()) {
-          return r.error(epath, "an IPv4 or IPv6 address such as \"10.20.0.1\" or \"fd00::1\"",
-                         &e);
+          return r.error(epath, "an IPv4 or IPv6 address such as \"10.20.0.1\" or \"fd00::1\"", &e);
         }
         s.company_addresses.push_back(e.asString());
       }
@@ -214,14 +212,15 @@ StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source) {
   if (sec != nullptr) {
     constexpr std::string_view path = "checks.os_patches";
     OsPatchesSettings s;
-    HEARTH_RETURN_IF_ERROR(r.onlyKeys(
-        *sec, path,
-        {"required", "max_security_update_age_days", "max_update_age_days",
-         "max_package_list_age_days", "reboot_grace_days"}));
-    HEARTH_RETURN_IF_ERROR(r.getBool(*sec, path, "required", s.required));
     HEARTH_RETURN_IF_ERROR(
-        r.getInt(*sec, path, "max_security_update_age_days", 0, 3650, s.max_security_update_age_days));
-    HEARTH_RETURN_IF_ERROR(r.getInt(*sec, path, "max_update_age_days", 0, 3650, s.max_update_age_days));
+        r.onlyKeys(*sec, path,
+                   {"required", "max_security_update_age_days", "max_update_age_days",
+                    "max_package_list_age_days", "reboot_grace_days"}));
+    HEARTH_RETURN_IF_ERROR(r.getBool(*sec, path, "required", s.required));
+    HEARTH_RETURN_IF_ERROR(r.getInt(*sec, path, "max_security_update_age_days", 0, 3650,
+                                    s.max_security_update_age_days));
+    HEARTH_RETURN_IF_ERROR(
+        r.getInt(*sec, path, "max_update_age_days", 0, 3650, s.max_update_age_days));
     HEARTH_RETURN_IF_ERROR(
         r.getInt(*sec, path, "max_package_list_age_days", 1, 3650, s.max_package_list_age_days));
     HEARTH_RETURN_IF_ERROR(r.getInt(*sec, path, "reboot_grace_days", 0, 3650, s.reboot_grace_days));

@@ -6,10 +6,14 @@ namespace hearth {
 
 std::string_view verdictName(Verdict v) {
   switch (v) {
-    case Verdict::kPass: return "pass";
-    case Verdict::kFail: return "fail";
-    case Verdict::kUnknown: return "unknown";
-    case Verdict::kNotApplicable: return "not_applicable";
+    case Verdict::kPass:
+      return "pass";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kUnknown:
+      return "unknown";
+    case Verdict::kNotApplicable:
+      return "not_applicable";
   }
   return "unknown";
 }
@@ -69,7 +73,9 @@ std::string formatRfc3339(std::chrono::system_clock::time_point t) {
 
 StatusOr<std::chrono::system_clock::time_point> parseRfc3339(std::string_view text) {
   // Accepts YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM).
-  auto bad = [&] { return InvalidArgumentError("not an RFC 3339 time: \"" + std::string(text) + "\""); };
+  auto bad = [&] {
+    return InvalidArgumentError("not an RFC 3339 time: \"" + std::string(text) + "\"");
+  };
   if (text.size() < 20) return bad();
   auto num = [&](size_t pos, size_t len, int& out) {
     out = 0;

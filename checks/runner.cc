@@ -33,8 +33,7 @@ Report RunChecks(const SystemView& system, const Policy& policy,
     }
     result.id = std::string(check->id());
     result.required = policy.required(check->id());
-    result.duration_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+    result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
     report.checks.push_back(std::move(result));
   }
   report.compliant = isCompliant(report.checks);

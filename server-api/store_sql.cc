@@ -1,6 +1,8 @@
 // Store on Poco::Data: SQLite (default) and PostgreSQL. SQL is written once with `?`
 // placeholders and rewritten to `$1..$n` for PostgreSQL; the few dialect differences (types,
 // auto-increment, pragmas) are in the migration tables below.
+#include <mutex>
+
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/Connector.h>
@@ -8,8 +10,6 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Exception.h>
 #include <Poco/Nullable.h>
-
-#include <mutex>
 
 #include "hearth/result.h"
 #include "hearth/server/store.h"
@@ -391,8 +391,9 @@ class SqlStore final : public Store {
     Status s = guard("find admin token", [&]() -> Status {
       std::string hash = token_hash;
       Statement st(*session_);
-      st << rewrite("SELECT id, name, scope, created_at, expires_at, revoked_at FROM admin_tokens "
-                    "WHERE token_hash = ?"),
+      st << rewrite(
+          "SELECT id, name, scope, created_at, expires_at, revoked_at FROM admin_tokens "
+          "WHERE token_hash = ?"),
           use(hash);
       st.execute();
       RecordSet rs(st);
@@ -419,7 +420,8 @@ class SqlStore final : public Store {
                                        std::to_string(current) +
                                        "; a new policy needs a higher \"version\"");
       }
-      sql("INSERT INTO policies(level, version, body, signature, created_at) VALUES (?, ?, ?, ?, ?)",
+      sql("INSERT INTO policies(level, version, body, signature, created_at) VALUES (?, ?, ?, ?, "
+          "?)",
           [&](Statement& st) { st, use(level), use(version), use(body), use(sig), use(created); });
       return OkStatus();
     });
@@ -431,8 +433,9 @@ class SqlStore final : public Store {
     Status s = guard("read policy", [&]() -> Status {
       std::string l = level;
       Statement st(*session_);
-      st << rewrite("SELECT level, version, body, signature, created_at FROM policies "
-                    "WHERE level = ? ORDER BY version DESC LIMIT 1"),
+      st << rewrite(
+          "SELECT level, version, body, signature, created_at FROM policies "
+          "WHERE level = ? ORDER BY version DESC LIMIT 1"),
           use(l);
       st.execute();
       RecordSet rs(st);
@@ -470,8 +473,9 @@ class SqlStore final : public Store {
       Status inner = [&]() -> Status {
         std::string hash = secret_hash;
         Statement st(*session_);
-        st << rewrite("SELECT id, level, owner, uses_left, uses, expires_at, created_at, "
-                      "revoked_at FROM enroll_secrets WHERE secret_hash = ?"),
+        st << rewrite(
+            "SELECT id, level, owner, uses_left, uses, expires_at, created_at, "
+            "revoked_at FROM enroll_secrets WHERE secret_hash = ?"),
             use(hash);
         st.execute();
         RecordSet rs(st);
@@ -489,10 +493,11 @@ class SqlStore final : public Store {
         }
         if (d.level.empty()) d.level = str(rs, "level");
         if (!d.owner) d.owner = optString(rs, "owner");
-        size_t n = sql("UPDATE enroll_secrets SET uses = uses + 1, "
-                       "uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END "
-                       "WHERE id = ? AND (uses_left IS NULL OR uses_left > 0)",
-                       [&](Statement& u) { u, use(id); });
+        size_t n =
+            sql("UPDATE enroll_secrets SET uses = uses + 1, "
+                "uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END "
+                "WHERE id = ? AND (uses_left IS NULL OR uses_left > 0)",
+                [&](Statement& u) { u, use(id); });
         if (n != 1) return PermissionDeniedError("enrolment secret is used up");
         std::string dev = d.device_id, host = d.hostname, level = d.level, serial = d.cert_serial;
         std::string enrolled = fmt(d.enrolled_at);
@@ -548,8 +553,7 @@ class SqlStore final : public Store {
       Poco::Int64 limit = std::max(1, std::min(f.limit, 1000));
       q += " AND device_id > ?";
       // Stale devices are listed as stale, not under their last status.
-      const char* fresh =
-          " AND COALESCE(last_seen, enrolled_at) >= ?";
+      const char* fresh = " AND COALESCE(last_seen, enrolled_at) >= ?";
       if (f.status) {
         if (status == "stale") {
           q += " AND COALESCE(last_seen, enrolled_at) < ?";
@@ -631,8 +635,9 @@ class SqlStore final : public Store {
       std::string id = device_id;
       Poco::Int64 lim = std::max(1, std::min(limit, 1000));
       Statement st(*session_);
-      st << rewrite("SELECT report_id, sequence, sent_at, received_at, compliant, body FROM reports "
-                    "WHERE device_id = ? ORDER BY sequence DESC, received_at DESC LIMIT ?"),
+      st << rewrite(
+          "SELECT report_id, sequence, sent_at, received_at, compliant, body FROM reports "
+          "WHERE device_id = ? ORDER BY sequence DESC, received_at DESC LIMIT ?"),
           use(id), use(lim);
       st.execute();
       RecordSet rs(st);
@@ -660,8 +665,9 @@ class SqlStore final : public Store {
       Poco::Int64 a = after;
       Poco::Int64 lim = std::max(1, std::min(limit, 1000));
       Statement st(*session_);
-      st << rewrite("SELECT cursor, at, device_id, type, check_id, from_verdict, to_verdict "
-                    "FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?"),
+      st << rewrite(
+          "SELECT cursor, at, device_id, type, check_id, from_verdict, to_verdict "
+          "FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?"),
           use(a), use(lim);
       st.execute();
       RecordSet rs(st);
@@ -689,12 +695,12 @@ class SqlStore final : public Store {
       std::string cutoff = fmt(now_time - window), at = fmt(now_time), type = "stale";
       session_->begin();
       // A device goes stale once per silence: no stale event since its last report.
-      size_t n = sql(
-          "INSERT INTO events(at, device_id, type) SELECT ?, d.device_id, ? FROM devices d "
-          "WHERE d.retired_at IS NULL AND COALESCE(d.last_seen, d.enrolled_at) < ? "
-          "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.device_id = d.device_id "
-          "AND e.type = 'stale' AND e.at >= COALESCE(d.last_seen, d.enrolled_at))",
-          [&](Statement& st) { st, use(at), use(type), use(cutoff); });
+      size_t n =
+          sql("INSERT INTO events(at, device_id, type) SELECT ?, d.device_id, ? FROM devices d "
+              "WHERE d.retired_at IS NULL AND COALESCE(d.last_seen, d.enrolled_at) < ? "
+              "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.device_id = d.device_id "
+              "AND e.type = 'stale' AND e.at >= COALESCE(d.last_seen, d.enrolled_at))",
+              [&](Statement& st) { st, use(at), use(type), use(cutoff); });
       session_->commit();
       added = static_cast<int>(n);
       return OkStatus();
@@ -710,9 +716,10 @@ class SqlStore final : public Store {
     Status s = guard("count devices", [&]() -> Status {
       std::string cutoff = fmt(now_time - stale_after);
       Statement st(*session_);
-      st << rewrite("SELECT CASE WHEN COALESCE(last_seen, enrolled_at) < ? THEN 'stale' "
-                    "ELSE status END AS s, COUNT(*) AS n FROM devices WHERE retired_at IS NULL "
-                    "GROUP BY 1 ORDER BY 1"),
+      st << rewrite(
+          "SELECT CASE WHEN COALESCE(last_seen, enrolled_at) < ? THEN 'stale' "
+          "ELSE status END AS s, COUNT(*) AS n FROM devices WHERE retired_at IS NULL "
+          "GROUP BY 1 ORDER BY 1"),
           use(cutoff);
       st.execute();
       RecordSet rs(st);
@@ -805,13 +812,13 @@ class SqlStore final : public Store {
     const json::Value* c = r.result.find("compliant");
     int compliant = (c != nullptr && c->isBool() && c->asBool()) ? 1 : 0;
     Poco::Int64 seq = r.sequence;
-    size_t n = sql(
-        "INSERT INTO reports(report_id, device_id, sequence, sent_at, received_at, compliant, "
-        "body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING",
-        [&](Statement& st) {
-          st, use(report_id), use(device), use(seq), use(sent), use(received), use(compliant),
-              use(body);
-        });
+    size_t n =
+        sql("INSERT INTO reports(report_id, device_id, sequence, sent_at, received_at, compliant, "
+            "body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING",
+            [&](Statement& st) {
+              st, use(report_id), use(device), use(seq), use(sent), use(received), use(compliant),
+                  use(body);
+            });
     if (n == 0) return IngestOutcome::kDuplicate;
 
     // The device's latest state follows the highest sequence, not arrival order.

@@ -1,13 +1,12 @@
 #include "system/fs_util.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/sysmacros.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 namespace hearth::internal {
 
@@ -70,13 +69,20 @@ StatusOr<FileInfo> statxInfo(int dirfd, const char* path, int flags, const std::
   }
   FileInfo fi;
   mode_t m = sx.stx_mode;
-  if (S_ISREG(m)) fi.type = FileType::kRegular;
-  else if (S_ISDIR(m)) fi.type = FileType::kDirectory;
-  else if (S_ISLNK(m)) fi.type = FileType::kSymlink;
-  else if (S_ISFIFO(m)) fi.type = FileType::kFifo;
-  else if (S_ISCHR(m)) fi.type = FileType::kCharDevice;
-  else if (S_ISBLK(m)) fi.type = FileType::kBlockDevice;
-  else if (S_ISSOCK(m)) fi.type = FileType::kSocket;
+  if (S_ISREG(m))
+    fi.type = FileType::kRegular;
+  else if (S_ISDIR(m))
+    fi.type = FileType::kDirectory;
+  else if (S_ISLNK(m))
+    fi.type = FileType::kSymlink;
+  else if (S_ISFIFO(m))
+    fi.type = FileType::kFifo;
+  else if (S_ISCHR(m))
+    fi.type = FileType::kCharDevice;
+  else if (S_ISBLK(m))
+    fi.type = FileType::kBlockDevice;
+  else if (S_ISSOCK(m))
+    fi.type = FileType::kSocket;
   fi.uid = sx.stx_uid;
   fi.gid = sx.stx_gid;
   fi.mode = m & 07777;

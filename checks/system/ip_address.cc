@@ -1,7 +1,6 @@
 #include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <cstring>
+#include <netinet/in.h>
 
 #include "hearth/system_view.h"
 

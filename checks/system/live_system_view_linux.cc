@@ -1,8 +1,7 @@
 // LiveSystemView: the running Linux machine, as the calling process.
+#include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
-
-#include <cerrno>
 
 #include "hearth/system_view.h"
 #include "system/fs_util.h"
@@ -46,7 +45,8 @@ class LiveSystemView final : public SystemView {
     char buf[4096];
     ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
     if (n < 0) return ErrnoToStatus(errno, "readlink " + path);
-    if (static_cast<size_t>(n) >= sizeof buf) return ResourceExhaustedError("link too long: " + path);
+    if (static_cast<size_t>(n) >= sizeof buf)
+      return ResourceExhaustedError("link too long: " + path);
     return std::string(buf, static_cast<size_t>(n));
   }
 

@@ -1,3 +1,6 @@
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -6,10 +9,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
-#include <cstring>
 #include <vector>
 
 #include "system/fs_util.h"
@@ -91,8 +90,8 @@ StatusOr<CommandResult> RunCommand(const Command& command) {
     groups = command.as_user->groups;
     if (groups.empty()) groups.push_back(command.as_user->gid);
   }
-  std::string workdir = command.as_user && !command.as_user->home.empty() ? command.as_user->home
-                                                                           : std::string("/");
+  std::string workdir =
+      command.as_user && !command.as_user->home.empty() ? command.as_user->home : std::string("/");
 
   Pipe out, err, errpipe;
   if (!out.open() || !err.open() || !errpipe.open()) return ErrnoToStatus(errno, "pipe");
@@ -255,12 +254,18 @@ StatusOr<std::string> ReadFileAsUser(const UserIdentity& user, const std::string
   switch (code) {
     case 0:
       return content;
-    case 3: return PermissionDeniedError("cannot switch to" + who + " to read " + path);
-    case 4: return NotFoundError(path + " does not exist");
-    case 5: return PermissionDeniedError(path + " is not readable" + who);
-    case 7: return InvalidArgumentError(path + " is not a regular file");
-    case 8: return ResourceExhaustedError(path + " is larger than " + std::to_string(limit) + " bytes");
-    default: return InternalError("reading " + path + who + " failed (code " + std::to_string(code) + ")");
+    case 3:
+      return PermissionDeniedError("cannot switch to" + who + " to read " + path);
+    case 4:
+      return NotFoundError(path + " does not exist");
+    case 5:
+      return PermissionDeniedError(path + " is not readable" + who);
+    case 7:
+      return InvalidArgumentError(path + " is not a regular file");
+    case 8:
+      return ResourceExhaustedError(path + " is larger than " + std::to_string(limit) + " bytes");
+    default:
+      return InternalError("reading " + path + who + " failed (code " + std::to_string(code) + ")");
   }
 }
 

@@ -2,12 +2,11 @@
 // Every path is resolved inside the tree with openat2(RESOLVE_IN_ROOT): absolute symlinks (as in
 // sysfs: /sys/dev/block/8:1 -> ../../devices/...) and ".." never leave it. Commands and routes
 // cannot run against a tree, so they are answered from recordings in DIR/.hearth/.
+#include <cerrno>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <cerrno>
 
 #include "hearth/json.h"
 #include "hearth/result.h"
@@ -37,7 +36,8 @@ class RootedSystemView final : public SystemView {
   Status loadRecordings() {
     auto commands = readFile("/.hearth/commands.json", kMaxRecordingBytes, false);
     if (commands.ok()) {
-      HEARTH_RETURN_IF_ERROR(parseCommands(*commands).withContext(root_ + "/.hearth/commands.json"));
+      HEARTH_RETURN_IF_ERROR(
+          parseCommands(*commands).withContext(root_ + "/.hearth/commands.json"));
     } else if (commands.status().code() != StatusCode::kNotFound) {
       return commands.status();
     }

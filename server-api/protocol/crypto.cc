@@ -1,5 +1,8 @@
 #include "hearth/protocol/crypto.h"
 
+#include <cstdio>
+#include <ctime>
+
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -10,9 +13,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
-
-#include <cstdio>
-#include <ctime>
 
 namespace hearth::protocol {
 
@@ -158,8 +158,7 @@ StatusOr<Key> Key::generateP256() {
 }
 
 StatusOr<Key> Key::generateEd25519() {
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(
-      EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr));
   EVP_PKEY* k = nullptr;
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_keygen(ctx.get(), &k) != 1) {
     return sslError("generate Ed25519 key");
@@ -182,8 +181,8 @@ StatusOr<Key> Key::fromPem(std::string_view pem, bool public_only) {
 StatusOr<std::string> Key::privatePem() const {
   if (!valid()) return FailedPreconditionError("no key");
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (PEM_write_bio_PKCS8PrivateKey(bio.get(), static_cast<EVP_PKEY*>(pkey_), nullptr, nullptr,
-                                    0, nullptr, nullptr) != 1) {
+  if (PEM_write_bio_PKCS8PrivateKey(bio.get(), static_cast<EVP_PKEY*>(pkey_), nullptr, nullptr, 0,
+                                    nullptr, nullptr) != 1) {
     return sslError("write private key");
   }
   return bioString(bio.get());
@@ -297,9 +296,9 @@ StatusOr<std::string> IssueCertificate(const CertificateRequest& request,
     return sslError("set validity");
   }
   X509_NAME* name = X509_get_subject_name(cert.get());
-  if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(request.common_name.c_str()),
-                                 -1, -1, 0) != 1) {
+  if (X509_NAME_add_entry_by_txt(
+          name, "CN", MBSTRING_UTF8,
+          reinterpret_cast<const unsigned char*>(request.common_name.c_str()), -1, -1, 0) != 1) {
     return sslError("set subject");
   }
   X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer.get()) : name);
@@ -404,8 +403,7 @@ StatusOr<std::string> SignEd25519(const Key& key, std::string_view data) {
   return Base64Encode(std::string_view(reinterpret_cast<char*>(sig), siglen));
 }
 
-Status VerifyEd25519(const Key& public_key, std::string_view data,
-                     std::string_view signature_b64) {
+Status VerifyEd25519(const Key& public_key, std::string_view data, std::string_view signature_b64) {
   auto* pkey = static_cast<EVP_PKEY*>(public_key.raw());
   if (pkey == nullptr || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
     return InvalidArgumentError("not an Ed25519 public key");
@@ -416,9 +414,9 @@ Status VerifyEd25519(const Key& public_key, std::string_view data,
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1) {
     return sslError("Ed25519 verify");
   }
-  int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()),
-                            sig.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                            data.size());
+  int ok =
+      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                       reinterpret_cast<const unsigned char*>(data.data()), data.size());
   ERR_clear_error();
   if (ok != 1) return PermissionDeniedError("signature does not verify");
   return OkStatus();

@@ -110,8 +110,9 @@ Status validateResult(const json::Value& r) {
     }
     const json::Value* verdict = c.find("verdict");
     if (verdict == nullptr || !verdict->isString() || !parseVerdict(verdict->asString()).ok()) {
-      return InvalidArgumentError("result.checks[].verdict must be pass, fail, unknown or "
-                                  "not_applicable");
+      return InvalidArgumentError(
+          "result.checks[].verdict must be pass, fail, unknown or "
+          "not_applicable");
     }
     const json::Value* req = c.find("required");
     if (req == nullptr || !req->isBool()) {
@@ -216,13 +217,15 @@ json::Value ReportEnvelope::toJson() const {
   o.set("agent_version", agent_version);
   o.set("machine_id", machine_id);
   o.set("result", result);
+  if (device_id) o.set("device_id", *device_id);
   return o;
 }
 
 StatusOr<ReportEnvelope> ReportEnvelope::parse(std::string_view body) {
   HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
   HEARTH_RETURN_IF_ERROR(onlyFields(
-      v, {"report_id", "sequence", "sent_at", "agent_version", "machine_id", "result"}, "report"));
+      v, {"report_id", "sequence", "sent_at", "agent_version", "machine_id", "result", "device_id"},
+      "report"));
   ReportEnvelope r;
   HEARTH_RETURN_IF_ERROR(getString(v, "report_id", 36, true, r.report_id));
   if (!IsUuid(r.report_id)) {
@@ -246,6 +249,11 @@ StatusOr<ReportEnvelope> ReportEnvelope::parse(std::string_view body) {
   if (result == nullptr) return InvalidArgumentError("missing field \"result\"");
   HEARTH_RETURN_IF_ERROR(validateResult(*result));
   r.result = *result;
+  if (v.find("device_id") != nullptr) {
+    std::string id;
+    HEARTH_RETURN_IF_ERROR(getString(v, "device_id", 64, true, id));
+    r.device_id = id;
+  }
   return r;
 }
 

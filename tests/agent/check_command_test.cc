@@ -1,8 +1,9 @@
-#include <gtest/gtest.h>
+#include "check_command.h"
 
 #include <sstream>
 
-#include "check_command.h"
+#include <gtest/gtest.h>
+
 #include "hearth/agent/cli.h"
 #include "hearth/json.h"
 #include "support/temp_dir.h"
@@ -57,8 +58,9 @@ TEST(AgentCliTest, NoPolicyAnywhereSaysSo) {
 
 TEST(AgentCliTest, BrokenPolicyNamesTheKey) {
   testing::TempDir dir;
-  std::string p = dir.write("p.json",
-                            R"({"level":"standard","version":1,"checks":{"screen_lock":{"max_idle_seconds":"300"}}})");
+  std::string p = dir.write(
+      "p.json",
+      R"({"level":"standard","version":1,"checks":{"screen_lock":{"max_idle_seconds":"300"}}})");
   auto r = runCli({"check", "--policy", p});
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find(p + ": checks.screen_lock.max_idle_seconds: expected a whole number"),

@@ -40,7 +40,8 @@ TEST(FakeSystemViewTest, CommandsMatchArgvAndUidAndAreLogged) {
   CommandResult ok;
   ok.exit_code = 0;
   ok.out = "uint32 300\n";
-  sys.addCommand({"/usr/bin/gsettings", "get", "org.gnome.desktop.session", "idle-delay"}, ok, 1000);
+  sys.addCommand({"/usr/bin/gsettings", "get", "org.gnome.desktop.session", "idle-delay"}, ok,
+                 1000);
   Command c;
   c.argv = {"/usr/bin/gsettings", "get", "org.gnome.desktop.session", "idle-delay"};
   EXPECT_FALSE(sys.run(c).ok());

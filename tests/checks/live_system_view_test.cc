@@ -1,9 +1,8 @@
+#include <chrono>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
-
-#include <chrono>
 
 #include "hearth/system_view.h"
 #include "support/temp_dir.h"

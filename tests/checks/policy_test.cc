@@ -1,8 +1,8 @@
 #include "hearth/policy.h"
 
-#include <gtest/gtest.h>
-
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "support/temp_dir.h"
 
@@ -47,8 +47,8 @@ TEST(PolicyTest, AbsentCheckIsNotEvaluatedAndOptionalIsNotRequired) {
 }
 
 TEST(PolicyTest, DefaultsApplyToOmittedSettings) {
-  auto p = ParsePolicy(R"({"level":"l","version":1,"checks":{"os_patches":{},"screen_lock":{}}})",
-                       "p");
+  auto p =
+      ParsePolicy(R"({"level":"l","version":1,"checks":{"os_patches":{},"screen_lock":{}}})", "p");
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(p->os_patches->required);
   EXPECT_EQ(p->os_patches->max_security_update_age_days, 7);
@@ -81,11 +81,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "lvl: unknown key"},
         BadCase{"UnknownCheck", R"({"level":"l","version":1,"checks":{"firewal":{}}})",
                 "checks.firewal: unknown key"},
-        BadCase{"TypoInSetting",
-                R"({"level":"l","version":1,"checks":{"vpn":{"requird":true}}})",
+        BadCase{"TypoInSetting", R"({"level":"l","version":1,"checks":{"vpn":{"requird":true}}})",
                 "checks.vpn.requird: unknown key"},
-        BadCase{"WrongTypeBool",
-                R"({"level":"l","version":1,"checks":{"vpn":{"required":"yes"}}})",
+        BadCase{"WrongTypeBool", R"({"level":"l","version":1,"checks":{"vpn":{"required":"yes"}}})",
                 "checks.vpn.required: expected true or false, got string \"yes\""},
         BadCase{"WrongTypeNumber",
                 R"({"level":"l","version":1,"checks":{"os_patches":{"max_update_age_days":"30"}}})",
@@ -99,9 +97,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"NegativeAge",
                 R"({"level":"l","version":1,"checks":{"os_patches":{"reboot_grace_days":-1}}})",
                 "checks.os_patches.reboot_grace_days"},
-        BadCase{"BadAddress",
-                R"({"level":"l","version":1,"checks":{"vpn":{"company_addresses":["10.0.0.300"]}}})",
-                "checks.vpn.company_addresses[0]: expected an IPv4 or IPv6 address"},
+        BadCase{
+            "BadAddress",
+            R"({"level":"l","version":1,"checks":{"vpn":{"company_addresses":["10.0.0.300"]}}})",
+            "checks.vpn.company_addresses[0]: expected an IPv4 or IPv6 address"},
         BadCase{"AddressesNotArray",
                 R"({"level":"l","version":1,"checks":{"vpn":{"company_addresses":"10.0.0.1"}}})",
                 "checks.vpn.company_addresses: expected an array"},
@@ -114,7 +113,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ZeroVersion", R"({"level":"l","version":0,"checks":{}})", "version: expected"},
         BadCase{"MissingChecks", R"({"level":"l","version":1})", "checks: expected"},
         BadCase{"NotAnObject", R"([1,2])", "expected a JSON object"},
-        BadCase{"BadJson", "{\"level\": \"l\",\n \"version\": 1,,}", "line 2, column 15: expected a string key"},
+        BadCase{"BadJson", "{\"level\": \"l\",\n \"version\": 1,,}",
+                "line 2, column 15: expected a string key"},
         BadCase{"DuplicateKey",
                 R"({"level":"l","version":1,"checks":{"vpn":{"required":true,"required":false}}})",
                 "duplicate key \"required\""}),

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fake_system_view.h"
 #include "hearth/check.h"
 #include "hearth/runner.h"
-#include "fakes/fake_system_view.h"
 
 namespace hearth {
 namespace {
@@ -101,7 +101,8 @@ TEST(RunnerTest, ErrorsBecomeUnknownWithReasonAndAbsentChecksDoNotRun) {
   testing::FakeSystemView sys;
   sys.addFile("/proc/sys/kernel/hostname", "pc1\n");
   sys.addFile("/proc/sys/kernel/osrelease", "6.1.0-18-amd64\n");
-  sys.addFile("/etc/os-release", "NAME=\"Debian\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n");
+  sys.addFile("/etc/os-release",
+              "NAME=\"Debian\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n");
   auto policy = ParsePolicy(
       R"({"level":"standard","version":2,"checks":{"disk_encryption":{},"vpn":{"company_addresses":["10.0.0.1"]}}})",
       "p");

@@ -14,8 +14,8 @@ TEST(RootedSystemViewTest, AbsoluteSymlinksAndDotDotStayInsideTheTree) {
   root.write("etc/hostname", "inside\n");
   root.write("sys/devices/virtual/block/dm-1/dm/uuid", "CRYPT-LUKS2-abc-root\n");
   root.symlink("sys/dev/block/253:1", "../../devices/virtual/block/dm-1");
-  root.symlink("abs", "/etc/hostname");                        // absolute: resolved in the tree
-  root.symlink("escape", outside.path() + "/etc/secret");      // points outside: stays inside
+  root.symlink("abs", "/etc/hostname");                    // absolute: resolved in the tree
+  root.symlink("escape", outside.path() + "/etc/secret");  // points outside: stays inside
   auto sys = NewRootedSystemView(root.path());
   ASSERT_TRUE(sys.ok()) << sys.status().toString();
   auto uuid = (*sys)->readFile("/sys/dev/block/253:1/dm/uuid", 4096, false);

@@ -13,8 +13,9 @@ TEST(TextTest, UnescapesMountinfoOctal) {
 }
 
 TEST(TextTest, ParsesOsReleaseQuotingAndComments) {
-  auto kv = parseOsRelease("# comment\nID=debian\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
-                           "NAME='Fedora Linux'\nBROKEN\n");
+  auto kv = parseOsRelease(
+      "# comment\nID=debian\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
+      "NAME='Fedora Linux'\nBROKEN\n");
   EXPECT_EQ(kv["ID"], "debian");
   EXPECT_EQ(kv["PRETTY_NAME"], "Debian GNU/Linux 12 (bookworm)");
   EXPECT_EQ(kv["NAME"], "Fedora Linux");

@@ -52,7 +52,8 @@ void FakeSystemView::addParents(const std::string& path) {
 
 FakeSystemView& FakeSystemView::addFile(const std::string& path, std::string content) {
   addParents(path);
-  nodes_[normalize(path)] = Node{FileType::kRegular, std::move(content), std::nullopt, std::nullopt};
+  nodes_[normalize(path)] =
+      Node{FileType::kRegular, std::move(content), std::nullopt, std::nullopt};
   return *this;
 }
 
@@ -143,8 +144,8 @@ StatusOr<std::string> FakeSystemView::resolve(const std::string& path, bool foll
       if (it == nodes_.end()) return NotFoundError(path + " does not exist");
       if (it->second.type == FileType::kSymlink && (!last || follow_last)) {
         const std::string& target = it->second.content;
-        std::string base = target.size() > 0 && target[0] == '/' ? target
-                                                                   : parentOf(prefix) + "/" + target;
+        std::string base =
+            target.size() > 0 && target[0] == '/' ? target : parentOf(prefix) + "/" + target;
         current = normalize(base + current.substr(j));
         changed = true;
         break;

@@ -14,12 +14,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (p->version < 1 || p->level.empty()) std::abort();
-  if (p->screen_lock && (p->screen_lock->max_idle_seconds < 1 ||
-                         p->screen_lock->max_idle_seconds > 86400)) {
+  if (p->screen_lock &&
+      (p->screen_lock->max_idle_seconds < 1 || p->screen_lock->max_idle_seconds > 86400)) {
     std::abort();
   }
-  if (p->os_patches && (p->os_patches->max_update_age_days < 0 ||
-                        p->os_patches->max_package_list_age_days < 1)) {
+  if (p->os_patches &&
+      (p->os_patches->max_update_age_days < 0 || p->os_patches->max_package_list_age_days < 1)) {
     std::abort();
   }
   return 0;

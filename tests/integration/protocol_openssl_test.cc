@@ -39,12 +39,12 @@ TEST(OpensslInteropTest, CsrFromOpensslIsIssuedAndVerifiesWithOpenssl) {
   ASSERT_TRUE(cert.ok());
   std::string ca_path = dir.write("ca.pem", *ca);
   std::string cert_path = dir.write("dev.pem", *cert);
-  auto verify = RunProcess({"/usr/bin/openssl", "verify", "-purpose", "sslclient", "-CAfile",
-                            ca_path, cert_path});
+  auto verify = RunProcess(
+      {"/usr/bin/openssl", "verify", "-purpose", "sslclient", "-CAfile", ca_path, cert_path});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   // Client-auth only: not usable as a TLS server certificate.
-  auto server = RunProcess({"/usr/bin/openssl", "verify", "-purpose", "sslserver", "-CAfile",
-                            ca_path, cert_path});
+  auto server = RunProcess(
+      {"/usr/bin/openssl", "verify", "-purpose", "sslserver", "-CAfile", ca_path, cert_path});
   EXPECT_NE(server.exit_code, 0) << server.out;
 }
 

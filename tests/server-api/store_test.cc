@@ -2,13 +2,12 @@
 // PostgreSQL database: the same tests on both backends.
 #include "hearth/server/store.h"
 
+#include <cstdlib>
+#include <unistd.h>
+
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/Session.h>
 #include <gtest/gtest.h>
-
-#include <unistd.h>
-
-#include <cstdlib>
 
 #include "hearth/result.h"
 #include "support/temp_dir.h"
@@ -294,7 +293,8 @@ TEST_P(StoreTest, PoliciesAreVersionedAndTokensHashed) {
 }
 
 TEST(PostgresUriTest, ConvertsToLibpqKeywords) {
-  auto c = PostgresUriToConninfo("postgresql://hearth:p%40ss'w@db.example:5433/hearth_prod?sslmode=require");
+  auto c = PostgresUriToConninfo(
+      "postgresql://hearth:p%40ss'w@db.example:5433/hearth_prod?sslmode=require");
   ASSERT_TRUE(c.ok()) << c.status().toString();
   EXPECT_EQ(*c,
             "user='hearth' password='p@ss\\'w' host='db.example' port='5433' "

@@ -84,7 +84,8 @@ TEST(WireTest, SignedPolicyAndEnrollResponseRoundTrip) {
   auto back = SignedPolicy::parse(json::write(p.toJson()));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->version, 3);
-  EXPECT_FALSE(SignedPolicy::parse(R"({"level":"x","version":0,"policy":"a","signature":"b"})").ok());
+  EXPECT_FALSE(
+      SignedPolicy::parse(R"({"level":"x","version":0,"policy":"a","signature":"b"})").ok());
   EnrollResponse e{"id", "cert", "ca", "key"};
   auto eb = EnrollResponse::parse(json::write(e.toJson()));
   ASSERT_TRUE(eb.ok());

@@ -1,12 +1,11 @@
 #include "support/temp_dir.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hearth/system_view.h"
 

@@ -1,9 +1,10 @@
 // A small strict JSON value, parser and writer shared by the agent, the checks and the server.
 //
 // Why not Poco::JSON: policies must reject duplicate keys (a second "required": false must not
-// silently win), errors must say line and column, integers must stay exact 64-bit values, object key
-// order must be kept (reports are printed and signed as written), and the checks library stays free
-// of Poco so `hearth-agent check` loads nothing it does not need. Depth and size are always bounded.
+// silently win), errors must say line and column, integers must stay exact 64-bit values, object
+// key order must be kept (reports are printed and signed as written), and the checks library stays
+// free of Poco so `hearth-agent check` loads nothing it does not need. Depth and size are always
+// bounded.
 #pragma once
 
 #include <cstdint>
@@ -29,18 +30,18 @@ std::string_view typeName(Type t);  // "null", "boolean", "integer", "number", "
 
 class Value {
  public:
-  Value() = default;  // null
-  Value(std::nullptr_t) {}                                   // NOLINT
-  Value(bool b) : v_(b) {}                                   // NOLINT
-  Value(int i) : v_(static_cast<int64_t>(i)) {}              // NOLINT
-  Value(int64_t i) : v_(i) {}                                // NOLINT
-  Value(uint32_t i) : v_(static_cast<int64_t>(i)) {}         // NOLINT
-  Value(double d) : v_(d) {}                                 // NOLINT
-  Value(const char* s) : v_(std::string(s)) {}               // NOLINT
-  Value(std::string s) : v_(std::move(s)) {}                 // NOLINT
-  Value(std::string_view s) : v_(std::string(s)) {}          // NOLINT
-  Value(Array a) : v_(std::move(a)) {}                       // NOLINT
-  Value(Object o) : v_(std::move(o)) {}                      // NOLINT
+  Value() = default;                                  // null
+  Value(std::nullptr_t) {}                            // NOLINT
+  Value(bool b) : v_(b) {}                            // NOLINT
+  Value(int i) : v_(static_cast<int64_t>(i)) {}       // NOLINT
+  Value(int64_t i) : v_(i) {}                         // NOLINT
+  Value(uint32_t i) : v_(static_cast<int64_t>(i)) {}  // NOLINT
+  Value(double d) : v_(d) {}                          // NOLINT
+  Value(const char* s) : v_(std::string(s)) {}        // NOLINT
+  Value(std::string s) : v_(std::move(s)) {}          // NOLINT
+  Value(std::string_view s) : v_(std::string(s)) {}   // NOLINT
+  Value(Array a) : v_(std::move(a)) {}                // NOLINT
+  Value(Object o) : v_(std::move(o)) {}               // NOLINT
 
   static Value object() { return Value(Object{}); }
   static Value array() { return Value(Array{}); }
@@ -80,7 +81,7 @@ class Value {
 };
 
 struct ParseOptions {
-  size_t max_depth = 32;            // nesting of arrays/objects
+  size_t max_depth = 32;  // nesting of arrays/objects
   size_t max_bytes = 4 * 1024 * 1024;
 };
 

@@ -23,7 +23,7 @@ struct CheckResult {
   std::string id;  // "disk_encryption"
   Verdict verdict = Verdict::kUnknown;
   bool required = true;
-  std::string summary;      // one line for a person: "Root filesystem / is not encrypted"
+  std::string summary;  // one line for a person: "Root filesystem / is not encrypted"
   json::Value evidence = json::Value::object();  // structured facts that led to the verdict
   std::string remediation;  // what the person at the PC should do; empty only for pass/n-a
   int64_t duration_ms = 0;

@@ -47,7 +47,9 @@ class [[nodiscard]] Status {
 };
 
 inline Status OkStatus() { return Status(); }
-inline Status InvalidArgumentError(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgumentError(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFoundError(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status PermissionDeniedError(std::string m) {
   return {StatusCode::kPermissionDenied, std::move(m)};
@@ -72,9 +74,9 @@ Status ErrnoToStatus(int err, std::string_view what);
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(const T& value) : v_(value) {}                 // NOLINT(google-explicit-constructor)
-  StatusOr(T&& value) : v_(std::move(value)) {}           // NOLINT(google-explicit-constructor)
-  StatusOr(Status status) : v_(std::move(status)) {       // NOLINT(google-explicit-constructor)
+  StatusOr(const T& value) : v_(value) {}            // NOLINT(google-explicit-constructor)
+  StatusOr(T&& value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  StatusOr(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "StatusOr built from an OK status");
     if (std::get<Status>(v_).ok()) v_ = Status(StatusCode::kInternal, "OK status without value");
   }
@@ -103,9 +105,9 @@ class [[nodiscard]] StatusOr {
 #define HEARTH_CONCAT_(a, b) HEARTH_CONCAT_INNER_(a, b)
 
 // Returns the Status from the enclosing function if `expr` is not OK.
-#define HEARTH_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::hearth::Status hearth_status_ = (expr); \
+#define HEARTH_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::hearth::Status hearth_status_ = (expr);        \
     if (!hearth_status_.ok()) return hearth_status_; \
   } while (0)
 

@@ -6,8 +6,6 @@
 // Implementations must be safe for concurrent use.
 #pragma once
 
-#include <sys/types.h>
-
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -15,14 +13,23 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include "hearth/status.h"
 
 namespace hearth {
 
-enum class FileType { kRegular, kDirectory, kSymlink, kFifo, kCharDevice, kBlockDevice, kSocket,
-                      kOther };
+enum class FileType {
+  kRegular,
+  kDirectory,
+  kSymlink,
+  kFifo,
+  kCharDevice,
+  kBlockDevice,
+  kSocket,
+  kOther
+};
 
 struct FileInfo {
   FileType type = FileType::kOther;
@@ -61,8 +68,8 @@ struct Command {
 };
 
 struct CommandResult {
-  int exit_code = -1;    // valid when term_signal == 0
-  int term_signal = 0;   // the signal that ended the process, if any
+  int exit_code = -1;   // valid when term_signal == 0
+  int term_signal = 0;  // the signal that ended the process, if any
   std::string out;
   std::string err;
   bool out_truncated = false;
@@ -87,9 +94,9 @@ struct RouteInfo {
   std::string type;         // "unicast", "local", "unreachable", "blackhole", "prohibit", ...
   std::string interface;    // output interface name ("" if none)
   int interface_index = 0;
-  std::string gateway;      // "" when directly connected
-  std::string source;       // preferred source address, if any
-  uint32_t table = 0;       // routing table the route came from (254 = main)
+  std::string gateway;         // "" when directly connected
+  std::string source;          // preferred source address, if any
+  uint32_t table = 0;          // routing table the route came from (254 = main)
   std::string matched_prefix;  // the route that matched, e.g. "10.20.0.0/16" or "default"
 };
 

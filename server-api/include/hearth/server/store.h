@@ -22,8 +22,8 @@ using TimePoint = std::chrono::system_clock::time_point;
 struct SecretRecord {
   int64_t id = 0;
   std::string level;
-  std::optional<std::string> owner;     // per-person secret: devices get this owner
-  std::optional<int64_t> uses_left;     // nullopt: unlimited
+  std::optional<std::string> owner;  // per-person secret: devices get this owner
+  std::optional<int64_t> uses_left;  // nullopt: unlimited
   int64_t uses = 0;
   std::optional<TimePoint> expires_at;
   TimePoint created_at;
@@ -100,7 +100,7 @@ struct DeviceFilter {
   std::optional<std::string> level;
   std::string after;  // device_id cursor (exclusive); "" = from the start
   int limit = 100;
-  TimePoint now;      // for staleness
+  TimePoint now;  // for staleness
   std::chrono::seconds stale_after{24 * 3600};
 };
 

@@ -57,7 +57,7 @@ StatusOr<CsrInfo> VerifyCsr(std::string_view csr_pem);
 
 struct CertificateRequest {
   std::string common_name;
-  std::vector<std::string> dns_names;  // subjectAltName DNS entries
+  std::vector<std::string> dns_names;     // subjectAltName DNS entries
   std::vector<std::string> ip_addresses;  // subjectAltName IP entries
   bool is_ca = false;
   bool server_auth = false;  // extendedKeyUsage serverAuth

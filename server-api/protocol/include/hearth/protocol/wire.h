@@ -56,6 +56,9 @@ struct ReportEnvelope {
   std::string agent_version;
   std::string machine_id;  // hex SHA-256 of /etc/machine-id (never the raw id)
   json::Value result;      // the (privacy-filtered) `check --json` object
+  // Optional: the sender's device id. The server takes the id from the client certificate and
+  // refuses a body that names another device.
+  std::optional<std::string> device_id;
 
   json::Value toJson() const;
   // Validates the envelope and the shape of `result` (compliant, level, policy_version,

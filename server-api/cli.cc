@@ -1,0 +1,349 @@
+#include "hearth/server/cli.h"
+
+#include <map>
+#include <ostream>
+#include <set>
+#include <unistd.h>
+
+#include "common/text.h"
+#include "hearth/result.h"
+#include "hearth/server/serve.h"
+#include "hearth/server/state.h"
+#include "hearth/system_view.h"
+
+namespace hearth::server {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kUsage =
+    "Usage: hearth-server COMMAND [OPTIONS]\n"
+    "\n"
+    "The company side of Hearth: enrols home PCs, serves their signed policy, stores their\n"
+    "reports and serves the compliance feed to IT.\n"
+    "\n"
+    "Commands:\n"
+    "  init   --state-dir DIR [--san NAME ...] [--policy FILE] [--database URI]\n"
+    "         create keys, certificates, the database, level \"standard\", one admin token\n"
+    "         (DIR/admin-token) and one enrolment secret (DIR/enroll-secret)\n"
+    "  serve  --state-dir DIR [--listen ADDR:PORT] [--admin-listen ADDR:PORT] [--database URI]\n"
+    "         [--stale-after HOURS]   run in the foreground until SIGTERM\n"
+    "  secret create [--level L] [--uses N] [--expires DAYS] [--owner ID] | list | revoke ID\n"
+    "  token  create --name NAME [--scope read|admin] [--expires DAYS] | list | revoke ID\n"
+    "  policy set --file POLICY.json | list\n"
+    "\n"
+    "Every command takes --state-dir DIR (default /var/lib/hearth-server) and --database URI\n"
+    "(default: SQLite in the state dir; postgresql://user@host:port/db for PostgreSQL).\n"
+    "  -h, --help     show this help       --version   show the version\n"
+    "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.\n";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::vector<std::string>> options;
+  bool help = false;
+
+  std::string get(const std::string& key, const std::string& fallback = "") const {
+    auto it = options.find(key);
+    return it == options.end() || it->second.empty() ? fallback : it->second.back();
+  }
+  bool has(const std::string& key) const { return options.count(key) != 0; }
+};
+
+// Options that take a value; everything else starting with "--" is unknown.
+const std::set<std::string> kValueOptions = {"--state-dir", "--database",     "--san",   "--policy",
+                                             "--listen",    "--admin-listen", "--level", "--uses",
+                                             "--expires",   "--owner",        "--name",  "--scope",
+                                             "--file",      "--stale-after"};
+
+bool parseArgs(const std::vector<std::string>& in, Args& out, std::ostream& err) {
+  for (size_t i = 0; i < in.size(); ++i) {
+    std::string a = in[i];
+    if (a == "-h" || a == "--help") {
+      out.help = true;
+      continue;
+    }
+    if (a.rfind("--", 0) != 0) {
+      out.positional.push_back(a);
+      continue;
+    }
+    std::string value;
+    bool inline_value = false;
+    if (size_t eq = a.find('='); eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+      inline_value = true;
+    }
+    if (kValueOptions.count(a) == 0) {
+      err << "hearth-server: unknown option \"" << in[i] << "\" (see hearth-server --help)\n";
+      return false;
+    }
+    if (!inline_value) {
+      if (i + 1 >= in.size()) {
+        err << "hearth-server: " << a << " needs a value\n";
+        return false;
+      }
+      value = in[++i];
+    }
+    out.options[a].push_back(value);
+  }
+  return true;
+}
+
+std::optional<int64_t> positiveInt(const Args& a, const std::string& key, std::ostream& err,
+                                   bool& bad) {
+  if (!a.has(key)) return std::nullopt;
+  auto v = text::parseInt(a.get(key));
+  if (!v || *v < 1 || *v > 1000000) {
+    err << "hearth-server: " << key << " \"" << a.get(key)
+        << "\": expected a whole number from 1 to 1000000\n";
+    bad = true;
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::string orDash(const std::optional<std::string>& s) { return s ? *s : "-"; }
+std::string timeOrDash(const std::optional<TimePoint>& t) { return t ? formatRfc3339(*t) : "-"; }
+
+int fail(std::ostream& err, const Status& s) {
+  err << "hearth-server: " << s.message() << "\n";
+  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ||
+                 s.code() == StatusCode::kFailedPrecondition
+             ? kExitUsage
+             : kExitFailure;
+}
+
+int cmdInit(const Args& a, const ServerCliEnvironment& env) {
+  InitOptions o;
+  o.state_dir = a.get("--state-dir", env.default_state_dir);
+  o.database = a.get("--database");
+  if (auto it = a.options.find("--san"); it != a.options.end()) o.sans = it->second;
+  if (a.has("--policy")) {
+    auto view = NewLiveSystemView();
+    auto text = view->readFile(a.get("--policy"), 1 << 20, false);
+    if (!text.ok()) return fail(env.err, text.status().withContext("--policy"));
+    o.policy_text = *text;
+    o.policy_source = a.get("--policy");
+  } else {
+    o.policy_text = ExamplePolicy();
+    o.policy_source = "the built-in example policy";
+  }
+  o.now = std::chrono::system_clock::now();
+  auto r = InitServerState(o);
+  if (!r.ok()) return fail(env.err, r.status());
+  ServerPaths p = PathsFor(o.state_dir);
+  env.out << "Initialised a Hearth server in " << o.state_dir << "\n"
+          << "  agents trust:      " << p.ca_cert << " (server key pin " << r->ca_pin << ")\n"
+          << "  admin token:       " << p.admin_token << "\n"
+          << "  enrolment secret:  " << p.enroll_secret << "\n"
+          << "Start it with: hearth-server serve --state-dir " << o.state_dir << "\n";
+  return kExitOk;
+}
+
+int cmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+  TimePoint now = std::chrono::system_clock::now();
+  if (sub == "create") {
+    bool bad = false;
+    SecretRecord spec;
+    spec.level = a.get("--level", "standard");
+    spec.uses_left = positiveInt(a, "--uses", env.err, bad);
+    auto days = positiveInt(a, "--expires", env.err, bad);
+    if (bad) return kExitUsage;
+    if (days) spec.expires_at = now + std::chrono::hours(24 * *days);
+    if (a.has("--owner")) spec.owner = a.get("--owner");
+    spec.created_at = now;
+    if (!store.latestPolicy(spec.level).ok()) {
+      env.err << "hearth-server: --level " << spec.level
+              << ": no policy for that level (add one with hearth-server policy set)\n";
+      return kExitUsage;
+    }
+    auto secret = NewSecret("hes_");
+    if (!secret.ok()) return fail(env.err, secret.status());
+    auto rec = store.createSecret(HashSecret(*secret), spec);
+    if (!rec.ok()) return fail(env.err, rec.status());
+    env.out << *secret << "\n";
+    env.err << "enrolment secret " << rec->id << " for level " << spec.level << " created\n";
+    return kExitOk;
+  }
+  if (sub == "list") {
+    auto list = store.listSecrets();
+    if (!list.ok()) return fail(env.err, list.status());
+    env.out << "ID  LEVEL  OWNER  USES  LEFT  EXPIRES  STATE\n";
+    for (const auto& s : *list) {
+      std::string state = s.revoked_at                             ? "revoked"
+                          : (s.expires_at && *s.expires_at <= now) ? "expired"
+                          : (s.uses_left && *s.uses_left <= 0)     ? "used up"
+                                                                   : "active";
+      env.out << s.id << "  " << s.level << "  " << orDash(s.owner) << "  " << s.uses << "  "
+              << (s.uses_left ? std::to_string(*s.uses_left) : "unlimited") << "  "
+              << timeOrDash(s.expires_at) << "  " << state << "\n";
+    }
+    return kExitOk;
+  }
+  if (sub == "revoke") {
+    auto id = a.positional.size() > 2 ? text::parseInt(a.positional[2]) : std::nullopt;
+    if (!id) {
+      env.err << "hearth-server: secret revoke needs the secret's ID (see secret list)\n";
+      return kExitUsage;
+    }
+    Status s = store.revokeSecret(*id, now);
+    if (!s.ok()) return fail(env.err, s);
+    env.err << "enrolment secret " << *id << " revoked\n";
+    return kExitOk;
+  }
+  env.err << "hearth-server: secret needs create, list or revoke\n";
+  return kExitUsage;
+}
+
+int cmdToken(const Args& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+  TimePoint now = std::chrono::system_clock::now();
+  if (sub == "create") {
+    if (!a.has("--name")) {
+      env.err << "hearth-server: token create needs --name NAME (who or what uses it)\n";
+      return kExitUsage;
+    }
+    bool bad = false;
+    TokenRecord spec;
+    spec.name = a.get("--name");
+    spec.scope = a.get("--scope", "read");
+    if (spec.scope != "read" && spec.scope != "admin") {
+      env.err << "hearth-server: --scope \"" << spec.scope << "\": expected read or admin\n";
+      return kExitUsage;
+    }
+    auto days = positiveInt(a, "--expires", env.err, bad);
+    if (bad) return kExitUsage;
+    if (days) spec.expires_at = now + std::chrono::hours(24 * *days);
+    spec.created_at = now;
+    auto token = NewSecret("hat_");
+    if (!token.ok()) return fail(env.err, token.status());
+    auto rec = store.createToken(HashSecret(*token), spec);
+    if (!rec.ok()) return fail(env.err, rec.status());
+    env.out << *token << "\n";
+    env.err << "admin token " << rec->id << " (" << spec.scope << ") created\n";
+    return kExitOk;
+  }
+  if (sub == "list") {
+    auto list = store.listTokens();
+    if (!list.ok()) return fail(env.err, list.status());
+    env.out << "ID  NAME  SCOPE  CREATED  EXPIRES  STATE\n";
+    for (const auto& t : *list) {
+      std::string state = t.revoked_at                             ? "revoked"
+                          : (t.expires_at && *t.expires_at <= now) ? "expired"
+                                                                   : "active";
+      env.out << t.id << "  " << t.name << "  " << t.scope << "  " << formatRfc3339(t.created_at)
+              << "  " << timeOrDash(t.expires_at) << "  " << state << "\n";
+    }
+    return kExitOk;
+  }
+  if (sub == "revoke") {
+    auto id = a.positional.size() > 2 ? text::parseInt(a.positional[2]) : std::nullopt;
+    if (!id) {
+      env.err << "hearth-server: token revoke needs the token's ID (see token list)\n";
+      return kExitUsage;
+    }
+    Status s = store.revokeToken(*id, now);
+    if (!s.ok()) return fail(env.err, s);
+    env.err << "admin token " << *id << " revoked\n";
+    return kExitOk;
+  }
+  env.err << "hearth-server: token needs create, list or revoke\n";
+  return kExitUsage;
+}
+
+int cmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
+              const std::string& state_dir) {
+  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+  if (sub == "set") {
+    if (!a.has("--file")) {
+      env.err << "hearth-server: policy set needs --file POLICY.json\n";
+      return kExitUsage;
+    }
+    auto keys = LoadServerKeys(state_dir);
+    if (!keys.ok()) return fail(env.err, keys.status());
+    auto view = NewLiveSystemView();
+    auto text = view->readFile(a.get("--file"), 1 << 20, false);
+    if (!text.ok()) return fail(env.err, text.status().withContext("--file"));
+    auto rec = SetPolicy(store, keys->signing_key, *text, a.get("--file"),
+                         std::chrono::system_clock::now());
+    if (!rec.ok()) return fail(env.err, rec.status());
+    env.err << "level " << rec->level << " is now at policy version " << rec->version << "\n";
+    return kExitOk;
+  }
+  if (sub == "list") {
+    auto list = store.listLatestPolicies();
+    if (!list.ok()) return fail(env.err, list.status());
+    env.out << "LEVEL  VERSION  SINCE\n";
+    for (const auto& p : *list) {
+      env.out << p.level << "  " << p.version << "  " << formatRfc3339(p.created_at) << "\n";
+    }
+    return kExitOk;
+  }
+  env.err << "hearth-server: policy needs set or list\n";
+  return kExitUsage;
+}
+
+}  // namespace
+
+int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment& env) {
+  if (raw.empty()) {
+    env.err << kUsage;
+    return kExitUsage;
+  }
+  if (raw[0] == "--version" || raw[0] == "-V") {
+    env.out << "hearth-server " << HEARTH_VERSION << "\n";
+    return kExitOk;
+  }
+  Args a;
+  if (!parseArgs(raw, a, env.err)) return kExitUsage;
+  if (a.help || a.positional.empty() || a.positional[0] == "help") {
+    env.out << kUsage;
+    return a.positional.empty() && !a.help ? kExitUsage : kExitOk;
+  }
+  const std::string& cmd = a.positional[0];
+  if (cmd == "init") return cmdInit(a, env);
+
+  std::string state_dir = a.get("--state-dir", env.default_state_dir);
+  if (cmd == "serve") {
+    ServeOptions o;
+    o.state_dir = state_dir;
+    o.database = a.get("--database");
+    o.listen = a.get("--listen", "0.0.0.0:8443");
+    o.admin_listen = a.get("--admin-listen", "127.0.0.1:8444");
+    if (a.has("--stale-after")) {
+      bool bad = false;
+      auto hours = positiveInt(a, "--stale-after", env.err, bad);
+      if (bad) return kExitUsage;
+      o.stale_after = std::chrono::hours(*hours);
+    }
+    return RunServe(o, env.out, env.err);
+  }
+  if (cmd != "secret" && cmd != "token" && cmd != "policy") {
+    env.err << "hearth-server: unknown command \"" << cmd << "\" (see hearth-server --help)\n";
+    return kExitUsage;
+  }
+  std::string db = DatabaseUri(state_dir, a.get("--database"));
+  if (a.get("--database").empty() && ::access(db.c_str(), F_OK) != 0) {
+    env.err << "hearth-server: " << db
+            << " does not exist: is --state-dir right? (create a server with hearth-server init)\n";
+    return kExitUsage;
+  }
+  auto store = OpenStore(db);
+  if (!store.ok()) {
+    if (a.get("--database").empty()) {
+      env.err << "hearth-server: cannot open the database in " << state_dir << ": "
+              << store.status().message() << " (create one with hearth-server init)\n";
+      return kExitUsage;
+    }
+    return fail(env.err, store.status());
+  }
+  if (cmd == "secret") return cmdSecret(a, env, **store);
+  if (cmd == "token") return cmdToken(a, env, **store);
+  return cmdPolicy(a, env, **store, state_dir);
+}
+
+}  // namespace hearth::server

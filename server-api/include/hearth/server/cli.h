@@ -1,0 +1,19 @@
+// The hearth-server command line. main() only forwards to RunServerCli.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace hearth::server {
+
+struct ServerCliEnvironment {
+  std::ostream& out;
+  std::ostream& err;
+  std::string default_state_dir = "/var/lib/hearth-server";
+};
+
+// Exit codes: 0 success, 1 runtime failure (database, network), 2 usage or configuration error.
+int RunServerCli(const std::vector<std::string>& args, const ServerCliEnvironment& env);
+
+}  // namespace hearth::server

@@ -1,0 +1,25 @@
+// `hearth-server serve`: the devices' listener (mutual TLS; enrolment is the only path without a
+// client certificate) and IT's listener (TLS, bearer tokens), in the foreground until SIGTERM.
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <string>
+
+namespace hearth::server {
+
+struct ServeOptions {
+  std::string state_dir;
+  std::string database;                         // "" = SQLite in the state dir
+  std::string listen = "0.0.0.0:8443";          // devices
+  std::string admin_listen = "127.0.0.1:8444";  // IT
+  std::chrono::seconds stale_after{24 * 3600};
+  int max_threads = 16;  // per listener
+  int max_queued = 64;   // connections waiting for a thread, per listener
+  std::chrono::seconds device_cert_validity{365 * 24 * 3600};
+};
+
+// Runs until SIGTERM or SIGINT; returns the process exit code. Logs to `log` (stderr: journald).
+int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log);
+
+}  // namespace hearth::server

@@ -1,0 +1,79 @@
+// The server's state directory: keys, certificates, first secrets and (by default) the SQLite
+// database. Created by `hearth-server init`, read by every other command.
+//
+//   device-ca.pem / device-ca.key      issues device client certificates (ECDSA P-256)
+//   ca.pem / tls-ca.key                the server TLS CA agents pin (separate from the device CA)
+//   server.pem / server.key            the TLS certificate of both listeners
+//   policy-signing.key / .pub          Ed25519 key that signs policies
+//   admin-token, enroll-secret         the first admin token and enrolment secret (one line each)
+//   hearth.db                          the SQLite database (unless --database names another)
+// Private keys and secrets are mode 0600; the directory is 0700.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hearth/protocol/crypto.h"
+#include "hearth/server/store.h"
+#include "hearth/status.h"
+
+namespace hearth::server {
+
+struct ServerPaths {
+  std::string dir;
+  std::string device_ca_cert, device_ca_key;
+  std::string ca_cert, tls_ca_key;
+  std::string server_cert, server_key;
+  std::string signing_key, signing_pub;
+  std::string admin_token, enroll_secret;
+  std::string sqlite_db;
+};
+ServerPaths PathsFor(const std::string& state_dir);
+
+// The database URI to use: `database` if given, else the SQLite file in the state dir.
+std::string DatabaseUri(const std::string& state_dir, const std::string& database);
+
+struct InitOptions {
+  std::string state_dir;
+  std::vector<std::string> sans;  // extra DNS names or IP addresses for the server certificate
+  std::string database;           // "" = SQLite in the state dir
+  std::string policy_text;        // the level's first policy (exact bytes)
+  std::string policy_source;      // names it in errors
+  TimePoint now;
+};
+
+struct InitResult {
+  std::string admin_token;
+  std::string enroll_secret;
+  std::string ca_pin;  // sha256//... of the server certificate's public key (for --pin)
+};
+
+// Creates a new state directory. Refuses (FailedPrecondition) if it already holds a server.
+StatusOr<InitResult> InitServerState(const InitOptions& options);
+
+struct ServerKeys {
+  protocol::Key device_ca_key;
+  std::string device_ca_cert;
+  protocol::Key signing_key;
+  std::string signing_pub;
+  std::string ca_cert;  // the server TLS CA certificate (what agents pin)
+};
+// Loads the keys `serve` and the admin commands need, with errors naming the file.
+StatusOr<ServerKeys> LoadServerKeys(const std::string& state_dir);
+
+// Secrets and tokens: random, prefixed so they are recognisable in a leaked paste ("hes_",
+// "hat_"); only their SHA-256 is stored.
+StatusOr<std::string> NewSecret(const std::string& prefix);
+std::string HashSecret(const std::string& secret);
+
+// Validates `text` as a policy (strictly, as the agent does), signs its exact bytes and stores it
+// as the next version of its level. Returns the stored record.
+StatusOr<PolicyRecord> SetPolicy(Store& store, const protocol::Key& signing_key,
+                                 const std::string& text, const std::string& source, TimePoint now);
+
+// The example policy shipped in packaging/ (compiled in).
+const std::string& ExamplePolicy();
+
+}  // namespace hearth::server

@@ -1,0 +1,196 @@
+#include "hearth/server/state.h"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/atomic_file.h"
+#include "hearth/policy.h"
+#include "hearth/system_view.h"
+
+namespace hearth::server {
+
+namespace {
+
+using protocol::CertificateRequest;
+using protocol::Key;
+
+constexpr auto kDay = std::chrono::hours(24);
+
+StatusOr<std::string> readSmallFile(const std::string& path) {
+  auto view = NewLiveSystemView();
+  auto r = view->readFile(path, 64 * 1024, false);
+  if (!r.ok()) return r.status();
+  return r;
+}
+
+bool isIpAddress(const std::string& s) { return IpAddress::parse(s).ok(); }
+
+Status writeSecret(const std::string& path, const std::string& content) {
+  return WriteFileAtomically(path, content, 0600);
+}
+
+}  // namespace
+
+ServerPaths PathsFor(const std::string& state_dir) {
+  ServerPaths p;
+  p.dir = state_dir;
+  auto f = [&](const char* name) { return state_dir + "/" + name; };
+  p.device_ca_cert = f("device-ca.pem");
+  p.device_ca_key = f("device-ca.key");
+  p.ca_cert = f("ca.pem");
+  p.tls_ca_key = f("tls-ca.key");
+  p.server_cert = f("server.pem");
+  p.server_key = f("server.key");
+  p.signing_key = f("policy-signing.key");
+  p.signing_pub = f("policy-signing.pub");
+  p.admin_token = f("admin-token");
+  p.enroll_secret = f("enroll-secret");
+  p.sqlite_db = f("hearth.db");
+  return p;
+}
+
+std::string DatabaseUri(const std::string& state_dir, const std::string& database) {
+  return database.empty() ? PathsFor(state_dir).sqlite_db : database;
+}
+
+StatusOr<std::string> NewSecret(const std::string& prefix) {
+  HEARTH_ASSIGN_OR_RETURN(std::string hex, protocol::RandomHex(24));
+  return prefix + hex;
+}
+
+std::string HashSecret(const std::string& secret) { return protocol::Sha256Hex(secret); }
+
+StatusOr<PolicyRecord> SetPolicy(Store& store, const Key& signing_key, const std::string& text,
+                                 const std::string& source, TimePoint now) {
+  HEARTH_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(text, source));
+  HEARTH_ASSIGN_OR_RETURN(std::string sig, protocol::SignEd25519(signing_key, text));
+  PolicyRecord rec{policy.level, policy.version, text, sig, now};
+  HEARTH_RETURN_IF_ERROR(store.putPolicy(rec));
+  return rec;
+}
+
+StatusOr<InitResult> InitServerState(const InitOptions& o) {
+  ServerPaths p = PathsFor(o.state_dir);
+  struct stat st {};
+  if (::stat(o.state_dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return InvalidArgumentError(o.state_dir + " is not a directory");
+    if (::access(p.device_ca_key.c_str(), F_OK) == 0 || ::access(p.sqlite_db.c_str(), F_OK) == 0) {
+      return FailedPreconditionError(o.state_dir +
+                                     " already holds a Hearth server (device-ca.key or "
+                                     "hearth.db exists); refusing to overwrite it");
+    }
+    if (::chmod(o.state_dir.c_str(), 0700) != 0) {
+      return ErrnoToStatus(errno, "chmod 0700 " + o.state_dir);
+    }
+  } else {
+    // Parents as usual (0755), the state directory itself private.
+    std::error_code ec;
+    std::filesystem::path parent = std::filesystem::path(o.state_dir).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (::mkdir(o.state_dir.c_str(), 0700) != 0) {
+      return ErrnoToStatus(errno, "create state directory " + o.state_dir);
+    }
+  }
+  for (const auto& san : o.sans) {
+    if (san.empty() || san.size() > 253 || san.find_first_of(" ,/\t\n") != std::string::npos) {
+      return InvalidArgumentError("--san \"" + san + "\": expected a DNS name or an IP address");
+    }
+  }
+  // Validate the policy before creating anything that would make a retry refuse.
+  HEARTH_ASSIGN_OR_RETURN(Policy first_policy, ParsePolicy(o.policy_text, o.policy_source));
+
+  auto ca = [&](const std::string& name, const Key& key) {
+    CertificateRequest r;
+    r.common_name = name;
+    r.is_ca = true;
+    r.not_before = o.now - std::chrono::hours(1);
+    r.not_after = o.now + 10 * 365 * kDay;
+    return protocol::IssueCertificate(r, *key.publicPem(), key, "");
+  };
+
+  HEARTH_ASSIGN_OR_RETURN(Key device_ca_key, Key::generateP256());
+  HEARTH_ASSIGN_OR_RETURN(std::string device_ca, ca("Hearth device CA", device_ca_key));
+  HEARTH_ASSIGN_OR_RETURN(Key tls_ca_key, Key::generateP256());
+  HEARTH_ASSIGN_OR_RETURN(std::string tls_ca, ca("Hearth server CA", tls_ca_key));
+  HEARTH_ASSIGN_OR_RETURN(Key server_key, Key::generateP256());
+  CertificateRequest sr;
+  sr.common_name = o.sans.empty() ? "localhost" : o.sans.front();
+  sr.dns_names = {"localhost"};
+  sr.ip_addresses = {"127.0.0.1", "::1"};
+  for (const auto& san : o.sans) {
+    (isIpAddress(san) ? sr.ip_addresses : sr.dns_names).push_back(san);
+  }
+  sr.server_auth = true;
+  sr.not_before = o.now - std::chrono::hours(1);
+  sr.not_after = o.now + 825 * kDay;
+  HEARTH_ASSIGN_OR_RETURN(
+      std::string server_cert,
+      protocol::IssueCertificate(sr, *server_key.publicPem(), tls_ca_key, tls_ca));
+  HEARTH_ASSIGN_OR_RETURN(Key signing, Key::generateEd25519());
+
+  HEARTH_RETURN_IF_ERROR(writeSecret(p.device_ca_key, *device_ca_key.privatePem()));
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_ca_cert, device_ca, 0644));
+  HEARTH_RETURN_IF_ERROR(writeSecret(p.tls_ca_key, *tls_ca_key.privatePem()));
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.ca_cert, tls_ca, 0644));
+  HEARTH_RETURN_IF_ERROR(writeSecret(p.server_key, *server_key.privatePem()));
+  // The chain: server certificate then its CA, so clients that only pin the CA can build it.
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.server_cert, server_cert + tls_ca, 0644));
+  HEARTH_RETURN_IF_ERROR(writeSecret(p.signing_key, *signing.privatePem()));
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.signing_pub, *signing.publicPem(), 0644));
+
+  HEARTH_ASSIGN_OR_RETURN(auto store, OpenStore(DatabaseUri(o.state_dir, o.database)));
+  if (::access(p.sqlite_db.c_str(), F_OK) == 0) ::chmod(p.sqlite_db.c_str(), 0600);
+  HEARTH_RETURN_IF_ERROR(
+      SetPolicy(*store, signing, o.policy_text, o.policy_source, o.now).status());
+
+  InitResult result;
+  HEARTH_ASSIGN_OR_RETURN(result.admin_token, NewSecret("hat_"));
+  HEARTH_ASSIGN_OR_RETURN(result.enroll_secret, NewSecret("hes_"));
+  TokenRecord token;
+  token.name = "initial admin";
+  token.scope = "admin";
+  token.created_at = o.now;
+  HEARTH_RETURN_IF_ERROR(store->createToken(HashSecret(result.admin_token), token).status());
+  SecretRecord secret;
+  secret.level = first_policy.level;
+  secret.created_at = o.now;
+  HEARTH_RETURN_IF_ERROR(store->createSecret(HashSecret(result.enroll_secret), secret).status());
+  HEARTH_RETURN_IF_ERROR(writeSecret(p.admin_token, result.admin_token + "\n"));
+  HEARTH_RETURN_IF_ERROR(writeSecret(p.enroll_secret, result.enroll_secret + "\n"));
+  HEARTH_ASSIGN_OR_RETURN(result.ca_pin, server_key.publicKeyPin());
+  return result;
+}
+
+StatusOr<ServerKeys> LoadServerKeys(const std::string& state_dir) {
+  ServerPaths p = PathsFor(state_dir);
+  auto load = [&](const std::string& path) -> StatusOr<std::string> {
+    auto r = readSmallFile(path);
+    if (!r.ok()) {
+      if (r.status().code() == StatusCode::kNotFound) {
+        return NotFoundError(
+            path + " is missing: is " + state_dir +
+            " a Hearth server state directory? (create one with hearth-server init)");
+      }
+      return r.status();
+    }
+    return r;
+  };
+  ServerKeys k;
+  HEARTH_ASSIGN_OR_RETURN(std::string dkey, load(p.device_ca_key));
+  auto device_key = Key::fromPem(dkey);
+  if (!device_key.ok()) return device_key.status().withContext(p.device_ca_key);
+  k.device_ca_key = std::move(device_key).value();
+  HEARTH_ASSIGN_OR_RETURN(k.device_ca_cert, load(p.device_ca_cert));
+  HEARTH_ASSIGN_OR_RETURN(std::string skey, load(p.signing_key));
+  auto signing = Key::fromPem(skey);
+  if (!signing.ok()) return signing.status().withContext(p.signing_key);
+  k.signing_key = std::move(signing).value();
+  HEARTH_ASSIGN_OR_RETURN(k.signing_pub, load(p.signing_pub));
+  HEARTH_ASSIGN_OR_RETURN(k.ca_cert, load(p.ca_cert));
+  return k;
+}
+
+}  // namespace hearth::server

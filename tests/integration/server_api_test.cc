@@ -1,0 +1,449 @@
+// The real hearth-server binary on loopback (port 0), driven by clients nobody here wrote: the
+// openssl command-line tool makes the device key and CSR, curl talks (m)TLS. Every test runs on
+// SQLite and, when scripts/test started one, on PostgreSQL.
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "hearth/json.h"
+#include "hearth/protocol/crypto.h"
+#include "support/pg_schema.h"
+#include "support/server_process.h"
+#include "support/temp_dir.h"
+
+namespace hearth {
+namespace {
+
+using testing::RunProcess;
+
+const std::string kServer = HEARTH_SERVER_BINARY;
+const std::string kCurl = "/usr/bin/curl";
+const std::string kOpenssl = "/usr/bin/openssl";
+
+struct Http {
+  int status = 0;
+  std::string body;
+  int curl_exit = 0;
+  double seconds = 0;
+};
+
+std::string readFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+class ServerApiTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql") {
+      pg_ = std::make_unique<testing::PostgresSchema>("api");
+      if (pg_->uri().empty()) GTEST_SKIP() << "HEARTH_TEST_PG_URI not set: no PostgreSQL server";
+      database_ = pg_->uri();
+    }
+    state_ = dir_.path() + "/state";
+    std::vector<std::string> init = {kServer, "init", "--state-dir", state_};
+    if (!database_.empty()) init.insert(init.end(), {"--database", database_});
+    auto r = RunProcess(init);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    startServer();
+    admin_token_ = trimmed(readFile(state_ + "/admin-token"));
+    secret_ = trimmed(readFile(state_ + "/enroll-secret"));
+  }
+
+  void startServer() {
+    std::vector<std::string> serve = {kServer,    "serve",       "--state-dir",    state_,
+                                      "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"};
+    if (!database_.empty()) serve.insert(serve.end(), {"--database", database_});
+    server_ = std::make_unique<testing::ServerProcess>(serve, dir_.path() + "/server.log");
+    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    devices_ = server_->address("devices");
+    admin_ = server_->address("admin");
+  }
+
+  std::vector<std::string> runDb(std::vector<std::string> args) {
+    args.insert(args.begin(), kServer);
+    args.insert(args.end(), {"--state-dir", state_});
+    if (!database_.empty()) args.insert(args.end(), {"--database", database_});
+    return args;
+  }
+
+  // curl with the server CA pinned; extra args before the URL.
+  Http curl(const std::string& url, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {kCurl,        "-sS",
+                                     "--max-time", "20",
+                                     "--cacert",   state_ + "/ca.pem",
+                                     "-o",         dir_.path() + "/body",
+                                     "-w",         "%{http_code} %{time_total}"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(url);
+    ::unlink((dir_.path() + "/body").c_str());
+    auto r = RunProcess(argv);
+    Http h;
+    h.curl_exit = r.exit_code;
+    std::istringstream in(r.out);
+    in >> h.status >> h.seconds;
+    h.body = readFile(dir_.path() + "/body");
+    return h;
+  }
+
+  Http admin(const std::string& path, std::vector<std::string> extra = {},
+             const std::string& token = "") {
+    extra.insert(extra.end(),
+                 {"-H", "Authorization: Bearer " + (token.empty() ? admin_token_ : token)});
+    return curl("https://" + admin_ + path, extra);
+  }
+
+  struct Device {
+    std::string id, key, cert;
+  };
+
+  // Enrols a new device with a key and CSR made by the openssl tool.
+  Device enroll(const std::string& secret, const std::string& hostname, int* status = nullptr) {
+    static int n = 0;
+    std::string base = dir_.path() + "/dev" + std::to_string(++n);
+    auto gen = RunProcess({kOpenssl, "req", "-new", "-newkey", "ec", "-pkeyopt",
+                           "ec_paramgen_curve:P-256", "-nodes", "-keyout", base + ".key", "-out",
+                           base + ".csr", "-subj", "/CN=hearth-test-device"});
+    EXPECT_EQ(gen.exit_code, 0) << gen.err;
+    json::Value req = json::Value::object();
+    req.set("enroll_secret", secret);
+    req.set("csr", readFile(base + ".csr"));
+    req.set("hostname", hostname);
+    std::string req_path = dir_.path() + "/enroll.json";
+    std::ofstream(req_path) << json::write(req);
+    Http h = curl("https://" + devices_ + "/api/v1/enroll",
+                  {"-H", "Content-Type: application/json", "--data-binary", "@" + req_path});
+    if (status != nullptr) *status = h.status;
+    Device d;
+    if (h.status != 201) return d;
+    auto resp = json::parse(h.body);
+    EXPECT_TRUE(resp.ok()) << h.body;
+    d.id = resp->find("device_id")->asString();
+    d.key = base + ".key";
+    d.cert = base + ".pem";
+    std::ofstream(d.cert) << resp->find("certificate")->asString();
+    return d;
+  }
+
+  std::string report(const std::string& report_id, int sequence, bool compliant,
+                     const std::string& verdict, const std::string& extra_field = "") {
+    return R"({"report_id":")" + report_id + R"(","sequence":)" + std::to_string(sequence) +
+           R"(,"sent_at":"2026-11-26T10:00:05Z","agent_version":"0.1.0",)" + extra_field +
+           R"("machine_id":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",)" +
+           R"("result":{"compliant":)" + (compliant ? "true" : "false") +
+           R"(,"level":"standard","policy_version":1,"evaluated_at":"2026-11-26T10:00:00Z",)" +
+           R"("host":{"hostname":"pc"},"checks":[{"id":"disk_encryption","verdict":")" + verdict +
+           R"(","required":true,"summary":"s","evidence":{},"remediation":"r","duration_ms":1}]}})";
+  }
+
+  Http post(const Device& d, const std::string& body, std::vector<std::string> extra = {}) {
+    std::string path = dir_.path() + "/report.json";
+    std::ofstream(path, std::ios::binary) << body;
+    extra.insert(extra.end(), {"--cert", d.cert, "--key", d.key, "-H",
+                               "Content-Type: application/json", "--data-binary", "@" + path});
+    return curl("https://" + devices_ + "/api/v1/reports", extra);
+  }
+
+  int deviceCount() {
+    Http h = admin("/api/v1/devices");
+    auto v = json::parse(h.body);
+    return v.ok() ? static_cast<int>(v->find("devices")->size()) : -1;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::PostgresSchema> pg_;
+  std::string database_;
+  std::string state_;
+  std::unique_ptr<testing::ServerProcess> server_;
+  std::string devices_, admin_, admin_token_, secret_;
+};
+
+TEST_P(ServerApiTest, EnrolReportAndReadItBackWithOpensslAndCurl) {
+  Device d = enroll(secret_, "laptop-1");
+  ASSERT_FALSE(d.id.empty());
+  // The certificate is named by the server and chains to the device CA, client-auth only.
+  auto verify = RunProcess(
+      {kOpenssl, "verify", "-purpose", "sslclient", "-CAfile", state_ + "/device-ca.pem", d.cert});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+  // The signed policy verifies against the key handed out at enrolment.
+  Http pol = curl("https://" + devices_ + "/api/v1/policy", {"--cert", d.cert, "--key", d.key});
+  ASSERT_EQ(pol.status, 200) << pol.body;
+  auto sp = json::parse(pol.body);
+  ASSERT_TRUE(sp.ok());
+  auto body = protocol::Base64Decode(sp->find("policy")->asString());
+  ASSERT_TRUE(body.ok());
+  auto pub = protocol::Key::fromPem(readFile(state_ + "/policy-signing.pub"), true);
+  ASSERT_TRUE(pub.ok());
+  EXPECT_TRUE(protocol::VerifyEd25519(*pub, *body, sp->find("signature")->asString()).ok());
+  EXPECT_NE(body->find("\"level\": \"standard\""), std::string::npos);
+
+  std::string rid = "3f2b8c1e-5d6a-4b7c-8d9e-0a1b2c3d4e5f";
+  Http first = post(d, report(rid, 1, false, "fail"));
+  EXPECT_EQ(first.status, 202) << first.body;
+  Http again = post(d, report(rid, 1, false, "fail"));
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_NE(again.body.find("duplicate"), std::string::npos);
+
+  Http list = admin("/api/v1/devices?status=noncompliant");
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto devices = json::parse(list.body);
+  ASSERT_TRUE(devices.ok());
+  ASSERT_EQ(devices->find("devices")->size(), 1u);
+  const json::Value& dev = devices->find("devices")->asArray()[0];
+  EXPECT_EQ(dev.find("device_id")->asString(), d.id);
+  EXPECT_EQ(dev.find("hostname")->asString(), "laptop-1");
+  EXPECT_EQ(dev.find("checks")->asArray()[0].find("verdict")->asString(), "fail");
+
+  Http history = admin("/api/v1/devices/" + d.id + "/history");
+  auto h = json::parse(history.body);
+  ASSERT_TRUE(h.ok()) << history.body;
+  EXPECT_EQ(h->find("reports")->size(), 1u);  // stored once
+
+  Http feed = admin("/api/v1/feed");
+  auto f = json::parse(feed.body);
+  ASSERT_TRUE(f.ok()) << feed.body;
+  ASSERT_EQ(f->find("events")->size(), 2u);
+  EXPECT_EQ(f->find("events")->asArray()[0].find("type")->asString(), "enrolled");
+  const json::Value& changed = f->find("events")->asArray()[1];
+  EXPECT_EQ(changed.find("type")->asString(), "verdict_changed");
+  EXPECT_EQ(changed.find("check")->asString(), "disk_encryption");
+  EXPECT_EQ(changed.find("to")->asString(), "fail");
+  Http more = admin("/api/v1/feed?after=" + f->find("next")->asString());
+  EXPECT_EQ(json::parse(more.body)->find("events")->size(), 0u);
+
+  Http one = admin("/api/v1/devices/" + d.id);
+  EXPECT_NE(one.body.find("\"attestation\":\"reported by the device\""), std::string::npos);
+  EXPECT_EQ(admin("/healthz").status, 200);
+  Http metrics = curl("https://" + admin_ + "/metrics");
+  EXPECT_NE(metrics.body.find("hearth_reports_total{outcome=\"stored\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("hearth_devices{status=\"noncompliant\"} 1"), std::string::npos);
+}
+
+TEST_P(ServerApiTest, DeviceStringsAreDataInCsv) {
+  Device d = enroll(secret_, "=HYPERLINK(\"http://x\",\"y\")");
+  ASSERT_FALSE(d.id.empty());
+  Http csv = admin("/api/v1/devices.csv");
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_NE(csv.body.find("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""), std::string::npos)
+      << csv.body;
+}
+
+TEST_P(ServerApiTest, NegativeMatrixIsRefusedAndWritesNothing) {
+  Device d = enroll(secret_, "pc-a");
+  ASSERT_FALSE(d.id.empty());
+  std::string rid = "00000000-0000-4000-8000-000000000001";
+
+  // No client certificate.
+  Http none = curl("https://" + devices_ + "/api/v1/reports",
+                   {"--data-binary", report(rid, 1, true, "pass")});
+  EXPECT_EQ(none.status, 401) << none.body;
+
+  // A self-signed certificate naming the device: the TLS handshake fails.
+  std::string rogue = dir_.path() + "/rogue";
+  ASSERT_EQ(RunProcess({kOpenssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", rogue + ".key", "-out",
+                        rogue + ".pem", "-subj", "/CN=" + d.id, "-days", "1"})
+                .exit_code,
+            0);
+  Http self_signed =
+      post(Device{d.id, rogue + ".key", rogue + ".pem"}, report(rid, 1, true, "pass"));
+  EXPECT_NE(self_signed.curl_exit, 0);
+  EXPECT_NE(self_signed.status, 202);
+
+  // A certificate from another CA (with the device's name).
+  std::string other = dir_.path() + "/other";
+  ASSERT_EQ(RunProcess({kOpenssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", other + "-ca.key", "-out",
+                        other + "-ca.pem", "-subj", "/CN=Other CA", "-days", "1"})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunProcess({kOpenssl, "req", "-new", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", other + ".key", "-out",
+                        other + ".csr", "-subj", "/CN=" + d.id})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunProcess({kOpenssl, "x509", "-req", "-in", other + ".csr", "-CA", other + "-ca.pem",
+                        "-CAkey", other + "-ca.key", "-CAcreateserial", "-out", other + ".pem",
+                        "-days", "1"})
+                .exit_code,
+            0);
+  Http foreign = post(Device{d.id, other + ".key", other + ".pem"}, report(rid, 1, true, "pass"));
+  EXPECT_NE(foreign.curl_exit, 0);
+  EXPECT_NE(foreign.status, 202);
+
+  // A body naming another device.
+  Http other_device = post(d, report(rid, 1, true, "pass", R"("device_id":"someone-else",)"));
+  EXPECT_EQ(other_device.status, 403) << other_device.body;
+
+  // Bad admin token; a read-only token may read but not retire.
+  EXPECT_EQ(admin("/api/v1/devices", {}, "hat_wrong").status, 401);
+  EXPECT_EQ(curl("https://" + admin_ + "/api/v1/devices").status, 401);
+  auto ro = RunProcess(runDb({"token", "create", "--name", "auditor", "--scope", "read"}));
+  ASSERT_EQ(ro.exit_code, 0) << ro.err;
+  std::string read_token = trimmed(ro.out);
+  EXPECT_EQ(admin("/api/v1/devices", {}, read_token).status, 200);
+  EXPECT_EQ(admin("/api/v1/devices/" + d.id + "/retire", {"-X", "POST"}, read_token).status, 403);
+
+  // Single-use secret: one device, then refused with a clear message; revoked secret refused.
+  auto single = RunProcess(runDb({"secret", "create", "--uses", "1", "--owner", "bob"}));
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  std::string single_secret = trimmed(single.out);
+  int status = 0;
+  EXPECT_FALSE(enroll(single_secret, "pc-b", &status).id.empty());
+  EXPECT_EQ(status, 201);
+  Device refused = enroll(single_secret, "pc-c", &status);
+  EXPECT_TRUE(refused.id.empty());
+  EXPECT_EQ(status, 403);
+  auto revoke = RunProcess(runDb({"secret", "revoke", "1"}));  // the initial rollout secret
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  enroll(secret_, "pc-d", &status);
+  EXPECT_EQ(status, 403);
+  enroll("hes_not_a_secret", "pc-e", &status);
+  EXPECT_EQ(status, 403);
+
+  // Nothing written by the refused requests: two devices, no reports.
+  EXPECT_EQ(deviceCount(), 2);
+  Http history = admin("/api/v1/devices/" + d.id + "/history");
+  EXPECT_EQ(json::parse(history.body)->find("reports")->size(), 0u);
+
+  // A retired device's certificate is refused from then on.
+  EXPECT_EQ(post(d, report(rid, 1, true, "pass")).status, 202);
+  EXPECT_EQ(admin("/api/v1/devices/" + d.id + "/retire", {"-X", "POST"}).status, 200);
+  Http retired = post(d, report("00000000-0000-4000-8000-000000000002", 2, true, "pass"));
+  EXPECT_EQ(retired.status, 403) << retired.body;
+  EXPECT_NE(retired.body.find("retired"), std::string::npos);
+}
+
+TEST_P(ServerApiTest, BadInputIsRefusedQuicklyAndTheServerKeepsServing) {
+  Device d = enroll(secret_, "pc-a");
+  ASSERT_FALSE(d.id.empty());
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  std::string big(10 << 20, 'a');
+  std::string valid = report("00000000-0000-4000-8000-000000000009", 1, true, "pass");
+  struct Case {
+    std::string name, body;
+    std::vector<std::string> extra;
+    int expected;
+  } cases[] = {
+      {"truncated", valid.substr(0, valid.size() / 2), {}, 400},
+      {"deep", deep, {}, 400},
+      {"10 MB", "{\"x\":\"" + big + "\"}", {}, 413},
+      {"invalid UTF-8", "{\"report_id\":\"\xff\xfe\"}", {}, 400},
+      {"wrong types",
+       report("00000000-0000-4000-8000-000000000009", 1, true, "pass")
+           .replace(valid.find("\"sequence\":1"), 12, "\"sequence\":\"1\""),
+       {},
+       400},
+      {"Content-Length that lies", valid, {"-H", "Content-Length: 40"}, 400},
+  };
+  for (const auto& c : cases) {
+    Http h = post(d, c.body, c.extra);
+    EXPECT_EQ(h.status, c.expected) << c.name << ": " << h.body;
+    EXPECT_LT(h.seconds, 2.0) << c.name;  // liveness bound; the latency figure is in the bench
+    EXPECT_EQ(admin("/healthz").status, 200) << "after " << c.name;
+  }
+  Http history = admin("/api/v1/devices/" + d.id + "/history");
+  EXPECT_EQ(json::parse(history.body)->find("reports")->size(), 0u);
+  EXPECT_EQ(post(d, valid).status, 202);  // still serving
+}
+
+TEST_P(ServerApiTest, KillNineLosesNoAcknowledgedReport) {
+  Device d = enroll(secret_, "pc-a");
+  ASSERT_FALSE(d.id.empty());
+  std::vector<std::string> acknowledged;
+  std::mutex mu;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < 200 && !stop; ++i) {
+        char id[40];
+        std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%04d%08d", t, i);
+        std::string body = report(id, t * 1000 + i + 1, true, "pass");
+        std::string path = dir_.path() + "/r" + std::to_string(t) + ".json";
+        std::ofstream(path) << body;
+        auto r =
+            RunProcess({kCurl, "-sS", "--max-time", "5", "--cacert", state_ + "/ca.pem", "--cert",
+                        d.cert, "--key", d.key, "-o", "/dev/null", "-w", "%{http_code}",
+                        "--data-binary", "@" + path, "https://" + devices_ + "/api/v1/reports"});
+        if (r.out == "202" || r.out == "200") {
+          std::lock_guard<std::mutex> lock(mu);
+          acknowledged.push_back(id);
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  server_->kill9();
+  stop = true;
+  for (auto& c : clients) c.join();
+  ASSERT_GT(acknowledged.size(), 0u);
+  startServer();
+  Http history = admin("/api/v1/devices/" + d.id + "/history?limit=1000");
+  auto h = json::parse(history.body);
+  ASSERT_TRUE(h.ok()) << history.body;
+  std::set<std::string> stored;
+  for (const auto& r : h->find("reports")->asArray())
+    stored.insert(r.find("report_id")->asString());
+  for (const auto& id : acknowledged) EXPECT_EQ(stored.count(id), 1u) << "lost " << id;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ServerApiTest, ::testing::Values("sqlite", "postgresql"));
+
+TEST(ServerCliTest, InitRefusesToOverwriteAndCommandsNeedAState) {
+  testing::TempDir dir;
+  std::string state = dir.path() + "/s";
+  EXPECT_EQ(RunProcess({kServer, "init", "--state-dir", state}).exit_code, 0);
+  auto again = RunProcess({kServer, "init", "--state-dir", state});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("refusing to overwrite"), std::string::npos) << again.err;
+  auto missing = RunProcess({kServer, "secret", "list", "--state-dir", dir.path() + "/none"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("hearth-server init"), std::string::npos) << missing.err;
+  auto bad = RunProcess({kServer, "secret", "create", "--uses", "0", "--state-dir", state});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--uses"), std::string::npos);
+  auto unknown = RunProcess({kServer, "serve", "--lisen", "x"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown option \"--lisen\""), std::string::npos);
+  EXPECT_EQ(RunProcess({kServer, "--version"}).exit_code, 0);
+  // Secrets and keys are private.
+  struct stat st {};
+  ASSERT_EQ(::stat((state + "/admin-token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((state + "/device-ca.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(state.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  // A new policy version for the level, refused when not newer or invalid.
+  std::string p =
+      dir.write("p.json", R"({"level":"standard","version":2,"checks":{"disk_encryption":{}}})");
+  EXPECT_EQ(RunProcess({kServer, "policy", "set", "--file", p, "--state-dir", state}).exit_code, 0);
+  auto old = RunProcess({kServer, "policy", "set", "--file", p, "--state-dir", state});
+  EXPECT_EQ(old.exit_code, 2);
+  EXPECT_NE(old.err.find("already has version 2"), std::string::npos) << old.err;
+  std::string broken =
+      dir.write("b.json", R"({"level":"standard","version":3,"checks":{"vpn":{"x":1}}})");
+  auto b = RunProcess({kServer, "policy", "set", "--file", broken, "--state-dir", state});
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_NE(b.err.find("checks.vpn.x: unknown key"), std::string::npos) << b.err;
+}
+
+}  // namespace
+}  // namespace hearth
