@@ -404,6 +404,95 @@ TEST_P(ServerApiTest, KillNineLosesNoAcknowledgedReport) {
   for (const auto& id : acknowledged) EXPECT_EQ(stored.count(id), 1u) << "lost " << id;
 }
 
+// Keeps server-api/openapi.json true: every documented operation exists on its listener, answers
+// with a documented status, and its JSON carries the documented required fields.
+TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "backend-independent";
+  auto doc = json::parse(readFile(std::string(HEARTH_SOURCE_DIR) + "/server-api/openapi.json"),
+                         {.max_depth = 64});
+  ASSERT_TRUE(doc.ok()) << doc.status().toString();
+  EXPECT_EQ(doc->find("openapi")->asString(), "3.1.0");
+  const json::Value& schemas = *doc->find("components")->find("schemas");
+  auto resolve = [&](const json::Value* schema) -> const json::Value* {
+    if (schema == nullptr) return nullptr;
+    if (const json::Value* ref = schema->find("$ref")) {
+      std::string name = ref->asString().substr(ref->asString().rfind('/') + 1);
+      return schemas.find(name);
+    }
+    return schema;
+  };
+
+  Device d = enroll(secret_, "pc-openapi");
+  ASSERT_FALSE(d.id.empty());
+  ASSERT_EQ(post(d, report("00000000-0000-4000-8000-0000000000aa", 1, false, "fail")).status, 202);
+
+  std::vector<std::pair<std::string, std::string>> operations;
+  for (const auto& [path, item] : doc->find("paths")->asObject()) {
+    for (const auto& [method, op] : item.asObject()) operations.emplace_back(path, method);
+  }
+  // Retire last: it changes what the other operations see.
+  std::stable_sort(operations.begin(), operations.end(), [](const auto& a, const auto& b) {
+    return (a.first.find("retire") == std::string::npos) >
+           (b.first.find("retire") == std::string::npos);
+  });
+  ASSERT_GE(operations.size(), 11u);
+  for (const auto& [path, method] : operations) {
+    const json::Value& op = *doc->find("paths")->find(path)->find(method);
+    std::string url_path = path;
+    if (size_t p = url_path.find("{id}"); p != std::string::npos) url_path.replace(p, 4, d.id);
+    bool device_listener = op.find("x-listener")->asString() == "devices";
+    std::string url = "https://" + (device_listener ? devices_ : admin_) + url_path;
+    std::vector<std::string> extra;
+    if (method == "post") extra = {"-X", "POST"};
+    const json::Value* security = op.find("security");
+    bool bearer =
+        security != nullptr && security->size() > 0 && security->asArray()[0].find("bearer");
+    bool cert = security != nullptr && security->size() > 0 &&
+                security->asArray()[0].find("deviceCertificate");
+    if (bearer) extra.insert(extra.end(), {"-H", "Authorization: Bearer " + admin_token_});
+    if (cert) extra.insert(extra.end(), {"--cert", d.cert, "--key", d.key});
+    Http h;
+    if (path == "/api/v1/enroll") {
+      int status = 0;
+      enroll(secret_, "pc-openapi-2", &status);
+      h.status = status;
+      h.body = readFile(dir_.path() + "/body");
+    } else if (path == "/api/v1/reports") {
+      h = post(d, report("00000000-0000-4000-8000-0000000000ab", 2, true, "pass"));
+    } else {
+      h = curl(url, extra);
+    }
+    const json::Value* responses = op.find("responses");
+    const json::Value* documented = responses->find(std::to_string(h.status));
+    ASSERT_NE(documented, nullptr) << method << " " << path << " answered " << h.status
+                                   << " which is not documented: " << h.body;
+    EXPECT_LT(h.status, 300) << method << " " << path << ": " << h.body;
+    const json::Value* content = documented->find("content");
+    if (content == nullptr || content->find("application/json") == nullptr) continue;
+    const json::Value* schema = resolve(content->find("application/json")->find("schema"));
+    ASSERT_NE(schema, nullptr) << path;
+    auto body = json::parse(h.body);
+    ASSERT_TRUE(body.ok()) << path << ": " << h.body;
+    std::vector<const json::Value*> parts = {schema};
+    if (const json::Value* all = schema->find("allOf")) {
+      for (const auto& s : all->asArray()) parts.push_back(resolve(&s));
+    }
+    for (const json::Value* part : parts) {
+      if (const json::Value* required = part->find("required")) {
+        for (const auto& field : required->asArray()) {
+          EXPECT_NE(body->find(field.asString()), nullptr)
+              << method << " " << path << " lacks documented field " << field.asString();
+        }
+      }
+    }
+  }
+  // What is not documented does not exist.
+  EXPECT_EQ(admin("/api/v1/undocumented").status, 404);
+  EXPECT_EQ(
+      curl("https://" + devices_ + "/api/v1/devices", {"--cert", d.cert, "--key", d.key}).status,
+      404);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ServerApiTest, ::testing::Values("sqlite", "postgresql"));
 
 TEST(ServerCliTest, InitRefusesToOverwriteAndCommandsNeedAState) {
