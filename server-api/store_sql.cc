@@ -1,6 +1,7 @@
 // Store on Poco::Data: SQLite (default) and PostgreSQL. SQL is written once with `?`
 // placeholders and rewritten to `$1..$n` for PostgreSQL; the few dialect differences (types,
 // auto-increment, pragmas) are in the migration tables below.
+#include <map>
 #include <mutex>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
@@ -805,61 +806,105 @@ class SqlStore final : public Store {
     return OkStatus();
   }
 
+  // The ingest hot path: statements prepared once per session and re-executed with their bound
+  // variables (Poco binds by reference), instead of being parsed again for every report.
+  struct IngestStatements {
+    std::string report_id, device, sent, received, body, agent, machine, status, check_id, verdict,
+        event_type = "verdict_changed";
+    Nullable<std::string> old_verdict;
+    Poco::Int64 seq = 0, last_seq = 0;
+    int compliant = 0;
+    std::vector<std::string> state_ids, state_verdicts;
+    std::unique_ptr<Statement> insert_report, select_last_seq, update_seen, update_device,
+        select_states, insert_state, update_state, insert_event;
+  };
+
+  std::unique_ptr<Statement> prepare(const std::string& q) {
+    auto st = std::make_unique<Statement>(*session_);
+    *st << rewrite(q);
+    return st;
+  }
+
+  IngestStatements& ingestStatements() {
+    if (ingest_) return *ingest_;
+    auto s = std::make_unique<IngestStatements>();
+    s->insert_report = prepare(
+        "INSERT INTO reports(report_id, device_id, sequence, sent_at, received_at, compliant, "
+        "body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING");
+    *s->insert_report, use(s->report_id), use(s->device), use(s->seq), use(s->sent),
+        use(s->received), use(s->compliant), use(s->body);
+    s->select_last_seq = prepare("SELECT last_sequence FROM devices WHERE device_id = ?");
+    *s->select_last_seq, use(s->device), into(s->last_seq);
+    s->update_seen = prepare("UPDATE devices SET last_seen = ? WHERE device_id = ?");
+    *s->update_seen, use(s->received), use(s->device);
+    s->update_device = prepare(
+        "UPDATE devices SET last_seen = ?, agent_version = ?, machine_id = ?, last_sequence = ?, "
+        "status = ?, latest_result = ? WHERE device_id = ?");
+    *s->update_device, use(s->received), use(s->agent), use(s->machine), use(s->seq),
+        use(s->status), use(s->body), use(s->device);
+    s->select_states = prepare("SELECT check_id, verdict FROM check_state WHERE device_id = ?");
+    *s->select_states, use(s->device), into(s->state_ids), into(s->state_verdicts);
+    s->insert_state =
+        prepare("INSERT INTO check_state(device_id, check_id, verdict) VALUES (?, ?, ?)");
+    *s->insert_state, use(s->device), use(s->check_id), use(s->verdict);
+    s->update_state =
+        prepare("UPDATE check_state SET verdict = ? WHERE device_id = ? AND check_id = ?");
+    *s->update_state, use(s->verdict), use(s->device), use(s->check_id);
+    s->insert_event = prepare(
+        "INSERT INTO events(at, device_id, type, check_id, from_verdict, to_verdict) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    *s->insert_event, use(s->received), use(s->device), use(s->event_type), use(s->check_id),
+        use(s->old_verdict), use(s->verdict);
+    ingest_ = std::move(s);
+    return *ingest_;
+  }
+
   IngestOutcome ingestOne(const NewReport& r) {
-    std::string report_id = r.report_id, device = r.device_id, sent = r.sent_at;
-    std::string received = fmt(r.received_at);
-    std::string body = json::write(r.result);
+    IngestStatements& s = ingestStatements();
+    s.report_id = r.report_id;
+    s.device = r.device_id;
+    s.sent = r.sent_at;
+    s.received = fmt(r.received_at);
+    s.body = json::write(r.result);
     const json::Value* c = r.result.find("compliant");
-    int compliant = (c != nullptr && c->isBool() && c->asBool()) ? 1 : 0;
-    Poco::Int64 seq = r.sequence;
-    size_t n =
-        sql("INSERT INTO reports(report_id, device_id, sequence, sent_at, received_at, compliant, "
-            "body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING",
-            [&](Statement& st) {
-              st, use(report_id), use(device), use(seq), use(sent), use(received), use(compliant),
-                  use(body);
-            });
-    if (n == 0) return IngestOutcome::kDuplicate;
+    s.compliant = (c != nullptr && c->isBool() && c->asBool()) ? 1 : 0;
+    s.seq = r.sequence;
+    if (s.insert_report->execute() == 0) return IngestOutcome::kDuplicate;
 
     // The device's latest state follows the highest sequence, not arrival order.
-    Poco::Int64 last_seq = 0;
-    sql("SELECT last_sequence FROM devices WHERE device_id = ?",
-        [&](Statement& st) { st, use(device), into(last_seq); });
-    std::string agent = r.agent_version, machine = r.machine_id;
-    if (seq < last_seq) {
-      sql("UPDATE devices SET last_seen = ? WHERE device_id = ?",
-          [&](Statement& st) { st, use(received), use(device); });
+    s.last_seq = 0;
+    s.select_last_seq->execute();
+    if (s.seq < s.last_seq) {
+      s.update_seen->execute();
       return IngestOutcome::kStored;
     }
-    std::string status = deviceStatusFromResult(r.result);
-    sql("UPDATE devices SET last_seen = ?, agent_version = ?, machine_id = ?, last_sequence = ?, "
-        "status = ?, latest_result = ? WHERE device_id = ?",
-        [&](Statement& st) {
-          st, use(received), use(agent), use(machine), use(seq), use(status), use(body),
-              use(device);
-        });
+    s.agent = r.agent_version;
+    s.machine = r.machine_id;
+    s.status = deviceStatusFromResult(r.result);
+    s.update_device->execute();
     const json::Value* checks = r.result.find("checks");
     if (checks == nullptr || !checks->isArray()) return IngestOutcome::kStored;
+    s.state_ids.clear();
+    s.state_verdicts.clear();
+    s.select_states->execute();
+    std::map<std::string, std::string> previous;
+    for (size_t i = 0; i < s.state_ids.size() && i < s.state_verdicts.size(); ++i) {
+      previous[s.state_ids[i]] = s.state_verdicts[i];
+    }
     for (const auto& ch : checks->asArray()) {
-      std::string check_id = ch.find("id")->asString();
-      std::string verdict = ch.find("verdict")->asString();
-      Nullable<std::string> old;
-      sql("SELECT verdict FROM check_state WHERE device_id = ? AND check_id = ?",
-          [&](Statement& st) { st, use(device), use(check_id), into(old); });
-      if (!old.isNull() && old.value() == verdict) continue;
-      if (old.isNull()) {
-        sql("INSERT INTO check_state(device_id, check_id, verdict) VALUES (?, ?, ?)",
-            [&](Statement& st) { st, use(device), use(check_id), use(verdict); });
+      s.check_id = ch.find("id")->asString();
+      s.verdict = ch.find("verdict")->asString();
+      auto it = previous.find(s.check_id);
+      if (it != previous.end() && it->second == s.verdict) continue;
+      if (it == previous.end()) {
+        s.old_verdict = Nullable<std::string>();
+        s.insert_state->execute();
       } else {
-        sql("UPDATE check_state SET verdict = ? WHERE device_id = ? AND check_id = ?",
-            [&](Statement& st) { st, use(verdict), use(device), use(check_id); });
+        s.old_verdict = Nullable<std::string>(it->second);
+        s.update_state->execute();
       }
-      std::string type = "verdict_changed";
-      sql("INSERT INTO events(at, device_id, type, check_id, from_verdict, to_verdict) "
-          "VALUES (?, ?, ?, ?, ?, ?)",
-          [&](Statement& st) {
-            st, use(received), use(device), use(type), use(check_id), use(old), use(verdict);
-          });
+      previous[s.check_id] = s.verdict;
+      s.insert_event->execute();
     }
     return IngestOutcome::kStored;
   }
@@ -911,6 +956,7 @@ class SqlStore final : public Store {
   std::string connection_;
   std::mutex mu_;  // one session; the server batches writes (group commit) above this
   std::unique_ptr<Session> session_;
+  std::unique_ptr<IngestStatements> ingest_;  // after session_: destroyed first
 };
 
 std::once_flag g_register;
