@@ -668,7 +668,10 @@ class AdminHandler final : public HTTPRequestHandler {
     if (!d->retired_at && seen < std::chrono::system_clock::now() - app_.options.stale_after) {
       d->status = "stale";
     }
-    sendJson(resp, 200, deviceJson(*d, true));
+    json::Value out = deviceJson(*d, true);
+    auto missing = app_.store->missingReports(id);
+    out.set("reports_missing", missing.ok() ? json::Value(*missing) : json::Value());
+    sendJson(resp, 200, out);
     return 200;
   }
 

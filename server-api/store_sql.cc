@@ -628,6 +628,23 @@ class SqlStore final : public Store {
     return outcomes;
   }
 
+  StatusOr<int64_t> missingReports(const std::string& device_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t missing = 0;
+    Status s = guard("count missing reports", [&]() -> Status {
+      std::string id = device_id;
+      Poco::Int64 last = 0, have = 0;
+      sql("SELECT last_sequence FROM devices WHERE device_id = ?",
+          [&](Statement& st) { st, use(id), into(last); });
+      sql("SELECT COUNT(DISTINCT sequence) FROM reports WHERE device_id = ? AND sequence <= ?",
+          [&](Statement& st) { st, use(id), use(last), into(have); });
+      missing = last - have;
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return missing;
+  }
+
   StatusOr<std::vector<StoredReport>> deviceHistory(const std::string& device_id,
                                                     int limit) override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -186,10 +186,17 @@ TEST_P(StoreTest, ReportsAreStoredOnceAndDriveStatusAndFeed) {
   ASSERT_TRUE(store_->ingestReports({r2}).ok());
   EXPECT_EQ(store_->getDevice("dev-1")->status, "compliant");
 
+  EXPECT_EQ(*store_->missingReports("dev-1"), 0);
+  NewReport r5 = r2;
+  r5.report_id = "3f2b8c1e-5d6a-4b7c-8d9e-0a1b2c3d4e99";
+  r5.sequence = 5;  // 3 and 4 never arrived
+  ASSERT_TRUE(store_->ingestReports({r5}).ok());
+  EXPECT_EQ(*store_->missingReports("dev-1"), 2);
+
   auto history = store_->deviceHistory("dev-1", 10);
   ASSERT_TRUE(history.ok());
-  ASSERT_EQ(history->size(), 2u);
-  EXPECT_EQ((*history)[0].sequence, 2);  // newest first
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_EQ((*history)[0].sequence, 5);  // newest first
 
   auto events = store_->feed(0, 100);
   ASSERT_TRUE(events.ok());

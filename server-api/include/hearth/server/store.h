@@ -143,6 +143,9 @@ class Store {
   virtual StatusOr<std::vector<IngestOutcome>> ingestReports(
       const std::vector<NewReport>& reports) = 0;
 
+  // Sequence numbers from 1 to the device's highest that never arrived (lost or still spooled).
+  virtual StatusOr<int64_t> missingReports(const std::string& device_id) = 0;
+
   virtual StatusOr<std::vector<StoredReport>> deviceHistory(const std::string& device_id,
                                                             int limit) = 0;
   virtual StatusOr<std::vector<FeedEvent>> feed(int64_t after, int limit) = 0;
