@@ -17,6 +17,14 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  check [--policy FILE] [--json] [--root DIR] [--state-dir DIR]\n"
     "                      evaluate this machine once and print the result; nothing is sent\n"
+    "  enroll --server URL --secret-file FILE (--ca-file FILE | --pin sha256//BASE64)\n"
+    "         [--owner ID]  enrol this PC with the company's hearth-server\n"
+    "  run --once          check, spool the report durably, deliver everything spooled\n"
+    "  status [--json]     enrolled to what, level, each verdict and advice, deliveries\n"
+    "  show-report         the last report the company received, exactly as sent\n"
+    "\n"
+    "Common options (after the command): --config FILE (default /etc/hearth/agent.conf),\n"
+    "--state-dir DIR (default /var/lib/hearth).\n"
     "\n"
     "Options:\n"
     "  -h, --help          show this help (also: hearth-agent COMMAND --help)\n"
@@ -43,6 +51,9 @@ int RunAgentCli(const std::vector<std::string>& args, const CliEnvironment& env)
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (cmd == "check") return RunCheckCommand(rest, env);
+  if (cmd == "enroll" || cmd == "run" || cmd == "status" || cmd == "show-report") {
+    return RunAgentCommand(cmd, rest, env);
+  }
   env.err << "hearth-agent: unknown command \"" << cmd << "\"\n\n" << kUsage;
   return kExitUsage;
 }

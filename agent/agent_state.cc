@@ -1,0 +1,288 @@
+#include "hearth/agent/agent_state.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/atomic_file.h"
+#include "common/text.h"
+#include "hearth/agent/http_client.h"
+#include "hearth/protocol/crypto.h"
+#include "hearth/protocol/wire.h"
+#include "hearth/result.h"
+#include "hearth/system_view.h"
+
+namespace hearth::agent {
+
+namespace {
+
+StatusOr<std::string> readText(const std::string& path, size_t limit = 1 << 20) {
+  auto view = NewLiveSystemView();
+  return view->readFile(path, limit, false);
+}
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+Status ensureDir(const std::string& dir, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return InternalError("create " + dir + ": " + ec.message());
+  ::chmod(dir.c_str(), mode);
+  return OkStatus();
+}
+
+}  // namespace
+
+AgentPaths AgentPathsFor(const std::string& d) {
+  AgentPaths p;
+  p.dir = d;
+  p.device_key = d + "/device.key";
+  p.device_cert = d + "/device.pem";
+  p.server_ca = d + "/server-ca.pem";
+  p.signing_pub = d + "/policy-signing.pub";
+  p.enrollment = d + "/enrollment.json";
+  p.policy = d + "/policy.signed.json";
+  p.sequence = d + "/sequence";
+  p.spool = d + "/spool";
+  p.last_report = d + "/last-report.json";
+  p.status = d + "/status.json";
+  return p;
+}
+
+json::Value Enrollment::toJson() const {
+  json::Value o = json::Value::object();
+  o.set("server", server);
+  o.set("device_id", device_id);
+  o.set("pin", pin);
+  o.set("has_ca", has_ca);
+  o.set("enrolled_at", enrolled_at);
+  o.set("owner", owner);
+  return o;
+}
+
+StatusOr<Enrollment> Enrollment::fromJson(const json::Value& v, const std::string& source) {
+  Enrollment e;
+  auto str = [&](const char* k, std::string& out) -> Status {
+    const json::Value* f = v.find(k);
+    if (f == nullptr || !f->isString()) return DataLossError(source + ": " + k + " missing");
+    out = f->asString();
+    return OkStatus();
+  };
+  HEARTH_RETURN_IF_ERROR(str("server", e.server));
+  HEARTH_RETURN_IF_ERROR(str("device_id", e.device_id));
+  HEARTH_RETURN_IF_ERROR(str("pin", e.pin));
+  HEARTH_RETURN_IF_ERROR(str("enrolled_at", e.enrolled_at));
+  HEARTH_RETURN_IF_ERROR(str("owner", e.owner));
+  const json::Value* ca = v.find("has_ca");
+  e.has_ca = ca != nullptr && ca->isBool() && ca->asBool();
+  return e;
+}
+
+StatusOr<Enrollment> LoadEnrollment(const std::string& state_dir) {
+  AgentPaths p = AgentPathsFor(state_dir);
+  auto text = readText(p.enrollment);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) {
+      return NotFoundError("this PC is not enrolled (no " + p.enrollment + ")");
+    }
+    return text.status();
+  }
+  auto v = json::parse(*text);
+  if (!v.ok()) return DataLossError(p.enrollment + ": " + v.status().message());
+  return Enrollment::fromJson(*v, p.enrollment);
+}
+
+StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
+  if (o.server.rfind("https://", 0) != 0) {
+    return InvalidArgumentError("--server must be an https:// URL, got \"" + o.server + "\"");
+  }
+  std::string server = o.server;
+  while (!server.empty() && server.back() == '/') server.pop_back();
+  if (o.ca_file.empty() == o.pin.empty()) {
+    return InvalidArgumentError(
+        "give exactly one of --ca-file FILE or --pin sha256//BASE64: the server is never trusted "
+        "on first use");
+  }
+  if (!o.pin.empty() && (o.pin.rfind("sha256//", 0) != 0 || o.pin.size() != 52)) {
+    return InvalidArgumentError("--pin must look like sha256//<44 base64 characters>");
+  }
+  AgentPaths p = AgentPathsFor(o.state_dir);
+  if (auto existing = LoadEnrollment(o.state_dir); existing.ok()) {
+    if (existing->server == server) return existing;
+    return FailedPreconditionError("this PC is already enrolled to " + existing->server +
+                                   " as device " + existing->device_id + "; remove " +
+                                   p.enrollment + " to enrol elsewhere");
+  }
+  auto secret = readText(o.secret_file, 4096);
+  if (!secret.ok()) return secret.status().withContext("--secret-file");
+  std::string secret_text = text::trim(*secret);
+  if (secret_text.empty())
+    return InvalidArgumentError("--secret-file " + o.secret_file + " is empty");
+  std::string ca_pem;
+  if (!o.ca_file.empty()) {
+    auto ca = readText(o.ca_file, 64 * 1024);
+    if (!ca.ok()) return ca.status().withContext("--ca-file");
+    if (!protocol::ParseCertificate(*ca).ok()) {
+      return InvalidArgumentError("--ca-file " + o.ca_file + " is not a PEM certificate");
+    }
+    ca_pem = *ca;
+  }
+  HEARTH_RETURN_IF_ERROR(ensureDir(o.state_dir, 0755));
+
+  // The key is made once and kept: a retried enrolment sends the same public key.
+  protocol::Key key;
+  if (exists(p.device_key)) {
+    auto pem = readText(p.device_key, 16 * 1024);
+    if (!pem.ok()) return pem.status();
+    HEARTH_ASSIGN_OR_RETURN(key, protocol::Key::fromPem(*pem));
+  } else {
+    HEARTH_ASSIGN_OR_RETURN(key, protocol::Key::generateP256());
+    HEARTH_ASSIGN_OR_RETURN(std::string pem, key.privatePem());
+    HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_key, pem, 0600));
+  }
+  HEARTH_ASSIGN_OR_RETURN(std::string csr, protocol::MakeCsr(key, o.hostname));
+
+  std::string ca_tmp;
+  if (!ca_pem.empty()) {
+    HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.server_ca, ca_pem, 0644));
+  }
+  HttpOptions ho;
+  ho.ca_file = ca_pem.empty() ? "" : p.server_ca;
+  ho.pin = o.pin;
+  ho.proxy = o.proxy;
+  HEARTH_ASSIGN_OR_RETURN(auto client, HttpClient::create(ho));
+  protocol::EnrollRequest req;
+  req.enroll_secret = secret_text;
+  req.csr = csr;
+  req.hostname = o.hostname;
+  if (!o.owner.empty()) req.owner = o.owner;
+  HEARTH_ASSIGN_OR_RETURN(HttpResponse resp,
+                          client->postJson(server + "/api/v1/enroll", json::write(req.toJson())));
+  if (resp.status != 201) {
+    std::string why = resp.body;
+    if (auto err = json::parse(resp.body);
+        err.ok() && err->find("error") != nullptr && err->find("error")->isString()) {
+      why = err->find("error")->asString();
+    }
+    return PermissionDeniedError("the server refused enrolment (HTTP " +
+                                 std::to_string(resp.status) + "): " + why);
+  }
+  HEARTH_ASSIGN_OR_RETURN(protocol::EnrollResponse er, protocol::EnrollResponse::parse(resp.body));
+  // The certificate must carry our key: a server cannot hand us someone else's identity.
+  HEARTH_ASSIGN_OR_RETURN(protocol::CertificateInfo info,
+                          protocol::ParseCertificate(er.certificate));
+  if (info.public_key_pem != *key.publicPem() || info.common_name != er.device_id) {
+    return PermissionDeniedError("the server's certificate does not match this PC's key");
+  }
+  if (!protocol::Key::fromPem(er.policy_public_key, true).ok()) {
+    return DataLossError("the server sent an unusable policy-signing key");
+  }
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_cert, er.certificate, 0644));
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.signing_pub, er.policy_public_key, 0644));
+  Enrollment e;
+  e.server = server;
+  e.device_id = er.device_id;
+  e.pin = o.pin;
+  e.has_ca = !ca_pem.empty();
+  e.enrolled_at = formatRfc3339(std::chrono::system_clock::now());
+  e.owner = o.owner;
+  // Written last: its presence means "enrolled".
+  HEARTH_RETURN_IF_ERROR(
+      WriteFileAtomically(p.enrollment, json::write(e.toJson(), {.pretty = true}) + "\n", 0644));
+
+  // Best effort: fetch the signed policy now, so the PC has its level even if it goes offline
+  // before its first cycle (run --once verifies it again before use).
+  ho.client_cert = p.device_cert;
+  ho.client_key = p.device_key;
+  if (auto mtls = HttpClient::create(ho); mtls.ok()) {
+    auto pol = (*mtls)->get(server + "/api/v1/policy");
+    if (pol.ok() && pol->status == 200 && protocol::SignedPolicy::parse(pol->body).ok()) {
+      (void)WriteFileAtomically(p.policy, pol->body, 0644);
+    }
+  }
+  return e;
+}
+
+// --- Spool ---------------------------------------------------------------------------------
+
+Spool::Spool(std::string dir, size_t max_reports, size_t max_bytes)
+    : dir_(std::move(dir)), max_reports_(max_reports), max_bytes_(max_bytes) {}
+
+std::string Spool::pathFor(int64_t sequence) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020lld.json", static_cast<long long>(sequence));
+  return dir_ + "/" + name;
+}
+
+Status Spool::append(int64_t sequence, const std::string& envelope) {
+  HEARTH_RETURN_IF_ERROR(ensureDir(dir_, 0700));
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(pathFor(sequence), envelope, 0600));
+  // Bounded: drop the oldest beyond the limits (the newest result is what matters most).
+  HEARTH_ASSIGN_OR_RETURN(std::vector<int64_t> all, list());
+  uint64_t total = 0;
+  std::vector<uint64_t> sizes;
+  for (int64_t s : all) {
+    struct stat st {};
+    uint64_t size = ::stat(pathFor(s).c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    sizes.push_back(size);
+    total += size;
+  }
+  size_t i = 0;
+  while (i + 1 < all.size() && (all.size() - i > max_reports_ || total > max_bytes_)) {
+    ::unlink(pathFor(all[i]).c_str());
+    total -= sizes[i];
+    ++dropped_;
+    ++i;
+  }
+  return OkStatus();
+}
+
+StatusOr<std::vector<int64_t>> Spool::list() const {
+  auto view = NewLiveSystemView();
+  auto names = view->listDir(dir_);
+  if (!names.ok()) {
+    if (names.status().code() == StatusCode::kNotFound) return std::vector<int64_t>{};
+    return names.status();
+  }
+  std::vector<int64_t> out;
+  for (const auto& n : *names) {
+    if (n.size() != 25 || !text::endsWith(n, ".json")) continue;  // temp files are skipped
+    if (auto v = text::parseInt(n.substr(0, 20))) out.push_back(*v);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+StatusOr<std::string> Spool::read(int64_t sequence) const {
+  return readText(pathFor(sequence), protocol::kMaxBodyBytes);
+}
+
+Status Spool::remove(int64_t sequence) {
+  if (::unlink(pathFor(sequence).c_str()) != 0 && errno != ENOENT) {
+    return ErrnoToStatus(errno, "remove spooled report");
+  }
+  return OkStatus();
+}
+
+size_t Spool::depth() const {
+  auto l = list();
+  return l.ok() ? l->size() : 0;
+}
+
+StatusOr<int64_t> NextSequence(const std::string& state_dir) {
+  AgentPaths p = AgentPathsFor(state_dir);
+  int64_t next = 1;
+  if (auto text = readText(p.sequence, 64); text.ok()) {
+    auto v = text::parseInt(text::trim(*text));
+    if (!v || *v < 1) return DataLossError(p.sequence + " is corrupt");
+    next = *v;
+  }
+  // The successor is made durable before this number is used.
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.sequence, std::to_string(next + 1) + "\n", 0644));
+  return next;
+}
+
+}  // namespace hearth::agent

@@ -1,0 +1,43 @@
+// HTTPS client for the agent (libcurl): the server is trusted only through the CA or public-key
+// pin stored at enrolment (never the system store), TLS 1.2+, HTTPS only, bounded responses,
+// connect/total/stall timeouts, proxy from configuration or the environment.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "hearth/status.h"
+
+namespace hearth::agent {
+
+struct HttpOptions {
+  std::string ca_file;      // PEM CA to verify the server with (may be empty if pin is set)
+  std::string pin;          // "sha256//BASE64[;sha256//...]" public-key pin (may be empty)
+  std::string client_cert;  // device certificate (PEM), empty for enrolment
+  std::string client_key;   // device key (PEM)
+  std::string proxy;        // "" = environment (https_proxy, no_proxy); "none" = no proxy
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds total_timeout{30000};
+  size_t max_response_bytes = 1 << 20;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  // Seconds from Retry-After (429/503), clamped to [0, 3600]; -1 if absent.
+  long retry_after_seconds = -1;
+};
+
+// Errors: PermissionDenied for TLS and pin failures (a security or configuration event: never
+// retry those in a tight loop), Unavailable for network failures (retry with backoff),
+// DeadlineExceeded for timeouts, ResourceExhausted for an oversized response.
+class HttpClient {
+ public:
+  static StatusOr<std::unique_ptr<HttpClient>> create(const HttpOptions& options);
+  virtual ~HttpClient() = default;
+  virtual StatusOr<HttpResponse> get(const std::string& url) = 0;
+  virtual StatusOr<HttpResponse> postJson(const std::string& url, const std::string& body) = 0;
+};
+
+}  // namespace hearth::agent

@@ -1,0 +1,45 @@
+// One agent cycle (`hearth-agent run --once`): refresh the signed policy, run the checks, spool
+// the filtered report durably, then deliver the whole spool in sequence order until it is empty
+// or the first failure. The reports stay spooled when the server is unreachable.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "hearth/json.h"
+#include "hearth/policy.h"
+#include "hearth/status.h"
+
+namespace hearth::agent {
+
+struct CycleOptions {
+  std::string state_dir;
+  std::string fallback_policy = "/etc/hearth/policy.json";  // before the first policy fetch
+  std::string proxy;
+};
+
+struct CycleOutcome {
+  bool checked = false;
+  int64_t sequence = 0;
+  size_t delivered = 0;
+  size_t spool_depth = 0;
+  std::string delivery_error;  // empty when the spool was emptied
+};
+
+StatusOr<CycleOutcome> RunCycle(const CycleOptions& options, std::ostream& log);
+
+// Verifies a signed policy envelope against the pinned key; refuses versions older than
+// `min_version`. Returns the policy and its exact bytes.
+struct VerifiedPolicy {
+  Policy policy;
+  std::string bytes;
+};
+StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
+                                            const std::string& public_key_pem, int64_t min_version);
+
+// `hearth-agent status`: plain words, or the status.json object with --json.
+int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, std::ostream& err);
+// `hearth-agent show-report`: the last acknowledged report, byte for byte.
+int PrintLastReport(const std::string& state_dir, std::ostream& out, std::ostream& err);
+
+}  // namespace hearth::agent

@@ -1,0 +1,70 @@
+#include "hearth/agent/privacy.h"
+
+#include <gtest/gtest.h>
+
+namespace hearth::agent {
+namespace {
+
+json::Value sample() {
+  auto v = json::parse(R"j({"compliant":false,"level":"standard","checks":[
+    {"id":"screen_lock","verdict":"fail","summary":"alice: screen locks after 900 s (limit 300 s)",
+     "remediation":"alice, open Settings","evidence":{"people":[
+       {"person":"person 1","user":"alice","uid":1000,"source":"/home/alice/.config/dconf/user"},
+       {"person":"person 2","user":"bob","uid":1001,"reason":"bob has no session"}],
+      "not_inspected":[{"user":"carol","reason":"cannot look into /home/carol"}]}},
+    {"id":"os_patches","verdict":"fail","summary":"2 updates","evidence":{
+      "pending":[{"name":"openssl","installed":"1","candidate":"2","security":true,
+                  "first_seen":"2026-11-20T00:00:00Z"},
+                 {"name":"private-tool","installed":"1","candidate":"2","security":false,
+                  "first_seen":"2026-11-20T00:00:00Z"}],
+      "pending_count":2,"security_count":1,"kept_back":["a","b"],
+      "reboot":{"pending":true,"packages":["linux-image-amd64"]}}}]})j");
+  return *v;
+}
+
+TEST(PrivacyFilterTest, UsernamesBecomePeopleEverywhere) {
+  std::string out = json::write(ApplyPrivacyFilter(sample()));
+  for (const char* name : {"alice", "bob", "carol", "\"uid\""}) {
+    EXPECT_EQ(out.find(name), std::string::npos) << name << " leaked: " << out;
+  }
+  EXPECT_NE(out.find("person 1: screen locks after 900 s"), std::string::npos) << out;
+  EXPECT_NE(out.find("/home/person 1/.config"), std::string::npos);
+  EXPECT_NE(out.find("person 3"), std::string::npos);  // carol, not inspected, still pseudonymous
+}
+
+TEST(PrivacyFilterTest, PatchesSendOnlySecurityNamesCountsAndAges) {
+  json::Value out = ApplyPrivacyFilter(sample());
+  const json::Value& ev = *out.find("checks")->asArray()[1].find("evidence");
+  ASSERT_EQ(ev.find("pending")->size(), 1u);
+  const json::Value& p = ev.find("pending")->asArray()[0];
+  EXPECT_EQ(p.find("name")->asString(), "openssl");
+  EXPECT_EQ(p.find("installed"), nullptr);
+  EXPECT_NE(p.find("first_seen"), nullptr);
+  EXPECT_EQ(ev.find("pending_count")->asInt(), 2);
+  EXPECT_EQ(ev.find("kept_back")->asInt(), 2);  // how many, not which
+  EXPECT_EQ(ev.find("reboot")->find("packages"), nullptr);
+  EXPECT_EQ(json::write(out).find("private-tool"), std::string::npos);
+}
+
+TEST(PrivacyFilterTest, WholeWordsOnly) {
+  auto v = json::parse(R"j({"checks":[{"id":"screen_lock","summary":"al and alice and malice",
+    "evidence":{"people":[{"person":"person 1","user":"al"}]}}]})j");
+  std::string out = json::write(ApplyPrivacyFilter(*v));
+  EXPECT_NE(out.find("person 1 and alice and malice"), std::string::npos) << out;
+}
+
+TEST(PrivacyFilterTest, LocalAccountsInAnyEvidenceArePseudonymous) {
+  auto v = json::parse(R"j({"checks":[{"id":"disk_encryption","summary":"/home/dave is plain",
+    "evidence":{"encrypted_homes":[{"path":"/home/dave"}]}}]})j");
+  std::string passwd =
+      "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n"
+      "dave:x:1000:1000:Dave,,,:/home/dave:/bin/bash\nbroken\n";
+  auto users = LocalUsersFromPasswd(passwd);
+  EXPECT_EQ(users, std::vector<std::string>{"dave"});
+  std::string out = json::write(ApplyPrivacyFilter(*v, users));
+  EXPECT_EQ(out.find("dave"), std::string::npos) << out;
+  EXPECT_NE(out.find("/home/person 1"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace hearth::agent

@@ -1,0 +1,178 @@
+// hearth-agent against a real hearth-server on loopback: enrolment (CA file or key pin), the
+// offline spool delivered exactly once and in order, the privacy promise checkable by the person
+// at the PC (show-report as an ordinary user prints what the server stored).
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "hearth/json.h"
+#include "hearth/protocol/crypto.h"
+#include "support/server_process.h"
+#include "support/temp_dir.h"
+
+namespace hearth {
+namespace {
+
+using testing::RunProcess;
+
+const std::string kServer = HEARTH_SERVER_BINARY;
+const std::string kAgent = HEARTH_AGENT_BINARY;
+
+std::string readFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// A policy with only the disk check: fast, and judged the same on every machine here.
+constexpr const char* kPolicy =
+    R"({"level":"standard","version":1,"checks":{"disk_encryption":{"required":true}}})";
+
+class AgentRoundTripTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    state_ = dir_.path() + "/server";
+    agent_ = dir_.path() + "/agent";
+    std::string policy = dir_.write("policy.json", kPolicy);
+    auto init = RunProcess({kServer, "init", "--state-dir", state_, "--policy", policy});
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    start("127.0.0.1:0");
+  }
+
+  void start(const std::string& listen) {
+    server_ = std::make_unique<testing::ServerProcess>(
+        std::vector<std::string>{kServer, "serve", "--state-dir", state_, "--listen", listen,
+                                 "--admin-listen", "127.0.0.1:0"},
+        dir_.path() + "/server.log");
+    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    devices_ = server_->address("devices");
+    admin_ = server_->address("admin");
+  }
+
+  testing::ProcessOutput agent(std::vector<std::string> args) {
+    args.insert(args.begin(), kAgent);
+    args.insert(args.end(), {"--state-dir", agent_, "--config", dir_.path() + "/agent.conf"});
+    return RunProcess(args);
+  }
+
+  json::Value adminGet(const std::string& path) {
+    std::string token = readFile(state_ + "/admin-token");
+    token.pop_back();
+    auto r = RunProcess({"/usr/bin/curl", "-sS", "--cacert", state_ + "/ca.pem", "-H",
+                         "Authorization: Bearer " + token, "https://" + admin_ + path});
+    auto v = json::parse(r.out);
+    EXPECT_TRUE(v.ok()) << r.out << r.err;
+    return v.ok() ? std::move(v).value() : json::Value();
+  }
+
+  void SetUpConfig() { dir_.write("agent.conf", "# test configuration\nproxy = none\n"); }
+
+  testing::TempDir dir_;
+  std::string state_, agent_, devices_, admin_;
+  std::unique_ptr<testing::ServerProcess> server_;
+};
+
+TEST_F(AgentRoundTripTest, OfflineReportsAreDeliveredOnceInOrder) {
+  SetUpConfig();
+  auto e = agent({"enroll", "--server", "https://" + devices_, "--secret-file",
+                  state_ + "/enroll-secret", "--ca-file", state_ + "/ca.pem", "--owner", "alice"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  // Idempotent.
+  auto again = agent({"enroll", "--server", "https://" + devices_, "--secret-file",
+                      state_ + "/enroll-secret", "--ca-file", state_ + "/ca.pem"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  struct stat st {};
+  ASSERT_EQ(::stat((agent_ + "/device.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  std::string listen = devices_;
+  server_->stop();
+  for (int i = 0; i < 3; ++i) {
+    auto r = agent({"run", "--once"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;  // an unreachable server is not an error of the run
+  }
+  auto status = agent({"status", "--json"});
+  auto sj = json::parse(status.out);
+  ASSERT_TRUE(sj.ok()) << status.out;
+  EXPECT_EQ(sj->find("spool_depth")->asInt(), 3);
+
+  start(listen);  // the same address the agent enrolled with
+  auto deliver = agent({"run", "--once"});
+  ASSERT_EQ(deliver.exit_code, 0) << deliver.err;
+  EXPECT_NE(deliver.out.find("4 delivered; 0 waiting"), std::string::npos) << deliver.out;
+
+  auto devices = adminGet("/api/v1/devices");
+  ASSERT_EQ(devices.find("devices")->size(), 1u);
+  std::string id = devices.find("devices")->asArray()[0].find("device_id")->asString();
+  EXPECT_EQ(devices.find("devices")->asArray()[0].find("owner")->asString(), "alice");
+  auto history = adminGet("/api/v1/devices/" + id + "/history");
+  const auto& reports = history.find("reports")->asArray();
+  ASSERT_EQ(reports.size(), 4u);  // exactly once each
+  for (size_t i = 0; i < reports.size(); ++i) {
+    EXPECT_EQ(reports[i].find("sequence")->asInt(), static_cast<int64_t>(4 - i));
+  }
+  EXPECT_EQ(adminGet("/api/v1/devices/" + id).find("reports_missing")->asInt(), 0);
+
+  // The person at the PC, without root, sees exactly what the server stored (/var/lib/hearth
+  // is world-traversable; the test's temporary directory is made so too).
+  ::chmod(dir_.path().c_str(), 0755);
+  auto shown = RunProcess(
+      {"/usr/sbin/runuser", "-u", "nobody", "--", kAgent, "show-report", "--state-dir", agent_});
+  if (::geteuid() == 0) {
+    ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  } else {
+    shown = agent({"show-report"});
+  }
+  auto sent = json::parse(shown.out);
+  ASSERT_TRUE(sent.ok()) << shown.out;
+  EXPECT_EQ(sent->find("report_id")->asString(), reports[0].find("report_id")->asString());
+  EXPECT_EQ(*sent->find("result"), *reports[0].find("result"));
+  EXPECT_EQ(readFile(agent_ + "/last-report.json"), shown.out);  // byte for byte
+  auto human = agent({"status"});
+  EXPECT_NE(human.out.find("Reports waiting to be sent: 0"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("disk_encryption"), std::string::npos);
+}
+
+TEST_F(AgentRoundTripTest, PinnedEnrolmentAndAWrongPinSendsNothing) {
+  SetUpConfig();
+  // The pin of the server's TLS key, computed as an administrator would with openssl.
+  auto pub =
+      RunProcess({"/usr/bin/openssl", "x509", "-in", state_ + "/server.pem", "-pubkey", "-noout"});
+  ASSERT_EQ(pub.exit_code, 0);
+  auto key = protocol::Key::fromPem(pub.out, true);
+  ASSERT_TRUE(key.ok());
+  std::string pin = *key->publicKeyPin();
+
+  std::string wrong = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  auto refused = agent({"enroll", "--server", "https://" + devices_, "--secret-file",
+                        state_ + "/enroll-secret", "--pin", wrong});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("pinned"), std::string::npos) << refused.err;
+  EXPECT_EQ(adminGet("/api/v1/devices").find("devices")->size(), 0u);  // nothing was sent
+
+  auto no_trust = agent(
+      {"enroll", "--server", "https://" + devices_, "--secret-file", state_ + "/enroll-secret"});
+  EXPECT_EQ(no_trust.exit_code, 2);
+  EXPECT_NE(no_trust.err.find("never trusted on first use"), std::string::npos) << no_trust.err;
+
+  auto ok = agent({"enroll", "--server", "https://" + devices_, "--secret-file",
+                   state_ + "/enroll-secret", "--pin", pin});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  auto run = agent({"run", "--once"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("1 delivered"), std::string::npos) << run.out << run.err;
+}
+
+TEST_F(AgentRoundTripTest, BadConfigurationNamesFileAndKey) {
+  dir_.write("agent.conf", "proxy = none\nprocy = http://x\n");
+  auto r = agent({"status"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("agent.conf:2: procy: unknown key"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace hearth
