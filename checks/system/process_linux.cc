@@ -85,6 +85,13 @@ StatusOr<CommandResult> RunCommand(const Command& command) {
   std::vector<char*> argv;
   for (auto& s : argv_copy) argv.push_back(s.data());
   argv.push_back(nullptr);
+  // Dropping privileges needs root. Not root: running "as" ourselves needs no drop; running as
+  // anyone else is impossible, and said so instead of failing in the child.
+  bool drop = command.as_user.has_value() && ::geteuid() == 0;
+  if (command.as_user && !drop && command.as_user->uid != ::geteuid()) {
+    return PermissionDeniedError("cannot run " + command.argv[0] + " as uid " +
+                                 std::to_string(command.as_user->uid) + " without root");
+  }
   std::vector<gid_t> groups;
   if (command.as_user) {
     groups = command.as_user->groups;
@@ -117,7 +124,7 @@ StatusOr<CommandResult> RunCommand(const Command& command) {
       if (::dup3(keep, 3, O_CLOEXEC) < 0) ::_exit(127);
     }
     closeFrom(4);
-    if (command.as_user && !dropPrivileges(*command.as_user, groups)) {
+    if (drop && !dropPrivileges(*command.as_user, groups)) {
       int e = errno ? errno : EPERM;
       (void)!::write(3, &e, sizeof e);
       ::_exit(126);

@@ -94,6 +94,19 @@ TEST(LiveSystemViewTest, RunAsUserDropsPrivileges) {
   EXPECT_EQ(r->out.find("groups=0"), std::string::npos) << r->out;
 }
 
+TEST(LiveSystemViewTest, RunAsOurselvesWorksWithoutRootAndOthersIsRefused) {
+  auto sys = NewLiveSystemView();
+  Command c;
+  c.argv = {"/usr/bin/id", "-u"};
+  c.as_user = UserIdentity{::geteuid(), ::getegid(), {}, "me", "/"};
+  auto r = sys->run(c);
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  EXPECT_EQ(r->out, std::to_string(::geteuid()) + "\n");
+  if (testing::RunningAsRoot()) return;  // as root any uid works (tested below)
+  c.as_user->uid = ::geteuid() + 1;
+  EXPECT_EQ(sys->run(c).status().code(), StatusCode::kPermissionDenied);
+}
+
 TEST(LiveSystemViewTest, ReadFileAsUserAppliesTheUsersPermissions) {
   if (!testing::RunningAsRoot()) GTEST_SKIP() << "needs root: switches to another uid";
   testing::TempDir dir;

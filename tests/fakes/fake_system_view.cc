@@ -200,6 +200,7 @@ StatusOr<std::vector<std::string>> FakeSystemView::listDir(const std::string& pa
 }
 
 StatusOr<std::string> FakeSystemView::readLink(const std::string& path) const {
+  if (auto f = failures_.find(normalize(path)); f != failures_.end()) return f->second;
   HEARTH_ASSIGN_OR_RETURN(std::string real, resolve(path, false));
   const Node& n = nodes_.at(real);
   if (n.type != FileType::kSymlink) return InvalidArgumentError(path + " is not a symlink");
@@ -211,7 +212,8 @@ StatusOr<FileInfo> FakeSystemView::stat(const std::string& path, bool follow) co
   HEARTH_ASSIGN_OR_RETURN(std::string real, resolve(path, follow));
   const Node& n = nodes_.at(real);
   FileInfo fi = n.info.value_or(FileInfo{});
-  fi.type = n.type;
+  // An explicit type from setFileInfo (a socket, a device) wins over the node's own.
+  if (!n.info || n.info->type == FileType::kOther) fi.type = n.type;
   if (!n.info) {
     fi.mode = n.type == FileType::kDirectory ? 0755 : 0644;
     fi.size = n.content.size();
