@@ -1,1 +1,476 @@
+// disk_encryption: pure parsers, dm uuid classification and the decision (no I/O here).
 #include "disk_encryption/disk_encryption.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "common/text.h"
+
+namespace hearth::checks::disk {
+
+namespace {
+
+std::optional<uint32_t> parseU32(std::string_view s) {
+  auto v = text::parseInt(s);
+  if (!v || *v < 0 || *v > 0xffffffffLL) return std::nullopt;
+  return static_cast<uint32_t>(*v);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<MountEntry>> parseMountInfo(std::string_view text) {
+  std::vector<MountEntry> out;
+  int line_no = 0;
+  for (const std::string& line : text::splitLines(text)) {
+    ++line_no;
+    if (text::trim(line).empty()) continue;
+    std::vector<std::string> f = text::splitWhitespace(line);
+    auto bad = [&](const std::string& what) {
+      return InvalidArgumentError("mountinfo line " + std::to_string(line_no) + ": " + what);
+    };
+    if (f.size() < 10) return bad("expected at least 10 fields");
+    MountEntry m;
+    auto id = text::parseInt(f[0]);
+    auto parent = text::parseInt(f[1]);
+    if (!id || !parent) return bad("bad mount id");
+    m.mount_id = *id;
+    m.parent_id = *parent;
+    size_t colon = f[2].find(':');
+    if (colon == std::string::npos) return bad("bad major:minor '" + f[2] + "'");
+    auto major = parseU32(std::string_view(f[2]).substr(0, colon));
+    auto minor = parseU32(std::string_view(f[2]).substr(colon + 1));
+    if (!major || !minor) return bad("bad major:minor '" + f[2] + "'");
+    m.major = *major;
+    m.minor = *minor;
+    m.root = text::unescapeOctal(f[3]);
+    m.mount_point = text::unescapeOctal(f[4]);
+    m.options = f[5];
+    size_t dash = 6;
+    while (dash < f.size() && f[dash] != "-") ++dash;
+    if (dash + 2 >= f.size()) return bad("missing '-' separator, type or source");
+    m.fstype = text::unescapeOctal(f[dash + 1]);
+    m.source = text::unescapeOctal(f[dash + 2]);
+    if (dash + 3 < f.size()) m.super_options = f[dash + 3];
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<MountEntry> visibleMounts(const std::vector<MountEntry>& entries) {
+  std::vector<MountEntry> out;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    bool later = false;
+    for (size_t j = i + 1; j < entries.size(); ++j) {
+      if (entries[j].mount_point == entries[i].mount_point) {
+        later = true;
+        break;
+      }
+    }
+    if (!later) out.push_back(entries[i]);
+  }
+  return out;
+}
+
+std::vector<SwapEntry> parseProcSwaps(std::string_view text) {
+  std::vector<SwapEntry> out;
+  for (const std::string& line : text::splitLines(text)) {
+    std::vector<std::string> f = text::splitWhitespace(line);
+    if (f.size() < 2 || f[0] == "Filename") continue;
+    SwapEntry s;
+    s.filename = text::unescapeOctal(f[0]);
+    s.type = f[1];
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+CryptStatus parseCryptsetupStatus(std::string_view text) {
+  CryptStatus st;
+  for (const std::string& line : text::splitLines(text)) {
+    std::string t = text::trim(line);
+    if (t.find(" is active") != std::string::npos) st.active = true;
+    size_t colon = t.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = text::trim(std::string_view(t).substr(0, colon));
+    std::string value = text::trim(std::string_view(t).substr(colon + 1));
+    if (key == "type") st.type = value;
+    if (key == "cipher") st.cipher = value;
+  }
+  return st;
+}
+
+std::vector<DmTableSegment> parseDmsetupTable(std::string_view text) {
+  // "<start> <length> <target> <args...>"; crypt args start with the cipher.
+  std::vector<DmTableSegment> out;
+  for (const std::string& line : text::splitLines(text)) {
+    std::vector<std::string> f = text::splitWhitespace(line);
+    if (f.size() < 3 || !text::parseInt(f[0]) || !text::parseInt(f[1])) continue;
+    DmTableSegment seg;
+    seg.target = f[2];
+    if (seg.target == "crypt" && f.size() > 3) seg.cipher = f[3];
+    out.push_back(std::move(seg));
+  }
+  return out;
+}
+
+bool isNullCipher(std::string_view cipher) {
+  std::string c = lower(cipher);
+  return c.find("cipher_null") != std::string::npos || c == "null" || text::startsWith(c, "null-");
+}
+
+ZfsEncryption parseZfsGet(std::string_view text) {
+  ZfsEncryption z;
+  for (const std::string& line : text::splitLines(text)) {
+    std::vector<std::string> f = text::split(line, '\t');
+    if (f.size() < 3) f = text::splitWhitespace(line);
+    if (f.size() < 3) continue;
+    if (z.dataset.empty()) z.dataset = f[0];
+    if (f[1] == "encryption") z.encryption = f[2];
+    if (f[1] == "keystatus") z.keystatus = f[2];
+    if (f[1] == "encryptionroot") z.encryption_root = f[2];
+  }
+  return z;
+}
+
+std::vector<std::string> parseZpoolDevices(std::string_view text) {
+  std::vector<std::string> out;
+  for (const std::string& line : text::splitLines(text)) {
+    std::vector<std::string> f = text::splitWhitespace(line);
+    if (f.empty() || f[0].empty() || f[0][0] != '/') continue;
+    if (std::find(out.begin(), out.end(), f[0]) == out.end()) out.push_back(f[0]);
+  }
+  return out;
+}
+
+DmClass classifyDmUuid(std::string_view uuid) {
+  struct Prefix {
+    std::string_view prefix;
+    DmRole role;
+    std::string_view label;
+    bool opal;
+  };
+  // Longest first where prefixes nest (CRYPT-LUKS2-OPAL- before CRYPT-LUKS2-).
+  static constexpr Prefix kPrefixes[] = {
+      {"CRYPT-LUKS2-OPAL-", DmRole::kEncryption, "LUKS2 OPAL", true},
+      {"CRYPT-LUKS1-", DmRole::kEncryption, "LUKS1", false},
+      {"CRYPT-LUKS2-", DmRole::kEncryption, "LUKS2", false},
+      {"CRYPT-PLAIN-", DmRole::kEncryption, "plain dm-crypt", false},
+      {"CRYPT-BITLK-", DmRole::kEncryption, "BitLocker", false},
+      {"CRYPT-TCRYPT-", DmRole::kEncryption, "TrueCrypt/VeraCrypt", false},
+      {"CRYPT-LOOPAES-", DmRole::kEncryption, "loop-AES", false},
+      {"CRYPT-FVAULT2-", DmRole::kEncryption, "FileVault2", false},
+      {"CRYPT-VERITY-", DmRole::kPassThrough, "verity", false},
+      {"CRYPT-INTEGRITY-", DmRole::kPassThrough, "integrity", false},
+      {"CRYPT-SUBDEV-", DmRole::kPassThrough, "crypt sub-device", false},
+      {"LVM-", DmRole::kPassThrough, "LVM", false},
+      {"mpath-", DmRole::kPassThrough, "multipath", false},
+  };
+  DmClass c;
+  std::string u = text::trim(uuid);
+  if (u.empty()) {
+    c.label = "no dm uuid";
+    return c;
+  }
+  for (const auto& p : kPrefixes) {
+    if (text::startsWith(u, p.prefix)) {
+      c.role = p.role;
+      c.label = std::string(p.label);
+      c.opal = p.opal;
+      return c;
+    }
+  }
+  // kpartx: "part<N>-<uuid of the whole device>".
+  if (text::startsWith(u, "part") && u.size() > 5) {
+    size_t i = 4;
+    while (i < u.size() && std::isdigit(static_cast<unsigned char>(u[i])) != 0) ++i;
+    if (i > 4 && i < u.size() && u[i] == '-') {
+      c.role = DmRole::kPassThrough;
+      c.label = "partition mapping";
+      return c;
+    }
+  }
+  c.label = "dm uuid " + u.substr(0, u.find('-'));
+  return c;
+}
+
+namespace {
+
+std::string layerLabel(const Layer& l) {
+  return l.detail.empty() ? l.device : l.device + " (" + l.detail + ")";
+}
+
+const char* triJsonName(Tri t) {
+  switch (t) {
+    case Tri::kYes:
+      return "yes";
+    case Tri::kNo:
+      return "no";
+    case Tri::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+json::Value triValue(Tri t) {
+  if (t == Tri::kYes) return json::Value(true);
+  if (t == Tri::kNo) return json::Value(false);
+  return json::Value(nullptr);
+}
+
+void flattenLayers(const Layer& l, json::Array& out, std::set<std::string>& seen) {
+  if (!seen.insert(l.device + "\x1f" + l.type).second) return;
+  json::Value o = json::Value::object();
+  o.set("device", l.device);
+  o.set("type", l.type);
+  if (!l.detail.empty()) o.set("detail", l.detail);
+  o.set("encrypted", triValue(l.encrypted));
+  if (!l.cipher.empty()) o.set("cipher", l.cipher);
+  if (!l.reason.empty()) o.set("reason", l.reason);
+  if (l.removable) o.set("removable", true);
+  json::Value lower_names = json::Value::array();
+  for (const auto& c : l.lower) lower_names.push(c.device);
+  o.set("lower", std::move(lower_names));
+  out.push_back(std::move(o));
+  for (const auto& c : l.lower) flattenLayers(c, out, seen);
+}
+
+const char* kindName(TargetKind k) {
+  switch (k) {
+    case TargetKind::kRoot:
+      return "root";
+    case TargetKind::kMount:
+      return "mount";
+    case TargetKind::kSwap:
+      return "swap";
+  }
+  return "mount";
+}
+
+std::string targetPhrase(const Target& t) {
+  switch (t.kind) {
+    case TargetKind::kRoot:
+      return "Root filesystem " + t.name;
+    case TargetKind::kMount:
+      return "Filesystem " + t.name;
+    case TargetKind::kSwap:
+      return (t.fstype == "file" ? "Swap file " : "Swap ") + t.name;
+  }
+  return t.name;
+}
+
+std::string targetChain(const Target& t) {
+  if (!t.chain) return t.name;
+  return t.name + " \u2190 " + chainString(*t.chain);
+}
+
+std::string remediationFor(const Target& t) {
+  const std::string dev = t.plain_device.empty() ? std::string() : " (" + t.plain_device + ")";
+  if (t.encrypted == Tri::kUnknown) {
+    if (t.remediation_hint == "run_as_root") {
+      return "Run the check as root (sudo hearth-agent check), as the Hearth service does, so it "
+             "can confirm the encryption of " +
+             t.name + ".";
+    }
+    if (t.remediation_hint == "container") {
+      return "Run hearth-agent on the computer itself, not inside a container or a live/USB "
+             "session: from there it cannot see the disks.";
+    }
+    if (t.remediation_hint == "zfs_tool") {
+      return "Install the ZFS tools (zfsutils-linux) so the check can read the encryption of " +
+             t.name + ", or contact your IT support.";
+    }
+    return "The check could not see how " + t.name +
+           " is stored. Run it as root on the computer itself; if this persists, send the "
+           "evidence to your IT support.";
+  }
+  if (t.remediation_hint == "cipher_null") {
+    return t.name + " is on a LUKS volume" + dev +
+           " that uses cipher_null, which does not encrypt anything. Back up your files, then "
+           "have the volume re-encrypted with a real cipher (cryptsetup reencrypt) or reinstall "
+           "with encryption turned on. Contact your IT support before you start.";
+  }
+  switch (t.kind) {
+    case TargetKind::kRoot:
+      return "Your computer's system disk" + dev +
+             " is not encrypted, so anyone who takes the computer or the disk can read your "
+             "files. Encryption can only be turned on by reinstalling: back up your files "
+             "first (external disk or cloud), then reinstall and choose full-disk encryption "
+             "(Ubuntu: \"Advanced features\" > \"Use LVM and encryption\"; Fedora: \"Encrypt my "
+             "data\"; Debian: \"Guided - use entire disk and set up encrypted LVM\"), pick a "
+             "strong passphrase, and restore your files. Contact your IT support if you are "
+             "unsure or need help.";
+    case TargetKind::kMount:
+      return "The disk mounted at " + t.name + dev +
+             " is not encrypted. Back up its files, then re-create it as an encrypted (LUKS) "
+             "volume, e.g. in the Disks app: Format Partition > \"Internal disk for use with "
+             "Linux systems only\" > \"Password protect volume (LUKS)\", add it to "
+             "/etc/crypttab, and restore the files; or move the data onto your encrypted "
+             "system disk. Contact your IT support if you are unsure.";
+    case TargetKind::kSwap:
+      if (t.fstype == "file") {
+        return "The swap file " + t.name +
+               " lies on a filesystem that is not encrypted. Encrypt that filesystem (see the "
+               "advice for it), or turn the swap file off (sudo swapoff " +
+               t.name + " and remove its line from /etc/fstab).";
+      }
+      return "Swap on " + t.name + dev +
+             " is not encrypted, so parts of memory (documents, passwords) are written to the "
+             "disk readable by anyone. Either turn it off (sudo swapoff " +
+             t.name +
+             " and remove its line from /etc/fstab), or encrypt it: add a line to /etc/crypttab "
+             "such as \"cryptswap " +
+             t.name +
+             " /dev/urandom swap,cipher=aes-xts-plain64,size=512\" (use a stable "
+             "/dev/disk/by-id name) and use /dev/mapper/cryptswap in /etc/fstab, then reboot. "
+             "A random-key swap cannot be used for hibernation. Contact your IT support if you "
+             "are unsure.";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string chainString(const Layer& top) {
+  std::string s = layerLabel(top);
+  if (top.lower.size() == 1) {
+    s += " \u2190 " + chainString(top.lower[0]);
+  } else if (top.lower.size() > 1) {
+    std::vector<std::string> parts;
+    for (const auto& l : top.lower) parts.push_back(chainString(l));
+    s += " \u2190 [" + text::join(parts, " | ") + "]";
+  }
+  return s;
+}
+
+json::Value layerJson(const Layer& layer) {
+  json::Array arr;
+  std::set<std::string> seen;
+  flattenLayers(layer, arr, seen);
+  return json::Value(std::move(arr));
+}
+
+CheckResult decide(const Facts& facts) {
+  CheckResult r;
+  r.id = "disk_encryption";
+
+  json::Value targets = json::Value::array();
+  for (const Target& t : facts.targets) {
+    json::Value o = json::Value::object();
+    o.set("target", t.name);
+    o.set("kind", kindName(t.kind));
+    if (t.kind != TargetKind::kSwap) o.set("mount_point", t.name);
+    o.set("fstype", t.fstype);
+    o.set("source", t.source);
+    if (!t.device_number.empty()) o.set("device_number", t.device_number);
+    o.set("encrypted", triValue(t.encrypted));
+    o.set("status", triJsonName(t.encrypted));
+    o.set("chain", targetChain(t));
+    if (!t.via.empty()) o.set("via", t.via);
+    if (!t.plain_device.empty()) o.set("unencrypted_device", t.plain_device);
+    if (!t.reason.empty()) o.set("reason", t.reason);
+    o.set("layers", t.chain ? layerJson(*t.chain) : json::Value::array());
+    targets.push(std::move(o));
+  }
+  auto excludedJson = [](const std::vector<Excluded>& list) {
+    json::Value a = json::Value::array();
+    for (const auto& e : list) {
+      json::Value o = json::Value::object();
+      o.set("target", e.name);
+      o.set("fstype", e.fstype);
+      o.set("source", e.source);
+      o.set("why", e.why);
+      a.push(std::move(o));
+    }
+    return a;
+  };
+  json::Value homes = json::Value::array();
+  for (const auto& h : facts.encrypted_homes) {
+    json::Value o = json::Value::object();
+    o.set("path", h.path);
+    o.set("kind", h.kind);
+    homes.push(std::move(o));
+  }
+  json::Value notes = json::Value::array();
+  for (const auto& n : facts.notes) notes.push(n);
+
+  r.evidence.set("targets", std::move(targets));
+  r.evidence.set("not_judged", excludedJson(facts.excluded));
+  r.evidence.set("removable_media", excludedJson(facts.removable_media));
+  r.evidence.set("encrypted_homes", std::move(homes));
+  if (!facts.notes.empty()) r.evidence.set("notes", std::move(notes));
+
+  std::vector<const Target*> failing;
+  std::vector<const Target*> unknown;
+  for (const Target& t : facts.targets) {
+    if (t.encrypted == Tri::kNo) failing.push_back(&t);
+    if (t.encrypted == Tri::kUnknown) unknown.push_back(&t);
+  }
+
+  if (facts.targets.empty()) {
+    r.verdict = Verdict::kUnknown;
+    r.summary = "Could not find the root filesystem to judge";
+    r.remediation = "Run the check on the computer itself, as root.";
+    return r;
+  }
+
+  std::vector<std::string> advice;
+  auto addAdvice = [&](const std::string& a) {
+    if (!a.empty() && std::find(advice.begin(), advice.end(), a) == advice.end()) {
+      advice.push_back(a);
+    }
+  };
+
+  if (!failing.empty()) {
+    r.verdict = Verdict::kFail;
+    const Target& t = *failing.front();
+    r.summary = targetPhrase(t);
+    if (!t.plain_device.empty()) r.summary += " on " + t.plain_device;
+    r.summary += " is not encrypted";
+    if (t.remediation_hint == "cipher_null") r.summary += " (its LUKS volume uses cipher_null)";
+    if (failing.size() > 1) {
+      std::vector<std::string> others;
+      for (size_t i = 1; i < failing.size(); ++i) others.push_back(failing[i]->name);
+      r.summary += "; also not encrypted: " + text::join(others, ", ");
+    }
+    if (t.kind == TargetKind::kRoot && !facts.encrypted_homes.empty()) {
+      std::vector<std::string> h;
+      for (const auto& e : facts.encrypted_homes) h.push_back(e.path + " (" + e.kind + ")");
+      r.summary += "; only " + text::join(h, ", ") + " is encrypted";
+    }
+    for (const Target* f : failing) addAdvice(remediationFor(*f));
+    if (t.kind == TargetKind::kRoot && !facts.encrypted_homes.empty()) {
+      addAdvice(
+          "An encrypted home directory is not enough: the rest of the system disk (swap, "
+          "temporary files, other users' data, system logs) stays readable.");
+    }
+  } else if (!unknown.empty()) {
+    r.verdict = Verdict::kUnknown;
+    const Target& t = *unknown.front();
+    std::string what = t.kind == TargetKind::kRoot ? "the root filesystem " + t.name : t.name;
+    r.summary = "Could not tell whether " + what + " is encrypted: " + t.reason;
+    for (const Target* u : unknown) addAdvice(remediationFor(*u));
+  } else {
+    r.verdict = Verdict::kPass;
+    std::vector<std::string> names;
+    for (const Target& t : facts.targets) {
+      if (names.size() == 4) {
+        names.push_back("and " + std::to_string(facts.targets.size() - 4) + " more");
+        break;
+      }
+      names.push_back(t.kind == TargetKind::kSwap ? "swap " + t.name : t.name);
+    }
+    r.summary = "Encrypted: " + text::join(names, ", ");
+  }
+  r.remediation = text::join(advice, "\n");
+  return r;
+}
+
+}  // namespace hearth::checks::disk
