@@ -522,6 +522,20 @@ DesktopResult ScreenLockCheck::judgeXfce(Run& r, Person& p) const {
   if (!p.identity_problem.empty()) {
     return unknownResult(Desktop::kXfce, "xfce", p.identity_problem, cannotReadAdvice(p.user.name));
   }
+  // The settings below belong to xfce4-screensaver. XFCE can lock with light-locker or
+  // xscreensaver instead, whose settings Hearth does not read: without xfce4-screensaver the
+  // answer is unknown, not its defaults.
+  bool screensaver = false;
+  for (const char* bin : {"/usr/bin/xfce4-screensaver", "/usr/local/bin/xfce4-screensaver"}) {
+    screensaver = screensaver || r.system.stat(bin, true).ok();
+  }
+  if (!screensaver) {
+    return unknownResult(
+        Desktop::kXfce, "xfce",
+        "xfce4-screensaver is not installed, so the screen locker in use "
+        "(light-locker or xscreensaver) is one Hearth cannot read",
+        sl::remediationFor(Desktop::kUnsupported, "XFCE without xfce4-screensaver", r.policy, 0));
+  }
   std::vector<std::string> dirs = configDirs(r, p);
   const std::string rel = "/xfce4/xfconf/xfce-perchannel-xml/";
   sl::XfconfChannel channels[2];
@@ -763,16 +777,13 @@ StatusOr<CheckResult> ScreenLockCheck::run(const SystemView& system,
   });
   std::vector<std::string> phrases;
   std::vector<std::string> advice;
-  size_t failing_people = 0;
-  for (const auto* j : order) {
-    if (j->results[j->worst].verdict != Verdict::kPass) ++failing_people;
-  }
   for (const auto* j : order) {
     phrases.push_back(j->person.user.name + ": " + j->results[j->worst].reason);
     for (const auto& d : j->results) {
       if (d.verdict == Verdict::kPass || d.remediation.empty()) continue;
+      // With several people on the PC, say whose account the advice is for.
       std::string a =
-          failing_people > 1 ? j->person.user.name + ": " + d.remediation : d.remediation;
+          order.size() > 1 ? "For " + j->person.user.name + ": " + d.remediation : d.remediation;
       if (std::find(advice.begin(), advice.end(), a) == advice.end()) advice.push_back(a);
     }
   }

@@ -69,10 +69,36 @@ class RootedSystemView final : public SystemView {
     return r;
   }
 
-  StatusOr<std::string> readFileAs(const UserIdentity& /*user*/, const std::string& path,
+  StatusOr<std::string> readFileAs(const UserIdentity& user, const std::string& path,
                                    size_t limit) const override {
     // Read as root, but safely: inside the tree, no magic links, regular files only, bounded.
-    return readFile(path, limit, false);
+    // A file in the user's home is resolved beneath the home: a symlink the user planted that
+    // leads out of it (to /etc/shadow, or a ~/.config pointing elsewhere) is refused, since the
+    // user could not have read its target on the real machine either.
+    std::string home = user.home;
+    while (home.size() > 1 && home.back() == '/') home.pop_back();
+    if (home.size() <= 1 || path.compare(0, home.size() + 1, home + "/") != 0) {
+      return readFile(path, limit, false);
+    }
+    auto home_fd = openIn(home, O_PATH | O_DIRECTORY, 0);
+    if (!home_fd.ok()) return home_fd.status();
+    struct open_how how {};
+    how.flags = static_cast<uint64_t>(O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    std::string rel = path.substr(home.size() + 1);
+    long fd = ::syscall(SYS_openat2, *home_fd, rel.c_str(), &how, sizeof how);
+    int err = errno;
+    ::close(*home_fd);
+    if (fd < 0) {
+      if (err == EXDEV) {
+        return PermissionDeniedError(describe(path) + " leads out of " + user.name +
+                                     "'s home directory through a symlink; not followed");
+      }
+      return ErrnoToStatus(err, "open " + describe(path));
+    }
+    auto r = internal::readRegularFd(static_cast<int>(fd), limit, false, describe(path));
+    ::close(static_cast<int>(fd));
+    return r;
   }
 
   StatusOr<std::vector<std::string>> listDir(const std::string& path) const override {

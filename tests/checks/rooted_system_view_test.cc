@@ -35,6 +35,31 @@ TEST(RootedSystemViewTest, AbsoluteSymlinksAndDotDotStayInsideTheTree) {
   EXPECT_TRUE((*sys)->isRooted());
 }
 
+TEST(RootedSystemViewTest, UserFilesNeverLeadOutOfTheHomeThroughSymlinks) {
+  testing::TempDir root;
+  root.write("etc/shadow", "root:$6$secret:::\n");
+  root.write("etc/secret/kscreenlockerrc", "[Daemon]\nTimeout=1\n");
+  root.write("home/bob/dotfiles/kscreenlockerrc", "[Daemon]\nTimeout=5\n");
+  root.mkdir("home/bob/.config");
+  root.symlink("home/bob/.config/kscreenlockerrc", "../dotfiles/kscreenlockerrc");  // stays in
+  root.symlink("home/bob/.config/xfce4.xml", "/etc/shadow");                        // leaves
+  root.symlink("home/carol/.config", "/etc/secret");  // the whole directory points away
+  auto sys = NewRootedSystemView(root.path());
+  ASSERT_TRUE(sys.ok());
+  UserIdentity bob{1000, 1000, {}, "bob", "/home/bob"};
+  UserIdentity carol{1001, 1001, {}, "carol", "/home/carol"};
+  auto own = (*sys)->readFileAs(bob, "/home/bob/.config/kscreenlockerrc", 4096);
+  ASSERT_TRUE(own.ok()) << own.status().toString();
+  EXPECT_EQ(*own, "[Daemon]\nTimeout=5\n");
+  auto shadow = (*sys)->readFileAs(bob, "/home/bob/.config/xfce4.xml", 4096);
+  ASSERT_FALSE(shadow.ok());
+  EXPECT_EQ(shadow.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE((*sys)->readFileAs(carol, "/home/carol/.config/kscreenlockerrc", 4096).ok());
+  EXPECT_FALSE((*sys)->readFileAs(bob, "/home/bob/../../etc/shadow", 4096).ok());
+  // System files (outside any home) are read normally.
+  EXPECT_TRUE((*sys)->readFileAs(bob, "/etc/secret/kscreenlockerrc", 4096).ok());
+}
+
 TEST(RootedSystemViewTest, CommandsAndRoutesComeFromRecordings) {
   testing::TempDir root;
   root.write(".hearth/commands.json", R"({"commands": [

@@ -38,7 +38,8 @@ constexpr char kCinnamonDefaults[] =
 // A machine being assembled: users, sessions, recorded gsettings outputs.
 class Machine {
  public:
-  Machine() {
+  explicit Machine(bool with_xfce4_screensaver = true) {
+    if (with_xfce4_screensaver) fs_.addFile("/usr/bin/xfce4-screensaver", "");
     passwd_ = "root:x:0:0:root:/root:/bin/bash\nDebian-gdm:x:116:123::/var/lib/gdm3:/bin/false\n";
     group_ = "root:x:0:\nsudo:x:27:\n";
     fs_.addFile("/etc/login.defs", "UID_MIN\t\t\t 1000\nUID_MAX\t\t\t60000\n");
@@ -447,6 +448,9 @@ TEST(ScreenLockScenarioTest, TwoUsersEachEvaluatedWorstReported) {
   EXPECT_EQ(r.summary,
             "bob: screen locks after 1800 s of inactivity (limit 300 s); alice: screen locks "
             "after 300 s of inactivity (limit 300 s)");
+  // Only bob must act, and the advice says it is for bob's account.
+  EXPECT_EQ(r.remediation.rfind("For bob: ", 0), 0u) << r.remediation;
+  EXPECT_EQ(r.remediation.find("alice"), std::string::npos) << r.remediation;
 }
 
 TEST(ScreenLockScenarioTest, UnknownBeatsPassButFailBeatsUnknown) {
@@ -619,6 +623,14 @@ TEST(ScreenLockScenarioTest, XfceUserXmlOverridesSystemDefault) {
   EXPECT_EQ(r.verdict, Verdict::kFail);
   EXPECT_EQ(Int(Person(r, 0), "idle_to_lock_seconds"), 1200);
   EXPECT_NE(r.remediation.find("Xfce Screensaver"), std::string::npos);
+}
+
+TEST(ScreenLockScenarioTest, XfceWithoutXfce4ScreensaverIsUnknownNotItsDefaults) {
+  Machine m(/*with_xfce4_screensaver=*/false);  // light-locker does the locking
+  m.user("xena", 1000).session("7", 1000, "xena", "x11", "xfce");
+  CheckResult r = RunCheck(m.fs());
+  EXPECT_EQ(r.verdict, Verdict::kUnknown) << r.summary;
+  EXPECT_NE(r.summary.find("xfce4-screensaver is not installed"), std::string::npos) << r.summary;
 }
 
 TEST(ScreenLockScenarioTest, XfcePowerManagerLockOnSleepOff) {
