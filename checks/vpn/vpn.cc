@@ -39,6 +39,7 @@ bool isTunnelKind(InterfaceKind k) {
     case InterfaceKind::kOvpn:
     case InterfaceKind::kIpTunnel:
     case InterfaceKind::kL3Tunnel:
+    case InterfaceKind::kTap:
       return true;
     default:
       return false;
@@ -173,7 +174,9 @@ Judged judge(const AddressFinding& f) {
   }
   if (!i.tunnel) {
     j.outcome = Outcome::kFail;
-    j.reason = "not_a_tunnel";
+    // A bridge (docker0, virbr0) holding a company address: a local network overlaps the
+    // company's range, which connecting the VPN will not fix.
+    j.reason = i.kind == InterfaceKind::kBridge ? "local_network_overlap" : "not_a_tunnel";
     j.sentence = a + " is routed via " + describe(i) + ", not through a VPN";
     return j;
   }
@@ -235,6 +238,8 @@ std::string_view kindName(InterfaceKind kind) {
       return "ovpn";
     case InterfaceKind::kIpTunnel:
       return "ip-tunnel";
+    case InterfaceKind::kPlainTunnel:
+      return "plain-tunnel";
     case InterfaceKind::kL3Tunnel:
       return "l3-tunnel";
     case InterfaceKind::kTap:
@@ -348,9 +353,12 @@ StatusOr<InterfaceState> ClassifyInterface(const InterfaceSysfs& s) {
     st.kind = InterfaceKind::kXfrm;
   } else if (devtype == "ovpn") {
     st.kind = InterfaceKind::kOvpn;
-  } else if (*type == kArphrdTunnel || *type == kArphrdTunnel6 || *type == kArphrdSit ||
-             *type == kArphrdIpGre || *type == kArphrdIp6Gre) {
+  } else if (*type == kArphrdTunnel || *type == kArphrdTunnel6) {
     st.kind = InterfaceKind::kIpTunnel;
+  } else if (*type == kArphrdSit || *type == kArphrdIpGre || *type == kArphrdIp6Gre) {
+    // 6in4 to a tunnel broker, GRE: plain encapsulation. Over IPsec they are judged by the
+    // xfrm policy check like any other non-tunnel route.
+    st.kind = InterfaceKind::kPlainTunnel;
   } else if (*type == kArphrdNone) {
     st.kind = InterfaceKind::kL3Tunnel;
   } else if (*type == kArphrdLoopback) {
@@ -382,7 +390,7 @@ StatusOr<InterfaceState> ClassifyInterface(const InterfaceSysfs& s) {
   if ((*flags & kIffUp) == 0) {
     st.up = false;
     st.state = "administratively down (IFF_UP not set)";
-  } else if (st.kind == InterfaceKind::kTun) {
+  } else if (st.kind == InterfaceKind::kTun || st.kind == InterfaceKind::kTap) {
     // tun never reports operstate "up": a client holding the device gives it a carrier.
     if (carrier == 1) {
       st.up = true;
@@ -480,7 +488,17 @@ CheckResult Decide(const std::vector<AddressFinding>& findings) {
     }
     bool any_down =
         std::any_of(judged.begin(), judged.end(), [](const Judged& x) { return x.tunnel_down; });
-    if (any_down) {
+    bool overlap = std::any_of(judged.begin(), judged.end(), [](const Judged& x) {
+      return x.outcome == Outcome::kFail &&
+             (x.reason == "local_address" || x.reason == "local_network_overlap");
+    });
+    if (overlap) {
+      r.remediation =
+          "A company address is used by a network on this PC itself (your home network, Docker or "
+          "a virtual machine network uses the company's address range), so traffic to it cannot "
+          "reach the VPN. Tell your IT department the address in the summary; they can tell you "
+          "how to change the conflicting network.";
+    } else if (any_down) {
       r.remediation =
           "Your VPN is not connected: its tunnel is there but down. Open your company VPN app and "
           "click Connect (or reconnect it), then run the check again.";

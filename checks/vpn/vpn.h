@@ -39,15 +39,16 @@ struct InterfaceSysfs {
 };
 
 enum class InterfaceKind {
-  kTun,        // tun device (OpenVPN, openconnect, AnyConnect, wireguard-go, Tailscale, ...)
-  kWireGuard,  // kernel WireGuard (DEVTYPE=wireguard)
-  kPpp,        // pppd, openfortivpn, L2TP, PPTP
-  kXfrm,       // route-based IPsec (xfrm interface)
-  kOvpn,       // OpenVPN data channel offload
-  kIpTunnel,   // ipip, vti, sit, gre, ip6tnl
-  kL3Tunnel,   // another layer-3 point-to-point device (ARPHRD_NONE)
-  kTap,        // layer-2 tap device
-  kPhysical,   // a NIC backed by a device
+  kTun,          // tun device (OpenVPN, openconnect, AnyConnect, wireguard-go, Tailscale, ...)
+  kWireGuard,    // kernel WireGuard (DEVTYPE=wireguard)
+  kPpp,          // pppd, openfortivpn, L2TP, PPTP
+  kXfrm,         // route-based IPsec (xfrm interface)
+  kOvpn,         // OpenVPN data channel offload
+  kIpTunnel,     // ipip/vti, ip6tnl/vti6 (ARPHRD_TUNNEL/TUNNEL6): route-based IPsec uses these
+  kPlainTunnel,  // sit (6in4) and GRE: encapsulation without encryption, not a VPN by itself
+  kL3Tunnel,     // another layer-3 point-to-point device (ARPHRD_NONE)
+  kTap,          // tap held by a userspace VPN client (ZeroTier, OpenVPN in tap mode)
+  kPhysical,     // a NIC backed by a device
   kWireless,
   kBridge,
   kVlan,
@@ -137,7 +138,9 @@ struct AddressFinding {
 // Evidence: {"addresses": [{"address", "verdict", "reason", "detail", "route" | "route_error",
 // "interface" | "interface_error", "ipsec" | "ipsec_error"}]}, reason one of
 //   pass:    through_tunnel, ipsec_policy
-//   fail:    not_a_tunnel, tunnel_down, ipsec_not_established, no_route, local_address, not_unicast
+//   fail:    not_a_tunnel, tunnel_down, ipsec_not_established, no_route, local_address,
+//   not_unicast,
+//            local_network_overlap (routed into a local bridge such as docker0)
 //   unknown: route_lookup_failed, no_interface, interface_unreadable
 // and {"reason": "no_company_addresses"} when the policy lists none.
 CheckResult Decide(const std::vector<AddressFinding>& findings);

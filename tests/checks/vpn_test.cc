@@ -208,7 +208,8 @@ TEST(VpnClassifyTest, KindsFromKernelFactsNotNames) {
        InterfaceKind::kWireGuard, true},
       {Sys("tailscale0", "65534", "0x11d1", "1", "unknown", "0x1001", ""), InterfaceKind::kTun,
        true},
-      {Sys("tap0", "1", "0x1103", "1", "unknown", "0x1002", ""), InterfaceKind::kTap, false},
+      // A tap held by a userspace VPN client (ZeroTier, OpenVPN in tap mode) is a tunnel.
+      {Sys("ztabcdef12", "1", "0x1103", "1", "unknown", "0x1002", ""), InterfaceKind::kTap, true},
       {Sys("ppp0", "512", "0x10d1", "1", "unknown", std::nullopt, ""), InterfaceKind::kPpp, true},
       {Sys("ipsec1", "65534", "0xc1", "1", "unknown", std::nullopt, ""), InterfaceKind::kL3Tunnel,
        true},
@@ -216,8 +217,11 @@ TEST(VpnClassifyTest, KindsFromKernelFactsNotNames) {
        InterfaceKind::kXfrm, true},
       {Sys("vti0", "768", "0xd1", "1", "unknown", std::nullopt, ""), InterfaceKind::kIpTunnel,
        true},
-      {Sys("gre1", "778", "0xd1", "1", "unknown", std::nullopt, ""), InterfaceKind::kIpTunnel,
-       true},
+      // GRE and sit (6in4 to a tunnel broker) encapsulate without encryption: not a VPN.
+      {Sys("gre1", "778", "0xd1", "1", "unknown", std::nullopt, ""), InterfaceKind::kPlainTunnel,
+       false},
+      {Sys("he-ipv6", "776", "0xd1", "1", "unknown", std::nullopt, ""), InterfaceKind::kPlainTunnel,
+       false},
       {Sys("lo", "772", "0x9", "1", "unknown", std::nullopt, ""), InterfaceKind::kLoopback, false},
   };
   for (const auto& c : cases) {
@@ -490,21 +494,44 @@ TEST(VpnCheckTest, EveryAddressMustPass) {
             "(wireguard)");
 }
 
-TEST(VpnCheckTest, TapWithoutVpnAndDockerBridgeAreNotTunnels) {
+TEST(VpnCheckTest, TapHeldByAUserspaceVpnPassesOnlyWithACarrier) {
   FakeSystemView v;
   AddHomePc(v);
-  Iface tap = MakeIface("tap0", "1", "0x1103", "1", "unknown", "0x1002");
-  AddIface(v, tap);
+  AddIface(v, MakeIface("ztabcdef12", "1", "0x1103", "1", "unknown", "0x1002"));
+  AddIface(v, MakeIface("tap9", "1", "0x1103", "0", "down", "0x1802"));
+  v.addRoute("10.20.0.1", Via("10.20.0.1", "ztabcdef12"));
+  v.addRoute("10.30.0.1", Via("10.30.0.1", "tap9"));
+  CheckResult zerotier = RunVpn(v, {"10.20.0.1"});
+  EXPECT_EQ(zerotier.verdict, Verdict::kPass) << zerotier.summary;
+  EXPECT_EQ(Str(AddressEvidence(zerotier, 0), "interface", "kind"), "tap");
+  CheckResult orphan = RunVpn(v, {"10.30.0.1"});
+  EXPECT_EQ(orphan.verdict, Verdict::kFail) << orphan.summary;
+}
+
+TEST(VpnCheckTest, DockerBridgeHoldingACompanyRangeIsALocalOverlapNotAMissingVpn) {
+  FakeSystemView v;
+  AddHomePc(v);
   Iface docker = MakeIface("docker0", "1", "0x1003", "1", "up");
   docker.devtype = "bridge";
   AddIface(v, docker);
-  v.addRoute("10.20.0.1", Via("10.20.0.1", "tap0"));
   v.addRoute("172.17.0.9", Via("172.17.0.9", "docker0"));
-  CheckResult r = RunVpn(v, {"10.20.0.1", "172.17.0.9"});
+  CheckResult r = RunVpn(v, {"172.17.0.9"});
   EXPECT_EQ(r.verdict, Verdict::kFail);
-  EXPECT_EQ(Str(AddressEvidence(r, 0), "interface", "kind"), "tap");
-  EXPECT_EQ(Str(AddressEvidence(r, 1), "interface", "kind"), "bridge");
-  EXPECT_EQ(Str(AddressEvidence(r, 1), "interface", "label"), "Docker");
+  EXPECT_EQ(Str(AddressEvidence(r, 0), "interface", "kind"), "bridge");
+  EXPECT_EQ(Str(AddressEvidence(r, 0), "interface", "label"), "Docker");
+  EXPECT_EQ(Str(AddressEvidence(r, 0), "reason"), "local_network_overlap");
+  EXPECT_NE(r.remediation.find("Docker"), std::string::npos) << r.remediation;
+  EXPECT_EQ(r.remediation.find("click Connect"), std::string::npos) << r.remediation;
+}
+
+TEST(VpnCheckTest, SixInFourTunnelToABrokerIsNotAVpn) {
+  FakeSystemView v;
+  AddHomePc(v);
+  AddIface(v, MakeIface("he-ipv6", "776", "0xd1", "1", "unknown"));
+  v.addRoute("fd00:20::1", Via("fd00:20::1", "he-ipv6"));
+  CheckResult r = RunVpn(v, {"fd00:20::1"});
+  EXPECT_EQ(r.verdict, Verdict::kFail) << r.summary;
+  EXPECT_EQ(Str(AddressEvidence(r, 0), "interface", "kind"), "plain-tunnel");
 }
 
 TEST(VpnCheckTest, AddressesAreReportedInCanonicalForm) {
