@@ -250,6 +250,16 @@ void sendError(HTTPServerResponse& resp, int status, const std::string& message)
 StatusOr<std::string> readBody(HTTPServerRequest& req) {
   if (req.hasContentLength() &&
       req.getContentLength64() > static_cast<Poco::Int64>(protocol::kMaxBodyBytes)) {
+    // Poco has already sent "100 Continue" to a client that asked for it, so the body is on its
+    // way: read and discard a moderately oversized body (within the deadline) so the client gets
+    // the 413 instead of a reset connection; a huge one is cut off.
+    constexpr Poco::Int64 kDrainLimit = 16 << 20;
+    if (req.getContentLength64() <= kDrainLimit) {
+      std::istream& in = req.stream();
+      char sink[65536];
+      auto deadline = Clock::now() + kBodyDeadline;
+      while (in && Clock::now() < deadline) in.read(sink, sizeof sink);
+    }
     return ResourceExhaustedError("body larger than 1 MiB");
   }
   std::istream& in = req.stream();
