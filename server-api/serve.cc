@@ -398,7 +398,7 @@ class DeviceHandler final : public HTTPRequestHandler {
     socket.peerCertificate().save(pem);
     auto cert = protocol::ParseCertificate(pem.str());
     if (!cert.ok()) throw HttpError{401, "unreadable client certificate"};
-    auto device = app_.store->getDevice(cert->common_name);
+    auto device = app_.store->deviceForAuth(cert->common_name);
     if (!device.ok()) {
       if (device.status().code() == StatusCode::kNotFound) {
         throw HttpError{403, "unknown device"};

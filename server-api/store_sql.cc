@@ -1,6 +1,7 @@
 // Store on Poco::Data: SQLite (default) and PostgreSQL. SQL is written once with `?`
 // placeholders and rewritten to `$1..$n` for PostgreSQL; the few dialect differences (types,
 // auto-increment, pragmas) are in the migration tables below.
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -254,7 +255,16 @@ class SqlStore final : public Store {
         *session_ << "PRAGMA foreign_keys=ON", now;
         *session_ << "PRAGMA busy_timeout=10000", now;
       }
-      return migrate();
+      HEARTH_RETURN_IF_ERROR(migrate());
+      // Reads (device authentication on every request, the feed) use their own connections, so
+      // they never wait behind the writer's commit (WAL readers do not block the writer).
+      for (int i = 0; i < kReaders; ++i) {
+        auto r = std::make_unique<Reader>();
+        r->session = std::make_unique<Session>(connector_, connection_);
+        if (dialect_ == Dialect::kSqlite) *r->session << "PRAGMA busy_timeout=10000", now;
+        readers_.push_back(std::move(r));
+      }
+      return OkStatus();
     });
   }
 
@@ -387,11 +397,12 @@ class SqlStore final : public Store {
   }
 
   StatusOr<TokenRecord> findToken(const std::string& token_hash, TimePoint now_time) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    ReaderLease lease = reader();
+    Session& db = lease.session();
     std::optional<TokenRecord> found;
     Status s = guard("find admin token", [&]() -> Status {
       std::string hash = token_hash;
-      Statement st(*session_);
+      Statement st(db);
       st << rewrite(
           "SELECT id, name, scope, created_at, expires_at, revoked_at FROM admin_tokens "
           "WHERE token_hash = ?"),
@@ -429,11 +440,12 @@ class SqlStore final : public Store {
   }
 
   StatusOr<PolicyRecord> latestPolicy(const std::string& level) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    ReaderLease lease = reader();
+    Session& db = lease.session();
     std::optional<PolicyRecord> found;
     Status s = guard("read policy", [&]() -> Status {
       std::string l = level;
-      Statement st(*session_);
+      Statement st(db);
       st << rewrite(
           "SELECT level, version, body, signature, created_at FROM policies "
           "WHERE level = ? ORDER BY version DESC LIMIT 1"),
@@ -526,11 +538,12 @@ class SqlStore final : public Store {
   }
 
   StatusOr<DeviceRecord> getDevice(const std::string& device_id) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    ReaderLease lease = reader();
+    Session& db = lease.session();
     std::optional<DeviceRecord> found;
     Status s = guard("read device", [&]() -> Status {
       std::string id = device_id;
-      Statement st(*session_);
+      Statement st(db);
       st << rewrite(std::string(kDeviceColumns) + " FROM devices WHERE device_id = ?"), use(id);
       st.execute();
       RecordSet rs(st);
@@ -542,8 +555,33 @@ class SqlStore final : public Store {
     return *found;
   }
 
+  StatusOr<DeviceRecord> deviceForAuth(const std::string& device_id) override {
+    ReaderLease lease = reader();
+    Session& db = lease.session();
+    std::optional<DeviceRecord> found;
+    Status s = guard("read device", [&]() -> Status {
+      std::string id = device_id, level, serial;
+      Nullable<std::string> retired;
+      size_t n =
+          sqlOn(db, "SELECT level, cert_serial, retired_at FROM devices WHERE device_id = ?",
+                [&](Statement& st) { st, use(id), into(level), into(serial), into(retired); });
+      if (n == 0) return OkStatus();
+      DeviceRecord d;
+      d.device_id = device_id;
+      d.level = level;
+      d.cert_serial = serial;
+      if (!retired.isNull()) d.retired_at = parseTime(retired.value());
+      found = std::move(d);
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    if (!found) return NotFoundError("no device " + device_id);
+    return *found;
+  }
+
   StatusOr<std::vector<DeviceRecord>> listDevices(const DeviceFilter& f) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    ReaderLease lease = reader();
+    Session& db = lease.session();
     std::vector<DeviceRecord> out;
     Status s = guard("list devices", [&]() -> Status {
       std::string q = std::string(kDeviceColumns) + " FROM devices WHERE retired_at IS NULL";
@@ -565,7 +603,7 @@ class SqlStore final : public Store {
       }
       if (f.level) q += " AND level = ?";
       q += " ORDER BY device_id LIMIT ?";
-      Statement st(*session_);
+      Statement st(db);
       st << rewrite(q), use(after);
       if (f.status) {
         st, use(stale_cutoff);
@@ -629,15 +667,17 @@ class SqlStore final : public Store {
   }
 
   StatusOr<int64_t> missingReports(const std::string& device_id) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    ReaderLease lease = reader();
+    Session& db = lease.session();
     int64_t missing = 0;
     Status s = guard("count missing reports", [&]() -> Status {
       std::string id = device_id;
       Poco::Int64 last = 0, have = 0;
-      sql("SELECT last_sequence FROM devices WHERE device_id = ?",
-          [&](Statement& st) { st, use(id), into(last); });
-      sql("SELECT COUNT(DISTINCT sequence) FROM reports WHERE device_id = ? AND sequence <= ?",
-          [&](Statement& st) { st, use(id), use(last), into(have); });
+      sqlOn(db, "SELECT last_sequence FROM devices WHERE device_id = ?",
+            [&](Statement& st) { st, use(id), into(last); });
+      sqlOn(db,
+            "SELECT COUNT(DISTINCT sequence) FROM reports WHERE device_id = ? AND sequence <= ?",
+            [&](Statement& st) { st, use(id), use(last), into(have); });
       missing = last - have;
       return OkStatus();
     });
@@ -647,12 +687,13 @@ class SqlStore final : public Store {
 
   StatusOr<std::vector<StoredReport>> deviceHistory(const std::string& device_id,
                                                     int limit) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    ReaderLease lease = reader();
+    Session& db = lease.session();
     std::vector<StoredReport> out;
     Status s = guard("read history", [&]() -> Status {
       std::string id = device_id;
       Poco::Int64 lim = std::max(1, std::min(limit, 1000));
-      Statement st(*session_);
+      Statement st(db);
       st << rewrite(
           "SELECT report_id, sequence, sent_at, received_at, compliant, body FROM reports "
           "WHERE device_id = ? ORDER BY sequence DESC, received_at DESC LIMIT ?"),
@@ -677,12 +718,13 @@ class SqlStore final : public Store {
   }
 
   StatusOr<std::vector<FeedEvent>> feed(int64_t after, int limit) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    ReaderLease lease = reader();
+    Session& db = lease.session();
     std::vector<FeedEvent> out;
     Status s = guard("read feed", [&]() -> Status {
       Poco::Int64 a = after;
       Poco::Int64 lim = std::max(1, std::min(limit, 1000));
-      Statement st(*session_);
+      Statement st(db);
       st << rewrite(
           "SELECT cursor, at, device_id, type, check_id, from_verdict, to_verdict "
           "FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?"),
@@ -729,11 +771,12 @@ class SqlStore final : public Store {
 
   StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
       TimePoint now_time, std::chrono::seconds stale_after) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    ReaderLease lease = reader();
+    Session& db = lease.session();
     std::vector<std::pair<std::string, int64_t>> out;
     Status s = guard("count devices", [&]() -> Status {
       std::string cutoff = fmt(now_time - stale_after);
-      Statement st(*session_);
+      Statement st(db);
       st << rewrite(
           "SELECT CASE WHEN COALESCE(last_seen, enrolled_at) < ? THEN 'stale' "
           "ELSE status END AS s, COUNT(*) AS n FROM devices WHERE retired_at IS NULL "
@@ -754,6 +797,41 @@ class SqlStore final : public Store {
   static constexpr const char* kDeviceColumns =
       "SELECT device_id, hostname, owner, level, cert_serial, enrolled_at, retired_at, last_seen, "
       "agent_version, machine_id, last_sequence, status, latest_result";
+
+  static constexpr int kReaders = 4;
+  struct Reader {
+    std::mutex mu;
+    std::unique_ptr<Session> session;
+  };
+  // A reader connection held for one read method.
+  class ReaderLease {
+   public:
+    explicit ReaderLease(Reader& r) : lock_(r.mu), session_(*r.session) {}
+    Session& session() { return session_; }
+
+   private:
+    std::unique_lock<std::mutex> lock_;
+    Session& session_;
+  };
+  ReaderLease reader() {
+    size_t start = next_reader_.fetch_add(1) % readers_.size();
+    for (size_t i = 0; i < readers_.size(); ++i) {
+      Reader& r = *readers_[(start + i) % readers_.size()];
+      if (r.mu.try_lock()) {
+        r.mu.unlock();  // ReaderLease takes it (a race only means waiting on a busy one)
+        return ReaderLease(r);
+      }
+    }
+    return ReaderLease(*readers_[start]);
+  }
+
+  template <typename Bind>
+  size_t sqlOn(Session& db, const std::string& q, Bind&& bind) {
+    Statement st(db);
+    st << rewrite(q);
+    bind(st);
+    return st.execute();
+  }
 
   // Runs `fn`, turning Poco exceptions into a Status.
   template <typename Fn>
@@ -974,6 +1052,8 @@ class SqlStore final : public Store {
   std::mutex mu_;  // one session; the server batches writes (group commit) above this
   std::unique_ptr<Session> session_;
   std::unique_ptr<IngestStatements> ingest_;  // after session_: destroyed first
+  std::vector<std::unique_ptr<Reader>> readers_;
+  std::atomic<size_t> next_reader_{0};
 };
 
 std::once_flag g_register;

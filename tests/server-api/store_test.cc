@@ -268,7 +268,14 @@ TEST_P(StoreTest, ListingFiltersByStatusLevelAndStaleness) {
   EXPECT_EQ((*counts)[0], (std::pair<std::string, int64_t>{"noncompliant", 1}));
   EXPECT_EQ((*counts)[1], (std::pair<std::string, int64_t>{"stale", 4}));
 
+  auto auth = store_->deviceForAuth("dev-1");
+  ASSERT_TRUE(auth.ok()) << auth.status().toString();
+  EXPECT_EQ(auth->cert_serial, "01");
+  EXPECT_EQ(auth->level, "standard");
+  EXPECT_FALSE(auth->retired_at.has_value());
+  EXPECT_EQ(store_->deviceForAuth("nope").status().code(), StatusCode::kNotFound);
   ASSERT_TRUE(store_->retireDevice("dev-1", T("2026-11-27T12:00:00Z")).ok());
+  EXPECT_TRUE(store_->deviceForAuth("dev-1")->retired_at.has_value());
   EXPECT_FALSE(store_->retireDevice("dev-1", T("2026-11-27T12:00:00Z")).ok());
   EXPECT_TRUE(store_->getDevice("dev-1")->retired_at.has_value());
 }

@@ -134,6 +134,9 @@ class Store {
   virtual StatusOr<DeviceRecord> enrollDevice(const std::string& secret_hash,
                                               const DeviceRecord& device, TimePoint now) = 0;
   virtual StatusOr<DeviceRecord> getDevice(const std::string& device_id) = 0;
+  // What authenticating a request needs (no result parsing): level, cert_serial, retired_at.
+  // NotFound for an unknown device.
+  virtual StatusOr<DeviceRecord> deviceForAuth(const std::string& device_id) = 0;
   virtual StatusOr<std::vector<DeviceRecord>> listDevices(const DeviceFilter& filter) = 0;
   virtual Status retireDevice(const std::string& device_id, TimePoint at) = 0;
 
