@@ -344,6 +344,28 @@ std::string csvCell(const std::string& s) {
   return out + "\"";
 }
 
+// Runs a route; every outcome is answered (HttpError with its status, anything else 500 and a
+// log line), counted in the metrics, and no exception reaches Poco.
+template <typename Route>
+void Dispatch(App& app, const std::string& listener, HTTPServerRequest& req,
+              HTTPServerResponse& resp, Route&& route) {
+  int status = 500;
+  try {
+    status = route();
+  } catch (const HttpError& e) {
+    status = e.status;
+    if (e.status == 401 && listener == "admin") resp.set("WWW-Authenticate", "Bearer");
+    if (!resp.sent()) sendError(resp, e.status, e.message);
+  } catch (const Poco::Exception& e) {
+    app.log->error(listener + " request " + json::escape(req.getURI()) + ": " + e.displayText());
+    if (!resp.sent()) sendError(resp, 500, "internal error");
+  } catch (const std::exception& e) {
+    app.log->error(listener + " request " + json::escape(req.getURI()) + ": " + e.what());
+    if (!resp.sent()) sendError(resp, 500, "internal error");
+  }
+  app.metrics.request(listener, status);
+}
+
 // --- Device listener -------------------------------------------------------------------------
 
 class DeviceHandler final : public HTTPRequestHandler {
@@ -351,20 +373,7 @@ class DeviceHandler final : public HTTPRequestHandler {
   explicit DeviceHandler(App& app) : app_(app) {}
 
   void handleRequest(HTTPServerRequest& req, HTTPServerResponse& resp) override {
-    int status = 500;
-    try {
-      status = route(req, resp);
-    } catch (const HttpError& e) {
-      status = e.status;
-      sendError(resp, e.status, e.message);
-    } catch (const Poco::Exception& e) {
-      app_.log->error("device request " + req.getURI() + ": " + e.displayText());
-      if (!resp.sent()) sendError(resp, 500, "internal error");
-    } catch (const std::exception& e) {
-      app_.log->error(std::string("device request: ") + e.what());
-      if (!resp.sent()) sendError(resp, 500, "internal error");
-    }
-    app_.metrics.request("devices", status);
+    Dispatch(app_, "devices", req, resp, [&] { return route(req, resp); });
   }
 
  private:
@@ -520,21 +529,7 @@ class AdminHandler final : public HTTPRequestHandler {
   explicit AdminHandler(App& app) : app_(app) {}
 
   void handleRequest(HTTPServerRequest& req, HTTPServerResponse& resp) override {
-    int status = 500;
-    try {
-      status = route(req, resp);
-    } catch (const HttpError& e) {
-      status = e.status;
-      if (e.status == 401) resp.set("WWW-Authenticate", "Bearer");
-      sendError(resp, e.status, e.message);
-    } catch (const Poco::Exception& e) {
-      app_.log->error("admin request " + req.getURI() + ": " + e.displayText());
-      if (!resp.sent()) sendError(resp, 500, "internal error");
-    } catch (const std::exception& e) {
-      app_.log->error(std::string("admin request: ") + e.what());
-      if (!resp.sent()) sendError(resp, 500, "internal error");
-    }
-    app_.metrics.request("admin", status);
+    Dispatch(app_, "admin", req, resp, [&] { return route(req, resp); });
   }
 
  private:
