@@ -274,6 +274,12 @@ std::string targetChain(const Target& t) {
 std::string remediationFor(const Target& t) {
   const std::string dev = t.plain_device.empty() ? std::string() : " (" + t.plain_device + ")";
   if (t.encrypted == Tri::kUnknown) {
+    if (t.remediation_hint == "no_recording") {
+      return "The tree given with --root has no recording of " + t.remediation_detail +
+             " in .hearth/commands.json. Run that command (as root) on the machine the tree was "
+             "taken from, add its argv, exit code and output to .hearth/commands.json, and check "
+             "the tree again.";
+    }
     if (t.remediation_hint == "run_as_root") {
       return "Run the check as root (sudo hearth-agent check), as the Hearth service does, so it "
              "can confirm the encryption of " +

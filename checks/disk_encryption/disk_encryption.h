@@ -113,11 +113,13 @@ struct Layer {
   std::string type;    // "crypt", "lvm", "dm", "md", "loop", "partition", "disk", "btrfs", ...
   std::string detail;  // "LUKS2", "LVM vgubuntu-root", "raid1", "backing /var/x.img on /"
   Tri encrypted = Tri::kUnknown;
-  std::string reason;  // why unknown / why not
-  std::string hint;    // for remediation: "cipher_null", "run_as_root", "zfs_tool", ...
-  std::string cipher;  // crypt layers, when confirmed
+  std::string reason;       // why unknown / why not
+  std::string hint;         // for remediation: "cipher_null", "run_as_root", "zfs_tool", ...
+  std::string hint_detail;  // "no_recording": the command lines the --root tree lacks
+  std::string cipher;       // crypt layers, when confirmed
   bool removable = false;
-  bool volatile_ram = false;  // zram, ram disks
+  bool volatile_ram = false;  // zram, ram disks, loop images on tmpfs
+  std::string disk_dir;       // physical leaves: the sysfs dir of the whole disk (not shown)
   std::vector<Layer> lower;
 };
 
@@ -134,11 +136,12 @@ struct Target {
   std::string source;
   std::string device_number;  // "254:0" as in mountinfo; empty for swap
   Tri encrypted = Tri::kUnknown;
-  std::string reason;            // for kNo / kUnknown: the deciding fact
-  std::string plain_device;      // the unencrypted device, for kNo ("vda", "sdb1")
-  std::optional<Layer> chain;    // absent when nothing could be walked
-  std::string via;               // "zfs native encryption", "swap file on /", ...
-  std::string remediation_hint;  // "cipher_null", "run_as_root", "container", ...
+  std::string reason;              // for kNo / kUnknown: the deciding fact
+  std::string plain_device;        // the unencrypted device, for kNo ("vda", "sdb1")
+  std::optional<Layer> chain;      // absent when nothing could be walked
+  std::string via;                 // "zfs native encryption", "swap file on /", ...
+  std::string remediation_hint;    // "cipher_null", "run_as_root", "container", "no_recording"...
+  std::string remediation_detail;  // "no_recording": the command lines the --root tree lacks
 };
 
 struct Excluded {

@@ -10,7 +10,7 @@
 // program is tried under /usr/sbin first, then /sbin):
 //   cryptsetup --readonly status NAME    the cipher of a crypt layer
 //   dmsetup table NAME                   fallback, and dm devices without uuid (no --showkeys)
-//   zfs get -H -o name,property,value encryption,keystatus,encryptionroot DATASET
+//   zfs get -H -o name,property,value encryption,keystatus,encryptionroot DATASET (or ZVOL)
 //   zpool status -P POOL                 vdevs of a pool without native encryption
 #include <algorithm>
 #include <array>
@@ -214,6 +214,7 @@ class Collector {
 
     collectMounts(facts);
     collectSwaps(facts);
+    settleRemovable(facts);
     collectEncryptedHomes(facts);
     return facts;
   }
@@ -275,17 +276,18 @@ class Collector {
       bool all_volatile = !ls.empty() && std::all_of(ls.begin(), ls.end(), [](const Layer* l) {
         return l->volatile_ram;
       });
+      if (all_volatile) {
+        facts.excluded.push_back({m.mount_point, type, m.source,
+                                  "in RAM (zram, ramdisk or an image on tmpfs), not persistent"});
+        continue;
+      }
       if (all_removable) {
+        // Decided in settleRemovable: a disk that also carries a judged target is not removable.
         std::string state = chain.encrypted == Tri::kYes  ? "encrypted"
                             : chain.encrypted == Tri::kNo ? "not encrypted"
                                                           : "encryption unknown";
-        facts.removable_media.push_back(
-            {m.mount_point, type, m.source, "removable media (" + state + "), not judged"});
-        continue;
-      }
-      if (all_volatile) {
-        facts.excluded.push_back({m.mount_point, type, m.source, "in RAM (zram/ramdisk)"});
-        continue;
+        removable_[targetKey(TargetKind::kMount, m.mount_point)] = {
+            m.mount_point, type, m.source, "removable media (" + state + "), not judged"};
       }
       facts.targets.push_back(makeTarget(TargetKind::kMount, m, std::move(chain)));
     }
@@ -306,6 +308,59 @@ class Collector {
     }
   }
 
+  static std::string targetKey(TargetKind kind, const std::string& name) {
+    return std::to_string(static_cast<int>(kind)) + name;
+  }
+
+  static void addDisks(const Target& t, std::set<std::string>& disks) {
+    if (!t.chain) return;
+    std::vector<const Layer*> ls;
+    leaves(*t.chain, ls);
+    for (const Layer* l : ls) {
+      if (!l->disk_dir.empty()) disks.insert(l->disk_dir);
+    }
+  }
+
+  // Mounts and swaps whose every device is removable (removable=1, or on the USB bus) are listed
+  // as removable media, not judged, unless their disk also carries `/` or another judged target:
+  // a computer installed on a USB SSD keeps its plain /home and swap beside the encrypted root.
+  void settleRemovable(Facts& facts) {
+    if (removable_.empty()) return;
+    auto candidate = [&](const Target& t) {
+      return t.kind != TargetKind::kRoot && removable_.contains(targetKey(t.kind, t.name));
+    };
+    std::set<std::string> judged_disks;
+    std::vector<bool> judged(facts.targets.size());
+    for (size_t i = 0; i < facts.targets.size(); ++i) {
+      judged[i] = !candidate(facts.targets[i]);
+      if (judged[i]) addDisks(facts.targets[i], judged_disks);
+    }
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (size_t i = 0; i < facts.targets.size(); ++i) {
+        if (judged[i]) continue;
+        std::set<std::string> disks;
+        addDisks(facts.targets[i], disks);
+        if (std::any_of(disks.begin(), disks.end(),
+                        [&](const std::string& d) { return judged_disks.contains(d); })) {
+          judged[i] = true;
+          judged_disks.insert(disks.begin(), disks.end());
+          changed = true;
+        }
+      }
+    }
+    std::vector<Target> kept;
+    for (size_t i = 0; i < facts.targets.size(); ++i) {
+      if (judged[i]) {
+        kept.push_back(std::move(facts.targets[i]));
+      } else {
+        facts.removable_media.push_back(
+            removable_.at(targetKey(facts.targets[i].kind, facts.targets[i].name)));
+      }
+    }
+    facts.targets = std::move(kept);
+  }
+
   Target rootTarget(const MountEntry& m) {
     static const std::set<std::string, std::less<>> kContainer = {
         "overlay", "aufs", "tmpfs", "rootfs", "ramfs", "fuse-overlayfs", "fuse.fuse-overlayfs"};
@@ -319,6 +374,32 @@ class Collector {
           t.via = "OSTree deployment on /sysroot";
           return t;
         }
+      }
+      // overlayroot (Ubuntu overlayroot=tmpfs, raspi-config "Overlay file system"): the lower
+      // layer is a mounted block-backed filesystem (/media/root-ro) that holds the data; the
+      // upper layer, when on a disk, is a mount judged on its own. A container's lower dirs are
+      // not mount points visible here.
+      std::vector<const MountEntry*> lowers = overlayLowerMounts(m);
+      if (!lowers.empty()) {
+        std::vector<Layer> layers;
+        std::vector<std::string> names;
+        for (const MountEntry* s : lowers) {
+          layers.push_back(filesystemLayer(*s, 0));
+          names.push_back(s->mount_point);
+        }
+        Layer chain;
+        if (layers.size() == 1) {
+          chain = std::move(layers.front());
+        } else {
+          chain.device = "overlay";
+          chain.type = "overlay";
+          chain.detail = std::to_string(layers.size()) + " lower layers";
+          chain.lower = std::move(layers);
+          chain.encrypted = allOf(chain.lower);
+        }
+        Target t = makeTarget(TargetKind::kRoot, m, std::move(chain));
+        t.via = "overlay root, lower layer " + text::join(names, ", ");
+        return t;
       }
       Target t = baseTarget(TargetKind::kRoot, m);
       t.reason = "the root filesystem is " + m.fstype +
@@ -336,11 +417,44 @@ class Collector {
     return makeTarget(TargetKind::kRoot, m, filesystemChain(m, 0));
   }
 
+  // The mounts named by an overlay's lowerdir= (or lowerdir+=) option, when every lower dir is
+  // exactly the mount point of a block-backed filesystem; empty otherwise.
+  std::vector<const MountEntry*> overlayLowerMounts(const MountEntry& overlay) const {
+    if (overlay.fstype != "overlay") return {};
+    std::vector<std::string> dirs;
+    for (const std::string& opt : text::split(overlay.super_options, ',')) {
+      if (text::startsWith(opt, "lowerdir+=")) {
+        dirs.push_back(opt.substr(10));
+      } else if (text::startsWith(opt, "lowerdir=")) {
+        for (const std::string& d : text::split(opt.substr(9), ':')) {
+          if (!d.empty()) dirs.push_back(d);
+        }
+      }
+    }
+    std::vector<const MountEntry*> out;
+    for (const std::string& d : dirs) {
+      std::string dir = normalize(text::unescapeOctal(d));
+      const MountEntry* found = nullptr;
+      for (const MountEntry& s : mounts_) {
+        if (s.mount_point == dir && s.mount_point != "/") found = &s;
+      }
+      if (found == nullptr || virtualTypes().contains(found->fstype) ||
+          networkTypes().contains(found->fstype) || text::startsWith(found->fstype, "fuse") ||
+          (found->major == 0 && found->fstype != "btrfs" && found->fstype != "zfs" &&
+           found->fstype != "bcachefs")) {
+        return {};
+      }
+      out.push_back(found);
+    }
+    return out;
+  }
+
   // Whether a target with the same device number as `m` was already judged.
-  static bool judgedDevice(const Facts& facts, const MountEntry& m) {
+  bool judgedDevice(const Facts& facts, const MountEntry& m) const {
     std::string num = std::to_string(m.major) + ":" + std::to_string(m.minor);
-    return std::any_of(facts.targets.begin(), facts.targets.end(),
-                       [&](const Target& t) { return t.device_number == num; });
+    return std::any_of(facts.targets.begin(), facts.targets.end(), [&](const Target& t) {
+      return t.device_number == num && !removable_.contains(targetKey(t.kind, t.name));
+    });
   }
 
   static Target baseTarget(TargetKind kind, const MountEntry& m) {
@@ -365,6 +479,7 @@ class Collector {
       const Layer& d = decidingLayer(chain);
       t.reason = d.reason;
       t.remediation_hint = d.hint;
+      t.remediation_detail = d.hint_detail;
       if (chain.encrypted == Tri::kNo) {
         std::vector<std::string> plain;
         plainDevices(chain, plain);
@@ -377,7 +492,7 @@ class Collector {
   // The device chain under the filesystem mounted as `m`.
   Layer filesystemChain(const MountEntry& m, int depth) {
     if (depth > kMaxDepth) return unknownLayer(m.source, "filesystem", "device chain too deep");
-    if (m.fstype == "zfs") return zfsChain(m, depth);
+    if (m.fstype == "zfs") return zfsChain(m.source, depth);
     if (m.fstype == "btrfs") return btrfsChain(m, depth);
     if (m.fstype == "bcachefs") return bcachefsChain(m, depth);
     if (m.major == 0) {
@@ -464,7 +579,26 @@ class Collector {
     return names.ok() && !names->empty();
   }
 
+  // walkDevice, once per device directory (and crypt context): sysfs may list the same lower
+  // device under several uppers, and a corrupt or synthetic tree may list devices as each
+  // other's slaves. A device met again while it is being walked is a cycle: unknown, never a hang.
   Layer walk(const std::string& dir, bool under_crypt, int depth) {
+    std::string key = (under_crypt ? "1" : "0") + dir;
+    auto done = walked_.find(key);
+    if (done != walked_.end()) return done->second;
+    if (walking_.contains(dir)) {
+      return unknownLayer(basenameOf(dir), "cycle",
+                          "sysfs lists " + basenameOf(dir) +
+                              " below itself (a slaves/ cycle): cannot follow the device chain");
+    }
+    walking_.insert(dir);
+    Layer l = walkDevice(dir, under_crypt, depth);
+    walking_.erase(dir);
+    walked_.emplace(key, l);
+    return l;
+  }
+
+  Layer walkDevice(const std::string& dir, bool under_crypt, int depth) {
     Layer l;
     l.device = basenameOf(dir);
     if (depth > kMaxDepth) {
@@ -560,6 +694,13 @@ class Collector {
         l.reason = "cannot find the filesystem that holds " + file;
         return l;
       }
+      if (holder->fstype == "tmpfs" || holder->fstype == "ramfs") {
+        // An image in RAM (/tmp, /dev/shm on tmpfs): gone at power-off, like zram.
+        l.detail += " on " + holder->fstype + " " + holder->mount_point;
+        l.volatile_ram = true;
+        l.reason = "the backing file is in RAM (" + holder->fstype + "), not persistent storage";
+        return l;
+      }
       l.lower.push_back(filesystemLayer(*holder, depth + 1));
       l.encrypted = l.lower.back().encrypted;
       return l;
@@ -568,7 +709,7 @@ class Collector {
     if (kinds[3]) {
       l.type = "partition";
       std::string parent = dirnameOf(dir);
-      if (isStacked(parent)) {
+      if (isStacked(parent) || isZvol(parent)) {
         l.lower.push_back(walk(parent, under_crypt, depth + 1));
         l.encrypted = l.lower.back().encrypted;
         return l;
@@ -588,8 +729,57 @@ class Collector {
       l.encrypted = allOf(l.lower);
       return l;
     }
+    if (isZvol(dir)) return zvolLayer(dir, depth);
     l.type = "disk";
     fillPhysical(dir, l);
+    return l;
+  }
+
+  // ---- ZFS volumes ----------------------------------------------------------------------------
+
+  // A ZFS volume (/dev/zdN): sysfs shows a plain disk, but its data is in a ZFS dataset whose
+  // own encryption decides.
+  static bool isZvol(const std::string& dir) {
+    std::string n = basenameOf(dir);
+    return n.size() > 2 && text::startsWith(n, "zd") &&
+           std::all_of(n.begin() + 2, n.end(), [](char c) { return c >= '0' && c <= '9'; });
+  }
+
+  // udev's /dev/zvol/<pool>/<volume> -> ../../zdN links, read once: kernel name -> dataset.
+  void indexZvols(const std::string& dir, const std::string& dataset, int depth) {
+    if (depth > 8) return;
+    auto names = sys_.listDir(dir);
+    if (!names.ok()) return;
+    for (const std::string& n : *names) {
+      std::string path = dir + "/" + n;
+      std::string ds = dataset.empty() ? n : dataset + "/" + n;
+      auto target = sys_.readLink(path);
+      if (target.ok()) {
+        zvols_.emplace(basenameOf(*target), ds);
+      } else if (target.status().code() == StatusCode::kInvalidArgument) {
+        indexZvols(path, ds, depth + 1);
+      }
+    }
+  }
+
+  Layer zvolLayer(const std::string& dir, int depth) {
+    Layer l;
+    l.device = basenameOf(dir);
+    l.type = "zvol";
+    if (!zvols_built_) {
+      zvols_built_ = true;
+      indexZvols("/dev/zvol", "", 0);
+    }
+    auto it = zvols_.find(l.device);
+    if (it == zvols_.end()) {
+      l.detail = "ZFS volume";
+      l.reason =
+          "cannot find the ZFS volume of " + l.device + " (no /dev/zvol/<pool>/<volume> link)";
+      return l;
+    }
+    l.detail = "ZFS volume " + it->second;
+    l.lower.push_back(zfsChain(it->second, depth + 1));
+    l.encrypted = l.lower.back().encrypted;
     return l;
   }
 
@@ -597,6 +787,7 @@ class Collector {
     auto removable = readTrimmed(disk_dir + "/removable");
     l.removable =
         (removable.ok() && *removable == "1") || disk_dir.find("/usb") != std::string::npos;
+    l.disk_dir = disk_dir;
     std::string disk = basenameOf(disk_dir);
     l.volatile_ram = text::startsWith(disk, "zram") || text::startsWith(disk, "ram");
     l.encrypted = Tri::kNo;
@@ -609,6 +800,14 @@ class Collector {
     fs.device = m.mount_point;
     fs.type = "filesystem";
     fs.detail = m.fstype;
+    if (m.fstype == "fuse.dislocker") {
+      // dislocker decrypts a BitLocker volume in user space and exposes the clear volume as
+      // <mount>/dislocker-file (loop-mounted): the data below it on disk is BitLocker-encrypted.
+      fs.type = "crypt";
+      fs.detail = "BitLocker via dislocker";
+      fs.encrypted = Tri::kYes;
+      return fs;
+    }
     if (virtualTypes().contains(m.fstype) || networkTypes().contains(m.fstype)) {
       fs.reason = "on a " + m.fstype + " filesystem";
       return fs;
@@ -689,8 +888,40 @@ class Collector {
 
   // ---- btrfs ----------------------------------------------------------------------------------
 
+  // The root= device of /proc/cmdline as a /dev path ("UUID=x" -> /dev/disk/by-uuid/x), or "".
+  std::string cmdlineRootDevice() {
+    auto cmdline = sys_.readFile("/proc/cmdline", 64 << 10, true);
+    if (!cmdline.ok()) return "";
+    std::string root;
+    for (const std::string& w : text::splitWhitespace(*cmdline)) {
+      if (text::startsWith(w, "root=")) root = w.substr(5);  // the last one wins, as in the kernel
+    }
+    if (text::startsWith(root, "UUID=")) return "/dev/disk/by-uuid/" + root.substr(5);
+    if (text::startsWith(root, "PARTUUID=")) return "/dev/disk/by-partuuid/" + root.substr(9);
+    if (text::startsWith(root, "LABEL=")) return "/dev/disk/by-label/" + root.substr(6);
+    return text::startsWith(root, "/dev/") ? root : "";
+  }
+
   Layer btrfsChain(const MountEntry& m, int depth) {
     auto src = deviceDirForPath(m.source);
+    if (!src.ok() && m.source == "/dev/root") {
+      // A root mounted by the kernel itself (root=/dev/mmcblk0p2 rootfstype=btrfs, no
+      // initramfs) shows the source /dev/root, which has no sysfs entry. The only btrfs
+      // filesystem is then the root's; else root= of the kernel command line names it.
+      auto all = sys_.listDir("/sys/fs/btrfs");
+      std::vector<std::string> with_devices;
+      if (all.ok()) {
+        for (const std::string& fsid : *all) {
+          if (exists("/sys/fs/btrfs/" + fsid + "/devices")) with_devices.push_back(fsid);
+        }
+      }
+      if (with_devices.size() == 1) return btrfsMembers(with_devices.front(), depth);
+      std::string dev = cmdlineRootDevice();
+      if (!dev.empty()) {
+        auto by_cmdline = deviceDirForPath(dev);
+        if (by_cmdline.ok()) src = by_cmdline;
+      }
+    }
     if (!src.ok()) {
       return unknownLayer(
           m.source, "btrfs",
@@ -711,26 +942,37 @@ class Collector {
         auto d = canonicalEntry(devices + "/" + n);
         if (n == src_name || (d.ok() && *d == *src)) match = true;
       }
-      if (!match) continue;
-      std::vector<Layer> lower;
-      for (const auto& n : *members) {
-        auto d = canonicalEntry(devices + "/" + n);
-        if (!d.ok()) {
-          lower.push_back(unknownLayer(n, "device", sysfsProblem(devices + "/" + n, d.status())));
-          continue;
-        }
-        lower.push_back(walk(*d, false, depth + 1));
-      }
-      if (lower.size() == 1) return std::move(lower.front());
-      Layer l;
-      l.device = "btrfs";
-      l.type = "btrfs";
-      l.detail = std::to_string(lower.size()) + " devices";
-      l.lower = std::move(lower);
-      l.encrypted = allOf(l.lower);
-      return l;
+      if (match) return btrfsMembers(fsid, depth);
     }
     return unknownLayer(m.source, "btrfs", "no /sys/fs/btrfs/<fsid>/devices lists " + src_name);
+  }
+
+  // Every member of the btrfs filesystem `fsid`, walked.
+  Layer btrfsMembers(const std::string& fsid, int depth) {
+    std::string devices = "/sys/fs/btrfs/" + fsid + "/devices";
+    auto members = sys_.listDir(devices);
+    if (!members.ok() || members->empty()) {
+      return unknownLayer(
+          "btrfs", "btrfs",
+          "cannot list " + devices + ": " + (members.ok() ? "empty" : members.status().message()));
+    }
+    std::vector<Layer> lower;
+    for (const auto& n : *members) {
+      auto d = canonicalEntry(devices + "/" + n);
+      if (!d.ok()) {
+        lower.push_back(unknownLayer(n, "device", sysfsProblem(devices + "/" + n, d.status())));
+        continue;
+      }
+      lower.push_back(walk(*d, false, depth + 1));
+    }
+    if (lower.size() == 1) return std::move(lower.front());
+    Layer l;
+    l.device = "btrfs";
+    l.type = "btrfs";
+    l.detail = std::to_string(lower.size()) + " devices";
+    l.lower = std::move(lower);
+    l.encrypted = allOf(l.lower);
+    return l;
   }
 
   // ---- bcachefs ---------------------------------------------------------------------------------
@@ -780,11 +1022,36 @@ class Collector {
     return first;
   }
 
-  Layer zfsChain(const MountEntry& m, int depth) {
-    const std::string& dataset = m.source;
+  // Under --root, a command without a recording in DIR/.hearth/commands.json (not a failure of
+  // the command itself: nothing says it would need root).
+  bool noRecording(const StatusOr<CommandResult>& r) const {
+    return sys_.isRooted() && !r.ok() && r.status().code() == StatusCode::kUnavailable;
+  }
+
+  static std::string commandLine(const std::string& program, const std::vector<std::string>& args) {
+    return "`" + program + " " + text::join(args, " ") + "`";
+  }
+
+  static void setNoRecording(Layer& l, const std::string& what,
+                             const std::vector<std::string>& command_lines) {
+    std::string cmds = text::join(command_lines, " or ");
+    l.reason = what + ": the --root tree has no recording of " + cmds + " in .hearth/commands.json";
+    l.hint = "no_recording";
+    l.hint_detail = cmds;
+  }
+
+  Layer zfsChain(const std::string& dataset, int depth) {
     auto r = runFirst(
         {"/usr/sbin/zfs", "/sbin/zfs"},
         {"get", "-H", "-o", "name,property,value", "encryption,keystatus,encryptionroot", dataset});
+    if (noRecording(r)) {
+      Layer l = unknownLayer(dataset, "zfs", "");
+      setNoRecording(
+          l, "cannot read the ZFS encryption of " + dataset,
+          {commandLine("/usr/sbin/zfs", {"get", "-H", "-o", "name,property,value",
+                                         "encryption,keystatus,encryptionroot", dataset})});
+      return l;
+    }
     if (!r.ok() || r->exit_code != 0) {
       Layer l = unknownLayer(dataset, "zfs",
                              "cannot read the ZFS encryption of " + dataset + ": " +
@@ -814,6 +1081,11 @@ class Collector {
     l.type = "zpool";
     l.detail = "ZFS pool, no native encryption";
     auto st = runFirst({"/usr/sbin/zpool", "/sbin/zpool"}, {"status", "-P", pool});
+    if (noRecording(st)) {
+      setNoRecording(l, "cannot list the devices of ZFS pool " + pool,
+                     {commandLine("/usr/sbin/zpool", {"status", "-P", pool})});
+      return l;
+    }
     if (!st.ok() || st->exit_code != 0) {
       l.reason = "cannot list the devices of ZFS pool " + pool + ": " +
                  (st.ok() ? firstLine(st->err) : st.status().message());
@@ -897,7 +1169,11 @@ class Collector {
         dm_error = dm.ok() ? "exit " + std::to_string(dm->exit_code) + ": " + firstLine(dm->err)
                            : dm.status().message();
       }
-      if (result.encrypted == Tri::kUnknown) {
+      if (result.encrypted == Tri::kUnknown && noRecording(cs) && noRecording(dm)) {
+        setNoRecording(result, "cannot confirm the cipher of " + dm_name,
+                       {commandLine("/usr/sbin/cryptsetup", {"--readonly", "status", dm_name}),
+                        commandLine("/usr/sbin/dmsetup", {"table", dm_name})});
+      } else if (result.encrypted == Tri::kUnknown) {
         bool not_root = !sys_.isRooted() && ::geteuid() != 0;
         result.reason = std::string(not_root ? "not running as root: " : "") +
                         "cannot confirm the cipher of " + dm_name +
@@ -911,6 +1187,7 @@ class Collector {
     l.cipher = result.cipher;
     l.reason = result.reason;
     l.hint = result.hint;
+    l.hint_detail = result.hint_detail;
   }
 
   static void setCipher(Layer& result, const std::string& cipher, const disk::DmClass& /*cls*/) {
@@ -931,6 +1208,11 @@ class Collector {
         "snapshot-origin", "thin",      "thin-pool", "cache", "writecache", "era",
         "delay",           "integrity", "verity"};
     auto dm = runFirst({"/usr/sbin/dmsetup", "/sbin/dmsetup"}, {"table", dm_name});
+    if (noRecording(dm)) {
+      setNoRecording(l, "device-mapper device " + dm_name + " has no uuid",
+                     {commandLine("/usr/sbin/dmsetup", {"table", dm_name})});
+      return;
+    }
     if (!dm.ok() || dm->exit_code != 0) {
       l.reason = "device-mapper device " + dm_name + " has no uuid and its table cannot be read (" +
                  (dm.ok() ? firstLine(dm->err) : dm.status().message()) + "); run as root";
@@ -1014,9 +1296,8 @@ class Collector {
       }
       if (!ls.empty() &&
           std::all_of(ls.begin(), ls.end(), [](const Layer* l) { return l->removable; })) {
-        facts.removable_media.push_back(
-            {name, "swap", name, "swap on removable media, not judged"});
-        continue;
+        removable_[targetKey(TargetKind::kSwap, name)] = {name, "swap", name,
+                                                          "swap on removable media, not judged"};
       }
       fillFromChain(t, std::move(chain));
       facts.targets.push_back(std::move(t));
@@ -1070,6 +1351,11 @@ class Collector {
   std::map<std::string, std::string> dm_names_;  // dm name -> sysfs dir
   std::string index_error_;
   std::map<std::string, Layer> cipher_cache_;
+  std::map<std::string, disk::Excluded> removable_;  // targetKey -> entry if on removable media
+  bool zvols_built_ = false;
+  std::map<std::string, std::string> zvols_;  // zdN -> pool/volume
+  std::map<std::string, Layer> walked_;       // (crypt context + sysfs dir) -> its walked layer
+  std::set<std::string> walking_;             // sysfs dirs being walked (cycle detection)
 };
 
 class DiskEncryptionCheck final : public Check {

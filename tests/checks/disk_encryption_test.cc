@@ -121,7 +121,19 @@ INSTANTIATE_TEST_SUITE_P(
         Scenario{"sysfs_unreadable", Verdict::kUnknown, "/sys/dev/block/259:2"},
         Scenario{"removable_usb", Verdict::kPass, "Encrypted: /"},
         Scenario{"overmounted_root_and_escapes", Verdict::kPass, "Encrypted: /, /srv/My Data"},
-        Scenario{"silverblue_composefs_root", Verdict::kPass, "Encrypted: /, /sysroot"}),
+        Scenario{"silverblue_composefs_root", Verdict::kPass, "Encrypted: /, /sysroot"},
+        Scenario{"usb_system_disk_plain_home", Verdict::kFail,
+                 "Filesystem /home on sda3 is not encrypted; also not encrypted: /dev/sda4"},
+        Scenario{"overlayroot_luks_lower", Verdict::kPass, "Encrypted: /, /media/root-ro"},
+        Scenario{"pi_overlayroot_plain", Verdict::kFail,
+                 "Root filesystem / on mmcblk0p2 is not encrypted"},
+        Scenario{"dislocker_bitlocker", Verdict::kPass, "Encrypted: /, /mnt/windows"},
+        Scenario{"btrfs_dev_root_plain", Verdict::kFail,
+                 "Root filesystem / on mmcblk0p2 is not encrypted"},
+        Scenario{"loop_image_on_tmpfs", Verdict::kPass, "Encrypted: /"},
+        Scenario{"luks2_no_recording", Verdict::kUnknown,
+                 "has no recording of `/usr/sbin/cryptsetup --readonly status root`"},
+        Scenario{"zfs_native_zvol_swap", Verdict::kPass, "Encrypted: /, /home, swap /dev/zd0"}),
     [](const ::testing::TestParamInfo<Scenario>& p) { return std::string(p.param.dir); });
 
 TEST(DiskEncryptionFixtureDetailTest, UbuntuChainIsShownLayerByLayer) {
@@ -228,6 +240,17 @@ TEST(DiskEncryptionFixtureDetailTest, RemovableUsbIsListedButDoesNotDecide) {
   EXPECT_EQ(FindTarget(r, "/media/alice/KINGSTON"), nullptr);
 }
 
+TEST(DiskEncryptionFixtureDetailTest, UsbDiskCarryingRootIsNotRemovableMedia) {
+  CheckResult r = RunFixture("usb_system_disk_plain_home");
+  EXPECT_FALSE(Listed(r, "removable_media", "/home"));
+  EXPECT_FALSE(Listed(r, "removable_media", "/dev/sda4"));
+  EXPECT_EQ(Chain(r, "/home"), "/home ← sda3");
+  EXPECT_EQ(Chain(r, "/dev/sda4"), "/dev/sda4 ← sda4");
+  // A USB stick beside an internal root stays removable media (removable_usb).
+  CheckResult stick = RunFixture("removable_usb");
+  EXPECT_TRUE(Listed(stick, "removable_media", "/media/alice/KINGSTON"));
+}
+
 TEST(DiskEncryptionFixtureDetailTest, ZfsChains) {
   EXPECT_EQ(Chain(RunFixture("zfs_native"), "/"),
             "/ ← rpool/ROOT/ubuntu_k3x9q1 (ZFS native aes-256-gcm, root rpool)");
@@ -246,6 +269,46 @@ TEST(DiskEncryptionFixtureDetailTest, OstreeOverlayRootIsJudgedBySysroot) {
   CheckResult r = RunFixture("silverblue_composefs_root");
   EXPECT_EQ(Chain(r, "/"), "/ ← /sysroot (btrfs) ← dm-0 (LUKS2) ← nvme0n1p3");
   EXPECT_EQ(Chain(r, "/var"), "/var ← dm-0 (LUKS2) ← nvme0n1p3");
+}
+
+TEST(DiskEncryptionFixtureDetailTest, OverlayrootIsJudgedByItsMountedLowerLayer) {
+  CheckResult r = RunFixture("overlayroot_luks_lower");
+  EXPECT_EQ(Chain(r, "/"), "/ ← /media/root-ro (ext4) ← dm-0 (LUKS2) ← sda2");
+  EXPECT_NE(json::write(r.evidence).find("lower layer /media/root-ro"), std::string::npos);
+  // Docker's lower dirs are not mount points here: still "agent not on the host".
+  EXPECT_EQ(RunFixture("container_overlay_root").verdict, Verdict::kUnknown);
+}
+
+TEST(DiskEncryptionFixtureDetailTest, DislockerBitLockerLayerCountsAsEncryption) {
+  CheckResult r = RunFixture("dislocker_bitlocker");
+  EXPECT_EQ(Chain(r, "/mnt/windows"),
+            "/mnt/windows ← loop0 (backing /mnt/dislocker/dislocker-file) ← /mnt/dislocker "
+            "(BitLocker via dislocker)");
+}
+
+TEST(DiskEncryptionFixtureDetailTest, LoopImageOnTmpfsIsListedAsNotJudged) {
+  CheckResult r = RunFixture("loop_image_on_tmpfs");
+  EXPECT_EQ(FindTarget(r, "/mnt/scratch"), nullptr);
+  EXPECT_TRUE(Listed(r, "not_judged", "/mnt/scratch"));
+}
+
+TEST(DiskEncryptionFixtureDetailTest, MissingRecordingIsNotBlamedOnRoot) {
+  CheckResult r = RunFixture("luks2_no_recording");
+  EXPECT_EQ(r.summary.find("as root"), std::string::npos) << r.summary;
+  EXPECT_EQ(r.remediation.find("as root (sudo"), std::string::npos) << r.remediation;
+  EXPECT_NE(r.remediation.find("no recording of `/usr/sbin/cryptsetup --readonly status root`"),
+            std::string::npos)
+      << r.remediation;
+  EXPECT_NE(r.remediation.find(".hearth/commands.json"), std::string::npos) << r.remediation;
+  // A recorded failure (cryptsetup without root) still asks for root (luks2_not_root).
+  EXPECT_NE(RunFixture("luks2_not_root").summary.find("run the check as root"), std::string::npos);
+}
+
+TEST(DiskEncryptionFixtureDetailTest, SwapOnZvolIsJudgedByItsDataset) {
+  CheckResult r = RunFixture("zfs_native_zvol_swap");
+  EXPECT_EQ(Chain(r, "/dev/zd0"),
+            "/dev/zd0 ← zd0 (ZFS volume rpool/swap) ← rpool/swap (ZFS native aes-256-gcm, root "
+            "rpool)");
 }
 
 TEST(DiskEncryptionFixtureDetailTest, ContainerRootIsUnknownWithAdvice) {
@@ -528,6 +591,48 @@ TEST(DiskEncryptionFakeTest, LoggedOutEcryptfsHomeIsNotedAndNetworkHomeNotJudged
   EXPECT_TRUE(Listed(r, "encrypted_homes", "/home/bob"));
   EXPECT_TRUE(Listed(r, "not_judged", "/home/carol"));
   EXPECT_TRUE(Listed(r, "not_judged", "/recovery"));
+}
+
+// A kernel-mounted btrfs root (source /dev/root) on a machine with two btrfs filesystems: the
+// only-fsid fallback does not apply, root= of /proc/cmdline names the device.
+TEST(DiskEncryptionFakeTest, BtrfsDevRootFollowsCmdlineRootWhenSeveralFilesystems) {
+  FakeSystemView v;
+  v.addFile("/proc/self/mountinfo",
+            "21 1 0:21 / / rw - btrfs /dev/root rw,subvol=/\n"
+            "30 21 0:40 / /data rw - btrfs /dev/sdb1 rw,subvol=/\n");
+  v.addSymlink("/sys/dev/block/8:1", "../../devices/ata1/block/sda/sda1");
+  v.addFile("/sys/devices/ata1/block/sda/sda1/partition", "1\n");
+  v.addSymlink("/sys/dev/block/8:17", "../../devices/ata2/block/sdb/sdb1");
+  v.addFile("/sys/devices/ata2/block/sdb/sdb1/partition", "1\n");
+  v.addSymlink("/sys/fs/btrfs/aaaa/devices/sda1", "../../../../devices/ata1/block/sda/sda1");
+  v.addSymlink("/sys/fs/btrfs/bbbb/devices/sdb1", "../../../../devices/ata2/block/sdb/sdb1");
+  CheckResult unknown = RunDisk(v);
+  EXPECT_EQ(unknown.verdict, Verdict::kFail) << unknown.summary;  // /data on sdb1 fails
+  EXPECT_EQ(FindTarget(unknown, "/")->find("status")->asString(), "unknown");
+  v.addFile("/proc/cmdline", "root=/dev/sda1 rootfstype=btrfs rootwait\n");
+  CheckResult r = RunDisk(v);
+  EXPECT_EQ(Chain(r, "/"), "/ ← sda1");
+  EXPECT_EQ(r.summary.rfind("Root filesystem / on sda1 is not encrypted", 0), 0u) << r.summary;
+}
+
+TEST(DiskEncryptionFakeTest, SlavesCycleEndsUnknownInsteadOfHanging) {
+  // Not a real kernel layout: four LVM devices that each list all four as slaves. Without a
+  // visited set the walk is 4^16 deep-first visits (minutes); it must end at once, unknown.
+  FakeSystemView v;
+  v.addFile("/proc/self/mountinfo", "27 1 253:0 / / rw - ext4 /dev/mapper/vg-lv0 rw\n");
+  for (int i = 0; i < 4; ++i) {
+    std::string dir = "/sys/devices/virtual/block/dm-" + std::to_string(i);
+    v.addSymlink("/sys/dev/block/253:" + std::to_string(i),
+                 "../../devices/virtual/block/dm-" + std::to_string(i));
+    v.addFile(dir + "/dm/name", "vg-lv" + std::to_string(i) + "\n");
+    v.addFile(dir + "/dm/uuid", "LVM-" + std::string(64, 'c') + std::to_string(i) + "\n");
+    for (int j = 0; j < 4; ++j) {
+      v.addSymlink(dir + "/slaves/dm-" + std::to_string(j), "../../dm-" + std::to_string(j));
+    }
+  }
+  CheckResult r = RunDisk(v);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown) << r.summary;
+  EXPECT_NE(r.summary.find("slaves/ cycle"), std::string::npos) << r.summary;
 }
 
 // --- this machine -----------------------------------------------------------------------------
