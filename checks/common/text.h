@@ -17,8 +17,8 @@ std::vector<std::string> splitWhitespace(std::string_view s);
 std::vector<std::string> split(std::string_view s, char sep);
 bool startsWith(std::string_view s, std::string_view prefix);
 bool endsWith(std::string_view s, std::string_view suffix);
-std::optional<int64_t> parseInt(std::string_view s);        // whole string, base 10
-std::optional<uint64_t> parseHex(std::string_view s);       // optional 0x prefix
+std::optional<int64_t> parseInt(std::string_view s);   // whole string, base 10
+std::optional<uint64_t> parseHex(std::string_view s);  // optional 0x prefix
 // KEY=value lines (os-release, logind session files); quotes removed, # comments ignored.
 std::map<std::string, std::string> parseOsRelease(std::string_view s);
 // Decodes mountinfo's octal escapes (\040 space, \011 tab, \012 newline, \134 backslash).
