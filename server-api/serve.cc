@@ -403,9 +403,10 @@ class DeviceHandler final : public HTTPRequestHandler {
     auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(req);
     Poco::Net::SecureStreamSocket socket(impl.socket());
     if (!socket.havePeerCertificate()) throw HttpError{401, "client certificate required"};
-    std::ostringstream pem;
-    socket.peerCertificate().save(pem);
-    auto cert = protocol::ParseCertificate(pem.str());
+    // Read the name and serial off the verified peer certificate as it is (re-encoding it to PEM
+    // and parsing that again cost 70% of the server's CPU per report).
+    Poco::Net::X509Certificate peer = socket.peerCertificate();
+    auto cert = protocol::CertificateIdentity(peer.certificate());
     if (!cert.ok()) throw HttpError{401, "unreadable client certificate"};
     auto device = app_.store->deviceForAuth(cert->common_name);
     if (!device.ok()) {

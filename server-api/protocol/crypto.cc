@@ -342,19 +342,36 @@ StatusOr<std::string> IssueCertificate(const CertificateRequest& request,
   return bioString(bio.get());
 }
 
-StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem) {
-  HEARTH_ASSIGN_OR_RETURN(X509Ptr cert, readCert(cert_pem));
-  CertificateInfo info;
-  info.common_name = nameEntry(X509_get_subject_name(cert.get()), NID_commonName);
-  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr);
+namespace {
+std::string serialHex(const X509* cert) {
+  std::string out;
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
   if (bn != nullptr) {
     char* hex = BN_bn2hex(bn);
     if (hex != nullptr) {
-      info.serial_hex = hex;
+      out = hex;
       OPENSSL_free(hex);
     }
     BN_free(bn);
   }
+  return out;
+}
+}  // namespace
+
+StatusOr<CertificateInfo> CertificateIdentity(const void* x509) {
+  const auto* cert = static_cast<const X509*>(x509);
+  if (cert == nullptr) return InvalidArgumentError("no certificate");
+  CertificateInfo info;
+  info.common_name = nameEntry(X509_get_subject_name(cert), NID_commonName);
+  info.serial_hex = serialHex(cert);
+  return info;
+}
+
+StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem) {
+  HEARTH_ASSIGN_OR_RETURN(X509Ptr cert, readCert(cert_pem));
+  CertificateInfo info;
+  info.common_name = nameEntry(X509_get_subject_name(cert.get()), NID_commonName);
+  info.serial_hex = serialHex(cert.get());
   info.not_before = asn1Time(X509_get0_notBefore(cert.get()));
   info.not_after = asn1Time(X509_get0_notAfter(cert.get()));
   BioPtr bio(BIO_new(BIO_s_mem()));

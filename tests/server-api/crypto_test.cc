@@ -49,6 +49,8 @@ TEST(CryptoTest, DeviceCsrIsSignedByTheCaUsingOnlyItsPublicKey) {
   EXPECT_EQ(parsed->common_name, req.common_name);
   EXPECT_EQ(parsed->public_key_pem, info->public_key_pem);
   EXPECT_FALSE(parsed->serial_hex.empty());
+  // The per-request path reads the same identity straight off a parsed X509.
+  EXPECT_FALSE(CertificateIdentity(nullptr).ok());
   EXPECT_TRUE(VerifyCertificate(*cert, ca.cert, system_clock::now()).ok());
   // Not valid after it expires, and not under another CA.
   EXPECT_FALSE(VerifyCertificate(*cert, ca.cert, system_clock::now() + hours(24 * 400)).ok());

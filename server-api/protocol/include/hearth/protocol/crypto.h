@@ -81,6 +81,10 @@ struct CertificateInfo {
   std::string public_key_pem;
 };
 StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem);
+// Common name and serial (hex) of an already parsed certificate (an OpenSSL `const X509*`, e.g. a
+// TLS peer's), without re-encoding it: the per-request path of the server. public_key_pem and the
+// validity are left empty.
+StatusOr<CertificateInfo> CertificateIdentity(const void* x509);
 // Verifies that `cert_pem` was issued by `ca_cert_pem` and is valid at `at`.
 Status VerifyCertificate(std::string_view cert_pem, std::string_view ca_cert_pem,
                          std::chrono::system_clock::time_point at);
