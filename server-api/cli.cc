@@ -30,7 +30,8 @@ constexpr const char* kUsage =
     "         create keys, certificates, the database, level \"standard\", one admin token\n"
     "         (DIR/admin-token) and one enrolment secret (DIR/enroll-secret)\n"
     "  serve  --state-dir DIR [--listen ADDR:PORT] [--admin-listen ADDR:PORT] [--database URI]\n"
-    "         [--stale-after HOURS]   run in the foreground until SIGTERM\n"
+    "         [--stale-after HOURS] [--request-timeout SECONDS]\n"
+    "         run in the foreground until SIGTERM\n"
     "  secret create [--level L] [--uses N] [--expires DAYS] [--owner ID] | list | revoke ID\n"
     "  token  create --name NAME [--scope read|admin] [--expires DAYS] | list | revoke ID\n"
     "  policy set --file POLICY.json | list\n"
@@ -53,10 +54,10 @@ struct Args {
 };
 
 // Options that take a value; everything else starting with "--" is unknown.
-const std::set<std::string> kValueOptions = {"--state-dir", "--database",     "--san",   "--policy",
-                                             "--listen",    "--admin-listen", "--level", "--uses",
-                                             "--expires",   "--owner",        "--name",  "--scope",
-                                             "--file",      "--stale-after"};
+const std::set<std::string> kValueOptions = {
+    "--state-dir",    "--database", "--san",  "--policy",      "--listen",
+    "--admin-listen", "--level",    "--uses", "--expires",     "--owner",
+    "--name",         "--scope",    "--file", "--stale-after", "--request-timeout"};
 
 bool parseArgs(const std::vector<std::string>& in, Args& out, std::ostream& err) {
   for (size_t i = 0; i < in.size(); ++i) {
@@ -319,6 +320,12 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
       auto hours = positiveInt(a, "--stale-after", env.err, bad);
       if (bad) return kExitUsage;
       o.stale_after = std::chrono::hours(*hours);
+    }
+    if (a.has("--request-timeout")) {
+      bool bad = false;
+      auto secs = positiveInt(a, "--request-timeout", env.err, bad);
+      if (bad) return kExitUsage;
+      o.request_deadline = std::chrono::seconds(*secs);
     }
     return RunServe(o, env.out, env.err);
   }

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <signal.h>
 #include <sstream>
+#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerConnection.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
@@ -33,6 +35,8 @@
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
 
@@ -344,6 +348,105 @@ std::string csvCell(const std::string& s) {
   return out + "\"";
 }
 
+// Per-connection deadline. Poco's timeouts are per read, so a client that trickles a byte every
+// few seconds (slowloris) would hold a worker thread forever. Every connection must complete a
+// request within `deadline` of being accepted or of its previous request; past it, its socket is
+// shut down (the blocked read returns and the worker is free). Keep-alive idle time counts too.
+class ConnectionWatchdog {
+ public:
+  explicit ConnectionWatchdog(std::chrono::milliseconds deadline)
+      : deadline_(deadline), thread_([this] { loop(); }) {}
+  ~ConnectionWatchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void add(int fd) { touch(fd); }
+  void touch(int fd) {
+    std::lock_guard<std::mutex> lock(mu_);
+    since_[fd] = Clock::now();
+  }
+  void remove(int fd) {
+    std::lock_guard<std::mutex> lock(mu_);
+    since_.erase(fd);
+  }
+  // Ends every connection now (shutdown).
+  void closeAll() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [fd, t] : since_) ::shutdown(fd, SHUT_RDWR);
+  }
+  int64_t expired() const { return expired_.load(); }
+
+ private:
+  void loop() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_; });
+      auto now = Clock::now();
+      for (auto& [fd, t] : since_) {
+        if (now - t > deadline_) {
+          ::shutdown(fd, SHUT_RDWR);         // thread-safe at the OS level, unlike SSL_shutdown
+          t = now + std::chrono::hours(24);  // once
+          ++expired_;
+        }
+      }
+    }
+  }
+
+  std::chrono::milliseconds deadline_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<int, Clock::time_point> since_;
+  bool stop_ = false;
+  std::atomic<int64_t> expired_{0};
+  std::thread thread_;
+};
+
+ConnectionWatchdog* g_watchdog_devices = nullptr;
+ConnectionWatchdog* g_watchdog_admin = nullptr;
+
+class GuardedConnection final : public Poco::Net::HTTPServerConnection {
+ public:
+  GuardedConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
+                    Poco::Net::HTTPRequestHandlerFactory::Ptr factory, ConnectionWatchdog& watchdog)
+      : HTTPServerConnection(socket, params, factory), watchdog_(watchdog) {}
+  void run() override {
+    int fd = static_cast<int>(socket().impl()->sockfd());
+    watchdog_.add(fd);
+    try {
+      HTTPServerConnection::run();
+    } catch (...) {
+      // A connection cut by the watchdog or the peer: nothing to answer any more.
+    }
+    watchdog_.remove(fd);
+  }
+
+ private:
+  ConnectionWatchdog& watchdog_;
+};
+
+class GuardedConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
+ public:
+  GuardedConnectionFactory(Poco::Net::HTTPServerParams::Ptr params,
+                           Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
+                           ConnectionWatchdog& watchdog)
+      : params_(params), factory_(factory), watchdog_(watchdog) {}
+  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
+    return new GuardedConnection(socket, params_, factory_, watchdog_);
+  }
+
+ private:
+  Poco::Net::HTTPServerParams::Ptr params_;
+  Poco::Net::HTTPRequestHandlerFactory::Ptr factory_;
+  ConnectionWatchdog& watchdog_;
+};
+
 // Runs a route; every outcome is answered (HttpError with its status, anything else 500 and a
 // log line), counted in the metrics, and no exception reaches Poco.
 template <typename Route>
@@ -364,6 +467,12 @@ void Dispatch(App& app, const std::string& listener, HTTPServerRequest& req,
     if (!resp.sent()) sendError(resp, 500, "internal error");
   }
   app.metrics.request(listener, status);
+  // A completed request gives a keep-alive connection a fresh deadline.
+  ConnectionWatchdog* w = listener == "admin" ? g_watchdog_admin : g_watchdog_devices;
+  if (w != nullptr) {
+    auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(req);
+    w->touch(static_cast<int>(impl.socket().impl()->sockfd()));
+  }
 }
 
 // --- Device listener -------------------------------------------------------------------------
@@ -874,17 +983,26 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
       params->setMaxQueued(options.max_queued);
       params->setTimeout(Poco::Timespan(5, 0));  // per read: headers and body
       params->setKeepAlive(true);
-      params->setKeepAliveTimeout(Poco::Timespan(15, 0));
+      params->setKeepAliveTimeout(Poco::Timespan(10, 0));
       params->setMaxKeepAliveRequests(1000);
       params->setSoftwareVersion("");
       return params;
     };
     Poco::ThreadPool device_pool("devices", 2, options.max_threads);
     Poco::ThreadPool admin_pool("admin", 1, options.max_threads);
-    Poco::Net::HTTPServer device_server(new Factory<DeviceHandler>(app), device_pool, device_socket,
-                                        makeParams());
-    Poco::Net::HTTPServer admin_server(new Factory<AdminHandler>(app), admin_pool, admin_socket,
-                                       makeParams());
+    ConnectionWatchdog device_watchdog(options.request_deadline);
+    ConnectionWatchdog admin_watchdog(options.request_deadline);
+    g_watchdog_devices = &device_watchdog;
+    g_watchdog_admin = &admin_watchdog;
+    Poco::Net::HTTPServerParams::Ptr device_params = makeParams();
+    Poco::Net::HTTPServerParams::Ptr admin_params = makeParams();
+    Poco::Net::TCPServer device_server(
+        new GuardedConnectionFactory(device_params, new Factory<DeviceHandler>(app),
+                                     device_watchdog),
+        device_pool, device_socket, device_params);
+    Poco::Net::TCPServer admin_server(
+        new GuardedConnectionFactory(admin_params, new Factory<AdminHandler>(app), admin_watchdog),
+        admin_pool, admin_socket, admin_params);
     device_server.start();
     admin_server.start();
     out << "listening devices=" << device_socket.address().toString()
@@ -921,10 +1039,14 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     }
     stale_cv.notify_all();
     stale_thread.join();
-    device_server.stopAll(true);
-    admin_server.stopAll(true);
+    device_server.stop();
+    admin_server.stop();
+    device_watchdog.closeAll();  // in-flight keep-alive connections end now
+    admin_watchdog.closeAll();
     device_pool.joinAll();
     admin_pool.joinAll();
+    g_watchdog_devices = nullptr;
+    g_watchdog_admin = nullptr;
     app.ingestor.reset();  // drains: every accepted report is committed before exit
     Poco::Net::uninitializeSSL();
   } catch (const Poco::Exception& e) {

@@ -493,6 +493,36 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
       404);
 }
 
+// A slowloris client (many TLS connections trickling a never-ending header) must not starve
+// others: each connection gets --request-timeout to finish a request, then it is cut off.
+// Without the deadline the legitimate request below timed out after 8 s (tried by hand).
+TEST_P(ServerApiTest, SlowClientsCannotStarveOthers) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "backend-independent";
+  server_->stop();
+  server_ = std::make_unique<testing::ServerProcess>(
+      std::vector<std::string>{kServer, "serve", "--state-dir", state_, "--listen", "127.0.0.1:0",
+                               "--admin-listen", "127.0.0.1:0", "--request-timeout", "2"},
+      dir_.path() + "/server2.log");
+  ASSERT_TRUE(server_->started());
+  devices_ = server_->address("devices");
+  std::string port = devices_.substr(devices_.rfind(':') + 1);
+  testing::ProcessOutput loris;
+  std::thread attacker([&] {
+    loris = RunProcess({"/usr/bin/python3",
+                        std::string(HEARTH_SOURCE_DIR) + "/tests/integration/slowloris.py",
+                        "127.0.0.1", port, "24", "8"});  // more connections than worker threads
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  Http h = curl("https://" + devices_ + "/api/v1/policy");  // no client cert: a quick 401
+  attacker.join();
+  EXPECT_EQ(h.status, 401) << "curl exit " << h.curl_exit;
+  EXPECT_LT(h.seconds, 5.0);
+  int opened = 0, cut = 0;
+  std::sscanf(loris.out.c_str(), "open %d\ncut %d", &opened, &cut);
+  EXPECT_GT(opened, 16) << loris.out << loris.err;  // more than the server's worker threads
+  EXPECT_EQ(cut, opened) << loris.out;              // every slow connection was cut off
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ServerApiTest, ::testing::Values("sqlite", "postgresql"));
 
 TEST(ServerCliTest, InitRefusesToOverwriteAndCommandsNeedAState) {

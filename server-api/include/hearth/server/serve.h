@@ -16,6 +16,9 @@ struct ServeOptions {
   std::chrono::seconds stale_after{24 * 3600};
   int max_threads = 16;  // per listener
   int max_queued = 64;   // connections waiting for a thread, per listener
+  // A connection must complete each request (TLS handshake, headers, body, answer) within this
+  // long of being accepted or of its previous request; a slowloris client is cut off.
+  std::chrono::milliseconds request_deadline{10000};
   std::chrono::seconds device_cert_validity{365 * 24 * 3600};
 };
 
