@@ -312,11 +312,10 @@ class SqlStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<SecretRecord> out;
     Status s = guard("list enrolment secrets", [&]() -> Status {
-      Statement st(*session_);
-      st << "SELECT id, level, owner, uses_left, uses, expires_at, created_at, revoked_at "
-            "FROM enroll_secrets ORDER BY id";
-      st.execute();
-      RecordSet rs(st);
+      RecordSet rs =
+          query(*session_,
+                "SELECT id, level, owner, uses_left, uses, expires_at, created_at, revoked_at "
+                "FROM enroll_secrets ORDER BY id");
       for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
         SecretRecord r;
         r.id = integer(rs, "id");
@@ -372,11 +371,10 @@ class SqlStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<TokenRecord> out;
     Status s = guard("list admin tokens", [&]() -> Status {
-      Statement st(*session_);
-      st << "SELECT id, name, scope, created_at, expires_at, revoked_at FROM admin_tokens "
-            "ORDER BY id";
-      st.execute();
-      RecordSet rs(st);
+      RecordSet rs =
+          query(*session_,
+                "SELECT id, name, scope, created_at, expires_at, revoked_at FROM admin_tokens "
+                "ORDER BY id");
       for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(tokenRow(rs));
       return OkStatus();
     });
@@ -402,13 +400,11 @@ class SqlStore final : public Store {
     std::optional<TokenRecord> found;
     Status s = guard("find admin token", [&]() -> Status {
       std::string hash = token_hash;
-      Statement st(db);
-      st << rewrite(
-          "SELECT id, name, scope, created_at, expires_at, revoked_at FROM admin_tokens "
-          "WHERE token_hash = ?"),
-          use(hash);
-      st.execute();
-      RecordSet rs(st);
+      RecordSet rs =
+          query(db,
+                "SELECT id, name, scope, created_at, expires_at, revoked_at FROM admin_tokens "
+                "WHERE token_hash = ?",
+                hash);
       if (rs.moveFirst()) found = tokenRow(rs);
       return OkStatus();
     });
@@ -445,13 +441,10 @@ class SqlStore final : public Store {
     std::optional<PolicyRecord> found;
     Status s = guard("read policy", [&]() -> Status {
       std::string l = level;
-      Statement st(db);
-      st << rewrite(
-          "SELECT level, version, body, signature, created_at FROM policies "
-          "WHERE level = ? ORDER BY version DESC LIMIT 1"),
-          use(l);
-      st.execute();
-      RecordSet rs(st);
+      RecordSet rs = query(db,
+                           "SELECT level, version, body, signature, created_at FROM policies "
+                           "WHERE level = ? ORDER BY version DESC LIMIT 1",
+                           l);
       if (rs.moveFirst()) found = policyRow(rs);
       return OkStatus();
     });
@@ -464,12 +457,11 @@ class SqlStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<PolicyRecord> out;
     Status s = guard("list policies", [&]() -> Status {
-      Statement st(*session_);
-      st << "SELECT p.level, p.version, p.body, p.signature, p.created_at FROM policies p "
-            "WHERE p.version = (SELECT MAX(version) FROM policies q WHERE q.level = p.level) "
-            "ORDER BY p.level";
-      st.execute();
-      RecordSet rs(st);
+      RecordSet rs =
+          query(*session_,
+                "SELECT p.level, p.version, p.body, p.signature, p.created_at FROM policies p "
+                "WHERE p.version = (SELECT MAX(version) FROM policies q WHERE q.level = p.level) "
+                "ORDER BY p.level");
       for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(policyRow(rs));
       return OkStatus();
     });
@@ -485,13 +477,10 @@ class SqlStore final : public Store {
       session_->begin();
       Status inner = [&]() -> Status {
         std::string hash = secret_hash;
-        Statement st(*session_);
-        st << rewrite(
-            "SELECT id, level, owner, uses_left, uses, expires_at, created_at, "
-            "revoked_at FROM enroll_secrets WHERE secret_hash = ?"),
-            use(hash);
-        st.execute();
-        RecordSet rs(st);
+        RecordSet rs = query(*session_,
+                             "SELECT id, level, owner, uses_left, uses, expires_at, created_at, "
+                             "revoked_at FROM enroll_secrets WHERE secret_hash = ?",
+                             hash);
         if (!rs.moveFirst()) return PermissionDeniedError("unknown enrolment secret");
         Poco::Int64 id = integer(rs, "id");
         auto revoked = optTime(rs, "revoked_at");
@@ -543,10 +532,8 @@ class SqlStore final : public Store {
     std::optional<DeviceRecord> found;
     Status s = guard("read device", [&]() -> Status {
       std::string id = device_id;
-      Statement st(db);
-      st << rewrite(std::string(kDeviceColumns) + " FROM devices WHERE device_id = ?"), use(id);
-      st.execute();
-      RecordSet rs(st);
+      RecordSet rs =
+          query(db, std::string(kDeviceColumns) + " FROM devices WHERE device_id = ?", id);
       if (rs.moveFirst()) found = deviceRow(rs);
       return OkStatus();
     });
@@ -693,13 +680,11 @@ class SqlStore final : public Store {
     Status s = guard("read history", [&]() -> Status {
       std::string id = device_id;
       Poco::Int64 lim = std::max(1, std::min(limit, 1000));
-      Statement st(db);
-      st << rewrite(
-          "SELECT report_id, sequence, sent_at, received_at, compliant, body FROM reports "
-          "WHERE device_id = ? ORDER BY sequence DESC, received_at DESC LIMIT ?"),
-          use(id), use(lim);
-      st.execute();
-      RecordSet rs(st);
+      RecordSet rs =
+          query(db,
+                "SELECT report_id, sequence, sent_at, received_at, compliant, body FROM reports "
+                "WHERE device_id = ? ORDER BY sequence DESC, received_at DESC LIMIT ?",
+                id, lim);
       for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
         StoredReport r;
         r.report_id = str(rs, "report_id");
@@ -724,13 +709,10 @@ class SqlStore final : public Store {
     Status s = guard("read feed", [&]() -> Status {
       Poco::Int64 a = after;
       Poco::Int64 lim = std::max(1, std::min(limit, 1000));
-      Statement st(db);
-      st << rewrite(
-          "SELECT cursor, at, device_id, type, check_id, from_verdict, to_verdict "
-          "FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?"),
-          use(a), use(lim);
-      st.execute();
-      RecordSet rs(st);
+      RecordSet rs = query(db,
+                           "SELECT cursor, at, device_id, type, check_id, from_verdict, to_verdict "
+                           "FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?",
+                           a, lim);
       for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
         FeedEvent e;
         e.cursor = integer(rs, "cursor");
@@ -776,14 +758,12 @@ class SqlStore final : public Store {
     std::vector<std::pair<std::string, int64_t>> out;
     Status s = guard("count devices", [&]() -> Status {
       std::string cutoff = fmt(now_time - stale_after);
-      Statement st(db);
-      st << rewrite(
-          "SELECT CASE WHEN COALESCE(last_seen, enrolled_at) < ? THEN 'stale' "
-          "ELSE status END AS s, COUNT(*) AS n FROM devices WHERE retired_at IS NULL "
-          "GROUP BY 1 ORDER BY 1"),
-          use(cutoff);
-      st.execute();
-      RecordSet rs(st);
+      RecordSet rs =
+          query(db,
+                "SELECT CASE WHEN COALESCE(last_seen, enrolled_at) < ? THEN 'stale' "
+                "ELSE status END AS s, COUNT(*) AS n FROM devices WHERE retired_at IS NULL "
+                "GROUP BY 1 ORDER BY 1",
+                cutoff);
       for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
         out.emplace_back(str(rs, "s"), integer(rs, "n"));
       }
@@ -858,6 +838,17 @@ class SqlStore final : public Store {
       }
     }
     return out;
+  }
+
+  // Runs the query `q` with `params` bound in order (by reference: they must be lvalues) and
+  // returns its rows.
+  template <typename... Params>
+  RecordSet query(Session& db, const std::string& q, Params&... params) {
+    Statement st(db);
+    st << rewrite(q);
+    (void)(st, ..., use(params));
+    st.execute();
+    return RecordSet(st);
   }
 
   // Prepares `q`, lets `bind` add use()/into(), executes; returns affected/extracted rows.
