@@ -214,9 +214,10 @@ std::string gsettingsBackendProblem(std::string_view err) {
     return "gsettings fell back to its memory backend (the dconf module is missing), so it "
            "shows defaults instead of the real settings";
   }
-  if (contains(err, "dconf will not work properly")) {
-    return "dconf reported that it will not work properly (runtime directory problem)";
-  }
+  // "unable to create directory '/run/user/N/dconf' ... dconf will not work properly" is about
+  // writing and change notification (the runtime directory); reading the user and system
+  // databases still works, and does under the agent's systemd sandbox (read-only /run/user and
+  // home), so it is not a reason to distrust the values.
   return "";
 }
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -226,6 +227,12 @@ StatusOr<std::string> ReadFileAsUser(const UserIdentity& user, const std::string
   if (pid < 0) return ErrnoToStatus(errno, "fork");
   if (pid == 0) {
     // Exit codes: 0 ok, 10 + errno-class otherwise (see below).
+    // Hold nothing of the caller's but the data pipe (a caller waiting for EOF on another pipe
+    // must not be kept waiting by a read that hangs here), and die with the caller.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::dup2(data.fd[1], 3) < 0) ::_exit(9);
+    closeFrom(4);
+    data.fd[1] = 3;
     if (!dropPrivileges(user, groups)) ::_exit(3);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) ::_exit(errno == ENOENT || errno == ENOTDIR ? 4 : (errno == EACCES ? 5 : 6));

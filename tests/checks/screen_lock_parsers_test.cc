@@ -112,8 +112,11 @@ TEST(ScreenLockParsersTest, GSettingsBackendProblemsOnStderr) {
                 "(process:12): GLib-GIO-WARNING **: 10:00:00.000: Using the 'memory' GSettings "
                 "backend.  Your settings will not be saved or shared with other applications.\n"),
             "");
-  EXPECT_NE(gsettingsBackendProblem("(gsettings:9): dconf-WARNING **: failed to create file: "
-                                    "dconf will not work properly.\n"),
+  // Only writing is affected (read-only runtime directory under the agent's sandbox): the values
+  // gsettings prints are still the real ones.
+  EXPECT_EQ(gsettingsBackendProblem("(gsettings:9): dconf-WARNING **: unable to create directory "
+                                    "'/run/user/1000/dconf': Read-only file system.  dconf will "
+                                    "not work properly.\n"),
             "");
   EXPECT_EQ(gsettingsBackendProblem(""), "");
   EXPECT_EQ(gsettingsBackendProblem("No such schema \"org.cinnamon.desktop.session\"\n"), "");
