@@ -1,0 +1,72 @@
+// Delivering the spool in sequence order (see delivery.h).
+#include "hearth/agent/delivery.h"
+
+#include <ostream>
+#include <utility>
+
+namespace hearth::agent {
+
+namespace {
+
+PostResult localError(std::string message) {
+  PostResult r;
+  r.kind = PostResult::Kind::kNetwork;
+  r.error = std::move(message);
+  return r;
+}
+
+}  // namespace
+
+DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& log,
+                             const std::function<bool()>& should_stop) {
+  DeliveryOutcome out;
+  auto pending = spool.list();
+  if (!pending.ok()) {
+    out.last = localError("cannot list the spool: " + pending.status().message());
+    log << out.last.error << "\n";
+    return out;
+  }
+  for (int64_t seq : *pending) {
+    if (should_stop && should_stop()) {
+      out.last.kind = PostResult::Kind::kRetryLater;
+      out.last.error = "delivery interrupted: the agent is stopping";
+      return out;
+    }
+    auto body = spool.read(seq);
+    if (!body.ok()) {
+      if (body.status().code() == StatusCode::kNotFound) {
+        continue;  // dropped from a full spool since it was listed: nothing left to send
+      }
+      out.last = localError("cannot read report " + std::to_string(seq) +
+                            " from the spool: " + body.status().message());
+      log << out.last.error << "\n";
+      return out;
+    }
+    PostResult r = transport.postReport(*body);
+    if (r.kind != PostResult::Kind::kAccepted) {
+      log << "report " << seq << " not delivered (" << PostKindName(r.kind) << "): " << r.error
+          << "\n";
+      out.last = std::move(r);
+      return out;
+    }
+    // Acknowledged: stored, or stored before (the server keeps each report_id once). Only now
+    // may it leave the spool; if removing fails it is sent again later and stored once anyway.
+    out.last_sequence = seq;
+    out.last_delivered = std::move(body).value();
+    ++out.delivered;
+    out.last = std::move(r);
+    if (Status removed = spool.remove(seq); !removed.ok()) {
+      out.last = localError(
+          "report " + std::to_string(seq) +
+          " was delivered but could not be removed from the spool: " + removed.message());
+      log << out.last.error << "\n";
+      return out;
+    }
+  }
+  out.emptied = spool.depth() == 0;
+  out.last.kind = PostResult::Kind::kAccepted;
+  out.last.error.clear();
+  return out;
+}
+
+}  // namespace hearth::agent

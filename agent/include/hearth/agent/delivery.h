@@ -1,0 +1,32 @@
+// Delivering the spool: in sequence order, each report removed only after the server acknowledged
+// it, stopping at the first failure (so order is kept and nothing is skipped).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+#include "hearth/agent/agent_state.h"
+#include "hearth/agent/transport.h"
+
+namespace hearth::agent {
+
+struct DeliveryOutcome {
+  size_t delivered = 0;
+  bool emptied = false;        // the spool is empty now
+  PostResult last;             // the failure that stopped delivery (kind kAccepted when emptied)
+  int64_t last_sequence = 0;   // the last sequence acknowledged (0 if none)
+  std::string last_delivered;  // its bytes, for last-report.json (empty if none)
+};
+
+// `should_stop` is polled between reports (SIGTERM); when it says stop, delivery ends with
+// last.kind == kRetryLater ("delivery interrupted"). Local spool errors end delivery with
+// last.kind == kNetwork and the error text; a report listed but gone by the time it is read
+// (dropped from a full spool) is skipped. `log` gets one line per failure, without a prefix
+// (the caller's Logger adds it); report contents are never logged.
+DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& log,
+                             const std::function<bool()>& should_stop = nullptr);
+
+}  // namespace hearth::agent

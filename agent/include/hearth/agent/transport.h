@@ -1,0 +1,53 @@
+// How the agent talks to hearth-server, as one small interface so the daemon can run it in-process
+// (tests, `run --once` as an ordinary user) or in the unprivileged uploader process (the daemon as
+// root; see uploader.h). Everything here is the network side: nothing it returns is trusted beyond
+// "the server said so".
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "hearth/agent/http_client.h"
+#include "hearth/status.h"
+
+namespace hearth::agent {
+
+// What became of one POST /api/v1/reports.
+struct PostResult {
+  enum class Kind {
+    kAccepted,    // 200/202: stored (or stored before); remove it from the spool
+    kRetryLater,  // 429/503 or 5xx: keep it, wait (retry_after_seconds when the server said)
+    kRefused,     // 400/413/422: the server will never take this report; keep it, stop for now
+    kRetired,     // 403 with code "retired": this device is retired; stop reporting
+    kAuthFailed,  // 401/403 otherwise: our certificate is not accepted
+    kTlsFailure,  // TLS handshake or pin failure: a security event, never retried in a tight loop
+    kNetwork,     // connect/timeout/reset: retry with backoff
+  };
+  Kind kind = Kind::kNetwork;
+  long http_status = 0;
+  long retry_after_seconds = -1;  // from Retry-After, clamped to [0, 3600]; -1 when absent
+  std::string error;              // for logs and status; empty when accepted
+};
+
+const char* PostKindName(PostResult::Kind kind);
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // POST /api/v1/reports with `envelope` exactly as spooled.
+  virtual PostResult postReport(const std::string& envelope) = 0;
+  // GET /api/v1/policy: the signed policy envelope, already verified against the pinned key and
+  // not older than `min_version` (the caller verifies again before use). NotFound when the server
+  // has none; Unavailable/PermissionDenied as HttpClient says; FailedPrecondition("retired") when
+  // the server says the device is retired.
+  virtual StatusOr<std::string> fetchPolicy(int64_t min_version) = 0;
+};
+
+// The in-process transport: `client` carries the device certificate and the pinned server trust.
+std::unique_ptr<Transport> NewHttpTransport(std::unique_ptr<HttpClient> client, std::string server,
+                                            std::string signing_public_key_pem);
+
+// Maps an HTTP answer (or a client error) to a PostResult. Exposed for tests.
+PostResult ClassifyPost(const StatusOr<HttpResponse>& response);
+
+}  // namespace hearth::agent

@@ -1,0 +1,164 @@
+// The in-process Transport over HttpClient, and the mapping of HTTP answers and client errors to
+// what the delivery loop does next (see transport.h).
+#include "hearth/agent/transport.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "hearth/agent/run_once.h"
+#include "hearth/json.h"
+
+namespace hearth::agent {
+
+namespace {
+
+constexpr size_t kMaxErrorChars = 200;
+
+// The server's own words for an error answer: the "error" (and "code") of its JSON body, else
+// the start of the body with control characters replaced (it ends up in logs and status.json).
+struct ServerError {
+  std::string code;
+  std::string message;
+};
+
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, kMaxErrorChars)) {
+    out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
+  }
+  return out;
+}
+
+ServerError parseServerError(const std::string& body) {
+  ServerError e;
+  auto v = json::parse(body);
+  if (v.ok() && v->isObject()) {
+    if (const json::Value* c = v->find("code"); c != nullptr && c->isString()) {
+      e.code = printable(c->asString());
+    }
+    if (const json::Value* m = v->find("error"); m != nullptr && m->isString()) {
+      e.message = printable(m->asString());
+      return e;
+    }
+  }
+  e.message = printable(body);
+  return e;
+}
+
+bool isRetired(const ServerError& e) {
+  // "code" is the contract; the message text is what servers before it said.
+  return e.code == "retired" || e.message.find("device is retired") != std::string::npos;
+}
+
+class HttpTransport final : public Transport {
+ public:
+  HttpTransport(std::unique_ptr<HttpClient> client, std::string server, std::string key_pem)
+      : client_(std::move(client)), server_(std::move(server)), key_pem_(std::move(key_pem)) {
+    while (!server_.empty() && server_.back() == '/') server_.pop_back();
+  }
+
+  PostResult postReport(const std::string& envelope) override {
+    return ClassifyPost(client_->postJson(server_ + "/api/v1/reports", envelope));
+  }
+
+  StatusOr<std::string> fetchPolicy(int64_t min_version) override {
+    const std::string url = server_ + "/api/v1/policy";
+    auto response = client_->get(url);
+    if (!response.ok()) return response.status();
+    if (response->status == 200) {
+      auto verified = VerifySignedPolicy(response->body, key_pem_, min_version);
+      if (!verified.ok()) return verified.status().withContext(url);
+      return std::move(response->body);
+    }
+    if (response->status == 404) {
+      return NotFoundError(url + ": the server has no policy for this device's level");
+    }
+    PostResult r = ClassifyPost(response);
+    std::string what = url + ": " + r.error;
+    switch (r.kind) {
+      case PostResult::Kind::kRetired:
+        return FailedPreconditionError("retired");
+      case PostResult::Kind::kAuthFailed:
+        return PermissionDeniedError(what);
+      default:
+        return UnavailableError(what);
+    }
+  }
+
+ private:
+  std::unique_ptr<HttpClient> client_;
+  std::string server_;
+  std::string key_pem_;
+};
+
+}  // namespace
+
+const char* PostKindName(PostResult::Kind kind) {
+  switch (kind) {
+    case PostResult::Kind::kAccepted:
+      return "accepted";
+    case PostResult::Kind::kRetryLater:
+      return "retry_later";
+    case PostResult::Kind::kRefused:
+      return "refused";
+    case PostResult::Kind::kRetired:
+      return "retired";
+    case PostResult::Kind::kAuthFailed:
+      return "auth_failed";
+    case PostResult::Kind::kTlsFailure:
+      return "tls_failure";
+    case PostResult::Kind::kNetwork:
+      return "network";
+  }
+  return "unknown";
+}
+
+PostResult ClassifyPost(const StatusOr<HttpResponse>& response) {
+  using Kind = PostResult::Kind;
+  PostResult r;
+  if (!response.ok()) {
+    const Status& s = response.status();
+    // PermissionDenied is how HttpClient reports a TLS handshake, certificate or pin failure.
+    r.kind = s.code() == StatusCode::kPermissionDenied ? Kind::kTlsFailure : Kind::kNetwork;
+    r.error = s.message().empty() ? std::string(statusCodeName(s.code())) : s.message();
+    return r;
+  }
+  const long status = response->status;
+  r.http_status = status;
+  if (status == 200 || status == 202) {
+    r.kind = Kind::kAccepted;
+    return r;
+  }
+  ServerError e = parseServerError(response->body);
+  r.error = "HTTP " + std::to_string(status) + (e.message.empty() ? "" : ": " + e.message);
+  switch (status) {
+    case 400:
+    case 413:
+    case 422:
+      r.kind = Kind::kRefused;
+      return r;
+    case 401:
+      r.kind = Kind::kAuthFailed;
+      return r;
+    case 403:
+      r.kind = isRetired(e) ? Kind::kRetired : Kind::kAuthFailed;
+      return r;
+    default:
+      break;
+  }
+  // 408, 429, every 5xx, and anything this agent does not know (a redirect, 404 from a wrong
+  // URL, another 2xx): keep the report and try again later; it is never removed on a guess.
+  r.kind = Kind::kRetryLater;
+  if (response->retry_after_seconds >= 0) {
+    r.retry_after_seconds = std::clamp(response->retry_after_seconds, 0L, 3600L);
+  }
+  return r;
+}
+
+std::unique_ptr<Transport> NewHttpTransport(std::unique_ptr<HttpClient> client, std::string server,
+                                            std::string signing_public_key_pem) {
+  return std::make_unique<HttpTransport>(std::move(client), std::move(server),
+                                         std::move(signing_public_key_pem));
+}
+
+}  // namespace hearth::agent
