@@ -1,0 +1,81 @@
+// Telling the person at the PC: a desktop notification (org.freedesktop.Notifications on the
+// person's own session bus, sent as that person) when a required check fails, at most once per day
+// per problem. Who is at the PC and how to reach their bus comes through SystemView, so tests hand
+// in a fixture; the sending itself is one argv command (busctl, part of systemd) run as the user,
+// with no shell and no quoting layer: every D-Bus argument is its own argv element.
+// docs/notifications.md describes the behaviour for the person and for IT.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/result.h"
+#include "hearth/status.h"
+#include "hearth/system_view.h"
+
+namespace hearth::agent {
+
+struct NotifyOptions {
+  // Remembers what was said to whom and when (once per day per problem), JSON, mode 0600.
+  // Required. A missing file means nothing was said yet; an unreadable or damaged one is logged
+  // and replaced.
+  std::string state_file;
+  std::chrono::hours repeat_after{24};
+  // Where the people's session buses live: <runtime_dir_root>/<uid>/bus (systemd's per-user bus).
+  std::string runtime_dir_root = "/run/user";
+  // logind's session files: who is logged in, and whether the session is graphical.
+  std::string sessions_dir = "/run/systemd/sessions";
+  // The D-Bus client used to send (systemd's; present wherever /run/user/<uid>/bus exists).
+  std::string busctl = "/usr/bin/busctl";
+  // Per bus call (GetCapabilities, Notify); the process is killed a second after.
+  std::chrono::seconds timeout{5};
+};
+
+// A person at the PC whom a notification can reach.
+struct Desktop {
+  std::string user;
+  uint32_t uid = 0;
+  std::string bus_address;  // e.g. unix:path=/run/user/1000/bus
+  UserIdentity identity;    // what the sending command runs as
+};
+
+// The people with a live graphical logind session (the screen_lock check's definition: CLASS=user,
+// not closing, x11/wayland/mir or a desktop name) whose session bus socket exists at
+// <runtime_dir_root>/<uid>/bus and belongs to them. One entry per uid, ordered by uid. Accounts
+// come from /etc/passwd and /etc/group, or `getent passwd UID` for directory (LDAP, SSSD) users;
+// a session whose account cannot be found is skipped. Empty under --root (no live sessions).
+std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& options = {});
+
+// For every required check that fails in `report`, tells each desktop once per `repeat_after`
+// per problem (the person, the check id and ProblemFingerprint of the summary). A check that
+// passes, does not apply or is not required forgets what was said about it, so a new failure is
+// told at once; an unknown verdict, or a check missing from `report` (a partial run), neither
+// tells nor forgets.
+// Returns how many notifications were sent. Errors reaching one desktop (no notification service,
+// busctl missing, a timeout) are logged at most once per `repeat_after` each and do not stop the
+// others; the problem stays untold and is tried again on the next call. Errors: InvalidArgument
+// without a state file; the state file could not be written (what was sent is then told again).
+// Costs nothing while nothing fails: no process is started and the state file is not rewritten
+// unless it changes.
+StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
+                             const NotifyOptions& options, std::ostream& log);
+
+// --- the text, exposed for tests -----------------------------------------------------------------
+
+// "Hearth: Screen lock needs attention" (known check ids have plain names; others are spelled
+// out from the id).
+std::string NotificationTitle(std::string_view check_id);
+// The remediation (the summary when there is none), as valid UTF-8 without control characters
+// other than newline and tab, at most ~1000 bytes; `markup` escapes & < > for servers that
+// announce the body-markup capability.
+std::string NotificationBody(const CheckResult& check, bool markup);
+// 16 hex digits naming "the same problem": the check id and the summary with every run of digits
+// replaced, so counts and ages that change from day to day ("pending for 9 days") do not make a
+// new problem, while different words do.
+std::string ProblemFingerprint(std::string_view check_id, std::string_view summary);
+
+}  // namespace hearth::agent

@@ -1,0 +1,591 @@
+// Desktop notifications for failed required checks (notify.h): who is at the PC (logind sessions
+// and their session-bus sockets), what was already said (a small JSON state file), and the
+// sending (busctl run as the person, each D-Bus argument its own argv element).
+#include "hearth/agent/notify.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <set>
+
+#include "common/atomic_file.h"
+#include "common/text.h"
+#include "hearth/json.h"
+#include "screen_lock/screen_lock.h"
+
+namespace hearth::agent {
+
+namespace {
+
+namespace sl = checks::screen_lock;
+
+constexpr char kGetent[] = "/usr/bin/getent";
+constexpr char kDestination[] = "org.freedesktop.Notifications";
+constexpr char kObjectPath[] = "/org/freedesktop/Notifications";
+constexpr char kInterface[] = "org.freedesktop.Notifications";
+constexpr size_t kMaxSessions = 1000;
+constexpr size_t kSystemFileLimit = 4 << 20;
+constexpr size_t kStateFileLimit = 1 << 20;
+constexpr size_t kMaxBodyBytes = 1000;
+constexpr size_t kMaxLogged = 200;  // remembered log lines (older ones are dropped first)
+// A remembered time this far in the future means the clock was set back: forget it (telling
+// again is better than staying silent until the clock catches up).
+constexpr auto kClockSkew = std::chrono::minutes(5);
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// --- text ---------------------------------------------------------------------------------------
+
+// Valid UTF-8 with invalid sequences replaced by U+FFFD; C0 controls other than \n and \t, DEL
+// and C1 controls become spaces (a notification body is shown, never interpreted).
+std::string sanitize(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out.push_back((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f ? ' ' : static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1fu;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0fu;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07u;
+    }
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xc0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3fu);
+    }
+    // Overlong forms, surrogates and values beyond U+10FFFF are invalid too.
+    ok = ok && !(len == 3 && cp < 0x800) && !(len == 4 && (cp < 0x10000 || cp > 0x10ffff)) &&
+         !(cp >= 0xd800 && cp <= 0xdfff);
+    if (!ok) {
+      out += "\xef\xbf\xbd";
+      ++i;
+      continue;
+    }
+    if (cp >= 0x80 && cp <= 0x9f) {
+      out.push_back(' ');
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+// Cuts valid UTF-8 to at most `max` bytes on a character boundary, marking the cut with "…".
+std::string truncateUtf8(std::string s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t cut = max - 3;  // room for the ellipsis
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+  s.resize(cut);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t')) s.pop_back();
+  return s + "\xe2\x80\xa6";
+}
+
+std::string escapeMarkup(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 14695981039346656037ull;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string hex16(uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    out[static_cast<size_t>(i)] = kDigits[v & 0xf];
+    v >>= 4;
+  }
+  return out;
+}
+
+// A D-Bus address value: bytes outside the optionally-escaped set become %XX.
+std::string busAddressForPath(const std::string& path) {
+  std::string out = "unix:path=";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char ch : path) {
+    auto c = static_cast<unsigned char>(ch);
+    bool plain = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 c == '-' || c == '_' || c == '/' || c == '.' || c == '\\' || c == '*';
+    if (plain) {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
+std::string firstLine(std::string_view s) {
+  std::string t = text::trim(s);
+  size_t nl = t.find('\n');
+  if (nl != std::string::npos) t = t.substr(0, nl);
+  if (t.size() > 300) t = t.substr(0, 300) + "...";
+  return t;
+}
+
+// --- state --------------------------------------------------------------------------------------
+
+// What was said to whom (told) and which log lines were written (logged), with when.
+struct State {
+  struct Told {
+    std::string user;
+    std::string check;
+    std::string problem;  // ProblemFingerprint
+    TimePoint at;
+  };
+  std::vector<Told> told;
+  std::map<std::string, TimePoint> logged;  // fingerprint of the log line → when
+  bool changed = false;
+};
+
+json::Value stateToJson(const State& s) {
+  json::Value told = json::Value::array();
+  for (const auto& t : s.told) {
+    json::Value e = json::Value::object();
+    e.set("user", t.user);
+    e.set("check", t.check);
+    e.set("problem", t.problem);
+    e.set("at", formatRfc3339(t.at));
+    told.push(std::move(e));
+  }
+  json::Value logged = json::Value::array();
+  for (const auto& [key, at] : s.logged) {
+    json::Value e = json::Value::object();
+    e.set("line", key);
+    e.set("at", formatRfc3339(at));
+    logged.push(std::move(e));
+  }
+  json::Value v = json::Value::object();
+  v.set("version", 1);
+  v.set("told", std::move(told));
+  v.set("logged", std::move(logged));
+  return v;
+}
+
+StatusOr<std::string> stringField(const json::Value& e, const char* key) {
+  const json::Value* f = e.find(key);
+  if (f == nullptr || !f->isString()) {
+    return InvalidArgumentError(std::string("an entry has no string \"") + key + "\"");
+  }
+  return f->asString();
+}
+
+StatusOr<State> stateFromJson(const json::Value& v) {
+  State s;
+  if (!v.isObject()) return InvalidArgumentError("expected a JSON object");
+  const json::Value* version = v.find("version");
+  if (version == nullptr || !version->isInt() || version->asInt() != 1) {
+    return InvalidArgumentError("expected \"version\": 1");
+  }
+  if (const json::Value* told = v.find("told"); told != nullptr && told->isArray()) {
+    for (const auto& e : told->asArray()) {
+      State::Told t;
+      HEARTH_ASSIGN_OR_RETURN(t.user, stringField(e, "user"));
+      HEARTH_ASSIGN_OR_RETURN(t.check, stringField(e, "check"));
+      HEARTH_ASSIGN_OR_RETURN(t.problem, stringField(e, "problem"));
+      HEARTH_ASSIGN_OR_RETURN(std::string at, stringField(e, "at"));
+      HEARTH_ASSIGN_OR_RETURN(t.at, parseRfc3339(at));
+      s.told.push_back(std::move(t));
+    }
+  }
+  if (const json::Value* logged = v.find("logged"); logged != nullptr && logged->isArray()) {
+    for (const auto& e : logged->asArray()) {
+      HEARTH_ASSIGN_OR_RETURN(std::string line, stringField(e, "line"));
+      HEARTH_ASSIGN_OR_RETURN(std::string at, stringField(e, "at"));
+      HEARTH_ASSIGN_OR_RETURN(TimePoint t, parseRfc3339(at));
+      s.logged[line] = t;
+    }
+  }
+  return s;
+}
+
+// The agent's own file, read through a live view (bounded, regular files only) whatever view the
+// checks looked at.
+State loadState(const std::string& path, std::ostream& log) {
+  auto text = NewLiveSystemView()->readFile(path, kStateFileLimit, false);
+  if (!text.ok()) {
+    if (text.status().code() != StatusCode::kNotFound) {
+      log << "hearth-agent: notifications: cannot read " << path << " (" << text.status().message()
+          << "); starting afresh\n";
+    }
+    State fresh;
+    fresh.changed = text.status().code() != StatusCode::kNotFound;
+    return fresh;
+  }
+  auto parsed = json::parse(*text);
+  StatusOr<State> state = parsed.ok() ? stateFromJson(*parsed) : StatusOr<State>(parsed.status());
+  if (!state.ok()) {
+    log << "hearth-agent: notifications: ignoring damaged " << path << " ("
+        << state.status().message() << "); starting afresh\n";
+    State fresh;
+    fresh.changed = true;
+    return fresh;
+  }
+  return std::move(state).value();
+}
+
+bool fresh(TimePoint at, TimePoint now, std::chrono::hours repeat_after) {
+  return at <= now + kClockSkew && now - at < repeat_after;
+}
+
+// Writes `message` to the log unless the same line was written within `repeat_after`.
+class OnceLog {
+ public:
+  OnceLog(State& state, std::ostream& log, TimePoint now, std::chrono::hours repeat_after)
+      : state_(state), log_(log), now_(now), repeat_after_(repeat_after) {}
+  void operator()(const std::string& message) {
+    std::string key = hex16(fnv1a(message));
+    auto it = state_.logged.find(key);
+    if (it != state_.logged.end() && fresh(it->second, now_, repeat_after_)) return;
+    log_ << "hearth-agent: notifications: " << message << "\n";
+    state_.logged[key] = now_;
+    state_.changed = true;
+  }
+
+ private:
+  State& state_;
+  std::ostream& log_;
+  TimePoint now_;
+  std::chrono::hours repeat_after_;
+};
+
+// --- who is at the PC ---------------------------------------------------------------------------
+
+std::vector<uint32_t> graphicalUids(const SystemView& view, const std::string& dir,
+                                    std::map<uint32_t, std::string>* session_user) {
+  std::set<uint32_t> uids;
+  auto names = view.listDir(dir);
+  if (!names.ok()) return {};
+  size_t seen = 0;
+  for (const auto& name : *names) {
+    if (++seen > kMaxSessions) break;
+    // <id>.ref are FIFOs held by the session's processes: never opened.
+    if (name.empty() || name[0] == '.' || text::endsWith(name, ".ref")) continue;
+    std::string path = dir + "/" + name;
+    auto info = view.stat(path, false);
+    if (!info.ok() || info->type != FileType::kRegular) continue;
+    auto content = view.readFile(path, size_t{64} * 1024, false);
+    if (!content.ok()) continue;
+    auto s = sl::parseLogindSession(name, *content);
+    if (!s || !sl::isLiveGraphicalSession(*s)) continue;
+    uids.insert(s->uid);
+    if (!s->user.empty()) session_user->emplace(s->uid, s->user);
+  }
+  return {uids.begin(), uids.end()};
+}
+
+std::optional<sl::PasswdEntry> accountOf(const SystemView& view,
+                                         const std::vector<sl::PasswdEntry>& passwd, uint32_t uid) {
+  auto it = std::find_if(passwd.begin(), passwd.end(),
+                         [&](const sl::PasswdEntry& e) { return e.uid == uid; });
+  if (it != passwd.end()) return *it;
+  // Not a local account (LDAP, SSSD): ask NSS.
+  Command c;
+  c.argv = {kGetent, "passwd", std::to_string(uid)};
+  c.timeout = std::chrono::seconds(10);
+  auto res = view.run(c);
+  if (!res.ok() || res->term_signal != 0 || res->exit_code != 0) return std::nullopt;
+  auto entries = sl::parsePasswd(res->out);
+  if (entries.empty() || entries.front().uid != uid) return std::nullopt;
+  return entries.front();
+}
+
+// --- sending ------------------------------------------------------------------------------------
+
+Command busCommand(const Desktop& d, const NotifyOptions& o, std::vector<std::string> call,
+                   bool json_output = false) {
+  Command c;
+  c.argv = {o.busctl, "--address=" + d.bus_address,
+            "--timeout=" + std::to_string(o.timeout.count()), "--no-pager"};
+  if (json_output) c.argv.emplace_back("--json=short");
+  // Everything after "--" is a positional argument, so a body starting with "-" stays text.
+  c.argv.emplace_back("--");
+  for (auto& a : call) c.argv.push_back(std::move(a));
+  c.timeout = o.timeout + std::chrono::seconds(1);
+  c.max_output = 64 * 1024;
+  c.as_user = d.identity;
+  c.env["DBUS_SESSION_BUS_ADDRESS"] = d.bus_address;
+  return c;
+}
+
+// Why a bus call did not succeed, in one line; empty when it did.
+std::string callProblem(const StatusOr<CommandResult>& res, const Desktop& d,
+                        const std::string& what) {
+  std::string who = what + " on the session bus of " + d.user;
+  if (!res.ok()) return who + " failed: " + res.status().message();
+  if (res->term_signal != 0)
+    return who + " was ended by signal " + std::to_string(res->term_signal);
+  if (res->exit_code != 0) {
+    std::string err = firstLine(res->err);
+    if (err.find("not provided by any .service files") != std::string::npos ||
+        err.find("ServiceUnknown") != std::string::npos) {
+      return "no notification service runs in the desktop session of " + d.user + " (" + what +
+             ": " + err + ")";
+    }
+    return who + " failed (busctl exit " + std::to_string(res->exit_code) + ")" +
+           (err.empty() ? "" : ": " + err);
+  }
+  return "";
+}
+
+// The server's capabilities (GetCapabilities), or the reason it could not be asked.
+StatusOr<std::set<std::string>> capabilities(const SystemView& view, const Desktop& d,
+                                             const NotifyOptions& o) {
+  auto res = view.run(
+      busCommand(d, o, {"call", kDestination, kObjectPath, kInterface, "GetCapabilities"}, true));
+  if (std::string p = callProblem(res, d, "asking the notification service"); !p.empty()) {
+    return UnavailableError(p);
+  }
+  // {"type":"as","data":[["body","body-markup",...]]}
+  std::set<std::string> caps;
+  auto v = json::parse(res->out);
+  const json::Value* data = v.ok() ? v->find("data") : nullptr;
+  if (data == nullptr || !data->isArray() || data->size() != 1 || !data->asArray()[0].isArray()) {
+    return UnavailableError(
+        "the notification service on the session bus of " + d.user +
+        " gave an unexpected answer to GetCapabilities: " + firstLine(res->out));
+  }
+  for (const auto& c : data->asArray()[0].asArray()) {
+    if (c.isString()) caps.insert(c.asString());
+  }
+  return caps;
+}
+
+Status sendNotification(const SystemView& view, const Desktop& d, const NotifyOptions& o,
+                        const std::string& title, const std::string& body) {
+  // Notify(app_name s, replaces_id u, app_icon s, summary s, body s, actions as, hints a{sv},
+  //        expire_timeout i): no actions, no hints, 0 = stays until the person dismisses it.
+  auto res =
+      view.run(busCommand(d, o,
+                          {"call", kDestination, kObjectPath, kInterface, "Notify", "susssasa{sv}i",
+                           "Hearth", "0", "dialog-warning", title, body, "0", "0", "0"}));
+  if (std::string p = callProblem(res, d, "showing a notification"); !p.empty()) {
+    return UnavailableError(p);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+// --- public -------------------------------------------------------------------------------------
+
+std::string NotificationTitle(std::string_view check_id) {
+  static const std::map<std::string_view, std::string_view> kTitles = {
+      {"disk_encryption", "Disk encryption needs attention"},
+      {"vpn", "VPN needs attention"},
+      {"os_patches", "System updates need attention"},
+      {"screen_lock", "Screen lock needs attention"},
+      {"firewall", "Firewall needs attention"},
+      {"os_support", "Operating system support needs attention"},
+  };
+  if (auto it = kTitles.find(check_id); it != kTitles.end()) {
+    return "Hearth: " + std::string(it->second);
+  }
+  std::string name = sanitize(check_id);
+  std::replace(name.begin(), name.end(), '_', ' ');
+  std::replace(name.begin(), name.end(), '\n', ' ');
+  if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = static_cast<char>(name[0] - 32);
+  return "Hearth: " + truncateUtf8(name, 80) + " needs attention";
+}
+
+std::string NotificationBody(const CheckResult& check, bool markup) {
+  std::string text = text::trim(check.remediation);
+  if (text.empty()) text = text::trim(check.summary);
+  text = truncateUtf8(sanitize(text), kMaxBodyBytes);
+  return markup ? escapeMarkup(text) : text;
+}
+
+std::string ProblemFingerprint(std::string_view check_id, std::string_view summary) {
+  std::string key(check_id);
+  key.push_back('\n');
+  bool in_digits = false;
+  for (char c : summary) {
+    bool digit = c >= '0' && c <= '9';
+    if (digit && !in_digits) key.push_back('#');
+    if (!digit) key.push_back(c);
+    in_digits = digit;
+  }
+  return hex16(fnv1a(key));
+}
+
+std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& options) {
+  std::vector<Desktop> out;
+  if (view.isRooted()) return out;
+  std::map<uint32_t, std::string> session_user;
+  std::vector<uint32_t> uids = graphicalUids(view, options.sessions_dir, &session_user);
+  if (uids.empty()) return out;
+  std::vector<sl::PasswdEntry> passwd;
+  std::vector<sl::GroupEntry> groups;
+  if (auto pw = view.readFile("/etc/passwd", kSystemFileLimit, false); pw.ok()) {
+    passwd = sl::parsePasswd(*pw);
+  }
+  if (auto gr = view.readFile("/etc/group", kSystemFileLimit, false); gr.ok()) {
+    groups = sl::parseGroup(*gr);
+  }
+  for (uint32_t uid : uids) {
+    // The per-user bus: a socket owned by the person (logind makes <root>/<uid> theirs, 0700).
+    std::string bus = options.runtime_dir_root + "/" + std::to_string(uid) + "/bus";
+    auto st = view.stat(bus, false);
+    if (!st.ok() || st->type != FileType::kSocket || st->uid != uid) continue;
+    auto account = accountOf(view, passwd, uid);
+    if (!account) continue;
+    Desktop d;
+    d.user = account->name;
+    d.uid = uid;
+    d.bus_address = busAddressForPath(bus);
+    d.identity.uid = account->uid;
+    d.identity.gid = account->gid;
+    d.identity.name = account->name;
+    d.identity.home = account->home;
+    d.identity.groups = sl::groupsOf(groups, account->name, account->gid);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
+                             const NotifyOptions& options, std::ostream& log) {
+  if (options.state_file.empty()) {
+    return InvalidArgumentError("notifications need a state file (NotifyOptions.state_file)");
+  }
+  const TimePoint now = view.now();
+  State state = loadState(options.state_file, log);
+  OnceLog log_once(state, log, now, options.repeat_after);
+
+  // The problems to tell: required checks that fail, by id.
+  std::map<std::string, const CheckResult*> failing;
+  std::set<std::string> settled;  // passed, not applicable or not required: forget what was said
+  for (const auto& c : report.checks) {
+    if (c.required && c.verdict == Verdict::kFail) failing.emplace(c.id, &c);
+    if (!c.required || c.verdict == Verdict::kPass || c.verdict == Verdict::kNotApplicable) {
+      settled.insert(c.id);
+    }
+  }
+  // Forget what no longer holds: the check is settled, fails with a different problem now, or
+  // it was said longer than repeat_after ago. A check that is unknown or not in this report (a
+  // partial run re-checks only some) keeps its entry until then.
+  auto stale = [&](const State::Told& t) {
+    if (!fresh(t.at, now, options.repeat_after) || settled.count(t.check) > 0) return true;
+    auto f = failing.find(t.check);
+    return f != failing.end() && ProblemFingerprint(t.check, f->second->summary) != t.problem;
+  };
+  size_t before = state.told.size();
+  state.told.erase(std::remove_if(state.told.begin(), state.told.end(), stale), state.told.end());
+  if (state.told.size() != before) state.changed = true;
+  for (auto it = state.logged.begin(); it != state.logged.end();) {
+    if (!fresh(it->second, now, options.repeat_after)) {
+      it = state.logged.erase(it);
+      state.changed = true;
+    } else {
+      ++it;
+    }
+  }
+
+  auto save = [&](int sent) -> StatusOr<int> {
+    if (!state.changed) return sent;
+    while (state.logged.size() > kMaxLogged) {
+      auto oldest =
+          std::min_element(state.logged.begin(), state.logged.end(),
+                           [](const auto& a, const auto& b) { return a.second < b.second; });
+      state.logged.erase(oldest);
+    }
+    std::string text = json::write(stateToJson(state), json::WriteOptions{true}) + "\n";
+    HEARTH_RETURN_IF_ERROR(WriteFileAtomically(options.state_file, text, 0600)
+                               .withContext("saving what the notifications said"));
+    return sent;
+  };
+
+  if (failing.empty() || view.isRooted()) return save(0);
+  std::vector<Desktop> desktops = FindDesktops(view, options);
+  if (desktops.empty()) return save(0);
+
+  auto told = [&](const std::string& user, const std::string& check, const std::string& problem) {
+    return std::any_of(state.told.begin(), state.told.end(), [&](const State::Told& t) {
+      return t.user == user && t.check == check && t.problem == problem;
+    });
+  };
+  bool anything_to_say = false;
+  for (const auto& d : desktops) {
+    for (const auto& [id, check] : failing) {
+      anything_to_say =
+          anything_to_say || !told(d.user, id, ProblemFingerprint(id, check->summary));
+    }
+  }
+  if (!anything_to_say) return save(0);
+
+  if (auto st = view.stat(options.busctl, true); !st.ok()) {
+    log_once("cannot show desktop notifications: " + options.busctl + " is missing (" +
+             st.status().message() + "); it comes with systemd");
+    return save(0);
+  }
+
+  int sent = 0;
+  for (const auto& d : desktops) {
+    std::optional<bool> markup;  // asked once per desktop, only when there is something to say
+    for (const auto& [id, check] : failing) {
+      std::string problem = ProblemFingerprint(id, check->summary);
+      if (told(d.user, id, problem)) continue;
+      if (!markup) {
+        auto caps = capabilities(view, d, options);
+        if (!caps.ok()) {
+          log_once(caps.status().message());
+          break;  // this desktop cannot be reached now; the others still can
+        }
+        markup = caps->count("body-markup") > 0;
+      }
+      std::string title = NotificationTitle(id);
+      Status s = sendNotification(view, d, options, title, NotificationBody(*check, *markup));
+      if (!s.ok()) {
+        log_once(s.message());
+        continue;
+      }
+      log << "hearth-agent: notified " << d.user << ": " << title << "\n";
+      state.told.push_back(State::Told{d.user, id, problem, now});
+      state.changed = true;
+      ++sent;
+    }
+  }
+  return save(sent);
+}
+
+}  // namespace hearth::agent

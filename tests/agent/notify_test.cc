@@ -1,0 +1,572 @@
+// Desktop notifications (agent/notify.cc) on an in-memory machine: who is told (logind sessions
+// with a session bus), what they are told, and the once-a-day limit, with time from the fake
+// clock. The bus calls are answered by a fake busctl that records what would have been shown.
+#include "hearth/agent/notify.h"
+
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include "fakes/fake_system_view.h"
+#include "hearth/json.h"
+#include "support/temp_dir.h"
+
+namespace hearth::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::system_clock;
+
+constexpr char kBusctl[] = "/usr/bin/busctl";
+
+struct Shown {
+  uint32_t uid = 0;
+  std::string bus_address;
+  std::string title;
+  std::string body;
+  std::vector<std::string> argv;
+};
+
+// A machine whose busctl answers GetCapabilities and Notify like a notification service would.
+class BusMachine : public hearth::testing::FakeSystemView {
+ public:
+  BusMachine() {
+    setNow(Clock::from_time_t(1795000000));  // 2026-11-18
+    addFile(kBusctl, "");
+    addDir("/run/systemd/sessions");
+  }
+
+  // A person with a passwd entry, a logind session of `type`/`klass` and (if `bus`) a bus socket.
+  BusMachine& person(const std::string& name, uint32_t uid, const std::string& session,
+                     const std::string& type = "wayland", const std::string& klass = "user",
+                     bool bus = true) {
+    passwd_ += name + ":x:" + std::to_string(uid) + ":" + std::to_string(uid) + "::/home/" + name +
+               ":/bin/bash\n";
+    group_ += name + ":x:" + std::to_string(uid) + ":\n";
+    addFile("/etc/passwd", passwd_);
+    addFile("/etc/group", group_);
+    addFile("/run/systemd/sessions/" + session,
+            "# This is private data. Do not parse.\nUID=" + std::to_string(uid) + "\nUSER=" + name +
+                "\nACTIVE=1\nSTATE=active\nREMOTE=0\nTYPE=" + type + "\nCLASS=" + klass +
+                "\nSEAT=seat0\nLEADER=1234\n");
+    addFifo("/run/systemd/sessions/" + session + ".ref");
+    if (bus) busSocket(uid, uid);
+    return *this;
+  }
+  BusMachine& busSocket(uint32_t dir_uid, uint32_t owner) {
+    std::string path = "/run/user/" + std::to_string(dir_uid) + "/bus";
+    addFile(path, "");
+    FileInfo info;
+    info.type = FileType::kSocket;
+    info.uid = owner;
+    info.gid = owner;
+    info.mode = 0666;
+    setFileInfo(path, info);
+    return *this;
+  }
+  BusMachine& extraGroup(const std::string& line) {
+    group_ += line + "\n";
+    addFile("/etc/group", group_);
+    return *this;
+  }
+
+  void setCapabilities(std::vector<std::string> caps) {
+    std::lock_guard<std::mutex> lock(mu_);
+    caps_ = std::move(caps);
+  }
+  // Makes every bus call of `uid` fail like busctl does when nobody owns the name.
+  void noServiceFor(uint32_t uid) {
+    std::lock_guard<std::mutex> lock(mu_);
+    no_service_.push_back(uid);
+  }
+  void serviceBack() {
+    std::lock_guard<std::mutex> lock(mu_);
+    no_service_.clear();
+  }
+  void failNotify(bool fail) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_notify_ = fail;
+  }
+
+  std::vector<Shown> shown() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return shown_;
+  }
+  std::vector<Command> busCalls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bus_calls_;
+  }
+
+  StatusOr<CommandResult> run(const Command& c) const override {
+    if (c.argv.empty() || c.argv[0] != kBusctl) return FakeSystemView::run(c);
+    std::lock_guard<std::mutex> lock(mu_);
+    bus_calls_.push_back(c);
+    uint32_t uid = c.as_user ? c.as_user->uid : 0;
+    CommandResult r;
+    if (std::find(no_service_.begin(), no_service_.end(), uid) != no_service_.end()) {
+      r.exit_code = 1;
+      r.err =
+          "Call failed: The name org.freedesktop.Notifications was not provided by any .service "
+          "files\n";
+      return r;
+    }
+    auto dash = std::find(c.argv.begin(), c.argv.end(), "--");
+    std::vector<std::string> call(dash == c.argv.end() ? c.argv.end() : dash + 1, c.argv.end());
+    if (call.size() == 5 && call[0] == "call" && call[4] == "GetCapabilities") {
+      json::Value data = json::Value::array();
+      json::Value caps = json::Value::array();
+      for (const auto& cap : caps_) caps.push(cap);
+      data.push(caps);
+      json::Value v = json::Value::object();
+      v.set("type", "as");
+      v.set("data", data);
+      r.exit_code = 0;
+      r.out = json::write(v) + "\n";
+      return r;
+    }
+    if (call.size() == 14 && call[4] == "Notify" && call[5] == "susssasa{sv}i") {
+      if (fail_notify_) {
+        r.exit_code = 1;
+        r.err = "Call failed: Connection timed out\n";
+        return r;
+      }
+      std::string address;
+      for (const auto& a : c.argv) {
+        if (a.rfind("--address=", 0) == 0) address = a.substr(10);
+      }
+      shown_.push_back(Shown{uid, address, call[9], call[10], c.argv});
+      r.exit_code = 0;
+      r.out = "u " + std::to_string(shown_.size()) + "\n";
+      return r;
+    }
+    r.exit_code = 1;
+    r.err = "fake busctl: unexpected call\n";
+    return r;
+  }
+
+  void advance(std::chrono::system_clock::duration d) { setNow(now() + d); }
+
+ private:
+  std::string passwd_ = "root:x:0:0:root:/root:/bin/bash\n";
+  std::string group_ = "root:x:0:\n";
+  mutable std::mutex mu_;
+  std::vector<std::string> caps_ = {"body", "body-markup", "persistence"};
+  std::vector<uint32_t> no_service_;
+  bool fail_notify_ = false;
+  mutable std::vector<Shown> shown_;
+  mutable std::vector<Command> bus_calls_;
+};
+
+CheckResult Check(const std::string& id, Verdict v, const std::string& summary,
+                  const std::string& remediation, bool required = true) {
+  CheckResult c;
+  c.id = id;
+  c.verdict = v;
+  c.required = required;
+  c.summary = summary;
+  c.remediation = remediation;
+  return c;
+}
+
+Report ReportOf(std::vector<CheckResult> checks) {
+  Report r;
+  r.level = "standard";
+  r.checks = std::move(checks);
+  r.compliant = isCompliant(r.checks);
+  return r;
+}
+
+const CheckResult kScreenLockFail =
+    Check("screen_lock", Verdict::kFail, "alice: the screen locks after 15 min (limit 5 min)",
+          "Open Settings > Privacy > Screen Lock and set Blank Screen Delay to 5 minutes.");
+
+class NotifyTest : public ::testing::Test {
+ protected:
+  NotifyOptions options() const {
+    NotifyOptions o;
+    o.state_file = dir_.path() + "/notified.json";
+    return o;
+  }
+  int notify(const Report& r) {
+    auto sent = NotifyFailures(m_, r, options(), log_);
+    EXPECT_TRUE(sent.ok()) << sent.status().toString();
+    return sent.ok() ? *sent : -1;
+  }
+
+  hearth::testing::TempDir dir_;
+  BusMachine m_;
+  std::ostringstream log_;
+};
+
+// --- who is at the PC ---------------------------------------------------------------------------
+
+TEST(FindDesktopsTest, PeopleWithAGraphicalSessionAndTheirOwnBus) {
+  BusMachine m;
+  m.person("alice", 1000, "2")
+      .person("bob", 1001, "5", "x11")
+      .person("carol", 1002, "7", "tty")               // ssh or console: not at a desktop
+      .person("gdm", 120, "c1", "wayland", "greeter")  // the login screen
+      .person("dave", 1003, "9", "wayland", "user", /*bus=*/false)
+      .person("eve", 1004, "11", "x11", "user", /*bus=*/false)
+      .extraGroup("audio:x:29:alice,bob")
+      .busSocket(1004, 1000);  // eve's runtime dir holds a socket that is not hers
+  m.addFile("/run/systemd/sessions/3",
+            "UID=1000\nUSER=alice\nSTATE=active\nTYPE=x11\nCLASS=user\n");  // second session
+
+  auto desktops = FindDesktops(m);
+  ASSERT_EQ(desktops.size(), 2u);
+  EXPECT_EQ(desktops[0].user, "alice");
+  EXPECT_EQ(desktops[0].uid, 1000u);
+  EXPECT_EQ(desktops[0].bus_address, "unix:path=/run/user/1000/bus");
+  EXPECT_EQ(desktops[0].identity.uid, 1000u);
+  EXPECT_EQ(desktops[0].identity.gid, 1000u);
+  EXPECT_EQ(desktops[0].identity.home, "/home/alice");
+  EXPECT_EQ(desktops[0].identity.groups, (std::vector<gid_t>{1000, 29}));
+  EXPECT_EQ(desktops[1].user, "bob");
+  EXPECT_EQ(desktops[1].bus_address, "unix:path=/run/user/1001/bus");
+}
+
+TEST(FindDesktopsTest, ClosingSessionsAndMissingSessionDirectoryMeanNobody) {
+  BusMachine m;
+  m.addFile("/etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n");
+  m.addFile("/run/systemd/sessions/2",
+            "UID=1000\nUSER=alice\nSTATE=closing\nTYPE=wayland\nCLASS=user\n");
+  m.busSocket(1000, 1000);
+  EXPECT_TRUE(FindDesktops(m).empty());
+  NotifyOptions o;
+  o.sessions_dir = "/nonexistent";
+  EXPECT_TRUE(FindDesktops(m, o).empty());
+}
+
+TEST(FindDesktopsTest, DirectoryUsersAreLookedUpWithGetent) {
+  BusMachine m;
+  m.addFile("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+  m.addFile("/run/systemd/sessions/4",
+            "UID=580001\nUSER=jdoe\nSTATE=active\nTYPE=wayland\nCLASS=user\n");
+  m.busSocket(580001, 580001);
+  CommandResult getent;
+  getent.exit_code = 0;
+  getent.out = "jdoe:*:580001:580001:J Doe:/home/jdoe:/bin/bash\n";
+  m.addCommand({"/usr/bin/getent", "passwd", "580001"}, getent);
+  auto desktops = FindDesktops(m);
+  ASSERT_EQ(desktops.size(), 1u);
+  EXPECT_EQ(desktops[0].user, "jdoe");
+  EXPECT_EQ(desktops[0].identity.home, "/home/jdoe");
+}
+
+TEST(FindDesktopsTest, RuntimeDirectoryRootIsAnOption) {
+  BusMachine m;
+  m.person("alice", 1000, "2", "wayland", "user", /*bus=*/false);
+  m.addFile("/tmp/t/run/1000/bus", "");
+  FileInfo info;
+  info.type = FileType::kSocket;
+  info.uid = 1000;
+  m.setFileInfo("/tmp/t/run/1000/bus", info);
+  NotifyOptions o;
+  o.runtime_dir_root = "/tmp/t/run";
+  auto desktops = FindDesktops(m, o);
+  ASSERT_EQ(desktops.size(), 1u);
+  EXPECT_EQ(desktops[0].bus_address, "unix:path=/tmp/t/run/1000/bus");
+}
+
+TEST(FindDesktopsTest, NobodyUnderRoot) {
+  BusMachine m;
+  m.person("alice", 1000, "2");
+  m.setRooted(true);
+  EXPECT_TRUE(FindDesktops(m).empty());
+}
+
+// --- what is sent, and how
+// ------------------------------------------------------------------------
+
+TEST_F(NotifyTest, FailingRequiredCheckIsShownToThePersonAsThePerson) {
+  m_.person("alice", 1000, "2");
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+  auto shown = m_.shown();
+  ASSERT_EQ(shown.size(), 1u);
+  EXPECT_EQ(shown[0].uid, 1000u);
+  EXPECT_EQ(shown[0].bus_address, "unix:path=/run/user/1000/bus");
+  EXPECT_EQ(shown[0].title, "Hearth: Screen lock needs attention");
+  // The server announced body-markup: ">" is escaped so it is shown, not parsed.
+  EXPECT_EQ(shown[0].body,
+            "Open Settings &gt; Privacy &gt; Screen Lock and set Blank Screen Delay to 5 minutes.");
+  // The exact call: no shell, every D-Bus argument its own argv element, after "--".
+  EXPECT_EQ(shown[0].argv,
+            (std::vector<std::string>{
+                kBusctl, "--address=unix:path=/run/user/1000/bus", "--timeout=5", "--no-pager",
+                "--", "call", "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
+                "org.freedesktop.Notifications", "Notify", "susssasa{sv}i", "Hearth", "0",
+                "dialog-warning", shown[0].title, shown[0].body, "0", "0", "0"}));
+  for (const auto& c : m_.busCalls()) {
+    ASSERT_TRUE(c.as_user.has_value());
+    EXPECT_EQ(c.as_user->uid, 1000u);  // never root on the person's bus
+    EXPECT_EQ(c.as_user->gid, 1000u);
+    EXPECT_LE(c.timeout, 6s);
+  }
+  EXPECT_NE(log_.str().find("notified alice: Hearth: Screen lock needs attention"),
+            std::string::npos)
+      << log_.str();
+}
+
+TEST_F(NotifyTest, TextWithQuotesBackslashesNewlinesAndDashesArrivesUnchanged) {
+  m_.person("alice", 1000, "2");
+  m_.setCapabilities({"body"});  // no markup: the body is plain text, nothing escaped
+  std::string advice = "-n Run: sudo apt update && sudo apt upgrade\n'quoted' \"double\" \\back";
+  EXPECT_EQ(notify(ReportOf({Check("os_patches", Verdict::kFail, "3 updates pending", advice)})),
+            1);
+  ASSERT_EQ(m_.shown().size(), 1u);
+  EXPECT_EQ(m_.shown()[0].body, advice);
+  EXPECT_EQ(m_.shown()[0].title, "Hearth: System updates need attention");
+}
+
+TEST_F(NotifyTest, MarkupServersGetAmpersandsAndAngleBracketsEscaped) {
+  m_.person("alice", 1000, "2");
+  CheckResult c = Check("os_patches", Verdict::kFail, "3 updates pending",
+                        "Run: sudo apt update && sudo apt upgrade <now>");
+  EXPECT_EQ(NotificationBody(c, true),
+            "Run: sudo apt update &amp;&amp; sudo apt upgrade &lt;now&gt;");
+  EXPECT_EQ(NotificationBody(c, false), "Run: sudo apt update && sudo apt upgrade <now>");
+}
+
+TEST(NotificationTextTest, BodyIsValidUtf8WithoutControlCharactersAndBounded) {
+  CheckResult c = Check("vpn", Verdict::kFail, "s",
+                        std::string("a\x01"
+                                    "b\xff"
+                                    "c\x7f"
+                                    "d\tе\n"));
+  EXPECT_EQ(NotificationBody(c, false),
+            "a b\xef\xbf\xbd"
+            "c d\t\xd0\xb5");  // trimmed at the end
+  c.remediation = std::string(3000, 'x');
+  std::string body = NotificationBody(c, false);
+  EXPECT_LE(body.size(), 1000u);
+  EXPECT_EQ(body.substr(body.size() - 3), "\xe2\x80\xa6");
+  // Cut on a character boundary.
+  c.remediation.clear();
+  for (int i = 0; i < 600; ++i) c.remediation += "\xc3\xa9";
+  body = NotificationBody(c, false);
+  EXPECT_LE(body.size(), 1000u);
+  EXPECT_EQ(body.substr(body.size() - 5), "\xc3\xa9\xe2\x80\xa6");
+  // No remediation: the summary says what is wrong.
+  c.remediation = "";
+  c.summary = "Root filesystem / is not encrypted";
+  EXPECT_EQ(NotificationBody(c, false), "Root filesystem / is not encrypted");
+}
+
+TEST(NotificationTextTest, TitlesNameTheCheckInPlainWords) {
+  EXPECT_EQ(NotificationTitle("disk_encryption"), "Hearth: Disk encryption needs attention");
+  EXPECT_EQ(NotificationTitle("vpn"), "Hearth: VPN needs attention");
+  EXPECT_EQ(NotificationTitle("screen_lock"), "Hearth: Screen lock needs attention");
+  EXPECT_EQ(NotificationTitle("antivirus_status"), "Hearth: Antivirus status needs attention");
+}
+
+TEST(NotificationTextTest, FingerprintIgnoresNumbersButNotWords) {
+  EXPECT_EQ(ProblemFingerprint("os_patches", "3 security updates pending for 9 days"),
+            ProblemFingerprint("os_patches", "4 security updates pending for 10 days"));
+  EXPECT_NE(ProblemFingerprint("os_patches", "3 updates pending for 9 days"),
+            ProblemFingerprint("os_patches", "Restart pending for 9 days"));
+  EXPECT_NE(ProblemFingerprint("vpn", "x"), ProblemFingerprint("disk_encryption", "x"));
+  EXPECT_EQ(ProblemFingerprint("vpn", "x").size(), 16u);
+}
+
+// --- once per day per problem
+// ---------------------------------------------------------------------
+
+TEST_F(NotifyTest, OncePerDayPerProblem) {
+  m_.person("alice", 1000, "2");
+  Report r = ReportOf({kScreenLockFail});
+  EXPECT_EQ(notify(r), 1);  // first failure
+  m_.advance(1h);
+  EXPECT_EQ(notify(r), 0);  // same failure an hour later
+  m_.advance(22h);
+  EXPECT_EQ(notify(r), 0);  // 23 h after
+  m_.advance(2h);
+  EXPECT_EQ(notify(r), 1);  // 25 h after: told again
+  EXPECT_EQ(m_.shown().size(), 2u);
+}
+
+TEST_F(NotifyTest, ADifferentProblemIsToldAtOnceButChangingNumbersAreNot) {
+  m_.person("alice", 1000, "2");
+  EXPECT_EQ(notify(ReportOf({Check("os_patches", Verdict::kFail,
+                                   "3 security updates pending for 9 days", "Update.")})),
+            1);
+  m_.advance(1h);
+  EXPECT_EQ(notify(ReportOf({Check("os_patches", Verdict::kFail,
+                                   "4 security updates pending for 10 days", "Update.")})),
+            0);
+  EXPECT_EQ(notify(ReportOf({Check("os_patches", Verdict::kFail, "Restart pending for 4 days",
+                                   "Restart the computer.")})),
+            1);
+  ASSERT_EQ(m_.shown().size(), 2u);
+  EXPECT_EQ(m_.shown()[1].body, "Restart the computer.");
+}
+
+TEST_F(NotifyTest, APassClearsSoTheNextFailureIsToldAtOnce) {
+  m_.person("alice", 1000, "2");
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+  m_.advance(1h);
+  EXPECT_EQ(
+      notify(ReportOf({Check("screen_lock", Verdict::kPass, "alice: locks after 5 min", "")})), 0);
+  m_.advance(1h);
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+}
+
+TEST_F(NotifyTest, UnknownNeitherTellsNorForgets) {
+  m_.person("alice", 1000, "2");
+  EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kUnknown, "No company address configured",
+                                   "Contact your IT department.")})),
+            0);
+  EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kFail, "10.20.0.1 is not routed through a VPN",
+                                   "Connect the company VPN.")})),
+            1);
+  m_.advance(1h);
+  EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kUnknown, "Cannot read routes", "")})), 0);
+  m_.advance(1h);
+  EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kFail, "10.20.0.1 is not routed through a VPN",
+                                   "Connect the company VPN.")})),
+            0);  // still within the day: the flicker through unknown did not reset it
+  EXPECT_TRUE(m_.busCalls().size() == 2u);  // GetCapabilities + Notify, once
+}
+
+TEST_F(NotifyTest, APartialRunDoesNotForgetTheOtherChecks) {
+  m_.person("alice", 1000, "2");
+  CheckResult disk = Check("disk_encryption", Verdict::kFail, "Root filesystem / is not encrypted",
+                           "Ask IT to encrypt this computer.");
+  EXPECT_EQ(notify(ReportOf({disk, kScreenLockFail})), 2);
+  m_.advance(10min);
+  // The network changed: only the vpn check ran, and it passes.
+  EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kPass, "Routed through wg0", "")})), 0);
+  m_.advance(10min);
+  EXPECT_EQ(notify(ReportOf({disk, kScreenLockFail})), 0);
+}
+
+TEST_F(NotifyTest, OnlyRequiredFailuresNotify) {
+  m_.person("alice", 1000, "2");
+  Report r = ReportOf({
+      Check("screen_lock", Verdict::kFail, "alice: 15 min", "Set 5 minutes.", /*required=*/false),
+      Check("vpn", Verdict::kUnknown, "No VPN", "Contact IT."),
+      Check("disk_encryption", Verdict::kPass, "Encrypted: /", ""),
+      Check("os_patches", Verdict::kNotApplicable, "n/a", ""),
+  });
+  EXPECT_EQ(notify(r), 0);
+  // Nothing to say: not a single process was started, and no state file was written.
+  EXPECT_TRUE(m_.commandsRun().empty());
+  EXPECT_FALSE(std::filesystem::exists(options().state_file));
+}
+
+TEST_F(NotifyTest, EachPersonIsToldOnceAndSeparately) {
+  m_.person("alice", 1000, "2").person("bob", 1001, "3", "x11");
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 2);
+  auto shown = m_.shown();
+  ASSERT_EQ(shown.size(), 2u);
+  EXPECT_EQ(shown[0].uid, 1000u);
+  EXPECT_EQ(shown[1].uid, 1001u);
+  EXPECT_EQ(shown[1].bus_address, "unix:path=/run/user/1001/bus");
+  m_.advance(1h);
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);
+  // Carol logs in later the same day: she has not been told yet.
+  m_.person("carol", 1002, "4");
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+  EXPECT_EQ(m_.shown().back().uid, 1002u);
+}
+
+TEST_F(NotifyTest, OnePersonWithoutANotificationServiceDoesNotStopTheOthers) {
+  m_.person("alice", 1000, "2").person("bob", 1001, "3");
+  m_.noServiceFor(1000);
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+  ASSERT_EQ(m_.shown().size(), 1u);
+  EXPECT_EQ(m_.shown()[0].uid, 1001u);
+  EXPECT_NE(log_.str().find("no notification service runs in the desktop session of alice "
+                            "(asking the notification service: Call failed: The name "
+                            "org.freedesktop.Notifications was not provided"),
+            std::string::npos)
+      << log_.str();
+  // Tried again on the next cycle (alice has not been told), but the log says it once a day.
+  m_.advance(15min);
+  log_.str("");
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);
+  EXPECT_EQ(log_.str(), "");
+  // Her notification service is back: she is told now.
+  m_.advance(15min);
+  m_.serviceBack();
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+  ASSERT_EQ(m_.shown().size(), 2u);
+  EXPECT_EQ(m_.shown()[1].uid, 1000u);
+}
+
+TEST_F(NotifyTest, AFailedSendIsNotCountedAsTold) {
+  m_.person("alice", 1000, "2");
+  m_.failNotify(true);
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);
+  EXPECT_NE(log_.str().find("showing a notification on the session bus of alice failed"),
+            std::string::npos)
+      << log_.str();
+  m_.failNotify(false);
+  m_.advance(15min);
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+}
+
+TEST_F(NotifyTest, MissingBusctlIsLoggedOnceAndNothingBreaks) {
+  m_.person("alice", 1000, "2");
+  m_.failPath(kBusctl, NotFoundError("/usr/bin/busctl: No such file or directory"));
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);
+  EXPECT_NE(log_.str().find("/usr/bin/busctl is missing"), std::string::npos) << log_.str();
+  log_.str("");
+  m_.advance(1h);
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);
+  EXPECT_EQ(log_.str(), "");
+  EXPECT_TRUE(m_.busCalls().empty());
+}
+
+TEST_F(NotifyTest, StateFileIsPrivateJsonAndADamagedOneIsReplaced) {
+  m_.person("alice", 1000, "2");
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+  struct stat st {};
+  ASSERT_EQ(::stat(options().state_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  auto text = hearth::testing::RunProcess({"/bin/cat", options().state_file}).out;
+  auto v = json::parse(text);
+  ASSERT_TRUE(v.ok()) << text;
+  const json::Value* told = v->find("told");
+  ASSERT_TRUE(told != nullptr && told->size() == 1u) << text;
+  EXPECT_EQ(told->asArray()[0].find("user")->asString(), "alice");
+  EXPECT_EQ(told->asArray()[0].find("check")->asString(), "screen_lock");
+  EXPECT_EQ(told->asArray()[0].find("at")->asString(), formatRfc3339(m_.now()));
+  // The summary itself is not stored, only its fingerprint.
+  EXPECT_EQ(text.find("15 min"), std::string::npos);
+
+  dir_.write("notified.json", "{not json");
+  m_.advance(1h);
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);  // forgotten: told again rather than never
+  EXPECT_NE(log_.str().find("ignoring damaged"), std::string::npos) << log_.str();
+  EXPECT_TRUE(
+      json::parse(hearth::testing::RunProcess({"/bin/cat", options().state_file}).out).ok());
+}
+
+TEST_F(NotifyTest, ClockSetBackDoesNotSilenceForever) {
+  m_.person("alice", 1000, "2");
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+  m_.advance(-24h * 30);  // the clock was wrong, and is fixed a month back
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+}
+
+TEST_F(NotifyTest, NoStateFileIsAnError) {
+  NotifyOptions o;
+  auto sent = NotifyFailures(m_, ReportOf({kScreenLockFail}), o, log_);
+  EXPECT_EQ(sent.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(NotifyTest, AnUnwritableStateFileIsReported) {
+  m_.person("alice", 1000, "2");
+  NotifyOptions o = options();
+  o.state_file = dir_.path() + "/missing-dir/notified.json";
+  auto sent = NotifyFailures(m_, ReportOf({kScreenLockFail}), o, log_);
+  EXPECT_FALSE(sent.ok());
+  EXPECT_NE(sent.status().message().find("saving what the notifications said"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hearth::agent

@@ -1,0 +1,317 @@
+// Desktop notifications over a real D-Bus session bus: a private dbus-daemon and a small fake
+// org.freedesktop.Notifications service (fake_notification_service.py, python3-gi) run as a real
+// temporary user; NotifyFailures goes through the live SystemView, so busctl really runs as that
+// user. Checks the exact text the service received, who sent it, and the once-a-day limit.
+// Root only: it creates a user with useradd (removed in teardown). The bus lives under the test's
+// own runtime directory root (NotifyOptions.runtime_dir_root), and the person's logind session is
+// a session file in the test's own sessions directory, so the host's sessions are never touched.
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <grp.h>
+#include <poll.h>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "hearth/agent/notify.h"
+#include "hearth/json.h"
+#include "hearth/system_view.h"
+#include "support/temp_dir.h"
+
+namespace hearth {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RunProcess;
+
+constexpr char kPython[] = "/usr/bin/python3";
+constexpr char kDbusDaemon[] = "/usr/bin/dbus-daemon";
+
+bool Executable(const std::string& p) { return ::access(p.c_str(), X_OK) == 0; }
+
+// A process started as `uid`/`gid` in its own process group; its first stdout line is read with
+// a deadline. Stopped (SIGTERM, then SIGKILL) on destruction.
+class UserProcess {
+ public:
+  UserProcess(const std::vector<std::string>& argv, uid_t uid, gid_t gid,
+              const std::string& stderr_file) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) return;
+    std::vector<std::string> env_strings = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/"};
+    std::vector<char*> envp;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = argv;
+    std::vector<char*> cargv;
+    for (auto& a : args) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setpgid(0, 0);
+      ::dup2(out[1], 1);
+      int err = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (err >= 0) ::dup2(err, 2);
+      if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+          ::setresuid(uid, uid, uid) != 0) {
+        ::_exit(126);
+      }
+      ::execve(cargv[0], cargv.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    out_ = out[0];
+  }
+  ~UserProcess() { stop(); }
+  UserProcess(const UserProcess&) = delete;
+  UserProcess& operator=(const UserProcess&) = delete;
+
+  // The first line the process prints, or "" if none came within `deadline`.
+  std::string firstLine(std::chrono::milliseconds deadline) {
+    std::string line;
+    auto end = std::chrono::steady_clock::now() + deadline;
+    while (line.find('\n') == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || out_ < 0) return "";
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
+      char buf[512];
+      ssize_t n = ::read(out_, buf, sizeof buf);
+      if (n <= 0) return "";
+      line.append(buf, static_cast<size_t>(n));
+    }
+    return line.substr(0, line.find('\n'));
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(-pid_, SIGTERM);
+    for (int i = 0; i < 200; ++i) {
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        break;
+      }
+      ::usleep(10000);
+    }
+    if (pid_ > 0) {
+      ::kill(-pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+    if (out_ >= 0) ::close(out_);
+    out_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+};
+
+class NotifyDbusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!testing::RunningAsRoot()) GTEST_SKIP() << "needs root: creates a user";
+    for (const char* tool : {kDbusDaemon, kPython, "/usr/bin/busctl", "/usr/sbin/useradd",
+                             "/usr/sbin/userdel", "/usr/bin/id"}) {
+      if (!Executable(tool)) GTEST_SKIP() << tool << " is not installed";
+    }
+    if (RunProcess({kPython, "-c", "from gi.repository import Gio"}).exit_code != 0) {
+      GTEST_SKIP() << "python3-gi is not installed";
+    }
+    ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
+    user_ = "hearthnt" + std::to_string(::getpid());
+    auto add = RunProcess(
+        {"/usr/sbin/useradd", "-M", "-d", dir_.path() + "/home", "-s", "/bin/bash", user_});
+    ASSERT_EQ(add.exit_code, 0) << add.err;
+    created_ = true;
+    auto id = RunProcess({"/usr/bin/id", "-u", user_});
+    ASSERT_EQ(id.exit_code, 0);
+    uid_ = static_cast<uid_t>(std::stoul(id.out));
+    auto gid = RunProcess({"/usr/bin/id", "-g", user_});
+    gid_ = static_cast<gid_t>(std::stoul(gid.out));
+
+    // The person's runtime directory, as logind makes it: theirs, 0700.
+    std::string run_dir = dir_.mkdir("run/" + std::to_string(uid_));
+    ASSERT_EQ(::chown(run_dir.c_str(), uid_, gid_), 0);
+    ASSERT_EQ(::chmod(run_dir.c_str(), 0700), 0);
+    bus_path_ = run_dir + "/bus";
+    // A graphical logind session of the person.
+    dir_.write("sessions/7", "# This is private data. Do not parse.\nUID=" + std::to_string(uid_) +
+                                 "\nUSER=" + user_ +
+                                 "\nACTIVE=1\nIS_DISPLAY=1\nSTATE=active\nREMOTE=0\n"
+                                 "TYPE=wayland\nCLASS=user\nDESKTOP=gnome\nSEAT=seat0\n");
+    // Where the fake service records what it was asked to show (writable by the person only).
+    std::string rec = dir_.mkdir("rec");
+    ASSERT_EQ(::chown(rec.c_str(), uid_, gid_), 0);
+    record_file_ = rec + "/notifications.jsonl";
+    script_ =
+        dir_.write("fake_notification_service.py",
+                   RunProcess({"/bin/cat", std::string(HEARTH_SOURCE_DIR) +
+                                               "/tests/integration/fake_notification_service.py"})
+                       .out);
+    // A private session bus with no service directories: nothing is ever activated from the host.
+    config_ = dir_.write("bus.conf",
+                         "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration "
+                         "1.0//EN\" \"http://www.freedesktop.org/standards/dbus/1.0/"
+                         "busconfig.dtd\">\n<busconfig>\n  <type>session</type>\n"
+                         "  <listen>unix:path=" +
+                             bus_path_ +
+                             "</listen>\n  <auth>EXTERNAL</auth>\n"
+                             "  <policy context=\"default\">\n"
+                             "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                             "    <allow eavesdrop=\"true\"/>\n    <allow own=\"*\"/>\n"
+                             "  </policy>\n</busconfig>\n");
+    ASSERT_TRUE(startBus());
+  }
+
+  void TearDown() override {
+    service_.reset();
+    bus_.reset();
+    if (created_) RunProcess({"/usr/sbin/userdel", user_});
+  }
+
+  bool startBus() {
+    bus_ = std::make_unique<UserProcess>(
+        std::vector<std::string>{kDbusDaemon, "--config-file=" + config_, "--nofork",
+                                 "--print-address=1"},
+        uid_, gid_, dir_.path() + "/bus.err");
+    std::string address = bus_->firstLine(10s);
+    EXPECT_NE(address.find(bus_path_), std::string::npos)
+        << "dbus-daemon did not start: " << RunProcess({"/bin/cat", dir_.path() + "/bus.err"}).out;
+    return address.find(bus_path_) != std::string::npos;
+  }
+
+  void startService(std::vector<std::string> capabilities) {
+    std::vector<std::string> argv = {kPython, script_, "unix:path=" + bus_path_, record_file_};
+    for (auto& c : capabilities) argv.push_back(c);
+    service_ = std::make_unique<UserProcess>(argv, uid_, gid_, dir_.path() + "/service.err");
+    ASSERT_EQ(service_->firstLine(10s), "ready")
+        << RunProcess({"/bin/cat", dir_.path() + "/service.err"}).out;
+  }
+
+  agent::NotifyOptions options() const {
+    agent::NotifyOptions o;
+    o.state_file = dir_.path() + "/state/notified.json";
+    o.runtime_dir_root = dir_.path() + "/run";
+    o.sessions_dir = dir_.path() + "/sessions";
+    std::filesystem::create_directories(dir_.path() + "/state");
+    return o;
+  }
+
+  // The Notify calls the service recorded, in order.
+  std::vector<json::Value> recorded() const {
+    std::vector<json::Value> out;
+    std::ifstream f(record_file_);
+    std::string line;
+    while (std::getline(f, line)) {
+      auto v = json::parse(line);
+      EXPECT_TRUE(v.ok()) << line;
+      if (v.ok()) out.push_back(*v);
+    }
+    return out;
+  }
+
+  static Report failing(const std::string& remediation) {
+    CheckResult c;
+    c.id = "screen_lock";
+    c.verdict = Verdict::kFail;
+    c.required = true;
+    c.summary = "the screen locks after 15 minutes (limit 5 minutes)";
+    c.remediation = remediation;
+    Report r;
+    r.level = "standard";
+    r.checks.push_back(c);
+    return r;
+  }
+
+  testing::TempDir dir_;
+  std::string user_;
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
+  bool created_ = false;
+  std::string bus_path_, record_file_, script_, config_;
+  std::unique_ptr<UserProcess> bus_;
+  std::unique_ptr<UserProcess> service_;
+};
+
+std::string Str(const json::Value& v, const char* key) {
+  const json::Value* f = v.find(key);
+  return f != nullptr && f->isString() ? f->asString() : "<missing>";
+}
+int64_t Int(const json::Value& v, const char* key) {
+  const json::Value* f = v.find(key);
+  return f != nullptr && f->isInt() ? f->asInt() : -999;
+}
+
+TEST_F(NotifyDbusTest, ThePersonGetsTheExactTextOnceADayFromTheirOwnAccount) {
+  startService({"body", "persistence"});
+  const std::string advice =
+      "-x Open Settings \xe2\x86\x92 Privacy; set \"Blank Screen Delay\" to 5 min.\n"
+      "Then: 'Automatic Screen Lock' on & C:\\not\\a\\path <b>not bold</b>";
+  auto view = NewLiveSystemView();
+  std::ostringstream log;
+  auto sent = agent::NotifyFailures(*view, failing(advice), options(), log);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 1) << log.str();
+  auto calls = recorded();
+  ASSERT_EQ(calls.size(), 1u) << log.str();
+  EXPECT_EQ(Str(calls[0], "app_name"), "Hearth");
+  EXPECT_EQ(Str(calls[0], "app_icon"), "dialog-warning");
+  EXPECT_EQ(Str(calls[0], "summary"), "Hearth: Screen lock needs attention");
+  EXPECT_EQ(Str(calls[0], "body"), advice);  // no markup capability: byte for byte
+  EXPECT_EQ(Int(calls[0], "expire_timeout"), 0);
+  EXPECT_EQ(Int(calls[0], "sender_uid"), static_cast<int64_t>(uid_));  // as the person, not root
+
+  struct stat st {};
+  ASSERT_EQ(::stat(options().state_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_uid, 0u);
+
+  // The same problem again within the day: nothing is sent.
+  auto again = agent::NotifyFailures(*view, failing(advice), options(), log);
+  ASSERT_TRUE(again.ok()) << again.status().toString();
+  EXPECT_EQ(*again, 0);
+  EXPECT_EQ(recorded().size(), 1u);
+}
+
+TEST_F(NotifyDbusTest, MarkupServersReceiveEscapedText) {
+  startService({"body", "body-markup"});
+  auto view = NewLiveSystemView();
+  std::ostringstream log;
+  auto sent = agent::NotifyFailures(
+      *view, failing("Run: sudo apt update && sudo apt upgrade <then restart>"), options(), log);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 1) << log.str();
+  auto calls = recorded();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(Str(calls[0], "body"),
+            "Run: sudo apt update &amp;&amp; sudo apt upgrade &lt;then restart&gt;");
+}
+
+TEST_F(NotifyDbusTest, WithoutANotificationServiceItSaysWhyAndTellsWhenOneAppears) {
+  auto view = NewLiveSystemView();
+  std::ostringstream log;
+  auto sent = agent::NotifyFailures(*view, failing("Set 5 minutes."), options(), log);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 0);
+  EXPECT_NE(log.str().find("no notification service runs in the desktop session of " + user_),
+            std::string::npos)
+      << log.str();
+  EXPECT_NE(log.str().find("org.freedesktop.Notifications"), std::string::npos) << log.str();
+
+  startService({"body"});
+  auto later = agent::NotifyFailures(*view, failing("Set 5 minutes."), options(), log);
+  ASSERT_TRUE(later.ok()) << later.status().toString();
+  EXPECT_EQ(*later, 1) << log.str();
+  ASSERT_EQ(recorded().size(), 1u);
+  EXPECT_EQ(Str(recorded()[0], "body"), "Set 5 minutes.");
+}
+
+}  // namespace
+}  // namespace hearth
