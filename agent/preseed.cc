@@ -1,0 +1,253 @@
+// Preseeded enrolment from /etc/hearth/enroll.conf (see preseed.h and docs/rollout.md).
+//
+// The file, `key = value` lines with `#` comments, like agent.conf:
+//   server      = https://hearth.example.com:8443     required
+//   ca_file     = /etc/hearth/company-ca.pem          one of ca_file / pin
+//   pin         = sha256//BASE64
+//   secret      = hes_...                             one of secret / secret_file
+//   secret_file = /etc/hearth/enroll-secret
+//   owner       = alice@example.com                   optional
+// Relative paths are taken relative to the directory of the file.
+#include "hearth/agent/preseed.h"
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <ostream>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+#include "common/atomic_file.h"
+#include "common/text.h"
+#include "hearth/result.h"
+#include "hearth/runner.h"
+#include "hearth/system_view.h"
+
+namespace hearth::agent {
+
+namespace {
+
+constexpr size_t kMaxPreseedBytes = 64 * 1024;
+
+struct Preseed {
+  std::string server, ca_file, pin, secret, secret_file, owner;
+  int secret_line = 0;  // the line of `secret =` (1-based), 0 when the secret is in a file
+};
+
+std::string directoryOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  return base_dir + "/" + path;
+}
+
+Status checkServer(const std::string& v) {
+  if (!text::startsWith(v, "https://") || v.size() <= 8) {
+    return InvalidArgumentError(
+        "expected the server's https:// URL, e.g. "
+        "https://hearth.example.com:8443, got \"" +
+        v + "\"");
+  }
+  if (v.find_first_of(" \t\"'") != std::string::npos) {
+    return InvalidArgumentError("expected a URL without spaces or quotes, got \"" + v + "\"");
+  }
+  return OkStatus();
+}
+
+Status checkPin(const std::string& v) {
+  if (!text::startsWith(v, "sha256//") || v.size() != 52) {
+    return InvalidArgumentError(
+        "expected sha256// followed by 44 base64 characters (hearth-server init prints it)");
+  }
+  return OkStatus();
+}
+
+StatusOr<Preseed> parsePreseed(const std::string& path, const std::string& content) {
+  Preseed p;
+  const std::string base = directoryOf(path);
+  std::map<std::string, int> seen;
+  auto setter = [&](const std::string& key, const std::string& value, int line) -> Status {
+    if (value.empty()) return InvalidArgumentError("empty value");
+    if (key == "server") {
+      HEARTH_RETURN_IF_ERROR(checkServer(value));
+      p.server = value;
+    } else if (key == "ca_file") {
+      p.ca_file = resolve(base, value);
+    } else if (key == "pin") {
+      HEARTH_RETURN_IF_ERROR(checkPin(value));
+      p.pin = value;
+    } else if (key == "secret") {
+      p.secret = value;
+      p.secret_line = line;
+    } else if (key == "secret_file") {
+      p.secret_file = resolve(base, value);
+    } else if (key == "owner") {
+      if (value.size() > 256) return InvalidArgumentError("longer than 256 characters");
+      p.owner = value;
+    } else {
+      return NotFoundError(
+          "unknown key (expected server, ca_file, pin, secret, secret_file "
+          "or owner)");
+    }
+    return OkStatus();
+  };
+
+  int n = 0;
+  for (const auto& raw : text::splitLines(content)) {
+    ++n;
+    std::string line = text::trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    std::string where = path + ":" + std::to_string(n) + ": ";
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      // Never echo the line: it may be a secret pasted without its key.
+      return InvalidArgumentError(where + "expected `key = value`");
+    }
+    std::string key = text::trim(line.substr(0, eq));
+    std::string value = text::trim(line.substr(eq + 1));
+    if (auto prev = seen.find(key); prev != seen.end()) {
+      return InvalidArgumentError(where + key + ": set twice (first on line " +
+                                  std::to_string(prev->second) + ")");
+    }
+    seen[key] = n;
+    Status s = setter(key, value, n);
+    if (!s.ok()) return InvalidArgumentError(where + key + ": " + s.message());
+  }
+
+  if (p.server.empty()) {
+    return InvalidArgumentError(path + ": server: missing (the hearth-server URL, e.g. " +
+                                "https://hearth.example.com:8443)");
+  }
+  if (p.ca_file.empty() == p.pin.empty()) {
+    return InvalidArgumentError(
+        path + ": ca_file, pin: give exactly one (the server is never trusted on first use)");
+  }
+  if (p.secret.empty() == p.secret_file.empty()) {
+    return InvalidArgumentError(path + ": secret, secret_file: give exactly one");
+  }
+  return p;
+}
+
+// Writes `content` over `path` keeping its permission bits.
+Status rewriteKeepingMode(const std::string& path, const std::string& content) {
+  struct stat st {};
+  mode_t mode = 0600;
+  if (::stat(path.c_str(), &st) == 0) mode = st.st_mode & 07777;
+  return WriteFileAtomically(path, content, mode);
+}
+
+// Removes the secret that `p` was read with: the secret file, or the `secret =` line of the
+// preseed file (replaced by a comment saying when it went; every other line is kept).
+Status removeSecret(const std::string& preseed_path, const std::string& content, const Preseed& p) {
+  if (!p.secret_file.empty()) {
+    if (::unlink(p.secret_file.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoToStatus(errno, "remove " + p.secret_file);
+    }
+    return OkStatus();
+  }
+  std::vector<std::string> lines = text::splitLines(content);
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (static_cast<int>(i) + 1 == p.secret_line) {
+      out += "# secret removed by hearth-agent after enrolment (" +
+             formatRfc3339(std::chrono::system_clock::now()) + ")\n";
+    } else {
+      out += lines[i] + "\n";
+    }
+  }
+  return rewriteKeepingMode(preseed_path, out);
+}
+
+}  // namespace
+
+StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
+                                           const std::string& state_dir, const std::string& proxy,
+                                           std::ostream& log) {
+  PreseedOutcome outcome;
+  auto view = NewLiveSystemView();
+  auto content = view->readFile(preseed_path, kMaxPreseedBytes, false);
+  if (!content.ok()) {
+    if (content.status().code() == StatusCode::kNotFound) return outcome;
+    return content.status().withContext("preseeded enrolment");
+  }
+  HEARTH_ASSIGN_OR_RETURN(Preseed p, parsePreseed(preseed_path, *content));
+
+  std::string server = p.server;
+  while (!server.empty() && server.back() == '/') server.pop_back();
+  if (auto existing = LoadEnrollment(state_dir); existing.ok()) {
+    // Enrolled already (by hand, or a crash came between enrolment and removing the secret, or
+    // a package upgrade brought the secret back): the secret has no use left here.
+    if (existing->server == server) {
+      bool secret_present = p.secret_line != 0 || ::access(p.secret_file.c_str(), F_OK) == 0;
+      if (secret_present) {
+        HEARTH_RETURN_IF_ERROR(removeSecret(preseed_path, *content, p));
+        log << "preseeded enrolment: already enrolled to " << server << "; removed the secret from "
+            << (p.secret_file.empty() ? preseed_path : p.secret_file) << "\n";
+      }
+    } else {
+      log << "preseeded enrolment: " << preseed_path << " names " << server
+          << " but this PC is enrolled to " << existing->server << "; ignoring it\n";
+    }
+    return outcome;
+  } else if (existing.status().code() != StatusCode::kNotFound) {
+    return existing.status();
+  }
+
+  outcome.attempted = true;
+  struct stat st {};
+  if (p.secret_line != 0 && ::stat(preseed_path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+    log << "preseeded enrolment: warning: " << preseed_path
+        << " holds a secret but can be read by others (mode " << std::oct << (st.st_mode & 07777)
+        << std::dec << "); it should be 0600\n";
+  }
+
+  EnrollOptions o;
+  o.state_dir = state_dir;
+  o.server = server;
+  o.ca_file = p.ca_file;
+  o.pin = p.pin;
+  o.owner = p.owner;
+  o.proxy = proxy;
+  o.hostname = CollectHostInfo(*view).hostname;
+
+  // Enroll() reads the secret from a file: an inline secret goes to a private file in the state
+  // directory for the duration of the call.
+  std::string temp_secret;
+  if (!p.secret_file.empty()) {
+    o.secret_file = p.secret_file;
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(state_dir, ec);
+    if (ec) return InternalError("create " + state_dir + ": " + ec.message());
+    temp_secret = state_dir + "/.preseed-secret";
+    HEARTH_RETURN_IF_ERROR(WriteFileAtomically(temp_secret, p.secret + "\n", 0600));
+    o.secret_file = temp_secret;
+  }
+  auto enrolled = Enroll(o);
+  if (!temp_secret.empty()) ::unlink(temp_secret.c_str());
+  if (!enrolled.ok()) {
+    return enrolled.status().withContext(preseed_path);
+  }
+  outcome.enrolled = true;
+  log << "preseeded enrolment: enrolled to " << enrolled->server << " as device "
+      << enrolled->device_id << " (from " << preseed_path << ")\n";
+
+  Status removed = removeSecret(preseed_path, *content, p);
+  if (!removed.ok()) {
+    // Enrolled all the same; the next start tries again to remove it.
+    log << "preseeded enrolment: could not remove the secret: " << removed.message() << "\n";
+  } else {
+    log << "preseeded enrolment: removed the secret from "
+        << (p.secret_file.empty() ? preseed_path : p.secret_file) << "\n";
+  }
+  return outcome;
+}
+
+}  // namespace hearth::agent
