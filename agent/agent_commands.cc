@@ -8,6 +8,7 @@
 #include "common/text.h"
 #include "hearth/agent/agent_state.h"
 #include "hearth/agent/config.h"
+#include "hearth/agent/daemon.h"
 #include "hearth/agent/run_once.h"
 #include "hearth/runner.h"
 #include "hearth/system_view.h"
@@ -87,6 +88,7 @@ int RunAgentCommand(const std::string& cmd, const std::vector<std::string>& args
   if (cmd == "status")
     return PrintStatus(state_dir, p.flags.count("--json") != 0, env.out, env.err);
   if (cmd == "show-report") return PrintLastReport(state_dir, env.out, env.err);
+  if (cmd == "check-now") return RequestCheckNow(config->control_socket, env.out, env.err);
 
   if (cmd == "enroll") {
     for (const char* required : {"--server", "--secret-file"}) {
@@ -119,14 +121,15 @@ int RunAgentCommand(const std::string& cmd, const std::vector<std::string>& args
 
   // run
   if (p.flags.count("--once") == 0) {
-    env.err << "hearth-agent run: the scheduling daemon is not built yet; use `run --once` (for "
-               "example from a systemd timer)\n";
-    return kExitUsage;
+    DaemonOptions d;
+    d.state_dir = state_dir;
+    d.config_explicit = explicit_config;
+    if (explicit_config) d.config_path = p.values["--config"];
+    return RunDaemon(d, env.err);
   }
   CycleOptions o;
   o.state_dir = state_dir;
-  o.fallback_policy = config->fallback_policy;
-  o.proxy = config->proxy;
+  o.config = *config;
   auto outcome = RunCycle(o, env.err);
   if (!outcome.ok()) {
     env.err << "hearth-agent run: " << outcome.status().message() << "\n";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "common/atomic_file.h"
 #include "common/text.h"
 #include "hearth/agent/http_client.h"
+#include "hearth/agent/runtime.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/result.h"
@@ -110,11 +112,26 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
     return InvalidArgumentError("--pin must look like sha256//<44 base64 characters>");
   }
   AgentPaths p = AgentPathsFor(o.state_dir);
+  bool fresh_after_retirement = false;
   if (auto existing = LoadEnrollment(o.state_dir); existing.ok()) {
-    if (existing->server == server) return existing;
-    return FailedPreconditionError("this PC is already enrolled to " + existing->server +
-                                   " as device " + existing->device_id + "; remove " +
-                                   p.enrollment + " to enrol elsewhere");
+    if (HasRetiredMark(o.state_dir)) {
+      // Retired by IT: this is a new enrolment with a new key and a new device id (the old
+      // certificate is refused by the server anyway).
+      fresh_after_retirement = true;
+    } else if (existing->server == server) {
+      return existing;
+    } else {
+      return FailedPreconditionError("this PC is already enrolled to " + existing->server +
+                                     " as device " + existing->device_id + "; remove " +
+                                     p.enrollment + " to enrol elsewhere");
+    }
+  }
+  if (fresh_after_retirement) {
+    for (const std::string& f : {p.enrollment, p.device_cert, p.device_key, p.policy}) {
+      if (::unlink(f.c_str()) != 0 && errno != ENOENT) {
+        return InternalError("cannot remove " + f + ": " + std::strerror(errno));
+      }
+    }
   }
   auto secret = readText(o.secret_file, 4096);
   if (!secret.ok()) return secret.status().withContext("--secret-file");
@@ -192,6 +209,7 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   // Written last: its presence means "enrolled".
   HEARTH_RETURN_IF_ERROR(
       WriteFileAtomically(p.enrollment, json::write(e.toJson(), {.pretty = true}) + "\n", 0644));
+  HEARTH_RETURN_IF_ERROR(ClearRetiredMark(o.state_dir));
 
   // Best effort: fetch the signed policy now, so the PC has its level even if it goes offline
   // before its first cycle (run --once verifies it again before use).
@@ -204,85 +222,6 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
     }
   }
   return e;
-}
-
-// --- Spool ---------------------------------------------------------------------------------
-
-Spool::Spool(std::string dir, size_t max_reports, size_t max_bytes)
-    : dir_(std::move(dir)), max_reports_(max_reports), max_bytes_(max_bytes) {}
-
-std::string Spool::pathFor(int64_t sequence) const {
-  char name[32];
-  std::snprintf(name, sizeof name, "%020lld.json", static_cast<long long>(sequence));
-  return dir_ + "/" + name;
-}
-
-Status Spool::append(int64_t sequence, const std::string& envelope) {
-  HEARTH_RETURN_IF_ERROR(ensureDir(dir_, 0700));
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(pathFor(sequence), envelope, 0600));
-  // Bounded: drop the oldest beyond the limits (the newest result is what matters most).
-  HEARTH_ASSIGN_OR_RETURN(std::vector<int64_t> all, list());
-  uint64_t total = 0;
-  std::vector<uint64_t> sizes;
-  for (int64_t s : all) {
-    struct stat st {};
-    uint64_t size = ::stat(pathFor(s).c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-    sizes.push_back(size);
-    total += size;
-  }
-  size_t i = 0;
-  while (i + 1 < all.size() && (all.size() - i > max_reports_ || total > max_bytes_)) {
-    ::unlink(pathFor(all[i]).c_str());
-    total -= sizes[i];
-    ++dropped_;
-    ++i;
-  }
-  return OkStatus();
-}
-
-StatusOr<std::vector<int64_t>> Spool::list() const {
-  auto view = NewLiveSystemView();
-  auto names = view->listDir(dir_);
-  if (!names.ok()) {
-    if (names.status().code() == StatusCode::kNotFound) return std::vector<int64_t>{};
-    return names.status();
-  }
-  std::vector<int64_t> out;
-  for (const auto& n : *names) {
-    if (n.size() != 25 || !text::endsWith(n, ".json")) continue;  // temp files are skipped
-    if (auto v = text::parseInt(n.substr(0, 20))) out.push_back(*v);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-StatusOr<std::string> Spool::read(int64_t sequence) const {
-  return readText(pathFor(sequence), protocol::kMaxBodyBytes);
-}
-
-Status Spool::remove(int64_t sequence) {
-  if (::unlink(pathFor(sequence).c_str()) != 0 && errno != ENOENT) {
-    return ErrnoToStatus(errno, "remove spooled report");
-  }
-  return OkStatus();
-}
-
-size_t Spool::depth() const {
-  auto l = list();
-  return l.ok() ? l->size() : 0;
-}
-
-StatusOr<int64_t> NextSequence(const std::string& state_dir) {
-  AgentPaths p = AgentPathsFor(state_dir);
-  int64_t next = 1;
-  if (auto text = readText(p.sequence, 64); text.ok()) {
-    auto v = text::parseInt(text::trim(*text));
-    if (!v || *v < 1) return DataLossError(p.sequence + " is corrupt");
-    next = *v;
-  }
-  // The successor is made durable before this number is used.
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.sequence, std::to_string(next + 1) + "\n", 0644));
-  return next;
 }
 
 }  // namespace hearth::agent

@@ -19,9 +19,12 @@ constexpr const char* kUsage =
     "                      evaluate this machine once and print the result; nothing is sent\n"
     "  enroll --server URL --secret-file FILE (--ca-file FILE | --pin sha256//BASE64)\n"
     "         [--owner ID]  enrol this PC with the company's hearth-server\n"
+    "  run                 the daemon: checks on schedule, on network changes and on resume,\n"
+    "                      delivers reports (SIGHUP reloads agent.conf, SIGTERM stops)\n"
     "  run --once          check, spool the report durably, deliver everything spooled\n"
     "  status [--json]     enrolled to what, level, each verdict and advice, deliveries\n"
     "  show-report         the last report the company received, exactly as sent\n"
+    "  check-now           ask the running agent to check now (any local user; once a minute)\n"
     "\n"
     "Common options (after the command): --config FILE (default /etc/hearth/agent.conf),\n"
     "--state-dir DIR (default /var/lib/hearth).\n"
@@ -51,7 +54,8 @@ int RunAgentCli(const std::vector<std::string>& args, const CliEnvironment& env)
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (cmd == "check") return RunCheckCommand(rest, env);
-  if (cmd == "enroll" || cmd == "run" || cmd == "status" || cmd == "show-report") {
+  if (cmd == "enroll" || cmd == "run" || cmd == "status" || cmd == "show-report" ||
+      cmd == "check-now") {
     return RunAgentCommand(cmd, rest, env);
   }
   env.err << "hearth-agent: unknown command \"" << cmd << "\"\n\n" << kUsage;

@@ -5,8 +5,9 @@
 //   policy-signing.pub       the key that signs policies, pinned at enrolment
 //   enrollment.json          server URL, device id, pin; nothing secret
 //   policy.signed.json       the last good signed policy (verified before use)
-//   sequence                 the next report sequence number
-//   spool/NNNNNNNNNNNNNNNNNNNN.json   reports not yet acknowledged, by sequence
+//   sequence                 the next report sequence number (NextSequence)
+//   spool/                   reports not yet acknowledged, by sequence (spool.h,
+//                            docs/agent-spool.md)
 //   last-report.json (0644)  the last report the server acknowledged, byte for byte
 //   status.json (0644)       what `hearth-agent status` shows, readable without root
 #pragma once
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "hearth/agent/spool.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
 #include "hearth/status.h"
@@ -59,29 +61,6 @@ struct EnrollOptions {
 // OK with the existing enrollment; to another server → FailedPrecondition.
 StatusOr<Enrollment> Enroll(const EnrollOptions& options);
 
-// The durable report queue: one file per report, named by sequence, written atomically.
-class Spool {
- public:
-  Spool(std::string dir, size_t max_reports = 10000, size_t max_bytes = 20 << 20);
-  // Stores `envelope` (its bytes exactly as they will be sent) under `sequence`. When the spool
-  // is full, the oldest reports are dropped (counted in dropped()).
-  Status append(int64_t sequence, const std::string& envelope);
-  // Sequences in the spool, ascending.
-  StatusOr<std::vector<int64_t>> list() const;
-  StatusOr<std::string> read(int64_t sequence) const;
-  Status remove(int64_t sequence);
-  size_t depth() const;
-  int64_t dropped() const { return dropped_; }
-
- private:
-  std::string pathFor(int64_t sequence) const;
-  std::string dir_;
-  size_t max_reports_;
-  size_t max_bytes_;
-  int64_t dropped_ = 0;
-};
-
-// Allocates the next report sequence number durably (never reused, even after a crash).
-StatusOr<int64_t> NextSequence(const std::string& state_dir);
+// Spool, SpoolOptions and NextSequence live in spool.h (included above).
 
 }  // namespace hearth::agent

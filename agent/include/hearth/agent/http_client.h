@@ -17,6 +17,9 @@ struct HttpOptions {
   std::string client_cert;  // device certificate (PEM), empty for enrolment
   std::string client_key;   // device key (PEM)
   std::string proxy;        // "" = environment (https_proxy, no_proxy); "none" = no proxy
+  // The same material in memory (PEM), for the unprivileged uploader, which cannot open the
+  // root-owned files: used instead of the paths above when set.
+  std::string ca_pem, client_cert_pem, client_key_pem;
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds total_timeout{30000};
   size_t max_response_bytes = 1 << 20;

@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "hearth/agent/config.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
 #include "hearth/status.h"
@@ -14,8 +15,9 @@ namespace hearth::agent {
 
 struct CycleOptions {
   std::string state_dir;
-  std::string fallback_policy = "/etc/hearth/policy.json";  // before the first policy fetch
-  std::string proxy;
+  AgentConfig config;            // policy fallback, proxy, timeouts, spool bounds, service_user
+  bool uploader_process = true;  // the network side in the unprivileged uploader process
+  bool isolate_checks = true;    // the checks in a disposable child process
 };
 
 struct CycleOutcome {
@@ -24,6 +26,7 @@ struct CycleOutcome {
   size_t delivered = 0;
   size_t spool_depth = 0;
   std::string delivery_error;  // empty when the spool was emptied
+  bool retired = false;        // the server says this device is retired
 };
 
 StatusOr<CycleOutcome> RunCycle(const CycleOptions& options, std::ostream& log);

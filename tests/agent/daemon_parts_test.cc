@@ -1,0 +1,374 @@
+// The daemon's parts that do not need a server: agent.conf, the isolated check run (timeouts,
+// merging a vpn-only run), change detection, and the uploader process (framing, deadlines,
+// interruption, the privilege drop).
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "hearth/agent/check_process.h"
+#include "hearth/agent/config.h"
+#include "hearth/agent/log.h"
+#include "hearth/agent/uploader.h"
+#include "hearth/json.h"
+#include "support/temp_dir.h"
+
+namespace hearth::agent {
+namespace {
+
+using std::chrono::seconds;
+
+// --- agent.conf ---------------------------------------------------------------------------------
+
+TEST(AgentConfigTest, DefaultsWhenTheDefaultFileIsMissing) {
+  auto c = LoadAgentConfig("/nonexistent/agent.conf", false);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->interval, seconds(900));
+  EXPECT_EQ(c->splay_percent, 10);
+  EXPECT_EQ(c->heartbeat, seconds(3600));
+  EXPECT_EQ(c->service_user, "hearth");
+  EXPECT_EQ(c->spool_max_reports, 10000u);
+  EXPECT_EQ(c->spool_max_bytes, 20u << 20);
+  EXPECT_FALSE(LoadAgentConfig("/nonexistent/agent.conf", true).ok());
+}
+
+TEST(AgentConfigTest, EveryKeyParses) {
+  testing::TempDir dir;
+  std::string path = dir.write("agent.conf",
+                               "# comment\n"
+                               "interval = 5m\nsplay = 20%\nheartbeat = 2h\ncheck_timeout = 90s\n"
+                               "network_debounce = 0\nretry_cap = 1h\nproxy = none\n"
+                               "policy = /etc/p.json\nenroll_file = /etc/e.conf\n"
+                               "service_user = _hearth\nnotify = no\nspool_max_reports = 500\n"
+                               "spool_max_bytes = 5MiB\nlog_level = debug\n");
+  auto c = LoadAgentConfig(path, true);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->interval, seconds(300));
+  EXPECT_EQ(c->splay_percent, 20);
+  EXPECT_EQ(c->heartbeat, seconds(7200));
+  EXPECT_EQ(c->check_timeout, seconds(90));
+  EXPECT_EQ(c->network_debounce, seconds(0));
+  EXPECT_EQ(c->retry_cap, seconds(3600));
+  EXPECT_EQ(c->proxy, "none");
+  EXPECT_EQ(c->fallback_policy, "/etc/p.json");
+  EXPECT_EQ(c->enroll_file, "/etc/e.conf");
+  EXPECT_EQ(c->service_user, "_hearth");
+  EXPECT_FALSE(c->notify);
+  EXPECT_EQ(c->spool_max_reports, 500u);
+  EXPECT_EQ(c->spool_max_bytes, 5u << 20);
+  EXPECT_EQ(c->log_level, LogLevel::kDebug);
+}
+
+TEST(AgentConfigTest, ErrorsNameFileLineKeyAndWhatWasExpected) {
+  testing::TempDir dir;
+  struct Case {
+    const char* text;
+    const char* expect;
+  } cases[] = {
+      {"interval = 15x\n", "agent.conf:1: interval: unknown duration unit \"x\""},
+      {"\ninterval = 1s\n", "agent.conf:2: interval: expected between 10s and 604800s"},
+      {"splay = 80%\n", "splay: expected a percentage from 0 to 50"},
+      {"notify = maybe\n", "notify: expected true or false"},
+      {"log_level = loud\n", "log_level: expected error, warning, info or debug"},
+      {"spool_max_bytes = 10\n", "spool_max_bytes: expected at least 1MiB"},
+      {"policy = relative.json\n", "policy: expected an absolute path"},
+      {"service_user = a b\n", "service_user: expected a user name"},
+      {"intervall = 5m\n", "intervall: unknown key (expected one of"},
+      {"interval = 5m\ninterval = 6m\n", "agent.conf:2: interval: set twice (first on line 1)"},
+      {"just words\n", "expected `key = value`"},
+  };
+  for (const auto& c : cases) {
+    std::string path = dir.write("agent.conf", c.text);
+    auto r = LoadAgentConfig(path, true);
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_NE(r.status().message().find(c.expect), std::string::npos)
+        << c.text << " → " << r.status().message();
+  }
+}
+
+TEST(AgentConfigTest, DurationsAndSizes) {
+  EXPECT_EQ(*ParseDuration("90s"), seconds(90));
+  EXPECT_EQ(*ParseDuration("15m"), seconds(900));
+  EXPECT_EQ(*ParseDuration("2d"), seconds(172800));
+  EXPECT_EQ(*ParseDuration("600"), seconds(600));
+  EXPECT_FALSE(ParseDuration("").ok());
+  EXPECT_FALSE(ParseDuration("-5s").ok());
+  EXPECT_FALSE(ParseDuration("99999999999999999999d").ok());
+  EXPECT_EQ(*ParseSize("512KiB"), 512u * 1024);
+  EXPECT_EQ(*ParseSize("1048576"), 1048576u);
+  EXPECT_FALSE(ParseSize("5MB").ok());
+}
+
+// --- logging -------------------------------------------------------------------------------------
+
+TEST(AgentLogTest, JournalPrioritiesAndNoControlCharacters) {
+  std::ostringstream out;
+  Logger journal(out, LogLevel::kInfo, true);
+  journal.warning("spool \x1b[31mred\nsecond line");
+  journal.debug("not shown at info");
+  EXPECT_EQ(out.str(), "<4>spool \\x1b[31mred\\x0asecond line\n");
+  std::ostringstream plain;
+  Logger term(plain, LogLevel::kDebug, false);
+  term.error("x");
+  term.debug("y");
+  EXPECT_EQ(plain.str(), "hearth-agent: error: x\nhearth-agent: debug: y\n");
+}
+
+// --- the isolated check run ----------------------------------------------------------------------
+
+Policy twoChecks() {
+  auto p = ParsePolicy(
+      R"({"level":"standard","version":3,"checks":{"disk_encryption":{"required":true},)"
+      R"("vpn":{"required":true,"company_addresses":["10.0.0.1"]}}})",
+      "test");
+  EXPECT_TRUE(p.ok()) << p.status().message();
+  return *p;
+}
+
+// A check with a chosen id that passes, or hangs far past any timeout.
+class ScriptedCheck : public Check {
+ public:
+  ScriptedCheck(std::string id, bool hang) : id_(std::move(id)), hang_(hang) {}
+  std::string_view id() const override { return id_; }
+  StatusOr<CheckResult> run(const SystemView&, const CheckParams&) const override {
+    if (hang_) std::this_thread::sleep_for(std::chrono::hours(1));
+    CheckResult r;
+    r.verdict = Verdict::kPass;
+    r.summary = id_ + " is fine";
+    return r;
+  }
+
+ private:
+  std::string id_;
+  bool hang_;
+};
+
+CheckProcessOptions scripted(bool disk_hangs, const std::string& state_dir) {
+  CheckProcessOptions o;
+  o.state_dir = state_dir;
+  o.check_timeout = seconds(1);
+  o.make_checks = [disk_hangs] {
+    std::vector<std::unique_ptr<Check>> v;
+    v.push_back(std::make_unique<ScriptedCheck>("disk_encryption", disk_hangs));
+    v.push_back(std::make_unique<ScriptedCheck>("vpn", false));
+    return v;
+  };
+  return o;
+}
+
+const json::Value& checkById(const json::Value& result, const std::string& id) {
+  for (const auto& c : result.find("checks")->asArray()) {
+    if (c.find("id")->asString() == id) return c;
+  }
+  static json::Value none;
+  ADD_FAILURE() << "no check " << id << " in " << json::write(result);
+  return none;
+}
+
+TEST(CheckProcessTest, AHangingCheckIsUnknownAndTheOthersStillRun) {
+  testing::TempDir dir;
+  std::ostringstream log;
+  auto start = std::chrono::steady_clock::now();
+  auto r = RunChecksIsolated(twoChecks(), scripted(true, dir.path()), log);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_LT(took, seconds(5));  // the hung check is abandoned, not waited for
+  const auto& disk = checkById(*r, "disk_encryption");
+  EXPECT_EQ(disk.find("verdict")->asString(), "unknown");
+  EXPECT_NE(disk.find("summary")->asString().find("did not finish within 1 s"), std::string::npos);
+  EXPECT_EQ(checkById(*r, "vpn").find("verdict")->asString(), "pass");
+  EXPECT_FALSE(r->find("compliant")->asBool());  // unknown is never a pass
+  EXPECT_NE(log.str().find("disk_encryption did not finish"), std::string::npos);
+}
+
+TEST(CheckProcessTest, OnlyRunsTheNamedChecks) {
+  testing::TempDir dir;
+  std::ostringstream log;
+  auto o = scripted(true, dir.path());  // the disk check would hang: it must not even start
+  o.only = {"vpn"};
+  auto r = RunChecksIsolated(twoChecks(), o, log);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->find("checks")->size(), 1u);
+  EXPECT_EQ(checkById(*r, "vpn").find("verdict")->asString(), "pass");
+}
+
+TEST(CheckProcessTest, InterruptAbandonsTheRun) {
+  testing::TempDir dir;
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  ASSERT_EQ(::write(p[1], "x", 1), 1);
+  auto o = scripted(true, dir.path());
+  o.check_timeout = seconds(30);
+  o.interrupt_fd = p[0];
+  std::ostringstream log;
+  auto start = std::chrono::steady_clock::now();
+  auto r = RunChecksIsolated(twoChecks(), o, log);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(1));
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "interrupted");
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+TEST(CheckProcessTest, MergeKeepsOtherChecksAndRecomputesCompliance) {
+  auto full = json::parse(
+      R"({"compliant":true,"evaluated_at":"2026-11-26T10:00:00Z","checks":[)"
+      R"({"id":"disk_encryption","verdict":"pass","required":true,"summary":"ok"},)"
+      R"({"id":"vpn","verdict":"pass","required":true,"summary":"through tun0"}]})");
+  auto vpn = json::parse(
+      R"({"compliant":false,"evaluated_at":"2026-11-26T10:05:00Z","checks":[)"
+      R"({"id":"vpn","verdict":"fail","required":true,"summary":"via eth0"}]})");
+  json::Value m = MergeCheckResults(*full, *vpn);
+  ASSERT_EQ(m.find("checks")->size(), 2u);
+  EXPECT_EQ(checkById(m, "disk_encryption").find("verdict")->asString(), "pass");
+  EXPECT_EQ(checkById(m, "vpn").find("verdict")->asString(), "fail");
+  EXPECT_FALSE(m.find("compliant")->asBool());
+  EXPECT_EQ(m.find("evaluated_at")->asString(), "2026-11-26T10:05:00Z");
+}
+
+TEST(CheckProcessTest, FingerprintIgnoresTimingButNotVerdicts) {
+  auto a = json::parse(
+      R"({"level":"standard","policy_version":1,"compliant":false,"evaluated_at":"A","checks":[)"
+      R"({"id":"vpn","verdict":"fail","required":true,"summary":"via eth0","duration_ms":3}]})");
+  auto b = json::parse(
+      R"({"level":"standard","policy_version":1,"compliant":false,"evaluated_at":"B","checks":[)"
+      R"({"id":"vpn","verdict":"fail","required":true,"summary":"via eth0","duration_ms":9}]})");
+  auto c = json::parse(
+      R"({"level":"standard","policy_version":1,"compliant":true,"evaluated_at":"B","checks":[)"
+      R"({"id":"vpn","verdict":"pass","required":true,"summary":"through tun0"}]})");
+  EXPECT_EQ(ResultFingerprint(*a), ResultFingerprint(*b));
+  EXPECT_NE(ResultFingerprint(*a), ResultFingerprint(*c));
+}
+
+// --- the uploader process ------------------------------------------------------------------------
+
+// Answers every post with the uid it runs as; fetchPolicy hangs (or answers) on request.
+class IdentityTransport : public Transport {
+ public:
+  PostResult postReport(const std::string& envelope) override {
+    PostResult r;
+    if (envelope == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
+    r.kind = envelope == "retry" ? PostResult::Kind::kRetryLater : PostResult::Kind::kAccepted;
+    r.http_status = envelope == "retry" ? 503 : 200;
+    r.retry_after_seconds = envelope == "retry" ? 7 : -1;
+    r.error = "uid=" + std::to_string(::getuid()) + " gid=" + std::to_string(::getgid()) +
+              " bytes=" + std::to_string(envelope.size());
+    return r;
+  }
+  StatusOr<std::string> fetchPolicy(int64_t min_version) override {
+    if (min_version > 5) return NotFoundError("no policy newer than " + std::to_string(min_version));
+    return std::string("{\"signed\":true}");
+  }
+};
+
+UploaderOptions fakeUploader(const std::string& user = "") {
+  UploaderOptions o;
+  o.user = user;
+  o.request_deadline = std::chrono::milliseconds(1500);
+  o.make_transport = [] { return std::make_unique<IdentityTransport>(); };
+  return o;
+}
+
+TEST(UploaderTest, CarriesReportsAndPoliciesAcrossTheProcessBoundary) {
+  auto t = ProcessTransport::start(fakeUploader());
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  std::string big(900 * 1024, 'x');  // a report near the 1 MiB limit crosses intact
+  PostResult r = (*t)->postReport(big);
+  EXPECT_EQ(r.kind, PostResult::Kind::kAccepted);
+  EXPECT_NE(r.error.find("bytes=921600"), std::string::npos) << r.error;
+  PostResult retry = (*t)->postReport("retry");
+  EXPECT_EQ(retry.kind, PostResult::Kind::kRetryLater);
+  EXPECT_EQ(retry.http_status, 503);
+  EXPECT_EQ(retry.retry_after_seconds, 7);
+  auto p = (*t)->fetchPolicy(1);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(*p, "{\"signed\":true}");
+  auto none = (*t)->fetchPolicy(9);
+  EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(none.status().message(), "no policy newer than 9");
+}
+
+TEST(UploaderTest, AStuckUploaderIsKilledAtTheDeadlineAndReplaced) {
+  auto t = ProcessTransport::start(fakeUploader());
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ((*t)->pid(), -1) << "no uploader until there is something to send";
+  EXPECT_EQ((*t)->postReport("ok").kind, PostResult::Kind::kAccepted);
+  pid_t first = (*t)->pid();
+  ASSERT_GT(first, 0);
+  auto start = std::chrono::steady_clock::now();
+  PostResult r = (*t)->postReport("hang");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(4));
+  EXPECT_EQ(r.kind, PostResult::Kind::kNetwork);
+  EXPECT_NE(r.error.find("did not answer in time"), std::string::npos) << r.error;
+  EXPECT_NE(::kill(first, 0), 0);  // gone (reaped)
+  EXPECT_EQ((*t)->postReport("ok").kind, PostResult::Kind::kAccepted);  // a new one answers
+  EXPECT_NE((*t)->pid(), first);
+  pid_t second = (*t)->pid();
+  (*t)->release();
+  EXPECT_NE(::kill(second, 0), 0) << "released: the uploader is gone";
+  EXPECT_EQ((*t)->postReport("ok").kind, PostResult::Kind::kAccepted);  // and comes back
+}
+
+TEST(UploaderTest, ASignalInterruptsTheWait) {
+  auto t = ProcessTransport::start(fakeUploader());
+  ASSERT_TRUE(t.ok());
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  (*t)->setInterruptFd(p[0]);
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    (void)!::write(p[1], "x", 1);
+  });
+  auto start = std::chrono::steady_clock::now();
+  PostResult r = (*t)->postReport("hang");
+  later.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+  EXPECT_EQ(r.error, "interrupted");
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+TEST(UploaderTest, AsRootTheUploaderRunsAsTheServiceUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (the privilege drop)";
+  passwd* nobody = ::getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  auto t = ProcessTransport::start(fakeUploader("nobody"));
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  PostResult r = (*t)->postReport("ok");
+  ASSERT_GT((*t)->pid(), 0);
+  EXPECT_NE(r.error.find("uid=" + std::to_string(nobody->pw_uid) +
+                         " gid=" + std::to_string(nobody->pw_gid)),
+            std::string::npos)
+      << r.error;
+  // No supplementary groups either.
+  std::ifstream status("/proc/" + std::to_string((*t)->pid()) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Groups:", 0) == 0) {
+      EXPECT_EQ(line.find_first_not_of(" \t", 7), std::string::npos) << line;
+    }
+    if (line.rfind("NoNewPrivs:", 0) == 0) {
+      EXPECT_NE(line.find('1'), std::string::npos) << line;
+    }
+  }
+}
+
+TEST(UploaderTest, AMissingOrRootServiceUserIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (the account is only used as root)";
+  auto missing = ProcessTransport::start(fakeUploader("no-such-user-hearth"));
+  EXPECT_EQ(missing.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(missing.status().message().find("no-such-user-hearth\" does not exist"),
+            std::string::npos);
+  auto root = ProcessTransport::start(fakeUploader("root"));
+  EXPECT_EQ(root.status().code(), StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace hearth::agent
