@@ -1,5 +1,7 @@
 #include "hearth/server/cli.h"
 
+#include <cstdlib>
+#include <algorithm>
 #include <map>
 #include <ostream>
 #include <set>
@@ -31,13 +33,23 @@ constexpr const char* kUsage =
     "         (DIR/admin-token) and one enrolment secret (DIR/enroll-secret)\n"
     "  serve  --state-dir DIR [--listen ADDR:PORT] [--admin-listen ADDR:PORT] [--database URI]\n"
     "         [--stale-after HOURS] [--request-timeout SECONDS]\n"
+    "         [--threads N] [--queue N]                   worker threads and waiting connections\n"
+    "                                                     per listener (16, 64); beyond: 503\n"
+    "         [--enroll-rate PER_S] [--enroll-burst N]    enrolments, whole server (10/s, 50)\n"
+    "         [--enroll-address-rate PER_S] [--enroll-address-burst N]\n"
+    "                                                     enrolments per source address (2/s, 20)\n"
     "         run in the foreground until SIGTERM\n"
+    "  check-db                                           check the database's integrity (SQLite:\n"
+    "                                                     PRAGMA integrity_check); prints ok\n"
     "  secret create [--level L] [--uses N] [--expires DAYS] [--owner ID] | list | revoke ID\n"
     "  token  create --name NAME [--scope read|admin] [--expires DAYS] | list | revoke ID\n"
     "  policy set --file POLICY.json | list\n"
     "\n"
     "Every command takes --state-dir DIR (default /var/lib/hearth-server) and --database URI\n"
-    "(default: SQLite in the state dir; postgresql://user@host:port/db for PostgreSQL).\n"
+    "(default: SQLite in the state dir; postgresql://user@host:port/db for PostgreSQL), and\n"
+    "--config FILE (default /etc/hearth/server.conf when it exists): key = value lines named\n"
+    "like the options (state_dir, listen, admin_listen, database, stale_after, ...); the\n"
+    "command line wins.\n"
     "  -h, --help     show this help       --version   show the version\n"
     "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.\n";
 
@@ -54,10 +66,113 @@ struct Args {
 };
 
 // Options that take a value; everything else starting with "--" is unknown.
-const std::set<std::string> kValueOptions = {
-    "--state-dir",    "--database", "--san",  "--policy",      "--listen",
-    "--admin-listen", "--level",    "--uses", "--expires",     "--owner",
-    "--name",         "--scope",    "--file", "--stale-after", "--request-timeout"};
+const std::set<std::string> kValueOptions = {"--config",
+                                             "--state-dir",
+                                             "--database",
+                                             "--san",
+                                             "--policy",
+                                             "--listen",
+                                             "--admin-listen",
+                                             "--level",
+                                             "--uses",
+                                             "--expires",
+                                             "--owner",
+                                             "--name",
+                                             "--scope",
+                                             "--file",
+                                             "--stale-after",
+                                             "--request-timeout",
+                                             "--threads",
+                                             "--queue",
+                                             "--enroll-rate",
+                                             "--enroll-burst",
+                                             "--enroll-address-rate",
+                                             "--enroll-address-burst"};
+
+// /etc/hearth/server.conf: `key = value` lines, each key the name of a command-line option
+// without its dashes (state_dir = --state-dir). The command line wins. Values are checked here so
+// that an error names the file, the line and the key.
+bool loadConfigFile(const std::string& path, bool explicit_path, Args& a, std::ostream& err) {
+  auto view = NewLiveSystemView();
+  auto text = view->readFile(path, 64 * 1024, false);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound && !explicit_path) return true;
+    err << "hearth-server: configuration " << path << ": " << text.status().message() << "\n";
+    return false;
+  }
+  enum Kind { kPath, kAddress, kDatabase, kCount, kRate };
+  const std::map<std::string, Kind> keys = {
+      {"state_dir", kPath},         {"listen", kAddress},         {"admin_listen", kAddress},
+      {"database", kDatabase},      {"stale_after", kCount},      {"request_timeout", kCount},
+      {"threads", kCount},          {"queue", kCount},            {"enroll_rate", kRate},
+      {"enroll_burst", kCount},     {"enroll_address_rate", kRate},
+      {"enroll_address_burst", kCount}};
+  std::set<std::string> seen;
+  int n = 0;
+  for (const auto& raw : text::splitLines(*text)) {
+    ++n;
+    std::string line = text::trim(raw);
+    if (line.empty() || line[0] == '#') continue;
+    std::string where = path + ":" + std::to_string(n) + ": ";
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      err << "hearth-server: " << where << "expected `key = value`, got \"" << line << "\"\n";
+      return false;
+    }
+    std::string key = text::trim(line.substr(0, eq));
+    std::string value = text::trim(line.substr(eq + 1));
+    auto it = keys.find(key);
+    if (it == keys.end()) {
+      std::string known;
+      for (const auto& [k, unused] : keys) known += (known.empty() ? "" : ", ") + k;
+      err << "hearth-server: " << where << key << ": unknown key (expected one of " << known
+          << ")\n";
+      return false;
+    }
+    if (!seen.insert(key).second) {
+      err << "hearth-server: " << where << key << ": set twice\n";
+      return false;
+    }
+    std::string problem;
+    switch (it->second) {
+      case kPath:
+        if (value.empty() || value[0] != '/') problem = "expected an absolute path";
+        break;
+      case kAddress:
+        if (value.rfind(':') == std::string::npos) problem = "expected ADDRESS:PORT";
+        break;
+      case kDatabase:
+        if (!value.empty() && value.rfind("postgresql://", 0) != 0 &&
+            value.rfind("postgres://", 0) != 0) {
+          problem = "expected empty (SQLite) or a postgresql:// URI";
+        }
+        break;
+      case kCount: {
+        auto v = text::parseInt(value);
+        if (!v || *v < 1 || *v > 1000000) problem = "expected a whole number from 1 to 1000000";
+        break;
+      }
+      case kRate: {
+        char* end = nullptr;
+        double d = std::strtod(value.c_str(), &end);
+        if (value.empty() || end == nullptr || *end != '\0' || !(d > 0) || d > 1e6) {
+          problem = "expected a positive number (per second)";
+        }
+        break;
+      }
+    }
+    if (!problem.empty()) {
+      // A database URI may hold a password: never echo the value.
+      err << "hearth-server: " << where << key << ": " << problem
+          << (it->second == kDatabase ? "" : ", got \"" + value + "\"") << "\n";
+      return false;
+    }
+    std::string option = "--" + key;
+    std::replace(option.begin(), option.end(), '_', '-');
+    if (!a.has(option)) a.options[option].push_back(value);  // the command line wins
+  }
+  return true;
+}
 
 bool parseArgs(const std::vector<std::string>& in, Args& out, std::ostream& err) {
   for (size_t i = 0; i < in.size(); ++i) {
@@ -100,6 +215,22 @@ std::optional<int64_t> positiveInt(const Args& a, const std::string& key, std::o
   if (!v || *v < 1 || *v > 1000000) {
     err << "hearth-server: " << key << " \"" << a.get(key)
         << "\": expected a whole number from 1 to 1000000\n";
+    bad = true;
+    return std::nullopt;
+  }
+  return v;
+}
+
+// A rate: a number of events per second, more than 0 and at most 1000000 (fractions allowed).
+std::optional<double> positiveRate(const Args& a, const std::string& key, std::ostream& err,
+                                   bool& bad) {
+  if (!a.has(key)) return std::nullopt;
+  const std::string text = a.get(key);
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end == nullptr || *end != '\0' || !(v > 0) || v > 1000000) {
+    err << "hearth-server: " << key << " \"" << text
+        << "\": expected a number of events per second, more than 0 and at most 1000000\n";
     bad = true;
     return std::nullopt;
   }
@@ -288,6 +419,21 @@ int cmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
   return kExitUsage;
 }
 
+// Prints "ok" (exit 0) when the database is consistent, else what is wrong (exit 1). Opening it
+// first recovers what a crash left (SQLite replays its write-ahead log).
+int cmdCheckDb(const ServerCliEnvironment& env, Store& store, const std::string& db) {
+  auto result = store.checkIntegrity();
+  if (!result.ok()) return fail(env.err, result.status());
+  if (*result == "ok") {
+    env.out << "ok\n";
+    return kExitOk;
+  }
+  env.out << *result << "\n";
+  env.err << "hearth-server: the database " << (db.rfind("postgres", 0) == 0 ? "" : db + " ")
+          << "is damaged: restore it from a backup\n";
+  return kExitFailure;
+}
+
 }  // namespace
 
 int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment& env) {
@@ -304,6 +450,9 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
   if (a.help || a.positional.empty() || a.positional[0] == "help") {
     env.out << kUsage;
     return a.positional.empty() && !a.help ? kExitUsage : kExitOk;
+  }
+  if (!loadConfigFile(a.get("--config", env.default_config), a.has("--config"), a, env.err)) {
+    return kExitUsage;
   }
   const std::string& cmd = a.positional[0];
   if (cmd == "init") return cmdInit(a, env);
@@ -327,9 +476,29 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
       if (bad) return kExitUsage;
       o.request_deadline = std::chrono::seconds(*secs);
     }
+    bool bad = false;
+    if (auto n = positiveInt(a, "--threads", env.err, bad)) {
+      if (*n > 1024) {
+        env.err << "hearth-server: --threads " << *n << ": at most 1024\n";
+        return kExitUsage;
+      }
+      o.max_threads = static_cast<int>(*n);
+    }
+    if (auto n = positiveInt(a, "--queue", env.err, bad)) o.max_queued = static_cast<int>(*n);
+    if (auto r = positiveRate(a, "--enroll-rate", env.err, bad)) o.enroll_limit.per_second = *r;
+    if (auto n = positiveInt(a, "--enroll-burst", env.err, bad)) {
+      o.enroll_limit.burst = static_cast<double>(*n);
+    }
+    if (auto r = positiveRate(a, "--enroll-address-rate", env.err, bad)) {
+      o.enroll_limit_per_address.per_second = *r;
+    }
+    if (auto n = positiveInt(a, "--enroll-address-burst", env.err, bad)) {
+      o.enroll_limit_per_address.burst = static_cast<double>(*n);
+    }
+    if (bad) return kExitUsage;
     return RunServe(o, env.out, env.err);
   }
-  if (cmd != "secret" && cmd != "token" && cmd != "policy") {
+  if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db") {
     env.err << "hearth-server: unknown command \"" << cmd << "\" (see hearth-server --help)\n";
     return kExitUsage;
   }
@@ -340,6 +509,13 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
     return kExitUsage;
   }
   auto store = OpenStore(db);
+  if (!store.ok() && cmd == "check-db") {
+    // A database that cannot even be opened is what check-db is for: say so, exit 1.
+    env.out << store.status().message() << "\n";
+    env.err << "hearth-server: the database cannot be opened: restore it from a backup (or fix "
+               "the connection)\n";
+    return kExitFailure;
+  }
   if (!store.ok()) {
     if (a.get("--database").empty()) {
       env.err << "hearth-server: cannot open the database in " << state_dir << ": "
@@ -348,6 +524,7 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
     }
     return fail(env.err, store.status());
   }
+  if (cmd == "check-db") return cmdCheckDb(env, **store, db);
   if (cmd == "secret") return cmdSecret(a, env, **store);
   if (cmd == "token") return cmdToken(a, env, **store);
   return cmdPolicy(a, env, **store, state_dir);

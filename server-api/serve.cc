@@ -8,6 +8,7 @@
 #include "hearth/server/serve.h"
 
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -20,7 +21,9 @@
 #include <thread>
 #include <unistd.h>
 
+#include <Poco/AutoPtr.h>
 #include <Poco/ErrorHandler.h>
+#include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -44,6 +47,7 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/result.h"
+#include "hearth/server/rate_limit.h"
 #include "hearth/server/state.h"
 #include "hearth/server/store.h"
 
@@ -58,6 +62,7 @@ using Poco::Net::HTTPServerResponse;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kBodyDeadline = std::chrono::seconds(10);
+constexpr auto kBodyIdleTimeout = std::chrono::seconds(2);
 
 // One line per event, safe for journald: device-supplied text is JSON-escaped.
 class Log {
@@ -95,6 +100,24 @@ class Metrics {
     ingest_sum_ += seconds;
     ++(stored ? stored_ : duplicates_);
   }
+  // A connection the worker pool could not take, answered 503 by the overflow responder.
+  void overloaded(const std::string& listener) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++overloaded_[listener];
+  }
+  // A connection closed unanswered: even the overflow responder was saturated.
+  void rejected(const std::string& listener) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++rejected_[listener];
+  }
+  void enrollRateLimited(const std::string& scope) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++rate_limited_[scope];
+  }
+  void reportsDropped(int64_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    reports_dropped_ += n;
+  }
   std::string render(const std::vector<std::pair<std::string, int64_t>>& devices) {
     std::lock_guard<std::mutex> lock(mu_);
     std::ostringstream o;
@@ -119,6 +142,31 @@ class Metrics {
     o << "hearth_ingest_latency_seconds_bucket{le=\"+Inf\"} " << ingest_count_ << "\n"
       << "hearth_ingest_latency_seconds_sum " << ingest_sum_ << "\n"
       << "hearth_ingest_latency_seconds_count " << ingest_count_ << "\n";
+    auto perListener = [&](const char* name, const char* help,
+                           const std::map<std::string, int64_t>& values) {
+      o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n";
+      for (const char* l : {"devices", "admin"}) {
+        auto it = values.find(l);
+        o << name << "{listener=\"" << l << "\"} " << (it == values.end() ? 0 : it->second) << "\n";
+      }
+    };
+    perListener("hearth_connections_overloaded_total",
+                "Connections answered 503 because every worker thread was busy and the queue full.",
+                overloaded_);
+    perListener("hearth_connections_rejected_total",
+                "Connections closed unanswered because even the overload responder was saturated.",
+                rejected_);
+    o << "# HELP hearth_enroll_rate_limited_total Enrolments answered 429, by the bucket that "
+         "was empty.\n# TYPE hearth_enroll_rate_limited_total counter\n";
+    for (const char* scope : {"server", "address"}) {
+      auto it = rate_limited_.find(scope);
+      o << "hearth_enroll_rate_limited_total{scope=\"" << scope << "\"} "
+        << (it == rate_limited_.end() ? 0 : it->second) << "\n";
+    }
+    o << "# HELP hearth_reports_dropped_total Reports that devices said their spool dropped "
+         "(envelope field \"dropped\").\n# TYPE hearth_reports_dropped_total counter\n"
+         "hearth_reports_dropped_total "
+      << reports_dropped_ << "\n";
     o << "# HELP hearth_devices Devices by compliance status.\n# TYPE hearth_devices gauge\n";
     std::map<std::string, int64_t> by_status = {
         {"compliant", 0}, {"noncompliant", 0}, {"unknown", 0}, {"stale", 0}};
@@ -138,6 +186,8 @@ class Metrics {
   double ingest_sum_ = 0;
   int64_t stored_ = 0;
   int64_t duplicates_ = 0;
+  std::map<std::string, int64_t> overloaded_, rejected_, rate_limited_;
+  int64_t reports_dropped_ = 0;
 };
 
 // Group commit: handlers enqueue a report and wait; one writer thread commits everything that is
@@ -224,18 +274,63 @@ struct App {
   Log* log = nullptr;
   Metrics metrics;
   std::unique_ptr<Ingestor> ingestor;
+  std::unique_ptr<RateLimiter> enroll_limiter;
+  // For the connection gauges in /metrics; set while serving.
+  const Poco::Net::TCPServer* device_server = nullptr;
+  const Poco::Net::TCPServer* admin_server = nullptr;
 };
 
 // --- HTTP helpers ----------------------------------------------------------------------------
 
+// A refusal: the status, a message for people, and a stable machine-readable code (see
+// errorCode; the agent stops reporting on "retired").
 struct HttpError {
   int status;
   std::string message;
+  std::string code = "";  // "" = the default code of the status
+  int retry_after = 0;    // seconds, for 429 and 503; 0 = the default (5 s for 503)
+  bool close = false;     // close the connection after the answer
 };
+
+// The default code of an error status. Stable: clients match on these, never on messages.
+const char* errorCode(int status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 408:
+      return "timeout";
+    case 413:
+      return "too_large";
+    case 429:
+      return "rate_limited";
+    case 503:
+      return "unavailable";
+    default:
+      return "internal";
+  }
+}
+
+constexpr int kDefaultRetryAfterSeconds = 5;
+
+// The JSON body of every error: {"error": MESSAGE, "code": CODE}.
+std::string errorBody(const std::string& message, const std::string& code) {
+  json::Value body = json::Value::object();
+  body.set("error", message);
+  body.set("code", code);
+  return json::write(body);
+}
 
 void sendJson(HTTPServerResponse& resp, int status, const json::Value& body) {
   std::string text = json::write(body);
-  resp.setStatus(static_cast<HTTPResponse::HTTPStatus>(status));
+  resp.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
   resp.setContentType("application/json");
   resp.set("Cache-Control", "no-store");
   resp.set("X-Content-Type-Options", "nosniff");
@@ -243,45 +338,88 @@ void sendJson(HTTPServerResponse& resp, int status, const json::Value& body) {
   resp.send() << text;
 }
 
-void sendError(HTTPServerResponse& resp, int status, const std::string& message) {
-  json::Value body = json::Value::object();
-  body.set("error", message);
-  if (status == 503 || status == 429) resp.set("Retry-After", "5");
-  sendJson(resp, status, body);
+void sendError(HTTPServerResponse& resp, const HttpError& e) {
+  if (e.status == 503 || e.status == 429) {
+    resp.set("Retry-After",
+             std::to_string(e.retry_after > 0 ? e.retry_after : kDefaultRetryAfterSeconds));
+  }
+  if (e.close) resp.setKeepAlive(false);
+  std::string text = errorBody(e.message, e.code.empty() ? errorCode(e.status) : e.code);
+  resp.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(e.status));
+  resp.setContentType("application/json");
+  resp.set("Cache-Control", "no-store");
+  resp.set("X-Content-Type-Options", "nosniff");
+  resp.setContentLength(static_cast<std::streamsize>(text.size()));
+  resp.send() << text;
 }
 
-// Reads the body: at most protocol::kMaxBodyBytes, within kBodyDeadline.
+// Reads the body: at most protocol::kMaxBodyBytes, within kBodyDeadline, and no pause longer
+// than kBodyIdleTimeout between its parts. A Content-Length larger than the body that follows can
+// only be told from a slow client by waiting: after kBodyIdleTimeout without a byte the answer is
+// 408 (DeadlineExceeded) and the connection is closed.
 StatusOr<std::string> readBody(HTTPServerRequest& req) {
-  if (req.hasContentLength() &&
-      req.getContentLength64() > static_cast<Poco::Int64>(protocol::kMaxBodyBytes)) {
-    // Poco has already sent "100 Continue" to a client that asked for it, so the body is on its
-    // way: read and discard a moderately oversized body (within the deadline) so the client gets
-    // the 413 instead of a reset connection; a huge one is cut off.
-    constexpr Poco::Int64 kDrainLimit = 16 << 20;
-    if (req.getContentLength64() <= kDrainLimit) {
-      std::istream& in = req.stream();
-      char sink[65536];
-      auto deadline = Clock::now() + kBodyDeadline;
-      while (in && Clock::now() < deadline) in.read(sink, sizeof sink);
-    }
-    return ResourceExhaustedError("body larger than 1 MiB");
+  auto& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(req).socket();
+  Poco::Timespan per_read;
+  try {
+    per_read = socket.getReceiveTimeout();
+    // Poco's TLS read waits the receive timeout twice (SO_RCVTIMEO, then a poll): half of it.
+    socket.setReceiveTimeout(Poco::Timespan(
+        std::chrono::duration_cast<std::chrono::microseconds>(kBodyIdleTimeout).count() / 2));
+  } catch (const Poco::Exception&) {
+    return InvalidArgumentError("the connection broke before the body");
   }
+  struct RestoreTimeout {
+    Poco::Net::StreamSocket& socket;
+    Poco::Timespan timeout;
+    ~RestoreTimeout() {
+      try {
+        socket.setReceiveTimeout(timeout);
+      } catch (...) {
+      }
+    }
+  } restore{socket, per_read};
+
   std::istream& in = req.stream();
-  std::string body;
-  char buf[16384];
+  in.exceptions(std::ios::badbit);  // the stream rethrows what Poco threw (timeouts)
   auto deadline = Clock::now() + kBodyDeadline;
-  while (in) {
-    in.read(buf, sizeof buf);
-    body.append(buf, static_cast<size_t>(in.gcount()));
-    if (body.size() > protocol::kMaxBodyBytes) {
+  try {
+    if (req.hasContentLength() &&
+        req.getContentLength64() > static_cast<Poco::Int64>(protocol::kMaxBodyBytes)) {
+      // Poco has already sent "100 Continue" to a client that asked for it, so the body is on
+      // its way: read and discard a moderately oversized body (within the deadline) so the
+      // client gets the 413 instead of a reset connection; a huge one is cut off.
+      constexpr Poco::Int64 kDrainLimit = 16 << 20;
+      if (req.getContentLength64() <= kDrainLimit) {
+        char sink[65536];
+        while (in && Clock::now() < deadline) in.read(sink, sizeof sink);
+      }
       return ResourceExhaustedError("body larger than 1 MiB");
     }
-    if (Clock::now() > deadline) return DeadlineExceededError("request body too slow");
+    std::string body;
+    char buf[16384];
+    while (in) {
+      in.read(buf, sizeof buf);
+      body.append(buf, static_cast<size_t>(in.gcount()));
+      if (body.size() > protocol::kMaxBodyBytes) {
+        return ResourceExhaustedError("body larger than 1 MiB");
+      }
+      if (Clock::now() > deadline) return DeadlineExceededError("request body too slow");
+    }
+    if (req.hasContentLength() &&
+        static_cast<Poco::Int64>(body.size()) != req.getContentLength64()) {
+      return InvalidArgumentError("body shorter than its Content-Length");
+    }
+    return body;
+  } catch (const Poco::TimeoutException&) {
+    return DeadlineExceededError(
+        "no part of the request body arrived for " +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kBodyIdleTimeout).count()) +
+        " s (is Content-Length larger than the body?)");
+  } catch (const Poco::Exception& e) {
+    return InvalidArgumentError("reading the request body: " + e.displayText());
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string("reading the request body: ") + e.what());
   }
-  if (req.hasContentLength() && static_cast<Poco::Int64>(body.size()) != req.getContentLength64()) {
-    return InvalidArgumentError("body shorter than its Content-Length");
-  }
-  return body;
 }
 
 std::map<std::string, std::string> queryParams(const Poco::URI& uri) {
@@ -309,6 +447,7 @@ json::Value deviceJson(const DeviceRecord& d, bool full) {
   o.set("last_seen", d.last_seen ? json::Value(formatRfc3339(*d.last_seen)) : json::Value());
   o.set("agent_version", d.agent_version);
   o.set("enrolled_at", formatRfc3339(d.enrolled_at));
+  o.set("reports_dropped", d.reports_dropped);
   json::Value checks = json::Value::array();
   if (d.latest_result) {
     if (const json::Value* cs = d.latest_result->find("checks"); cs != nullptr && cs->isArray()) {
@@ -411,6 +550,190 @@ class ConnectionWatchdog {
 ConnectionWatchdog* g_watchdog_devices = nullptr;
 ConnectionWatchdog* g_watchdog_admin = nullptr;
 
+// Answers the connections the worker pool cannot take. Poco's TCPServerDispatcher closes a new
+// connection without a word when every worker thread is busy and its queue is full; a client
+// cannot tell that from a crash. OverloadFilter (below) hands those connections here instead:
+// a few threads of its own complete the TLS handshake, read the request head, answer 503 with
+// Retry-After and a JSON error, and close, all within kDeadline. The acceptor thread only queues
+// (no TLS work, no waiting). Bounded itself: when its queue is full too, the connection is
+// closed at once and counted in hearth_connections_rejected_total.
+class OverflowResponder {
+ public:
+  static constexpr int kThreads = 2;
+  static constexpr size_t kMaxQueue = 32;
+  static constexpr auto kDeadline = std::chrono::seconds(2);
+  static constexpr size_t kMaxHead = 16 * 1024;
+  static constexpr size_t kMaxDrain = 64 * 1024;
+
+  OverflowResponder(std::string listener, Metrics& metrics)
+      : listener_(std::move(listener)),
+        metrics_(metrics),
+        watchdog_(std::chrono::duration_cast<std::chrono::milliseconds>(kDeadline)) {
+    for (int i = 0; i < kThreads; ++i) threads_.emplace_back([this] { loop(); });
+  }
+  ~OverflowResponder() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      queue_.clear();  // closes them
+    }
+    cv_.notify_all();
+    watchdog_.closeAll();
+    for (auto& t : threads_) t.join();
+  }
+  OverflowResponder(const OverflowResponder&) = delete;
+  OverflowResponder& operator=(const OverflowResponder&) = delete;
+
+  // Called by the acceptor thread; never blocks on the client. False when the queue is full.
+  bool offer(const Poco::Net::StreamSocket& socket) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_ || queue_.size() >= kMaxQueue) return false;
+      queue_.emplace_back(socket, Clock::now());
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+ private:
+  void loop() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    while (true) {
+      std::pair<Poco::Net::StreamSocket, Clock::time_point> item;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (stop_) return;
+        item = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      // Waited too long in the queue: the client has likely given up; do not spend a handshake.
+      if (Clock::now() - item.second > kDeadline) {
+        metrics_.rejected(listener_);
+        continue;
+      }
+      answer(item.first);
+    }
+  }
+
+  // How much body follows a request head: its Content-Length, or 0 when it has none, cannot be
+  // read, or the client waits for "100 Continue" before sending the body (it never gets one).
+  static size_t bodyToDrain(const std::string& head) {
+    std::string lower = head;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower.find("\r\nexpect: 100-continue") != std::string::npos) return 0;
+    size_t p = lower.find("\r\ncontent-length:");
+    if (p == std::string::npos) return 0;
+    p += 17;
+    while (p < lower.size() && lower[p] == ' ') ++p;
+    size_t n = 0;
+    while (p < lower.size() && lower[p] >= '0' && lower[p] <= '9' && n <= kMaxDrain) {
+      n = n * 10 + static_cast<size_t>(lower[p++] - '0');
+    }
+    return n;
+  }
+
+  void answer(Poco::Net::StreamSocket& raw) {
+    int fd = static_cast<int>(raw.impl()->sockfd());
+    watchdog_.add(fd);
+    bool answered = false;
+    try {
+      Poco::Net::SecureStreamSocket s(raw);
+      Poco::Timespan step(std::chrono::duration_cast<std::chrono::microseconds>(kDeadline).count());
+      s.setReceiveTimeout(step);
+      s.setSendTimeout(step);
+      s.completeHandshake();
+      // Read the request (a small body too): closing a socket with unread data resets the
+      // connection, and the client might lose the answer with it.
+      std::string head;
+      char buf[4096];
+      size_t end = std::string::npos;
+      while (head.size() < kMaxHead && end == std::string::npos) {
+        int n = s.receiveBytes(buf, sizeof buf);
+        if (n <= 0) break;
+        head.append(buf, static_cast<size_t>(n));
+        end = head.find("\r\n\r\n");
+      }
+      if (end != std::string::npos) {
+        size_t have = head.size() - (end + 4);
+        size_t want = bodyToDrain(head.substr(0, end + 2));
+        size_t left = want > have ? want - have : 0;
+        while (left > 0 && left <= kMaxDrain) {
+          int n = s.receiveBytes(buf, static_cast<int>(std::min(left, sizeof buf)));
+          if (n <= 0) break;
+          left -= static_cast<size_t>(n);
+        }
+      }
+      std::string body = errorBody("the server is overloaded; retry later", "overloaded");
+      std::string out =
+          "HTTP/1.1 503 Service Unavailable\r\n"
+          "Content-Type: application/json\r\n"
+          "Cache-Control: no-store\r\n"
+          "Retry-After: " +
+          std::to_string(kDefaultRetryAfterSeconds) +
+          "\r\n"
+          "Connection: close\r\n"
+          "Content-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body;
+      size_t sent = 0;
+      while (sent < out.size()) {
+        int n = s.sendBytes(out.data() + sent, static_cast<int>(out.size() - sent));
+        if (n <= 0) break;
+        sent += static_cast<size_t>(n);
+      }
+      answered = sent == out.size();
+      s.shutdown();  // close_notify, then the socket closes
+    } catch (...) {
+      // Handshake failed, the client went away, or the deadline cut it: nothing more to do.
+    }
+    watchdog_.remove(fd);
+    if (answered) {
+      metrics_.overloaded(listener_);
+      metrics_.request(listener_, 503);
+    } else {
+      metrics_.rejected(listener_);
+    }
+  }
+
+  std::string listener_;
+  Metrics& metrics_;
+  ConnectionWatchdog watchdog_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<Poco::Net::StreamSocket, Clock::time_point>> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// Runs in the acceptor thread for each new connection, before Poco's dispatcher: the dispatcher
+// would drop the connection when its queue is full, so such a connection goes to the overflow
+// responder instead. Only the acceptor thread adds to the queue, so a queue found below the
+// limit here is still below it when the dispatcher looks.
+class OverloadFilter final : public Poco::Net::TCPServerConnectionFilter {
+ public:
+  OverloadFilter(int max_queued, OverflowResponder& overflow, Metrics& metrics,
+                 std::string listener)
+      : max_queued_(max_queued),
+        overflow_(overflow),
+        metrics_(metrics),
+        listener_(std::move(listener)) {}
+  void setServer(const Poco::Net::TCPServer* server) { server_ = server; }
+  bool accept(const Poco::Net::StreamSocket& socket) override {
+    if (server_ == nullptr || server_->queuedConnections() < max_queued_) return true;
+    if (!overflow_.offer(socket)) metrics_.rejected(listener_);
+    return false;  // Poco closes its copy; the overflow responder holds its own
+  }
+
+ private:
+  int max_queued_;
+  OverflowResponder& overflow_;
+  Metrics& metrics_;
+  std::string listener_;
+  const Poco::Net::TCPServer* server_ = nullptr;
+};
+
 class GuardedConnection final : public Poco::Net::HTTPServerConnection {
  public:
   GuardedConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
@@ -458,13 +781,13 @@ void Dispatch(App& app, const std::string& listener, HTTPServerRequest& req,
   } catch (const HttpError& e) {
     status = e.status;
     if (e.status == 401 && listener == "admin") resp.set("WWW-Authenticate", "Bearer");
-    if (!resp.sent()) sendError(resp, e.status, e.message);
+    if (!resp.sent()) sendError(resp, e);
   } catch (const Poco::Exception& e) {
     app.log->error(listener + " request " + json::escape(req.getURI()) + ": " + e.displayText());
-    if (!resp.sent()) sendError(resp, 500, "internal error");
+    if (!resp.sent()) sendError(resp, HttpError{500, "internal error"});
   } catch (const std::exception& e) {
     app.log->error(listener + " request " + json::escape(req.getURI()) + ": " + e.what());
-    if (!resp.sent()) sendError(resp, 500, "internal error");
+    if (!resp.sent()) sendError(resp, HttpError{500, "internal error"});
   }
   app.metrics.request(listener, status);
   // A completed request gives a keep-alive connection a fresh deadline.
@@ -520,20 +843,34 @@ class DeviceHandler final : public HTTPRequestHandler {
     auto device = app_.store->deviceForAuth(cert->common_name);
     if (!device.ok()) {
       if (device.status().code() == StatusCode::kNotFound) {
-        throw HttpError{403, "unknown device"};
+        throw HttpError{403, "unknown device", "unknown_device"};
       }
       throw HttpError{503, "database unavailable"};
     }
-    if (device->retired_at) throw HttpError{403, "device is retired; enrol again to report"};
+    if (device->retired_at)
+      throw HttpError{403, "device is retired; enrol again to report", "retired"};
     if (device->cert_serial != cert->serial_hex) {
-      throw HttpError{403, "certificate is not the device's current certificate"};
+      throw HttpError{403, "certificate is not the device's current certificate",
+                      "certificate_superseded"};
     }
     return std::move(device).value();
   }
 
   int enroll(HTTPServerRequest& req, HTTPServerResponse& resp) {
+    // Before any work (CSR check, signing, a database write): a storm is shaped here.
+    auto admitted = app_.enroll_limiter->admit(req.clientAddress().host().toString(), Clock::now());
+    if (!admitted.allowed) {
+      app_.metrics.enrollRateLimited(admitted.scope);
+      (void)readBody(req);  // the connection stays in step for the client's retry
+      throw HttpError{
+          429,
+          std::string("too many enrolments from ") +
+              (std::string_view(admitted.scope) == "address" ? "this address" : "all devices") +
+              "; retry in " + std::to_string(admitted.retry_after_seconds) + " s",
+          "rate_limited", admitted.retry_after_seconds};
+    }
     auto body = readBody(req);
-    if (!body.ok()) throw HttpError{bodyStatus(body.status()), body.status().message()};
+    if (!body.ok()) throw bodyError(body.status());
     auto er = protocol::EnrollRequest::parse(*body);
     if (!er.ok()) throw HttpError{400, er.status().message()};
     auto csr = protocol::VerifyCsr(er->csr);
@@ -561,7 +898,7 @@ class DeviceHandler final : public HTTPRequestHandler {
       if (stored.status().code() == StatusCode::kPermissionDenied) {
         app_.log->warn("enrolment refused for host \"" + json::escape(er->hostname) +
                        "\": " + stored.status().message());
-        throw HttpError{403, stored.status().message()};
+        throw HttpError{403, stored.status().message(), "enroll_secret_refused"};
       }
       app_.log->error("enrolment: " + stored.status().message());
       throw HttpError{503, "database unavailable"};
@@ -586,11 +923,12 @@ class DeviceHandler final : public HTTPRequestHandler {
   int report(const DeviceRecord& d, HTTPServerRequest& req, HTTPServerResponse& resp) {
     auto start = Clock::now();
     auto body = readBody(req);
-    if (!body.ok()) throw HttpError{bodyStatus(body.status()), body.status().message()};
+    if (!body.ok()) throw bodyError(body.status());
     auto env = protocol::ReportEnvelope::parse(*body);
     if (!env.ok()) throw HttpError{400, env.status().message()};
     if (env->device_id && *env->device_id != d.device_id) {
-      throw HttpError{403, "the report names another device than its certificate"};
+      throw HttpError{403, "the report names another device than its certificate",
+                      "device_mismatch"};
     }
     NewReport r;
     r.device_id = d.device_id;
@@ -601,14 +939,22 @@ class DeviceHandler final : public HTTPRequestHandler {
     r.machine_id = env->machine_id;
     r.result = std::move(env->result);
     r.received_at = std::chrono::system_clock::now();
+    r.dropped = env->dropped.value_or(0);
     auto outcome = app_.ingestor->submit(std::move(r));
     if (!outcome.ok()) {
       if (outcome.status().code() != StatusCode::kResourceExhausted) {
         app_.log->error("storing a report: " + outcome.status().message());
       }
-      throw HttpError{503, "cannot store the report now; retry later"};
+      bool full = outcome.status().code() == StatusCode::kResourceExhausted;
+      throw HttpError{503, "cannot store the report now; retry later",
+                      full ? "overloaded" : "unavailable"};
     }
     bool stored = *outcome == IngestOutcome::kStored;
+    if (stored && env->dropped.value_or(0) > 0) {
+      app_.metrics.reportsDropped(*env->dropped);
+      app_.log->warn("device " + d.device_id + " dropped " + std::to_string(*env->dropped) +
+                     " report(s) from its spool");
+    }
     app_.metrics.ingest(std::chrono::duration<double>(Clock::now() - start).count(), stored);
     json::Value out = json::Value::object();
     out.set("report_id", env->report_id);
@@ -618,14 +964,16 @@ class DeviceHandler final : public HTTPRequestHandler {
     return code;
   }
 
-  static int bodyStatus(const Status& s) {
+  // A body that could not be read whole leaves the connection out of step (the rest of a body
+  // that lied about its length would be read as the next request): answer and close.
+  static HttpError bodyError(const Status& s) {
     switch (s.code()) {
       case StatusCode::kResourceExhausted:
-        return 413;
+        return HttpError{413, s.message(), "too_large", 0, true};
       case StatusCode::kDeadlineExceeded:
-        return 408;
+        return HttpError{408, s.message(), "timeout", 0, true};
       default:
-        return 400;
+        return HttpError{400, s.message(), "bad_request", 0, true};
     }
   }
 
@@ -659,6 +1007,7 @@ class AdminHandler final : public HTTPRequestHandler {
           app_.store->deviceCounts(std::chrono::system_clock::now(), app_.options.stale_after);
       std::string text = app_.metrics.render(
           counts.ok() ? *counts : std::vector<std::pair<std::string, int64_t>>{});
+      text += connectionGauges();
       resp.setStatus(HTTPResponse::HTTP_OK);
       resp.setContentType("text/plain; version=0.0.4");
       resp.setContentLength(static_cast<std::streamsize>(text.size()));
@@ -678,13 +1027,39 @@ class AdminHandler final : public HTTPRequestHandler {
       if (tail.empty() && method == "GET") return device(id, resp);
       if (tail == "/history" && method == "GET") return history(id, q, resp);
       if (tail == "/retire" && method == "POST") {
-        if (token.scope != "admin") throw HttpError{403, "this token may only read"};
+        if (token.scope != "admin") {
+          throw HttpError{403, "this token may only read", "read_only_token"};
+        }
         return retire(id, token, resp);
       }
       throw HttpError{tail.empty() || tail == "/history" || tail == "/retire" ? 405 : 404,
                       "no such endpoint"};
     }
     throw HttpError{404, "no such endpoint"};
+  }
+
+  // Worker threads in use and connections waiting for one, per listener.
+  std::string connectionGauges() const {
+    std::ostringstream o;
+    std::pair<const char*, const Poco::Net::TCPServer*> servers[] = {
+        {"devices", app_.device_server}, {"admin", app_.admin_server}};
+    o << "# HELP hearth_connections_active Connections being served by a worker thread.\n"
+         "# TYPE hearth_connections_active gauge\n";
+    for (const auto& [name, server] : servers) {
+      if (server != nullptr) {
+        o << "hearth_connections_active{listener=\"" << name << "\"} "
+          << server->currentConnections() << "\n";
+      }
+    }
+    o << "# HELP hearth_connections_queued Accepted connections waiting for a worker thread.\n"
+         "# TYPE hearth_connections_queued gauge\n";
+    for (const auto& [name, server] : servers) {
+      if (server != nullptr) {
+        o << "hearth_connections_queued{listener=\"" << name << "\"} "
+          << server->queuedConnections() << "\n";
+      }
+    }
+    return o.str();
   }
 
   TokenRecord authenticate(HTTPServerRequest& req) {
@@ -976,6 +1351,8 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     Poco::Net::SecureServerSocket admin_socket = makeSocket(*admin_addr, admin_ctx);
 
     app.ingestor = std::make_unique<Ingestor>(*app.store);
+    app.enroll_limiter =
+        std::make_unique<RateLimiter>(options.enroll_limit, options.enroll_limit_per_address);
 
     auto makeParams = [&] {
       auto* params = new Poco::Net::HTTPServerParams;
@@ -988,7 +1365,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
       params->setSoftwareVersion("");
       return params;
     };
-    Poco::ThreadPool device_pool("devices", 2, options.max_threads);
+    Poco::ThreadPool device_pool("devices", std::min(2, options.max_threads), options.max_threads);
     Poco::ThreadPool admin_pool("admin", 1, options.max_threads);
     ConnectionWatchdog device_watchdog(options.request_deadline);
     ConnectionWatchdog admin_watchdog(options.request_deadline);
@@ -996,6 +1373,13 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     g_watchdog_admin = &admin_watchdog;
     Poco::Net::HTTPServerParams::Ptr device_params = makeParams();
     Poco::Net::HTTPServerParams::Ptr admin_params = makeParams();
+    // Declared before the servers: the servers' acceptor threads hand connections to these.
+    OverflowResponder device_overflow("devices", app.metrics);
+    OverflowResponder admin_overflow("admin", app.metrics);
+    Poco::AutoPtr<OverloadFilter> device_filter(
+        new OverloadFilter(options.max_queued, device_overflow, app.metrics, "devices"));
+    Poco::AutoPtr<OverloadFilter> admin_filter(
+        new OverloadFilter(options.max_queued, admin_overflow, app.metrics, "admin"));
     Poco::Net::TCPServer device_server(
         new GuardedConnectionFactory(device_params, new Factory<DeviceHandler>(app),
                                      device_watchdog),
@@ -1003,6 +1387,12 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     Poco::Net::TCPServer admin_server(
         new GuardedConnectionFactory(admin_params, new Factory<AdminHandler>(app), admin_watchdog),
         admin_pool, admin_socket, admin_params);
+    device_filter->setServer(&device_server);
+    admin_filter->setServer(&admin_server);
+    device_server.setConnectionFilter(device_filter);
+    admin_server.setConnectionFilter(admin_filter);
+    app.device_server = &device_server;
+    app.admin_server = &admin_server;
     device_server.start();
     admin_server.start();
     out << "listening devices=" << device_socket.address().toString()
@@ -1047,6 +1437,8 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     admin_pool.joinAll();
     g_watchdog_devices = nullptr;
     g_watchdog_admin = nullptr;
+    app.device_server = nullptr;
+    app.admin_server = nullptr;
     app.ingestor.reset();  // drains: every accepted report is committed before exit
     Poco::Net::uninitializeSSL();
   } catch (const Poco::Exception& e) {

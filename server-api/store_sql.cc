@@ -169,6 +169,9 @@ CREATE TABLE events (
   to_verdict TEXT);
 CREATE INDEX events_device ON events(device_id, type);
 )sql"},
+    // v2: how many reports each device's spool dropped (the envelope's "dropped", summed).
+    {2, "ALTER TABLE devices ADD COLUMN reports_dropped INTEGER NOT NULL DEFAULT 0",
+     "ALTER TABLE devices ADD COLUMN reports_dropped BIGINT NOT NULL DEFAULT 0"},
 };
 
 std::string fmt(TimePoint t) { return formatRfc3339(t); }
@@ -751,6 +754,29 @@ class SqlStore final : public Store {
     return added;
   }
 
+  StatusOr<std::string> checkIntegrity() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string out;
+    Status s = guard("check the database", [&]() -> Status {
+      if (dialect_ == Dialect::kSqlite) {
+        std::vector<std::string> rows;
+        *session_ << "PRAGMA integrity_check", into(rows), now;
+        for (const auto& r : rows) out += (out.empty() ? "" : "\n") + r;
+        return OkStatus();
+      }
+      // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
+      for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
+                                "devices", "reports", "check_state", "events"}) {
+        Poco::Int64 n = 0;
+        *session_ << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
+      }
+      out = "ok";
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
   StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
       TimePoint now_time, std::chrono::seconds stale_after) override {
     ReaderLease lease = reader();
@@ -776,7 +802,7 @@ class SqlStore final : public Store {
  private:
   static constexpr const char* kDeviceColumns =
       "SELECT device_id, hostname, owner, level, cert_serial, enrolled_at, retired_at, last_seen, "
-      "agent_version, machine_id, last_sequence, status, latest_result";
+      "agent_version, machine_id, last_sequence, reports_dropped, status, latest_result";
 
   static constexpr int kReaders = 4;
   struct Reader {
@@ -898,7 +924,7 @@ class SqlStore final : public Store {
     std::string report_id, device, sent, received, body, agent, machine, status, check_id, verdict,
         event_type = "verdict_changed";
     Nullable<std::string> old_verdict;
-    Poco::Int64 seq = 0, last_seq = 0;
+    Poco::Int64 seq = 0, last_seq = 0, dropped = 0;
     int compliant = 0;
     std::vector<std::string> state_ids, state_verdicts;
     std::unique_ptr<Statement> insert_report, select_last_seq, update_seen, update_device,
@@ -921,13 +947,16 @@ class SqlStore final : public Store {
         use(s->received), use(s->compliant), use(s->body);
     s->select_last_seq = prepare("SELECT last_sequence FROM devices WHERE device_id = ?");
     *s->select_last_seq, use(s->device), into(s->last_seq);
-    s->update_seen = prepare("UPDATE devices SET last_seen = ? WHERE device_id = ?");
-    *s->update_seen, use(s->received), use(s->device);
+    s->update_seen = prepare(
+        "UPDATE devices SET last_seen = ?, reports_dropped = reports_dropped + ? "
+        "WHERE device_id = ?");
+    *s->update_seen, use(s->received), use(s->dropped), use(s->device);
     s->update_device = prepare(
         "UPDATE devices SET last_seen = ?, agent_version = ?, machine_id = ?, last_sequence = ?, "
-        "status = ?, latest_result = ? WHERE device_id = ?");
+        "status = ?, latest_result = ?, reports_dropped = reports_dropped + ? "
+        "WHERE device_id = ?");
     *s->update_device, use(s->received), use(s->agent), use(s->machine), use(s->seq),
-        use(s->status), use(s->body), use(s->device);
+        use(s->status), use(s->body), use(s->dropped), use(s->device);
     s->select_states = prepare("SELECT check_id, verdict FROM check_state WHERE device_id = ?");
     *s->select_states, use(s->device), into(s->state_ids), into(s->state_verdicts);
     s->insert_state =
@@ -955,6 +984,8 @@ class SqlStore final : public Store {
     const json::Value* c = r.result.find("compliant");
     s.compliant = (c != nullptr && c->isBool() && c->asBool()) ? 1 : 0;
     s.seq = r.sequence;
+    s.dropped = r.dropped;
+    // A repeated report_id changes nothing, so its "dropped" is not counted twice.
     if (s.insert_report->execute() == 0) return IngestOutcome::kDuplicate;
 
     // The device's latest state follows the highest sequence, not arrival order.
@@ -1029,6 +1060,7 @@ class SqlStore final : public Store {
     d.agent_version = str(rs, "agent_version");
     d.machine_id = str(rs, "machine_id");
     d.last_sequence = integer(rs, "last_sequence");
+    d.reports_dropped = integer(rs, "reports_dropped");
     d.status = str(rs, "status");
     if (auto latest = optString(rs, "latest_result")) {
       auto v = json::parse(*latest, {.max_depth = 64, .max_bytes = 4 << 20});

@@ -218,14 +218,16 @@ json::Value ReportEnvelope::toJson() const {
   o.set("machine_id", machine_id);
   o.set("result", result);
   if (device_id) o.set("device_id", *device_id);
+  if (dropped) o.set("dropped", *dropped);
   return o;
 }
 
 StatusOr<ReportEnvelope> ReportEnvelope::parse(std::string_view body) {
   HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
-  HEARTH_RETURN_IF_ERROR(onlyFields(
-      v, {"report_id", "sequence", "sent_at", "agent_version", "machine_id", "result", "device_id"},
-      "report"));
+  HEARTH_RETURN_IF_ERROR(onlyFields(v,
+                                    {"report_id", "sequence", "sent_at", "agent_version",
+                                     "machine_id", "result", "device_id", "dropped"},
+                                    "report"));
   ReportEnvelope r;
   HEARTH_RETURN_IF_ERROR(getString(v, "report_id", 36, true, r.report_id));
   if (!IsUuid(r.report_id)) {
@@ -253,6 +255,13 @@ StatusOr<ReportEnvelope> ReportEnvelope::parse(std::string_view body) {
     std::string id;
     HEARTH_RETURN_IF_ERROR(getString(v, "device_id", 64, true, id));
     r.device_id = id;
+  }
+  if (const json::Value* dropped = v.find("dropped"); dropped != nullptr) {
+    if (!dropped->isInt() || dropped->asInt() < 0 || dropped->asInt() > kMaxDropped) {
+      return InvalidArgumentError("field \"dropped\" must be a whole number from 0 to " +
+                                  std::to_string(kMaxDropped));
+    }
+    r.dropped = dropped->asInt();
   }
   return r;
 }

@@ -5,8 +5,11 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <netinet/in.h>
 #include <set>
 #include <sstream>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -31,6 +34,7 @@ const std::string kOpenssl = "/usr/bin/openssl";
 struct Http {
   int status = 0;
   std::string body;
+  std::string headers;
   int curl_exit = 0;
   double seconds = 0;
 };
@@ -88,17 +92,59 @@ class ServerApiTest : public ::testing::TestWithParam<std::string> {
                                      "--max-time", "20",
                                      "--cacert",   state_ + "/ca.pem",
                                      "-o",         dir_.path() + "/body",
+                                     "-D",         dir_.path() + "/headers",
                                      "-w",         "%{http_code} %{time_total}"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back(url);
     ::unlink((dir_.path() + "/body").c_str());
+    ::unlink((dir_.path() + "/headers").c_str());
     auto r = RunProcess(argv);
     Http h;
     h.curl_exit = r.exit_code;
     std::istringstream in(r.out);
     in >> h.status >> h.seconds;
     h.body = readFile(dir_.path() + "/body");
+    h.headers = readFile(dir_.path() + "/headers");
     return h;
+  }
+
+  // The body and headers of the last curl() (for the helpers that return less, like enroll()).
+  Http lastAnswer() {
+    Http h;
+    h.body = readFile(dir_.path() + "/body");
+    h.headers = readFile(dir_.path() + "/headers");
+    return h;
+  }
+
+  // The "code" of an error body ("" when there is none).
+  static std::string code(const Http& h) {
+    auto v = json::parse(h.body);
+    if (!v.ok() || v->find("code") == nullptr || !v->find("code")->isString()) return "";
+    return v->find("code")->asString();
+  }
+
+  // The value of one sample line of the admin listener's /metrics (-1 when absent).
+  long metric(const std::string& sample) {
+    Http m = curl("https://" + admin_ + "/metrics");
+    std::istringstream in(m.body);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(sample + " ", 0) == 0) return std::stol(line.substr(sample.size() + 1));
+    }
+    return -1;
+  }
+
+  // Restarts the server with extra serve options.
+  void restartWith(const std::vector<std::string>& options) {
+    server_->stop();
+    std::vector<std::string> serve = {kServer,    "serve",       "--state-dir",    state_,
+                                      "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"};
+    if (!database_.empty()) serve.insert(serve.end(), {"--database", database_});
+    serve.insert(serve.end(), options.begin(), options.end());
+    server_ = std::make_unique<testing::ServerProcess>(serve, dir_.path() + "/server-b.log");
+    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server-b.log");
+    devices_ = server_->address("devices");
+    admin_ = server_->address("admin");
   }
 
   Http admin(const std::string& path, std::vector<std::string> extra = {},
@@ -253,6 +299,7 @@ TEST_P(ServerApiTest, NegativeMatrixIsRefusedAndWritesNothing) {
   Http none = curl("https://" + devices_ + "/api/v1/reports",
                    {"--data-binary", report(rid, 1, true, "pass")});
   EXPECT_EQ(none.status, 401) << none.body;
+  EXPECT_EQ(code(none), "unauthorized");
 
   // A self-signed certificate naming the device: the TLS handshake fails.
   std::string rogue = dir_.path() + "/rogue";
@@ -290,15 +337,20 @@ TEST_P(ServerApiTest, NegativeMatrixIsRefusedAndWritesNothing) {
   // A body naming another device.
   Http other_device = post(d, report(rid, 1, true, "pass", R"("device_id":"someone-else",)"));
   EXPECT_EQ(other_device.status, 403) << other_device.body;
+  EXPECT_EQ(code(other_device), "device_mismatch");
 
   // Bad admin token; a read-only token may read but not retire.
-  EXPECT_EQ(admin("/api/v1/devices", {}, "hat_wrong").status, 401);
+  Http bad_token = admin("/api/v1/devices", {}, "hat_wrong");
+  EXPECT_EQ(bad_token.status, 401);
+  EXPECT_EQ(code(bad_token), "unauthorized");
   EXPECT_EQ(curl("https://" + admin_ + "/api/v1/devices").status, 401);
   auto ro = RunProcess(runDb({"token", "create", "--name", "auditor", "--scope", "read"}));
   ASSERT_EQ(ro.exit_code, 0) << ro.err;
   std::string read_token = trimmed(ro.out);
   EXPECT_EQ(admin("/api/v1/devices", {}, read_token).status, 200);
-  EXPECT_EQ(admin("/api/v1/devices/" + d.id + "/retire", {"-X", "POST"}, read_token).status, 403);
+  Http read_only = admin("/api/v1/devices/" + d.id + "/retire", {"-X", "POST"}, read_token);
+  EXPECT_EQ(read_only.status, 403);
+  EXPECT_EQ(code(read_only), "read_only_token");
 
   // Single-use secret: one device, then refused with a clear message; revoked secret refused.
   auto single = RunProcess(runDb({"secret", "create", "--uses", "1", "--owner", "bob"}));
@@ -310,6 +362,7 @@ TEST_P(ServerApiTest, NegativeMatrixIsRefusedAndWritesNothing) {
   Device refused = enroll(single_secret, "pc-c", &status);
   EXPECT_TRUE(refused.id.empty());
   EXPECT_EQ(status, 403);
+  EXPECT_EQ(code(lastAnswer()), "enroll_secret_refused");
   auto revoke = RunProcess(runDb({"secret", "revoke", "1"}));  // the initial rollout secret
   ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
   enroll(secret_, "pc-d", &status);
@@ -327,7 +380,11 @@ TEST_P(ServerApiTest, NegativeMatrixIsRefusedAndWritesNothing) {
   EXPECT_EQ(admin("/api/v1/devices/" + d.id + "/retire", {"-X", "POST"}).status, 200);
   Http retired = post(d, report("00000000-0000-4000-8000-000000000002", 2, true, "pass"));
   EXPECT_EQ(retired.status, 403) << retired.body;
-  EXPECT_NE(retired.body.find("retired"), std::string::npos);
+  EXPECT_EQ(code(retired), "retired");  // what the agent looks for to stop reporting
+  Http retired_policy =
+      curl("https://" + devices_ + "/api/v1/policy", {"--cert", d.cert, "--key", d.key});
+  EXPECT_EQ(retired_policy.status, 403);
+  EXPECT_EQ(code(retired_policy), "retired");
 }
 
 TEST_P(ServerApiTest, BadInputIsRefusedQuicklyAndTheServerKeepsServing) {
@@ -340,22 +397,37 @@ TEST_P(ServerApiTest, BadInputIsRefusedQuicklyAndTheServerKeepsServing) {
     std::string name, body;
     std::vector<std::string> extra;
     int expected;
+    std::string code;
+    double max_seconds = 2.0;  // liveness bound; the latency figures are in the bench
   } cases[] = {
-      {"truncated", valid.substr(0, valid.size() / 2), {}, 400},
-      {"deep", deep, {}, 400},
-      {"10 MB", "{\"x\":\"" + big + "\"}", {}, 413},
-      {"invalid UTF-8", "{\"report_id\":\"\xff\xfe\"}", {}, 400},
+      {"truncated", valid.substr(0, valid.size() / 2), {}, 400, "bad_request"},
+      {"deep", deep, {}, 400, "bad_request"},
+      {"10 MB", "{\"x\":\"" + big + "\"}", {}, 413, "too_large"},
+      {"invalid UTF-8", "{\"report_id\":\"\xff\xfe\"}", {}, 400, "bad_request"},
       {"wrong types",
        report("00000000-0000-4000-8000-000000000009", 1, true, "pass")
            .replace(valid.find("\"sequence\":1"), 12, "\"sequence\":\"1\""),
        {},
-       400},
-      {"Content-Length that lies", valid, {"-H", "Content-Length: 40"}, 400},
+       400,
+       "bad_request"},
+      {"Content-Length shorter than the body",
+       valid,
+       {"-H", "Content-Length: 40"},
+       400,
+       "bad_request"},
+      // Only a deadline tells a body that never comes from a slow one: 2 s without a byte.
+      {"Content-Length longer than the body",
+       valid,
+       {"-H", "Content-Length: " + std::to_string(valid.size() + 100)},
+       408,
+       "timeout",
+       4.0},
   };
   for (const auto& c : cases) {
     Http h = post(d, c.body, c.extra);
     EXPECT_EQ(h.status, c.expected) << c.name << ": " << h.body;
-    EXPECT_LT(h.seconds, 2.0) << c.name;  // liveness bound; the latency figure is in the bench
+    EXPECT_EQ(code(h), c.code) << c.name << ": " << h.body;
+    EXPECT_LT(h.seconds, c.max_seconds) << c.name;
     EXPECT_EQ(admin("/healthz").status, 200) << "after " << c.name;
   }
   Http history = admin("/api/v1/devices/" + d.id + "/history");
@@ -402,6 +474,9 @@ TEST_P(ServerApiTest, KillNineLosesNoAcknowledgedReport) {
   for (const auto& r : h->find("reports")->asArray())
     stored.insert(r.find("report_id")->asString());
   for (const auto& id : acknowledged) EXPECT_EQ(stored.count(id), 1u) << "lost " << id;
+  auto check = RunProcess(runDb({"check-db"}));
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_EQ(check.out, "ok\n");
 }
 
 // Keeps server-api/openapi.json true: every documented operation exists on its listener, answers
@@ -487,7 +562,18 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
     }
   }
   // What is not documented does not exist.
-  EXPECT_EQ(admin("/api/v1/undocumented").status, 404);
+  Http undocumented = admin("/api/v1/undocumented");
+  EXPECT_EQ(undocumented.status, 404);
+  EXPECT_EQ(code(undocumented), "not_found");
+  // The codes clients act on are in the document's list.
+  std::set<std::string> codes;
+  const json::Value& code_schema = *schemas.find("Error")->find("properties")->find("code");
+  for (const auto& c : code_schema.find("enum")->asArray()) codes.insert(c.asString());
+  for (const char* c : {"retired", "unauthorized", "bad_request", "too_large", "timeout",
+                        "overloaded", "rate_limited", "not_found", "device_mismatch",
+                        "enroll_secret_refused", "read_only_token"}) {
+    EXPECT_EQ(codes.count(c), 1u) << "code " << c << " is not in openapi.json";
+  }
   EXPECT_EQ(
       curl("https://" + devices_ + "/api/v1/devices", {"--cert", d.cert, "--key", d.key}).status,
       404);
@@ -521,6 +607,138 @@ TEST_P(ServerApiTest, SlowClientsCannotStarveOthers) {
   std::sscanf(loris.out.c_str(), "open %d\ncut %d", &opened, &cut);
   EXPECT_GT(opened, 16) << loris.out << loris.err;  // more than the server's worker threads
   EXPECT_EQ(cut, opened) << loris.out;              // every slow connection was cut off
+}
+
+// A plain TCP connection to 127.0.0.1:port that never starts TLS: it holds a worker thread
+// (waiting for the handshake) or a place in the queue. -1 on failure.
+int holdConnection(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The value of a response header ("" when absent).
+std::string header(const Http& h, const std::string& name) {
+  std::istringstream in(h.headers);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > name.size() + 1 &&
+        strncasecmp(line.c_str(), name.c_str(), name.size()) == 0 && line[name.size()] == ':') {
+      std::string v = line.substr(name.size() + 1);
+      while (!v.empty() && (v.front() == ' ')) v.erase(0, 1);
+      while (!v.empty() && (v.back() == '\r' || v.back() == ' ')) v.pop_back();
+      return v;
+    }
+  }
+  return "";
+}
+
+// Every worker thread busy and the queue full: a new client gets 503 with Retry-After and a JSON
+// error from the overflow responder (Poco alone closes such a connection without a word); when
+// even that is saturated, connections are closed and counted; and the server serves again once
+// the load is gone.
+TEST_P(ServerApiTest, OverloadIsAnswered503WithRetryAfterNeverDropped) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "backend-independent";
+  restartWith({"--threads", "2", "--queue", "2", "--request-timeout", "30"});
+  int port = std::stoi(devices_.substr(devices_.rfind(':') + 1));
+  // Two on the workers (in their TLS handshake), two queued. One at a time: a connection that
+  // arrives while a worker thread is still starting finds the queue full (Poco would drop it).
+  std::vector<int> held;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (int i = 1; i <= 4; ++i) {
+    held.push_back(holdConnection(port));
+    while (metric("hearth_connections_active{listener=\"devices\"}") +
+                   metric("hearth_connections_queued{listener=\"devices\"}") <
+               i &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ASSERT_EQ(metric("hearth_connections_active{listener=\"devices\"}"), 2);
+  ASSERT_EQ(metric("hearth_connections_queued{listener=\"devices\"}"), 2);
+
+  Http h = curl("https://" + devices_ + "/api/v1/policy");
+  EXPECT_EQ(h.curl_exit, 0) << "an answer, not a reset";
+  EXPECT_EQ(h.status, 503) << h.body;
+  EXPECT_EQ(code(h), "overloaded") << h.body;
+  EXPECT_EQ(header(h, "Retry-After"), "5") << h.headers;
+  EXPECT_LT(h.seconds, 1.0);
+  // IT's listener has threads of its own and tells what happened.
+  EXPECT_EQ(metric("hearth_connections_overloaded_total{listener=\"devices\"}"), 1);
+  EXPECT_EQ(metric("hearth_connections_rejected_total{listener=\"devices\"}"), 0);
+
+  // More than the overflow responder takes (2 threads, 32 waiting): the rest are closed at once
+  // and counted; the acceptor never waits on them.
+  for (int i = 0; i < 40; ++i) held.push_back(holdConnection(port));
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (metric("hearth_connections_rejected_total{listener=\"devices\"}") < 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(metric("hearth_connections_rejected_total{listener=\"devices\"}"), 1);
+
+  for (int fd : held) ::close(fd);
+  Http after;
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    after = curl("https://" + devices_ + "/api/v1/policy");
+  } while (after.status != 401 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(after.status, 401) << "the server serves again: " << after.body;
+}
+
+// An enrolment storm from one address is shaped: beyond the burst, 429 with Retry-After and a
+// JSON error, before any work is done or anything is written.
+TEST_P(ServerApiTest, EnrolmentStormIsAnswered429WithRetryAfter) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "backend-independent";
+  restartWith({"--enroll-address-burst", "2", "--enroll-address-rate", "0.2"});
+  int status = 0;
+  EXPECT_FALSE(enroll(secret_, "pc-1", &status).id.empty());
+  EXPECT_FALSE(enroll(secret_, "pc-2", &status).id.empty());
+  Device third = enroll(secret_, "pc-3", &status);
+  EXPECT_TRUE(third.id.empty());
+  EXPECT_EQ(status, 429);
+  Http h = lastAnswer();
+  EXPECT_EQ(code(h), "rate_limited") << h.body;
+  int retry_after = std::atoi(header(h, "Retry-After").c_str());
+  EXPECT_GE(retry_after, 1) << h.headers;
+  EXPECT_LE(retry_after, 5) << h.headers;  // one enrolment per 5 s from this address
+  EXPECT_EQ(deviceCount(), 2);             // nothing written
+  EXPECT_EQ(metric("hearth_enroll_rate_limited_total{scope=\"address\"}"), 1);
+}
+
+// The envelope's "dropped" (reports the agent's spool lost) adds up per device, once per report.
+TEST_P(ServerApiTest, ReportsDroppedBySpoolAreShownPerDevice) {
+  Device d = enroll(secret_, "pc-spool");
+  ASSERT_FALSE(d.id.empty());
+  std::string first = "00000000-0000-4000-8000-0000000000d1";
+  std::string second = "00000000-0000-4000-8000-0000000000d2";
+  EXPECT_EQ(post(d, report(first, 1, true, "pass", R"("dropped":3,)")).status, 202);
+  EXPECT_EQ(post(d, report(second, 5, true, "pass", R"("dropped":2,)")).status, 202);
+  EXPECT_EQ(post(d, report(second, 5, true, "pass", R"("dropped":2,)")).status, 200);  // repeat
+  Http bad =
+      post(d, report("00000000-0000-4000-8000-0000000000d3", 6, true, "pass", R"("dropped":-1,)"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(code(bad), "bad_request");
+
+  Http one = admin("/api/v1/devices/" + d.id);
+  auto v = json::parse(one.body);
+  ASSERT_TRUE(v.ok()) << one.body;
+  ASSERT_NE(v->find("reports_dropped"), nullptr) << one.body;
+  EXPECT_EQ(v->find("reports_dropped")->asInt(), 5);
+  EXPECT_EQ(v->find("reports_missing")->asInt(), 3);  // sequences 2, 3, 4 never arrived
+  Http list = admin("/api/v1/devices");
+  auto l = json::parse(list.body);
+  ASSERT_TRUE(l.ok()) << list.body;
+  EXPECT_EQ(l->find("devices")->asArray()[0].find("reports_dropped")->asInt(), 5);
+  EXPECT_EQ(metric("hearth_reports_dropped_total"), 5);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServerApiTest, ::testing::Values("sqlite", "postgresql"));
@@ -562,6 +780,31 @@ TEST(ServerCliTest, InitRefusesToOverwriteAndCommandsNeedAState) {
   auto b = RunProcess({kServer, "policy", "set", "--file", broken, "--state-dir", state});
   EXPECT_EQ(b.exit_code, 2);
   EXPECT_NE(b.err.find("checks.vpn.x: unknown key"), std::string::npos) << b.err;
+}
+
+// `hearth-server check-db`: ok on a sound database, exit 1 (and what is wrong) on a damaged one.
+TEST(ServerCliTest, CheckDbSaysOkOrFindsDamage) {
+  testing::TempDir dir;
+  std::string state = dir.path() + "/s";
+  ASSERT_EQ(RunProcess({kServer, "init", "--state-dir", state}).exit_code, 0);
+  auto ok = RunProcess({kServer, "check-db", "--state-dir", state});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "ok\n");
+  // Scribble over every page after the first (the schema stays readable).
+  {
+    std::fstream db(state + "/hearth.db", std::ios::in | std::ios::out | std::ios::binary);
+    db.seekg(0, std::ios::end);
+    auto size = static_cast<long>(db.tellg());
+    ASSERT_GT(size, 8192);
+    db.seekp(4096);
+    std::string junk(static_cast<size_t>(size - 4096), '\x5a');
+    db.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto bad = RunProcess({kServer, "check-db", "--state-dir", state});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.out + bad.err, "ok\n");
+  auto missing = RunProcess({kServer, "check-db", "--state-dir", dir.path() + "/none"});
+  EXPECT_EQ(missing.exit_code, 2);
 }
 
 }  // namespace

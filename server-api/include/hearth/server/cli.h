@@ -11,6 +11,8 @@ struct ServerCliEnvironment {
   std::ostream& out;
   std::ostream& err;
   std::string default_state_dir = "/var/lib/hearth-server";
+  // Read when it exists and --config is not given (a missing default file means defaults).
+  std::string default_config = "/etc/hearth/server.conf";
 };
 
 // Exit codes: 0 success, 1 runtime failure (database, network), 2 usage or configuration error.

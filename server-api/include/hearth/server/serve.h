@@ -6,6 +6,8 @@
 #include <iosfwd>
 #include <string>
 
+#include "hearth/server/rate_limit.h"
+
 namespace hearth::server {
 
 struct ServeOptions {
@@ -15,7 +17,14 @@ struct ServeOptions {
   std::string admin_listen = "127.0.0.1:8444";  // IT
   std::chrono::seconds stale_after{24 * 3600};
   int max_threads = 16;  // per listener
-  int max_queued = 64;   // connections waiting for a thread, per listener
+  // Connections waiting for a thread, per listener. Beyond it a connection is answered 503 with
+  // Retry-After (by a small pool of its own), never dropped in silence.
+  int max_queued = 64;
+  // POST /api/v1/enroll: a token bucket for the whole server and one per source address; beyond
+  // either, 429 with Retry-After. 500 PCs from different addresses that enrol at once (and
+  // retry after Retry-After) are all through in under a minute.
+  RateLimit enroll_limit{.per_second = 10, .burst = 50};
+  RateLimit enroll_limit_per_address{.per_second = 2, .burst = 20};
   // A connection must complete each request (TLS handshake, headers, body, answer) within this
   // long of being accepted or of its previous request; a slowloris client is cut off.
   std::chrono::milliseconds request_deadline{10000};

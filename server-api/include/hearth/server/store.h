@@ -59,7 +59,8 @@ struct DeviceRecord {
   std::string agent_version;
   std::string machine_id;
   int64_t last_sequence = 0;
-  std::string status;  // "compliant", "noncompliant", "unknown" (no report yet: "unknown")
+  int64_t reports_dropped = 0;  // reports the device's spool dropped, summed over its reports
+  std::string status;           // "compliant", "noncompliant", "unknown" (no report yet: "unknown")
   std::optional<json::Value> latest_result;
 };
 
@@ -91,6 +92,7 @@ struct NewReport {
   std::string machine_id;
   json::Value result;  // validated by protocol::ReportEnvelope::parse
   TimePoint received_at;
+  int64_t dropped = 0;  // the envelope's "dropped": added to the device's reports_dropped once
 };
 
 enum class IngestOutcome { kStored, kDuplicate };
@@ -155,6 +157,11 @@ class Store {
   // Appends `stale` events for devices whose last report (or enrolment) is older than
   // now - window and that have no stale event since. Returns how many were added.
   virtual StatusOr<int> markStale(TimePoint now, std::chrono::seconds window) = 0;
+
+  // Checks the database's own consistency: "ok", or what is wrong. SQLite: PRAGMA
+  // integrity_check. PostgreSQL has no such check; it verifies that every table of the schema is
+  // readable. Unavailable when the check itself cannot run.
+  virtual StatusOr<std::string> checkIntegrity() = 0;
 
   // Device counts by status (for /metrics).
   virtual StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(

@@ -15,6 +15,7 @@ namespace hearth::protocol {
 
 constexpr size_t kMaxBodyBytes = 1 << 20;  // every request and response body
 constexpr size_t kMaxJsonDepth = 32;
+constexpr int64_t kMaxDropped = 1000000000;
 
 // POST /api/v1/enroll
 struct EnrollRequest {
@@ -59,6 +60,10 @@ struct ReportEnvelope {
   // Optional: the sender's device id. The server takes the id from the client certificate and
   // refuses a body that names another device.
   std::optional<std::string> device_id;
+  // Optional: how many reports the sender's spool dropped (overflow) that no earlier acknowledged
+  // report counted,
+  // 0 to kMaxDropped. The server adds it to the device's "reports_dropped".
+  std::optional<int64_t> dropped;
 
   json::Value toJson() const;
   // Validates the envelope and the shape of `result` (compliant, level, policy_version,

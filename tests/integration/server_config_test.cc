@@ -1,0 +1,75 @@
+// /etc/hearth/server.conf (here: --config): keys named like the options, the command line wins,
+// errors name the file, the line and the key, and a database password is never echoed.
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "support/server_process.h"
+#include "support/temp_dir.h"
+
+namespace hearth {
+namespace {
+
+using testing::RunProcess;
+const std::string kServer = HEARTH_SERVER_BINARY;
+
+TEST(ServerConfigTest, TheShippedFileIsAcceptedAsIs) {
+  testing::TempDir dir;
+  std::string conf = std::string(HEARTH_SOURCE_DIR) + "/packaging/config/server.conf";
+  // Every key is commented out at its default: the file changes nothing and is valid.
+  auto r = RunProcess({kServer, "init", "--config", conf, "--state-dir", dir.path() + "/s"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(ServerConfigTest, KeysApplyAndTheCommandLineWins) {
+  testing::TempDir dir;
+  std::string state = dir.path() + "/state";
+  std::string conf = dir.write("server.conf", "# test\nstate_dir = " + state +
+                                                  "\nlisten = 127.0.0.1:0\n"
+                                                  "admin_listen = 127.0.0.1:0\nthreads = 4\n");
+  ASSERT_EQ(RunProcess({kServer, "init", "--config", conf}).exit_code, 0);
+  // No --state-dir: the file says where.
+  auto list = RunProcess({kServer, "secret", "list", "--config", conf});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  testing::ServerProcess server({kServer, "serve", "--config", conf}, dir.path() + "/log");
+  EXPECT_TRUE(server.started());
+  // The command line wins over the file.
+  auto other = RunProcess({kServer, "secret", "list", "--config", conf, "--state-dir",
+                           dir.path() + "/nowhere"});
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.err.find("nowhere"), std::string::npos) << other.err;
+}
+
+TEST(ServerConfigTest, ErrorsNameFileLineAndKey) {
+  testing::TempDir dir;
+  struct Case {
+    const char* text;
+    const char* expect;
+  } cases[] = {
+      {"threads = many\n", "server.conf:1: threads: expected a whole number from 1 to 1000000"},
+      {"\nlisten = 8443\n", "server.conf:2: listen: expected ADDRESS:PORT"},
+      {"statedir = /x\n", "server.conf:1: statedir: unknown key (expected one of"},
+      {"state_dir = relative\n", "state_dir: expected an absolute path"},
+      {"enroll_rate = -1\n", "enroll_rate: expected a positive number"},
+      {"threads = 2\nthreads = 3\n", "server.conf:2: threads: set twice"},
+  };
+  for (const auto& c : cases) {
+    std::string conf = dir.write("server.conf", c.text);
+    auto r = RunProcess({kServer, "secret", "list", "--config", conf});
+    EXPECT_EQ(r.exit_code, 2) << c.text;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.text << " → " << r.err;
+  }
+  std::string conf = dir.write("server.conf", "database = mysql://u:s3cret@h/db\n");
+  auto r = RunProcess({kServer, "secret", "list", "--config", conf});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("database: expected empty (SQLite) or a postgresql:// URI"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << "a password must never be echoed";
+  auto missing = RunProcess({kServer, "secret", "list", "--config", dir.path() + "/none.conf"});
+  EXPECT_EQ(missing.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace hearth
