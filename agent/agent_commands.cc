@@ -106,6 +106,7 @@ int RunAgentCommand(const std::string& cmd, const std::vector<std::string>& args
     o.owner = p.values.count("--owner") ? p.values["--owner"] : "";
     o.hostname = hostname();
     o.proxy = config->proxy;
+    o.service_user = config->service_user;
     auto e = Enroll(o);
     if (!e.ok()) {
       env.err << "hearth-agent enroll: " << e.status().message() << "\n";

@@ -12,6 +12,7 @@
 #include "common/text.h"
 #include "hearth/agent/http_client.h"
 #include "hearth/agent/runtime.h"
+#include "hearth/agent/uploader.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/result.h"
@@ -170,14 +171,16 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   ho.ca_file = ca_pem.empty() ? "" : p.server_ca;
   ho.pin = o.pin;
   ho.proxy = o.proxy;
-  HEARTH_ASSIGN_OR_RETURN(auto client, HttpClient::create(ho));
   protocol::EnrollRequest req;
   req.enroll_secret = secret_text;
   req.csr = csr;
   req.hostname = o.hostname;
   if (!o.owner.empty()) req.owner = o.owner;
+  // The exchange itself (TLS, the server's certificate, HTTP) runs unprivileged.
+  std::string request_body = json::write(req.toJson());
   HEARTH_ASSIGN_OR_RETURN(HttpResponse resp,
-                          client->postJson(server + "/api/v1/enroll", json::write(req.toJson())));
+                          HttpRequestUnprivileged(ho, o.service_user, server + "/api/v1/enroll",
+                                                  &request_body));
   if (resp.status != 201) {
     std::string why = resp.body;
     if (auto err = json::parse(resp.body);
@@ -215,8 +218,8 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   // before its first cycle (run --once verifies it again before use).
   ho.client_cert = p.device_cert;
   ho.client_key = p.device_key;
-  if (auto mtls = HttpClient::create(ho); mtls.ok()) {
-    auto pol = (*mtls)->get(server + "/api/v1/policy");
+  {
+    auto pol = HttpRequestUnprivileged(ho, o.service_user, server + "/api/v1/policy", nullptr);
     if (pol.ok() && pol->status == 200 && protocol::SignedPolicy::parse(pol->body).ok()) {
       (void)WriteFileAtomically(p.policy, pol->body, 0644);
     }

@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "hearth/json.h"
@@ -157,7 +159,124 @@ int64_t intField(const json::Value& v, const char* key, int64_t fallback) {
   ::_exit(127);
 }
 
+// In a forked child: no supplementary groups, the given gid and uid, no way back.
+bool dropTo(uid_t uid, gid_t gid) {
+  return ::setgroups(0, nullptr) == 0 && ::setgid(gid) == 0 && ::setuid(uid) == 0 &&
+         ::setuid(0) != 0;
+}
+
+// Resolves the account to drop to (root only): `user`, or nobody when it does not exist.
+StatusOr<std::pair<uid_t, gid_t>> accountFor(const std::string& user) {
+  for (const std::string& name : {user, std::string("nobody")}) {
+    if (name.empty()) continue;
+    std::vector<char> buf(16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+      if (pw.pw_uid == 0 || pw.pw_gid == 0) {
+        return FailedPreconditionError("service_user \"" + name +
+                                       "\" is root or in group root; the network side must run "
+                                       "unprivileged");
+      }
+      return std::make_pair(pw.pw_uid, pw.pw_gid);
+    }
+  }
+  return FailedPreconditionError("neither \"" + user + "\" nor \"nobody\" exists");
+}
+
+StatusOr<std::string> readPem(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NotFoundError("cannot read " + path + ": " + std::strerror(errno));
+  std::string out;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0 && out.size() < (1u << 20)) {
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
 }  // namespace
+
+StatusOr<HttpResponse> HttpRequestUnprivileged(HttpOptions o, const std::string& user,
+                                               const std::string& url,
+                                               const std::string* post_body) {
+  // Everything the child needs, in memory (it cannot open root-owned files after the drop).
+  if (o.ca_pem.empty() && !o.ca_file.empty()) {
+    HEARTH_ASSIGN_OR_RETURN(o.ca_pem, readPem(o.ca_file));
+  }
+  if (o.client_cert_pem.empty() && !o.client_cert.empty()) {
+    HEARTH_ASSIGN_OR_RETURN(o.client_cert_pem, readPem(o.client_cert));
+    HEARTH_ASSIGN_OR_RETURN(o.client_key_pem, readPem(o.client_key));
+  }
+  std::optional<std::pair<uid_t, gid_t>> drop;
+  if (::geteuid() == 0) {
+    HEARTH_ASSIGN_OR_RETURN(drop, accountFor(user));
+  }
+  int pipefd[2];  // a socketpair: the frame helpers use send/recv
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pipefd) != 0) {
+    return InternalError(std::string("socketpair: ") + std::strerror(errno));
+  }
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    return InternalError(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    if (drop && !dropTo(drop->first, drop->second)) childFail("cannot drop privileges");
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(0);
+    ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    ::prctl(PR_SET_DUMPABLE, 0);
+    ::prctl(PR_SET_NAME, "hearth-upload");
+    json::Value out = json::Value::object();
+    auto client = HttpClient::create(o);
+    StatusOr<HttpResponse> r =
+        !client.ok() ? StatusOr<HttpResponse>(client.status())
+                     : (post_body != nullptr ? (*client)->postJson(url, *post_body)
+                                             : (*client)->get(url));
+    out.set("ok", r.ok());
+    if (r.ok()) {
+      out.set("status", static_cast<int64_t>(r->status));
+      out.set("retry_after", static_cast<int64_t>(r->retry_after_seconds));
+      out.set("body", r->body);
+    } else {
+      out.set("code", static_cast<int64_t>(r.status().code()));
+      out.set("error", r.status().message());
+    }
+    (void)writeFrame(pipefd[1], json::write(out));
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  auto frame = readFrame(pipefd[0], Clock::now() + o.total_timeout + std::chrono::seconds(15),
+                         -1);
+  ::close(pipefd[0]);
+  if (!frame.ok()) ::kill(pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  HEARTH_RETURN_IF_ERROR(frame.status());
+  HEARTH_ASSIGN_OR_RETURN(json::Value v, json::parse(*frame, {.max_depth = 4, .max_bytes = kMaxFrame}));
+  const json::Value* ok = v.find("ok");
+  if (ok == nullptr || !ok->isBool() || !ok->asBool()) {
+    int64_t code = intField(v, "code", static_cast<int64_t>(StatusCode::kUnavailable));
+    if (code <= 0 || code > static_cast<int64_t>(StatusCode::kInternal)) {
+      code = static_cast<int64_t>(StatusCode::kUnavailable);
+    }
+    return Status(static_cast<StatusCode>(code), stringField(v, "error").substr(0, 1024));
+  }
+  HttpResponse resp;
+  resp.status = static_cast<long>(intField(v, "status", 0));
+  resp.retry_after_seconds = static_cast<long>(std::clamp<int64_t>(intField(v, "retry_after", -1), -1, 3600));
+  resp.body = stringField(v, "body");
+  if (resp.body.size() > o.max_response_bytes) {
+    return ResourceExhaustedError("response from " + url + " too large");
+  }
+  return resp;
+}
 
 void ServeUploader(int fd, Transport& transport) {
   while (true) {

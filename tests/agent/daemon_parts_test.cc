@@ -2,11 +2,14 @@
 // merging a vpn-only run), change detection, and the uploader process (framing, deadlines,
 // interruption, the privilege drop).
 #include <pwd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -358,6 +361,53 @@ TEST(UploaderTest, AsRootTheUploaderRunsAsTheServiceUser) {
       EXPECT_NE(line.find('1'), std::string::npos) << line;
     }
   }
+}
+
+// Enrolment happens before there is an uploader: its one-off requests also leave root first. The
+// kernel says who owns the client's socket (/proc/net/tcp's uid column).
+TEST(UploaderTest, OneOffRequestsAreMadeUnprivileged) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (the privilege drop)";
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  socklen_t len = sizeof(sa);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&sa), &len);
+  HttpOptions o;
+  o.pin = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  o.connect_timeout = std::chrono::milliseconds(3000);
+  o.total_timeout = std::chrono::milliseconds(3000);
+  std::string url = "https://127.0.0.1:" + std::to_string(ntohs(sa.sin_port)) + "/api/v1/enroll";
+  StatusOr<HttpResponse> result = InternalError("not run");
+  std::thread client([&] { result = HttpRequestUnprivileged(o, "nobody", url, nullptr); });
+  int conn = ::accept(listener, reinterpret_cast<sockaddr*>(&sa), &len);
+  EXPECT_GE(conn, 0) << std::strerror(errno);
+  unsigned client_port = ntohs(sa.sin_port);
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  long owner = -1;
+  while (std::getline(tcp, line)) {
+    std::istringstream f(line);
+    std::string sl, local, remote, st, queues, tr, retr;
+    long uid = -1;
+    f >> sl >> local >> remote >> st >> queues >> tr >> retr >> uid;
+    size_t colon = local.find(':');
+    if (colon == std::string::npos || local.find_first_not_of("0123456789ABCDEF:") !=
+                                          std::string::npos) {
+      continue;  // the header line
+    }
+    if (std::stoul(local.substr(colon + 1), nullptr, 16) == client_port) {
+      owner = uid;
+    }
+  }
+  ::close(conn);  // the handshake fails: fine, the request is refused as a network/TLS error
+  client.join();
+  ::close(listener);
+  EXPECT_EQ(owner, static_cast<long>(::getpwnam("nobody")->pw_uid))
+      << "the enrolment request's socket belongs to the unprivileged account";
+  EXPECT_FALSE(result.ok());
 }
 
 TEST(UploaderTest, AMissingOrRootServiceUserIsRefused) {

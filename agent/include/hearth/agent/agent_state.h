@@ -55,6 +55,8 @@ struct EnrollOptions {
   std::string owner;
   std::string hostname;
   std::string proxy;
+  // As root, the network exchange runs in a child dropped to this account (else "nobody").
+  std::string service_user = "hearth";
 };
 
 // Enrols this PC (see `hearth-agent enroll`). Idempotent: enrolled to the same server already →

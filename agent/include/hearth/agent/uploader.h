@@ -74,4 +74,13 @@ class ProcessTransport : public Transport {
 // agent closes the socket.
 void ServeUploader(int fd, Transport& transport);
 
+// One HTTPS request made by a short-lived child process that, when we are root, first drops to
+// `user` (falling back to "nobody" when that account does not exist): enrolment and its first
+// policy fetch happen before there is an uploader, and must not parse the network's bytes (TLS,
+// certificates, HTTP) as root either. Files named in `options` are read here, before the drop, and
+// handed to the child in memory. `post_body` null = GET.
+StatusOr<HttpResponse> HttpRequestUnprivileged(HttpOptions options, const std::string& user,
+                                               const std::string& url,
+                                               const std::string* post_body);
+
 }  // namespace hearth::agent
