@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "child_process.h"
 #include "hearth/agent/notify.h"
 #include "hearth/check.h"
 #include "hearth/protocol/crypto.h"
@@ -209,15 +210,8 @@ StatusOr<json::Value> RunChecksIsolated(const Policy& policy, const CheckProcess
     return InternalError(std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGTERM, SIG_DFL);
-    ::signal(SIGHUP, SIG_DFL);
+    BecomeChildOf(parent, "hearth-check");
     ::close(pipefd[0]);
-    ::prctl(PR_SET_NAME, "hearth-check");
     auto* view = makeView().release();  // leaked on purpose, as the checks
     // The child's log lines travel back with the result (its own stream dies with it).
     std::ostringstream child_log;

@@ -23,6 +23,7 @@
 #include <ostream>
 #include <random>
 
+#include "child_process.h"
 #include "hearth/agent/backoff.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/log.h"
@@ -355,17 +356,14 @@ class Daemon {
     if (config_.enroll_file.empty() || ::stat(config_.enroll_file.c_str(), &st) != 0) return;
     if (LoadEnrollment(options_.state_dir).ok()) return;
     log_.stream().flush();
+    pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
       log_.error(std::string("preseeded enrolment: fork: ") + std::strerror(errno));
       return;
     }
     if (pid == 0) {
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      ::prctl(PR_SET_NAME, "hearth-enroll");
+      BecomeChildOf(parent, "hearth-enroll");
       auto r = EnrollFromPreseed(config_.enroll_file, options_.state_dir, config_.proxy,
                                  log_.stream());
       if (!r.ok()) log_.error("preseeded enrolment: " + r.status().message());
@@ -383,8 +381,7 @@ class Daemon {
       break;
     }
     if (pidfd >= 0) ::close(pidfd);
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    Reap(pid);
   }
 
   // Opens the runtime when enrolled (enrolling from the preseed file first if there is one).

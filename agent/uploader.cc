@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "child_process.h"
 #include "hearth/json.h"
 
 namespace hearth::agent {
@@ -159,12 +160,6 @@ int64_t intField(const json::Value& v, const char* key, int64_t fallback) {
   ::_exit(127);
 }
 
-// In a forked child: no supplementary groups, the given gid and uid, no way back.
-bool dropTo(uid_t uid, gid_t gid) {
-  return ::setgroups(0, nullptr) == 0 && ::setgid(gid) == 0 && ::setuid(uid) == 0 &&
-         ::setuid(0) != 0;
-}
-
 // Resolves the account to drop to (root only): `user`, or nobody when it does not exist.
 StatusOr<std::pair<uid_t, gid_t>> accountFor(const std::string& user) {
   for (const std::string& name : {user, std::string("nobody")}) {
@@ -226,13 +221,13 @@ StatusOr<HttpResponse> HttpRequestUnprivileged(HttpOptions o, const std::string&
     return InternalError(std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
+    BecomeChildOf(parent, "hearth-upload");
     ::close(pipefd[0]);
-    if (drop && !dropTo(drop->first, drop->second)) childFail("cannot drop privileges");
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(0);
+    if (drop && !DropPrivileges(parent, drop->first, drop->second)) {
+      childFail("cannot drop privileges");
+    }
     ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     ::prctl(PR_SET_DUMPABLE, 0);
-    ::prctl(PR_SET_NAME, "hearth-upload");
     json::Value out = json::Value::object();
     auto client = HttpClient::create(o);
     StatusOr<HttpResponse> r =
@@ -256,8 +251,7 @@ StatusOr<HttpResponse> HttpRequestUnprivileged(HttpOptions o, const std::string&
                          -1);
   ::close(pipefd[0]);
   if (!frame.ok()) ::kill(pid, SIGKILL);
-  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
+  Reap(pid);
   HEARTH_RETURN_IF_ERROR(frame.status());
   HEARTH_ASSIGN_OR_RETURN(json::Value v, json::parse(*frame, {.max_depth = 4, .max_bytes = kMaxFrame}));
   const json::Value* ok = v.find("ok");
@@ -346,30 +340,14 @@ Status ProcessTransport::spawn() {
     return InternalError(std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
-    // The uploader. Die with the agent; default signal handling; only the socket and stdio open.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGTERM, SIG_DFL);
-    ::signal(SIGHUP, SIG_DFL);
+    // The uploader: only the socket and stdio open.
+    BecomeChildOf(parent, "hearth-upload");
     ::signal(SIGPIPE, SIG_IGN);
     if (::dup2(sv[1], 3) < 0) childFail("dup2 failed");
     ::close_range(4, ~0U, 0);
-    if (uid_) {
-      if (::setgroups(0, nullptr) != 0) childFail("setgroups failed");
-      if (::setgid(gid_) != 0) childFail("setgid failed");
-      if (::setuid(*uid_) != 0) childFail("setuid failed");
-      if (::setuid(0) == 0) childFail("could regain root after dropping privileges");
-    }
-    // setuid() cleared the parent-death signal: set it again, and make sure the agent is still
-    // there (it may have died in between).
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(0);
+    if (uid_ && !DropPrivileges(parent, *uid_, gid_)) childFail("cannot drop privileges");
     ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     ::prctl(PR_SET_DUMPABLE, 0);  // the device key is in this process's memory
-    ::prctl(PR_SET_NAME, "hearth-upload");
     std::unique_ptr<Transport> transport;
     if (options_.make_transport) {
       transport = options_.make_transport();
@@ -394,8 +372,7 @@ void ProcessTransport::stop() {
   fd_ = -1;
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    Reap(pid_);
   }
   pid_ = -1;
 }
