@@ -178,9 +178,9 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   if (!o.owner.empty()) req.owner = o.owner;
   // The exchange itself (TLS, the server's certificate, HTTP) runs unprivileged.
   std::string request_body = json::write(req.toJson());
-  HEARTH_ASSIGN_OR_RETURN(HttpResponse resp,
-                          HttpRequestUnprivileged(ho, o.service_user, server + "/api/v1/enroll",
-                                                  &request_body));
+  HEARTH_ASSIGN_OR_RETURN(
+      HttpResponse resp,
+      HttpRequestUnprivileged(ho, o.service_user, server + "/api/v1/enroll", &request_body));
   if (resp.status != 201) {
     std::string why = resp.body;
     if (auto err = json::parse(resp.body);

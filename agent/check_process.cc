@@ -1,20 +1,19 @@
 #include "hearth/agent/check_process.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <optional>
+#include <fcntl.h>
 #include <future>
+#include <optional>
 #include <ostream>
+#include <poll.h>
+#include <signal.h>
 #include <sstream>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 #include "child_process.h"
 #include "hearth/agent/notify.h"
@@ -33,8 +32,8 @@ CheckResult timedOut(const std::string& id, std::chrono::seconds timeout) {
   CheckResult r;
   r.id = id;
   r.verdict = Verdict::kUnknown;
-  r.summary = "Could not tell: the check did not finish within " +
-              std::to_string(timeout.count()) + " s";
+  r.summary =
+      "Could not tell: the check did not finish within " + std::to_string(timeout.count()) + " s";
   r.evidence = json::Value::object();
   r.evidence.set("error", "timeout");
   r.evidence.set("timeout_seconds", static_cast<int64_t>(timeout.count()));
@@ -143,8 +142,8 @@ json::Value RunChecksWithTimeouts(const SystemView& view, const Policy& policy,
   report.host = CollectHostInfo(view);
   // Owned for the process's lifetime: a timed-out check's thread may still use them.
   // Leaked on purpose: a timed-out check's thread may still use them until the process ends.
-  auto* checks = new std::vector<std::unique_ptr<Check>>(o.make_checks ? o.make_checks()
-                                                                         : BuiltinChecks());
+  auto* checks =
+      new std::vector<std::unique_ptr<Check>>(o.make_checks ? o.make_checks() : BuiltinChecks());
   for (const auto& check : *checks) {
     std::string id(check->id());
     if (!policy.enabled(id)) continue;
@@ -172,8 +171,8 @@ json::Value RunChecksWithTimeouts(const SystemView& view, const Policy& policy,
       Report r = future.get();
       for (auto& c : r.checks) report.checks.push_back(std::move(c));
     } else {
-      log << "hearth-agent: check " << id << " did not finish within "
-          << o.check_timeout.count() << " s; reported unknown\n";
+      log << "hearth-agent: check " << id << " did not finish within " << o.check_timeout.count()
+          << " s; reported unknown\n";
       CheckResult t = timedOut(id, o.check_timeout);
       t.required = policy.required(id);
       report.checks.push_back(std::move(t));
@@ -181,8 +180,7 @@ json::Value RunChecksWithTimeouts(const SystemView& view, const Policy& policy,
   }
   report.compliant = isCompliant(report.checks);
   if (o.notify) {
-    auto sent = NotifyFailures(view, report,
-                               NotifyOptions{o.notify_state_file}, log);
+    auto sent = NotifyFailures(view, report, NotifyOptions{o.notify_state_file}, log);
     if (!sent.ok()) log << "hearth-agent: notifications: " << sent.status().message() << "\n";
   }
   return report.toJson();
@@ -259,11 +257,10 @@ StatusOr<json::Value> RunChecksIsolated(const Policy& policy, const CheckProcess
     return why;
   }
   if (exited && (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)) {
-    return InternalError(WIFSIGNALED(wstatus)
-                             ? "the check process was killed by signal " +
-                                   std::to_string(WTERMSIG(wstatus))
-                             : "the check process failed with status " +
-                                   std::to_string(WEXITSTATUS(wstatus)));
+    return InternalError(
+        WIFSIGNALED(wstatus)
+            ? "the check process was killed by signal " + std::to_string(WTERMSIG(wstatus))
+            : "the check process failed with status " + std::to_string(WEXITSTATUS(wstatus)));
   }
   HEARTH_ASSIGN_OR_RETURN(json::Value answer,
                           json::parse(out, {.max_depth = 64, .max_bytes = kMaxResultBytes}));

@@ -1,12 +1,11 @@
 #include "child_process.h"
 
+#include <cerrno>
 #include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cerrno>
 
 namespace hearth::agent {
 

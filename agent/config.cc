@@ -83,7 +83,8 @@ StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, bool explicit_pat
     return text.status().withContext("configuration");
   }
 
-  auto duration = [](std::chrono::seconds* out, std::chrono::seconds min, std::chrono::seconds max) {
+  auto duration = [](std::chrono::seconds* out, std::chrono::seconds min,
+                     std::chrono::seconds max) {
     return [=](const std::string& v) -> Status {
       HEARTH_ASSIGN_OR_RETURN(auto d, ParseDuration(v));
       if (d < min || d > max) {

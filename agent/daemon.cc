@@ -1,27 +1,26 @@
 #include "hearth/agent/daemon.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <map>
+#include <memory>
+#include <ostream>
 #include <poll.h>
+#include <random>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <map>
-#include <memory>
-#include <ostream>
-#include <random>
 
 #include "child_process.h"
 #include "hearth/agent/backoff.h"
@@ -106,10 +105,14 @@ class Daemon {
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
     sfd_ = std::make_unique<Fd>(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-    cycle_timer_ = std::make_unique<Fd>(::timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK));
-    retry_timer_ = std::make_unique<Fd>(::timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK));
-    debounce_timer_ = std::make_unique<Fd>(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-    resume_watch_ = std::make_unique<Fd>(::timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK));
+    cycle_timer_ =
+        std::make_unique<Fd>(::timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK));
+    retry_timer_ =
+        std::make_unique<Fd>(::timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK));
+    debounce_timer_ =
+        std::make_unique<Fd>(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    resume_watch_ =
+        std::make_unique<Fd>(::timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK));
     for (const auto* fd : {&sfd_, &cycle_timer_, &retry_timer_, &debounce_timer_, &resume_watch_}) {
       if ((*fd)->get() < 0) {
         log_.error(std::string("cannot create the daemon's timers: ") + std::strerror(errno));
@@ -127,9 +130,12 @@ class Daemon {
     fullCycle("start");
     while (!stop_) {
       if (runtime_) runtime_->idle();  // nothing talks to the network between cycles
-      pollfd fds[7] = {{sfd_->get(), POLLIN, 0},           {cycle_timer_->get(), POLLIN, 0},
-                       {retry_timer_->get(), POLLIN, 0},   {debounce_timer_->get(), POLLIN, 0},
-                       {resume_watch_->get(), POLLIN, 0},  {nl_ ? nl_->get() : -1, POLLIN, 0},
+      pollfd fds[7] = {{sfd_->get(), POLLIN, 0},
+                       {cycle_timer_->get(), POLLIN, 0},
+                       {retry_timer_->get(), POLLIN, 0},
+                       {debounce_timer_->get(), POLLIN, 0},
+                       {resume_watch_->get(), POLLIN, 0},
+                       {nl_ ? nl_->get() : -1, POLLIN, 0},
                        {control_ ? control_->get() : -1, POLLIN, 0}};
       int r = ::poll(fds, 7, -1);
       if (r < 0) {
@@ -252,8 +258,8 @@ class Daemon {
     while (true) {
       sockaddr_nl from{};
       socklen_t fromlen = sizeof(from);
-      ssize_t got = ::recvfrom(nl_->get(), buf, sizeof(buf), 0,
-                               reinterpret_cast<sockaddr*>(&from), &fromlen);
+      ssize_t got =
+          ::recvfrom(nl_->get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &fromlen);
       int n = static_cast<int>(got);
       if (got < 0) {
         if (errno == EINTR) continue;
@@ -328,8 +334,8 @@ class Daemon {
       // than one check start every few seconds in all.
       auto last = last_check_now_.find(cred.uid);
       if (last != last_check_now_.end() && now - last->second < seconds(kCheckNowMinSeconds)) {
-        auto wait = seconds(kCheckNowMinSeconds) -
-                    std::chrono::duration_cast<seconds>(now - last->second);
+        auto wait =
+            seconds(kCheckNowMinSeconds) - std::chrono::duration_cast<seconds>(now - last->second);
         answer = "busy: a check was requested less than a minute ago; try again in " +
                  std::to_string(wait.count()) + " s\n";
         log_.debug("check request from uid " + std::to_string(cred.uid) + " refused (rate limit)");
@@ -352,7 +358,7 @@ class Daemon {
   // Preseeded enrolment talks to the server: it runs in a child process, so SIGTERM never waits
   // for it (the daemon kills it and stops).
   void preseedInChild() {
-    struct stat st{};
+    struct stat st {};
     if (config_.enroll_file.empty() || ::stat(config_.enroll_file.c_str(), &st) != 0) return;
     if (LoadEnrollment(options_.state_dir).ok()) return;
     log_.stream().flush();
@@ -364,8 +370,8 @@ class Daemon {
     }
     if (pid == 0) {
       BecomeChildOf(parent, "hearth-enroll");
-      auto r = EnrollFromPreseed(config_.enroll_file, options_.state_dir, config_.proxy,
-                                 log_.stream());
+      auto r =
+          EnrollFromPreseed(config_.enroll_file, options_.state_dir, config_.proxy, log_.stream());
       if (!r.ok()) log_.error("preseeded enrolment: " + r.status().message());
       log_.stream().flush();
       ::_exit(r.ok() ? 0 : 1);

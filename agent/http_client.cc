@@ -1,7 +1,6 @@
 #include "hearth/agent/http_client.h"
 
 #include <dlfcn.h>
-
 #include <mutex>
 #include <string>
 
@@ -49,10 +48,10 @@ void loadCurl() {
     return;
   }
   CurlApi a{};
-  if (!bind(lib, "curl_global_init", &a.global_init) || !bind(lib, "curl_easy_init", &a.easy_init) ||
-      !bind(lib, "curl_easy_cleanup", &a.cleanup) || !bind(lib, "curl_easy_reset", &a.reset) ||
-      !bind(lib, "curl_easy_setopt", &a.setopt) || !bind(lib, "curl_easy_perform", &a.perform) ||
-      !bind(lib, "curl_easy_getinfo", &a.getinfo) ||
+  if (!bind(lib, "curl_global_init", &a.global_init) ||
+      !bind(lib, "curl_easy_init", &a.easy_init) || !bind(lib, "curl_easy_cleanup", &a.cleanup) ||
+      !bind(lib, "curl_easy_reset", &a.reset) || !bind(lib, "curl_easy_setopt", &a.setopt) ||
+      !bind(lib, "curl_easy_perform", &a.perform) || !bind(lib, "curl_easy_getinfo", &a.getinfo) ||
       !bind(lib, "curl_easy_strerror", &a.strerror) ||
       !bind(lib, "curl_slist_append", &a.slist_append) ||
       !bind(lib, "curl_slist_free_all", &a.slist_free_all) ||
@@ -161,16 +160,14 @@ class CurlClient final : public HttpClient {
     }
     if (bad != CURLE_OK) {
       api().setopt(h, CURLOPT_ERRORBUFFER, nullptr);
-      return PermissionDeniedError(url + ": libcurl refused a TLS setting: " +
-                                   api().strerror(bad));
+      return PermissionDeniedError(url + ": libcurl refused a TLS setting: " + api().strerror(bad));
     }
     if (options_.proxy == "none") {
       api().setopt(h, CURLOPT_PROXY, "");
     } else if (!options_.proxy.empty()) {
       api().setopt(h, CURLOPT_PROXY, options_.proxy.c_str());
     }
-    api().setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(options_.connect_timeout.count()));
+    api().setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
     api().setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
     api().setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     api().setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);

@@ -1,16 +1,15 @@
 #include "hearth/agent/runtime.h"
 
-#include <fcntl.h>
-#include <pwd.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <ostream>
+#include <pwd.h>
 #include <sstream>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/atomic_file.h"
 #include "common/text.h"
@@ -90,7 +89,7 @@ Status ClearRetiredMark(const std::string& state_dir) {
 }
 
 bool HasRetiredMark(const std::string& state_dir) {
-  struct stat st{};
+  struct stat st {};
   return ::stat((state_dir + "/retired").c_str(), &st) == 0;
 }
 
@@ -109,8 +108,8 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
   ho.pin = rt->enrollment_.pin;
   ho.proxy = o.config.proxy;
   ho.connect_timeout = o.config.connect_timeout;
-  ho.total_timeout = std::max<std::chrono::milliseconds>(o.config.request_timeout,
-                                                         o.config.connect_timeout);
+  ho.total_timeout =
+      std::max<std::chrono::milliseconds>(o.config.request_timeout, o.config.connect_timeout);
   if (o.uploader_process) {
     // The uploader cannot open root-owned files: hand it the material in memory.
     if (rt->enrollment_.has_ca) {
@@ -138,8 +137,7 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
     ho.client_cert = rt->paths_.device_cert;
     ho.client_key = rt->paths_.device_key;
     HEARTH_ASSIGN_OR_RETURN(auto client, HttpClient::create(ho));
-    rt->transport_ =
-        NewHttpTransport(std::move(client), rt->enrollment_.server, rt->signing_pub_);
+    rt->transport_ = NewHttpTransport(std::move(client), rt->enrollment_.server, rt->signing_pub_);
   }
 
   // The last good policy, verified again (the file could have been edited).
@@ -183,8 +181,8 @@ Status AgentRuntime::refreshPolicy() {
       auto v = VerifySignedPolicy(*fetched, signing_pub_, policy_version_);
       if (v.ok()) {
         if (!policy_ || v->policy.version != policy_version_) {
-          log_->info("policy " + v->policy.level + " version " +
-                     std::to_string(v->policy.version) + " in force");
+          log_->info("policy " + v->policy.level + " version " + std::to_string(v->policy.version) +
+                     " in force");
         }
         policy_version_ = v->policy.version;
         policy_ = std::move(v->policy);
@@ -236,8 +234,7 @@ StatusOr<json::Value> AgentRuntime::runChecks(const std::set<std::string>& only)
   return local;
 }
 
-StatusOr<std::optional<int64_t>> AgentRuntime::spoolIfNeeded(const json::Value& local,
-                                                             bool force) {
+StatusOr<std::optional<int64_t>> AgentRuntime::spoolIfNeeded(const json::Value& local, bool force) {
   if (retired_) return std::optional<int64_t>();
   std::vector<std::string> users;
   if (auto passwd = readText("/etc/passwd", 4 << 20); passwd.ok()) {
@@ -298,14 +295,17 @@ StatusOr<std::optional<int64_t>> AgentRuntime::spoolIfNeeded(const json::Value& 
   json::Value next = json::Value::object();
   next.set("fingerprint", fingerprint);
   next.set("device_id", enrollment_.device_id);
-  next.set("spooled_at", static_cast<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                                  now.time_since_epoch())
-                                                  .count()));
+  next.set("spooled_at",
+           static_cast<int64_t>(
+               std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count()));
   next.set("sequence", env.sequence);
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(reportStatePath(options_.state_dir),
-                                             json::write(next) + "\n", 0600));
+  HEARTH_RETURN_IF_ERROR(
+      WriteFileAtomically(reportStatePath(options_.state_dir), json::write(next) + "\n", 0600));
   log_->debug("report " + std::to_string(env.sequence) + " spooled (" +
-              (force ? "requested" : changed ? "a verdict changed" : "heartbeat") + ")");
+              (force     ? "requested"
+               : changed ? "a verdict changed"
+                         : "heartbeat") +
+              ")");
   return std::optional<int64_t>(env.sequence);
 }
 
@@ -341,8 +341,8 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
         break;
       }
     }
-    log_->error("the server refused report " + std::to_string(head) + " for good (" +
-                d.last.error + "); kept in " + dir);
+    log_->error("the server refused report " + std::to_string(head) + " for good (" + d.last.error +
+                "); kept in " + dir);
     if (!spool_->discard(head).ok()) break;  // (keeps a drop count it carried for the next)
   }
   for (const auto& line : text::splitLines(dlog.str())) {

@@ -1,7 +1,11 @@
 #include "hearth/agent/uploader.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <grp.h>
+#include <optional>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -9,11 +13,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -87,7 +86,7 @@ bool writeFrame(int fd, const std::string& payload) {
 // Reads one frame. `deadline` (if set) and `interrupt_fd` (if >= 0) bound the wait.
 // DeadlineExceeded / Cancelled-as-Unavailable("interrupted") / Unavailable (EOF) / DataLoss.
 StatusOr<std::string> readFrame(int fd, std::optional<Clock::time_point> deadline,
-                                 int interrupt_fd) {
+                                int interrupt_fd) {
   std::string buf;
   size_t want = 4;
   bool have_head = false;
@@ -132,7 +131,7 @@ StatusOr<std::string> readFrame(int fd, std::optional<Clock::time_point> deadlin
   }
 }
 
-const char* kKindNames[] = {"accepted", "retry_later", "refused", "retired",
+const char* kKindNames[] = {"accepted",    "retry_later", "refused", "retired",
                             "auth_failed", "tls_failure", "network"};
 
 PostResult::Kind kindFromName(const std::string& name) {
@@ -231,9 +230,9 @@ StatusOr<HttpResponse> HttpRequestUnprivileged(HttpOptions o, const std::string&
     json::Value out = json::Value::object();
     auto client = HttpClient::create(o);
     StatusOr<HttpResponse> r =
-        !client.ok() ? StatusOr<HttpResponse>(client.status())
-                     : (post_body != nullptr ? (*client)->postJson(url, *post_body)
-                                             : (*client)->get(url));
+        !client.ok()
+            ? StatusOr<HttpResponse>(client.status())
+            : (post_body != nullptr ? (*client)->postJson(url, *post_body) : (*client)->get(url));
     out.set("ok", r.ok());
     if (r.ok()) {
       out.set("status", static_cast<int64_t>(r->status));
@@ -247,13 +246,13 @@ StatusOr<HttpResponse> HttpRequestUnprivileged(HttpOptions o, const std::string&
     ::_exit(0);
   }
   ::close(pipefd[1]);
-  auto frame = readFrame(pipefd[0], Clock::now() + o.total_timeout + std::chrono::seconds(15),
-                         -1);
+  auto frame = readFrame(pipefd[0], Clock::now() + o.total_timeout + std::chrono::seconds(15), -1);
   ::close(pipefd[0]);
   if (!frame.ok()) ::kill(pid, SIGKILL);
   Reap(pid);
   HEARTH_RETURN_IF_ERROR(frame.status());
-  HEARTH_ASSIGN_OR_RETURN(json::Value v, json::parse(*frame, {.max_depth = 4, .max_bytes = kMaxFrame}));
+  HEARTH_ASSIGN_OR_RETURN(json::Value v,
+                          json::parse(*frame, {.max_depth = 4, .max_bytes = kMaxFrame}));
   const json::Value* ok = v.find("ok");
   if (ok == nullptr || !ok->isBool() || !ok->asBool()) {
     int64_t code = intField(v, "code", static_cast<int64_t>(StatusCode::kUnavailable));
@@ -264,7 +263,8 @@ StatusOr<HttpResponse> HttpRequestUnprivileged(HttpOptions o, const std::string&
   }
   HttpResponse resp;
   resp.status = static_cast<long>(intField(v, "status", 0));
-  resp.retry_after_seconds = static_cast<long>(std::clamp<int64_t>(intField(v, "retry_after", -1), -1, 3600));
+  resp.retry_after_seconds =
+      static_cast<long>(std::clamp<int64_t>(intField(v, "retry_after", -1), -1, 3600));
   resp.body = stringField(v, "body");
   if (resp.body.size() > o.max_response_bytes) {
     return ResourceExhaustedError("response from " + url + " too large");
@@ -304,7 +304,8 @@ void ServeUploader(int fd, Transport& transport) {
   }
 }
 
-StatusOr<std::unique_ptr<ProcessTransport>> ProcessTransport::start(const UploaderOptions& options) {
+StatusOr<std::unique_ptr<ProcessTransport>> ProcessTransport::start(
+    const UploaderOptions& options) {
   std::unique_ptr<ProcessTransport> t(new ProcessTransport(options));
   if (::geteuid() == 0 && !options.user.empty()) {
     std::vector<char> buf(16384);
@@ -426,7 +427,8 @@ StatusOr<std::string> ProcessTransport::fetchPolicy(int64_t min_version) {
   req.set("op", "policy");
   req.set("min_version", min_version);
   HEARTH_ASSIGN_OR_RETURN(std::string answer, call(json::write(req)));
-  HEARTH_ASSIGN_OR_RETURN(json::Value v, json::parse(answer, {.max_depth = 4, .max_bytes = kMaxFrame}));
+  HEARTH_ASSIGN_OR_RETURN(json::Value v,
+                          json::parse(answer, {.max_depth = 4, .max_bytes = kMaxFrame}));
   const json::Value* ok = v.find("ok");
   if (ok != nullptr && ok->isBool() && ok->asBool()) return stringField(v, "policy");
   int64_t code = intField(v, "code", static_cast<int64_t>(StatusCode::kUnavailable));

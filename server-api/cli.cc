@@ -1,7 +1,7 @@
 #include "hearth/server/cli.h"
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <ostream>
 #include <set>
@@ -101,12 +101,18 @@ bool loadConfigFile(const std::string& path, bool explicit_path, Args& a, std::o
     return false;
   }
   enum Kind { kPath, kAddress, kDatabase, kCount, kRate };
-  const std::map<std::string, Kind> keys = {
-      {"state_dir", kPath},         {"listen", kAddress},         {"admin_listen", kAddress},
-      {"database", kDatabase},      {"stale_after", kCount},      {"request_timeout", kCount},
-      {"threads", kCount},          {"queue", kCount},            {"enroll_rate", kRate},
-      {"enroll_burst", kCount},     {"enroll_address_rate", kRate},
-      {"enroll_address_burst", kCount}};
+  const std::map<std::string, Kind> keys = {{"state_dir", kPath},
+                                            {"listen", kAddress},
+                                            {"admin_listen", kAddress},
+                                            {"database", kDatabase},
+                                            {"stale_after", kCount},
+                                            {"request_timeout", kCount},
+                                            {"threads", kCount},
+                                            {"queue", kCount},
+                                            {"enroll_rate", kRate},
+                                            {"enroll_burst", kCount},
+                                            {"enroll_address_rate", kRate},
+                                            {"enroll_address_burst", kCount}};
   std::set<std::string> seen;
   int n = 0;
   for (const auto& raw : text::splitLines(*text)) {

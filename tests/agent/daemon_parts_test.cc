@@ -1,18 +1,17 @@
 // The daemon's parts that do not need a server: agent.conf, the isolated check run (timeouts,
 // merging a vpn-only run), change detection, and the uploader process (framing, deadlines,
 // interruption, the privilege drop).
-#include <pwd.h>
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <netinet/in.h>
+#include <pwd.h>
 #include <sstream>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -221,13 +220,12 @@ TEST(CheckProcessTest, InterruptAbandonsTheRun) {
 }
 
 TEST(CheckProcessTest, MergeKeepsOtherChecksAndRecomputesCompliance) {
-  auto full = json::parse(
-      R"({"compliant":true,"evaluated_at":"2026-11-26T10:00:00Z","checks":[)"
-      R"({"id":"disk_encryption","verdict":"pass","required":true,"summary":"ok"},)"
-      R"({"id":"vpn","verdict":"pass","required":true,"summary":"through tun0"}]})");
-  auto vpn = json::parse(
-      R"({"compliant":false,"evaluated_at":"2026-11-26T10:05:00Z","checks":[)"
-      R"({"id":"vpn","verdict":"fail","required":true,"summary":"via eth0"}]})");
+  auto full =
+      json::parse(R"({"compliant":true,"evaluated_at":"2026-11-26T10:00:00Z","checks":[)"
+                  R"({"id":"disk_encryption","verdict":"pass","required":true,"summary":"ok"},)"
+                  R"({"id":"vpn","verdict":"pass","required":true,"summary":"through tun0"}]})");
+  auto vpn = json::parse(R"({"compliant":false,"evaluated_at":"2026-11-26T10:05:00Z","checks":[)"
+                         R"({"id":"vpn","verdict":"fail","required":true,"summary":"via eth0"}]})");
   json::Value m = MergeCheckResults(*full, *vpn);
   ASSERT_EQ(m.find("checks")->size(), 2u);
   EXPECT_EQ(checkById(m, "disk_encryption").find("verdict")->asString(), "pass");
@@ -266,7 +264,8 @@ class IdentityTransport : public Transport {
     return r;
   }
   StatusOr<std::string> fetchPolicy(int64_t min_version) override {
-    if (min_version > 5) return NotFoundError("no policy newer than " + std::to_string(min_version));
+    if (min_version > 5)
+      return NotFoundError("no policy newer than " + std::to_string(min_version));
     return std::string("{\"signed\":true}");
   }
 };
@@ -310,7 +309,7 @@ TEST(UploaderTest, AStuckUploaderIsKilledAtTheDeadlineAndReplaced) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(4));
   EXPECT_EQ(r.kind, PostResult::Kind::kNetwork);
   EXPECT_NE(r.error.find("did not answer in time"), std::string::npos) << r.error;
-  EXPECT_NE(::kill(first, 0), 0);  // gone (reaped)
+  EXPECT_NE(::kill(first, 0), 0);                                       // gone (reaped)
   EXPECT_EQ((*t)->postReport("ok").kind, PostResult::Kind::kAccepted);  // a new one answers
   EXPECT_NE((*t)->pid(), first);
   pid_t second = (*t)->pid();
@@ -394,8 +393,8 @@ TEST(UploaderTest, OneOffRequestsAreMadeUnprivileged) {
     long uid = -1;
     f >> sl >> local >> remote >> st >> queues >> tr >> retr >> uid;
     size_t colon = local.find(':');
-    if (colon == std::string::npos || local.find_first_not_of("0123456789ABCDEF:") !=
-                                          std::string::npos) {
+    if (colon == std::string::npos ||
+        local.find_first_not_of("0123456789ABCDEF:") != std::string::npos) {
       continue;  // the header line
     }
     if (std::stoul(local.substr(colon + 1), nullptr, 16) == client_port) {

@@ -3,20 +3,19 @@
 // SIGUSR1, rides out a server outage (backoff, then delivery exactly once), picks up a policy
 // update, stops reporting when retired, runs its uploader unprivileged, and (as root, inside a
 // network namespace of its own) re-runs the vpn check when the network changes.
+#include <algorithm>
+#include <chrono>
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <fstream>
-#include <algorithm>
 #include <functional>
 #include <random>
+#include <signal.h>
 #include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -166,8 +165,8 @@ class AgentDaemonTest : public ::testing::Test {
   json::Value admin(const std::string& path, std::vector<std::string> extra = {}) {
     std::string token = readFile(state_ + "/admin-token");
     token.pop_back();
-    std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "--cacert", state_ + "/ca.pem", "-H",
-                                     "Authorization: Bearer " + token};
+    std::vector<std::string> argv = {"/usr/bin/curl",    "-sS", "--cacert",
+                                     state_ + "/ca.pem", "-H",  "Authorization: Bearer " + token};
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back("https://" + admin_ + path);
     auto r = RunProcess(argv);
@@ -262,8 +261,8 @@ TEST_F(AgentDaemonTest, AnyLocalUserCanAskForACheckOnceAMinute) {
   if (::geteuid() == 0) {
     // The person at the PC, not root: the socket is for them.
     ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
-    asker.insert(asker.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-                                 "--clear-groups"});
+    asker.insert(asker.begin(),
+                 {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
   }
   auto first = RunProcess(asker);
   EXPECT_EQ(first.exit_code, 0) << first.out << first.err;
@@ -387,7 +386,9 @@ TEST_F(AgentDaemonTest, APolicyUpdateReachesTheAgent) {
   EXPECT_EQ(statusWhen([](const json::Value& v) {
               const json::Value* p = v.find("policy_version");
               return p != nullptr && p->isInt() && p->asInt() == 2;
-            }).find("policy_version")->asInt(),
+            })
+                .find("policy_version")
+                ->asInt(),
             2);
   EXPECT_EQ(storedSequences(), (std::vector<int64_t>{2, 1}));
 }

@@ -35,8 +35,8 @@ TEST(ServerConfigTest, KeysApplyAndTheCommandLineWins) {
   testing::ServerProcess server({kServer, "serve", "--config", conf}, dir.path() + "/log");
   EXPECT_TRUE(server.started());
   // The command line wins over the file.
-  auto other = RunProcess({kServer, "secret", "list", "--config", conf, "--state-dir",
-                           dir.path() + "/nowhere"});
+  auto other = RunProcess(
+      {kServer, "secret", "list", "--config", conf, "--state-dir", dir.path() + "/nowhere"});
   EXPECT_EQ(other.exit_code, 2);
   EXPECT_NE(other.err.find("nowhere"), std::string::npos) << other.err;
 }

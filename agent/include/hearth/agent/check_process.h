@@ -1,14 +1,14 @@
 // Running the checks without ever blocking the agent on one: each cycle runs in a short-lived
 // child process, each check in it under its own timeout. A check that does not finish in time is
 // reported unknown ("did not finish within N s") and left behind in the child, which is discarded
-// when the cycle ends, so nothing it holds (a hung read, a stuck command) outlives the cycle and the
-// daemon's own memory stays small.
+// when the cycle ends, so nothing it holds (a hung read, a stuck command) outlives the cycle and
+// the daemon's own memory stays small.
 #pragma once
 
 #include <chrono>
 #include <functional>
-#include <memory>
 #include <iosfwd>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -27,7 +27,7 @@ struct CheckProcessOptions {
   // Desktop notifications for failed required checks (sent from the child, as each person).
   bool notify = false;
   std::string notify_state_file;
-  int interrupt_fd = -1;  // readable → abandon the run (Unavailable "interrupted")
+  int interrupt_fd = -1;    // readable → abandon the run (Unavailable "interrupted")
   bool in_process = false;  // tests: run in this process (no timeout isolation)
   // Tests: the checks and the system view (default: BuiltinChecks() and the live system).
   std::function<std::vector<std::unique_ptr<Check>>()> make_checks;

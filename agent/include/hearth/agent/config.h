@@ -15,10 +15,10 @@ namespace hearth::agent {
 enum class LogLevel { kError = 0, kWarning = 1, kInfo = 2, kDebug = 3 };
 
 struct AgentConfig {
-  std::chrono::seconds interval{15 * 60};   // interval: between full check runs
-  int splay_percent = 10;                   // splay: ± this share of the interval, random
-  std::chrono::seconds heartbeat{60 * 60};  // heartbeat: send even when nothing changed
-  std::chrono::seconds check_timeout{300};  // check_timeout: a check taking longer is unknown
+  std::chrono::seconds interval{15 * 60};    // interval: between full check runs
+  int splay_percent = 10;                    // splay: ± this share of the interval, random
+  std::chrono::seconds heartbeat{60 * 60};   // heartbeat: send even when nothing changed
+  std::chrono::seconds check_timeout{300};   // check_timeout: a check taking longer is unknown
   std::chrono::seconds network_debounce{5};  // network_debounce: wait for the network to settle
   std::chrono::seconds retry_cap{15 * 60};   // retry_cap: the longest wait between delivery tries
   std::chrono::seconds connect_timeout{10};  // connect_timeout: TCP + TLS connect to the server
@@ -29,9 +29,9 @@ struct AgentConfig {
   std::string service_user = "hearth";  // service_user: the unprivileged uploader's account
   // control_socket: where `hearth-agent check-now` asks the daemon for a check ("" = off)
   std::string control_socket = "/run/hearth/agent.sock";
-  bool notify = true;                   // notify: desktop notifications for failed checks
-  size_t spool_max_reports = 10000;     // spool_max_reports
-  size_t spool_max_bytes = 20u << 20;   // spool_max_bytes
+  bool notify = true;                    // notify: desktop notifications for failed checks
+  size_t spool_max_reports = 10000;      // spool_max_reports
+  size_t spool_max_bytes = 20u << 20;    // spool_max_bytes
   LogLevel log_level = LogLevel::kInfo;  // log_level: error | warning | info | debug
 };
 

@@ -11,13 +11,12 @@
 // frames, and dies with the agent (PR_SET_PDEATHSIG).
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 
 #include "hearth/agent/transport.h"
 #include "hearth/status.h"
