@@ -28,14 +28,10 @@ StatusOr<std::string> readText(const std::string& path, size_t limit = 1 << 20) 
 
 }  // namespace
 
-StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
-                                            const std::string& public_key_pem,
-                                            int64_t min_version) {
+StatusOr<VerifiedPolicy> PolicyFromVerifiedEnvelope(const std::string& envelope,
+                                                    int64_t min_version) {
   HEARTH_ASSIGN_OR_RETURN(protocol::SignedPolicy sp, protocol::SignedPolicy::parse(envelope));
   HEARTH_ASSIGN_OR_RETURN(std::string bytes, protocol::Base64Decode(sp.policy_b64));
-  HEARTH_ASSIGN_OR_RETURN(protocol::Key key, protocol::Key::fromPem(public_key_pem, true));
-  Status sig = protocol::VerifyEd25519(key, bytes, sp.signature_b64);
-  if (!sig.ok()) return PermissionDeniedError("policy signature: " + sig.message());
   HEARTH_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(bytes, "the server's policy"));
   if (policy.version != sp.version || policy.level != sp.level) {
     return PermissionDeniedError("policy envelope does not match the signed document");
@@ -46,6 +42,17 @@ StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
                                  std::to_string(min_version) + " already in force");
   }
   return VerifiedPolicy{std::move(policy), std::move(bytes)};
+}
+
+StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
+                                            const std::string& public_key_pem,
+                                            int64_t min_version) {
+  HEARTH_ASSIGN_OR_RETURN(protocol::SignedPolicy sp, protocol::SignedPolicy::parse(envelope));
+  HEARTH_ASSIGN_OR_RETURN(std::string bytes, protocol::Base64Decode(sp.policy_b64));
+  HEARTH_ASSIGN_OR_RETURN(protocol::Key key, protocol::Key::fromPem(public_key_pem, true));
+  Status sig = protocol::VerifyEd25519(key, bytes, sp.signature_b64);
+  if (!sig.ok()) return PermissionDeniedError("policy signature: " + sig.message());
+  return PolicyFromVerifiedEnvelope(envelope, min_version);
 }
 
 StatusOr<CycleOutcome> RunCycle(const CycleOptions& o, std::ostream& log_stream) {

@@ -472,11 +472,12 @@ StatusOr<int64_t> Spool::takeDroppedForReport(int64_t sequence) {
 
 // --- the sequence counter --------------------------------------------------------------------
 
-StatusOr<int64_t> NextSequence(const std::string& state_dir) {
-  return NextSequence(state_dir, PosixFileLayer());
+StatusOr<int64_t> NextSequence(const std::string& state_dir, int64_t highest_spooled) {
+  return NextSequence(state_dir, highest_spooled, PosixFileLayer());
 }
 
-StatusOr<int64_t> NextSequence(const std::string& state_dir, FileLayer& files) {
+StatusOr<int64_t> NextSequence(const std::string& state_dir, int64_t highest_spooled,
+                               FileLayer& files) {
   const std::string path = AgentPathsFor(state_dir).sequence;
   int64_t next = 1;
   if (auto text = files.readFile(path, 64); text.ok()) {
@@ -489,10 +490,16 @@ StatusOr<int64_t> NextSequence(const std::string& state_dir, FileLayer& files) {
   } else if (text.status().code() != StatusCode::kNotFound) {
     return text.status();
   }
-  // The successor is durable before this number is used: a crash can skip numbers, never reuse.
-  HEARTH_RETURN_IF_ERROR(WriteFileDurably(files, path, state_dir + "/.tmp-sequence",
-                                          std::to_string(next + 1) + "\n", 0644));
-  return next;
+  return std::max(next, highest_spooled + 1);
+}
+
+Status CommitSequence(const std::string& state_dir, int64_t used) {
+  return CommitSequence(state_dir, used, PosixFileLayer());
+}
+
+Status CommitSequence(const std::string& state_dir, int64_t used, FileLayer& files) {
+  return WriteFileDurably(files, AgentPathsFor(state_dir).sequence, state_dir + "/.tmp-sequence",
+                          std::to_string(used + 1) + "\n", 0644);
 }
 
 }  // namespace hearth::agent

@@ -40,7 +40,9 @@ int main(int argc, char** argv) {
   const long remove_every = std::strtol(argv[3], nullptr, 10);
   hearth::agent::Spool spool(state + "/spool", max_reports);
   for (long i = 1;; ++i) {
-    auto seq = hearth::agent::NextSequence(state);
+    auto spooled = spool.list();
+    if (!spooled.ok()) return fail("list", spooled.status());
+    auto seq = hearth::agent::NextSequence(state, spooled->empty() ? 0 : spooled->back());
     if (!seq.ok()) return fail("next sequence", seq.status());
     auto dropped = spool.takeDroppedForReport(*seq);
     if (!dropped.ok()) return fail("take dropped", dropped.status());
@@ -49,6 +51,9 @@ int main(int argc, char** argv) {
       return fail("append", s);
     }
     emit('A', *seq);
+    if (auto s = hearth::agent::CommitSequence(state, *seq); !s.ok()) {
+      return fail("commit sequence", s);
+    }
     auto pending = spool.list();
     if (!pending.ok()) return fail("list", pending.status());
     size_t depth = pending->size();

@@ -1,6 +1,10 @@
 #include "hearth/protocol/crypto.h"
 
+#include <random>
+
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 namespace hearth::protocol {
 namespace {
@@ -133,6 +137,52 @@ TEST(CryptoTest, EncodingsAndRandomness) {
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->size(), 36u);
   EXPECT_EQ((*u)[14], '4');
+}
+
+// SHA-256 and Base64 are our own code (encoding.cc: the agent's daemon must not load OpenSSL):
+// they must agree with OpenSSL's byte for byte.
+TEST(CryptoTest, Sha256MatchesOpenSslOnStandardVectorsAndRandomInputs) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(Sha256Hex(std::string(1000000, 'a')),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  std::mt19937 rng(7);
+  for (size_t len = 0; len < 300; ++len) {
+    std::string data(len, '\0');
+    for (char& c : data) c = static_cast<char>(rng());
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d);
+    std::string want;
+    char buf[3];
+    for (unsigned char b : d) {
+      std::snprintf(buf, sizeof buf, "%02x", b);
+      want += buf;
+    }
+    ASSERT_EQ(Sha256Hex(data), want) << "length " << len;
+  }
+}
+
+TEST(CryptoTest, Base64MatchesOpenSslAndRefusesMisplacedPadding) {
+  std::mt19937 rng(11);
+  for (size_t len = 0; len < 200; ++len) {
+    std::string data(len, '\0');
+    for (char& c : data) c = static_cast<char>(rng());
+    std::string want(4 * ((len + 2) / 3) + 1, '\0');
+    int n =
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(want.data()),
+                        reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(len));
+    want.resize(static_cast<size_t>(n));
+    ASSERT_EQ(Base64Encode(data), want) << "length " << len;
+    auto back = Base64Decode(want);
+    ASSERT_TRUE(back.ok()) << want;
+    ASSERT_EQ(*back, data) << "length " << len;
+  }
+  for (const char* bad : {"a=bc", "ab=c", "=abc", "ab==abcd", "abc", "ab c", "ab\ncd", "a===",
+                          "\xc3\xa9"
+                          "abc"}) {
+    EXPECT_FALSE(Base64Decode(bad).ok()) << bad;
+  }
 }
 
 }  // namespace

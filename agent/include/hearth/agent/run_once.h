@@ -39,6 +39,12 @@ struct VerifiedPolicy {
 };
 StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
                                             const std::string& public_key_pem, int64_t min_version);
+// The same without the signature: for an envelope whose signature was already checked by the
+// transport that fetched it (the uploader process, or HttpTransport in one-shot commands), or
+// the last good policy this agent saved after such a check. Still strict: the document is parsed
+// as a policy, must match the envelope, and must not be older than `min_version`.
+StatusOr<VerifiedPolicy> PolicyFromVerifiedEnvelope(const std::string& envelope,
+                                                    int64_t min_version);
 
 // `hearth-agent status`: plain words, or the status.json object with --json.
 int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, std::ostream& err);

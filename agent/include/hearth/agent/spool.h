@@ -148,11 +148,19 @@ class Spool {
   std::map<int64_t, Entry> index_;  // the reports, refreshed from the directory by append()
 };
 
-// Allocates the next report sequence number: 1, 2, 3, ... The successor is written durably (temp
-// + fsync + rename + fsync dir of state_dir/sequence) before the number is returned, so a number
-// is never handed out twice, even across crashes and power cuts (a crash can skip numbers).
+// Report sequence numbers: 1, 2, 3, ... with neither gaps nor reuse, across crashes and power
+// cuts. NextSequence only reads: the successor of the last committed number, or of the highest
+// sequence still in the spool (`highest_spooled`, 0 for none) if that is higher. The caller
+// spools the report under that number and then calls CommitSequence, which writes the successor
+// durably (temp + fsync + rename + fsync dir of state_dir/sequence). A crash before the report
+// is spooled hands the same number out again (nothing used it: the server never sees a gap that
+// it would count as a missing report); a crash after it is spooled but before the commit is
+// covered by `highest_spooled` (the report is still in the spool: delivery comes later).
 // DataLoss if the file is corrupt. Single writer, like the spool.
-StatusOr<int64_t> NextSequence(const std::string& state_dir);
-StatusOr<int64_t> NextSequence(const std::string& state_dir, FileLayer& files);
+StatusOr<int64_t> NextSequence(const std::string& state_dir, int64_t highest_spooled);
+StatusOr<int64_t> NextSequence(const std::string& state_dir, int64_t highest_spooled,
+                               FileLayer& files);
+Status CommitSequence(const std::string& state_dir, int64_t used);
+Status CommitSequence(const std::string& state_dir, int64_t used, FileLayer& files);
 
 }  // namespace hearth::agent

@@ -1,4 +1,7 @@
 // Keys, certificates and signatures for Hearth (OpenSSL 3 EVP; no exceptions).
+//  - Implemented in crypto.cc (OpenSSL), except Base64, SHA-256 and randomness (encoding.cc, no
+//    OpenSSL). The server links crypto.cc; the agent reaches it through a module it loads on first
+//    use (agent/crypto_loader.cc), so that its daemon process never maps libcrypto.
 //  - Device keys: ECDSA P-256 (what TPMs and secure enclaves can hold later). The agent makes the
 //    key and a CSR; the server's device CA issues a client-auth certificate from the CSR's public
 //    key only.
@@ -38,6 +41,15 @@ class Key {
   StatusOr<std::string> publicKeyPin() const;
   bool valid() const { return pkey_ != nullptr; }
   void* raw() const { return pkey_; }  // EVP_PKEY*
+
+  // The raw EVP_PKEY* across the boundary of the agent's crypto module (agent/crypto_loader.cc):
+  // adopt() takes ownership, release() gives it up.
+  static Key adopt(void* pkey) { return Key(pkey); }
+  void* release() noexcept {
+    void* p = pkey_;
+    pkey_ = nullptr;
+    return p;
+  }
 
  private:
   explicit Key(void* pkey) : pkey_(pkey) {}
