@@ -1,12 +1,24 @@
 // Delivering the spool in sequence order (see delivery.h).
 #include "hearth/agent/delivery.h"
 
+#include <cerrno>
+#include <cstring>
 #include <ostream>
 #include <utility>
 
 namespace hearth::agent {
 
 namespace {
+
+// Reading again will not help: the file is not a report file, is larger than any report can be,
+// or the disk returned an I/O error for it. (Out of descriptors or memory is worth a retry.)
+bool permanentlyUnreadable(const Status& s) {
+  if (s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kDataLoss) return true;
+  if (s.code() == StatusCode::kResourceExhausted) {
+    return s.message().find(" is larger than ") != std::string::npos;
+  }
+  return s.message().find(std::strerror(EIO)) != std::string::npos;
+}
 
 PostResult localError(std::string message) {
   PostResult r;
@@ -39,6 +51,7 @@ DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& l
       }
       out.last = localError("cannot read report " + std::to_string(seq) +
                             " from the spool: " + body.status().message());
+      if (permanentlyUnreadable(body.status())) out.unreadable = seq;
       log << out.last.error << "\n";
       return out;
     }

@@ -122,7 +122,7 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
     uo.http = ho;
     uo.signing_public_key_pem = rt->signing_pub_;
     uo.user = o.config.service_user;
-    if (::geteuid() == 0 && ::getpwnam(uo.user.c_str()) == nullptr) {
+    if (::geteuid() == 0 && !FindAccount(uo.user)) {
       // Installed by hand rather than from the package (which creates the account): still never
       // run the network side as root.
       log.warning("the account \"" + uo.user +
@@ -338,6 +338,23 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
     if (d.last_sequence != 0) {
       total.last_sequence = d.last_sequence;
       total.last_delivered = d.last_delivered;
+    }
+    if (d.unreadable) {
+      // A report that can never be read would block every report behind it: move the file
+      // aside (kept for IT, never deleted) and go on with the next.
+      std::string dir = options_.state_dir + "/rejected";
+      ::mkdir(dir.c_str(), 0700);
+      std::string from = spool_->reportPath(*d.unreadable);
+      std::string to = dir + "/" + std::to_string(*d.unreadable) + ".unreadable";
+      if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+        log_->error("cannot move unreadable report " + std::to_string(*d.unreadable) +
+                    " out of the spool (" + std::strerror(errno) + "); delivery waits for it");
+        break;
+      }
+      log_->error("report " + std::to_string(*d.unreadable) + " in the spool cannot be read (" +
+                  d.last.error + "); moved to " + to + " and delivery goes on without it");
+      if (!spool_->discard(*d.unreadable).ok()) break;
+      continue;
     }
     if (d.last.kind != PostResult::Kind::kRefused) break;
     // The server will never take the report at the head: move it aside (kept for IT), go on.

@@ -261,7 +261,10 @@ Status Spool::refreshIndex() {
     auto size = files_->fileSize(pathFor(seq));
     if (!size.ok()) {
       if (size.status().code() == StatusCode::kNotFound) continue;
-      return size.status();
+      // Not a regular file: never a report this spool wrote. It stays listed (delivery moves
+      // it aside, see DeliveryOutcome::unreadable) but must not stop the spool from working.
+      if (size.status().code() != StatusCode::kInvalidArgument) return size.status();
+      size = uint64_t{0};
     }
     it = std::next(index_.emplace_hint(it, seq, Entry{*size, std::nullopt}));
   }

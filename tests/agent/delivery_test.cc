@@ -3,6 +3,8 @@
 // reports. A real Spool in a temporary directory and a scripted Transport.
 #include "hearth/agent/delivery.h"
 
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -14,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fault_file_layer.h"
 #include "support/temp_dir.h"
 
 namespace hearth::agent {
@@ -169,8 +172,9 @@ TEST_F(DeliveryTest, AnUnlistableSpoolEndsDeliveryWithTheLocalError) {
   EXPECT_EQ(left(), (std::vector<int64_t>{1, 2, 3, 5}));
 }
 
-TEST_F(DeliveryTest, AReportThatCannotBeReadStopsDeliveryBeforeIt) {
-  // A directory where report 2 should be: listed, but unreadable as a file.
+TEST_F(DeliveryTest, AReportThatCannotBeReadStopsDeliveryBeforeItAndIsNamed) {
+  // A directory where report 2 should be: listed, but never readable as a file. Delivery stops
+  // there and says which report it is, so that the runtime can move it aside.
   ASSERT_TRUE(spool_->remove(2).ok());
   ASSERT_EQ(::mkdir((dir_.path() + "/spool/00000000000000000002.json").c_str(), 0700), 0);
   DeliveryOutcome out = DeliverSpool(*spool_, transport_, log_);
@@ -178,6 +182,33 @@ TEST_F(DeliveryTest, AReportThatCannotBeReadStopsDeliveryBeforeIt) {
   EXPECT_EQ(out.last.kind, Kind::kNetwork);
   EXPECT_NE(out.last.error.find("cannot read report 2"), std::string::npos) << out.last.error;
   EXPECT_EQ(transport_.sent, (std::vector<std::string>{envelope(1)}));
+  ASSERT_TRUE(out.unreadable.has_value());
+  EXPECT_EQ(*out.unreadable, 2);
+}
+
+// Which read errors move a report aside: only those a retry cannot cure.
+TEST(DeliveryReadErrorTest, OnlyPermanentReadErrorsMarkAReportUnreadable) {
+  struct Case {
+    int err;
+    bool permanent;
+  };
+  for (Case c : {Case{EIO, true}, Case{EMFILE, false}, Case{ENFILE, false}, Case{ENOMEM, false},
+                 Case{EACCES, false}}) {
+    testing::TempDir dir;
+    testing::FaultFileLayer files(dir.path());
+    SpoolOptions o;
+    o.files = &files;
+    Spool spool(dir.path() + "/spool", o);
+    ASSERT_TRUE(spool.append(2, envelope(2)).ok());
+    files.failAll(testing::FaultFileLayer::Op::kRead, c.err);
+    ScriptedTransport t;
+    std::ostringstream log;
+    DeliveryOutcome out = DeliverSpool(spool, t, log);
+    EXPECT_EQ(out.delivered, 0u) << std::strerror(c.err);
+    EXPECT_TRUE(t.sent.empty());
+    EXPECT_NE(out.last.error.find("cannot read report 2"), std::string::npos) << out.last.error;
+    EXPECT_EQ(out.unreadable.has_value(), c.permanent) << std::strerror(c.err);
+  }
 }
 
 }  // namespace

@@ -332,6 +332,28 @@ TEST_F(AgentDaemonTest, AFullSpoolDropsTheOldestAndTheServerIsToldHowMany) {
   EXPECT_EQ(seqs.back(), 5);
 }
 
+// A spooled report that can never be read again (here: a directory in its place; on a PC, a bad
+// sector) must not block every report behind it for ever: it is moved aside and the rest go.
+TEST_F(AgentDaemonTest, AnUnreadableSpooledReportIsMovedAsideAndTheRestAreDelivered) {
+  std::string listen = devices_;
+  server_->stop();
+  for (int i = 0; i < 3; ++i) {
+    auto r = RunProcess({kAgent, "run", "--once", "--state-dir", agent_, "--config", config_});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string two = agent_ + "/spool/00000000000000000002.json";
+  ASSERT_EQ(::unlink(two.c_str()), 0);
+  ASSERT_EQ(::mkdir(two.c_str(), 0700), 0);
+  startServer(listen);
+  auto r = RunProcess({kAgent, "run", "--once", "--state-dir", agent_, "--config", config_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("report 2 in the spool cannot be read"), std::string::npos) << r.err;
+  EXPECT_EQ(storedSequences(), (std::vector<int64_t>{4, 3, 1}));
+  struct stat st {};
+  EXPECT_EQ(::stat((agent_ + "/rejected/2.unreadable").c_str(), &st), 0) << "kept for IT";
+  EXPECT_EQ(status().find("spool_depth")->asInt(), 0);
+}
+
 // Acceptance: kill -9 of the agent during delivery loses nothing and duplicates nothing.
 TEST_F(AgentDaemonTest, KillNineDuringDeliveryLosesAndDuplicatesNothing) {
   std::string listen = devices_;

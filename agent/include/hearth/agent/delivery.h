@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 
 #include "hearth/agent/agent_state.h"
@@ -19,6 +20,10 @@ struct DeliveryOutcome {
   PostResult last;             // the failure that stopped delivery (kind kAccepted when emptied)
   int64_t last_sequence = 0;   // the last sequence acknowledged (0 if none)
   std::string last_delivered;  // its bytes, for last-report.json (empty if none)
+  // Set when delivery stopped at a report that can never be read (not a regular file, larger
+  // than any report can be, an I/O error): the caller moves it aside so that it does not block
+  // the reports behind it for ever (runtime.cc keeps it in rejected/).
+  std::optional<int64_t> unreadable;
 };
 
 // `should_stop` is polled between reports (SIGTERM); when it says stop, delivery ends with

@@ -87,6 +87,9 @@ class Spool {
   // "report N is spooled in ..., but dropping old ones failed" means the report is stored.
   Status append(int64_t sequence, const std::string& envelope);
 
+  // The file that holds report `sequence` (whether or not it exists).
+  std::string reportPath(int64_t sequence) const { return pathFor(sequence); }
+
   // Sequences in the spool, ascending. Empty if the directory does not exist yet.
   StatusOr<std::vector<int64_t>> list() const;
   // The envelope stored as `sequence`. NotFound if it is not (or no longer) in the spool.

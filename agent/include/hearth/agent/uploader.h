@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <utility>
 
 #include "hearth/agent/transport.h"
 #include "hearth/status.h"
@@ -35,6 +36,9 @@ struct UploaderOptions {
   // libcurl one.
   std::function<std::unique_ptr<Transport>()> make_transport;
 };
+
+// The uid and gid of a local account: from /etc/passwd when it is there, else through NSS.
+std::optional<std::pair<uid_t, gid_t>> FindAccount(const std::string& name);
 
 class ProcessTransport : public Transport {
  public:
