@@ -14,6 +14,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <filesystem>
 #include <map>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -471,6 +472,8 @@ StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& o) {
   while (target.size() > 1 && target.back() == '/') target.pop_back();
   // The target: absent, or an empty directory.
   bool target_exists = false;
+  uid_t target_uid = ::geteuid();
+  gid_t target_gid = ::getegid();
   struct stat st {};
   if (::stat(target.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) return InvalidArgumentError(target + " is not a directory");
@@ -488,6 +491,8 @@ StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& o) {
                                      "directory (nothing is overwritten)");
     }
     target_exists = true;
+    target_uid = st.st_uid;
+    target_gid = st.st_gid;
   }
   const bool pg_target = isPostgres(o.database);
   if (!o.database.empty() && !pg_target) {
@@ -505,6 +510,8 @@ StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& o) {
 
   // Staging: a private directory beside the target, renamed to it only at the very end.
   std::string parent = dirOf(target);
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);  // parents as usual (0755), as init does
   std::string staging = parent + "/." + baseOf(target) + ".restore-XXXXXX";
   if (::mkdtemp(staging.data()) == nullptr) {
     int err = errno;
@@ -598,6 +605,22 @@ StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& o) {
     return OkStatus();
   }();
   ::close(fd);
+  // An existing empty target (say, made by the package for its service user) keeps its owner.
+  if (s.ok() && (target_uid != ::geteuid() || target_gid != ::getegid())) {
+    std::vector<std::string> all = summary.files;
+    all.push_back(kRestoredConfig);
+    all.push_back(baseOf(PathsFor(staging).sqlite_db));
+    for (const auto& n : all) {
+      std::string path = staging + "/" + n;
+      if (::lchown(path.c_str(), target_uid, target_gid) != 0 && errno != ENOENT) {
+        s = ErrnoToStatus(errno, "hand " + n + " to the owner of " + target);
+        break;
+      }
+    }
+    if (s.ok() && ::chown(staging.c_str(), target_uid, target_gid) != 0) {
+      s = ErrnoToStatus(errno, "hand " + staging + " to the owner of " + target);
+    }
+  }
   if (s.ok() && target_exists && ::rmdir(target.c_str()) != 0) {
     s = ErrnoToStatus(errno, "replace the empty directory " + target);
   }

@@ -289,8 +289,9 @@ TEST_F(BackupRestoreTest, RestoreBringsBackKeysDatabaseAndConfig) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   // No scratch copy of the database is left beside the backup.
   EXPECT_EQ(listing(dir_.path()), (std::vector<std::string>{"b.hbk", "server.conf", "state"}));
+  EXPECT_EQ(listing(state_).size(), 11u);  // nothing added to the server's own directory
 
-  std::string target = dir_.path() + "/new";
+  std::string target = dir_.path() + "/deeper/new";  // parents are made
   auto r = restore(out, target);
   ASSERT_TRUE(r.ok()) << r.status().toString();
   for (const char* f :
@@ -345,6 +346,22 @@ TEST_F(BackupRestoreTest, RestoreRefusesANonEmptyTargetButTakesAnEmptyOne) {
   auto r = restore(out, empty);
   ASSERT_TRUE(r.ok()) << r.status().toString();
   EXPECT_EQ(::access((empty + "/hearth.db").c_str(), F_OK), 0);
+}
+
+TEST_F(BackupRestoreTest, AnEmptyTargetKeepsItsOwnerForTheServiceUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to hand files to another user";
+  std::string out = dir_.path() + "/b.hbk";
+  ASSERT_TRUE(backup(out).ok());
+  std::string target = dir_.mkdir("service-dir");
+  ASSERT_EQ(::chown(target.c_str(), 65534, 65534), 0);  // as a package makes it for its user
+  auto r = restore(out, target);
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  for (const char* f : {"", "/device-ca.key", "/hearth.db", "/server.conf.from-backup"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((target + f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_uid, 65534u) << f;
+    EXPECT_EQ(st.st_gid, 65534u) << f;
+  }
 }
 
 TEST_F(BackupRestoreTest, BackupOfSomethingThatIsNoServerFails) {
