@@ -215,6 +215,39 @@ class BackupRestoreTest : public ::testing::TestWithParam<std::string> {
     return argv;
   }
 
+  // A device that reported once and was retired; the server is stopped again. Returns its id.
+  std::string retireOne() {
+    auto server = serve(state_, db_a_, "server-a.log");
+    if (!server->started()) return "";
+    std::string devices = server->address("devices"), admin = server->address("admin");
+    Client c = enrollClient(devices, 0);
+    EXPECT_EQ(post("https://" + devices + "/api/v1/reports", state_ + "/ca.pem", c,
+                   reportBody(*protocol::RandomUuid(), 1)),
+              202);
+    json::Value list = adminGet(state_, admin, "/api/v1/devices");
+    std::string id = list.find("devices")->asArray()[0].find("device_id")->asString();
+    std::string token = trimmed(readFile(state_ + "/admin-token"));
+    auto retire =
+        RunProcess({"/usr/bin/curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert",
+                    state_ + "/ca.pem", "-H", "Authorization: Bearer " + token, "-X", "POST",
+                    "https://" + admin + "/api/v1/devices/" + id + "/retire"});
+    EXPECT_EQ(retire.out, "200") << retire.err;
+    server->stop();
+    return id;
+  }
+
+  // Moves every retirement into the past, as time would.
+  void backdateRetirement() {
+    const char* q = "UPDATE devices SET retired_at = '2026-01-01T00:00:00Z'";
+    if (db_a_.empty()) {
+      Poco::Data::Session s("SQLite", state_ + "/hearth.db");
+      s << q, Poco::Data::Keywords::now;
+    } else {
+      Poco::Data::Session s("PostgreSQL", *server::PostgresUriToConninfo(db_a_));
+      s << q, Poco::Data::Keywords::now;
+    }
+  }
+
   testing::TempDir dir_;
   std::string base_uri_, db_a_, db_b_;
   std::string state_, agent_, config_, pass_;
@@ -389,38 +422,18 @@ TEST_P(BackupRestoreTest, TamperedBackupIsRefusedAndNothingIsWritten) {
 }
 
 TEST_P(BackupRestoreTest, PruneCommandListsAndDeletesARetiredDevice) {
-  auto server = serve(state_, db_a_, "server-a.log");
-  ASSERT_TRUE(server->started());
-  Client c = enrollClient(server->address("devices"), 0);
-  ASSERT_EQ(post("https://" + server->address("devices") + "/api/v1/reports", state_ + "/ca.pem", c,
-                 reportBody(*protocol::RandomUuid(), 1)),
-            202);
-  std::string admin = server->address("admin");
-  json::Value list = adminGet(state_, admin, "/api/v1/devices");
-  std::string id = list.find("devices")->asArray()[0].find("device_id")->asString();
-  std::string token = trimmed(readFile(state_ + "/admin-token"));
-  auto retire =
-      RunProcess({"/usr/bin/curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert",
-                  state_ + "/ca.pem", "-H", "Authorization: Bearer " + token, "-X", "POST",
-                  "https://" + admin + "/api/v1/devices/" + id + "/retire"});
-  ASSERT_EQ(retire.out, "200") << retire.err;
-  server->stop();
+  std::string id = retireOne();
+  ASSERT_FALSE(id.empty());
   // Retired just now: a 30-day window keeps it.
   auto keep = RunProcess(withDb({kServer, "prune", "--state-dir", state_, "--dry-run"}, db_a_));
   ASSERT_EQ(keep.exit_code, 0) << keep.err;
   EXPECT_NE(keep.out.find("would delete 0 device(s)"), std::string::npos) << keep.out;
-  // Move the retirement into the past, as time would.
-  if (db_a_.empty()) {
-    Poco::Data::Session s("SQLite", state_ + "/hearth.db");
-    s << "UPDATE devices SET retired_at = '2026-01-01T00:00:00Z'", Poco::Data::Keywords::now;
-  } else {
-    Poco::Data::Session s("PostgreSQL", *server::PostgresUriToConninfo(db_a_));
-    s << "UPDATE devices SET retired_at = '2026-01-01T00:00:00Z'", Poco::Data::Keywords::now;
-  }
+  backdateRetirement();
   auto dry = RunProcess(withDb({kServer, "prune", "--state-dir", state_, "--dry-run"}, db_a_));
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_NE(dry.out.find("would delete 1 device(s)"), std::string::npos) << dry.out;
   EXPECT_NE(dry.out.find(id), std::string::npos) << dry.out;
+  EXPECT_EQ(storedReportIds(state_, db_a_).size(), 1u);  // a dry run deletes nothing
   auto done = RunProcess(withDb({kServer, "prune", "--state-dir", state_}, db_a_));
   ASSERT_EQ(done.exit_code, 0) << done.err;
   EXPECT_NE(done.out.find("deleted 1 device(s)"), std::string::npos) << done.out;
@@ -429,6 +442,26 @@ TEST_P(BackupRestoreTest, PruneCommandListsAndDeletesARetiredDevice) {
       RunProcess(withDb({kServer, "prune", "--state-dir", state_, "--retention-days", "0"}, db_a_));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--retention-days"), std::string::npos) << bad.err;
+}
+
+TEST_P(BackupRestoreTest, ServeAppliesRetentionWhenItStarts) {
+  std::string id = retireOne();
+  ASSERT_FALSE(id.empty());
+  backdateRetirement();
+  auto server = serve(state_, db_a_, "server-c.log");
+  ASSERT_TRUE(server->started());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (readFile(dir_.path() + "/server-c.log").find("retention: deleted") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(readFile(dir_.path() + "/server-c.log").find("1 retired device(s)"), std::string::npos)
+      << readFile(dir_.path() + "/server-c.log");
+  EXPECT_TRUE(storedReportIds(state_, db_a_).empty());
+  json::Value list = adminGet(state_, server->address("admin"), "/api/v1/feed");
+  for (const auto& e : list.find("events")->asArray()) {
+    EXPECT_NE(e.find("device_id")->asString(), id) << "an event of the deleted device is left";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, BackupRestoreTest, ::testing::Values("sqlite", "postgresql"));
