@@ -173,6 +173,9 @@ StatusOr<SqliteSnapshot> snapshotSqlite(const std::string& src_path, const std::
   }
   sqlite3_busy_timeout(src, 10000);
   SqliteSnapshot snap;
+  // Taken before the read transaction starts: everything committed before this moment is in the
+  // snapshot (an acknowledgement that arrived before it was committed before it).
+  snap.at = std::chrono::system_clock::now();
   char* msg = nullptr;
   // BEGIN is deferred: the read transaction (the snapshot) starts at the first read.
   if (sqlite3_exec(src, "BEGIN; SELECT COUNT(*) FROM sqlite_master;", nullptr, nullptr, &msg) !=
@@ -182,7 +185,6 @@ StatusOr<SqliteSnapshot> snapshotSqlite(const std::string& src_path, const std::
     close();
     return UnavailableError("start a read transaction on " + src_path + ": " + m);
   }
-  snap.at = std::chrono::system_clock::now();
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(src, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &st,
                          nullptr) == SQLITE_OK &&
@@ -324,6 +326,7 @@ StatusOr<BackupSummary> CreateBackup(const BackupOptions& o) {
     if (n == "." || n == "..") continue;
     if (n.rfind("hearth.db", 0) == 0) continue;          // hearth.db, -wal, -shm, -journal
     if (n.find(".tmp-") != std::string::npos) continue;  // a write in progress
+    if (n == kRestoredConfig) continue;  // a restore's leftover: the configuration goes apart
     struct stat st {};
     if (::lstat((o.state_dir + "/" + n).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     if (!safeName(n)) continue;

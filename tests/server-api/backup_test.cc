@@ -311,6 +311,16 @@ TEST_F(BackupRestoreTest, RestoreBringsBackKeysDatabaseAndConfig) {
   ASSERT_EQ(tokens->size(), 2u);
   EXPECT_EQ((*tokens)[1].name, "later");
   EXPECT_TRUE((*store)->latestPolicy("standard").ok());
+  store->reset();
+
+  // The restored server backed up and restored again (its server.conf.from-backup is not a
+  // state file: the configuration travels apart).
+  state_ = target;
+  std::string again = dir_.path() + "/again.hbk";
+  ASSERT_TRUE(backup(again).ok());
+  auto second = restore(again, dir_.path() + "/third");
+  ASSERT_TRUE(second.ok()) << second.status().toString();
+  EXPECT_EQ(readAll(dir_.path() + "/third/device-ca.key"), readAll(target + "/device-ca.key"));
 }
 
 TEST_F(BackupRestoreTest, WrongPassphraseOrDamageWritesNothing) {
