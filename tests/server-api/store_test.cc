@@ -2,7 +2,9 @@
 // PostgreSQL database: the same tests on both backends.
 #include "hearth/server/store.h"
 
+#include <atomic>
 #include <cstdlib>
+#include <thread>
 #include <unistd.h>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
@@ -420,6 +422,46 @@ TEST_P(StoreTest, PruneDeletesARetiredDeviceEntirelyAfterItsWindow) {
   EXPECT_TRUE(store_->getDevice("recent").ok());
   EXPECT_EQ(store_->deviceHistory("recent", 100)->size(), 1u);
   EXPECT_EQ(eventsOf(*store_, "recent"), 3);
+}
+
+// Pruning a large backlog goes in batches: ingest is served between them, not after the end.
+TEST_P(StoreTest, PruneInBatchesLetsIngestThrough) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "one backend is enough for the interleaving";
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2024-01-01T00:00:00Z");
+  ASSERT_TRUE(store_->createSecret("h", spec).ok());
+  enroll("h", "old");
+  enroll("h", "live");
+  std::vector<NewReport> backlog;
+  for (int i = 1; i <= 20000; ++i) {
+    NewReport r = reportAt("old", i, "2024-06-01T00:00:00Z");
+    backlog.push_back(std::move(r));
+  }
+  backlog.push_back(reportAt("old", 20001, "2026-11-26T00:00:00Z"));
+  ASSERT_TRUE(store_->ingestReports(backlog).ok());
+
+  std::atomic<bool> pruning{true};
+  std::atomic<int> ingested_during{0};
+  PruneOptions o;
+  o.now = T("2026-11-27T00:00:00Z");
+  o.batch = 200;
+  std::thread pruner([&] {
+    auto r = store_->prune(o);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r->reports, 20000);
+    pruning = false;
+  });
+  for (int i = 1; i <= 2000 && pruning; ++i) {
+    std::string at = "2026-11-26T10:00:00Z";
+    ASSERT_TRUE(store_->ingestReports({reportAt("live", i, at.c_str())}).ok());
+    if (pruning) ++ingested_during;
+  }
+  pruner.join();
+  // One prune transaction for everything would let at most the first through.
+  EXPECT_GT(ingested_during.load(), 10) << "ingest waited for the whole prune";
+  std::cout << "[ info ] " << ingested_during << " reports ingested while pruning\n";
+  EXPECT_EQ(store_->deviceHistory("old", 1000)->size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"));
