@@ -9,6 +9,7 @@
 
 #include "common/text.h"
 #include "hearth/result.h"
+#include "hearth/server/backup.h"
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"
 #include "hearth/system_view.h"
@@ -38,9 +39,23 @@ constexpr const char* kUsage =
     "         [--enroll-rate PER_S] [--enroll-burst N]    enrolments, whole server (10/s, 50)\n"
     "         [--enroll-address-rate PER_S] [--enroll-address-burst N]\n"
     "                                                     enrolments per source address (2/s, 20)\n"
+    "         [--retention-days N]                        keep reports and feed events N days\n"
+    "                                                     (400; each device's latest is kept)\n"
+    "         [--retired-retention-days N]                delete a retired device and all its\n"
+    "                                                     data N days after retirement (30)\n"
     "         run in the foreground until SIGTERM\n"
     "  check-db                                           check the database's integrity (SQLite:\n"
     "                                                     PRAGMA integrity_check); prints ok\n"
+    "  backup --out FILE --passphrase-file F              an encrypted copy of the database\n"
+    "                                                     (online, while serve runs), the keys,\n"
+    "                                                     certificates and server.conf\n"
+    "  restore --in FILE --passphrase-file F              a new server from a backup; --state-dir\n"
+    "                                                     must be new or empty (PostgreSQL: an\n"
+    "                                                     empty --database)\n"
+    "                                                     F: a file holding the passphrase, or -\n"
+    "                                                     for standard input (never an argument)\n"
+    "  prune [--dry-run] [--retention-days N] [--retired-retention-days N]\n"
+    "                                                     apply retention now; prints what goes\n"
     "  secret create [--level L] [--uses N] [--expires DAYS] [--owner ID] | list | revoke ID\n"
     "  token  create --name NAME [--scope read|admin] [--expires DAYS] | list | revoke ID\n"
     "  policy set --file POLICY.json | list\n"
@@ -87,7 +102,14 @@ const std::set<std::string> kValueOptions = {"--config",
                                              "--enroll-rate",
                                              "--enroll-burst",
                                              "--enroll-address-rate",
-                                             "--enroll-address-burst"};
+                                             "--enroll-address-burst",
+                                             "--out",
+                                             "--in",
+                                             "--passphrase-file",
+                                             "--retention-days",
+                                             "--retired-retention-days"};
+// Options without a value.
+const std::set<std::string> kFlagOptions = {"--dry-run"};
 
 // /etc/hearth/server.conf: `key = value` lines, each key the name of a command-line option
 // without its dashes (state_dir = --state-dir). The command line wins. Values are checked here so
@@ -112,7 +134,9 @@ bool loadConfigFile(const std::string& path, bool explicit_path, Args& a, std::o
                                             {"enroll_rate", kRate},
                                             {"enroll_burst", kCount},
                                             {"enroll_address_rate", kRate},
-                                            {"enroll_address_burst", kCount}};
+                                            {"enroll_address_burst", kCount},
+                                            {"retention_days", kCount},
+                                            {"retired_retention_days", kCount}};
   std::set<std::string> seen;
   int n = 0;
   for (const auto& raw : text::splitLines(*text)) {
@@ -197,6 +221,15 @@ bool parseArgs(const std::vector<std::string>& in, Args& out, std::ostream& err)
       value = a.substr(eq + 1);
       a = a.substr(0, eq);
       inline_value = true;
+    }
+    if (kFlagOptions.count(a) != 0 && !inline_value) {
+      out.options[a].push_back("1");
+      continue;
+    }
+    if (a == "--passphrase") {
+      err << "hearth-server: --passphrase: a passphrase on the command line is visible to every "
+             "local user; use --passphrase-file FILE (or - for standard input)\n";
+      return false;
     }
     if (kValueOptions.count(a) == 0) {
       err << "hearth-server: unknown option \"" << in[i] << "\" (see hearth-server --help)\n";
@@ -440,6 +473,124 @@ int cmdCheckDb(const ServerCliEnvironment& env, Store& store, const std::string&
   return kExitFailure;
 }
 
+// Days of retention from `key` (1 to 36500; absent: `fallback`).
+std::optional<std::chrono::seconds> retentionDays(const Args& a, const std::string& key,
+                                                  int64_t fallback, std::ostream& err) {
+  int64_t days = fallback;
+  if (a.has(key)) {
+    auto v = text::parseInt(a.get(key));
+    if (!v || *v < 1 || *v > 36500) {
+      err << "hearth-server: " << key << " \"" << a.get(key)
+          << "\": expected a whole number of days from 1 to 36500\n";
+      return std::nullopt;
+    }
+    days = *v;
+  }
+  return std::chrono::seconds(days * 24 * 3600);
+}
+
+StatusOr<std::string> passphraseFrom(const Args& a, const std::string& cmd) {
+  if (!a.has("--passphrase-file")) {
+    return InvalidArgumentError(cmd +
+                                " needs --passphrase-file FILE (or - for standard input); the "
+                                "passphrase is never taken from the command line");
+  }
+  return ReadPassphraseFile(a.get("--passphrase-file"));
+}
+
+int cmdBackup(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+  if (!a.has("--out")) {
+    env.err << "hearth-server: backup needs --out FILE\n";
+    return kExitUsage;
+  }
+  auto passphrase = passphraseFrom(a, "backup");
+  if (!passphrase.ok()) return fail(env.err, passphrase.status());
+  BackupOptions o;
+  o.state_dir = state_dir;
+  o.database = a.get("--database");
+  o.config = a.get("--config", env.default_config);
+  o.out = a.get("--out");
+  o.passphrase = *passphrase;
+  auto r = CreateBackup(o);
+  if (!r.ok()) return fail(env.err, r.status());
+  // AUDIT: backup — record {actor: "cli", action: "backup", target: o.out} with
+  // Store::appendAudit once the audit log exists (another series adds it).
+  std::string files;
+  for (const auto& f : r->files) files += (files.empty() ? "" : " ") + f;
+  env.out << "Backup written to " << o.out << " (" << r->bytes << " bytes, encrypted)\n"
+          << "  database:  " << r->database_kind << ", snapshot as of "
+          << formatRfc3339(r->snapshot_at) << " (unix ms "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(
+                 r->snapshot_at.time_since_epoch())
+                 .count()
+          << ")";
+  if (r->schema_version > 0) env.out << ", schema " << r->schema_version;
+  env.out << "\n  files:     " << files << "\n"
+          << "  config:    " << (r->config_included ? o.config : "none") << "\n";
+  return kExitOk;
+}
+
+int cmdRestore(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+  if (!a.has("--in")) {
+    env.err << "hearth-server: restore needs --in FILE (a backup made by hearth-server backup)\n";
+    return kExitUsage;
+  }
+  auto passphrase = passphraseFrom(a, "restore");
+  if (!passphrase.ok()) return fail(env.err, passphrase.status());
+  RestoreOptions o;
+  o.in = a.get("--in");
+  o.state_dir = state_dir;
+  o.database = a.get("--database");
+  o.passphrase = *passphrase;
+  auto r = RestoreBackup(o);
+  if (!r.ok()) {
+    const Status& s = r.status();
+    env.err << "hearth-server: restore: " << s.message() << "\n"
+            << "hearth-server: nothing was written to " << state_dir << "\n";
+    return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kFailedPrecondition
+               ? kExitUsage
+               : kExitFailure;
+  }
+  env.out << "Restored a Hearth server into " << state_dir << "\n"
+          << "  from:      " << o.in << " (" << r->created_by << ", database snapshot as of "
+          << r->snapshot_at << ")\n"
+          << "  database:  " << (o.database.empty() ? DatabaseUri(state_dir, "") : "PostgreSQL")
+          << " (integrity ok, schema " << r->schema_version << ")\n";
+  if (!r->config_path.empty()) {
+    env.out << "  config:    " << r->config_path
+            << " (the backed-up server.conf: review it and install it as "
+               "/etc/hearth/server.conf)\n";
+  }
+  env.out << "Start it with: hearth-server serve --state-dir " << state_dir
+          << (o.database.empty() ? "" : " --database ...") << "\n"
+          << "Enrolled agents keep working when it answers at the address they enrolled with.\n";
+  return kExitOk;
+}
+
+int cmdPrune(const Args& a, const ServerCliEnvironment& env, Store& store) {
+  auto history = retentionDays(a, "--retention-days", 400, env.err);
+  auto retired = retentionDays(a, "--retired-retention-days", 30, env.err);
+  if (!history || !retired) return kExitUsage;
+  PruneOptions o;
+  o.now = std::chrono::system_clock::now();
+  o.history_window = *history;
+  o.retired_window = *retired;
+  o.dry_run = a.has("--dry-run");
+  auto r = store.prune(o);
+  if (!r.ok()) return fail(env.err, r.status());
+  const char* verb = o.dry_run ? "would delete" : "deleted";
+  env.out << verb << " " << r->reports << " report(s) received before "
+          << formatRfc3339(o.now - o.history_window) << " (each device's latest report is kept)\n"
+          << verb << " " << r->events << " feed event(s) from before then\n"
+          << verb << " " << r->retired_devices.size() << " device(s) retired before "
+          << formatRfc3339(o.now - o.retired_window) << ", with their " << r->retired_reports
+          << " report(s) and " << r->retired_events << " event(s)";
+  for (const auto& id : r->retired_devices) env.out << "\n  " << id;
+  env.out << "\n";
+  // AUDIT: prune — record {actor: "cli", action: "prune"} once the audit log exists.
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment& env) {
@@ -502,9 +653,16 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
       o.enroll_limit_per_address.burst = static_cast<double>(*n);
     }
     if (bad) return kExitUsage;
+    auto history = retentionDays(a, "--retention-days", 400, env.err);
+    auto retired = retentionDays(a, "--retired-retention-days", 30, env.err);
+    if (!history || !retired) return kExitUsage;
+    o.history_retention = *history;
+    o.retired_retention = *retired;
     return RunServe(o, env.out, env.err);
   }
-  if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db") {
+  if (cmd == "backup") return cmdBackup(a, env, state_dir);
+  if (cmd == "restore") return cmdRestore(a, env, state_dir);
+  if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db" && cmd != "prune") {
     env.err << "hearth-server: unknown command \"" << cmd << "\" (see hearth-server --help)\n";
     return kExitUsage;
   }
@@ -533,6 +691,7 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
   if (cmd == "check-db") return cmdCheckDb(env, **store, db);
   if (cmd == "secret") return cmdSecret(a, env, **store);
   if (cmd == "token") return cmdToken(a, env, **store);
+  if (cmd == "prune") return cmdPrune(a, env, **store);
   return cmdPolicy(a, env, **store, state_dir);
 }
 

@@ -1412,6 +1412,28 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
         stale_cv.wait_for(lock, std::chrono::seconds(60), [&] { return stopping; });
       }
     });
+    // Retention: at start and then every prune_every, in batches (ingest goes on in between).
+    std::thread prune_thread([&] {
+      std::unique_lock<std::mutex> lock(stale_mu);
+      while (!stopping) {
+        lock.unlock();
+        PruneOptions p;
+        p.now = std::chrono::system_clock::now();
+        p.history_window = options.history_retention;
+        p.retired_window = options.retired_retention;
+        auto pruned = app.store->prune(p);
+        if (!pruned.ok()) {
+          log.error("retention: " + pruned.status().message());
+        } else if (pruned->reports + pruned->events > 0 || !pruned->retired_devices.empty()) {
+          log.info("retention: deleted " + std::to_string(pruned->reports) + " report(s) and " +
+                   std::to_string(pruned->events) + " feed event(s) older than the window, and " +
+                   std::to_string(pruned->retired_devices.size()) +
+                   " retired device(s) with all their data");
+        }
+        lock.lock();
+        stale_cv.wait_for(lock, options.prune_every, [&] { return stopping; });
+      }
+    });
 
     while (true) {
       int sig = 0;
@@ -1429,6 +1451,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     }
     stale_cv.notify_all();
     stale_thread.join();
+    prune_thread.join();
     device_server.stop();
     admin_server.stop();
     device_watchdog.closeAll();  // in-flight keep-alive connections end now

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/RecordSet.h>
@@ -172,6 +173,14 @@ CREATE INDEX events_device ON events(device_id, type);
     // v2: how many reports each device's spool dropped (the envelope's "dropped", summed).
     {2, "ALTER TABLE devices ADD COLUMN reports_dropped INTEGER NOT NULL DEFAULT 0",
      "ALTER TABLE devices ADD COLUMN reports_dropped BIGINT NOT NULL DEFAULT 0"},
+    // v4: retention finds old reports, old events and long-retired devices by time.
+    {4,
+     "CREATE INDEX reports_received ON reports(received_at);"
+     "CREATE INDEX events_at ON events(at);"
+     "CREATE INDEX devices_retired ON devices(retired_at)",
+     "CREATE INDEX reports_received ON reports(received_at);"
+     "CREATE INDEX events_at ON events(at);"
+     "CREATE INDEX devices_retired ON devices(retired_at)"},
 };
 
 std::string fmt(TimePoint t) { return formatRfc3339(t); }
@@ -754,6 +763,118 @@ class SqlStore final : public Store {
     return added;
   }
 
+  StatusOr<PruneResult> prune(const PruneOptions& o) override {
+    PruneResult result;
+    std::string history_cutoff = fmt(o.now - o.history_window);
+    std::string retired_cutoff = fmt(o.now - o.retired_window);
+    Poco::Int64 batch = std::max(1, o.batch);
+    // Old reports of devices that are kept; never a device's latest (highest sequence) report.
+    const std::string old_reports =
+        "FROM reports WHERE received_at < ? AND sequence < (SELECT d.last_sequence FROM devices d "
+        "WHERE d.device_id = reports.device_id AND d.retired_at IS NULL)";
+    const std::string old_events =
+        "FROM events WHERE at < ? AND device_id NOT IN (SELECT device_id FROM devices WHERE "
+        "retired_at IS NOT NULL)";
+    // Retired devices whose window has passed.
+    std::vector<std::string> gone;
+    Status s = guard("find retired devices", [&]() -> Status {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::string cutoff = retired_cutoff;
+      sql("SELECT device_id FROM devices WHERE retired_at IS NOT NULL AND retired_at < ? "
+          "ORDER BY device_id",
+          [&](Statement& st) { st, use(cutoff), into(gone); });
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    result.retired_devices = gone;
+    if (o.dry_run) {
+      s = guard("count what retention removes", [&]() -> Status {
+        std::lock_guard<std::mutex> lock(mu_);
+        Poco::Int64 n = 0;
+        std::string cutoff = history_cutoff;
+        sql("SELECT COUNT(*) " + old_reports, [&](Statement& st) { st, use(cutoff), into(n); });
+        result.reports = n;
+        sql("SELECT COUNT(*) " + old_events, [&](Statement& st) { st, use(cutoff), into(n); });
+        result.events = n;
+        for (const auto& id : gone) {
+          std::string dev = id;
+          sql("SELECT COUNT(*) FROM reports WHERE device_id = ?",
+              [&](Statement& st) { st, use(dev), into(n); });
+          result.retired_reports += n;
+          sql("SELECT COUNT(*) FROM events WHERE device_id = ?",
+              [&](Statement& st) { st, use(dev), into(n); });
+          result.retired_events += n;
+        }
+        return OkStatus();
+      });
+      if (!s.ok()) return s;
+      return result;
+    }
+    // One batch per transaction, the writer lock taken per batch.
+    auto inBatches = [&](const std::string& del, const std::string& param, int64_t& count,
+                         const char* what) -> Status {
+      while (true) {
+        size_t n = 0;
+        Status bs = guard(what, [&]() -> Status {
+          std::lock_guard<std::mutex> lock(mu_);
+          std::string p = param;
+          Poco::Int64 lim = batch;
+          session_->begin();
+          try {
+            n = sql(del, [&](Statement& st) { st, use(p), use(lim); });
+            session_->commit();
+          } catch (...) {
+            session_->rollback();
+            throw;
+          }
+          return OkStatus();
+        });
+        if (!bs.ok()) return bs;
+        count += static_cast<int64_t>(n);
+        if (n < static_cast<size_t>(batch)) return OkStatus();
+      }
+    };
+    s = inBatches(
+        "DELETE FROM reports WHERE report_id IN (SELECT report_id " + old_reports + " LIMIT ?)",
+        history_cutoff, result.reports, "delete old reports");
+    if (!s.ok()) return s;
+    s = inBatches("DELETE FROM events WHERE cursor IN (SELECT cursor " + old_events + " LIMIT ?)",
+                  history_cutoff, result.events, "delete old feed events");
+    if (!s.ok()) return s;
+    for (const auto& id : gone) {
+      s = inBatches(
+          "DELETE FROM reports WHERE report_id IN (SELECT report_id FROM reports "
+          "WHERE device_id = ? LIMIT ?)",
+          id, result.retired_reports, "delete a retired device's reports");
+      if (!s.ok()) return s;
+      s = inBatches(
+          "DELETE FROM events WHERE cursor IN (SELECT cursor FROM events "
+          "WHERE device_id = ? LIMIT ?)",
+          id, result.retired_events, "delete a retired device's events");
+      if (!s.ok()) return s;
+      s = guard("delete a retired device", [&]() -> Status {
+        std::lock_guard<std::mutex> lock(mu_);
+        std::string dev = id;
+        session_->begin();
+        try {
+          sql("DELETE FROM check_state WHERE device_id = ?", [&](Statement& st) { st, use(dev); });
+          // Once more, in the same transaction as the device row: nothing of it is left behind.
+          sql("DELETE FROM reports WHERE device_id = ?", [&](Statement& st) { st, use(dev); });
+          sql("DELETE FROM events WHERE device_id = ?", [&](Statement& st) { st, use(dev); });
+          sql("DELETE FROM devices WHERE device_id = ? AND retired_at IS NOT NULL",
+              [&](Statement& st) { st, use(dev); });
+          session_->commit();
+        } catch (...) {
+          session_->rollback();
+          throw;
+        }
+        return OkStatus();
+      });
+      if (!s.ok()) return s;
+    }
+    return result;
+  }
+
   StatusOr<std::string> checkIntegrity() override {
     std::lock_guard<std::mutex> lock(mu_);
     std::string out;
@@ -892,14 +1013,19 @@ class SqlStore final : public Store {
         now;
     Poco::Int64 current = 0;
     *session_ << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(current), now;
+    std::vector<Poco::Int64> applied_list;
+    *session_ << "SELECT version FROM schema_migrations", into(applied_list), now;
+    std::set<Poco::Int64> applied(applied_list.begin(), applied_list.end());
     int latest = kMigrations[std::size(kMigrations) - 1].version;
     if (current > latest) {
       return FailedPreconditionError("the database schema is version " + std::to_string(current) +
                                      ", newer than this hearth-server knows (" +
                                      std::to_string(latest) + "); upgrade hearth-server");
     }
+    // Every migration not applied yet, in order: by set, not by "above the highest applied", so
+    // that one added below a version an older build already applied still runs.
     for (const auto& m : kMigrations) {
-      if (m.version <= current) continue;
+      if (applied.count(m.version) != 0) continue;
       session_->begin();
       try {
         for (const auto& stmt : statements(dialect_ == Dialect::kSqlite ? m.sqlite : m.postgres)) {

@@ -2,7 +2,9 @@
 // PostgreSQL database: the same tests on both backends.
 #include "hearth/server/store.h"
 
+#include <atomic>
 #include <cstdlib>
+#include <thread>
 #include <unistd.h>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
@@ -99,11 +101,11 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
   auto v = store_->schemaVersion();
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(*v, 2);
+  EXPECT_EQ(*v, 4);
   if (GetParam() == "sqlite") {
     auto again = OpenStore(dir_.path() + "/hearth.db");
     ASSERT_TRUE(again.ok()) << again.status().toString();
-    EXPECT_EQ(*(*again)->schemaVersion(), 2);
+    EXPECT_EQ(*(*again)->schemaVersion(), 4);
   }
 }
 
@@ -317,6 +319,149 @@ TEST(PostgresUriTest, ConvertsToLibpqKeywords) {
             "host='::1' port='5432' dbname='x' connect_timeout='10'");
   EXPECT_FALSE(PostgresUriToConninfo("postgresql://h:port/x").ok());
   EXPECT_FALSE(PostgresUriToConninfo("postgresql://h/x%zz").ok());
+}
+
+// A report of `device` with `sequence`, received at `at` (a verdict per sequence parity, so
+// each report changes the check and appends a feed event).
+NewReport reportAt(const std::string& device, int64_t sequence, const char* at) {
+  NewReport r;
+  r.device_id = device;
+  r.report_id = device + "-" + std::to_string(sequence);
+  r.sequence = sequence;
+  r.sent_at = at;
+  r.agent_version = "0.1.0";
+  r.machine_id = std::string(64, 'a');
+  r.result = result(false, {{"disk_encryption", sequence % 2 == 1 ? "fail" : "pass"}});
+  r.received_at = T(at);
+  return r;
+}
+
+int eventsOf(Store& store, const std::string& device) {
+  auto feed = store.feed(0, 1000);
+  EXPECT_TRUE(feed.ok());
+  int n = 0;
+  for (const auto& e : *feed) n += e.device_id == device ? 1 : 0;
+  return n;
+}
+
+TEST_P(StoreTest, PruneDeletesOldHistoryButKeepsEachDevicesLatestReport) {
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2024-01-01T00:00:00Z");
+  ASSERT_TRUE(store_->createSecret("h", spec).ok());
+  enroll("h", "dev-1");
+  enroll("h", "dev-2");
+  ASSERT_TRUE(store_
+                  ->ingestReports({reportAt("dev-1", 1, "2025-01-01T00:00:00Z"),
+                                   reportAt("dev-1", 2, "2025-06-01T00:00:00Z"),
+                                   reportAt("dev-1", 3, "2026-11-01T00:00:00Z"),
+                                   reportAt("dev-2", 1, "2024-01-01T00:00:00Z")})
+                  .ok());
+  PruneOptions o;
+  o.now = T("2026-11-27T00:00:00Z");  // 400 days back: 2025-10-23
+  o.batch = 1;                        // many small transactions
+  o.dry_run = true;
+  auto dry = store_->prune(o);
+  ASSERT_TRUE(dry.ok()) << dry.status().toString();
+  EXPECT_EQ(dry->reports, 2);  // dev-1's 1 and 2; dev-2's only report is its latest
+  EXPECT_EQ(dry->events, 3);   // the verdict changes of those three old reports
+  EXPECT_TRUE(dry->retired_devices.empty());
+  EXPECT_EQ(store_->deviceHistory("dev-1", 100)->size(), 3u);  // a dry run deletes nothing
+
+  o.dry_run = false;
+  auto done = store_->prune(o);
+  ASSERT_TRUE(done.ok()) << done.status().toString();
+  EXPECT_EQ(done->reports, 2);
+  EXPECT_EQ(done->events, 3);
+  auto h1 = store_->deviceHistory("dev-1", 100);
+  ASSERT_EQ(h1->size(), 1u);
+  EXPECT_EQ((*h1)[0].sequence, 3);
+  auto h2 = store_->deviceHistory("dev-2", 100);
+  ASSERT_EQ(h2->size(), 1u);  // old, but the device's latest: kept
+  EXPECT_TRUE(store_->getDevice("dev-2")->latest_result.has_value());
+  EXPECT_EQ(eventsOf(*store_, "dev-1"), 2);  // enrolled + the recent verdict change
+  // Idempotent.
+  auto again = store_->prune(o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->reports + again->events, 0);
+}
+
+TEST_P(StoreTest, PruneDeletesARetiredDeviceEntirelyAfterItsWindow) {
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2026-01-01T00:00:00Z");
+  ASSERT_TRUE(store_->createSecret("h", spec).ok());
+  enroll("h", "gone");
+  enroll("h", "recent");
+  ASSERT_TRUE(store_
+                  ->ingestReports({reportAt("gone", 1, "2026-09-01T00:00:00Z"),
+                                   reportAt("gone", 2, "2026-09-02T00:00:00Z"),
+                                   reportAt("recent", 1, "2026-09-01T00:00:00Z")})
+                  .ok());
+  ASSERT_TRUE(store_->retireDevice("gone", T("2026-10-01T00:00:00Z")).ok());
+  ASSERT_TRUE(store_->retireDevice("recent", T("2026-11-20T00:00:00Z")).ok());
+  PruneOptions o;
+  o.now = T("2026-11-27T00:00:00Z");  // 30 days back: 2026-10-28
+  o.dry_run = true;
+  auto dry = store_->prune(o);
+  ASSERT_TRUE(dry.ok()) << dry.status().toString();
+  ASSERT_EQ(dry->retired_devices, std::vector<std::string>{"gone"});
+  EXPECT_EQ(dry->retired_reports, 2);
+  EXPECT_EQ(dry->retired_events, 4);  // enrolled, 2 verdict changes, retired
+  EXPECT_TRUE(store_->getDevice("gone").ok());
+
+  o.dry_run = false;
+  auto done = store_->prune(o);
+  ASSERT_TRUE(done.ok()) << done.status().toString();
+  EXPECT_EQ(done->retired_devices, std::vector<std::string>{"gone"});
+  EXPECT_EQ(store_->getDevice("gone").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->deviceHistory("gone", 100)->empty());
+  EXPECT_EQ(eventsOf(*store_, "gone"), 0);
+  EXPECT_EQ(store_->missingReports("gone").valueOr(-1), 0);
+  // The device retired a week ago stays, with everything it had.
+  EXPECT_TRUE(store_->getDevice("recent").ok());
+  EXPECT_EQ(store_->deviceHistory("recent", 100)->size(), 1u);
+  EXPECT_EQ(eventsOf(*store_, "recent"), 3);
+}
+
+// Pruning a large backlog goes in batches: ingest is served between them, not after the end.
+TEST_P(StoreTest, PruneInBatchesLetsIngestThrough) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "one backend is enough for the interleaving";
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2024-01-01T00:00:00Z");
+  ASSERT_TRUE(store_->createSecret("h", spec).ok());
+  enroll("h", "old");
+  enroll("h", "live");
+  std::vector<NewReport> backlog;
+  for (int i = 1; i <= 20000; ++i) {
+    NewReport r = reportAt("old", i, "2024-06-01T00:00:00Z");
+    backlog.push_back(std::move(r));
+  }
+  backlog.push_back(reportAt("old", 20001, "2026-11-26T00:00:00Z"));
+  ASSERT_TRUE(store_->ingestReports(backlog).ok());
+
+  std::atomic<bool> pruning{true};
+  std::atomic<int> ingested_during{0};
+  PruneOptions o;
+  o.now = T("2026-11-27T00:00:00Z");
+  o.batch = 200;
+  std::thread pruner([&] {
+    auto r = store_->prune(o);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r->reports, 20000);
+    pruning = false;
+  });
+  for (int i = 1; i <= 2000 && pruning; ++i) {
+    std::string at = "2026-11-26T10:00:00Z";
+    ASSERT_TRUE(store_->ingestReports({reportAt("live", i, at.c_str())}).ok());
+    if (pruning) ++ingested_during;
+  }
+  pruner.join();
+  // One prune transaction for everything would let at most the first through.
+  EXPECT_GT(ingested_during.load(), 10) << "ingest waited for the whole prune";
+  std::cout << "[ info ] " << ingested_during << " reports ingested while pruning\n";
+  EXPECT_EQ(store_->deviceHistory("old", 1000)->size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"));

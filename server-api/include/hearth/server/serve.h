@@ -29,6 +29,10 @@ struct ServeOptions {
   // long of being accepted or of its previous request; a slowloris client is cut off.
   std::chrono::milliseconds request_deadline{10000};
   std::chrono::seconds device_cert_validity{365 * 24 * 3600};
+  // Retention, applied at start and every `prune_every` (see Store::prune).
+  std::chrono::seconds history_retention{400 * 24 * 3600};
+  std::chrono::seconds retired_retention{30 * 24 * 3600};
+  std::chrono::seconds prune_every{3600};
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code. Logs to `log` (stderr: journald).

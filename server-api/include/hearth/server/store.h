@@ -106,6 +106,28 @@ struct DeviceFilter {
   std::chrono::seconds stale_after{24 * 3600};
 };
 
+// Retention (GDPR: a person's data does not outlive its purpose). Times are passed in.
+struct PruneOptions {
+  TimePoint now;
+  // Reports and feed events received before now - history_window are deleted, except each
+  // device's latest report (its current state and the last entry of its history).
+  std::chrono::seconds history_window{400 * 24 * 3600};
+  // A device retired before now - retired_window is deleted entirely: its row, reports, check
+  // state and feed events.
+  std::chrono::seconds retired_window{30 * 24 * 3600};
+  // Rows per delete transaction: the writer lock is released between batches so ingest goes on.
+  int batch = 1000;
+  bool dry_run = false;  // count what would go, delete nothing
+};
+
+struct PruneResult {
+  int64_t reports = 0;                       // old reports of devices that stay
+  int64_t events = 0;                        // old feed events of devices that stay
+  std::vector<std::string> retired_devices;  // deleted entirely (with all their rows)
+  int64_t retired_reports = 0;               // reports and events that went with them
+  int64_t retired_events = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -157,6 +179,9 @@ class Store {
   // Appends `stale` events for devices whose last report (or enrolment) is older than
   // now - window and that have no stale event since. Returns how many were added.
   virtual StatusOr<int> markStale(TimePoint now, std::chrono::seconds window) = 0;
+
+  // Deletes what retention says must go (see PruneOptions), in batches. With dry_run, counts.
+  virtual StatusOr<PruneResult> prune(const PruneOptions& options) = 0;
 
   // Checks the database's own consistency: "ok", or what is wrong. SQLite: PRAGMA
   // integrity_check. PostgreSQL has no such check; it verifies that every table of the schema is
