@@ -370,8 +370,8 @@ class Daemon {
     }
     if (pid == 0) {
       BecomeChildOf(parent, "hearth-enroll");
-      auto r =
-          EnrollFromPreseed(config_.enroll_file, options_.state_dir, config_.proxy, log_.stream());
+      auto r = EnrollFromPreseed(config_.enroll_file, options_.state_dir, config_.proxy,
+                                 config_.service_user, log_.stream());
       if (!r.ok()) log_.error("preseeded enrolment: " + r.status().message());
       log_.stream().flush();
       ::_exit(r.ok() ? 0 : 1);

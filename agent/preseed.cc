@@ -169,7 +169,7 @@ Status removeSecret(const std::string& preseed_path, const std::string& content,
 
 StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
                                            const std::string& state_dir, const std::string& proxy,
-                                           std::ostream& log) {
+                                           const std::string& service_user, std::ostream& log) {
   PreseedOutcome outcome;
   auto view = NewLiveSystemView();
   auto content = view->readFile(preseed_path, kMaxPreseedBytes, false);
@@ -215,6 +215,7 @@ StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
   o.pin = p.pin;
   o.owner = p.owner;
   o.proxy = proxy;
+  o.service_user = service_user;
   o.hostname = CollectHostInfo(*view).hostname;
 
   // Enroll() reads the secret from a file: an inline secret goes to a private file in the state

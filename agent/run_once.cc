@@ -59,7 +59,8 @@ StatusOr<CycleOutcome> RunCycle(const CycleOptions& o, std::ostream& log_stream)
   Logger log(log_stream, o.config.log_level, false);
   if (!LoadEnrollment(o.state_dir).ok()) {
     // A company preseed file enrols this PC on its first cycle, as the daemon does.
-    auto preseed = EnrollFromPreseed(o.config.enroll_file, o.state_dir, o.config.proxy, log_stream);
+    auto preseed = EnrollFromPreseed(o.config.enroll_file, o.state_dir, o.config.proxy,
+                                     o.config.service_user, log_stream);
     if (!preseed.ok()) return preseed.status();
     HEARTH_RETURN_IF_ERROR(LoadEnrollment(o.state_dir).status());
   }

@@ -31,11 +31,33 @@ StatusOr<std::string> readText(const std::string& path, size_t limit = 1 << 20) 
   return view->readFile(path, limit, false);
 }
 
-std::string machineIdHash() {
-  auto id = readText("/etc/machine-id", 256);
-  // Hashed with a context string: the raw machine id never leaves the PC.
-  return protocol::Sha256Hex("hearth-machine-id:" + (id.ok() ? text::trim(*id) : std::string()));
+}  // namespace
+
+std::string MachineIdHash(const std::string& state_dir) {
+  // Hashed with a context string: the raw machine id never leaves the PC. The server flags two
+  // devices reporting the same value (a cloned disk), so a PC without a machine id must not
+  // send a value shared by every such PC: it gets a random one of its own, kept in the state
+  // directory (a cloned state directory still shows up as a clone).
+  std::string id;
+  for (const char* path : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
+    if (auto t = readText(path, 256); t.ok() && !text::trim(*t).empty()) {
+      id = text::trim(*t);
+      break;
+    }
+  }
+  if (id.empty()) {
+    const std::string own = state_dir + "/machine-id";
+    if (auto t = readText(own, 256); t.ok() && !text::trim(*t).empty()) {
+      id = "local:" + text::trim(*t);
+    } else if (auto fresh = protocol::RandomHex(16);
+               fresh.ok() && WriteFileAtomically(own, *fresh + "\n", 0600).ok()) {
+      id = "local:" + *fresh;
+    }
+  }
+  return protocol::Sha256Hex("hearth-machine-id:" + id);
 }
+
+namespace {
 
 std::string now3339() { return formatRfc3339(std::chrono::system_clock::now()); }
 
@@ -279,7 +301,7 @@ StatusOr<std::optional<int64_t>> AgentRuntime::spoolIfNeeded(const json::Value& 
   if (dropped > 0) env.dropped = dropped;
   env.sent_at = now3339();
   env.agent_version = HEARTH_VERSION;
-  env.machine_id = machineIdHash();
+  env.machine_id = MachineIdHash(options_.state_dir);
   env.result = std::move(filtered);
   std::string envelope = json::write(env.toJson());
   if (envelope.size() > protocol::kMaxBodyBytes) {

@@ -244,7 +244,11 @@ StatusOr<HttpResponse> HttpRequestUnprivileged(HttpOptions o, const std::string&
   }
   if (pid == 0) {
     BecomeChildOf(parent, "hearth-upload");
-    ::close(pipefd[0]);
+    // Only stdio and its end of the socketpair: nothing the parent holds (the daemon's control
+    // socket, netlink socket, agent.lock) reaches the unprivileged side.
+    if (::dup2(pipefd[1], 3) < 0) childFail("dup2 failed");
+    pipefd[1] = 3;
+    ::close_range(4, ~0U, 0);
     if (drop && !DropPrivileges(parent, drop->first, drop->second)) {
       childFail("cannot drop privileges");
     }

@@ -4,10 +4,13 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sstream>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -18,8 +21,10 @@
 #include "hearth/agent/check_process.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/log.h"
+#include "hearth/agent/runtime.h"
 #include "hearth/agent/uploader.h"
 #include "hearth/json.h"
+#include "hearth/protocol/crypto.h"
 #include "support/temp_dir.h"
 
 namespace hearth::agent {
@@ -379,10 +384,34 @@ TEST(UploaderTest, OneOffRequestsAreMadeUnprivileged) {
   o.connect_timeout = std::chrono::milliseconds(3000);
   o.total_timeout = std::chrono::milliseconds(3000);
   std::string url = "https://127.0.0.1:" + std::to_string(ntohs(sa.sin_port)) + "/api/v1/enroll";
+  // A file the parent holds open (as the daemon holds its control socket and agent.lock).
+  char marker[] = "/tmp/hearth-fd-marker-XXXXXX";
+  int held = ::mkstemp(marker);
+  ASSERT_GE(held, 0);
   StatusOr<HttpResponse> result = InternalError("not run");
   std::thread client([&] { result = HttpRequestUnprivileged(o, "nobody", url, nullptr); });
   int conn = ::accept(listener, reinterpret_cast<sockaddr*>(&sa), &len);
   EXPECT_GE(conn, 0) << std::strerror(errno);
+  // The child holds nothing of the parent's but stdio and its socketpair end.
+  std::vector<std::string> child_fds;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream st(e.path() / "stat");
+    std::string stat;
+    if (!std::getline(st, stat) || stat.find("(hearth-upload)") == std::string::npos) continue;
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != ::getpid()) continue;
+    for (const auto& fd : std::filesystem::directory_iterator(e.path() / "fd")) {
+      std::error_code ec;
+      child_fds.push_back(std::filesystem::read_symlink(fd.path(), ec).string());
+    }
+  }
+  ASSERT_FALSE(child_fds.empty()) << "the unprivileged child was not found";
+  for (const auto& target : child_fds) EXPECT_NE(target, marker) << "inherited the parent's file";
+  ::close(held);
+  ::unlink(marker);
   unsigned client_port = ntohs(sa.sin_port);
   std::ifstream tcp("/proc/net/tcp");
   std::string line;
@@ -417,6 +446,60 @@ TEST(UploaderTest, AMissingOrRootServiceUserIsRefused) {
             std::string::npos);
   auto root = ProcessTransport::start(fakeUploader("root"));
   EXPECT_EQ(root.status().code(), StatusCode::kFailedPrecondition);
+}
+
+// The machine id hash: the server flags devices that report the same one (cloned disks), so PCs
+// without /etc/machine-id must not all send the same value (they used to: the hash of nothing).
+TEST(MachineIdTest, APcWithoutAMachineIdGetsItsOwnStableValue) {
+  std::string machine_id;
+  {
+    std::ifstream f("/etc/machine-id");
+    std::getline(f, machine_id);
+  }
+  testing::TempDir dir;
+  if (!machine_id.empty()) {
+    EXPECT_EQ(MachineIdHash(dir.path()), protocol::Sha256Hex("hearth-machine-id:" + machine_id));
+  }
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (hides /etc/machine-id in a mount namespace)";
+  std::string empty = dir.write("empty", "");
+  std::string a = dir.path() + "/a", b = dir.path() + "/b";
+  ASSERT_EQ(::mkdir(a.c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(b.c_str(), 0700), 0);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      ::_exit(3);
+    }
+    for (const char* p : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
+      if (::access(p, F_OK) == 0 && ::mount(empty.c_str(), p, nullptr, MS_BIND, nullptr) != 0) {
+        ::_exit(4);
+      }
+    }
+    std::string out = MachineIdHash(a) + " " + MachineIdHash(a) + " " + MachineIdHash(b) + " " +
+                      protocol::Sha256Hex("hearth-machine-id:");
+    (void)!::write(fds[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  std::istringstream words(out);
+  std::string a1, a2, b1, nothing;
+  words >> a1 >> a2 >> b1 >> nothing;
+  EXPECT_EQ(a1.size(), 64u);
+  EXPECT_EQ(a1, a2) << "stable across reports";
+  EXPECT_NE(a1, b1) << "two PCs without a machine id look like two PCs";
+  EXPECT_NE(a1, nothing) << "not the hash every such PC used to send";
 }
 
 }  // namespace

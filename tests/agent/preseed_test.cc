@@ -46,7 +46,7 @@ class PreseedFileTest : public ::testing::Test {
   std::string errorFor(const std::string& content) {
     path_ = dir_.write("enroll.conf", content);
     std::ostringstream log;
-    auto r = EnrollFromPreseed(path_, dir_.path() + "/state", "none", log);
+    auto r = EnrollFromPreseed(path_, dir_.path() + "/state", "none", "nobody", log);
     return r.ok() ? "" : r.status().message();
   }
 
@@ -56,7 +56,8 @@ class PreseedFileTest : public ::testing::Test {
 
 TEST_F(PreseedFileTest, MissingFileMeansNothingToDo) {
   std::ostringstream log;
-  auto r = EnrollFromPreseed(dir_.path() + "/enroll.conf", dir_.path() + "/state", "", log);
+  auto r =
+      EnrollFromPreseed(dir_.path() + "/enroll.conf", dir_.path() + "/state", "", "nobody", log);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_FALSE(r->attempted);
   EXPECT_FALSE(r->enrolled);
@@ -134,11 +135,12 @@ class PreseedEnrolTest : public ::testing::Test {
 
   StatusOr<PreseedOutcome> enrol(const std::string& preseed) {
     log_.str("");
-    return EnrollFromPreseed(preseed, state_, "none", log_);
+    return EnrollFromPreseed(preseed, state_, "none", service_user_, log_);
   }
 
   TempDir dir_;
   std::string server_state_, state_, etc_, url_, secret_;
+  std::string service_user_ = "nobody";
   std::unique_ptr<ServerProcess> server_;
   std::ostringstream log_;
 };
@@ -170,6 +172,25 @@ TEST_F(PreseedEnrolTest, InlineSecretEnrolsAndIsRemovedFromTheFile) {
   EXPECT_EQ(modeOf(conf), 0600u);
   EXPECT_FALSE(exists(state_ + "/.preseed-secret"));
   EXPECT_EQ(log_.str().find(secret_), std::string::npos) << "the secret was logged";
+}
+
+// agent.conf's service_user is what the enrolment's network side runs as (the daemon's and
+// run --once's preseeded enrolment used to ignore it and always use "hearth").
+TEST_F(PreseedEnrolTest, TheConfiguredServiceUserIsUsed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (the privilege drop)";
+  std::string conf =
+      dir_.write("etc/enroll.conf",
+                 "server = " + url_ + "\nca_file = company-ca.pem\nsecret = " + secret_ + "\n");
+  ASSERT_EQ(::chmod(conf.c_str(), 0600), 0);
+  service_user_ = "root";  // refused: the network side must never run as root
+  auto r = enrol(conf);
+  EXPECT_FALSE(r.ok() && r->enrolled) << log_.str();
+  std::string said = (r.ok() ? "" : r.status().message()) + log_.str();
+  EXPECT_NE(said.find("service_user \"root\" is root"), std::string::npos) << said;
+  service_user_ = "nobody";
+  auto again = enrol(conf);
+  ASSERT_TRUE(again.ok()) << again.status().message() << "\n" << log_.str();
+  EXPECT_TRUE(again->enrolled);
 }
 
 TEST_F(PreseedEnrolTest, SecretFileIsDeletedAndTheRestKept) {

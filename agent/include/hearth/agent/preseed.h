@@ -19,8 +19,9 @@ struct PreseedOutcome {
 // Enrols from `preseed_path` when the PC is not enrolled yet. A missing file is not an error.
 // Bad content names the file and key. On success the secret is removed (the secret line or
 // the secret file named by `secret_file =`), the rest of the file is kept.
+// The enrolment's network exchange runs as `service_user` (agent.conf), like the uploader.
 StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
                                            const std::string& state_dir, const std::string& proxy,
-                                           std::ostream& log);
+                                           const std::string& service_user, std::ostream& log);
 
 }  // namespace hearth::agent

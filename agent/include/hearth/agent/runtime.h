@@ -93,6 +93,10 @@ class AgentRuntime {
 // One agent at a time per state directory (the daemon, or `run --once`): an exclusive flock on
 // state_dir/agent.lock, held until the returned descriptor is closed. FailedPrecondition when
 // another agent holds it.
+// The hashed machine id sent with every report: SHA-256 of /etc/machine-id (or D-Bus's copy) with
+// a context string; without either, of a random id kept in state_dir/machine-id.
+std::string MachineIdHash(const std::string& state_dir);
+
 StatusOr<int> LockStateDir(const std::string& state_dir);
 
 // Marks the PC as retired (state_dir/retired) or clears the mark (a new enrolment).
