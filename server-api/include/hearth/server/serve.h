@@ -7,6 +7,7 @@
 #include <string>
 
 #include "hearth/server/rate_limit.h"
+#include "hearth/server/store.h"
 
 namespace hearth::server {
 
@@ -29,6 +30,9 @@ struct ServeOptions {
   // long of being accepted or of its previous request; a slowloris client is cut off.
   std::chrono::milliseconds request_deadline{10000};
   std::chrono::seconds device_cert_validity{365 * 24 * 3600};
+  // More than `threshold` enrolments with one secret within `window`: one `enrolment_spike` feed
+  // event per window (--enroll-spike-count, --enroll-spike-minutes).
+  SpikeRule enroll_spike;
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code. Logs to `log` (stderr: journald).
