@@ -324,6 +324,13 @@ int cmdInit(const Args& a, const ServerCliEnvironment& env) {
   o.now = std::chrono::system_clock::now();
   auto r = InitServerState(o);
   if (!r.ok()) return fail(env.err, r.status());
+  // The first admin token and enrolment secret are admin actions too.
+  if (auto store = OpenStore(DatabaseUri(o.state_dir, o.database)); store.ok()) {
+    json::Value detail = json::Value::object();
+    detail.set("admin_token", "token:1");
+    detail.set("enroll_secret", "secret:1");
+    auditCli(**store, env, "server.init", "state-dir:" + o.state_dir, detail);
+  }
   ServerPaths p = PathsFor(o.state_dir);
   env.out << "Initialised a Hearth server in " << o.state_dir << "\n"
           << "  agents trust:      " << p.ca_cert << " (server key pin " << r->ca_pin << ")\n"

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/RecordSet.h>
@@ -564,10 +565,10 @@ class SqlStore final : public Store {
         }
         auto usedUp = [&] {
           return ResourceExhaustedError(
-              uses == 1 ? "this enrolment secret was for one PC only and has been used" +
-                              std::string(kAskIt)
-                        : "this enrolment secret has been used up (" + std::to_string(uses) +
-                              " enrolments)" + kAskIt);
+              uses == 1
+                  ? "this enrolment secret was for one PC only and is used up" + std::string(kAskIt)
+                  : "this enrolment secret has been used up (" + std::to_string(uses) +
+                        " enrolments)" + kAskIt);
         };
         if (uses_left && *uses_left <= 0) return usedUp();
         if (d.level.empty()) d.level = str(rs, "level");
@@ -1063,8 +1064,14 @@ class SqlStore final : public Store {
                                      ", newer than this hearth-server knows (" +
                                      std::to_string(latest) + "); upgrade hearth-server");
     }
+    // Every migration not recorded yet is applied, in order, even below the highest recorded one:
+    // versions are numbered apart by parallel work, so a database may have met a later number
+    // first.
+    std::vector<Poco::Int64> applied_list;
+    *session_ << "SELECT version FROM schema_migrations", into(applied_list), now;
+    std::set<Poco::Int64> applied(applied_list.begin(), applied_list.end());
     for (const auto& m : kMigrations) {
-      if (m.version <= current) continue;
+      if (applied.count(m.version) != 0) continue;
       session_->begin();
       try {
         for (const auto& stmt :

@@ -99,11 +99,11 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
   auto v = store_->schemaVersion();
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(*v, 2);
+  EXPECT_EQ(*v, 3);
   if (GetParam() == "sqlite") {
     auto again = OpenStore(dir_.path() + "/hearth.db");
     ASSERT_TRUE(again.ok()) << again.status().toString();
-    EXPECT_EQ(*(*again)->schemaVersion(), 2);
+    EXPECT_EQ(*(*again)->schemaVersion(), 3);
   }
 }
 
@@ -304,6 +304,51 @@ TEST_P(StoreTest, PoliciesAreVersionedAndTokensHashed) {
   EXPECT_FALSE(store_->findToken("tokhash", T("2027-01-01T00:00:00Z")).ok());  // expired
   ASSERT_TRUE(store_->revokeToken(tok->id, T("2026-11-27T00:00:00Z")).ok());
   EXPECT_FALSE(store_->findToken("tokhash", T("2026-11-27T01:00:00Z")).ok());
+}
+
+// The audit log: appended in order, read back after a cursor, with its detail.
+TEST_P(StoreTest, AuditLogAppendsAndPages) {
+  for (int i = 0; i < 5; ++i) {
+    AuditEntry e;
+    e.at = T("2026-11-26T10:00:00Z");
+    e.actor = i % 2 == 0 ? "cli:root" : "helpdesk lead";
+    e.action = "secret.create";
+    e.target = "secret:" + std::to_string(i + 1);
+    if (i == 0) e.detail = R"({"uses":1})";
+    ASSERT_TRUE(store_->appendAudit(e).ok());
+  }
+  auto all = store_->listAudit(0, 100);
+  ASSERT_TRUE(all.ok()) << all.status().toString();
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ((*all)[0].target, "secret:1");
+  EXPECT_EQ((*all)[0].detail.value_or(""), R"({"uses":1})");
+  EXPECT_FALSE((*all)[1].detail.has_value());
+  EXPECT_EQ((*all)[1].actor, "helpdesk lead");
+  auto page = store_->listAudit((*all)[2].id, 100);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].target, "secret:4");
+  json::Value shown = AuditEntryJson((*all)[0]);
+  EXPECT_EQ(shown.find("detail")->find("uses")->asInt(), 1);
+  EXPECT_EQ(shown.find("cursor")->asString(), std::to_string((*all)[0].id));
+}
+
+// The kind `secret list` shows, from the limits.
+TEST(SecretKindTest, NamesEachKind) {
+  SecretRecord s;
+  EXPECT_EQ(SecretKind(s), "rollout");
+  s.uses_left = 1;
+  EXPECT_EQ(SecretKind(s), "single-use");
+  s.uses_left = 0;
+  s.uses = 1;
+  EXPECT_EQ(SecretKind(s), "single-use");  // still single-use once used
+  s.uses_left = 4;
+  EXPECT_EQ(SecretKind(s), "limited");
+  s.owner = "alice";
+  EXPECT_EQ(SecretKind(s), "per-person");
+  s.uses_left = std::nullopt;
+  s.approval = true;
+  EXPECT_EQ(SecretKind(s), "per-person+approval");
 }
 
 TEST(PostgresUriTest, ConvertsToLibpqKeywords) {

@@ -102,9 +102,9 @@ struct AuditEntry {
   int64_t id = 0;  // the cursor, assigned by the store
   TimePoint at;
   std::string actor;   // the token's name (API) or "cli:<unix user>" (command line)
-  std::string action;  // token.create, token.revoke, secret.create, secret.revoke, policy.set,
-                       // device.retire, device.approve, device.reject, device.owner, export.csv,
-                       // backup, ...
+  std::string action;  // server.init, token.create, token.revoke, secret.create, secret.revoke,
+                       // policy.set, device.retire, device.approve, device.reject, device.owner,
+                       // export.csv, backup, ...
   std::string target;  // "token:3", "secret:5", "level:standard", "device:<id>", "" ...
   std::optional<std::string> detail;  // a JSON object's text
 };
