@@ -364,6 +364,12 @@ TEST_P(ServerAdminTest, ApprovalQueueKeepsReportsAndWaitsForIt) {
   EXPECT_NE(pending.out.find(a.id), std::string::npos);
   EXPECT_NE(pending.out.find(b.id), std::string::npos);
   EXPECT_EQ(pending.out.find(normal.id), std::string::npos);
+  auto pending_json = cli({"device", "list", "--pending", "--json"});
+  auto pj = json::parse(pending_json.out);
+  ASSERT_TRUE(pj.ok()) << pending_json.out;
+  ASSERT_EQ(pj->find("devices")->size(), 2u);
+  EXPECT_TRUE(pj->find("devices")->asArray()[0].find("pending_approval")->asBool());
+  EXPECT_EQ(pj->find("devices")->asArray()[0].find("status")->asString(), "pending");
 
   // Approve through the API: it counts from now on, with its stored result.
   Http approved = adminPost("/api/v1/devices/" + a.id + "/approve");
@@ -390,7 +396,13 @@ TEST_P(ServerAdminTest, ApprovalQueueKeepsReportsAndWaitsForIt) {
 
 // More enrolments from one secret within the window than the threshold: one alert per window.
 TEST_P(ServerAdminTest, EnrolmentSpikeRaisesOneAlertPerWindow) {
-  start({"--enroll-spike-count", "3", "--enroll-spike-minutes", "10"});
+  // The count from server.conf, the window from the command line; bad values are refused.
+  auto bad = cli({"serve", "--enroll-spike-count", "0"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--enroll-spike-count \"0\": expected a whole number"), std::string::npos)
+      << bad.err;
+  std::string conf = dir_.write("server.conf", "enroll_spike_count = 3\n");
+  start({"--config", conf, "--enroll-spike-minutes", "10"});
   std::string other = newSecret({});
   for (int i = 0; i < 3; ++i) ASSERT_EQ(enroll(secret_, "pc-" + std::to_string(i)).status, 201);
   EXPECT_EQ(events("enrolment_spike").size(), 0u);  // at the threshold: not yet
@@ -617,6 +629,11 @@ TEST_P(ServerAdminTest, AuditLogRecordsEveryAdminAction) {
   auto cli_json = json::parse(listed.out);
   ASSERT_TRUE(cli_json.ok()) << listed.out;
   check(*cli_json->find("entries"), "audit list --json");
+  auto paged = cli({"audit", "list", "--json", "--after", "2", "--limit", "3"});
+  auto pj = json::parse(paged.out);
+  ASSERT_TRUE(pj.ok()) << paged.out << paged.err;
+  ASSERT_EQ(pj->find("entries")->size(), 3u);
+  EXPECT_EQ(pj->find("entries")->asArray()[0].find("cursor")->asString(), "3");
   auto table = cli({"audit", "list"});
   EXPECT_NE(table.out.find("cli:" + me + "  policy.set  level:standard"), std::string::npos)
       << table.out;
