@@ -277,21 +277,17 @@ std::optional<double> positiveRate(const Args& a, const std::string& key, std::o
 std::string orDash(const std::optional<std::string>& s) { return s ? *s : "-"; }
 std::string timeOrDash(const std::optional<TimePoint>& t) { return t ? formatRfc3339(*t) : "-"; }
 
-// Records an admin action done from the command line. The action has already happened: when it
-// cannot be recorded, say so loudly (the exit code stays that of the action).
-void auditCli(Store& store, const ServerCliEnvironment& env, const std::string& action,
-              const std::string& target, const json::Value& detail = json::Value::object()) {
+// The audit entry of an admin action done from the command line; the store records it in the
+// same transaction as the action.
+AuditEntry cliEntry(const std::string& action, const std::string& target,
+                    const json::Value& detail = json::Value::object()) {
   AuditEntry e;
   e.at = std::chrono::system_clock::now();
   e.actor = CliActor();
   e.action = action;
   e.target = target;
   e.detail = json::write(detail);
-  Status s = store.appendAudit(e);
-  if (!s.ok()) {
-    env.err << "hearth-server: warning: " << action << " " << target
-            << " was done but could not be recorded in the audit log: " << s.message() << "\n";
-  }
+  return e;
 }
 
 json::Value optionalJson(const std::optional<std::string>& s) {
@@ -325,11 +321,13 @@ int cmdInit(const Args& a, const ServerCliEnvironment& env) {
   auto r = InitServerState(o);
   if (!r.ok()) return fail(env.err, r.status());
   // The first admin token and enrolment secret are admin actions too.
+  // (Recorded after the fact: init makes the database it would be recorded in.)
   if (auto store = OpenStore(DatabaseUri(o.state_dir, o.database)); store.ok()) {
     json::Value detail = json::Value::object();
     detail.set("admin_token", "token:1");
     detail.set("enroll_secret", "secret:1");
-    auditCli(**store, env, "server.init", "state-dir:" + o.state_dir, detail);
+    Status s = (*store)->appendAudit(cliEntry("server.init", "state-dir:" + o.state_dir, detail));
+    if (!s.ok()) env.err << "hearth-server: warning: audit log: " << s.message() << "\n";
   }
   ServerPaths p = PathsFor(o.state_dir);
   env.out << "Initialised a Hearth server in " << o.state_dir << "\n"
@@ -361,20 +359,20 @@ int cmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
     }
     auto secret = NewSecret("hes_");
     if (!secret.ok()) return fail(env.err, secret.status());
-    auto rec = store.createSecret(HashSecret(*secret), spec);
-    if (!rec.ok()) return fail(env.err, rec.status());
-    env.out << *secret << "\n";
-    env.err << "enrolment secret " << rec->id << " (" << SecretKind(*rec) << ") for level "
-            << spec.level << " created\n";
     json::Value detail = json::Value::object();
-    detail.set("kind", SecretKind(*rec));
+    detail.set("kind", SecretKind(spec));
     detail.set("level", spec.level);
     detail.set("owner", optionalJson(spec.owner));
     detail.set("uses", spec.uses_left ? json::Value(*spec.uses_left) : json::Value());
     detail.set("expires_at",
                spec.expires_at ? json::Value(formatRfc3339(*spec.expires_at)) : json::Value());
     detail.set("approval", spec.approval);
-    auditCli(store, env, "secret.create", "secret:" + std::to_string(rec->id), detail);
+    AuditEntry entry = cliEntry("secret.create", "secret:", detail);
+    auto rec = store.createSecret(HashSecret(*secret), spec, &entry);
+    if (!rec.ok()) return fail(env.err, rec.status());
+    env.out << *secret << "\n";
+    env.err << "enrolment secret " << rec->id << " (" << SecretKind(*rec) << ") for level "
+            << spec.level << " created\n";
     return kExitOk;
   }
   if (sub == "list") {
@@ -398,10 +396,10 @@ int cmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
       env.err << "hearth-server: secret revoke needs the secret's ID (see secret list)\n";
       return kExitUsage;
     }
-    Status s = store.revokeSecret(*id, now);
+    AuditEntry entry = cliEntry("secret.revoke", "secret:" + std::to_string(*id));
+    Status s = store.revokeSecret(*id, now, &entry);
     if (!s.ok()) return fail(env.err, s);
     env.err << "enrolment secret " << *id << " revoked\n";
-    auditCli(store, env, "secret.revoke", "secret:" + std::to_string(*id));
     return kExitOk;
   }
   env.err << "hearth-server: secret needs create, list or revoke\n";
@@ -430,16 +428,16 @@ int cmdToken(const Args& a, const ServerCliEnvironment& env, Store& store) {
     spec.created_at = now;
     auto token = NewSecret("hat_");
     if (!token.ok()) return fail(env.err, token.status());
-    auto rec = store.createToken(HashSecret(*token), spec);
-    if (!rec.ok()) return fail(env.err, rec.status());
-    env.out << *token << "\n";
-    env.err << "admin token " << rec->id << " (" << spec.scope << ") created\n";
     json::Value detail = json::Value::object();
     detail.set("name", spec.name);
     detail.set("scope", spec.scope);
     detail.set("expires_at",
                spec.expires_at ? json::Value(formatRfc3339(*spec.expires_at)) : json::Value());
-    auditCli(store, env, "token.create", "token:" + std::to_string(rec->id), detail);
+    AuditEntry entry = cliEntry("token.create", "token:", detail);
+    auto rec = store.createToken(HashSecret(*token), spec, &entry);
+    if (!rec.ok()) return fail(env.err, rec.status());
+    env.out << *token << "\n";
+    env.err << "admin token " << rec->id << " (" << spec.scope << ") created\n";
     return kExitOk;
   }
   if (sub == "list") {
@@ -461,10 +459,10 @@ int cmdToken(const Args& a, const ServerCliEnvironment& env, Store& store) {
       env.err << "hearth-server: token revoke needs the token's ID (see token list)\n";
       return kExitUsage;
     }
-    Status s = store.revokeToken(*id, now);
+    AuditEntry entry = cliEntry("token.revoke", "token:" + std::to_string(*id));
+    Status s = store.revokeToken(*id, now, &entry);
     if (!s.ok()) return fail(env.err, s);
     env.err << "admin token " << *id << " revoked\n";
-    auditCli(store, env, "token.revoke", "token:" + std::to_string(*id));
     return kExitOk;
   }
   env.err << "hearth-server: token needs create, list or revoke\n";
@@ -484,14 +482,11 @@ int cmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
     auto view = NewLiveSystemView();
     auto text = view->readFile(a.get("--file"), 1 << 20, false);
     if (!text.ok()) return fail(env.err, text.status().withContext("--file"));
+    AuditEntry entry = cliEntry("policy.set", "");
     auto rec = SetPolicy(store, keys->signing_key, *text, a.get("--file"),
-                         std::chrono::system_clock::now());
+                         std::chrono::system_clock::now(), &entry);
     if (!rec.ok()) return fail(env.err, rec.status());
     env.err << "level " << rec->level << " is now at policy version " << rec->version << "\n";
-    json::Value detail = json::Value::object();
-    detail.set("version", rec->version);
-    detail.set("file", a.get("--file"));
-    auditCli(store, env, "policy.set", "level:" + rec->level, detail);
     return kExitOk;
   }
   if (sub == "list") {
@@ -564,10 +559,10 @@ int cmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
   }
   if (sub == "approve" || sub == "reject") {
     bool approve = sub == "approve";
-    Status s = approve ? store.approveDevice(id, now) : store.rejectDevice(id, now);
+    AuditEntry entry = cliEntry(approve ? "device.approve" : "device.reject", "device:" + id);
+    Status s = approve ? store.approveDevice(id, now, &entry) : store.rejectDevice(id, now, &entry);
     if (!s.ok()) return fail(env.err, s);
     env.err << "device " << id << (approve ? " approved" : " rejected (retired)") << "\n";
-    auditCli(store, env, approve ? "device.approve" : "device.reject", "device:" + id);
     return kExitOk;
   }
   if (sub == "owner") {
@@ -576,12 +571,12 @@ int cmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
       return kExitUsage;
     }
     const std::string& owner = a.positional[3];
-    Status s = store.setDeviceOwner(id, owner);
-    if (!s.ok()) return fail(env.err, s);
-    env.err << "device " << id << " now belongs to " << owner << "\n";
     json::Value detail = json::Value::object();
     detail.set("owner", owner);
-    auditCli(store, env, "device.owner", "device:" + id, detail);
+    AuditEntry entry = cliEntry("device.owner", "device:" + id, detail);
+    Status s = store.setDeviceOwner(id, owner, &entry);
+    if (!s.ok()) return fail(env.err, s);
+    env.err << "device " << id << " now belongs to " << owner << "\n";
     return kExitOk;
   }
   env.err << "hearth-server: device needs list, approve, reject or owner\n";

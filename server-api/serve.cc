@@ -1085,10 +1085,11 @@ class AdminHandler final : public HTTPRequestHandler {
     throw HttpError{404, "no such endpoint"};
   }
 
-  // Appends to the audit log as this token. The action has happened: a failure to record it is
-  // logged (an operator sees it), not turned into a failure of the action.
-  void audit(const TokenRecord& token, const std::string& action, const std::string& target,
-             json::Value detail = json::Value::object()) {
+  // The audit entry of an action by this token (the store records it with the action, in one
+  // transaction).
+  static AuditEntry auditEntry(const TokenRecord& token, const std::string& action,
+                               const std::string& target,
+                               json::Value detail = json::Value::object()) {
     detail.set("token_id", token.id);
     AuditEntry e;
     e.at = std::chrono::system_clock::now();
@@ -1096,11 +1097,7 @@ class AdminHandler final : public HTTPRequestHandler {
     e.action = action;
     e.target = target;
     e.detail = json::write(detail);
-    Status s = app_.store->appendAudit(e);
-    if (!s.ok()) {
-      app_.log->error("audit log: could not record " + action + " " + json::escape(target) +
-                      " by token \"" + json::escape(token.name) + "\": " + s.message());
-    }
+    return e;
   }
 
   int auditLog(const std::map<std::string, std::string>& q, HTTPServerResponse& resp) {
@@ -1124,9 +1121,11 @@ class AdminHandler final : public HTTPRequestHandler {
   int decide(const std::string& id, bool approve, const TokenRecord& token,
              HTTPServerResponse& resp) {
     TimePoint now = std::chrono::system_clock::now();
-    Status s = approve ? app_.store->approveDevice(id, now) : app_.store->rejectDevice(id, now);
+    AuditEntry entry =
+        auditEntry(token, approve ? "device.approve" : "device.reject", "device:" + id);
+    Status s = approve ? app_.store->approveDevice(id, now, &entry)
+                       : app_.store->rejectDevice(id, now, &entry);
     if (!s.ok()) throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
-    audit(token, approve ? "device.approve" : "device.reject", "device:" + id);
     app_.log->info("device " + id + (approve ? " approved" : " rejected") + " by token \"" +
                    json::escape(token.name) + "\"");
     json::Value o = json::Value::object();
@@ -1159,11 +1158,11 @@ class AdminHandler final : public HTTPRequestHandler {
       }
       value = text;
     }
-    Status s = app_.store->setDeviceOwner(id, value);
-    if (!s.ok()) throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
     json::Value detail = json::Value::object();
     detail.set("owner", value ? json::Value(*value) : json::Value());
-    audit(token, "device.owner", "device:" + id, detail);
+    AuditEntry entry = auditEntry(token, "device.owner", "device:" + id, detail);
+    Status s = app_.store->setDeviceOwner(id, value, &entry);
+    if (!s.ok()) throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
     json::Value out = json::Value::object();
     out.set("device_id", id);
     out.set("owner", value ? json::Value(*value) : json::Value());
@@ -1280,9 +1279,14 @@ class AdminHandler final : public HTTPRequestHandler {
       f.after = list->back().device_id;
       if (out.size() > (256u << 20)) throw HttpError{413, "export too large; filter it"};
     }
+    // Recorded before a byte is sent: an export that cannot be recorded does not happen.
     json::Value detail = json::Value::object();
     for (const auto& [k, v] : q) detail.set(k, v);
-    audit(token, "export.csv", "devices", detail);
+    if (Status s = app_.store->appendAudit(auditEntry(token, "export.csv", "devices", detail));
+        !s.ok()) {
+      app_.log->error("audit log: " + s.message());
+      throw HttpError{503, "the export cannot be recorded in the audit log now; retry later"};
+    }
     resp.setStatus(HTTPResponse::HTTP_OK);
     resp.setContentType("text/csv; charset=utf-8");
     resp.set("Content-Disposition", "attachment; filename=\"hearth-devices.csv\"");
@@ -1368,11 +1372,11 @@ class AdminHandler final : public HTTPRequestHandler {
   }
 
   int retire(const std::string& id, const TokenRecord& token, HTTPServerResponse& resp) {
-    Status s = app_.store->retireDevice(id, std::chrono::system_clock::now());
+    AuditEntry entry = auditEntry(token, "device.retire", "device:" + id);
+    Status s = app_.store->retireDevice(id, std::chrono::system_clock::now(), &entry);
     if (!s.ok()) {
       throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
     }
-    audit(token, "device.retire", "device:" + id);
     app_.log->info("device " + id + " retired by token \"" + json::escape(token.name) + "\"");
     json::Value o = json::Value::object();
     o.set("device_id", id);

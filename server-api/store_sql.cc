@@ -340,11 +340,11 @@ class SqlStore final : public Store {
     return version;
   }
 
-  StatusOr<SecretRecord> createSecret(const std::string& secret_hash,
-                                      const SecretRecord& spec) override {
+  StatusOr<SecretRecord> createSecret(const std::string& secret_hash, const SecretRecord& spec,
+                                      const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
     SecretRecord r = spec;
-    Status s = guard("create enrolment secret", [&]() -> Status {
+    Status s = transaction("create enrolment secret", [&]() -> Status {
       std::string level = spec.level;
       Nullable<std::string> owner = nullable(spec.owner);
       Nullable<Poco::Int64> uses_left;
@@ -363,6 +363,7 @@ class SqlStore final : public Store {
       std::string q = "SELECT id FROM enroll_secrets WHERE secret_hash = ?";
       sql(q, [&](Statement& st) { st, use(hash), into(id); });
       r.id = id;
+      insertAudit(audit, id);
       return OkStatus();
     });
     if (!s.ok()) return s;
@@ -396,23 +397,24 @@ class SqlStore final : public Store {
     return out;
   }
 
-  Status revokeSecret(int64_t id, TimePoint at) override {
+  Status revokeSecret(int64_t id, TimePoint at, const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return guard("revoke enrolment secret", [&]() -> Status {
+    return transaction("revoke enrolment secret", [&]() -> Status {
       Poco::Int64 pid = id;
       std::string when = fmt(at);
       size_t n = sql("UPDATE enroll_secrets SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                      [&](Statement& st) { st, use(when), use(pid); });
       if (n == 0) return NotFoundError("no live enrolment secret with id " + std::to_string(id));
+      insertAudit(audit, id);
       return OkStatus();
     });
   }
 
-  StatusOr<TokenRecord> createToken(const std::string& token_hash,
-                                    const TokenRecord& spec) override {
+  StatusOr<TokenRecord> createToken(const std::string& token_hash, const TokenRecord& spec,
+                                    const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
     TokenRecord r = spec;
-    Status s = guard("create admin token", [&]() -> Status {
+    Status s = transaction("create admin token", [&]() -> Status {
       std::string name = spec.name, scope = spec.scope, hash = token_hash;
       std::string created = fmt(spec.created_at);
       Nullable<std::string> expires = nullableTime(spec.expires_at);
@@ -423,6 +425,7 @@ class SqlStore final : public Store {
       sql("SELECT id FROM admin_tokens WHERE token_hash = ?",
           [&](Statement& st) { st, use(hash), into(id); });
       r.id = id;
+      insertAudit(audit, id);
       return OkStatus();
     });
     if (!s.ok()) return s;
@@ -444,14 +447,15 @@ class SqlStore final : public Store {
     return out;
   }
 
-  Status revokeToken(int64_t id, TimePoint at) override {
+  Status revokeToken(int64_t id, TimePoint at, const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return guard("revoke admin token", [&]() -> Status {
+    return transaction("revoke admin token", [&]() -> Status {
       Poco::Int64 pid = id;
       std::string when = fmt(at);
       size_t n = sql("UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                      [&](Statement& st) { st, use(when), use(pid); });
       if (n == 0) return NotFoundError("no live admin token with id " + std::to_string(id));
+      insertAudit(audit, id);
       return OkStatus();
     });
   }
@@ -477,9 +481,9 @@ class SqlStore final : public Store {
     return *found;
   }
 
-  Status putPolicy(const PolicyRecord& p) override {
+  Status putPolicy(const PolicyRecord& p, const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return guard("store policy", [&]() -> Status {
+    return transaction("store policy", [&]() -> Status {
       std::string level = p.level, body = p.body, sig = p.signature, created = fmt(p.created_at);
       Poco::Int64 version = p.version;
       Poco::Int64 current = 0;
@@ -493,6 +497,7 @@ class SqlStore final : public Store {
       sql("INSERT INTO policies(level, version, body, signature, created_at) VALUES (?, ?, ?, ?, "
           "?)",
           [&](Statement& st) { st, use(level), use(version), use(body), use(sig), use(created); });
+      insertAudit(audit, 0);
       return OkStatus();
     });
   }
@@ -716,42 +721,42 @@ class SqlStore final : public Store {
     return out;
   }
 
-  Status retireDevice(const std::string& device_id, TimePoint at) override {
+  Status retireDevice(const std::string& device_id, TimePoint at,
+                      const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return guard("retire device", [&]() -> Status {
-      session_->begin();
+    return transaction("retire device", [&]() -> Status {
       std::string id = device_id, when = fmt(at), type = "retired";
       size_t n =
           sql("UPDATE devices SET retired_at = ?, pending = 0 WHERE device_id = ? AND retired_at "
               "IS NULL",
               [&](Statement& st) { st, use(when), use(id); });
-      if (n == 0) {
-        session_->rollback();
-        return NotFoundError("no active device " + device_id);
-      }
+      if (n == 0) return NotFoundError("no active device " + device_id);
       sql("INSERT INTO events(at, device_id, type) VALUES (?, ?, ?)",
           [&](Statement& st) { st, use(when), use(id), use(type); });
-      session_->commit();
+      insertAudit(audit, 0);
       return OkStatus();
     });
   }
 
-  Status approveDevice(const std::string& device_id, TimePoint at) override {
-    return decidePending(device_id, at, true);
+  Status approveDevice(const std::string& device_id, TimePoint at,
+                       const AuditEntry* audit) override {
+    return decidePending(device_id, at, true, audit);
   }
-  Status rejectDevice(const std::string& device_id, TimePoint at) override {
-    return decidePending(device_id, at, false);
+  Status rejectDevice(const std::string& device_id, TimePoint at,
+                      const AuditEntry* audit) override {
+    return decidePending(device_id, at, false, audit);
   }
 
-  Status setDeviceOwner(const std::string& device_id,
-                        const std::optional<std::string>& owner) override {
+  Status setDeviceOwner(const std::string& device_id, const std::optional<std::string>& owner,
+                        const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return guard("set device owner", [&]() -> Status {
+    return transaction("set device owner", [&]() -> Status {
       std::string id = device_id;
       Nullable<std::string> o = nullable(owner);
       size_t n = sql("UPDATE devices SET owner = ? WHERE device_id = ? AND retired_at IS NULL",
                      [&](Statement& st) { st, use(o), use(id); });
       if (n == 0) return NotFoundError("no active device " + device_id);
+      insertAudit(audit, 0);
       return OkStatus();
     });
   }
@@ -759,10 +764,7 @@ class SqlStore final : public Store {
   Status appendAudit(const AuditEntry& e) override {
     std::lock_guard<std::mutex> lock(mu_);
     return guard("append to the audit log", [&]() -> Status {
-      std::string at = fmt(e.at), actor = e.actor, action = e.action, target = e.target;
-      Nullable<std::string> detail = nullable(e.detail);
-      sql("INSERT INTO audit_log(at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-          [&](Statement& st) { st, use(at), use(actor), use(action), use(target), use(detail); });
+      insertAudit(&e, 0);
       return OkStatus();
     });
   }
@@ -1213,11 +1215,48 @@ class SqlStore final : public Store {
         [&](Statement& e) { e, use(a), use(dev), use(t), use(det); });
   }
 
-  // Approves (pending = 0) or rejects (retired) a device that waits for approval.
-  Status decidePending(const std::string& device_id, TimePoint at, bool approve) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return guard(approve ? "approve device" : "reject device", [&]() -> Status {
+  // Runs `fn` in one transaction on the writer session: committed when it returns OK, rolled
+  // back when it returns an error or throws (then the exception becomes a Status, as in guard).
+  template <typename Fn>
+  Status transaction(const char* what, Fn&& fn) {
+    return guard(what, [&]() -> Status {
       session_->begin();
+      try {
+        Status inner = fn();
+        if (inner.ok()) {
+          session_->commit();
+        } else {
+          session_->rollback();
+        }
+        return inner;
+      } catch (...) {
+        try {
+          session_->rollback();
+        } catch (...) {
+        }
+        throw;
+      }
+    });
+  }
+
+  // Appends `audit` (if any) on the writer session, inside the caller's transaction: the action
+  // and its entry are committed together or not at all. A target ending in ':' ("secret:") gets
+  // `id` (the record just made) appended.
+  void insertAudit(const AuditEntry* audit, int64_t id) {
+    if (audit == nullptr) return;
+    std::string at = fmt(audit->at), actor = audit->actor, action = audit->action,
+                target = audit->target;
+    if (!target.empty() && target.back() == ':') target += std::to_string(id);
+    Nullable<std::string> detail = nullable(audit->detail);
+    sql("INSERT INTO audit_log(at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+        [&](Statement& st) { st, use(at), use(actor), use(action), use(target), use(detail); });
+  }
+
+  // Approves (pending = 0) or rejects (retired) a device that waits for approval.
+  Status decidePending(const std::string& device_id, TimePoint at, bool approve,
+                       const AuditEntry* audit) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return transaction(approve ? "approve device" : "reject device", [&]() -> Status {
       std::string id = device_id, when = fmt(at);
       size_t n = approve
                      ? sql("UPDATE devices SET pending = 0 WHERE device_id = ? AND pending = 1 AND "
@@ -1226,12 +1265,9 @@ class SqlStore final : public Store {
                      : sql("UPDATE devices SET pending = 0, retired_at = ? WHERE device_id = ? AND "
                            "pending = 1 AND retired_at IS NULL",
                            [&](Statement& st) { st, use(when), use(id); });
-      if (n == 0) {
-        session_->rollback();
-        return NotFoundError("no device " + device_id + " waiting for approval");
-      }
+      if (n == 0) return NotFoundError("no device " + device_id + " waiting for approval");
       appendEvent(when, id, approve ? "approved" : "rejected", std::nullopt);
-      session_->commit();
+      insertAudit(audit, 0);
       return OkStatus();
     });
   }

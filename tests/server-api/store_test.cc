@@ -333,6 +333,38 @@ TEST_P(StoreTest, AuditLogAppendsAndPages) {
   EXPECT_EQ(shown.find("cursor")->asString(), std::to_string((*all)[0].id));
 }
 
+// An action's audit entry is stored with it, in one transaction: both or neither.
+TEST_P(StoreTest, AuditEntriesAreStoredWithTheirActionOrNotAtAll) {
+  AuditEntry entry;
+  entry.at = T("2026-11-26T10:00:00Z");
+  entry.actor = "cli:root";
+  entry.action = "secret.create";
+  entry.target = "secret:";  // the new id is appended
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2026-11-26T10:00:00Z");
+  auto created = store_->createSecret("hash-audited", spec, &entry);
+  ASSERT_TRUE(created.ok()) << created.status().toString();
+  entry.action = "secret.revoke";
+  entry.target = "secret:999";
+  EXPECT_EQ(store_->revokeSecret(999, T("2026-11-26T10:00:00Z"), &entry).code(),
+            StatusCode::kNotFound);
+  entry.action = "device.retire";
+  entry.target = "device:none";
+  EXPECT_FALSE(store_->retireDevice("none", T("2026-11-26T10:00:00Z"), &entry).ok());
+  entry.action = "device.owner";
+  EXPECT_FALSE(store_->setDeviceOwner("none", std::string("x"), &entry).ok());
+  auto log = store_->listAudit(0, 100);
+  ASSERT_TRUE(log.ok()) << log.status().toString();
+  ASSERT_EQ(log->size(), 1u);  // the refused actions left nothing
+  EXPECT_EQ((*log)[0].target, "secret:" + std::to_string(created->id));
+  // The store still works after the rolled-back transactions.
+  entry.action = "secret.revoke";
+  entry.target = "secret:" + std::to_string(created->id);
+  EXPECT_TRUE(store_->revokeSecret(created->id, T("2026-11-26T11:00:00Z"), &entry).ok());
+  EXPECT_EQ(store_->listAudit(0, 100)->size(), 2u);
+}
+
 // The kind `secret list` shows, from the limits.
 TEST(SecretKindTest, NamesEachKind) {
   SecretRecord s;

@@ -151,21 +151,26 @@ class Store {
   // Schema version after migrate().
   virtual StatusOr<int> schemaVersion() = 0;
 
+  // Every method that changes something on IT's behalf takes an optional `audit` entry: it is
+  // appended to the audit log in the same transaction as the change (both or neither). For the
+  // create methods, a target ending in ':' ("secret:") gets the new record's id appended.
+
   // Enrolment secrets: only a SHA-256 of the secret is stored.
   virtual StatusOr<SecretRecord> createSecret(const std::string& secret_hash,
-                                              const SecretRecord& spec) = 0;
+                                              const SecretRecord& spec,
+                                              const AuditEntry* audit = nullptr) = 0;
   virtual StatusOr<std::vector<SecretRecord>> listSecrets() = 0;
-  virtual Status revokeSecret(int64_t id, TimePoint at) = 0;
+  virtual Status revokeSecret(int64_t id, TimePoint at, const AuditEntry* audit = nullptr) = 0;
 
-  virtual StatusOr<TokenRecord> createToken(const std::string& token_hash,
-                                            const TokenRecord& spec) = 0;
+  virtual StatusOr<TokenRecord> createToken(const std::string& token_hash, const TokenRecord& spec,
+                                            const AuditEntry* audit = nullptr) = 0;
   virtual StatusOr<std::vector<TokenRecord>> listTokens() = 0;
-  virtual Status revokeToken(int64_t id, TimePoint at) = 0;
+  virtual Status revokeToken(int64_t id, TimePoint at, const AuditEntry* audit = nullptr) = 0;
   // The live (not revoked, not expired at `now`) token with this hash. NotFound otherwise.
   virtual StatusOr<TokenRecord> findToken(const std::string& token_hash, TimePoint now) = 0;
 
   // A new version of a level's policy: version must be greater than the current one.
-  virtual Status putPolicy(const PolicyRecord& policy) = 0;
+  virtual Status putPolicy(const PolicyRecord& policy, const AuditEntry* audit = nullptr) = 0;
   virtual StatusOr<PolicyRecord> latestPolicy(const std::string& level) = 0;
   virtual StatusOr<std::vector<PolicyRecord>> listLatestPolicies() = 0;
 
@@ -182,18 +187,23 @@ class Store {
   // NotFound for an unknown device.
   virtual StatusOr<DeviceRecord> deviceForAuth(const std::string& device_id) = 0;
   virtual StatusOr<std::vector<DeviceRecord>> listDevices(const DeviceFilter& filter) = 0;
-  virtual Status retireDevice(const std::string& device_id, TimePoint at) = 0;
+  virtual Status retireDevice(const std::string& device_id, TimePoint at,
+                              const AuditEntry* audit = nullptr) = 0;
   // A device waiting for approval: approve (an `approved` event; it counts from then on) or
   // reject (retired, a `rejected` event; its certificate is refused). NotFound when the device
   // does not exist, is retired or is not waiting.
-  virtual Status approveDevice(const std::string& device_id, TimePoint at) = 0;
-  virtual Status rejectDevice(const std::string& device_id, TimePoint at) = 0;
+  virtual Status approveDevice(const std::string& device_id, TimePoint at,
+                               const AuditEntry* audit = nullptr) = 0;
+  virtual Status rejectDevice(const std::string& device_id, TimePoint at,
+                              const AuditEntry* audit = nullptr) = 0;
   // Sets (or with nullopt clears) a device's owner. NotFound for an unknown or retired device.
   virtual Status setDeviceOwner(const std::string& device_id,
-                                const std::optional<std::string>& owner) = 0;
+                                const std::optional<std::string>& owner,
+                                const AuditEntry* audit = nullptr) = 0;
 
   // The audit log: append only (no method, and on both backends a trigger, refuses UPDATE and
-  // DELETE). Entries come back oldest first, after the cursor `after`.
+  // DELETE). appendAudit is for actions that change nothing in the store (an export, a backup).
+  // Entries come back oldest first, after the cursor `after`.
   virtual Status appendAudit(const AuditEntry& entry) = 0;
   virtual StatusOr<std::vector<AuditEntry>> listAudit(int64_t after, int limit) = 0;
 
