@@ -809,6 +809,19 @@ void Dispatch(App& app, const std::string& listener, HTTPServerRequest& req,
 
 // --- Device listener -------------------------------------------------------------------------
 
+// A body that could not be read whole leaves the connection out of step (the rest of a body
+// that lied about its length would be read as the next request): answer and close.
+HttpError bodyError(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kResourceExhausted:
+      return HttpError{413, s.message(), "too_large", 0, true};
+    case StatusCode::kDeadlineExceeded:
+      return HttpError{408, s.message(), "timeout", 0, true};
+    default:
+      return HttpError{400, s.message(), "bad_request", 0, true};
+  }
+}
+
 class DeviceHandler final : public HTTPRequestHandler {
  public:
   explicit DeviceHandler(App& app) : app_(app) {}
@@ -998,19 +1011,6 @@ class DeviceHandler final : public HTTPRequestHandler {
     return code;
   }
 
-  // A body that could not be read whole leaves the connection out of step (the rest of a body
-  // that lied about its length would be read as the next request): answer and close.
-  static HttpError bodyError(const Status& s) {
-    switch (s.code()) {
-      case StatusCode::kResourceExhausted:
-        return HttpError{413, s.message(), "too_large", 0, true};
-      case StatusCode::kDeadlineExceeded:
-        return HttpError{408, s.message(), "timeout", 0, true};
-      default:
-        return HttpError{400, s.message(), "bad_request", 0, true};
-    }
-  }
-
   App& app_;
 };
 
@@ -1138,7 +1138,7 @@ class AdminHandler final : public HTTPRequestHandler {
   int owner(const std::string& id, HTTPServerRequest& req, const TokenRecord& token,
             HTTPServerResponse& resp) {
     auto body = readBody(req);
-    if (!body.ok()) throw HttpError{400, body.status().message(), "bad_request", 0, true};
+    if (!body.ok()) throw bodyError(body.status());
     auto v = json::parse(*body);
     if (!v.ok() || !v->isObject()) throw HttpError{400, "expected a JSON object {\"owner\": ...}"};
     for (const auto& [k, unused] : v->asObject()) {
