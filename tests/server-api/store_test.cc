@@ -365,6 +365,53 @@ TEST_P(StoreTest, AuditEntriesAreStoredWithTheirActionOrNotAtAll) {
   EXPECT_EQ(store_->listAudit(0, 100)->size(), 2u);
 }
 
+// More enrolments with one secret than the threshold within the window: one spike event per
+// window, a new one in a later window, none for a quiet secret.
+TEST_P(StoreTest, EnrolmentSpikeIsRaisedOncePerWindow) {
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2026-11-26T08:00:00Z");
+  ASSERT_TRUE(store_->createSecret("hash-rollout", spec).ok());
+  ASSERT_TRUE(store_->createSecret("hash-quiet", spec).ok());
+  SpikeRule rule{.threshold = 2, .window = std::chrono::minutes(10)};
+  int n = 0;
+  auto enrolAt = [&](const std::string& hash, const char* when) {
+    DeviceRecord d;
+    d.device_id = "dev-" + std::to_string(++n);
+    d.hostname = "h";
+    d.cert_serial = "01";
+    d.enrolled_at = T(when);
+    ASSERT_TRUE(store_->enrollDevice(hash, d, T(when), rule).ok());
+  };
+  auto spikes = [&] {
+    std::vector<FeedEvent> out;
+    auto feed = store_->feed(0, 1000);
+    EXPECT_TRUE(feed.ok());
+    if (!feed.ok()) return out;
+    for (const auto& e : *feed) {
+      if (e.type == "enrolment_spike") out.push_back(e);
+    }
+    return out;
+  };
+  enrolAt("hash-rollout", "2026-11-26T10:00:00Z");
+  enrolAt("hash-rollout", "2026-11-26T10:00:01Z");
+  enrolAt("hash-quiet", "2026-11-26T10:00:01Z");
+  EXPECT_EQ(spikes().size(), 0u);  // 2 is not more than 2
+  enrolAt("hash-rollout", "2026-11-26T10:00:02Z");
+  ASSERT_EQ(spikes().size(), 1u);
+  EXPECT_EQ(spikes()[0].detail.value_or(""), R"({"secret_id":1,"count":3,"window_seconds":600})");
+  enrolAt("hash-rollout", "2026-11-26T10:05:00Z");  // same window: no second event
+  enrolAt("hash-rollout", "2026-11-26T10:06:00Z");
+  EXPECT_EQ(spikes().size(), 1u);
+  enrolAt("hash-rollout", "2026-11-26T10:30:00Z");  // a later window, quiet so far
+  enrolAt("hash-rollout", "2026-11-26T10:30:01Z");
+  EXPECT_EQ(spikes().size(), 1u);
+  enrolAt("hash-rollout", "2026-11-26T10:30:02Z");  // and a new spike in it
+  EXPECT_EQ(spikes().size(), 2u);
+  enrolAt("hash-quiet", "2026-11-26T10:30:02Z");
+  EXPECT_EQ(spikes().size(), 2u);
+}
+
 // The kind `secret list` shows, from the limits.
 TEST(SecretKindTest, NamesEachKind) {
   SecretRecord s;
