@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <map>
 #include <ostream>
+#include <pwd.h>
 #include <set>
 #include <unistd.h>
 
@@ -43,6 +44,11 @@ constexpr const char* kUsage =
     "                                                     (400; each device's latest is kept)\n"
     "         [--retired-retention-days N]                delete a retired device and all its\n"
     "                                                     data N days after retirement (30)\n"
+    "         [--enroll-spike-count N] [--enroll-spike-minutes M]\n"
+    "                                                     more than N enrolments with one secret\n"
+    "                                                     within M minutes: an enrolment_spike "
+    "feed\n"
+    "                                                     event, once per window (20, 10)\n"
     "         run in the foreground until SIGTERM\n"
     "  check-db                                           check the database's integrity (SQLite:\n"
     "                                                     PRAGMA integrity_check); prints ok\n"
@@ -56,9 +62,22 @@ constexpr const char* kUsage =
     "                                                     for standard input (never an argument)\n"
     "  prune [--dry-run] [--retention-days N] [--retired-retention-days N]\n"
     "                                                     apply retention now; prints what goes\n"
-    "  secret create [--level L] [--uses N] [--expires DAYS] [--owner ID] | list | revoke ID\n"
+    "  secret create [--level L] [--uses N] [--expires DAYS] [--owner ID] [--approval]\n"
+    "         | list | revoke ID\n"
+    "         --uses 1: single-use; --owner: per-person (devices get that owner); --uses N:\n"
+    "         limited; no --uses: a rollout secret. --approval: its devices wait as \"pending\"\n"
+    "         until IT approves them (their reports are kept, not counted)\n"
     "  token  create --name NAME [--scope read|admin] [--expires DAYS] | list | revoke ID\n"
+    "         read: devices, history, feed, CSV; admin: everything (retire, approve, audit ...)\n"
     "  policy set --file POLICY.json | list\n"
+    "  device list [--pending] [--json]                   devices (--pending: awaiting approval)\n"
+    "  device approve ID | reject ID                      a device enrolled with an --approval\n"
+    "                                                     secret (reject retires it)\n"
+    "  device owner ID OWNER                              set who the device belongs to\n"
+    "  audit  list [--after CURSOR] [--limit N] [--json]  the append-only log of admin actions\n"
+    "\n"
+    "Admin commands (token, secret, policy set, device approve/reject/owner) are recorded in the\n"
+    "audit log as cli:<unix user>; API actions as the token's name.\n"
     "\n"
     "Every command takes --state-dir DIR (default /var/lib/hearth-server) and --database URI\n"
     "(default: SQLite in the state dir; postgresql://user@host:port/db for PostgreSQL), and\n"
@@ -107,9 +126,13 @@ const std::set<std::string> kValueOptions = {"--config",
                                              "--in",
                                              "--passphrase-file",
                                              "--retention-days",
-                                             "--retired-retention-days"};
+                                             "--retired-retention-days",
+                                             "--enroll-spike-count",
+                                             "--enroll-spike-minutes",
+                                             "--after",
+                                             "--limit"};
 // Options without a value.
-const std::set<std::string> kFlagOptions = {"--dry-run"};
+const std::set<std::string> kFlagOptions = {"--dry-run", "--approval", "--pending", "--json"};
 
 // /etc/hearth/server.conf: `key = value` lines, each key the name of a command-line option
 // without its dashes (state_dir = --state-dir). The command line wins. Values are checked here so
@@ -136,7 +159,9 @@ bool loadConfigFile(const std::string& path, bool explicit_path, Args& a, std::o
                                             {"enroll_address_rate", kRate},
                                             {"enroll_address_burst", kCount},
                                             {"retention_days", kCount},
-                                            {"retired_retention_days", kCount}};
+                                            {"retired_retention_days", kCount},
+                                            {"enroll_spike_count", kCount},
+                                            {"enroll_spike_minutes", kCount}};
   std::set<std::string> seen;
   int n = 0;
   for (const auto& raw : text::splitLines(*text)) {
@@ -279,6 +304,23 @@ std::optional<double> positiveRate(const Args& a, const std::string& key, std::o
 std::string orDash(const std::optional<std::string>& s) { return s ? *s : "-"; }
 std::string timeOrDash(const std::optional<TimePoint>& t) { return t ? formatRfc3339(*t) : "-"; }
 
+// The audit entry of an admin action done from the command line; the store records it in the
+// same transaction as the action.
+AuditEntry cliEntry(const std::string& action, const std::string& target,
+                    const json::Value& detail = json::Value::object()) {
+  AuditEntry e;
+  e.at = std::chrono::system_clock::now();
+  e.actor = CliActor();
+  e.action = action;
+  e.target = target;
+  e.detail = json::write(detail);
+  return e;
+}
+
+json::Value optionalJson(const std::optional<std::string>& s) {
+  return s ? json::Value(*s) : json::Value();
+}
+
 int fail(std::ostream& err, const Status& s) {
   err << "hearth-server: " << s.message() << "\n";
   return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ||
@@ -305,6 +347,15 @@ int cmdInit(const Args& a, const ServerCliEnvironment& env) {
   o.now = std::chrono::system_clock::now();
   auto r = InitServerState(o);
   if (!r.ok()) return fail(env.err, r.status());
+  // The first admin token and enrolment secret are admin actions too.
+  // (Recorded after the fact: init makes the database it would be recorded in.)
+  if (auto store = OpenStore(DatabaseUri(o.state_dir, o.database)); store.ok()) {
+    json::Value detail = json::Value::object();
+    detail.set("admin_token", "token:1");
+    detail.set("enroll_secret", "secret:1");
+    Status s = (*store)->appendAudit(cliEntry("server.init", "state-dir:" + o.state_dir, detail));
+    if (!s.ok()) env.err << "hearth-server: warning: audit log: " << s.message() << "\n";
+  }
   ServerPaths p = PathsFor(o.state_dir);
   env.out << "Initialised a Hearth server in " << o.state_dir << "\n"
           << "  agents trust:      " << p.ca_cert << " (server key pin " << r->ca_pin << ")\n"
@@ -326,6 +377,7 @@ int cmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
     if (bad) return kExitUsage;
     if (days) spec.expires_at = now + std::chrono::hours(24 * *days);
     if (a.has("--owner")) spec.owner = a.get("--owner");
+    spec.approval = a.has("--approval");
     spec.created_at = now;
     if (!store.latestPolicy(spec.level).ok()) {
       env.err << "hearth-server: --level " << spec.level
@@ -334,16 +386,26 @@ int cmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
     }
     auto secret = NewSecret("hes_");
     if (!secret.ok()) return fail(env.err, secret.status());
-    auto rec = store.createSecret(HashSecret(*secret), spec);
+    json::Value detail = json::Value::object();
+    detail.set("kind", SecretKind(spec));
+    detail.set("level", spec.level);
+    detail.set("owner", optionalJson(spec.owner));
+    detail.set("uses", spec.uses_left ? json::Value(*spec.uses_left) : json::Value());
+    detail.set("expires_at",
+               spec.expires_at ? json::Value(formatRfc3339(*spec.expires_at)) : json::Value());
+    detail.set("approval", spec.approval);
+    AuditEntry entry = cliEntry("secret.create", "secret:", detail);
+    auto rec = store.createSecret(HashSecret(*secret), spec, &entry);
     if (!rec.ok()) return fail(env.err, rec.status());
     env.out << *secret << "\n";
-    env.err << "enrolment secret " << rec->id << " for level " << spec.level << " created\n";
+    env.err << "enrolment secret " << rec->id << " (" << SecretKind(*rec) << ") for level "
+            << spec.level << " created\n";
     return kExitOk;
   }
   if (sub == "list") {
     auto list = store.listSecrets();
     if (!list.ok()) return fail(env.err, list.status());
-    env.out << "ID  LEVEL  OWNER  USES  LEFT  EXPIRES  STATE\n";
+    env.out << "ID  LEVEL  OWNER  USES  LEFT  EXPIRES  STATE  KIND\n";
     for (const auto& s : *list) {
       std::string state = s.revoked_at                             ? "revoked"
                           : (s.expires_at && *s.expires_at <= now) ? "expired"
@@ -351,7 +413,7 @@ int cmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
                                                                    : "active";
       env.out << s.id << "  " << s.level << "  " << orDash(s.owner) << "  " << s.uses << "  "
               << (s.uses_left ? std::to_string(*s.uses_left) : "unlimited") << "  "
-              << timeOrDash(s.expires_at) << "  " << state << "\n";
+              << timeOrDash(s.expires_at) << "  " << state << "  " << SecretKind(s) << "\n";
     }
     return kExitOk;
   }
@@ -361,7 +423,8 @@ int cmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
       env.err << "hearth-server: secret revoke needs the secret's ID (see secret list)\n";
       return kExitUsage;
     }
-    Status s = store.revokeSecret(*id, now);
+    AuditEntry entry = cliEntry("secret.revoke", "secret:" + std::to_string(*id));
+    Status s = store.revokeSecret(*id, now, &entry);
     if (!s.ok()) return fail(env.err, s);
     env.err << "enrolment secret " << *id << " revoked\n";
     return kExitOk;
@@ -392,7 +455,13 @@ int cmdToken(const Args& a, const ServerCliEnvironment& env, Store& store) {
     spec.created_at = now;
     auto token = NewSecret("hat_");
     if (!token.ok()) return fail(env.err, token.status());
-    auto rec = store.createToken(HashSecret(*token), spec);
+    json::Value detail = json::Value::object();
+    detail.set("name", spec.name);
+    detail.set("scope", spec.scope);
+    detail.set("expires_at",
+               spec.expires_at ? json::Value(formatRfc3339(*spec.expires_at)) : json::Value());
+    AuditEntry entry = cliEntry("token.create", "token:", detail);
+    auto rec = store.createToken(HashSecret(*token), spec, &entry);
     if (!rec.ok()) return fail(env.err, rec.status());
     env.out << *token << "\n";
     env.err << "admin token " << rec->id << " (" << spec.scope << ") created\n";
@@ -417,7 +486,8 @@ int cmdToken(const Args& a, const ServerCliEnvironment& env, Store& store) {
       env.err << "hearth-server: token revoke needs the token's ID (see token list)\n";
       return kExitUsage;
     }
-    Status s = store.revokeToken(*id, now);
+    AuditEntry entry = cliEntry("token.revoke", "token:" + std::to_string(*id));
+    Status s = store.revokeToken(*id, now, &entry);
     if (!s.ok()) return fail(env.err, s);
     env.err << "admin token " << *id << " revoked\n";
     return kExitOk;
@@ -439,8 +509,9 @@ int cmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
     auto view = NewLiveSystemView();
     auto text = view->readFile(a.get("--file"), 1 << 20, false);
     if (!text.ok()) return fail(env.err, text.status().withContext("--file"));
+    AuditEntry entry = cliEntry("policy.set", "");
     auto rec = SetPolicy(store, keys->signing_key, *text, a.get("--file"),
-                         std::chrono::system_clock::now());
+                         std::chrono::system_clock::now(), &entry);
     if (!rec.ok()) return fail(env.err, rec.status());
     env.err << "level " << rec->level << " is now at policy version " << rec->version << "\n";
     return kExitOk;
@@ -456,6 +527,134 @@ int cmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
   }
   env.err << "hearth-server: policy needs set or list\n";
   return kExitUsage;
+}
+
+// hearth-server device list|approve|reject|owner.
+int cmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+  TimePoint now = std::chrono::system_clock::now();
+  if (sub == "list") {
+    DeviceFilter f;
+    f.now = now;
+    if (a.has("--pending")) f.status = "pending";
+    f.limit = 1000;
+    json::Value arr = json::Value::array();
+    if (!a.has("--json")) {
+      env.out << "DEVICE  HOSTNAME  OWNER  LEVEL  STATUS  LAST_SEEN  FLAGS\n";
+    }
+    while (true) {
+      auto list = store.listDevices(f);
+      if (!list.ok()) return fail(env.err, list.status());
+      for (const auto& d : *list) {
+        if (a.has("--json")) {
+          json::Value o = json::Value::object();
+          o.set("device_id", d.device_id);
+          o.set("hostname", d.hostname);
+          o.set("owner", optionalJson(d.owner));
+          o.set("level", d.level);
+          o.set("status", d.status);
+          o.set("last_seen",
+                d.last_seen ? json::Value(formatRfc3339(*d.last_seen)) : json::Value());
+          o.set("pending_approval", d.pending_approval);
+          o.set("duplicate_machine_id", d.duplicate_machine_id);
+          o.set("reported_by", "device");
+          arr.push(std::move(o));
+          continue;
+        }
+        std::vector<std::string> flags;
+        if (d.pending_approval) flags.emplace_back("pending-approval");
+        if (d.duplicate_machine_id) flags.emplace_back("duplicate-machine-id");
+        env.out << d.device_id << "  " << d.hostname << "  " << orDash(d.owner) << "  " << d.level
+                << "  " << d.status << "  " << timeOrDash(d.last_seen) << "  "
+                << (flags.empty() ? "-" : text::join(flags, ",")) << "\n";
+      }
+      if (static_cast<int>(list->size()) < f.limit || list->empty()) break;
+      f.after = list->back().device_id;
+    }
+    if (a.has("--json")) {
+      json::Value o = json::Value::object();
+      o.set("devices", std::move(arr));
+      env.out << json::write(o) << "\n";
+    }
+    return kExitOk;
+  }
+  std::string id = a.positional.size() > 2 ? a.positional[2] : "";
+  if ((sub == "approve" || sub == "reject" || sub == "owner") && id.empty()) {
+    env.err << "hearth-server: device " << sub << " needs the device's ID (see device list"
+            << (sub == "owner" ? "" : " --pending") << ")\n";
+    return kExitUsage;
+  }
+  if (sub == "approve" || sub == "reject") {
+    bool approve = sub == "approve";
+    AuditEntry entry = cliEntry(approve ? "device.approve" : "device.reject", "device:" + id);
+    Status s = approve ? store.approveDevice(id, now, &entry) : store.rejectDevice(id, now, &entry);
+    if (!s.ok()) return fail(env.err, s);
+    env.err << "device " << id << (approve ? " approved" : " rejected (retired)") << "\n";
+    return kExitOk;
+  }
+  if (sub == "owner") {
+    if (a.positional.size() != 4 || a.positional[3].empty() || a.positional[3].size() > 256) {
+      env.err << "hearth-server: device owner needs ID and OWNER (1 to 256 characters)\n";
+      return kExitUsage;
+    }
+    const std::string& owner = a.positional[3];
+    json::Value detail = json::Value::object();
+    detail.set("owner", owner);
+    AuditEntry entry = cliEntry("device.owner", "device:" + id, detail);
+    Status s = store.setDeviceOwner(id, owner, &entry);
+    if (!s.ok()) return fail(env.err, s);
+    env.err << "device " << id << " now belongs to " << owner << "\n";
+    return kExitOk;
+  }
+  env.err << "hearth-server: device needs list, approve, reject or owner\n";
+  return kExitUsage;
+}
+
+// hearth-server audit list: the audit log, oldest first.
+int cmdAudit(const Args& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+  if (sub != "list") {
+    env.err << "hearth-server: audit needs list\n";
+    return kExitUsage;
+  }
+  int64_t after = 0;
+  if (a.has("--after")) {
+    auto v = text::parseInt(a.get("--after"));
+    if (!v || *v < 0) {
+      env.err << "hearth-server: --after \"" << a.get("--after")
+              << "\": expected a cursor (a whole number from a previous listing)\n";
+      return kExitUsage;
+    }
+    after = *v;
+  }
+  bool bad = false;
+  auto limit = positiveInt(a, "--limit", env.err, bad);
+  if (bad) return kExitUsage;
+  int64_t left = limit.value_or(INT64_MAX);
+  json::Value arr = json::Value::array();
+  if (!a.has("--json")) env.out << "CURSOR  AT  ACTOR  ACTION  TARGET  DETAIL\n";
+  while (left > 0) {
+    auto page = store.listAudit(after, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (!page.ok()) return fail(env.err, page.status());
+    for (const auto& e : *page) {
+      if (a.has("--json")) {
+        arr.push(AuditEntryJson(e));
+      } else {
+        env.out << e.id << "  " << formatRfc3339(e.at) << "  " << e.actor << "  " << e.action
+                << "  " << (e.target.empty() ? "-" : e.target) << "  " << e.detail.value_or("-")
+                << "\n";
+      }
+    }
+    left -= static_cast<int64_t>(page->size());
+    if (page->size() < 1000) break;
+    after = page->back().id;
+  }
+  if (a.has("--json")) {
+    json::Value o = json::Value::object();
+    o.set("entries", std::move(arr));
+    env.out << json::write(o) << "\n";
+  }
+  return kExitOk;
 }
 
 // Prints "ok" (exit 0) when the database is consistent, else what is wrong (exit 1). Opening it
@@ -511,10 +710,22 @@ int cmdBackup(const Args& a, const ServerCliEnvironment& env, const std::string&
   o.config = a.get("--config", env.default_config);
   o.out = a.get("--out");
   o.passphrase = *passphrase;
+  {
+    // A backup carries every key and report out of the server: it is audited, before any data
+    // is copied, and refused if it cannot be (like the CSV export).
+    auto store = OpenStore(DatabaseUri(state_dir, o.database));
+    if (!store.ok()) return fail(env.err, store.status());
+    AuditEntry entry;
+    entry.at = std::chrono::system_clock::now();
+    entry.actor = CliActor();
+    entry.action = "backup";
+    entry.target = "file:" + o.out;
+    if (Status s = (*store)->appendAudit(entry); !s.ok()) {
+      return fail(env.err, s.withContext("backup refused: cannot record it in the audit log"));
+    }
+  }
   auto r = CreateBackup(o);
   if (!r.ok()) return fail(env.err, r.status());
-  // AUDIT: backup — record {actor: "cli", action: "backup", target: o.out} with
-  // Store::appendAudit once the audit log exists (another series adds it).
   std::string files;
   for (const auto& f : r->files) files += (files.empty() ? "" : " ") + f;
   env.out << "Backup written to " << o.out << " (" << r->bytes << " bytes, encrypted)\n"
@@ -587,11 +798,36 @@ int cmdPrune(const Args& a, const ServerCliEnvironment& env, Store& store) {
           << " report(s) and " << r->retired_events << " event(s)";
   for (const auto& id : r->retired_devices) env.out << "\n  " << id;
   env.out << "\n";
-  // AUDIT: prune — record {actor: "cli", action: "prune"} once the audit log exists.
+  if (!o.dry_run) {
+    AuditEntry entry;
+    entry.at = o.now;
+    entry.actor = CliActor();
+    entry.action = "prune";
+    json::Value detail = json::Value::object();
+    detail.set("reports", static_cast<int64_t>(r->reports));
+    detail.set("events", static_cast<int64_t>(r->events));
+    detail.set("retired_devices", static_cast<int64_t>(r->retired_devices.size()));
+    entry.detail = json::write(detail);
+    if (Status s = store.appendAudit(entry); !s.ok()) {
+      env.err << "hearth-server: warning: prune done, but not recorded in the audit log: "
+              << s.message() << "\n";
+    }
+  }
   return kExitOk;
 }
 
 }  // namespace
+
+std::string CliActor() {
+  uid_t uid = ::geteuid();
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  char buf[1024];
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr) {
+    return std::string("cli:") + found->pw_name;
+  }
+  return "cli:uid " + std::to_string(uid);
+}
 
 int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment& env) {
   if (raw.empty()) {
@@ -652,6 +888,11 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
     if (auto n = positiveInt(a, "--enroll-address-burst", env.err, bad)) {
       o.enroll_limit_per_address.burst = static_cast<double>(*n);
     }
+    if (auto n = positiveInt(a, "--enroll-spike-count", env.err, bad))
+      o.enroll_spike.threshold = *n;
+    if (auto n = positiveInt(a, "--enroll-spike-minutes", env.err, bad)) {
+      o.enroll_spike.window = std::chrono::minutes(*n);
+    }
     if (bad) return kExitUsage;
     auto history = retentionDays(a, "--retention-days", 400, env.err);
     auto retired = retentionDays(a, "--retired-retention-days", 30, env.err);
@@ -662,7 +903,8 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
   }
   if (cmd == "backup") return cmdBackup(a, env, state_dir);
   if (cmd == "restore") return cmdRestore(a, env, state_dir);
-  if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db" && cmd != "prune") {
+  if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db" && cmd != "prune" &&
+      cmd != "device" && cmd != "audit") {
     env.err << "hearth-server: unknown command \"" << cmd << "\" (see hearth-server --help)\n";
     return kExitUsage;
   }
@@ -692,6 +934,8 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
   if (cmd == "secret") return cmdSecret(a, env, **store);
   if (cmd == "token") return cmdToken(a, env, **store);
   if (cmd == "prune") return cmdPrune(a, env, **store);
+  if (cmd == "device") return cmdDevice(a, env, **store);
+  if (cmd == "audit") return cmdAudit(a, env, **store);
   return cmdPolicy(a, env, **store, state_dir);
 }
 

@@ -169,7 +169,7 @@ class Metrics {
       << reports_dropped_ << "\n";
     o << "# HELP hearth_devices Devices by compliance status.\n# TYPE hearth_devices gauge\n";
     std::map<std::string, int64_t> by_status = {
-        {"compliant", 0}, {"noncompliant", 0}, {"unknown", 0}, {"stale", 0}};
+        {"compliant", 0}, {"noncompliant", 0}, {"unknown", 0}, {"stale", 0}, {"pending", 0}};
     for (const auto& [s, n] : devices) by_status[s] = n;
     for (const auto& [s, n] : by_status) {
       o << "hearth_devices{status=\"" << s << "\"} " << n << "\n";
@@ -287,9 +287,10 @@ struct App {
 struct HttpError {
   int status;
   std::string message;
-  std::string code = "";  // "" = the default code of the status
-  int retry_after = 0;    // seconds, for 429 and 503; 0 = the default (5 s for 503)
-  bool close = false;     // close the connection after the answer
+  std::string code = "";    // "" = the default code of the status
+  int retry_after = 0;      // seconds, for 429 and 503; 0 = the default (5 s for 503)
+  bool close = false;       // close the connection after the answer
+  std::string reason = "";  // a finer code beside `code` (enrolment refusals), "" = none
 };
 
 // The default code of an error status. Stable: clients match on these, never on messages.
@@ -320,11 +321,13 @@ const char* errorCode(int status) {
 
 constexpr int kDefaultRetryAfterSeconds = 5;
 
-// The JSON body of every error: {"error": MESSAGE, "code": CODE}.
-std::string errorBody(const std::string& message, const std::string& code) {
+// The JSON body of every error: {"error": MESSAGE, "code": CODE, "reason"?: REASON}.
+std::string errorBody(const std::string& message, const std::string& code,
+                      const std::string& reason = "") {
   json::Value body = json::Value::object();
   body.set("error", message);
   body.set("code", code);
+  if (!reason.empty()) body.set("reason", reason);
   return json::write(body);
 }
 
@@ -344,7 +347,7 @@ void sendError(HTTPServerResponse& resp, const HttpError& e) {
              std::to_string(e.retry_after > 0 ? e.retry_after : kDefaultRetryAfterSeconds));
   }
   if (e.close) resp.setKeepAlive(false);
-  std::string text = errorBody(e.message, e.code.empty() ? errorCode(e.status) : e.code);
+  std::string text = errorBody(e.message, e.code.empty() ? errorCode(e.status) : e.code, e.reason);
   resp.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(e.status));
   resp.setContentType("application/json");
   resp.set("Cache-Control", "no-store");
@@ -443,7 +446,13 @@ json::Value deviceJson(const DeviceRecord& d, bool full) {
   o.set("hostname", d.hostname);
   o.set("owner", d.owner ? json::Value(*d.owner) : json::Value());
   o.set("level", d.level);
-  o.set("status", d.retired_at ? std::string("retired") : d.status);
+  o.set("status", d.retired_at         ? std::string("retired")
+                  : d.pending_approval ? std::string("pending")
+                                       : d.status);
+  o.set("pending_approval", d.pending_approval);
+  o.set("duplicate_machine_id", d.duplicate_machine_id);
+  // Self-attested: the person at the PC is usually root on it. Never "verified".
+  o.set("reported_by", "device");
   o.set("last_seen", d.last_seen ? json::Value(formatRfc3339(*d.last_seen)) : json::Value());
   o.set("agent_version", d.agent_version);
   o.set("enrolled_at", formatRfc3339(d.enrolled_at));
@@ -800,6 +809,19 @@ void Dispatch(App& app, const std::string& listener, HTTPServerRequest& req,
 
 // --- Device listener -------------------------------------------------------------------------
 
+// A body that could not be read whole leaves the connection out of step (the rest of a body
+// that lied about its length would be read as the next request): answer and close.
+HttpError bodyError(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kResourceExhausted:
+      return HttpError{413, s.message(), "too_large", 0, true};
+    case StatusCode::kDeadlineExceeded:
+      return HttpError{408, s.message(), "timeout", 0, true};
+    default:
+      return HttpError{400, s.message(), "bad_request", 0, true};
+  }
+}
+
 class DeviceHandler final : public HTTPRequestHandler {
  public:
   explicit DeviceHandler(App& app) : app_(app) {}
@@ -893,12 +915,31 @@ class DeviceHandler final : public HTTPRequestHandler {
     d.owner = er->owner;
     d.cert_serial = info->serial_hex;
     d.enrolled_at = now;
-    auto stored = app_.store->enrollDevice(HashSecret(er->enroll_secret), d, now);
+    auto stored =
+        app_.store->enrollDevice(HashSecret(er->enroll_secret), d, now, app_.options.enroll_spike);
     if (!stored.ok()) {
-      if (stored.status().code() == StatusCode::kPermissionDenied) {
+      // The code stays enroll_secret_refused (clients match on it); `reason` says which limit.
+      const char* reason = nullptr;
+      switch (stored.status().code()) {
+        case StatusCode::kNotFound:
+          reason = "secret_unknown";
+          break;
+        case StatusCode::kFailedPrecondition:
+          reason = "secret_revoked";
+          break;
+        case StatusCode::kDeadlineExceeded:
+          reason = "secret_expired";
+          break;
+        case StatusCode::kResourceExhausted:
+          reason = "secret_used_up";
+          break;
+        default:
+          break;
+      }
+      if (reason != nullptr) {
         app_.log->warn("enrolment refused for host \"" + json::escape(er->hostname) +
-                       "\": " + stored.status().message());
-        throw HttpError{403, stored.status().message(), "enroll_secret_refused"};
+                       "\": " + reason);
+        throw HttpError{403, stored.status().message(), "enroll_secret_refused", 0, false, reason};
       }
       app_.log->error("enrolment: " + stored.status().message());
       throw HttpError{503, "database unavailable"};
@@ -906,7 +947,13 @@ class DeviceHandler final : public HTTPRequestHandler {
     app_.log->info("enrolled device " + d.device_id + " host \"" + json::escape(d.hostname) +
                    "\" level " + stored->level);
     protocol::EnrollResponse out{d.device_id, *cert, app_.keys.ca_cert, app_.keys.signing_pub};
-    sendJson(resp, 201, out.toJson());
+    json::Value answer = out.toJson();
+    answer.set("pending_approval", stored->pending_approval);
+    if (stored->pending_approval) {
+      app_.log->info("device " + d.device_id +
+                     " waits for approval (hearth-server device approve)");
+    }
+    sendJson(resp, 201, answer);
     return 201;
   }
 
@@ -964,19 +1011,6 @@ class DeviceHandler final : public HTTPRequestHandler {
     return code;
   }
 
-  // A body that could not be read whole leaves the connection out of step (the rest of a body
-  // that lied about its length would be read as the next request): answer and close.
-  static HttpError bodyError(const Status& s) {
-    switch (s.code()) {
-      case StatusCode::kResourceExhausted:
-        return HttpError{413, s.message(), "too_large", 0, true};
-      case StatusCode::kDeadlineExceeded:
-        return HttpError{408, s.message(), "timeout", 0, true};
-      default:
-        return HttpError{400, s.message(), "bad_request", 0, true};
-    }
-  }
-
   App& app_;
 };
 
@@ -1015,10 +1049,20 @@ class AdminHandler final : public HTTPRequestHandler {
       return 200;
     }
     TokenRecord token = authenticate(req);
+    // A read-only token reads the devices, their history, the feed and the CSV, nothing else.
+    // Checked before routing, so every write path (POST, PUT, DELETE, ...), including ones added
+    // later, is refused the same way.
+    if (token.scope != "admin" && (method != "GET" || path == "/api/v1/audit")) {
+      throw HttpError{403,
+                      "this token may only read (devices, history, feed, CSV); this needs a token "
+                      "with scope admin",
+                      "read_only_token"};
+    }
     const std::string prefix = "/api/v1/devices/";
     if (path == "/api/v1/devices" && method == "GET") return devices(q, resp);
-    if (path == "/api/v1/devices.csv" && method == "GET") return csv(q, resp);
+    if (path == "/api/v1/devices.csv" && method == "GET") return csv(q, token, resp);
     if (path == "/api/v1/feed" && method == "GET") return feed(q, resp);
+    if (path == "/api/v1/audit" && method == "GET") return auditLog(q, resp);
     if (path.rfind(prefix, 0) == 0) {
       std::string rest = path.substr(prefix.size());
       std::string id = rest.substr(0, rest.find('/'));
@@ -1026,16 +1070,104 @@ class AdminHandler final : public HTTPRequestHandler {
       if (id.empty() || id.size() > 64) throw HttpError{404, "no such device"};
       if (tail.empty() && method == "GET") return device(id, resp);
       if (tail == "/history" && method == "GET") return history(id, q, resp);
-      if (tail == "/retire" && method == "POST") {
-        if (token.scope != "admin") {
-          throw HttpError{403, "this token may only read", "read_only_token"};
-        }
-        return retire(id, token, resp);
-      }
-      throw HttpError{tail.empty() || tail == "/history" || tail == "/retire" ? 405 : 404,
-                      "no such endpoint"};
+      if (tail == "/retire" && method == "POST") return retire(id, token, resp);
+      if (tail == "/approve" && method == "POST") return decide(id, true, token, resp);
+      if (tail == "/reject" && method == "POST") return decide(id, false, token, resp);
+      if (tail == "/owner" && method == "POST") return owner(id, req, token, resp);
+      bool known = tail.empty() || tail == "/history" || tail == "/retire" || tail == "/approve" ||
+                   tail == "/reject" || tail == "/owner";
+      throw HttpError{known ? 405 : 404, "no such endpoint"};
+    }
+    if (path == "/api/v1/devices" || path == "/api/v1/devices.csv" || path == "/api/v1/feed" ||
+        path == "/api/v1/audit") {
+      throw HttpError{405, "use GET"};
     }
     throw HttpError{404, "no such endpoint"};
+  }
+
+  // The audit entry of an action by this token (the store records it with the action, in one
+  // transaction).
+  static AuditEntry auditEntry(const TokenRecord& token, const std::string& action,
+                               const std::string& target,
+                               json::Value detail = json::Value::object()) {
+    detail.set("token_id", token.id);
+    AuditEntry e;
+    e.at = std::chrono::system_clock::now();
+    e.actor = token.name;
+    e.action = action;
+    e.target = target;
+    e.detail = json::write(detail);
+    return e;
+  }
+
+  int auditLog(const std::map<std::string, std::string>& q, HTTPServerResponse& resp) {
+    int64_t after = 0;
+    if (auto it = q.find("after"); it != q.end()) {
+      auto v = text::parseInt(it->second);
+      if (!v || *v < 0) throw HttpError{400, "after must be a cursor from a previous page"};
+      after = *v;
+    }
+    auto entries = app_.store->listAudit(after, parseLimit(q, 500));
+    if (!entries.ok()) throw HttpError{503, "database unavailable"};
+    json::Value arr = json::Value::array();
+    for (const auto& e : *entries) arr.push(AuditEntryJson(e));
+    json::Value o = json::Value::object();
+    o.set("next", std::to_string(entries->empty() ? after : entries->back().id));
+    o.set("entries", std::move(arr));
+    sendJson(resp, 200, o);
+    return 200;
+  }
+
+  int decide(const std::string& id, bool approve, const TokenRecord& token,
+             HTTPServerResponse& resp) {
+    TimePoint now = std::chrono::system_clock::now();
+    AuditEntry entry =
+        auditEntry(token, approve ? "device.approve" : "device.reject", "device:" + id);
+    Status s = approve ? app_.store->approveDevice(id, now, &entry)
+                       : app_.store->rejectDevice(id, now, &entry);
+    if (!s.ok()) throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
+    app_.log->info("device " + id + (approve ? " approved" : " rejected") + " by token \"" +
+                   json::escape(token.name) + "\"");
+    json::Value o = json::Value::object();
+    o.set("device_id", id);
+    o.set("status", approve ? "approved" : "rejected");
+    sendJson(resp, 200, o);
+    return 200;
+  }
+
+  int owner(const std::string& id, HTTPServerRequest& req, const TokenRecord& token,
+            HTTPServerResponse& resp) {
+    auto body = readBody(req);
+    if (!body.ok()) throw bodyError(body.status());
+    auto v = json::parse(*body);
+    if (!v.ok() || !v->isObject()) throw HttpError{400, "expected a JSON object {\"owner\": ...}"};
+    for (const auto& [k, unused] : v->asObject()) {
+      if (k != "owner") throw HttpError{400, "unknown field \"" + k + "\" (expected owner)"};
+    }
+    const json::Value* o = v->find("owner");
+    if (o == nullptr || !(o->isNull() || o->isString())) {
+      throw HttpError{400, "field \"owner\" must be a string (or null to clear it)"};
+    }
+    std::optional<std::string> value;
+    if (o->isString()) {
+      const std::string& text = o->asString();
+      bool control = std::any_of(text.begin(), text.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+      if (text.empty() || text.size() > 256 || control) {
+        throw HttpError{400, "field \"owner\" must be 1 to 256 printable characters"};
+      }
+      value = text;
+    }
+    json::Value detail = json::Value::object();
+    detail.set("owner", value ? json::Value(*value) : json::Value());
+    AuditEntry entry = auditEntry(token, "device.owner", "device:" + id, detail);
+    Status s = app_.store->setDeviceOwner(id, value, &entry);
+    if (!s.ok()) throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
+    json::Value out = json::Value::object();
+    out.set("device_id", id);
+    out.set("owner", value ? json::Value(*value) : json::Value());
+    sendJson(resp, 200, out);
+    return 200;
   }
 
   // Worker threads in use and connections waiting for one, per listener.
@@ -1086,8 +1218,9 @@ class AdminHandler final : public HTTPRequestHandler {
     f.limit = parseLimit(q, default_limit);
     if (auto it = q.find("status"); it != q.end()) {
       const std::string& s = it->second;
-      if (s != "compliant" && s != "noncompliant" && s != "unknown" && s != "stale") {
-        throw HttpError{400, "status must be compliant, noncompliant, unknown or stale"};
+      if (s != "compliant" && s != "noncompliant" && s != "unknown" && s != "stale" &&
+          s != "pending") {
+        throw HttpError{400, "status must be compliant, noncompliant, unknown, stale or pending"};
       }
       f.status = s;
     }
@@ -1111,10 +1244,12 @@ class AdminHandler final : public HTTPRequestHandler {
     return 200;
   }
 
-  int csv(const std::map<std::string, std::string>& q, HTTPServerResponse& resp) {
+  int csv(const std::map<std::string, std::string>& q, const TokenRecord& token,
+          HTTPServerResponse& resp) {
     DeviceFilter f = filterFrom(q, 1000);
     std::string out =
-        "device_id,hostname,owner,level,status,last_seen,agent_version,failing_checks\r\n";
+        "device_id,hostname,owner,level,status,last_seen,agent_version,failing_checks,"
+        "pending_approval,duplicate_machine_id,reported_by\r\n";
     while (true) {
       auto list = app_.store->listDevices(f);
       if (!list.ok()) throw HttpError{503, "database unavailable"};
@@ -1133,13 +1268,24 @@ class AdminHandler final : public HTTPRequestHandler {
           }
         }
         out += csvCell(d.device_id) + "," + csvCell(d.hostname) + "," +
-               csvCell(d.owner.value_or("")) + "," + csvCell(d.level) + "," + csvCell(d.status) +
-               "," + csvCell(d.last_seen ? formatRfc3339(*d.last_seen) : "") + "," +
-               csvCell(d.agent_version) + "," + csvCell(text::join(failing, " ")) + "\r\n";
+               csvCell(d.owner.value_or("")) + "," + csvCell(d.level) + "," +
+               csvCell(d.pending_approval ? "pending" : d.status) + "," +
+               csvCell(d.last_seen ? formatRfc3339(*d.last_seen) : "") + "," +
+               csvCell(d.agent_version) + "," + csvCell(text::join(failing, " ")) + "," +
+               (d.pending_approval ? "true" : "false") + "," +
+               (d.duplicate_machine_id ? "true" : "false") + ",device\r\n";
       }
       if (static_cast<int>(list->size()) < f.limit || list->empty()) break;
       f.after = list->back().device_id;
       if (out.size() > (256u << 20)) throw HttpError{413, "export too large; filter it"};
+    }
+    // Recorded before a byte is sent: an export that cannot be recorded does not happen.
+    json::Value detail = json::Value::object();
+    for (const auto& [k, v] : q) detail.set(k, v);
+    if (Status s = app_.store->appendAudit(auditEntry(token, "export.csv", "devices", detail));
+        !s.ok()) {
+      app_.log->error("audit log: " + s.message());
+      throw HttpError{503, "the export cannot be recorded in the audit log now; retry later"};
     }
     resp.setStatus(HTTPResponse::HTTP_OK);
     resp.setContentType("text/csv; charset=utf-8");
@@ -1158,6 +1304,7 @@ class AdminHandler final : public HTTPRequestHandler {
     if (!d->retired_at && seen < std::chrono::system_clock::now() - app_.options.stale_after) {
       d->status = "stale";
     }
+    if (d->pending_approval) d->status = "pending";
     json::Value out = deviceJson(*d, true);
     auto missing = app_.store->missingReports(id);
     out.set("reports_missing", missing.ok() ? json::Value(*missing) : json::Value());
@@ -1208,6 +1355,12 @@ class AdminHandler final : public HTTPRequestHandler {
         o.set("from", e.from ? json::Value(*e.from) : json::Value());
         o.set("to", e.to ? json::Value(*e.to) : json::Value());
       }
+      if (e.detail) {
+        auto detail = json::parse(*e.detail);
+        if (detail.ok() && detail->isObject()) {
+          for (const auto& [k, v] : detail->asObject()) o.set(k, v);
+        }
+      }
       arr.push(std::move(o));
     }
     json::Value o = json::Value::object();
@@ -1219,7 +1372,8 @@ class AdminHandler final : public HTTPRequestHandler {
   }
 
   int retire(const std::string& id, const TokenRecord& token, HTTPServerResponse& resp) {
-    Status s = app_.store->retireDevice(id, std::chrono::system_clock::now());
+    AuditEntry entry = auditEntry(token, "device.retire", "device:" + id);
+    Status s = app_.store->retireDevice(id, std::chrono::system_clock::now(), &entry);
     if (!s.ok()) {
       throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
     }

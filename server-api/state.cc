@@ -64,11 +64,21 @@ StatusOr<std::string> NewSecret(const std::string& prefix) {
 std::string HashSecret(const std::string& secret) { return protocol::Sha256Hex(secret); }
 
 StatusOr<PolicyRecord> SetPolicy(Store& store, const Key& signing_key, const std::string& text,
-                                 const std::string& source, TimePoint now) {
+                                 const std::string& source, TimePoint now,
+                                 const AuditEntry* audit) {
   HEARTH_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(text, source));
   HEARTH_ASSIGN_OR_RETURN(std::string sig, protocol::SignEd25519(signing_key, text));
   PolicyRecord rec{policy.level, policy.version, text, sig, now};
-  HEARTH_RETURN_IF_ERROR(store.putPolicy(rec));
+  std::optional<AuditEntry> entry;
+  if (audit != nullptr) {  // the level and version are known only now
+    entry = *audit;
+    entry->target = "level:" + policy.level;
+    json::Value detail = json::Value::object();
+    detail.set("version", policy.version);
+    detail.set("source", source);
+    entry->detail = json::write(detail);
+  }
+  HEARTH_RETURN_IF_ERROR(store.putPolicy(rec, entry ? &*entry : nullptr));
   return rec;
 }
 

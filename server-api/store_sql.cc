@@ -173,6 +173,48 @@ CREATE INDEX events_device ON events(device_id, type);
     // v2: how many reports each device's spool dropped (the envelope's "dropped", summed).
     {2, "ALTER TABLE devices ADD COLUMN reports_dropped INTEGER NOT NULL DEFAULT 0",
      "ALTER TABLE devices ADD COLUMN reports_dropped BIGINT NOT NULL DEFAULT 0"},
+    // v3: enrolment control and IT accounts: secrets that need approval, devices waiting for it,
+    // the machine_id index for cloned-disk detection, the enrolment-spike count, event details,
+    // and the append-only audit log (a trigger refuses UPDATE and DELETE; `$$` quotes a body).
+    {3,
+     R"sql(
+ALTER TABLE enroll_secrets ADD COLUMN approval INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE enroll_secrets ADD COLUMN spike_at TEXT;
+ALTER TABLE devices ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN detail TEXT;
+CREATE INDEX devices_machine ON devices(machine_id);
+CREATE INDEX devices_secret ON devices(secret_id, enrolled_at);
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+  BEGIN $$SELECT RAISE(ABORT, 'audit_log is append-only');$$ END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+  BEGIN $$SELECT RAISE(ABORT, 'audit_log is append-only');$$ END;
+)sql",
+     R"sql(
+ALTER TABLE enroll_secrets ADD COLUMN approval INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE enroll_secrets ADD COLUMN spike_at TEXT;
+ALTER TABLE devices ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN detail TEXT;
+CREATE INDEX devices_machine ON devices(machine_id);
+CREATE INDEX devices_secret ON devices(secret_id, enrolled_at);
+CREATE TABLE audit_log (
+  id BIGSERIAL PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT);
+CREATE FUNCTION hearth_audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN RAISE EXCEPTION 'audit_log is append-only'; END$$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION hearth_audit_log_append_only();
+)sql"},
     // v4: retention finds old reports, old events and long-retired devices by time.
     {4,
      "CREATE INDEX reports_received ON reports(received_at);"
@@ -220,18 +262,31 @@ std::optional<TimePoint> optTime(RecordSet& rs, const std::string& col) {
   return parseTime(*s);
 }
 
-// Splits a migration script into statements (no semicolons inside our literals).
-std::vector<std::string> statements(const std::string& script) {
+// Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
+// PostgreSQL function body, or a SQLite trigger body). SQLite has no dollar quoting: there the
+// `$$` marks are removed. No semicolons inside our string literals.
+std::vector<std::string> statements(const std::string& script, Dialect dialect) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (start < script.size()) {
-    size_t semi = script.find(';', start);
-    if (semi == std::string::npos) semi = script.size();
-    std::string s = script.substr(start, semi - start);
-    bool blank = s.find_first_not_of(" \t\r\n") == std::string::npos;
-    if (!blank) out.push_back(s);
-    start = semi + 1;
+  std::string current;
+  bool quoted = false;
+  auto flush = [&] {
+    if (current.find_first_not_of(" \t\r\n") != std::string::npos) out.push_back(current);
+    current.clear();
+  };
+  for (size_t i = 0; i < script.size(); ++i) {
+    if (script.compare(i, 2, "$$") == 0) {
+      quoted = !quoted;
+      if (dialect == Dialect::kPostgres) current += "$$";
+      ++i;
+      continue;
+    }
+    if (script[i] == ';' && !quoted) {
+      flush();
+      continue;
+    }
+    current += script[i];
   }
+  flush();
   return out;
 }
 
@@ -293,11 +348,11 @@ class SqlStore final : public Store {
     return version;
   }
 
-  StatusOr<SecretRecord> createSecret(const std::string& secret_hash,
-                                      const SecretRecord& spec) override {
+  StatusOr<SecretRecord> createSecret(const std::string& secret_hash, const SecretRecord& spec,
+                                      const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
     SecretRecord r = spec;
-    Status s = guard("create enrolment secret", [&]() -> Status {
+    Status s = transaction("create enrolment secret", [&]() -> Status {
       std::string level = spec.level;
       Nullable<std::string> owner = nullable(spec.owner);
       Nullable<Poco::Int64> uses_left;
@@ -305,15 +360,18 @@ class SqlStore final : public Store {
       Nullable<std::string> expires = nullableTime(spec.expires_at);
       std::string created = fmt(spec.created_at);
       std::string hash = secret_hash;
+      int approval = spec.approval ? 1 : 0;
       sql("INSERT INTO enroll_secrets(secret_hash, level, owner, uses_left, expires_at, "
-          "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+          "created_at, approval) VALUES (?, ?, ?, ?, ?, ?, ?)",
           [&](Statement& st) {
-            st, use(hash), use(level), use(owner), use(uses_left), use(expires), use(created);
+            st, use(hash), use(level), use(owner), use(uses_left), use(expires), use(created),
+                use(approval);
           });
       Poco::Int64 id = 0;
       std::string q = "SELECT id FROM enroll_secrets WHERE secret_hash = ?";
       sql(q, [&](Statement& st) { st, use(hash), into(id); });
       r.id = id;
+      insertAudit(audit, id);
       return OkStatus();
     });
     if (!s.ok()) return s;
@@ -326,8 +384,8 @@ class SqlStore final : public Store {
     Status s = guard("list enrolment secrets", [&]() -> Status {
       RecordSet rs =
           query(*session_,
-                "SELECT id, level, owner, uses_left, uses, expires_at, created_at, revoked_at "
-                "FROM enroll_secrets ORDER BY id");
+                "SELECT id, level, owner, uses_left, uses, expires_at, created_at, revoked_at, "
+                "approval FROM enroll_secrets ORDER BY id");
       for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
         SecretRecord r;
         r.id = integer(rs, "id");
@@ -338,6 +396,7 @@ class SqlStore final : public Store {
         r.expires_at = optTime(rs, "expires_at");
         r.created_at = parseTime(str(rs, "created_at"));
         r.revoked_at = optTime(rs, "revoked_at");
+        r.approval = integer(rs, "approval") != 0;
         out.push_back(std::move(r));
       }
       return OkStatus();
@@ -346,23 +405,24 @@ class SqlStore final : public Store {
     return out;
   }
 
-  Status revokeSecret(int64_t id, TimePoint at) override {
+  Status revokeSecret(int64_t id, TimePoint at, const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return guard("revoke enrolment secret", [&]() -> Status {
+    return transaction("revoke enrolment secret", [&]() -> Status {
       Poco::Int64 pid = id;
       std::string when = fmt(at);
       size_t n = sql("UPDATE enroll_secrets SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                      [&](Statement& st) { st, use(when), use(pid); });
       if (n == 0) return NotFoundError("no live enrolment secret with id " + std::to_string(id));
+      insertAudit(audit, id);
       return OkStatus();
     });
   }
 
-  StatusOr<TokenRecord> createToken(const std::string& token_hash,
-                                    const TokenRecord& spec) override {
+  StatusOr<TokenRecord> createToken(const std::string& token_hash, const TokenRecord& spec,
+                                    const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
     TokenRecord r = spec;
-    Status s = guard("create admin token", [&]() -> Status {
+    Status s = transaction("create admin token", [&]() -> Status {
       std::string name = spec.name, scope = spec.scope, hash = token_hash;
       std::string created = fmt(spec.created_at);
       Nullable<std::string> expires = nullableTime(spec.expires_at);
@@ -373,6 +433,7 @@ class SqlStore final : public Store {
       sql("SELECT id FROM admin_tokens WHERE token_hash = ?",
           [&](Statement& st) { st, use(hash), into(id); });
       r.id = id;
+      insertAudit(audit, id);
       return OkStatus();
     });
     if (!s.ok()) return s;
@@ -394,14 +455,15 @@ class SqlStore final : public Store {
     return out;
   }
 
-  Status revokeToken(int64_t id, TimePoint at) override {
+  Status revokeToken(int64_t id, TimePoint at, const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return guard("revoke admin token", [&]() -> Status {
+    return transaction("revoke admin token", [&]() -> Status {
       Poco::Int64 pid = id;
       std::string when = fmt(at);
       size_t n = sql("UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                      [&](Statement& st) { st, use(when), use(pid); });
       if (n == 0) return NotFoundError("no live admin token with id " + std::to_string(id));
+      insertAudit(audit, id);
       return OkStatus();
     });
   }
@@ -427,9 +489,9 @@ class SqlStore final : public Store {
     return *found;
   }
 
-  Status putPolicy(const PolicyRecord& p) override {
+  Status putPolicy(const PolicyRecord& p, const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return guard("store policy", [&]() -> Status {
+    return transaction("store policy", [&]() -> Status {
       std::string level = p.level, body = p.body, sig = p.signature, created = fmt(p.created_at);
       Poco::Int64 version = p.version;
       Poco::Int64 current = 0;
@@ -443,6 +505,7 @@ class SqlStore final : public Store {
       sql("INSERT INTO policies(level, version, body, signature, created_at) VALUES (?, ?, ?, ?, "
           "?)",
           [&](Statement& st) { st, use(level), use(version), use(body), use(sig), use(created); });
+      insertAudit(audit, 0);
       return OkStatus();
     });
   }
@@ -482,7 +545,7 @@ class SqlStore final : public Store {
   }
 
   StatusOr<DeviceRecord> enrollDevice(const std::string& secret_hash, const DeviceRecord& device,
-                                      TimePoint now_time) override {
+                                      TimePoint now_time, const SpikeRule& spike) override {
     std::lock_guard<std::mutex> lock(mu_);
     DeviceRecord d = device;
     Status s = guard("enrol device", [&]() -> Status {
@@ -491,39 +554,77 @@ class SqlStore final : public Store {
         std::string hash = secret_hash;
         RecordSet rs = query(*session_,
                              "SELECT id, level, owner, uses_left, uses, expires_at, created_at, "
-                             "revoked_at FROM enroll_secrets WHERE secret_hash = ?",
+                             "revoked_at, approval FROM enroll_secrets WHERE secret_hash = ?",
                              hash);
-        if (!rs.moveFirst()) return PermissionDeniedError("unknown enrolment secret");
+        constexpr const char* kAskIt = "; ask IT for a new enrolment secret";
+        if (!rs.moveFirst()) {
+          return NotFoundError(
+              "unknown enrolment secret: check that it was copied whole (it starts with hes_)" +
+              std::string(kAskIt));
+        }
         Poco::Int64 id = integer(rs, "id");
         auto revoked = optTime(rs, "revoked_at");
         auto expires = optTime(rs, "expires_at");
         auto uses_left = optInt(rs, "uses_left");
-        if (revoked) return PermissionDeniedError("enrolment secret was revoked");
+        int64_t uses = integer(rs, "uses");
+        bool approval = integer(rs, "approval") != 0;
+        if (revoked) {
+          return FailedPreconditionError("this enrolment secret was revoked on " + fmt(*revoked) +
+                                         kAskIt);
+        }
         if (expires && *expires <= now_time) {
-          return PermissionDeniedError("enrolment secret has expired");
+          return DeadlineExceededError("this enrolment secret expired on " + fmt(*expires) +
+                                       kAskIt);
         }
-        if (uses_left && *uses_left <= 0) {
-          return PermissionDeniedError("enrolment secret is used up");
-        }
+        auto usedUp = [&] {
+          return ResourceExhaustedError(
+              uses == 1
+                  ? "this enrolment secret was for one PC only and is used up" + std::string(kAskIt)
+                  : "this enrolment secret has been used up (" + std::to_string(uses) +
+                        " enrolments)" + kAskIt);
+        };
+        if (uses_left && *uses_left <= 0) return usedUp();
         if (d.level.empty()) d.level = str(rs, "level");
-        if (!d.owner) d.owner = optString(rs, "owner");
+        // A per-person secret binds the device to its owner, whatever the request says.
+        if (auto bound = optString(rs, "owner")) d.owner = bound;
         size_t n =
             sql("UPDATE enroll_secrets SET uses = uses + 1, "
                 "uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END "
                 "WHERE id = ? AND (uses_left IS NULL OR uses_left > 0)",
                 [&](Statement& u) { u, use(id); });
-        if (n != 1) return PermissionDeniedError("enrolment secret is used up");
+        if (n != 1) return usedUp();
         std::string dev = d.device_id, host = d.hostname, level = d.level, serial = d.cert_serial;
         std::string enrolled = fmt(d.enrolled_at);
         Nullable<std::string> owner = nullable(d.owner);
+        int pending = approval ? 1 : 0;
         sql("INSERT INTO devices(device_id, hostname, owner, level, cert_serial, enrolled_at, "
-            "secret_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "secret_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [&](Statement& i) {
-              i, use(dev), use(host), use(owner), use(level), use(serial), use(enrolled), use(id);
+              i, use(dev), use(host), use(owner), use(level), use(serial), use(enrolled), use(id),
+                  use(pending);
             });
-        std::string type = "enrolled";
-        sql("INSERT INTO events(at, device_id, type) VALUES (?, ?, ?)",
-            [&](Statement& e) { e, use(enrolled), use(dev), use(type); });
+        d.pending_approval = approval;
+        appendEvent(enrolled, dev, "enrolled", std::nullopt);
+        if (approval) appendEvent(enrolled, dev, "pending", std::nullopt);
+        // A spike: more enrolments with this secret within the window than the threshold, and no
+        // spike event for it within the window yet (one per window, not one per enrolment).
+        std::string since = fmt(now_time - spike.window);
+        Poco::Int64 recent = 0;
+        sql("SELECT COUNT(*) FROM devices WHERE secret_id = ? AND enrolled_at >= ?",
+            [&](Statement& c) { c, use(id), use(since), into(recent); });
+        if (recent > spike.threshold) {
+          // The secret remembers its last spike: one row update decides, across processes too.
+          size_t marked =
+              sql("UPDATE enroll_secrets SET spike_at = ? WHERE id = ? AND "
+                  "(spike_at IS NULL OR spike_at < ?)",
+                  [&](Statement& u) { u, use(enrolled), use(id), use(since); });
+          if (marked == 1) {
+            appendEvent(enrolled, dev, "enrolment_spike",
+                        "{\"secret_id\":" + std::to_string(id) +
+                            ",\"count\":" + std::to_string(recent) +
+                            ",\"window_seconds\":" + std::to_string(spike.window.count()) + "}");
+          }
+        }
         return OkStatus();
       }();
       if (inner.ok()) {
@@ -592,19 +693,22 @@ class SqlStore final : public Store {
       q += " AND device_id > ?";
       // Stale devices are listed as stale, not under their last status.
       const char* fresh = " AND COALESCE(last_seen, enrolled_at) >= ?";
+      // Devices awaiting approval are listed as pending, under no compliance status.
       if (f.status) {
-        if (status == "stale") {
-          q += " AND COALESCE(last_seen, enrolled_at) < ?";
+        if (status == "pending") {
+          q += " AND pending = 1";
+        } else if (status == "stale") {
+          q += " AND pending = 0 AND COALESCE(last_seen, enrolled_at) < ?";
         } else {
           q += fresh;
-          q += " AND status = ?";
+          q += " AND pending = 0 AND status = ?";
         }
       }
       if (f.level) q += " AND level = ?";
       q += " ORDER BY device_id LIMIT ?";
       Statement st(db);
       st << rewrite(q), use(after);
-      if (f.status) {
+      if (f.status && status != "pending") {
         st, use(stale_cutoff);
         if (status != "stale") st, use(status);
       }
@@ -616,6 +720,7 @@ class SqlStore final : public Store {
         DeviceRecord d = deviceRow(rs);
         TimePoint seen = d.last_seen.value_or(d.enrolled_at);
         if (seen < f.now - f.stale_after) d.status = "stale";
+        if (d.pending_approval) d.status = "pending";
         out.push_back(std::move(d));
       }
       return OkStatus();
@@ -624,22 +729,79 @@ class SqlStore final : public Store {
     return out;
   }
 
-  Status retireDevice(const std::string& device_id, TimePoint at) override {
+  Status retireDevice(const std::string& device_id, TimePoint at,
+                      const AuditEntry* audit) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return guard("retire device", [&]() -> Status {
-      session_->begin();
+    return transaction("retire device", [&]() -> Status {
       std::string id = device_id, when = fmt(at), type = "retired";
-      size_t n = sql("UPDATE devices SET retired_at = ? WHERE device_id = ? AND retired_at IS NULL",
-                     [&](Statement& st) { st, use(when), use(id); });
-      if (n == 0) {
-        session_->rollback();
-        return NotFoundError("no active device " + device_id);
-      }
+      size_t n =
+          sql("UPDATE devices SET retired_at = ?, pending = 0 WHERE device_id = ? AND retired_at "
+              "IS NULL",
+              [&](Statement& st) { st, use(when), use(id); });
+      if (n == 0) return NotFoundError("no active device " + device_id);
       sql("INSERT INTO events(at, device_id, type) VALUES (?, ?, ?)",
           [&](Statement& st) { st, use(when), use(id), use(type); });
-      session_->commit();
+      insertAudit(audit, 0);
       return OkStatus();
     });
+  }
+
+  Status approveDevice(const std::string& device_id, TimePoint at,
+                       const AuditEntry* audit) override {
+    return decidePending(device_id, at, true, audit);
+  }
+  Status rejectDevice(const std::string& device_id, TimePoint at,
+                      const AuditEntry* audit) override {
+    return decidePending(device_id, at, false, audit);
+  }
+
+  Status setDeviceOwner(const std::string& device_id, const std::optional<std::string>& owner,
+                        const AuditEntry* audit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return transaction("set device owner", [&]() -> Status {
+      std::string id = device_id;
+      Nullable<std::string> o = nullable(owner);
+      size_t n = sql("UPDATE devices SET owner = ? WHERE device_id = ? AND retired_at IS NULL",
+                     [&](Statement& st) { st, use(o), use(id); });
+      if (n == 0) return NotFoundError("no active device " + device_id);
+      insertAudit(audit, 0);
+      return OkStatus();
+    });
+  }
+
+  Status appendAudit(const AuditEntry& e) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return guard("append to the audit log", [&]() -> Status {
+      insertAudit(&e, 0);
+      return OkStatus();
+    });
+  }
+
+  StatusOr<std::vector<AuditEntry>> listAudit(int64_t after, int limit) override {
+    ReaderLease lease = reader();
+    Session& db = lease.session();
+    std::vector<AuditEntry> out;
+    Status s = guard("read the audit log", [&]() -> Status {
+      Poco::Int64 a = after;
+      Poco::Int64 lim = std::max(1, std::min(limit, 1000));
+      RecordSet rs = query(db,
+                           "SELECT id, at, actor, action, target, detail FROM audit_log "
+                           "WHERE id > ? ORDER BY id LIMIT ?",
+                           a, lim);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+        AuditEntry e;
+        e.id = integer(rs, "id");
+        e.at = parseTime(str(rs, "at"));
+        e.actor = str(rs, "actor");
+        e.action = str(rs, "action");
+        e.target = str(rs, "target");
+        e.detail = optString(rs, "detail");
+        out.push_back(std::move(e));
+      }
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
   }
 
   StatusOr<std::vector<IngestOutcome>> ingestReports(
@@ -721,10 +883,11 @@ class SqlStore final : public Store {
     Status s = guard("read feed", [&]() -> Status {
       Poco::Int64 a = after;
       Poco::Int64 lim = std::max(1, std::min(limit, 1000));
-      RecordSet rs = query(db,
-                           "SELECT cursor, at, device_id, type, check_id, from_verdict, to_verdict "
-                           "FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?",
-                           a, lim);
+      RecordSet rs =
+          query(db,
+                "SELECT cursor, at, device_id, type, check_id, from_verdict, to_verdict, "
+                "detail FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?",
+                a, lim);
       for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
         FeedEvent e;
         e.cursor = integer(rs, "cursor");
@@ -734,6 +897,7 @@ class SqlStore final : public Store {
         e.check = optString(rs, "check_id");
         e.from = optString(rs, "from_verdict");
         e.to = optString(rs, "to_verdict");
+        e.detail = optString(rs, "detail");
         out.push_back(std::move(e));
       }
       return OkStatus();
@@ -887,7 +1051,7 @@ class SqlStore final : public Store {
       }
       // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
       for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
-                                "devices", "reports", "check_state", "events"}) {
+                                "devices", "reports", "check_state", "events", "audit_log"}) {
         Poco::Int64 n = 0;
         *session_ << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
       }
@@ -905,12 +1069,12 @@ class SqlStore final : public Store {
     std::vector<std::pair<std::string, int64_t>> out;
     Status s = guard("count devices", [&]() -> Status {
       std::string cutoff = fmt(now_time - stale_after);
-      RecordSet rs =
-          query(db,
-                "SELECT CASE WHEN COALESCE(last_seen, enrolled_at) < ? THEN 'stale' "
-                "ELSE status END AS s, COUNT(*) AS n FROM devices WHERE retired_at IS NULL "
-                "GROUP BY 1 ORDER BY 1",
-                cutoff);
+      RecordSet rs = query(db,
+                           "SELECT CASE WHEN pending = 1 THEN 'pending' "
+                           "WHEN COALESCE(last_seen, enrolled_at) < ? THEN 'stale' ELSE status END "
+                           "AS s, COUNT(*) AS n FROM devices WHERE retired_at IS NULL "
+                           "GROUP BY 1 ORDER BY 1",
+                           cutoff);
       for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
         out.emplace_back(str(rs, "s"), integer(rs, "n"));
       }
@@ -923,7 +1087,10 @@ class SqlStore final : public Store {
  private:
   static constexpr const char* kDeviceColumns =
       "SELECT device_id, hostname, owner, level, cert_serial, enrolled_at, retired_at, last_seen, "
-      "agent_version, machine_id, last_sequence, reports_dropped, status, latest_result";
+      "agent_version, machine_id, last_sequence, reports_dropped, status, latest_result, pending, "
+      "(CASE WHEN devices.machine_id <> '' AND devices.retired_at IS NULL AND EXISTS (SELECT 1 "
+      "FROM devices o WHERE o.machine_id = devices.machine_id AND o.device_id <> "
+      "devices.device_id AND o.retired_at IS NULL) THEN 1 ELSE 0 END) AS duplicate_machine_id";
 
   static constexpr int kReaders = 4;
   struct Reader {
@@ -1028,7 +1195,8 @@ class SqlStore final : public Store {
       if (applied.count(m.version) != 0) continue;
       session_->begin();
       try {
-        for (const auto& stmt : statements(dialect_ == Dialect::kSqlite ? m.sqlite : m.postgres)) {
+        for (const auto& stmt :
+             statements(dialect_ == Dialect::kSqlite ? m.sqlite : m.postgres, dialect_)) {
           *session_ << stmt, now;
         }
         Poco::Int64 v = m.version;
@@ -1048,7 +1216,7 @@ class SqlStore final : public Store {
   // variables (Poco binds by reference), instead of being parsed again for every report.
   struct IngestStatements {
     std::string report_id, device, sent, received, body, agent, machine, status, check_id, verdict,
-        event_type = "verdict_changed";
+        prev_machine, event_type = "verdict_changed";
     Nullable<std::string> old_verdict;
     Poco::Int64 seq = 0, last_seq = 0, dropped = 0;
     int compliant = 0;
@@ -1071,8 +1239,9 @@ class SqlStore final : public Store {
         "body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING");
     *s->insert_report, use(s->report_id), use(s->device), use(s->seq), use(s->sent),
         use(s->received), use(s->compliant), use(s->body);
-    s->select_last_seq = prepare("SELECT last_sequence FROM devices WHERE device_id = ?");
-    *s->select_last_seq, use(s->device), into(s->last_seq);
+    s->select_last_seq =
+        prepare("SELECT last_sequence, machine_id FROM devices WHERE device_id = ?");
+    *s->select_last_seq, use(s->device), into(s->last_seq), into(s->prev_machine);
     s->update_seen = prepare(
         "UPDATE devices SET last_seen = ?, reports_dropped = reports_dropped + ? "
         "WHERE device_id = ?");
@@ -1116,6 +1285,7 @@ class SqlStore final : public Store {
 
     // The device's latest state follows the highest sequence, not arrival order.
     s.last_seq = 0;
+    s.prev_machine.clear();
     s.select_last_seq->execute();
     if (s.seq < s.last_seq) {
       s.update_seen->execute();
@@ -1125,6 +1295,9 @@ class SqlStore final : public Store {
     s.machine = r.machine_id;
     s.status = deviceStatusFromResult(r.result);
     s.update_device->execute();
+    // Rare: only when the device's machine_id changes (its first report, usually).
+    if (!s.machine.empty() && s.machine != s.prev_machine)
+      noteMachineId(s.device, s.machine, s.received);
     const json::Value* checks = r.result.find("checks");
     if (checks == nullptr || !checks->isArray()) return IngestOutcome::kStored;
     s.state_ids.clear();
@@ -1150,6 +1323,94 @@ class SqlStore final : public Store {
       s.insert_event->execute();
     }
     return IngestOutcome::kStored;
+  }
+
+  // Appends one feed event on the writer session (inside the caller's transaction).
+  void appendEvent(const std::string& at, const std::string& device_id, const std::string& type,
+                   const std::optional<std::string>& detail) {
+    std::string a = at, dev = device_id, t = type;
+    Nullable<std::string> det = nullable(detail);
+    sql("INSERT INTO events(at, device_id, type, detail) VALUES (?, ?, ?, ?)",
+        [&](Statement& e) { e, use(a), use(dev), use(t), use(det); });
+  }
+
+  // Runs `fn` in one transaction on the writer session: committed when it returns OK, rolled
+  // back when it returns an error or throws (then the exception becomes a Status, as in guard).
+  template <typename Fn>
+  Status transaction(const char* what, Fn&& fn) {
+    return guard(what, [&]() -> Status {
+      session_->begin();
+      try {
+        Status inner = fn();
+        if (inner.ok()) {
+          session_->commit();
+        } else {
+          session_->rollback();
+        }
+        return inner;
+      } catch (...) {
+        try {
+          session_->rollback();
+        } catch (...) {
+        }
+        throw;
+      }
+    });
+  }
+
+  // Appends `audit` (if any) on the writer session, inside the caller's transaction: the action
+  // and its entry are committed together or not at all. A target ending in ':' ("secret:") gets
+  // `id` (the record just made) appended.
+  void insertAudit(const AuditEntry* audit, int64_t id) {
+    if (audit == nullptr) return;
+    std::string at = fmt(audit->at), actor = audit->actor, action = audit->action,
+                target = audit->target;
+    if (!target.empty() && target.back() == ':') target += std::to_string(id);
+    Nullable<std::string> detail = nullable(audit->detail);
+    sql("INSERT INTO audit_log(at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+        [&](Statement& st) { st, use(at), use(actor), use(action), use(target), use(detail); });
+  }
+
+  // Approves (pending = 0) or rejects (retired) a device that waits for approval.
+  Status decidePending(const std::string& device_id, TimePoint at, bool approve,
+                       const AuditEntry* audit) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return transaction(approve ? "approve device" : "reject device", [&]() -> Status {
+      std::string id = device_id, when = fmt(at);
+      size_t n = approve
+                     ? sql("UPDATE devices SET pending = 0 WHERE device_id = ? AND pending = 1 AND "
+                           "retired_at IS NULL",
+                           [&](Statement& st) { st, use(id); })
+                     : sql("UPDATE devices SET pending = 0, retired_at = ? WHERE device_id = ? AND "
+                           "pending = 1 AND retired_at IS NULL",
+                           [&](Statement& st) { st, use(when), use(id); });
+      if (n == 0) return NotFoundError("no device " + device_id + " waiting for approval");
+      appendEvent(when, id, approve ? "approved" : "rejected", std::nullopt);
+      insertAudit(audit, 0);
+      return OkStatus();
+    });
+  }
+
+  // A device's machine_id changed (its first report, or a new disk): every other non-retired
+  // device with the same machine_id is a clone of it. One `duplicate_machine_id` event per pair,
+  // ever (the flag itself is computed when devices are read).
+  void noteMachineId(const std::string& device_id, const std::string& machine_id,
+                     const std::string& at) {
+    std::string m = machine_id, dev = device_id;
+    std::vector<std::string> others;
+    sql("SELECT device_id FROM devices WHERE machine_id = ? AND device_id <> ? AND retired_at IS "
+        "NULL",
+        [&](Statement& st) { st, use(m), use(dev), into(others); });
+    for (const auto& other : others) {
+      std::string mine = "{\"other_device_id\":\"" + other + "\"}";
+      std::string theirs = "{\"other_device_id\":\"" + dev + "\"}";
+      std::string o = other;
+      Poco::Int64 seen = 0;
+      sql("SELECT COUNT(*) FROM events WHERE type = 'duplicate_machine_id' AND "
+          "((device_id = ? AND detail = ?) OR (device_id = ? AND detail = ?))",
+          [&](Statement& st) { st, use(dev), use(mine), use(o), use(theirs), into(seen); });
+      if (seen == 0) appendEvent(at, dev, "duplicate_machine_id", mine);
+    }
   }
 
   static TokenRecord tokenRow(RecordSet& rs) {
@@ -1188,6 +1449,8 @@ class SqlStore final : public Store {
     d.last_sequence = integer(rs, "last_sequence");
     d.reports_dropped = integer(rs, "reports_dropped");
     d.status = str(rs, "status");
+    d.pending_approval = integer(rs, "pending") != 0;
+    d.duplicate_machine_id = integer(rs, "duplicate_machine_id") != 0;
     if (auto latest = optString(rs, "latest_result")) {
       auto v = json::parse(*latest, {.max_depth = 64, .max_bytes = 4 << 20});
       if (v.ok()) d.latest_result = std::move(v).value();
@@ -1240,6 +1503,34 @@ void addKeyword(std::string& out, const std::string& key, const std::string& val
 }
 
 }  // namespace
+
+json::Value AuditEntryJson(const AuditEntry& e) {
+  json::Value o = json::Value::object();
+  o.set("cursor", std::to_string(e.id));
+  o.set("at", formatRfc3339(e.at));
+  o.set("actor", e.actor);
+  o.set("action", e.action);
+  o.set("target", e.target);
+  if (e.detail) {
+    auto detail = json::parse(*e.detail);
+    o.set("detail", detail.ok() ? std::move(detail).value() : json::Value(*e.detail));
+  }
+  return o;
+}
+
+std::string SecretKind(const SecretRecord& secret) {
+  std::string kind;
+  if (secret.uses_left && secret.uses + *secret.uses_left == 1) {
+    kind = "single-use";
+  } else if (secret.owner) {
+    kind = "per-person";
+  } else if (secret.uses_left) {
+    kind = "limited";
+  } else {
+    kind = "rollout";
+  }
+  return secret.approval ? kind + "+approval" : kind;
+}
 
 StatusOr<std::string> PostgresUriToConninfo(const std::string& uri) {
   size_t scheme = uri.find("://");

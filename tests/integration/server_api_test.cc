@@ -500,6 +500,13 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
   Device d = enroll(secret_, "pc-openapi");
   ASSERT_FALSE(d.id.empty());
   ASSERT_EQ(post(d, report("00000000-0000-4000-8000-0000000000aa", 1, false, "fail")).status, 202);
+  // Two devices waiting for approval: one to approve, one to reject.
+  auto approval = RunProcess(runDb({"secret", "create", "--approval"}));
+  ASSERT_EQ(approval.exit_code, 0) << approval.err;
+  Device to_approve = enroll(trimmed(approval.out), "pc-openapi-wait-1");
+  Device to_reject = enroll(trimmed(approval.out), "pc-openapi-wait-2");
+  ASSERT_FALSE(to_approve.id.empty());
+  ASSERT_FALSE(to_reject.id.empty());
 
   std::vector<std::pair<std::string, std::string>> operations;
   for (const auto& [path, item] : doc->find("paths")->asObject()) {
@@ -510,15 +517,22 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
     return (a.first.find("retire") == std::string::npos) >
            (b.first.find("retire") == std::string::npos);
   });
-  ASSERT_GE(operations.size(), 11u);
+  ASSERT_GE(operations.size(), 15u);
   for (const auto& [path, method] : operations) {
     const json::Value& op = *doc->find("paths")->find(path)->find(method);
     std::string url_path = path;
-    if (size_t p = url_path.find("{id}"); p != std::string::npos) url_path.replace(p, 4, d.id);
+    const std::string& id = path.find("/approve") != std::string::npos  ? to_approve.id
+                            : path.find("/reject") != std::string::npos ? to_reject.id
+                                                                        : d.id;
+    if (size_t p = url_path.find("{id}"); p != std::string::npos) url_path.replace(p, 4, id);
     bool device_listener = op.find("x-listener")->asString() == "devices";
     std::string url = "https://" + (device_listener ? devices_ : admin_) + url_path;
     std::vector<std::string> extra;
     if (method == "post") extra = {"-X", "POST"};
+    if (path.find("/owner") != std::string::npos) {
+      extra.insert(extra.end(), {"-H", "Content-Type: application/json", "--data-binary",
+                                 R"({"owner":"erin@example.com"})"});
+    }
     const json::Value* security = op.find("security");
     bool bearer =
         security != nullptr && security->size() > 0 && security->asArray()[0].find("bearer");

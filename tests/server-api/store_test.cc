@@ -1,5 +1,6 @@
 // The store against real SQLite (a file in a temp dir) and, when HEARTH_TEST_PG_URI is set, a real
 // PostgreSQL database: the same tests on both backends.
+#include "hearth/protocol/crypto.h"
 #include "hearth/server/store.h"
 
 #include <atomic>
@@ -308,6 +309,130 @@ TEST_P(StoreTest, PoliciesAreVersionedAndTokensHashed) {
   EXPECT_FALSE(store_->findToken("tokhash", T("2026-11-27T01:00:00Z")).ok());
 }
 
+// The audit log: appended in order, read back after a cursor, with its detail.
+TEST_P(StoreTest, AuditLogAppendsAndPages) {
+  for (int i = 0; i < 5; ++i) {
+    AuditEntry e;
+    e.at = T("2026-11-26T10:00:00Z");
+    e.actor = i % 2 == 0 ? "cli:root" : "helpdesk lead";
+    e.action = "secret.create";
+    e.target = "secret:" + std::to_string(i + 1);
+    if (i == 0) e.detail = R"({"uses":1})";
+    ASSERT_TRUE(store_->appendAudit(e).ok());
+  }
+  auto all = store_->listAudit(0, 100);
+  ASSERT_TRUE(all.ok()) << all.status().toString();
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ((*all)[0].target, "secret:1");
+  EXPECT_EQ((*all)[0].detail.value_or(""), R"({"uses":1})");
+  EXPECT_FALSE((*all)[1].detail.has_value());
+  EXPECT_EQ((*all)[1].actor, "helpdesk lead");
+  auto page = store_->listAudit((*all)[2].id, 100);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].target, "secret:4");
+  json::Value shown = AuditEntryJson((*all)[0]);
+  EXPECT_EQ(shown.find("detail")->find("uses")->asInt(), 1);
+  EXPECT_EQ(shown.find("cursor")->asString(), std::to_string((*all)[0].id));
+}
+
+// An action's audit entry is stored with it, in one transaction: both or neither.
+TEST_P(StoreTest, AuditEntriesAreStoredWithTheirActionOrNotAtAll) {
+  AuditEntry entry;
+  entry.at = T("2026-11-26T10:00:00Z");
+  entry.actor = "cli:root";
+  entry.action = "secret.create";
+  entry.target = "secret:";  // the new id is appended
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2026-11-26T10:00:00Z");
+  auto created = store_->createSecret("hash-audited", spec, &entry);
+  ASSERT_TRUE(created.ok()) << created.status().toString();
+  entry.action = "secret.revoke";
+  entry.target = "secret:999";
+  EXPECT_EQ(store_->revokeSecret(999, T("2026-11-26T10:00:00Z"), &entry).code(),
+            StatusCode::kNotFound);
+  entry.action = "device.retire";
+  entry.target = "device:none";
+  EXPECT_FALSE(store_->retireDevice("none", T("2026-11-26T10:00:00Z"), &entry).ok());
+  entry.action = "device.owner";
+  EXPECT_FALSE(store_->setDeviceOwner("none", std::string("x"), &entry).ok());
+  auto log = store_->listAudit(0, 100);
+  ASSERT_TRUE(log.ok()) << log.status().toString();
+  ASSERT_EQ(log->size(), 1u);  // the refused actions left nothing
+  EXPECT_EQ((*log)[0].target, "secret:" + std::to_string(created->id));
+  // The store still works after the rolled-back transactions.
+  entry.action = "secret.revoke";
+  entry.target = "secret:" + std::to_string(created->id);
+  EXPECT_TRUE(store_->revokeSecret(created->id, T("2026-11-26T11:00:00Z"), &entry).ok());
+  EXPECT_EQ(store_->listAudit(0, 100)->size(), 2u);
+}
+
+// More enrolments with one secret than the threshold within the window: one spike event per
+// window, a new one in a later window, none for a quiet secret.
+TEST_P(StoreTest, EnrolmentSpikeIsRaisedOncePerWindow) {
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2026-11-26T08:00:00Z");
+  ASSERT_TRUE(store_->createSecret("hash-rollout", spec).ok());
+  ASSERT_TRUE(store_->createSecret("hash-quiet", spec).ok());
+  SpikeRule rule{.threshold = 2, .window = std::chrono::minutes(10)};
+  int n = 0;
+  auto enrolAt = [&](const std::string& hash, const char* when) {
+    DeviceRecord d;
+    d.device_id = "dev-" + std::to_string(++n);
+    d.hostname = "h";
+    d.cert_serial = "01";
+    d.enrolled_at = T(when);
+    ASSERT_TRUE(store_->enrollDevice(hash, d, T(when), rule).ok());
+  };
+  auto spikes = [&] {
+    std::vector<FeedEvent> out;
+    auto feed = store_->feed(0, 1000);
+    EXPECT_TRUE(feed.ok());
+    if (!feed.ok()) return out;
+    for (const auto& e : *feed) {
+      if (e.type == "enrolment_spike") out.push_back(e);
+    }
+    return out;
+  };
+  enrolAt("hash-rollout", "2026-11-26T10:00:00Z");
+  enrolAt("hash-rollout", "2026-11-26T10:00:01Z");
+  enrolAt("hash-quiet", "2026-11-26T10:00:01Z");
+  EXPECT_EQ(spikes().size(), 0u);  // 2 is not more than 2
+  enrolAt("hash-rollout", "2026-11-26T10:00:02Z");
+  ASSERT_EQ(spikes().size(), 1u);
+  EXPECT_EQ(spikes()[0].detail.value_or(""), R"({"secret_id":1,"count":3,"window_seconds":600})");
+  enrolAt("hash-rollout", "2026-11-26T10:05:00Z");  // same window: no second event
+  enrolAt("hash-rollout", "2026-11-26T10:06:00Z");
+  EXPECT_EQ(spikes().size(), 1u);
+  enrolAt("hash-rollout", "2026-11-26T10:30:00Z");  // a later window, quiet so far
+  enrolAt("hash-rollout", "2026-11-26T10:30:01Z");
+  EXPECT_EQ(spikes().size(), 1u);
+  enrolAt("hash-rollout", "2026-11-26T10:30:02Z");  // and a new spike in it
+  EXPECT_EQ(spikes().size(), 2u);
+  enrolAt("hash-quiet", "2026-11-26T10:30:02Z");
+  EXPECT_EQ(spikes().size(), 2u);
+}
+
+// The kind `secret list` shows, from the limits.
+TEST(SecretKindTest, NamesEachKind) {
+  SecretRecord s;
+  EXPECT_EQ(SecretKind(s), "rollout");
+  s.uses_left = 1;
+  EXPECT_EQ(SecretKind(s), "single-use");
+  s.uses_left = 0;
+  s.uses = 1;
+  EXPECT_EQ(SecretKind(s), "single-use");  // still single-use once used
+  s.uses_left = 4;
+  EXPECT_EQ(SecretKind(s), "limited");
+  s.owner = "alice";
+  EXPECT_EQ(SecretKind(s), "per-person");
+  s.uses_left = std::nullopt;
+  s.approval = true;
+  EXPECT_EQ(SecretKind(s), "per-person+approval");
+}
+
 TEST(PostgresUriTest, ConvertsToLibpqKeywords) {
   auto c = PostgresUriToConninfo(
       "postgresql://hearth:p%40ss'w@db.example:5433/hearth_prod?sslmode=require");
@@ -330,7 +455,7 @@ NewReport reportAt(const std::string& device, int64_t sequence, const char* at) 
   r.sequence = sequence;
   r.sent_at = at;
   r.agent_version = "0.1.0";
-  r.machine_id = std::string(64, 'a');
+  r.machine_id = protocol::Sha256Hex(device);  // one PC each: no cloned-disk events
   r.result = result(false, {{"disk_encryption", sequence % 2 == 1 ? "fail" : "pass"}});
   r.received_at = T(at);
   return r;

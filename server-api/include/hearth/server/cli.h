@@ -15,6 +15,11 @@ struct ServerCliEnvironment {
   std::string default_config = "/etc/hearth/server.conf";
 };
 
+// Who runs this command line, for the audit log: "cli:<unix user>" (of the effective uid).
+// Commands that change or export anything (e.g. `backup`) append an AuditEntry with it through
+// Store::appendAudit.
+std::string CliActor();
+
 // Exit codes: 0 success, 1 runtime failure (database, network), 2 usage or configuration error.
 int RunServerCli(const std::vector<std::string>& args, const ServerCliEnvironment& env);
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "hearth/server/rate_limit.h"
+#include "hearth/server/store.h"
 
 namespace hearth::server {
 
@@ -33,6 +34,9 @@ struct ServeOptions {
   std::chrono::seconds history_retention{400 * 24 * 3600};
   std::chrono::seconds retired_retention{30 * 24 * 3600};
   std::chrono::seconds prune_every{3600};
+  // More than `threshold` enrolments with one secret within `window`: one `enrolment_spike` feed
+  // event per window (--enroll-spike-count, --enroll-spike-minutes).
+  SpikeRule enroll_spike;
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code. Logs to `log` (stderr: journald).

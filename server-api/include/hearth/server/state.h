@@ -70,8 +70,11 @@ std::string HashSecret(const std::string& secret);
 
 // Validates `text` as a policy (strictly, as the agent does), signs its exact bytes and stores it
 // as the next version of its level. Returns the stored record.
+// `audit` (actor, action, time), if given, is recorded with it in one transaction, with the
+// target "level:NAME" and the version and source as its detail.
 StatusOr<PolicyRecord> SetPolicy(Store& store, const protocol::Key& signing_key,
-                                 const std::string& text, const std::string& source, TimePoint now);
+                                 const std::string& text, const std::string& source, TimePoint now,
+                                 const AuditEntry* audit = nullptr);
 
 // The example policy shipped in packaging/ (compiled in).
 const std::string& ExamplePolicy();

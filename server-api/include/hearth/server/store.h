@@ -28,7 +28,12 @@ struct SecretRecord {
   std::optional<TimePoint> expires_at;
   TimePoint created_at;
   std::optional<TimePoint> revoked_at;
+  bool approval = false;  // devices enrolled with it wait for IT's approval (status "pending")
 };
+
+// What a secret is for, from its limits: "single-use" (one enrolment), "per-person" (an owner),
+// "limited" (N uses), "rollout" (unlimited uses, shared). `uses` + `uses_left` is the limit.
+std::string SecretKind(const SecretRecord& secret);
 
 struct TokenRecord {
   int64_t id = 0;
@@ -62,6 +67,12 @@ struct DeviceRecord {
   int64_t reports_dropped = 0;  // reports the device's spool dropped, summed over its reports
   std::string status;           // "compliant", "noncompliant", "unknown" (no report yet: "unknown")
   std::optional<json::Value> latest_result;
+  // Enrolled with an approval secret and not yet approved: reports are stored, but the device is
+  // listed as "pending" and left out of the compliance counts.
+  bool pending_approval = false;
+  // Another non-retired device reports the same machine_id (a cloned disk or image). Computed
+  // when read, so retiring one of the pair clears it on the other.
+  bool duplicate_machine_id = false;
 };
 
 struct StoredReport {
@@ -81,6 +92,31 @@ struct FeedEvent {
   std::optional<std::string> check;
   std::optional<std::string> from;
   std::optional<std::string> to;
+  // More fields of the event, a JSON object's text (enrolment_spike: secret_id, count,
+  // window_seconds; duplicate_machine_id: other_device_id).
+  std::optional<std::string> detail;
+};
+
+// One entry of the append-only audit log: who did what to what.
+struct AuditEntry {
+  int64_t id = 0;  // the cursor, assigned by the store
+  TimePoint at;
+  std::string actor;   // the token's name (API) or "cli:<unix user>" (command line)
+  std::string action;  // server.init, token.create, token.revoke, secret.create, secret.revoke,
+                       // policy.set, device.retire, device.approve, device.reject, device.owner,
+                       // export.csv, backup, ...
+  std::string target;  // "token:3", "secret:5", "level:standard", "device:<id>", "" ...
+  std::optional<std::string> detail;  // a JSON object's text
+};
+
+// {"cursor","at","actor","action","target","detail"?}: an entry as the API and the CLI show it.
+json::Value AuditEntryJson(const AuditEntry& entry);
+
+// Enrolment spike: more than `threshold` enrolments with one secret within `window` appends
+// one `enrolment_spike` feed event per window.
+struct SpikeRule {
+  int64_t threshold = 20;
+  std::chrono::seconds window{600};
 };
 
 struct NewReport {
@@ -98,7 +134,9 @@ struct NewReport {
 enum class IngestOutcome { kStored, kDuplicate };
 
 struct DeviceFilter {
-  std::optional<std::string> status;  // compliant | noncompliant | unknown | stale
+  // compliant | noncompliant | unknown | stale (devices awaiting approval are in none of these)
+  // | pending (awaiting approval)
+  std::optional<std::string> status;
   std::optional<std::string> level;
   std::string after;  // device_id cursor (exclusive); "" = from the start
   int limit = 100;
@@ -135,34 +173,61 @@ class Store {
   // Schema version after migrate().
   virtual StatusOr<int> schemaVersion() = 0;
 
+  // Every method that changes something on IT's behalf takes an optional `audit` entry: it is
+  // appended to the audit log in the same transaction as the change (both or neither). For the
+  // create methods, a target ending in ':' ("secret:") gets the new record's id appended.
+
   // Enrolment secrets: only a SHA-256 of the secret is stored.
   virtual StatusOr<SecretRecord> createSecret(const std::string& secret_hash,
-                                              const SecretRecord& spec) = 0;
+                                              const SecretRecord& spec,
+                                              const AuditEntry* audit = nullptr) = 0;
   virtual StatusOr<std::vector<SecretRecord>> listSecrets() = 0;
-  virtual Status revokeSecret(int64_t id, TimePoint at) = 0;
+  virtual Status revokeSecret(int64_t id, TimePoint at, const AuditEntry* audit = nullptr) = 0;
 
-  virtual StatusOr<TokenRecord> createToken(const std::string& token_hash,
-                                            const TokenRecord& spec) = 0;
+  virtual StatusOr<TokenRecord> createToken(const std::string& token_hash, const TokenRecord& spec,
+                                            const AuditEntry* audit = nullptr) = 0;
   virtual StatusOr<std::vector<TokenRecord>> listTokens() = 0;
-  virtual Status revokeToken(int64_t id, TimePoint at) = 0;
+  virtual Status revokeToken(int64_t id, TimePoint at, const AuditEntry* audit = nullptr) = 0;
   // The live (not revoked, not expired at `now`) token with this hash. NotFound otherwise.
   virtual StatusOr<TokenRecord> findToken(const std::string& token_hash, TimePoint now) = 0;
 
   // A new version of a level's policy: version must be greater than the current one.
-  virtual Status putPolicy(const PolicyRecord& policy) = 0;
+  virtual Status putPolicy(const PolicyRecord& policy, const AuditEntry* audit = nullptr) = 0;
   virtual StatusOr<PolicyRecord> latestPolicy(const std::string& level) = 0;
   virtual StatusOr<std::vector<PolicyRecord>> listLatestPolicies() = 0;
 
-  // Atomically: takes one use of the live secret with this hash (NotFound / PermissionDenied
-  // when unknown, revoked, expired or used up), creates the device and its `enrolled` event.
+  // Atomically: takes one use of the live secret with this hash, creates the device and its
+  // `enrolled` event (and `pending` when the secret needs approval; `enrolment_spike` when the
+  // secret's enrolments within spike.window exceed spike.threshold, once per window).
+  // Refusals: NotFound (unknown secret), FailedPrecondition (revoked), DeadlineExceeded
+  // (expired), ResourceExhausted (used up); the message says so in words for people.
   virtual StatusOr<DeviceRecord> enrollDevice(const std::string& secret_hash,
-                                              const DeviceRecord& device, TimePoint now) = 0;
+                                              const DeviceRecord& device, TimePoint now,
+                                              const SpikeRule& spike = SpikeRule{}) = 0;
   virtual StatusOr<DeviceRecord> getDevice(const std::string& device_id) = 0;
   // What authenticating a request needs (no result parsing): level, cert_serial, retired_at.
   // NotFound for an unknown device.
   virtual StatusOr<DeviceRecord> deviceForAuth(const std::string& device_id) = 0;
   virtual StatusOr<std::vector<DeviceRecord>> listDevices(const DeviceFilter& filter) = 0;
-  virtual Status retireDevice(const std::string& device_id, TimePoint at) = 0;
+  virtual Status retireDevice(const std::string& device_id, TimePoint at,
+                              const AuditEntry* audit = nullptr) = 0;
+  // A device waiting for approval: approve (an `approved` event; it counts from then on) or
+  // reject (retired, a `rejected` event; its certificate is refused). NotFound when the device
+  // does not exist, is retired or is not waiting.
+  virtual Status approveDevice(const std::string& device_id, TimePoint at,
+                               const AuditEntry* audit = nullptr) = 0;
+  virtual Status rejectDevice(const std::string& device_id, TimePoint at,
+                              const AuditEntry* audit = nullptr) = 0;
+  // Sets (or with nullopt clears) a device's owner. NotFound for an unknown or retired device.
+  virtual Status setDeviceOwner(const std::string& device_id,
+                                const std::optional<std::string>& owner,
+                                const AuditEntry* audit = nullptr) = 0;
+
+  // The audit log: append only (no method, and on both backends a trigger, refuses UPDATE and
+  // DELETE). appendAudit is for actions that change nothing in the store (an export, a backup).
+  // Entries come back oldest first, after the cursor `after`.
+  virtual Status appendAudit(const AuditEntry& entry) = 0;
+  virtual StatusOr<std::vector<AuditEntry>> listAudit(int64_t after, int limit) = 0;
 
   // Stores a batch of reports in ONE durable transaction (group commit). Each report is stored
   // once: a repeated report_id is kDuplicate. Updates the device's latest result, status and
