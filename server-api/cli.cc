@@ -38,6 +38,11 @@ constexpr const char* kUsage =
     "         [--enroll-rate PER_S] [--enroll-burst N]    enrolments, whole server (10/s, 50)\n"
     "         [--enroll-address-rate PER_S] [--enroll-address-burst N]\n"
     "                                                     enrolments per source address (2/s, 20)\n"
+    "         [--device-cert-days N]                      lifetime of device certificates (365);\n"
+    "                                                     agents renew at half of it\n"
+    "         [--reenroll-expired-days N]                 a device whose certificate expired at\n"
+    "                                                     most N days ago may still renew it (0:\n"
+    "                                                     never; it must run enroll again)\n"
     "         run in the foreground until SIGTERM\n"
     "  check-db                                           check the database's integrity (SQLite:\n"
     "                                                     PRAGMA integrity_check); prints ok\n"
@@ -87,7 +92,9 @@ const std::set<std::string> kValueOptions = {"--config",
                                              "--enroll-rate",
                                              "--enroll-burst",
                                              "--enroll-address-rate",
-                                             "--enroll-address-burst"};
+                                             "--enroll-address-burst",
+                                             "--device-cert-days",
+                                             "--reenroll-expired-days"};
 
 // /etc/hearth/server.conf: `key = value` lines, each key the name of a command-line option
 // without its dashes (state_dir = --state-dir). The command line wins. Values are checked here so
@@ -100,7 +107,7 @@ bool loadConfigFile(const std::string& path, bool explicit_path, Args& a, std::o
     err << "hearth-server: configuration " << path << ": " << text.status().message() << "\n";
     return false;
   }
-  enum Kind { kPath, kAddress, kDatabase, kCount, kRate };
+  enum Kind { kPath, kAddress, kDatabase, kCount, kRate, kDays };
   const std::map<std::string, Kind> keys = {{"state_dir", kPath},
                                             {"listen", kAddress},
                                             {"admin_listen", kAddress},
@@ -112,7 +119,9 @@ bool loadConfigFile(const std::string& path, bool explicit_path, Args& a, std::o
                                             {"enroll_rate", kRate},
                                             {"enroll_burst", kCount},
                                             {"enroll_address_rate", kRate},
-                                            {"enroll_address_burst", kCount}};
+                                            {"enroll_address_burst", kCount},
+                                            {"device_cert_days", kCount},
+                                            {"reenroll_expired_days", kDays}};
   std::set<std::string> seen;
   int n = 0;
   for (const auto& raw : text::splitLines(*text)) {
@@ -156,6 +165,11 @@ bool loadConfigFile(const std::string& path, bool explicit_path, Args& a, std::o
       case kCount: {
         auto v = text::parseInt(value);
         if (!v || *v < 1 || *v > 1000000) problem = "expected a whole number from 1 to 1000000";
+        break;
+      }
+      case kDays: {
+        auto v = text::parseInt(value);
+        if (!v || *v < 0 || *v > 3650) problem = "expected a number of days from 0 to 3650";
         break;
       }
       case kRate: {
@@ -500,6 +514,22 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
     }
     if (auto n = positiveInt(a, "--enroll-address-burst", env.err, bad)) {
       o.enroll_limit_per_address.burst = static_cast<double>(*n);
+    }
+    if (auto n = positiveInt(a, "--device-cert-days", env.err, bad)) {
+      if (*n > 3650) {
+        env.err << "hearth-server: --device-cert-days " << *n << ": at most 3650 (ten years)\n";
+        return kExitUsage;
+      }
+      o.device_cert_validity = std::chrono::hours(24 * *n);
+    }
+    if (a.has("--reenroll-expired-days")) {
+      auto v = text::parseInt(a.get("--reenroll-expired-days"));
+      if (!v || *v < 0 || *v > 3650) {
+        env.err << "hearth-server: --reenroll-expired-days \"" << a.get("--reenroll-expired-days")
+                << "\": expected a number of days from 0 (never) to 3650\n";
+        return kExitUsage;
+      }
+      o.reenroll_expired = std::chrono::hours(24 * *v);
     }
     if (bad) return kExitUsage;
     return RunServe(o, env.out, env.err);

@@ -42,6 +42,8 @@
 #include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "common/text.h"
 #include "hearth/protocol/crypto.h"
@@ -827,19 +829,46 @@ class DeviceHandler final : public HTTPRequestHandler {
       DeviceRecord d = authenticate(req);
       return report(d, req, resp);
     }
+    if (path == "/api/v1/renew") {
+      if (method != "POST") throw HttpError{405, "use POST"};
+      return renew(req, resp);
+    }
     throw HttpError{404, "no such endpoint"};
   }
 
-  // The device named by the verified client certificate, if enrolled and not retired.
-  DeviceRecord authenticate(HTTPServerRequest& req) {
+  static Poco::Net::X509Certificate peerCertificate(HTTPServerRequest& req) {
     auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(req);
     Poco::Net::SecureStreamSocket socket(impl.socket());
     if (!socket.havePeerCertificate()) throw HttpError{401, "client certificate required"};
-    // Read the name and serial off the verified peer certificate as it is (re-encoding it to PEM
-    // and parsing that again cost 70% of the server's CPU per report).
-    Poco::Net::X509Certificate peer = socket.peerCertificate();
+    return socket.peerCertificate();
+  }
+
+  // The device named by the verified client certificate, if enrolled and not retired, and the
+  // certificate is its current one or its pending renewed one (which then becomes current: from
+  // that request on, the previous certificate is refused). An expired certificate (accepted by
+  // the TLS layer only with --reenroll-expired-days) is refused here, except for a renewal
+  // (`for_renewal`) within that many days of its expiry.
+  DeviceRecord authenticate(HTTPServerRequest& req) {
+    return authenticate(peerCertificate(req), false, nullptr);
+  }
+
+  DeviceRecord authenticate(const Poco::Net::X509Certificate& peer, bool for_renewal,
+                            protocol::CertificateInfo* presented) {
+    // Read the name, serial and validity off the verified peer certificate as it is (re-encoding
+    // it to PEM and parsing that again cost 70% of the server's CPU per report).
     auto cert = protocol::CertificateIdentity(peer.certificate());
     if (!cert.ok()) throw HttpError{401, "unreadable client certificate"};
+    TimePoint now = std::chrono::system_clock::now();
+    if (now > cert->not_after) {
+      bool allowed = for_renewal && app_.options.reenroll_expired.count() > 0 &&
+                     now - cert->not_after <= app_.options.reenroll_expired;
+      if (!allowed) {
+        throw HttpError{401,
+                        "the client certificate expired on " + formatRfc3339(cert->not_after) +
+                            "; enrol this PC again (hearth-agent enroll)",
+                        "certificate_expired"};
+      }
+    }
     auto device = app_.store->deviceForAuth(cert->common_name);
     if (!device.ok()) {
       if (device.status().code() == StatusCode::kNotFound) {
@@ -850,10 +879,81 @@ class DeviceHandler final : public HTTPRequestHandler {
     if (device->retired_at)
       throw HttpError{403, "device is retired; enrol again to report", "retired"};
     if (device->cert_serial != cert->serial_hex) {
-      throw HttpError{403, "certificate is not the device's current certificate",
-                      "certificate_superseded"};
+      if (device->pending_cert_serial != cert->serial_hex) {
+        throw HttpError{403, "certificate is not the device's current certificate",
+                        "certificate_superseded"};
+      }
+      // The first use of a renewed certificate: it becomes the current one.
+      Status promoted =
+          app_.store->promotePendingCertificate(device->device_id, cert->serial_hex, now);
+      if (!promoted.ok() && promoted.code() != StatusCode::kFailedPrecondition) {
+        throw HttpError{503, "database unavailable"};
+      }
+      if (promoted.ok()) {
+        app_.log->info("device " + device->device_id + " now uses its renewed certificate " +
+                       cert->serial_hex + "; the previous one is refused from now on");
+      }
+      // Promoted by another request meanwhile, or superseded: ask the database again.
+      device = app_.store->deviceForAuth(cert->common_name);
+      if (!device.ok()) throw HttpError{503, "database unavailable"};
+      if (device->cert_serial != cert->serial_hex) {
+        throw HttpError{403, "certificate is not the device's current certificate",
+                        "certificate_superseded"};
+      }
     }
+    if (presented != nullptr) *presented = *cert;
     return std::move(device).value();
+  }
+
+  // POST /api/v1/renew: a new certificate for a new key of the authenticated device. The current
+  // certificate stays valid until the new one is first used (see authenticate), so an agent that
+  // crashes before storing the answer simply renews again (the new pending certificate replaces
+  // the one it never stored).
+  int renew(HTTPServerRequest& req, HTTPServerResponse& resp) {
+    Poco::Net::X509Certificate peer = peerCertificate(req);
+    protocol::CertificateInfo presented;
+    DeviceRecord d = authenticate(peer, true, &presented);
+    auto body = readBody(req);
+    if (!body.ok()) throw bodyError(body.status());
+    auto rr = protocol::RenewRequest::parse(*body);
+    if (!rr.ok()) throw HttpError{400, rr.status().message()};
+    auto csr = protocol::VerifyCsr(rr->csr);
+    if (!csr.ok()) throw HttpError{400, "csr: " + csr.status().message()};
+    auto current_key = protocol::CertificatePublicKeyPem(peer.certificate());
+    if (!current_key.ok()) throw HttpError{401, "unreadable client certificate"};
+    if (*current_key == csr->public_key_pem) {
+      throw HttpError{400,
+                      "the CSR carries the key of the current certificate; a renewal needs a new "
+                      "key",
+                      "same_key"};
+    }
+    TimePoint now = std::chrono::system_clock::now();
+    protocol::CertificateRequest cr;
+    cr.common_name = d.device_id;
+    cr.client_auth = true;
+    cr.not_before = now - std::chrono::minutes(5);
+    cr.not_after = now + app_.options.device_cert_validity;
+    auto cert = protocol::IssueCertificate(cr, csr->public_key_pem, app_.keys.device_ca_key,
+                                           app_.keys.device_ca_cert);
+    if (!cert.ok()) throw HttpError{500, "could not issue a certificate"};
+    auto info = protocol::ParseCertificate(*cert);
+    if (!info.ok()) throw HttpError{500, "could not issue a certificate"};
+    Status s =
+        app_.store->setPendingCertificate(d.device_id, presented.serial_hex, info->serial_hex, now);
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kFailedPrecondition) {
+        throw HttpError{403, "certificate is not the device's current certificate",
+                        "certificate_superseded"};
+      }
+      app_.log->error("renewal: " + s.message());
+      throw HttpError{503, "database unavailable"};
+    }
+    app_.log->info("device " + d.device_id + " renewed its certificate: " + info->serial_hex +
+                   " valid until " + formatRfc3339(info->not_after) +
+                   (now > presented.not_after ? " (its previous one had expired)" : ""));
+    protocol::RenewResponse out{*cert, app_.keys.ca_cert, formatRfc3339(info->not_after)};
+    sendJson(resp, 200, out.toJson());
+    return 200;
   }
 
   int enroll(HTTPServerRequest& req, HTTPServerResponse& resp) {
@@ -1336,6 +1436,18 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
       // Poco would match the *client* certificate against the client's address: off (poco#4475).
       ctx->enableExtendedCertificateVerification(false);
       ctx->disableStatelessSessionResumption();
+      if (devices && options.reenroll_expired.count() > 0) {
+        // A device certificate that expired is let through the handshake (and only that: any
+        // other verification error still fails it) so that POST /api/v1/renew can recover the
+        // device; every other path refuses it (authenticate).
+        SSL_CTX_set_verify(ctx->sslContext(), SSL_VERIFY_PEER, [](int ok, X509_STORE_CTX* x509) {
+          if (ok == 1) return 1;
+          return X509_STORE_CTX_get_error(x509) == X509_V_ERR_CERT_HAS_EXPIRED &&
+                         X509_STORE_CTX_get_error_depth(x509) == 0
+                     ? 1
+                     : 0;
+        });
+      }
       return ctx;
     };
     auto device_ctx = makeContext(true);

@@ -364,7 +364,19 @@ StatusOr<CertificateInfo> CertificateIdentity(const void* x509) {
   CertificateInfo info;
   info.common_name = nameEntry(X509_get_subject_name(cert), NID_commonName);
   info.serial_hex = serialHex(cert);
+  info.not_before = asn1Time(X509_get0_notBefore(cert));
+  info.not_after = asn1Time(X509_get0_notAfter(cert));
   return info;
+}
+
+StatusOr<std::string> CertificatePublicKeyPem(const void* x509) {
+  const auto* cert = static_cast<const X509*>(x509);
+  if (cert == nullptr) return InvalidArgumentError("no certificate");
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_PUBKEY(bio.get(), X509_get0_pubkey(cert)) != 1) {
+    return sslError("write public key");
+  }
+  return bioString(bio.get());
 }
 
 StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem) {

@@ -186,6 +186,37 @@ StatusOr<EnrollResponse> EnrollResponse::parse(std::string_view body) {
   return r;
 }
 
+json::Value RenewRequest::toJson() const {
+  json::Value o = json::Value::object();
+  o.set("csr", csr);
+  return o;
+}
+
+StatusOr<RenewRequest> RenewRequest::parse(std::string_view body) {
+  HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
+  HEARTH_RETURN_IF_ERROR(onlyFields(v, {"csr"}, "renew"));
+  RenewRequest r;
+  HEARTH_RETURN_IF_ERROR(getString(v, "csr", kMaxPem, true, r.csr));
+  return r;
+}
+
+json::Value RenewResponse::toJson() const {
+  json::Value o = json::Value::object();
+  o.set("certificate", certificate);
+  o.set("ca_certificate", ca_certificate);
+  o.set("not_after", not_after);
+  return o;
+}
+
+StatusOr<RenewResponse> RenewResponse::parse(std::string_view body) {
+  HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
+  RenewResponse r;
+  HEARTH_RETURN_IF_ERROR(getString(v, "certificate", kMaxPem, true, r.certificate));
+  HEARTH_RETURN_IF_ERROR(getString(v, "ca_certificate", kMaxPem, true, r.ca_certificate));
+  HEARTH_RETURN_IF_ERROR(getString(v, "not_after", 64, true, r.not_after));
+  return r;
+}
+
 json::Value SignedPolicy::toJson() const {
   json::Value o = json::Value::object();
   o.set("level", level);

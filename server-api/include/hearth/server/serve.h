@@ -28,7 +28,12 @@ struct ServeOptions {
   // A connection must complete each request (TLS handshake, headers, body, answer) within this
   // long of being accepted or of its previous request; a slowloris client is cut off.
   std::chrono::milliseconds request_deadline{10000};
+  // Lifetime of the device certificates issued at enrolment and renewal (--device-cert-days).
   std::chrono::seconds device_cert_validity{365 * 24 * 3600};
+  // A device whose certificate expired at most this long ago may still renew it with that
+  // certificate (keeping its device id); 0 = never: it must enrol again with a secret
+  // (--reenroll-expired-days).
+  std::chrono::seconds reenroll_expired{0};
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code. Logs to `log` (stderr: journald).

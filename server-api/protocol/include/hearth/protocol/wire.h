@@ -38,6 +38,23 @@ struct EnrollResponse {
   static StatusOr<EnrollResponse> parse(std::string_view body);
 };
 
+// POST /api/v1/renew (client certificate required): a CSR for a NEW key of the same device.
+struct RenewRequest {
+  std::string csr;  // PEM
+
+  json::Value toJson() const;
+  static StatusOr<RenewRequest> parse(std::string_view body);
+};
+
+struct RenewResponse {
+  std::string certificate;     // PEM, issued by the device CA for the CSR's key
+  std::string ca_certificate;  // PEM of the server TLS CA (as in EnrollResponse)
+  std::string not_after;       // RFC 3339: when the new certificate expires
+
+  json::Value toJson() const;
+  static StatusOr<RenewResponse> parse(std::string_view body);
+};
+
 // GET /api/v1/policy: the policy document's exact bytes, base64, and an Ed25519 signature of them.
 struct SignedPolicy {
   std::string level;
