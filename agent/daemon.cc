@@ -440,6 +440,7 @@ class Daemon {
     log_.debug("full check (" + why + ")");
     auto next = scheduleNext();
     if (!ensureRuntime()) return;
+    (void)runtime_->maybeRenewCertificate();  // logged inside; the cycle goes on
     Status p = runtime_->refreshPolicy();
     runtime_->idle();  // the uploader is not needed while the checks run
     if (!p.ok()) {

@@ -72,6 +72,8 @@ StatusOr<CycleOutcome> RunCycle(const CycleOptions& o, std::ostream& log_stream)
         "this PC was retired by the company's server; nothing is sent until `hearth-agent "
         "enroll` is run again");
   }
+  // 0. The certificate: renewed at half of its life (failures are logged; the cycle goes on).
+  (void)rt->maybeRenewCertificate();
   // 1. The policy: the server's newest, verified; else the last good one; else the local file.
   HEARTH_RETURN_IF_ERROR(rt->refreshPolicy());
   // 2. Check, filter, spool (durably, before any sending). --once always spools a report.
@@ -157,6 +159,13 @@ int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, s
   }
   if (const json::Value* e = v->find("delivery_error"); e != nullptr && e->isString()) {
     out << "Last delivery problem: " << e->asString() << "\n";
+  }
+  if (const json::Value* x = v->find("certificate_expires"); x != nullptr && x->isString()) {
+    out << "Certificate valid until: " << x->asString() << " (renewed automatically from "
+        << str("certificate_renewal") << ")\n";
+  }
+  if (const json::Value* cp = v->find("certificate_problem"); cp != nullptr && cp->isString()) {
+    out << "CERTIFICATE: " << cp->asString() << "\n";
   }
   return 0;
 }

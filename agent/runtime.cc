@@ -104,41 +104,12 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
   rt->spool_ = std::make_unique<Spool>(rt->paths_.spool, o.config.spool_max_reports,
                                        o.config.spool_max_bytes);
 
-  HttpOptions ho;
-  ho.pin = rt->enrollment_.pin;
-  ho.proxy = o.config.proxy;
-  ho.connect_timeout = o.config.connect_timeout;
-  ho.total_timeout =
-      std::max<std::chrono::milliseconds>(o.config.request_timeout, o.config.connect_timeout);
-  if (o.uploader_process) {
-    // The uploader cannot open root-owned files: hand it the material in memory.
-    if (rt->enrollment_.has_ca) {
-      HEARTH_ASSIGN_OR_RETURN(ho.ca_pem, readText(rt->paths_.server_ca, 256 * 1024));
-    }
-    HEARTH_ASSIGN_OR_RETURN(ho.client_cert_pem, readText(rt->paths_.device_cert, 256 * 1024));
-    HEARTH_ASSIGN_OR_RETURN(ho.client_key_pem, readText(rt->paths_.device_key, 64 * 1024));
-    UploaderOptions uo;
-    uo.server = rt->enrollment_.server;
-    uo.http = ho;
-    uo.signing_public_key_pem = rt->signing_pub_;
-    uo.user = o.config.service_user;
-    if (::geteuid() == 0 && ::getpwnam(uo.user.c_str()) == nullptr) {
-      // Installed by hand rather than from the package (which creates the account): still never
-      // run the network side as root.
-      log.warning("the account \"" + uo.user +
-                  "\" (service_user) does not exist; the uploader runs as \"nobody\" instead");
-      uo.user = "nobody";
-    }
-    uo.request_deadline = ho.total_timeout + std::chrono::seconds(15);
-    HEARTH_ASSIGN_OR_RETURN(auto pt, ProcessTransport::start(uo));
-    rt->transport_ = std::move(pt);
-  } else {
-    ho.ca_file = rt->enrollment_.has_ca ? rt->paths_.server_ca : "";
-    ho.client_cert = rt->paths_.device_cert;
-    ho.client_key = rt->paths_.device_key;
-    HEARTH_ASSIGN_OR_RETURN(auto client, HttpClient::create(ho));
-    rt->transport_ = NewHttpTransport(std::move(client), rt->enrollment_.server, rt->signing_pub_);
-  }
+  // A renewal that a crash interrupted is finished (or discarded) before the key is read.
+  auto recovered = RecoverCertificateRenewal(o.state_dir);
+  if (!recovered.ok()) return recovered.status();
+  if (*recovered) log.info("finished installing the renewed certificate");
+  HEARTH_RETURN_IF_ERROR(rt->openTransport());
+  if (auto v = LoadCertValidity(o.state_dir); v.ok()) rt->cert_validity_ = *v;
 
   // The last good policy, verified again (the file could have been edited).
   if (auto saved = readText(rt->paths_.policy); saved.ok()) {
@@ -155,6 +126,50 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
     rt->last_delivery_ = d->asString();
   }
   return rt;
+}
+
+Status AgentRuntime::openTransport() {
+  transport_.reset();  // the old uploader (and its key) goes first
+  HttpOptions ho;
+  ho.pin = enrollment_.pin;
+  ho.proxy = options_.config.proxy;
+  ho.connect_timeout = options_.config.connect_timeout;
+  ho.total_timeout = std::max<std::chrono::milliseconds>(options_.config.request_timeout,
+                                                         options_.config.connect_timeout);
+  if (options_.uploader_process) {
+    // The uploader cannot open root-owned files: hand it the material in memory.
+    if (enrollment_.has_ca) {
+      HEARTH_ASSIGN_OR_RETURN(ho.ca_pem, readText(paths_.server_ca, 256 * 1024));
+    }
+    HEARTH_ASSIGN_OR_RETURN(ho.client_cert_pem, readText(paths_.device_cert, 256 * 1024));
+    HEARTH_ASSIGN_OR_RETURN(ho.client_key_pem, readText(paths_.device_key, 64 * 1024));
+    UploaderOptions uo;
+    uo.server = enrollment_.server;
+    uo.http = ho;
+    uo.signing_public_key_pem = signing_pub_;
+    uo.user = options_.config.service_user;
+    if (::geteuid() == 0 && ::getpwnam(uo.user.c_str()) == nullptr) {
+      // Installed by hand rather than from the package (which creates the account): still never
+      // run the network side as root.
+      log_->warning("the account \"" + uo.user +
+                    "\" (service_user) does not exist; the uploader runs as \"nobody\" instead");
+      uo.user = "nobody";
+    }
+    uo.request_deadline = ho.total_timeout + std::chrono::seconds(15);
+    HEARTH_ASSIGN_OR_RETURN(auto pt, ProcessTransport::start(uo));
+    transport_ = std::move(pt);
+  } else {
+    ho.ca_file = enrollment_.has_ca ? paths_.server_ca : "";
+    ho.client_cert = paths_.device_cert;
+    ho.client_key = paths_.device_key;
+    HEARTH_ASSIGN_OR_RETURN(auto client, HttpClient::create(ho));
+    auto cert_pem = readText(paths_.device_cert, 256 * 1024);
+    transport_ = NewHttpTransport(std::move(client), enrollment_.server, signing_pub_,
+                                  cert_pem.ok() ? *cert_pem : std::string());
+  }
+
+  if (interrupt_fd_ >= 0) setInterruptFd(interrupt_fd_);
+  return OkStatus();
 }
 
 AgentRuntime::~AgentRuntime() = default;
@@ -358,6 +373,63 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
   return total;
 }
 
+Status AgentRuntime::maybeRenewCertificate() {
+  if (retired_) return OkStatus();
+  if (!cert_validity_) {
+    // A state directory from before device-cert.json: the uploader reads the certificate.
+    auto v = transport_->certificateValidity();
+    if (!v.ok()) {
+      log_->warning("cannot tell when this PC's certificate expires (" + v.status().message() +
+                    "); renewal waits");
+      return v.status();
+    }
+    cert_validity_ = *v;
+    Status st = StoreCertValidity(options_.state_dir, *v);
+    if (!st.ok()) log_->error(st.message());
+  }
+  auto now = std::chrono::system_clock::now();
+  if (now < RenewalTime(*cert_validity_)) return OkStatus();
+  const bool expired = now >= ExpiryTime(*cert_validity_);
+  const std::string expiry = formatRfc3339(ExpiryTime(*cert_validity_));
+  log_->info(std::string(expired ? "this PC's certificate expired on " + expiry
+                                 : "this PC's certificate is past half of its life (expires " +
+                                       expiry + ")") +
+             ": asking the server for a new one, with a new key");
+  auto renewed = transport_->renewCertificate(enrollment_.device_id);
+  if (!renewed.ok()) {
+    const Status& st = renewed.status();
+    if (st.code() == StatusCode::kFailedPrecondition && st.message() == "retired") {
+      markRetired("the server says this device is retired");
+      return st;
+    }
+    if (expired) {
+      cert_problem_ = "this PC's certificate expired on " + expiry +
+                      " and the company's server did not renew it (" + st.message() +
+                      "). Nothing can be sent until the PC is enrolled again: ask IT for an "
+                      "enrolment secret and run `hearth-agent enroll` again";
+      log_->error(cert_problem_);
+    } else {
+      log_->warning("certificate renewal failed (" + st.message() +
+                    "); trying again at the next check; the certificate is valid until " + expiry);
+    }
+    return st;
+  }
+  Status installed = InstallRenewedCertificate(options_.state_dir, *renewed);
+  if (!installed.ok()) {
+    // The old key and certificate are still whole, and still valid on the server until the new
+    // one is used: the next cycle renews again.
+    log_->error("cannot store the renewed certificate: " + installed.message());
+    return installed;
+  }
+  cert_validity_ = renewed->validity;
+  cert_problem_.clear();
+  log_->info("renewed this PC's certificate (new key); valid until " +
+             formatRfc3339(ExpiryTime(renewed->validity)) + ", next renewal from " +
+             formatRfc3339(RenewalTime(renewed->validity)));
+  // From the next request on, the new certificate is used (and the server then refuses the old).
+  return openTransport();
+}
+
 size_t AgentRuntime::spoolDepth() const { return spool_->depth(); }
 
 void AgentRuntime::idle() {
@@ -385,6 +457,12 @@ Status AgentRuntime::writeStatus(std::optional<TimePoint> next_check) {
   status.set("spool_depth", static_cast<int64_t>(spool_->depth()));
   status.set("spool_dropped", spool_->dropped());
   status.set("next_check", next_check ? json::Value(formatRfc3339(*next_check)) : json::Value());
+  if (cert_validity_) {
+    status.set("certificate_expires", formatRfc3339(ExpiryTime(*cert_validity_)));
+    status.set("certificate_renewal", formatRfc3339(RenewalTime(*cert_validity_)));
+  }
+  status.set("certificate_problem",
+             cert_problem_.empty() ? json::Value() : json::Value(cert_problem_));
   return WriteFileAtomically(paths_.status, json::write(status, {.pretty = true}) + "\n", 0644);
 }
 

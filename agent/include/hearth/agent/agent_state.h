@@ -1,6 +1,10 @@
 // The agent's state directory (default /var/lib/hearth):
 //   device.key (0600)        the device's P-256 key; never leaves the PC
 //   device.pem               its certificate from the server's device CA
+//   device-cert.json         that certificate's validity (not_before/not_after), so the daemon
+//                            schedules renewal without parsing X.509
+//   device.key.next, device-cert.json.next, device.pem.next
+//                            a renewal being installed (InstallRenewedCertificate)
 //   server-ca.pem            the server CA given at enrolment (--ca-file), if any
 //   policy-signing.pub       the key that signs policies, pinned at enrolment
 //   enrollment.json          server URL, device id, pin; nothing secret
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "hearth/agent/spool.h"
+#include "hearth/agent/transport.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
 #include "hearth/status.h"
@@ -26,8 +31,8 @@
 namespace hearth::agent {
 
 struct AgentPaths {
-  std::string dir, device_key, device_cert, server_ca, signing_pub, enrollment, policy, sequence,
-      spool, last_report, status;
+  std::string dir, device_key, device_cert, cert_info, server_ca, signing_pub, enrollment, policy,
+      sequence, spool, last_report, status;
 };
 AgentPaths AgentPathsFor(const std::string& state_dir);
 
@@ -64,5 +69,26 @@ struct EnrollOptions {
 StatusOr<Enrollment> Enroll(const EnrollOptions& options);
 
 // Spool, SpoolOptions and NextSequence live in spool.h (included above).
+
+// --- The device certificate's lifetime ---------------------------------------------------------
+
+// device-cert.json. NotFound when absent (a state directory from before renewal existed).
+StatusOr<CertValidity> LoadCertValidity(const std::string& state_dir);
+Status StoreCertValidity(const std::string& state_dir, const CertValidity& validity);
+
+// When renewal is due: at half of the certificate's life.
+std::chrono::system_clock::time_point RenewalTime(const CertValidity& validity);
+std::chrono::system_clock::time_point ExpiryTime(const CertValidity& validity);
+
+// Replaces device.key, device.pem and device-cert.json together, crash-safe: all three new files
+// are written durably as *.next (device.pem.next last: its presence means the set is complete),
+// then renamed over the old ones (key first). A crash at any point leaves either the old set
+// (plus incomplete *.next files) or a complete *.next set that RecoverCertificateRenewal finishes:
+// never a key with another key's certificate.
+Status InstallRenewedCertificate(const std::string& state_dir, const RenewedCertificate& renewed);
+// Finishes or discards what a crash left of InstallRenewedCertificate. Call with the state
+// directory locked, before reading the key or the certificate. Returns true when it finished an
+// installation.
+StatusOr<bool> RecoverCertificateRenewal(const std::string& state_dir);
 
 }  // namespace hearth::agent
