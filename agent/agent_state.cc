@@ -48,6 +48,7 @@ AgentPaths AgentPathsFor(const std::string& d) {
   p.cert_info = d + "/device-cert.json";
   p.server_ca = d + "/server-ca.pem";
   p.signing_pub = d + "/policy-signing.pub";
+  p.signing_next = d + "/policy-signing.next.pub";
   p.enrollment = d + "/enrollment.json";
   p.policy = d + "/policy.signed.json";
   p.sequence = d + "/sequence";
@@ -223,7 +224,7 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   }
   if (fresh_after_retirement) {
     for (const std::string& f :
-         {p.enrollment, p.device_cert, p.device_key, p.policy, p.cert_info}) {
+         {p.enrollment, p.device_cert, p.device_key, p.policy, p.cert_info, p.signing_next}) {
       if (::unlink(f.c_str()) != 0 && errno != ENOENT) {
         return InternalError("cannot remove " + f + ": " + std::strerror(errno));
       }

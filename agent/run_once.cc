@@ -28,13 +28,41 @@ StatusOr<std::string> readText(const std::string& path, size_t limit = 1 << 20) 
 
 }  // namespace
 
+namespace {
+// The PEM blocks of a bundle, in order.
+std::vector<std::string> pemBlocks(const std::string& bundle) {
+  std::vector<std::string> out;
+  const std::string begin = "-----BEGIN ";
+  size_t pos = bundle.find(begin);
+  while (pos != std::string::npos) {
+    size_t next = bundle.find(begin, pos + begin.size());
+    out.push_back(bundle.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+    pos = next;
+  }
+  return out;
+}
+}  // namespace
+
 StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
                                             const std::string& public_key_pem,
                                             int64_t min_version) {
   HEARTH_ASSIGN_OR_RETURN(protocol::SignedPolicy sp, protocol::SignedPolicy::parse(envelope));
   HEARTH_ASSIGN_OR_RETURN(std::string bytes, protocol::Base64Decode(sp.policy_b64));
-  HEARTH_ASSIGN_OR_RETURN(protocol::Key key, protocol::Key::fromPem(public_key_pem, true));
-  Status sig = protocol::VerifyEd25519(key, bytes, sp.signature_b64);
+  std::vector<std::string> pems = pemBlocks(public_key_pem);
+  if (pems.empty()) return InvalidArgumentError("no policy-signing key to verify with");
+  Status sig = InternalError("no key");
+  size_t index = 0;
+  std::optional<protocol::Key> signer;
+  for (; index < pems.size(); ++index) {
+    HEARTH_ASSIGN_OR_RETURN(protocol::Key key, protocol::Key::fromPem(pems[index], true));
+    Status s = protocol::VerifyEd25519(key, bytes, sp.signature_b64);
+    if (s.ok()) {
+      signer = std::move(key);
+      sig = OkStatus();
+      break;
+    }
+    if (index == 0) sig = s;
+  }
   if (!sig.ok()) return PermissionDeniedError("policy signature: " + sig.message());
   HEARTH_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(bytes, "the server's policy"));
   if (policy.version != sp.version || policy.level != sp.level) {
@@ -45,7 +73,15 @@ StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
                                  std::to_string(policy.version) + ", older than version " +
                                  std::to_string(min_version) + " already in force");
   }
-  return VerifiedPolicy{std::move(policy), std::move(bytes)};
+  VerifiedPolicy out{std::move(policy), std::move(bytes), index, std::nullopt};
+  if (!sp.announcement_b64.empty()) {
+    auto ann = protocol::Base64Decode(sp.announcement_b64);
+    if (ann.ok() && protocol::VerifyEd25519(*signer, *ann, sp.announcement_signature_b64).ok()) {
+      auto parsed = protocol::PolicyAnnouncement::parse(*ann);
+      if (parsed.ok()) out.announcement = std::move(parsed).value();
+    }
+  }
+  return out;
 }
 
 StatusOr<CycleOutcome> RunCycle(const CycleOptions& o, std::ostream& log_stream) {
@@ -166,6 +202,9 @@ int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, s
   }
   if (const json::Value* cp = v->find("certificate_problem"); cp != nullptr && cp->isString()) {
     out << "CERTIFICATE: " << cp->asString() << "\n";
+  }
+  if (const json::Value* pp = v->find("policy_problem"); pp != nullptr && pp->isString()) {
+    out << "POLICY: " << pp->asString() << "\n";
   }
   return 0;
 }

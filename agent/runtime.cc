@@ -101,6 +101,9 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
   HEARTH_ASSIGN_OR_RETURN(rt->enrollment_, LoadEnrollment(o.state_dir));
   rt->retired_ = HasRetiredMark(o.state_dir);
   HEARTH_ASSIGN_OR_RETURN(rt->signing_pub_, readText(rt->paths_.signing_pub, 16 * 1024));
+  if (auto next = readText(rt->paths_.signing_next, 16 * 1024); next.ok()) {
+    rt->signing_next_ = *next;
+  }
   rt->spool_ = std::make_unique<Spool>(rt->paths_.spool, o.config.spool_max_reports,
                                        o.config.spool_max_bytes);
 
@@ -113,7 +116,7 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
 
   // The last good policy, verified again (the file could have been edited).
   if (auto saved = readText(rt->paths_.policy); saved.ok()) {
-    auto v = VerifySignedPolicy(*saved, rt->signing_pub_, 0);
+    auto v = VerifySignedPolicy(*saved, rt->signingKeys(), 0);
     if (v.ok()) {
       rt->policy_version_ = v->policy.version;
       rt->policy_ = v->policy;
@@ -146,7 +149,7 @@ Status AgentRuntime::openTransport() {
     UploaderOptions uo;
     uo.server = enrollment_.server;
     uo.http = ho;
-    uo.signing_public_key_pem = signing_pub_;
+    uo.signing_public_key_pem = signingKeys();
     uo.user = options_.config.service_user;
     if (::geteuid() == 0 && ::getpwnam(uo.user.c_str()) == nullptr) {
       // Installed by hand rather than from the package (which creates the account): still never
@@ -164,7 +167,7 @@ Status AgentRuntime::openTransport() {
     ho.client_key = paths_.device_key;
     HEARTH_ASSIGN_OR_RETURN(auto client, HttpClient::create(ho));
     auto cert_pem = readText(paths_.device_cert, 256 * 1024);
-    transport_ = NewHttpTransport(std::move(client), enrollment_.server, signing_pub_,
+    transport_ = NewHttpTransport(std::move(client), enrollment_.server, signingKeys(),
                                   cert_pem.ok() ? *cert_pem : std::string());
   }
 
@@ -189,11 +192,47 @@ void AgentRuntime::markRetired(const std::string& why) {
   if (!s.ok()) log_->error(s.message());
 }
 
+std::string AgentRuntime::signingKeys() const {
+  return signing_next_.empty() ? signing_pub_ : signing_pub_ + "\n" + signing_next_;
+}
+
+void AgentRuntime::policySignatureRefused(const std::string& why) {
+  policy_problem_ =
+      "the company's server sent a policy signed with a key this PC does not trust (" + why +
+      "). If the company rotated its policy-signing key while this PC was offline, ask IT to "
+      "retire this device in Hearth, then run `hearth-agent enroll` again with a new enrolment "
+      "secret. Until then the last good policy" +
+      (policy_ ? " (version " + std::to_string(policy_version_) + ")" : std::string()) +
+      " stays in force";
+  log_->error(policy_problem_);
+}
+
+// A policy verified with the pinned key may announce the next policy-signing key: keep it, so
+// that the policies it signs are accepted once it takes over.
+void AgentRuntime::takeAnnouncement(const VerifiedPolicy& v) {
+  if (!v.announcement || v.announcement->next_policy_key.empty()) return;
+  const std::string& next = v.announcement->next_policy_key;
+  if (next == signing_pub_ || next == signing_next_) return;
+  if (!protocol::Key::fromPem(next, true).ok()) {
+    log_->warning("ignoring an unusable announced policy-signing key");
+    return;
+  }
+  Status s = WriteFileAtomically(paths_.signing_next, next, 0644);
+  if (!s.ok()) {
+    log_->error("cannot keep the announced policy-signing key: " + s.message());
+    return;
+  }
+  signing_next_ = next;
+  log_->info("the server announced its next policy-signing key; it is accepted from now on");
+  Status t = openTransport();  // the uploader verifies with both keys from now on
+  if (!t.ok()) log_->error(t.message());
+}
+
 Status AgentRuntime::refreshPolicy() {
   if (!retired_) {
     auto fetched = transport_->fetchPolicy(policy_version_);
     if (fetched.ok()) {
-      auto v = VerifySignedPolicy(*fetched, signing_pub_, policy_version_);
+      auto v = VerifySignedPolicy(*fetched, signingKeys(), policy_version_);
       if (v.ok()) {
         if (!policy_ || v->policy.version != policy_version_) {
           log_->info("policy " + v->policy.level + " version " + std::to_string(v->policy.version) +
@@ -201,13 +240,31 @@ Status AgentRuntime::refreshPolicy() {
         }
         policy_version_ = v->policy.version;
         policy_ = std::move(v->policy);
+        policy_problem_.clear();
         HEARTH_RETURN_IF_ERROR(WriteFileAtomically(paths_.policy, *fetched, 0644));
+        if (v->key_index == 1) {
+          // The announced key signed it: it is the policy-signing key from now on.
+          HEARTH_RETURN_IF_ERROR(WriteFileAtomically(paths_.signing_pub, signing_next_, 0644));
+          if (::unlink(paths_.signing_next.c_str()) != 0 && errno != ENOENT) {
+            log_->error("cannot remove " + paths_.signing_next + ": " + std::strerror(errno));
+          }
+          signing_pub_ = signing_next_;
+          signing_next_.clear();
+          log_->info("the company's new policy-signing key is in force");
+        }
+        takeAnnouncement(*v);
       } else {
         log_->warning("refusing the server's policy: " + v.status().message());
+        if (v.status().message().find("policy signature") != std::string::npos) {
+          policySignatureRefused(v.status().message());
+        }
       }
     } else if (fetched.status().code() == StatusCode::kFailedPrecondition &&
                fetched.status().message().find("retired") != std::string::npos) {
       markRetired(fetched.status().message());
+    } else if (fetched.status().message().find("policy signature") != std::string::npos) {
+      // The uploader verified it first, with the same keys.
+      policySignatureRefused(fetched.status().message());
     } else {
       log_->warning("could not fetch the policy (" + fetched.status().message() +
                     "); using the last good one");
@@ -463,6 +520,8 @@ Status AgentRuntime::writeStatus(std::optional<TimePoint> next_check) {
   }
   status.set("certificate_problem",
              cert_problem_.empty() ? json::Value() : json::Value(cert_problem_));
+  status.set("policy_problem",
+             policy_problem_.empty() ? json::Value() : json::Value(policy_problem_));
   return WriteFileAtomically(paths_.status, json::write(status, {.pretty = true}) + "\n", 0644);
 }
 

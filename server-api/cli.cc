@@ -49,6 +49,10 @@ constexpr const char* kUsage =
     "  secret create [--level L] [--uses N] [--expires DAYS] [--owner ID] | list | revoke ID\n"
     "  token  create --name NAME [--scope read|admin] [--expires DAYS] | list | revoke ID\n"
     "  policy set --file POLICY.json | list\n"
+    "  rotate signing-key [--overlap-days N]              make the next policy-signing key; it is\n"
+    "                                                     announced with every policy and signs\n"
+    "                                                     them after N days (30)\n"
+    "  rotate signing-key --finish                        the next key signs from now on\n"
     "\n"
     "Every command takes --state-dir DIR (default /var/lib/hearth-server) and --database URI\n"
     "(default: SQLite in the state dir; postgresql://user@host:port/db for PostgreSQL), and\n"
@@ -94,7 +98,10 @@ const std::set<std::string> kValueOptions = {"--config",
                                              "--enroll-address-rate",
                                              "--enroll-address-burst",
                                              "--device-cert-days",
-                                             "--reenroll-expired-days"};
+                                             "--reenroll-expired-days",
+                                             "--overlap-days"};
+// Options that take no value.
+const std::set<std::string> kFlagOptions = {"--finish"};
 
 // /etc/hearth/server.conf: `key = value` lines, each key the name of a command-line option
 // without its dashes (state_dir = --state-dir). The command line wins. Values are checked here so
@@ -211,6 +218,10 @@ bool parseArgs(const std::vector<std::string>& in, Args& out, std::ostream& err)
       value = a.substr(eq + 1);
       a = a.substr(0, eq);
       inline_value = true;
+    }
+    if (kFlagOptions.count(a) != 0 && !inline_value) {
+      out.options[a].push_back("yes");
+      continue;
     }
     if (kValueOptions.count(a) == 0) {
       err << "hearth-server: unknown option \"" << in[i] << "\" (see hearth-server --help)\n";
@@ -454,6 +465,43 @@ int cmdCheckDb(const ServerCliEnvironment& env, Store& store, const std::string&
   return kExitFailure;
 }
 
+// `rotate signing-key [--overlap-days N] | --finish`. Keys only: no database.
+int cmdRotate(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+  std::string what = a.positional.size() > 1 ? a.positional[1] : "";
+  if (what == "signing-key") {
+    if (a.has("--finish")) {
+      Status s = FinishSigningKeyRotation(state_dir);
+      if (!s.ok()) return fail(env.err, s);
+      env.err << "the next policy-signing key is now the current one; restart `hearth-server "
+                 "serve` to use it\n";
+      return kExitOk;
+    }
+    int64_t days = 30;
+    if (a.has("--overlap-days")) {
+      auto v = text::parseInt(a.get("--overlap-days"));
+      if (!v || *v < 0 || *v > 3650) {
+        env.err << "hearth-server: --overlap-days \"" << a.get("--overlap-days")
+                << "\": expected a number of days from 0 to 3650\n";
+        return kExitUsage;
+      }
+      days = *v;
+    }
+    auto when = StartSigningKeyRotation(state_dir, std::chrono::hours(24 * days),
+                                        std::chrono::system_clock::now());
+    if (!when.ok()) return fail(env.err, when.status());
+    env.out << "next policy-signing key: " << PathsFor(state_dir).signing_next_pub << "\n"
+            << "announced to agents with every policy from the next start of `hearth-server "
+               "serve`; it signs policies from "
+            << formatRfc3339(*when) << "\n";
+    env.err << "restart `hearth-server serve` now so that agents learn the next key during the "
+               "overlap; agents that fetch no policy before "
+            << formatRfc3339(*when) << " must be enrolled again\n";
+    return kExitOk;
+  }
+  env.err << "hearth-server: rotate needs what to rotate: signing-key\n";
+  return kExitUsage;
+}
+
 }  // namespace
 
 int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment& env) {
@@ -534,6 +582,7 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
     if (bad) return kExitUsage;
     return RunServe(o, env.out, env.err);
   }
+  if (cmd == "rotate") return cmdRotate(a, env, state_dir);
   if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db") {
     env.err << "hearth-server: unknown command \"" << cmd << "\" (see hearth-server --help)\n";
     return kExitUsage;

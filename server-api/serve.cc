@@ -277,6 +277,11 @@ struct App {
   Metrics metrics;
   std::unique_ptr<Ingestor> ingestor;
   std::unique_ptr<RateLimiter> enroll_limiter;
+  // What agents should trust next (PolicyAnnouncement), sent with every policy: its bytes
+  // (base64) and their signature by the current and by the next policy-signing key. Empty when
+  // nothing is announced.
+  std::string announcement_b64;
+  std::string announcement_sig_current, announcement_sig_next;
   // For the connection gauges in /metrics; set while serving.
   const Poco::Net::TCPServer* device_server = nullptr;
   const Poco::Net::TCPServer* admin_server = nullptr;
@@ -1005,9 +1010,17 @@ class DeviceHandler final : public HTTPRequestHandler {
     }
     app_.log->info("enrolled device " + d.device_id + " host \"" + json::escape(d.hostname) +
                    "\" level " + stored->level);
-    protocol::EnrollResponse out{d.device_id, *cert, app_.keys.ca_cert, app_.keys.signing_pub};
+    protocol::EnrollResponse out{
+        d.device_id, *cert, app_.keys.ca_cert,
+        signingSwitched() ? app_.keys.next_signing_pub : app_.keys.signing_pub};
     sendJson(resp, 201, out.toJson());
     return 201;
+  }
+
+  // During a policy-signing key rotation the next key takes over at signing_switch_at.
+  bool signingSwitched() const {
+    return app_.keys.next_signing_key &&
+           std::chrono::system_clock::now() >= app_.keys.signing_switch_at;
   }
 
   int policy(const DeviceRecord& d, HTTPServerResponse& resp) {
@@ -1015,7 +1028,22 @@ class DeviceHandler final : public HTTPRequestHandler {
     if (!p.ok()) {
       throw HttpError{p.status().code() == StatusCode::kNotFound ? 404 : 503, p.status().message()};
     }
-    protocol::SignedPolicy sp{p->level, p->version, protocol::Base64Encode(p->body), p->signature};
+    // Signed now, with the key in force (Ed25519 is deterministic: without a rotation this is the
+    // signature stored by `policy set`).
+    bool switched = signingSwitched();
+    auto sig = protocol::SignEd25519(switched ? *app_.keys.next_signing_key : app_.keys.signing_key,
+                                     p->body);
+    if (!sig.ok()) throw HttpError{500, "could not sign the policy"};
+    protocol::SignedPolicy sp;
+    sp.level = p->level;
+    sp.version = p->version;
+    sp.policy_b64 = protocol::Base64Encode(p->body);
+    sp.signature_b64 = *sig;
+    if (!app_.announcement_b64.empty()) {
+      sp.announcement_b64 = app_.announcement_b64;
+      sp.announcement_signature_b64 =
+          switched ? app_.announcement_sig_next : app_.announcement_sig_current;
+    }
     sendJson(resp, 200, sp.toJson());
     return 200;
   }
@@ -1392,6 +1420,28 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     return 2;
   }
   app.keys = std::move(keys).value();
+  {
+    protocol::PolicyAnnouncement announce;
+    if (app.keys.next_signing_key) {
+      announce.next_policy_key = app.keys.next_signing_pub;
+      log.info("policy-signing key rotation in progress: policies announce the next key, which " +
+               std::string("takes over at ") + formatRfc3339(app.keys.signing_switch_at));
+    }
+    if (!announce.next_policy_key.empty() || !announce.server_pins.empty()) {
+      std::string bytes = json::write(announce.toJson());
+      app.announcement_b64 = protocol::Base64Encode(bytes);
+      auto cur = protocol::SignEd25519(app.keys.signing_key, bytes);
+      auto next = app.keys.next_signing_key
+                      ? protocol::SignEd25519(*app.keys.next_signing_key, bytes)
+                      : cur;
+      if (!cur.ok() || !next.ok()) {
+        log.error("cannot sign the key announcement");
+        return 1;
+      }
+      app.announcement_sig_current = *cur;
+      app.announcement_sig_next = *next;
+    }
+  }
   std::string db = DatabaseUri(options.state_dir, options.database);
   if (options.database.empty() && ::access(db.c_str(), F_OK) != 0) {
     log.error(db + " does not exist: create the server with hearth-server init");

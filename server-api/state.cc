@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "common/atomic_file.h"
+#include "hearth/json.h"
 #include "hearth/policy.h"
+#include "hearth/result.h"
 #include "hearth/system_view.h"
 
 namespace hearth::server {
@@ -46,6 +48,9 @@ ServerPaths PathsFor(const std::string& state_dir) {
   p.server_key = f("server.key");
   p.signing_key = f("policy-signing.key");
   p.signing_pub = f("policy-signing.pub");
+  p.signing_next_key = f("policy-signing.next.key");
+  p.signing_next_pub = f("policy-signing.next.pub");
+  p.signing_rotation = f("signing-rotation.json");
   p.admin_token = f("admin-token");
   p.enroll_secret = f("enroll-secret");
   p.sqlite_db = f("hearth.db");
@@ -188,9 +193,75 @@ StatusOr<ServerKeys> LoadServerKeys(const std::string& state_dir) {
   auto signing = Key::fromPem(skey);
   if (!signing.ok()) return signing.status().withContext(p.signing_key);
   k.signing_key = std::move(signing).value();
-  HEARTH_ASSIGN_OR_RETURN(k.signing_pub, load(p.signing_pub));
+  // The public key from the private one: a crash in the middle of `rotate signing-key --finish`
+  // cannot pair one key with the other's public half.
+  HEARTH_ASSIGN_OR_RETURN(k.signing_pub, k.signing_key.publicPem());
   HEARTH_ASSIGN_OR_RETURN(k.ca_cert, load(p.ca_cert));
+  if (::access(p.signing_rotation.c_str(), F_OK) == 0 &&
+      ::access(p.signing_next_key.c_str(), F_OK) == 0) {
+    HEARTH_ASSIGN_OR_RETURN(std::string nkey, load(p.signing_next_key));
+    auto next = Key::fromPem(nkey);
+    if (!next.ok()) return next.status().withContext(p.signing_next_key);
+    HEARTH_ASSIGN_OR_RETURN(std::string next_pub, next->publicPem());
+    HEARTH_ASSIGN_OR_RETURN(std::string rotation, load(p.signing_rotation));
+    auto v = json::parse(rotation);
+    const json::Value* at = v.ok() ? v->find("switch_at") : nullptr;
+    auto when = at != nullptr && at->isString() ? parseRfc3339(at->asString())
+                                                : StatusOr<TimePoint>(DataLossError("missing"));
+    if (!when.ok()) {
+      return DataLossError(p.signing_rotation + ": expected {\"switch_at\": RFC 3339 time}");
+    }
+    if (next_pub != k.signing_pub) {  // (equal: --finish was interrupted after the key moved)
+      k.next_signing_key = std::move(next).value();
+      k.next_signing_pub = next_pub;
+      k.signing_switch_at = *when;
+    }
+  }
   return k;
+}
+
+StatusOr<TimePoint> StartSigningKeyRotation(const std::string& state_dir,
+                                            std::chrono::seconds overlap, TimePoint now) {
+  ServerPaths p = PathsFor(state_dir);
+  HEARTH_ASSIGN_OR_RETURN(ServerKeys keys, LoadServerKeys(state_dir));
+  if (keys.next_signing_key) {
+    return FailedPreconditionError(
+        "a policy-signing key rotation is already in progress (the next key takes over at " +
+        formatRfc3339(keys.signing_switch_at) +
+        "); finish it first with `hearth-server rotate signing-key --finish`");
+  }
+  HEARTH_ASSIGN_OR_RETURN(Key next, Key::generateEd25519());
+  TimePoint switch_at = now + overlap;
+  HEARTH_RETURN_IF_ERROR(writeSecret(p.signing_next_key, *next.privatePem()));
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.signing_next_pub, *next.publicPem(), 0644));
+  json::Value r = json::Value::object();
+  r.set("started_at", formatRfc3339(now));
+  r.set("switch_at", formatRfc3339(switch_at));
+  // Written last: its presence starts the rotation.
+  HEARTH_RETURN_IF_ERROR(
+      WriteFileAtomically(p.signing_rotation, json::write(r, {.pretty = true}) + "\n", 0644));
+  return switch_at;
+}
+
+Status FinishSigningKeyRotation(const std::string& state_dir) {
+  ServerPaths p = PathsFor(state_dir);
+  if (::access(p.signing_next_key.c_str(), F_OK) != 0) {
+    return FailedPreconditionError("no policy-signing key rotation is in progress in " + state_dir +
+                                   " (start one with `hearth-server rotate " + "signing-key`)");
+  }
+  // The private key is what counts (the public key is derived from it when loading).
+  auto move = [](const std::string& from, const std::string& to) -> Status {
+    if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoToStatus(errno, "rename " + from + " to " + to);
+    }
+    return OkStatus();
+  };
+  HEARTH_RETURN_IF_ERROR(move(p.signing_next_key, p.signing_key));
+  HEARTH_RETURN_IF_ERROR(move(p.signing_next_pub, p.signing_pub));
+  if (::unlink(p.signing_rotation.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoToStatus(errno, "remove " + p.signing_rotation);
+  }
+  return OkStatus();
 }
 
 }  // namespace hearth::server

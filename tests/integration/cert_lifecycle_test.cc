@@ -77,15 +77,25 @@ class CertLifecycleTest : public ::testing::Test {
     admin_ = server_->address("admin");
   }
 
-  testing::ProcessOutput agentAt(int days, std::vector<std::string> args) {
+  testing::ProcessOutput agentAt(int days, std::vector<std::string> args,
+                                 const std::string& state_dir = "") {
     args.insert(args.begin(), kAgent);
-    args.insert(args.end(), {"--state-dir", agent_, "--config", dir_.path() + "/agent.conf"});
+    args.insert(args.end(), {"--state-dir", state_dir.empty() ? agent_ : state_dir, "--config",
+                             dir_.path() + "/agent.conf"});
     return RunProcess(at(days, args));
   }
 
-  testing::ProcessOutput enrollAt(int days) {
-    return agentAt(days, {"enroll", "--server", "https://" + devices_, "--secret-file",
-                          state_ + "/enroll-secret", "--ca-file", state_ + "/ca.pem"});
+  testing::ProcessOutput enrollAt(int days, const std::string& state_dir = "") {
+    return agentAt(days,
+                   {"enroll", "--server", "https://" + devices_, "--secret-file",
+                    state_ + "/enroll-secret", "--ca-file", state_ + "/ca.pem"},
+                   state_dir);
+  }
+
+  testing::ProcessOutput serverCommand(int days, std::vector<std::string> args) {
+    args.insert(args.begin(), kServer);
+    args.insert(args.end(), {"--state-dir", state_});
+    return RunProcess(at(days, args));
   }
 
   json::Value adminGet(const std::string& path) {
@@ -98,8 +108,8 @@ class CertLifecycleTest : public ::testing::Test {
     return v.ok() ? std::move(v).value() : json::Value();
   }
 
-  json::Value statusAt(int days) {
-    auto s = agentAt(days, {"status", "--json"});
+  json::Value statusAt(int days, const std::string& state_dir = "") {
+    auto s = agentAt(days, {"status", "--json"}, state_dir);
     auto v = json::parse(s.out);
     EXPECT_TRUE(v.ok()) << s.out << s.err;
     return v.ok() ? std::move(v).value() : json::Value();
@@ -319,6 +329,78 @@ TEST_F(CertLifecycleTest, RenewalNeedsANewKeyAndIsSafeToRepeat) {
   EXPECT_EQ(deviceRequest(cert1, pem1, "/api/v1/policy"), 403);
   EXPECT_EQ(deviceRequest(cert2, pem2, "/api/v1/policy"), 200);
   EXPECT_EQ(adminGet("/api/v1/devices").find("devices")->size(), 1u);
+}
+
+// Policy-signing key rotation: during the overlap every policy (signed with the current key)
+// announces the next key; an agent that fetched a policy once during the overlap accepts the
+// new key when it takes over; one that was offline through the whole overlap refuses policies
+// signed with it, keeps its last good policy and says what to do.
+TEST_F(CertLifecycleTest, SigningKeyRotationIsFollowedByAgentsThatSawTheAnnouncement) {
+  const std::string a = dir_.path() + "/agent-a", b = dir_.path() + "/agent-b";
+  serveAt(0);
+  for (const auto& d : {a, b}) {
+    ASSERT_EQ(enrollAt(0, d).exit_code, 0);
+    ASSERT_EQ(agentAt(0, {"run", "--once"}, d).exit_code, 0);
+  }
+  const std::string old_pub = readFile(a + "/policy-signing.pub");
+
+  auto rotate = serverCommand(0, {"rotate", "signing-key", "--overlap-days", "30"});
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.err;
+  const std::string next_pub = readFile(state_ + "/policy-signing.next.pub");
+  ASSERT_NE(next_pub, old_pub);
+  EXPECT_NE(serverCommand(0, {"rotate", "signing-key"}).err.find("already in progress"),
+            std::string::npos);
+
+  // Agent A fetches a policy once during the overlap; agent B stays offline through it.
+  serveAt(10);
+  auto during = agentAt(10, {"run", "--once"}, a);
+  ASSERT_EQ(during.exit_code, 0) << during.err;
+  EXPECT_NE(during.err.find("announced its next policy-signing key"), std::string::npos)
+      << during.err;
+  EXPECT_EQ(readFile(a + "/policy-signing.next.pub"), next_pub);
+  EXPECT_EQ(readFile(a + "/policy-signing.pub"), old_pub);  // the old key still signs
+
+  // After the overlap the next key signs; a new policy version shows who follows.
+  std::string v2 = dir_.write(
+      "policy-v2.json",
+      R"({"level":"standard","version":2,"checks":{"disk_encryption":{"required":false}}})");
+  ASSERT_EQ(serverCommand(35, {"policy", "set", "--file", v2}).exit_code, 0);
+  serveAt(40);
+  auto after = agentAt(40, {"run", "--once"}, a);
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  json::Value sa = statusAt(40, a);
+  EXPECT_EQ(sa.find("policy_version")->asInt(), 2);
+  EXPECT_TRUE(sa.find("policy_problem")->isNull());
+  EXPECT_EQ(readFile(a + "/policy-signing.pub"), next_pub);
+  EXPECT_NE(::access((a + "/policy-signing.next.pub").c_str(), F_OK), 0);
+
+  auto offline = agentAt(40, {"run", "--once"}, b);
+  EXPECT_EQ(offline.exit_code, 0) << offline.err;
+  EXPECT_NE(offline.err.find("signed with a key this PC does not trust"), std::string::npos)
+      << offline.err;
+  json::Value sb = statusAt(40, b);
+  EXPECT_EQ(sb.find("policy_version")->asInt(), 1);  // the last good one stays in force
+  ASSERT_TRUE(sb.find("policy_problem")->isString());
+  EXPECT_NE(sb.find("policy_problem")->asString().find("hearth-agent enroll"), std::string::npos);
+  EXPECT_EQ(sb.find("spool_depth")->asInt(), 0);  // it still reports
+  EXPECT_EQ(readFile(b + "/policy-signing.pub"), old_pub);
+  auto text = agentAt(40, {"status"}, b);
+  EXPECT_NE(text.out.find("POLICY: the company's server sent a policy signed with a key"),
+            std::string::npos)
+      << text.out;
+
+  // --finish makes the next key the current one for good; agents that follow see no change.
+  auto finish = serverCommand(40, {"rotate", "signing-key", "--finish"});
+  ASSERT_EQ(finish.exit_code, 0) << finish.err;
+  EXPECT_EQ(readFile(state_ + "/policy-signing.pub"), next_pub);
+  serveAt(41);
+  ASSERT_EQ(agentAt(41, {"run", "--once"}, a).exit_code, 0);
+  EXPECT_TRUE(statusAt(41, a).find("policy_problem")->isNull());
+  EXPECT_EQ(statusAt(41, a).find("policy_version")->asInt(), 2);
+  // A PC enrolled now pins the new key.
+  const std::string c = dir_.path() + "/agent-c";
+  ASSERT_EQ(enrollAt(41, c).exit_code, 0);
+  EXPECT_EQ(readFile(c + "/policy-signing.pub"), next_pub);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 //                            a renewal being installed (InstallRenewedCertificate)
 //   server-ca.pem            the server CA given at enrolment (--ca-file), if any
 //   policy-signing.pub       the key that signs policies, pinned at enrolment
+//   policy-signing.next.pub  the next one, announced by the server in a policy signed with the
+//                            pinned key; it replaces the pinned one when it first signs a policy
 //   enrollment.json          server URL, device id, pin; nothing secret
 //   policy.signed.json       the last good signed policy (verified before use)
 //   sequence                 the next report sequence number (NextSequence)
@@ -31,8 +33,8 @@
 namespace hearth::agent {
 
 struct AgentPaths {
-  std::string dir, device_key, device_cert, cert_info, server_ca, signing_pub, enrollment, policy,
-      sequence, spool, last_report, status;
+  std::string dir, device_key, device_cert, cert_info, server_ca, signing_pub, signing_next,
+      enrollment, policy, sequence, spool, last_report, status;
 };
 AgentPaths AgentPathsFor(const std::string& state_dir);
 

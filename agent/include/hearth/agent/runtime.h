@@ -15,6 +15,7 @@
 #include "hearth/agent/config.h"
 #include "hearth/agent/delivery.h"
 #include "hearth/agent/log.h"
+#include "hearth/agent/run_once.h"
 #include "hearth/agent/transport.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
@@ -82,12 +83,18 @@ class AgentRuntime {
   void markRetired(const std::string& why);
   // (Re)creates the transport from the key and certificate on disk.
   Status openTransport();
+  // The policy-signing keys accepted: the pinned one, then the announced next one (PEM bundle).
+  std::string signingKeys() const;
+  void takeAnnouncement(const VerifiedPolicy& verified);
+  void policySignatureRefused(const std::string& why);
 
   RuntimeOptions options_;
   Logger* log_ = nullptr;
   AgentPaths paths_;
   Enrollment enrollment_;
   std::string signing_pub_;
+  std::string signing_next_;  // announced next policy-signing key, "" none
+  std::string policy_problem_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Spool> spool_;
   std::optional<Policy> policy_;

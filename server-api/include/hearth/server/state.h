@@ -5,6 +5,8 @@
 //   ca.pem / tls-ca.key                the server TLS CA agents pin (separate from the device CA)
 //   server.pem / server.key            the TLS certificate of both listeners
 //   policy-signing.key / .pub          Ed25519 key that signs policies
+//   policy-signing.next.key / .pub     the next one, during a rotation (rotate signing-key)
+//   signing-rotation.json              when the next key takes over
 //   admin-token, enroll-secret         the first admin token and enrolment secret (one line each)
 //   hearth.db                          the SQLite database (unless --database names another)
 // Private keys and secrets are mode 0600; the directory is 0700.
@@ -12,6 +14,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +30,7 @@ struct ServerPaths {
   std::string ca_cert, tls_ca_key;
   std::string server_cert, server_key;
   std::string signing_key, signing_pub;
+  std::string signing_next_key, signing_next_pub, signing_rotation;
   std::string admin_token, enroll_secret;
   std::string sqlite_db;
 };
@@ -59,9 +63,23 @@ struct ServerKeys {
   protocol::Key signing_key;
   std::string signing_pub;
   std::string ca_cert;  // the server TLS CA certificate (what agents pin)
+  // A policy-signing key rotation in progress: the next key, and when it takes over from
+  // signing_key (before: policies are signed with signing_key and announce the next key).
+  std::optional<protocol::Key> next_signing_key;
+  std::string next_signing_pub;
+  TimePoint signing_switch_at;
 };
 // Loads the keys `serve` and the admin commands need, with errors naming the file.
 StatusOr<ServerKeys> LoadServerKeys(const std::string& state_dir);
+
+// `rotate signing-key`: makes the next policy-signing key, which takes over `overlap` from `now`
+// (until then, policies are signed with the current key and announce the next one). Returns
+// when it takes over. FailedPrecondition when a rotation is already in progress.
+StatusOr<TimePoint> StartSigningKeyRotation(const std::string& state_dir,
+                                            std::chrono::seconds overlap, TimePoint now);
+// `rotate signing-key --finish`: the next key becomes the current one now (its files replace
+// policy-signing.key/.pub). FailedPrecondition when no rotation is in progress.
+Status FinishSigningKeyRotation(const std::string& state_dir);
 
 // Secrets and tokens: random, prefixed so they are recognisable in a leaked paste ("hes_",
 // "hat_"); only their SHA-256 is stored.

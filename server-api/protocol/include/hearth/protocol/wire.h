@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hearth/json.h"
 #include "hearth/status.h"
@@ -61,9 +62,24 @@ struct SignedPolicy {
   int64_t version = 0;
   std::string policy_b64;
   std::string signature_b64;
+  // Optional: what agents should trust next, announced in advance (key rotation): a JSON
+  // document's exact bytes (base64; see PolicyAnnouncement) and its Ed25519 signature by the same
+  // key that signed the policy. Agents before this field ignore it.
+  std::string announcement_b64{};
+  std::string announcement_signature_b64{};
 
   json::Value toJson() const;
   static StatusOr<SignedPolicy> parse(std::string_view body);
+};
+
+// The signed announcement inside a SignedPolicy: {"next_policy_key": PEM?, "server_pins":
+// ["sha256//..."]?}. Unknown fields are ignored (more may be announced later).
+struct PolicyAnnouncement {
+  std::string next_policy_key;           // Ed25519 public key PEM that will sign policies; "" none
+  std::vector<std::string> server_pins;  // extra server public-key pins to accept
+
+  json::Value toJson() const;
+  static StatusOr<PolicyAnnouncement> parse(std::string_view bytes);
 };
 
 // POST /api/v1/reports
