@@ -49,6 +49,7 @@ AgentPaths AgentPathsFor(const std::string& d) {
   p.server_ca = d + "/server-ca.pem";
   p.signing_pub = d + "/policy-signing.pub";
   p.signing_next = d + "/policy-signing.next.pub";
+  p.server_pins = d + "/server-pins.json";
   p.enrollment = d + "/enrollment.json";
   p.policy = d + "/policy.signed.json";
   p.sequence = d + "/sequence";
@@ -99,6 +100,48 @@ StatusOr<Enrollment> LoadEnrollment(const std::string& state_dir) {
   auto v = json::parse(*text);
   if (!v.ok()) return DataLossError(p.enrollment + ": " + v.status().message());
   return Enrollment::fromJson(*v, p.enrollment);
+}
+
+std::vector<std::string> LoadAnnouncedPins(const std::string& state_dir) {
+  std::vector<std::string> out;
+  auto text = readText(AgentPathsFor(state_dir).server_pins, 16 * 1024);
+  if (!text.ok()) return out;
+  auto v = json::parse(*text);
+  if (!v.ok() || !v->isArray()) return out;
+  for (const auto& pin : v->asArray()) {
+    if (pin.isString() && pin.asString().rfind("sha256//", 0) == 0 && pin.asString().size() == 52) {
+      out.push_back(pin.asString());
+    }
+  }
+  return out;
+}
+
+StatusOr<bool> AddAnnouncedPins(const std::string& state_dir,
+                                const std::vector<std::string>& pins) {
+  std::vector<std::string> known = LoadAnnouncedPins(state_dir);
+  bool added = false;
+  for (const auto& pin : pins) {
+    if (std::find(known.begin(), known.end(), pin) == known.end()) {
+      known.push_back(pin);
+      added = true;
+    }
+  }
+  if (!added) return false;
+  if (known.size() > 8) known.erase(known.begin(), known.end() - 8);
+  json::Value arr = json::Value::array();
+  for (const auto& pin : known) arr.push(pin);
+  HEARTH_RETURN_IF_ERROR(
+      WriteFileAtomically(AgentPathsFor(state_dir).server_pins, json::write(arr) + "\n", 0644));
+  return true;
+}
+
+std::string PinList(const Enrollment& e, const std::vector<std::string>& announced) {
+  if (e.pin.empty()) return "";
+  std::string out = e.pin;
+  for (const auto& pin : announced) {
+    if (pin != e.pin) out += ";" + pin;
+  }
+  return out;
 }
 
 StatusOr<CertValidity> LoadCertValidity(const std::string& state_dir) {
@@ -223,8 +266,8 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
     }
   }
   if (fresh_after_retirement) {
-    for (const std::string& f :
-         {p.enrollment, p.device_cert, p.device_key, p.policy, p.cert_info, p.signing_next}) {
+    for (const std::string& f : {p.enrollment, p.device_cert, p.device_key, p.policy, p.cert_info,
+                                 p.signing_next, p.server_pins}) {
       if (::unlink(f.c_str()) != 0 && errno != ENOENT) {
         return InternalError("cannot remove " + f + ": " + std::strerror(errno));
       }

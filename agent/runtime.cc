@@ -134,7 +134,8 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
 Status AgentRuntime::openTransport() {
   transport_.reset();  // the old uploader (and its key) goes first
   HttpOptions ho;
-  ho.pin = enrollment_.pin;
+  // The enrolled pin and those the server announced for its next key (server key rotation).
+  ho.pin = PinList(enrollment_, LoadAnnouncedPins(options_.state_dir));
   ho.proxy = options_.config.proxy;
   ho.connect_timeout = options_.config.connect_timeout;
   ho.total_timeout = std::max<std::chrono::milliseconds>(options_.config.request_timeout,
@@ -210,7 +211,18 @@ void AgentRuntime::policySignatureRefused(const std::string& why) {
 // A policy verified with the pinned key may announce the next policy-signing key: keep it, so
 // that the policies it signs are accepted once it takes over.
 void AgentRuntime::takeAnnouncement(const VerifiedPolicy& v) {
-  if (!v.announcement || v.announcement->next_policy_key.empty()) return;
+  if (!v.announcement) return;
+  if (!v.announcement->server_pins.empty() && !enrollment_.pin.empty()) {
+    auto added = AddAnnouncedPins(options_.state_dir, v.announcement->server_pins);
+    if (!added.ok()) {
+      log_->error("cannot keep the server's announced key pins: " + added.status().message());
+    } else if (*added) {
+      log_->info("the server announced its next TLS key; it is accepted from now on");
+      Status t = openTransport();
+      if (!t.ok()) log_->error(t.message());
+    }
+  }
+  if (v.announcement->next_policy_key.empty()) return;
   const std::string& next = v.announcement->next_policy_key;
   if (next == signing_pub_ || next == signing_next_) return;
   if (!protocol::Key::fromPem(next, true).ok()) {

@@ -53,6 +53,10 @@ constexpr const char* kUsage =
     "                                                     announced with every policy and signs\n"
     "                                                     them after N days (30)\n"
     "  rotate signing-key --finish                        the next key signs from now on\n"
+    "  rotate server-cert --prepare                       make the next server TLS key; its pin\n"
+    "                                                     is announced with every policy\n"
+    "  rotate server-cert                                 a new server certificate (same names,\n"
+    "                                                     same CA) for the prepared key\n"
     "\n"
     "Every command takes --state-dir DIR (default /var/lib/hearth-server) and --database URI\n"
     "(default: SQLite in the state dir; postgresql://user@host:port/db for PostgreSQL), and\n"
@@ -101,7 +105,7 @@ const std::set<std::string> kValueOptions = {"--config",
                                              "--reenroll-expired-days",
                                              "--overlap-days"};
 // Options that take no value.
-const std::set<std::string> kFlagOptions = {"--finish"};
+const std::set<std::string> kFlagOptions = {"--finish", "--prepare"};
 
 // /etc/hearth/server.conf: `key = value` lines, each key the name of a command-line option
 // without its dashes (state_dir = --state-dir). The command line wins. Values are checked here so
@@ -498,7 +502,29 @@ int cmdRotate(const Args& a, const ServerCliEnvironment& env, const std::string&
             << formatRfc3339(*when) << " must be enrolled again\n";
     return kExitOk;
   }
-  env.err << "hearth-server: rotate needs what to rotate: signing-key\n";
+  if (what == "server-cert") {
+    if (a.has("--prepare")) {
+      auto pin = PrepareServerKeyRotation(state_dir);
+      if (!pin.ok()) return fail(env.err, pin.status());
+      env.out << *pin << "\n";
+      env.err << "the next server key is prepared; restart `hearth-server serve` so that every "
+                 "policy announces its pin, wait until the agents have fetched a policy, then "
+                 "run `hearth-server rotate server-cert`\n";
+      return kExitOk;
+    }
+    auto r = RotateServerCertificate(state_dir, std::chrono::system_clock::now());
+    if (!r.ok()) return fail(env.err, r.status());
+    env.out << r->pin << "\n";
+    env.err << "new server certificate (same names, same CA) valid until "
+            << formatRfc3339(r->not_after) << "; restart `hearth-server serve` to use it\n";
+    if (!r->announced) {
+      env.err << "warning: its key was not announced beforehand (rotate server-cert --prepare): "
+                 "agents enrolled with --pin will refuse the server until they are enrolled "
+                 "again; agents that trust ca.pem are not affected\n";
+    }
+    return kExitOk;
+  }
+  env.err << "hearth-server: rotate needs what to rotate: signing-key or server-cert\n";
   return kExitUsage;
 }
 

@@ -1420,12 +1420,21 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     return 2;
   }
   app.keys = std::move(keys).value();
+  if (Status r = RecoverServerCertRotation(options.state_dir); !r.ok()) {
+    log.error("finishing an interrupted server certificate rotation: " + r.message());
+    return 1;
+  }
   {
     protocol::PolicyAnnouncement announce;
     if (app.keys.next_signing_key) {
       announce.next_policy_key = app.keys.next_signing_pub;
       log.info("policy-signing key rotation in progress: policies announce the next key, which " +
                std::string("takes over at ") + formatRfc3339(app.keys.signing_switch_at));
+    }
+    if (!app.keys.next_server_pin.empty()) {
+      announce.server_pins.push_back(app.keys.next_server_pin);
+      log.info("server key rotation prepared: policies announce the next server key " +
+               app.keys.next_server_pin + " (install it with `hearth-server rotate server-cert`)");
     }
     if (!announce.next_policy_key.empty() || !announce.server_pins.empty()) {
       std::string bytes = json::write(announce.toJson());

@@ -46,6 +46,8 @@ ServerPaths PathsFor(const std::string& state_dir) {
   p.tls_ca_key = f("tls-ca.key");
   p.server_cert = f("server.pem");
   p.server_key = f("server.key");
+  p.server_next_key = f("server.next.key");
+  p.server_cert_next = f("server.pem.next");
   p.signing_key = f("policy-signing.key");
   p.signing_pub = f("policy-signing.pub");
   p.signing_next_key = f("policy-signing.next.key");
@@ -217,7 +219,82 @@ StatusOr<ServerKeys> LoadServerKeys(const std::string& state_dir) {
       k.signing_switch_at = *when;
     }
   }
+  if (::access(p.server_next_key.c_str(), F_OK) == 0) {
+    HEARTH_ASSIGN_OR_RETURN(std::string nkey, load(p.server_next_key));
+    auto next = Key::fromPem(nkey);
+    if (!next.ok()) return next.status().withContext(p.server_next_key);
+    HEARTH_ASSIGN_OR_RETURN(k.next_server_pin, next->publicKeyPin());
+  }
   return k;
+}
+
+StatusOr<std::string> PrepareServerKeyRotation(const std::string& state_dir) {
+  ServerPaths p = PathsFor(state_dir);
+  HEARTH_RETURN_IF_ERROR(RecoverServerCertRotation(state_dir));
+  if (::access(p.server_next_key.c_str(), F_OK) == 0) {
+    return FailedPreconditionError("a next server key is already prepared (" + p.server_next_key +
+                                   "); install it with `hearth-server rotate server-cert`");
+  }
+  if (::access(p.server_key.c_str(), F_OK) != 0) {
+    return NotFoundError(p.server_key + " is missing: is " + state_dir +
+                         " a Hearth server state directory?");
+  }
+  HEARTH_ASSIGN_OR_RETURN(Key next, Key::generateP256());
+  HEARTH_RETURN_IF_ERROR(writeSecret(p.server_next_key, *next.privatePem()));
+  return next.publicKeyPin();
+}
+
+Status RecoverServerCertRotation(const std::string& state_dir) {
+  ServerPaths p = PathsFor(state_dir);
+  // server.pem.next is written after the key it certifies: its presence means "install both".
+  if (::access(p.server_cert_next.c_str(), F_OK) != 0) return OkStatus();
+  if (::rename(p.server_next_key.c_str(), p.server_key.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoToStatus(errno, "rename " + p.server_next_key);
+  }
+  if (::rename(p.server_cert_next.c_str(), p.server_cert.c_str()) != 0) {
+    return ErrnoToStatus(errno, "rename " + p.server_cert_next);
+  }
+  return OkStatus();
+}
+
+StatusOr<ServerCertRotation> RotateServerCertificate(const std::string& state_dir, TimePoint now) {
+  ServerPaths p = PathsFor(state_dir);
+  HEARTH_RETURN_IF_ERROR(RecoverServerCertRotation(state_dir));
+  auto load = [&](const std::string& path) -> StatusOr<std::string> {
+    auto r = readSmallFile(path);
+    if (!r.ok()) return r.status().withContext(path);
+    return r;
+  };
+  HEARTH_ASSIGN_OR_RETURN(std::string ca_key_pem, load(p.tls_ca_key));
+  HEARTH_ASSIGN_OR_RETURN(Key ca_key, Key::fromPem(ca_key_pem));
+  HEARTH_ASSIGN_OR_RETURN(std::string ca_pem, load(p.ca_cert));
+  HEARTH_ASSIGN_OR_RETURN(std::string current_pem, load(p.server_cert));
+  HEARTH_ASSIGN_OR_RETURN(protocol::CertificateInfo current,
+                          protocol::ParseCertificate(current_pem));
+  ServerCertRotation out;
+  Key key;
+  if (::access(p.server_next_key.c_str(), F_OK) == 0) {
+    HEARTH_ASSIGN_OR_RETURN(std::string next_pem, load(p.server_next_key));
+    HEARTH_ASSIGN_OR_RETURN(key, Key::fromPem(next_pem));
+    out.announced = true;
+  } else {
+    HEARTH_ASSIGN_OR_RETURN(key, Key::generateP256());
+    HEARTH_RETURN_IF_ERROR(writeSecret(p.server_next_key, *key.privatePem()));
+  }
+  CertificateRequest sr;
+  sr.common_name = current.common_name;  // the names are kept
+  sr.dns_names = current.dns_names;
+  sr.ip_addresses = current.ip_addresses;
+  sr.server_auth = true;
+  sr.not_before = now - std::chrono::hours(1);
+  sr.not_after = now + 825 * kDay;
+  HEARTH_ASSIGN_OR_RETURN(std::string cert,
+                          protocol::IssueCertificate(sr, *key.publicPem(), ca_key, ca_pem));
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.server_cert_next, cert + ca_pem, 0644));
+  HEARTH_RETURN_IF_ERROR(RecoverServerCertRotation(state_dir));
+  HEARTH_ASSIGN_OR_RETURN(out.pin, key.publicKeyPin());
+  out.not_after = sr.not_after;
+  return out;
 }
 
 StatusOr<TimePoint> StartSigningKeyRotation(const std::string& state_dir,

@@ -403,5 +403,63 @@ TEST_F(CertLifecycleTest, SigningKeyRotationIsFollowedByAgentsThatSawTheAnnounce
   EXPECT_EQ(readFile(c + "/policy-signing.pub"), next_pub);
 }
 
+// Server TLS certificate rotation: agents that trust ca.pem accept any new leaf under it; agents
+// that pin the server's key accept the new key only when its pin was announced to them (in a
+// signed policy) before the switch.
+TEST_F(CertLifecycleTest, ServerKeyRotationReachesAgentsThatPinnedTheOldKey) {
+  const std::string a = dir_.path() + "/agent-a", b = dir_.path() + "/agent-b",
+                    c = dir_.path() + "/agent-c";
+  serveAt(0);
+  const std::string old_pin =
+      *protocol::Key::fromPem(readFile(state_ + "/server.key"))->publicKeyPin();
+  for (const auto& d : {a, b}) {
+    auto e = agentAt(0,
+                     {"enroll", "--server", "https://" + devices_, "--secret-file",
+                      state_ + "/enroll-secret", "--pin", old_pin},
+                     d);
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+  }
+  ASSERT_EQ(enrollAt(0, c).exit_code, 0);
+  for (const auto& d : {a, b, c}) ASSERT_EQ(agentAt(0, {"run", "--once"}, d).exit_code, 0);
+  const auto before = protocol::ParseCertificate(readFile(state_ + "/server.pem"));
+
+  // Prepared: the next key's pin goes out with every policy. Agent A fetches one; B is offline.
+  auto prepare = serverCommand(0, {"rotate", "server-cert", "--prepare"});
+  ASSERT_EQ(prepare.exit_code, 0) << prepare.err;
+  const std::string next_pin = prepare.out.substr(0, 52);
+  ASSERT_NE(next_pin, old_pin);
+  serveAt(1);
+  auto learn = agentAt(1, {"run", "--once"}, a);
+  ASSERT_EQ(learn.exit_code, 0) << learn.err;
+  EXPECT_NE(learn.err.find("announced its next TLS key"), std::string::npos) << learn.err;
+  EXPECT_NE(readFile(a + "/server-pins.json").find(next_pin), std::string::npos);
+
+  // The switch: a new certificate for the prepared key, same names, same CA.
+  auto rotate = serverCommand(2, {"rotate", "server-cert"});
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.err;
+  EXPECT_EQ(rotate.out.substr(0, 52), next_pin);
+  EXPECT_EQ(rotate.err.find("warning"), std::string::npos) << rotate.err;
+  const auto after = protocol::ParseCertificate(readFile(state_ + "/server.pem"));
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->dns_names, before->dns_names);
+  EXPECT_EQ(after->ip_addresses, before->ip_addresses);
+  EXPECT_NE(after->serial_hex, before->serial_hex);
+  serveAt(2);
+
+  auto pinned = agentAt(2, {"run", "--once"}, a);
+  ASSERT_EQ(pinned.exit_code, 0) << pinned.err;
+  EXPECT_NE(pinned.out.find("1 delivered; 0 waiting"), std::string::npos) << pinned.out;
+  auto with_ca = agentAt(2, {"run", "--once"}, c);
+  EXPECT_NE(with_ca.out.find("1 delivered; 0 waiting"), std::string::npos) << with_ca.out;
+  // B never saw the announcement: its pin no longer matches, and it keeps its reports.
+  auto missed = agentAt(2, {"run", "--once"}, b);
+  EXPECT_EQ(missed.exit_code, 0) << missed.err;
+  json::Value sb = statusAt(2, b);
+  EXPECT_EQ(sb.find("spool_depth")->asInt(), 1);
+  ASSERT_TRUE(sb.find("delivery_error")->isString());
+  EXPECT_NE(sb.find("delivery_error")->asString().find("pin"), std::string::npos)
+      << sb.find("delivery_error")->asString();
+}
+
 }  // namespace
 }  // namespace hearth

@@ -10,6 +10,8 @@
 //   policy-signing.next.pub  the next one, announced by the server in a policy signed with the
 //                            pinned key; it replaces the pinned one when it first signs a policy
 //   enrollment.json          server URL, device id, pin; nothing secret
+//   server-pins.json         further server key pins the server announced in a signed policy
+//                            (server key rotation); accepted beside the pin of enrollment.json
 //   policy.signed.json       the last good signed policy (verified before use)
 //   sequence                 the next report sequence number (NextSequence)
 //   spool/                   reports not yet acknowledged, by sequence (spool.h,
@@ -34,7 +36,7 @@ namespace hearth::agent {
 
 struct AgentPaths {
   std::string dir, device_key, device_cert, cert_info, server_ca, signing_pub, signing_next,
-      enrollment, policy, sequence, spool, last_report, status;
+      server_pins, enrollment, policy, sequence, spool, last_report, status;
 };
 AgentPaths AgentPathsFor(const std::string& state_dir);
 
@@ -52,6 +54,14 @@ struct Enrollment {
 
 // NotFound when this PC is not enrolled.
 StatusOr<Enrollment> LoadEnrollment(const std::string& state_dir);
+
+// The announced server pins (server-pins.json), oldest first; empty when none.
+std::vector<std::string> LoadAnnouncedPins(const std::string& state_dir);
+// Adds `pins` not yet known (keeping the newest 8). Returns whether any was new.
+StatusOr<bool> AddAnnouncedPins(const std::string& state_dir, const std::vector<std::string>& pins);
+// The curl pin list for an enrolment with a pin: the enrolled pin and the announced ones,
+// separated by ';'. "" when the enrolment has no pin (a CA file is trusted instead).
+std::string PinList(const Enrollment& enrollment, const std::vector<std::string>& announced);
 
 struct EnrollOptions {
   std::string state_dir;

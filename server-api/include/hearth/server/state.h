@@ -4,6 +4,9 @@
 //   device-ca.pem / device-ca.key      issues device client certificates (ECDSA P-256)
 //   ca.pem / tls-ca.key                the server TLS CA agents pin (separate from the device CA)
 //   server.pem / server.key            the TLS certificate of both listeners
+//   server.next.key                    the next server key, prepared and announced to agents
+//                                      (rotate server-cert --prepare); server.pem.next while
+//                                      `rotate server-cert` installs it
 //   policy-signing.key / .pub          Ed25519 key that signs policies
 //   policy-signing.next.key / .pub     the next one, during a rotation (rotate signing-key)
 //   signing-rotation.json              when the next key takes over
@@ -29,6 +32,7 @@ struct ServerPaths {
   std::string device_ca_cert, device_ca_key;
   std::string ca_cert, tls_ca_key;
   std::string server_cert, server_key;
+  std::string server_next_key, server_cert_next;
   std::string signing_key, signing_pub;
   std::string signing_next_key, signing_next_pub, signing_rotation;
   std::string admin_token, enroll_secret;
@@ -68,6 +72,8 @@ struct ServerKeys {
   std::optional<protocol::Key> next_signing_key;
   std::string next_signing_pub;
   TimePoint signing_switch_at;
+  // The pin (sha256//...) of the prepared next server key, "" none: announced to agents.
+  std::string next_server_pin;
 };
 // Loads the keys `serve` and the admin commands need, with errors naming the file.
 StatusOr<ServerKeys> LoadServerKeys(const std::string& state_dir);
@@ -80,6 +86,24 @@ StatusOr<TimePoint> StartSigningKeyRotation(const std::string& state_dir,
 // `rotate signing-key --finish`: the next key becomes the current one now (its files replace
 // policy-signing.key/.pub). FailedPrecondition when no rotation is in progress.
 Status FinishSigningKeyRotation(const std::string& state_dir);
+
+// `rotate server-cert --prepare`: makes the next server TLS key (server.next.key), whose pin
+// `serve` announces to agents in every signed policy, so that agents that pin the server's key
+// accept it after the rotation. Returns the pin. FailedPrecondition when one is prepared already.
+StatusOr<std::string> PrepareServerKeyRotation(const std::string& state_dir);
+
+struct ServerCertRotation {
+  std::string pin;         // of the new server key
+  bool announced = false;  // the key was prepared (and so announced) beforehand
+  TimePoint not_after;
+};
+// `rotate server-cert`: a new server certificate under the same server CA, with the names of the
+// current one, for the prepared key (or a new key when none was prepared: agents that pin the old
+// key then fail to connect). Crash-safe with RecoverServerCertRotation. `serve` uses it from its
+// next start.
+StatusOr<ServerCertRotation> RotateServerCertificate(const std::string& state_dir, TimePoint now);
+// Finishes what a crash left of RotateServerCertificate (`serve` calls it at start).
+Status RecoverServerCertRotation(const std::string& state_dir);
 
 // Secrets and tokens: random, prefixed so they are recognisable in a leaked paste ("hes_",
 // "hat_"); only their SHA-256 is stored.

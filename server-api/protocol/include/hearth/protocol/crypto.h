@@ -79,6 +79,8 @@ struct CertificateInfo {
   std::chrono::system_clock::time_point not_before;
   std::chrono::system_clock::time_point not_after;
   std::string public_key_pem;
+  std::vector<std::string> dns_names;     // subjectAltName (ParseCertificate only)
+  std::vector<std::string> ip_addresses;  // subjectAltName, as text (ParseCertificate only)
 };
 StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem);
 // Common name, serial (hex) and validity of an already parsed certificate (an OpenSSL
