@@ -57,6 +57,9 @@ constexpr const char* kUsage =
     "                                                     is announced with every policy\n"
     "  rotate server-cert                                 a new server certificate (same names,\n"
     "                                                     same CA) for the prepared key\n"
+    "  rotate device-ca                                   a new device CA issues certificates;\n"
+    "                                                     the previous one is still accepted\n"
+    "  rotate device-ca --finish                          stop accepting the previous device CA\n"
     "\n"
     "Every command takes --state-dir DIR (default /var/lib/hearth-server) and --database URI\n"
     "(default: SQLite in the state dir; postgresql://user@host:port/db for PostgreSQL), and\n"
@@ -524,7 +527,24 @@ int cmdRotate(const Args& a, const ServerCliEnvironment& env, const std::string&
     }
     return kExitOk;
   }
-  env.err << "hearth-server: rotate needs what to rotate: signing-key or server-cert\n";
+  if (what == "device-ca") {
+    if (a.has("--finish")) {
+      Status s = FinishDeviceCaRollover(state_dir);
+      if (!s.ok()) return fail(env.err, s);
+      env.err << "the previous device CA is no longer trusted; restart `hearth-server serve`. "
+                 "Devices still on a certificate it issued must enrol again\n";
+      return kExitOk;
+    }
+    Status s = RollOverDeviceCa(state_dir, std::chrono::system_clock::now());
+    if (!s.ok()) return fail(env.err, s);
+    env.err << "new device CA " << PathsFor(state_dir).device_ca_cert
+            << "; restart `hearth-server serve`: it issues every certificate from then on and "
+               "still accepts those of the previous CA. Agents move to it as they renew (within "
+               "half of --device-cert-days); then run `hearth-server rotate device-ca --finish`\n";
+    return kExitOk;
+  }
+  env.err << "hearth-server: rotate needs what to rotate: signing-key, server-cert or "
+             "device-ca\n";
   return kExitUsage;
 }
 

@@ -42,6 +42,7 @@
 #include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -956,7 +957,8 @@ class DeviceHandler final : public HTTPRequestHandler {
     app_.log->info("device " + d.device_id + " renewed its certificate: " + info->serial_hex +
                    " valid until " + formatRfc3339(info->not_after) +
                    (now > presented.not_after ? " (its previous one had expired)" : ""));
-    protocol::RenewResponse out{*cert, app_.keys.ca_cert, formatRfc3339(info->not_after)};
+    protocol::RenewResponse out{*cert, app_.keys.ca_cert, formatRfc3339(info->not_after),
+                                app_.keys.device_ca_cert};
     sendJson(resp, 200, out.toJson());
     return 200;
   }
@@ -1420,6 +1422,12 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     return 2;
   }
   app.keys = std::move(keys).value();
+  if (!app.keys.old_device_ca_cert.empty()) {
+    log.info(
+        "device CA rollover in progress: certificates of the previous device CA are still "
+        "accepted; new ones are issued by the new CA (finish with `hearth-server rotate "
+        "device-ca --finish`)");
+  }
   if (Status r = RecoverServerCertRotation(options.state_dir); !r.ok()) {
     log.error("finishing an interrupted server certificate rotation: " + r.message());
     return 1;
@@ -1495,6 +1503,21 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
       // Poco would match the *client* certificate against the client's address: off (poco#4475).
       ctx->enableExtendedCertificateVerification(false);
       ctx->disableStatelessSessionResumption();
+      if (devices && !app.keys.old_device_ca_cert.empty()) {
+        // A device CA rollover: certificates of the previous CA are accepted too.
+        BIO* bio = BIO_new_mem_buf(app.keys.old_device_ca_cert.data(),
+                                   static_cast<int>(app.keys.old_device_ca_cert.size()));
+        X509* old_ca = bio != nullptr ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
+        if (old_ca == nullptr ||
+            X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx->sslContext()), old_ca) != 1) {
+          if (old_ca != nullptr) X509_free(old_ca);
+          if (bio != nullptr) BIO_free(bio);
+          throw Poco::Exception("cannot trust the previous device CA (" + paths.device_ca_old_cert +
+                                ")");
+        }
+        X509_free(old_ca);
+        BIO_free(bio);
+      }
       if (devices && options.reenroll_expired.count() > 0) {
         // A device certificate that expired is let through the handshake (and only that: any
         // other verification error still fails it) so that POST /api/v1/renew can recover the

@@ -42,6 +42,9 @@ ServerPaths PathsFor(const std::string& state_dir) {
   auto f = [&](const char* name) { return state_dir + "/" + name; };
   p.device_ca_cert = f("device-ca.pem");
   p.device_ca_key = f("device-ca.key");
+  p.device_ca_old_cert = f("device-ca.old.pem");
+  p.device_ca_next_cert = f("device-ca.next.pem");
+  p.device_ca_next_key = f("device-ca.next.key");
   p.ca_cert = f("ca.pem");
   p.tls_ca_key = f("tls-ca.key");
   p.server_cert = f("server.pem");
@@ -186,6 +189,10 @@ StatusOr<ServerKeys> LoadServerKeys(const std::string& state_dir) {
     return r;
   };
   ServerKeys k;
+  HEARTH_RETURN_IF_ERROR(RecoverDeviceCaRollover(state_dir));
+  if (::access(p.device_ca_old_cert.c_str(), F_OK) == 0) {
+    HEARTH_ASSIGN_OR_RETURN(k.old_device_ca_cert, load(p.device_ca_old_cert));
+  }
   HEARTH_ASSIGN_OR_RETURN(std::string dkey, load(p.device_ca_key));
   auto device_key = Key::fromPem(dkey);
   if (!device_key.ok()) return device_key.status().withContext(p.device_ca_key);
@@ -295,6 +302,66 @@ StatusOr<ServerCertRotation> RotateServerCertificate(const std::string& state_di
   HEARTH_ASSIGN_OR_RETURN(out.pin, key.publicKeyPin());
   out.not_after = sr.not_after;
   return out;
+}
+
+Status RecoverDeviceCaRollover(const std::string& state_dir) {
+  ServerPaths p = PathsFor(state_dir);
+  // device-ca.next.pem is written after its key and is the commit point.
+  if (::access(p.device_ca_next_cert.c_str(), F_OK) != 0) {
+    if (::unlink(p.device_ca_next_key.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoToStatus(errno, "remove " + p.device_ca_next_key);
+    }
+    return OkStatus();
+  }
+  if (::access(p.device_ca_next_key.c_str(), F_OK) == 0) {
+    // The outgoing CA certificate is kept (its certificates stay valid for the overlap).
+    auto old = readSmallFile(p.device_ca_cert);
+    if (!old.ok()) return old.status().withContext(p.device_ca_cert);
+    HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_ca_old_cert, *old, 0644));
+    if (::rename(p.device_ca_next_key.c_str(), p.device_ca_key.c_str()) != 0) {
+      return ErrnoToStatus(errno, "rename " + p.device_ca_next_key);
+    }
+  }
+  if (::rename(p.device_ca_next_cert.c_str(), p.device_ca_cert.c_str()) != 0) {
+    return ErrnoToStatus(errno, "rename " + p.device_ca_next_cert);
+  }
+  return OkStatus();
+}
+
+Status RollOverDeviceCa(const std::string& state_dir, TimePoint now) {
+  ServerPaths p = PathsFor(state_dir);
+  HEARTH_RETURN_IF_ERROR(RecoverDeviceCaRollover(state_dir));
+  if (::access(p.device_ca_key.c_str(), F_OK) != 0) {
+    return NotFoundError(p.device_ca_key + " is missing: is " + state_dir +
+                         " a Hearth server state directory?");
+  }
+  if (::access(p.device_ca_old_cert.c_str(), F_OK) == 0) {
+    return FailedPreconditionError(
+        "a device CA rollover is already in progress (" + p.device_ca_old_cert +
+        " is still trusted); finish it first with `hearth-server rotate device-ca --finish`");
+  }
+  HEARTH_ASSIGN_OR_RETURN(Key key, Key::generateP256());
+  CertificateRequest r;
+  r.common_name = "Hearth device CA " + formatRfc3339(now).substr(0, 10);
+  r.is_ca = true;
+  r.not_before = now - std::chrono::hours(1);
+  r.not_after = now + 10 * 365 * kDay;
+  HEARTH_ASSIGN_OR_RETURN(std::string cert,
+                          protocol::IssueCertificate(r, *key.publicPem(), key, ""));
+  HEARTH_RETURN_IF_ERROR(writeSecret(p.device_ca_next_key, *key.privatePem()));
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_ca_next_cert, cert, 0644));
+  return RecoverDeviceCaRollover(state_dir);
+}
+
+Status FinishDeviceCaRollover(const std::string& state_dir) {
+  ServerPaths p = PathsFor(state_dir);
+  if (::access(p.device_ca_old_cert.c_str(), F_OK) != 0) {
+    return FailedPreconditionError("no device CA rollover is in progress in " + state_dir);
+  }
+  if (::unlink(p.device_ca_old_cert.c_str()) != 0) {
+    return ErrnoToStatus(errno, "remove " + p.device_ca_old_cert);
+  }
+  return OkStatus();
 }
 
 StatusOr<TimePoint> StartSigningKeyRotation(const std::string& state_dir,

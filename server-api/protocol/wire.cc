@@ -205,6 +205,7 @@ json::Value RenewResponse::toJson() const {
   o.set("certificate", certificate);
   o.set("ca_certificate", ca_certificate);
   o.set("not_after", not_after);
+  if (!device_ca_certificate.empty()) o.set("device_ca_certificate", device_ca_certificate);
   return o;
 }
 
@@ -214,6 +215,8 @@ StatusOr<RenewResponse> RenewResponse::parse(std::string_view body) {
   HEARTH_RETURN_IF_ERROR(getString(v, "certificate", kMaxPem, true, r.certificate));
   HEARTH_RETURN_IF_ERROR(getString(v, "ca_certificate", kMaxPem, true, r.ca_certificate));
   HEARTH_RETURN_IF_ERROR(getString(v, "not_after", 64, true, r.not_after));
+  HEARTH_RETURN_IF_ERROR(
+      getString(v, "device_ca_certificate", kMaxPem, false, r.device_ca_certificate));
   return r;
 }
 

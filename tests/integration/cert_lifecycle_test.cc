@@ -461,5 +461,48 @@ TEST_F(CertLifecycleTest, ServerKeyRotationReachesAgentsThatPinnedTheOldKey) {
       << sb.find("delivery_error")->asString();
 }
 
+// Device CA rollover: the new CA issues enrolments and renewals at once; certificates of the
+// previous CA are still accepted until `rotate device-ca --finish`.
+TEST_F(CertLifecycleTest, DeviceCaRolloverAcceptsBothUntilFinished) {
+  const std::string a = dir_.path() + "/agent-a", b = dir_.path() + "/agent-b";
+  serveAt(0);
+  for (const auto& d : {a, b}) {
+    ASSERT_EQ(enrollAt(0, d).exit_code, 0);
+    ASSERT_EQ(agentAt(0, {"run", "--once"}, d).exit_code, 0);
+  }
+  const std::string old_ca = readFile(state_ + "/device-ca.pem");
+  auto roll = serverCommand(0, {"rotate", "device-ca"});
+  ASSERT_EQ(roll.exit_code, 0) << roll.err;
+  const std::string new_ca = readFile(state_ + "/device-ca.pem");
+  ASSERT_NE(new_ca, old_ca);
+  EXPECT_EQ(readFile(state_ + "/device-ca.old.pem"), old_ca);
+  EXPECT_NE(serverCommand(0, {"rotate", "device-ca"}).err.find("already in progress"),
+            std::string::npos);
+
+  // During the overlap: old certificates work; A renews (day 200) and gets one of the new CA.
+  serveAt(200);
+  auto renewed = agentAt(200, {"run", "--once"}, a);
+  ASSERT_EQ(renewed.exit_code, 0) << renewed.err;
+  EXPECT_NE(renewed.out.find("1 delivered; 0 waiting"), std::string::npos) << renewed.out;
+  auto now = std::chrono::system_clock::now() + std::chrono::hours(24 * 200);
+  EXPECT_TRUE(protocol::VerifyCertificate(readFile(a + "/device.pem"), new_ca, now).ok());
+  EXPECT_FALSE(protocol::VerifyCertificate(readFile(a + "/device.pem"), old_ca, now).ok());
+  // B stays on its certificate of the old CA (it renews only at its next cycle after this one).
+  std::string b_cert = readFile(b + "/device.pem"), b_key = readFile(b + "/device.key");
+  EXPECT_EQ(deviceRequest(b_cert, b_key, "/api/v1/policy"), 200);
+  // A PC enrolled now gets a certificate of the new CA.
+  const std::string c = dir_.path() + "/agent-c";
+  ASSERT_EQ(enrollAt(200, c).exit_code, 0);
+  EXPECT_TRUE(protocol::VerifyCertificate(readFile(c + "/device.pem"), new_ca, now).ok());
+
+  // Finished: the old CA is no longer trusted; A (renewed) reports, B's old certificate fails.
+  auto finish = serverCommand(200, {"rotate", "device-ca", "--finish"});
+  ASSERT_EQ(finish.exit_code, 0) << finish.err;
+  serveAt(201);
+  auto after = agentAt(201, {"run", "--once"}, a);
+  EXPECT_NE(after.out.find("1 delivered; 0 waiting"), std::string::npos) << after.out;
+  EXPECT_EQ(deviceRequest(b_cert, b_key, "/api/v1/policy"), 0);  // TLS handshake refused
+}
+
 }  // namespace
 }  // namespace hearth

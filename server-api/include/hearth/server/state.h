@@ -2,6 +2,8 @@
 // database. Created by `hearth-server init`, read by every other command.
 //
 //   device-ca.pem / device-ca.key      issues device client certificates (ECDSA P-256)
+//   device-ca.old.pem                  the previous device CA after `rotate device-ca`: its
+//                                      certificates are still accepted until --finish
 //   ca.pem / tls-ca.key                the server TLS CA agents pin (separate from the device CA)
 //   server.pem / server.key            the TLS certificate of both listeners
 //   server.next.key                    the next server key, prepared and announced to agents
@@ -30,6 +32,7 @@ namespace hearth::server {
 struct ServerPaths {
   std::string dir;
   std::string device_ca_cert, device_ca_key;
+  std::string device_ca_old_cert, device_ca_next_cert, device_ca_next_key;
   std::string ca_cert, tls_ca_key;
   std::string server_cert, server_key;
   std::string server_next_key, server_cert_next;
@@ -64,6 +67,8 @@ StatusOr<InitResult> InitServerState(const InitOptions& options);
 struct ServerKeys {
   protocol::Key device_ca_key;
   std::string device_ca_cert;
+  // The previous device CA during a rollover (its certificates are still accepted), "" none.
+  std::string old_device_ca_cert;
   protocol::Key signing_key;
   std::string signing_pub;
   std::string ca_cert;  // the server TLS CA certificate (what agents pin)
@@ -104,6 +109,15 @@ struct ServerCertRotation {
 StatusOr<ServerCertRotation> RotateServerCertificate(const std::string& state_dir, TimePoint now);
 // Finishes what a crash left of RotateServerCertificate (`serve` calls it at start).
 Status RecoverServerCertRotation(const std::string& state_dir);
+
+// `rotate device-ca`: a new device CA issues every certificate from the next start of `serve`;
+// the previous CA certificate is kept as device-ca.old.pem and the certificates it issued stay
+// accepted (until --finish). The previous CA's private key is deleted. Crash-safe with
+// RecoverDeviceCaRollover. FailedPrecondition when a rollover is already in progress.
+Status RollOverDeviceCa(const std::string& state_dir, TimePoint now);
+// `rotate device-ca --finish`: the previous device CA is no longer trusted.
+Status FinishDeviceCaRollover(const std::string& state_dir);
+Status RecoverDeviceCaRollover(const std::string& state_dir);
 
 // Secrets and tokens: random, prefixed so they are recognisable in a leaked paste ("hes_",
 // "hat_"); only their SHA-256 is stored.

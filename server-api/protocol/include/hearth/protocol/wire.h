@@ -48,9 +48,10 @@ struct RenewRequest {
 };
 
 struct RenewResponse {
-  std::string certificate;     // PEM, issued by the device CA for the CSR's key
-  std::string ca_certificate;  // PEM of the server TLS CA (as in EnrollResponse)
-  std::string not_after;       // RFC 3339: when the new certificate expires
+  std::string certificate;              // PEM, issued by the device CA for the CSR's key
+  std::string ca_certificate;           // PEM of the server TLS CA (as in EnrollResponse)
+  std::string not_after;                // RFC 3339: when the new certificate expires
+  std::string device_ca_certificate{};  // PEM of the device CA that issued it (optional)
 
   json::Value toJson() const;
   static StatusOr<RenewResponse> parse(std::string_view body);
