@@ -54,7 +54,12 @@ StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
   size_t index = 0;
   std::optional<protocol::Key> signer;
   for (; index < pems.size(); ++index) {
-    HEARTH_ASSIGN_OR_RETURN(protocol::Key key, protocol::Key::fromPem(pems[index], true));
+    auto parsed = protocol::Key::fromPem(pems[index], true);
+    if (!parsed.ok()) {
+      if (index == 0) return parsed.status();  // the pinned key itself is unusable
+      continue;                                // an announced one that is: never verifies
+    }
+    protocol::Key key = std::move(parsed).value();
     Status s = protocol::VerifyEd25519(key, bytes, sp.signature_b64);
     if (s.ok()) {
       signer = std::move(key);

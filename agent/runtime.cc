@@ -225,10 +225,8 @@ void AgentRuntime::takeAnnouncement(const VerifiedPolicy& v) {
   if (v.announcement->next_policy_key.empty()) return;
   const std::string& next = v.announcement->next_policy_key;
   if (next == signing_pub_ || next == signing_next_) return;
-  if (!protocol::Key::fromPem(next, true).ok()) {
-    log_->warning("ignoring an unusable announced policy-signing key");
-    return;
-  }
+  // (Not parsed here: the daemon's root process stays out of OpenSSL. A key that does not parse
+  // simply never verifies a policy.)
   Status s = WriteFileAtomically(paths_.signing_next, next, 0644);
   if (!s.ok()) {
     log_->error("cannot keep the announced policy-signing key: " + s.message());
