@@ -3,10 +3,14 @@
 // validity at the simulated time on both sides), the old certificate refused once the new one is
 // used, renewal that survives a crash between the answer and its storage, and an agent left
 // offline past its certificate's expiry.
+#include <fcntl.h>
 #include <fstream>
 #include <set>
+#include <signal.h>
 #include <sstream>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -502,6 +506,49 @@ TEST_F(CertLifecycleTest, DeviceCaRolloverAcceptsBothUntilFinished) {
   auto after = agentAt(201, {"run", "--once"}, a);
   EXPECT_NE(after.out.find("1 delivered; 0 waiting"), std::string::npos) << after.out;
   EXPECT_EQ(deviceRequest(b_cert, b_key, "/api/v1/policy"), 0);  // TLS handshake refused
+}
+
+// The daemon (`hearth-agent run`) renews too, at its first cycle past half-life, through its
+// uploader process, and goes on reporting with the new certificate.
+TEST_F(CertLifecycleTest, TheDaemonRenewsAtHalfLife) {
+  serveAt(0);
+  ASSERT_EQ(enrollAt(0).exit_code, 0);
+  ASSERT_EQ(agentAt(0, {"run", "--once"}).exit_code, 0);
+  const std::string old_cert = deviceCert(), old_key = deviceKey();
+  std::string conf = dir_.write("daemon.conf",
+                                "proxy = none\ninterval = 1h\nnotify = false\n"
+                                "control_socket = " +
+                                    dir_.path() + "/agent.sock\n");
+  serveAt(200);
+  std::vector<std::string> argv = at(200, {kAgent, "run", "--state-dir", agent_, "--config", conf});
+  std::string log = dir_.path() + "/daemon.log";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  bool delivered = false;
+  for (int i = 0; i < 400 && !delivered; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    delivered = readFile(log).find("delivered 1 report(s)") != std::string::npos;
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const std::string text = readFile(log);
+  ASSERT_TRUE(delivered) << text;
+  EXPECT_NE(text.find("renewed this PC's certificate (new key)"), std::string::npos) << text;
+  EXPECT_NE(deviceCert(), old_cert);
+  EXPECT_NE(deviceKey(), old_key);
+  EXPECT_EQ(deviceRequest(old_cert, old_key, "/api/v1/policy"), 403);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
 }
 
 }  // namespace
