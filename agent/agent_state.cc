@@ -251,6 +251,19 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   (void)RecoverCertificateRenewal(o.state_dir);
   if (auto existing = LoadEnrollment(o.state_dir); existing.ok()) {
     auto validity = LoadCertValidity(o.state_dir);
+    if (!validity.ok()) {
+      // A state directory from before device-cert.json: this one-shot command may read the
+      // certificate itself.
+      if (auto pem = readText(p.device_cert, 64 * 1024); pem.ok()) {
+        if (auto info = protocol::ParseCertificate(*pem); info.ok()) {
+          validity = CertValidity{
+              std::chrono::duration_cast<std::chrono::seconds>(info->not_before.time_since_epoch())
+                  .count(),
+              std::chrono::duration_cast<std::chrono::seconds>(info->not_after.time_since_epoch())
+                  .count()};
+        }
+      }
+    }
     bool expired = validity.ok() && std::chrono::system_clock::now() >= ExpiryTime(*validity);
     if (HasRetiredMark(o.state_dir) || expired) {
       // Retired by IT, or the certificate expired (and the server did not renew it): this is a

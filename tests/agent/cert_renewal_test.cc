@@ -103,5 +103,26 @@ TEST_F(CertRenewalTest, NothingToRecoverChangesNothing) {
   expectOld();
 }
 
+TEST(AnnouncedPinsTest, PinsAreKeptOnceAndAddedToTheEnrolledPin) {
+  testing::TempDir dir;
+  const std::string a = "sha256//" + std::string(43, 'A') + "=";
+  const std::string b = "sha256//" + std::string(43, 'B') + "=";
+  EXPECT_TRUE(LoadAnnouncedPins(dir.path()).empty());
+  EXPECT_TRUE(*AddAnnouncedPins(dir.path(), {a}));
+  EXPECT_FALSE(*AddAnnouncedPins(dir.path(), {a}));  // known already
+  EXPECT_TRUE(*AddAnnouncedPins(dir.path(), {b, a}));
+  EXPECT_EQ(LoadAnnouncedPins(dir.path()), (std::vector<std::string>{a, b}));
+  Enrollment pinned;
+  pinned.pin = a;
+  EXPECT_EQ(PinList(pinned, LoadAnnouncedPins(dir.path())), a + ";" + b);
+  Enrollment with_ca;  // trusts a CA file: no pins at all
+  EXPECT_EQ(PinList(with_ca, LoadAnnouncedPins(dir.path())), "");
+  for (int i = 0; i < 12; ++i) {
+    std::string pin = "sha256//" + std::string(42, 'C') + static_cast<char>('a' + i) + "=";
+    ASSERT_TRUE(AddAnnouncedPins(dir.path(), {pin}).ok());
+  }
+  EXPECT_EQ(LoadAnnouncedPins(dir.path()).size(), 8u);  // the newest 8
+}
+
 }  // namespace
 }  // namespace hearth::agent

@@ -551,5 +551,29 @@ TEST_F(CertLifecycleTest, TheDaemonRenewsAtHalfLife) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
 }
 
+// The rotate commands explain mistakes, and a server rotation without --prepare warns about
+// pinning agents.
+TEST_F(CertLifecycleTest, RotateCommandsExplainMistakes) {
+  auto none = serverCommand(0, {"rotate"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("signing-key, server-cert or device-ca"), std::string::npos) << none.err;
+  auto bad = serverCommand(0, {"rotate", "signing-key", "--overlap-days", "soon"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--overlap-days \"soon\": expected a number of days"), std::string::npos)
+      << bad.err;
+  auto finish = serverCommand(0, {"rotate", "signing-key", "--finish"});
+  EXPECT_EQ(finish.exit_code, 2);
+  EXPECT_NE(finish.err.find("no policy-signing key rotation is in progress"), std::string::npos)
+      << finish.err;
+  EXPECT_EQ(serverCommand(0, {"rotate", "device-ca", "--finish"}).exit_code, 2);
+  auto unannounced = serverCommand(0, {"rotate", "server-cert"});
+  EXPECT_EQ(unannounced.exit_code, 0) << unannounced.err;
+  EXPECT_NE(unannounced.err.find("warning: its key was not announced"), std::string::npos)
+      << unannounced.err;
+  auto help = RunProcess({kServer, "--help"});
+  EXPECT_NE(help.out.find("rotate signing-key"), std::string::npos);
+  EXPECT_NE(help.out.find("--device-cert-days"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hearth
