@@ -396,6 +396,14 @@ class Daemon {
       log_.info("enrolled again after retirement");
       runtime_.reset();
     }
+    if (runtime_) {
+      // `hearth-agent enroll` ran again (e.g. after the certificate expired): a new device.
+      auto on_disk = LoadEnrollment(options_.state_dir);
+      if (on_disk.ok() && on_disk->device_id != runtime_->enrollment().device_id) {
+        log_.info("enrolled again as device " + on_disk->device_id);
+        runtime_.reset();
+      }
+    }
     if (runtime_) return true;
     preseedInChild();
     RuntimeOptions ro;

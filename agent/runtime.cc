@@ -470,10 +470,13 @@ Status AgentRuntime::maybeRenewCertificate() {
       return st;
     }
     if (expired) {
+      // (With TLS 1.3 a server's refusal of the certificate arrives after the handshake and
+      // looks like a broken connection: the two cannot be told apart reliably here.)
       cert_problem_ = "this PC's certificate expired on " + expiry +
                       " and the company's server did not renew it (" + st.message() +
                       "). Nothing can be sent until the PC is enrolled again: ask IT for an "
-                      "enrolment secret and run `hearth-agent enroll` again";
+                      "enrolment secret and run `hearth-agent enroll` again (if the server was "
+                      "only unreachable, the agent tries again at every check)";
       log_->error(cert_problem_);
     } else {
       log_->warning("certificate renewal failed (" + st.message() +
