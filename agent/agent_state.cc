@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,8 +45,11 @@ AgentPaths AgentPathsFor(const std::string& d) {
   p.dir = d;
   p.device_key = d + "/device.key";
   p.device_cert = d + "/device.pem";
+  p.cert_info = d + "/device-cert.json";
   p.server_ca = d + "/server-ca.pem";
   p.signing_pub = d + "/policy-signing.pub";
+  p.signing_next = d + "/policy-signing.next.pub";
+  p.server_pins = d + "/server-pins.json";
   p.enrollment = d + "/enrollment.json";
   p.policy = d + "/policy.signed.json";
   p.sequence = d + "/sequence";
@@ -98,6 +102,136 @@ StatusOr<Enrollment> LoadEnrollment(const std::string& state_dir) {
   return Enrollment::fromJson(*v, p.enrollment);
 }
 
+std::vector<std::string> LoadAnnouncedPins(const std::string& state_dir) {
+  std::vector<std::string> out;
+  auto text = readText(AgentPathsFor(state_dir).server_pins, 16 * 1024);
+  if (!text.ok()) return out;
+  auto v = json::parse(*text);
+  if (!v.ok() || !v->isArray()) return out;
+  for (const auto& pin : v->asArray()) {
+    if (pin.isString() && pin.asString().rfind("sha256//", 0) == 0 && pin.asString().size() == 52) {
+      out.push_back(pin.asString());
+    }
+  }
+  return out;
+}
+
+StatusOr<bool> AddAnnouncedPins(const std::string& state_dir,
+                                const std::vector<std::string>& pins) {
+  std::vector<std::string> known = LoadAnnouncedPins(state_dir);
+  bool added = false;
+  for (const auto& pin : pins) {
+    if (std::find(known.begin(), known.end(), pin) == known.end()) {
+      known.push_back(pin);
+      added = true;
+    }
+  }
+  if (!added) return false;
+  if (known.size() > 8) known.erase(known.begin(), known.end() - 8);
+  json::Value arr = json::Value::array();
+  for (const auto& pin : known) arr.push(pin);
+  HEARTH_RETURN_IF_ERROR(
+      WriteFileAtomically(AgentPathsFor(state_dir).server_pins, json::write(arr) + "\n", 0644));
+  return true;
+}
+
+std::string PinList(const Enrollment& e, const std::vector<std::string>& announced) {
+  if (e.pin.empty()) return "";
+  std::string out = e.pin;
+  for (const auto& pin : announced) {
+    if (pin != e.pin) out += ";" + pin;
+  }
+  return out;
+}
+
+StatusOr<CertValidity> LoadCertValidity(const std::string& state_dir) {
+  AgentPaths p = AgentPathsFor(state_dir);
+  HEARTH_ASSIGN_OR_RETURN(std::string text, readText(p.cert_info, 4096));
+  auto v = json::parse(text);
+  if (!v.ok() || !v->isObject()) return DataLossError(p.cert_info + ": not a JSON object");
+  const json::Value* nb = v->find("not_before");
+  const json::Value* na = v->find("not_after");
+  if (nb == nullptr || na == nullptr || !nb->isInt() || !na->isInt() ||
+      na->asInt() <= nb->asInt()) {
+    return DataLossError(p.cert_info + ": expected integer not_before < not_after");
+  }
+  return CertValidity{nb->asInt(), na->asInt()};
+}
+
+namespace {
+std::string certValidityJson(const CertValidity& c) {
+  json::Value o = json::Value::object();
+  o.set("not_before", c.not_before);
+  o.set("not_after", c.not_after);
+  o.set("not_after_text", formatRfc3339(ExpiryTime(c)));
+  o.set("renew_from", formatRfc3339(RenewalTime(c)));
+  return json::write(o, {.pretty = true}) + "\n";
+}
+
+Status syncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return InternalError("open " + dir + ": " + std::strerror(errno));
+  int r = ::fsync(fd);
+  ::close(fd);
+  if (r != 0) return InternalError("fsync " + dir + ": " + std::strerror(errno));
+  return OkStatus();
+}
+
+Status renameIfPresent(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+    return InternalError("rename " + from + " to " + to + ": " + std::strerror(errno));
+  }
+  return OkStatus();
+}
+}  // namespace
+
+Status StoreCertValidity(const std::string& state_dir, const CertValidity& validity) {
+  return WriteFileAtomically(AgentPathsFor(state_dir).cert_info, certValidityJson(validity), 0644);
+}
+
+std::chrono::system_clock::time_point ExpiryTime(const CertValidity& c) {
+  return std::chrono::system_clock::time_point(std::chrono::seconds(c.not_after));
+}
+
+std::chrono::system_clock::time_point RenewalTime(const CertValidity& c) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::seconds(c.not_before + (c.not_after - c.not_before) / 2));
+}
+
+Status InstallRenewedCertificate(const std::string& state_dir, const RenewedCertificate& r) {
+  AgentPaths p = AgentPathsFor(state_dir);
+  // Stale pieces of an earlier attempt go first, so device.pem.next is only ever ours.
+  HEARTH_RETURN_IF_ERROR(RecoverCertificateRenewal(state_dir).status());
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_key + ".next", r.key_pem, 0600));
+  HEARTH_RETURN_IF_ERROR(
+      WriteFileAtomically(p.cert_info + ".next", certValidityJson(r.validity), 0644));
+  // The commit point: from here on the new set wins.
+  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_cert + ".next", r.cert_pem, 0644));
+  return RecoverCertificateRenewal(state_dir).status();
+}
+
+StatusOr<bool> RecoverCertificateRenewal(const std::string& state_dir) {
+  AgentPaths p = AgentPathsFor(state_dir);
+  const std::string key_next = p.device_key + ".next";
+  const std::string info_next = p.cert_info + ".next";
+  const std::string cert_next = p.device_cert + ".next";
+  if (!exists(cert_next)) {
+    // Incomplete: the old key and certificate are whole and still valid on the server.
+    for (const std::string& f : {key_next, info_next}) {
+      if (::unlink(f.c_str()) != 0 && errno != ENOENT) {
+        return InternalError("cannot remove " + f + ": " + std::strerror(errno));
+      }
+    }
+    return false;
+  }
+  // Complete: roll forward. The key may already be in place (a crash between the renames).
+  HEARTH_RETURN_IF_ERROR(renameIfPresent(key_next, p.device_key));
+  HEARTH_RETURN_IF_ERROR(renameIfPresent(info_next, p.cert_info));
+  HEARTH_RETURN_IF_ERROR(renameIfPresent(cert_next, p.device_cert));
+  HEARTH_RETURN_IF_ERROR(syncDir(p.dir));
+  return true;
+}
+
 StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   if (o.server.rfind("https://", 0) != 0) {
     return InvalidArgumentError("--server must be an https:// URL, got \"" + o.server + "\"");
@@ -114,10 +248,27 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   }
   AgentPaths p = AgentPathsFor(o.state_dir);
   bool fresh_after_retirement = false;
+  (void)RecoverCertificateRenewal(o.state_dir);
   if (auto existing = LoadEnrollment(o.state_dir); existing.ok()) {
-    if (HasRetiredMark(o.state_dir)) {
-      // Retired by IT: this is a new enrolment with a new key and a new device id (the old
-      // certificate is refused by the server anyway).
+    auto validity = LoadCertValidity(o.state_dir);
+    if (!validity.ok()) {
+      // A state directory from before device-cert.json: this one-shot command may read the
+      // certificate itself.
+      if (auto pem = readText(p.device_cert, 64 * 1024); pem.ok()) {
+        if (auto info = protocol::ParseCertificate(*pem); info.ok()) {
+          validity = CertValidity{
+              std::chrono::duration_cast<std::chrono::seconds>(info->not_before.time_since_epoch())
+                  .count(),
+              std::chrono::duration_cast<std::chrono::seconds>(info->not_after.time_since_epoch())
+                  .count()};
+        }
+      }
+    }
+    bool expired = validity.ok() && std::chrono::system_clock::now() >= ExpiryTime(*validity);
+    if (HasRetiredMark(o.state_dir) || expired) {
+      // Retired by IT, or the certificate expired (and the server did not renew it): this is a
+      // new enrolment with a new key and a new device id (the old certificate is refused by the
+      // server anyway).
       fresh_after_retirement = true;
     } else if (existing->server == server) {
       return existing;
@@ -128,7 +279,8 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
     }
   }
   if (fresh_after_retirement) {
-    for (const std::string& f : {p.enrollment, p.device_cert, p.device_key, p.policy}) {
+    for (const std::string& f : {p.enrollment, p.device_cert, p.device_key, p.policy, p.cert_info,
+                                 p.signing_next, p.server_pins}) {
       if (::unlink(f.c_str()) != 0 && errno != ENOENT) {
         return InternalError("cannot remove " + f + ": " + std::strerror(errno));
       }
@@ -201,6 +353,13 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
     return DataLossError("the server sent an unusable policy-signing key");
   }
   HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_cert, er.certificate, 0644));
+  HEARTH_RETURN_IF_ERROR(StoreCertValidity(
+      o.state_dir,
+      CertValidity{
+          std::chrono::duration_cast<std::chrono::seconds>(info.not_before.time_since_epoch())
+              .count(),
+          std::chrono::duration_cast<std::chrono::seconds>(info.not_after.time_since_epoch())
+              .count()}));
   HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.signing_pub, er.policy_public_key, 0644));
   Enrollment e;
   e.server = server;

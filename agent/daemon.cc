@@ -396,6 +396,14 @@ class Daemon {
       log_.info("enrolled again after retirement");
       runtime_.reset();
     }
+    if (runtime_) {
+      // `hearth-agent enroll` ran again (e.g. after the certificate expired): a new device.
+      auto on_disk = LoadEnrollment(options_.state_dir);
+      if (on_disk.ok() && on_disk->device_id != runtime_->enrollment().device_id) {
+        log_.info("enrolled again as device " + on_disk->device_id);
+        runtime_.reset();
+      }
+    }
     if (runtime_) return true;
     preseedInChild();
     RuntimeOptions ro;
@@ -440,6 +448,7 @@ class Daemon {
     log_.debug("full check (" + why + ")");
     auto next = scheduleNext();
     if (!ensureRuntime()) return;
+    (void)runtime_->maybeRenewCertificate();  // logged inside; the cycle goes on
     Status p = runtime_->refreshPolicy();
     runtime_->idle();  // the uploader is not needed while the checks run
     if (!p.ok()) {

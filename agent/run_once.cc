@@ -28,6 +28,67 @@ StatusOr<std::string> readText(const std::string& path, size_t limit = 1 << 20) 
 
 }  // namespace
 
+namespace {
+// The PEM blocks of a bundle, in order.
+std::vector<std::string> pemBlocks(const std::string& bundle) {
+  std::vector<std::string> out;
+  const std::string begin = "-----BEGIN ";
+  size_t pos = bundle.find(begin);
+  while (pos != std::string::npos) {
+    size_t next = bundle.find(begin, pos + begin.size());
+    out.push_back(bundle.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+    pos = next;
+  }
+  return out;
+}
+}  // namespace
+
+StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
+                                            const std::string& public_key_pem,
+                                            int64_t min_version) {
+  HEARTH_ASSIGN_OR_RETURN(protocol::SignedPolicy sp, protocol::SignedPolicy::parse(envelope));
+  HEARTH_ASSIGN_OR_RETURN(std::string bytes, protocol::Base64Decode(sp.policy_b64));
+  std::vector<std::string> pems = pemBlocks(public_key_pem);
+  if (pems.empty()) return InvalidArgumentError("no policy-signing key to verify with");
+  Status sig = InternalError("no key");
+  size_t index = 0;
+  std::optional<protocol::Key> signer;
+  for (; index < pems.size(); ++index) {
+    auto parsed = protocol::Key::fromPem(pems[index], true);
+    if (!parsed.ok()) {
+      if (index == 0) return parsed.status();  // the pinned key itself is unusable
+      continue;                                // an announced one that is: never verifies
+    }
+    protocol::Key key = std::move(parsed).value();
+    Status s = protocol::VerifyEd25519(key, bytes, sp.signature_b64);
+    if (s.ok()) {
+      signer = std::move(key);
+      sig = OkStatus();
+      break;
+    }
+    if (index == 0) sig = s;
+  }
+  if (!sig.ok()) return PermissionDeniedError("policy signature: " + sig.message());
+  HEARTH_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(bytes, "the server's policy"));
+  if (policy.version != sp.version || policy.level != sp.level) {
+    return PermissionDeniedError("policy envelope does not match the signed document");
+  }
+  if (policy.version < min_version) {
+    return PermissionDeniedError("the server offered policy version " +
+                                 std::to_string(policy.version) + ", older than version " +
+                                 std::to_string(min_version) + " already in force");
+  }
+  VerifiedPolicy out{std::move(policy), std::move(bytes), index, std::nullopt};
+  if (!sp.announcement_b64.empty()) {
+    auto ann = protocol::Base64Decode(sp.announcement_b64);
+    if (ann.ok() && protocol::VerifyEd25519(*signer, *ann, sp.announcement_signature_b64).ok()) {
+      auto parsed = protocol::PolicyAnnouncement::parse(*ann);
+      if (parsed.ok()) out.announcement = std::move(parsed).value();
+    }
+  }
+  return out;
+}
+
 StatusOr<VerifiedPolicy> PolicyFromVerifiedEnvelope(const std::string& envelope,
                                                     int64_t min_version) {
   HEARTH_ASSIGN_OR_RETURN(protocol::SignedPolicy sp, protocol::SignedPolicy::parse(envelope));
@@ -41,18 +102,7 @@ StatusOr<VerifiedPolicy> PolicyFromVerifiedEnvelope(const std::string& envelope,
                                  std::to_string(policy.version) + ", older than version " +
                                  std::to_string(min_version) + " already in force");
   }
-  return VerifiedPolicy{std::move(policy), std::move(bytes)};
-}
-
-StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
-                                            const std::string& public_key_pem,
-                                            int64_t min_version) {
-  HEARTH_ASSIGN_OR_RETURN(protocol::SignedPolicy sp, protocol::SignedPolicy::parse(envelope));
-  HEARTH_ASSIGN_OR_RETURN(std::string bytes, protocol::Base64Decode(sp.policy_b64));
-  HEARTH_ASSIGN_OR_RETURN(protocol::Key key, protocol::Key::fromPem(public_key_pem, true));
-  Status sig = protocol::VerifyEd25519(key, bytes, sp.signature_b64);
-  if (!sig.ok()) return PermissionDeniedError("policy signature: " + sig.message());
-  return PolicyFromVerifiedEnvelope(envelope, min_version);
+  return VerifiedPolicy{std::move(policy), std::move(bytes), 0, std::nullopt};
 }
 
 StatusOr<CycleOutcome> RunCycle(const CycleOptions& o, std::ostream& log_stream) {
@@ -80,6 +130,8 @@ StatusOr<CycleOutcome> RunCycle(const CycleOptions& o, std::ostream& log_stream)
         "this PC was retired by the company's server; nothing is sent until `hearth-agent "
         "enroll` is run again");
   }
+  // 0. The certificate: renewed at half of its life (failures are logged; the cycle goes on).
+  (void)rt->maybeRenewCertificate();
   // 1. The policy: the server's newest, verified; else the last good one; else the local file.
   HEARTH_RETURN_IF_ERROR(rt->refreshPolicy());
   // 2. Check, filter, spool (durably, before any sending). --once always spools a report.
@@ -165,6 +217,16 @@ int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, s
   }
   if (const json::Value* e = v->find("delivery_error"); e != nullptr && e->isString()) {
     out << "Last delivery problem: " << e->asString() << "\n";
+  }
+  if (const json::Value* x = v->find("certificate_expires"); x != nullptr && x->isString()) {
+    out << "Certificate valid until: " << x->asString() << " (renewed automatically from "
+        << str("certificate_renewal") << ")\n";
+  }
+  if (const json::Value* cp = v->find("certificate_problem"); cp != nullptr && cp->isString()) {
+    out << "CERTIFICATE: " << cp->asString() << "\n";
+  }
+  if (const json::Value* pp = v->find("policy_problem"); pp != nullptr && pp->isString()) {
+    out << "POLICY: " << pp->asString() << "\n";
   }
   return 0;
 }

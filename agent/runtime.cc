@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "child_process.h"
 #include "common/atomic_file.h"
 #include "common/text.h"
 #include "hearth/agent/check_process.h"
@@ -123,44 +124,18 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
   HEARTH_ASSIGN_OR_RETURN(rt->enrollment_, LoadEnrollment(o.state_dir));
   rt->retired_ = HasRetiredMark(o.state_dir);
   HEARTH_ASSIGN_OR_RETURN(rt->signing_pub_, readText(rt->paths_.signing_pub, 16 * 1024));
+  if (auto next = readText(rt->paths_.signing_next, 16 * 1024); next.ok()) {
+    rt->signing_next_ = *next;
+  }
   rt->spool_ = std::make_unique<Spool>(rt->paths_.spool, o.config.spool_max_reports,
                                        o.config.spool_max_bytes);
 
-  HttpOptions ho;
-  ho.pin = rt->enrollment_.pin;
-  ho.proxy = o.config.proxy;
-  ho.connect_timeout = o.config.connect_timeout;
-  ho.total_timeout =
-      std::max<std::chrono::milliseconds>(o.config.request_timeout, o.config.connect_timeout);
-  if (o.uploader_process) {
-    // The uploader cannot open root-owned files: hand it the material in memory.
-    if (rt->enrollment_.has_ca) {
-      HEARTH_ASSIGN_OR_RETURN(ho.ca_pem, readText(rt->paths_.server_ca, 256 * 1024));
-    }
-    HEARTH_ASSIGN_OR_RETURN(ho.client_cert_pem, readText(rt->paths_.device_cert, 256 * 1024));
-    HEARTH_ASSIGN_OR_RETURN(ho.client_key_pem, readText(rt->paths_.device_key, 64 * 1024));
-    UploaderOptions uo;
-    uo.server = rt->enrollment_.server;
-    uo.http = ho;
-    uo.signing_public_key_pem = rt->signing_pub_;
-    uo.user = o.config.service_user;
-    if (::geteuid() == 0 && !FindAccount(uo.user)) {
-      // Installed by hand rather than from the package (which creates the account): still never
-      // run the network side as root.
-      log.warning("the account \"" + uo.user +
-                  "\" (service_user) does not exist; the uploader runs as \"nobody\" instead");
-      uo.user = "nobody";
-    }
-    uo.request_deadline = ho.total_timeout + std::chrono::seconds(15);
-    HEARTH_ASSIGN_OR_RETURN(auto pt, ProcessTransport::start(uo));
-    rt->transport_ = std::move(pt);
-  } else {
-    ho.ca_file = rt->enrollment_.has_ca ? rt->paths_.server_ca : "";
-    ho.client_cert = rt->paths_.device_cert;
-    ho.client_key = rt->paths_.device_key;
-    HEARTH_ASSIGN_OR_RETURN(auto client, HttpClient::create(ho));
-    rt->transport_ = NewHttpTransport(std::move(client), rt->enrollment_.server, rt->signing_pub_);
-  }
+  // A renewal that a crash interrupted is finished (or discarded) before the key is read.
+  auto recovered = RecoverCertificateRenewal(o.state_dir);
+  if (!recovered.ok()) return recovered.status();
+  if (*recovered) log.info("finished installing the renewed certificate");
+  HEARTH_RETURN_IF_ERROR(rt->openTransport());
+  if (auto v = LoadCertValidity(o.state_dir); v.ok()) rt->cert_validity_ = *v;
 
   // The last good policy. Its signature was checked before it was saved (by the transport, see
   // refreshPolicy); the file is root's, in root's state dir, so only root could have changed it
@@ -171,6 +146,7 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
     if (v.ok()) {
       rt->policy_version_ = v->policy.version;
       rt->policy_ = v->policy;
+      rt->last_good_envelope_ = *saved;
     } else {
       log.warning("ignoring the saved policy " + rt->paths_.policy + ": " + v.status().message());
     }
@@ -180,6 +156,51 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
     rt->last_delivery_ = d->asString();
   }
   return rt;
+}
+
+Status AgentRuntime::openTransport() {
+  transport_.reset();  // the old uploader (and its key) goes first
+  HttpOptions ho;
+  // The enrolled pin and those the server announced for its next key (server key rotation).
+  ho.pin = PinList(enrollment_, LoadAnnouncedPins(options_.state_dir));
+  ho.proxy = options_.config.proxy;
+  ho.connect_timeout = options_.config.connect_timeout;
+  ho.total_timeout = std::max<std::chrono::milliseconds>(options_.config.request_timeout,
+                                                         options_.config.connect_timeout);
+  if (options_.uploader_process) {
+    // The uploader cannot open root-owned files: hand it the material in memory.
+    if (enrollment_.has_ca) {
+      HEARTH_ASSIGN_OR_RETURN(ho.ca_pem, readText(paths_.server_ca, 256 * 1024));
+    }
+    HEARTH_ASSIGN_OR_RETURN(ho.client_cert_pem, readText(paths_.device_cert, 256 * 1024));
+    HEARTH_ASSIGN_OR_RETURN(ho.client_key_pem, readText(paths_.device_key, 64 * 1024));
+    UploaderOptions uo;
+    uo.server = enrollment_.server;
+    uo.http = ho;
+    uo.signing_public_key_pem = signingKeys();
+    uo.user = options_.config.service_user;
+    if (::geteuid() == 0 && !FindAccount(uo.user)) {
+      // Installed by hand rather than from the package (which creates the account): still never
+      // run the network side as root.
+      log_->warning("the account \"" + uo.user +
+                    "\" (service_user) does not exist; the uploader runs as \"nobody\" instead");
+      uo.user = "nobody";
+    }
+    uo.request_deadline = ho.total_timeout + std::chrono::seconds(15);
+    HEARTH_ASSIGN_OR_RETURN(auto pt, ProcessTransport::start(uo));
+    transport_ = std::move(pt);
+  } else {
+    ho.ca_file = enrollment_.has_ca ? paths_.server_ca : "";
+    ho.client_cert = paths_.device_cert;
+    ho.client_key = paths_.device_key;
+    HEARTH_ASSIGN_OR_RETURN(auto client, HttpClient::create(ho));
+    auto cert_pem = readText(paths_.device_cert, 256 * 1024);
+    transport_ = NewHttpTransport(std::move(client), enrollment_.server, signingKeys(),
+                                  cert_pem.ok() ? *cert_pem : std::string());
+  }
+
+  if (interrupt_fd_ >= 0) setInterruptFd(interrupt_fd_);
+  return OkStatus();
 }
 
 AgentRuntime::~AgentRuntime() = default;
@@ -199,18 +220,153 @@ void AgentRuntime::markRetired(const std::string& why) {
   if (!s.ok()) log_->error(s.message());
 }
 
+std::string AgentRuntime::signingKeys() const {
+  return signing_next_.empty() ? signing_pub_ : signing_pub_ + "\n" + signing_next_;
+}
+
+void AgentRuntime::policySignatureRefused(const std::string& why) {
+  policy_problem_ =
+      "the company's server sent a policy signed with a key this PC does not trust (" + why +
+      "). If the company rotated its policy-signing key while this PC was offline, ask IT to "
+      "retire this device in Hearth, then run `hearth-agent enroll` again with a new enrolment "
+      "secret. Until then the last good policy" +
+      (policy_ ? " (version " + std::to_string(policy_version_) + ")" : std::string()) +
+      " stays in force";
+  log_->error(policy_problem_);
+}
+
+// A policy verified with the pinned key may announce the next policy-signing key: keep it, so
+// that the policies it signs are accepted once it takes over.
+void AgentRuntime::takeAnnouncement(const VerifiedPolicy& v) {
+  if (!v.announcement) return;
+  if (!v.announcement->server_pins.empty() && !enrollment_.pin.empty()) {
+    auto added = AddAnnouncedPins(options_.state_dir, v.announcement->server_pins);
+    if (!added.ok()) {
+      log_->error("cannot keep the server's announced key pins: " + added.status().message());
+    } else if (*added) {
+      log_->info("the server announced its next TLS key; it is accepted from now on");
+      Status t = openTransport();
+      if (!t.ok()) log_->error(t.message());
+    }
+  }
+  if (v.announcement->next_policy_key.empty()) return;
+  const std::string& next = v.announcement->next_policy_key;
+  if (next == signing_pub_ || next == signing_next_) return;
+  // (Not parsed here: the daemon's root process stays out of OpenSSL. A key that does not parse
+  // simply never verifies a policy.)
+  Status s = WriteFileAtomically(paths_.signing_next, next, 0644);
+  if (!s.ok()) {
+    log_->error("cannot keep the announced policy-signing key: " + s.message());
+    return;
+  }
+  signing_next_ = next;
+  log_->info("the server announced its next policy-signing key; it is accepted from now on");
+  Status t = openTransport();  // the uploader verifies with both keys from now on
+  if (!t.ok()) log_->error(t.message());
+}
+
+// The root side's own check of a fetched policy envelope. Byte for byte the last good one (the
+// usual case: a policy changes rarely, and Ed25519 signatures are deterministic): it was
+// verified when it was first taken, so nothing is new. Otherwise the signature, and any
+// announcement of a next key, are verified against this PC's keys in a short-lived child
+// process, so that the daemon itself never loads OpenSSL (docs/agent-daemon.md "Memory"); the
+// one-shot commands, which are not long-lived, verify in-process.
+StatusOr<VerifiedPolicy> AgentRuntime::verifyFetchedPolicy(const std::string& envelope) {
+  if (policy_ && !last_good_envelope_.empty() && envelope == last_good_envelope_) {
+    return PolicyFromVerifiedEnvelope(envelope, policy_version_);
+  }
+  if (!options_.uploader_process) {
+    return VerifySignedPolicy(envelope, signingKeys(), policy_version_);
+  }
+  const std::string keys = signingKeys();
+  const int64_t min_version = policy_version_;
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return InternalError(std::string("pipe: ") + std::strerror(errno));
+  }
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return InternalError(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    BecomeChildOf(parent, "hearth-verify");
+    ::close(fds[0]);
+    auto v = VerifySignedPolicy(envelope, keys, min_version);
+    json::Value out = json::Value::object();
+    out.set("ok", v.ok());
+    if (v.ok()) {
+      out.set("key_index", static_cast<int64_t>(v->key_index));
+      out.set("announcement_verified", v->announcement.has_value());
+    } else {
+      out.set("code", static_cast<int64_t>(v.status().code()));
+      out.set("error", v.status().message());
+    }
+    std::string text = json::write(out);
+    size_t done = 0;
+    while (done < text.size()) {
+      ssize_t n = ::write(fds[1], text.data() + done, text.size() - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while (text.size() < (64u << 10) && (n = ::read(fds[0], buf, sizeof buf)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  Reap(pid, &status);
+  auto answer = json::parse(text);
+  if (!answer.ok() || !answer->isObject()) {
+    return InternalError("the policy check process ended without an answer (status " +
+                         std::to_string(status) + ")");
+  }
+  const json::Value* ok = answer->find("ok");
+  if (ok == nullptr || !ok->isBool() || !ok->asBool()) {
+    const json::Value* code = answer->find("code");
+    const json::Value* error = answer->find("error");
+    return Status(code != nullptr && code->isInt() ? static_cast<StatusCode>(code->asInt())
+                                                   : StatusCode::kPermissionDenied,
+                  error != nullptr && error->isString() ? error->asString() : "policy refused");
+  }
+  HEARTH_ASSIGN_OR_RETURN(VerifiedPolicy v, PolicyFromVerifiedEnvelope(envelope, min_version));
+  if (const json::Value* k = answer->find("key_index"); k != nullptr && k->isInt()) {
+    v.key_index = static_cast<size_t>(k->asInt());
+  }
+  if (const json::Value* a = answer->find("announcement_verified");
+      a != nullptr && a->isBool() && a->asBool()) {
+    // Verified by the child with the key that signed the policy: parse it here (no crypto).
+    auto sp = protocol::SignedPolicy::parse(envelope);
+    if (sp.ok()) {
+      auto ann = protocol::Base64Decode(sp->announcement_b64);
+      if (ann.ok()) {
+        auto parsed = protocol::PolicyAnnouncement::parse(*ann);
+        if (parsed.ok()) v.announcement = std::move(parsed).value();
+      }
+    }
+  }
+  return v;
+}
+
 Status AgentRuntime::refreshPolicy() {
   if (!retired_) {
-    // The transport verified the signature against the pinned key and refused older versions:
-    // the uploader process for the daemon (it parses what the network sends, unprivileged), or
-    // HttpTransport in one-shot commands. A compromised uploader could hand over a forged policy,
-    // but it also holds the device's key and could forge reports outright, so checking the
-    // signature again here would protect nothing the server relies on; what this side does is
-    // parse the document strictly (bounded, fuzzed: tests/fuzz/policy_fuzz.cc) and refuse
-    // anything older than the version in force.
+    // The transport verified the signature (the uploader process for the daemon: it parses what
+    // the network sends, unprivileged). The root side verifies again, against its own keys,
+    // whenever the envelope differs from the last good one (verifyFetchedPolicy).
     auto fetched = transport_->fetchPolicy(policy_version_);
     if (fetched.ok()) {
-      auto v = PolicyFromVerifiedEnvelope(*fetched, policy_version_);
+      auto v = verifyFetchedPolicy(*fetched);
       if (v.ok()) {
         if (!policy_ || v->policy.version != policy_version_) {
           log_->info("policy " + v->policy.level + " version " + std::to_string(v->policy.version) +
@@ -218,13 +374,32 @@ Status AgentRuntime::refreshPolicy() {
         }
         policy_version_ = v->policy.version;
         policy_ = std::move(v->policy);
+        policy_problem_.clear();
         HEARTH_RETURN_IF_ERROR(WriteFileAtomically(paths_.policy, *fetched, 0644));
+        last_good_envelope_ = *fetched;
+        if (v->key_index == 1) {
+          // The announced key signed it: it is the policy-signing key from now on.
+          HEARTH_RETURN_IF_ERROR(WriteFileAtomically(paths_.signing_pub, signing_next_, 0644));
+          if (::unlink(paths_.signing_next.c_str()) != 0 && errno != ENOENT) {
+            log_->error("cannot remove " + paths_.signing_next + ": " + std::strerror(errno));
+          }
+          signing_pub_ = signing_next_;
+          signing_next_.clear();
+          log_->info("the company's new policy-signing key is in force");
+        }
+        takeAnnouncement(*v);
       } else {
         log_->warning("refusing the server's policy: " + v.status().message());
+        if (v.status().message().find("policy signature") != std::string::npos) {
+          policySignatureRefused(v.status().message());
+        }
       }
     } else if (fetched.status().code() == StatusCode::kFailedPrecondition &&
                fetched.status().message().find("retired") != std::string::npos) {
       markRetired(fetched.status().message());
+    } else if (fetched.status().message().find("policy signature") != std::string::npos) {
+      // The uploader verified it first, with the same keys.
+      policySignatureRefused(fetched.status().message());
     } else {
       log_->warning("could not fetch the policy (" + fetched.status().message() +
                     "); using the last good one");
@@ -410,6 +585,66 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
   return total;
 }
 
+Status AgentRuntime::maybeRenewCertificate() {
+  if (retired_) return OkStatus();
+  if (!cert_validity_) {
+    // A state directory from before device-cert.json: the uploader reads the certificate.
+    auto v = transport_->certificateValidity();
+    if (!v.ok()) {
+      log_->warning("cannot tell when this PC's certificate expires (" + v.status().message() +
+                    "); renewal waits");
+      return v.status();
+    }
+    cert_validity_ = *v;
+    Status st = StoreCertValidity(options_.state_dir, *v);
+    if (!st.ok()) log_->error(st.message());
+  }
+  auto now = std::chrono::system_clock::now();
+  if (now < RenewalTime(*cert_validity_)) return OkStatus();
+  const bool expired = now >= ExpiryTime(*cert_validity_);
+  const std::string expiry = formatRfc3339(ExpiryTime(*cert_validity_));
+  log_->info(std::string(expired ? "this PC's certificate expired on " + expiry
+                                 : "this PC's certificate is past half of its life (expires " +
+                                       expiry + ")") +
+             ": asking the server for a new one, with a new key");
+  auto renewed = transport_->renewCertificate(enrollment_.device_id);
+  if (!renewed.ok()) {
+    const Status& st = renewed.status();
+    if (st.code() == StatusCode::kFailedPrecondition && st.message() == "retired") {
+      markRetired("the server says this device is retired");
+      return st;
+    }
+    if (expired) {
+      // (With TLS 1.3 a server's refusal of the certificate arrives after the handshake and
+      // looks like a broken connection: the two cannot be told apart reliably here.)
+      cert_problem_ = "this PC's certificate expired on " + expiry +
+                      " and the company's server did not renew it (" + st.message() +
+                      "). Nothing can be sent until the PC is enrolled again: ask IT for an "
+                      "enrolment secret and run `hearth-agent enroll` again (if the server was "
+                      "only unreachable, the agent tries again at every check)";
+      log_->error(cert_problem_);
+    } else {
+      log_->warning("certificate renewal failed (" + st.message() +
+                    "); trying again at the next check; the certificate is valid until " + expiry);
+    }
+    return st;
+  }
+  Status installed = InstallRenewedCertificate(options_.state_dir, *renewed);
+  if (!installed.ok()) {
+    // The old key and certificate are still whole, and still valid on the server until the new
+    // one is used: the next cycle renews again.
+    log_->error("cannot store the renewed certificate: " + installed.message());
+    return installed;
+  }
+  cert_validity_ = renewed->validity;
+  cert_problem_.clear();
+  log_->info("renewed this PC's certificate (new key); valid until " +
+             formatRfc3339(ExpiryTime(renewed->validity)) + ", next renewal from " +
+             formatRfc3339(RenewalTime(renewed->validity)));
+  // From the next request on, the new certificate is used (and the server then refuses the old).
+  return openTransport();
+}
+
 size_t AgentRuntime::spoolDepth() const { return spool_->depth(); }
 
 void AgentRuntime::idle() {
@@ -437,6 +672,14 @@ Status AgentRuntime::writeStatus(std::optional<TimePoint> next_check) {
   status.set("spool_depth", static_cast<int64_t>(spool_->depth()));
   status.set("spool_dropped", spool_->dropped());
   status.set("next_check", next_check ? json::Value(formatRfc3339(*next_check)) : json::Value());
+  if (cert_validity_) {
+    status.set("certificate_expires", formatRfc3339(ExpiryTime(*cert_validity_)));
+    status.set("certificate_renewal", formatRfc3339(RenewalTime(*cert_validity_)));
+  }
+  status.set("certificate_problem",
+             cert_problem_.empty() ? json::Value() : json::Value(cert_problem_));
+  status.set("policy_problem",
+             policy_problem_.empty() ? json::Value() : json::Value(policy_problem_));
   return WriteFileAtomically(paths_.status, json::write(status, {.pretty = true}) + "\n", 0644);
 }
 

@@ -7,6 +7,8 @@
 
 #include "hearth/agent/run_once.h"
 #include "hearth/json.h"
+#include "hearth/protocol/crypto.h"
+#include "hearth/protocol/wire.h"
 
 namespace hearth::agent {
 
@@ -50,10 +52,23 @@ bool isRetired(const ServerError& e) {
   return e.code == "retired" || e.message.find("device is retired") != std::string::npos;
 }
 
+CertValidity validityOf(const protocol::CertificateInfo& info) {
+  CertValidity v;
+  v.not_before =
+      std::chrono::duration_cast<std::chrono::seconds>(info.not_before.time_since_epoch()).count();
+  v.not_after =
+      std::chrono::duration_cast<std::chrono::seconds>(info.not_after.time_since_epoch()).count();
+  return v;
+}
+
 class HttpTransport final : public Transport {
  public:
-  HttpTransport(std::unique_ptr<HttpClient> client, std::string server, std::string key_pem)
-      : client_(std::move(client)), server_(std::move(server)), key_pem_(std::move(key_pem)) {
+  HttpTransport(std::unique_ptr<HttpClient> client, std::string server, std::string key_pem,
+                std::string cert_pem)
+      : client_(std::move(client)),
+        server_(std::move(server)),
+        key_pem_(std::move(key_pem)),
+        cert_pem_(std::move(cert_pem)) {
     while (!server_.empty() && server_.back() == '/') server_.pop_back();
   }
 
@@ -85,10 +100,55 @@ class HttpTransport final : public Transport {
     }
   }
 
+  StatusOr<RenewedCertificate> renewCertificate(const std::string& device_id) override {
+    const std::string url = server_ + "/api/v1/renew";
+    HEARTH_ASSIGN_OR_RETURN(protocol::Key key, protocol::Key::generateP256());
+    HEARTH_ASSIGN_OR_RETURN(std::string csr, protocol::MakeCsr(key, device_id));
+    protocol::RenewRequest req;
+    req.csr = csr;
+    auto response = client_->postJson(url, json::write(req.toJson()));
+    if (response.ok() && response->status == 200) {
+      auto rr = protocol::RenewResponse::parse(response->body);
+      if (!rr.ok()) return DataLossError(url + ": " + rr.status().message());
+      auto info = protocol::ParseCertificate(rr->certificate);
+      HEARTH_ASSIGN_OR_RETURN(std::string public_pem, key.publicPem());
+      // The certificate must carry the new key and this device's id.
+      if (!info.ok() || info->public_key_pem != public_pem || info->common_name != device_id) {
+        return DataLossError(url + ": the server's certificate does not match the new key");
+      }
+      RenewedCertificate out;
+      HEARTH_ASSIGN_OR_RETURN(out.key_pem, key.privatePem());
+      out.cert_pem = std::move(rr->certificate);
+      out.ca_pem = std::move(rr->ca_certificate);
+      out.validity = validityOf(*info);
+      return out;
+    }
+    PostResult r = ClassifyPost(response);
+    std::string what = url + ": " + r.error;
+    switch (r.kind) {
+      case PostResult::Kind::kRetired:
+        return FailedPreconditionError("retired");
+      case PostResult::Kind::kAuthFailed:
+      case PostResult::Kind::kTlsFailure:
+        return PermissionDeniedError(what);
+      case PostResult::Kind::kRefused:
+        return InvalidArgumentError(what);
+      default:
+        return UnavailableError(what);
+    }
+  }
+
+  StatusOr<CertValidity> certificateValidity() override {
+    if (cert_pem_.empty()) return InternalError("no client certificate given");
+    HEARTH_ASSIGN_OR_RETURN(protocol::CertificateInfo info, protocol::ParseCertificate(cert_pem_));
+    return validityOf(info);
+  }
+
  private:
   std::unique_ptr<HttpClient> client_;
   std::string server_;
   std::string key_pem_;
+  std::string cert_pem_;
 };
 
 }  // namespace
@@ -156,9 +216,11 @@ PostResult ClassifyPost(const StatusOr<HttpResponse>& response) {
 }
 
 std::unique_ptr<Transport> NewHttpTransport(std::unique_ptr<HttpClient> client, std::string server,
-                                            std::string signing_public_key_pem) {
+                                            std::string signing_public_key_pem,
+                                            std::string client_cert_pem) {
   return std::make_unique<HttpTransport>(std::move(client), std::move(server),
-                                         std::move(signing_public_key_pem));
+                                         std::move(signing_public_key_pem),
+                                         std::move(client_cert_pem));
 }
 
 }  // namespace hearth::agent

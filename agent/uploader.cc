@@ -323,6 +323,30 @@ void ServeUploader(int fd, Transport& transport) {
         resp.set("code", static_cast<int64_t>(p.status().code()));
         resp.set("error", p.status().message());
       }
+    } else if (stringField(*req, "op") == "renew") {
+      // The new key is made here (OpenSSL stays out of the root side) and handed over once.
+      auto r = transport.renewCertificate(stringField(*req, "device_id"));
+      resp.set("ok", r.ok());
+      if (r.ok()) {
+        resp.set("key", r->key_pem);
+        resp.set("certificate", r->cert_pem);
+        resp.set("ca_certificate", r->ca_pem);
+        resp.set("not_before", r->validity.not_before);
+        resp.set("not_after", r->validity.not_after);
+      } else {
+        resp.set("code", static_cast<int64_t>(r.status().code()));
+        resp.set("error", r.status().message());
+      }
+    } else if (stringField(*req, "op") == "cert_info") {
+      auto r = transport.certificateValidity();
+      resp.set("ok", r.ok());
+      if (r.ok()) {
+        resp.set("not_before", r->not_before);
+        resp.set("not_after", r->not_after);
+      } else {
+        resp.set("code", static_cast<int64_t>(r.status().code()));
+        resp.set("error", r.status().message());
+      }
     } else {
       resp.set("ok", false);
       resp.set("error", "unknown op");
@@ -380,7 +404,7 @@ Status ProcessTransport::spawn() {
       auto client = HttpClient::create(options_.http);
       if (!client.ok()) childFail(client.status().message().c_str());
       transport = NewHttpTransport(std::move(client).value(), options_.server,
-                                   options_.signing_public_key_pem);
+                                   options_.signing_public_key_pem, options_.http.client_cert_pem);
     }
     ServeUploader(3, *transport);
     ::_exit(0);
@@ -444,6 +468,53 @@ PostResult ProcessTransport::postReport(const std::string& envelope) {
       static_cast<long>(std::clamp<int64_t>(intField(*v, "retry_after", -1), -1, 3600));
   r.error = stringField(*v, "error").substr(0, 1024);
   return r;
+}
+
+namespace {
+// The uploader's error answer as a Status (codes outside the known range become Unavailable).
+Status answerStatus(const json::Value& v) {
+  int64_t code = intField(v, "code", static_cast<int64_t>(StatusCode::kUnavailable));
+  if (code <= 0 || code > static_cast<int64_t>(StatusCode::kInternal)) {
+    code = static_cast<int64_t>(StatusCode::kUnavailable);
+  }
+  return Status(static_cast<StatusCode>(code), stringField(v, "error").substr(0, 1024));
+}
+bool answerOk(const json::Value& v) {
+  const json::Value* ok = v.find("ok");
+  return ok != nullptr && ok->isBool() && ok->asBool();
+}
+}  // namespace
+
+StatusOr<RenewedCertificate> ProcessTransport::renewCertificate(const std::string& device_id) {
+  json::Value req = json::Value::object();
+  req.set("op", "renew");
+  req.set("device_id", device_id);
+  HEARTH_ASSIGN_OR_RETURN(std::string answer, call(json::write(req)));
+  HEARTH_ASSIGN_OR_RETURN(json::Value v,
+                          json::parse(answer, {.max_depth = 4, .max_bytes = kMaxFrame}));
+  if (!answerOk(v)) return answerStatus(v);
+  RenewedCertificate r;
+  r.key_pem = stringField(v, "key");
+  r.cert_pem = stringField(v, "certificate");
+  r.ca_pem = stringField(v, "ca_certificate");
+  r.validity.not_before = intField(v, "not_before", 0);
+  r.validity.not_after = intField(v, "not_after", 0);
+  if (r.key_pem.empty() || r.cert_pem.empty() || r.validity.not_after <= r.validity.not_before) {
+    return DataLossError("the uploader sent an incomplete renewed certificate");
+  }
+  return r;
+}
+
+StatusOr<CertValidity> ProcessTransport::certificateValidity() {
+  json::Value req = json::Value::object();
+  req.set("op", "cert_info");
+  HEARTH_ASSIGN_OR_RETURN(std::string answer, call(json::write(req)));
+  HEARTH_ASSIGN_OR_RETURN(json::Value v,
+                          json::parse(answer, {.max_depth = 4, .max_bytes = kMaxFrame}));
+  if (!answerOk(v)) return answerStatus(v);
+  CertValidity c{intField(v, "not_before", 0), intField(v, "not_after", 0)};
+  if (c.not_after <= c.not_before) return DataLossError("the uploader sent an unusable validity");
+  return c;
 }
 
 StatusOr<std::string> ProcessTransport::fetchPolicy(int64_t min_version) {

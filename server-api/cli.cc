@@ -49,6 +49,11 @@ constexpr const char* kUsage =
     "                                                     within M minutes: an enrolment_spike "
     "feed\n"
     "                                                     event, once per window (20, 10)\n"
+    "         [--device-cert-days N]                      lifetime of device certificates (365);\n"
+    "                                                     agents renew at half of it\n"
+    "         [--reenroll-expired-days N]                 a device whose certificate expired at\n"
+    "                                                     most N days ago may still renew it (0:\n"
+    "                                                     never; it must run enroll again)\n"
     "         run in the foreground until SIGTERM\n"
     "  check-db                                           check the database's integrity (SQLite:\n"
     "                                                     PRAGMA integrity_check); prints ok\n"
@@ -75,6 +80,17 @@ constexpr const char* kUsage =
     "                                                     secret (reject retires it)\n"
     "  device owner ID OWNER                              set who the device belongs to\n"
     "  audit  list [--after CURSOR] [--limit N] [--json]  the append-only log of admin actions\n"
+    "  rotate signing-key [--overlap-days N]              make the next policy-signing key; it is\n"
+    "                                                     announced with every policy and signs\n"
+    "                                                     them after N days (30)\n"
+    "  rotate signing-key --finish                        the next key signs from now on\n"
+    "  rotate server-cert --prepare                       make the next server TLS key; its pin\n"
+    "                                                     is announced with every policy\n"
+    "  rotate server-cert                                 a new server certificate (same names,\n"
+    "                                                     same CA) for the prepared key\n"
+    "  rotate device-ca                                   a new device CA issues certificates;\n"
+    "                                                     the previous one is still accepted\n"
+    "  rotate device-ca --finish                          stop accepting the previous device CA\n"
     "\n"
     "Admin commands (token, secret, policy set, device approve/reject/owner) are recorded in the\n"
     "audit log as cli:<unix user>; API actions as the token's name.\n"
@@ -130,9 +146,13 @@ const std::set<std::string> kValueOptions = {"--config",
                                              "--enroll-spike-count",
                                              "--enroll-spike-minutes",
                                              "--after",
-                                             "--limit"};
+                                             "--limit",
+                                             "--device-cert-days",
+                                             "--reenroll-expired-days",
+                                             "--overlap-days"};
 // Options without a value.
-const std::set<std::string> kFlagOptions = {"--dry-run", "--approval", "--pending", "--json"};
+const std::set<std::string> kFlagOptions = {"--dry-run", "--approval", "--pending",
+                                            "--json",    "--finish",   "--prepare"};
 
 // /etc/hearth/server.conf: `key = value` lines, each key the name of a command-line option
 // without its dashes (state_dir = --state-dir). The command line wins. Values are checked here so
@@ -145,7 +165,7 @@ bool loadConfigFile(const std::string& path, bool explicit_path, Args& a, std::o
     err << "hearth-server: configuration " << path << ": " << text.status().message() << "\n";
     return false;
   }
-  enum Kind { kPath, kAddress, kDatabase, kCount, kRate };
+  enum Kind { kPath, kAddress, kDatabase, kCount, kRate, kDays };
   const std::map<std::string, Kind> keys = {{"state_dir", kPath},
                                             {"listen", kAddress},
                                             {"admin_listen", kAddress},
@@ -161,7 +181,9 @@ bool loadConfigFile(const std::string& path, bool explicit_path, Args& a, std::o
                                             {"retention_days", kCount},
                                             {"retired_retention_days", kCount},
                                             {"enroll_spike_count", kCount},
-                                            {"enroll_spike_minutes", kCount}};
+                                            {"enroll_spike_minutes", kCount},
+                                            {"device_cert_days", kCount},
+                                            {"reenroll_expired_days", kDays}};
   std::set<std::string> seen;
   int n = 0;
   for (const auto& raw : text::splitLines(*text)) {
@@ -205,6 +227,11 @@ bool loadConfigFile(const std::string& path, bool explicit_path, Args& a, std::o
       case kCount: {
         auto v = text::parseInt(value);
         if (!v || *v < 1 || *v > 1000000) problem = "expected a whole number from 1 to 1000000";
+        break;
+      }
+      case kDays: {
+        auto v = text::parseInt(value);
+        if (!v || *v < 0 || *v > 3650) problem = "expected a number of days from 0 to 3650";
         break;
       }
       case kRate: {
@@ -816,6 +843,82 @@ int cmdPrune(const Args& a, const ServerCliEnvironment& env, Store& store) {
   return kExitOk;
 }
 
+// `rotate signing-key [--overlap-days N] | --finish`. Keys only: no database.
+int cmdRotate(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+  std::string what = a.positional.size() > 1 ? a.positional[1] : "";
+  if (what == "signing-key") {
+    if (a.has("--finish")) {
+      Status s = FinishSigningKeyRotation(state_dir);
+      if (!s.ok()) return fail(env.err, s);
+      env.err << "the next policy-signing key is now the current one; restart `hearth-server "
+                 "serve` to use it\n";
+      return kExitOk;
+    }
+    int64_t days = 30;
+    if (a.has("--overlap-days")) {
+      auto v = text::parseInt(a.get("--overlap-days"));
+      if (!v || *v < 0 || *v > 3650) {
+        env.err << "hearth-server: --overlap-days \"" << a.get("--overlap-days")
+                << "\": expected a number of days from 0 to 3650\n";
+        return kExitUsage;
+      }
+      days = *v;
+    }
+    auto when = StartSigningKeyRotation(state_dir, std::chrono::hours(24 * days),
+                                        std::chrono::system_clock::now());
+    if (!when.ok()) return fail(env.err, when.status());
+    env.out << "next policy-signing key: " << PathsFor(state_dir).signing_next_pub << "\n"
+            << "announced to agents with every policy from the next start of `hearth-server "
+               "serve`; it signs policies from "
+            << formatRfc3339(*when) << "\n";
+    env.err << "restart `hearth-server serve` now so that agents learn the next key during the "
+               "overlap; agents that fetch no policy before "
+            << formatRfc3339(*when) << " must be enrolled again\n";
+    return kExitOk;
+  }
+  if (what == "server-cert") {
+    if (a.has("--prepare")) {
+      auto pin = PrepareServerKeyRotation(state_dir);
+      if (!pin.ok()) return fail(env.err, pin.status());
+      env.out << *pin << "\n";
+      env.err << "the next server key is prepared; restart `hearth-server serve` so that every "
+                 "policy announces its pin, wait until the agents have fetched a policy, then "
+                 "run `hearth-server rotate server-cert`\n";
+      return kExitOk;
+    }
+    auto r = RotateServerCertificate(state_dir, std::chrono::system_clock::now());
+    if (!r.ok()) return fail(env.err, r.status());
+    env.out << r->pin << "\n";
+    env.err << "new server certificate (same names, same CA) valid until "
+            << formatRfc3339(r->not_after) << "; restart `hearth-server serve` to use it\n";
+    if (!r->announced) {
+      env.err << "warning: its key was not announced beforehand (rotate server-cert --prepare): "
+                 "agents enrolled with --pin will refuse the server until they are enrolled "
+                 "again; agents that trust ca.pem are not affected\n";
+    }
+    return kExitOk;
+  }
+  if (what == "device-ca") {
+    if (a.has("--finish")) {
+      Status s = FinishDeviceCaRollover(state_dir);
+      if (!s.ok()) return fail(env.err, s);
+      env.err << "the previous device CA is no longer trusted; restart `hearth-server serve`. "
+                 "Devices still on a certificate it issued must enrol again\n";
+      return kExitOk;
+    }
+    Status s = RollOverDeviceCa(state_dir, std::chrono::system_clock::now());
+    if (!s.ok()) return fail(env.err, s);
+    env.err << "new device CA " << PathsFor(state_dir).device_ca_cert
+            << "; restart `hearth-server serve`: it issues every certificate from then on and "
+               "still accepts those of the previous CA. Agents move to it as they renew (within "
+               "half of --device-cert-days); then run `hearth-server rotate device-ca --finish`\n";
+    return kExitOk;
+  }
+  env.err << "hearth-server: rotate needs what to rotate: signing-key, server-cert or "
+             "device-ca\n";
+  return kExitUsage;
+}
+
 }  // namespace
 
 std::string CliActor() {
@@ -893,6 +996,22 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
     if (auto n = positiveInt(a, "--enroll-spike-minutes", env.err, bad)) {
       o.enroll_spike.window = std::chrono::minutes(*n);
     }
+    if (auto n = positiveInt(a, "--device-cert-days", env.err, bad)) {
+      if (*n > 3650) {
+        env.err << "hearth-server: --device-cert-days " << *n << ": at most 3650 (ten years)\n";
+        return kExitUsage;
+      }
+      o.device_cert_validity = std::chrono::hours(24 * *n);
+    }
+    if (a.has("--reenroll-expired-days")) {
+      auto v = text::parseInt(a.get("--reenroll-expired-days"));
+      if (!v || *v < 0 || *v > 3650) {
+        env.err << "hearth-server: --reenroll-expired-days \"" << a.get("--reenroll-expired-days")
+                << "\": expected a number of days from 0 (never) to 3650\n";
+        return kExitUsage;
+      }
+      o.reenroll_expired = std::chrono::hours(24 * *v);
+    }
     if (bad) return kExitUsage;
     auto history = retentionDays(a, "--retention-days", 400, env.err);
     auto retired = retentionDays(a, "--retired-retention-days", 30, env.err);
@@ -903,6 +1022,29 @@ int RunServerCli(const std::vector<std::string>& raw, const ServerCliEnvironment
   }
   if (cmd == "backup") return cmdBackup(a, env, state_dir);
   if (cmd == "restore") return cmdRestore(a, env, state_dir);
+  if (cmd == "rotate") {
+    int rc = cmdRotate(a, env, state_dir);
+    if (rc == kExitOk) {
+      // Key rotations are admin actions too: recorded once done (the keys live in files, not in
+      // the database, so there is no transaction to share).
+      std::string what = a.positional.size() > 1 ? a.positional[1] : "";
+      AuditEntry entry;
+      entry.at = std::chrono::system_clock::now();
+      entry.actor = CliActor();
+      entry.action = "rotate." + what +
+                     (a.has("--finish")    ? ".finish"
+                      : a.has("--prepare") ? ".prepare"
+                                           : "");
+      entry.target = "server";
+      auto store = OpenStore(DatabaseUri(state_dir, a.get("--database")));
+      Status s = store.ok() ? (*store)->appendAudit(entry) : store.status();
+      if (!s.ok()) {
+        env.err << "hearth-server: warning: " << entry.action
+                << " done, but not recorded in the audit log: " << s.message() << "\n";
+      }
+    }
+    return rc;
+  }
   if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db" && cmd != "prune" &&
       cmd != "device" && cmd != "audit") {
     env.err << "hearth-server: unknown command \"" << cmd << "\" (see hearth-server --help)\n";

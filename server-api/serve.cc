@@ -42,6 +42,9 @@
 #include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "common/text.h"
 #include "hearth/protocol/crypto.h"
@@ -275,6 +278,11 @@ struct App {
   Metrics metrics;
   std::unique_ptr<Ingestor> ingestor;
   std::unique_ptr<RateLimiter> enroll_limiter;
+  // What agents should trust next (PolicyAnnouncement), sent with every policy: its bytes
+  // (base64) and their signature by the current and by the next policy-signing key. Empty when
+  // nothing is announced.
+  std::string announcement_b64;
+  std::string announcement_sig_current, announcement_sig_next;
   // For the connection gauges in /metrics; set while serving.
   const Poco::Net::TCPServer* device_server = nullptr;
   const Poco::Net::TCPServer* admin_server = nullptr;
@@ -849,19 +857,46 @@ class DeviceHandler final : public HTTPRequestHandler {
       DeviceRecord d = authenticate(req);
       return report(d, req, resp);
     }
+    if (path == "/api/v1/renew") {
+      if (method != "POST") throw HttpError{405, "use POST"};
+      return renew(req, resp);
+    }
     throw HttpError{404, "no such endpoint"};
   }
 
-  // The device named by the verified client certificate, if enrolled and not retired.
-  DeviceRecord authenticate(HTTPServerRequest& req) {
+  static Poco::Net::X509Certificate peerCertificate(HTTPServerRequest& req) {
     auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(req);
     Poco::Net::SecureStreamSocket socket(impl.socket());
     if (!socket.havePeerCertificate()) throw HttpError{401, "client certificate required"};
-    // Read the name and serial off the verified peer certificate as it is (re-encoding it to PEM
-    // and parsing that again cost 70% of the server's CPU per report).
-    Poco::Net::X509Certificate peer = socket.peerCertificate();
+    return socket.peerCertificate();
+  }
+
+  // The device named by the verified client certificate, if enrolled and not retired, and the
+  // certificate is its current one or its pending renewed one (which then becomes current: from
+  // that request on, the previous certificate is refused). An expired certificate (accepted by
+  // the TLS layer only with --reenroll-expired-days) is refused here, except for a renewal
+  // (`for_renewal`) within that many days of its expiry.
+  DeviceRecord authenticate(HTTPServerRequest& req) {
+    return authenticate(peerCertificate(req), false, nullptr);
+  }
+
+  DeviceRecord authenticate(const Poco::Net::X509Certificate& peer, bool for_renewal,
+                            protocol::CertificateInfo* presented) {
+    // Read the name, serial and validity off the verified peer certificate as it is (re-encoding
+    // it to PEM and parsing that again cost 70% of the server's CPU per report).
     auto cert = protocol::CertificateIdentity(peer.certificate());
     if (!cert.ok()) throw HttpError{401, "unreadable client certificate"};
+    TimePoint now = std::chrono::system_clock::now();
+    if (now > cert->not_after) {
+      bool allowed = for_renewal && app_.options.reenroll_expired.count() > 0 &&
+                     now - cert->not_after <= app_.options.reenroll_expired;
+      if (!allowed) {
+        throw HttpError{401,
+                        "the client certificate expired on " + formatRfc3339(cert->not_after) +
+                            "; enrol this PC again (hearth-agent enroll)",
+                        "certificate_expired"};
+      }
+    }
     auto device = app_.store->deviceForAuth(cert->common_name);
     if (!device.ok()) {
       if (device.status().code() == StatusCode::kNotFound) {
@@ -872,10 +907,82 @@ class DeviceHandler final : public HTTPRequestHandler {
     if (device->retired_at)
       throw HttpError{403, "device is retired; enrol again to report", "retired"};
     if (device->cert_serial != cert->serial_hex) {
-      throw HttpError{403, "certificate is not the device's current certificate",
-                      "certificate_superseded"};
+      if (device->pending_cert_serial != cert->serial_hex) {
+        throw HttpError{403, "certificate is not the device's current certificate",
+                        "certificate_superseded"};
+      }
+      // The first use of a renewed certificate: it becomes the current one.
+      Status promoted =
+          app_.store->promotePendingCertificate(device->device_id, cert->serial_hex, now);
+      if (!promoted.ok() && promoted.code() != StatusCode::kFailedPrecondition) {
+        throw HttpError{503, "database unavailable"};
+      }
+      if (promoted.ok()) {
+        app_.log->info("device " + device->device_id + " now uses its renewed certificate " +
+                       cert->serial_hex + "; the previous one is refused from now on");
+      }
+      // Promoted by another request meanwhile, or superseded: ask the database again.
+      device = app_.store->deviceForAuth(cert->common_name);
+      if (!device.ok()) throw HttpError{503, "database unavailable"};
+      if (device->cert_serial != cert->serial_hex) {
+        throw HttpError{403, "certificate is not the device's current certificate",
+                        "certificate_superseded"};
+      }
     }
+    if (presented != nullptr) *presented = *cert;
     return std::move(device).value();
+  }
+
+  // POST /api/v1/renew: a new certificate for a new key of the authenticated device. The current
+  // certificate stays valid until the new one is first used (see authenticate), so an agent that
+  // crashes before storing the answer simply renews again (the new pending certificate replaces
+  // the one it never stored).
+  int renew(HTTPServerRequest& req, HTTPServerResponse& resp) {
+    Poco::Net::X509Certificate peer = peerCertificate(req);
+    protocol::CertificateInfo presented;
+    DeviceRecord d = authenticate(peer, true, &presented);
+    auto body = readBody(req);
+    if (!body.ok()) throw bodyError(body.status());
+    auto rr = protocol::RenewRequest::parse(*body);
+    if (!rr.ok()) throw HttpError{400, rr.status().message()};
+    auto csr = protocol::VerifyCsr(rr->csr);
+    if (!csr.ok()) throw HttpError{400, "csr: " + csr.status().message()};
+    auto current_key = protocol::CertificatePublicKeyPem(peer.certificate());
+    if (!current_key.ok()) throw HttpError{401, "unreadable client certificate"};
+    if (*current_key == csr->public_key_pem) {
+      throw HttpError{400,
+                      "the CSR carries the key of the current certificate; a renewal needs a new "
+                      "key",
+                      "same_key"};
+    }
+    TimePoint now = std::chrono::system_clock::now();
+    protocol::CertificateRequest cr;
+    cr.common_name = d.device_id;
+    cr.client_auth = true;
+    cr.not_before = now - std::chrono::minutes(5);
+    cr.not_after = now + app_.options.device_cert_validity;
+    auto cert = protocol::IssueCertificate(cr, csr->public_key_pem, app_.keys.device_ca_key,
+                                           app_.keys.device_ca_cert);
+    if (!cert.ok()) throw HttpError{500, "could not issue a certificate"};
+    auto info = protocol::ParseCertificate(*cert);
+    if (!info.ok()) throw HttpError{500, "could not issue a certificate"};
+    Status s =
+        app_.store->setPendingCertificate(d.device_id, presented.serial_hex, info->serial_hex, now);
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kFailedPrecondition) {
+        throw HttpError{403, "certificate is not the device's current certificate",
+                        "certificate_superseded"};
+      }
+      app_.log->error("renewal: " + s.message());
+      throw HttpError{503, "database unavailable"};
+    }
+    app_.log->info("device " + d.device_id + " renewed its certificate: " + info->serial_hex +
+                   " valid until " + formatRfc3339(info->not_after) +
+                   (now > presented.not_after ? " (its previous one had expired)" : ""));
+    protocol::RenewResponse out{*cert, app_.keys.ca_cert, formatRfc3339(info->not_after),
+                                app_.keys.device_ca_cert};
+    sendJson(resp, 200, out.toJson());
+    return 200;
   }
 
   int enroll(HTTPServerRequest& req, HTTPServerResponse& resp) {
@@ -946,7 +1053,9 @@ class DeviceHandler final : public HTTPRequestHandler {
     }
     app_.log->info("enrolled device " + d.device_id + " host \"" + json::escape(d.hostname) +
                    "\" level " + stored->level);
-    protocol::EnrollResponse out{d.device_id, *cert, app_.keys.ca_cert, app_.keys.signing_pub};
+    protocol::EnrollResponse out{
+        d.device_id, *cert, app_.keys.ca_cert,
+        signingSwitched() ? app_.keys.next_signing_pub : app_.keys.signing_pub};
     json::Value answer = out.toJson();
     answer.set("pending_approval", stored->pending_approval);
     if (stored->pending_approval) {
@@ -957,12 +1066,33 @@ class DeviceHandler final : public HTTPRequestHandler {
     return 201;
   }
 
+  // During a policy-signing key rotation the next key takes over at signing_switch_at.
+  bool signingSwitched() const {
+    return app_.keys.next_signing_key &&
+           std::chrono::system_clock::now() >= app_.keys.signing_switch_at;
+  }
+
   int policy(const DeviceRecord& d, HTTPServerResponse& resp) {
     auto p = app_.store->latestPolicy(d.level);
     if (!p.ok()) {
       throw HttpError{p.status().code() == StatusCode::kNotFound ? 404 : 503, p.status().message()};
     }
-    protocol::SignedPolicy sp{p->level, p->version, protocol::Base64Encode(p->body), p->signature};
+    // Signed now, with the key in force (Ed25519 is deterministic: without a rotation this is the
+    // signature stored by `policy set`).
+    bool switched = signingSwitched();
+    auto sig = protocol::SignEd25519(switched ? *app_.keys.next_signing_key : app_.keys.signing_key,
+                                     p->body);
+    if (!sig.ok()) throw HttpError{500, "could not sign the policy"};
+    protocol::SignedPolicy sp;
+    sp.level = p->level;
+    sp.version = p->version;
+    sp.policy_b64 = protocol::Base64Encode(p->body);
+    sp.signature_b64 = *sig;
+    if (!app_.announcement_b64.empty()) {
+      sp.announcement_b64 = app_.announcement_b64;
+      sp.announcement_signature_b64 =
+          switched ? app_.announcement_sig_next : app_.announcement_sig_current;
+    }
     sendJson(resp, 200, sp.toJson());
     return 200;
   }
@@ -1446,6 +1576,43 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     return 2;
   }
   app.keys = std::move(keys).value();
+  if (!app.keys.old_device_ca_cert.empty()) {
+    log.info(
+        "device CA rollover in progress: certificates of the previous device CA are still "
+        "accepted; new ones are issued by the new CA (finish with `hearth-server rotate "
+        "device-ca --finish`)");
+  }
+  if (Status r = RecoverServerCertRotation(options.state_dir); !r.ok()) {
+    log.error("finishing an interrupted server certificate rotation: " + r.message());
+    return 1;
+  }
+  {
+    protocol::PolicyAnnouncement announce;
+    if (app.keys.next_signing_key) {
+      announce.next_policy_key = app.keys.next_signing_pub;
+      log.info("policy-signing key rotation in progress: policies announce the next key, which " +
+               std::string("takes over at ") + formatRfc3339(app.keys.signing_switch_at));
+    }
+    if (!app.keys.next_server_pin.empty()) {
+      announce.server_pins.push_back(app.keys.next_server_pin);
+      log.info("server key rotation prepared: policies announce the next server key " +
+               app.keys.next_server_pin + " (install it with `hearth-server rotate server-cert`)");
+    }
+    if (!announce.next_policy_key.empty() || !announce.server_pins.empty()) {
+      std::string bytes = json::write(announce.toJson());
+      app.announcement_b64 = protocol::Base64Encode(bytes);
+      auto cur = protocol::SignEd25519(app.keys.signing_key, bytes);
+      auto next = app.keys.next_signing_key
+                      ? protocol::SignEd25519(*app.keys.next_signing_key, bytes)
+                      : cur;
+      if (!cur.ok() || !next.ok()) {
+        log.error("cannot sign the key announcement");
+        return 1;
+      }
+      app.announcement_sig_current = *cur;
+      app.announcement_sig_next = *next;
+    }
+  }
   std::string db = DatabaseUri(options.state_dir, options.database);
   if (options.database.empty() && ::access(db.c_str(), F_OK) != 0) {
     log.error(db + " does not exist: create the server with hearth-server init");
@@ -1490,6 +1657,33 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
       // Poco would match the *client* certificate against the client's address: off (poco#4475).
       ctx->enableExtendedCertificateVerification(false);
       ctx->disableStatelessSessionResumption();
+      if (devices && !app.keys.old_device_ca_cert.empty()) {
+        // A device CA rollover: certificates of the previous CA are accepted too.
+        BIO* bio = BIO_new_mem_buf(app.keys.old_device_ca_cert.data(),
+                                   static_cast<int>(app.keys.old_device_ca_cert.size()));
+        X509* old_ca = bio != nullptr ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
+        if (old_ca == nullptr ||
+            X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx->sslContext()), old_ca) != 1) {
+          if (old_ca != nullptr) X509_free(old_ca);
+          if (bio != nullptr) BIO_free(bio);
+          throw Poco::Exception("cannot trust the previous device CA (" + paths.device_ca_old_cert +
+                                ")");
+        }
+        X509_free(old_ca);
+        BIO_free(bio);
+      }
+      if (devices && options.reenroll_expired.count() > 0) {
+        // A device certificate that expired is let through the handshake (and only that: any
+        // other verification error still fails it) so that POST /api/v1/renew can recover the
+        // device; every other path refuses it (authenticate).
+        SSL_CTX_set_verify(ctx->sslContext(), SSL_VERIFY_PEER, [](int ok, X509_STORE_CTX* x509) {
+          if (ok == 1) return 1;
+          return X509_STORE_CTX_get_error(x509) == X509_V_ERR_CERT_HAS_EXPIRED &&
+                         X509_STORE_CTX_get_error_depth(x509) == 0
+                     ? 1
+                     : 0;
+        });
+      }
       return ctx;
     };
     auto device_ctx = makeContext(true);

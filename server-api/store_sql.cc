@@ -223,6 +223,10 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audi
      "CREATE INDEX reports_received ON reports(received_at);"
      "CREATE INDEX events_at ON events(at);"
      "CREATE INDEX devices_retired ON devices(retired_at)"},
+    // v5: certificate renewal. The serial of a certificate issued by POST /api/v1/renew that the
+    // device has not used yet; the current one (cert_serial) stays valid until it does.
+    {5, "ALTER TABLE devices ADD COLUMN pending_cert_serial TEXT",
+     "ALTER TABLE devices ADD COLUMN pending_cert_serial TEXT"},
 };
 
 std::string fmt(TimePoint t) { return formatRfc3339(t); }
@@ -661,16 +665,20 @@ class SqlStore final : public Store {
     std::optional<DeviceRecord> found;
     Status s = guard("read device", [&]() -> Status {
       std::string id = device_id, level, serial;
-      Nullable<std::string> retired;
-      size_t n =
-          sqlOn(db, "SELECT level, cert_serial, retired_at FROM devices WHERE device_id = ?",
-                [&](Statement& st) { st, use(id), into(level), into(serial), into(retired); });
+      Nullable<std::string> retired, pending;
+      size_t n = sqlOn(db,
+                       "SELECT level, cert_serial, retired_at, pending_cert_serial FROM devices "
+                       "WHERE device_id = ?",
+                       [&](Statement& st) {
+                         st, use(id), into(level), into(serial), into(retired), into(pending);
+                       });
       if (n == 0) return OkStatus();
       DeviceRecord d;
       d.device_id = device_id;
       d.level = level;
       d.cert_serial = serial;
       if (!retired.isNull()) d.retired_at = parseTime(retired.value());
+      if (!pending.isNull()) d.pending_cert_serial = pending.value();
       found = std::move(d);
       return OkStatus();
     });
@@ -727,6 +735,45 @@ class SqlStore final : public Store {
     });
     if (!s.ok()) return s;
     return out;
+  }
+
+  Status setPendingCertificate(const std::string& device_id, const std::string& current_serial,
+                               const std::string& new_serial, TimePoint) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return guard("record a renewed certificate", [&]() -> Status {
+      std::string id = device_id, current = current_serial, next = new_serial;
+      size_t n =
+          sql("UPDATE devices SET pending_cert_serial = ? WHERE device_id = ? AND cert_serial = ? "
+              "AND retired_at IS NULL",
+              [&](Statement& st) { st, use(next), use(id), use(current); });
+      if (n == 0) {
+        return FailedPreconditionError("device " + device_id +
+                                       " is retired or its current certificate is another");
+      }
+      return OkStatus();
+    });
+  }
+
+  Status promotePendingCertificate(const std::string& device_id, const std::string& serial,
+                                   TimePoint at) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return guard("promote a renewed certificate", [&]() -> Status {
+      session_->begin();
+      std::string id = device_id, next = serial, when = fmt(at), type = "renewed";
+      size_t n =
+          sql("UPDATE devices SET cert_serial = pending_cert_serial, pending_cert_serial = NULL "
+              "WHERE device_id = ? AND pending_cert_serial = ? AND retired_at IS NULL",
+              [&](Statement& st) { st, use(id), use(next); });
+      if (n == 0) {
+        session_->rollback();
+        return FailedPreconditionError("certificate " + serial + " is not device " + device_id +
+                                       "'s pending certificate");
+      }
+      sql("INSERT INTO events(at, device_id, type) VALUES (?, ?, ?)",
+          [&](Statement& st) { st, use(when), use(id), use(type); });
+      session_->commit();
+      return OkStatus();
+    });
   }
 
   Status retireDevice(const std::string& device_id, TimePoint at,

@@ -1,5 +1,6 @@
 #include "hearth/protocol/crypto.h"
 
+#include <arpa/inet.h>
 #include <cstdio>
 #include <ctime>
 
@@ -364,7 +365,19 @@ StatusOr<CertificateInfo> CertificateIdentity(const void* x509) {
   CertificateInfo info;
   info.common_name = nameEntry(X509_get_subject_name(cert), NID_commonName);
   info.serial_hex = serialHex(cert);
+  info.not_before = asn1Time(X509_get0_notBefore(cert));
+  info.not_after = asn1Time(X509_get0_notAfter(cert));
   return info;
+}
+
+StatusOr<std::string> CertificatePublicKeyPem(const void* x509) {
+  const auto* cert = static_cast<const X509*>(x509);
+  if (cert == nullptr) return InvalidArgumentError("no certificate");
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_PUBKEY(bio.get(), X509_get0_pubkey(cert)) != 1) {
+    return sslError("write public key");
+  }
+  return bioString(bio.get());
 }
 
 StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem) {
@@ -377,6 +390,28 @@ StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (PEM_write_bio_PUBKEY(bio.get(), X509_get0_pubkey(cert.get())) == 1) {
     info.public_key_pem = bioString(bio.get());
+  }
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
+  if (names != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+      const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+      if (n->type == GEN_DNS) {
+        const ASN1_STRING* a = n->d.dNSName;
+        info.dns_names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(a)),
+                                    static_cast<size_t>(ASN1_STRING_length(a)));
+      } else if (n->type == GEN_IPADD) {
+        const ASN1_OCTET_STRING* a = n->d.iPAddress;
+        char text[INET6_ADDRSTRLEN] = {};
+        int len = ASN1_STRING_length(a);
+        int family = len == 4 ? AF_INET : len == 16 ? AF_INET6 : 0;
+        if (family != 0 &&
+            ::inet_ntop(family, ASN1_STRING_get0_data(a), text, sizeof(text)) != nullptr) {
+          info.ip_addresses.emplace_back(text);
+        }
+      }
+    }
+    GENERAL_NAMES_free(names);
   }
   return info;
 }

@@ -186,12 +186,50 @@ StatusOr<EnrollResponse> EnrollResponse::parse(std::string_view body) {
   return r;
 }
 
+json::Value RenewRequest::toJson() const {
+  json::Value o = json::Value::object();
+  o.set("csr", csr);
+  return o;
+}
+
+StatusOr<RenewRequest> RenewRequest::parse(std::string_view body) {
+  HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
+  HEARTH_RETURN_IF_ERROR(onlyFields(v, {"csr"}, "renew"));
+  RenewRequest r;
+  HEARTH_RETURN_IF_ERROR(getString(v, "csr", kMaxPem, true, r.csr));
+  return r;
+}
+
+json::Value RenewResponse::toJson() const {
+  json::Value o = json::Value::object();
+  o.set("certificate", certificate);
+  o.set("ca_certificate", ca_certificate);
+  o.set("not_after", not_after);
+  if (!device_ca_certificate.empty()) o.set("device_ca_certificate", device_ca_certificate);
+  return o;
+}
+
+StatusOr<RenewResponse> RenewResponse::parse(std::string_view body) {
+  HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
+  RenewResponse r;
+  HEARTH_RETURN_IF_ERROR(getString(v, "certificate", kMaxPem, true, r.certificate));
+  HEARTH_RETURN_IF_ERROR(getString(v, "ca_certificate", kMaxPem, true, r.ca_certificate));
+  HEARTH_RETURN_IF_ERROR(getString(v, "not_after", 64, true, r.not_after));
+  HEARTH_RETURN_IF_ERROR(
+      getString(v, "device_ca_certificate", kMaxPem, false, r.device_ca_certificate));
+  return r;
+}
+
 json::Value SignedPolicy::toJson() const {
   json::Value o = json::Value::object();
   o.set("level", level);
   o.set("version", version);
   o.set("policy", policy_b64);
   o.set("signature", signature_b64);
+  if (!announcement_b64.empty()) {
+    o.set("announcement", announcement_b64);
+    o.set("announcement_signature", announcement_signature_b64);
+  }
   return o;
 }
 
@@ -206,7 +244,43 @@ StatusOr<SignedPolicy> SignedPolicy::parse(std::string_view body) {
   p.version = version->asInt();
   HEARTH_RETURN_IF_ERROR(getString(v, "policy", kMaxBodyBytes, true, p.policy_b64));
   HEARTH_RETURN_IF_ERROR(getString(v, "signature", 128, true, p.signature_b64));
+  HEARTH_RETURN_IF_ERROR(getString(v, "announcement", 64 * 1024, false, p.announcement_b64));
+  HEARTH_RETURN_IF_ERROR(
+      getString(v, "announcement_signature", 128, false, p.announcement_signature_b64));
+  if (p.announcement_b64.empty() != p.announcement_signature_b64.empty()) {
+    return InvalidArgumentError("\"announcement\" and \"announcement_signature\" go together");
+  }
   return p;
+}
+
+json::Value PolicyAnnouncement::toJson() const {
+  json::Value o = json::Value::object();
+  if (!next_policy_key.empty()) o.set("next_policy_key", next_policy_key);
+  if (!server_pins.empty()) {
+    json::Value pins = json::Value::array();
+    for (const auto& pin : server_pins) pins.push(pin);
+    o.set("server_pins", pins);
+  }
+  return o;
+}
+
+StatusOr<PolicyAnnouncement> PolicyAnnouncement::parse(std::string_view bytes) {
+  HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(bytes));
+  PolicyAnnouncement a;
+  HEARTH_RETURN_IF_ERROR(getString(v, "next_policy_key", kMaxPem, false, a.next_policy_key));
+  if (const json::Value* pins = v.find("server_pins"); pins != nullptr) {
+    if (!pins->isArray() || pins->size() > 16) {
+      return InvalidArgumentError("field \"server_pins\" must be an array of at most 16 pins");
+    }
+    for (const auto& pin : pins->asArray()) {
+      if (!pin.isString() || pin.asString().rfind("sha256//", 0) != 0 ||
+          pin.asString().size() != 52) {
+        return InvalidArgumentError("field \"server_pins\" holds something else than a pin");
+      }
+      a.server_pins.push_back(pin.asString());
+    }
+  }
+  return a;
 }
 
 json::Value ReportEnvelope::toJson() const {

@@ -18,6 +18,7 @@
 
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
+#include "hearth/protocol/wire.h"
 #include "support/pg_schema.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -548,6 +549,15 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
       h.body = readFile(dir_.path() + "/body");
     } else if (path == "/api/v1/reports") {
       h = post(d, report("00000000-0000-4000-8000-0000000000ab", 2, true, "pass"));
+    } else if (path == "/api/v1/renew") {
+      // A CSR for a new key (the old certificate stays valid until the new one is used).
+      auto key = protocol::Key::generateP256();
+      protocol::RenewRequest rr;
+      rr.csr = *protocol::MakeCsr(*key, d.id);
+      std::string data = dir_.write("renew.json", json::write(rr.toJson()));
+      extra.insert(extra.end(),
+                   {"-H", "Content-Type: application/json", "--data-binary", "@" + data});
+      h = curl(url, extra);
     } else {
       h = curl(url, extra);
     }

@@ -53,6 +53,9 @@ TEST(ServerConfigTest, ErrorsNameFileLineAndKey) {
       {"state_dir = relative\n", "state_dir: expected an absolute path"},
       {"enroll_rate = -1\n", "enroll_rate: expected a positive number"},
       {"threads = 2\nthreads = 3\n", "server.conf:2: threads: set twice"},
+      {"reenroll_expired_days = 4000\n",
+       "reenroll_expired_days: expected a number of days from 0 to 3650"},
+      {"device_cert_days = 0\n", "device_cert_days: expected a whole number from 1 to 1000000"},
   };
   for (const auto& c : cases) {
     std::string conf = dir.write("server.conf", c.text);

@@ -1,6 +1,5 @@
 // The store against real SQLite (a file in a temp dir) and, when HEARTH_TEST_PG_URI is set, a real
 // PostgreSQL database: the same tests on both backends.
-#include "hearth/protocol/crypto.h"
 #include "hearth/server/store.h"
 
 #include <atomic>
@@ -12,6 +11,7 @@
 #include <Poco/Data/Session.h>
 #include <gtest/gtest.h>
 
+#include "hearth/protocol/crypto.h"
 #include "hearth/result.h"
 #include "support/temp_dir.h"
 
@@ -102,11 +102,11 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
   auto v = store_->schemaVersion();
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(*v, 4);
+  EXPECT_EQ(*v, 5);
   if (GetParam() == "sqlite") {
     auto again = OpenStore(dir_.path() + "/hearth.db");
     ASSERT_TRUE(again.ok()) << again.status().toString();
-    EXPECT_EQ(*(*again)->schemaVersion(), 4);
+    EXPECT_EQ(*(*again)->schemaVersion(), 5);
   }
 }
 
@@ -587,6 +587,37 @@ TEST_P(StoreTest, PruneInBatchesLetsIngestThrough) {
   EXPECT_GT(ingested_during.load(), 10) << "ingest waited for the whole prune";
   std::cout << "[ info ] " << ingested_during << " reports ingested while pruning\n";
   EXPECT_EQ(store_->deviceHistory("old", 1000)->size(), 1u);
+}
+
+// Renewal: the pending certificate replaces the current one at its first use (never before),
+// a second renewal replaces an unused pending one, and a retired device cannot renew.
+TEST_P(StoreTest, RenewedCertificateBecomesCurrentOnlyWhenUsed) {
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2026-11-26T08:00:00Z");
+  ASSERT_TRUE(store_->createSecret("h", spec).ok());
+  enroll("h", "dev-1");
+  TimePoint at = T("2027-05-01T00:00:00Z");
+  ASSERT_TRUE(store_->setPendingCertificate("dev-1", "01", "02", at).ok());
+  EXPECT_EQ(store_->deviceForAuth("dev-1")->cert_serial, "01");
+  EXPECT_EQ(*store_->deviceForAuth("dev-1")->pending_cert_serial, "02");
+  // Renewed again before "02" was used: "03" replaces it.
+  ASSERT_TRUE(store_->setPendingCertificate("dev-1", "01", "03", at).ok());
+  EXPECT_EQ(store_->promotePendingCertificate("dev-1", "02", at).code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->promotePendingCertificate("dev-1", "03", at).ok());
+  auto d = store_->deviceForAuth("dev-1");
+  EXPECT_EQ(d->cert_serial, "03");
+  EXPECT_FALSE(d->pending_cert_serial.has_value());
+  // Only the current certificate can renew.
+  EXPECT_EQ(store_->setPendingCertificate("dev-1", "01", "04", at).code(),
+            StatusCode::kFailedPrecondition);
+  auto feed = store_->feed(0, 100);
+  ASSERT_TRUE(feed.ok());
+  EXPECT_EQ(feed->back().type, "renewed");
+  ASSERT_TRUE(store_->retireDevice("dev-1", at).ok());
+  EXPECT_EQ(store_->setPendingCertificate("dev-1", "03", "05", at).code(),
+            StatusCode::kFailedPrecondition);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"));

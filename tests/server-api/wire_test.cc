@@ -79,6 +79,30 @@ TEST(WireTest, EnrollRequestValidation) {
   EXPECT_EQ(back->hostname, "pc1");
 }
 
+TEST(WireTest, PolicyAnnouncementAndRenewalRoundTrip) {
+  SignedPolicy p{"standard", 3, "eyJ9", "c2ln", "YW5u", "c2ln"};
+  auto back = SignedPolicy::parse(json::write(p.toJson()));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->announcement_b64, "YW5u");
+  EXPECT_EQ(back->announcement_signature_b64, "c2ln");
+  // One without the other is refused.
+  EXPECT_FALSE(SignedPolicy::parse(
+                   R"({"level":"x","version":1,"policy":"a","signature":"b","announcement":"c"})")
+                   .ok());
+  PolicyAnnouncement a;
+  a.next_policy_key = "-----BEGIN PUBLIC KEY-----";
+  a.server_pins = {"sha256//" + std::string(44, 'A')};
+  auto ab = PolicyAnnouncement::parse(json::write(a.toJson()));
+  ASSERT_TRUE(ab.ok()) << ab.status().toString();
+  EXPECT_EQ(ab->server_pins, a.server_pins);
+  EXPECT_FALSE(PolicyAnnouncement::parse(R"({"server_pins":["md5//x"]})").ok());
+  RenewResponse r{"cert", "ca", "2027-11-26T00:00:00Z", "device-ca"};
+  auto rb = RenewResponse::parse(json::write(r.toJson()));
+  ASSERT_TRUE(rb.ok());
+  EXPECT_EQ(rb->device_ca_certificate, "device-ca");
+  EXPECT_FALSE(RenewRequest::parse(R"({"csr":"x","extra":1})").ok());
+}
+
 TEST(WireTest, SignedPolicyAndEnrollResponseRoundTrip) {
   SignedPolicy p{"standard", 3, "eyJ9", "c2ln"};
   auto back = SignedPolicy::parse(json::write(p.toJson()));

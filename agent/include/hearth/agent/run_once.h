@@ -4,11 +4,13 @@
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <string>
 
 #include "hearth/agent/config.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
+#include "hearth/protocol/wire.h"
 #include "hearth/status.h"
 
 namespace hearth::agent {
@@ -32,17 +34,22 @@ struct CycleOutcome {
 StatusOr<CycleOutcome> RunCycle(const CycleOptions& options, std::ostream& log);
 
 // Verifies a signed policy envelope against the pinned key; refuses versions older than
-// `min_version`. Returns the policy and its exact bytes.
+// `min_version`. `public_key_pem` may hold several PEM public keys (the pinned one first, then one
+// announced as next): the first that verifies the signature counts. Returns the policy, its exact
+// bytes, which key verified it, and the envelope's announcement when that same key signed it
+// (an announcement that does not verify is dropped, never an error).
 struct VerifiedPolicy {
   Policy policy;
   std::string bytes;
+  size_t key_index = 0;
+  std::optional<protocol::PolicyAnnouncement> announcement;
 };
 StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
                                             const std::string& public_key_pem, int64_t min_version);
-// The same without the signature: for an envelope whose signature was already checked by the
-// transport that fetched it (the uploader process, or HttpTransport in one-shot commands), or
-// the last good policy this agent saved after such a check. Still strict: the document is parsed
-// as a policy, must match the envelope, and must not be older than `min_version`.
+// The same without the signature (key_index 0, no announcement): for bytes identical to an
+// envelope this agent already verified (the last good policy it saved after its own check).
+// Still strict: the document is parsed as a policy, must match the envelope, and must not be
+// older than `min_version`.
 StatusOr<VerifiedPolicy> PolicyFromVerifiedEnvelope(const std::string& envelope,
                                                     int64_t min_version);
 

@@ -15,6 +15,7 @@
 #include "hearth/agent/config.h"
 #include "hearth/agent/delivery.h"
 #include "hearth/agent/log.h"
+#include "hearth/agent/run_once.h"
 #include "hearth/agent/transport.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
@@ -64,6 +65,14 @@ class AgentRuntime {
   // status.json (world-readable, nothing secret). `next_check` when the daemon knows it.
   Status writeStatus(std::optional<TimePoint> next_check = std::nullopt);
 
+  // Renews the device certificate when it is past half of its life: a new key and certificate
+  // through the transport (the uploader makes the key), stored crash-safe, then used from the
+  // next request. A failure is logged (and, when the certificate has expired, kept for status:
+  // the PC must be enrolled again) and returned; the cycle goes on with the old certificate.
+  Status maybeRenewCertificate();
+  // The device certificate's validity, when known.
+  std::optional<CertValidity> certificateValidity() const { return cert_validity_; }
+
   size_t spoolDepth() const;
   // Between cycles: ends the uploader process (it is started again when needed).
   void idle();
@@ -72,12 +81,22 @@ class AgentRuntime {
  private:
   AgentRuntime() = default;
   void markRetired(const std::string& why);
+  // (Re)creates the transport from the key and certificate on disk.
+  Status openTransport();
+  // The policy-signing keys accepted: the pinned one, then the announced next one (PEM bundle).
+  std::string signingKeys() const;
+  StatusOr<VerifiedPolicy> verifyFetchedPolicy(const std::string& envelope);
+  void takeAnnouncement(const VerifiedPolicy& verified);
+  void policySignatureRefused(const std::string& why);
 
   RuntimeOptions options_;
   Logger* log_ = nullptr;
   AgentPaths paths_;
   Enrollment enrollment_;
   std::string signing_pub_;
+  std::string last_good_envelope_;  // the bytes of the policy in force, as verified
+  std::string signing_next_;        // announced next policy-signing key, "" none
+  std::string policy_problem_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Spool> spool_;
   std::optional<Policy> policy_;
@@ -88,6 +107,8 @@ class AgentRuntime {
   std::optional<json::Value> last_local_;
   std::string last_delivery_;
   std::string delivery_error_;
+  std::optional<CertValidity> cert_validity_;
+  std::string cert_problem_;
 };
 
 // One agent at a time per state directory (the daemon, or `run --once`): an exclusive flock on

@@ -31,6 +31,22 @@ struct PostResult {
 
 const char* PostKindName(PostResult::Kind kind);
 
+// A device certificate's validity, in seconds since the epoch (what the daemon schedules renewal
+// by without parsing X.509; kept in device-cert.json).
+struct CertValidity {
+  int64_t not_before = 0;
+  int64_t not_after = 0;
+};
+
+// What POST /api/v1/renew gave: a new key (made on this side of the network, never sent) and its
+// certificate, already checked to carry that key and this device's id.
+struct RenewedCertificate {
+  std::string key_pem;   // PKCS#8 private key: store with mode 0600
+  std::string cert_pem;  // issued by the device CA
+  std::string ca_pem;    // the server TLS CA the server named (informational)
+  CertValidity validity;
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -41,11 +57,27 @@ class Transport {
   // has none; Unavailable/PermissionDenied as HttpClient says; FailedPrecondition("retired") when
   // the server says the device is retired.
   virtual StatusOr<std::string> fetchPolicy(int64_t min_version) = 0;
+  // POST /api/v1/renew with the current certificate and a CSR for a new P-256 key for
+  // `device_id`. PermissionDenied when the server (or its TLS layer) refuses the certificate
+  // (e.g. expired and re-enrolment of expired certificates not allowed), FailedPrecondition
+  // ("retired") for a retired device, InvalidArgument when it refused the request,
+  // Unavailable otherwise. Internal where the transport cannot renew.
+  virtual StatusOr<RenewedCertificate> renewCertificate(const std::string& device_id) {
+    (void)device_id;
+    return InternalError("this transport cannot renew certificates");
+  }
+  // The validity of the client certificate this transport presents (for a state directory made
+  // before device-cert.json existed).
+  virtual StatusOr<CertValidity> certificateValidity() {
+    return InternalError("this transport cannot read its certificate");
+  }
 };
 
-// The in-process transport: `client` carries the device certificate and the pinned server trust.
+// The in-process transport: `client` carries the device certificate and the pinned server trust;
+// `client_cert_pem` is that certificate again (for certificateValidity; may be empty).
 std::unique_ptr<Transport> NewHttpTransport(std::unique_ptr<HttpClient> client, std::string server,
-                                            std::string signing_public_key_pem);
+                                            std::string signing_public_key_pem,
+                                            std::string client_cert_pem = "");
 
 // Maps an HTTP answer (or a client error) to a PostResult. Exposed for tests.
 PostResult ClassifyPost(const StatusOr<HttpResponse>& response);

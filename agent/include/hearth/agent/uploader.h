@@ -1,6 +1,7 @@
 // Privilege separation: the uploader is a separate process that does everything touching the
-// network or parsing what the server sends (report upload, policy fetch). When the agent runs as
-// root the uploader drops to an unprivileged system user (setgroups/setgid/setuid, no new
+// network or parsing what the server sends (report upload, policy fetch, certificate renewal:
+// the new key is made there too, so the root side never calls OpenSSL for it). When the agent runs
+// as root the uploader drops to an unprivileged system user (setgroups/setgid/setuid, no new
 // privileges) before it touches any network input; the root side only ever receives a small
 // answer per report (accepted / retry / refused / ...) and policy bytes that the uploader verified
 // and the root side verifies again.
@@ -50,6 +51,9 @@ class ProcessTransport : public Transport {
 
   PostResult postReport(const std::string& envelope) override;
   StatusOr<std::string> fetchPolicy(int64_t min_version) override;
+  // Key generation, the CSR and the certificate's parsing happen in the uploader.
+  StatusOr<RenewedCertificate> renewCertificate(const std::string& device_id) override;
+  StatusOr<CertValidity> certificateValidity() override;
 
   // While waiting for an answer, also watch `fd` (the daemon's signalfd): when it becomes readable
   // the request is abandoned (the uploader is killed) and the call returns kNetwork / Cancelled.

@@ -29,6 +29,7 @@ struct ServeOptions {
   // A connection must complete each request (TLS handshake, headers, body, answer) within this
   // long of being accepted or of its previous request; a slowloris client is cut off.
   std::chrono::milliseconds request_deadline{10000};
+  // Lifetime of the device certificates issued at enrolment and renewal (--device-cert-days).
   std::chrono::seconds device_cert_validity{365 * 24 * 3600};
   // Retention, applied at start and every `prune_every` (see Store::prune).
   std::chrono::seconds history_retention{400 * 24 * 3600};
@@ -37,6 +38,10 @@ struct ServeOptions {
   // More than `threshold` enrolments with one secret within `window`: one `enrolment_spike` feed
   // event per window (--enroll-spike-count, --enroll-spike-minutes).
   SpikeRule enroll_spike;
+  // A device whose certificate expired at most this long ago may still renew it with that
+  // certificate (keeping its device id); 0 = never: it must enrol again with a secret
+  // (--reenroll-expired-days).
+  std::chrono::seconds reenroll_expired{0};
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code. Logs to `log` (stderr: journald).

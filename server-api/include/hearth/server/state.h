@@ -2,9 +2,16 @@
 // database. Created by `hearth-server init`, read by every other command.
 //
 //   device-ca.pem / device-ca.key      issues device client certificates (ECDSA P-256)
+//   device-ca.old.pem                  the previous device CA after `rotate device-ca`: its
+//                                      certificates are still accepted until --finish
 //   ca.pem / tls-ca.key                the server TLS CA agents pin (separate from the device CA)
 //   server.pem / server.key            the TLS certificate of both listeners
+//   server.next.key                    the next server key, prepared and announced to agents
+//                                      (rotate server-cert --prepare); server.pem.next while
+//                                      `rotate server-cert` installs it
 //   policy-signing.key / .pub          Ed25519 key that signs policies
+//   policy-signing.next.key / .pub     the next one, during a rotation (rotate signing-key)
+//   signing-rotation.json              when the next key takes over
 //   admin-token, enroll-secret         the first admin token and enrolment secret (one line each)
 //   hearth.db                          the SQLite database (unless --database names another)
 // Private keys and secrets are mode 0600; the directory is 0700.
@@ -12,6 +19,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,9 +32,12 @@ namespace hearth::server {
 struct ServerPaths {
   std::string dir;
   std::string device_ca_cert, device_ca_key;
+  std::string device_ca_old_cert, device_ca_next_cert, device_ca_next_key;
   std::string ca_cert, tls_ca_key;
   std::string server_cert, server_key;
+  std::string server_next_key, server_cert_next;
   std::string signing_key, signing_pub;
+  std::string signing_next_key, signing_next_pub, signing_rotation;
   std::string admin_token, enroll_secret;
   std::string sqlite_db;
 };
@@ -56,12 +67,57 @@ StatusOr<InitResult> InitServerState(const InitOptions& options);
 struct ServerKeys {
   protocol::Key device_ca_key;
   std::string device_ca_cert;
+  // The previous device CA during a rollover (its certificates are still accepted), "" none.
+  std::string old_device_ca_cert;
   protocol::Key signing_key;
   std::string signing_pub;
   std::string ca_cert;  // the server TLS CA certificate (what agents pin)
+  // A policy-signing key rotation in progress: the next key, and when it takes over from
+  // signing_key (before: policies are signed with signing_key and announce the next key).
+  std::optional<protocol::Key> next_signing_key;
+  std::string next_signing_pub;
+  TimePoint signing_switch_at;
+  // The pin (sha256//...) of the prepared next server key, "" none: announced to agents.
+  std::string next_server_pin;
 };
 // Loads the keys `serve` and the admin commands need, with errors naming the file.
 StatusOr<ServerKeys> LoadServerKeys(const std::string& state_dir);
+
+// `rotate signing-key`: makes the next policy-signing key, which takes over `overlap` from `now`
+// (until then, policies are signed with the current key and announce the next one). Returns
+// when it takes over. FailedPrecondition when a rotation is already in progress.
+StatusOr<TimePoint> StartSigningKeyRotation(const std::string& state_dir,
+                                            std::chrono::seconds overlap, TimePoint now);
+// `rotate signing-key --finish`: the next key becomes the current one now (its files replace
+// policy-signing.key/.pub). FailedPrecondition when no rotation is in progress.
+Status FinishSigningKeyRotation(const std::string& state_dir);
+
+// `rotate server-cert --prepare`: makes the next server TLS key (server.next.key), whose pin
+// `serve` announces to agents in every signed policy, so that agents that pin the server's key
+// accept it after the rotation. Returns the pin. FailedPrecondition when one is prepared already.
+StatusOr<std::string> PrepareServerKeyRotation(const std::string& state_dir);
+
+struct ServerCertRotation {
+  std::string pin;         // of the new server key
+  bool announced = false;  // the key was prepared (and so announced) beforehand
+  TimePoint not_after;
+};
+// `rotate server-cert`: a new server certificate under the same server CA, with the names of the
+// current one, for the prepared key (or a new key when none was prepared: agents that pin the old
+// key then fail to connect). Crash-safe with RecoverServerCertRotation. `serve` uses it from its
+// next start.
+StatusOr<ServerCertRotation> RotateServerCertificate(const std::string& state_dir, TimePoint now);
+// Finishes what a crash left of RotateServerCertificate (`serve` calls it at start).
+Status RecoverServerCertRotation(const std::string& state_dir);
+
+// `rotate device-ca`: a new device CA issues every certificate from the next start of `serve`;
+// the previous CA certificate is kept as device-ca.old.pem and the certificates it issued stay
+// accepted (until --finish). The previous CA's private key is deleted. Crash-safe with
+// RecoverDeviceCaRollover. FailedPrecondition when a rollover is already in progress.
+Status RollOverDeviceCa(const std::string& state_dir, TimePoint now);
+// `rotate device-ca --finish`: the previous device CA is no longer trusted.
+Status FinishDeviceCaRollover(const std::string& state_dir);
+Status RecoverDeviceCaRollover(const std::string& state_dir);
 
 // Secrets and tokens: random, prefixed so they are recognisable in a leaked paste ("hes_",
 // "hat_"); only their SHA-256 is stored.

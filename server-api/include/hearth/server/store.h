@@ -58,6 +58,9 @@ struct DeviceRecord {
   std::optional<std::string> owner;
   std::string level;
   std::string cert_serial;
+  // A renewed certificate not used yet (deviceForAuth only): cert_serial stays valid until the
+  // device first authenticates with this one.
+  std::optional<std::string> pending_cert_serial;
   TimePoint enrolled_at;
   std::optional<TimePoint> retired_at;
   std::optional<TimePoint> last_seen;
@@ -88,7 +91,7 @@ struct FeedEvent {
   int64_t cursor = 0;
   TimePoint at;
   std::string device_id;
-  std::string type;  // enrolled, verdict_changed, stale, retired
+  std::string type;  // enrolled, verdict_changed, stale, retired, renewed
   std::optional<std::string> check;
   std::optional<std::string> from;
   std::optional<std::string> to;
@@ -205,8 +208,8 @@ class Store {
                                               const DeviceRecord& device, TimePoint now,
                                               const SpikeRule& spike = SpikeRule{}) = 0;
   virtual StatusOr<DeviceRecord> getDevice(const std::string& device_id) = 0;
-  // What authenticating a request needs (no result parsing): level, cert_serial, retired_at.
-  // NotFound for an unknown device.
+  // What authenticating a request needs (no result parsing): level, cert_serial,
+  // pending_cert_serial, retired_at. NotFound for an unknown device.
   virtual StatusOr<DeviceRecord> deviceForAuth(const std::string& device_id) = 0;
   virtual StatusOr<std::vector<DeviceRecord>> listDevices(const DeviceFilter& filter) = 0;
   virtual Status retireDevice(const std::string& device_id, TimePoint at,
@@ -228,6 +231,19 @@ class Store {
   // Entries come back oldest first, after the cursor `after`.
   virtual Status appendAudit(const AuditEntry& entry) = 0;
   virtual StatusOr<std::vector<AuditEntry>> listAudit(int64_t after, int limit) = 0;
+
+  // Certificate renewal. Records `new_serial` as the device's pending certificate while
+  // `current_serial` is its current one; a pending certificate not used yet is replaced (the
+  // agent renewed again, e.g. after a crash before it stored the first). FailedPrecondition when
+  // the device is retired or its current certificate is another.
+  virtual Status setPendingCertificate(const std::string& device_id,
+                                       const std::string& current_serial,
+                                       const std::string& new_serial, TimePoint at) = 0;
+  // The device authenticated with its pending certificate `serial`: it becomes the current one
+  // and the previous one is refused from then on; appends a `renewed` event. FailedPrecondition
+  // when `serial` is not (any more) the pending one.
+  virtual Status promotePendingCertificate(const std::string& device_id, const std::string& serial,
+                                           TimePoint at) = 0;
 
   // Stores a batch of reports in ONE durable transaction (group commit). Each report is stored
   // once: a repeated report_id is kDuplicate. Updates the device's latest result, status and

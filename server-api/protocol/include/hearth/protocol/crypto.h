@@ -91,12 +91,16 @@ struct CertificateInfo {
   std::chrono::system_clock::time_point not_before;
   std::chrono::system_clock::time_point not_after;
   std::string public_key_pem;
+  std::vector<std::string> dns_names;     // subjectAltName (ParseCertificate only)
+  std::vector<std::string> ip_addresses;  // subjectAltName, as text (ParseCertificate only)
 };
 StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem);
-// Common name and serial (hex) of an already parsed certificate (an OpenSSL `const X509*`, e.g. a
-// TLS peer's), without re-encoding it: the per-request path of the server. public_key_pem and the
-// validity are left empty.
+// Common name, serial (hex) and validity of an already parsed certificate (an OpenSSL
+// `const X509*`, e.g. a TLS peer's), without re-encoding it: the per-request path of the server.
+// public_key_pem is left empty.
 StatusOr<CertificateInfo> CertificateIdentity(const void* x509);
+// The SubjectPublicKeyInfo PEM of an already parsed certificate (`const X509*`).
+StatusOr<std::string> CertificatePublicKeyPem(const void* x509);
 // Verifies that `cert_pem` was issued by `ca_cert_pem` and is valid at `at`.
 Status VerifyCertificate(std::string_view cert_pem, std::string_view ca_cert_pem,
                          std::chrono::system_clock::time_point at);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hearth/json.h"
 #include "hearth/status.h"
@@ -38,15 +39,48 @@ struct EnrollResponse {
   static StatusOr<EnrollResponse> parse(std::string_view body);
 };
 
+// POST /api/v1/renew (client certificate required): a CSR for a NEW key of the same device.
+struct RenewRequest {
+  std::string csr;  // PEM
+
+  json::Value toJson() const;
+  static StatusOr<RenewRequest> parse(std::string_view body);
+};
+
+struct RenewResponse {
+  std::string certificate;              // PEM, issued by the device CA for the CSR's key
+  std::string ca_certificate;           // PEM of the server TLS CA (as in EnrollResponse)
+  std::string not_after;                // RFC 3339: when the new certificate expires
+  std::string device_ca_certificate{};  // PEM of the device CA that issued it (optional)
+
+  json::Value toJson() const;
+  static StatusOr<RenewResponse> parse(std::string_view body);
+};
+
 // GET /api/v1/policy: the policy document's exact bytes, base64, and an Ed25519 signature of them.
 struct SignedPolicy {
   std::string level;
   int64_t version = 0;
   std::string policy_b64;
   std::string signature_b64;
+  // Optional: what agents should trust next, announced in advance (key rotation): a JSON
+  // document's exact bytes (base64; see PolicyAnnouncement) and its Ed25519 signature by the same
+  // key that signed the policy. Agents before this field ignore it.
+  std::string announcement_b64{};
+  std::string announcement_signature_b64{};
 
   json::Value toJson() const;
   static StatusOr<SignedPolicy> parse(std::string_view body);
+};
+
+// The signed announcement inside a SignedPolicy: {"next_policy_key": PEM?, "server_pins":
+// ["sha256//..."]?}. Unknown fields are ignored (more may be announced later).
+struct PolicyAnnouncement {
+  std::string next_policy_key;           // Ed25519 public key PEM that will sign policies; "" none
+  std::vector<std::string> server_pins;  // extra server public-key pins to accept
+
+  json::Value toJson() const;
+  static StatusOr<PolicyAnnouncement> parse(std::string_view bytes);
 };
 
 // POST /api/v1/reports
