@@ -30,7 +30,7 @@ PostResult localError(std::string message) {
 }  // namespace
 
 DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& log,
-                             const std::function<bool()>& should_stop) {
+                             const std::function<bool()>& should_stop, SentHistory* history) {
   DeliveryOutcome out;
   auto pending = spool.list();
   if (!pending.ok()) {
@@ -67,6 +67,30 @@ DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& l
     out.last_sequence = seq;
     out.last_delivered = std::move(body).value();
     ++out.delivered;
+    if (history != nullptr) {
+      // The copy first: a crash between the two leaves the report in both (sent again, stored
+      // once). A copy that cannot be written only costs the chance to re-send it after a restore.
+      if (Status kept = history->keep(seq, out.last_delivered); !kept.ok()) {
+        log << "warning: " << kept.message() << "\n";
+      }
+      if (r.previous_sequence) {
+        auto back = history->requeue(spool, *r.previous_sequence, seq);
+        if (!back.ok()) {
+          log << "the server lacks reports below " << seq
+              << " but re-sending them failed: " << back.status().message() << "\n";
+        } else if (back->lacked_to != 0) {
+          log << "the server lacked reports " << back->lacked_from << ".." << back->lacked_to
+              << " (restored from a backup?); re-sending " << back->requeued << " of them";
+          if (back->not_kept > 0) {
+            log << "; " << back->not_kept
+                << " cannot be re-sent (no longer in the sent history, or never acknowledged: "
+                   "dropped from a full spool or refused)";
+          }
+          log << "\n";
+          out.requeued += back->requeued;
+        }
+      }
+    }
     out.last = std::move(r);
     if (Status removed = spool.remove(seq); !removed.ok()) {
       out.last = localError(

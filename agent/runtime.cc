@@ -103,6 +103,16 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
   HEARTH_ASSIGN_OR_RETURN(rt->signing_pub_, readText(rt->paths_.signing_pub, 16 * 1024));
   rt->spool_ = std::make_unique<Spool>(rt->paths_.spool, o.config.spool_max_reports,
                                        o.config.spool_max_bytes);
+  SentHistoryOptions so;
+  so.keep_reports = o.config.sent_keep_reports;
+  so.keep_for = std::chrono::hours(24) * o.config.sent_keep_days;
+  rt->sent_ = std::make_unique<SentHistory>(rt->paths_.sent, so);
+  if (Status s = rt->sent_->bindTo(rt->enrollment_.device_id); !s.ok()) {
+    // Without it nothing is lost now; only re-sending after a server restore is not possible.
+    log.warning("the sent history " + rt->paths_.sent + " is not usable (" + s.message() +
+                "); reports cannot be re-sent to a restored server");
+    rt->sent_.reset();
+  }
 
   HttpOptions ho;
   ho.pin = rt->enrollment_.pin;
@@ -331,7 +341,7 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
   }
   std::ostringstream dlog;
   for (int round = 0; round < 100; ++round) {
-    DeliveryOutcome d = DeliverSpool(*spool_, *transport_, dlog, should_stop);
+    DeliveryOutcome d = DeliverSpool(*spool_, *transport_, dlog, should_stop, sent_.get());
     total.delivered += d.delivered;
     total.emptied = d.emptied;
     total.last = d.last;
@@ -356,6 +366,8 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
       if (!spool_->discard(*d.unreadable).ok()) break;
       continue;
     }
+    // Reports the server lacked (restored from a backup) are back in the spool: send them now.
+    if (d.requeued > 0 && d.last.kind == PostResult::Kind::kAccepted) continue;
     if (d.last.kind != PostResult::Kind::kRefused) break;
     // The server will never take the report at the head: move it aside (kept for IT), go on.
     auto seqs = spool_->list();

@@ -261,6 +261,7 @@ class IdentityTransport : public Transport {
     r.retry_after_seconds = envelope == "retry" ? 7 : -1;
     r.error = "uid=" + std::to_string(::getuid()) + " gid=" + std::to_string(::getgid()) +
               " bytes=" + std::to_string(envelope.size());
+    if (envelope == "restored") r.previous_sequence = 12;
     return r;
   }
   StatusOr<std::string> fetchPolicy(int64_t min_version) override {
@@ -289,6 +290,11 @@ TEST(UploaderTest, CarriesReportsAndPoliciesAcrossTheProcessBoundary) {
   EXPECT_EQ(retry.kind, PostResult::Kind::kRetryLater);
   EXPECT_EQ(retry.http_status, 503);
   EXPECT_EQ(retry.retry_after_seconds, 7);
+  EXPECT_FALSE(retry.previous_sequence.has_value());
+  EXPECT_FALSE(r.previous_sequence.has_value());  // not said: not made up on the way
+  PostResult restored = (*t)->postReport("restored");
+  ASSERT_TRUE(restored.previous_sequence.has_value());
+  EXPECT_EQ(*restored.previous_sequence, 12);
   auto p = (*t)->fetchPolicy(1);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(*p, "{\"signed\":true}");

@@ -8,6 +8,8 @@
 //   sequence                 the next report sequence number (NextSequence)
 //   spool/                   reports not yet acknowledged, by sequence (spool.h,
 //                            docs/agent-spool.md)
+//   sent/ (0700)             copies of the last reports the server acknowledged (SentHistory in
+//                            spool.h), re-sent to a server restored from an older backup
 //   last-report.json (0644)  the last report the server acknowledged, byte for byte
 //   status.json (0644)       what `hearth-agent status` shows, readable without root
 #pragma once
@@ -27,7 +29,7 @@ namespace hearth::agent {
 
 struct AgentPaths {
   std::string dir, device_key, device_cert, server_ca, signing_pub, enrollment, policy, sequence,
-      spool, last_report, status;
+      spool, sent, last_report, status;
 };
 AgentPaths AgentPathsFor(const std::string& state_dir);
 
