@@ -340,6 +340,7 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
     return total;
   }
   std::ostringstream dlog;
+  bool resent = false;
   for (int round = 0; round < 100; ++round) {
     DeliveryOutcome d = DeliverSpool(*spool_, *transport_, dlog, should_stop, sent_.get());
     total.delivered += d.delivered;
@@ -366,8 +367,12 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
       if (!spool_->discard(*d.unreadable).ok()) break;
       continue;
     }
-    // Reports the server lacked (restored from a backup) are back in the spool: send them now.
-    if (d.requeued > 0 && d.last.kind == PostResult::Kind::kAccepted) continue;
+    // Reports the server lacked (restored from a backup) are back in the spool: send them now,
+    // in one more round (once: a server that keeps saying it lacks them is not fed in a loop).
+    if (d.requeued > 0 && d.last.kind == PostResult::Kind::kAccepted && !resent) {
+      resent = true;
+      continue;
+    }
     if (d.last.kind != PostResult::Kind::kRefused) break;
     // The server will never take the report at the head: move it aside (kept for IT), go on.
     auto seqs = spool_->list();

@@ -1,7 +1,9 @@
 // Backup while the real server ingests, restore into a fresh state directory, start the restored
 // server elsewhere: every report acknowledged before the backup's snapshot is there, the devices
-// (mTLS clients and a real hearth-agent with its own state) keep reporting to it, and a wrong
-// passphrase restores nothing. Runs on SQLite and, when HEARTH_TEST_PG_URI is set, PostgreSQL.
+// (mTLS clients and a real hearth-agent with its own state) keep reporting to it, real agents
+// re-send what the old server acknowledged after the snapshot (so nothing acknowledged is
+// missing), and a wrong passphrase restores nothing. Runs on SQLite and, when HEARTH_TEST_PG_URI is
+// set, PostgreSQL.
 #include <atomic>
 #include <chrono>
 #include <fstream>
