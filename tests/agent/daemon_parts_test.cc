@@ -271,6 +271,7 @@ class IdentityTransport : public Transport {
     r.error = "uid=" + std::to_string(::getuid()) + " gid=" + std::to_string(::getgid()) +
               " bytes=" + std::to_string(envelope.size());
     if (envelope == "restored") r.previous_sequence = 12;
+    if (envelope == "forged") r.previous_sequence = -5;
     return r;
   }
   StatusOr<std::string> fetchPolicy(int64_t min_version) override {
@@ -304,6 +305,8 @@ TEST(UploaderTest, CarriesReportsAndPoliciesAcrossTheProcessBoundary) {
   PostResult restored = (*t)->postReport("restored");
   ASSERT_TRUE(restored.previous_sequence.has_value());
   EXPECT_EQ(*restored.previous_sequence, 12);
+  // The root side takes nothing but a non-negative integer from the uploader.
+  EXPECT_FALSE((*t)->postReport("forged").previous_sequence.has_value());
   auto p = (*t)->fetchPolicy(1);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(*p, "{\"signed\":true}");
