@@ -54,6 +54,7 @@ AgentPaths AgentPathsFor(const std::string& d) {
   p.policy = d + "/policy.signed.json";
   p.sequence = d + "/sequence";
   p.spool = d + "/spool";
+  p.sent = d + "/sent";
   p.last_report = d + "/last-report.json";
   p.status = d + "/status.json";
   return p;

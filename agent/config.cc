@@ -175,6 +175,26 @@ StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, bool explicit_pat
          c.spool_max_bytes = n;
          return OkStatus();
        }},
+      {"sent_keep_reports",
+       [&](const std::string& v) -> Status {
+         size_t end = 0;
+         auto n = parseNumberPrefix(v, &end);
+         if (!n.ok() || end != v.size() || *n > 100000) {
+           return InvalidArgumentError("expected a number from 0 (keep none) to 100000, got " + v);
+         }
+         c.sent_keep_reports = static_cast<size_t>(*n);
+         return OkStatus();
+       }},
+      {"sent_keep_days",
+       [&](const std::string& v) -> Status {
+         size_t end = 0;
+         auto n = parseNumberPrefix(v, &end);
+         if (!n.ok() || end != v.size() || *n < 1 || *n > 365) {
+           return InvalidArgumentError("expected a number of days from 1 to 365, got " + v);
+         }
+         c.sent_keep_days = static_cast<int>(*n);
+         return OkStatus();
+       }},
       {"log_level",
        [&](const std::string& v) -> Status {
          static const std::map<std::string, LogLevel> levels = {{"error", LogLevel::kError},

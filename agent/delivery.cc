@@ -30,7 +30,7 @@ PostResult localError(std::string message) {
 }  // namespace
 
 DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& log,
-                             const std::function<bool()>& should_stop) {
+                             const std::function<bool()>& should_stop, SentHistory* history) {
   DeliveryOutcome out;
   auto pending = spool.list();
   if (!pending.ok()) {
@@ -67,6 +67,39 @@ DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& l
     out.last_sequence = seq;
     out.last_delivered = std::move(body).value();
     ++out.delivered;
+    if (history != nullptr) {
+      // What the server lacks goes back into the spool first (durably), while the history still
+      // holds every copy; a crash before the report leaves the spool sends it again, and the
+      // server's answer to the duplicate reveals the same loss again.
+      if (r.previous_sequence) {
+        auto back = history->requeue(spool, *r.previous_sequence, seq);
+        if (!back.ok()) {
+          // Report `seq` stays spooled: sent again, the server's answer says the same again.
+          out.last = localError(
+              "the server lacks reports below " + std::to_string(seq) +
+              " but putting them back into the spool failed: " + back.status().message());
+          log << out.last.error << "\n";
+          return out;
+        }
+        if (back->lacked_to != 0) {
+          log << "the server lacked reports " << back->lacked_from << ".." << back->lacked_to
+              << " (restored from a backup?); re-sending " << back->requeued << " of them";
+          if (back->not_kept > 0) {
+            log << "; " << back->not_kept
+                << " cannot be re-sent (no longer in the sent history, or never acknowledged: "
+                   "dropped from a full spool or refused)";
+          }
+          log << "\n";
+          out.requeued += back->requeued;
+        }
+      }
+      // Then the copy, before the report leaves the spool: a crash between the two leaves it in
+      // both (sent again, stored once). A copy that cannot be written only costs the chance to
+      // re-send it after a restore.
+      if (Status kept = history->keep(seq, out.last_delivered); !kept.ok()) {
+        log << "warning: " << kept.message() << "\n";
+      }
+    }
     out.last = std::move(r);
     if (Status removed = spool.remove(seq); !removed.ok()) {
       out.last = localError(

@@ -129,6 +129,16 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
   }
   rt->spool_ = std::make_unique<Spool>(rt->paths_.spool, o.config.spool_max_reports,
                                        o.config.spool_max_bytes);
+  SentHistoryOptions so;
+  so.keep_reports = o.config.sent_keep_reports;
+  so.keep_for = std::chrono::hours(24) * o.config.sent_keep_days;
+  rt->sent_ = std::make_unique<SentHistory>(rt->paths_.sent, so);
+  if (Status s = rt->sent_->bindTo(rt->enrollment_.device_id); !s.ok()) {
+    // Without it nothing is lost now; only re-sending after a server restore is not possible.
+    log.warning("the sent history " + rt->paths_.sent + " is not usable (" + s.message() +
+                "); reports cannot be re-sent to a restored server");
+    rt->sent_.reset();
+  }
 
   // A renewal that a crash interrupted is finished (or discarded) before the key is read.
   auto recovered = RecoverCertificateRenewal(o.state_dir);
@@ -527,8 +537,9 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
     return total;
   }
   std::ostringstream dlog;
+  bool resent = false;
   for (int round = 0; round < 100; ++round) {
-    DeliveryOutcome d = DeliverSpool(*spool_, *transport_, dlog, should_stop);
+    DeliveryOutcome d = DeliverSpool(*spool_, *transport_, dlog, should_stop, sent_.get());
     total.delivered += d.delivered;
     total.emptied = d.emptied;
     total.last = d.last;
@@ -551,6 +562,12 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
       log_->error("report " + std::to_string(*d.unreadable) + " in the spool cannot be read (" +
                   d.last.error + "); moved to " + to + " and delivery goes on without it");
       if (!spool_->discard(*d.unreadable).ok()) break;
+      continue;
+    }
+    // Reports the server lacked (restored from a backup) are back in the spool: send them now,
+    // in one more round (once: a server that keeps saying it lacks them is not fed in a loop).
+    if (d.requeued > 0 && d.last.kind == PostResult::Kind::kAccepted && !resent) {
+      resent = true;
       continue;
     }
     if (d.last.kind != PostResult::Kind::kRefused) break;

@@ -187,6 +187,11 @@ PostResult ClassifyPost(const StatusOr<HttpResponse>& response) {
   r.http_status = status;
   if (status == 200 || status == 202) {
     r.kind = Kind::kAccepted;
+    auto v = json::parse(response->body, {.max_depth = 8, .max_bytes = 64 * 1024});
+    if (v.ok() && v->isObject()) {
+      const json::Value* p = v->find("previous_sequence");
+      if (p != nullptr && p->isInt() && p->asInt() >= 0) r.previous_sequence = p->asInt();
+    }
     return r;
   }
   ServerError e = parseServerError(response->body);

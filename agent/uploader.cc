@@ -314,6 +314,7 @@ void ServeUploader(int fd, Transport& transport) {
       resp.set("http_status", static_cast<int64_t>(r.http_status));
       resp.set("retry_after", static_cast<int64_t>(r.retry_after_seconds));
       resp.set("error", r.error);
+      if (r.previous_sequence) resp.set("previous_sequence", *r.previous_sequence);
     } else if (stringField(*req, "op") == "policy") {
       auto p = transport.fetchPolicy(intField(*req, "min_version", 0));
       resp.set("ok", p.ok());
@@ -467,6 +468,12 @@ PostResult ProcessTransport::postReport(const std::string& envelope) {
   r.retry_after_seconds =
       static_cast<long>(std::clamp<int64_t>(intField(*v, "retry_after", -1), -1, 3600));
   r.error = stringField(*v, "error").substr(0, 1024);
+  // Only meaningful on an acknowledgement; a negative or non-integer value is ignored (the root
+  // side then re-sends nothing, as with an older server).
+  if (r.kind == PostResult::Kind::kAccepted) {
+    int64_t previous = intField(*v, "previous_sequence", -1);
+    if (previous >= 0) r.previous_sequence = previous;
+  }
   return r;
 }
 

@@ -213,8 +213,8 @@ class Ingestor {
 
   // Blocks until the report is durably stored (or refused). ResourceExhausted when the queue is
   // full: the caller answers 503 with Retry-After.
-  StatusOr<IngestOutcome> submit(NewReport report) {
-    std::promise<StatusOr<IngestOutcome>> promise;
+  StatusOr<IngestResult> submit(NewReport report) {
+    std::promise<StatusOr<IngestResult>> promise;
     auto future = promise.get_future();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -229,7 +229,7 @@ class Ingestor {
  private:
   struct Item {
     NewReport report;
-    std::promise<StatusOr<IngestOutcome>> promise;
+    std::promise<StatusOr<IngestResult>> promise;
   };
 
   void loop() {
@@ -1126,7 +1126,7 @@ class DeviceHandler final : public HTTPRequestHandler {
       throw HttpError{503, "cannot store the report now; retry later",
                       full ? "overloaded" : "unavailable"};
     }
-    bool stored = *outcome == IngestOutcome::kStored;
+    bool stored = outcome->outcome == IngestOutcome::kStored;
     if (stored && env->dropped.value_or(0) > 0) {
       app_.metrics.reportsDropped(*env->dropped);
       app_.log->warn("device " + d.device_id + " dropped " + std::to_string(*env->dropped) +
@@ -1136,6 +1136,9 @@ class DeviceHandler final : public HTTPRequestHandler {
     json::Value out = json::Value::object();
     out.set("report_id", env->report_id);
     out.set("status", stored ? "stored" : "duplicate");
+    // The device's highest sequence before this report: an agent that had reports acknowledged
+    // above it sends them again (a server restored from a backup lacks them).
+    out.set("previous_sequence", outcome->previous_sequence);
     int code = stored ? 202 : 200;
     sendJson(resp, code, out);
     return code;

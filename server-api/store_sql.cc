@@ -851,10 +851,10 @@ class SqlStore final : public Store {
     return out;
   }
 
-  StatusOr<std::vector<IngestOutcome>> ingestReports(
+  StatusOr<std::vector<IngestResult>> ingestReports(
       const std::vector<NewReport>& reports) override {
     std::lock_guard<std::mutex> lock(mu_);
-    std::vector<IngestOutcome> outcomes;
+    std::vector<IngestResult> outcomes;
     Status s = guard("store reports", [&]() -> Status {
       session_->begin();
       try {
@@ -1268,8 +1268,8 @@ class SqlStore final : public Store {
     Poco::Int64 seq = 0, last_seq = 0, dropped = 0;
     int compliant = 0;
     std::vector<std::string> state_ids, state_verdicts;
-    std::unique_ptr<Statement> insert_report, select_last_seq, update_seen, update_device,
-        select_states, insert_state, update_state, insert_event;
+    std::unique_ptr<Statement> insert_report, select_last_seq, select_below, update_seen,
+        update_device, select_states, insert_state, update_state, insert_event;
   };
 
   std::unique_ptr<Statement> prepare(const std::string& q) {
@@ -1289,6 +1289,10 @@ class SqlStore final : public Store {
     s->select_last_seq =
         prepare("SELECT last_sequence, machine_id FROM devices WHERE device_id = ?");
     *s->select_last_seq, use(s->device), into(s->last_seq), into(s->prev_machine);
+    // Duplicates only (a report sent again): what the server holds right below it.
+    s->select_below = prepare(
+        "SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE device_id = ? AND sequence < ?");
+    *s->select_below, use(s->device), use(s->seq), into(s->last_seq);
     s->update_seen = prepare(
         "UPDATE devices SET last_seen = ?, reports_dropped = reports_dropped + ? "
         "WHERE device_id = ?");
@@ -1316,7 +1320,7 @@ class SqlStore final : public Store {
     return *ingest_;
   }
 
-  IngestOutcome ingestOne(const NewReport& r) {
+  IngestResult ingestOne(const NewReport& r) {
     IngestStatements& s = ingestStatements();
     s.report_id = r.report_id;
     s.device = r.device_id;
@@ -1328,15 +1332,24 @@ class SqlStore final : public Store {
     s.seq = r.sequence;
     s.dropped = r.dropped;
     // A repeated report_id changes nothing, so its "dropped" is not counted twice.
-    if (s.insert_report->execute() == 0) return IngestOutcome::kDuplicate;
-
-    // The device's latest state follows the highest sequence, not arrival order.
+    if (s.insert_report->execute() == 0) {
+      // Sent again, e.g. after an agent crashed before it saw the acknowledgement: answer with
+      // the highest sequence held below it, so that a loss this report revealed the first time
+      // (a restore) is revealed again.
+      s.last_seq = 0;
+      s.select_below->execute();
+      return {IngestOutcome::kDuplicate, s.last_seq};
+    }
     s.last_seq = 0;
     s.prev_machine.clear();
     s.select_last_seq->execute();
+    IngestResult stored{IngestOutcome::kStored, s.last_seq};
+
+    // The device's latest state follows the highest sequence, not arrival order: a report sent
+    // again after a restore (older than the device's latest) is kept as history only.
     if (s.seq < s.last_seq) {
       s.update_seen->execute();
-      return IngestOutcome::kStored;
+      return stored;
     }
     s.agent = r.agent_version;
     s.machine = r.machine_id;
@@ -1346,7 +1359,7 @@ class SqlStore final : public Store {
     if (!s.machine.empty() && s.machine != s.prev_machine)
       noteMachineId(s.device, s.machine, s.received);
     const json::Value* checks = r.result.find("checks");
-    if (checks == nullptr || !checks->isArray()) return IngestOutcome::kStored;
+    if (checks == nullptr || !checks->isArray()) return stored;
     s.state_ids.clear();
     s.state_verdicts.clear();
     s.select_states->execute();
@@ -1369,7 +1382,7 @@ class SqlStore final : public Store {
       previous[s.check_id] = s.verdict;
       s.insert_event->execute();
     }
-    return IngestOutcome::kStored;
+    return stored;
   }
 
   // Appends one feed event on the writer session (inside the caller's transaction).

@@ -43,6 +43,8 @@ TEST(AgentConfigTest, DefaultsWhenTheDefaultFileIsMissing) {
   EXPECT_EQ(c->service_user, "hearth");
   EXPECT_EQ(c->spool_max_reports, 10000u);
   EXPECT_EQ(c->spool_max_bytes, 20u << 20);
+  EXPECT_EQ(c->sent_keep_reports, 500u);
+  EXPECT_EQ(c->sent_keep_days, 7);
   EXPECT_FALSE(LoadAgentConfig("/nonexistent/agent.conf", true).ok());
 }
 
@@ -54,7 +56,8 @@ TEST(AgentConfigTest, EveryKeyParses) {
                                "network_debounce = 0\nretry_cap = 1h\nproxy = none\n"
                                "policy = /etc/p.json\nenroll_file = /etc/e.conf\n"
                                "service_user = _hearth\nnotify = no\nspool_max_reports = 500\n"
-                               "spool_max_bytes = 5MiB\nlog_level = debug\n");
+                               "spool_max_bytes = 5MiB\nlog_level = debug\n"
+                               "sent_keep_reports = 0\nsent_keep_days = 30\n");
   auto c = LoadAgentConfig(path, true);
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->interval, seconds(300));
@@ -71,6 +74,8 @@ TEST(AgentConfigTest, EveryKeyParses) {
   EXPECT_EQ(c->spool_max_reports, 500u);
   EXPECT_EQ(c->spool_max_bytes, 5u << 20);
   EXPECT_EQ(c->log_level, LogLevel::kDebug);
+  EXPECT_EQ(c->sent_keep_reports, 0u);
+  EXPECT_EQ(c->sent_keep_days, 30);
 }
 
 TEST(AgentConfigTest, ErrorsNameFileLineKeyAndWhatWasExpected) {
@@ -86,6 +91,10 @@ TEST(AgentConfigTest, ErrorsNameFileLineKeyAndWhatWasExpected) {
       {"log_level = loud\n", "log_level: expected error, warning, info or debug"},
       {"spool_max_bytes = 10\n", "spool_max_bytes: expected at least 1MiB"},
       {"policy = relative.json\n", "policy: expected an absolute path"},
+      {"sent_keep_reports = -1\n", "sent_keep_reports: expected a number from 0 (keep none)"},
+      {"sent_keep_reports = 200000\n", "sent_keep_reports: expected a number from 0"},
+      {"sent_keep_days = 0\n", "sent_keep_days: expected a number of days from 1 to 365"},
+      {"sent_keep_days = 1w\n", "sent_keep_days: expected a number of days from 1 to 365"},
       {"service_user = a b\n", "service_user: expected a user name"},
       {"intervall = 5m\n", "intervall: unknown key (expected one of"},
       {"interval = 5m\ninterval = 6m\n", "agent.conf:2: interval: set twice (first on line 1)"},
@@ -266,6 +275,8 @@ class IdentityTransport : public Transport {
     r.retry_after_seconds = envelope == "retry" ? 7 : -1;
     r.error = "uid=" + std::to_string(::getuid()) + " gid=" + std::to_string(::getgid()) +
               " bytes=" + std::to_string(envelope.size());
+    if (envelope == "restored") r.previous_sequence = 12;
+    if (envelope == "forged") r.previous_sequence = -5;
     return r;
   }
   StatusOr<std::string> fetchPolicy(int64_t min_version) override {
@@ -294,6 +305,13 @@ TEST(UploaderTest, CarriesReportsAndPoliciesAcrossTheProcessBoundary) {
   EXPECT_EQ(retry.kind, PostResult::Kind::kRetryLater);
   EXPECT_EQ(retry.http_status, 503);
   EXPECT_EQ(retry.retry_after_seconds, 7);
+  EXPECT_FALSE(retry.previous_sequence.has_value());
+  EXPECT_FALSE(r.previous_sequence.has_value());  // not said: not made up on the way
+  PostResult restored = (*t)->postReport("restored");
+  ASSERT_TRUE(restored.previous_sequence.has_value());
+  EXPECT_EQ(*restored.previous_sequence, 12);
+  // The root side takes nothing but a non-negative integer from the uploader.
+  EXPECT_FALSE((*t)->postReport("forged").previous_sequence.has_value());
   auto p = (*t)->fetchPolicy(1);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(*p, "{\"signed\":true}");

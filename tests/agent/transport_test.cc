@@ -35,6 +35,28 @@ TEST(ClassifyPostTest, AcknowledgedReportsAreAccepted) {
   }
 }
 
+TEST(ClassifyPostTest, AnAcknowledgementCarriesTheServersPreviousSequenceWhenItSaysSo) {
+  PostResult r =
+      ClassifyPost(answer(202, R"({"report_id":"x","status":"stored","previous_sequence":41})"));
+  EXPECT_EQ(r.kind, Kind::kAccepted);
+  ASSERT_TRUE(r.previous_sequence.has_value());
+  EXPECT_EQ(*r.previous_sequence, 41);
+  EXPECT_EQ(*ClassifyPost(answer(200, R"({"status":"duplicate","previous_sequence":0})"))
+                 .previous_sequence,
+            0);
+  // An older server (no field) or a value that is not a non-negative integer: nothing.
+  for (const char* body :
+       {R"({"report_id":"x","status":"stored"})", R"({"previous_sequence":-1})",
+        R"({"previous_sequence":"7"})", R"({"previous_sequence":1.5})", "not json", ""}) {
+    PostResult old = ClassifyPost(answer(202, body));
+    EXPECT_EQ(old.kind, Kind::kAccepted) << body;
+    EXPECT_FALSE(old.previous_sequence.has_value()) << body;
+  }
+  // Never taken from an answer that is not an acknowledgement.
+  EXPECT_FALSE(
+      ClassifyPost(answer(503, R"({"error":"busy","previous_sequence":3})")).previous_sequence);
+}
+
 TEST(ClassifyPostTest, OverloadAndServerErrorsAreRetriedLaterWithRetryAfter) {
   for (long status : {429L, 500L, 502L, 503L, 504L}) {
     PostResult r = ClassifyPost(answer(status, R"({"error":"busy"})", 30));

@@ -1,7 +1,9 @@
 // Backup while the real server ingests, restore into a fresh state directory, start the restored
 // server elsewhere: every report acknowledged before the backup's snapshot is there, the devices
-// (mTLS clients and a real hearth-agent with its own state) keep reporting to it, and a wrong
-// passphrase restores nothing. Runs on SQLite and, when HEARTH_TEST_PG_URI is set, PostgreSQL.
+// (mTLS clients and a real hearth-agent with its own state) keep reporting to it, real agents
+// re-send what the old server acknowledged after the snapshot (so nothing acknowledged is
+// missing), and a wrong passphrase restores nothing. Runs on SQLite and, when HEARTH_TEST_PG_URI is
+// set, PostgreSQL.
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -392,6 +394,117 @@ TEST_P(BackupRestoreTest, BackupDuringIngestRestoresEveryAcknowledgedReportAndAg
   ASSERT_FALSE(agent_id.empty()) << json::write(list);
   json::Value history = adminGet(target, admin, "/api/v1/devices/" + agent_id + "/history");
   EXPECT_EQ(history.find("reports")->size(), 2u);  // the one before the backup, the new one
+  auto check = RunProcess(withDb({kServer, "check-db", "--state-dir", target}, db_b_));
+  EXPECT_EQ(check.out, "ok\n") << check.err;
+}
+
+// The acceptance: `backup` during ingest, then `restore` elsewhere; the restored server
+// accepts the agents' reports and no acknowledged report is missing. Real agents report (`run
+// --once` in loops) before, while and AFTER the backup runs: what the old server acknowledged after
+// the snapshot is not in the backup, and the agents removed it from their spools. Once each agent
+// has delivered one more report to the restored server, every report the old server ever
+// acknowledged is there, each once, and no device misses a sequence: the agents re-sent their
+// kept copies (sent history) because the acknowledgement said the server lacked them.
+TEST_P(BackupRestoreTest, AgentsResendWhatTheOldServerAcknowledgedAfterTheSnapshot) {
+  auto server = serve(state_, db_a_, "server-a.log");
+  ASSERT_TRUE(server->started());
+  std::string devices = server->address("devices");
+  std::string ca = state_ + "/ca.pem";
+
+  constexpr int kAgents = 3;
+  auto agentIn = [&](const std::string& dir, std::vector<std::string> args) {
+    args.insert(args.begin(), kAgent);
+    args.insert(args.end(), {"--state-dir", dir, "--config", dir_.path() + "/agent.conf"});
+    return RunProcess(args);
+  };
+  std::vector<std::string> agents;
+  for (int i = 0; i < kAgents; ++i) {
+    agents.push_back(dir_.path() + "/agent-" + std::to_string(i));
+    auto e = agentIn(agents.back(), {"enroll", "--server", "https://" + devices, "--secret-file",
+                                     state_ + "/enroll-secret", "--ca-file", ca, "--owner",
+                                     "owner-" + std::to_string(i)});
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> runs{0}, failed{0};
+  std::vector<std::thread> loops;
+  for (const auto& a : agents) {
+    loops.emplace_back([&, a] {
+      while (!stop) {
+        auto r = agentIn(a, {"run", "--once"});
+        if (r.exit_code != 0 || r.out.find("1 delivered") == std::string::npos) ++failed;
+        ++runs;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::string out = dir_.path() + "/server.hbk";
+  auto backup = RunProcess(withDb({kServer, "backup", "--state-dir", state_, "--out", out,
+                                   "--passphrase-file", pass_, "--config", config_},
+                                  db_a_));
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  int runs_at_backup_end = runs;
+  // The old server goes on acknowledging for a while after the backup (until it "dies").
+  auto until = Clock::now() + std::chrono::seconds(3);
+  while (Clock::now() < until || runs < runs_at_backup_end + 2 * kAgents) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  stop = true;
+  for (auto& t : loops) t.join();
+  EXPECT_EQ(failed, 0) << "every run delivered its report to the old server";
+  server->stop();
+  // Everything the old server ever acknowledged (it answers only once a report is stored).
+  std::set<std::string> acknowledged = storedReportIds(state_, db_a_);
+
+  std::string target = dir_.path() + "/restored";
+  auto restored = RunProcess(withDb(
+      {kServer, "restore", "--in", out, "--state-dir", target, "--passphrase-file", pass_}, db_b_));
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  std::set<std::string> in_backup = storedReportIds(target, db_b_);
+  size_t lost = 0;
+  for (const auto& id : acknowledged) lost += in_backup.count(id) == 0 ? 1 : 0;
+  std::cout << "[ info ] " << runs << " agent runs; the old server acknowledged "
+            << acknowledged.size() << " reports, " << lost << " of them after the snapshot\n";
+  ASSERT_GT(lost, 0u) << "the test must cover reports acknowledged after the snapshot";
+
+  auto second = serve(target, db_b_, "server-b.log");
+  ASSERT_TRUE(second->started());
+  std::string new_devices = second->address("devices");
+  bool said = false;
+  for (const auto& a : agents) {
+    std::string enrollment = readFile(a + "/enrollment.json");
+    size_t pos = enrollment.find(devices);
+    ASSERT_NE(pos, std::string::npos) << enrollment;
+    enrollment.replace(pos, devices.size(), new_devices);
+    std::ofstream(a + "/enrollment.json", std::ios::trunc) << enrollment;
+    auto again = agentIn(a, {"run", "--once"});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    said = said || (again.out + again.err).find("(restored from a backup?); re-sending") !=
+                       std::string::npos;
+    EXPECT_EQ((again.out + again.err).find("cannot be re-sent"), std::string::npos)
+        << again.out << again.err;
+  }
+  EXPECT_TRUE(said) << "an agent says what it re-sends";
+
+  // Every acknowledged report is in the restored server, each once.
+  std::set<std::string> now = storedReportIds(target, db_b_);
+  size_t missing = 0;
+  for (const auto& id : acknowledged) missing += now.count(id) == 0 ? 1 : 0;
+  EXPECT_EQ(missing, 0u) << "of " << acknowledged.size() << " acknowledged by the old server";
+  EXPECT_EQ(now.size(), acknowledged.size() + kAgents);  // and one new report per agent
+  // Each device: no sequence missing (reports_missing 0), its latest is its newest report.
+  std::string admin = second->address("admin");
+  json::Value list = adminGet(target, admin, "/api/v1/devices?limit=100");
+  int checked = 0;
+  for (const auto& d : list.find("devices")->asArray()) {
+    std::string id = d.find("device_id")->asString();
+    json::Value one = adminGet(target, admin, "/api/v1/devices/" + id);
+    const json::Value* m = one.find("reports_missing");
+    ASSERT_TRUE(m != nullptr && m->isInt()) << json::write(one);
+    EXPECT_EQ(m->asInt(), 0) << json::write(one);
+    ++checked;
+  }
+  EXPECT_EQ(checked, kAgents);
   auto check = RunProcess(withDb({kServer, "check-db", "--state-dir", target}, db_b_));
   EXPECT_EQ(check.out, "ok\n") << check.err;
 }

@@ -246,6 +246,10 @@ TEST_P(ServerApiTest, EnrolReportAndReadItBackWithOpensslAndCurl) {
   Http again = post(d, report(rid, 1, false, "fail"));
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_NE(again.body.find("duplicate"), std::string::npos);
+  // Each acknowledgement says what the server held before the report (agents re-send what a
+  // server restored from an older backup lacks): nothing before report 1, nor below it.
+  EXPECT_EQ(json::parse(first.body)->find("previous_sequence")->asInt(), 0) << first.body;
+  EXPECT_EQ(json::parse(again.body)->find("previous_sequence")->asInt(), 0) << again.body;
 
   Http list = admin("/api/v1/devices?status=noncompliant");
   ASSERT_EQ(list.status, 200) << list.body;
@@ -280,6 +284,11 @@ TEST_P(ServerApiTest, EnrolReportAndReadItBackWithOpensslAndCurl) {
   Http metrics = curl("https://" + admin_ + "/metrics");
   EXPECT_NE(metrics.body.find("hearth_reports_total{outcome=\"stored\"} 1"), std::string::npos);
   EXPECT_NE(metrics.body.find("hearth_devices{status=\"noncompliant\"} 1"), std::string::npos);
+
+  // Report 3 (2 never arrived): the server held 1 before it.
+  Http third = post(d, report("3f2b8c1e-5d6a-4b7c-8d9e-0a1b2c3d4e63", 3, false, "fail"));
+  ASSERT_EQ(third.status, 202) << third.body;
+  EXPECT_EQ(json::parse(third.body)->find("previous_sequence")->asInt(), 1) << third.body;
 }
 
 TEST_P(ServerApiTest, DeviceStringsAreDataInCsv) {

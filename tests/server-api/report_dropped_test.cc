@@ -139,7 +139,7 @@ TEST_P(ReportDroppedStoreTest, SummedOncePerStoredReportAndShownInTheList) {
                              report("dev-a", "00000000-0000-4000-8000-000000000004", 4, 1),
                              report("dev-a", "00000000-0000-4000-8000-000000000001", 5, 3)});
   ASSERT_TRUE(more.ok()) << more.status().toString();
-  EXPECT_EQ((*more)[2], IngestOutcome::kDuplicate);
+  EXPECT_EQ((*more)[2].outcome, IngestOutcome::kDuplicate);
   EXPECT_EQ(dropped("dev-a"), 6);
   EXPECT_EQ(dropped("dev-b"), 0);
 

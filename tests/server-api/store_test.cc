@@ -169,11 +169,11 @@ TEST_P(StoreTest, ReportsAreStoredOnceAndDriveStatusAndFeed) {
   r.received_at = T("2026-11-26T10:00:01Z");
   auto out = store_->ingestReports({r, r});  // the same report twice in one batch
   ASSERT_TRUE(out.ok()) << out.status().toString();
-  EXPECT_EQ((*out)[0], IngestOutcome::kStored);
-  EXPECT_EQ((*out)[1], IngestOutcome::kDuplicate);
+  EXPECT_EQ((*out)[0].outcome, IngestOutcome::kStored);
+  EXPECT_EQ((*out)[1].outcome, IngestOutcome::kDuplicate);
   auto again = store_->ingestReports({r});
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ((*again)[0], IngestOutcome::kDuplicate);
+  EXPECT_EQ((*again)[0].outcome, IngestOutcome::kDuplicate);
 
   auto dev = store_->getDevice("dev-1");
   ASSERT_TRUE(dev.ok());
@@ -221,6 +221,73 @@ TEST_P(StoreTest, ReportsAreStoredOnceAndDriveStatusAndFeed) {
   late.received_at = T("2026-11-26T12:00:00Z");
   ASSERT_TRUE(store_->ingestReports({late}).ok());
   EXPECT_EQ(store_->getDevice("dev-1")->status, "compliant");
+}
+
+// After a restore from an older backup the agents send the reports the server lost: each
+// acknowledgement says what the server held before the report (so the agent can tell), and an
+// older sequence arriving after a newer one is stored without moving the latest result back.
+TEST_P(StoreTest, EachReportOfABatchSaysTheDevicesPreviousSequence) {
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2026-11-26T08:00:00Z");
+  ASSERT_TRUE(store_->createSecret("h", spec).ok());
+  enroll("h", "dev-1");
+  enroll("h", "dev-2");
+  auto report = [&](const std::string& device, int64_t seq, bool compliant) {
+    NewReport r;
+    r.device_id = device;
+    char id[64];
+    std::snprintf(id, sizeof id, "3f2b8c1e-5d6a-4b7c-8d9e-%012lld",
+                  static_cast<long long>(seq + (device == "dev-2" ? 1000 : 0)));
+    r.report_id = id;
+    r.sequence = seq;
+    r.sent_at = "2026-11-26T10:00:00Z";
+    r.agent_version = "0.1.0";
+    r.machine_id = std::string(64, 'a');
+    r.result = result(compliant, {{"disk_encryption", compliant ? "pass" : "fail"}});
+    r.received_at = T("2026-11-26T10:00:01Z");
+    return r;
+  };
+  // One batch, two devices interleaved: each report sees what was stored before it.
+  auto out = store_->ingestReports({report("dev-1", 1, false), report("dev-2", 1, false),
+                                    report("dev-1", 2, false), report("dev-1", 3, false),
+                                    report("dev-2", 7, false)});
+  ASSERT_TRUE(out.ok()) << out.status().toString();
+  ASSERT_EQ(out->size(), 5u);
+  std::vector<int64_t> previous;
+  for (const auto& o : *out) {
+    EXPECT_EQ(o.outcome, IngestOutcome::kStored);
+    previous.push_back(o.previous_sequence);
+  }
+  EXPECT_EQ(previous, (std::vector<int64_t>{0, 0, 1, 2, 1}));
+
+  // dev-1 jumps to 9 (compliant now); then 5, older, arrives (re-sent after a restore).
+  auto nine = store_->ingestReports({report("dev-1", 9, true)});
+  ASSERT_TRUE(nine.ok());
+  EXPECT_EQ((*nine)[0].previous_sequence, 3);  // the agent had 4..8 acknowledged: it re-sends
+  auto five = store_->ingestReports({report("dev-1", 5, false)});
+  ASSERT_TRUE(five.ok());
+  EXPECT_EQ((*five)[0].outcome, IngestOutcome::kStored);
+  EXPECT_EQ((*five)[0].previous_sequence, 9);  // nothing below 5 is for the agent to worry about
+  auto dev = store_->getDevice("dev-1");
+  ASSERT_TRUE(dev.ok());
+  EXPECT_EQ(dev->last_sequence, 9);
+  EXPECT_EQ(dev->status, "compliant");  // the latest result follows the highest sequence
+  ASSERT_TRUE(dev->latest_result.has_value());
+  EXPECT_EQ(json::write(*dev->latest_result->find("compliant")), "true");
+  auto history = store_->deviceHistory("dev-1", 10);
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), 5u);                  // 1, 2, 3, 5, 9
+  EXPECT_EQ(*store_->missingReports("dev-1"), 4);  // 4, 6, 7, 8
+
+  // A duplicate says the highest sequence held below it, so that an agent that crashed before it
+  // saw the first acknowledgement learns the same again.
+  auto dup = store_->ingestReports({report("dev-1", 9, true), report("dev-1", 5, false)});
+  ASSERT_TRUE(dup.ok());
+  EXPECT_EQ((*dup)[0].outcome, IngestOutcome::kDuplicate);
+  EXPECT_EQ((*dup)[0].previous_sequence, 5);
+  EXPECT_EQ((*dup)[1].outcome, IngestOutcome::kDuplicate);
+  EXPECT_EQ((*dup)[1].previous_sequence, 3);
 }
 
 TEST_P(StoreTest, ListingFiltersByStatusLevelAndStaleness) {

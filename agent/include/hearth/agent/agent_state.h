@@ -16,6 +16,8 @@
 //   sequence                 the next report sequence number (NextSequence)
 //   spool/                   reports not yet acknowledged, by sequence (spool.h,
 //                            docs/agent-spool.md)
+//   sent/ (0700)             copies of the last reports the server acknowledged (SentHistory in
+//                            spool.h), re-sent to a server restored from an older backup
 //   last-report.json (0644)  the last report the server acknowledged, byte for byte
 //   status.json (0644)       what `hearth-agent status` shows, readable without root
 #pragma once
@@ -36,7 +38,7 @@ namespace hearth::agent {
 
 struct AgentPaths {
   std::string dir, device_key, device_cert, cert_info, server_ca, signing_pub, signing_next,
-      server_pins, enrollment, policy, sequence, spool, last_report, status;
+      server_pins, enrollment, policy, sequence, spool, sent, last_report, status;
 };
 AgentPaths AgentPathsFor(const std::string& state_dir);
 

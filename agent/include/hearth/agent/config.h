@@ -32,6 +32,8 @@ struct AgentConfig {
   bool notify = true;                    // notify: desktop notifications for failed checks
   size_t spool_max_reports = 10000;      // spool_max_reports
   size_t spool_max_bytes = 20u << 20;    // spool_max_bytes
+  size_t sent_keep_reports = 500;        // sent_keep_reports: acknowledged reports kept (0: none)
+  int sent_keep_days = 7;                // sent_keep_days: ... and for at most this many days
   LogLevel log_level = LogLevel::kInfo;  // log_level: error | warning | info | debug
 };
 

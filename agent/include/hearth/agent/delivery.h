@@ -24,6 +24,9 @@ struct DeliveryOutcome {
   // than any report can be, an I/O error): the caller moves it aside so that it does not block
   // the reports behind it for ever (runtime.cc keeps it in rejected/).
   std::optional<int64_t> unreadable;
+  // Reports put back into the spool from the sent history because the server lacked them (see
+  // SentHistory::requeue): they were not in this round's list; the caller runs another round.
+  int64_t requeued = 0;
 };
 
 // `should_stop` is polled between reports (SIGTERM); when it says stop, delivery ends with
@@ -31,7 +34,12 @@ struct DeliveryOutcome {
 // last.kind == kNetwork and the error text; a report listed but gone by the time it is read
 // (dropped from a full spool) is skipped. `log` gets one line per failure, without a prefix
 // (the caller's Logger adds it); report contents are never logged.
+//
+// With a `history`, each acknowledged report is kept there (SentHistory::keep) before it leaves
+// the spool, and an acknowledgement whose previous_sequence is below reports the history holds
+// puts them back into the spool (logged once per acknowledgement that reveals the loss).
 DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& log,
-                             const std::function<bool()>& should_stop = nullptr);
+                             const std::function<bool()>& should_stop = nullptr,
+                             SentHistory* history = nullptr);
 
 }  // namespace hearth::agent

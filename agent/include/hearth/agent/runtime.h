@@ -99,6 +99,7 @@ class AgentRuntime {
   std::string policy_problem_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Spool> spool_;
+  std::unique_ptr<SentHistory> sent_;  // null when unusable (then nothing can be re-sent)
   std::optional<Policy> policy_;
   int64_t policy_version_ = 0;
   int interrupt_fd_ = -1;

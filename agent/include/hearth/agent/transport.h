@@ -4,7 +4,9 @@
 // "the server said so".
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "hearth/agent/http_client.h"
@@ -27,6 +29,11 @@ struct PostResult {
   long http_status = 0;
   long retry_after_seconds = -1;  // from Retry-After, clamped to [0, 3600]; -1 when absent
   std::string error;              // for logs and status; empty when accepted
+  // Accepted only: the answer's "previous_sequence", the device's highest sequence the server
+  // held before this report (see docs/agent-delivery.md "After a server restore"). Absent when
+  // the server does not send it (older servers) or sent something that is not a non-negative
+  // integer.
+  std::optional<int64_t> previous_sequence;
 };
 
 const char* PostKindName(PostResult::Kind kind);

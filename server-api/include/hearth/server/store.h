@@ -136,6 +136,17 @@ struct NewReport {
 
 enum class IngestOutcome { kStored, kDuplicate };
 
+// What became of one report of a batch.
+struct IngestResult {
+  IngestOutcome outcome = IngestOutcome::kStored;
+  // The server holds no report of this device with a sequence strictly between this number and
+  // the report's: for a new report, the device's last_sequence before it (its highest ever
+  // stored; retention never lowers it); for a duplicate, the highest sequence stored below it. An
+  // agent that had reports in between acknowledged knows the server lost them (restored from an
+  // older backup) and sends them again.
+  int64_t previous_sequence = 0;
+};
+
 struct DeviceFilter {
   // compliant | noncompliant | unknown | stale (devices awaiting approval are in none of these)
   // | pending (awaiting approval)
@@ -247,8 +258,10 @@ class Store {
 
   // Stores a batch of reports in ONE durable transaction (group commit). Each report is stored
   // once: a repeated report_id is kDuplicate. Updates the device's latest result, status and
-  // per-check verdicts, appending verdict_changed events. Results come in input order.
-  virtual StatusOr<std::vector<IngestOutcome>> ingestReports(
+  // per-check verdicts, appending verdict_changed events, only when the report's sequence is the
+  // device's highest (an older sequence arriving late is stored as history, nothing else moves).
+  // Results come in input order.
+  virtual StatusOr<std::vector<IngestResult>> ingestReports(
       const std::vector<NewReport>& reports) = 0;
 
   // Sequence numbers from 1 to the device's highest that never arrived (lost or still spooled).
