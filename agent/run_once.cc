@@ -69,16 +69,8 @@ StatusOr<VerifiedPolicy> VerifySignedPolicy(const std::string& envelope,
     if (index == 0) sig = s;
   }
   if (!sig.ok()) return PermissionDeniedError("policy signature: " + sig.message());
-  HEARTH_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(bytes, "the server's policy"));
-  if (policy.version != sp.version || policy.level != sp.level) {
-    return PermissionDeniedError("policy envelope does not match the signed document");
-  }
-  if (policy.version < min_version) {
-    return PermissionDeniedError("the server offered policy version " +
-                                 std::to_string(policy.version) + ", older than version " +
-                                 std::to_string(min_version) + " already in force");
-  }
-  VerifiedPolicy out{std::move(policy), std::move(bytes), index, std::nullopt};
+  HEARTH_ASSIGN_OR_RETURN(VerifiedPolicy out, PolicyFromVerifiedEnvelope(envelope, min_version));
+  out.key_index = index;
   if (!sp.announcement_b64.empty()) {
     auto ann = protocol::Base64Decode(sp.announcement_b64);
     if (ann.ok() && protocol::VerifyEd25519(*signer, *ann, sp.announcement_signature_b64).ok()) {

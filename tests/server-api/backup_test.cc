@@ -87,10 +87,10 @@ TEST_F(ContainerTest, RoundTripsAnySizeAcrossChunkBoundaries) {
     for (size_t i = 0; i < size; ++i) plain += static_cast<char>(i * 7 + 3);
     std::string file = seal(plain);
     EXPECT_EQ(file.compare(0, 9, "HEARTHBK1"), 0);
-    EXPECT_EQ(
-        file.find(plain.substr(0, std::min<size_t>(size, 16))) == std::string::npos || size == 0,
-        true)
-        << "plaintext visible in the file";
+    // (Only 16 bytes or more say anything: a shorter run turns up in random bytes by chance.)
+    if (size >= 16) {
+      EXPECT_EQ(file.find(plain.substr(0, 16)), std::string::npos) << "plaintext visible";
+    }
     auto back = unseal(file);
     ASSERT_TRUE(back.ok()) << size << ": " << back.status().toString();
     EXPECT_EQ(*back, plain) << size;
