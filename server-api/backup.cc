@@ -364,7 +364,17 @@ StatusOr<BackupSummary> CreateBackup(const BackupOptions& o) {
       if (::access(db_uri.c_str(), F_OK) != 0) {
         return NotFoundError(db_uri + " does not exist: is --state-dir right?");
       }
-      ::unlink(scratch.c_str());  // SQLite creates it
+      // An empty 0600 file for SQLite to fill: were it left to SQLite to create, the plain copy of
+      // the database would be made with the umask's mode (0644), readable by every local user
+      // while the backup runs (and after, if it were killed). SQLite gives its journal the
+      // database file's mode.
+      int scratch_fd =
+          ::open(scratch.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (scratch_fd < 0) {
+        return InternalError("create " + scratch + ": " + std::strerror(errno));
+      }
+      ::fchmod(scratch_fd, 0600);
+      ::close(scratch_fd);
       HEARTH_ASSIGN_OR_RETURN(SqliteSnapshot snap, snapshotSqlite(db_uri, scratch));
       summary.snapshot_at = snap.at;
       summary.schema_version = snap.schema_version;
