@@ -378,6 +378,7 @@ StatusOr<BackupSummary> CreateBackup(const BackupOptions& o) {
       HEARTH_ASSIGN_OR_RETURN(SqliteSnapshot snap, snapshotSqlite(db_uri, scratch));
       summary.snapshot_at = snap.at;
       summary.schema_version = snap.schema_version;
+      if (o.after_snapshot) o.after_snapshot(scratch);
     }
     HEARTH_ASSIGN_OR_RETURN(auto w, BackupWriter::create(fd, o.passphrase, o.kdf));
     json::Value manifest = json::Value::object();

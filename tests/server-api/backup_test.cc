@@ -277,6 +277,30 @@ class BackupRestoreTest : public ::testing::Test {
   std::string state_, config_;
 };
 
+// The plain copy of the database that the backup encrypts is the whole fleet's data: private
+// from the moment it exists, whatever the umask (it used to be left to SQLite: 0644).
+TEST_F(BackupRestoreTest, ThePlainSnapshotIsPrivateWhileItExists) {
+  mode_t old_umask = ::umask(022);
+  BackupOptions o;
+  o.state_dir = state_;
+  o.config = config_;
+  o.out = dir_.path() + "/private.hbk";
+  o.passphrase = "pass";
+  o.kdf = kFastKdf;
+  mode_t seen = 0;
+  bool called = false;
+  o.after_snapshot = [&](const std::string& path) {
+    struct stat st {};
+    called = ::stat(path.c_str(), &st) == 0;
+    seen = st.st_mode & 0777;
+  };
+  auto r = CreateBackup(o);
+  ::umask(old_umask);
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  ASSERT_TRUE(called);
+  EXPECT_EQ(seen, 0600u);
+}
+
 TEST_F(BackupRestoreTest, RestoreBringsBackKeysDatabaseAndConfig) {
   std::string out = dir_.path() + "/b.hbk";
   auto b = backup(out);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -103,6 +104,9 @@ struct BackupOptions {
   std::string passphrase;
   KdfParams kdf;
   std::string pg_dump = "/usr/bin/pg_dump";  // PostgreSQL only
+  // Tests only: called with the path of the plain database snapshot once it is written, before
+  // it is encrypted and removed.
+  std::function<void(const std::string& snapshot_path)> after_snapshot;
 };
 
 struct BackupSummary {
