@@ -23,6 +23,7 @@
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/server/store.h"
+#include "support/report_body.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -53,16 +54,6 @@ std::string trimmed(std::string s) {
 size_t collect(char* data, size_t size, size_t n, void* user) {
   static_cast<std::string*>(user)->append(data, size * n);
   return size * n;
-}
-
-std::string reportBody(const std::string& id, int64_t seq) {
-  return R"({"report_id":")" + id + R"(","sequence":)" + std::to_string(seq) +
-         R"(,"sent_at":"2026-11-26T10:00:05Z","agent_version":"0.1.0",)"
-         R"("machine_id":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",)"
-         R"("result":{"compliant":false,"level":"standard","policy_version":1,)"
-         R"("evaluated_at":"2026-11-26T10:00:00Z","host":{"hostname":"pc"},"checks":[)"
-         R"({"id":"disk_encryption","verdict":"fail","required":true,"summary":"not encrypted",)"
-         R"("evidence":{},"remediation":"r","duration_ms":3}]}})";
 }
 
 // A device as a plain mTLS client (libcurl, keep-alive).
@@ -224,7 +215,7 @@ class BackupRestoreTest : public ::testing::TestWithParam<std::string> {
     std::string devices = server->address("devices"), admin = server->address("admin");
     Client c = enrollClient(devices, 0);
     EXPECT_EQ(post("https://" + devices + "/api/v1/reports", state_ + "/ca.pem", c,
-                   reportBody(*protocol::RandomUuid(), 1)),
+                   hearth::testing::MinimalReportBody(*protocol::RandomUuid(), 1)),
               202);
     json::Value list = adminGet(state_, admin, "/api/v1/devices");
     std::string id = list.find("devices")->asArray()[0].find("device_id")->asString();
@@ -288,7 +279,7 @@ TEST_P(BackupRestoreTest, BackupDuringIngestRestoresEveryAcknowledgedReportAndAg
       while (!stop) {
         std::string id = *protocol::RandomUuid();
         long code = post("https://" + devices + "/api/v1/reports", ca, *c,
-                         reportBody(id, c->next_sequence), h);
+                         hearth::testing::MinimalReportBody(id, c->next_sequence), h);
         if (code == 202 || code == 200) {
           mine.push_back({id, Clock::now()});
           ++c->next_sequence;
@@ -370,7 +361,7 @@ TEST_P(BackupRestoreTest, BackupDuringIngestRestoresEveryAcknowledgedReportAndAg
   // A client's next report is accepted; an old acknowledged one is recognised as stored.
   Client& c0 = clients[0];
   EXPECT_EQ(post("https://" + new_devices + "/api/v1/reports", target + "/ca.pem", c0,
-                 reportBody(*protocol::RandomUuid(), c0.next_sequence)),
+                 hearth::testing::MinimalReportBody(*protocol::RandomUuid(), c0.next_sequence)),
             202);
   // The agent's name for the server now points at the new place (as DNS would after a move).
   std::string enrollment = readFile(agent_ + "/enrollment.json");

@@ -70,10 +70,9 @@ class CertLifecycleTest : public ::testing::Test {
   // (Re)starts the server at simulated day `days`, on the address the agent enrolled with.
   void serveAt(int days, std::vector<std::string> extra = {}) {
     server_.reset();
-    std::vector<std::string> argv = {kServer,          "serve",
-                                     "--state-dir",    state_,
-                                     "--listen",       devices_.empty() ? "127.0.0.1:0" : devices_,
-                                     "--admin-listen", admin_.empty() ? "127.0.0.1:0" : admin_,
+    std::vector<std::string> argv = {kServer, "serve", "--state-dir", state_, "--listen",
+                                     devices_.empty() ? "127.0.0.1:0" : devices_, "--admin-listen",
+                                     admin_.empty() ? "127.0.0.1:0" : admin_,
                                      // Two simulated years: keep the whole history to count it
                                      // (the default retention, 400 days, would prune it).
                                      "--retention-days", "3650"};

@@ -32,6 +32,7 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/server/store.h"
 #include "support/pg_schema.h"
+#include "support/report_body.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -58,16 +59,6 @@ std::string readFile(const std::string& path) {
 size_t collect(char* data, size_t size, size_t n, void* user) {
   static_cast<std::string*>(user)->append(data, size * n);
   return size * n;
-}
-
-std::string reportBody(const std::string& id, int64_t seq) {
-  return R"({"report_id":")" + id + R"(","sequence":)" + std::to_string(seq) +
-         R"(,"sent_at":"2026-11-26T10:00:05Z","agent_version":"0.1.0",)"
-         R"("machine_id":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",)"
-         R"("result":{"compliant":false,"level":"standard","policy_version":1,)"
-         R"("evaluated_at":"2026-11-26T10:00:00Z","host":{"hostname":"pc"},"checks":[)"
-         R"({"id":"disk_encryption","verdict":"fail","required":true,"summary":"not encrypted",)"
-         R"("evidence":{},"remediation":"r","duration_ms":3}]}})";
 }
 
 struct Device {
@@ -140,7 +131,7 @@ class Loop {
         std::vector<std::string> mine;
         while (!stop) {
           auto id = hearth::protocol::RandomUuid();
-          std::string body = reportBody(*id, d->next_sequence);
+          std::string body = hearth::testing::MinimalReportBody(*id, d->next_sequence);
           curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
           resp.clear();
           CURLcode rc = curl_easy_perform(c);
