@@ -1,8 +1,10 @@
 // The disk_encryption check: is everything this machine keeps on disk encrypted at rest?
 //
 // disk_encryption.cc holds the pure parts (parsers of mountinfo, /proc/swaps, cryptsetup, dmsetup,
-// zfs and zpool output; dm uuid classification; the decision and its wording);
-// disk_encryption_linux.cc collects the facts through SystemView (sysfs walk) and is the Check.
+// zfs and zpool output; dm uuid classification; the decision and its wording), collect_util.cc the
+// pure helpers of the collector; disk_encryption_linux.cc is the Check, and the Linux collector
+// (collector_linux.h) gathers the facts through SystemView in one *_linux.cc file per seam
+// (mounts, block-device walk, ZFS, btrfs/bcachefs, cipher confirmation, swap and homes).
 //
 // Judged targets: `/`, every other persistent, non-removable, block-backed mount and every swap
 // device but zram. Each is followed from /proc/self/mountinfo through /sys/dev/block/MAJ:MIN and
