@@ -11,14 +11,13 @@
 
 #include "common/atomic_file.h"
 #include "common/text.h"
+#include "hearth/accounts.h"
 #include "hearth/json.h"
-#include "screen_lock/screen_lock.h"
+#include "hearth/logind_sessions.h"
 
 namespace hearth::agent {
 
 namespace {
-
-namespace sl = checks::screen_lock;
 
 constexpr char kGetent[] = "/usr/bin/getent";
 constexpr char kDestination[] = "org.freedesktop.Notifications";
@@ -306,18 +305,19 @@ std::vector<uint32_t> graphicalUids(const SystemView& view, const std::string& d
     if (!info.ok() || info->type != FileType::kRegular) continue;
     auto content = view.readFile(path, size_t{64} * 1024, false);
     if (!content.ok()) continue;
-    auto s = sl::parseLogindSession(name, *content);
-    if (!s || !sl::isLiveGraphicalSession(*s)) continue;
+    auto s = accounts::parseLogindSession(name, *content);
+    if (!s || !accounts::isLiveGraphicalSession(*s)) continue;
     uids.insert(s->uid);
     if (!s->user.empty()) session_user->emplace(s->uid, s->user);
   }
   return {uids.begin(), uids.end()};
 }
 
-std::optional<sl::PasswdEntry> accountOf(const SystemView& view,
-                                         const std::vector<sl::PasswdEntry>& passwd, uint32_t uid) {
+std::optional<accounts::PasswdEntry> accountOf(const SystemView& view,
+                                               const std::vector<accounts::PasswdEntry>& passwd,
+                                               uint32_t uid) {
   auto it = std::find_if(passwd.begin(), passwd.end(),
-                         [&](const sl::PasswdEntry& e) { return e.uid == uid; });
+                         [&](const accounts::PasswdEntry& e) { return e.uid == uid; });
   if (it != passwd.end()) return *it;
   // Not a local account (LDAP, SSSD): ask NSS.
   Command c;
@@ -325,7 +325,7 @@ std::optional<sl::PasswdEntry> accountOf(const SystemView& view,
   c.timeout = std::chrono::seconds(10);
   auto res = view.run(c);
   if (!res.ok() || res->term_signal != 0 || res->exit_code != 0) return std::nullopt;
-  auto entries = sl::parsePasswd(res->out);
+  auto entries = accounts::parsePasswd(res->out);
   if (entries.empty() || entries.front().uid != uid) return std::nullopt;
   return entries.front();
 }
@@ -454,13 +454,13 @@ std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& o
   std::map<uint32_t, std::string> session_user;
   std::vector<uint32_t> uids = graphicalUids(view, options.sessions_dir, &session_user);
   if (uids.empty()) return out;
-  std::vector<sl::PasswdEntry> passwd;
-  std::vector<sl::GroupEntry> groups;
+  std::vector<accounts::PasswdEntry> passwd;
+  std::vector<accounts::GroupEntry> groups;
   if (auto pw = view.readFile("/etc/passwd", kSystemFileLimit, false); pw.ok()) {
-    passwd = sl::parsePasswd(*pw);
+    passwd = accounts::parsePasswd(*pw);
   }
   if (auto gr = view.readFile("/etc/group", kSystemFileLimit, false); gr.ok()) {
-    groups = sl::parseGroup(*gr);
+    groups = accounts::parseGroup(*gr);
   }
   for (uint32_t uid : uids) {
     // The per-user bus: a socket owned by the person (logind makes <root>/<uid> theirs, 0700).
@@ -477,7 +477,7 @@ std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& o
     d.identity.gid = account->gid;
     d.identity.name = account->name;
     d.identity.home = account->home;
-    d.identity.groups = sl::groupsOf(groups, account->name, account->gid);
+    d.identity.groups = accounts::groupsOf(groups, account->name, account->gid);
     out.push_back(std::move(d));
   }
   return out;

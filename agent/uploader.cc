@@ -18,6 +18,7 @@
 
 #include "child_process.h"
 #include "common/text.h"
+#include "hearth/accounts.h"
 #include "hearth/json.h"
 #include "hearth/system_view.h"
 
@@ -28,13 +29,10 @@ std::optional<std::pair<uid_t, gid_t>> FindAccount(const std::string& name) {
   // so that the daemon does not load NSS modules (libnss_systemd, about 0.3 MiB) just for this.
   if (auto view = NewLiveSystemView(); view) {
     if (auto passwd = view->readFile("/etc/passwd", 4 << 20, false); passwd.ok()) {
-      for (const auto& line : text::splitLines(*passwd)) {
-        auto f = text::split(line, ':');
-        if (f.size() < 4 || f[0] != name) continue;
-        auto uid = text::parseInt(f[2]);
-        auto gid = text::parseInt(f[3]);
-        if (!uid || !gid || *uid < 0 || *gid < 0 || *uid > 0xFFFFFFFE || *gid > 0xFFFFFFFE) break;
-        return std::make_pair(static_cast<uid_t>(*uid), static_cast<gid_t>(*gid));
+      for (const auto& e : accounts::parsePasswd(*passwd)) {
+        if (e.name != name) continue;
+        if (e.uid > 0xFFFFFFFE || e.gid > 0xFFFFFFFE) break;  // (uid_t)-1 means "no change"
+        return std::make_pair(static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid));
       }
     }
   }

@@ -1,4 +1,4 @@
-// screen_lock: pure parsers (logind, passwd, gsettings, KConfig, xfconf XML) and the decision.
+// screen_lock: pure parsers (gsettings, KConfig, xfconf XML) and the decision.
 // No I/O here; screen_lock_linux.cc collects the text and calls these.
 #include "screen_lock/screen_lock.h"
 
@@ -32,115 +32,7 @@ std::optional<double> parseDouble(std::string_view s) {
   return d;
 }
 
-std::optional<uint32_t> parseU32(std::string_view s) {
-  auto v = text::parseInt(s);
-  if (!v || *v < 0 || *v > 0xffffffffLL) return std::nullopt;
-  return static_cast<uint32_t>(*v);
-}
-
 }  // namespace
-
-// --- who is on this machine ---------------------------------------------------------------------
-
-std::optional<LogindSession> parseLogindSession(std::string_view id, std::string_view file) {
-  auto kv = text::parseOsRelease(file);
-  LogindSession s;
-  s.id = std::string(id);
-  if (auto it = kv.find("UID"); it != kv.end()) {
-    if (auto uid = parseU32(it->second)) {
-      s.uid = *uid;
-      s.has_uid = true;
-    }
-  }
-  if (!s.has_uid) return std::nullopt;
-  auto get = [&](const char* k) {
-    auto it = kv.find(k);
-    return it == kv.end() ? std::string() : it->second;
-  };
-  s.user = get("USER");
-  s.state = get("STATE");
-  s.type = get("TYPE");
-  s.klass = get("CLASS");
-  s.desktop = get("DESKTOP");
-  s.seat = get("SEAT");
-  s.active = get("ACTIVE") == "1";
-  s.remote = get("REMOTE") == "1";
-  s.leader = text::parseInt(get("LEADER")).value_or(0);
-  return s;
-}
-
-bool isLiveGraphicalSession(const LogindSession& s) {
-  if (s.klass != "user") return false;  // greeter, lock-screen, background, manager
-  if (s.state == "closing") return false;
-  if (s.type == "x11" || s.type == "wayland" || s.type == "mir") return true;
-  return !s.desktop.empty();
-}
-
-std::vector<PasswdEntry> parsePasswd(std::string_view file) {
-  std::vector<PasswdEntry> out;
-  for (const auto& line : text::splitLines(file)) {
-    if (line.empty() || line[0] == '#' || line[0] == '+' || line[0] == '-') continue;
-    auto f = text::split(line, ':');
-    if (f.size() < 7 || f[0].empty()) continue;
-    auto uid = parseU32(f[2]);
-    auto gid = parseU32(f[3]);
-    if (!uid || !gid) continue;
-    out.push_back(PasswdEntry{f[0], *uid, *gid, f[5], f[6]});
-  }
-  return out;
-}
-
-UidRange parseLoginDefs(std::string_view file) {
-  UidRange r;
-  for (const auto& raw : text::splitLines(file)) {
-    std::string line = text::trim(raw);
-    if (line.empty() || line[0] == '#') continue;
-    auto w = text::splitWhitespace(line);
-    if (w.size() < 2) continue;
-    if (w[0] == "UID_MIN") {
-      if (auto v = parseU32(w[1])) r.min = *v;
-    } else if (w[0] == "UID_MAX") {
-      if (auto v = parseU32(w[1])) r.max = *v;
-    }
-  }
-  return r;
-}
-
-bool isLoginShell(std::string_view shell) {
-  if (shell.empty()) return true;  // /bin/sh
-  std::string_view base =
-      shell.substr(shell.rfind('/') == std::string_view::npos ? 0 : shell.rfind('/') + 1);
-  return base != "nologin" && base != "false";
-}
-
-std::vector<GroupEntry> parseGroup(std::string_view file) {
-  std::vector<GroupEntry> out;
-  for (const auto& line : text::splitLines(file)) {
-    if (line.empty() || line[0] == '#') continue;
-    auto f = text::split(line, ':');
-    if (f.size() < 4) continue;
-    auto gid = parseU32(f[2]);
-    if (!gid) continue;
-    GroupEntry g{f[0], *gid, {}};
-    for (auto& m : text::split(f[3], ',')) {
-      std::string t = text::trim(m);
-      if (!t.empty()) g.members.push_back(t);
-    }
-    out.push_back(std::move(g));
-  }
-  return out;
-}
-
-std::vector<gid_t> groupsOf(const std::vector<GroupEntry>& groups, const std::string& user,
-                            gid_t primary) {
-  std::vector<gid_t> out{primary};
-  for (const auto& g : groups) {
-    if (std::find(g.members.begin(), g.members.end(), user) == g.members.end()) continue;
-    if (std::find(out.begin(), out.end(), g.gid) == out.end()) out.push_back(g.gid);
-    if (out.size() >= 1024) break;
-  }
-  return out;
-}
 
 Desktop classifyDesktop(std::string_view name) {
   std::string n = lower(text::trim(name));

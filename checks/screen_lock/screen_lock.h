@@ -13,8 +13,10 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "hearth/accounts.h"
 #include "hearth/check.h"
 #include "hearth/json.h"
+#include "hearth/logind_sessions.h"
 #include "hearth/policy.h"
 #include "hearth/result.h"
 
@@ -27,59 +29,21 @@ std::unique_ptr<Check> NewScreenLockCheck(uid_t effective_uid);
 
 namespace screen_lock {
 
-// --- who is on this machine ---------------------------------------------------------------------
+// --- who is on this machine ----------------------------------------------------------------------
+// Accounts and logind sessions are parsed by the shared parsers of hearth/accounts.h and
+// hearth/logind_sessions.h (the agent's notifications use them too); these are their names here.
 
-// One logind session state file (/run/systemd/sessions/<id>).
-struct LogindSession {
-  std::string id;
-  uint32_t uid = 0;
-  bool has_uid = false;
-  std::string user;
-  std::string state;    // active, online, closing
-  std::string type;     // x11, wayland, mir, tty, unspecified
-  std::string klass;    // user, greeter, lock-screen, background
-  std::string desktop;  // XDG_SESSION_DESKTOP: gnome, ubuntu, KDE, xfce, sway, ...
-  std::string seat;
-  bool active = false;
-  bool remote = false;
-  int64_t leader = 0;
-};
-
-// Parses a session file. Returns nullopt when it has no usable UID=.
-std::optional<LogindSession> parseLogindSession(std::string_view id, std::string_view file);
-// A live graphical session of a real user: CLASS=user, not closing, TYPE x11/wayland/mir (or a
-// DESKTOP name on another type).
-bool isLiveGraphicalSession(const LogindSession& s);
-
-struct PasswdEntry {
-  std::string name;
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  std::string home;
-  std::string shell;
-};
-// /etc/passwd (or `getent passwd` output). Malformed lines are skipped.
-std::vector<PasswdEntry> parsePasswd(std::string_view file);
-
-struct UidRange {
-  uint32_t min = 1000;
-  uint32_t max = 60000;
-};
-// UID_MIN / UID_MAX from /etc/login.defs (defaults 1000..60000).
-UidRange parseLoginDefs(std::string_view file);
-// False for nologin, false and similar non-login shells. An empty shell means /bin/sh.
-bool isLoginShell(std::string_view shell);
-
-struct GroupEntry {
-  std::string name;
-  uint32_t gid = 0;
-  std::vector<std::string> members;
-};
-std::vector<GroupEntry> parseGroup(std::string_view file);
-// The user's groups as initgroups() would set them: the primary gid first, then every group that
-// lists the user as a member.
-std::vector<gid_t> groupsOf(const std::vector<GroupEntry>& groups, const std::string& user,
-                            gid_t primary);
+using accounts::GroupEntry;
+using accounts::groupsOf;
+using accounts::isLiveGraphicalSession;
+using accounts::isLoginShell;
+using accounts::LogindSession;
+using accounts::parseGroup;
+using accounts::parseLoginDefs;
+using accounts::parseLogindSession;
+using accounts::parsePasswd;
+using accounts::PasswdEntry;
+using accounts::UidRange;
 
 // Which desktop a session name (XDG_SESSION_DESKTOP, XDG_CURRENT_DESKTOP, a session .desktop file
 // name) means.
