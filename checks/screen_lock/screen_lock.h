@@ -1,6 +1,9 @@
-// The screen_lock check: pure parsing and decision (screen_lock.cc), Linux collection
-// (screen_lock_linux.cc). Who is judged (a *person*) is defined in ARCHITECTURE.md: a user with a
-// live graphical session, or a local user with per-user desktop settings.
+// The screen_lock check. Pure parts (no I/O): gsettings.cc (GNOME, Cinnamon), kconfig.cc (KDE),
+// xfconf.cc (XFCE) turn each desktop's settings into a LockConfig, screen_lock.cc holds the
+// decision and the advice. Linux collection (screen_lock_linux.h): people_linux.cc finds the
+// people, settings_linux.cc reads their settings as them, screen_lock_linux.cc is the Check.
+// Who is judged (a *person*) is defined in ARCHITECTURE.md: a user with a live graphical session,
+// or a local user with per-user desktop settings.
 #pragma once
 
 #include <cstdint>
@@ -45,14 +48,15 @@ using accounts::parsePasswd;
 using accounts::PasswdEntry;
 using accounts::UidRange;
 
+// --- the decision's vocabulary (screen_lock.cc) --------------------------------------------------
+
 // Which desktop a session name (XDG_SESSION_DESKTOP, XDG_CURRENT_DESKTOP, a session .desktop file
 // name) means.
 enum class Desktop { kNone, kGnome, kCinnamon, kKde, kXfce, kUnsupported };
 Desktop classifyDesktop(std::string_view name);
 std::string_view desktopName(Desktop d);  // "gnome", "cinnamon", "kde", "xfce", ...
 
-// --- GNOME and Cinnamon (gsettings)
-// ---------------------------------------------------------------
+// --- GNOME and Cinnamon: gsettings (gsettings.cc) ------------------------------------------------
 
 // schema → key → value text as printed by `gsettings list-recursively` ("uint32 300", "true").
 using GSettingsValues = std::map<std::string, std::map<std::string, std::string>>;
@@ -64,7 +68,7 @@ std::optional<int64_t> parseGVariantInt(std::string_view value);
 // broken dconf): the reason.
 std::string gsettingsBackendProblem(std::string_view err);
 
-// --- KDE (KConfig INI) ---------------------------------------------------------------------------
+// --- KDE: KConfig INI (kconfig.cc) ---------------------------------------------------------------
 
 struct KConfigEntry {
   std::string group;
@@ -101,7 +105,7 @@ class KConfigCascade {
 // KConfig's reading of a bool: false/no/off/0 are false, anything else non-empty is true.
 std::optional<bool> parseKConfigBool(std::string_view value);
 
-// --- XFCE (xfconf per-channel XML) --------------------------------------------------------------
+// --- XFCE: xfconf per-channel XML (xfconf.cc) ----------------------------------------------------
 
 struct XfconfFileProperty {
   std::string path;  // "/lock/enabled"
@@ -144,8 +148,7 @@ class XfconfChannel {
   bool locked_ = false;
 };
 
-// --- the decision
-// ---------------------------------------------------------------------------------
+// --- the decision (screen_lock.cc; gnomeConfig and the others in their desktop's file) -----------
 
 // What one desktop's settings amount to for one person.
 struct LockConfig {

@@ -1,0 +1,31 @@
+// screen_lock: small value readers shared by its pure parsers (parse_util.h).
+#include "screen_lock/parse_util.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+#include "common/text.h"
+
+namespace hearth::checks::screen_lock {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+std::optional<double> parseDouble(std::string_view s) {
+  std::string t = text::trim(s);
+  if (t.empty() || t.size() > 64) return std::nullopt;
+  char* end = nullptr;
+  double d = std::strtod(t.c_str(), &end);
+  if (end == nullptr || *end != '\0' || !std::isfinite(d)) return std::nullopt;
+  return d;
+}
+
+}  // namespace hearth::checks::screen_lock
