@@ -1,0 +1,345 @@
+// IT's listener: routing, bearer-token authentication and scopes, and the device, feed, CSV
+// and audit endpoints. Every change is recorded in the audit log with the token's name, in the
+// same transaction as the change.
+#include "admin_api.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <Poco/URI.h>
+
+#include "device_render.h"
+#include "hearth/result.h"
+#include "http_error.h"
+#include "http_io.h"
+#include "route_handler.h"
+
+namespace hearth::server {
+
+namespace {
+
+using Poco::Net::HTTPResponse;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+class AdminHandler final : public RouteHandler {
+ public:
+  AdminHandler(ServerContext& context, ConnectionWatchdog& watchdog)
+      : RouteHandler(context, "admin", watchdog) {}
+
+ private:
+  int route(HTTPServerRequest& req, HTTPServerResponse& resp) override {
+    Poco::URI uri(req.getURI());
+    std::string path = uri.getPath();
+    const std::string& method = req.getMethod();
+    auto q = QueryParams(uri);
+    if (path == "/healthz") {
+      json::Value o = json::Value::object();
+      o.set("status", "ok");
+      SendJson(resp, 200, o);
+      return 200;
+    }
+    if (path == "/metrics") {
+      auto counts = context_.store->deviceCounts(std::chrono::system_clock::now(),
+                                                 context_.options.stale_after);
+      std::string text = context_.metrics.render(
+          counts.ok() ? *counts : std::vector<std::pair<std::string, int64_t>>{});
+      text += connectionGauges();
+      resp.setStatus(HTTPResponse::HTTP_OK);
+      resp.setContentType("text/plain; version=0.0.4");
+      resp.setContentLength(static_cast<std::streamsize>(text.size()));
+      resp.send() << text;
+      return 200;
+    }
+    TokenRecord token = authenticate(req);
+    // A read-only token reads the devices, their history, the feed and the CSV, nothing else.
+    // Checked before routing, so every write path (POST, PUT, DELETE, ...), including ones added
+    // later, is refused the same way.
+    if (token.scope != "admin" && (method != "GET" || path == "/api/v1/audit")) {
+      throw HttpError{403,
+                      "this token may only read (devices, history, feed, CSV); this needs a token "
+                      "with scope admin",
+                      "read_only_token"};
+    }
+    const std::string prefix = "/api/v1/devices/";
+    if (path == "/api/v1/devices" && method == "GET") return devices(q, resp);
+    if (path == "/api/v1/devices.csv" && method == "GET") return csv(q, token, resp);
+    if (path == "/api/v1/feed" && method == "GET") return feed(q, resp);
+    if (path == "/api/v1/audit" && method == "GET") return auditLog(q, resp);
+    if (path.rfind(prefix, 0) == 0) {
+      std::string rest = path.substr(prefix.size());
+      std::string id = rest.substr(0, rest.find('/'));
+      std::string tail = rest.size() > id.size() ? rest.substr(id.size()) : "";
+      if (id.empty() || id.size() > 64) throw HttpError{404, "no such device"};
+      if (tail.empty() && method == "GET") return device(id, resp);
+      if (tail == "/history" && method == "GET") return history(id, q, resp);
+      if (tail == "/retire" && method == "POST") return retire(id, token, resp);
+      if (tail == "/approve" && method == "POST") return decide(id, true, token, resp);
+      if (tail == "/reject" && method == "POST") return decide(id, false, token, resp);
+      if (tail == "/owner" && method == "POST") return owner(id, req, token, resp);
+      bool known = tail.empty() || tail == "/history" || tail == "/retire" || tail == "/approve" ||
+                   tail == "/reject" || tail == "/owner";
+      throw HttpError{known ? 405 : 404, "no such endpoint"};
+    }
+    if (path == "/api/v1/devices" || path == "/api/v1/devices.csv" || path == "/api/v1/feed" ||
+        path == "/api/v1/audit") {
+      throw HttpError{405, "use GET"};
+    }
+    throw HttpError{404, "no such endpoint"};
+  }
+
+  // The audit entry of an action by this token (the store records it with the action, in one
+  // transaction).
+  static AuditEntry auditEntry(const TokenRecord& token, const std::string& action,
+                               const std::string& target,
+                               json::Value detail = json::Value::object()) {
+    detail.set("token_id", token.id);
+    AuditEntry e;
+    e.at = std::chrono::system_clock::now();
+    e.actor = token.name;
+    e.action = action;
+    e.target = target;
+    e.detail = json::write(detail);
+    return e;
+  }
+
+  int auditLog(const std::map<std::string, std::string>& q, HTTPServerResponse& resp) {
+    int64_t after = ParseCursor(q);
+    auto entries = context_.store->listAudit(after, ParseLimit(q, 500));
+    if (!entries.ok()) throw HttpError{503, "database unavailable"};
+    json::Value arr = json::Value::array();
+    for (const auto& e : *entries) arr.push(AuditEntryJson(e));
+    json::Value o = json::Value::object();
+    o.set("next", std::to_string(entries->empty() ? after : entries->back().id));
+    o.set("entries", std::move(arr));
+    SendJson(resp, 200, o);
+    return 200;
+  }
+
+  int decide(const std::string& id, bool approve, const TokenRecord& token,
+             HTTPServerResponse& resp) {
+    TimePoint now = std::chrono::system_clock::now();
+    AuditEntry entry =
+        auditEntry(token, approve ? "device.approve" : "device.reject", "device:" + id);
+    Status s = approve ? context_.store->approveDevice(id, now, &entry)
+                       : context_.store->rejectDevice(id, now, &entry);
+    if (!s.ok()) throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
+    context_.log->info("device " + id + (approve ? " approved" : " rejected") + " by token \"" +
+                       json::escape(token.name) + "\"");
+    json::Value o = json::Value::object();
+    o.set("device_id", id);
+    o.set("status", approve ? "approved" : "rejected");
+    SendJson(resp, 200, o);
+    return 200;
+  }
+
+  int owner(const std::string& id, HTTPServerRequest& req, const TokenRecord& token,
+            HTTPServerResponse& resp) {
+    auto body = ReadBody(req);
+    if (!body.ok()) throw BodyError(body.status());
+    auto v = json::parse(*body);
+    if (!v.ok() || !v->isObject()) throw HttpError{400, "expected a JSON object {\"owner\": ...}"};
+    for (const auto& [k, unused] : v->asObject()) {
+      if (k != "owner") throw HttpError{400, "unknown field \"" + k + "\" (expected owner)"};
+    }
+    const json::Value* o = v->find("owner");
+    if (o == nullptr || !(o->isNull() || o->isString())) {
+      throw HttpError{400, "field \"owner\" must be a string (or null to clear it)"};
+    }
+    std::optional<std::string> value;
+    if (o->isString()) {
+      const std::string& text = o->asString();
+      bool control = std::any_of(text.begin(), text.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+      if (text.empty() || text.size() > 256 || control) {
+        throw HttpError{400, "field \"owner\" must be 1 to 256 printable characters"};
+      }
+      value = text;
+    }
+    json::Value detail = json::Value::object();
+    detail.set("owner", value ? json::Value(*value) : json::Value());
+    AuditEntry entry = auditEntry(token, "device.owner", "device:" + id, detail);
+    Status s = context_.store->setDeviceOwner(id, value, &entry);
+    if (!s.ok()) throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
+    json::Value out = json::Value::object();
+    out.set("device_id", id);
+    out.set("owner", value ? json::Value(*value) : json::Value());
+    SendJson(resp, 200, out);
+    return 200;
+  }
+
+  // Worker threads in use and connections waiting for one, per listener.
+  std::string connectionGauges() const {
+    std::ostringstream o;
+    std::pair<const char*, const Poco::Net::TCPServer*> servers[] = {
+        {"devices", context_.device_server}, {"admin", context_.admin_server}};
+    o << "# HELP hearth_connections_active Connections being served by a worker thread.\n"
+         "# TYPE hearth_connections_active gauge\n";
+    for (const auto& [name, server] : servers) {
+      if (server != nullptr) {
+        o << "hearth_connections_active{listener=\"" << name << "\"} "
+          << server->currentConnections() << "\n";
+      }
+    }
+    o << "# HELP hearth_connections_queued Accepted connections waiting for a worker thread.\n"
+         "# TYPE hearth_connections_queued gauge\n";
+    for (const auto& [name, server] : servers) {
+      if (server != nullptr) {
+        o << "hearth_connections_queued{listener=\"" << name << "\"} "
+          << server->queuedConnections() << "\n";
+      }
+    }
+    return o.str();
+  }
+
+  TokenRecord authenticate(HTTPServerRequest& req) {
+    std::string auth = req.get("Authorization", "");
+    const std::string bearer = "Bearer ";
+    if (auth.rfind(bearer, 0) != 0 || auth.size() == bearer.size() || auth.size() > 512) {
+      throw HttpError{401, "missing or malformed bearer token"};
+    }
+    auto token = context_.store->findToken(HashSecret(auth.substr(bearer.size())),
+                                           std::chrono::system_clock::now());
+    if (!token.ok()) {
+      if (token.status().code() == StatusCode::kNotFound) {
+        throw HttpError{401, "invalid, expired or revoked token"};
+      }
+      throw HttpError{503, "database unavailable"};
+    }
+    return std::move(token).value();
+  }
+
+  DeviceFilter filterFrom(const std::map<std::string, std::string>& q, int default_limit) {
+    DeviceFilter f;
+    f.now = std::chrono::system_clock::now();
+    f.stale_after = context_.options.stale_after;
+    f.limit = ParseLimit(q, default_limit);
+    if (auto it = q.find("status"); it != q.end()) {
+      const std::string& s = it->second;
+      if (s != "compliant" && s != "noncompliant" && s != "unknown" && s != "stale" &&
+          s != "pending") {
+        throw HttpError{400, "status must be compliant, noncompliant, unknown, stale or pending"};
+      }
+      f.status = s;
+    }
+    if (auto it = q.find("level"); it != q.end()) f.level = it->second;
+    if (auto it = q.find("after"); it != q.end()) f.after = it->second;
+    return f;
+  }
+
+  int devices(const std::map<std::string, std::string>& q, HTTPServerResponse& resp) {
+    DeviceFilter f = filterFrom(q, 100);
+    auto list = context_.store->listDevices(f);
+    if (!list.ok()) throw HttpError{503, "database unavailable"};
+    json::Value arr = json::Value::array();
+    for (const auto& d : *list) arr.push(DeviceJson(d, false));
+    json::Value o = json::Value::object();
+    o.set("devices", std::move(arr));
+    o.set("next", static_cast<int>(list->size()) == f.limit && !list->empty()
+                      ? json::Value(list->back().device_id)
+                      : json::Value());
+    SendJson(resp, 200, o);
+    return 200;
+  }
+
+  int csv(const std::map<std::string, std::string>& q, const TokenRecord& token,
+          HTTPServerResponse& resp) {
+    DeviceFilter f = filterFrom(q, 1000);
+    std::string out = kDeviceCsvHeader;
+    while (true) {
+      auto list = context_.store->listDevices(f);
+      if (!list.ok()) throw HttpError{503, "database unavailable"};
+      for (const auto& d : *list) out += DeviceCsvLine(d);
+      if (static_cast<int>(list->size()) < f.limit || list->empty()) break;
+      f.after = list->back().device_id;
+      if (out.size() > (256u << 20)) throw HttpError{413, "export too large; filter it"};
+    }
+    // Recorded before a byte is sent: an export that cannot be recorded does not happen.
+    json::Value detail = json::Value::object();
+    for (const auto& [k, v] : q) detail.set(k, v);
+    if (Status s = context_.store->appendAudit(auditEntry(token, "export.csv", "devices", detail));
+        !s.ok()) {
+      context_.log->error("audit log: " + s.message());
+      throw HttpError{503, "the export cannot be recorded in the audit log now; retry later"};
+    }
+    resp.setStatus(HTTPResponse::HTTP_OK);
+    resp.setContentType("text/csv; charset=utf-8");
+    resp.set("Content-Disposition", "attachment; filename=\"hearth-devices.csv\"");
+    resp.setContentLength(static_cast<std::streamsize>(out.size()));
+    resp.send() << out;
+    return 200;
+  }
+
+  int device(const std::string& id, HTTPServerResponse& resp) {
+    auto d = context_.store->getDevice(id);
+    if (!d.ok()) {
+      throw HttpError{d.status().code() == StatusCode::kNotFound ? 404 : 503, d.status().message()};
+    }
+    TimePoint seen = d->last_seen.value_or(d->enrolled_at);
+    if (!d->retired_at && seen < std::chrono::system_clock::now() - context_.options.stale_after) {
+      d->status = "stale";
+    }
+    if (d->pending_approval) d->status = "pending";
+    json::Value out = DeviceJson(*d, true);
+    auto missing = context_.store->missingReports(id);
+    out.set("reports_missing", missing.ok() ? json::Value(*missing) : json::Value());
+    SendJson(resp, 200, out);
+    return 200;
+  }
+
+  int history(const std::string& id, const std::map<std::string, std::string>& q,
+              HTTPServerResponse& resp) {
+    if (!context_.store->getDevice(id).ok()) throw HttpError{404, "no such device"};
+    auto reports = context_.store->deviceHistory(id, ParseLimit(q, 100));
+    if (!reports.ok()) throw HttpError{503, "database unavailable"};
+    json::Value arr = json::Value::array();
+    for (const auto& r : *reports) arr.push(StoredReportJson(r));
+    json::Value o = json::Value::object();
+    o.set("reports", std::move(arr));
+    SendJson(resp, 200, o);
+    return 200;
+  }
+
+  int feed(const std::map<std::string, std::string>& q, HTTPServerResponse& resp) {
+    int64_t after = ParseCursor(q);
+    auto events = context_.store->feed(after, ParseLimit(q, 500));
+    if (!events.ok()) throw HttpError{503, "database unavailable"};
+    json::Value arr = json::Value::array();
+    for (const auto& e : *events) arr.push(FeedEventJson(e));
+    json::Value o = json::Value::object();
+    // `next` is where to continue; the same cursor again when there is nothing new yet.
+    o.set("next", std::to_string(events->empty() ? after : events->back().cursor));
+    o.set("events", std::move(arr));
+    SendJson(resp, 200, o);
+    return 200;
+  }
+
+  int retire(const std::string& id, const TokenRecord& token, HTTPServerResponse& resp) {
+    AuditEntry entry = auditEntry(token, "device.retire", "device:" + id);
+    Status s = context_.store->retireDevice(id, std::chrono::system_clock::now(), &entry);
+    if (!s.ok()) {
+      throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
+    }
+    context_.log->info("device " + id + " retired by token \"" + json::escape(token.name) + "\"");
+    json::Value o = json::Value::object();
+    o.set("device_id", id);
+    o.set("status", "retired");
+    SendJson(resp, 200, o);
+    return 200;
+  }
+};
+
+}  // namespace
+
+Poco::Net::HTTPRequestHandlerFactory* NewAdminHandlerFactory(ServerContext& context,
+                                                             ConnectionWatchdog& watchdog) {
+  return new HandlerFactory<AdminHandler>(context, watchdog);
+}
+
+}  // namespace hearth::server

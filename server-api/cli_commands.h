@@ -1,0 +1,59 @@
+// The hearth-server commands, one entry point each (RunServerCli dispatches to them), and what
+// they share: exit codes, how a failure is reported, the audit entry of a command-line action,
+// and the cells of their tables.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "cli_args.h"
+#include "hearth/json.h"
+#include "hearth/server/cli.h"
+#include "hearth/server/store.h"
+#include "hearth/status.h"
+
+namespace hearth::server::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Prints the status's message; the exit code: 2 for InvalidArgument, NotFound and
+// FailedPrecondition (the command was wrong), else 1.
+int Fail(std::ostream& err, const Status& s);
+
+// The audit entry of an admin action done from the command line; the store records it in the
+// same transaction as the action.
+AuditEntry CliEntry(const std::string& action, const std::string& target,
+                    const json::Value& detail = json::Value::object());
+
+// Table cells and JSON fields: "-" or null for what is absent.
+std::string OrDash(const std::optional<std::string>& s);
+std::string TimeOrDash(const std::optional<TimePoint>& t);
+json::Value OptionalJson(const std::optional<std::string>& s);
+
+// cli_serve.cc: init, serve.
+int CmdInit(const Args& a, const ServerCliEnvironment& env);
+int CmdServe(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
+
+// cli_admin.cc: secret, token, policy.
+int CmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store);
+int CmdToken(const Args& a, const ServerCliEnvironment& env, Store& store);
+int CmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
+              const std::string& state_dir);
+
+// cli_devices.cc: device, audit.
+int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store);
+int CmdAudit(const Args& a, const ServerCliEnvironment& env, Store& store);
+
+// cli_database.cc: check-db, backup, restore, prune. `db` is the database URI.
+int CmdCheckDb(const ServerCliEnvironment& env, Store& store, const std::string& db);
+int CmdBackup(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
+int CmdRestore(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
+int CmdPrune(const Args& a, const ServerCliEnvironment& env, Store& store);
+
+// cli_rotate.cc: rotate signing-key | server-cert | device-ca (keys only, then audited).
+int CmdRotate(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
+
+}  // namespace hearth::server::cli

@@ -1,0 +1,117 @@
+// `hearth-server init` (a new server: keys, certificates, database, first token and secret)
+// and `hearth-server serve` (its options, then RunServe).
+#include <chrono>
+
+#include "cli_commands.h"
+#include "common/text.h"
+#include "hearth/result.h"
+#include "hearth/server/serve.h"
+#include "hearth/server/state.h"
+#include "hearth/system_view.h"
+
+namespace hearth::server::cli {
+
+int CmdInit(const Args& a, const ServerCliEnvironment& env) {
+  InitOptions o;
+  o.state_dir = a.get("--state-dir", env.default_state_dir);
+  o.database = a.get("--database");
+  if (auto it = a.options.find("--san"); it != a.options.end()) o.sans = it->second;
+  if (a.has("--policy")) {
+    auto view = NewLiveSystemView();
+    auto text = view->readFile(a.get("--policy"), 1 << 20, false);
+    if (!text.ok()) return Fail(env.err, text.status().withContext("--policy"));
+    o.policy_text = *text;
+    o.policy_source = a.get("--policy");
+  } else {
+    o.policy_text = ExamplePolicy();
+    o.policy_source = "the built-in example policy";
+  }
+  o.now = std::chrono::system_clock::now();
+  auto r = InitServerState(o);
+  if (!r.ok()) return Fail(env.err, r.status());
+  // The first admin token and enrolment secret are admin actions too.
+  // (Recorded after the fact: init makes the database it would be recorded in.)
+  if (auto store = OpenStore(DatabaseUri(o.state_dir, o.database)); store.ok()) {
+    json::Value detail = json::Value::object();
+    detail.set("admin_token", "token:1");
+    detail.set("enroll_secret", "secret:1");
+    Status s = (*store)->appendAudit(CliEntry("server.init", "state-dir:" + o.state_dir, detail));
+    if (!s.ok()) env.err << "hearth-server: warning: audit log: " << s.message() << "\n";
+  }
+  ServerPaths p = PathsFor(o.state_dir);
+  env.out << "Initialised a Hearth server in " << o.state_dir << "\n"
+          << "  agents trust:      " << p.ca_cert << " (server key pin " << r->ca_pin << ")\n"
+          << "  admin token:       " << p.admin_token << "\n"
+          << "  enrolment secret:  " << p.enroll_secret << "\n"
+          << "Start it with: hearth-server serve --state-dir " << o.state_dir << "\n";
+  return kExitOk;
+}
+
+// `serve`: the options from the command line (and config file), then RunServe until SIGTERM.
+int CmdServe(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+  ServeOptions o;
+  o.state_dir = state_dir;
+  o.database = a.get("--database");
+  o.listen = a.get("--listen", "0.0.0.0:8443");
+  o.admin_listen = a.get("--admin-listen", "127.0.0.1:8444");
+  if (a.has("--stale-after")) {
+    bool bad = false;
+    auto hours = PositiveInt(a, "--stale-after", env.err, bad);
+    if (bad) return kExitUsage;
+    o.stale_after = std::chrono::hours(*hours);
+  }
+  if (a.has("--request-timeout")) {
+    bool bad = false;
+    auto secs = PositiveInt(a, "--request-timeout", env.err, bad);
+    if (bad) return kExitUsage;
+    o.request_deadline = std::chrono::seconds(*secs);
+  }
+  bool bad = false;
+  if (auto n = PositiveInt(a, "--threads", env.err, bad)) {
+    if (*n > 1024) {
+      env.err << "hearth-server: --threads " << *n << ": at most 1024\n";
+      return kExitUsage;
+    }
+    o.max_threads = static_cast<int>(*n);
+  }
+  if (auto n = PositiveInt(a, "--queue", env.err, bad)) o.max_queued = static_cast<int>(*n);
+  if (auto r = PositiveRate(a, "--enroll-rate", env.err, bad)) o.enroll_limit.per_second = *r;
+  if (auto n = PositiveInt(a, "--enroll-burst", env.err, bad)) {
+    o.enroll_limit.burst = static_cast<double>(*n);
+  }
+  if (auto r = PositiveRate(a, "--enroll-address-rate", env.err, bad)) {
+    o.enroll_limit_per_address.per_second = *r;
+  }
+  if (auto n = PositiveInt(a, "--enroll-address-burst", env.err, bad)) {
+    o.enroll_limit_per_address.burst = static_cast<double>(*n);
+  }
+  if (auto n = PositiveInt(a, "--enroll-spike-count", env.err, bad)) o.enroll_spike.threshold = *n;
+  if (auto n = PositiveInt(a, "--enroll-spike-minutes", env.err, bad)) {
+    o.enroll_spike.window = std::chrono::minutes(*n);
+  }
+  if (auto n = PositiveInt(a, "--device-cert-days", env.err, bad)) {
+    if (*n > 3650) {
+      env.err << "hearth-server: --device-cert-days " << *n << ": at most 3650 (ten years)\n";
+      return kExitUsage;
+    }
+    o.device_cert_validity = std::chrono::hours(24 * *n);
+  }
+  if (a.has("--reenroll-expired-days")) {
+    auto v = text::parseInt(a.get("--reenroll-expired-days"));
+    if (!v || *v < 0 || *v > 3650) {
+      env.err << "hearth-server: --reenroll-expired-days \"" << a.get("--reenroll-expired-days")
+              << "\": expected a number of days from 0 (never) to 3650\n";
+      return kExitUsage;
+    }
+    o.reenroll_expired = std::chrono::hours(24 * *v);
+  }
+  if (bad) return kExitUsage;
+  auto history = RetentionDays(a, "--retention-days", 400, env.err);
+  auto retired = RetentionDays(a, "--retired-retention-days", 30, env.err);
+  if (!history || !retired) return kExitUsage;
+  o.history_retention = *history;
+  o.retired_retention = *retired;
+  return RunServe(o, env.out, env.err);
+}
+
+}  // namespace hearth::server::cli

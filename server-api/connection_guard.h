@@ -1,0 +1,151 @@
+// What guards the listeners' connections before and around Poco's HTTP handling, so that slow
+// or surplus clients cannot take the server down:
+//  - ConnectionWatchdog: a deadline per connection and request (slowloris);
+//  - OverflowResponder and OverloadFilter: a connection the worker pool cannot take is answered
+//    503 with Retry-After by threads of its own instead of being dropped in silence;
+//  - GuardedConnectionFactory: HTTP connections registered with a watchdog for their lifetime.
+// Each listener has its own watchdog and responder, made by RunServe and passed in.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
+
+#include "metrics.h"
+
+namespace hearth::server {
+
+// Per-connection deadline. Poco's timeouts are per read, so a client that trickles a byte every
+// few seconds (slowloris) would hold a worker thread forever. Every connection must complete a
+// request within `deadline` of being accepted or of its previous request; past it, its socket is
+// shut down (the blocked read returns and the worker is free). Keep-alive idle time counts too.
+// Thread-safe; owns one thread, joined when it is destroyed.
+class ConnectionWatchdog {
+ public:
+  explicit ConnectionWatchdog(std::chrono::milliseconds deadline);
+  ~ConnectionWatchdog();
+  ConnectionWatchdog(const ConnectionWatchdog&) = delete;
+  ConnectionWatchdog& operator=(const ConnectionWatchdog&) = delete;
+
+  // Starts the deadline of the connection on socket `fd`.
+  void add(int fd) { touch(fd); }
+  // Starts its deadline again (a request was completed).
+  void touch(int fd);
+  // The connection is closed: no deadline any more.
+  void remove(int fd);
+  // Ends every connection now (shutdown).
+  void closeAll();
+  // Connections cut at their deadline so far.
+  int64_t expired() const { return expired_.load(); }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  void loop();
+
+  std::chrono::milliseconds deadline_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<int, Clock::time_point> since_;
+  bool stop_ = false;
+  std::atomic<int64_t> expired_{0};
+  std::thread thread_;
+};
+
+// Answers the connections the worker pool cannot take. Poco's TCPServerDispatcher closes a new
+// connection without a word when every worker thread is busy and its queue is full; a client
+// cannot tell that from a crash. OverloadFilter (below) hands those connections here instead:
+// a few threads of its own complete the TLS handshake, read the request head, answer 503 with
+// Retry-After and a JSON error, and close, all within kDeadline. The acceptor thread only queues
+// (no TLS work, no waiting). Bounded itself: when its queue is full too, the connection is
+// closed at once and counted in hearth_connections_rejected_total.
+class OverflowResponder {
+ public:
+  static constexpr int kThreads = 2;
+  static constexpr size_t kMaxQueue = 32;
+  static constexpr auto kDeadline = std::chrono::seconds(2);
+  static constexpr size_t kMaxHead = 16 * 1024;
+  static constexpr size_t kMaxDrain = 64 * 1024;
+
+  // `listener` names it in the metrics ("devices" or "admin"); `metrics` must outlive it.
+  OverflowResponder(std::string listener, Metrics& metrics);
+  ~OverflowResponder();
+  OverflowResponder(const OverflowResponder&) = delete;
+  OverflowResponder& operator=(const OverflowResponder&) = delete;
+
+  // Called by the acceptor thread; never blocks on the client. False when the queue is full.
+  bool offer(const Poco::Net::StreamSocket& socket);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  void loop();
+  // How much body follows a request head: its Content-Length, or 0 when it has none, cannot be
+  // read, or the client waits for "100 Continue" before sending the body (it never gets one).
+  static size_t bodyToDrain(const std::string& head);
+  void answer(Poco::Net::StreamSocket& raw);
+
+  std::string listener_;
+  Metrics& metrics_;
+  ConnectionWatchdog watchdog_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<Poco::Net::StreamSocket, Clock::time_point>> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// Runs in the acceptor thread for each new connection, before Poco's dispatcher: the dispatcher
+// would drop the connection when its queue is full, so such a connection goes to the overflow
+// responder instead. Only the acceptor thread adds to the queue, so a queue found below the
+// limit here is still below it when the dispatcher looks.
+class OverloadFilter final : public Poco::Net::TCPServerConnectionFilter {
+ public:
+  OverloadFilter(int max_queued, OverflowResponder& overflow, Metrics& metrics,
+                 std::string listener)
+      : max_queued_(max_queued),
+        overflow_(overflow),
+        metrics_(metrics),
+        listener_(std::move(listener)) {}
+  // The server whose queue it watches; until it is set, every connection is accepted.
+  void setServer(const Poco::Net::TCPServer* server) { server_ = server; }
+  bool accept(const Poco::Net::StreamSocket& socket) override;
+
+ private:
+  int max_queued_;
+  OverflowResponder& overflow_;
+  Metrics& metrics_;
+  std::string listener_;
+  const Poco::Net::TCPServer* server_ = nullptr;
+};
+
+// Makes Poco's HTTP connections, each registered with `watchdog` while it runs (a connection cut
+// by the watchdog or the peer ends quietly). `watchdog` must outlive the server.
+class GuardedConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
+ public:
+  GuardedConnectionFactory(Poco::Net::HTTPServerParams::Ptr params,
+                           Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
+                           ConnectionWatchdog& watchdog)
+      : params_(params), factory_(factory), watchdog_(watchdog) {}
+  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override;
+
+ private:
+  Poco::Net::HTTPServerParams::Ptr params_;
+  Poco::Net::HTTPRequestHandlerFactory::Ptr factory_;
+  ConnectionWatchdog& watchdog_;
+};
+
+}  // namespace hearth::server

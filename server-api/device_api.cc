@@ -1,0 +1,351 @@
+// The devices' listener: routing, device authentication by client certificate, enrolment,
+// certificate renewal, the signed policy and report intake (through the group-commit ingestor).
+#include "device_api.h"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/X509Certificate.h>
+#include <Poco/URI.h>
+
+#include "hearth/protocol/crypto.h"
+#include "hearth/protocol/wire.h"
+#include "hearth/result.h"
+#include "http_error.h"
+#include "http_io.h"
+#include "route_handler.h"
+
+namespace hearth::server {
+
+namespace {
+
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+using Clock = std::chrono::steady_clock;
+
+class DeviceHandler final : public RouteHandler {
+ public:
+  DeviceHandler(ServerContext& context, ConnectionWatchdog& watchdog)
+      : RouteHandler(context, "devices", watchdog) {}
+
+ private:
+  int route(HTTPServerRequest& req, HTTPServerResponse& resp) override {
+    Poco::URI uri(req.getURI());
+    const std::string& path = uri.getPath();
+    const std::string& method = req.getMethod();
+    if (path == "/api/v1/enroll") {
+      if (method != "POST") throw HttpError{405, "use POST"};
+      return enroll(req, resp);
+    }
+    if (path == "/api/v1/policy") {
+      if (method != "GET") throw HttpError{405, "use GET"};
+      DeviceRecord d = authenticate(req);
+      return policy(d, resp);
+    }
+    if (path == "/api/v1/reports") {
+      if (method != "POST") throw HttpError{405, "use POST"};
+      DeviceRecord d = authenticate(req);
+      return report(d, req, resp);
+    }
+    if (path == "/api/v1/renew") {
+      if (method != "POST") throw HttpError{405, "use POST"};
+      return renew(req, resp);
+    }
+    throw HttpError{404, "no such endpoint"};
+  }
+
+  static Poco::Net::X509Certificate peerCertificate(HTTPServerRequest& req) {
+    auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(req);
+    Poco::Net::SecureStreamSocket socket(impl.socket());
+    if (!socket.havePeerCertificate()) throw HttpError{401, "client certificate required"};
+    return socket.peerCertificate();
+  }
+
+  // The device named by the verified client certificate, if enrolled and not retired, and the
+  // certificate is its current one or its pending renewed one (which then becomes current: from
+  // that request on, the previous certificate is refused). An expired certificate (accepted by
+  // the TLS layer only with --reenroll-expired-days) is refused here, except for a renewal
+  // (`for_renewal`) within that many days of its expiry.
+  DeviceRecord authenticate(HTTPServerRequest& req) {
+    return authenticate(peerCertificate(req), false, nullptr);
+  }
+
+  DeviceRecord authenticate(const Poco::Net::X509Certificate& peer, bool for_renewal,
+                            protocol::CertificateInfo* presented) {
+    // Read the name, serial and validity off the verified peer certificate as it is (re-encoding
+    // it to PEM and parsing that again cost 70% of the server's CPU per report).
+    auto cert = protocol::CertificateIdentity(peer.certificate());
+    if (!cert.ok()) throw HttpError{401, "unreadable client certificate"};
+    TimePoint now = std::chrono::system_clock::now();
+    if (now > cert->not_after) {
+      bool allowed = for_renewal && context_.options.reenroll_expired.count() > 0 &&
+                     now - cert->not_after <= context_.options.reenroll_expired;
+      if (!allowed) {
+        throw HttpError{401,
+                        "the client certificate expired on " + formatRfc3339(cert->not_after) +
+                            "; enrol this PC again (hearth-agent enroll)",
+                        "certificate_expired"};
+      }
+    }
+    auto device = context_.store->deviceForAuth(cert->common_name);
+    if (!device.ok()) {
+      if (device.status().code() == StatusCode::kNotFound) {
+        throw HttpError{403, "unknown device", "unknown_device"};
+      }
+      throw HttpError{503, "database unavailable"};
+    }
+    if (device->retired_at)
+      throw HttpError{403, "device is retired; enrol again to report", "retired"};
+    if (device->cert_serial != cert->serial_hex) {
+      if (device->pending_cert_serial != cert->serial_hex) {
+        throw HttpError{403, "certificate is not the device's current certificate",
+                        "certificate_superseded"};
+      }
+      // The first use of a renewed certificate: it becomes the current one.
+      Status promoted =
+          context_.store->promotePendingCertificate(device->device_id, cert->serial_hex, now);
+      if (!promoted.ok() && promoted.code() != StatusCode::kFailedPrecondition) {
+        throw HttpError{503, "database unavailable"};
+      }
+      if (promoted.ok()) {
+        context_.log->info("device " + device->device_id + " now uses its renewed certificate " +
+                           cert->serial_hex + "; the previous one is refused from now on");
+      }
+      // Promoted by another request meanwhile, or superseded: ask the database again.
+      device = context_.store->deviceForAuth(cert->common_name);
+      if (!device.ok()) throw HttpError{503, "database unavailable"};
+      if (device->cert_serial != cert->serial_hex) {
+        throw HttpError{403, "certificate is not the device's current certificate",
+                        "certificate_superseded"};
+      }
+    }
+    if (presented != nullptr) *presented = *cert;
+    return std::move(device).value();
+  }
+
+  // POST /api/v1/renew: a new certificate for a new key of the authenticated device. The current
+  // certificate stays valid until the new one is first used (see authenticate), so an agent that
+  // crashes before storing the answer simply renews again (the new pending certificate replaces
+  // the one it never stored).
+  int renew(HTTPServerRequest& req, HTTPServerResponse& resp) {
+    Poco::Net::X509Certificate peer = peerCertificate(req);
+    protocol::CertificateInfo presented;
+    DeviceRecord d = authenticate(peer, true, &presented);
+    auto body = ReadBody(req);
+    if (!body.ok()) throw BodyError(body.status());
+    auto rr = protocol::RenewRequest::parse(*body);
+    if (!rr.ok()) throw HttpError{400, rr.status().message()};
+    auto csr = protocol::VerifyCsr(rr->csr);
+    if (!csr.ok()) throw HttpError{400, "csr: " + csr.status().message()};
+    auto current_key = protocol::CertificatePublicKeyPem(peer.certificate());
+    if (!current_key.ok()) throw HttpError{401, "unreadable client certificate"};
+    if (*current_key == csr->public_key_pem) {
+      throw HttpError{400,
+                      "the CSR carries the key of the current certificate; a renewal needs a new "
+                      "key",
+                      "same_key"};
+    }
+    TimePoint now = std::chrono::system_clock::now();
+    auto [cert, info] = issueCertificate(d.device_id, csr->public_key_pem, now);
+    Status s = context_.store->setPendingCertificate(d.device_id, presented.serial_hex,
+                                                     info.serial_hex, now);
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kFailedPrecondition) {
+        throw HttpError{403, "certificate is not the device's current certificate",
+                        "certificate_superseded"};
+      }
+      context_.log->error("renewal: " + s.message());
+      throw HttpError{503, "database unavailable"};
+    }
+    context_.log->info("device " + d.device_id + " renewed its certificate: " + info.serial_hex +
+                       " valid until " + formatRfc3339(info.not_after) +
+                       (now > presented.not_after ? " (its previous one had expired)" : ""));
+    protocol::RenewResponse out{cert, context_.keys.ca_cert, formatRfc3339(info.not_after),
+                                context_.keys.device_ca_cert};
+    SendJson(resp, 200, out.toJson());
+    return 200;
+  }
+
+  int enroll(HTTPServerRequest& req, HTTPServerResponse& resp) {
+    // Before any work (CSR check, signing, a database write): a storm is shaped here.
+    auto admitted =
+        context_.enroll_limiter->admit(req.clientAddress().host().toString(), Clock::now());
+    if (!admitted.allowed) {
+      context_.metrics.enrollRateLimited(admitted.scope);
+      (void)ReadBody(req);  // the connection stays in step for the client's retry
+      throw HttpError{
+          429,
+          std::string("too many enrolments from ") +
+              (std::string_view(admitted.scope) == "address" ? "this address" : "all devices") +
+              "; retry in " + std::to_string(admitted.retry_after_seconds) + " s",
+          "rate_limited", admitted.retry_after_seconds};
+    }
+    auto body = ReadBody(req);
+    if (!body.ok()) throw BodyError(body.status());
+    auto er = protocol::EnrollRequest::parse(*body);
+    if (!er.ok()) throw HttpError{400, er.status().message()};
+    auto csr = protocol::VerifyCsr(er->csr);
+    if (!csr.ok()) throw HttpError{400, "csr: " + csr.status().message()};
+    auto device_id = protocol::RandomUuid();
+    if (!device_id.ok()) throw HttpError{500, "no randomness"};
+    TimePoint now = std::chrono::system_clock::now();
+    auto [cert, info] = issueCertificate(*device_id, csr->public_key_pem, now);
+    DeviceRecord d;
+    d.device_id = *device_id;
+    d.hostname = er->hostname;
+    d.owner = er->owner;
+    d.cert_serial = info.serial_hex;
+    d.enrolled_at = now;
+    auto stored = context_.store->enrollDevice(HashSecret(er->enroll_secret), d, now,
+                                               context_.options.enroll_spike);
+    if (!stored.ok()) {
+      // The code stays enroll_secret_refused (clients match on it); `reason` says which limit.
+      const char* reason = nullptr;
+      switch (stored.status().code()) {
+        case StatusCode::kNotFound:
+          reason = "secret_unknown";
+          break;
+        case StatusCode::kFailedPrecondition:
+          reason = "secret_revoked";
+          break;
+        case StatusCode::kDeadlineExceeded:
+          reason = "secret_expired";
+          break;
+        case StatusCode::kResourceExhausted:
+          reason = "secret_used_up";
+          break;
+        default:
+          break;
+      }
+      if (reason != nullptr) {
+        context_.log->warn("enrolment refused for host \"" + json::escape(er->hostname) +
+                           "\": " + reason);
+        throw HttpError{403, stored.status().message(), "enroll_secret_refused", 0, false, reason};
+      }
+      context_.log->error("enrolment: " + stored.status().message());
+      throw HttpError{503, "database unavailable"};
+    }
+    context_.log->info("enrolled device " + d.device_id + " host \"" + json::escape(d.hostname) +
+                       "\" level " + stored->level);
+    protocol::EnrollResponse out{
+        d.device_id, cert, context_.keys.ca_cert,
+        signingSwitched() ? context_.keys.next_signing_pub : context_.keys.signing_pub};
+    json::Value answer = out.toJson();
+    answer.set("pending_approval", stored->pending_approval);
+    if (stored->pending_approval) {
+      context_.log->info("device " + d.device_id +
+                         " waits for approval (hearth-server device approve)");
+    }
+    SendJson(resp, 201, answer);
+    return 201;
+  }
+
+  // A device certificate (PEM, and what it says) for `device_id` and the CSR's key, valid from 5
+  // minutes before `now` for --device-cert-days, issued by the device CA. Throws HttpError 500
+  // when it cannot be issued.
+  std::pair<std::string, protocol::CertificateInfo> issueCertificate(
+      const std::string& device_id, const std::string& public_key_pem, TimePoint now) const {
+    protocol::CertificateRequest cr;
+    cr.common_name = device_id;
+    cr.client_auth = true;
+    cr.not_before = now - std::chrono::minutes(5);
+    cr.not_after = now + context_.options.device_cert_validity;
+    auto cert = protocol::IssueCertificate(cr, public_key_pem, context_.keys.device_ca_key,
+                                           context_.keys.device_ca_cert);
+    if (!cert.ok()) throw HttpError{500, "could not issue a certificate"};
+    auto info = protocol::ParseCertificate(*cert);
+    if (!info.ok()) throw HttpError{500, "could not issue a certificate"};
+    return {std::move(cert).value(), std::move(info).value()};
+  }
+
+  // During a policy-signing key rotation the next key takes over at signing_switch_at.
+  bool signingSwitched() const {
+    return context_.keys.next_signing_key &&
+           std::chrono::system_clock::now() >= context_.keys.signing_switch_at;
+  }
+
+  int policy(const DeviceRecord& d, HTTPServerResponse& resp) {
+    auto p = context_.store->latestPolicy(d.level);
+    if (!p.ok()) {
+      throw HttpError{p.status().code() == StatusCode::kNotFound ? 404 : 503, p.status().message()};
+    }
+    // Signed now, with the key in force (Ed25519 is deterministic: without a rotation this is the
+    // signature stored by `policy set`).
+    bool switched = signingSwitched();
+    auto sig = protocol::SignEd25519(
+        switched ? *context_.keys.next_signing_key : context_.keys.signing_key, p->body);
+    if (!sig.ok()) throw HttpError{500, "could not sign the policy"};
+    protocol::SignedPolicy sp;
+    sp.level = p->level;
+    sp.version = p->version;
+    sp.policy_b64 = protocol::Base64Encode(p->body);
+    sp.signature_b64 = *sig;
+    if (!context_.announcement_b64.empty()) {
+      sp.announcement_b64 = context_.announcement_b64;
+      sp.announcement_signature_b64 =
+          switched ? context_.announcement_sig_next : context_.announcement_sig_current;
+    }
+    SendJson(resp, 200, sp.toJson());
+    return 200;
+  }
+
+  int report(const DeviceRecord& d, HTTPServerRequest& req, HTTPServerResponse& resp) {
+    auto start = Clock::now();
+    auto body = ReadBody(req);
+    if (!body.ok()) throw BodyError(body.status());
+    auto env = protocol::ReportEnvelope::parse(*body);
+    if (!env.ok()) throw HttpError{400, env.status().message()};
+    if (env->device_id && *env->device_id != d.device_id) {
+      throw HttpError{403, "the report names another device than its certificate",
+                      "device_mismatch"};
+    }
+    NewReport r;
+    r.device_id = d.device_id;
+    r.report_id = env->report_id;
+    r.sequence = env->sequence;
+    r.sent_at = env->sent_at;
+    r.agent_version = env->agent_version;
+    r.machine_id = env->machine_id;
+    r.result = std::move(env->result);
+    r.received_at = std::chrono::system_clock::now();
+    r.dropped = env->dropped.value_or(0);
+    auto outcome = context_.ingestor->submit(std::move(r));
+    if (!outcome.ok()) {
+      if (outcome.status().code() != StatusCode::kResourceExhausted) {
+        context_.log->error("storing a report: " + outcome.status().message());
+      }
+      bool full = outcome.status().code() == StatusCode::kResourceExhausted;
+      throw HttpError{503, "cannot store the report now; retry later",
+                      full ? "overloaded" : "unavailable"};
+    }
+    bool stored = outcome->outcome == IngestOutcome::kStored;
+    if (stored && env->dropped.value_or(0) > 0) {
+      context_.metrics.reportsDropped(*env->dropped);
+      context_.log->warn("device " + d.device_id + " dropped " + std::to_string(*env->dropped) +
+                         " report(s) from its spool");
+    }
+    context_.metrics.ingest(std::chrono::duration<double>(Clock::now() - start).count(), stored);
+    json::Value out = json::Value::object();
+    out.set("report_id", env->report_id);
+    out.set("status", stored ? "stored" : "duplicate");
+    // The device's highest sequence before this report: an agent that had reports acknowledged
+    // above it sends them again (a server restored from a backup lacks them).
+    out.set("previous_sequence", outcome->previous_sequence);
+    int code = stored ? 202 : 200;
+    SendJson(resp, code, out);
+    return code;
+  }
+};
+
+}  // namespace
+
+Poco::Net::HTTPRequestHandlerFactory* NewDeviceHandlerFactory(ServerContext& context,
+                                                              ConnectionWatchdog& watchdog) {
+  return new HandlerFactory<DeviceHandler>(context, watchdog);
+}
+
+}  // namespace hearth::server

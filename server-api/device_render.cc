@@ -1,0 +1,121 @@
+// Rendering of devices, reports and feed events for the admin API and the CSV export.
+#include "device_render.h"
+
+#include <vector>
+
+#include "common/text.h"
+#include "hearth/result.h"
+
+namespace hearth::server {
+
+json::Value DeviceJson(const DeviceRecord& d, bool full) {
+  json::Value o = json::Value::object();
+  o.set("device_id", d.device_id);
+  o.set("hostname", d.hostname);
+  o.set("owner", d.owner ? json::Value(*d.owner) : json::Value());
+  o.set("level", d.level);
+  o.set("status", d.retired_at         ? std::string("retired")
+                  : d.pending_approval ? std::string("pending")
+                                       : d.status);
+  o.set("pending_approval", d.pending_approval);
+  o.set("duplicate_machine_id", d.duplicate_machine_id);
+  // Self-attested: the person at the PC is usually root on it. Never "verified".
+  o.set("reported_by", "device");
+  o.set("last_seen", d.last_seen ? json::Value(formatRfc3339(*d.last_seen)) : json::Value());
+  o.set("agent_version", d.agent_version);
+  o.set("enrolled_at", formatRfc3339(d.enrolled_at));
+  o.set("reports_dropped", d.reports_dropped);
+  json::Value checks = json::Value::array();
+  if (d.latest_result) {
+    if (const json::Value* cs = d.latest_result->find("checks"); cs != nullptr && cs->isArray()) {
+      for (const auto& c : cs->asArray()) {
+        json::Value e = json::Value::object();
+        for (const char* k : {"id", "verdict", "summary"}) {
+          if (const json::Value* v = c.find(k)) e.set(k, *v);
+        }
+        checks.push(std::move(e));
+      }
+    }
+  }
+  o.set("checks", std::move(checks));
+  if (full) {
+    o.set("machine_id", d.machine_id);
+    o.set("last_sequence", d.last_sequence);
+    o.set("retired_at", d.retired_at ? json::Value(formatRfc3339(*d.retired_at)) : json::Value());
+    o.set("result", d.latest_result ? *d.latest_result : json::Value());
+    o.set("attestation", "reported by the device");
+  }
+  return o;
+}
+
+json::Value StoredReportJson(const StoredReport& r) {
+  json::Value o = json::Value::object();
+  o.set("report_id", r.report_id);
+  o.set("sequence", r.sequence);
+  o.set("sent_at", r.sent_at);
+  o.set("received_at", formatRfc3339(r.received_at));
+  o.set("compliant", r.compliant);
+  o.set("result", r.result);
+  return o;
+}
+
+json::Value FeedEventJson(const FeedEvent& e) {
+  json::Value o = json::Value::object();
+  o.set("cursor", std::to_string(e.cursor));
+  o.set("at", formatRfc3339(e.at));
+  o.set("device_id", e.device_id);
+  o.set("type", e.type);
+  if (e.check) o.set("check", *e.check);
+  if (e.type == "verdict_changed") {
+    o.set("from", e.from ? json::Value(*e.from) : json::Value());
+    o.set("to", e.to ? json::Value(*e.to) : json::Value());
+  }
+  if (e.detail) {
+    auto detail = json::parse(*e.detail);
+    if (detail.ok() && detail->isObject()) {
+      for (const auto& [k, v] : detail->asObject()) o.set(k, v);
+    }
+  }
+  return o;
+}
+
+const char kDeviceCsvHeader[] =
+    "device_id,hostname,owner,level,status,last_seen,agent_version,failing_checks,"
+    "pending_approval,duplicate_machine_id,reported_by\r\n";
+
+std::string DeviceCsvLine(const DeviceRecord& d) {
+  std::vector<std::string> failing;
+  if (d.latest_result) {
+    if (const json::Value* cs = d.latest_result->find("checks"); cs && cs->isArray()) {
+      for (const auto& c : cs->asArray()) {
+        const json::Value* v = c.find("verdict");
+        const json::Value* id = c.find("id");
+        if (v && v->isString() && v->asString() != "pass" && v->asString() != "not_applicable" &&
+            id && id->isString()) {
+          failing.push_back(id->asString() + ":" + v->asString());
+        }
+      }
+    }
+  }
+  return CsvCell(d.device_id) + "," + CsvCell(d.hostname) + "," + CsvCell(d.owner.value_or("")) +
+         "," + CsvCell(d.level) + "," + CsvCell(d.pending_approval ? "pending" : d.status) + "," +
+         CsvCell(d.last_seen ? formatRfc3339(*d.last_seen) : "") + "," + CsvCell(d.agent_version) +
+         "," + CsvCell(text::join(failing, " ")) + "," + (d.pending_approval ? "true" : "false") +
+         "," + (d.duplicate_machine_id ? "true" : "false") + ",device\r\n";
+}
+
+std::string CsvCell(const std::string& s) {
+  bool formula = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
+                                s[0] == '\t' || s[0] == '\r');
+  bool quote = formula || s.find_first_of(",\"\r\n") != std::string::npos;
+  std::string body = formula ? "'" + s : s;
+  if (!quote) return body;
+  std::string out = "\"";
+  for (char c : body) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace hearth::server

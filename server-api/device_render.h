@@ -1,0 +1,33 @@
+// How the admin API shows devices, their reports and the feed to IT: the JSON objects of
+// /api/v1/devices, /api/v1/devices/ID, .../history and /api/v1/feed, and the lines of the CSV
+// export (/api/v1/devices.csv). Pure functions of the stored records.
+#pragma once
+
+#include <string>
+
+#include "hearth/json.h"
+#include "hearth/server/store.h"
+
+namespace hearth::server {
+
+// A device as listed (`full` = false) or as shown alone (`full`: machine_id, last_sequence,
+// retired_at, the whole latest result). Its status is "retired" or "pending" when it is so.
+json::Value DeviceJson(const DeviceRecord& d, bool full);
+
+// A stored report as an entry of a device's history.
+json::Value StoredReportJson(const StoredReport& r);
+
+// A feed event: its fields, with `from`/`to` for verdict_changed and its `detail` fields merged.
+json::Value FeedEventJson(const FeedEvent& e);
+
+// The first line of the CSV export (CRLF-terminated).
+extern const char kDeviceCsvHeader[];
+
+// One device as a line of the CSV export (CRLF-terminated).
+std::string DeviceCsvLine(const DeviceRecord& d);
+
+// CSV cell: quoted when needed; a cell that a spreadsheet would run as a formula gets a leading
+// apostrophe inside quotes.
+std::string CsvCell(const std::string& s);
+
+}  // namespace hearth::server

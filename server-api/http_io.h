@@ -1,0 +1,44 @@
+// What the request handlers of `hearth-server serve` read and send over Poco's HTTP objects:
+// JSON answers, error answers, the request body (bounded in size and time) and query parameters.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/URI.h>
+
+#include "hearth/json.h"
+#include "hearth/status.h"
+#include "http_error.h"
+
+namespace hearth::server {
+
+// Sends `body` with `status`, as JSON that no cache keeps.
+void SendJson(Poco::Net::HTTPServerResponse& resp, int status, const json::Value& body);
+
+// Sends the error as ErrorBody JSON, with Retry-After for 429 and 503; closes the connection
+// after it when `e.close`.
+void SendError(Poco::Net::HTTPServerResponse& resp, const HttpError& e);
+
+// Reads the body: at most protocol::kMaxBodyBytes (else ResourceExhausted), within 10 s (else
+// DeadlineExceeded), and no pause longer than 2 s between its parts. A Content-Length larger than
+// the body that follows can only be told from a slow client by waiting: after 2 s without a byte
+// the answer is DeadlineExceeded (408, and the connection is closed: BodyError). A body shorter
+// than its Content-Length, or a broken connection, is InvalidArgument.
+StatusOr<std::string> ReadBody(Poco::Net::HTTPServerRequest& req);
+
+// The query parameters of `uri`; a repeated one keeps its last value.
+std::map<std::string, std::string> QueryParams(const Poco::URI& uri);
+
+// The "limit" query parameter, `fallback` when absent. Throws HttpError 400 unless it is a whole
+// number from 1 to 1000.
+int ParseLimit(const std::map<std::string, std::string>& q, int fallback);
+
+// The "after" query parameter as a numeric cursor (feed, audit log), 0 when absent. Throws
+// HttpError 400 unless it is a whole number of at least 0.
+int64_t ParseCursor(const std::map<std::string, std::string>& q);
+
+}  // namespace hearth::server

@@ -1,0 +1,63 @@
+// The staleness and retention threads of `serve`.
+#include "maintenance.h"
+
+#include <string>
+
+namespace hearth::server {
+
+MaintenanceThreads::MaintenanceThreads(Store& store, Log& log, const ServeOptions& options)
+    : store_(store),
+      log_(log),
+      stale_after_(options.stale_after),
+      history_retention_(options.history_retention),
+      retired_retention_(options.retired_retention),
+      prune_every_(options.prune_every),
+      stale_thread_([this] { markStaleLoop(); }),
+      prune_thread_([this] { pruneLoop(); }) {}
+
+MaintenanceThreads::~MaintenanceThreads() { stop(); }
+
+void MaintenanceThreads::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (stale_thread_.joinable()) stale_thread_.join();
+  if (prune_thread_.joinable()) prune_thread_.join();
+}
+
+// Staleness: a feed event when a device falls silent for longer than the window.
+void MaintenanceThreads::markStaleLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    auto marked = store_.markStale(std::chrono::system_clock::now(), stale_after_);
+    if (marked.ok() && *marked > 0) log_.info(std::to_string(*marked) + " device(s) went stale");
+    cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_; });
+  }
+}
+
+// Retention: at start and then every prune_every, in batches (ingest goes on in between).
+void MaintenanceThreads::pruneLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    PruneOptions p;
+    p.now = std::chrono::system_clock::now();
+    p.history_window = history_retention_;
+    p.retired_window = retired_retention_;
+    auto pruned = store_.prune(p);
+    if (!pruned.ok()) {
+      log_.error("retention: " + pruned.status().message());
+    } else if (pruned->reports + pruned->events > 0 || !pruned->retired_devices.empty()) {
+      log_.info("retention: deleted " + std::to_string(pruned->reports) + " report(s) and " +
+                std::to_string(pruned->events) + " feed event(s) older than the window, and " +
+                std::to_string(pruned->retired_devices.size()) +
+                " retired device(s) with all their data");
+    }
+    lock.lock();
+    cv_.wait_for(lock, prune_every_, [&] { return stopping_; });
+  }
+}
+
+}  // namespace hearth::server

@@ -1,0 +1,53 @@
+// RouteHandler: the base of the two listeners' request handlers (device_api.cc, admin_api.cc)
+// and the handler edge of the error rule (http_error.h): a handler's route() answers the request
+// or throws HttpError; handleRequest() sends that error, turns any other exception into a 500
+// and a log line, counts the answer in the metrics and lets no exception reach Poco.
+#pragma once
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include "connection_guard.h"
+#include "server_context.h"
+
+namespace hearth::server {
+
+// One per request (Poco makes it through a HandlerFactory). `listener` names it in the metrics
+// and logs ("devices" or "admin"); `watchdog` is that listener's, for the connection's deadline.
+class RouteHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  RouteHandler(ServerContext& context, const char* listener, ConnectionWatchdog& watchdog)
+      : context_(context), listener_(listener), watchdog_(watchdog) {}
+
+  void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) final;
+
+ protected:
+  // Answers the request and returns the status sent, or throws HttpError (never sent yet).
+  virtual int route(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) = 0;
+
+  ServerContext& context_;
+
+ private:
+  const char* listener_;
+  ConnectionWatchdog& watchdog_;
+};
+
+// Makes a `Handler` (a RouteHandler constructed from the context and the watchdog) per request.
+template <typename Handler>
+class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  HandlerFactory(ServerContext& context, ConnectionWatchdog& watchdog)
+      : context_(context), watchdog_(watchdog) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
+    return new Handler(context_, watchdog_);
+  }
+
+ private:
+  ServerContext& context_;
+  ConnectionWatchdog& watchdog_;
+};
+
+}  // namespace hearth::server

@@ -1,0 +1,40 @@
+// What the request handlers of `hearth-server serve` share: the options, the store, the keys,
+// the log, the metrics, the group-commit ingestor, the enrolment rate limiter and the signed key
+// announcement. RunServe fills it before the listeners start and empties it after they stop;
+// handlers only read its fields (the objects they point to are thread-safe).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <Poco/Net/TCPServer.h>
+
+#include "hearth/server/rate_limit.h"
+#include "hearth/server/serve.h"
+#include "hearth/server/state.h"
+#include "hearth/server/store.h"
+#include "ingestor.h"
+#include "metrics.h"
+#include "server_log.h"
+
+namespace hearth::server {
+
+struct ServerContext {
+  ServeOptions options;
+  std::unique_ptr<Store> store;
+  ServerKeys keys;
+  Log* log = nullptr;
+  Metrics metrics;
+  std::unique_ptr<Ingestor> ingestor;
+  std::unique_ptr<RateLimiter> enroll_limiter;
+  // What agents should trust next (PolicyAnnouncement), sent with every policy: its bytes
+  // (base64) and their signature by the current and by the next policy-signing key. Empty when
+  // nothing is announced.
+  std::string announcement_b64;
+  std::string announcement_sig_current, announcement_sig_next;
+  // For the connection gauges in /metrics; set while serving.
+  const Poco::Net::TCPServer* device_server = nullptr;
+  const Poco::Net::TCPServer* admin_server = nullptr;
+};
+
+}  // namespace hearth::server

@@ -1,0 +1,209 @@
+// The SQL store's connections and how it uses them: one writer session behind a lock, a few
+// reader sessions leased per read, transactions, statements with `?` placeholders (rewritten to
+// `$n` for PostgreSQL), and readRows, the one loop that reads a query's rows. Poco exceptions
+// become Status values here (guard); nothing above this file catches them.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
+
+#include "hearth/status.h"
+
+namespace hearth::server::sql {
+
+using Poco::Data::RecordSet;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+
+enum class Dialect { kSqlite, kPostgres };
+
+// Runs `fn` (which returns a Status), turning a Poco exception into Unavailable and any other
+// exception into Internal, each with the message prefixed by `what`.
+template <typename Fn>
+Status guard(const char* what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const Poco::Exception& e) {
+    return UnavailableError(std::string(what) + ": " + e.displayText());
+  } catch (const std::exception& e) {
+    return InternalError(std::string(what) + ": " + e.what());
+  }
+}
+
+// Thread-safe: writes are serialised on the writer session (the server batches them above this:
+// group commit); reads run on the reader sessions, so they never wait behind the writer's commit
+// (WAL readers do not block the writer).
+class SqlSession {
+ public:
+  SqlSession(Dialect dialect, std::string connector, std::string connection)
+      : dialect_(dialect), connector_(std::move(connector)), connection_(std::move(connection)) {}
+
+  Dialect dialect() const { return dialect_; }
+
+  // Opens the writer session; SQLite: durable acknowledgements (WAL with a full fsync at every
+  // commit), foreign keys, a busy timeout. Throws Poco exceptions: call it inside guard().
+  void openWriter();
+  // Opens the reader sessions. Throws Poco exceptions: call it inside guard().
+  void openReaders();
+
+  // The writer session, for statements that need no binding (PRAGMA ...). REQUIRES: inside
+  // write(), transaction() or before the store is shared (open).
+  Session& writer() { return *writer_; }
+
+  // `?` → `$n` for PostgreSQL.
+  std::string rewrite(const std::string& q) const;
+
+  // Prepares `q` on `db`, lets `bind` add use()/into(), executes; returns affected/extracted rows.
+  template <typename Bind>
+  size_t execOn(Session& db, const std::string& q, Bind&& bind) {
+    Statement st(db);
+    st << rewrite(q);
+    bind(st);
+    return st.execute();
+  }
+  // execOn the writer. REQUIRES: as writer().
+  template <typename Bind>
+  size_t exec(const std::string& q, Bind&& bind) {
+    return execOn(*writer_, q, std::forward<Bind>(bind));
+  }
+  // The rows of `q` on the writer with `params` bound in order (by reference: they must be
+  // lvalues). REQUIRES: as writer().
+  template <typename... Params>
+  RecordSet query(const std::string& q, Params&... params) {
+    Statement st(*writer_);
+    st << rewrite(q);
+    (void)(st, ..., Poco::Data::Keywords::use(params));
+    st.execute();
+    return RecordSet(st);
+  }
+  // `q` prepared once on the writer, to be bound and executed many times. REQUIRES: as writer().
+  std::unique_ptr<Statement> prepare(const std::string& q);
+
+  // Runs `fn` under the writer lock; guard(what).
+  template <typename Fn>
+  Status write(const char* what, Fn&& fn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return guard(what, std::forward<Fn>(fn));
+  }
+  // Runs `fn` in one transaction on the writer session, under the writer lock: committed when it
+  // returns OK, rolled back when it returns an error or throws (then guard(what)).
+  template <typename Fn>
+  Status transaction(const char* what, Fn&& fn) {
+    return write(what, [&]() -> Status { return inTransaction(fn); });
+  }
+  // transaction() without the lock and without guard (an exception passes on after the
+  // rollback). REQUIRES: as writer().
+  template <typename Fn>
+  Status inTransaction(Fn&& fn) {
+    writer_->begin();
+    try {
+      Status inner = fn();
+      if (inner.ok()) {
+        writer_->commit();
+      } else {
+        writer_->rollback();
+      }
+      return inner;
+    } catch (...) {
+      try {
+        writer_->rollback();
+      } catch (...) {
+      }
+      throw;
+    }
+  }
+
+  // Runs `fn(session)` on a leased reader session; guard(what).
+  template <typename Fn>
+  Status read(const char* what, Fn&& fn) {
+    ReaderLease lease = reader();
+    Session& db = lease.session();
+    return guard(what, [&]() -> Status { return fn(db); });
+  }
+
+  // The rows of `q` on a reader session, with `params` bound in order (lvalues), each turned into
+  // a value by `row(RecordSet&)`. Errors: guard(what).
+  template <typename Row, typename... Params>
+  auto readRows(const char* what, const std::string& q, Row&& row, Params&... params) {
+    return readRowsBound(
+        what, q, [&](Statement& st) { (void)(st, ..., Poco::Data::Keywords::use(params)); },
+        std::forward<Row>(row));
+  }
+  // readRows with the parameters bound by `bind(Statement&)` (a query whose parameters vary).
+  template <typename Row, typename Bind>
+  auto readRowsBound(const char* what, const std::string& q, Bind&& bind, Row&& row)
+      -> StatusOr<std::vector<std::decay_t<std::invoke_result_t<Row&, RecordSet&>>>> {
+    std::vector<std::decay_t<std::invoke_result_t<Row&, RecordSet&>>> out;
+    Status s = read(what, [&](Session& db) -> Status {
+      collectRows(db, q, bind, row, out);
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+  // readRows on the writer session, under the writer lock.
+  template <typename Row, typename... Params>
+  auto writerRows(const char* what, const std::string& q, Row&& row, Params&... params)
+      -> StatusOr<std::vector<std::decay_t<std::invoke_result_t<Row&, RecordSet&>>>> {
+    std::vector<std::decay_t<std::invoke_result_t<Row&, RecordSet&>>> out;
+    auto bind = [&](Statement& st) { (void)(st, ..., Poco::Data::Keywords::use(params)); };
+    Status s = write(what, [&]() -> Status {
+      collectRows(*writer_, q, bind, row, out);
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+ private:
+  static constexpr int kReaders = 4;
+  struct Reader {
+    std::mutex mu;
+    std::unique_ptr<Session> session;
+  };
+  // A reader session held for one read method.
+  class ReaderLease {
+   public:
+    explicit ReaderLease(Reader& r) : lock_(r.mu), session_(*r.session) {}
+    Session& session() { return session_; }
+
+   private:
+    std::unique_lock<std::mutex> lock_;
+    Session& session_;
+  };
+  ReaderLease reader();
+
+  // Runs `q` on `db` bound by `bind` and appends `row(rs)` for each row to `out`. Throws Poco
+  // exceptions.
+  template <typename Bind, typename Row, typename Out>
+  void collectRows(Session& db, const std::string& q, Bind& bind, Row& row, Out& out) {
+    Statement st(db);
+    st << rewrite(q);
+    bind(st);
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(row(rs));
+  }
+
+  Dialect dialect_;
+  std::string connector_;
+  std::string connection_;
+  std::mutex mu_;  // the writer lock
+  std::unique_ptr<Session> writer_;
+  std::vector<std::unique_ptr<Reader>> readers_;
+  std::atomic<size_t> next_reader_{0};
+};
+
+}  // namespace hearth::server::sql

@@ -1,0 +1,134 @@
+// SqlStore: the Store on Poco::Data, for SQLite and PostgreSQL. SQL is written once with `?`
+// placeholders (rewritten to `$1..$n` for PostgreSQL); the few dialect differences (types,
+// auto-increment, pragmas) are in the migrations. Its methods are defined by concern:
+//   store_schema.cc   opening, migrations, schema version, integrity check
+//   store_admin.cc    enrolment secrets, admin tokens, policies, the audit log
+//   store_devices.cc  enrolment, authentication, listing, renewal, retire/approve/owner, counts
+//   store_reports.cc  report ingest (group commit), history, missing reports, feed, staleness
+//   store_prune.cc    retention
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Nullable.h>
+
+#include "hearth/server/store.h"
+#include "sql_session.h"
+
+namespace hearth::server::sql {
+
+class SqlStore final : public Store {
+ public:
+  SqlStore(Dialect dialect, std::string connector, std::string connection)
+      : db_(dialect, std::move(connector), std::move(connection)) {}
+
+  // Opens the sessions and migrates the schema.
+  Status open();
+
+  // store_schema.cc
+  StatusOr<int> schemaVersion() override;
+  StatusOr<std::string> checkIntegrity() override;
+
+  // store_admin.cc
+  StatusOr<SecretRecord> createSecret(const std::string& secret_hash, const SecretRecord& spec,
+                                      const AuditEntry* audit) override;
+  StatusOr<std::vector<SecretRecord>> listSecrets() override;
+  Status revokeSecret(int64_t id, TimePoint at, const AuditEntry* audit) override;
+  StatusOr<TokenRecord> createToken(const std::string& token_hash, const TokenRecord& spec,
+                                    const AuditEntry* audit) override;
+  StatusOr<std::vector<TokenRecord>> listTokens() override;
+  Status revokeToken(int64_t id, TimePoint at, const AuditEntry* audit) override;
+  StatusOr<TokenRecord> findToken(const std::string& token_hash, TimePoint now_time) override;
+  Status putPolicy(const PolicyRecord& p, const AuditEntry* audit) override;
+  StatusOr<PolicyRecord> latestPolicy(const std::string& level) override;
+  StatusOr<std::vector<PolicyRecord>> listLatestPolicies() override;
+  Status appendAudit(const AuditEntry& e) override;
+  StatusOr<std::vector<AuditEntry>> listAudit(int64_t after, int limit) override;
+
+  // store_devices.cc
+  StatusOr<DeviceRecord> enrollDevice(const std::string& secret_hash, const DeviceRecord& device,
+                                      TimePoint now_time, const SpikeRule& spike) override;
+  StatusOr<DeviceRecord> getDevice(const std::string& device_id) override;
+  StatusOr<DeviceRecord> deviceForAuth(const std::string& device_id) override;
+  StatusOr<std::vector<DeviceRecord>> listDevices(const DeviceFilter& f) override;
+  Status setPendingCertificate(const std::string& device_id, const std::string& current_serial,
+                               const std::string& new_serial, TimePoint at) override;
+  Status promotePendingCertificate(const std::string& device_id, const std::string& serial,
+                                   TimePoint at) override;
+  Status retireDevice(const std::string& device_id, TimePoint at, const AuditEntry* audit) override;
+  Status approveDevice(const std::string& device_id, TimePoint at,
+                       const AuditEntry* audit) override;
+  Status rejectDevice(const std::string& device_id, TimePoint at, const AuditEntry* audit) override;
+  Status setDeviceOwner(const std::string& device_id, const std::optional<std::string>& owner,
+                        const AuditEntry* audit) override;
+  StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
+      TimePoint now_time, std::chrono::seconds stale_after) override;
+
+  // store_reports.cc
+  StatusOr<std::vector<IngestResult>> ingestReports(const std::vector<NewReport>& reports) override;
+  StatusOr<int64_t> missingReports(const std::string& device_id) override;
+  StatusOr<std::vector<StoredReport>> deviceHistory(const std::string& device_id,
+                                                    int limit) override;
+  StatusOr<std::vector<FeedEvent>> feed(int64_t after, int limit) override;
+  StatusOr<int> markStale(TimePoint now_time, std::chrono::seconds window) override;
+
+  // store_prune.cc
+  StatusOr<PruneResult> prune(const PruneOptions& o) override;
+
+ private:
+  // The ingest hot path: statements prepared once per session and re-executed with their bound
+  // variables (Poco binds by reference), instead of being parsed again for every report.
+  struct IngestStatements {
+    std::string report_id, device, sent, received, body, agent, machine, status, check_id, verdict,
+        prev_machine, event_type = "verdict_changed";
+    Poco::Nullable<std::string> old_verdict;
+    Poco::Int64 seq = 0, last_seq = 0, dropped = 0;
+    int compliant = 0;
+    std::vector<std::string> state_ids, state_verdicts;
+    std::unique_ptr<Poco::Data::Statement> insert_report, select_last_seq, select_below,
+        update_seen, update_device, select_states, insert_state, update_state, insert_event;
+  };
+
+  // store_schema.cc: applies every migration not applied yet. Throws Poco exceptions.
+  Status migrate();
+
+  // store_admin.cc: in one transaction, runs `insert` (parameters bound by `bind`), reads the new
+  // row's id into `id` with `select_id` (its one parameter: `hash`, the row's unique hash) and
+  // appends `audit` for it.
+  template <typename Bind>
+  Status insertHashed(const char* what, const std::string& insert, Bind&& bind,
+                      const std::string& select_id, std::string& hash, int64_t& id,
+                      const AuditEntry* audit);
+  // Appends `audit` (if any) on the writer session, inside the caller's
+  // transaction: the action and its entry are committed together or not at all. A target ending
+  // in ':' ("secret:") gets `id` (the record just made) appended.
+  void insertAudit(const AuditEntry* audit, int64_t id);
+  // Revokes the live row `id` of `table` (enroll_secrets, admin_tokens) with its audit entry;
+  // NotFound "no live <noun> with id N" when there is none.
+  Status revokeRow(const char* what, const char* table, const char* noun, int64_t id, TimePoint at,
+                   const AuditEntry* audit);
+
+  // store_devices.cc: appends one feed event on the writer session (inside the caller's
+  // transaction).
+  void appendEvent(const std::string& at, const std::string& device_id, const std::string& type,
+                   const std::optional<std::string>& detail);
+  // Approves (pending = 0) or rejects (retired) a device that waits for approval.
+  Status decidePending(const std::string& device_id, TimePoint at, bool approve,
+                       const AuditEntry* audit);
+
+  // store_reports.cc
+  IngestStatements& ingestStatements();
+  IngestResult ingestOne(const NewReport& r);
+  void noteMachineId(const std::string& device_id, const std::string& machine_id,
+                     const std::string& at);
+
+  SqlSession db_;
+  std::unique_ptr<IngestStatements> ingest_;  // after db_: destroyed first
+};
+
+}  // namespace hearth::server::sql

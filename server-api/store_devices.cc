@@ -1,0 +1,326 @@
+// The SQL store's devices: enrolment with a secret, authentication, listing and counts,
+// certificate renewal, retire, approve or reject, owner, and the feed events these append.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sql_store.h"
+#include "sql_values.h"
+
+namespace hearth::server::sql {
+
+namespace {
+
+using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
+
+// SELECT ... FROM devices: every column deviceRow reads, and duplicate_machine_id.
+constexpr const char* kDeviceColumns =
+    "SELECT device_id, hostname, owner, level, cert_serial, enrolled_at, retired_at, last_seen, "
+    "agent_version, machine_id, last_sequence, reports_dropped, status, latest_result, pending, "
+    "(CASE WHEN devices.machine_id <> '' AND devices.retired_at IS NULL AND EXISTS (SELECT 1 "
+    "FROM devices o WHERE o.machine_id = devices.machine_id AND o.device_id <> "
+    "devices.device_id AND o.retired_at IS NULL) THEN 1 ELSE 0 END) AS duplicate_machine_id";
+
+DeviceRecord deviceRow(RecordSet& rs) {
+  DeviceRecord d;
+  d.device_id = str(rs, "device_id");
+  d.hostname = str(rs, "hostname");
+  d.owner = optString(rs, "owner");
+  d.level = str(rs, "level");
+  d.cert_serial = str(rs, "cert_serial");
+  d.enrolled_at = parseTime(str(rs, "enrolled_at"));
+  d.retired_at = optTime(rs, "retired_at");
+  d.last_seen = optTime(rs, "last_seen");
+  d.agent_version = str(rs, "agent_version");
+  d.machine_id = str(rs, "machine_id");
+  d.last_sequence = integer(rs, "last_sequence");
+  d.reports_dropped = integer(rs, "reports_dropped");
+  d.status = str(rs, "status");
+  d.pending_approval = integer(rs, "pending") != 0;
+  d.duplicate_machine_id = integer(rs, "duplicate_machine_id") != 0;
+  if (auto latest = optString(rs, "latest_result")) {
+    auto v = json::parse(*latest, {.max_depth = 64, .max_bytes = 4 << 20});
+    if (v.ok()) d.latest_result = std::move(v).value();
+  }
+  return d;
+}
+
+}  // namespace
+
+StatusOr<DeviceRecord> SqlStore::enrollDevice(const std::string& secret_hash,
+                                              const DeviceRecord& device, TimePoint now_time,
+                                              const SpikeRule& spike) {
+  DeviceRecord d = device;
+  Status s = db_.transaction("enrol device", [&]() -> Status {
+    std::string hash = secret_hash;
+    RecordSet rs = db_.query(
+        "SELECT id, level, owner, uses_left, uses, expires_at, created_at, "
+        "revoked_at, approval FROM enroll_secrets WHERE secret_hash = ?",
+        hash);
+    constexpr const char* kAskIt = "; ask IT for a new enrolment secret";
+    if (!rs.moveFirst()) {
+      return NotFoundError(
+          "unknown enrolment secret: check that it was copied whole (it starts with hes_)" +
+          std::string(kAskIt));
+    }
+    Poco::Int64 id = integer(rs, "id");
+    auto revoked = optTime(rs, "revoked_at");
+    auto expires = optTime(rs, "expires_at");
+    auto uses_left = optInt(rs, "uses_left");
+    int64_t uses = integer(rs, "uses");
+    bool approval = integer(rs, "approval") != 0;
+    if (revoked) {
+      return FailedPreconditionError("this enrolment secret was revoked on " + fmt(*revoked) +
+                                     kAskIt);
+    }
+    if (expires && *expires <= now_time) {
+      return DeadlineExceededError("this enrolment secret expired on " + fmt(*expires) + kAskIt);
+    }
+    auto usedUp = [&] {
+      return ResourceExhaustedError(
+          uses == 1
+              ? "this enrolment secret was for one PC only and is used up" + std::string(kAskIt)
+              : "this enrolment secret has been used up (" + std::to_string(uses) + " enrolments)" +
+                    kAskIt);
+    };
+    if (uses_left && *uses_left <= 0) return usedUp();
+    if (d.level.empty()) d.level = str(rs, "level");
+    // A per-person secret binds the device to its owner, whatever the request says.
+    if (auto bound = optString(rs, "owner")) d.owner = bound;
+    size_t n = db_.exec(
+        "UPDATE enroll_secrets SET uses = uses + 1, "
+        "uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END "
+        "WHERE id = ? AND (uses_left IS NULL OR uses_left > 0)",
+        [&](Statement& u) { u, use(id); });
+    if (n != 1) return usedUp();
+    std::string dev = d.device_id, host = d.hostname, level = d.level, serial = d.cert_serial;
+    std::string enrolled = fmt(d.enrolled_at);
+    Nullable<std::string> owner = nullable(d.owner);
+    int pending = approval ? 1 : 0;
+    db_.exec(
+        "INSERT INTO devices(device_id, hostname, owner, level, cert_serial, enrolled_at, "
+        "secret_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [&](Statement& i) {
+          i, use(dev), use(host), use(owner), use(level), use(serial), use(enrolled), use(id),
+              use(pending);
+        });
+    d.pending_approval = approval;
+    appendEvent(enrolled, dev, "enrolled", std::nullopt);
+    if (approval) appendEvent(enrolled, dev, "pending", std::nullopt);
+    // A spike: more enrolments with this secret within the window than the threshold, and no
+    // spike event for it within the window yet (one per window, not one per enrolment).
+    std::string since = fmt(now_time - spike.window);
+    Poco::Int64 recent = 0;
+    db_.exec("SELECT COUNT(*) FROM devices WHERE secret_id = ? AND enrolled_at >= ?",
+             [&](Statement& c) { c, use(id), use(since), into(recent); });
+    if (recent > spike.threshold) {
+      // The secret remembers its last spike: one row update decides, across processes too.
+      size_t marked = db_.exec(
+          "UPDATE enroll_secrets SET spike_at = ? WHERE id = ? AND "
+          "(spike_at IS NULL OR spike_at < ?)",
+          [&](Statement& u) { u, use(enrolled), use(id), use(since); });
+      if (marked == 1) {
+        appendEvent(enrolled, dev, "enrolment_spike",
+                    "{\"secret_id\":" + std::to_string(id) +
+                        ",\"count\":" + std::to_string(recent) +
+                        ",\"window_seconds\":" + std::to_string(spike.window.count()) + "}");
+      }
+    }
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  d.status = "unknown";
+  return d;
+}
+
+StatusOr<DeviceRecord> SqlStore::getDevice(const std::string& device_id) {
+  std::string id = device_id;
+  HEARTH_ASSIGN_OR_RETURN(
+      std::vector<DeviceRecord> found,
+      db_.readRows("read device", std::string(kDeviceColumns) + " FROM devices WHERE device_id = ?",
+                   deviceRow, id));
+  if (found.empty()) return NotFoundError("no device " + device_id);
+  return std::move(found[0]);
+}
+
+StatusOr<DeviceRecord> SqlStore::deviceForAuth(const std::string& device_id) {
+  std::optional<DeviceRecord> found;
+  Status s = db_.read("read device", [&](Session& db) -> Status {
+    std::string id = device_id, level, serial;
+    Nullable<std::string> retired, pending;
+    size_t n = db_.execOn(db,
+                          "SELECT level, cert_serial, retired_at, pending_cert_serial FROM devices "
+                          "WHERE device_id = ?",
+                          [&](Statement& st) {
+                            st, use(id), into(level), into(serial), into(retired), into(pending);
+                          });
+    if (n == 0) return OkStatus();
+    DeviceRecord d;
+    d.device_id = device_id;
+    d.level = level;
+    d.cert_serial = serial;
+    if (!retired.isNull()) d.retired_at = parseTime(retired.value());
+    if (!pending.isNull()) d.pending_cert_serial = pending.value();
+    found = std::move(d);
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!found) return NotFoundError("no device " + device_id);
+  return *found;
+}
+
+StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f) {
+  std::string q = std::string(kDeviceColumns) + " FROM devices WHERE retired_at IS NULL";
+  std::string after = f.after;
+  std::string stale_cutoff = fmt(f.now - f.stale_after);
+  std::string status = f.status.value_or("");
+  std::string level = f.level.value_or("");
+  Poco::Int64 limit = std::max(1, std::min(f.limit, 1000));
+  q += " AND device_id > ?";
+  // Stale devices are listed as stale, not under their last status.
+  const char* fresh = " AND COALESCE(last_seen, enrolled_at) >= ?";
+  // Devices awaiting approval are listed as pending, under no compliance status.
+  if (f.status) {
+    if (status == "pending") {
+      q += " AND pending = 1";
+    } else if (status == "stale") {
+      q += " AND pending = 0 AND COALESCE(last_seen, enrolled_at) < ?";
+    } else {
+      q += fresh;
+      q += " AND pending = 0 AND status = ?";
+    }
+  }
+  if (f.level) q += " AND level = ?";
+  q += " ORDER BY device_id LIMIT ?";
+  auto bind = [&](Statement& st) {
+    st, use(after);
+    if (f.status && status != "pending") {
+      st, use(stale_cutoff);
+      if (status != "stale") st, use(status);
+    }
+    if (f.level) st, use(level);
+    st, use(limit);
+  };
+  auto row = [&](RecordSet& rs) {
+    DeviceRecord d = deviceRow(rs);
+    TimePoint seen = d.last_seen.value_or(d.enrolled_at);
+    if (seen < f.now - f.stale_after) d.status = "stale";
+    if (d.pending_approval) d.status = "pending";
+    return d;
+  };
+  return db_.readRowsBound("list devices", q, bind, row);
+}
+
+Status SqlStore::setPendingCertificate(const std::string& device_id,
+                                       const std::string& current_serial,
+                                       const std::string& new_serial, TimePoint) {
+  return db_.write("record a renewed certificate", [&]() -> Status {
+    std::string id = device_id, current = current_serial, next = new_serial;
+    size_t n = db_.exec(
+        "UPDATE devices SET pending_cert_serial = ? WHERE device_id = ? AND cert_serial = ? "
+        "AND retired_at IS NULL",
+        [&](Statement& st) { st, use(next), use(id), use(current); });
+    if (n == 0) {
+      return FailedPreconditionError("device " + device_id +
+                                     " is retired or its current certificate is another");
+    }
+    return OkStatus();
+  });
+}
+
+Status SqlStore::promotePendingCertificate(const std::string& device_id, const std::string& serial,
+                                           TimePoint at) {
+  return db_.transaction("promote a renewed certificate", [&]() -> Status {
+    std::string id = device_id, next = serial, when = fmt(at);
+    size_t n = db_.exec(
+        "UPDATE devices SET cert_serial = pending_cert_serial, pending_cert_serial = NULL "
+        "WHERE device_id = ? AND pending_cert_serial = ? AND retired_at IS NULL",
+        [&](Statement& st) { st, use(id), use(next); });
+    if (n == 0) {
+      return FailedPreconditionError("certificate " + serial + " is not device " + device_id +
+                                     "'s pending certificate");
+    }
+    appendEvent(when, id, "renewed", std::nullopt);
+    return OkStatus();
+  });
+}
+
+Status SqlStore::retireDevice(const std::string& device_id, TimePoint at, const AuditEntry* audit) {
+  return db_.transaction("retire device", [&]() -> Status {
+    std::string id = device_id, when = fmt(at);
+    size_t n = db_.exec(
+        "UPDATE devices SET retired_at = ?, pending = 0 WHERE device_id = ? AND retired_at "
+        "IS NULL",
+        [&](Statement& st) { st, use(when), use(id); });
+    if (n == 0) return NotFoundError("no active device " + device_id);
+    appendEvent(when, id, "retired", std::nullopt);
+    insertAudit(audit, 0);
+    return OkStatus();
+  });
+}
+
+Status SqlStore::approveDevice(const std::string& device_id, TimePoint at,
+                               const AuditEntry* audit) {
+  return decidePending(device_id, at, true, audit);
+}
+
+Status SqlStore::rejectDevice(const std::string& device_id, TimePoint at, const AuditEntry* audit) {
+  return decidePending(device_id, at, false, audit);
+}
+
+Status SqlStore::decidePending(const std::string& device_id, TimePoint at, bool approve,
+                               const AuditEntry* audit) {
+  return db_.transaction(approve ? "approve device" : "reject device", [&]() -> Status {
+    std::string id = device_id, when = fmt(at);
+    size_t n = approve
+                   ? db_.exec(
+                         "UPDATE devices SET pending = 0 WHERE device_id = ? AND pending = 1 AND "
+                         "retired_at IS NULL",
+                         [&](Statement& st) { st, use(id); })
+                   : db_.exec(
+                         "UPDATE devices SET pending = 0, retired_at = ? WHERE device_id = ? AND "
+                         "pending = 1 AND retired_at IS NULL",
+                         [&](Statement& st) { st, use(when), use(id); });
+    if (n == 0) return NotFoundError("no device " + device_id + " waiting for approval");
+    appendEvent(when, id, approve ? "approved" : "rejected", std::nullopt);
+    insertAudit(audit, 0);
+    return OkStatus();
+  });
+}
+
+Status SqlStore::setDeviceOwner(const std::string& device_id,
+                                const std::optional<std::string>& owner, const AuditEntry* audit) {
+  return db_.transaction("set device owner", [&]() -> Status {
+    std::string id = device_id;
+    Nullable<std::string> o = nullable(owner);
+    size_t n = db_.exec("UPDATE devices SET owner = ? WHERE device_id = ? AND retired_at IS NULL",
+                        [&](Statement& st) { st, use(o), use(id); });
+    if (n == 0) return NotFoundError("no active device " + device_id);
+    insertAudit(audit, 0);
+    return OkStatus();
+  });
+}
+
+StatusOr<std::vector<std::pair<std::string, int64_t>>> SqlStore::deviceCounts(
+    TimePoint now_time, std::chrono::seconds stale_after) {
+  std::string cutoff = fmt(now_time - stale_after);
+  return db_.readRows(
+      "count devices",
+      "SELECT CASE WHEN pending = 1 THEN 'pending' "
+      "WHEN COALESCE(last_seen, enrolled_at) < ? THEN 'stale' ELSE status END "
+      "AS s, COUNT(*) AS n FROM devices WHERE retired_at IS NULL "
+      "GROUP BY 1 ORDER BY 1",
+      [](RecordSet& rs) { return std::make_pair(str(rs, "s"), integer(rs, "n")); }, cutoff);
+}
+
+void SqlStore::appendEvent(const std::string& at, const std::string& device_id,
+                           const std::string& type, const std::optional<std::string>& detail) {
+  std::string a = at, dev = device_id, t = type;
+  Nullable<std::string> det = nullable(detail);
+  db_.exec("INSERT INTO events(at, device_id, type, detail) VALUES (?, ?, ?, ?)",
+           [&](Statement& e) { e, use(a), use(dev), use(t), use(det); });
+}
+
+}  // namespace hearth::server::sql

@@ -1,0 +1,259 @@
+// The SQL store's reports: the ingest hot path (a batch of reports in one transaction, with
+// the device's latest state, per-check verdicts and verdict_changed events), a device's history
+// and missing reports, the feed, and staleness.
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sql_store.h"
+#include "sql_values.h"
+
+namespace hearth::server::sql {
+
+namespace {
+
+using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
+
+std::string deviceStatusFromResult(const json::Value& result) {
+  const json::Value* c = result.find("compliant");
+  if (c != nullptr && c->isBool() && c->asBool()) return "compliant";
+  const json::Value* checks = result.find("checks");
+  if (checks != nullptr && checks->isArray()) {
+    for (const auto& ch : checks->asArray()) {
+      const json::Value* req = ch.find("required");
+      const json::Value* v = ch.find("verdict");
+      if (req != nullptr && req->isBool() && req->asBool() && v != nullptr && v->isString() &&
+          v->asString() == "fail") {
+        return "noncompliant";
+      }
+    }
+  }
+  return "unknown";
+}
+
+StoredReport reportRow(RecordSet& rs) {
+  StoredReport r;
+  r.report_id = str(rs, "report_id");
+  r.sequence = integer(rs, "sequence");
+  r.sent_at = str(rs, "sent_at");
+  r.received_at = parseTime(str(rs, "received_at"));
+  r.compliant = integer(rs, "compliant") != 0;
+  auto body = json::parse(str(rs, "body"), {.max_depth = 64, .max_bytes = 4 << 20});
+  if (body.ok()) r.result = std::move(body).value();
+  return r;
+}
+
+FeedEvent eventRow(RecordSet& rs) {
+  FeedEvent e;
+  e.cursor = integer(rs, "cursor");
+  e.at = parseTime(str(rs, "at"));
+  e.device_id = str(rs, "device_id");
+  e.type = str(rs, "type");
+  e.check = optString(rs, "check_id");
+  e.from = optString(rs, "from_verdict");
+  e.to = optString(rs, "to_verdict");
+  e.detail = optString(rs, "detail");
+  return e;
+}
+
+}  // namespace
+
+StatusOr<std::vector<IngestResult>> SqlStore::ingestReports(const std::vector<NewReport>& reports) {
+  std::vector<IngestResult> outcomes;
+  Status s = db_.transaction("store reports", [&]() -> Status {
+    for (const auto& r : reports) outcomes.push_back(ingestOne(r));
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  return outcomes;
+}
+
+StatusOr<int64_t> SqlStore::missingReports(const std::string& device_id) {
+  int64_t missing = 0;
+  Status s = db_.read("count missing reports", [&](Session& db) -> Status {
+    std::string id = device_id;
+    Poco::Int64 last = 0, have = 0;
+    db_.execOn(db, "SELECT last_sequence FROM devices WHERE device_id = ?",
+               [&](Statement& st) { st, use(id), into(last); });
+    db_.execOn(db,
+               "SELECT COUNT(DISTINCT sequence) FROM reports WHERE device_id = ? AND sequence <= ?",
+               [&](Statement& st) { st, use(id), use(last), into(have); });
+    missing = last - have;
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  return missing;
+}
+
+StatusOr<std::vector<StoredReport>> SqlStore::deviceHistory(const std::string& device_id,
+                                                            int limit) {
+  std::string id = device_id;
+  Poco::Int64 lim = std::max(1, std::min(limit, 1000));
+  return db_.readRows(
+      "read history",
+      "SELECT report_id, sequence, sent_at, received_at, compliant, body FROM reports "
+      "WHERE device_id = ? ORDER BY sequence DESC, received_at DESC LIMIT ?",
+      reportRow, id, lim);
+}
+
+StatusOr<std::vector<FeedEvent>> SqlStore::feed(int64_t after, int limit) {
+  Poco::Int64 a = after;
+  Poco::Int64 lim = std::max(1, std::min(limit, 1000));
+  return db_.readRows("read feed",
+                      "SELECT cursor, at, device_id, type, check_id, from_verdict, to_verdict, "
+                      "detail FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?",
+                      eventRow, a, lim);
+}
+
+StatusOr<int> SqlStore::markStale(TimePoint now_time, std::chrono::seconds window) {
+  int added = 0;
+  Status s = db_.transaction("mark stale devices", [&]() -> Status {
+    std::string cutoff = fmt(now_time - window), at = fmt(now_time), type = "stale";
+    // A device goes stale once per silence: no stale event since its last report.
+    size_t n = db_.exec(
+        "INSERT INTO events(at, device_id, type) SELECT ?, d.device_id, ? FROM devices d "
+        "WHERE d.retired_at IS NULL AND COALESCE(d.last_seen, d.enrolled_at) < ? "
+        "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.device_id = d.device_id "
+        "AND e.type = 'stale' AND e.at >= COALESCE(d.last_seen, d.enrolled_at))",
+        [&](Statement& st) { st, use(at), use(type), use(cutoff); });
+    added = static_cast<int>(n);
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  return added;
+}
+
+SqlStore::IngestStatements& SqlStore::ingestStatements() {
+  if (ingest_) return *ingest_;
+  auto s = std::make_unique<IngestStatements>();
+  s->insert_report = db_.prepare(
+      "INSERT INTO reports(report_id, device_id, sequence, sent_at, received_at, compliant, "
+      "body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING");
+  *s->insert_report, use(s->report_id), use(s->device), use(s->seq), use(s->sent), use(s->received),
+      use(s->compliant), use(s->body);
+  s->select_last_seq =
+      db_.prepare("SELECT last_sequence, machine_id FROM devices WHERE device_id = ?");
+  *s->select_last_seq, use(s->device), into(s->last_seq), into(s->prev_machine);
+  // Duplicates only (a report sent again): what the server holds right below it.
+  s->select_below = db_.prepare(
+      "SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE device_id = ? AND sequence < ?");
+  *s->select_below, use(s->device), use(s->seq), into(s->last_seq);
+  s->update_seen = db_.prepare(
+      "UPDATE devices SET last_seen = ?, reports_dropped = reports_dropped + ? "
+      "WHERE device_id = ?");
+  *s->update_seen, use(s->received), use(s->dropped), use(s->device);
+  s->update_device = db_.prepare(
+      "UPDATE devices SET last_seen = ?, agent_version = ?, machine_id = ?, last_sequence = ?, "
+      "status = ?, latest_result = ?, reports_dropped = reports_dropped + ? "
+      "WHERE device_id = ?");
+  *s->update_device, use(s->received), use(s->agent), use(s->machine), use(s->seq), use(s->status),
+      use(s->body), use(s->dropped), use(s->device);
+  s->select_states = db_.prepare("SELECT check_id, verdict FROM check_state WHERE device_id = ?");
+  *s->select_states, use(s->device), into(s->state_ids), into(s->state_verdicts);
+  s->insert_state =
+      db_.prepare("INSERT INTO check_state(device_id, check_id, verdict) VALUES (?, ?, ?)");
+  *s->insert_state, use(s->device), use(s->check_id), use(s->verdict);
+  s->update_state =
+      db_.prepare("UPDATE check_state SET verdict = ? WHERE device_id = ? AND check_id = ?");
+  *s->update_state, use(s->verdict), use(s->device), use(s->check_id);
+  s->insert_event = db_.prepare(
+      "INSERT INTO events(at, device_id, type, check_id, from_verdict, to_verdict) "
+      "VALUES (?, ?, ?, ?, ?, ?)");
+  *s->insert_event, use(s->received), use(s->device), use(s->event_type), use(s->check_id),
+      use(s->old_verdict), use(s->verdict);
+  ingest_ = std::move(s);
+  return *ingest_;
+}
+
+IngestResult SqlStore::ingestOne(const NewReport& r) {
+  IngestStatements& s = ingestStatements();
+  s.report_id = r.report_id;
+  s.device = r.device_id;
+  s.sent = r.sent_at;
+  s.received = fmt(r.received_at);
+  s.body = json::write(r.result);
+  const json::Value* c = r.result.find("compliant");
+  s.compliant = (c != nullptr && c->isBool() && c->asBool()) ? 1 : 0;
+  s.seq = r.sequence;
+  s.dropped = r.dropped;
+  // A repeated report_id changes nothing, so its "dropped" is not counted twice.
+  if (s.insert_report->execute() == 0) {
+    // Sent again, e.g. after an agent crashed before it saw the acknowledgement: answer with
+    // the highest sequence held below it, so that a loss this report revealed the first time
+    // (a restore) is revealed again.
+    s.last_seq = 0;
+    s.select_below->execute();
+    return {IngestOutcome::kDuplicate, s.last_seq};
+  }
+  s.last_seq = 0;
+  s.prev_machine.clear();
+  s.select_last_seq->execute();
+  IngestResult stored{IngestOutcome::kStored, s.last_seq};
+
+  // The device's latest state follows the highest sequence, not arrival order: a report sent
+  // again after a restore (older than the device's latest) is kept as history only.
+  if (s.seq < s.last_seq) {
+    s.update_seen->execute();
+    return stored;
+  }
+  s.agent = r.agent_version;
+  s.machine = r.machine_id;
+  s.status = deviceStatusFromResult(r.result);
+  s.update_device->execute();
+  // Rare: only when the device's machine_id changes (its first report, usually).
+  if (!s.machine.empty() && s.machine != s.prev_machine)
+    noteMachineId(s.device, s.machine, s.received);
+  const json::Value* checks = r.result.find("checks");
+  if (checks == nullptr || !checks->isArray()) return stored;
+  s.state_ids.clear();
+  s.state_verdicts.clear();
+  s.select_states->execute();
+  std::map<std::string, std::string> previous;
+  for (size_t i = 0; i < s.state_ids.size() && i < s.state_verdicts.size(); ++i) {
+    previous[s.state_ids[i]] = s.state_verdicts[i];
+  }
+  for (const auto& ch : checks->asArray()) {
+    s.check_id = ch.find("id")->asString();
+    s.verdict = ch.find("verdict")->asString();
+    auto it = previous.find(s.check_id);
+    if (it != previous.end() && it->second == s.verdict) continue;
+    if (it == previous.end()) {
+      s.old_verdict = Nullable<std::string>();
+      s.insert_state->execute();
+    } else {
+      s.old_verdict = Nullable<std::string>(it->second);
+      s.update_state->execute();
+    }
+    previous[s.check_id] = s.verdict;
+    s.insert_event->execute();
+  }
+  return stored;
+}
+
+// A device's machine_id changed (its first report, or a new disk): every other non-retired
+// device with the same machine_id is a clone of it. One `duplicate_machine_id` event per pair,
+// ever (the flag itself is computed when devices are read).
+void SqlStore::noteMachineId(const std::string& device_id, const std::string& machine_id,
+                             const std::string& at) {
+  std::string m = machine_id, dev = device_id;
+  std::vector<std::string> others;
+  db_.exec(
+      "SELECT device_id FROM devices WHERE machine_id = ? AND device_id <> ? AND retired_at IS "
+      "NULL",
+      [&](Statement& st) { st, use(m), use(dev), into(others); });
+  for (const auto& other : others) {
+    std::string mine = "{\"other_device_id\":\"" + other + "\"}";
+    std::string theirs = "{\"other_device_id\":\"" + dev + "\"}";
+    std::string o = other;
+    Poco::Int64 seen = 0;
+    db_.exec(
+        "SELECT COUNT(*) FROM events WHERE type = 'duplicate_machine_id' AND "
+        "((device_id = ? AND detail = ?) OR (device_id = ? AND detail = ?))",
+        [&](Statement& st) { st, use(dev), use(mine), use(o), use(theirs), into(seen); });
+    if (seen == 0) appendEvent(at, dev, "duplicate_machine_id", mine);
+  }
+}
+
+}  // namespace hearth::server::sql

@@ -1,0 +1,330 @@
+// The SQL store's schema: the versioned migrations of both dialects (append only), applying
+// them when the store opens, the schema version and the integrity check.
+#include <chrono>
+#include <iterator>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sql_store.h"
+#include "sql_values.h"
+
+namespace hearth::server::sql {
+
+namespace {
+
+using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
+
+struct Migration {
+  int version;
+  const char* sqlite;
+  const char* postgres;
+};
+
+// Append only: a released migration is never edited.
+const Migration kMigrations[] = {
+    {1,
+     R"sql(
+CREATE TABLE enroll_secrets (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  secret_hash TEXT NOT NULL UNIQUE,
+  level TEXT NOT NULL,
+  owner TEXT,
+  uses_left INTEGER,
+  uses INTEGER NOT NULL DEFAULT 0,
+  expires_at TEXT,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT);
+CREATE TABLE admin_tokens (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  scope TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  revoked_at TEXT);
+CREATE TABLE policies (
+  level TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (level, version));
+CREATE TABLE devices (
+  device_id TEXT PRIMARY KEY,
+  hostname TEXT NOT NULL,
+  owner TEXT,
+  level TEXT NOT NULL,
+  cert_serial TEXT NOT NULL,
+  enrolled_at TEXT NOT NULL,
+  retired_at TEXT,
+  last_seen TEXT,
+  agent_version TEXT NOT NULL DEFAULT '',
+  machine_id TEXT NOT NULL DEFAULT '',
+  last_sequence INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'unknown',
+  latest_result TEXT,
+  secret_id INTEGER);
+CREATE INDEX devices_status ON devices(status, device_id);
+CREATE TABLE reports (
+  report_id TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  sent_at TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  compliant INTEGER NOT NULL,
+  body TEXT NOT NULL);
+CREATE INDEX reports_device ON reports(device_id, received_at);
+CREATE TABLE check_state (
+  device_id TEXT NOT NULL,
+  check_id TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  PRIMARY KEY (device_id, check_id));
+CREATE TABLE events (
+  cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  check_id TEXT,
+  from_verdict TEXT,
+  to_verdict TEXT);
+CREATE INDEX events_device ON events(device_id, type);
+)sql",
+     R"sql(
+CREATE TABLE enroll_secrets (
+  id BIGSERIAL PRIMARY KEY,
+  secret_hash TEXT NOT NULL UNIQUE,
+  level TEXT NOT NULL,
+  owner TEXT,
+  uses_left BIGINT,
+  uses BIGINT NOT NULL DEFAULT 0,
+  expires_at TEXT,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT);
+CREATE TABLE admin_tokens (
+  id BIGSERIAL PRIMARY KEY,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  scope TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  revoked_at TEXT);
+CREATE TABLE policies (
+  level TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  body TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (level, version));
+CREATE TABLE devices (
+  device_id TEXT PRIMARY KEY,
+  hostname TEXT NOT NULL,
+  owner TEXT,
+  level TEXT NOT NULL,
+  cert_serial TEXT NOT NULL,
+  enrolled_at TEXT NOT NULL,
+  retired_at TEXT,
+  last_seen TEXT,
+  agent_version TEXT NOT NULL DEFAULT '',
+  machine_id TEXT NOT NULL DEFAULT '',
+  last_sequence BIGINT NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'unknown',
+  latest_result TEXT,
+  secret_id BIGINT);
+CREATE INDEX devices_status ON devices(status, device_id);
+CREATE TABLE reports (
+  report_id TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  sequence BIGINT NOT NULL,
+  sent_at TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  compliant INTEGER NOT NULL,
+  body TEXT NOT NULL);
+CREATE INDEX reports_device ON reports(device_id, received_at);
+CREATE TABLE check_state (
+  device_id TEXT NOT NULL,
+  check_id TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  PRIMARY KEY (device_id, check_id));
+CREATE TABLE events (
+  cursor BIGSERIAL PRIMARY KEY,
+  at TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  check_id TEXT,
+  from_verdict TEXT,
+  to_verdict TEXT);
+CREATE INDEX events_device ON events(device_id, type);
+)sql"},
+    // v2: how many reports each device's spool dropped (the envelope's "dropped", summed).
+    {2, "ALTER TABLE devices ADD COLUMN reports_dropped INTEGER NOT NULL DEFAULT 0",
+     "ALTER TABLE devices ADD COLUMN reports_dropped BIGINT NOT NULL DEFAULT 0"},
+    // v3: enrolment control and IT accounts: secrets that need approval, devices waiting for it,
+    // the machine_id index for cloned-disk detection, the enrolment-spike count, event details,
+    // and the append-only audit log (a trigger refuses UPDATE and DELETE; `$$` quotes a body).
+    {3,
+     R"sql(
+ALTER TABLE enroll_secrets ADD COLUMN approval INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE enroll_secrets ADD COLUMN spike_at TEXT;
+ALTER TABLE devices ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN detail TEXT;
+CREATE INDEX devices_machine ON devices(machine_id);
+CREATE INDEX devices_secret ON devices(secret_id, enrolled_at);
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+  BEGIN $$SELECT RAISE(ABORT, 'audit_log is append-only');$$ END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+  BEGIN $$SELECT RAISE(ABORT, 'audit_log is append-only');$$ END;
+)sql",
+     R"sql(
+ALTER TABLE enroll_secrets ADD COLUMN approval INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE enroll_secrets ADD COLUMN spike_at TEXT;
+ALTER TABLE devices ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN detail TEXT;
+CREATE INDEX devices_machine ON devices(machine_id);
+CREATE INDEX devices_secret ON devices(secret_id, enrolled_at);
+CREATE TABLE audit_log (
+  id BIGSERIAL PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT);
+CREATE FUNCTION hearth_audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN RAISE EXCEPTION 'audit_log is append-only'; END$$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION hearth_audit_log_append_only();
+)sql"},
+    // v4: retention finds old reports, old events and long-retired devices by time.
+    {4,
+     "CREATE INDEX reports_received ON reports(received_at);"
+     "CREATE INDEX events_at ON events(at);"
+     "CREATE INDEX devices_retired ON devices(retired_at)",
+     "CREATE INDEX reports_received ON reports(received_at);"
+     "CREATE INDEX events_at ON events(at);"
+     "CREATE INDEX devices_retired ON devices(retired_at)"},
+    // v5: certificate renewal. The serial of a certificate issued by POST /api/v1/renew that the
+    // device has not used yet; the current one (cert_serial) stays valid until it does.
+    {5, "ALTER TABLE devices ADD COLUMN pending_cert_serial TEXT",
+     "ALTER TABLE devices ADD COLUMN pending_cert_serial TEXT"},
+};
+
+// Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
+// PostgreSQL function body, or a SQLite trigger body). SQLite has no dollar quoting: there the
+// `$$` marks are removed. No semicolons inside our string literals.
+std::vector<std::string> statements(const std::string& script, Dialect dialect) {
+  std::vector<std::string> out;
+  std::string current;
+  bool quoted = false;
+  auto flush = [&] {
+    if (current.find_first_not_of(" \t\r\n") != std::string::npos) out.push_back(current);
+    current.clear();
+  };
+  for (size_t i = 0; i < script.size(); ++i) {
+    if (script.compare(i, 2, "$$") == 0) {
+      quoted = !quoted;
+      if (dialect == Dialect::kPostgres) current += "$$";
+      ++i;
+      continue;
+    }
+    if (script[i] == ';' && !quoted) {
+      flush();
+      continue;
+    }
+    current += script[i];
+  }
+  flush();
+  return out;
+}
+
+}  // namespace
+
+Status SqlStore::open() {
+  return guard("open database", [&]() -> Status {
+    db_.openWriter();
+    HEARTH_RETURN_IF_ERROR(migrate());
+    // Reads (device authentication on every request, the feed) use their own connections, so
+    // they never wait behind the writer's commit (WAL readers do not block the writer).
+    db_.openReaders();
+    return OkStatus();
+  });
+}
+
+Status SqlStore::migrate() {
+  Session& session = db_.writer();
+  session << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+             "applied_at TEXT NOT NULL)",
+      now;
+  Poco::Int64 current = 0;
+  session << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(current), now;
+  std::vector<Poco::Int64> applied_list;
+  session << "SELECT version FROM schema_migrations", into(applied_list), now;
+  std::set<Poco::Int64> applied(applied_list.begin(), applied_list.end());
+  int latest = kMigrations[std::size(kMigrations) - 1].version;
+  if (current > latest) {
+    return FailedPreconditionError("the database schema is version " + std::to_string(current) +
+                                   ", newer than this hearth-server knows (" +
+                                   std::to_string(latest) + "); upgrade hearth-server");
+  }
+  // Every migration not applied yet, in order: by set, not by "above the highest applied", so
+  // that one added below a version an older build already applied still runs.
+  Dialect dialect = db_.dialect();
+  for (const auto& m : kMigrations) {
+    if (applied.count(m.version) != 0) continue;
+    HEARTH_RETURN_IF_ERROR(db_.inTransaction([&]() -> Status {
+      for (const auto& stmt :
+           statements(dialect == Dialect::kSqlite ? m.sqlite : m.postgres, dialect)) {
+        session << stmt, now;
+      }
+      Poco::Int64 v = m.version;
+      std::string at = fmt(std::chrono::system_clock::now());
+      db_.exec("INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)",
+               [&](Statement& st) { st, use(v), use(at); });
+      return OkStatus();
+    }));
+  }
+  return OkStatus();
+}
+
+StatusOr<int> SqlStore::schemaVersion() {
+  int version = 0;
+  Status s = db_.write("schema version", [&]() -> Status {
+    Poco::Int64 v = 0;
+    db_.writer() << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(v), now;
+    version = static_cast<int>(v);
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  return version;
+}
+
+StatusOr<std::string> SqlStore::checkIntegrity() {
+  std::string out;
+  Status s = db_.write("check the database", [&]() -> Status {
+    Session& session = db_.writer();
+    if (db_.dialect() == Dialect::kSqlite) {
+      std::vector<std::string> rows;
+      session << "PRAGMA integrity_check", into(rows), now;
+      for (const auto& r : rows) out += (out.empty() ? "" : "\n") + r;
+      return OkStatus();
+    }
+    // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
+    for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
+                              "devices", "reports", "check_state", "events", "audit_log"}) {
+      Poco::Int64 n = 0;
+      session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
+    }
+    out = "ok";
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace hearth::server::sql
