@@ -1,57 +1,37 @@
 // hearth-agent enroll | run --once | status | show-report.
-#include <map>
 #include <ostream>
-#include <set>
+#include <string_view>
 #include <unistd.h>
+#include <vector>
 
 #include "check_command.h"
-#include "common/text.h"
 #include "hearth/agent/agent_state.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/daemon.h"
 #include "hearth/agent/run_once.h"
+#include "hearth/flags.h"
 #include "hearth/runner.h"
 #include "hearth/system_view.h"
+#include "hearth/text.h"
 
 namespace hearth::agent {
 
 namespace {
 
-struct Parsed {
-  std::map<std::string, std::string> values;
-  std::set<std::string> flags;
-};
-
-// Options of each command: which take values, which are flags.
-bool parse(const std::string& cmd, const std::vector<std::string>& args,
-           const std::set<std::string>& value_opts, const std::set<std::string>& flag_opts,
-           const CliEnvironment& env, Parsed& out) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i], v;
-    bool inline_value = false;
-    if (size_t eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
-      v = a.substr(eq + 1);
-      a = a.substr(0, eq);
-      inline_value = true;
-    }
-    if (flag_opts.count(a) != 0 && !inline_value) {
-      out.flags.insert(a);
-    } else if (value_opts.count(a) != 0) {
-      if (!inline_value) {
-        if (i + 1 >= args.size()) {
-          env.err << "hearth-agent " << cmd << ": " << a << " needs a value\n";
-          return false;
-        }
-        v = args[++i];
-      }
-      out.values[a] = v;
-    } else {
-      env.err << "hearth-agent " << cmd << ": unknown option \"" << args[i]
-              << "\" (see hearth-agent --help)\n";
-      return false;
+// The options of each command (all take --config, --state-dir and --help).
+std::vector<FlagSpec> flagsOf(const std::string& cmd) {
+  std::vector<FlagSpec> f = {{.name = "--config"},
+                             {.name = "--state-dir"},
+                             {.name = "--help", .kind = FlagKind::kSwitch},
+                             {.name = "-h", .kind = FlagKind::kSwitch}};
+  if (cmd == "enroll") {
+    for (std::string_view name : {"--server", "--secret-file", "--ca-file", "--pin", "--owner"}) {
+      f.push_back({.name = name});
     }
   }
-  return true;
+  if (cmd == "run") f.push_back({.name = "--once", .kind = FlagKind::kSwitch});
+  if (cmd == "status") f.push_back({.name = "--json", .kind = FlagKind::kSwitch});
+  return f;
 }
 
 std::string hostname() {
@@ -63,47 +43,44 @@ std::string hostname() {
 
 int RunAgentCommand(const std::string& cmd, const std::vector<std::string>& args,
                     const CliEnvironment& env) {
-  std::set<std::string> values = {"--config", "--state-dir"};
-  std::set<std::string> flags = {"--help", "-h"};
-  if (cmd == "enroll")
-    values.insert({"--server", "--secret-file", "--ca-file", "--pin", "--owner"});
-  if (cmd == "run") flags.insert("--once");
-  if (cmd == "status") flags.insert("--json");
-  Parsed p;
-  if (!parse(cmd, args, values, flags, env, p)) return kExitUsage;
-  if (p.flags.count("--help") || p.flags.count("-h")) {
+  auto parsed = ParseFlags(args, flagsOf(cmd));
+  if (!parsed.ok()) {
+    env.err << "hearth-agent " << cmd << ": " << parsed.status().message();
+    if (parsed.status().code() == StatusCode::kNotFound) env.err << " (see hearth-agent --help)";
+    env.err << "\n";
+    return kExitUsage;
+  }
+  const ParsedFlags& p = *parsed;
+  if (p.has("--help") || p.has("-h")) {
     env.out << "See hearth-agent --help and hearth-agent(8).\n";
     return 0;
   }
-  std::string state_dir =
-      p.values.count("--state-dir") ? p.values["--state-dir"] : env.default_state_dir;
-  bool explicit_config = p.values.count("--config") != 0;
-  auto config = LoadAgentConfig(explicit_config ? p.values["--config"] : "/etc/hearth/agent.conf",
-                                explicit_config);
+  std::string state_dir = p.get("--state-dir", env.default_state_dir);
+  bool explicit_config = p.has("--config");
+  auto config = LoadAgentConfig(p.get("--config", "/etc/hearth/agent.conf"), explicit_config);
   if (!config.ok()) {
     env.err << "hearth-agent " << cmd << ": " << config.status().message() << "\n";
     return kExitUsage;
   }
 
-  if (cmd == "status")
-    return PrintStatus(state_dir, p.flags.count("--json") != 0, env.out, env.err);
+  if (cmd == "status") return PrintStatus(state_dir, p.has("--json"), env.out, env.err);
   if (cmd == "show-report") return PrintLastReport(state_dir, env.out, env.err);
   if (cmd == "check-now") return RequestCheckNow(config->control_socket, env.out, env.err);
 
   if (cmd == "enroll") {
     for (const char* required : {"--server", "--secret-file"}) {
-      if (p.values.count(required) == 0) {
+      if (!p.has(required)) {
         env.err << "hearth-agent enroll: " << required << " is required\n";
         return kExitUsage;
       }
     }
     EnrollOptions o;
     o.state_dir = state_dir;
-    o.server = p.values["--server"];
-    o.secret_file = p.values["--secret-file"];
-    o.ca_file = p.values.count("--ca-file") ? p.values["--ca-file"] : "";
-    o.pin = p.values.count("--pin") ? p.values["--pin"] : "";
-    o.owner = p.values.count("--owner") ? p.values["--owner"] : "";
+    o.server = p.get("--server");
+    o.secret_file = p.get("--secret-file");
+    o.ca_file = p.get("--ca-file");
+    o.pin = p.get("--pin");
+    o.owner = p.get("--owner");
     o.hostname = hostname();
     o.proxy = config->proxy;
     o.service_user = config->service_user;
@@ -121,11 +98,11 @@ int RunAgentCommand(const std::string& cmd, const std::vector<std::string>& args
   }
 
   // run
-  if (p.flags.count("--once") == 0) {
+  if (!p.has("--once")) {
     DaemonOptions d;
     d.state_dir = state_dir;
     d.config_explicit = explicit_config;
-    if (explicit_config) d.config_path = p.values["--config"];
+    if (explicit_config) d.config_path = p.get("--config");
     return RunDaemon(d, env.err);
   }
   CycleOptions o;

@@ -6,27 +6,26 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <limits>
+#include <string_view>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
-#include "common/atomic_file.h"
-#include "common/text.h"
 #include "hearth/agent/http_client.h"
 #include "hearth/agent/runtime.h"
 #include "hearth/agent/uploader.h"
+#include "hearth/file_layer.h"
+#include "hearth/files.h"
+#include "hearth/json_reader.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
-#include "hearth/result.h"
-#include "hearth/system_view.h"
+#include "hearth/text.h"
+#include "hearth/time.h"
 
 namespace hearth::agent {
 
 namespace {
-
-StatusOr<std::string> readText(const std::string& path, size_t limit = 1 << 20) {
-  auto view = NewLiveSystemView();
-  return view->readFile(path, limit, false);
-}
 
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
@@ -72,26 +71,22 @@ json::Value Enrollment::toJson() const {
 }
 
 StatusOr<Enrollment> Enrollment::fromJson(const json::Value& v, const std::string& source) {
+  HEARTH_ASSIGN_OR_RETURN(
+      json::ObjectReader r,
+      json::ObjectReader::Open(v, {.source = source, .code = StatusCode::kDataLoss}));
   Enrollment e;
-  auto str = [&](const char* k, std::string& out) -> Status {
-    const json::Value* f = v.find(k);
-    if (f == nullptr || !f->isString()) return DataLossError(source + ": " + k + " missing");
-    out = f->asString();
-    return OkStatus();
-  };
-  HEARTH_RETURN_IF_ERROR(str("server", e.server));
-  HEARTH_RETURN_IF_ERROR(str("device_id", e.device_id));
-  HEARTH_RETURN_IF_ERROR(str("pin", e.pin));
-  HEARTH_RETURN_IF_ERROR(str("enrolled_at", e.enrolled_at));
-  HEARTH_RETURN_IF_ERROR(str("owner", e.owner));
-  const json::Value* ca = v.find("has_ca");
-  e.has_ca = ca != nullptr && ca->isBool() && ca->asBool();
+  for (auto [key, out] : {std::pair{"server", &e.server}, std::pair{"device_id", &e.device_id},
+                          std::pair{"pin", &e.pin}, std::pair{"enrolled_at", &e.enrolled_at},
+                          std::pair{"owner", &e.owner}}) {
+    HEARTH_RETURN_IF_ERROR(r.readString(key, *out, {}, json::Presence::kRequired));
+  }
+  e.has_ca = r.boolOr("has_ca", false);
   return e;
 }
 
 StatusOr<Enrollment> LoadEnrollment(const std::string& state_dir) {
   AgentPaths p = AgentPathsFor(state_dir);
-  auto text = readText(p.enrollment);
+  auto text = ReadFileBounded(p.enrollment, 1 << 20);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) {
       return NotFoundError("this PC is not enrolled (no " + p.enrollment + ")");
@@ -105,7 +100,7 @@ StatusOr<Enrollment> LoadEnrollment(const std::string& state_dir) {
 
 std::vector<std::string> LoadAnnouncedPins(const std::string& state_dir) {
   std::vector<std::string> out;
-  auto text = readText(AgentPathsFor(state_dir).server_pins, 16 * 1024);
+  auto text = ReadFileBounded(AgentPathsFor(state_dir).server_pins, 16 * 1024);
   if (!text.ok()) return out;
   auto v = json::parse(*text);
   if (!v.ok() || !v->isArray()) return out;
@@ -132,7 +127,7 @@ StatusOr<bool> AddAnnouncedPins(const std::string& state_dir,
   json::Value arr = json::Value::array();
   for (const auto& pin : known) arr.push(pin);
   HEARTH_RETURN_IF_ERROR(
-      WriteFileAtomically(AgentPathsFor(state_dir).server_pins, json::write(arr) + "\n", 0644));
+      WriteFileDurably(AgentPathsFor(state_dir).server_pins, json::write(arr) + "\n", 0644));
   return true;
 }
 
@@ -147,16 +142,23 @@ std::string PinList(const Enrollment& e, const std::vector<std::string>& announc
 
 StatusOr<CertValidity> LoadCertValidity(const std::string& state_dir) {
   AgentPaths p = AgentPathsFor(state_dir);
-  HEARTH_ASSIGN_OR_RETURN(std::string text, readText(p.cert_info, 4096));
+  HEARTH_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(p.cert_info, 4096));
   auto v = json::parse(text);
-  if (!v.ok() || !v->isObject()) return DataLossError(p.cert_info + ": not a JSON object");
-  const json::Value* nb = v->find("not_before");
-  const json::Value* na = v->find("not_after");
-  if (nb == nullptr || na == nullptr || !nb->isInt() || !na->isInt() ||
-      na->asInt() <= nb->asInt()) {
-    return DataLossError(p.cert_info + ": expected integer not_before < not_after");
+  if (!v.ok()) return DataLossError(p.cert_info + ": " + v.status().message());
+  HEARTH_ASSIGN_OR_RETURN(
+      json::ObjectReader r,
+      json::ObjectReader::Open(*v, {.source = p.cert_info, .code = StatusCode::kDataLoss}));
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  CertValidity c;
+  HEARTH_RETURN_IF_ERROR(
+      r.readInt("not_before", kMin, kMax, c.not_before, json::Presence::kRequired));
+  HEARTH_RETURN_IF_ERROR(
+      r.readInt("not_after", kMin, kMax, c.not_after, json::Presence::kRequired));
+  if (c.not_after <= c.not_before) {
+    return r.invalid("not_after", "a time after not_before", r.find("not_after"));
   }
-  return CertValidity{nb->asInt(), na->asInt()};
+  return c;
 }
 
 namespace {
@@ -169,15 +171,6 @@ std::string certValidityJson(const CertValidity& c) {
   return json::write(o, {.pretty = true}) + "\n";
 }
 
-Status syncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return InternalError("open " + dir + ": " + std::strerror(errno));
-  int r = ::fsync(fd);
-  ::close(fd);
-  if (r != 0) return InternalError("fsync " + dir + ": " + std::strerror(errno));
-  return OkStatus();
-}
-
 Status renameIfPresent(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
     return InternalError("rename " + from + " to " + to + ": " + std::strerror(errno));
@@ -187,7 +180,7 @@ Status renameIfPresent(const std::string& from, const std::string& to) {
 }  // namespace
 
 Status StoreCertValidity(const std::string& state_dir, const CertValidity& validity) {
-  return WriteFileAtomically(AgentPathsFor(state_dir).cert_info, certValidityJson(validity), 0644);
+  return WriteFileDurably(AgentPathsFor(state_dir).cert_info, certValidityJson(validity), 0644);
 }
 
 std::chrono::system_clock::time_point ExpiryTime(const CertValidity& c) {
@@ -203,11 +196,11 @@ Status InstallRenewedCertificate(const std::string& state_dir, const RenewedCert
   AgentPaths p = AgentPathsFor(state_dir);
   // Stale pieces of an earlier attempt go first, so device.pem.next is only ever ours.
   HEARTH_RETURN_IF_ERROR(RecoverCertificateRenewal(state_dir).status());
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_key + ".next", r.key_pem, 0600));
+  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.device_key + ".next", r.key_pem, 0600));
   HEARTH_RETURN_IF_ERROR(
-      WriteFileAtomically(p.cert_info + ".next", certValidityJson(r.validity), 0644));
+      WriteFileDurably(p.cert_info + ".next", certValidityJson(r.validity), 0644));
   // The commit point: from here on the new set wins.
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_cert + ".next", r.cert_pem, 0644));
+  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.device_cert + ".next", r.cert_pem, 0644));
   return RecoverCertificateRenewal(state_dir).status();
 }
 
@@ -229,7 +222,7 @@ StatusOr<bool> RecoverCertificateRenewal(const std::string& state_dir) {
   HEARTH_RETURN_IF_ERROR(renameIfPresent(key_next, p.device_key));
   HEARTH_RETURN_IF_ERROR(renameIfPresent(info_next, p.cert_info));
   HEARTH_RETURN_IF_ERROR(renameIfPresent(cert_next, p.device_cert));
-  HEARTH_RETURN_IF_ERROR(syncDir(p.dir));
+  HEARTH_RETURN_IF_ERROR(PosixFileLayer().syncDir(p.dir));
   return true;
 }
 
@@ -255,7 +248,7 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
     if (!validity.ok()) {
       // A state directory from before device-cert.json: this one-shot command may read the
       // certificate itself.
-      if (auto pem = readText(p.device_cert, 64 * 1024); pem.ok()) {
+      if (auto pem = ReadFileBounded(p.device_cert, 64 * 1024); pem.ok()) {
         if (auto info = protocol::ParseCertificate(*pem); info.ok()) {
           validity = CertValidity{
               std::chrono::duration_cast<std::chrono::seconds>(info->not_before.time_since_epoch())
@@ -287,14 +280,14 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
       }
     }
   }
-  auto secret = readText(o.secret_file, 4096);
+  auto secret = ReadFileBounded(o.secret_file, 4096);
   if (!secret.ok()) return secret.status().withContext("--secret-file");
   std::string secret_text = text::trim(*secret);
   if (secret_text.empty())
     return InvalidArgumentError("--secret-file " + o.secret_file + " is empty");
   std::string ca_pem;
   if (!o.ca_file.empty()) {
-    auto ca = readText(o.ca_file, 64 * 1024);
+    auto ca = ReadFileBounded(o.ca_file, 64 * 1024);
     if (!ca.ok()) return ca.status().withContext("--ca-file");
     if (!protocol::ParseCertificate(*ca).ok()) {
       return InvalidArgumentError("--ca-file " + o.ca_file + " is not a PEM certificate");
@@ -306,19 +299,19 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   // The key is made once and kept: a retried enrolment sends the same public key.
   protocol::Key key;
   if (exists(p.device_key)) {
-    auto pem = readText(p.device_key, 16 * 1024);
+    auto pem = ReadFileBounded(p.device_key, 16 * 1024);
     if (!pem.ok()) return pem.status();
     HEARTH_ASSIGN_OR_RETURN(key, protocol::Key::fromPem(*pem));
   } else {
     HEARTH_ASSIGN_OR_RETURN(key, protocol::Key::generateP256());
     HEARTH_ASSIGN_OR_RETURN(std::string pem, key.privatePem());
-    HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_key, pem, 0600));
+    HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.device_key, pem, 0600));
   }
   HEARTH_ASSIGN_OR_RETURN(std::string csr, protocol::MakeCsr(key, o.hostname));
 
   std::string ca_tmp;
   if (!ca_pem.empty()) {
-    HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.server_ca, ca_pem, 0644));
+    HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.server_ca, ca_pem, 0644));
   }
   HttpOptions ho;
   ho.ca_file = ca_pem.empty() ? "" : p.server_ca;
@@ -336,9 +329,8 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
       HttpRequestUnprivileged(ho, o.service_user, server + "/api/v1/enroll", &request_body));
   if (resp.status != 201) {
     std::string why = resp.body;
-    if (auto err = json::parse(resp.body);
-        err.ok() && err->find("error") != nullptr && err->find("error")->isString()) {
-      why = err->find("error")->asString();
+    if (auto err = json::parse(resp.body); err.ok()) {
+      why = json::ObjectReader(*err, {}).stringOr("error", why);
     }
     return PermissionDeniedError("the server refused enrolment (HTTP " +
                                  std::to_string(resp.status) + "): " + why);
@@ -353,7 +345,7 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   if (!protocol::Key::fromPem(er.policy_public_key, true).ok()) {
     return DataLossError("the server sent an unusable policy-signing key");
   }
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_cert, er.certificate, 0644));
+  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.device_cert, er.certificate, 0644));
   HEARTH_RETURN_IF_ERROR(StoreCertValidity(
       o.state_dir,
       CertValidity{
@@ -361,7 +353,7 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
               .count(),
           std::chrono::duration_cast<std::chrono::seconds>(info.not_after.time_since_epoch())
               .count()}));
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.signing_pub, er.policy_public_key, 0644));
+  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.signing_pub, er.policy_public_key, 0644));
   Enrollment e;
   e.server = server;
   e.device_id = er.device_id;
@@ -371,7 +363,7 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   e.owner = o.owner;
   // Written last: its presence means "enrolled".
   HEARTH_RETURN_IF_ERROR(
-      WriteFileAtomically(p.enrollment, json::write(e.toJson(), {.pretty = true}) + "\n", 0644));
+      WriteFileDurably(p.enrollment, json::write(e.toJson(), {.pretty = true}) + "\n", 0644));
   HEARTH_RETURN_IF_ERROR(ClearRetiredMark(o.state_dir));
 
   // Best effort: fetch the signed policy now, so the PC has its level even if it goes offline
@@ -381,7 +373,7 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   {
     auto pol = HttpRequestUnprivileged(ho, o.service_user, server + "/api/v1/policy", nullptr);
     if (pol.ok() && pol->status == 200 && protocol::SignedPolicy::parse(pol->body).ok()) {
-      (void)WriteFileAtomically(p.policy, pol->body, 0644);
+      (void)WriteFileDurably(p.policy, pol->body, 0644);
     }
   }
   return e;

@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include "hearth/check.h"
+#include "hearth/flags.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
 #include "hearth/runner.h"
 #include "hearth/system_view.h"
+#include "hearth/time.h"
 
 namespace hearth::agent {
 
@@ -28,65 +30,11 @@ constexpr const char* kCheckUsage =
     "\n"
     "Exit codes: 0 compliant, 1 not compliant, 2 usage or configuration error.\n";
 
-struct CheckArgs {
-  std::string policy;
-  bool json = false;
-  std::string root;
-  std::string state_dir;
-  bool state_dir_given = false;
+constexpr FlagSpec kCheckFlags[] = {
+    {.name = "--policy", .non_empty = true},       {.name = "--root", .non_empty = true},
+    {.name = "--state-dir", .non_empty = true},    {.name = "--json", .kind = FlagKind::kSwitch},
+    {.name = "--help", .kind = FlagKind::kSwitch}, {.name = "-h", .kind = FlagKind::kSwitch},
 };
-
-// Parses "--opt VALUE" and "--opt=VALUE". Returns false (message printed) on a usage error.
-bool parseArgs(const std::vector<std::string>& args, const CliEnvironment& env, CheckArgs& out,
-               bool& help) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    std::string value;
-    bool has_inline = false;
-    if (a.rfind("--", 0) == 0) {
-      if (size_t eq = a.find('='); eq != std::string::npos) {
-        value = a.substr(eq + 1);
-        a = a.substr(0, eq);
-        has_inline = true;
-      }
-    }
-    auto take = [&](std::string& dest) {
-      if (has_inline) {
-        dest = value;
-      } else if (i + 1 < args.size()) {
-        dest = args[++i];
-      } else {
-        env.err << "hearth-agent check: " << a << " needs a value\n";
-        return false;
-      }
-      if (dest.empty()) {
-        env.err << "hearth-agent check: " << a << " needs a non-empty value\n";
-        return false;
-      }
-      return true;
-    };
-    if (a == "-h" || a == "--help") {
-      help = true;
-    } else if (a == "--json") {
-      if (has_inline) {
-        env.err << "hearth-agent check: --json takes no value\n";
-        return false;
-      }
-      out.json = true;
-    } else if (a == "--policy") {
-      if (!take(out.policy)) return false;
-    } else if (a == "--root") {
-      if (!take(out.root)) return false;
-    } else if (a == "--state-dir") {
-      if (!take(out.state_dir)) return false;
-      out.state_dir_given = true;
-    } else {
-      env.err << "hearth-agent check: unknown option \"" << args[i] << "\"\n\n" << kCheckUsage;
-      return false;
-    }
-  }
-  return true;
-}
 
 const char* verdictLabel(Verdict v) {
   switch (v) {
@@ -186,19 +134,25 @@ std::string FormatReportText(const Report& report, bool color) {
 }
 
 int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& env) {
-  CheckArgs a;
-  bool help = false;
-  if (!parseArgs(args, env, a, help)) return kExitUsage;
-  if (help) {
+  auto flags = ParseFlags(args, kCheckFlags);
+  if (!flags.ok()) {
+    env.err << "hearth-agent check: " << flags.status().message() << "\n";
+    if (flags.status().code() == StatusCode::kNotFound) env.err << "\n" << kCheckUsage;
+    return kExitUsage;
+  }
+  if (flags->has("--help") || flags->has("-h")) {
     env.out << kCheckUsage;
     return 0;
   }
+  const std::string policy_arg = flags->get("--policy");
+  const std::string root = flags->get("--root");
+  const bool as_json = flags->has("--json");
 
-  std::string policy_path = a.policy.empty() ? env.default_policy_path : a.policy;
+  std::string policy_path = policy_arg.empty() ? env.default_policy_path : policy_arg;
   auto policy = LoadPolicyFile(policy_path);
   if (!policy.ok()) {
     env.err << "hearth-agent check: ";
-    if (a.policy.empty() && policy.status().code() == StatusCode::kNotFound) {
+    if (policy_arg.empty() && policy.status().code() == StatusCode::kNotFound) {
       env.err << "no policy: " << policy_path
               << " does not exist and this PC is not enrolled. Give one with --policy FILE.\n";
     } else {
@@ -208,8 +162,8 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
   }
 
   std::unique_ptr<SystemView> view;
-  if (!a.root.empty()) {
-    auto rooted = NewRootedSystemView(a.root);
+  if (!root.empty()) {
+    auto rooted = NewRootedSystemView(root);
     if (!rooted.ok()) {
       env.err << "hearth-agent check: " << rooted.status().message() << "\n";
       return kExitUsage;
@@ -220,14 +174,15 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
   }
 
   RunOptions options;
-  if (a.state_dir_given) {
+  if (flags->has("--state-dir")) {
+    const std::string state_dir = flags->get("--state-dir");
     struct stat st {};
-    if (::stat(a.state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      env.err << "hearth-agent check: --state-dir " << a.state_dir << " is not a directory\n";
+    if (::stat(state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      env.err << "hearth-agent check: --state-dir " << state_dir << " is not a directory\n";
       return kExitUsage;
     }
-    options.state_dir = a.state_dir;
-  } else if (a.root.empty()) {
+    options.state_dir = state_dir;
+  } else if (root.empty()) {
     // The default state dir is used when it exists and we may write to it (root, or the
     // agent's own user); otherwise ages count from now and nothing is cached.
     if (::access(env.default_state_dir.c_str(), W_OK) == 0)
@@ -236,7 +191,7 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
 
   auto checks = BuiltinChecks();
   Report report = RunChecks(*view, *policy, checks, options);
-  if (a.json) {
+  if (as_json) {
     env.out << json::write(report.toJson(), {.pretty = true}) << "\n";
   } else {
     env.out << FormatReportText(report, env.out_is_terminal);

@@ -1,11 +1,10 @@
 #include "hearth/agent/config.h"
 
 #include <cctype>
-#include <functional>
-#include <map>
+#include <type_traits>
 
-#include "common/text.h"
-#include "hearth/system_view.h"
+#include "hearth/config_file.h"
+#include "hearth/files.h"
 
 namespace hearth::agent {
 
@@ -76,8 +75,7 @@ StatusOr<size_t> ParseSize(const std::string& text) {
 
 StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, bool explicit_path) {
   AgentConfig c;
-  auto view = NewLiveSystemView();
-  auto text = view->readFile(path, 64 * 1024, false);
+  auto text = ReadFileBounded(path, 64 * 1024);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound && !explicit_path) return c;
     return text.status().withContext("configuration");
@@ -102,8 +100,20 @@ StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, bool explicit_pat
       return OkStatus();
     };
   };
+  // A whole number from `lo` to `hi`, nothing after it.
+  auto count = [](auto* out, uint64_t lo, uint64_t hi, const std::string& what) {
+    return [=](const std::string& v) -> Status {
+      size_t end = 0;
+      auto n = parseNumberPrefix(v, &end);
+      if (!n.ok() || end != v.size() || *n < lo || *n > hi) {
+        return InvalidArgumentError("expected " + what + ", got " + v);
+      }
+      *out = static_cast<std::remove_pointer_t<decltype(out)>>(*n);
+      return OkStatus();
+    };
+  };
   using std::chrono::seconds;
-  const std::map<std::string, std::function<Status(const std::string&)>> keys = {
+  const std::vector<ConfigKey> keys = {
       {"interval", duration(&c.interval, seconds(10), seconds(7 * 86400))},
       {"splay",
        [&](const std::string& v) -> Status {
@@ -159,15 +169,7 @@ StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, bool explicit_pat
          return OkStatus();
        }},
       {"spool_max_reports",
-       [&](const std::string& v) -> Status {
-         size_t end = 0;
-         auto n = parseNumberPrefix(v, &end);
-         if (!n.ok() || end != v.size() || *n < 10 || *n > 1000000) {
-           return InvalidArgumentError("expected a number from 10 to 1000000, got " + v);
-         }
-         c.spool_max_reports = static_cast<size_t>(*n);
-         return OkStatus();
-       }},
+       count(&c.spool_max_reports, 10, 1000000, "a number from 10 to 1000000")},
       {"spool_max_bytes",
        [&](const std::string& v) -> Status {
          HEARTH_ASSIGN_OR_RETURN(size_t n, ParseSize(v));
@@ -176,67 +178,20 @@ StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, bool explicit_pat
          return OkStatus();
        }},
       {"sent_keep_reports",
-       [&](const std::string& v) -> Status {
-         size_t end = 0;
-         auto n = parseNumberPrefix(v, &end);
-         if (!n.ok() || end != v.size() || *n > 100000) {
-           return InvalidArgumentError("expected a number from 0 (keep none) to 100000, got " + v);
-         }
-         c.sent_keep_reports = static_cast<size_t>(*n);
-         return OkStatus();
-       }},
-      {"sent_keep_days",
-       [&](const std::string& v) -> Status {
-         size_t end = 0;
-         auto n = parseNumberPrefix(v, &end);
-         if (!n.ok() || end != v.size() || *n < 1 || *n > 365) {
-           return InvalidArgumentError("expected a number of days from 1 to 365, got " + v);
-         }
-         c.sent_keep_days = static_cast<int>(*n);
-         return OkStatus();
-       }},
+       count(&c.sent_keep_reports, 0, 100000, "a number from 0 (keep none) to 100000")},
+      {"sent_keep_days", count(&c.sent_keep_days, 1, 365, "a number of days from 1 to 365")},
       {"log_level",
        [&](const std::string& v) -> Status {
-         static const std::map<std::string, LogLevel> levels = {{"error", LogLevel::kError},
-                                                                {"warning", LogLevel::kWarning},
-                                                                {"info", LogLevel::kInfo},
-                                                                {"debug", LogLevel::kDebug}};
-         auto it = levels.find(v);
-         if (it == levels.end()) {
+         std::optional<LogLevel> level = ParseLogLevel(v);
+         if (!level) {
            return InvalidArgumentError("expected error, warning, info or debug, got \"" + v + "\"");
          }
-         c.log_level = it->second;
+         c.log_level = *level;
          return OkStatus();
        }},
   };
 
-  int n = 0;
-  std::map<std::string, int> seen;
-  for (const auto& raw : text::splitLines(*text)) {
-    ++n;
-    std::string line = text::trim(raw);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    size_t eq = line.find('=');
-    std::string where = path + ":" + std::to_string(n) + ": ";
-    if (eq == std::string::npos) {
-      return InvalidArgumentError(where + "expected `key = value`, got \"" + line + "\"");
-    }
-    std::string key = text::trim(line.substr(0, eq));
-    std::string value = text::trim(line.substr(eq + 1));
-    auto it = keys.find(key);
-    if (it == keys.end()) {
-      std::string known;
-      for (const auto& [k, unused] : keys) known += (known.empty() ? "" : ", ") + k;
-      return InvalidArgumentError(where + key + ": unknown key (expected one of " + known + ")");
-    }
-    if (auto prev = seen.find(key); prev != seen.end()) {
-      return InvalidArgumentError(where + key + ": set twice (first on line " +
-                                  std::to_string(prev->second) + ")");
-    }
-    seen[key] = n;
-    Status s = it->second(value);
-    if (!s.ok()) return InvalidArgumentError(where + key + ": " + s.message());
-  }
+  HEARTH_RETURN_IF_ERROR(ParseConfig(*text, path, keys).status());
   return c;
 }
 

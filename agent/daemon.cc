@@ -25,9 +25,10 @@
 #include "child_process.h"
 #include "hearth/agent/backoff.h"
 #include "hearth/agent/config.h"
-#include "hearth/agent/log.h"
 #include "hearth/agent/preseed.h"
 #include "hearth/agent/runtime.h"
+#include "hearth/fd.h"
+#include "hearth/log.h"
 #include "hearth/result.h"
 
 namespace hearth::agent {
@@ -36,22 +37,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
 
 int64_t clockNs(clockid_t id) {
   timespec ts{};
@@ -589,7 +574,7 @@ int RunDaemon(const DaemonOptions& options, std::ostream& err) {
     return lock.status().code() == StatusCode::kFailedPrecondition ? 2 : 1;
   }
   Fd held(*lock);
-  Logger log(err, config->log_level, std::getenv("JOURNAL_STREAM") != nullptr);
+  Logger log(err, config->log_level, LogFormat::ForStderr("hearth-agent"));
   Daemon d(options, *config, log);
   return d.run();
 }

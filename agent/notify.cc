@@ -9,11 +9,12 @@
 #include <ostream>
 #include <set>
 
-#include "common/atomic_file.h"
-#include "common/text.h"
 #include "hearth/accounts.h"
+#include "hearth/files.h"
 #include "hearth/json.h"
 #include "hearth/logind_sessions.h"
+#include "hearth/text.h"
+#include "hearth/time.h"
 
 namespace hearth::agent {
 
@@ -238,10 +239,10 @@ StatusOr<State> stateFromJson(const json::Value& v) {
   return s;
 }
 
-// The agent's own file, read through a live view (bounded, regular files only) whatever view the
-// checks looked at.
+// The agent's own file, read from the real file system (bounded, regular files only) whatever view
+// the checks looked at.
 State loadState(const std::string& path, std::ostream& log) {
-  auto text = NewLiveSystemView()->readFile(path, kStateFileLimit, false);
+  auto text = ReadFileBounded(path, kStateFileLimit);
   if (!text.ok()) {
     if (text.status().code() != StatusCode::kNotFound) {
       log << "hearth-agent: notifications: cannot read " << path << " (" << text.status().message()
@@ -530,7 +531,7 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
       state.logged.erase(oldest);
     }
     std::string text = json::write(stateToJson(state), json::WriteOptions{true}) + "\n";
-    HEARTH_RETURN_IF_ERROR(WriteFileAtomically(options.state_file, text, 0600)
+    HEARTH_RETURN_IF_ERROR(WriteFileDurably(options.state_file, text, 0600)
                                .withContext("saving what the notifications said"));
     return sent;
   };

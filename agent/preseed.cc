@@ -13,17 +13,20 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
-#include <map>
+#include <functional>
 #include <ostream>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
-#include "common/atomic_file.h"
-#include "common/text.h"
+#include "hearth/config_file.h"
+#include "hearth/file_layer.h"
+#include "hearth/files.h"
 #include "hearth/result.h"
 #include "hearth/runner.h"
 #include "hearth/system_view.h"
+#include "hearth/text.h"
+#include "hearth/time.h"
 
 namespace hearth::agent {
 
@@ -72,54 +75,46 @@ Status checkPin(const std::string& v) {
 StatusOr<Preseed> parsePreseed(const std::string& path, const std::string& content) {
   Preseed p;
   const std::string base = directoryOf(path);
-  std::map<std::string, int> seen;
-  auto setter = [&](const std::string& key, const std::string& value, int line) -> Status {
-    if (value.empty()) return InvalidArgumentError("empty value");
-    if (key == "server") {
-      HEARTH_RETURN_IF_ERROR(checkServer(value));
-      p.server = value;
-    } else if (key == "ca_file") {
-      p.ca_file = resolve(base, value);
-    } else if (key == "pin") {
-      HEARTH_RETURN_IF_ERROR(checkPin(value));
-      p.pin = value;
-    } else if (key == "secret") {
-      p.secret = value;
-      p.secret_line = line;
-    } else if (key == "secret_file") {
-      p.secret_file = resolve(base, value);
-    } else if (key == "owner") {
-      if (value.size() > 256) return InvalidArgumentError("longer than 256 characters");
-      p.owner = value;
-    } else {
-      return NotFoundError(
-          "unknown key (expected server, ca_file, pin, secret, secret_file "
-          "or owner)");
-    }
-    return OkStatus();
+  // Every value must be given (a key with nothing after '=' is a mistake, not a default).
+  auto nonEmpty = [](std::function<Status(const std::string&)> set) {
+    return [set = std::move(set)](const std::string& v) -> Status {
+      if (v.empty()) return InvalidArgumentError("empty value");
+      return set(v);
+    };
   };
-
-  int n = 0;
-  for (const auto& raw : text::splitLines(content)) {
-    ++n;
-    std::string line = text::trim(raw);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    std::string where = path + ":" + std::to_string(n) + ": ";
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) {
-      // Never echo the line: it may be a secret pasted without its key.
-      return InvalidArgumentError(where + "expected `key = value`");
-    }
-    std::string key = text::trim(line.substr(0, eq));
-    std::string value = text::trim(line.substr(eq + 1));
-    if (auto prev = seen.find(key); prev != seen.end()) {
-      return InvalidArgumentError(where + key + ": set twice (first on line " +
-                                  std::to_string(prev->second) + ")");
-    }
-    seen[key] = n;
-    Status s = setter(key, value, n);
-    if (!s.ok()) return InvalidArgumentError(where + key + ": " + s.message());
-  }
+  auto file = [&](std::string* out) {
+    return nonEmpty([out, &base](const std::string& v) {
+      *out = resolve(base, v);
+      return OkStatus();
+    });
+  };
+  const std::vector<ConfigKey> keys = {
+      {"server", nonEmpty([&](const std::string& v) -> Status {
+         HEARTH_RETURN_IF_ERROR(checkServer(v));
+         p.server = v;
+         return OkStatus();
+       })},
+      {"ca_file", file(&p.ca_file)},
+      {"pin", nonEmpty([&](const std::string& v) -> Status {
+         HEARTH_RETURN_IF_ERROR(checkPin(v));
+         p.pin = v;
+         return OkStatus();
+       })},
+      {"secret", nonEmpty([&](const std::string& v) -> Status {
+         p.secret = v;
+         return OkStatus();
+       })},
+      {"secret_file", file(&p.secret_file)},
+      {"owner", nonEmpty([&](const std::string& v) -> Status {
+         if (v.size() > 256) return InvalidArgumentError("longer than 256 characters");
+         p.owner = v;
+         return OkStatus();
+       })},
+  };
+  // Never quote a malformed line: it may be a secret pasted without its key.
+  HEARTH_ASSIGN_OR_RETURN(auto lines,
+                          ParseConfig(content, path, keys, {.quote_malformed_lines = false}));
+  if (auto it = lines.find("secret"); it != lines.end()) p.secret_line = it->second;
 
   if (p.server.empty()) {
     return InvalidArgumentError(path + ": server: missing (the hearth-server URL, e.g. " +
@@ -140,7 +135,7 @@ Status rewriteKeepingMode(const std::string& path, const std::string& content) {
   struct stat st {};
   mode_t mode = 0600;
   if (::stat(path.c_str(), &st) == 0) mode = st.st_mode & 07777;
-  return WriteFileAtomically(path, content, mode);
+  return WriteFileDurably(PosixFileLayer(), path, content, mode);
 }
 
 // Removes the secret that `p` was read with: the secret file, or the `secret =` line of the
@@ -171,8 +166,7 @@ StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
                                            const std::string& state_dir, const std::string& proxy,
                                            const std::string& service_user, std::ostream& log) {
   PreseedOutcome outcome;
-  auto view = NewLiveSystemView();
-  auto content = view->readFile(preseed_path, kMaxPreseedBytes, false);
+  auto content = ReadFileBounded(preseed_path, kMaxPreseedBytes);
   if (!content.ok()) {
     if (content.status().code() == StatusCode::kNotFound) return outcome;
     return content.status().withContext("preseeded enrolment");
@@ -216,7 +210,7 @@ StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
   o.owner = p.owner;
   o.proxy = proxy;
   o.service_user = service_user;
-  o.hostname = CollectHostInfo(*view).hostname;
+  o.hostname = CollectHostInfo(*NewLiveSystemView()).hostname;
 
   // Enroll() reads the secret from a file: an inline secret goes to a private file in the state
   // directory for the duration of the call.
@@ -228,7 +222,7 @@ StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
     std::filesystem::create_directories(state_dir, ec);
     if (ec) return InternalError("create " + state_dir + ": " + ec.message());
     temp_secret = state_dir + "/.preseed-secret";
-    HEARTH_RETURN_IF_ERROR(WriteFileAtomically(temp_secret, p.secret + "\n", 0600));
+    HEARTH_RETURN_IF_ERROR(WriteFileDurably(PosixFileLayer(), temp_secret, p.secret + "\n", 0600));
     o.secret_file = temp_secret;
   }
   auto enrolled = Enroll(o);

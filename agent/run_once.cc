@@ -3,30 +3,20 @@
 #include <ostream>
 #include <unistd.h>
 
-#include "common/atomic_file.h"
-#include "common/text.h"
 #include "hearth/agent/agent_state.h"
 #include "hearth/agent/http_client.h"
 #include "hearth/agent/preseed.h"
 #include "hearth/agent/privacy.h"
 #include "hearth/agent/runtime.h"
 #include "hearth/check.h"
+#include "hearth/files.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/result.h"
 #include "hearth/runner.h"
-#include "hearth/system_view.h"
+#include "hearth/text.h"
 
 namespace hearth::agent {
-
-namespace {
-
-StatusOr<std::string> readText(const std::string& path, size_t limit = 1 << 20) {
-  auto view = NewLiveSystemView();
-  return view->readFile(path, limit, false);
-}
-
-}  // namespace
 
 namespace {
 // The PEM blocks of a bundle, in order.
@@ -98,7 +88,7 @@ StatusOr<VerifiedPolicy> PolicyFromVerifiedEnvelope(const std::string& envelope,
 }
 
 StatusOr<CycleOutcome> RunCycle(const CycleOptions& o, std::ostream& log_stream) {
-  Logger log(log_stream, o.config.log_level, false);
+  Logger log(log_stream, o.config.log_level, LogFormat::Terminal("hearth-agent"));
   if (!LoadEnrollment(o.state_dir).ok()) {
     // A company preseed file enrols this PC on its first cycle, as the daemon does.
     auto preseed = EnrollFromPreseed(o.config.enroll_file, o.state_dir, o.config.proxy,
@@ -147,7 +137,7 @@ StatusOr<CycleOutcome> RunCycle(const CycleOptions& o, std::ostream& log_stream)
 
 int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, std::ostream& err) {
   AgentPaths p = AgentPathsFor(state_dir);
-  auto text = readText(p.status);
+  auto text = ReadFileBounded(p.status, 1 << 20);
   if (!text.ok()) {
     auto enr = LoadEnrollment(state_dir);
     if (as_json) {
@@ -225,7 +215,7 @@ int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, s
 
 int PrintLastReport(const std::string& state_dir, std::ostream& out, std::ostream& err) {
   AgentPaths p = AgentPathsFor(state_dir);
-  auto text = readText(p.last_report, protocol::kMaxBodyBytes);
+  auto text = ReadFileBounded(p.last_report, protocol::kMaxBodyBytes);
   if (!text.ok()) {
     err << "hearth-agent: no report has been delivered yet (" << p.last_report << ")\n";
     return 1;

@@ -12,25 +12,22 @@
 #include <unistd.h>
 
 #include "child_process.h"
-#include "common/atomic_file.h"
-#include "common/text.h"
 #include "hearth/agent/check_process.h"
 #include "hearth/agent/privacy.h"
 #include "hearth/agent/run_once.h"
 #include "hearth/agent/uploader.h"
+#include "hearth/files.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/result.h"
-#include "hearth/system_view.h"
+#include "hearth/text.h"
+#include "hearth/time.h"
 
 namespace hearth::agent {
 
 namespace {
 
-StatusOr<std::string> readText(const std::string& path, size_t limit = 1 << 20) {
-  auto view = NewLiveSystemView();
-  return view->readFile(path, limit, false);
-}
+constexpr size_t kMaxStateFile = 1 << 20;
 
 }  // namespace
 
@@ -41,17 +38,17 @@ std::string MachineIdHash(const std::string& state_dir) {
   // directory (a cloned state directory still shows up as a clone).
   std::string id;
   for (const char* path : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
-    if (auto t = readText(path, 256); t.ok() && !text::trim(*t).empty()) {
+    if (auto t = ReadFileBounded(path, 256); t.ok() && !text::trim(*t).empty()) {
       id = text::trim(*t);
       break;
     }
   }
   if (id.empty()) {
     const std::string own = state_dir + "/machine-id";
-    if (auto t = readText(own, 256); t.ok() && !text::trim(*t).empty()) {
+    if (auto t = ReadFileBounded(own, 256); t.ok() && !text::trim(*t).empty()) {
       id = "local:" + text::trim(*t);
     } else if (auto fresh = protocol::RandomHex(16);
-               fresh.ok() && WriteFileAtomically(own, *fresh + "\n", 0600).ok()) {
+               fresh.ok() && WriteFileDurably(own, *fresh + "\n", 0600).ok()) {
       id = "local:" + *fresh;
     }
   }
@@ -63,7 +60,7 @@ namespace {
 std::string now3339() { return formatRfc3339(std::chrono::system_clock::now()); }
 
 json::Value loadJsonOr(const std::string& path, json::Value fallback) {
-  auto t = readText(path);
+  auto t = ReadFileBounded(path, kMaxStateFile);
   if (!t.ok()) return fallback;
   auto v = json::parse(*t);
   return v.ok() ? std::move(v).value() : fallback;
@@ -101,7 +98,7 @@ Status WriteRetiredMark(const std::string& state_dir, const std::string& why) {
   json::Value o = json::Value::object();
   o.set("retired_at", now3339());
   o.set("reason", why);
-  return WriteFileAtomically(state_dir + "/retired", json::write(o) + "\n", 0644);
+  return WriteFileDurably(state_dir + "/retired", json::write(o) + "\n", 0644);
 }
 
 Status ClearRetiredMark(const std::string& state_dir) {
@@ -123,8 +120,8 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
   rt->paths_ = AgentPathsFor(o.state_dir);
   HEARTH_ASSIGN_OR_RETURN(rt->enrollment_, LoadEnrollment(o.state_dir));
   rt->retired_ = HasRetiredMark(o.state_dir);
-  HEARTH_ASSIGN_OR_RETURN(rt->signing_pub_, readText(rt->paths_.signing_pub, 16 * 1024));
-  if (auto next = readText(rt->paths_.signing_next, 16 * 1024); next.ok()) {
+  HEARTH_ASSIGN_OR_RETURN(rt->signing_pub_, ReadFileBounded(rt->paths_.signing_pub, 16 * 1024));
+  if (auto next = ReadFileBounded(rt->paths_.signing_next, 16 * 1024); next.ok()) {
     rt->signing_next_ = *next;
   }
   rt->spool_ = std::make_unique<Spool>(rt->paths_.spool, o.config.spool_max_reports,
@@ -151,7 +148,7 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
   // refreshPolicy); the file is root's, in root's state dir, so only root could have changed it
   // since. Not checking it again here keeps OpenSSL out of the daemon process (memory budget,
   // docs/agent-daemon.md "Memory"); `hearth-agent check` does check it on every use.
-  if (auto saved = readText(rt->paths_.policy); saved.ok()) {
+  if (auto saved = ReadFileBounded(rt->paths_.policy, kMaxStateFile); saved.ok()) {
     auto v = PolicyFromVerifiedEnvelope(*saved, 0);
     if (v.ok()) {
       rt->policy_version_ = v->policy.version;
@@ -180,10 +177,10 @@ Status AgentRuntime::openTransport() {
   if (options_.uploader_process) {
     // The uploader cannot open root-owned files: hand it the material in memory.
     if (enrollment_.has_ca) {
-      HEARTH_ASSIGN_OR_RETURN(ho.ca_pem, readText(paths_.server_ca, 256 * 1024));
+      HEARTH_ASSIGN_OR_RETURN(ho.ca_pem, ReadFileBounded(paths_.server_ca, 256 * 1024));
     }
-    HEARTH_ASSIGN_OR_RETURN(ho.client_cert_pem, readText(paths_.device_cert, 256 * 1024));
-    HEARTH_ASSIGN_OR_RETURN(ho.client_key_pem, readText(paths_.device_key, 64 * 1024));
+    HEARTH_ASSIGN_OR_RETURN(ho.client_cert_pem, ReadFileBounded(paths_.device_cert, 256 * 1024));
+    HEARTH_ASSIGN_OR_RETURN(ho.client_key_pem, ReadFileBounded(paths_.device_key, 64 * 1024));
     UploaderOptions uo;
     uo.server = enrollment_.server;
     uo.http = ho;
@@ -204,7 +201,7 @@ Status AgentRuntime::openTransport() {
     ho.client_cert = paths_.device_cert;
     ho.client_key = paths_.device_key;
     HEARTH_ASSIGN_OR_RETURN(auto client, HttpClient::create(ho));
-    auto cert_pem = readText(paths_.device_cert, 256 * 1024);
+    auto cert_pem = ReadFileBounded(paths_.device_cert, 256 * 1024);
     transport_ = NewHttpTransport(std::move(client), enrollment_.server, signingKeys(),
                                   cert_pem.ok() ? *cert_pem : std::string());
   }
@@ -264,7 +261,7 @@ void AgentRuntime::takeAnnouncement(const VerifiedPolicy& v) {
   if (next == signing_pub_ || next == signing_next_) return;
   // (Not parsed here: the daemon's root process stays out of OpenSSL. A key that does not parse
   // simply never verifies a policy.)
-  Status s = WriteFileAtomically(paths_.signing_next, next, 0644);
+  Status s = WriteFileDurably(paths_.signing_next, next, 0644);
   if (!s.ok()) {
     log_->error("cannot keep the announced policy-signing key: " + s.message());
     return;
@@ -385,11 +382,11 @@ Status AgentRuntime::refreshPolicy() {
         policy_version_ = v->policy.version;
         policy_ = std::move(v->policy);
         policy_problem_.clear();
-        HEARTH_RETURN_IF_ERROR(WriteFileAtomically(paths_.policy, *fetched, 0644));
+        HEARTH_RETURN_IF_ERROR(WriteFileDurably(paths_.policy, *fetched, 0644));
         last_good_envelope_ = *fetched;
         if (v->key_index == 1) {
           // The announced key signed it: it is the policy-signing key from now on.
-          HEARTH_RETURN_IF_ERROR(WriteFileAtomically(paths_.signing_pub, signing_next_, 0644));
+          HEARTH_RETURN_IF_ERROR(WriteFileDurably(paths_.signing_pub, signing_next_, 0644));
           if (::unlink(paths_.signing_next.c_str()) != 0 && errno != ENOENT) {
             log_->error("cannot remove " + paths_.signing_next + ": " + std::strerror(errno));
           }
@@ -454,7 +451,7 @@ StatusOr<json::Value> AgentRuntime::runChecks(const std::set<std::string>& only)
 StatusOr<std::optional<int64_t>> AgentRuntime::spoolIfNeeded(const json::Value& local, bool force) {
   if (retired_) return std::optional<int64_t>();
   std::vector<std::string> users;
-  if (auto passwd = readText("/etc/passwd", 4 << 20); passwd.ok()) {
+  if (auto passwd = ReadFileBounded("/etc/passwd", 4 << 20); passwd.ok()) {
     users = LocalUsersFromPasswd(*passwd);
   }
   json::Value filtered = ApplyPrivacyFilter(local, users);
@@ -520,7 +517,7 @@ StatusOr<std::optional<int64_t>> AgentRuntime::spoolIfNeeded(const json::Value& 
                std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count()));
   next.set("sequence", env.sequence);
   HEARTH_RETURN_IF_ERROR(
-      WriteFileAtomically(reportStatePath(options_.state_dir), json::write(next) + "\n", 0600));
+      WriteFileDurably(reportStatePath(options_.state_dir), json::write(next) + "\n", 0600));
   log_->debug("report " + std::to_string(env.sequence) + " spooled (" +
               (force     ? "requested"
                : changed ? "a verdict changed"
@@ -579,7 +576,7 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
     std::string dir = options_.state_dir + "/rejected";
     ::mkdir(dir.c_str(), 0700);
     if (bytes.ok()) {
-      Status s = WriteFileAtomically(dir + "/" + std::to_string(head) + ".json", *bytes, 0600);
+      Status s = WriteFileDurably(dir + "/" + std::to_string(head) + ".json", *bytes, 0600);
       if (!s.ok()) {
         log_->error("cannot keep refused report " + std::to_string(head) + ": " + s.message());
         break;
@@ -593,7 +590,7 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
     if (!text::trim(line).empty()) log_->info(line);
   }
   if (!total.last_delivered.empty()) {
-    Status s = WriteFileAtomically(paths_.last_report, total.last_delivered, 0644);
+    Status s = WriteFileDurably(paths_.last_report, total.last_delivered, 0644);
     if (!s.ok()) log_->error("cannot write " + paths_.last_report + ": " + s.message());
     last_delivery_ = now3339();
   }
@@ -697,7 +694,7 @@ Status AgentRuntime::writeStatus(std::optional<TimePoint> next_check) {
              cert_problem_.empty() ? json::Value() : json::Value(cert_problem_));
   status.set("policy_problem",
              policy_problem_.empty() ? json::Value() : json::Value(policy_problem_));
-  return WriteFileAtomically(paths_.status, json::write(status, {.pretty = true}) + "\n", 0644);
+  return WriteFileDurably(paths_.status, json::write(status, {.pretty = true}) + "\n", 0644);
 }
 
 }  // namespace hearth::agent

@@ -6,10 +6,11 @@
 #include <set>
 #include <utility>
 
-#include "common/text.h"
 #include "hearth/agent/agent_state.h"
 #include "hearth/json.h"
 #include "hearth/result.h"
+#include "hearth/text.h"
+#include "hearth/time.h"
 
 namespace hearth::agent {
 

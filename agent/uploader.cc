@@ -17,23 +17,22 @@
 #include <vector>
 
 #include "child_process.h"
-#include "common/text.h"
 #include "hearth/accounts.h"
+#include "hearth/files.h"
 #include "hearth/json.h"
-#include "hearth/system_view.h"
+#include "hearth/json_reader.h"
+#include "hearth/text.h"
 
 namespace hearth::agent {
 
 std::optional<std::pair<uid_t, gid_t>> FindAccount(const std::string& name) {
   // A system account (the package's `hearth`, `nobody`) is in /etc/passwd: read it there first,
   // so that the daemon does not load NSS modules (libnss_systemd, about 0.3 MiB) just for this.
-  if (auto view = NewLiveSystemView(); view) {
-    if (auto passwd = view->readFile("/etc/passwd", 4 << 20, false); passwd.ok()) {
-      for (const auto& e : accounts::parsePasswd(*passwd)) {
-        if (e.name != name) continue;
-        if (e.uid > 0xFFFFFFFE || e.gid > 0xFFFFFFFE) break;  // (uid_t)-1 means "no change"
-        return std::make_pair(static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid));
-      }
+  if (auto passwd = ReadFileBounded("/etc/passwd", 4 << 20); passwd.ok()) {
+    for (const auto& e : accounts::parsePasswd(*passwd)) {
+      if (e.name != name) continue;
+      if (e.uid > 0xFFFFFFFE || e.gid > 0xFFFFFFFE) break;  // (uid_t)-1 means "no change"
+      return std::make_pair(static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid));
     }
   }
   std::vector<char> buf(16384);
@@ -165,14 +164,25 @@ PostResult::Kind kindFromName(const std::string& name) {
   return PostResult::Kind::kNetwork;
 }
 
+// The frames between the agent and its uploader are read leniently: both sides are this program,
+// and a field that is absent or of another type reads as its fallback.
+json::ObjectReader frameReader(const json::Value& v) { return json::ObjectReader(v, {}); }
 std::string stringField(const json::Value& v, const char* key) {
-  const json::Value* f = v.find(key);
-  return f != nullptr && f->isString() ? f->asString() : std::string();
+  return frameReader(v).stringOr(key);
 }
 int64_t intField(const json::Value& v, const char* key, int64_t fallback) {
-  const json::Value* f = v.find(key);
-  return f != nullptr && f->isInt() ? f->asInt() : fallback;
+  return frameReader(v).intOr(key, fallback);
 }
+
+// The uploader's error answer as a Status (codes outside the known range become Unavailable).
+Status answerStatus(const json::Value& v) {
+  int64_t code = intField(v, "code", static_cast<int64_t>(StatusCode::kUnavailable));
+  if (code <= 0 || code > static_cast<int64_t>(StatusCode::kInternal)) {
+    code = static_cast<int64_t>(StatusCode::kUnavailable);
+  }
+  return Status(static_cast<StatusCode>(code), stringField(v, "error").substr(0, 1024));
+}
+bool answerOk(const json::Value& v) { return frameReader(v).boolOr("ok", false); }
 
 [[noreturn]] void childFail(const char* what) {
   // stderr is the agent's (journald); nothing secret in it.
@@ -199,18 +209,7 @@ StatusOr<std::pair<uid_t, gid_t>> accountFor(const std::string& user) {
   return FailedPreconditionError("neither \"" + user + "\" nor \"nobody\" exists");
 }
 
-StatusOr<std::string> readPem(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NotFoundError("cannot read " + path + ": " + std::strerror(errno));
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0 && out.size() < (1u << 20)) {
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
+constexpr size_t kMaxPem = 1 << 20;
 
 }  // namespace
 
@@ -219,11 +218,11 @@ StatusOr<HttpResponse> HttpRequestUnprivileged(HttpOptions o, const std::string&
                                                const std::string* post_body) {
   // Everything the child needs, in memory (it cannot open root-owned files after the drop).
   if (o.ca_pem.empty() && !o.ca_file.empty()) {
-    HEARTH_ASSIGN_OR_RETURN(o.ca_pem, readPem(o.ca_file));
+    HEARTH_ASSIGN_OR_RETURN(o.ca_pem, ReadFileBounded(o.ca_file, kMaxPem));
   }
   if (o.client_cert_pem.empty() && !o.client_cert.empty()) {
-    HEARTH_ASSIGN_OR_RETURN(o.client_cert_pem, readPem(o.client_cert));
-    HEARTH_ASSIGN_OR_RETURN(o.client_key_pem, readPem(o.client_key));
+    HEARTH_ASSIGN_OR_RETURN(o.client_cert_pem, ReadFileBounded(o.client_cert, kMaxPem));
+    HEARTH_ASSIGN_OR_RETURN(o.client_key_pem, ReadFileBounded(o.client_key, kMaxPem));
   }
   std::optional<std::pair<uid_t, gid_t>> drop;
   if (::geteuid() == 0) {
@@ -278,14 +277,7 @@ StatusOr<HttpResponse> HttpRequestUnprivileged(HttpOptions o, const std::string&
   HEARTH_RETURN_IF_ERROR(frame.status());
   HEARTH_ASSIGN_OR_RETURN(json::Value v,
                           json::parse(*frame, {.max_depth = 4, .max_bytes = kMaxFrame}));
-  const json::Value* ok = v.find("ok");
-  if (ok == nullptr || !ok->isBool() || !ok->asBool()) {
-    int64_t code = intField(v, "code", static_cast<int64_t>(StatusCode::kUnavailable));
-    if (code <= 0 || code > static_cast<int64_t>(StatusCode::kInternal)) {
-      code = static_cast<int64_t>(StatusCode::kUnavailable);
-    }
-    return Status(static_cast<StatusCode>(code), stringField(v, "error").substr(0, 1024));
-  }
+  if (!answerOk(v)) return answerStatus(v);
   HttpResponse resp;
   resp.status = static_cast<long>(intField(v, "status", 0));
   resp.retry_after_seconds =
@@ -475,21 +467,6 @@ PostResult ProcessTransport::postReport(const std::string& envelope) {
   return r;
 }
 
-namespace {
-// The uploader's error answer as a Status (codes outside the known range become Unavailable).
-Status answerStatus(const json::Value& v) {
-  int64_t code = intField(v, "code", static_cast<int64_t>(StatusCode::kUnavailable));
-  if (code <= 0 || code > static_cast<int64_t>(StatusCode::kInternal)) {
-    code = static_cast<int64_t>(StatusCode::kUnavailable);
-  }
-  return Status(static_cast<StatusCode>(code), stringField(v, "error").substr(0, 1024));
-}
-bool answerOk(const json::Value& v) {
-  const json::Value* ok = v.find("ok");
-  return ok != nullptr && ok->isBool() && ok->asBool();
-}
-}  // namespace
-
 StatusOr<RenewedCertificate> ProcessTransport::renewCertificate(const std::string& device_id) {
   json::Value req = json::Value::object();
   req.set("op", "renew");
@@ -529,13 +506,8 @@ StatusOr<std::string> ProcessTransport::fetchPolicy(int64_t min_version) {
   HEARTH_ASSIGN_OR_RETURN(std::string answer, call(json::write(req)));
   HEARTH_ASSIGN_OR_RETURN(json::Value v,
                           json::parse(answer, {.max_depth = 4, .max_bytes = kMaxFrame}));
-  const json::Value* ok = v.find("ok");
-  if (ok != nullptr && ok->isBool() && ok->asBool()) return stringField(v, "policy");
-  int64_t code = intField(v, "code", static_cast<int64_t>(StatusCode::kUnavailable));
-  if (code <= 0 || code > static_cast<int64_t>(StatusCode::kInternal)) {
-    code = static_cast<int64_t>(StatusCode::kUnavailable);
-  }
-  return Status(static_cast<StatusCode>(code), stringField(v, "error").substr(0, 1024));
+  if (answerOk(v)) return stringField(v, "policy");
+  return answerStatus(v);
 }
 
 }  // namespace hearth::agent

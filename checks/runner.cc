@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "common/text.h"
+#include "hearth/text.h"
 
 namespace hearth {
 

@@ -20,11 +20,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/atomic_file.h"
+#include "hearth/file_layer.h"
+#include "hearth/files.h"
 #include "hearth/json.h"
-#include "hearth/result.h"
 #include "hearth/server/state.h"
 #include "hearth/system_view.h"
+#include "hearth/time.h"
 
 namespace hearth::server {
 
@@ -50,16 +51,6 @@ std::string dirOf(const std::string& path) {
 std::string baseOf(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-Status fsyncDir(const std::string& dir) {
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return ErrnoToStatus(errno, "open directory " + dir);
-  int rc = ::fsync(dfd);
-  int err = errno;
-  ::close(dfd);
-  if (rc != 0) return ErrnoToStatus(err, "fsync directory " + dir);
-  return OkStatus();
 }
 
 // RFC 3339 with milliseconds (a snapshot is compared with acknowledgements).
@@ -282,17 +273,11 @@ Status runTool(const std::vector<std::string>& argv, const std::string& uri,
 StatusOr<std::string> ReadPassphraseFile(const std::string& path) {
   std::string text;
   if (path == "-") {
-    char buf[4096];
-    while (text.size() < 64 * 1024) {
-      ssize_t n = ::read(0, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoToStatus(errno, "read the passphrase from standard input");
-      if (n == 0) break;
-      text.append(buf, static_cast<size_t>(n));
-    }
+    HEARTH_ASSIGN_OR_RETURN(
+        text, ReadFdBounded(STDIN_FILENO, 64 * 1024, "the passphrase from standard input",
+                            {.truncate = true, .regular_only = false}));
   } else {
-    auto view = NewLiveSystemView();
-    auto r = view->readFile(path, 64 * 1024, false);
+    auto r = ReadFileBounded(path, 64 * 1024);
     if (!r.ok()) return r.status().withContext("--passphrase-file");
     text = std::move(r).value();
   }
@@ -336,18 +321,13 @@ StatusOr<BackupSummary> CreateBackup(const BackupOptions& o) {
   std::sort(names.begin(), names.end());
 
   std::string out_dir = dirOf(o.out);
-  std::string tmp = o.out + ".tmp-XXXXXX";
-  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return ErrnoToStatus(errno, "create " + tmp + " (beside --out)");
-  ::fchmod(fd, 0600);
+  // The backup goes to a temporary file beside --out, put in place only when whole.
+  auto out = DurableFileWriter::Create(PosixFileLayer(), o.out, 0600);
+  if (!out.ok()) return out.status().withContext("beside --out");
   // The plain database copy lives only while the backup is written, beside it, mode 0600.
   std::string scratch = out_dir + "/." + baseOf(o.out) + ".db-XXXXXX";
   int sfd = ::mkostemp(scratch.data(), O_CLOEXEC);
-  if (sfd < 0) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return ErrnoToStatus(errno, "create a scratch file beside --out");
-  }
+  if (sfd < 0) return ErrnoToStatus(errno, "create a scratch file beside --out");
   ::close(sfd);
   auto cleanup = [&] {
     ::unlink(scratch.c_str());
@@ -380,7 +360,9 @@ StatusOr<BackupSummary> CreateBackup(const BackupOptions& o) {
       summary.schema_version = snap.schema_version;
       if (o.after_snapshot) o.after_snapshot(scratch);
     }
-    HEARTH_ASSIGN_OR_RETURN(auto w, BackupWriter::create(fd, o.passphrase, o.kdf));
+    HEARTH_ASSIGN_OR_RETURN(
+        auto w, BackupWriter::create([&](std::string_view bytes) { return (*out)->append(bytes); },
+                                     o.passphrase, o.kdf));
     json::Value manifest = json::Value::object();
     manifest.set("format", "hearth-backup");
     manifest.set("version", 1);
@@ -408,19 +390,11 @@ StatusOr<BackupSummary> CreateBackup(const BackupOptions& o) {
     HEARTH_RETURN_IF_ERROR(entryHead(*w, "", 0, 0));  // the end of the archive
     HEARTH_RETURN_IF_ERROR(w->finish());
     summary.bytes = w->bytesWritten();
-    if (::fsync(fd) != 0) return ErrnoToStatus(errno, "fsync " + tmp);
     return OkStatus();
   }();
   cleanup();
-  if (::close(fd) != 0 && s.ok()) s = ErrnoToStatus(errno, "close " + tmp);
-  if (s.ok() && ::rename(tmp.c_str(), o.out.c_str()) != 0) {
-    s = ErrnoToStatus(errno, "rename " + tmp + " to " + o.out);
-  }
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  HEARTH_RETURN_IF_ERROR(fsyncDir(out_dir));
+  HEARTH_RETURN_IF_ERROR(s);  // (the temporary file goes with `out`)
+  HEARTH_RETURN_IF_ERROR((*out)->commit());
   return summary;
 }
 
@@ -442,40 +416,23 @@ StatusOr<bool> readEntryHead(BackupReader& r, std::string& name, uint32_t& mode,
   return n > 0;
 }
 
-// Copies `size` bytes of the current entry to a new file `path` (mode `mode`), fsynced.
+// Copies `size` bytes of the current entry to a new file `path` (mode `mode`), fsynced. The
+// staging directory is new and private: a name already there means the backup holds it twice.
 Status extract(BackupReader& r, const std::string& path, mode_t mode, uint64_t size) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return ErrnoToStatus(errno, "create " + path);
-  ::fchmod(fd, mode);
-  std::string buf(kIo, '\0');
-  Status s;
-  while (s.ok() && size > 0) {
-    auto n = r.read(buf.data(), std::min<uint64_t>(size, buf.size()));
-    if (!n.ok()) {
-      s = n.status();
-      break;
-    }
-    if (*n == 0) {
-      s = DataLossError("the backup ends inside " + baseOf(path));
-      break;
-    }
-    const char* p = buf.data();
-    size_t left = *n;
-    while (left > 0) {
-      ssize_t w = ::write(fd, p, left);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        s = ErrnoToStatus(errno, "write " + path);
-        break;
-      }
-      p += w;
-      left -= static_cast<size_t>(w);
-    }
-    size -= *n;
+  FileLayer& files = PosixFileLayer();
+  if (files.fileSize(path).status().code() != StatusCode::kNotFound) {
+    return DataLossError("the backup holds " + baseOf(path) + " twice");
   }
-  if (s.ok() && ::fsync(fd) != 0) s = ErrnoToStatus(errno, "fsync " + path);
-  ::close(fd);
-  return s;
+  HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, files.createFile(path, mode));
+  std::string buf(kIo, '\0');
+  while (size > 0) {
+    HEARTH_ASSIGN_OR_RETURN(size_t n, r.read(buf.data(), std::min<uint64_t>(size, buf.size())));
+    if (n == 0) return DataLossError("the backup ends inside " + baseOf(path));
+    HEARTH_RETURN_IF_ERROR(file->append(std::string_view(buf.data(), n)));
+    size -= n;
+  }
+  HEARTH_RETURN_IF_ERROR(file->sync());
+  return file->close();
 }
 
 }  // namespace
@@ -646,7 +603,7 @@ StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& o) {
     removeTree(staging);
     return s;
   }
-  HEARTH_RETURN_IF_ERROR(fsyncDir(parent));
+  HEARTH_RETURN_IF_ERROR(PosixFileLayer().syncDir(parent));
   return summary;
 }
 

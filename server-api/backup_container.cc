@@ -118,10 +118,16 @@ bool gcm(bool encrypt, const unsigned char* key, const unsigned char* prefix, ui
 
 StatusOr<std::unique_ptr<BackupWriter>> BackupWriter::create(int fd, std::string_view passphrase,
                                                              KdfParams kdf, size_t chunk_size) {
+  return create([fd](std::string_view data) { return writeAll(fd, data.data(), data.size()); },
+                passphrase, kdf, chunk_size);
+}
+
+StatusOr<std::unique_ptr<BackupWriter>> BackupWriter::create(Sink sink, std::string_view passphrase,
+                                                             KdfParams kdf, size_t chunk_size) {
   if (passphrase.empty()) return InvalidArgumentError("the passphrase is empty");
   if (chunk_size == 0 || chunk_size > kMaxChunk) return InvalidArgumentError("bad chunk size");
   std::unique_ptr<BackupWriter> w(new BackupWriter());
-  w->fd_ = fd;
+  w->sink_ = std::move(sink);
   w->chunk_size_ = chunk_size;
   unsigned char salt[kSaltSize];
   if (RAND_bytes(salt, kSaltSize) != 1 || RAND_bytes(w->nonce_prefix_, 4) != 1) {
@@ -142,7 +148,7 @@ StatusOr<std::unique_ptr<BackupWriter>> BackupWriter::create(int fd, std::string
   }
   h.append(reinterpret_cast<const char*>(check), kTagSize);
   w->header_ = h;
-  HEARTH_RETURN_IF_ERROR(writeAll(fd, h.data(), h.size()));
+  HEARTH_RETURN_IF_ERROR(w->sink_(h));
   w->written_ = h.size();
   w->buffer_.reserve(chunk_size);
   return w;
@@ -180,7 +186,7 @@ Status BackupWriter::emit(bool final) {
            reinterpret_cast<const unsigned char*>(buffer_.data()), length, o, o + length)) {
     return InternalError("AES-256-GCM failed");
   }
-  HEARTH_RETURN_IF_ERROR(writeAll(fd_, out.data(), out.size()));
+  HEARTH_RETURN_IF_ERROR(sink_(out));
   written_ += out.size();
   ++index_;
   buffer_.clear();

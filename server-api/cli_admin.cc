@@ -3,10 +3,10 @@
 #include <chrono>
 
 #include "cli_commands.h"
-#include "common/text.h"
-#include "hearth/result.h"
+#include "hearth/text.h"
 #include "hearth/server/state.h"
 #include "hearth/system_view.h"
+#include "hearth/time.h"
 
 namespace hearth::server::cli {
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <set>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "hearth/system_view.h"
 
 namespace hearth::server::cli {

@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "hearth/result.h"
+#include "hearth/time.h"
 
 namespace hearth::server::cli {
 

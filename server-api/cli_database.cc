@@ -3,9 +3,9 @@
 #include <chrono>
 
 #include "cli_commands.h"
-#include "hearth/result.h"
 #include "hearth/server/backup.h"
 #include "hearth/server/state.h"
+#include "hearth/time.h"
 
 namespace hearth::server::cli {
 

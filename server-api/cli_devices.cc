@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "cli_commands.h"
-#include "common/text.h"
-#include "hearth/result.h"
+#include "hearth/text.h"
+#include "hearth/time.h"
 
 namespace hearth::server::cli {
 

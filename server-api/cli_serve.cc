@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "cli_commands.h"
-#include "common/text.h"
+#include "hearth/text.h"
 #include "hearth/result.h"
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"

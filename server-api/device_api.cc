@@ -18,6 +18,7 @@
 #include "http_error.h"
 #include "http_io.h"
 #include "route_handler.h"
+#include "hearth/time.h"
 
 namespace hearth::server {
 

@@ -3,8 +3,9 @@
 
 #include <vector>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "hearth/result.h"
+#include "hearth/time.h"
 
 namespace hearth::server {
 

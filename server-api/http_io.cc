@@ -11,7 +11,7 @@
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Timespan.h>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "hearth/protocol/wire.h"
 
 namespace hearth::server {

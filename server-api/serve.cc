@@ -33,12 +33,12 @@
 #include "device_api.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
-#include "hearth/result.h"
 #include "hearth/server/state.h"
 #include "maintenance.h"
 #include "server_context.h"
 #include "server_log.h"
 #include "tls_context.h"
+#include "hearth/time.h"
 
 namespace hearth::server {
 

@@ -1,7 +1,7 @@
 // Time, NULL and column conversions of the SQL store.
 #include "sql_values.h"
 
-#include "hearth/result.h"
+#include "hearth/time.h"
 
 namespace hearth::server::sql {
 

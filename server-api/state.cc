@@ -6,11 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/atomic_file.h"
+#include "hearth/files.h"
 #include "hearth/json.h"
+#include "hearth/json_reader.h"
 #include "hearth/policy.h"
-#include "hearth/result.h"
 #include "hearth/system_view.h"
+#include "hearth/time.h"
 
 namespace hearth::server {
 
@@ -21,17 +22,12 @@ using protocol::Key;
 
 constexpr auto kDay = std::chrono::hours(24);
 
-StatusOr<std::string> readSmallFile(const std::string& path) {
-  auto view = NewLiveSystemView();
-  auto r = view->readFile(path, 64 * 1024, false);
-  if (!r.ok()) return r.status();
-  return r;
-}
+constexpr size_t kMaxStateFile = 64 * 1024;  // keys, certificates, small JSON
 
 bool isIpAddress(const std::string& s) { return IpAddress::parse(s).ok(); }
 
 Status writeSecret(const std::string& path, const std::string& content) {
-  return WriteFileAtomically(path, content, 0600);
+  return WriteFileDurably(path, content, 0600);
 }
 
 }  // namespace
@@ -152,14 +148,14 @@ StatusOr<InitResult> InitServerState(const InitOptions& o) {
   HEARTH_ASSIGN_OR_RETURN(Key signing, Key::generateEd25519());
 
   HEARTH_RETURN_IF_ERROR(writeSecret(p.device_ca_key, *device_ca_key.privatePem()));
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_ca_cert, device_ca, 0644));
+  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.device_ca_cert, device_ca, 0644));
   HEARTH_RETURN_IF_ERROR(writeSecret(p.tls_ca_key, *tls_ca_key.privatePem()));
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.ca_cert, tls_ca, 0644));
+  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.ca_cert, tls_ca, 0644));
   HEARTH_RETURN_IF_ERROR(writeSecret(p.server_key, *server_key.privatePem()));
   // The chain: server certificate then its CA, so clients that only pin the CA can build it.
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.server_cert, server_cert + tls_ca, 0644));
+  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.server_cert, server_cert + tls_ca, 0644));
   HEARTH_RETURN_IF_ERROR(writeSecret(p.signing_key, *signing.privatePem()));
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.signing_pub, *signing.publicPem(), 0644));
+  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.signing_pub, *signing.publicPem(), 0644));
 
   HEARTH_ASSIGN_OR_RETURN(auto store, OpenStore(DatabaseUri(o.state_dir, o.database)));
   if (::access(p.sqlite_db.c_str(), F_OK) == 0) ::chmod(p.sqlite_db.c_str(), 0600);
@@ -187,7 +183,7 @@ StatusOr<InitResult> InitServerState(const InitOptions& o) {
 StatusOr<ServerKeys> LoadServerKeys(const std::string& state_dir) {
   ServerPaths p = PathsFor(state_dir);
   auto load = [&](const std::string& path) -> StatusOr<std::string> {
-    auto r = readSmallFile(path);
+    auto r = ReadFileBounded(path, kMaxStateFile);
     if (!r.ok()) {
       if (r.status().code() == StatusCode::kNotFound) {
         return NotFoundError(
@@ -224,9 +220,7 @@ StatusOr<ServerKeys> LoadServerKeys(const std::string& state_dir) {
     HEARTH_ASSIGN_OR_RETURN(std::string next_pub, next->publicPem());
     HEARTH_ASSIGN_OR_RETURN(std::string rotation, load(p.signing_rotation));
     auto v = json::parse(rotation);
-    const json::Value* at = v.ok() ? v->find("switch_at") : nullptr;
-    auto when = at != nullptr && at->isString() ? parseRfc3339(at->asString())
-                                                : StatusOr<TimePoint>(DataLossError("missing"));
+    auto when = parseRfc3339(v.ok() ? json::ObjectReader(*v, {}).stringOr("switch_at") : "");
     if (!when.ok()) {
       return DataLossError(p.signing_rotation + ": expected {\"switch_at\": RFC 3339 time}");
     }
@@ -278,7 +272,7 @@ StatusOr<ServerCertRotation> RotateServerCertificate(const std::string& state_di
   ServerPaths p = PathsFor(state_dir);
   HEARTH_RETURN_IF_ERROR(RecoverServerCertRotation(state_dir));
   auto load = [&](const std::string& path) -> StatusOr<std::string> {
-    auto r = readSmallFile(path);
+    auto r = ReadFileBounded(path, kMaxStateFile);
     if (!r.ok()) return r.status().withContext(path);
     return r;
   };
@@ -307,7 +301,7 @@ StatusOr<ServerCertRotation> RotateServerCertificate(const std::string& state_di
   sr.not_after = now + 825 * kDay;
   HEARTH_ASSIGN_OR_RETURN(std::string cert,
                           protocol::IssueCertificate(sr, *key.publicPem(), ca_key, ca_pem));
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.server_cert_next, cert + ca_pem, 0644));
+  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.server_cert_next, cert + ca_pem, 0644));
   HEARTH_RETURN_IF_ERROR(RecoverServerCertRotation(state_dir));
   HEARTH_ASSIGN_OR_RETURN(out.pin, key.publicKeyPin());
   out.not_after = sr.not_after;
@@ -325,9 +319,9 @@ Status RecoverDeviceCaRollover(const std::string& state_dir) {
   }
   if (::access(p.device_ca_next_key.c_str(), F_OK) == 0) {
     // The outgoing CA certificate is kept (its certificates stay valid for the overlap).
-    auto old = readSmallFile(p.device_ca_cert);
+    auto old = ReadFileBounded(p.device_ca_cert, kMaxStateFile);
     if (!old.ok()) return old.status().withContext(p.device_ca_cert);
-    HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_ca_old_cert, *old, 0644));
+    HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.device_ca_old_cert, *old, 0644));
     if (::rename(p.device_ca_next_key.c_str(), p.device_ca_key.c_str()) != 0) {
       return ErrnoToStatus(errno, "rename " + p.device_ca_next_key);
     }
@@ -359,7 +353,7 @@ Status RollOverDeviceCa(const std::string& state_dir, TimePoint now) {
   HEARTH_ASSIGN_OR_RETURN(std::string cert,
                           protocol::IssueCertificate(r, *key.publicPem(), key, ""));
   HEARTH_RETURN_IF_ERROR(writeSecret(p.device_ca_next_key, *key.privatePem()));
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.device_ca_next_cert, cert, 0644));
+  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.device_ca_next_cert, cert, 0644));
   return RecoverDeviceCaRollover(state_dir);
 }
 
@@ -387,13 +381,13 @@ StatusOr<TimePoint> StartSigningKeyRotation(const std::string& state_dir,
   HEARTH_ASSIGN_OR_RETURN(Key next, Key::generateEd25519());
   TimePoint switch_at = now + overlap;
   HEARTH_RETURN_IF_ERROR(writeSecret(p.signing_next_key, *next.privatePem()));
-  HEARTH_RETURN_IF_ERROR(WriteFileAtomically(p.signing_next_pub, *next.publicPem(), 0644));
+  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.signing_next_pub, *next.publicPem(), 0644));
   json::Value r = json::Value::object();
   r.set("started_at", formatRfc3339(now));
   r.set("switch_at", formatRfc3339(switch_at));
   // Written last: its presence starts the rotation.
   HEARTH_RETURN_IF_ERROR(
-      WriteFileAtomically(p.signing_rotation, json::write(r, {.pretty = true}) + "\n", 0644));
+      WriteFileDurably(p.signing_rotation, json::write(r, {.pretty = true}) + "\n", 0644));
   return switch_at;
 }
 

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "common/text.h"
+#include "hearth/text.h"
 
 namespace hearth::checks::disk {
 

@@ -5,7 +5,7 @@
 #include <cctype>
 #include <set>
 
-#include "common/text.h"
+#include "hearth/text.h"
 
 namespace hearth::checks::disk {
 

@@ -18,7 +18,7 @@
 // entry point, the running of tools, and the Check.
 #include <memory>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "disk_encryption/collect_util.h"
 #include "disk_encryption/collector_linux.h"
 #include "disk_encryption/disk_encryption.h"

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <sys/sysmacros.h>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "disk_encryption/collect_util.h"
 #include "disk_encryption/collector_linux.h"
 

@@ -3,7 +3,7 @@
 // in a dataset.
 #include <algorithm>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "disk_encryption/collect_util.h"
 #include "disk_encryption/collector_linux.h"
 

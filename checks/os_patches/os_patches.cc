@@ -7,7 +7,8 @@
 #include <cstdint>
 #include <set>
 
-#include "common/text.h"
+#include "hearth/text.h"
+#include "hearth/time.h"
 
 namespace hearth::checks::os_patches {
 

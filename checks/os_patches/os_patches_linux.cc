@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "os_patches/os_patches.h"
 
 namespace hearth::checks {

@@ -7,11 +7,8 @@
 //  "apt_cache": {"key", "packages": [{"name","installed","candidate","security"}],
 //                "removals": [], "kept_back": [], "phasing_deferred": [],
 //                "unattended_upgrades_installed": bool}?}
-#include <cerrno>
-#include <fcntl.h>
-#include <unistd.h>
-
-#include "common/atomic_file.h"
+#include "hearth/files.h"
+#include "hearth/time.h"
 #include "os_patches/os_patches.h"
 
 namespace hearth::checks::os_patches {
@@ -151,30 +148,15 @@ StatusOr<PatchState> stateFromJson(const json::Value& doc) {
 
 StatusOr<PatchState> loadState(const std::string& dir) {
   std::string path = dir + "/" + kStateFileName;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    if (errno == ENOENT) return PatchState{};
-    return ErrnoToStatus(errno, "open " + path);
-  }
-  std::string content;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return ErrnoToStatus(err, "read " + path);
-    }
-    if (n == 0) break;
-    content.append(buf, static_cast<size_t>(n));
-    if (content.size() > kMaxStateBytes) {
-      ::close(fd);
+  auto content = ReadFileBounded(path, kMaxStateBytes, {.follow_symlinks = false});
+  if (!content.ok()) {
+    if (content.status().code() == StatusCode::kNotFound) return PatchState{};
+    if (content.status().code() == StatusCode::kResourceExhausted) {
       return DataLossError(path + " is too large");
     }
+    return content.status();
   }
-  ::close(fd);
-  auto doc = json::parse(content, {.max_depth = 8, .max_bytes = kMaxStateBytes});
+  auto doc = json::parse(*content, {.max_depth = 8, .max_bytes = kMaxStateBytes});
   if (!doc.ok()) return DataLossError(path + ": " + doc.status().message());
   auto st = stateFromJson(*doc);
   if (!st.ok()) return DataLossError(path + ": " + st.status().message());
@@ -182,8 +164,7 @@ StatusOr<PatchState> loadState(const std::string& dir) {
 }
 
 Status saveState(const std::string& dir, const PatchState& state) {
-  return WriteFileAtomically(dir + "/" + kStateFileName, json::write(stateToJson(state)) + "\n",
-                             0644);
+  return WriteFileDurably(dir + "/" + kStateFileName, json::write(stateToJson(state)) + "\n", 0644);
 }
 
 }  // namespace hearth::checks::os_patches

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <iterator>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "screen_lock/parse_util.h"
 #include "screen_lock/screen_lock.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <set>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "screen_lock/parse_util.h"
 #include "screen_lock/screen_lock.h"
 

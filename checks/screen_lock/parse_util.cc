@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "common/text.h"
+#include "hearth/text.h"
 
 namespace hearth::checks::screen_lock {
 

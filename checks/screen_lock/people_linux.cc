@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "screen_lock/screen_lock_linux.h"
 
 namespace hearth::checks::screen_lock {

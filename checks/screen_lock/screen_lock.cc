@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "screen_lock/parse_util.h"
 
 namespace hearth::checks::screen_lock {

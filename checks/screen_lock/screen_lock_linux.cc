@@ -8,7 +8,7 @@
 #include <map>
 #include <unistd.h>
 
-#include "common/text.h"
+#include "hearth/text.h"
 
 namespace hearth::checks {
 

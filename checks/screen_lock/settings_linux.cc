@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <map>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "screen_lock/screen_lock_linux.h"
 
 namespace hearth::checks::screen_lock {

@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "screen_lock/parse_util.h"
 #include "screen_lock/screen_lock.h"
 

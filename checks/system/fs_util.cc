@@ -10,37 +10,6 @@
 
 namespace hearth::internal {
 
-StatusOr<std::string> readAllBounded(int fd, size_t limit, bool truncate_ok,
-                                     const std::string& what) {
-  std::string out;
-  char buf[16384];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoToStatus(errno, "read " + what);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > limit) {
-      if (truncate_ok) {
-        out.resize(limit);
-        return out;
-      }
-      return ResourceExhaustedError(what + " is larger than " + std::to_string(limit) + " bytes");
-    }
-  }
-  return out;
-}
-
-StatusOr<std::string> readRegularFd(int fd, size_t limit, bool truncate_ok,
-                                    const std::string& what) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return ErrnoToStatus(errno, "stat " + what);
-  if (!S_ISREG(st.st_mode)) return InvalidArgumentError(what + " is not a regular file");
-  return readAllBounded(fd, limit, truncate_ok, what);
-}
-
 StatusOr<std::vector<std::string>> listDirFd(int fd, const std::string& what) {
   DIR* d = ::fdopendir(fd);
   if (d == nullptr) {

@@ -10,15 +10,6 @@
 
 namespace hearth::internal {
 
-// Reads from `fd` until EOF, at most `limit` bytes. A longer input is ResourceExhausted unless
-// `truncate_ok`. `what` names the file in errors.
-StatusOr<std::string> readAllBounded(int fd, size_t limit, bool truncate_ok,
-                                     const std::string& what);
-
-// Reads the file open at `fd` (any open mode), refusing anything that is not a regular file.
-StatusOr<std::string> readRegularFd(int fd, size_t limit, bool truncate_ok,
-                                    const std::string& what);
-
 // Lists the directory open at `fd` (consumed: closed on return).
 StatusOr<std::vector<std::string>> listDirFd(int fd, const std::string& what);
 

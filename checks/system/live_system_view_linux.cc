@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "hearth/files.h"
 #include "hearth/system_view.h"
 #include "system/fs_util.h"
 #include "system/netlink_route.h"
@@ -18,12 +19,7 @@ class LiveSystemView final : public SystemView {
 
   StatusOr<std::string> readFile(const std::string& path, size_t limit,
                                  bool truncate_ok) const override {
-    // O_NONBLOCK: opening a FIFO must never block (logind's .ref files are FIFOs).
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) return ErrnoToStatus(errno, "open " + path);
-    auto r = internal::readRegularFd(fd, limit, truncate_ok, path);
-    ::close(fd);
-    return r;
+    return ReadFileBounded(path, limit, {.truncate = truncate_ok});
   }
 
   StatusOr<std::string> readFileAs(const UserIdentity& user, const std::string& path,

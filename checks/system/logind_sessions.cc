@@ -1,7 +1,7 @@
 // Parser of systemd-logind session state files (hearth/logind_sessions.h). No I/O here.
 #include "hearth/logind_sessions.h"
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "hearth/accounts.h"
 
 namespace hearth::accounts {

@@ -15,6 +15,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "hearth/fd.h"
 #include "system/netlink_route.h"
 
 namespace hearth::internal {
@@ -138,21 +139,6 @@ StatusOr<RouteMessage> decodeRoute(const uint8_t* payload, size_t n) {
   if (!s.ok()) return s;
   return m;
 }
-
-// A socket closed on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::atomic<uint32_t> g_seq{1};
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "system/fs_util.h"
+#include "hearth/files.h"
 #include "system/process.h"
 
 namespace hearth::internal {
@@ -259,7 +259,7 @@ StatusOr<std::string> ReadFileAsUser(const UserIdentity& user, const std::string
     ::_exit(0);
   }
   data.closeEnd(1);
-  auto content = readAllBounded(data.fd[0], limit, false, path);
+  auto content = ReadFdBounded(data.fd[0], limit, path, {.regular_only = false});
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }

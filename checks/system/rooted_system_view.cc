@@ -8,9 +8,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "hearth/files.h"
 #include "hearth/json.h"
-#include "hearth/result.h"
 #include "hearth/system_view.h"
+#include "hearth/time.h"
 #include "system/fs_util.h"
 
 namespace hearth {
@@ -64,7 +65,7 @@ class RootedSystemView final : public SystemView {
                                  bool truncate_ok) const override {
     auto fd = openIn(path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
     if (!fd.ok()) return fd.status();
-    auto r = internal::readRegularFd(*fd, limit, truncate_ok, describe(path));
+    auto r = ReadFdBounded(*fd, limit, describe(path), {.truncate = truncate_ok});
     ::close(*fd);
     return r;
   }
@@ -96,7 +97,7 @@ class RootedSystemView final : public SystemView {
       }
       return ErrnoToStatus(err, "open " + describe(path));
     }
-    auto r = internal::readRegularFd(static_cast<int>(fd), limit, false, describe(path));
+    auto r = ReadFdBounded(static_cast<int>(fd), limit, describe(path));
     ::close(static_cast<int>(fd));
     return r;
   }

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <utility>
 
-#include "common/text.h"
+#include "hearth/text.h"
 
 namespace hearth::checks::vpn {
 

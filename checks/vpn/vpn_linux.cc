@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/text.h"
+#include "hearth/text.h"
 #include "vpn/vpn.h"
 
 namespace hearth::checks {

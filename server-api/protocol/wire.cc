@@ -1,8 +1,11 @@
 #include "hearth/protocol/wire.h"
 
-#include <initializer_list>
+#include <limits>
+#include <optional>
 
-#include "hearth/result.h"
+#include "hearth/json_reader.h"
+#include "hearth/time.h"
+#include "hearth/verdict.h"
 
 namespace hearth::protocol {
 
@@ -25,38 +28,22 @@ StatusOr<json::Value> parseBody(std::string_view body) {
   return v;
 }
 
-Status onlyFields(const json::Value& obj, std::initializer_list<std::string_view> allowed,
-                  std::string_view where) {
-  for (const auto& [k, v] : obj.asObject()) {
-    bool ok = false;
-    for (auto a : allowed) ok = ok || k == a;
-    if (!ok) {
-      return InvalidArgumentError(std::string(where) + ": unknown field \"" + json::escape(k) +
-                                  "\"");
-    }
-  }
-  return OkStatus();
+// A reader of a body's object in the API's wording ("field \"csr\" must be a string"); `kind`
+// names the body in unknown-field errors ("enroll: unknown field \"x\"").
+json::ObjectReader bodyReader(const json::Value& v, std::string_view kind = "") {
+  return json::ObjectReader(v, {.source = std::string(kind), .style = json::ErrorStyle::kField});
 }
 
-Status getString(const json::Value& obj, std::string_view key, size_t max, bool required,
-                 std::string& out) {
-  const json::Value* v = obj.find(key);
-  if (v == nullptr) {
-    if (required) return InvalidArgumentError("missing field \"" + std::string(key) + "\"");
-    return OkStatus();
-  }
-  if (!v->isString()) {
-    return InvalidArgumentError("field \"" + std::string(key) + "\" must be a string");
-  }
-  if (v->asString().size() > max) {
-    return InvalidArgumentError("field \"" + std::string(key) + "\" is longer than " +
-                                std::to_string(max) + " bytes");
-  }
-  if (required && v->asString().empty()) {
-    return InvalidArgumentError("field \"" + std::string(key) + "\" must not be empty");
-  }
-  out = v->asString();
-  return OkStatus();
+// A required string: present, at most `max` bytes, not empty.
+Status requiredString(const json::ObjectReader& r, std::string_view key, size_t max,
+                      std::string& out) {
+  return r.readString(key, out, {.max_bytes = max, .non_empty = true}, json::Presence::kRequired);
+}
+
+// An optional string of at most `max` bytes (may be empty).
+Status optionalString(const json::ObjectReader& r, std::string_view key, size_t max,
+                      std::string& out) {
+  return r.readString(key, out, {.max_bytes = max});
 }
 
 bool isHex(std::string_view s) {
@@ -75,52 +62,43 @@ bool validHostname(std::string_view s) {
   return true;
 }
 
-Status validateResult(const json::Value& r) {
-  if (!r.isObject()) return InvalidArgumentError("\"result\" must be an object");
-  const json::Value* compliant = r.find("compliant");
-  if (compliant == nullptr || !compliant->isBool()) {
-    return InvalidArgumentError("result.compliant must be true or false");
-  }
+Status validateResult(const json::Value& v) {
+  if (!v.isObject()) return InvalidArgumentError("\"result\" must be an object");
+  json::ObjectReader r(v, {.style = json::ErrorStyle::kField}, "result");
+  bool flag = false;
+  HEARTH_RETURN_IF_ERROR(r.readBool("compliant", flag, json::Presence::kRequired));
   const json::Value* level = r.find("level");
   if (level == nullptr || !level->isString() || level->asString().empty() ||
       level->asString().size() > 64) {
-    return InvalidArgumentError("result.level must be a level name");
+    return r.invalid("level", "a level name");
   }
   const json::Value* pv = r.find("policy_version");
   if (pv == nullptr || !pv->isInt() || pv->asInt() < 0) {
-    return InvalidArgumentError("result.policy_version must be a whole number");
+    return r.invalid("policy_version", "a whole number");
   }
   const json::Value* at = r.find("evaluated_at");
   if (at == nullptr || !at->isString() || !parseRfc3339(at->asString()).ok()) {
-    return InvalidArgumentError("result.evaluated_at must be an RFC 3339 time");
+    return r.invalid("evaluated_at", "an RFC 3339 time");
   }
-  const json::Value* host = r.find("host");
-  if (host != nullptr && !host->isObject()) {
-    return InvalidArgumentError("result.host must be an object");
-  }
-  const json::Value* checks = r.find("checks");
-  if (checks == nullptr || !checks->isArray() || checks->size() > kMaxChecks) {
-    return InvalidArgumentError("result.checks must be an array of at most 64 checks");
-  }
-  for (const auto& c : checks->asArray()) {
-    if (!c.isObject()) return InvalidArgumentError("result.checks[] must be objects");
+  std::optional<json::ObjectReader> host;
+  HEARTH_RETURN_IF_ERROR(r.readObject("host", host));
+  const json::Array* checks = nullptr;
+  HEARTH_RETURN_IF_ERROR(r.readArray("checks", kMaxChecks, "an array of at most 64 checks", checks,
+                                     json::Presence::kRequired));
+  for (const auto& element : *checks) {
+    HEARTH_ASSIGN_OR_RETURN(json::ObjectReader c, r.objectAt("checks[]", element, "objects"));
     const json::Value* id = c.find("id");
     if (id == nullptr || !id->isString() || id->asString().empty() || id->asString().size() > 64) {
-      return InvalidArgumentError("result.checks[].id must be a check id");
+      return c.invalid("id", "a check id");
     }
     const json::Value* verdict = c.find("verdict");
     if (verdict == nullptr || !verdict->isString() || !parseVerdict(verdict->asString()).ok()) {
-      return InvalidArgumentError(
-          "result.checks[].verdict must be pass, fail, unknown or "
-          "not_applicable");
+      return c.invalid("verdict", "pass, fail, unknown or not_applicable");
     }
-    const json::Value* req = c.find("required");
-    if (req == nullptr || !req->isBool()) {
-      return InvalidArgumentError("result.checks[].required must be true or false");
-    }
+    HEARTH_RETURN_IF_ERROR(c.readBool("required", flag, json::Presence::kRequired));
     const json::Value* summary = c.find("summary");
     if (summary == nullptr || !summary->isString() || summary->asString().size() > kMaxSummary) {
-      return InvalidArgumentError("result.checks[].summary must be a string");
+      return c.invalid("summary", "a string");
     }
   }
   return OkStatus();
@@ -151,20 +129,19 @@ json::Value EnrollRequest::toJson() const {
 
 StatusOr<EnrollRequest> EnrollRequest::parse(std::string_view body) {
   HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
-  HEARTH_RETURN_IF_ERROR(onlyFields(v, {"enroll_secret", "csr", "hostname", "owner"}, "enroll"));
-  EnrollRequest r;
-  HEARTH_RETURN_IF_ERROR(getString(v, "enroll_secret", kMaxSecret, true, r.enroll_secret));
-  HEARTH_RETURN_IF_ERROR(getString(v, "csr", kMaxPem, true, r.csr));
-  HEARTH_RETURN_IF_ERROR(getString(v, "hostname", kMaxHostname, true, r.hostname));
-  if (!validHostname(r.hostname)) {
-    return InvalidArgumentError("field \"hostname\" must be 1 to 253 printable characters");
-  }
-  if (v.find("owner") != nullptr) {
+  json::ObjectReader r = bodyReader(v, "enroll");
+  HEARTH_RETURN_IF_ERROR(r.onlyKeys({"enroll_secret", "csr", "hostname", "owner"}));
+  EnrollRequest e;
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "enroll_secret", kMaxSecret, e.enroll_secret));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "csr", kMaxPem, e.csr));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "hostname", kMaxHostname, e.hostname));
+  if (!validHostname(e.hostname)) return r.invalid("hostname", "1 to 253 printable characters");
+  if (r.has("owner")) {
     std::string owner;
-    HEARTH_RETURN_IF_ERROR(getString(v, "owner", kMaxOwner, false, owner));
-    r.owner = owner;
+    HEARTH_RETURN_IF_ERROR(optionalString(r, "owner", kMaxOwner, owner));
+    e.owner = owner;
   }
-  return r;
+  return e;
 }
 
 json::Value EnrollResponse::toJson() const {
@@ -178,12 +155,13 @@ json::Value EnrollResponse::toJson() const {
 
 StatusOr<EnrollResponse> EnrollResponse::parse(std::string_view body) {
   HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
-  EnrollResponse r;
-  HEARTH_RETURN_IF_ERROR(getString(v, "device_id", 64, true, r.device_id));
-  HEARTH_RETURN_IF_ERROR(getString(v, "certificate", kMaxPem, true, r.certificate));
-  HEARTH_RETURN_IF_ERROR(getString(v, "ca_certificate", kMaxPem, true, r.ca_certificate));
-  HEARTH_RETURN_IF_ERROR(getString(v, "policy_public_key", kMaxPem, true, r.policy_public_key));
-  return r;
+  json::ObjectReader r = bodyReader(v);
+  EnrollResponse e;
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "device_id", 64, e.device_id));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "certificate", kMaxPem, e.certificate));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "ca_certificate", kMaxPem, e.ca_certificate));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "policy_public_key", kMaxPem, e.policy_public_key));
+  return e;
 }
 
 json::Value RenewRequest::toJson() const {
@@ -194,10 +172,11 @@ json::Value RenewRequest::toJson() const {
 
 StatusOr<RenewRequest> RenewRequest::parse(std::string_view body) {
   HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
-  HEARTH_RETURN_IF_ERROR(onlyFields(v, {"csr"}, "renew"));
-  RenewRequest r;
-  HEARTH_RETURN_IF_ERROR(getString(v, "csr", kMaxPem, true, r.csr));
-  return r;
+  json::ObjectReader r = bodyReader(v, "renew");
+  HEARTH_RETURN_IF_ERROR(r.onlyKeys({"csr"}));
+  RenewRequest q;
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "csr", kMaxPem, q.csr));
+  return q;
 }
 
 json::Value RenewResponse::toJson() const {
@@ -211,13 +190,14 @@ json::Value RenewResponse::toJson() const {
 
 StatusOr<RenewResponse> RenewResponse::parse(std::string_view body) {
   HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
-  RenewResponse r;
-  HEARTH_RETURN_IF_ERROR(getString(v, "certificate", kMaxPem, true, r.certificate));
-  HEARTH_RETURN_IF_ERROR(getString(v, "ca_certificate", kMaxPem, true, r.ca_certificate));
-  HEARTH_RETURN_IF_ERROR(getString(v, "not_after", 64, true, r.not_after));
+  json::ObjectReader r = bodyReader(v);
+  RenewResponse q;
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "certificate", kMaxPem, q.certificate));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "ca_certificate", kMaxPem, q.ca_certificate));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "not_after", 64, q.not_after));
   HEARTH_RETURN_IF_ERROR(
-      getString(v, "device_ca_certificate", kMaxPem, false, r.device_ca_certificate));
-  return r;
+      optionalString(r, "device_ca_certificate", kMaxPem, q.device_ca_certificate));
+  return q;
 }
 
 json::Value SignedPolicy::toJson() const {
@@ -235,18 +215,17 @@ json::Value SignedPolicy::toJson() const {
 
 StatusOr<SignedPolicy> SignedPolicy::parse(std::string_view body) {
   HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
+  json::ObjectReader r = bodyReader(v);
   SignedPolicy p;
-  HEARTH_RETURN_IF_ERROR(getString(v, "level", 64, true, p.level));
-  const json::Value* version = v.find("version");
-  if (version == nullptr || !version->isInt() || version->asInt() < 1) {
-    return InvalidArgumentError("field \"version\" must be a whole number of 1 or more");
-  }
-  p.version = version->asInt();
-  HEARTH_RETURN_IF_ERROR(getString(v, "policy", kMaxBodyBytes, true, p.policy_b64));
-  HEARTH_RETURN_IF_ERROR(getString(v, "signature", 128, true, p.signature_b64));
-  HEARTH_RETURN_IF_ERROR(getString(v, "announcement", 64 * 1024, false, p.announcement_b64));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "level", 64, p.level));
+  constexpr std::string_view kVersion = "a whole number of 1 or more";
+  if (!r.has("version")) return r.invalid("version", kVersion);
+  HEARTH_RETURN_IF_ERROR(r.readInt("version", 1, std::numeric_limits<int64_t>::max(), p.version));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "policy", kMaxBodyBytes, p.policy_b64));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "signature", 128, p.signature_b64));
+  HEARTH_RETURN_IF_ERROR(optionalString(r, "announcement", 64 * 1024, p.announcement_b64));
   HEARTH_RETURN_IF_ERROR(
-      getString(v, "announcement_signature", 128, false, p.announcement_signature_b64));
+      optionalString(r, "announcement_signature", 128, p.announcement_signature_b64));
   if (p.announcement_b64.empty() != p.announcement_signature_b64.empty()) {
     return InvalidArgumentError("\"announcement\" and \"announcement_signature\" go together");
   }
@@ -266,19 +245,18 @@ json::Value PolicyAnnouncement::toJson() const {
 
 StatusOr<PolicyAnnouncement> PolicyAnnouncement::parse(std::string_view bytes) {
   HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(bytes));
+  json::ObjectReader r = bodyReader(v);
   PolicyAnnouncement a;
-  HEARTH_RETURN_IF_ERROR(getString(v, "next_policy_key", kMaxPem, false, a.next_policy_key));
-  if (const json::Value* pins = v.find("server_pins"); pins != nullptr) {
-    if (!pins->isArray() || pins->size() > 16) {
-      return InvalidArgumentError("field \"server_pins\" must be an array of at most 16 pins");
+  HEARTH_RETURN_IF_ERROR(optionalString(r, "next_policy_key", kMaxPem, a.next_policy_key));
+  const json::Array* pins = nullptr;
+  HEARTH_RETURN_IF_ERROR(r.readArray("server_pins", 16, "an array of at most 16 pins", pins));
+  for (size_t i = 0; pins != nullptr && i < pins->size(); ++i) {
+    const json::Value& pin = (*pins)[i];
+    if (!pin.isString() || pin.asString().rfind("sha256//", 0) != 0 ||
+        pin.asString().size() != 52) {
+      return InvalidArgumentError("field \"server_pins\" holds something else than a pin");
     }
-    for (const auto& pin : pins->asArray()) {
-      if (!pin.isString() || pin.asString().rfind("sha256//", 0) != 0 ||
-          pin.asString().size() != 52) {
-        return InvalidArgumentError("field \"server_pins\" holds something else than a pin");
-      }
-      a.server_pins.push_back(pin.asString());
-    }
+    a.server_pins.push_back(pin.asString());
   }
   return a;
 }
@@ -298,46 +276,37 @@ json::Value ReportEnvelope::toJson() const {
 
 StatusOr<ReportEnvelope> ReportEnvelope::parse(std::string_view body) {
   HEARTH_ASSIGN_OR_RETURN(json::Value v, parseBody(body));
-  HEARTH_RETURN_IF_ERROR(onlyFields(v,
-                                    {"report_id", "sequence", "sent_at", "agent_version",
-                                     "machine_id", "result", "device_id", "dropped"},
-                                    "report"));
-  ReportEnvelope r;
-  HEARTH_RETURN_IF_ERROR(getString(v, "report_id", 36, true, r.report_id));
-  if (!IsUuid(r.report_id)) {
-    return InvalidArgumentError("field \"report_id\" must be a lower-case UUID");
+  json::ObjectReader r = bodyReader(v, "report");
+  HEARTH_RETURN_IF_ERROR(r.onlyKeys({"report_id", "sequence", "sent_at", "agent_version",
+                                     "machine_id", "result", "device_id", "dropped"}));
+  ReportEnvelope e;
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "report_id", 36, e.report_id));
+  if (!IsUuid(e.report_id)) return r.invalid("report_id", "a lower-case UUID");
+  constexpr std::string_view kSequence = "a whole number of 1 or more";
+  if (!r.has("sequence")) return r.invalid("sequence", kSequence);
+  HEARTH_RETURN_IF_ERROR(r.readInt("sequence", 1, std::numeric_limits<int64_t>::max(), e.sequence));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "sent_at", 64, e.sent_at));
+  if (!parseRfc3339(e.sent_at).ok()) return r.invalid("sent_at", "an RFC 3339 time");
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "agent_version", 64, e.agent_version));
+  HEARTH_RETURN_IF_ERROR(requiredString(r, "machine_id", 64, e.machine_id));
+  if (e.machine_id.size() != 64 || !isHex(e.machine_id)) {
+    return r.invalid("machine_id", "a hex SHA-256");
   }
-  const json::Value* seq = v.find("sequence");
-  if (seq == nullptr || !seq->isInt() || seq->asInt() < 1) {
-    return InvalidArgumentError("field \"sequence\" must be a whole number of 1 or more");
-  }
-  r.sequence = seq->asInt();
-  HEARTH_RETURN_IF_ERROR(getString(v, "sent_at", 64, true, r.sent_at));
-  if (!parseRfc3339(r.sent_at).ok()) {
-    return InvalidArgumentError("field \"sent_at\" must be an RFC 3339 time");
-  }
-  HEARTH_RETURN_IF_ERROR(getString(v, "agent_version", 64, true, r.agent_version));
-  HEARTH_RETURN_IF_ERROR(getString(v, "machine_id", 64, true, r.machine_id));
-  if (r.machine_id.size() != 64 || !isHex(r.machine_id)) {
-    return InvalidArgumentError("field \"machine_id\" must be a hex SHA-256");
-  }
-  const json::Value* result = v.find("result");
-  if (result == nullptr) return InvalidArgumentError("missing field \"result\"");
+  const json::Value* result = r.find("result");
+  if (result == nullptr) return r.missing("result", "an object");
   HEARTH_RETURN_IF_ERROR(validateResult(*result));
-  r.result = *result;
-  if (v.find("device_id") != nullptr) {
+  e.result = *result;
+  if (r.has("device_id")) {
     std::string id;
-    HEARTH_RETURN_IF_ERROR(getString(v, "device_id", 64, true, id));
-    r.device_id = id;
+    HEARTH_RETURN_IF_ERROR(requiredString(r, "device_id", 64, id));
+    e.device_id = id;
   }
-  if (const json::Value* dropped = v.find("dropped"); dropped != nullptr) {
-    if (!dropped->isInt() || dropped->asInt() < 0 || dropped->asInt() > kMaxDropped) {
-      return InvalidArgumentError("field \"dropped\" must be a whole number from 0 to " +
-                                  std::to_string(kMaxDropped));
-    }
-    r.dropped = dropped->asInt();
+  if (r.has("dropped")) {
+    int64_t dropped = 0;
+    HEARTH_RETURN_IF_ERROR(r.readInt("dropped", 0, kMaxDropped, dropped));
+    e.dropped = dropped;
   }
-  return r;
+  return e;
 }
 
 }  // namespace hearth::protocol

@@ -20,10 +20,10 @@
 
 #include "hearth/agent/check_process.h"
 #include "hearth/agent/config.h"
-#include "hearth/agent/log.h"
 #include "hearth/agent/runtime.h"
 #include "hearth/agent/uploader.h"
 #include "hearth/json.h"
+#include "hearth/log.h"
 #include "hearth/protocol/crypto.h"
 #include "support/temp_dir.h"
 
@@ -126,12 +126,12 @@ TEST(AgentConfigTest, DurationsAndSizes) {
 
 TEST(AgentLogTest, JournalPrioritiesAndNoControlCharacters) {
   std::ostringstream out;
-  Logger journal(out, LogLevel::kInfo, true);
+  Logger journal(out, LogLevel::kInfo, LogFormat::Journal());
   journal.warning("spool \x1b[31mred\nsecond line");
   journal.debug("not shown at info");
   EXPECT_EQ(out.str(), "<4>spool \\x1b[31mred\\x0asecond line\n");
   std::ostringstream plain;
-  Logger term(plain, LogLevel::kDebug, false);
+  Logger term(plain, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
   term.error("x");
   term.debug("y");
   EXPECT_EQ(plain.str(), "hearth-agent: error: x\nhearth-agent: debug: y\n");

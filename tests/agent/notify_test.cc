@@ -12,6 +12,7 @@
 
 #include "fakes/fake_system_view.h"
 #include "hearth/json.h"
+#include "hearth/time.h"
 #include "support/temp_dir.h"
 
 namespace hearth::agent {

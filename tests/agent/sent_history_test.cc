@@ -18,6 +18,7 @@
 #include "hearth/agent/delivery.h"
 #include "hearth/agent/spool.h"
 #include "hearth/result.h"
+#include "hearth/time.h"
 #include "support/temp_dir.h"
 
 namespace hearth::agent {

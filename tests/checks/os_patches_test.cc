@@ -13,6 +13,7 @@
 #include "fakes/fake_system_view.h"
 #include "hearth/result.h"
 #include "hearth/system_view.h"
+#include "hearth/time.h"
 #include "support/temp_dir.h"
 
 namespace hearth::checks::os_patches {

@@ -5,6 +5,7 @@
 #include "fakes/fake_system_view.h"
 #include "hearth/check.h"
 #include "hearth/runner.h"
+#include "hearth/time.h"
 
 namespace hearth {
 namespace {

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "hearth/result.h"
 #include "hearth/system_view.h"
+#include "hearth/time.h"
 #include "support/temp_dir.h"
 
 namespace hearth {

@@ -47,10 +47,9 @@ Status writeRealFile(const std::string& path, const std::string& content, mode_t
 
 }  // namespace
 
-class FaultFileLayer::File : public agent::WritableFile {
+class FaultFileLayer::File : public WritableFile {
  public:
-  File(FaultFileLayer* layer, std::unique_ptr<agent::WritableFile> target, NodePtr node,
-       std::string path)
+  File(FaultFileLayer* layer, std::unique_ptr<WritableFile> target, NodePtr node, std::string path)
       : layer_(layer),
         target_(std::move(target)),
         node_(std::move(node)),
@@ -93,17 +92,17 @@ class FaultFileLayer::File : public agent::WritableFile {
  private:
   Status stale() const {
     if (generation_ == layer_->generation_) return OkStatus();
-    return agent::FileErrorStatus(EIO, path_ + " was open before the simulated power cut");
+    return FileErrorStatus(EIO, path_ + " was open before the simulated power cut");
   }
 
   FaultFileLayer* layer_;
-  std::unique_ptr<agent::WritableFile> target_;
+  std::unique_ptr<WritableFile> target_;
   NodePtr node_;
   std::string path_;
   uint64_t generation_;
 };
 
-FaultFileLayer::FaultFileLayer(std::string root, agent::FileLayer& target)
+FaultFileLayer::FaultFileLayer(std::string root, FileLayer& target)
     : root_(std::move(root)), target_(target) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
   loadTree();
@@ -153,12 +152,12 @@ Status FaultFileLayer::gate(Op op, const std::string& path) {
   auto index = static_cast<size_t>(op);
   ++counts_[index];
   std::string what = std::string(kOpNames[index]) + " " + path;
-  if (power_cut_) return agent::FileErrorStatus(EIO, what + " (simulated power cut)");
+  if (power_cut_) return FileErrorStatus(EIO, what + " (simulated power cut)");
   if (isMutating(op)) {
     ++mutating_;
     if (power_budget_ == 0) {
       power_cut_ = true;
-      return agent::FileErrorStatus(EIO, what + " (simulated power cut)");
+      return FileErrorStatus(EIO, what + " (simulated power cut)");
     }
     if (power_budget_ > 0) --power_budget_;
   }
@@ -169,7 +168,7 @@ Status FaultFileLayer::gate(Op op, const std::string& path) {
       if (--it->remaining > 0) continue;
       faults_.erase(it);  // a one-shot fault has fired
     }
-    return agent::FileErrorStatus(err, what + " (injected)");
+    return FileErrorStatus(err, what + " (injected)");
   }
   return OkStatus();
 }
@@ -209,8 +208,8 @@ int FaultFileLayer::mutatingOps() const {
   return mutating_;
 }
 
-StatusOr<std::unique_ptr<agent::WritableFile>> FaultFileLayer::createFile(const std::string& path,
-                                                                          mode_t mode) {
+StatusOr<std::unique_ptr<WritableFile>> FaultFileLayer::createFile(const std::string& path,
+                                                                   mode_t mode) {
   std::lock_guard<std::mutex> lock(mu_);
   HEARTH_RETURN_IF_ERROR(checkPath(path));
   HEARTH_RETURN_IF_ERROR(gate(Op::kCreate, path));
@@ -226,7 +225,7 @@ StatusOr<std::unique_ptr<agent::WritableFile>> FaultFileLayer::createFile(const 
     log_.push_back(NameOp{NameOp::kLink, path, "", node});
   }
   node->mode = mode;
-  return std::unique_ptr<agent::WritableFile>(
+  return std::unique_ptr<WritableFile>(
       std::make_unique<File>(this, std::move(target).value(), node, path));
 }
 

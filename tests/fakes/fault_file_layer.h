@@ -1,5 +1,5 @@
 // A file layer for tests that fails operations on command and simulates power cuts, to prove the
-// fsync ordering of code built on agent::FileLayer (LevelDB's FaultInjectionTestEnv is the model).
+// fsync ordering of code built on FileLayer (LevelDB's FaultInjectionTestEnv is the model).
 //
 // It passes every operation through to a real layer (the files are real, under `root`) and keeps
 // a model of what is durable:
@@ -21,11 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "hearth/agent/file_layer.h"
+#include "hearth/file_layer.h"
 
 namespace hearth::testing {
 
-class FaultFileLayer : public agent::FileLayer {
+class FaultFileLayer : public FileLayer {
  public:
   enum class Op {
     kCreate,     // createFile
@@ -52,7 +52,7 @@ class FaultFileLayer : public agent::FileLayer {
     kRandom,
   };
 
-  explicit FaultFileLayer(std::string root, agent::FileLayer& target = agent::PosixFileLayer());
+  explicit FaultFileLayer(std::string root, FileLayer& target = PosixFileLayer());
   ~FaultFileLayer() override;
 
   // (a) Injected errors. The `nth` next operation of kind `op` (1 = the very next) fails with
@@ -78,8 +78,7 @@ class FaultFileLayer : public agent::FileLayer {
   int mutatingOps() const;
 
   // Interface
-  StatusOr<std::unique_ptr<agent::WritableFile>> createFile(const std::string& path,
-                                                            mode_t mode) override;
+  StatusOr<std::unique_ptr<WritableFile>> createFile(const std::string& path, mode_t mode) override;
   Status rename(const std::string& from, const std::string& to) override;
   Status syncDir(const std::string& dir) override;
   Status createDir(const std::string& dir, mode_t mode) override;
@@ -116,7 +115,7 @@ class FaultFileLayer : public agent::FileLayer {
   std::string parentOf(const std::string& path) const;
 
   std::string root_;
-  agent::FileLayer& target_;
+  FileLayer& target_;
   mutable std::mutex mu_;
   std::map<std::string, NodePtr> live_;  // every name under root_ now (root_ itself excluded)
   std::map<std::string, NodePtr> base_;  // the durable names at the last boot

@@ -25,9 +25,9 @@
 
 #include <gtest/gtest.h>
 
-#include "common/text.h"
 #include "hearth/agent/spool.h"
 #include "hearth/json.h"
+#include "hearth/text.h"
 #include "integration/spool_crash_envelope.h"
 
 extern char** environ;

@@ -15,10 +15,10 @@
 
 #include <gtest/gtest.h>
 
-#include "common/text.h"
 #include "disk_encryption/disk_encryption.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
+#include "hearth/text.h"
 #include "support/temp_dir.h"
 
 namespace hearth::checks {

@@ -13,9 +13,9 @@
 
 #include <gtest/gtest.h>
 
-#include "common/text.h"
 #include "hearth/check.h"
 #include "hearth/system_view.h"
+#include "hearth/text.h"
 #include "support/temp_dir.h"
 
 namespace hearth::checks::os_patches {

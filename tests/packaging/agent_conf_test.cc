@@ -8,8 +8,8 @@
 
 #include <gtest/gtest.h>
 
-#include "common/text.h"
 #include "hearth/agent/config.h"
+#include "hearth/text.h"
 #include "support/temp_dir.h"
 
 namespace hearth::agent {

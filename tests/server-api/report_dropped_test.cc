@@ -10,6 +10,7 @@
 #include "hearth/protocol/wire.h"
 #include "hearth/result.h"
 #include "hearth/server/store.h"
+#include "hearth/time.h"
 #include "support/pg_schema.h"
 #include "support/temp_dir.h"
 

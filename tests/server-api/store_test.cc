@@ -13,6 +13,7 @@
 
 #include "hearth/protocol/crypto.h"
 #include "hearth/result.h"
+#include "hearth/time.h"
 #include "support/temp_dir.h"
 
 namespace hearth::server {

@@ -10,14 +10,9 @@
 
 #include "hearth/json.h"
 #include "hearth/status.h"
+#include "hearth/verdict.h"
 
 namespace hearth {
-
-enum class Verdict { kPass, kFail, kUnknown, kNotApplicable };
-
-// "pass", "fail", "unknown", "not_applicable".
-std::string_view verdictName(Verdict v);
-StatusOr<Verdict> parseVerdict(std::string_view name);
 
 struct CheckResult {
   std::string id;  // "disk_encryption"
@@ -50,9 +45,5 @@ struct Report {
 
 // A device is compliant only when every required check passes or does not apply.
 bool isCompliant(const std::vector<CheckResult>& checks);
-
-// RFC 3339 UTC with seconds: "2026-11-26T10:00:00Z".
-std::string formatRfc3339(std::chrono::system_clock::time_point t);
-StatusOr<std::chrono::system_clock::time_point> parseRfc3339(std::string_view text);
 
 }  // namespace hearth

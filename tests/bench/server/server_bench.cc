@@ -33,8 +33,8 @@
 
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
-#include "hearth/result.h"
 #include "hearth/server/store.h"
+#include "hearth/time.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 

@@ -8,11 +8,10 @@
 #include <cstddef>
 #include <string>
 
+#include "hearth/log.h"
 #include "hearth/status.h"
 
 namespace hearth::agent {
-
-enum class LogLevel { kError = 0, kWarning = 1, kInfo = 2, kDebug = 3 };
 
 struct AgentConfig {
   std::chrono::seconds interval{15 * 60};    // interval: between full check runs

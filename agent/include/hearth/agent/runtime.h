@@ -14,10 +14,10 @@
 #include "hearth/agent/agent_state.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/delivery.h"
-#include "hearth/agent/log.h"
 #include "hearth/agent/run_once.h"
 #include "hearth/agent/transport.h"
 #include "hearth/json.h"
+#include "hearth/log.h"
 #include "hearth/policy.h"
 #include "hearth/status.h"
 

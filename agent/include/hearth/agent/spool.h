@@ -53,7 +53,8 @@
 #include <string>
 #include <vector>
 
-#include "hearth/agent/file_layer.h"
+#include "hearth/file_layer.h"
+#include "hearth/files.h"
 #include "hearth/status.h"
 
 namespace hearth::agent {

@@ -36,6 +36,11 @@ class BackupWriter {
   static StatusOr<std::unique_ptr<BackupWriter>> create(int fd, std::string_view passphrase,
                                                         KdfParams kdf = {},
                                                         size_t chunk_size = kDefaultChunk);
+  // The same, writing through `sink` (a DurableFileWriter's append, say).
+  using Sink = std::function<Status(std::string_view)>;
+  static StatusOr<std::unique_ptr<BackupWriter>> create(Sink sink, std::string_view passphrase,
+                                                        KdfParams kdf = {},
+                                                        size_t chunk_size = kDefaultChunk);
   ~BackupWriter();
   BackupWriter(const BackupWriter&) = delete;
   BackupWriter& operator=(const BackupWriter&) = delete;
@@ -49,7 +54,7 @@ class BackupWriter {
   BackupWriter() = default;
   Status emit(bool final);
 
-  int fd_ = -1;
+  Sink sink_;
   std::string header_;
   unsigned char key_[32] = {};
   unsigned char nonce_prefix_[4] = {};

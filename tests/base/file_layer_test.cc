@@ -1,6 +1,6 @@
 // The POSIX file layer, the durable-write helpers, and the fault layer's model of durability
 // (which the spool's crash tests rely on, so it is tested on its own first).
-#include "hearth/agent/file_layer.h"
+#include "hearth/file_layer.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -10,9 +10,10 @@
 #include <gtest/gtest.h>
 
 #include "fakes/fault_file_layer.h"
+#include "hearth/files.h"
 #include "support/temp_dir.h"
 
-namespace hearth::agent {
+namespace hearth {
 namespace {
 
 using testing::FaultFileLayer;
@@ -251,4 +252,4 @@ TEST(FaultFileLayerTest, RandomCrashesTearUnsyncedDataAndKeepSomeUnsyncedNames) 
 }
 
 }  // namespace
-}  // namespace hearth::agent
+}  // namespace hearth

@@ -1,5 +1,5 @@
-// The POSIX file layer and the durable-write helpers built on any file layer (see file_layer.h).
-#include "hearth/agent/file_layer.h"
+// The POSIX file layer (see file_layer.h).
+#include "hearth/file_layer.h"
 
 #include <cerrno>
 #include <cstring>
@@ -8,18 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace hearth::agent {
+#include "hearth/files.h"
+
+namespace hearth {
 
 namespace {
 
 constexpr std::string_view kDiskFullPrefix = "disk full: ";
-
-std::string parentOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 class PosixWritableFile : public WritableFile {
  public:
@@ -122,37 +117,7 @@ class PosixLayer : public FileLayer {
   }
 
   StatusOr<std::string> readFile(const std::string& path, size_t limit) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return FileErrorStatus(errno, "open " + path);
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      return FileErrorStatus(err, "stat " + path);
-    }
-    if (!S_ISREG(st.st_mode)) {
-      ::close(fd);
-      return InvalidArgumentError(path + " is not a regular file");
-    }
-    std::string out;
-    char buf[16384];
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        ::close(fd);
-        return FileErrorStatus(err, "read " + path);
-      }
-      if (n == 0) break;
-      out.append(buf, static_cast<size_t>(n));
-      if (out.size() > limit) {
-        ::close(fd);
-        return ResourceExhaustedError(path + " is larger than " + std::to_string(limit) + " bytes");
-      }
-    }
-    ::close(fd);
-    return out;
+    return ReadFileBounded(path, limit, {.follow_symlinks = false});
   }
 
   StatusOr<uint64_t> fileSize(const std::string& path) override {
@@ -188,39 +153,4 @@ bool IsDiskFull(const Status& s) {
          s.message().compare(0, kDiskFullPrefix.size(), kDiskFullPrefix) == 0;
 }
 
-Status WriteFileDurably(FileLayer& files, const std::string& path, const std::string& temp_path,
-                        std::string_view content, mode_t mode) {
-  auto created = files.createFile(temp_path, mode);
-  if (!created.ok()) {
-    (void)files.unlink(temp_path);  // O_TRUNC may have failed after creating it
-    return created.status();
-  }
-  std::unique_ptr<WritableFile> file = std::move(created).value();
-  auto fail = [&](const Status& s) {
-    file.reset();
-    (void)files.unlink(temp_path);
-    return s;
-  };
-  if (Status s = file->append(content); !s.ok()) return fail(s);
-  // The data must be durable before the name points at it: otherwise a power cut after the
-  // rename can leave `path` empty or partial (the classic ext4 zero-length-file failure).
-  if (Status s = file->sync(); !s.ok()) return fail(s);
-  if (Status s = file->close(); !s.ok()) return fail(s);
-  if (Status s = files.rename(temp_path, path); !s.ok()) return fail(s);
-  // Without this the rename itself may be undone by a power cut.
-  return files.syncDir(parentOf(path));
-}
-
-Status CreateDirsDurably(FileLayer& files, const std::string& dir, mode_t mode) {
-  Status s = files.createDir(dir, mode);
-  if (s.code() == StatusCode::kNotFound) {
-    std::string parent = parentOf(dir);
-    if (parent == dir) return s;
-    HEARTH_RETURN_IF_ERROR(CreateDirsDurably(files, parent, mode));
-    s = files.createDir(dir, mode);
-  }
-  HEARTH_RETURN_IF_ERROR(s);
-  return files.syncDir(parentOf(dir));
-}
-
-}  // namespace hearth::agent
+}  // namespace hearth

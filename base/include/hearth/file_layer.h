@@ -1,8 +1,9 @@
-// The file operations the agent's durable state (the spool, the report sequence counter) is built
-// on, as one narrow interface: LevelDB's Env is the model, kept to the handful of calls a
-// crash-safe "temp file + fsync + rename + fsync directory" protocol needs. Production code uses
-// PosixFileLayer(); tests substitute a layer that fails any step on command or simulates a power
-// cut (tests/fakes/fault_file_layer.h), to prove the fsync ordering of the code above it.
+// The file operations durable state is built on (the agent's spool and sequence counter, every
+// whole-file replacement through WriteFileDurably in files.h), as one narrow interface: LevelDB's
+// Env is the model, kept to the handful of calls a crash-safe "temp file + fsync + rename + fsync
+// directory" protocol needs. Production code uses PosixFileLayer(); tests substitute a layer that
+// fails any step on command or simulates a power cut (tests/fakes/fault_file_layer.h), to prove
+// the fsync ordering of the code above it.
 //
 // Durability contract (what the fault layer enforces and the POSIX layer relies on):
 //   - data written to a file survives a power cut only after WritableFile::sync();
@@ -23,7 +24,7 @@
 
 #include "hearth/status.h"
 
-namespace hearth::agent {
+namespace hearth {
 
 // One file being written. Not thread-safe. Destroying it closes it, ignoring errors.
 class WritableFile {
@@ -55,8 +56,8 @@ class FileLayer {
   virtual Status createDir(const std::string& dir, mode_t mode) = 0;
   // Names in `dir`, without "." and "..", in no particular order. NotFound if it does not exist.
   virtual StatusOr<std::vector<std::string>> listDir(const std::string& dir) = 0;
-  // Contents of the regular file `path`. NotFound if absent; ResourceExhausted if it is larger
-  // than `limit`; InvalidArgument if it is not a regular file.
+  // Contents of the regular file `path`, never following a symlink at `path`. NotFound if absent;
+  // ResourceExhausted if it is larger than `limit`; InvalidArgument if it is not a regular file.
   virtual StatusOr<std::string> readFile(const std::string& path, size_t limit) = 0;
   // Size of the regular file `path` (not following a symlink). NotFound if absent.
   virtual StatusOr<uint64_t> fileSize(const std::string& path) = 0;
@@ -74,16 +75,4 @@ Status FileErrorStatus(int err, std::string_view what);
 // True when `s` came from a full disk or quota (see FileErrorStatus).
 bool IsDiskFull(const Status& s);
 
-// The whole-file replacement protocol: writes `content` to `temp_path` (same directory as
-// `path`, truncated if a crash left it behind), fsyncs it, renames it over `path` and fsyncs the
-// directory. After OK, `path` holds exactly `content` and keeps it through a power cut; after an
-// error, `path` is unchanged or already holds `content` (if only the directory fsync failed),
-// and the temporary file is removed (best effort: a crash can leave it, callers clean up).
-Status WriteFileDurably(FileLayer& files, const std::string& path, const std::string& temp_path,
-                        std::string_view content, mode_t mode);
-
-// Creates `dir` and its missing parents, each made durable in its parent (createDir + syncDir).
-// New directories get `mode`; existing ones are left as they are.
-Status CreateDirsDurably(FileLayer& files, const std::string& dir, mode_t mode);
-
-}  // namespace hearth::agent
+}  // namespace hearth

@@ -1,4 +1,4 @@
-#include "common/text.h"
+#include "hearth/text.h"
 
 #include <charconv>
 

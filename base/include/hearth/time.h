@@ -1,0 +1,19 @@
+// RFC 3339 times, the only time format Hearth writes into files, reports and the API.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "hearth/status.h"
+
+namespace hearth {
+
+// RFC 3339 UTC with seconds: "2026-11-26T10:00:00Z".
+std::string formatRfc3339(std::chrono::system_clock::time_point t);
+
+// Accepts YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM) ("t" or a space for "T", "z" for "Z").
+// The fraction is ignored. InvalidArgument: "not an RFC 3339 time: \"<text>\"".
+StatusOr<std::chrono::system_clock::time_point> parseRfc3339(std::string_view text);
+
+}  // namespace hearth
