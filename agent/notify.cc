@@ -12,6 +12,7 @@
 #include "hearth/accounts.h"
 #include "hearth/files.h"
 #include "hearth/json.h"
+#include "hearth/json_reader.h"
 #include "hearth/logind_sessions.h"
 #include "hearth/text.h"
 #include "hearth/time.h"
@@ -202,38 +203,33 @@ json::Value stateToJson(const State& s) {
   return v;
 }
 
-StatusOr<std::string> stringField(const json::Value& e, const char* key) {
-  const json::Value* f = e.find(key);
-  if (f == nullptr || !f->isString()) {
-    return InvalidArgumentError(std::string("an entry has no string \"") + key + "\"");
-  }
-  return f->asString();
-}
-
 StatusOr<State> stateFromJson(const json::Value& v) {
+  using json::Presence;
+  HEARTH_ASSIGN_OR_RETURN(json::ObjectReader r, json::ObjectReader::Open(v, {}));
+  int64_t version = 0;
+  HEARTH_RETURN_IF_ERROR(r.readInt("version", 1, 1, version, Presence::kRequired));
   State s;
-  if (!v.isObject()) return InvalidArgumentError("expected a JSON object");
-  const json::Value* version = v.find("version");
-  if (version == nullptr || !version->isInt() || version->asInt() != 1) {
-    return InvalidArgumentError("expected \"version\": 1");
-  }
-  if (const json::Value* told = v.find("told"); told != nullptr && told->isArray()) {
-    for (const auto& e : told->asArray()) {
+  // Entries of another shape than the one written here make the file damaged; a list that is
+  // not a list is ignored (as before lists existed).
+  for (const char* list : {"told", "logged"}) {
+    const json::Value* entries = r.find(list);
+    if (entries == nullptr || !entries->isArray()) continue;
+    for (const auto& entry : entries->asArray()) {
+      HEARTH_ASSIGN_OR_RETURN(json::ObjectReader e, r.objectAt(std::string(list) + "[]", entry));
+      TimePoint at;
+      HEARTH_RETURN_IF_ERROR(e.readTime("at", at, Presence::kRequired));
+      if (std::string_view(list) == "logged") {
+        std::string line;
+        HEARTH_RETURN_IF_ERROR(e.readString("line", line, {}, Presence::kRequired));
+        s.logged[line] = at;
+        continue;
+      }
       State::Told t;
-      HEARTH_ASSIGN_OR_RETURN(t.user, stringField(e, "user"));
-      HEARTH_ASSIGN_OR_RETURN(t.check, stringField(e, "check"));
-      HEARTH_ASSIGN_OR_RETURN(t.problem, stringField(e, "problem"));
-      HEARTH_ASSIGN_OR_RETURN(std::string at, stringField(e, "at"));
-      HEARTH_ASSIGN_OR_RETURN(t.at, parseRfc3339(at));
+      HEARTH_RETURN_IF_ERROR(e.readString("user", t.user, {}, Presence::kRequired));
+      HEARTH_RETURN_IF_ERROR(e.readString("check", t.check, {}, Presence::kRequired));
+      HEARTH_RETURN_IF_ERROR(e.readString("problem", t.problem, {}, Presence::kRequired));
+      t.at = at;
       s.told.push_back(std::move(t));
-    }
-  }
-  if (const json::Value* logged = v.find("logged"); logged != nullptr && logged->isArray()) {
-    for (const auto& e : logged->asArray()) {
-      HEARTH_ASSIGN_OR_RETURN(std::string line, stringField(e, "line"));
-      HEARTH_ASSIGN_OR_RETURN(std::string at, stringField(e, "at"));
-      HEARTH_ASSIGN_OR_RETURN(TimePoint t, parseRfc3339(at));
-      s.logged[line] = t;
     }
   }
   return s;

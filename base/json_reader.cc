@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "hearth/time.h"
+
 namespace hearth::json {
 
 namespace {
@@ -43,6 +45,10 @@ std::string ObjectReader::keyPath(std::string_view key) const {
   return s;
 }
 
+std::string ObjectReader::prefix() const {
+  return options_.source.empty() ? "" : options_.source + ": ";
+}
+
 Status ObjectReader::error(std::string message) const {
   return Status(options_.code, std::move(message));
 }
@@ -56,7 +62,7 @@ Status ObjectReader::invalid(std::string_view key, std::string_view expected,
     m += expected;
     return error(std::move(m));
   }
-  m = options_.source + ": " + keyPath(key) + ": expected ";
+  m = prefix() + keyPath(key) + ": expected ";
   m += expected;
   if (got != nullptr) m += ", got " + DescribeValue(*got);
   return error(std::move(m));
@@ -67,8 +73,7 @@ Status ObjectReader::missing(std::string_view key, std::string_view expected) co
     if (path_.empty()) return error("missing field \"" + std::string(key) + "\"");
     return invalid(key, expected);
   }
-  return error(options_.source + ": " + keyPath(key) + ": expected " + std::string(expected) +
-               " (missing)");
+  return error(prefix() + keyPath(key) + ": expected " + std::string(expected) + " (missing)");
 }
 
 Status ObjectReader::onlyKeys(std::initializer_list<std::string_view> allowed) const {
@@ -85,8 +90,7 @@ Status ObjectReader::onlyKeys(std::initializer_list<std::string_view> allowed) c
       if (!expected.empty()) expected += ", ";
       expected += a;
     }
-    return error(options_.source + ": " + keyPath(key) + ": unknown key (expected one of " +
-                 expected + ")");
+    return error(prefix() + keyPath(key) + ": unknown key (expected one of " + expected + ")");
   }
   return OkStatus();
 }
@@ -144,6 +148,19 @@ Status ObjectReader::readString(std::string_view key, std::string& out, StringLi
                  " must not be empty");
   }
   out = s;
+  return OkStatus();
+}
+
+Status ObjectReader::readTime(std::string_view key, std::chrono::system_clock::time_point& out,
+                              Presence presence) const {
+  const Value* v = find(key);
+  if (v == nullptr) {
+    return presence == Presence::kRequired ? missing(key, "an RFC 3339 time") : OkStatus();
+  }
+  if (!v->isString()) return invalid(key, "an RFC 3339 time", v);
+  auto t = parseRfc3339(v->asString());
+  if (!t.ok()) return invalid(key, "an RFC 3339 time", v);
+  out = *t;
   return OkStatus();
 }
 

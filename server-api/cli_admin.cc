@@ -3,9 +3,9 @@
 #include <chrono>
 
 #include "cli_commands.h"
-#include "hearth/text.h"
+#include "hearth/files.h"
 #include "hearth/server/state.h"
-#include "hearth/system_view.h"
+#include "hearth/text.h"
 #include "hearth/time.h"
 
 namespace hearth::server::cli {
@@ -151,8 +151,7 @@ int CmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
     }
     auto keys = LoadServerKeys(state_dir);
     if (!keys.ok()) return Fail(env.err, keys.status());
-    auto view = NewLiveSystemView();
-    auto text = view->readFile(a.get("--file"), 1 << 20, false);
+    auto text = ReadFileBounded(a.get("--file"), 1 << 20);
     if (!text.ok()) return Fail(env.err, text.status().withContext("--file"));
     AuditEntry entry = CliEntry("policy.set", "");
     auto rec = SetPolicy(store, keys->signing_key, *text, a.get("--file"),

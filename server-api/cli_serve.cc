@@ -3,11 +3,11 @@
 #include <chrono>
 
 #include "cli_commands.h"
-#include "hearth/text.h"
+#include "hearth/files.h"
 #include "hearth/result.h"
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"
-#include "hearth/system_view.h"
+#include "hearth/text.h"
 
 namespace hearth::server::cli {
 
@@ -17,8 +17,7 @@ int CmdInit(const Args& a, const ServerCliEnvironment& env) {
   o.database = a.get("--database");
   if (auto it = a.options.find("--san"); it != a.options.end()) o.sans = it->second;
   if (a.has("--policy")) {
-    auto view = NewLiveSystemView();
-    auto text = view->readFile(a.get("--policy"), 1 << 20, false);
+    auto text = ReadFileBounded(a.get("--policy"), 1 << 20);
     if (!text.ok()) return Fail(env.err, text.status().withContext("--policy"));
     o.policy_text = *text;
     o.policy_source = a.get("--policy");

@@ -7,7 +7,12 @@
 //  "apt_cache": {"key", "packages": [{"name","installed","candidate","security"}],
 //                "removals": [], "kept_back": [], "phasing_deferred": [],
 //                "unattended_upgrades_installed": bool}?}
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
 #include "hearth/files.h"
+#include "hearth/json_reader.h"
 #include "hearth/time.h"
 #include "os_patches/os_patches.h"
 
@@ -24,27 +29,31 @@ json::Value strings(const std::vector<std::string>& v) {
   return a;
 }
 
-Status readStrings(const json::Value* v, std::vector<std::string>* out) {
-  if (v == nullptr) return OkStatus();
-  if (!v->isArray()) return DataLossError("expected an array of strings");
-  for (const auto& e : v->asArray()) {
-    if (!e.isString()) return DataLossError("expected an array of strings");
-    out->push_back(e.asString());
+// An optional array of strings at `key`.
+Status readStrings(const json::ObjectReader& r, std::string_view key,
+                   std::vector<std::string>* out) {
+  const json::Array* list = nullptr;
+  HEARTH_RETURN_IF_ERROR(r.readArray(key, SIZE_MAX, "an array of strings", list));
+  for (size_t i = 0; list != nullptr && i < list->size(); ++i) {
+    if (!(*list)[i].isString()) return r.invalid(key, "an array of strings", &(*list)[i]);
+    out->push_back((*list)[i].asString());
   }
   return OkStatus();
 }
 
-StatusOr<std::string> str(const json::Value& o, const char* key) {
-  const json::Value* v = o.find(key);
-  if (v == nullptr || !v->isString()) return DataLossError(std::string("missing string ") + key);
-  return v->asString();
-}
-
-StatusOr<TimePoint> when(const json::Value& o, const char* key) {
-  HEARTH_ASSIGN_OR_RETURN(std::string s, str(o, key));
-  auto t = parseRfc3339(s);
-  if (!t.ok()) return DataLossError(std::string("bad time in ") + key);
-  return *t;
+// Reads the objects of the array at `key` with `each`.
+template <typename Each>
+Status readObjects(const json::ObjectReader& r, std::string_view key, Each each,
+                   json::Presence presence = json::Presence::kOptional) {
+  const json::Array* list = nullptr;
+  HEARTH_RETURN_IF_ERROR(r.readArray(key, SIZE_MAX, "an array of objects", list, presence));
+  for (size_t i = 0; list != nullptr && i < list->size(); ++i) {
+    HEARTH_ASSIGN_OR_RETURN(
+        json::ObjectReader e,
+        r.objectAt(std::string(key) + "[" + std::to_string(i) + "]", (*list)[i]));
+    HEARTH_RETURN_IF_ERROR(each(e));
+  }
+  return OkStatus();
 }
 
 }  // namespace
@@ -93,54 +102,57 @@ json::Value stateToJson(const PatchState& state) {
 }
 
 StatusOr<PatchState> stateFromJson(const json::Value& doc) {
+  using json::Presence;
+  HEARTH_ASSIGN_OR_RETURN(json::ObjectReader r,
+                          json::ObjectReader::Open(doc, {.code = StatusCode::kDataLoss}));
   PatchState st;
-  const json::Value* version = doc.find("version");
-  if (version == nullptr || !version->isInt() || version->asInt() != kStateVersion) {
-    return DataLossError("unknown state version");
-  }
-  if (const json::Value* seen = doc.find("seen"); seen != nullptr) {
-    if (!seen->isArray()) return DataLossError("seen: expected an array");
-    for (const auto& e : seen->asArray()) {
-      SeenEntry s;
-      HEARTH_ASSIGN_OR_RETURN(s.name, str(e, "name"));
-      HEARTH_ASSIGN_OR_RETURN(s.installed, str(e, "installed"));
-      HEARTH_ASSIGN_OR_RETURN(s.candidate, str(e, "candidate"));
-      HEARTH_ASSIGN_OR_RETURN(s.first_seen, when(e, "first_seen"));
-      if (e.find("security_since") != nullptr) {
-        HEARTH_ASSIGN_OR_RETURN(TimePoint t, when(e, "security_since"));
-        s.security_since = t;
-      }
-      st.seen.push_back(std::move(s));
+  int64_t version = 0;
+  HEARTH_RETURN_IF_ERROR(
+      r.readInt("version", kStateVersion, kStateVersion, version, Presence::kRequired));
+  auto read_seen = [&](const json::ObjectReader& e) -> Status {
+    SeenEntry s;
+    HEARTH_RETURN_IF_ERROR(e.readString("name", s.name, {}, Presence::kRequired));
+    HEARTH_RETURN_IF_ERROR(e.readString("installed", s.installed, {}, Presence::kRequired));
+    HEARTH_RETURN_IF_ERROR(e.readString("candidate", s.candidate, {}, Presence::kRequired));
+    HEARTH_RETURN_IF_ERROR(e.readTime("first_seen", s.first_seen, Presence::kRequired));
+    if (e.has("security_since")) {
+      TimePoint t;
+      HEARTH_RETURN_IF_ERROR(e.readTime("security_since", t));
+      s.security_since = t;
     }
-  }
-  if (const json::Value* r = doc.find("reboot"); r != nullptr) {
-    HEARTH_ASSIGN_OR_RETURN(std::string reason, str(*r, "reason"));
-    HEARTH_ASSIGN_OR_RETURN(TimePoint since, when(*r, "since"));
+    st.seen.push_back(std::move(s));
+    return OkStatus();
+  };
+  HEARTH_RETURN_IF_ERROR(readObjects(r, "seen", read_seen));
+  std::optional<json::ObjectReader> reboot;
+  HEARTH_RETURN_IF_ERROR(r.readObject("reboot", reboot));
+  if (reboot) {
+    std::string reason;
+    TimePoint since;
+    HEARTH_RETURN_IF_ERROR(reboot->readString("reason", reason, {}, Presence::kRequired));
+    HEARTH_RETURN_IF_ERROR(reboot->readTime("since", since, Presence::kRequired));
     st.reboot_reason = reason;
     st.reboot_since = since;
   }
-  if (const json::Value* a = doc.find("apt_cache"); a != nullptr) {
+  std::optional<json::ObjectReader> apt;
+  HEARTH_RETURN_IF_ERROR(r.readObject("apt_cache", apt));
+  if (apt) {
     AptCache c;
-    HEARTH_ASSIGN_OR_RETURN(c.key, str(*a, "key"));
-    const json::Value* pk = a->find("packages");
-    if (pk == nullptr || !pk->isArray()) return DataLossError("apt_cache.packages");
-    for (const auto& e : pk->asArray()) {
+    HEARTH_RETURN_IF_ERROR(apt->readString("key", c.key, {}, Presence::kRequired));
+    auto read_package = [&](const json::ObjectReader& e) -> Status {
       AptCache::Package p;
-      HEARTH_ASSIGN_OR_RETURN(p.name, str(e, "name"));
-      HEARTH_ASSIGN_OR_RETURN(p.installed, str(e, "installed"));
-      HEARTH_ASSIGN_OR_RETURN(p.candidate, str(e, "candidate"));
-      const json::Value* sec = e.find("security");
-      if (sec == nullptr || !sec->isBool()) return DataLossError("apt_cache.packages.security");
-      p.security = sec->asBool();
+      HEARTH_RETURN_IF_ERROR(e.readString("name", p.name, {}, Presence::kRequired));
+      HEARTH_RETURN_IF_ERROR(e.readString("installed", p.installed, {}, Presence::kRequired));
+      HEARTH_RETURN_IF_ERROR(e.readString("candidate", p.candidate, {}, Presence::kRequired));
+      HEARTH_RETURN_IF_ERROR(e.readBool("security", p.security, Presence::kRequired));
       c.packages.push_back(std::move(p));
-    }
-    HEARTH_RETURN_IF_ERROR(readStrings(a->find("removals"), &c.removals));
-    HEARTH_RETURN_IF_ERROR(readStrings(a->find("kept_back"), &c.kept_back));
-    HEARTH_RETURN_IF_ERROR(readStrings(a->find("phasing_deferred"), &c.phasing_deferred));
-    if (const json::Value* u = a->find("unattended_upgrades_installed");
-        u != nullptr && u->isBool()) {
-      c.unattended_upgrades_installed = u->asBool();
-    }
+      return OkStatus();
+    };
+    HEARTH_RETURN_IF_ERROR(readObjects(*apt, "packages", read_package, Presence::kRequired));
+    HEARTH_RETURN_IF_ERROR(readStrings(*apt, "removals", &c.removals));
+    HEARTH_RETURN_IF_ERROR(readStrings(*apt, "kept_back", &c.kept_back));
+    HEARTH_RETURN_IF_ERROR(readStrings(*apt, "phasing_deferred", &c.phasing_deferred));
+    c.unattended_upgrades_installed = apt->boolOr("unattended_upgrades_installed", false);
     st.apt_cache = std::move(c);
   }
   return st;

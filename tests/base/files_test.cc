@@ -102,16 +102,24 @@ TEST(WriteFileDurablyTest, AFailedRenameLeavesTheOldContentAndNoTemporaryFile) {
   EXPECT_EQ(namesIn(files, tmp.path()), std::vector<std::string>{"f"});
 }
 
-TEST(WriteFileDurablyTest, WhatItReturnedOkForSurvivesAPowerCut) {
-  TempDir tmp;
-  FaultFileLayer files(tmp.path());
-  std::string path = tmp.path() + "/f";
-  ASSERT_TRUE(WriteFileDurably(files, path, "old", 0600).ok());
-  ASSERT_TRUE(files.crash().ok());
-  ASSERT_TRUE(WriteFileDurably(files, path, "new", 0600).ok());
-  ASSERT_TRUE(files.crash().ok());
-  EXPECT_EQ(*files.readFile(path, 100), "new");
-  EXPECT_EQ(namesIn(files, tmp.path()), std::vector<std::string>{"f"});
+TEST(WriteFileDurablyTest, APowerCutAtAnyStepLeavesTheOldOrTheNewContentNeverAMix) {
+  for (int cut = 0; cut <= 7; ++cut) {
+    TempDir tmp;
+    FaultFileLayer layer(tmp.path());
+    const std::string target = tmp.path() + "/state.json";
+    ASSERT_TRUE(WriteFileDurably(layer, target, "old content", 0600).ok());
+    ASSERT_TRUE(layer.crash().ok());
+    layer.cutPowerAfter(cut);
+    const bool returned_ok = WriteFileDurably(layer, target, "new content", 0600).ok();
+    ASSERT_TRUE(layer.crash(FaultFileLayer::CrashMode::kRandom, static_cast<uint32_t>(cut)).ok());
+    const std::string after = layer.readFile(target, 100).valueOr("(nothing)");
+    if (returned_ok) {
+      EXPECT_EQ(after, "new content") << "power cut after " << cut << " operations";
+    } else {
+      EXPECT_TRUE(after == "old content" || after == "new content")
+          << "power cut after " << cut << " operations: " << after;
+    }
+  }
 }
 
 TEST(DurableFileWriterTest, StreamsPiecesAndPutsThemInPlaceOnlyOnCommit) {

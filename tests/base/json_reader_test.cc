@@ -1,9 +1,12 @@
 // The strict object reader: typed fields, unknown keys, and both wordings of its errors.
 #include "hearth/json_reader.h"
 
+#include <chrono>
 #include <limits>
 
 #include <gtest/gtest.h>
+
+#include "hearth/time.h"
 
 namespace hearth::json {
 namespace {
@@ -121,6 +124,20 @@ TEST(ObjectReaderTest, TheCodeIsTheCallersChoice) {
   std::string s;
   EXPECT_EQ(r.readString("server", s).code(), StatusCode::kDataLoss);
   EXPECT_EQ(r.readString("device_id", s, {}, Presence::kRequired).code(), StatusCode::kDataLoss);
+}
+
+TEST(ObjectReaderTest, TimesAreRfc3339StringsAndASourcelessReaderStartsWithThePath) {
+  Value v = parsed(R"({"at":"2026-11-26T10:00:00Z","bad":"yesterday","n":5})");
+  ObjectReader r(v, {.code = StatusCode::kDataLoss}, "told[]");
+  std::chrono::system_clock::time_point at;
+  ASSERT_TRUE(r.readTime("at", at).ok());
+  EXPECT_EQ(formatRfc3339(at), "2026-11-26T10:00:00Z");
+  EXPECT_EQ(r.readTime("bad", at).message(),
+            "told[].bad: expected an RFC 3339 time, got string \"yesterday\"");
+  EXPECT_EQ(r.readTime("n", at).message(), "told[].n: expected an RFC 3339 time, got integer 5");
+  EXPECT_EQ(r.readTime("absent", at, Presence::kRequired).message(),
+            "told[].absent: expected an RFC 3339 time (missing)");
+  EXPECT_EQ(r.readTime("bad", at).code(), StatusCode::kDataLoss);
 }
 
 TEST(ObjectReaderTest, LenientReadsGiveFallbacksForAbsentOrMistypedFields) {

@@ -17,6 +17,7 @@
 //     below the top: "result.checks[].verdict must be pass, fail, unknown or not_applicable"
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -36,8 +37,9 @@ enum class ErrorStyle { kKeyPath, kField };
 enum class Presence { kOptional, kRequired };
 
 struct ReaderOptions {
-  // kKeyPath: the document, first in every message ("/etc/hearth/policy.json"). kField: the kind
-  // of body, named in unknown-field errors only ("enroll").
+  // kKeyPath: the document, first in every message ("/etc/hearth/policy.json"; empty: messages
+  // start with the key path, for a caller that adds the document itself). kField: the kind of
+  // body, named in unknown-field errors only ("enroll").
   std::string source = "";
   ErrorStyle style = ErrorStyle::kKeyPath;
   // The code of every error: InvalidArgument for input, DataLoss for the program's own files.
@@ -76,6 +78,7 @@ class ObjectReader {
   //   readString  "a string" (kField: "must be a string", "is longer than N bytes", "must not be
   //               empty"; kKeyPath: "a string of at most N bytes", "a non-empty string")
   //   readObject  "an object"; `out` becomes a reader of it with the path extended by `key`
+  //   readTime    "an RFC 3339 time" (a string, see time.h)
   //   readArray   `what`, given by the caller ("an array of at most 16 pins"); max_items bounds it
   Status readBool(std::string_view key, bool& out, Presence presence = Presence::kOptional) const;
   Status readInt(std::string_view key, int64_t lo, int64_t hi, int64_t& out,
@@ -84,6 +87,8 @@ class ObjectReader {
                  Presence presence = Presence::kOptional) const;
   Status readString(std::string_view key, std::string& out, StringLimits limits = {},
                     Presence presence = Presence::kOptional) const;
+  Status readTime(std::string_view key, std::chrono::system_clock::time_point& out,
+                  Presence presence = Presence::kOptional) const;
   Status readObject(std::string_view key, std::optional<ObjectReader>& out,
                     Presence presence = Presence::kOptional) const;
   Status readArray(std::string_view key, size_t max_items, std::string_view what, const Array*& out,
@@ -107,6 +112,7 @@ class ObjectReader {
 
  private:
   std::string keyPath(std::string_view key) const;
+  std::string prefix() const;  // "<source>: ", or "" without a source
   Status error(std::string message) const;
 
   const Value* value_;
