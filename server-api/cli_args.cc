@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <set>
 
-#include "hearth/text.h"
 #include "hearth/system_view.h"
+#include "hearth/text.h"
 
 namespace hearth::server::cli {
 

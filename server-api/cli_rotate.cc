@@ -3,8 +3,8 @@
 #include <chrono>
 
 #include "cli_commands.h"
-#include "hearth/text.h"
 #include "hearth/server/state.h"
+#include "hearth/text.h"
 #include "hearth/time.h"
 
 namespace hearth::server::cli {

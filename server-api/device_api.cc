@@ -15,10 +15,10 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/result.h"
+#include "hearth/time.h"
 #include "http_error.h"
 #include "http_io.h"
 #include "route_handler.h"
-#include "hearth/time.h"
 
 namespace hearth::server {
 

@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "hearth/text.h"
 #include "hearth/result.h"
+#include "hearth/text.h"
 #include "hearth/time.h"
 
 namespace hearth::server {

@@ -11,8 +11,8 @@
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Timespan.h>
 
-#include "hearth/text.h"
 #include "hearth/protocol/wire.h"
+#include "hearth/text.h"
 
 namespace hearth::server {
 

@@ -34,11 +34,11 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/server/state.h"
+#include "hearth/time.h"
 #include "maintenance.h"
 #include "server_context.h"
 #include "server_log.h"
 #include "tls_context.h"
-#include "hearth/time.h"
 
 namespace hearth::server {
 

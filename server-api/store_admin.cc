@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "hearth/time.h"
 #include "sql_store.h"
 #include "sql_values.h"
-#include "hearth/time.h"
 
 namespace hearth::server {
 

@@ -4,9 +4,9 @@
 #include <array>
 #include <sys/sysmacros.h>
 
-#include "hearth/text.h"
 #include "disk_encryption/collect_util.h"
 #include "disk_encryption/collector_linux.h"
+#include "hearth/text.h"
 
 namespace hearth::checks::disk {
 

@@ -1,9 +1,9 @@
 // disk_encryption on Linux: filesystems spanning several devices. btrfs members from
 // /sys/fs/btrfs/<fsid>/devices (and a kernel-mounted /dev/root found through /proc/cmdline);
 // bcachefs members from the mount source "/dev/a:/dev/b".
-#include "hearth/text.h"
 #include "disk_encryption/collect_util.h"
 #include "disk_encryption/collector_linux.h"
+#include "hearth/text.h"
 
 namespace hearth::checks::disk {
 

@@ -18,10 +18,10 @@
 // entry point, the running of tools, and the Check.
 #include <memory>
 
-#include "hearth/text.h"
 #include "disk_encryption/collect_util.h"
 #include "disk_encryption/collector_linux.h"
 #include "disk_encryption/disk_encryption.h"
+#include "hearth/text.h"
 
 namespace hearth::checks {
 

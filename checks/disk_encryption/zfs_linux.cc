@@ -3,9 +3,9 @@
 // in a dataset.
 #include <algorithm>
 
-#include "hearth/text.h"
 #include "disk_encryption/collect_util.h"
 #include "disk_encryption/collector_linux.h"
+#include "hearth/text.h"
 
 namespace hearth::checks::disk {
 

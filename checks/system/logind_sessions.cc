@@ -1,8 +1,8 @@
 // Parser of systemd-logind session state files (hearth/logind_sessions.h). No I/O here.
 #include "hearth/logind_sessions.h"
 
-#include "hearth/text.h"
 #include "hearth/accounts.h"
+#include "hearth/text.h"
 
 namespace hearth::accounts {
 
