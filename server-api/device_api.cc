@@ -223,8 +223,8 @@ class DeviceHandler final : public RouteHandler {
           break;
       }
       if (reason != nullptr) {
-        context_.log->warn("enrolment refused for host \"" + json::escape(er->hostname) +
-                           "\": " + reason);
+        context_.log->warning("enrolment refused for host \"" + json::escape(er->hostname) +
+                              "\": " + reason);
         throw HttpError{403, stored.status().message(), "enroll_secret_refused", 0, false, reason};
       }
       context_.log->error("enrolment: " + stored.status().message());
@@ -326,8 +326,8 @@ class DeviceHandler final : public RouteHandler {
     bool stored = outcome->outcome == IngestOutcome::kStored;
     if (stored && env->dropped.value_or(0) > 0) {
       context_.metrics.reportsDropped(*env->dropped);
-      context_.log->warn("device " + d.device_id + " dropped " + std::to_string(*env->dropped) +
-                         " report(s) from its spool");
+      context_.log->warning("device " + d.device_id + " dropped " + std::to_string(*env->dropped) +
+                            " report(s) from its spool");
     }
     context_.metrics.ingest(std::chrono::duration<double>(Clock::now() - start).count(), stored);
     json::Value out = json::Value::object();
