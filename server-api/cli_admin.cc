@@ -10,8 +10,8 @@
 
 namespace hearth::server::cli {
 
-int CmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
-  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+int CmdSecret(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
   TimePoint now = std::chrono::system_clock::now();
   if (sub == "create") {
     bool bad = false;
@@ -63,7 +63,7 @@ int CmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
     return kExitOk;
   }
   if (sub == "revoke") {
-    auto id = a.positional.size() > 2 ? text::parseInt(a.positional[2]) : std::nullopt;
+    auto id = a.positional().size() > 2 ? text::parseInt(a.positional()[2]) : std::nullopt;
     if (!id) {
       env.err << "hearth-server: secret revoke needs the secret's ID (see secret list)\n";
       return kExitUsage;
@@ -78,8 +78,8 @@ int CmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
   return kExitUsage;
 }
 
-int CmdToken(const Args& a, const ServerCliEnvironment& env, Store& store) {
-  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+int CmdToken(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
   TimePoint now = std::chrono::system_clock::now();
   if (sub == "create") {
     if (!a.has("--name")) {
@@ -126,7 +126,7 @@ int CmdToken(const Args& a, const ServerCliEnvironment& env, Store& store) {
     return kExitOk;
   }
   if (sub == "revoke") {
-    auto id = a.positional.size() > 2 ? text::parseInt(a.positional[2]) : std::nullopt;
+    auto id = a.positional().size() > 2 ? text::parseInt(a.positional()[2]) : std::nullopt;
     if (!id) {
       env.err << "hearth-server: token revoke needs the token's ID (see token list)\n";
       return kExitUsage;
@@ -141,9 +141,9 @@ int CmdToken(const Args& a, const ServerCliEnvironment& env, Store& store) {
   return kExitUsage;
 }
 
-int CmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
+int CmdPolicy(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store,
               const std::string& state_dir) {
-  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+  std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
   if (sub == "set") {
     if (!a.has("--file")) {
       env.err << "hearth-server: policy set needs --file POLICY.json\n";

@@ -34,26 +34,26 @@ std::string TimeOrDash(const std::optional<TimePoint>& t);
 json::Value OptionalJson(const std::optional<std::string>& s);
 
 // cli_serve.cc: init, serve.
-int CmdInit(const Args& a, const ServerCliEnvironment& env);
-int CmdServe(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
+int CmdInit(const ParsedFlags& a, const ServerCliEnvironment& env);
+int CmdServe(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir);
 
 // cli_admin.cc: secret, token, policy.
-int CmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store);
-int CmdToken(const Args& a, const ServerCliEnvironment& env, Store& store);
-int CmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
+int CmdSecret(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
+int CmdToken(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
+int CmdPolicy(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store,
               const std::string& state_dir);
 
 // cli_devices.cc: device, audit.
-int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store);
-int CmdAudit(const Args& a, const ServerCliEnvironment& env, Store& store);
+int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
+int CmdAudit(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
 
 // cli_database.cc: check-db, backup, restore, prune. `db` is the database URI.
 int CmdCheckDb(const ServerCliEnvironment& env, Store& store, const std::string& db);
-int CmdBackup(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
-int CmdRestore(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
-int CmdPrune(const Args& a, const ServerCliEnvironment& env, Store& store);
+int CmdBackup(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir);
+int CmdRestore(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir);
+int CmdPrune(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
 
 // cli_rotate.cc: rotate signing-key | server-cert | device-ca (keys only, then audited).
-int CmdRotate(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
+int CmdRotate(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir);
 
 }  // namespace hearth::server::cli

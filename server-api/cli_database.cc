@@ -11,7 +11,7 @@ namespace hearth::server::cli {
 
 namespace {
 
-StatusOr<std::string> passphraseFrom(const Args& a, const std::string& cmd) {
+StatusOr<std::string> passphraseFrom(const ParsedFlags& a, const std::string& cmd) {
   if (!a.has("--passphrase-file")) {
     return InvalidArgumentError(cmd +
                                 " needs --passphrase-file FILE (or - for standard input); the "
@@ -37,7 +37,7 @@ int CmdCheckDb(const ServerCliEnvironment& env, Store& store, const std::string&
   return kExitFailure;
 }
 
-int CmdBackup(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+int CmdBackup(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir) {
   if (!a.has("--out")) {
     env.err << "hearth-server: backup needs --out FILE\n";
     return kExitUsage;
@@ -81,7 +81,8 @@ int CmdBackup(const Args& a, const ServerCliEnvironment& env, const std::string&
   return kExitOk;
 }
 
-int CmdRestore(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+int CmdRestore(const ParsedFlags& a, const ServerCliEnvironment& env,
+               const std::string& state_dir) {
   if (!a.has("--in")) {
     env.err << "hearth-server: restore needs --in FILE (a backup made by hearth-server backup)\n";
     return kExitUsage;
@@ -118,7 +119,7 @@ int CmdRestore(const Args& a, const ServerCliEnvironment& env, const std::string
   return kExitOk;
 }
 
-int CmdPrune(const Args& a, const ServerCliEnvironment& env, Store& store) {
+int CmdPrune(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
   auto history = RetentionDays(a, "--retention-days", 400, env.err);
   auto retired = RetentionDays(a, "--retired-retention-days", 30, env.err);
   if (!history || !retired) return kExitUsage;

@@ -11,8 +11,8 @@
 namespace hearth::server::cli {
 
 // hearth-server device list|approve|reject|owner.
-int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
-  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
   TimePoint now = std::chrono::system_clock::now();
   if (sub == "list") {
     DeviceFilter f;
@@ -59,7 +59,7 @@ int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
     }
     return kExitOk;
   }
-  std::string id = a.positional.size() > 2 ? a.positional[2] : "";
+  std::string id = a.positional().size() > 2 ? a.positional()[2] : "";
   if ((sub == "approve" || sub == "reject" || sub == "owner") && id.empty()) {
     env.err << "hearth-server: device " << sub << " needs the device's ID (see device list"
             << (sub == "owner" ? "" : " --pending") << ")\n";
@@ -74,11 +74,11 @@ int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
     return kExitOk;
   }
   if (sub == "owner") {
-    if (a.positional.size() != 4 || a.positional[3].empty() || a.positional[3].size() > 256) {
+    if (a.positional().size() != 4 || a.positional()[3].empty() || a.positional()[3].size() > 256) {
       env.err << "hearth-server: device owner needs ID and OWNER (1 to 256 characters)\n";
       return kExitUsage;
     }
-    const std::string& owner = a.positional[3];
+    const std::string& owner = a.positional()[3];
     json::Value detail = json::Value::object();
     detail.set("owner", owner);
     AuditEntry entry = CliEntry("device.owner", "device:" + id, detail);
@@ -92,8 +92,8 @@ int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
 }
 
 // hearth-server audit list: the audit log, oldest first.
-int CmdAudit(const Args& a, const ServerCliEnvironment& env, Store& store) {
-  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+int CmdAudit(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
   if (sub != "list") {
     env.err << "hearth-server: audit needs list\n";
     return kExitUsage;
