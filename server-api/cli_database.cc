@@ -55,12 +55,8 @@ int CmdBackup(const ParsedFlags& a, const ServerCliEnvironment& env, const std::
     // is copied, and refused if it cannot be (like the CSV export).
     auto store = OpenStore(DatabaseUri(state_dir, o.database));
     if (!store.ok()) return Fail(env.err, store.status());
-    AuditEntry entry;
-    entry.at = std::chrono::system_clock::now();
-    entry.actor = CliActor();
-    entry.action = "backup";
-    entry.target = "file:" + o.out;
-    if (Status s = (*store)->appendAudit(entry); !s.ok()) {
+    if (Status s = (*store)->appendAudit(CliEntry("backup", "file:" + o.out, json::Value()));
+        !s.ok()) {
       return Fail(env.err, s.withContext("backup refused: cannot record it in the audit log"));
     }
   }
@@ -140,16 +136,11 @@ int CmdPrune(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store
   for (const auto& id : r->retired_devices) env.out << "\n  " << id;
   env.out << "\n";
   if (!o.dry_run) {
-    AuditEntry entry;
-    entry.at = o.now;
-    entry.actor = CliActor();
-    entry.action = "prune";
     json::Value detail = json::Value::object();
     detail.set("reports", static_cast<int64_t>(r->reports));
     detail.set("events", static_cast<int64_t>(r->events));
     detail.set("retired_devices", static_cast<int64_t>(r->retired_devices.size()));
-    entry.detail = json::write(detail);
-    if (Status s = store.appendAudit(entry); !s.ok()) {
+    if (Status s = store.appendAudit(CliEntry("prune", "", detail)); !s.ok()) {
       env.err << "hearth-server: warning: prune done, but not recorded in the audit log: "
               << s.message() << "\n";
     }

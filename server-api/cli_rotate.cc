@@ -89,14 +89,11 @@ int CmdRotate(const ParsedFlags& a, const ServerCliEnvironment& env, const std::
     // Key rotations are admin actions too: recorded once done (the keys live in files, not in
     // the database, so there is no transaction to share).
     std::string what = a.positional().size() > 1 ? a.positional()[1] : "";
-    AuditEntry entry;
-    entry.at = std::chrono::system_clock::now();
-    entry.actor = CliActor();
-    entry.action = "rotate." + what +
-                   (a.has("--finish")    ? ".finish"
-                    : a.has("--prepare") ? ".prepare"
-                                         : "");
-    entry.target = "server";
+    AuditEntry entry = CliEntry("rotate." + what +
+                                    (a.has("--finish")    ? ".finish"
+                                     : a.has("--prepare") ? ".prepare"
+                                                          : ""),
+                                "server", json::Value());
     auto store = OpenStore(DatabaseUri(state_dir, a.get("--database")));
     Status s = store.ok() ? (*store)->appendAudit(entry) : store.status();
     if (!s.ok()) {
