@@ -15,7 +15,6 @@
 #include <Poco/URI.h>
 
 #include "device_render.h"
-#include "hearth/result.h"
 #include "http_error.h"
 #include "http_io.h"
 #include "route_handler.h"

@@ -4,7 +4,6 @@
 
 #include "cli_commands.h"
 #include "hearth/files.h"
-#include "hearth/result.h"
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"
 

@@ -14,7 +14,6 @@
 
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
-#include "hearth/result.h"
 #include "hearth/time.h"
 #include "http_error.h"
 #include "http_io.h"
