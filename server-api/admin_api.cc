@@ -196,20 +196,22 @@ class AdminHandler final : public RouteHandler {
     std::ostringstream o;
     std::pair<const char*, const Poco::Net::TCPServer*> servers[] = {
         {"devices", context_.device_server}, {"admin", context_.admin_server}};
-    o << "# HELP hearth_connections_active Connections being served by a worker thread.\n"
-         "# TYPE hearth_connections_active gauge\n";
-    for (const auto& [name, server] : servers) {
-      if (server != nullptr) {
-        o << "hearth_connections_active{listener=\"" << name << "\"} "
-          << server->currentConnections() << "\n";
-      }
-    }
-    o << "# HELP hearth_connections_queued Accepted connections waiting for a worker thread.\n"
-         "# TYPE hearth_connections_queued gauge\n";
-    for (const auto& [name, server] : servers) {
-      if (server != nullptr) {
-        o << "hearth_connections_queued{listener=\"" << name << "\"} "
-          << server->queuedConnections() << "\n";
+    struct Gauge {
+      const char* name;
+      const char* help;
+      int (Poco::Net::TCPServer::*value)() const;
+    };
+    const Gauge gauges[] = {
+        {"hearth_connections_active", "Connections being served by a worker thread.",
+         &Poco::Net::TCPServer::currentConnections},
+        {"hearth_connections_queued", "Accepted connections waiting for a worker thread.",
+         &Poco::Net::TCPServer::queuedConnections}};
+    for (const auto& gauge : gauges) {
+      o << "# HELP " << gauge.name << " " << gauge.help << "\n# TYPE " << gauge.name << " gauge\n";
+      for (const auto& [name, server] : servers) {
+        if (server != nullptr) {
+          o << gauge.name << "{listener=\"" << name << "\"} " << (server->*gauge.value)() << "\n";
+        }
       }
     }
     return o.str();
