@@ -15,7 +15,6 @@
 #include <Poco/URI.h>
 
 #include "device_render.h"
-#include "hearth/result.h"
 #include "http_error.h"
 #include "http_io.h"
 #include "route_handler.h"
@@ -24,9 +23,30 @@ namespace hearth::server {
 
 namespace {
 
-using Poco::Net::HTTPResponse;
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
+
+// A change of a device's state by IT: the path after /api/v1/devices/ID, the audit action, the
+// status answered and logged, and the store's method.
+struct DeviceChange {
+  const char* path;
+  const char* action;
+  const char* status;
+  Status (Store::*apply)(const std::string& device_id, TimePoint at, const AuditEntry* audit);
+};
+
+constexpr DeviceChange kDeviceChanges[] = {
+    {"/retire", "device.retire", "retired", &Store::retireDevice},
+    {"/approve", "device.approve", "approved", &Store::approveDevice},
+    {"/reject", "device.reject", "rejected", &Store::rejectDevice},
+};
+
+const DeviceChange* findChange(const std::string& path) {
+  for (const auto& c : kDeviceChanges) {
+    if (path == c.path) return &c;
+  }
+  return nullptr;
+}
 
 class AdminHandler final : public RouteHandler {
  public:
@@ -51,10 +71,7 @@ class AdminHandler final : public RouteHandler {
       std::string text = context_.metrics.render(
           counts.ok() ? *counts : std::vector<std::pair<std::string, int64_t>>{});
       text += connectionGauges();
-      resp.setStatus(HTTPResponse::HTTP_OK);
-      resp.setContentType("text/plain; version=0.0.4");
-      resp.setContentLength(static_cast<std::streamsize>(text.size()));
-      resp.send() << text;
+      SendText(resp, 200, "text/plain; version=0.0.4", text);
       return 200;
     }
     TokenRecord token = authenticate(req);
@@ -70,8 +87,12 @@ class AdminHandler final : public RouteHandler {
     const std::string prefix = "/api/v1/devices/";
     if (path == "/api/v1/devices" && method == "GET") return devices(q, resp);
     if (path == "/api/v1/devices.csv" && method == "GET") return csv(q, token, resp);
-    if (path == "/api/v1/feed" && method == "GET") return feed(q, resp);
-    if (path == "/api/v1/audit" && method == "GET") return auditLog(q, resp);
+    if (path == "/api/v1/feed" && method == "GET") {
+      return cursorPage(q, resp, "events", &Store::feed, &FeedEventJson, &FeedEvent::cursor);
+    }
+    if (path == "/api/v1/audit" && method == "GET") {
+      return cursorPage(q, resp, "entries", &Store::listAudit, &AuditEntryJson, &AuditEntry::id);
+    }
     if (path.rfind(prefix, 0) == 0) {
       std::string rest = path.substr(prefix.size());
       std::string id = rest.substr(0, rest.find('/'));
@@ -79,12 +100,10 @@ class AdminHandler final : public RouteHandler {
       if (id.empty() || id.size() > 64) throw HttpError{404, "no such device"};
       if (tail.empty() && method == "GET") return device(id, resp);
       if (tail == "/history" && method == "GET") return history(id, q, resp);
-      if (tail == "/retire" && method == "POST") return retire(id, token, resp);
-      if (tail == "/approve" && method == "POST") return decide(id, true, token, resp);
-      if (tail == "/reject" && method == "POST") return decide(id, false, token, resp);
       if (tail == "/owner" && method == "POST") return owner(id, req, token, resp);
-      bool known = tail.empty() || tail == "/history" || tail == "/retire" || tail == "/approve" ||
-                   tail == "/reject" || tail == "/owner";
+      const DeviceChange* change = findChange(tail);
+      if (change != nullptr && method == "POST") return changeDevice(id, *change, token, resp);
+      bool known = tail.empty() || tail == "/history" || tail == "/owner" || change != nullptr;
       throw HttpError{known ? 405 : 404, "no such endpoint"};
     }
     if (path == "/api/v1/devices" || path == "/api/v1/devices.csv" || path == "/api/v1/feed" ||
@@ -100,50 +119,48 @@ class AdminHandler final : public RouteHandler {
                                const std::string& target,
                                json::Value detail = json::Value::object()) {
     detail.set("token_id", token.id);
-    AuditEntry e;
-    e.at = std::chrono::system_clock::now();
-    e.actor = token.name;
-    e.action = action;
-    e.target = target;
-    e.detail = json::write(detail);
-    return e;
+    return NewAuditEntry(token.name, action, target, detail);
   }
 
-  int auditLog(const std::map<std::string, std::string>& q, HTTPServerResponse& resp) {
+  // GET /api/v1/feed and /api/v1/audit: the entries after the cursor `after` (at most `limit`,
+  // 500 by default) as {"next": CURSOR, `key`: [...]}. `next` is where to continue; the same
+  // cursor again when there is nothing new yet.
+  template <typename Entry>
+  int cursorPage(const std::map<std::string, std::string>& q, HTTPServerResponse& resp,
+                 const char* key,
+                 StatusOr<std::vector<Entry>> (Store::*list)(int64_t after, int limit),
+                 json::Value (*render)(const Entry&), int64_t Entry::*cursor) {
     int64_t after = ParseCursor(q);
-    auto entries = context_.store->listAudit(after, ParseLimit(q, 500));
+    auto entries = (context_.store.get()->*list)(after, ParseLimit(q, 500));
     if (!entries.ok()) throw HttpError{503, "database unavailable"};
     json::Value arr = json::Value::array();
-    for (const auto& e : *entries) arr.push(AuditEntryJson(e));
+    for (const auto& e : *entries) arr.push(render(e));
     json::Value o = json::Value::object();
-    o.set("next", std::to_string(entries->empty() ? after : entries->back().id));
-    o.set("entries", std::move(arr));
+    o.set("next", std::to_string(entries->empty() ? after : entries->back().*cursor));
+    o.set(key, std::move(arr));
     SendJson(resp, 200, o);
     return 200;
   }
 
-  int decide(const std::string& id, bool approve, const TokenRecord& token,
-             HTTPServerResponse& resp) {
-    TimePoint now = std::chrono::system_clock::now();
-    AuditEntry entry =
-        auditEntry(token, approve ? "device.approve" : "device.reject", "device:" + id);
-    Status s = approve ? context_.store->approveDevice(id, now, &entry)
-                       : context_.store->rejectDevice(id, now, &entry);
-    if (!s.ok()) throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
-    context_.log->info("device " + id + (approve ? " approved" : " rejected") + " by token \"" +
+  // POST /api/v1/devices/ID/retire, approve, reject: the change, audited with it in one
+  // transaction, logged, and answered {"device_id", "status"}.
+  int changeDevice(const std::string& id, const DeviceChange& change, const TokenRecord& token,
+                   HTTPServerResponse& resp) {
+    AuditEntry entry = auditEntry(token, change.action, "device:" + id);
+    Status s = (context_.store.get()->*change.apply)(id, std::chrono::system_clock::now(), &entry);
+    if (!s.ok()) throw StoreError(s);
+    context_.log->info("device " + id + " " + change.status + " by token \"" +
                        json::escape(token.name) + "\"");
     json::Value o = json::Value::object();
     o.set("device_id", id);
-    o.set("status", approve ? "approved" : "rejected");
+    o.set("status", change.status);
     SendJson(resp, 200, o);
     return 200;
   }
 
   int owner(const std::string& id, HTTPServerRequest& req, const TokenRecord& token,
             HTTPServerResponse& resp) {
-    auto body = ReadBody(req);
-    if (!body.ok()) throw BodyError(body.status());
-    auto v = json::parse(*body);
+    auto v = json::parse(RequireBody(req));
     if (!v.ok() || !v->isObject()) throw HttpError{400, "expected a JSON object {\"owner\": ...}"};
     for (const auto& [k, unused] : v->asObject()) {
       if (k != "owner") throw HttpError{400, "unknown field \"" + k + "\" (expected owner)"};
@@ -166,7 +183,7 @@ class AdminHandler final : public RouteHandler {
     detail.set("owner", value ? json::Value(*value) : json::Value());
     AuditEntry entry = auditEntry(token, "device.owner", "device:" + id, detail);
     Status s = context_.store->setDeviceOwner(id, value, &entry);
-    if (!s.ok()) throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
+    if (!s.ok()) throw StoreError(s);
     json::Value out = json::Value::object();
     out.set("device_id", id);
     out.set("owner", value ? json::Value(*value) : json::Value());
@@ -179,20 +196,22 @@ class AdminHandler final : public RouteHandler {
     std::ostringstream o;
     std::pair<const char*, const Poco::Net::TCPServer*> servers[] = {
         {"devices", context_.device_server}, {"admin", context_.admin_server}};
-    o << "# HELP hearth_connections_active Connections being served by a worker thread.\n"
-         "# TYPE hearth_connections_active gauge\n";
-    for (const auto& [name, server] : servers) {
-      if (server != nullptr) {
-        o << "hearth_connections_active{listener=\"" << name << "\"} "
-          << server->currentConnections() << "\n";
-      }
-    }
-    o << "# HELP hearth_connections_queued Accepted connections waiting for a worker thread.\n"
-         "# TYPE hearth_connections_queued gauge\n";
-    for (const auto& [name, server] : servers) {
-      if (server != nullptr) {
-        o << "hearth_connections_queued{listener=\"" << name << "\"} "
-          << server->queuedConnections() << "\n";
+    struct Gauge {
+      const char* name;
+      const char* help;
+      int (Poco::Net::TCPServer::*value)() const;
+    };
+    const Gauge gauges[] = {
+        {"hearth_connections_active", "Connections being served by a worker thread.",
+         &Poco::Net::TCPServer::currentConnections},
+        {"hearth_connections_queued", "Accepted connections waiting for a worker thread.",
+         &Poco::Net::TCPServer::queuedConnections}};
+    for (const auto& gauge : gauges) {
+      o << "# HELP " << gauge.name << " " << gauge.help << "\n# TYPE " << gauge.name << " gauge\n";
+      for (const auto& [name, server] : servers) {
+        if (server != nullptr) {
+          o << gauge.name << "{listener=\"" << name << "\"} " << (server->*gauge.value)() << "\n";
+        }
       }
     }
     return o.str();
@@ -268,19 +287,14 @@ class AdminHandler final : public RouteHandler {
       context_.log->error("audit log: " + s.message());
       throw HttpError{503, "the export cannot be recorded in the audit log now; retry later"};
     }
-    resp.setStatus(HTTPResponse::HTTP_OK);
-    resp.setContentType("text/csv; charset=utf-8");
     resp.set("Content-Disposition", "attachment; filename=\"hearth-devices.csv\"");
-    resp.setContentLength(static_cast<std::streamsize>(out.size()));
-    resp.send() << out;
+    SendText(resp, 200, "text/csv; charset=utf-8", out);
     return 200;
   }
 
   int device(const std::string& id, HTTPServerResponse& resp) {
     auto d = context_.store->getDevice(id);
-    if (!d.ok()) {
-      throw HttpError{d.status().code() == StatusCode::kNotFound ? 404 : 503, d.status().message()};
-    }
+    if (!d.ok()) throw StoreError(d.status());
     TimePoint seen = d->last_seen.value_or(d->enrolled_at);
     if (!d->retired_at && seen < std::chrono::system_clock::now() - context_.options.stale_after) {
       d->status = "stale";
@@ -302,34 +316,6 @@ class AdminHandler final : public RouteHandler {
     for (const auto& r : *reports) arr.push(StoredReportJson(r));
     json::Value o = json::Value::object();
     o.set("reports", std::move(arr));
-    SendJson(resp, 200, o);
-    return 200;
-  }
-
-  int feed(const std::map<std::string, std::string>& q, HTTPServerResponse& resp) {
-    int64_t after = ParseCursor(q);
-    auto events = context_.store->feed(after, ParseLimit(q, 500));
-    if (!events.ok()) throw HttpError{503, "database unavailable"};
-    json::Value arr = json::Value::array();
-    for (const auto& e : *events) arr.push(FeedEventJson(e));
-    json::Value o = json::Value::object();
-    // `next` is where to continue; the same cursor again when there is nothing new yet.
-    o.set("next", std::to_string(events->empty() ? after : events->back().cursor));
-    o.set("events", std::move(arr));
-    SendJson(resp, 200, o);
-    return 200;
-  }
-
-  int retire(const std::string& id, const TokenRecord& token, HTTPServerResponse& resp) {
-    AuditEntry entry = auditEntry(token, "device.retire", "device:" + id);
-    Status s = context_.store->retireDevice(id, std::chrono::system_clock::now(), &entry);
-    if (!s.ok()) {
-      throw HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
-    }
-    context_.log->info("device " + id + " retired by token \"" + json::escape(token.name) + "\"");
-    json::Value o = json::Value::object();
-    o.set("device_id", id);
-    o.set("status", "retired");
     SendJson(resp, 200, o);
     return 200;
   }

@@ -23,8 +23,8 @@
 #include "hearth/file_layer.h"
 #include "hearth/files.h"
 #include "hearth/json.h"
+#include "hearth/process.h"
 #include "hearth/server/state.h"
-#include "hearth/system_view.h"
 #include "hearth/time.h"
 
 namespace hearth::server {
@@ -255,8 +255,7 @@ Status runTool(const std::vector<std::string>& argv, const std::string& uri,
   c.argv.push_back("--dbname=" + safe_uri);
   c.env = env;
   c.timeout = std::chrono::hours(24);
-  auto view = NewLiveSystemView();
-  auto r = view->run(c);
+  auto r = RunCommand(c);
   if (!r.ok()) return r.status().withContext(what);
   if (r->exit_code != 0 || r->term_signal != 0) {
     std::string err = r->err;

@@ -119,16 +119,19 @@ int dispatch(const std::vector<std::string>& raw, const ServerCliEnvironment& en
     env.out << "hearth-server " << HEARTH_VERSION << "\n";
     return kExitOk;
   }
-  Args a;
-  if (!ParseArgs(raw, a, env.err)) return kExitUsage;
-  if (a.help || a.positional.empty() || a.positional[0] == "help") {
+  auto parsed = ParseArgs(raw);
+  if (!parsed.ok()) return Fail(env.err, parsed.status());
+  ParsedFlags& a = *parsed;
+  if (WantsHelp(a) || a.positional().empty() || a.positional()[0] == "help") {
     env.out << kUsage;
-    return a.positional.empty() && !a.help ? kExitUsage : kExitOk;
+    return a.positional().empty() && !WantsHelp(a) ? kExitUsage : kExitOk;
   }
-  if (!LoadConfigFile(a.get("--config", env.default_config), a.has("--config"), a, env.err)) {
+  if (Status s = LoadConfigFile(a.get("--config", env.default_config), a.has("--config"), a);
+      !s.ok()) {
+    env.err << "hearth-server: " << s.message() << "\n";
     return kExitUsage;
   }
-  const std::string& cmd = a.positional[0];
+  const std::string& cmd = a.positional()[0];
   if (cmd == "init") return CmdInit(a, env);
 
   std::string state_dir = a.get("--state-dir", env.default_state_dir);

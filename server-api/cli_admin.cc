@@ -10,8 +10,39 @@
 
 namespace hearth::server::cli {
 
-int CmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
-  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+namespace {
+
+// A secret's or token's state in a listing when it no longer works by date: "revoked",
+// "expired"; "" while it does.
+std::string lapsed(const std::optional<TimePoint>& revoked_at,
+                   const std::optional<TimePoint>& expires_at, TimePoint now) {
+  if (revoked_at) return "revoked";
+  if (expires_at && *expires_at <= now) return "expired";
+  return "";
+}
+
+// `secret revoke ID` and `token revoke ID`: `what` is the command ("secret"), `noun` what the
+// message calls it ("enrolment secret"), `revoke` the store's method. Audited as WHAT.revoke.
+int revokeById(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store,
+               const std::string& what, const std::string& noun,
+               Status (Store::*revoke)(int64_t id, TimePoint at, const AuditEntry* audit)) {
+  auto id = a.positional().size() > 2 ? text::parseInt(a.positional()[2]) : std::nullopt;
+  if (!id) {
+    env.err << "hearth-server: " << what << " revoke needs the " << what << "'s ID (see " << what
+            << " list)\n";
+    return kExitUsage;
+  }
+  AuditEntry entry = CliEntry(what + ".revoke", what + ":" + std::to_string(*id));
+  Status s = (store.*revoke)(*id, std::chrono::system_clock::now(), &entry);
+  if (!s.ok()) return Fail(env.err, s);
+  env.err << noun << " " << *id << " revoked\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int CmdSecret(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
   TimePoint now = std::chrono::system_clock::now();
   if (sub == "create") {
     bool bad = false;
@@ -36,8 +67,7 @@ int CmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
     detail.set("level", spec.level);
     detail.set("owner", OptionalJson(spec.owner));
     detail.set("uses", spec.uses_left ? json::Value(*spec.uses_left) : json::Value());
-    detail.set("expires_at",
-               spec.expires_at ? json::Value(formatRfc3339(*spec.expires_at)) : json::Value());
+    detail.set("expires_at", OptionalJson(spec.expires_at));
     detail.set("approval", spec.approval);
     AuditEntry entry = CliEntry("secret.create", "secret:", detail);
     auto rec = store.createSecret(HashSecret(*secret), spec, &entry);
@@ -50,36 +80,25 @@ int CmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store) {
   if (sub == "list") {
     auto list = store.listSecrets();
     if (!list.ok()) return Fail(env.err, list.status());
-    env.out << "ID  LEVEL  OWNER  USES  LEFT  EXPIRES  STATE  KIND\n";
+    Table table(env.out, {"ID", "LEVEL", "OWNER", "USES", "LEFT", "EXPIRES", "STATE", "KIND"});
     for (const auto& s : *list) {
-      std::string state = s.revoked_at                             ? "revoked"
-                          : (s.expires_at && *s.expires_at <= now) ? "expired"
-                          : (s.uses_left && *s.uses_left <= 0)     ? "used up"
-                                                                   : "active";
-      env.out << s.id << "  " << s.level << "  " << OrDash(s.owner) << "  " << s.uses << "  "
-              << (s.uses_left ? std::to_string(*s.uses_left) : "unlimited") << "  "
-              << TimeOrDash(s.expires_at) << "  " << state << "  " << SecretKind(s) << "\n";
+      std::string state = lapsed(s.revoked_at, s.expires_at, now);
+      if (state.empty()) state = s.uses_left && *s.uses_left <= 0 ? "used up" : "active";
+      table.row({std::to_string(s.id), s.level, OrDash(s.owner), std::to_string(s.uses),
+                 s.uses_left ? std::to_string(*s.uses_left) : "unlimited", TimeOrDash(s.expires_at),
+                 state, SecretKind(s)});
     }
     return kExitOk;
   }
   if (sub == "revoke") {
-    auto id = a.positional.size() > 2 ? text::parseInt(a.positional[2]) : std::nullopt;
-    if (!id) {
-      env.err << "hearth-server: secret revoke needs the secret's ID (see secret list)\n";
-      return kExitUsage;
-    }
-    AuditEntry entry = CliEntry("secret.revoke", "secret:" + std::to_string(*id));
-    Status s = store.revokeSecret(*id, now, &entry);
-    if (!s.ok()) return Fail(env.err, s);
-    env.err << "enrolment secret " << *id << " revoked\n";
-    return kExitOk;
+    return revokeById(a, env, store, "secret", "enrolment secret", &Store::revokeSecret);
   }
   env.err << "hearth-server: secret needs create, list or revoke\n";
   return kExitUsage;
 }
 
-int CmdToken(const Args& a, const ServerCliEnvironment& env, Store& store) {
-  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+int CmdToken(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
   TimePoint now = std::chrono::system_clock::now();
   if (sub == "create") {
     if (!a.has("--name")) {
@@ -103,8 +122,7 @@ int CmdToken(const Args& a, const ServerCliEnvironment& env, Store& store) {
     json::Value detail = json::Value::object();
     detail.set("name", spec.name);
     detail.set("scope", spec.scope);
-    detail.set("expires_at",
-               spec.expires_at ? json::Value(formatRfc3339(*spec.expires_at)) : json::Value());
+    detail.set("expires_at", OptionalJson(spec.expires_at));
     AuditEntry entry = CliEntry("token.create", "token:", detail);
     auto rec = store.createToken(HashSecret(*token), spec, &entry);
     if (!rec.ok()) return Fail(env.err, rec.status());
@@ -115,35 +133,23 @@ int CmdToken(const Args& a, const ServerCliEnvironment& env, Store& store) {
   if (sub == "list") {
     auto list = store.listTokens();
     if (!list.ok()) return Fail(env.err, list.status());
-    env.out << "ID  NAME  SCOPE  CREATED  EXPIRES  STATE\n";
+    Table table(env.out, {"ID", "NAME", "SCOPE", "CREATED", "EXPIRES", "STATE"});
     for (const auto& t : *list) {
-      std::string state = t.revoked_at                             ? "revoked"
-                          : (t.expires_at && *t.expires_at <= now) ? "expired"
-                                                                   : "active";
-      env.out << t.id << "  " << t.name << "  " << t.scope << "  " << formatRfc3339(t.created_at)
-              << "  " << TimeOrDash(t.expires_at) << "  " << state << "\n";
+      std::string state = lapsed(t.revoked_at, t.expires_at, now);
+      table.row({std::to_string(t.id), t.name, t.scope, formatRfc3339(t.created_at),
+                 TimeOrDash(t.expires_at), state.empty() ? "active" : state});
     }
     return kExitOk;
   }
-  if (sub == "revoke") {
-    auto id = a.positional.size() > 2 ? text::parseInt(a.positional[2]) : std::nullopt;
-    if (!id) {
-      env.err << "hearth-server: token revoke needs the token's ID (see token list)\n";
-      return kExitUsage;
-    }
-    AuditEntry entry = CliEntry("token.revoke", "token:" + std::to_string(*id));
-    Status s = store.revokeToken(*id, now, &entry);
-    if (!s.ok()) return Fail(env.err, s);
-    env.err << "admin token " << *id << " revoked\n";
-    return kExitOk;
-  }
+  if (sub == "revoke")
+    return revokeById(a, env, store, "token", "admin token", &Store::revokeToken);
   env.err << "hearth-server: token needs create, list or revoke\n";
   return kExitUsage;
 }
 
-int CmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
+int CmdPolicy(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store,
               const std::string& state_dir) {
-  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+  std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
   if (sub == "set") {
     if (!a.has("--file")) {
       env.err << "hearth-server: policy set needs --file POLICY.json\n";
@@ -163,9 +169,9 @@ int CmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
   if (sub == "list") {
     auto list = store.listLatestPolicies();
     if (!list.ok()) return Fail(env.err, list.status());
-    env.out << "LEVEL  VERSION  SINCE\n";
+    Table table(env.out, {"LEVEL", "VERSION", "SINCE"});
     for (const auto& p : *list) {
-      env.out << p.level << "  " << p.version << "  " << formatRfc3339(p.created_at) << "\n";
+      table.row({p.level, std::to_string(p.version), formatRfc3339(p.created_at)});
     }
     return kExitOk;
   }

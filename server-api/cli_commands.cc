@@ -1,4 +1,4 @@
-// What the commands share: failure reports, audit entries, table cells.
+// What the commands share: failure reports, audit entries, tables and their cells.
 #include "cli_commands.h"
 
 #include <chrono>
@@ -17,13 +17,18 @@ int Fail(std::ostream& err, const Status& s) {
 
 AuditEntry CliEntry(const std::string& action, const std::string& target,
                     const json::Value& detail) {
-  AuditEntry e;
-  e.at = std::chrono::system_clock::now();
-  e.actor = CliActor();
-  e.action = action;
-  e.target = target;
-  e.detail = json::write(detail);
-  return e;
+  return NewAuditEntry(CliActor(), action, target, detail);
+}
+
+Table::Table(std::ostream& out, const std::vector<std::string>& header) : out_(out) { row(header); }
+
+void Table::row(const std::vector<std::string>& cells) {
+  std::string line;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (i > 0) line += "  ";
+    line += cells[i];
+  }
+  out_ << line << "\n";
 }
 
 std::string OrDash(const std::optional<std::string>& s) { return s ? *s : "-"; }
@@ -31,6 +36,10 @@ std::string TimeOrDash(const std::optional<TimePoint>& t) { return t ? formatRfc
 
 json::Value OptionalJson(const std::optional<std::string>& s) {
   return s ? json::Value(*s) : json::Value();
+}
+
+json::Value OptionalJson(const std::optional<TimePoint>& t) {
+  return t ? json::Value(formatRfc3339(*t)) : json::Value();
 }
 
 }  // namespace hearth::server::cli

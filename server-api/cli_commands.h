@@ -1,11 +1,12 @@
 // The hearth-server commands, one entry point each (RunServerCli dispatches to them), and what
 // they share: exit codes, how a failure is reported, the audit entry of a command-line action,
-// and the cells of their tables.
+// and their tables.
 #pragma once
 
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "cli_args.h"
 #include "hearth/json.h"
@@ -23,37 +24,51 @@ constexpr int kExitUsage = 2;
 // FailedPrecondition (the command was wrong), else 1.
 int Fail(std::ostream& err, const Status& s);
 
-// The audit entry of an admin action done from the command line; the store records it in the
-// same transaction as the action.
+// The audit entry of an admin action done from the command line (actor cli:<unix user>); the
+// store records it in the same transaction as the action. A null `detail` records none.
 AuditEntry CliEntry(const std::string& action, const std::string& target,
                     const json::Value& detail = json::Value::object());
+
+// The one table printer of the command line: a header line, then a line per row as it comes (a
+// listing may be paged), cells separated by two spaces. Every table that shows stored strings
+// goes through it.
+class Table {
+ public:
+  // Prints the header.
+  Table(std::ostream& out, const std::vector<std::string>& header);
+  void row(const std::vector<std::string>& cells);
+
+ private:
+  std::ostream& out_;
+};
 
 // Table cells and JSON fields: "-" or null for what is absent.
 std::string OrDash(const std::optional<std::string>& s);
 std::string TimeOrDash(const std::optional<TimePoint>& t);
 json::Value OptionalJson(const std::optional<std::string>& s);
+json::Value OptionalJson(const std::optional<TimePoint>& t);
 
 // cli_serve.cc: init, serve.
-int CmdInit(const Args& a, const ServerCliEnvironment& env);
-int CmdServe(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
+int CmdInit(const ParsedFlags& a, const ServerCliEnvironment& env);
+int CmdServe(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir);
 
 // cli_admin.cc: secret, token, policy.
-int CmdSecret(const Args& a, const ServerCliEnvironment& env, Store& store);
-int CmdToken(const Args& a, const ServerCliEnvironment& env, Store& store);
-int CmdPolicy(const Args& a, const ServerCliEnvironment& env, Store& store,
+int CmdSecret(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
+int CmdToken(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
+int CmdPolicy(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store,
               const std::string& state_dir);
 
 // cli_devices.cc: device, audit.
-int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store);
-int CmdAudit(const Args& a, const ServerCliEnvironment& env, Store& store);
+int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
+int CmdAudit(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
 
 // cli_database.cc: check-db, backup, restore, prune. `db` is the database URI.
 int CmdCheckDb(const ServerCliEnvironment& env, Store& store, const std::string& db);
-int CmdBackup(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
-int CmdRestore(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
-int CmdPrune(const Args& a, const ServerCliEnvironment& env, Store& store);
+int CmdBackup(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir);
+int CmdRestore(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir);
+int CmdPrune(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
 
 // cli_rotate.cc: rotate signing-key | server-cert | device-ca (keys only, then audited).
-int CmdRotate(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir);
+int CmdRotate(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir);
 
 }  // namespace hearth::server::cli

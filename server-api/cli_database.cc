@@ -11,7 +11,7 @@ namespace hearth::server::cli {
 
 namespace {
 
-StatusOr<std::string> passphraseFrom(const Args& a, const std::string& cmd) {
+StatusOr<std::string> passphraseFrom(const ParsedFlags& a, const std::string& cmd) {
   if (!a.has("--passphrase-file")) {
     return InvalidArgumentError(cmd +
                                 " needs --passphrase-file FILE (or - for standard input); the "
@@ -37,7 +37,7 @@ int CmdCheckDb(const ServerCliEnvironment& env, Store& store, const std::string&
   return kExitFailure;
 }
 
-int CmdBackup(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+int CmdBackup(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir) {
   if (!a.has("--out")) {
     env.err << "hearth-server: backup needs --out FILE\n";
     return kExitUsage;
@@ -55,12 +55,8 @@ int CmdBackup(const Args& a, const ServerCliEnvironment& env, const std::string&
     // is copied, and refused if it cannot be (like the CSV export).
     auto store = OpenStore(DatabaseUri(state_dir, o.database));
     if (!store.ok()) return Fail(env.err, store.status());
-    AuditEntry entry;
-    entry.at = std::chrono::system_clock::now();
-    entry.actor = CliActor();
-    entry.action = "backup";
-    entry.target = "file:" + o.out;
-    if (Status s = (*store)->appendAudit(entry); !s.ok()) {
+    if (Status s = (*store)->appendAudit(CliEntry("backup", "file:" + o.out, json::Value()));
+        !s.ok()) {
       return Fail(env.err, s.withContext("backup refused: cannot record it in the audit log"));
     }
   }
@@ -81,7 +77,8 @@ int CmdBackup(const Args& a, const ServerCliEnvironment& env, const std::string&
   return kExitOk;
 }
 
-int CmdRestore(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+int CmdRestore(const ParsedFlags& a, const ServerCliEnvironment& env,
+               const std::string& state_dir) {
   if (!a.has("--in")) {
     env.err << "hearth-server: restore needs --in FILE (a backup made by hearth-server backup)\n";
     return kExitUsage;
@@ -118,7 +115,7 @@ int CmdRestore(const Args& a, const ServerCliEnvironment& env, const std::string
   return kExitOk;
 }
 
-int CmdPrune(const Args& a, const ServerCliEnvironment& env, Store& store) {
+int CmdPrune(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
   auto history = RetentionDays(a, "--retention-days", 400, env.err);
   auto retired = RetentionDays(a, "--retired-retention-days", 30, env.err);
   if (!history || !retired) return kExitUsage;
@@ -139,16 +136,11 @@ int CmdPrune(const Args& a, const ServerCliEnvironment& env, Store& store) {
   for (const auto& id : r->retired_devices) env.out << "\n  " << id;
   env.out << "\n";
   if (!o.dry_run) {
-    AuditEntry entry;
-    entry.at = o.now;
-    entry.actor = CliActor();
-    entry.action = "prune";
     json::Value detail = json::Value::object();
     detail.set("reports", static_cast<int64_t>(r->reports));
     detail.set("events", static_cast<int64_t>(r->events));
     detail.set("retired_devices", static_cast<int64_t>(r->retired_devices.size()));
-    entry.detail = json::write(detail);
-    if (Status s = store.appendAudit(entry); !s.ok()) {
+    if (Status s = store.appendAudit(CliEntry("prune", "", detail)); !s.ok()) {
       env.err << "hearth-server: warning: prune done, but not recorded in the audit log: "
               << s.message() << "\n";
     }

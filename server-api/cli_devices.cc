@@ -11,8 +11,8 @@
 namespace hearth::server::cli {
 
 // hearth-server device list|approve|reject|owner.
-int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
-  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
   TimePoint now = std::chrono::system_clock::now();
   if (sub == "list") {
     DeviceFilter f;
@@ -20,8 +20,10 @@ int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
     if (a.has("--pending")) f.status = "pending";
     f.limit = 1000;
     json::Value arr = json::Value::array();
+    std::optional<Table> table;
     if (!a.has("--json")) {
-      env.out << "DEVICE  HOSTNAME  OWNER  LEVEL  STATUS  LAST_SEEN  FLAGS\n";
+      table.emplace(env.out, std::vector<std::string>{"DEVICE", "HOSTNAME", "OWNER", "LEVEL",
+                                                      "STATUS", "LAST_SEEN", "FLAGS"});
     }
     while (true) {
       auto list = store.listDevices(f);
@@ -34,8 +36,7 @@ int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
           o.set("owner", OptionalJson(d.owner));
           o.set("level", d.level);
           o.set("status", d.status);
-          o.set("last_seen",
-                d.last_seen ? json::Value(formatRfc3339(*d.last_seen)) : json::Value());
+          o.set("last_seen", OptionalJson(d.last_seen));
           o.set("pending_approval", d.pending_approval);
           o.set("duplicate_machine_id", d.duplicate_machine_id);
           o.set("reported_by", "device");
@@ -45,9 +46,8 @@ int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
         std::vector<std::string> flags;
         if (d.pending_approval) flags.emplace_back("pending-approval");
         if (d.duplicate_machine_id) flags.emplace_back("duplicate-machine-id");
-        env.out << d.device_id << "  " << d.hostname << "  " << OrDash(d.owner) << "  " << d.level
-                << "  " << d.status << "  " << TimeOrDash(d.last_seen) << "  "
-                << (flags.empty() ? "-" : text::join(flags, ",")) << "\n";
+        table->row({d.device_id, d.hostname, OrDash(d.owner), d.level, d.status,
+                    TimeOrDash(d.last_seen), flags.empty() ? "-" : text::join(flags, ",")});
       }
       if (static_cast<int>(list->size()) < f.limit || list->empty()) break;
       f.after = list->back().device_id;
@@ -59,7 +59,7 @@ int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
     }
     return kExitOk;
   }
-  std::string id = a.positional.size() > 2 ? a.positional[2] : "";
+  std::string id = a.positional().size() > 2 ? a.positional()[2] : "";
   if ((sub == "approve" || sub == "reject" || sub == "owner") && id.empty()) {
     env.err << "hearth-server: device " << sub << " needs the device's ID (see device list"
             << (sub == "owner" ? "" : " --pending") << ")\n";
@@ -74,11 +74,11 @@ int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
     return kExitOk;
   }
   if (sub == "owner") {
-    if (a.positional.size() != 4 || a.positional[3].empty() || a.positional[3].size() > 256) {
+    if (a.positional().size() != 4 || a.positional()[3].empty() || a.positional()[3].size() > 256) {
       env.err << "hearth-server: device owner needs ID and OWNER (1 to 256 characters)\n";
       return kExitUsage;
     }
-    const std::string& owner = a.positional[3];
+    const std::string& owner = a.positional()[3];
     json::Value detail = json::Value::object();
     detail.set("owner", owner);
     AuditEntry entry = CliEntry("device.owner", "device:" + id, detail);
@@ -92,8 +92,8 @@ int CmdDevice(const Args& a, const ServerCliEnvironment& env, Store& store) {
 }
 
 // hearth-server audit list: the audit log, oldest first.
-int CmdAudit(const Args& a, const ServerCliEnvironment& env, Store& store) {
-  std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+int CmdAudit(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
   if (sub != "list") {
     env.err << "hearth-server: audit needs list\n";
     return kExitUsage;
@@ -113,7 +113,11 @@ int CmdAudit(const Args& a, const ServerCliEnvironment& env, Store& store) {
   if (bad) return kExitUsage;
   int64_t left = limit.value_or(INT64_MAX);
   json::Value arr = json::Value::array();
-  if (!a.has("--json")) env.out << "CURSOR  AT  ACTOR  ACTION  TARGET  DETAIL\n";
+  std::optional<Table> table;
+  if (!a.has("--json")) {
+    table.emplace(env.out,
+                  std::vector<std::string>{"CURSOR", "AT", "ACTOR", "ACTION", "TARGET", "DETAIL"});
+  }
   while (left > 0) {
     auto page = store.listAudit(after, static_cast<int>(std::min<int64_t>(left, 1000)));
     if (!page.ok()) return Fail(env.err, page.status());
@@ -121,9 +125,8 @@ int CmdAudit(const Args& a, const ServerCliEnvironment& env, Store& store) {
       if (a.has("--json")) {
         arr.push(AuditEntryJson(e));
       } else {
-        env.out << e.id << "  " << formatRfc3339(e.at) << "  " << e.actor << "  " << e.action
-                << "  " << (e.target.empty() ? "-" : e.target) << "  " << e.detail.value_or("-")
-                << "\n";
+        table->row({std::to_string(e.id), formatRfc3339(e.at), e.actor, e.action,
+                    e.target.empty() ? "-" : e.target, e.detail.value_or("-")});
       }
     }
     left -= static_cast<int64_t>(page->size());

@@ -4,7 +4,6 @@
 
 #include "cli_commands.h"
 #include "hearth/server/state.h"
-#include "hearth/text.h"
 #include "hearth/time.h"
 
 namespace hearth::server::cli {
@@ -12,8 +11,8 @@ namespace hearth::server::cli {
 namespace {
 
 // The rotation itself: signing-key, server-cert or device-ca. Keys only: no database.
-int rotate(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
-  std::string what = a.positional.size() > 1 ? a.positional[1] : "";
+int rotate(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+  std::string what = a.positional().size() > 1 ? a.positional()[1] : "";
   if (what == "signing-key") {
     if (a.has("--finish")) {
       Status s = FinishSigningKeyRotation(state_dir);
@@ -22,16 +21,11 @@ int rotate(const Args& a, const ServerCliEnvironment& env, const std::string& st
                  "serve` to use it\n";
       return kExitOk;
     }
-    int64_t days = 30;
-    if (a.has("--overlap-days")) {
-      auto v = text::parseInt(a.get("--overlap-days"));
-      if (!v || *v < 0 || *v > 3650) {
-        env.err << "hearth-server: --overlap-days \"" << a.get("--overlap-days")
-                << "\": expected a number of days from 0 to 3650\n";
-        return kExitUsage;
-      }
-      days = *v;
-    }
+    bool bad = false;
+    int64_t days = WholeNumber(a, "--overlap-days", 0, 3650,
+                               "expected a number of days from 0 to 3650", env.err, bad)
+                       .value_or(30);
+    if (bad) return kExitUsage;
     auto when = StartSigningKeyRotation(state_dir, std::chrono::hours(24 * days),
                                         std::chrono::system_clock::now());
     if (!when.ok()) return Fail(env.err, when.status());
@@ -89,20 +83,17 @@ int rotate(const Args& a, const ServerCliEnvironment& env, const std::string& st
 
 }  // namespace
 
-int CmdRotate(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+int CmdRotate(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir) {
   int rc = rotate(a, env, state_dir);
   if (rc == kExitOk) {
     // Key rotations are admin actions too: recorded once done (the keys live in files, not in
     // the database, so there is no transaction to share).
-    std::string what = a.positional.size() > 1 ? a.positional[1] : "";
-    AuditEntry entry;
-    entry.at = std::chrono::system_clock::now();
-    entry.actor = CliActor();
-    entry.action = "rotate." + what +
-                   (a.has("--finish")    ? ".finish"
-                    : a.has("--prepare") ? ".prepare"
-                                         : "");
-    entry.target = "server";
+    std::string what = a.positional().size() > 1 ? a.positional()[1] : "";
+    AuditEntry entry = CliEntry("rotate." + what +
+                                    (a.has("--finish")    ? ".finish"
+                                     : a.has("--prepare") ? ".prepare"
+                                                          : ""),
+                                "server", json::Value());
     auto store = OpenStore(DatabaseUri(state_dir, a.get("--database")));
     Status s = store.ok() ? (*store)->appendAudit(entry) : store.status();
     if (!s.ok()) {

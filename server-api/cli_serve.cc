@@ -4,18 +4,16 @@
 
 #include "cli_commands.h"
 #include "hearth/files.h"
-#include "hearth/result.h"
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"
-#include "hearth/text.h"
 
 namespace hearth::server::cli {
 
-int CmdInit(const Args& a, const ServerCliEnvironment& env) {
+int CmdInit(const ParsedFlags& a, const ServerCliEnvironment& env) {
   InitOptions o;
   o.state_dir = a.get("--state-dir", env.default_state_dir);
   o.database = a.get("--database");
-  if (auto it = a.options.find("--san"); it != a.options.end()) o.sans = it->second;
+  o.sans = a.all("--san");
   if (a.has("--policy")) {
     auto text = ReadFileBounded(a.get("--policy"), 1 << 20);
     if (!text.ok()) return Fail(env.err, text.status().withContext("--policy"));
@@ -47,7 +45,7 @@ int CmdInit(const Args& a, const ServerCliEnvironment& env) {
 }
 
 // `serve`: the options from the command line (and config file), then RunServe until SIGTERM.
-int CmdServe(const Args& a, const ServerCliEnvironment& env, const std::string& state_dir) {
+int CmdServe(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir) {
   ServeOptions o;
   o.state_dir = state_dir;
   o.database = a.get("--database");
@@ -95,14 +93,9 @@ int CmdServe(const Args& a, const ServerCliEnvironment& env, const std::string& 
     }
     o.device_cert_validity = std::chrono::hours(24 * *n);
   }
-  if (a.has("--reenroll-expired-days")) {
-    auto v = text::parseInt(a.get("--reenroll-expired-days"));
-    if (!v || *v < 0 || *v > 3650) {
-      env.err << "hearth-server: --reenroll-expired-days \"" << a.get("--reenroll-expired-days")
-              << "\": expected a number of days from 0 (never) to 3650\n";
-      return kExitUsage;
-    }
-    o.reenroll_expired = std::chrono::hours(24 * *v);
+  if (auto days = WholeNumber(a, "--reenroll-expired-days", 0, 3650,
+                              "expected a number of days from 0 (never) to 3650", env.err, bad)) {
+    o.reenroll_expired = std::chrono::hours(24 * *days);
   }
   if (bad) return kExitUsage;
   auto history = RetentionDays(a, "--retention-days", 400, env.err);

@@ -14,7 +14,6 @@
 
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
-#include "hearth/result.h"
 #include "hearth/time.h"
 #include "http_error.h"
 #include "http_io.h"
@@ -136,9 +135,8 @@ class DeviceHandler final : public RouteHandler {
     Poco::Net::X509Certificate peer = peerCertificate(req);
     protocol::CertificateInfo presented;
     DeviceRecord d = authenticate(peer, true, &presented);
-    auto body = ReadBody(req);
-    if (!body.ok()) throw BodyError(body.status());
-    auto rr = protocol::RenewRequest::parse(*body);
+    std::string body = RequireBody(req);
+    auto rr = protocol::RenewRequest::parse(body);
     if (!rr.ok()) throw HttpError{400, rr.status().message()};
     auto csr = protocol::VerifyCsr(rr->csr);
     if (!csr.ok()) throw HttpError{400, "csr: " + csr.status().message()};
@@ -185,9 +183,8 @@ class DeviceHandler final : public RouteHandler {
               "; retry in " + std::to_string(admitted.retry_after_seconds) + " s",
           "rate_limited", admitted.retry_after_seconds};
     }
-    auto body = ReadBody(req);
-    if (!body.ok()) throw BodyError(body.status());
-    auto er = protocol::EnrollRequest::parse(*body);
+    std::string body = RequireBody(req);
+    auto er = protocol::EnrollRequest::parse(body);
     if (!er.ok()) throw HttpError{400, er.status().message()};
     auto csr = protocol::VerifyCsr(er->csr);
     if (!csr.ok()) throw HttpError{400, "csr: " + csr.status().message()};
@@ -223,8 +220,8 @@ class DeviceHandler final : public RouteHandler {
           break;
       }
       if (reason != nullptr) {
-        context_.log->warn("enrolment refused for host \"" + json::escape(er->hostname) +
-                           "\": " + reason);
+        context_.log->warning("enrolment refused for host \"" + json::escape(er->hostname) +
+                              "\": " + reason);
         throw HttpError{403, stored.status().message(), "enroll_secret_refused", 0, false, reason};
       }
       context_.log->error("enrolment: " + stored.status().message());
@@ -271,9 +268,7 @@ class DeviceHandler final : public RouteHandler {
 
   int policy(const DeviceRecord& d, HTTPServerResponse& resp) {
     auto p = context_.store->latestPolicy(d.level);
-    if (!p.ok()) {
-      throw HttpError{p.status().code() == StatusCode::kNotFound ? 404 : 503, p.status().message()};
-    }
+    if (!p.ok()) throw StoreError(p.status());
     // Signed now, with the key in force (Ed25519 is deterministic: without a rotation this is the
     // signature stored by `policy set`).
     bool switched = signingSwitched();
@@ -296,9 +291,8 @@ class DeviceHandler final : public RouteHandler {
 
   int report(const DeviceRecord& d, HTTPServerRequest& req, HTTPServerResponse& resp) {
     auto start = Clock::now();
-    auto body = ReadBody(req);
-    if (!body.ok()) throw BodyError(body.status());
-    auto env = protocol::ReportEnvelope::parse(*body);
+    std::string body = RequireBody(req);
+    auto env = protocol::ReportEnvelope::parse(body);
     if (!env.ok()) throw HttpError{400, env.status().message()};
     if (env->device_id && *env->device_id != d.device_id) {
       throw HttpError{403, "the report names another device than its certificate",
@@ -326,8 +320,8 @@ class DeviceHandler final : public RouteHandler {
     bool stored = outcome->outcome == IngestOutcome::kStored;
     if (stored && env->dropped.value_or(0) > 0) {
       context_.metrics.reportsDropped(*env->dropped);
-      context_.log->warn("device " + d.device_id + " dropped " + std::to_string(*env->dropped) +
-                         " report(s) from its spool");
+      context_.log->warning("device " + d.device_id + " dropped " + std::to_string(*env->dropped) +
+                            " report(s) from its spool");
     }
     context_.metrics.ingest(std::chrono::duration<double>(Clock::now() - start).count(), stored);
     json::Value out = json::Value::object();

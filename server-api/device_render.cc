@@ -3,7 +3,6 @@
 
 #include <vector>
 
-#include "hearth/result.h"
 #include "hearth/text.h"
 #include "hearth/time.h"
 

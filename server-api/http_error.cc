@@ -50,4 +50,8 @@ HttpError BodyError(const Status& s) {
   }
 }
 
+HttpError StoreError(const Status& s) {
+  return HttpError{s.code() == StatusCode::kNotFound ? 404 : 503, s.message()};
+}
+
 }  // namespace hearth::server

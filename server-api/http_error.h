@@ -39,4 +39,8 @@ std::string ErrorBody(const std::string& message, const std::string& code,
 // would be read as the next request).
 HttpError BodyError(const Status& s);
 
+// The answer to a store error on a named thing (a device, a level's policy): 404 for NotFound,
+// else 503, with the status's message.
+HttpError StoreError(const Status& s);
+
 }  // namespace hearth::server

@@ -28,15 +28,20 @@ constexpr auto kBodyIdleTimeout = std::chrono::seconds(2);
 
 // Sends `text` as a JSON answer with `status`.
 void sendJsonText(HTTPServerResponse& resp, int status, const std::string& text) {
-  resp.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
-  resp.setContentType("application/json");
   resp.set("Cache-Control", "no-store");
   resp.set("X-Content-Type-Options", "nosniff");
-  resp.setContentLength(static_cast<std::streamsize>(text.size()));
-  resp.send() << text;
+  SendText(resp, status, "application/json", text);
 }
 
 }  // namespace
+
+void SendText(HTTPServerResponse& resp, int status, const std::string& content_type,
+              const std::string& body) {
+  resp.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
+  resp.setContentType(content_type);
+  resp.setContentLength(static_cast<std::streamsize>(body.size()));
+  resp.send() << body;
+}
 
 void SendJson(HTTPServerResponse& resp, int status, const json::Value& body) {
   sendJsonText(resp, status, json::write(body));
@@ -115,6 +120,12 @@ StatusOr<std::string> ReadBody(HTTPServerRequest& req) {
   } catch (const std::exception& e) {
     return InvalidArgumentError(std::string("reading the request body: ") + e.what());
   }
+}
+
+std::string RequireBody(HTTPServerRequest& req) {
+  auto body = ReadBody(req);
+  if (!body.ok()) throw BodyError(body.status());
+  return std::move(body).value();
 }
 
 std::map<std::string, std::string> QueryParams(const Poco::URI& uri) {

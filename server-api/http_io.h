@@ -16,6 +16,10 @@
 
 namespace hearth::server {
 
+// Sends `body` with `status` and `content_type` (headers set on `resp` before are kept).
+void SendText(Poco::Net::HTTPServerResponse& resp, int status, const std::string& content_type,
+              const std::string& body);
+
 // Sends `body` with `status`, as JSON that no cache keeps.
 void SendJson(Poco::Net::HTTPServerResponse& resp, int status, const json::Value& body);
 
@@ -29,6 +33,9 @@ void SendError(Poco::Net::HTTPServerResponse& resp, const HttpError& e);
 // the answer is DeadlineExceeded (408, and the connection is closed: BodyError). A body shorter
 // than its Content-Length, or a broken connection, is InvalidArgument.
 StatusOr<std::string> ReadBody(Poco::Net::HTTPServerRequest& req);
+
+// ReadBody's body; throws its error as BodyError.
+std::string RequireBody(Poco::Net::HTTPServerRequest& req);
 
 // The query parameters of `uri`; a repeated one keeps its last value.
 std::map<std::string, std::string> QueryParams(const Poco::URI& uri);

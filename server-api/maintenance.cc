@@ -5,7 +5,7 @@
 
 namespace hearth::server {
 
-MaintenanceThreads::MaintenanceThreads(Store& store, Log& log, const ServeOptions& options)
+MaintenanceThreads::MaintenanceThreads(Store& store, Logger& log, const ServeOptions& options)
     : store_(store),
       log_(log),
       stale_after_(options.stale_after),

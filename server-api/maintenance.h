@@ -8,9 +8,9 @@
 #include <mutex>
 #include <thread>
 
+#include "hearth/log.h"
 #include "hearth/server/serve.h"
 #include "hearth/server/store.h"
-#include "server_log.h"
 
 namespace hearth::server {
 
@@ -18,7 +18,7 @@ namespace hearth::server {
 // `log` must outlive it.
 class MaintenanceThreads {
  public:
-  MaintenanceThreads(Store& store, Log& log, const ServeOptions& options);
+  MaintenanceThreads(Store& store, Logger& log, const ServeOptions& options);
   ~MaintenanceThreads();
   MaintenanceThreads(const MaintenanceThreads&) = delete;
   MaintenanceThreads& operator=(const MaintenanceThreads&) = delete;
@@ -31,7 +31,7 @@ class MaintenanceThreads {
   void pruneLoop();
 
   Store& store_;
-  Log& log_;
+  Logger& log_;
   std::chrono::seconds stale_after_;
   std::chrono::seconds history_retention_;
   std::chrono::seconds retired_retention_;

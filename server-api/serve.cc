@@ -31,13 +31,13 @@
 #include "admin_api.h"
 #include "connection_guard.h"
 #include "device_api.h"
+#include "hearth/log.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/server/state.h"
 #include "hearth/time.h"
 #include "maintenance.h"
 #include "server_context.h"
-#include "server_log.h"
 #include "tls_context.h"
 
 namespace hearth::server {
@@ -46,18 +46,18 @@ namespace {
 
 class LoggingErrorHandler final : public Poco::ErrorHandler {
  public:
-  explicit LoggingErrorHandler(Log& log) : log_(log) {}
+  explicit LoggingErrorHandler(Logger& log) : log_(log) {}
   void exception(const Poco::Exception& e) override {
     // TLS handshake failures of refused clients land here; they are expected noise at info.
     log_.info("connection: " + e.displayText());
   }
   void exception(const std::exception& e) override {
-    log_.warn(std::string("connection: ") + e.what());
+    log_.warning(std::string("connection: ") + e.what());
   }
-  void exception() override { log_.warn("connection: unknown error"); }
+  void exception() override { log_.warning("connection: unknown error"); }
 
  private:
-  Log& log_;
+  Logger& log_;
 };
 
 StatusOr<Poco::Net::SocketAddress> parseListen(const std::string& flag, const std::string& value) {
@@ -72,7 +72,7 @@ StatusOr<Poco::Net::SocketAddress> parseListen(const std::string& flag, const st
 // What agents should trust next (a policy-signing key rotation, a prepared server key), signed
 // by the current and by the next policy-signing key, into `context`; nothing when no rotation is
 // under way. Logs what is announced. An error when it cannot be signed.
-Status signAnnouncement(ServerContext& context, Log& log) {
+Status signAnnouncement(ServerContext& context, Logger& log) {
   const ServerKeys& keys = context.keys;
   protocol::PolicyAnnouncement announce;
   if (keys.next_signing_key) {
@@ -120,7 +120,7 @@ Poco::Net::SecureServerSocket listenOn(const Poco::Net::SocketAddress& addr,
 }  // namespace
 
 int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_stream) {
-  Log log(log_stream);
+  Logger log(log_stream, LogLevel::kInfo, LogFormat::NamedJournal("hearth-server"));
   // Block the termination signals before any thread starts: every thread inherits the mask and
   // only this thread takes them, in sigwait below.
   sigset_t signals;

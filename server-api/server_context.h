@@ -9,13 +9,13 @@
 
 #include <Poco/Net/TCPServer.h>
 
+#include "hearth/log.h"
 #include "hearth/server/rate_limit.h"
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"
 #include "hearth/server/store.h"
 #include "ingestor.h"
 #include "metrics.h"
-#include "server_log.h"
 
 namespace hearth::server {
 
@@ -23,7 +23,7 @@ struct ServerContext {
   ServeOptions options;
   std::unique_ptr<Store> store;
   ServerKeys keys;
-  Log* log = nullptr;
+  Logger* log = nullptr;
   Metrics metrics;
   std::unique_ptr<Ingestor> ingestor;
   std::unique_ptr<RateLimiter> enroll_limiter;

@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "hearth/files.h"
+#include "hearth/ip_address.h"
 #include "hearth/json.h"
 #include "hearth/json_reader.h"
 #include "hearth/policy.h"
-#include "hearth/system_view.h"
 #include "hearth/time.h"
 
 namespace hearth::server {

@@ -1,6 +1,7 @@
 // The SQL store's administration tables: enrolment secrets and admin tokens (stored as hashes),
 // signed policies by level and version, and the append-only audit log.
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -239,6 +240,17 @@ void SqlStore::insertAudit(const AuditEntry* audit, int64_t id) {
 }
 
 }  // namespace sql
+
+AuditEntry NewAuditEntry(std::string actor, std::string action, std::string target,
+                         const json::Value& detail) {
+  AuditEntry e;
+  e.at = std::chrono::system_clock::now();
+  e.actor = std::move(actor);
+  e.action = std::move(action);
+  e.target = std::move(target);
+  if (!detail.isNull()) e.detail = json::write(detail);
+  return e;
+}
 
 json::Value AuditEntryJson(const AuditEntry& e) {
   json::Value o = json::Value::object();

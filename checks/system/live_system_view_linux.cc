@@ -51,10 +51,10 @@ class LiveSystemView final : public SystemView {
   }
 
   StatusOr<CommandResult> run(const Command& command) const override {
-    if (options_.command_env.empty()) return internal::RunCommand(command);
+    if (options_.command_env.empty()) return RunCommand(command);
     Command c = command;
     for (const auto& [k, v] : options_.command_env) c.env.emplace(k, v);
-    return internal::RunCommand(c);
+    return RunCommand(c);
   }
 
   StatusOr<RouteInfo> routeTo(const IpAddress& destination) const override {

@@ -6,7 +6,6 @@
 // Implementations must be safe for concurrent use.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -16,6 +15,8 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "hearth/ip_address.h"
+#include "hearth/process.h"  // Command, CommandResult, UserIdentity
 #include "hearth/status.h"
 
 namespace hearth {
@@ -43,48 +44,6 @@ struct FileInfo {
   // statx(2) STATX_ATTR_ENCRYPTED (fscrypt): known only where the filesystem reports it.
   bool encryption_attr_known = false;
   bool encrypted = false;
-};
-
-// The credentials a command (or a file read) runs with after dropping privileges.
-struct UserIdentity {
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::vector<gid_t> groups;  // supplementary groups (initgroups); empty = only gid
-  std::string name;           // for USER/LOGNAME
-  std::string home;           // for HOME and the working directory
-};
-
-struct Command {
-  // argv[0] must be an absolute path. No shell is involved.
-  std::vector<std::string> argv;
-  // The complete environment of the child (nothing is inherited). Implementations add LC_ALL=C,
-  // LANG=C and PATH=/usr/sbin:/usr/bin:/sbin:/bin unless set here.
-  std::map<std::string, std::string> env;
-  std::chrono::milliseconds timeout{30000};
-  size_t max_output = 8 * 1024 * 1024;  // per stream; output beyond is discarded and flagged
-  // When set, the child drops to this identity (setgroups, setresgid, setresuid) before exec,
-  // and starts in its home directory (or / if that fails).
-  std::optional<UserIdentity> as_user;
-};
-
-struct CommandResult {
-  int exit_code = -1;   // valid when term_signal == 0
-  int term_signal = 0;  // the signal that ended the process, if any
-  std::string out;
-  std::string err;
-  bool out_truncated = false;
-  bool err_truncated = false;
-};
-
-// An IPv4 or IPv6 address.
-struct IpAddress {
-  int family = 0;  // AF_INET or AF_INET6
-  std::array<uint8_t, 16> bytes{};
-
-  // Accepts dotted quad or any textual IPv6 form (no zone, no prefix).
-  static StatusOr<IpAddress> parse(const std::string& text);
-  std::string toString() const;
-  bool operator==(const IpAddress& o) const { return family == o.family && bytes == o.bytes; }
 };
 
 // The kernel's answer to "which route does a packet to `destination` take" (RTM_GETROUTE,

@@ -115,6 +115,10 @@ struct AuditEntry {
 // {"cursor","at","actor","action","target","detail"?}: an entry as the API and the CLI show it.
 json::Value AuditEntryJson(const AuditEntry& entry);
 
+// An entry made now by `actor`; `detail` (an object) is kept as its JSON text, or none when null.
+AuditEntry NewAuditEntry(std::string actor, std::string action, std::string target,
+                         const json::Value& detail = json::Value());
+
 // Enrolment spike: more than `threshold` enrolments with one secret within `window` appends
 // one `enrolment_spike` feed event per window.
 struct SpikeRule {

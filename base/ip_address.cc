@@ -1,8 +1,8 @@
+#include "hearth/ip_address.h"
+
 #include <arpa/inet.h>
 #include <cstring>
 #include <netinet/in.h>
-
-#include "hearth/system_view.h"
 
 namespace hearth {
 
