@@ -80,6 +80,22 @@ const Value* Value::find(std::string_view key) const {
   return nullptr;
 }
 
+Value* Value::find(std::string_view key) {
+  return const_cast<Value*>(static_cast<const Value&>(*this).find(key));
+}
+
+bool Value::erase(std::string_view key) {
+  if (!isObject()) return false;
+  Object& o = std::get<Object>(v_);
+  for (auto it = o.begin(); it != o.end(); ++it) {
+    if (it->first == key) {
+      o.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
 Value& Value::set(std::string_view key, Value v) {
   Object& o = asObject();
   for (auto& [k, existing] : o) {

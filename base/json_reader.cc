@@ -77,6 +77,10 @@ Status ObjectReader::missing(std::string_view key, std::string_view expected) co
 }
 
 Status ObjectReader::onlyKeys(std::initializer_list<std::string_view> allowed) const {
+  return onlyKeys(std::span<const std::string_view>(allowed.begin(), allowed.size()));
+}
+
+Status ObjectReader::onlyKeys(std::span<const std::string_view> allowed) const {
   if (!value_->isObject()) return OkStatus();
   for (const auto& [key, unused] : value_->asObject()) {
     bool known = false;

@@ -69,6 +69,12 @@ std::optional<int64_t> parseInt(std::string_view s) {
   return v;
 }
 
+std::optional<uint32_t> parseU32(std::string_view s) {
+  auto v = parseInt(s);
+  if (!v || *v < 0 || *v > 0xffffffffLL) return std::nullopt;
+  return static_cast<uint32_t>(*v);
+}
+
 std::optional<uint64_t> parseHex(std::string_view s) {
   if (startsWith(s, "0x") || startsWith(s, "0X")) s.remove_prefix(2);
   uint64_t v = 0;
@@ -114,6 +120,22 @@ std::string unescapeOctal(std::string_view s) {
     out += s[i];
   }
   return out;
+}
+
+std::string toLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string firstLine(std::string_view s, size_t max_bytes) {
+  std::string t = trim(s);
+  size_t nl = t.find('\n');
+  if (nl != std::string::npos) t.resize(nl);
+  if (t.size() > max_bytes) t = t.substr(0, max_bytes) + "...";
+  return t;
 }
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {

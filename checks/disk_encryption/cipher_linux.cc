@@ -6,6 +6,7 @@
 
 #include "disk_encryption/collect_util.h"
 #include "disk_encryption/collector_linux.h"
+#include "hearth/text.h"
 
 namespace hearth::checks::disk {
 
@@ -40,7 +41,7 @@ void Collector::confirmCipher(const std::string& dm_name, const disk::DmClass& c
       cs_error = st.active ? "no cipher in its output" : "device not active";
     }
   } else {
-    cs_error = cs.ok() ? "exit " + std::to_string(cs->exit_code) + ": " + firstLine(cs->err)
+    cs_error = cs.ok() ? "exit " + std::to_string(cs->exit_code) + ": " + text::firstLine(cs->err)
                        : cs.status().message();
   }
   if (result.encrypted == Tri::kUnknown && result.reason.empty()) {
@@ -67,7 +68,7 @@ void Collector::confirmCipher(const std::string& dm_name, const disk::DmClass& c
         }
       }
     } else {
-      dm_error = dm.ok() ? "exit " + std::to_string(dm->exit_code) + ": " + firstLine(dm->err)
+      dm_error = dm.ok() ? "exit " + std::to_string(dm->exit_code) + ": " + text::firstLine(dm->err)
                          : dm.status().message();
     }
     if (result.encrypted == Tri::kUnknown && noRecording(cs) && noRecording(dm)) {
@@ -116,7 +117,7 @@ void Collector::unknownDm(const std::string& dm_name, Layer& l) {
   }
   if (!dm.ok() || dm->exit_code != 0) {
     l.reason = "device-mapper device " + dm_name + " has no uuid and its table cannot be read (" +
-               (dm.ok() ? firstLine(dm->err) : dm.status().message()) + "); run as root";
+               (dm.ok() ? text::firstLine(dm->err) : dm.status().message()) + "); run as root";
     l.hint = "run_as_root";
     return;
   }

@@ -95,12 +95,6 @@ std::string lvmDisplayName(const std::string& dm_name) {
   return dm_name;
 }
 
-std::string firstLine(const std::string& s) {
-  std::string t = text::trim(s);
-  size_t nl = t.find('\n');
-  return nl == std::string::npos ? t : t.substr(0, nl);
-}
-
 Tri allOf(const std::vector<Layer>& lower) {
   if (lower.empty()) return Tri::kUnknown;
   bool unknown = false;

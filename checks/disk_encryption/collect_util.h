@@ -32,8 +32,6 @@ std::string normalize(const std::string& path);
 bool isUnder(const std::string& path, const std::string& dir);
 // "vgubuntu-root" -> "vgubuntu/root"; LVM doubles '-' inside names ("my--vg-lv" -> "my-vg/lv").
 std::string lvmDisplayName(const std::string& dm_name);
-// The first line of `s`, trimmed.
-std::string firstLine(const std::string& s);
 // The reason a sysfs entry could not be looked at: missing, or unreadable.
 std::string sysfsProblem(const std::string& path, const Status& st);
 

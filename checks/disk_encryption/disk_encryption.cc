@@ -9,23 +9,6 @@
 
 namespace hearth::checks::disk {
 
-namespace {
-
-std::optional<uint32_t> parseU32(std::string_view s) {
-  auto v = text::parseInt(s);
-  if (!v || *v < 0 || *v > 0xffffffffLL) return std::nullopt;
-  return static_cast<uint32_t>(*v);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-}  // namespace
-
 StatusOr<std::vector<MountEntry>> parseMountInfo(std::string_view text) {
   std::vector<MountEntry> out;
   int line_no = 0;
@@ -45,8 +28,8 @@ StatusOr<std::vector<MountEntry>> parseMountInfo(std::string_view text) {
     m.parent_id = *parent;
     size_t colon = f[2].find(':');
     if (colon == std::string::npos) return bad("bad major:minor '" + f[2] + "'");
-    auto major = parseU32(std::string_view(f[2]).substr(0, colon));
-    auto minor = parseU32(std::string_view(f[2]).substr(colon + 1));
+    auto major = text::parseU32(std::string_view(f[2]).substr(0, colon));
+    auto minor = text::parseU32(std::string_view(f[2]).substr(colon + 1));
     if (!major || !minor) return bad("bad major:minor '" + f[2] + "'");
     m.major = *major;
     m.minor = *minor;
@@ -122,7 +105,7 @@ std::vector<DmTableSegment> parseDmsetupTable(std::string_view text) {
 }
 
 bool isNullCipher(std::string_view cipher) {
-  std::string c = lower(cipher);
+  std::string c = text::toLower(cipher);
   return c.find("cipher_null") != std::string::npos || c == "null" || text::startsWith(c, "null-");
 }
 

@@ -24,7 +24,7 @@ Layer Collector::zfsChain(const std::string& dataset, int depth) {
   if (!r.ok() || r->exit_code != 0) {
     Layer l = unknownLayer(dataset, "zfs",
                            "cannot read the ZFS encryption of " + dataset + ": " +
-                               (r.ok() ? firstLine(r->err) : r.status().message()));
+                               (r.ok() ? text::firstLine(r->err) : r.status().message()));
     l.hint = "zfs_tool";
     return l;
   }
@@ -57,7 +57,7 @@ Layer Collector::zfsChain(const std::string& dataset, int depth) {
   }
   if (!st.ok() || st->exit_code != 0) {
     l.reason = "cannot list the devices of ZFS pool " + pool + ": " +
-               (st.ok() ? firstLine(st->err) : st.status().message());
+               (st.ok() ? text::firstLine(st->err) : st.status().message());
     l.hint = "zfs_tool";
     return l;
   }

@@ -100,7 +100,7 @@ const KConfigCascade::Value* KConfigCascade::find(const std::string& group,
 }
 
 std::optional<bool> parseKConfigBool(std::string_view value) {
-  std::string v = lower(text::trim(value));
+  std::string v = text::toLower(text::trim(value));
   if (v.empty()) return std::nullopt;
   if (v == "false" || v == "no" || v == "off" || v == "0") return false;
   return true;

@@ -1,19 +1,12 @@
 // screen_lock: small value readers shared by its pure parsers (parse_util.h).
 #include "screen_lock/parse_util.h"
 
-#include <cctype>
 #include <cmath>
 #include <cstdlib>
 
 #include "hearth/text.h"
 
 namespace hearth::checks::screen_lock {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;

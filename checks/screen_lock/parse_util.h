@@ -7,8 +7,6 @@
 
 namespace hearth::checks::screen_lock {
 
-// `s` in ASCII lower case.
-std::string lower(std::string_view s);
 bool contains(std::string_view haystack, std::string_view needle);
 // A finite decimal number (surrounding blanks allowed), as desktop settings write them; nullopt for
 // anything else or text longer than 64 characters.

@@ -11,7 +11,7 @@
 namespace hearth::checks::screen_lock {
 
 Desktop classifyDesktop(std::string_view name) {
-  std::string n = lower(text::trim(name));
+  std::string n = text::toLower(text::trim(name));
   if (n.empty()) return Desktop::kNone;
   if (contains(n, "cinnamon")) return Desktop::kCinnamon;
   if (contains(n, "gnome") || contains(n, "ubuntu") || contains(n, "budgie") || n == "pop" ||

@@ -22,14 +22,6 @@ std::string tildePath(const Person& p, const std::string& path) {
   return path;
 }
 
-std::string firstLine(std::string_view s) {
-  std::string t = text::trim(s);
-  size_t nl = t.find('\n');
-  if (nl != std::string::npos) t = t.substr(0, nl);
-  if (t.size() > 300) t = t.substr(0, 300) + "...";
-  return t;
-}
-
 }  // namespace
 
 StatusOr<Command> ScreenLockCheck::commandAs(const Run& r, const Person& p,
@@ -162,7 +154,7 @@ StatusOr<std::map<std::string, std::string>> ScreenLockCheck::listSchema(Run& r,
       return UnavailableError("gsettings as " + p.user.name + " exited with " +
                               (res->term_signal != 0 ? "signal " + std::to_string(res->term_signal)
                                                      : "code " + std::to_string(res->exit_code)) +
-                              ": " + firstLine(res->err));
+                              ": " + text::firstLine(res->err, 300));
     }
     if (std::string problem = gsettingsBackendProblem(res->err); !problem.empty()) {
       return UnavailableError(problem);

@@ -251,7 +251,7 @@ LockConfig xfceConfig(const XfconfChannel& saver, const XfconfChannel& power,
     const auto* v = ch.find(path);
     bool b = fallback;
     if (v != nullptr) {
-      if (auto p = parseGVariantBool(lower(v->value))) b = *p;
+      if (auto p = parseGVariantBool(text::toLower(v->value))) b = *p;
       sources.insert(v->source);
     }
     c.settings.set(path, b);

@@ -7,11 +7,7 @@
 
 namespace hearth::accounts {
 
-std::optional<uint32_t> parseId(std::string_view text) {
-  auto v = text::parseInt(text);
-  if (!v || *v < 0 || *v > 0xffffffffLL) return std::nullopt;
-  return static_cast<uint32_t>(*v);
-}
+std::optional<uint32_t> parseId(std::string_view text) { return text::parseU32(text); }
 
 std::vector<PasswdEntry> parsePasswd(std::string_view file) {
   std::vector<PasswdEntry> out;

@@ -89,9 +89,7 @@ std::optional<uint32_t> number(const std::string& s) {
     if (h && *h <= 0xffffffffu) return static_cast<uint32_t>(*h);
     return std::nullopt;
   }
-  auto d = text::parseInt(s);
-  if (d && *d >= 0 && *d <= 0xffffffffLL) return static_cast<uint32_t>(*d);
-  return std::nullopt;
+  return text::parseU32(s);
 }
 
 // The value after `key` in `words`, if any.

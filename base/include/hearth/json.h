@@ -67,6 +67,9 @@ class Value {
 
   // Object access. find() returns nullptr if absent or if this is not an object.
   const Value* find(std::string_view key) const;
+  Value* find(std::string_view key);
+  // Removes `key`; false if it was absent or this is not an object.
+  bool erase(std::string_view key);
   // Sets key (replacing an existing one in place). REQUIRES: isObject() (a null becomes an object).
   Value& set(std::string_view key, Value v);
   // Appends. REQUIRES: isArray() (a null becomes an array).

@@ -23,6 +23,7 @@
 #include <initializer_list>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -70,6 +71,7 @@ class ObjectReader {
 
   // Refuses any key not in `allowed` (named in the error in this order).
   Status onlyKeys(std::initializer_list<std::string_view> allowed) const;
+  Status onlyKeys(std::span<const std::string_view> allowed) const;
 
   // Typed fields. An absent field is an error when kRequired; an absent optional one leaves `out`
   // unchanged. Wrong types and values are errors with the text in quotes:
