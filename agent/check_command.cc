@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "hearth/check.h"
+#include "hearth/check_registry.h"
 #include "hearth/flags.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
@@ -189,7 +190,7 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
       options.state_dir = env.default_state_dir;
   }
 
-  auto checks = BuiltinChecks();
+  auto checks = Checks().makeChecks();
   Report report = RunChecks(*view, *policy, checks, options);
   if (as_json) {
     env.out << json::write(report.toJson(), {.pretty = true}) << "\n";

@@ -18,6 +18,7 @@
 #include "child_process.h"
 #include "hearth/agent/notify.h"
 #include "hearth/check.h"
+#include "hearth/check_registry.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/result.h"
 #include "hearth/runner.h"
@@ -142,8 +143,8 @@ json::Value RunChecksWithTimeouts(const SystemView& view, const Policy& policy,
   report.host = CollectHostInfo(view);
   // Owned for the process's lifetime: a timed-out check's thread may still use them.
   // Leaked on purpose: a timed-out check's thread may still use them until the process ends.
-  auto* checks =
-      new std::vector<std::unique_ptr<Check>>(o.make_checks ? o.make_checks() : BuiltinChecks());
+  auto* checks = new std::vector<std::unique_ptr<Check>>(o.make_checks ? o.make_checks()
+                                                                       : Checks().makeChecks());
   for (const auto& check : *checks) {
     std::string id(check->id());
     if (!policy.enabled(id)) continue;
@@ -235,8 +236,8 @@ StatusOr<json::Value> RunChecksIsolated(const Policy& policy, const CheckProcess
   }
   ::close(pipefd[1]);
   size_t n_checks = 0;
-  for (const char* id : {"disk_encryption", "vpn", "os_patches", "screen_lock"}) {
-    if (policy.enabled(id) && (o.only.empty() || o.only.count(id) != 0)) ++n_checks;
+  for (const auto& check : policy.checks) {
+    if (o.only.empty() || o.only.count(check.id) != 0) ++n_checks;
   }
   auto deadline = std::chrono::steady_clock::now() +
                   o.check_timeout * static_cast<int64_t>(n_checks + 1) + std::chrono::seconds(30);

@@ -10,6 +10,7 @@
 #include <ostream>
 #include <poll.h>
 #include <random>
+#include <set>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -27,9 +28,11 @@
 #include "hearth/agent/config.h"
 #include "hearth/agent/preseed.h"
 #include "hearth/agent/runtime.h"
+#include "hearth/check_registry.h"
 #include "hearth/fd.h"
 #include "hearth/log.h"
 #include "hearth/result.h"
+#include "hearth/text.h"
 
 namespace hearth::agent {
 
@@ -138,7 +141,7 @@ class Daemon {
         fullCycle(reason);
       }
       if ((fds[3].revents & POLLIN) != 0 && drainTimer(debounce_timer_->get())) {
-        vpnCycle();
+        networkCycle();
       }
       if ((fds[2].revents & POLLIN) != 0 && drainTimer(retry_timer_->get())) {
         retry_armed_ = false;
@@ -452,12 +455,16 @@ class Daemon {
     next_check_ = next;
   }
 
-  void vpnCycle() {
-    if (!runtime_ || runtime_->policy() == nullptr || !runtime_->policy()->enabled("vpn")) return;
-    log_.debug("network changed: vpn check");
-    auto local = runtime_->runChecks({"vpn"});
+  // The checks whose entries ask to re-run when the network changes (vpn).
+  void networkCycle() {
+    if (!runtime_ || runtime_->policy() == nullptr) return;
+    std::set<std::string> ids = Checks().rerunOnNetworkChange(*runtime_->policy());
+    if (ids.empty()) return;
+    std::string names = text::join({ids.begin(), ids.end()}, ", ");
+    log_.debug("network changed: " + names + " check");
+    auto local = runtime_->runChecks(ids);
     if (!local.ok()) {
-      if (!signalPending()) log_.error("vpn check: " + local.status().message());
+      if (!signalPending()) log_.error(names + " check: " + local.status().message());
       return;
     }
     afterChecks(*local, true);

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "hearth/accounts.h"
+#include "hearth/check_registry.h"
 #include "hearth/files.h"
 #include "hearth/json.h"
 #include "hearth/json_reader.h"
@@ -154,14 +155,6 @@ std::string busAddressForPath(const std::string& path) {
     }
   }
   return out;
-}
-
-std::string firstLine(std::string_view s) {
-  std::string t = text::trim(s);
-  size_t nl = t.find('\n');
-  if (nl != std::string::npos) t = t.substr(0, nl);
-  if (t.size() > 300) t = t.substr(0, 300) + "...";
-  return t;
 }
 
 // --- state --------------------------------------------------------------------------------------
@@ -353,7 +346,7 @@ std::string callProblem(const StatusOr<CommandResult>& res, const Desktop& d,
   if (res->term_signal != 0)
     return who + " was ended by signal " + std::to_string(res->term_signal);
   if (res->exit_code != 0) {
-    std::string err = firstLine(res->err);
+    std::string err = text::firstLine(res->err, 300);
     if (err.find("not provided by any .service files") != std::string::npos ||
         err.find("ServiceUnknown") != std::string::npos) {
       return "no notification service runs in the desktop session of " + d.user + " (" + what +
@@ -380,7 +373,7 @@ StatusOr<std::set<std::string>> capabilities(const SystemView& view, const Deskt
   if (data == nullptr || !data->isArray() || data->size() != 1 || !data->asArray()[0].isArray()) {
     return UnavailableError(
         "the notification service on the session bus of " + d.user +
-        " gave an unexpected answer to GetCapabilities: " + firstLine(res->out));
+        " gave an unexpected answer to GetCapabilities: " + text::firstLine(res->out, 300));
   }
   for (const auto& c : data->asArray()[0].asArray()) {
     if (c.isString()) caps.insert(c.asString());
@@ -407,16 +400,9 @@ Status sendNotification(const SystemView& view, const Desktop& d, const NotifyOp
 // --- public -------------------------------------------------------------------------------------
 
 std::string NotificationTitle(std::string_view check_id) {
-  static const std::map<std::string_view, std::string_view> kTitles = {
-      {"disk_encryption", "Disk encryption needs attention"},
-      {"vpn", "VPN needs attention"},
-      {"os_patches", "System updates need attention"},
-      {"screen_lock", "Screen lock needs attention"},
-      {"firewall", "Firewall needs attention"},
-      {"os_support", "Operating system support needs attention"},
-  };
-  if (auto it = kTitles.find(check_id); it != kTitles.end()) {
-    return "Hearth: " + std::string(it->second);
+  if (const CheckEntry* entry = Checks().find(check_id);
+      entry != nullptr && !entry->notification_title.empty()) {
+    return "Hearth: " + entry->notification_title;
   }
   std::string name = sanitize(check_id);
   std::replace(name.begin(), name.end(), '_', ' ');

@@ -1,18 +1,21 @@
 #include "hearth/policy.h"
 
+#include <iterator>
 #include <limits>
+#include <optional>
 
+#include "hearth/check_registry.h"
 #include "hearth/files.h"
 #include "hearth/json.h"
 #include "hearth/json_reader.h"
-#include "hearth/system_view.h"
 
 namespace hearth {
 
 namespace {
 
 constexpr size_t kMaxPolicyBytes = 1 << 20;
-constexpr size_t kMaxCompanyAddresses = 256;
+// The keys of `checks.<id>` that every check has, read here; each check reads its own after them.
+constexpr std::string_view kCommonKeys[] = {"required"};
 
 bool validLevelName(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
@@ -25,23 +28,39 @@ bool validLevelName(const std::string& s) {
 
 }  // namespace
 
-bool Policy::enabled(std::string_view id) const {
-  if (id == "disk_encryption") return disk_encryption.has_value();
-  if (id == "vpn") return vpn.has_value();
-  if (id == "os_patches") return os_patches.has_value();
-  if (id == "screen_lock") return screen_lock.has_value();
-  return false;
+const PolicyCheck* Policy::find(std::string_view id) const {
+  for (const auto& c : checks) {
+    if (c.id == id) return &c;
+  }
+  return nullptr;
 }
 
+bool Policy::enabled(std::string_view id) const { return find(id) != nullptr; }
+
 bool Policy::required(std::string_view id) const {
-  if (id == "disk_encryption") return disk_encryption && disk_encryption->required;
-  if (id == "vpn") return vpn && vpn->required;
-  if (id == "os_patches") return os_patches && os_patches->required;
-  if (id == "screen_lock") return screen_lock && screen_lock->required;
-  return false;
+  const PolicyCheck* c = find(id);
+  return c != nullptr && c->required;
+}
+
+Policy& Policy::enable(std::string id, std::shared_ptr<const CheckSettings> settings,
+                       bool required) {
+  PolicyCheck c{std::move(id), required, std::move(settings)};
+  for (auto& existing : checks) {
+    if (existing.id == c.id) {
+      existing = std::move(c);
+      return *this;
+    }
+  }
+  checks.push_back(std::move(c));
+  return *this;
 }
 
 StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source) {
+  return ParsePolicy(text, source, Checks());
+}
+
+StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source,
+                             const CheckRegistry& registry) {
   json::ParseOptions po;
   po.max_bytes = kMaxPolicyBytes;
   po.max_depth = 8;
@@ -70,64 +89,24 @@ StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source) {
   if (!r.has("checks")) return r.missing("checks", "an object of checks");
   std::optional<json::ObjectReader> checks;
   HEARTH_RETURN_IF_ERROR(r.readObject("checks", checks));
-  HEARTH_RETURN_IF_ERROR(checks->onlyKeys({"disk_encryption", "vpn", "os_patches", "screen_lock"}));
+  std::vector<std::string_view> ids;
+  for (const auto& entry : registry.entries()) ids.push_back(entry.id);
+  HEARTH_RETURN_IF_ERROR(checks->onlyKeys(ids));
 
-  std::optional<json::ObjectReader> sec;
-  HEARTH_RETURN_IF_ERROR(checks->readObject("disk_encryption", sec));
-  if (sec) {
-    DiskEncryptionSettings s;
-    HEARTH_RETURN_IF_ERROR(sec->onlyKeys({"required"}));
-    HEARTH_RETURN_IF_ERROR(sec->readBool("required", s.required));
-    p.disk_encryption = s;
-  }
-
-  sec.reset();
-  HEARTH_RETURN_IF_ERROR(checks->readObject("vpn", sec));
-  if (sec) {
-    VpnSettings s;
-    HEARTH_RETURN_IF_ERROR(sec->onlyKeys({"required", "company_addresses"}));
-    HEARTH_RETURN_IF_ERROR(sec->readBool("required", s.required));
-    const json::Array* addresses = nullptr;
-    HEARTH_RETURN_IF_ERROR(sec->readArray("company_addresses", kMaxCompanyAddresses,
-                                          "an array of at most 256 IP addresses", addresses));
-    for (size_t i = 0; addresses != nullptr && i < addresses->size(); ++i) {
-      const json::Value& e = (*addresses)[i];
-      if (!e.isString() || !IpAddress::parse(e.asString()).ok()) {
-        return sec->invalid("company_addresses[" + std::to_string(i) + "]",
-                            "an IPv4 or IPv6 address such as \"10.20.0.1\" or \"fd00::1\"", &e);
-      }
-      s.company_addresses.push_back(e.asString());
+  // Each check's section, in registry order: the keys every check has, then its own.
+  for (const auto& entry : registry.entries()) {
+    std::optional<json::ObjectReader> section;
+    HEARTH_RETURN_IF_ERROR(checks->readObject(entry.id, section));
+    if (!section) continue;
+    std::vector<std::string_view> keys(std::begin(kCommonKeys), std::end(kCommonKeys));
+    keys.insert(keys.end(), entry.settings_keys.begin(), entry.settings_keys.end());
+    HEARTH_RETURN_IF_ERROR(section->onlyKeys(keys));
+    PolicyCheck check{entry.id, true, nullptr};
+    HEARTH_RETURN_IF_ERROR(section->readBool("required", check.required));
+    if (entry.parse_settings) {
+      HEARTH_ASSIGN_OR_RETURN(check.settings, entry.parse_settings(*section));
     }
-    p.vpn = s;
-  }
-
-  sec.reset();
-  HEARTH_RETURN_IF_ERROR(checks->readObject("os_patches", sec));
-  if (sec) {
-    OsPatchesSettings s;
-    HEARTH_RETURN_IF_ERROR(
-        sec->onlyKeys({"required", "max_security_update_age_days", "max_update_age_days",
-                       "max_package_list_age_days", "reboot_grace_days"}));
-    HEARTH_RETURN_IF_ERROR(sec->readBool("required", s.required));
-    HEARTH_RETURN_IF_ERROR(
-        sec->readInt("max_security_update_age_days", 0, 3650, s.max_security_update_age_days));
-    HEARTH_RETURN_IF_ERROR(sec->readInt("max_update_age_days", 0, 3650, s.max_update_age_days));
-    HEARTH_RETURN_IF_ERROR(
-        sec->readInt("max_package_list_age_days", 1, 3650, s.max_package_list_age_days));
-    HEARTH_RETURN_IF_ERROR(sec->readInt("reboot_grace_days", 0, 3650, s.reboot_grace_days));
-    p.os_patches = s;
-  }
-
-  sec.reset();
-  HEARTH_RETURN_IF_ERROR(checks->readObject("screen_lock", sec));
-  if (sec) {
-    ScreenLockSettings s;
-    HEARTH_RETURN_IF_ERROR(
-        sec->onlyKeys({"required", "max_idle_seconds", "require_lock_on_resume"}));
-    HEARTH_RETURN_IF_ERROR(sec->readBool("required", s.required));
-    HEARTH_RETURN_IF_ERROR(sec->readInt("max_idle_seconds", 1, 86400, s.max_idle_seconds));
-    HEARTH_RETURN_IF_ERROR(sec->readBool("require_lock_on_resume", s.require_lock_on_resume));
-    p.screen_lock = s;
+    p.checks.push_back(std::move(check));
   }
   return p;
 }

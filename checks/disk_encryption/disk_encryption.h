@@ -20,13 +20,18 @@
 #include <vector>
 
 #include "hearth/check.h"
+#include "hearth/check_registry.h"
 #include "hearth/json.h"
 #include "hearth/result.h"
 #include "hearth/status.h"
 
 namespace hearth::checks {
 
+inline constexpr char kDiskEncryptionCheckId[] = "disk_encryption";
+
 std::unique_ptr<Check> NewDiskEncryptionCheck();
+// Its registry entry (disk_encryption_entry.cc). It has no policy settings of its own.
+CheckEntry DiskEncryptionCheckEntry();
 
 namespace disk {
 

@@ -100,7 +100,7 @@ namespace {
 
 class DiskEncryptionCheck final : public Check {
  public:
-  std::string_view id() const override { return "disk_encryption"; }
+  std::string_view id() const override { return kDiskEncryptionCheckId; }
   StatusOr<CheckResult> run(const SystemView& system,
                             const CheckParams& /*params*/) const override {
     disk::Collector collector(system);

@@ -5,7 +5,7 @@
 //   state.cc             the persistent state (first-seen dates, the cached apt answer)
 //   os_patches_linux.cc  collection through SystemView and the Check itself
 //
-// Everything here except NewOsPatchesCheck() is exposed for tests.
+// Everything in namespace os_patches is exposed for tests.
 #pragma once
 
 #include <chrono>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hearth/check.h"
+#include "hearth/check_registry.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
 #include "hearth/result.h"
@@ -24,7 +25,20 @@
 
 namespace hearth::checks {
 
+inline constexpr char kOsPatchesCheckId[] = "os_patches";
+
+// The policy's `checks.os_patches` settings (besides `required`).
+struct OsPatchesSettings : CheckSettings {
+  int max_security_update_age_days = 7;
+  int max_update_age_days = 30;
+  int max_package_list_age_days = 7;
+  int reboot_grace_days = 3;
+};
+
 std::unique_ptr<Check> NewOsPatchesCheck();
+// Its registry entry (os_patches_entry.cc): settings, names, factory and the privacy filter
+// (counts, ages and the names of pending security updates only).
+CheckEntry OsPatchesCheckEntry();
 
 namespace os_patches {
 

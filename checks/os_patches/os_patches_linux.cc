@@ -655,10 +655,10 @@ class OsPatchesCheck final : public Check {
  public:
   explicit OsPatchesCheck(CheckOptions options) : options_(options) {}
 
-  std::string_view id() const override { return "os_patches"; }
+  std::string_view id() const override { return kOsPatchesCheckId; }
 
   StatusOr<CheckResult> run(const SystemView& sys, const CheckParams& params) const override {
-    OsPatchesSettings settings = params.policy.os_patches.value_or(OsPatchesSettings{});
+    OsPatchesSettings settings = params.policy.settingsOr<OsPatchesSettings>(id());
     TimePoint now = sys.now();
     PatchState state;
     json::Value state_ev = json::Value::object();

@@ -18,6 +18,7 @@
 
 #include "hearth/accounts.h"
 #include "hearth/check.h"
+#include "hearth/check_registry.h"
 #include "hearth/json.h"
 #include "hearth/logind_sessions.h"
 #include "hearth/policy.h"
@@ -25,10 +26,21 @@
 
 namespace hearth::checks {
 
+inline constexpr char kScreenLockCheckId[] = "screen_lock";
+
+// The policy's `checks.screen_lock` settings (besides `required`).
+struct ScreenLockSettings : CheckSettings {
+  int max_idle_seconds = 300;
+  bool require_lock_on_resume = true;
+};
+
 std::unique_ptr<Check> NewScreenLockCheck();
 // The same check for an agent running as `effective_uid` (NewScreenLockCheck() uses geteuid()).
 // As root it drops to each person's identity; as anyone else it can read only its own settings.
 std::unique_ptr<Check> NewScreenLockCheck(uid_t effective_uid);
+// Its registry entry (screen_lock_entry.cc): settings, names, factory and the privacy filter (the
+// people it judges become "person N"; their uids are removed).
+CheckEntry ScreenLockCheckEntry();
 
 namespace screen_lock {
 

@@ -16,7 +16,7 @@ namespace screen_lock {
 
 StatusOr<CheckResult> ScreenLockCheck::run(const SystemView& system,
                                            const CheckParams& params) const {
-  Run r{system, params.policy.screen_lock.value_or(ScreenLockSettings{}), {}, {}, {}, {}, {}};
+  Run r{system, params.policy.settingsOr<ScreenLockSettings>(id()), {}, {}, {}, {}, {}};
   readAccounts(r);
   r.installed = readInstalledSessions(system);
 

@@ -61,7 +61,7 @@ class ScreenLockCheck final : public Check {
  public:
   explicit ScreenLockCheck(uid_t effective_uid) : effective_uid_(effective_uid) {}
 
-  std::string_view id() const override { return "screen_lock"; }
+  std::string_view id() const override { return kScreenLockCheckId; }
 
   StatusOr<CheckResult> run(const SystemView& system, const CheckParams& params) const override;
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "hearth/check.h"
+#include "hearth/check_registry.h"
 #include "hearth/json.h"
 #include "hearth/result.h"
 #include "hearth/status.h"
@@ -18,7 +19,17 @@
 
 namespace hearth::checks {
 
+inline constexpr char kVpnCheckId[] = "vpn";
+
+// The policy's `checks.vpn` settings (besides `required`).
+struct VpnSettings : CheckSettings {
+  // Addresses inside the company network, validated as IPv4/IPv6 literals. Empty: unknown.
+  std::vector<std::string> company_addresses;
+};
+
 std::unique_ptr<Check> NewVpnCheck();
+// Its registry entry (vpn_entry.cc): settings, names, factory; re-run on network changes.
+CheckEntry VpnCheckEntry();
 
 namespace vpn {
 

@@ -124,12 +124,12 @@ StatusOr<IpsecTables> readIpsec(const SystemView& system) {
 
 class VpnCheck final : public Check {
  public:
-  std::string_view id() const override { return "vpn"; }
+  std::string_view id() const override { return kVpnCheckId; }
 
   StatusOr<CheckResult> run(const SystemView& system, const CheckParams& params) const override {
     std::vector<vpn::AddressFinding> findings;
-    if (params.policy.vpn) {
-      for (const auto& address : params.policy.vpn->company_addresses) {
+    if (const auto* settings = params.policy.settings<VpnSettings>(id())) {
+      for (const auto& address : settings->company_addresses) {
         findings.push_back(examine(system, address));
       }
     }

@@ -201,7 +201,7 @@ TEST_P(DiskEncryptionGeneratedTest, PassesExactlyWhenEveryPathIsEncrypted) {
   auto view = NewRootedSystemView(dir.path());
   ASSERT_TRUE(view.ok()) << view.status().toString();
   Policy policy;
-  policy.disk_encryption = DiskEncryptionSettings{};
+  policy.enable(kDiskEncryptionCheckId);
   auto r = NewDiskEncryptionCheck()->run(**view, CheckParams{policy, ""});
   ASSERT_TRUE(r.ok()) << r.status().toString();
   // The verdict for / (a loop's backing filesystem /images is a target of its own).

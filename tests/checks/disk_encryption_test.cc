@@ -22,7 +22,7 @@ const std::string kFixtures = std::string(HEARTH_FIXTURES_DIR) + "/linux/disk_en
 
 CheckResult RunDisk(const SystemView& view) {
   Policy policy;
-  policy.disk_encryption = DiskEncryptionSettings{};
+  policy.enable(kDiskEncryptionCheckId);
   CheckParams params{policy, ""};
   auto r = NewDiskEncryptionCheck()->run(view, params);
   EXPECT_TRUE(r.ok()) << r.status().toString();

@@ -40,7 +40,7 @@ Policy policyWith(OsPatchesSettings s) {
   Policy p;
   p.level = "standard";
   p.version = 1;
-  p.os_patches = s;
+  p.enable(kOsPatchesCheckId, std::make_shared<OsPatchesSettings>(s));
   return p;
 }
 

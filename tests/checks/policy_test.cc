@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "os_patches/os_patches.h"
+#include "screen_lock/screen_lock.h"
 #include "support/temp_dir.h"
+#include "vpn/vpn.h"
 
 namespace hearth {
 namespace {
@@ -27,13 +30,18 @@ TEST(PolicyTest, ParsesTheArchitectureExample) {
   ASSERT_TRUE(p.ok()) << p.status().toString();
   EXPECT_EQ(p->level, "standard");
   EXPECT_EQ(p->version, 3);
-  ASSERT_TRUE(p->vpn);
-  EXPECT_EQ(p->vpn->company_addresses.size(), 2u);
-  ASSERT_TRUE(p->os_patches);
-  EXPECT_EQ(p->os_patches->max_update_age_days, 30);
-  ASSERT_TRUE(p->screen_lock);
-  EXPECT_EQ(p->screen_lock->max_idle_seconds, 300);
+  const auto* vpn = p->settings<checks::VpnSettings>("vpn");
+  ASSERT_NE(vpn, nullptr);
+  EXPECT_EQ(vpn->company_addresses.size(), 2u);
+  const auto* patches = p->settings<checks::OsPatchesSettings>("os_patches");
+  ASSERT_NE(patches, nullptr);
+  EXPECT_EQ(patches->max_update_age_days, 30);
+  const auto* lock = p->settings<checks::ScreenLockSettings>("screen_lock");
+  ASSERT_NE(lock, nullptr);
+  EXPECT_EQ(lock->max_idle_seconds, 300);
   EXPECT_TRUE(p->required("disk_encryption"));
+  EXPECT_EQ(p->settings<checks::VpnSettings>("disk_encryption"), nullptr);  // it has none
+  EXPECT_EQ(p->settings<checks::ScreenLockSettings>("vpn"), nullptr);       // another type
 }
 
 TEST(PolicyTest, AbsentCheckIsNotEvaluatedAndOptionalIsNotRequired) {
@@ -50,10 +58,14 @@ TEST(PolicyTest, DefaultsApplyToOmittedSettings) {
   auto p =
       ParsePolicy(R"({"level":"l","version":1,"checks":{"os_patches":{},"screen_lock":{}}})", "p");
   ASSERT_TRUE(p.ok());
-  EXPECT_TRUE(p->os_patches->required);
-  EXPECT_EQ(p->os_patches->max_security_update_age_days, 7);
-  EXPECT_EQ(p->screen_lock->max_idle_seconds, 300);
-  EXPECT_TRUE(p->screen_lock->require_lock_on_resume);
+  EXPECT_TRUE(p->required("os_patches"));
+  const auto* patches = p->settings<checks::OsPatchesSettings>("os_patches");
+  const auto* lock = p->settings<checks::ScreenLockSettings>("screen_lock");
+  ASSERT_NE(patches, nullptr);
+  ASSERT_NE(lock, nullptr);
+  EXPECT_EQ(patches->max_security_update_age_days, 7);
+  EXPECT_EQ(lock->max_idle_seconds, 300);
+  EXPECT_TRUE(lock->require_lock_on_resume);
 }
 
 struct BadCase {

@@ -126,10 +126,10 @@ CheckResult RunCheck(const SystemView& system, int max_idle = 300, bool on_resum
                      uid_t agent_uid = 0) {
   Policy policy;
   policy.level = "standard";
-  ScreenLockSettings s;
-  s.max_idle_seconds = max_idle;
-  s.require_lock_on_resume = on_resume;
-  policy.screen_lock = s;
+  auto s = std::make_shared<ScreenLockSettings>();
+  s->max_idle_seconds = max_idle;
+  s->require_lock_on_resume = on_resume;
+  policy.enable(kScreenLockCheckId, s);
   auto r = NewScreenLockCheck(agent_uid)->run(system, CheckParams{policy, ""});
   EXPECT_TRUE(r.ok()) << r.status().toString();
   return r.ok() ? *r : CheckResult{};

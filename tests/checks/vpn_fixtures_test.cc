@@ -68,7 +68,9 @@ TEST_P(VpnFixtureTest, GivesTheExpectedVerdictAndSummary) {
   // Every configured address appears in the evidence.
   const json::Value* list = result->evidence.find("addresses");
   ASSERT_NE(list, nullptr);
-  EXPECT_EQ(list->size(), policy->vpn->company_addresses.size());
+  const auto* settings = policy->settings<VpnSettings>(kVpnCheckId);
+  ASSERT_NE(settings, nullptr);
+  EXPECT_EQ(list->size(), settings->company_addresses.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Trees, VpnFixtureTest, ::testing::ValuesIn(Cases()),

@@ -122,7 +122,9 @@ CheckResult RunVpn(const FakeSystemView& v, std::vector<std::string> addresses) 
   Policy p;
   p.level = "standard";
   p.version = 1;
-  p.vpn = VpnSettings{true, std::move(addresses)};
+  auto settings = std::make_shared<VpnSettings>();
+  settings->company_addresses = std::move(addresses);
+  p.enable(kVpnCheckId, settings);
   CheckParams params{p, ""};
   auto r = NewVpnCheck()->run(v, params);
   EXPECT_TRUE(r.ok()) << r.status().toString();

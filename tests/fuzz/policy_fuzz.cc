@@ -4,7 +4,10 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "disk_encryption/disk_encryption.h"
 #include "hearth/policy.h"
+#include "os_patches/os_patches.h"
+#include "screen_lock/screen_lock.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -14,13 +17,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (p->version < 1 || p->level.empty()) std::abort();
-  if (p->screen_lock &&
-      (p->screen_lock->max_idle_seconds < 1 || p->screen_lock->max_idle_seconds > 86400)) {
+  using hearth::checks::OsPatchesSettings;
+  using hearth::checks::ScreenLockSettings;
+  if (const auto* s = p->settings<ScreenLockSettings>(hearth::checks::kScreenLockCheckId);
+      s != nullptr && (s->max_idle_seconds < 1 || s->max_idle_seconds > 86400)) {
     std::abort();
   }
-  if (p->os_patches &&
-      (p->os_patches->max_update_age_days < 0 || p->os_patches->max_package_list_age_days < 1)) {
+  if (const auto* s = p->settings<OsPatchesSettings>(hearth::checks::kOsPatchesCheckId);
+      s != nullptr && (s->max_update_age_days < 0 || s->max_package_list_age_days < 1)) {
     std::abort();
+  }
+  // Every enabled check has the settings its section holds (all but disk_encryption have some).
+  for (const auto& c : p->checks) {
+    if (c.id != hearth::checks::kDiskEncryptionCheckId && c.settings == nullptr) std::abort();
   }
   return 0;
 }

@@ -74,7 +74,7 @@ int ChildMain(int fd, const std::vector<std::string>& images, const std::string&
   } else {
     auto view = NewLiveSystemView();
     Policy policy;
-    policy.disk_encryption = DiskEncryptionSettings{};
+    policy.enable(kDiskEncryptionCheckId);
     CheckParams params{policy, ""};
     auto result = NewDiskEncryptionCheck()->run(*view, params);
     if (result.ok()) {

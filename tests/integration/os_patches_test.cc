@@ -217,7 +217,7 @@ Policy patchesPolicy() {
   Policy p;
   p.level = "standard";
   p.version = 1;
-  p.os_patches = OsPatchesSettings{};
+  p.enable(kOsPatchesCheckId, std::make_shared<OsPatchesSettings>());
   return p;
 }
 

@@ -110,7 +110,7 @@ class ScreenLockRealTest : public ::testing::Test {
     auto system = NewLiveSystemView(options);
     Policy policy;
     policy.level = "standard";
-    policy.screen_lock = ScreenLockSettings{};
+    policy.enable(checks::kScreenLockCheckId, std::make_shared<checks::ScreenLockSettings>());
     auto r = checks::NewScreenLockCheck()->run(*system, CheckParams{policy, ""});
     EXPECT_TRUE(r.ok()) << r.status().toString();
     if (!r.ok()) return {};

@@ -74,7 +74,9 @@ TEST(VpnLiveTest, AddressViaThisMachinesNetworkFailsNamingTheInterface) {
   Policy p;
   p.level = "standard";
   p.version = 1;
-  p.vpn = VpnSettings{true, {kFarAddress}};
+  auto settings = std::make_shared<checks::VpnSettings>();
+  settings->company_addresses = {kFarAddress};
+  p.enable(checks::kVpnCheckId, settings);
   CheckParams params{p, ""};
   auto view = NewLiveSystemView();
   auto r = checks::NewVpnCheck()->run(*view, params);

@@ -114,7 +114,9 @@ class VpnNamespaceTest : public ::testing::Test {
     Policy p;
     p.level = "standard";
     p.version = 1;
-    p.vpn = VpnSettings{true, std::move(addresses)};
+    auto settings = std::make_shared<checks::VpnSettings>();
+    settings->company_addresses = std::move(addresses);
+    p.enable(checks::kVpnCheckId, settings);
     CheckParams params{p, ""};
     auto view = NewLiveSystemView();
     auto r = checks::NewVpnCheck()->run(*view, params);

@@ -14,7 +14,8 @@
 namespace hearth {
 
 struct CheckParams {
-  const Policy& policy;  // the validated policy; each check reads its own section
+  // The validated policy; each check reads its own settings (policy.settings<T>(id)).
+  const Policy& policy;
   // Where checks keep state between runs (first-seen dates, caches). Empty: no persistent state
   // (ages then count from now, and nothing is cached).
   std::string state_dir;
@@ -30,8 +31,5 @@ class Check {
   // reason. The runner fills in id, required and duration_ms.
   virtual StatusOr<CheckResult> run(const SystemView& system, const CheckParams& params) const = 0;
 };
-
-// The built-in checks in report order (builtin_checks.cc: one line each).
-std::vector<std::unique_ptr<Check>> BuiltinChecks();
 
 }  // namespace hearth

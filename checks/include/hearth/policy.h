@@ -1,10 +1,13 @@
 // The agreed security level: a policy document for one named level, parsed and validated
 // strictly. Unknown keys, wrong types and out-of-range values are errors that name the file, the
 // key and what was expected (a typo must never weaken a policy).
+//
+// Which checks a policy may name, and how each reads its own settings, comes from a check
+// registry (check_registry.h); the keys every check has (`required`) are read here.
 #pragma once
 
 #include <cstdint>
-#include <optional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,47 +16,58 @@
 
 namespace hearth {
 
-struct DiskEncryptionSettings {
-  bool required = true;
+class CheckRegistry;
+
+// A check's own settings: the keys of `checks.<id>` besides the ones every check has. Each check
+// defines its type in its folder (vpn/vpn.h: VpnSettings); immutable once parsed.
+struct CheckSettings {
+  virtual ~CheckSettings() = default;
 };
 
-struct VpnSettings {
-  bool required = true;
-  // Addresses inside the company network, validated as IPv4/IPv6 literals. Empty: unknown.
-  std::vector<std::string> company_addresses;
-};
-
-struct OsPatchesSettings {
-  bool required = true;
-  int max_security_update_age_days = 7;
-  int max_update_age_days = 30;
-  int max_package_list_age_days = 7;
-  int reboot_grace_days = 3;
-};
-
-struct ScreenLockSettings {
-  bool required = true;
-  int max_idle_seconds = 300;
-  bool require_lock_on_resume = true;
+// One check the policy enables.
+struct PolicyCheck {
+  std::string id;
+  bool required = true;  // false: reported without affecting compliance
+  // The check's own settings; null for a check that has none.
+  std::shared_ptr<const CheckSettings> settings;
 };
 
 struct Policy {
   std::string level;
   int64_t version = 0;
-  // A check absent from the policy is not evaluated.
-  std::optional<DiskEncryptionSettings> disk_encryption;
-  std::optional<VpnSettings> vpn;
-  std::optional<OsPatchesSettings> os_patches;
-  std::optional<ScreenLockSettings> screen_lock;
+  // The checks this policy enables, in registry order (the order of reports). A check absent
+  // from the policy is not evaluated.
+  std::vector<PolicyCheck> checks;
 
+  const PolicyCheck* find(std::string_view check_id) const;  // null when not enabled
   bool enabled(std::string_view check_id) const;
   bool required(std::string_view check_id) const;  // false when not enabled
+  // The settings of `check_id` as a T: null when the check is not enabled, has no settings, or
+  // they are of another type.
+  template <typename T>
+  const T* settings(std::string_view check_id) const {
+    const PolicyCheck* c = find(check_id);
+    return c == nullptr ? nullptr : dynamic_cast<const T*>(c->settings.get());
+  }
+  // The settings of `check_id` as a T, or a T with its defaults when there are none.
+  template <typename T>
+  T settingsOr(std::string_view check_id) const {
+    const T* s = settings<T>(check_id);
+    return s == nullptr ? T{} : *s;
+  }
+  // Enables `check_id` after the others (or replaces it where it is): for code that builds a
+  // policy itself rather than parsing one (tests, tools).
+  Policy& enable(std::string check_id, std::shared_ptr<const CheckSettings> settings = nullptr,
+                 bool required = true);
 };
 
-// Parses and validates a policy document. `source` names it in errors ("/etc/hearth/policy.json").
-// Errors are InvalidArgument: "<source>: <key path>: expected ..., got ..." or, for malformed JSON,
+// Parses and validates a policy document against the checks of `registry` (default: Checks(),
+// this process's registry). `source` names it in errors ("/etc/hearth/policy.json"). Errors are
+// InvalidArgument: "<source>: <key path>: expected ..., got ..." or, for malformed JSON,
 // "<source>: line L, column C: ...".
 StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source);
+StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source,
+                             const CheckRegistry& registry);
 
 // Reads (at most 1 MiB) and parses the policy file at `path`.
 StatusOr<Policy> LoadPolicyFile(const std::string& path);

@@ -29,7 +29,7 @@ struct CheckProcessOptions {
   std::string notify_state_file;
   int interrupt_fd = -1;    // readable → abandon the run (Unavailable "interrupted")
   bool in_process = false;  // tests: run in this process (no timeout isolation)
-  // Tests: the checks and the system view (default: BuiltinChecks() and the live system).
+  // Tests: the checks and the system view (default: those of Checks() and the live system).
   std::function<std::vector<std::unique_ptr<Check>>()> make_checks;
   std::function<std::unique_ptr<SystemView>()> make_view;
 };

@@ -66,8 +66,8 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
 
 // --- the text, exposed for tests -----------------------------------------------------------------
 
-// "Hearth: Screen lock needs attention" (known check ids have plain names; others are spelled
-// out from the id).
+// "Hearth: Screen lock needs attention": the title of the check's entry in Checks(); an id
+// without one is spelled out ("Hearth: Antivirus status needs attention").
 std::string NotificationTitle(std::string_view check_id);
 // The remediation (the summary when there is none), as valid UTF-8 without control characters
 // other than newline and tab, at most ~1000 bytes; `markup` escapes & < > for servers that
