@@ -1,13 +1,3 @@
-#include <iostream>
-#include <string>
-#include <vector>
+#include "hearth/server/main.h"
 
-#include "hearth/server/cli.h"
-
-int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  hearth::server::ServerCliEnvironment env{std::cout, std::cerr};
-  int rc = hearth::server::RunServerCli(args, env);
-  std::cout.flush();
-  return rc;
-}
+int main(int argc, char** argv) { return hearth::server::Main(argc, argv); }

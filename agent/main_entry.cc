@@ -1,0 +1,19 @@
+#include <iostream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "hearth/agent/cli.h"
+#include "hearth/agent/main.h"
+
+namespace hearth::agent {
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  CliEnvironment env{std::cout, std::cerr, ::isatty(STDOUT_FILENO) == 1};
+  int rc = RunAgentCli(args, env);
+  std::cout.flush();
+  return rc;
+}
+
+}  // namespace hearth::agent
