@@ -348,7 +348,7 @@ json::Value layerJson(const Layer& layer) {
 
 CheckResult decide(const Facts& facts) {
   CheckResult r;
-  r.id = "disk_encryption";
+  r.id = kDiskEncryptionCheckId;
 
   json::Value targets = json::Value::array();
   for (const Target& t : facts.targets) {

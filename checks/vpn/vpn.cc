@@ -418,7 +418,7 @@ StatusOr<InterfaceState> ClassifyInterface(const InterfaceSysfs& s) {
 
 CheckResult Decide(const std::vector<AddressFinding>& findings) {
   CheckResult r;
-  r.id = "vpn";
+  r.id = kVpnCheckId;
   json::Value list = json::Value::array();
   if (findings.empty()) {
     r.verdict = Verdict::kUnknown;

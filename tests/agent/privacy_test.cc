@@ -66,5 +66,18 @@ TEST(PrivacyFilterTest, LocalAccountsInAnyEvidenceArePseudonymous) {
   EXPECT_NE(out.find("/home/person 1"), std::string::npos) << out;
 }
 
+TEST(PrivacyFilterTest, LocalAccountsAreThoseInTheLoginDefsUidRange) {
+  std::string passwd =
+      "root:x:0:0:root:/root:/bin/bash\n"
+      "erin:x:500:500::/home/erin:/bin/bash\n"
+      "frank:x:1200:1200::/home/frank:/usr/sbin/nologin\n"
+      "# comment\n"
+      "nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n";
+  // Any shell: a name in a path is a name, whether or not the account logs in.
+  EXPECT_EQ(LocalUsersFromPasswd(passwd), std::vector<std::string>{"frank"});
+  accounts::UidRange older{500, 60000};  // UID_MIN 500, as on older systems
+  EXPECT_EQ(LocalUsersFromPasswd(passwd, older), (std::vector<std::string>{"erin", "frank"}));
+}
+
 }  // namespace
 }  // namespace hearth::agent

@@ -115,6 +115,22 @@ TEST(JsonTest, SetReplacesInPlace) {
   EXPECT_EQ(write(o), R"({"a":3,"b":2})");
 }
 
+TEST(JsonTest, EraseRemovesOneKeyAndKeepsTheOrderOfTheRest) {
+  Value o = Value::object();
+  o.set("a", 1);
+  o.set("b", 2);
+  o.set("c", 3);
+  EXPECT_TRUE(o.erase("b"));
+  EXPECT_FALSE(o.erase("b"));
+  EXPECT_EQ(write(o), R"({"a":1,"c":3})");
+  Value not_an_object = Value::array();
+  EXPECT_FALSE(not_an_object.erase("a"));
+  // find() on a mutable value gives a value that can be changed in place.
+  *o.find("c") = Value("three");
+  EXPECT_EQ(write(o), R"({"a":1,"c":"three"})");
+  EXPECT_EQ(o.find("b"), nullptr);
+}
+
 TEST(JsonTest, ByteOrderMarkIsTolerated) {
   auto v = parse("\xEF\xBB\xBF{\"a\":1}");
   ASSERT_TRUE(v.ok());

@@ -33,5 +33,27 @@ TEST(TextTest, SplittingAndNumbers) {
   EXPECT_EQ(trim("  x \n"), "x");
 }
 
+TEST(TextTest, FirstLineIsTrimmedAndOptionallyCut) {
+  EXPECT_EQ(firstLine("\n  error: no such device\nsecond line\n"), "error: no such device");
+  EXPECT_EQ(firstLine(""), "");
+  EXPECT_EQ(firstLine(std::string(500, 'x')).size(), 500u);  // no limit by default
+  EXPECT_EQ(firstLine(std::string(500, 'x'), 300), std::string(300, 'x') + "...");
+  EXPECT_EQ(firstLine("short", 300), "short");
+}
+
+TEST(TextTest, LowerCaseIsAsciiOnly) {
+  EXPECT_EQ(toLower("AES-XTS-Plain64"), "aes-xts-plain64");
+  EXPECT_EQ(toLower("\xC3\x89t\xC3\xA9"), "\xC3\x89t\xC3\xA9");  // UTF-8 bytes unchanged
+}
+
+TEST(TextTest, Unsigned32BitNumbers) {
+  EXPECT_EQ(parseU32("0"), 0u);
+  EXPECT_EQ(parseU32("4294967295"), 4294967295u);
+  EXPECT_FALSE(parseU32("4294967296"));
+  EXPECT_FALSE(parseU32("-1"));
+  EXPECT_FALSE(parseU32("12a"));
+  EXPECT_FALSE(parseU32(""));
+}
+
 }  // namespace
 }  // namespace hearth::text

@@ -24,7 +24,7 @@ struct CheckParams {
 class Check {
  public:
   virtual ~Check() = default;
-  // The key used in policies and reports: "disk_encryption".
+  // The key used in policies and reports, e.g. disk_encryption.
   virtual std::string_view id() const = 0;
   // Never fails for "the machine is not compliant": that is an OK result with Verdict::kFail.
   // A non-OK Status means the check could not tell; the runner reports it as kUnknown with the

@@ -28,7 +28,7 @@ namespace hearth {
 using PersonLabels = std::map<std::string, std::string>;
 
 struct CheckEntry {
-  // The key in policies and reports: [a-z][a-z0-9_]*, at most 64 bytes ("screen_lock").
+  // The key in policies and reports: [a-z][a-z0-9_]*, at most 64 bytes (e.g. screen_lock).
   std::string id;
   // For the person at the PC; plain English strings, translated where they are shown.
   std::string name;                // "Screen lock"

@@ -15,7 +15,7 @@
 namespace hearth {
 
 struct CheckResult {
-  std::string id;  // "disk_encryption"
+  std::string id;  // the check's, e.g. disk_encryption
   Verdict verdict = Verdict::kUnknown;
   bool required = true;
   std::string summary;  // one line for a person: "Root filesystem / is not encrypted"

@@ -1,0 +1,69 @@
+#include "test_marker.h"
+
+#include <iostream>
+
+namespace hearth::testing {
+
+namespace {
+
+class TestMarkerCheck final : public Check {
+ public:
+  std::string_view id() const override { return kTestMarkerCheckId; }
+
+  StatusOr<CheckResult> run(const SystemView& system, const CheckParams& params) const override {
+    std::string path = params.policy.settingsOr<TestMarkerSettings>(id()).marker_file;
+    CheckResult r;
+    r.evidence = json::Value::object();
+    r.evidence.set("marker_file", path);
+    r.evidence.set("local_note", "seen only on this PC");
+    if (path.empty()) {
+      r.verdict = Verdict::kUnknown;
+      r.summary = "No marker file is configured";
+      return r;
+    }
+    auto info = system.stat(path);
+    if (!info.ok() && info.status().code() != StatusCode::kNotFound) return info.status();
+    bool found = info.ok() && info->type == FileType::kRegular;
+    r.evidence.set("found", found);
+    r.verdict = found ? Verdict::kPass : Verdict::kFail;
+    r.summary =
+        found ? "The marker file " + path + " is there" : "The marker file " + path + " is missing";
+    if (!found) r.remediation = "Create " + path + ".";
+    return r;
+  }
+};
+
+StatusOr<std::shared_ptr<const CheckSettings>> parseSettings(const json::ObjectReader& section) {
+  auto s = std::make_shared<TestMarkerSettings>();
+  HEARTH_RETURN_IF_ERROR(section.readString("marker_file", s->marker_file, {.max_bytes = 4096}));
+  if (!s->marker_file.empty() && s->marker_file[0] != '/') {
+    return section.invalid("marker_file", "an absolute path");
+  }
+  return std::shared_ptr<const CheckSettings>(std::move(s));
+}
+
+}  // namespace
+
+CheckEntry TestMarkerCheckEntry() {
+  CheckEntry e;
+  e.id = kTestMarkerCheckId;
+  e.name = "Test marker";
+  e.notification_title = "The test marker is missing";
+  e.make = [] { return std::make_unique<TestMarkerCheck>(); };
+  e.settings_keys = {"marker_file"};
+  e.parse_settings = parseSettings;
+  e.privacy_filter = [](json::Value& evidence, PersonLabels& /*people*/) {
+    evidence.erase("local_note");
+  };
+  return e;
+}
+
+int RunWithTestMarker(int (*program)(int, char**), int argc, char** argv) {
+  if (Status s = AddCheck(TestMarkerCheckEntry()); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 70;
+  }
+  return program(argc, argv);
+}
+
+}  // namespace hearth::testing
