@@ -99,12 +99,12 @@ StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source,
     HEARTH_RETURN_IF_ERROR(checks->readObject(entry.id, section));
     if (!section) continue;
     std::vector<std::string_view> keys(std::begin(kCommonKeys), std::end(kCommonKeys));
-    keys.insert(keys.end(), entry.settings_keys.begin(), entry.settings_keys.end());
+    keys.insert(keys.end(), entry.settings.keys.begin(), entry.settings.keys.end());
     HEARTH_RETURN_IF_ERROR(section->onlyKeys(keys));
     PolicyCheck check{entry.id, true, nullptr};
     HEARTH_RETURN_IF_ERROR(section->readBool("required", check.required));
-    if (entry.parse_settings) {
-      HEARTH_ASSIGN_OR_RETURN(check.settings, entry.parse_settings(*section));
+    if (entry.settings.parse) {
+      HEARTH_ASSIGN_OR_RETURN(check.settings, entry.settings.parse(*section));
     }
     p.checks.push_back(std::move(check));
   }

@@ -1,21 +1,10 @@
-// os_patches's registry entry (check_registry.h): its policy settings, names, factory and what of
-// its evidence may leave the PC.
+// os_patches's registry entry (check_registry.h): its wording, factory, policy settings and what
+// of its evidence may leave the PC.
 #include "os_patches/os_patches.h"
 
 namespace hearth::checks {
 
 namespace {
-
-StatusOr<std::shared_ptr<const CheckSettings>> parseSettings(const json::ObjectReader& section) {
-  auto s = std::make_shared<OsPatchesSettings>();
-  HEARTH_RETURN_IF_ERROR(
-      section.readInt("max_security_update_age_days", 0, 3650, s->max_security_update_age_days));
-  HEARTH_RETURN_IF_ERROR(section.readInt("max_update_age_days", 0, 3650, s->max_update_age_days));
-  HEARTH_RETURN_IF_ERROR(
-      section.readInt("max_package_list_age_days", 1, 3650, s->max_package_list_age_days));
-  HEARTH_RETURN_IF_ERROR(section.readInt("reboot_grace_days", 0, 3650, s->reboot_grace_days));
-  return std::shared_ptr<const CheckSettings>(std::move(s));
-}
 
 // Counts, ages and the names of pending security updates: which other software is installed or
 // pending stays on the PC.
@@ -42,19 +31,25 @@ void privacyFilter(json::Value& evidence, PersonLabels& /*people*/) {
   }
 }
 
+Status readSettings(const json::ObjectReader& section, OsPatchesSettings& s) {
+  HEARTH_RETURN_IF_ERROR(
+      section.readInt("max_security_update_age_days", 0, 3650, s.max_security_update_age_days));
+  HEARTH_RETURN_IF_ERROR(section.readInt("max_update_age_days", 0, 3650, s.max_update_age_days));
+  HEARTH_RETURN_IF_ERROR(
+      section.readInt("max_package_list_age_days", 1, 3650, s.max_package_list_age_days));
+  return section.readInt("reboot_grace_days", 0, 3650, s.reboot_grace_days);
+}
+
 }  // namespace
 
 CheckEntry OsPatchesCheckEntry() {
-  CheckEntry e;
-  e.id = kOsPatchesCheckId;
-  e.name = "System updates";
-  e.notification_title = "System updates need attention";
-  e.make = [] { return NewOsPatchesCheck(); };
-  e.settings_keys = {"max_security_update_age_days", "max_update_age_days",
-                     "max_package_list_age_days", "reboot_grace_days"};
-  e.parse_settings = parseSettings;
-  e.privacy_filter = privacyFilter;
-  return e;
+  return {.id = kOsPatchesCheckId,
+          .wording = {"System updates", "System updates need attention"},
+          .make = [] { return NewOsPatchesCheck(); },
+          .settings = SettingsOf({"max_security_update_age_days", "max_update_age_days",
+                                  "max_package_list_age_days", "reboot_grace_days"},
+                                 readSettings),
+          .privacy_filter = privacyFilter};
 }
 
 }  // namespace hearth::checks

@@ -1,16 +1,14 @@
-// screen_lock's registry entry (check_registry.h): its policy settings, names, factory and what of
-// its evidence may leave the PC.
+// screen_lock's registry entry (check_registry.h): its wording, factory, policy settings and what
+// of its evidence may leave the PC.
 #include "screen_lock/screen_lock.h"
 
 namespace hearth::checks {
 
 namespace {
 
-StatusOr<std::shared_ptr<const CheckSettings>> parseSettings(const json::ObjectReader& section) {
-  auto s = std::make_shared<ScreenLockSettings>();
-  HEARTH_RETURN_IF_ERROR(section.readInt("max_idle_seconds", 1, 86400, s->max_idle_seconds));
-  HEARTH_RETURN_IF_ERROR(section.readBool("require_lock_on_resume", s->require_lock_on_resume));
-  return std::shared_ptr<const CheckSettings>(std::move(s));
+Status readSettings(const json::ObjectReader& section, ScreenLockSettings& s) {
+  HEARTH_RETURN_IF_ERROR(section.readInt("max_idle_seconds", 1, 86400, s.max_idle_seconds));
+  return section.readBool("require_lock_on_resume", s.require_lock_on_resume);
 }
 
 // The people judged (people[], not_inspected[]) keep their "person N" label; their user names go
@@ -36,15 +34,11 @@ void privacyFilter(json::Value& evidence, PersonLabels& people) {
 }  // namespace
 
 CheckEntry ScreenLockCheckEntry() {
-  CheckEntry e;
-  e.id = kScreenLockCheckId;
-  e.name = "Screen lock";
-  e.notification_title = "Screen lock needs attention";
-  e.make = [] { return NewScreenLockCheck(); };
-  e.settings_keys = {"max_idle_seconds", "require_lock_on_resume"};
-  e.parse_settings = parseSettings;
-  e.privacy_filter = privacyFilter;
-  return e;
+  return {.id = kScreenLockCheckId,
+          .wording = {"Screen lock", "Screen lock needs attention"},
+          .make = [] { return NewScreenLockCheck(); },
+          .settings = SettingsOf({"max_idle_seconds", "require_lock_on_resume"}, readSettings),
+          .privacy_filter = privacyFilter};
 }
 
 }  // namespace hearth::checks

@@ -1,4 +1,5 @@
-// vpn's registry entry (check_registry.h): its policy settings, names and factory.
+// vpn's registry entry (check_registry.h): its wording, factory and policy settings; it re-runs
+// when the network changes.
 #include "hearth/system_view.h"
 #include "vpn/vpn.h"
 
@@ -8,8 +9,7 @@ namespace {
 
 constexpr size_t kMaxCompanyAddresses = 256;
 
-StatusOr<std::shared_ptr<const CheckSettings>> parseSettings(const json::ObjectReader& section) {
-  auto s = std::make_shared<VpnSettings>();
+Status readSettings(const json::ObjectReader& section, VpnSettings& s) {
   const json::Array* addresses = nullptr;
   HEARTH_RETURN_IF_ERROR(section.readArray("company_addresses", kMaxCompanyAddresses,
                                            "an array of at most 256 IP addresses", addresses));
@@ -19,23 +19,19 @@ StatusOr<std::shared_ptr<const CheckSettings>> parseSettings(const json::ObjectR
       return section.invalid("company_addresses[" + std::to_string(i) + "]",
                              "an IPv4 or IPv6 address such as \"10.20.0.1\" or \"fd00::1\"", &e);
     }
-    s->company_addresses.push_back(e.asString());
+    s.company_addresses.push_back(e.asString());
   }
-  return std::shared_ptr<const CheckSettings>(std::move(s));
+  return OkStatus();
 }
 
 }  // namespace
 
 CheckEntry VpnCheckEntry() {
-  CheckEntry e;
-  e.id = kVpnCheckId;
-  e.name = "VPN";
-  e.notification_title = "VPN needs attention";
-  e.make = [] { return NewVpnCheck(); };
-  e.settings_keys = {"company_addresses"};
-  e.parse_settings = parseSettings;
-  e.rerun_on_network_change = true;
-  return e;
+  return {.id = kVpnCheckId,
+          .wording = {"VPN", "VPN needs attention"},
+          .make = [] { return NewVpnCheck(); },
+          .settings = SettingsOf({"company_addresses"}, readSettings),
+          .rerun_on_network_change = true};
 }
 
 }  // namespace hearth::checks

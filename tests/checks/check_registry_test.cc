@@ -24,20 +24,15 @@ class ColourCheck final : public Check {
   }
 };
 
+Status readColour(const json::ObjectReader& section, ColourSettings& s) {
+  return section.readString("colour", s.colour, {.non_empty = true});
+}
+
 CheckEntry colourEntry() {
-  CheckEntry e;
-  e.id = "colour";
-  e.name = "Colour";
-  e.notification_title = "Colour needs attention";
-  e.make = [] { return std::make_unique<ColourCheck>(); };
-  e.settings_keys = {"colour"};
-  e.parse_settings =
-      [](const json::ObjectReader& section) -> StatusOr<std::shared_ptr<const CheckSettings>> {
-    auto s = std::make_shared<ColourSettings>();
-    HEARTH_RETURN_IF_ERROR(section.readString("colour", s->colour, {.non_empty = true}));
-    return std::shared_ptr<const CheckSettings>(std::move(s));
-  };
-  return e;
+  return {.id = "colour",
+          .wording = {"Colour", "Colour needs attention"},
+          .make = [] { return std::make_unique<ColourCheck>(); },
+          .settings = SettingsOf({"colour"}, readColour)};
 }
 
 TEST(CheckRegistryTest, TheBuiltinChecksInReportOrder) {
@@ -50,12 +45,12 @@ TEST(CheckRegistryTest, TheBuiltinChecksInReportOrder) {
   for (size_t i = 0; i < checks.size(); ++i) {
     const CheckEntry& e = builtin.entries()[i];
     EXPECT_EQ(checks[i]->id(), e.id);  // the factory makes the check its entry names
-    EXPECT_FALSE(e.name.empty()) << e.id;
-    EXPECT_FALSE(e.notification_title.empty()) << e.id;
-    EXPECT_EQ(e.settings_keys.empty(), !e.parse_settings) << e.id;
+    EXPECT_FALSE(e.wording.name.empty()) << e.id;
+    EXPECT_FALSE(e.wording.notification_title.empty()) << e.id;
+    EXPECT_EQ(e.settings.keys.empty(), !e.settings.parse) << e.id;
   }
-  EXPECT_EQ(builtin.find("screen_lock")->notification_title, "Screen lock needs attention");
-  EXPECT_EQ(builtin.find("os_patches")->name, "System updates");
+  EXPECT_EQ(builtin.find("screen_lock")->wording.notification_title, "Screen lock needs attention");
+  EXPECT_EQ(builtin.find("os_patches")->wording.name, "System updates");
   EXPECT_EQ(builtin.find("firewall"), nullptr);
 }
 

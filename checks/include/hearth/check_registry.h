@@ -27,29 +27,48 @@ namespace hearth {
 // what leaves the PC ("alice" → "person 1").
 using PersonLabels = std::map<std::string, std::string>;
 
+// What the person at the PC reads about a check: plain English strings, kept in one place and
+// translated where they are shown.
+struct CheckWording {
+  std::string name;                // "Screen lock"
+  std::string notification_title;  // "Screen lock needs attention" (shown after "Hearth: ")
+};
+
+// A check's own part of its policy section.
+struct CheckSettingsSpec {
+  // The keys of `checks.<id>` the check reads itself, in the order errors list them (after the
+  // keys every check has, which policy.cc reads: "required").
+  std::vector<std::string> keys;
+  // Reads them from the section (a reader of `checks.<id>`: its errors name the document and the
+  // key path). Null: the check has no settings of its own (PolicyCheck holds null).
+  std::function<StatusOr<std::shared_ptr<const CheckSettings>>(const json::ObjectReader& section)>
+      parse;
+};
+
+// The spec of settings type T: `keys`, read by `read` into a T that starts with T's defaults.
+template <typename T>
+CheckSettingsSpec SettingsOf(std::vector<std::string> keys,
+                             Status (*read)(const json::ObjectReader& section, T& settings)) {
+  return {
+      std::move(keys),
+      [read](const json::ObjectReader& section) -> StatusOr<std::shared_ptr<const CheckSettings>> {
+        auto settings = std::make_shared<T>();
+        HEARTH_RETURN_IF_ERROR(read(section, *settings));
+        return std::shared_ptr<const CheckSettings>(std::move(settings));
+      }};
+}
+
 struct CheckEntry {
   // The key in policies and reports: [a-z][a-z0-9_]*, at most 64 bytes (e.g. screen_lock).
   std::string id;
-  // For the person at the PC; plain English strings, translated where they are shown.
-  std::string name;                // "Screen lock"
-  std::string notification_title;  // "Screen lock needs attention" (shown after "Hearth: ")
+  CheckWording wording;
   // A new instance of the check. Required.
   std::function<std::unique_ptr<Check>()> make;
-
-  // The keys of `checks.<id>` the check reads itself, in the order errors list them (after the
-  // keys every check has, which policy.cc reads: "required").
-  std::vector<std::string> settings_keys;
-  // Reads those keys from the check's section (a reader of `checks.<id>`: its errors name the
-  // document and the key path). Null: the check has no settings of its own (PolicyCheck holds
-  // null).
-  std::function<StatusOr<std::shared_ptr<const CheckSettings>>(const json::ObjectReader& section)>
-      parse_settings;
-
+  CheckSettingsSpec settings{};
   // What of the check's evidence may leave the PC: edits `evidence` in place, and adds the
   // people it names to `people` (their names are then replaced everywhere in the report). Null:
   // all of it may (the PC's account names are still replaced). See agent/privacy.h.
-  std::function<void(json::Value& evidence, PersonLabels& people)> privacy_filter;
-
+  std::function<void(json::Value& evidence, PersonLabels& people)> privacy_filter{};
   // Re-run when the network changes (links, addresses, routes), not only on the schedule.
   bool rerun_on_network_change = false;
 };

@@ -33,29 +33,26 @@ class TestMarkerCheck final : public Check {
   }
 };
 
-StatusOr<std::shared_ptr<const CheckSettings>> parseSettings(const json::ObjectReader& section) {
-  auto s = std::make_shared<TestMarkerSettings>();
-  HEARTH_RETURN_IF_ERROR(section.readString("marker_file", s->marker_file, {.max_bytes = 4096}));
-  if (!s->marker_file.empty() && s->marker_file[0] != '/') {
+Status readSettings(const json::ObjectReader& section, TestMarkerSettings& s) {
+  HEARTH_RETURN_IF_ERROR(section.readString("marker_file", s.marker_file, {.max_bytes = 4096}));
+  if (!s.marker_file.empty() && s.marker_file[0] != '/') {
     return section.invalid("marker_file", "an absolute path");
   }
-  return std::shared_ptr<const CheckSettings>(std::move(s));
+  return OkStatus();
+}
+
+void privacyFilter(json::Value& evidence, PersonLabels& /*people*/) {
+  evidence.erase("local_note");  // stays on the PC
 }
 
 }  // namespace
 
 CheckEntry TestMarkerCheckEntry() {
-  CheckEntry e;
-  e.id = kTestMarkerCheckId;
-  e.name = "Test marker";
-  e.notification_title = "The test marker is missing";
-  e.make = [] { return std::make_unique<TestMarkerCheck>(); };
-  e.settings_keys = {"marker_file"};
-  e.parse_settings = parseSettings;
-  e.privacy_filter = [](json::Value& evidence, PersonLabels& /*people*/) {
-    evidence.erase("local_note");
-  };
-  return e;
+  return {.id = kTestMarkerCheckId,
+          .wording = {"Test marker", "The test marker is missing"},
+          .make = [] { return std::make_unique<TestMarkerCheck>(); },
+          .settings = SettingsOf({"marker_file"}, readSettings),
+          .privacy_filter = privacyFilter};
 }
 
 int RunWithTestMarker(int (*program)(int, char**), int argc, char** argv) {
