@@ -1,6 +1,6 @@
 // vpn's registry entry (check_registry.h): its wording, factory and policy settings; it re-runs
 // when the network changes.
-#include "hearth/system_view.h"
+#include "hearth/ip_address.h"
 #include "vpn/vpn.h"
 
 namespace hearth::checks {
