@@ -5,10 +5,11 @@
 #include <vector>
 
 #include "check_command.h"
-#include "hearth/agent/agent_state.h"
 #include "hearth/agent/config.h"
+#include "hearth/agent/cycle.h"
 #include "hearth/agent/daemon.h"
-#include "hearth/agent/run_once.h"
+#include "hearth/agent/enrollment.h"
+#include "hearth/agent/status_commands.h"
 #include "hearth/flags.h"
 #include "hearth/runner.h"
 #include "hearth/system_view.h"

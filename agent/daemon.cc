@@ -12,19 +12,16 @@
 #include <random>
 #include <set>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "child_process.h"
 #include "hearth/agent/backoff.h"
+#include "hearth/agent/child_process.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/preseed.h"
 #include "hearth/agent/runtime.h"
@@ -349,33 +346,21 @@ class Daemon {
     struct stat st {};
     if (config_.enroll_file.empty() || ::stat(config_.enroll_file.c_str(), &st) != 0) return;
     if (LoadEnrollment(options_.state_dir).ok()) return;
-    log_.stream().flush();
-    pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      log_.error(std::string("preseeded enrolment: fork: ") + std::strerror(errno));
+    ChildSpec spec;
+    spec.name = "hearth-enroll";
+    spec.run = [this](int) {
+      auto r = EnrollFromPreseed(config_.enroll_file, options_.state_dir, config_.proxy,
+                                 config_.service_user, log_);
+      if (!r.ok()) log_.error("preseeded enrolment: " + r.status().message());
+      return r.ok() ? 0 : 1;
+    };
+    auto child = ChildProcess::Start(spec);
+    if (!child.ok()) {
+      log_.error("preseeded enrolment: " + child.status().message());
       return;
     }
-    if (pid == 0) {
-      BecomeChildOf(parent, "hearth-enroll");
-      auto r = EnrollFromPreseed(config_.enroll_file, options_.state_dir, config_.proxy,
-                                 config_.service_user, log_.stream());
-      if (!r.ok()) log_.error("preseeded enrolment: " + r.status().message());
-      log_.stream().flush();
-      ::_exit(r.ok() ? 0 : 1);
-    }
-    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    while (pidfd >= 0) {
-      pollfd fds[2] = {{pidfd, POLLIN, 0}, {sfd_->get(), POLLIN, 0}};
-      int r = ::poll(fds, 2, -1);
-      if (r < 0 && errno == EINTR) continue;
-      if (r > 0 && (fds[1].revents & POLLIN) != 0 && (fds[0].revents & POLLIN) == 0) {
-        ::kill(pid, SIGKILL);  // a signal: let the loop handle it
-      }
-      break;
-    }
-    if (pidfd >= 0) ::close(pidfd);
-    Reap(pid);
+    // A signal (stop, reload, check now) ends the wait; the loop handles it.
+    (void)(*child)->wait(std::nullopt, sfd_->get());
   }
 
   // Opens the runtime when enrolled (enrolling from the preseed file first if there is one).
@@ -397,7 +382,6 @@ class Daemon {
     RuntimeOptions ro;
     ro.state_dir = options_.state_dir;
     ro.config = config_;
-    ro.uploader_process = options_.uploader_process;
     ro.isolate_checks = options_.isolate_checks;
     auto rt = AgentRuntime::open(ro, log_);
     if (!rt.ok()) {

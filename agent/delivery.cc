@@ -3,7 +3,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ostream>
 #include <utility>
 
 namespace hearth::agent {
@@ -29,13 +28,13 @@ PostResult localError(std::string message) {
 
 }  // namespace
 
-DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& log,
+DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, Logger& log,
                              const std::function<bool()>& should_stop, SentHistory* history) {
   DeliveryOutcome out;
   auto pending = spool.list();
   if (!pending.ok()) {
     out.last = localError("cannot list the spool: " + pending.status().message());
-    log << out.last.error << "\n";
+    log.error(out.last.error);
     return out;
   }
   for (int64_t seq : *pending) {
@@ -52,13 +51,13 @@ DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& l
       out.last = localError("cannot read report " + std::to_string(seq) +
                             " from the spool: " + body.status().message());
       if (permanentlyUnreadable(body.status())) out.unreadable = seq;
-      log << out.last.error << "\n";
+      log.error(out.last.error);
       return out;
     }
     PostResult r = transport.postReport(*body);
     if (r.kind != PostResult::Kind::kAccepted) {
-      log << "report " << seq << " not delivered (" << PostKindName(r.kind) << "): " << r.error
-          << "\n";
+      log.info("report " + std::to_string(seq) + " not delivered (" + PostKindName(r.kind) +
+               "): " + r.error);
       out.last = std::move(r);
       return out;
     }
@@ -78,18 +77,20 @@ DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& l
           out.last = localError(
               "the server lacks reports below " + std::to_string(seq) +
               " but putting them back into the spool failed: " + back.status().message());
-          log << out.last.error << "\n";
+          log.error(out.last.error);
           return out;
         }
         if (back->lacked_to != 0) {
-          log << "the server lacked reports " << back->lacked_from << ".." << back->lacked_to
-              << " (restored from a backup?); re-sending " << back->requeued << " of them";
+          std::string line = "the server lacked reports " + std::to_string(back->lacked_from) +
+                             ".." + std::to_string(back->lacked_to) +
+                             " (restored from a backup?); re-sending " +
+                             std::to_string(back->requeued) + " of them";
           if (back->not_kept > 0) {
-            log << "; " << back->not_kept
-                << " cannot be re-sent (no longer in the sent history, or never acknowledged: "
-                   "dropped from a full spool or refused)";
+            line += "; " + std::to_string(back->not_kept) +
+                    " cannot be re-sent (no longer in the sent history, or never acknowledged: "
+                    "dropped from a full spool or refused)";
           }
-          log << "\n";
+          log.warning(line);
           out.requeued += back->requeued;
         }
       }
@@ -97,7 +98,7 @@ DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& l
       // both (sent again, stored once). A copy that cannot be written only costs the chance to
       // re-send it after a restore.
       if (Status kept = history->keep(seq, out.last_delivered); !kept.ok()) {
-        log << "warning: " << kept.message() << "\n";
+        log.warning(kept.message());
       }
     }
     out.last = std::move(r);
@@ -105,7 +106,7 @@ DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& l
       out.last = localError(
           "report " + std::to_string(seq) +
           " was delivered but could not be removed from the spool: " + removed.message());
-      log << out.last.error << "\n";
+      log.error(out.last.error);
       return out;
     }
   }

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <map>
 #include <optional>
-#include <ostream>
 #include <set>
 
 #include "hearth/accounts.h"
@@ -230,12 +229,12 @@ StatusOr<State> stateFromJson(const json::Value& v) {
 
 // The agent's own file, read from the real file system (bounded, regular files only) whatever view
 // the checks looked at.
-State loadState(const std::string& path, std::ostream& log) {
+State loadState(const std::string& path, Logger& log) {
   auto text = ReadFileBounded(path, kStateFileLimit);
   if (!text.ok()) {
     if (text.status().code() != StatusCode::kNotFound) {
-      log << "hearth-agent: notifications: cannot read " << path << " (" << text.status().message()
-          << "); starting afresh\n";
+      log.warning("notifications: cannot read " + path + " (" + text.status().message() +
+                  "); starting afresh");
     }
     State fresh;
     fresh.changed = text.status().code() != StatusCode::kNotFound;
@@ -244,8 +243,8 @@ State loadState(const std::string& path, std::ostream& log) {
   auto parsed = json::parse(*text);
   StatusOr<State> state = parsed.ok() ? stateFromJson(*parsed) : StatusOr<State>(parsed.status());
   if (!state.ok()) {
-    log << "hearth-agent: notifications: ignoring damaged " << path << " ("
-        << state.status().message() << "); starting afresh\n";
+    log.warning("notifications: ignoring damaged " + path + " (" + state.status().message() +
+                "); starting afresh");
     State fresh;
     fresh.changed = true;
     return fresh;
@@ -260,20 +259,20 @@ bool fresh(TimePoint at, TimePoint now, std::chrono::hours repeat_after) {
 // Writes `message` to the log unless the same line was written within `repeat_after`.
 class OnceLog {
  public:
-  OnceLog(State& state, std::ostream& log, TimePoint now, std::chrono::hours repeat_after)
+  OnceLog(State& state, Logger& log, TimePoint now, std::chrono::hours repeat_after)
       : state_(state), log_(log), now_(now), repeat_after_(repeat_after) {}
   void operator()(const std::string& message) {
     std::string key = hex16(fnv1a(message));
     auto it = state_.logged.find(key);
     if (it != state_.logged.end() && fresh(it->second, now_, repeat_after_)) return;
-    log_ << "hearth-agent: notifications: " << message << "\n";
+    log_.warning("notifications: " + message);
     state_.logged[key] = now_;
     state_.changed = true;
   }
 
  private:
   State& state_;
-  std::ostream& log_;
+  Logger& log_;
   TimePoint now_;
   std::chrono::hours repeat_after_;
 };
@@ -467,7 +466,7 @@ std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& o
 }
 
 StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
-                             const NotifyOptions& options, std::ostream& log) {
+                             const NotifyOptions& options, Logger& log) {
   if (options.state_file.empty()) {
     return InvalidArgumentError("notifications need a state file (NotifyOptions.state_file)");
   }
@@ -562,7 +561,7 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
         log_once(s.message());
         continue;
       }
-      log << "hearth-agent: notified " << d.user << ": " << title << "\n";
+      log.info("notified " + d.user + ": " + title);
       state.told.push_back(State::Told{d.user, id, problem, now});
       state.changed = true;
       ++sent;

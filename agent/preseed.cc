@@ -12,13 +12,14 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <ostream>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
+#include "hearth/agent/enrollment.h"
 #include "hearth/config_file.h"
 #include "hearth/file_layer.h"
 #include "hearth/files.h"
@@ -164,7 +165,7 @@ Status removeSecret(const std::string& preseed_path, const std::string& content,
 
 StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
                                            const std::string& state_dir, const std::string& proxy,
-                                           const std::string& service_user, std::ostream& log) {
+                                           const std::string& service_user, Logger& log) {
   PreseedOutcome outcome;
   auto content = ReadFileBounded(preseed_path, kMaxPreseedBytes);
   if (!content.ok()) {
@@ -182,12 +183,13 @@ StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
       bool secret_present = p.secret_line != 0 || ::access(p.secret_file.c_str(), F_OK) == 0;
       if (secret_present) {
         HEARTH_RETURN_IF_ERROR(removeSecret(preseed_path, *content, p));
-        log << "preseeded enrolment: already enrolled to " << server << "; removed the secret from "
-            << (p.secret_file.empty() ? preseed_path : p.secret_file) << "\n";
+        log.info("preseeded enrolment: already enrolled to " + server +
+                 "; removed the secret from " +
+                 (p.secret_file.empty() ? preseed_path : p.secret_file));
       }
     } else {
-      log << "preseeded enrolment: " << preseed_path << " names " << server
-          << " but this PC is enrolled to " << existing->server << "; ignoring it\n";
+      log.warning("preseeded enrolment: " + preseed_path + " names " + server +
+                  " but this PC is enrolled to " + existing->server + "; ignoring it");
     }
     return outcome;
   } else if (existing.status().code() != StatusCode::kNotFound) {
@@ -197,9 +199,10 @@ StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
   outcome.attempted = true;
   struct stat st {};
   if (p.secret_line != 0 && ::stat(preseed_path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
-    log << "preseeded enrolment: warning: " << preseed_path
-        << " holds a secret but can be read by others (mode " << std::oct << (st.st_mode & 07777)
-        << std::dec << "); it should be 0600\n";
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%o", static_cast<unsigned>(st.st_mode & 07777));
+    log.warning("preseeded enrolment: " + preseed_path +
+                " holds a secret but can be read by others (mode " + mode + "); it should be 0600");
   }
 
   EnrollOptions o;
@@ -231,16 +234,16 @@ StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
     return enrolled.status().withContext(preseed_path);
   }
   outcome.enrolled = true;
-  log << "preseeded enrolment: enrolled to " << enrolled->server << " as device "
-      << enrolled->device_id << " (from " << preseed_path << ")\n";
+  log.info("preseeded enrolment: enrolled to " + enrolled->server + " as device " +
+           enrolled->device_id + " (from " + preseed_path + ")");
 
   Status removed = removeSecret(preseed_path, *content, p);
   if (!removed.ok()) {
     // Enrolled all the same; the next start tries again to remove it.
-    log << "preseeded enrolment: could not remove the secret: " << removed.message() << "\n";
+    log.error("preseeded enrolment: could not remove the secret: " + removed.message());
   } else {
-    log << "preseeded enrolment: removed the secret from "
-        << (p.secret_file.empty() ? preseed_path : p.secret_file) << "\n";
+    log.info("preseeded enrolment: removed the secret from " +
+             (p.secret_file.empty() ? preseed_path : p.secret_file));
   }
   return outcome;
 }

@@ -1,23 +1,19 @@
+// The agent's steps (see runtime.h).
 #include "hearth/agent/runtime.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
-#include <ostream>
-#include <pwd.h>
-#include <sstream>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "child_process.h"
 #include "hearth/agent/check_process.h"
+#include "hearth/agent/check_results.h"
 #include "hearth/agent/privacy.h"
-#include "hearth/agent/run_once.h"
+#include "hearth/agent/sequence.h"
 #include "hearth/agent/uploader.h"
 #include "hearth/files.h"
-#include "hearth/protocol/crypto.h"
+#include "hearth/protocol/crypto.h"  // RandomUuid: encoding.cc, no OpenSSL
 #include "hearth/protocol/wire.h"
 #include "hearth/result.h"
 #include "hearth/text.h"
@@ -28,34 +24,6 @@ namespace hearth::agent {
 namespace {
 
 constexpr size_t kMaxStateFile = 1 << 20;
-
-}  // namespace
-
-std::string MachineIdHash(const std::string& state_dir) {
-  // Hashed with a context string: the raw machine id never leaves the PC. The server flags two
-  // devices reporting the same value (a cloned disk), so a PC without a machine id must not
-  // send a value shared by every such PC: it gets a random one of its own, kept in the state
-  // directory (a cloned state directory still shows up as a clone).
-  std::string id;
-  for (const char* path : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
-    if (auto t = ReadFileBounded(path, 256); t.ok() && !text::trim(*t).empty()) {
-      id = text::trim(*t);
-      break;
-    }
-  }
-  if (id.empty()) {
-    const std::string own = state_dir + "/machine-id";
-    if (auto t = ReadFileBounded(own, 256); t.ok() && !text::trim(*t).empty()) {
-      id = "local:" + text::trim(*t);
-    } else if (auto fresh = protocol::RandomHex(16);
-               fresh.ok() && WriteFileDurably(own, *fresh + "\n", 0600).ok()) {
-      id = "local:" + *fresh;
-    }
-  }
-  return protocol::Sha256Hex("hearth-machine-id:" + id);
-}
-
-namespace {
 
 std::string now3339() { return formatRfc3339(std::chrono::system_clock::now()); }
 
@@ -71,47 +39,6 @@ std::string reportStatePath(const std::string& state_dir) {
 }
 
 }  // namespace
-
-StatusOr<int> LockStateDir(const std::string& state_dir) {
-  if (::mkdir(state_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return PermissionDeniedError("cannot create " + state_dir + ": " + std::strerror(errno));
-  }
-  std::string path = state_dir + "/agent.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    return PermissionDeniedError("cannot open " + path + ": " + std::strerror(errno));
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int e = errno;
-    ::close(fd);
-    if (e == EWOULDBLOCK) {
-      return FailedPreconditionError(
-          "another hearth-agent is already working in " + state_dir +
-          " (the daemon?); to ask the running agent for a check, use `hearth-agent check-now`");
-    }
-    return InternalError("cannot lock " + path + ": " + std::strerror(e));
-  }
-  return fd;
-}
-
-Status WriteRetiredMark(const std::string& state_dir, const std::string& why) {
-  json::Value o = json::Value::object();
-  o.set("retired_at", now3339());
-  o.set("reason", why);
-  return WriteFileDurably(state_dir + "/retired", json::write(o) + "\n", 0644);
-}
-
-Status ClearRetiredMark(const std::string& state_dir) {
-  if (::unlink((state_dir + "/retired").c_str()) != 0 && errno != ENOENT) {
-    return InternalError("cannot remove " + state_dir + "/retired: " + std::strerror(errno));
-  }
-  return OkStatus();
-}
-
-bool HasRetiredMark(const std::string& state_dir) {
-  struct stat st {};
-  return ::stat((state_dir + "/retired").c_str(), &st) == 0;
-}
 
 StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions& o, Logger& log) {
   std::unique_ptr<AgentRuntime> rt(new AgentRuntime());
@@ -174,37 +101,27 @@ Status AgentRuntime::openTransport() {
   ho.connect_timeout = options_.config.connect_timeout;
   ho.total_timeout = std::max<std::chrono::milliseconds>(options_.config.request_timeout,
                                                          options_.config.connect_timeout);
-  if (options_.uploader_process) {
-    // The uploader cannot open root-owned files: hand it the material in memory.
-    if (enrollment_.has_ca) {
-      HEARTH_ASSIGN_OR_RETURN(ho.ca_pem, ReadFileBounded(paths_.server_ca, 256 * 1024));
-    }
-    HEARTH_ASSIGN_OR_RETURN(ho.client_cert_pem, ReadFileBounded(paths_.device_cert, 256 * 1024));
-    HEARTH_ASSIGN_OR_RETURN(ho.client_key_pem, ReadFileBounded(paths_.device_key, 64 * 1024));
-    UploaderOptions uo;
-    uo.server = enrollment_.server;
-    uo.http = ho;
-    uo.signing_public_key_pem = signingKeys();
-    uo.user = options_.config.service_user;
-    if (::geteuid() == 0 && !FindAccount(uo.user)) {
-      // Installed by hand rather than from the package (which creates the account): still never
-      // run the network side as root.
-      log_->warning("the account \"" + uo.user +
-                    "\" (service_user) does not exist; the uploader runs as \"nobody\" instead");
-      uo.user = "nobody";
-    }
-    uo.request_deadline = ho.total_timeout + std::chrono::seconds(15);
-    HEARTH_ASSIGN_OR_RETURN(auto pt, ProcessTransport::start(uo));
-    transport_ = std::move(pt);
-  } else {
-    ho.ca_file = enrollment_.has_ca ? paths_.server_ca : "";
-    ho.client_cert = paths_.device_cert;
-    ho.client_key = paths_.device_key;
-    HEARTH_ASSIGN_OR_RETURN(auto client, HttpClient::create(ho));
-    auto cert_pem = ReadFileBounded(paths_.device_cert, 256 * 1024);
-    transport_ = NewHttpTransport(std::move(client), enrollment_.server, signingKeys(),
-                                  cert_pem.ok() ? *cert_pem : std::string());
+  // The uploader cannot open root-owned files: hand it the material in memory.
+  if (enrollment_.has_ca) {
+    HEARTH_ASSIGN_OR_RETURN(ho.ca_pem, ReadFileBounded(paths_.server_ca, 256 * 1024));
   }
+  HEARTH_ASSIGN_OR_RETURN(ho.client_cert_pem, ReadFileBounded(paths_.device_cert, 256 * 1024));
+  HEARTH_ASSIGN_OR_RETURN(ho.client_key_pem, ReadFileBounded(paths_.device_key, 64 * 1024));
+  UploaderOptions uo;
+  uo.server = enrollment_.server;
+  uo.http = ho;
+  uo.signing_public_key_pem = signingKeys();
+  uo.user = options_.config.service_user;
+  if (::geteuid() == 0 && !FindAccount(uo.user)) {
+    // Installed by hand rather than from the package (which creates the account): still never
+    // run the network side as root.
+    log_->warning("the account \"" + uo.user +
+                  "\" (service_user) does not exist; the uploader runs as \"nobody\" instead");
+    uo.user = "nobody";
+  }
+  uo.request_deadline = ho.total_timeout + std::chrono::seconds(15);
+  HEARTH_ASSIGN_OR_RETURN(auto pt, ProcessTransport::start(uo));
+  transport_ = std::move(pt);
 
   if (interrupt_fd_ >= 0) setInterruptFd(interrupt_fd_);
   return OkStatus();
@@ -214,7 +131,7 @@ AgentRuntime::~AgentRuntime() = default;
 
 void AgentRuntime::setInterruptFd(int fd) {
   interrupt_fd_ = fd;
-  if (auto* pt = dynamic_cast<ProcessTransport*>(transport_.get())) pt->setInterruptFd(fd);
+  if (transport_) transport_->setInterruptFd(fd);
 }
 
 void AgentRuntime::markRetired(const std::string& why) {
@@ -282,88 +199,7 @@ StatusOr<VerifiedPolicy> AgentRuntime::verifyFetchedPolicy(const std::string& en
   if (policy_ && !last_good_envelope_.empty() && envelope == last_good_envelope_) {
     return PolicyFromVerifiedEnvelope(envelope, policy_version_);
   }
-  if (!options_.uploader_process) {
-    return VerifySignedPolicy(envelope, signingKeys(), policy_version_);
-  }
-  const std::string keys = signingKeys();
-  const int64_t min_version = policy_version_;
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return InternalError(std::string("pipe: ") + std::strerror(errno));
-  }
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return InternalError(std::string("fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    BecomeChildOf(parent, "hearth-verify");
-    ::close(fds[0]);
-    auto v = VerifySignedPolicy(envelope, keys, min_version);
-    json::Value out = json::Value::object();
-    out.set("ok", v.ok());
-    if (v.ok()) {
-      out.set("key_index", static_cast<int64_t>(v->key_index));
-      out.set("announcement_verified", v->announcement.has_value());
-    } else {
-      out.set("code", static_cast<int64_t>(v.status().code()));
-      out.set("error", v.status().message());
-    }
-    std::string text = json::write(out);
-    size_t done = 0;
-    while (done < text.size()) {
-      ssize_t n = ::write(fds[1], text.data() + done, text.size() - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while (text.size() < (64u << 10) && (n = ::read(fds[0], buf, sizeof buf)) != 0) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fds[0]);
-  int status = 0;
-  Reap(pid, &status);
-  auto answer = json::parse(text);
-  if (!answer.ok() || !answer->isObject()) {
-    return InternalError("the policy check process ended without an answer (status " +
-                         std::to_string(status) + ")");
-  }
-  const json::Value* ok = answer->find("ok");
-  if (ok == nullptr || !ok->isBool() || !ok->asBool()) {
-    const json::Value* code = answer->find("code");
-    const json::Value* error = answer->find("error");
-    return Status(code != nullptr && code->isInt() ? static_cast<StatusCode>(code->asInt())
-                                                   : StatusCode::kPermissionDenied,
-                  error != nullptr && error->isString() ? error->asString() : "policy refused");
-  }
-  HEARTH_ASSIGN_OR_RETURN(VerifiedPolicy v, PolicyFromVerifiedEnvelope(envelope, min_version));
-  if (const json::Value* k = answer->find("key_index"); k != nullptr && k->isInt()) {
-    v.key_index = static_cast<size_t>(k->asInt());
-  }
-  if (const json::Value* a = answer->find("announcement_verified");
-      a != nullptr && a->isBool() && a->asBool()) {
-    // Verified by the child with the key that signed the policy: parse it here (no crypto).
-    auto sp = protocol::SignedPolicy::parse(envelope);
-    if (sp.ok()) {
-      auto ann = protocol::Base64Decode(sp->announcement_b64);
-      if (ann.ok()) {
-        auto parsed = protocol::PolicyAnnouncement::parse(*ann);
-        if (parsed.ok()) v.announcement = std::move(parsed).value();
-      }
-    }
-  }
-  return v;
+  return VerifyPolicyApart(envelope, signingKeys(), policy_version_, options_.config.service_user);
 }
 
 Status AgentRuntime::refreshPolicy() {
@@ -433,11 +269,7 @@ StatusOr<json::Value> AgentRuntime::runChecks(const std::set<std::string>& only)
   co.notify_state_file = options_.state_dir + "/notified.json";
   co.interrupt_fd = interrupt_fd_;
   co.in_process = !options_.isolate_checks;
-  std::ostringstream check_log;
-  auto result = RunChecksIsolated(*policy_, co, check_log);
-  for (const auto& line : text::splitLines(check_log.str())) {
-    if (!text::trim(line).empty()) log_->info(line);
-  }
+  auto result = RunChecksIsolated(*policy_, co, *log_);
   HEARTH_RETURN_IF_ERROR(result.status());
   json::Value local = std::move(result).value();
   if (!only.empty() && last_full_) {
@@ -533,10 +365,9 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
     total.last.error = "this PC is retired";
     return total;
   }
-  std::ostringstream dlog;
   bool resent = false;
   for (int round = 0; round < 100; ++round) {
-    DeliveryOutcome d = DeliverSpool(*spool_, *transport_, dlog, should_stop, sent_.get());
+    DeliveryOutcome d = DeliverSpool(*spool_, *transport_, *log_, should_stop, sent_.get());
     total.delivered += d.delivered;
     total.emptied = d.emptied;
     total.last = d.last;
@@ -585,9 +416,6 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
     log_->error("the server refused report " + std::to_string(head) + " for good (" + d.last.error +
                 "); kept in " + dir);
     if (!spool_->discard(head).ok()) break;  // (keeps a drop count it carried for the next)
-  }
-  for (const auto& line : text::splitLines(dlog.str())) {
-    if (!text::trim(line).empty()) log_->info(line);
   }
   if (!total.last_delivered.empty()) {
     Status s = WriteFileDurably(paths_.last_report, total.last_delivered, 0644);
@@ -662,7 +490,7 @@ Status AgentRuntime::maybeRenewCertificate() {
 size_t AgentRuntime::spoolDepth() const { return spool_->depth(); }
 
 void AgentRuntime::idle() {
-  if (auto* pt = dynamic_cast<ProcessTransport*>(transport_.get())) pt->release();
+  if (transport_) transport_->release();
 }
 
 Status AgentRuntime::writeStatus(std::optional<TimePoint> next_check) {

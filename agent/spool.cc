@@ -1,54 +1,19 @@
-// The spool and the report sequence counter (see spool.h and docs/agent-spool.md).
+// The spool (see spool.h and docs/agent-spool.md).
 #include "hearth/agent/spool.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <set>
 #include <utility>
 
-#include "hearth/agent/agent_state.h"
 #include "hearth/json.h"
-#include "hearth/result.h"
-#include "hearth/text.h"
-#include "hearth/time.h"
+#include "report_files.h"
 
 namespace hearth::agent {
 
 namespace {
 
-constexpr size_t kNameDigits = 20;
-constexpr std::string_view kReportSuffix = ".json";
-constexpr std::string_view kTempPrefix = ".tmp-";
 constexpr char kCounterName[] = "dropped.json";
 constexpr size_t kCounterLimit = 4u << 20;
-// Reports are read with at least this limit, so lowering max_bytes never strands older reports.
-constexpr size_t kMinReadLimit = 32u << 20;
-
-std::string reportName(int64_t sequence) {
-  char name[32];
-  std::snprintf(name, sizeof name, "%020lld.json", static_cast<long long>(sequence));
-  return name;
-}
-
-// The sequence of a report file name, or nullopt for anything else (temp files, the counter,
-// garbage such as "12.json", "00000000000000000001.json~", or names with signs or spaces).
-std::optional<int64_t> parseReportName(std::string_view name) {
-  if (name.size() != kNameDigits + kReportSuffix.size()) return std::nullopt;
-  if (name.substr(kNameDigits) != kReportSuffix) return std::nullopt;
-  std::string_view digits = name.substr(0, kNameDigits);
-  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  auto v = text::parseInt(digits);
-  if (!v || *v < 0) return std::nullopt;
-  return v;
-}
-
-// Temporary files of an interrupted write: ours (".tmp-...") and the older
-// WriteFileAtomically form ("<name>.json.tmp-XXXXXX").
-bool isTempName(std::string_view name) {
-  return text::startsWith(name, kTempPrefix) || name.find(".json.tmp-") != std::string_view::npos;
-}
 
 std::vector<std::string> checkIdsOf(std::string_view envelope) {
   std::vector<std::string> ids;
@@ -79,7 +44,7 @@ Spool::Spool(std::string dir, const SpoolOptions& options)
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
 }
 
-std::string Spool::pathFor(int64_t sequence) const { return dir_ + "/" + reportName(sequence); }
+std::string Spool::pathFor(int64_t sequence) const { return dir_ + "/" + ReportFileName(sequence); }
 
 std::string Spool::counterPath() const { return dir_ + "/" + kCounterName; }
 
@@ -166,7 +131,7 @@ Status Spool::recover() {
     return OkStatus();
   }
   for (const auto& n : *names) {
-    if (!isTempName(n)) continue;
+    if (!IsTempFileName(n)) continue;
     // Garbage from an interrupted write; durability of its removal does not matter.
     if (Status s = files_->unlink(dir_ + "/" + n); !s.ok() && s.code() != StatusCode::kNotFound) {
       return s.withContext("remove a stale temporary file from the spool");
@@ -249,7 +214,7 @@ Status Spool::refreshIndex() {
   std::vector<int64_t> present;
   present.reserve(names->size());
   for (const auto& n : *names) {
-    if (auto seq = parseReportName(n)) present.push_back(*seq);
+    if (auto seq = ParseReportFileName(n)) present.push_back(*seq);
   }
   std::sort(present.begin(), present.end());
   // One merge pass: forget what is gone, stat what is new (sizes of known reports never change).
@@ -357,7 +322,7 @@ Status Spool::append(int64_t sequence, const std::string& envelope) {
     dir_ready_ = true;
   }
   if (Status s = ensureRecovered(); !s.ok()) return fail(s);
-  std::string name = reportName(sequence);
+  std::string name = ReportFileName(sequence);
   if (Status s = WriteFileDurably(*files_, pathFor(sequence),
                                   dir_ + "/" + std::string(kTempPrefix) + name, envelope, 0600);
       !s.ok()) {
@@ -384,7 +349,7 @@ StatusOr<std::vector<int64_t>> Spool::list() const {
   std::vector<int64_t> out;
   bool has_counter = false;
   for (const auto& n : *names) {
-    if (auto seq = parseReportName(n)) out.push_back(*seq);
+    if (auto seq = ParseReportFileName(n)) out.push_back(*seq);
     has_counter = has_counter || n == kCounterName;
   }
   std::sort(out.begin(), out.end());
@@ -405,15 +370,7 @@ StatusOr<std::string> Spool::read(int64_t sequence) const {
   return files_->readFile(pathFor(sequence), std::max(max_bytes_, kMinReadLimit));
 }
 
-Status Spool::remove(int64_t sequence) {
-  HEARTH_RETURN_IF_ERROR(ensureRecovered());
-  if (auto it = counter_->claims.find(sequence); it != counter_->claims.end()) {
-    // The claim ends first: a crash before the unlink sends the report again, and the server
-    // stores it (and its count) once.
-    Counter next = *counter_;
-    next.claims.erase(sequence);
-    HEARTH_RETURN_IF_ERROR(saveCounter(next));
-  }
+Status Spool::unlinkReport(int64_t sequence) {
   Status s = files_->unlink(pathFor(sequence));
   if (!s.ok() && s.code() != StatusCode::kNotFound) {
     return s.withContext("remove report " + std::to_string(sequence) + " from the spool");
@@ -425,15 +382,21 @@ Status Spool::remove(int64_t sequence) {
   return OkStatus();
 }
 
+Status Spool::remove(int64_t sequence) {
+  HEARTH_RETURN_IF_ERROR(ensureRecovered());
+  if (auto it = counter_->claims.find(sequence); it != counter_->claims.end()) {
+    // The claim ends first: a crash before the unlink sends the report again, and the server
+    // stores it (and its count) once.
+    Counter next = *counter_;
+    next.claims.erase(sequence);
+    HEARTH_RETURN_IF_ERROR(saveCounter(next));
+  }
+  return unlinkReport(sequence);
+}
+
 Status Spool::discard(int64_t sequence) {
   HEARTH_RETURN_IF_ERROR(ensureRecovered());
-  Status s = files_->unlink(pathFor(sequence));
-  if (!s.ok() && s.code() != StatusCode::kNotFound) {
-    return s.withContext("remove report " + std::to_string(sequence) + " from the spool");
-  }
-  index_.erase(sequence);
-  s = files_->syncDir(dir_);
-  if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+  HEARTH_RETURN_IF_ERROR(unlinkReport(sequence));
   // The report is gone for good, so its claim is an orphan now (a crash here leaves it to
   // releaseOrphanClaims, which does the same).
   return releaseOrphanClaims(sequence + 1);
@@ -473,173 +436,6 @@ StatusOr<int64_t> Spool::takeDroppedForReport(int64_t sequence) {
   next.unreported = 0;
   HEARTH_RETURN_IF_ERROR(saveCounter(next));
   return counter_->claims[sequence];
-}
-
-// --- the sent history ------------------------------------------------------------------------
-
-SentHistory::SentHistory(std::string dir, SentHistoryOptions options)
-    : dir_(std::move(dir)),
-      options_(std::move(options)),
-      files_(options_.files != nullptr ? options_.files : &PosixFileLayer()) {
-  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
-  if (!options_.now) options_.now = [] { return std::chrono::system_clock::now(); };
-}
-
-std::string SentHistory::pathFor(int64_t sequence) const {
-  return dir_ + "/" + reportName(sequence);
-}
-
-StatusOr<std::vector<int64_t>> SentHistory::list() const {
-  auto names = files_->listDir(dir_);
-  if (!names.ok()) {
-    if (names.status().code() == StatusCode::kNotFound) return std::vector<int64_t>{};
-    return names.status();
-  }
-  std::vector<int64_t> out;
-  for (const auto& n : *names) {
-    if (auto seq = parseReportName(n)) out.push_back(*seq);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-StatusOr<std::string> SentHistory::read(int64_t sequence) const {
-  return files_->readFile(pathFor(sequence), kMinReadLimit);
-}
-
-Status SentHistory::keep(int64_t sequence, const std::string& envelope) {
-  if (options_.keep_reports == 0) return OkStatus();
-  const std::string where =
-      "keeping a copy of sent report " + std::to_string(sequence) + " in " + dir_;
-  if (!dir_ready_) {
-    if (Status s = CreateDirsDurably(*files_, dir_, 0700); !s.ok()) return s.withContext(where);
-    dir_ready_ = true;
-  }
-  auto names = files_->listDir(dir_);
-  if (names.ok()) {
-    for (const auto& n : *names) {
-      if (isTempName(n)) (void)files_->unlink(dir_ + "/" + n);  // left by a crash
-    }
-  }
-  const std::string name = reportName(sequence);
-  if (Status s = WriteFileDurably(*files_, pathFor(sequence),
-                                  dir_ + "/" + std::string(kTempPrefix) + name, envelope, 0600);
-      !s.ok()) {
-    if (s.code() == StatusCode::kNotFound) dir_ready_ = false;
-    return s.withContext(where);
-  }
-  auto held = list();
-  if (!held.ok()) return held.status().withContext(where);
-  return trim(std::move(held).value()).withContext(where);
-}
-
-Status SentHistory::bindTo(const std::string& device_id) {
-  const std::string owner = dir_ + "/device";
-  auto current = files_->readFile(owner, 4096);
-  if (current.ok() && text::trim(*current) == device_id) return OkStatus();
-  if (!current.ok() && current.status().code() != StatusCode::kNotFound) return current.status();
-  if (options_.keep_reports == 0 && !current.ok()) return OkStatus();
-  HEARTH_ASSIGN_OR_RETURN(std::vector<int64_t> held, list());
-  for (int64_t seq : held) {
-    Status s = files_->unlink(pathFor(seq));
-    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
-  }
-  if (Status s = CreateDirsDurably(*files_, dir_, 0700); !s.ok()) return s;
-  dir_ready_ = true;
-  return WriteFileDurably(*files_, owner, dir_ + "/" + std::string(kTempPrefix) + "device",
-                          device_id + "\n", 0600);
-}
-
-Status SentHistory::trim(std::vector<int64_t> held) {
-  if (held.empty()) return OkStatus();
-  const size_t keep = std::max<size_t>(options_.keep_reports, 1);
-  std::vector<int64_t> victims;
-  size_t first_kept = held.size() > keep ? held.size() - keep : 0;
-  victims.assign(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(first_kept));
-  // By age, oldest first, never the newest: reading stops at the first one young enough (the
-  // sequence order is the sending order).
-  const auto cutoff = options_.now() - options_.keep_for;
-  for (size_t i = first_kept; i + 1 < held.size(); ++i) {
-    auto text = read(held[i]);
-    if (!text.ok()) continue;
-    auto v = json::parse(*text, {.max_depth = 64, .max_bytes = text->size() + 1});
-    const json::Value* at = v.ok() ? v->find("sent_at") : nullptr;
-    if (at == nullptr || !at->isString()) continue;  // not ours to judge: the count bound applies
-    auto when = parseRfc3339(at->asString());
-    if (!when.ok()) continue;
-    if (*when >= cutoff) break;
-    victims.push_back(held[i]);
-  }
-  if (victims.empty()) return OkStatus();
-  for (int64_t seq : victims) {
-    Status s = files_->unlink(pathFor(seq));
-    if (!s.ok() && s.code() != StatusCode::kNotFound) {
-      return s.withContext("forget sent report " + std::to_string(seq));
-    }
-  }
-  // Not required for safety (an old copy that comes back is harmless), but keeps the bound.
-  return files_->syncDir(dir_);
-}
-
-StatusOr<Requeued> SentHistory::requeue(Spool& spool, int64_t previous, int64_t acked) {
-  Requeued r;
-  if (previous < 0 || previous >= acked - 1) return r;
-  HEARTH_ASSIGN_OR_RETURN(std::vector<int64_t> held, list());
-  std::vector<int64_t> lacking;
-  for (int64_t seq : held) {
-    if (seq > previous && seq < acked) lacking.push_back(seq);
-  }
-  if (lacking.empty()) return r;
-  r.lacked_from = previous + 1;
-  r.lacked_to = lacking.back();
-  for (int64_t seq : lacking) {
-    auto bytes = read(seq);
-    if (!bytes.ok()) {
-      if (bytes.status().code() == StatusCode::kNotFound) continue;  // trimmed meanwhile
-      return bytes.status().withContext("re-sending report " + std::to_string(seq));
-    }
-    // The copy stays here until the history trims it: a crash at any point leaves the report in
-    // the spool, here, or both (sent again, stored once).
-    if (Status s = spool.append(seq, *bytes); !s.ok()) {
-      return s.withContext("re-sending report " + std::to_string(seq));
-    }
-    r.sequences.push_back(seq);
-  }
-  r.requeued = static_cast<int64_t>(r.sequences.size());
-  r.not_kept = (r.lacked_to - previous) - r.requeued;
-  return r;
-}
-
-// --- the sequence counter --------------------------------------------------------------------
-
-StatusOr<int64_t> NextSequence(const std::string& state_dir, int64_t highest_spooled) {
-  return NextSequence(state_dir, highest_spooled, PosixFileLayer());
-}
-
-StatusOr<int64_t> NextSequence(const std::string& state_dir, int64_t highest_spooled,
-                               FileLayer& files) {
-  const std::string path = AgentPathsFor(state_dir).sequence;
-  int64_t next = 1;
-  if (auto text = files.readFile(path, 64); text.ok()) {
-    auto v = text::parseInt(text::trim(*text));
-    if (!v || *v < 1) {
-      return DataLossError(path + " is corrupt: expected the next report sequence number, got \"" +
-                           text::trim(*text) + "\"");
-    }
-    next = *v;
-  } else if (text.status().code() != StatusCode::kNotFound) {
-    return text.status();
-  }
-  return std::max(next, highest_spooled + 1);
-}
-
-Status CommitSequence(const std::string& state_dir, int64_t used) {
-  return CommitSequence(state_dir, used, PosixFileLayer());
-}
-
-Status CommitSequence(const std::string& state_dir, int64_t used, FileLayer& files) {
-  return WriteFileDurably(files, AgentPathsFor(state_dir).sequence, state_dir + "/.tmp-sequence",
-                          std::to_string(used + 1) + "\n", 0644);
 }
 
 }  // namespace hearth::agent

@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "hearth/agent/agent_state.h"
+#include "hearth/agent/device_certificate.h"
+#include "hearth/agent/enrollment.h"
+#include "hearth/agent/state_dir.h"
 #include "support/temp_dir.h"
 
 namespace hearth::agent {

@@ -19,8 +19,9 @@
 #include <gtest/gtest.h>
 
 #include "hearth/agent/check_process.h"
+#include "hearth/agent/check_results.h"
 #include "hearth/agent/config.h"
-#include "hearth/agent/runtime.h"
+#include "hearth/agent/state_dir.h"
 #include "hearth/agent/uploader.h"
 #include "hearth/json.h"
 #include "hearth/log.h"
@@ -191,8 +192,9 @@ const json::Value& checkById(const json::Value& result, const std::string& id) {
 TEST(CheckProcessTest, AHangingCheckIsUnknownAndTheOthersStillRun) {
   testing::TempDir dir;
   std::ostringstream log;
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
   auto start = std::chrono::steady_clock::now();
-  auto r = RunChecksIsolated(twoChecks(), scripted(true, dir.path()), log);
+  auto r = RunChecksIsolated(twoChecks(), scripted(true, dir.path()), logger);
   auto took = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_LT(took, seconds(5));  // the hung check is abandoned, not waited for
@@ -207,9 +209,10 @@ TEST(CheckProcessTest, AHangingCheckIsUnknownAndTheOthersStillRun) {
 TEST(CheckProcessTest, OnlyRunsTheNamedChecks) {
   testing::TempDir dir;
   std::ostringstream log;
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
   auto o = scripted(true, dir.path());  // the disk check would hang: it must not even start
   o.only = {"vpn"};
-  auto r = RunChecksIsolated(twoChecks(), o, log);
+  auto r = RunChecksIsolated(twoChecks(), o, logger);
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->find("checks")->size(), 1u);
   EXPECT_EQ(checkById(*r, "vpn").find("verdict")->asString(), "pass");
@@ -224,8 +227,9 @@ TEST(CheckProcessTest, InterruptAbandonsTheRun) {
   o.check_timeout = seconds(30);
   o.interrupt_fd = p[0];
   std::ostringstream log;
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
   auto start = std::chrono::steady_clock::now();
-  auto r = RunChecksIsolated(twoChecks(), o, log);
+  auto r = RunChecksIsolated(twoChecks(), o, logger);
   EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(1));
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "interrupted");

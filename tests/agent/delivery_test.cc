@@ -72,10 +72,11 @@ class DeliveryTest : public ::testing::Test {
   std::unique_ptr<Spool> spool_;
   ScriptedTransport transport_;
   std::ostringstream log_;
+  Logger logger_{log_, LogLevel::kDebug, LogFormat::Terminal("hearth-agent")};
 };
 
 TEST_F(DeliveryTest, DeliversEverythingInSequenceOrderAndEmptiesTheSpool) {
-  DeliveryOutcome out = DeliverSpool(*spool_, transport_, log_);
+  DeliveryOutcome out = DeliverSpool(*spool_, transport_, logger_);
   EXPECT_EQ(transport_.sent,
             (std::vector<std::string>{envelope(1), envelope(2), envelope(3), envelope(5)}));
   EXPECT_EQ(out.delivered, 4u);
@@ -89,7 +90,7 @@ TEST_F(DeliveryTest, DeliversEverythingInSequenceOrderAndEmptiesTheSpool) {
 TEST_F(DeliveryTest, StopsAtTheFirstFailureAndKeepsItAndEverythingAfter) {
   transport_.script = {result(Kind::kAccepted, 202),
                        result(Kind::kRetryLater, 503, "HTTP 503: database unavailable")};
-  DeliveryOutcome out = DeliverSpool(*spool_, transport_, log_);
+  DeliveryOutcome out = DeliverSpool(*spool_, transport_, logger_);
   EXPECT_EQ(transport_.sent.size(), 2u);  // nothing after the failure is tried
   EXPECT_EQ(out.delivered, 1u);
   EXPECT_FALSE(out.emptied);
@@ -101,7 +102,7 @@ TEST_F(DeliveryTest, StopsAtTheFirstFailureAndKeepsItAndEverythingAfter) {
       << log_.str();
 
   // The next attempt starts where this one stopped.
-  DeliveryOutcome next = DeliverSpool(*spool_, transport_, log_);
+  DeliveryOutcome next = DeliverSpool(*spool_, transport_, logger_);
   EXPECT_EQ(next.delivered, 3u);
   EXPECT_TRUE(next.emptied);
   EXPECT_EQ(transport_.sent[2], envelope(2));
@@ -111,7 +112,7 @@ TEST_F(DeliveryTest, NoFailureKindRemovesAReport) {
   for (Kind kind : {Kind::kRetryLater, Kind::kRefused, Kind::kRetired, Kind::kAuthFailed,
                     Kind::kTlsFailure, Kind::kNetwork}) {
     transport_.script = {result(kind, 0, "no")};
-    DeliveryOutcome out = DeliverSpool(*spool_, transport_, log_);
+    DeliveryOutcome out = DeliverSpool(*spool_, transport_, logger_);
     EXPECT_EQ(out.delivered, 0u) << PostKindName(kind);
     EXPECT_EQ(out.last.kind, kind);
     EXPECT_EQ(out.last.error, "no");
@@ -122,13 +123,13 @@ TEST_F(DeliveryTest, NoFailureKindRemovesAReport) {
 TEST_F(DeliveryTest, ShouldStopIsPolledBetweenReports) {
   int posts = 0;
   transport_.on_post = [&] { ++posts; };
-  DeliveryOutcome out = DeliverSpool(*spool_, transport_, log_, [&] { return posts >= 2; });
+  DeliveryOutcome out = DeliverSpool(*spool_, transport_, logger_, [&] { return posts >= 2; });
   EXPECT_EQ(out.delivered, 2u);
   EXPECT_FALSE(out.emptied);
   EXPECT_NE(out.last.kind, Kind::kAccepted);
   EXPECT_EQ(left(), (std::vector<int64_t>{3, 5}));
 
-  DeliveryOutcome stopped = DeliverSpool(*spool_, transport_, log_, [] { return true; });
+  DeliveryOutcome stopped = DeliverSpool(*spool_, transport_, logger_, [] { return true; });
   EXPECT_EQ(stopped.delivered, 0u);
   EXPECT_EQ(transport_.sent.size(), 2u);  // nothing sent once stopping
 }
@@ -139,7 +140,7 @@ TEST_F(DeliveryTest, AReportAppendedDuringDeliveryWaitsForTheNextRound) {
       ASSERT_TRUE(spool_->append(6, envelope(6)).ok());
     }
   };
-  DeliveryOutcome out = DeliverSpool(*spool_, transport_, log_);
+  DeliveryOutcome out = DeliverSpool(*spool_, transport_, logger_);
   EXPECT_EQ(out.delivered, 4u);
   EXPECT_FALSE(out.emptied);  // report 6 is still waiting
   EXPECT_EQ(out.last.kind, Kind::kAccepted);
@@ -149,7 +150,7 @@ TEST_F(DeliveryTest, AReportAppendedDuringDeliveryWaitsForTheNextRound) {
 TEST_F(DeliveryTest, AnEmptySpoolIsEmptied) {
   testing::TempDir other;
   Spool empty(other.path() + "/spool");  // does not exist yet
-  DeliveryOutcome out = DeliverSpool(empty, transport_, log_);
+  DeliveryOutcome out = DeliverSpool(empty, transport_, logger_);
   EXPECT_TRUE(out.emptied);
   EXPECT_EQ(out.delivered, 0u);
   EXPECT_EQ(out.last.kind, Kind::kAccepted);
@@ -163,7 +164,7 @@ TEST_F(DeliveryTest, AnUnlistableSpoolEndsDeliveryWithTheLocalError) {
   rlimit none = saved;
   none.rlim_cur = 0;
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &none), 0);
-  DeliveryOutcome out = DeliverSpool(*spool_, transport_, log_);
+  DeliveryOutcome out = DeliverSpool(*spool_, transport_, logger_);
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
   EXPECT_EQ(out.last.kind, Kind::kNetwork);
   EXPECT_FALSE(out.emptied);
@@ -177,7 +178,7 @@ TEST_F(DeliveryTest, AReportThatCannotBeReadStopsDeliveryBeforeItAndIsNamed) {
   // there and says which report it is, so that the runtime can move it aside.
   ASSERT_TRUE(spool_->remove(2).ok());
   ASSERT_EQ(::mkdir((dir_.path() + "/spool/00000000000000000002.json").c_str(), 0700), 0);
-  DeliveryOutcome out = DeliverSpool(*spool_, transport_, log_);
+  DeliveryOutcome out = DeliverSpool(*spool_, transport_, logger_);
   EXPECT_EQ(out.delivered, 1u);
   EXPECT_EQ(out.last.kind, Kind::kNetwork);
   EXPECT_NE(out.last.error.find("cannot read report 2"), std::string::npos) << out.last.error;
@@ -203,7 +204,8 @@ TEST(DeliveryReadErrorTest, OnlyPermanentReadErrorsMarkAReportUnreadable) {
     files.failAll(testing::FaultFileLayer::Op::kRead, c.err);
     ScriptedTransport t;
     std::ostringstream log;
-    DeliveryOutcome out = DeliverSpool(spool, t, log);
+    Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
+    DeliveryOutcome out = DeliverSpool(spool, t, logger);
     EXPECT_EQ(out.delivered, 0u) << std::strerror(c.err);
     EXPECT_TRUE(t.sent.empty());
     EXPECT_NE(out.last.error.find("cannot read report 2"), std::string::npos) << out.last.error;

@@ -192,7 +192,7 @@ class NotifyTest : public ::testing::Test {
     return o;
   }
   int notify(const Report& r) {
-    auto sent = NotifyFailures(m_, r, options(), log_);
+    auto sent = NotifyFailures(m_, r, options(), logger_);
     EXPECT_TRUE(sent.ok()) << sent.status().toString();
     return sent.ok() ? *sent : -1;
   }
@@ -200,6 +200,7 @@ class NotifyTest : public ::testing::Test {
   hearth::testing::TempDir dir_;
   BusMachine m_;
   std::ostringstream log_;
+  Logger logger_{log_, LogLevel::kDebug, LogFormat::Terminal("hearth-agent")};
 };
 
 // --- who is at the PC ---------------------------------------------------------------------------
@@ -556,7 +557,7 @@ TEST_F(NotifyTest, ClockSetBackDoesNotSilenceForever) {
 
 TEST_F(NotifyTest, NoStateFileIsAnError) {
   NotifyOptions o;
-  auto sent = NotifyFailures(m_, ReportOf({kScreenLockFail}), o, log_);
+  auto sent = NotifyFailures(m_, ReportOf({kScreenLockFail}), o, logger_);
   EXPECT_EQ(sent.status().code(), StatusCode::kInvalidArgument);
 }
 
@@ -564,7 +565,7 @@ TEST_F(NotifyTest, AnUnwritableStateFileIsReported) {
   m_.person("alice", 1000, "2");
   NotifyOptions o = options();
   o.state_file = dir_.path() + "/missing-dir/notified.json";
-  auto sent = NotifyFailures(m_, ReportOf({kScreenLockFail}), o, log_);
+  auto sent = NotifyFailures(m_, ReportOf({kScreenLockFail}), o, logger_);
   EXPECT_FALSE(sent.ok());
   EXPECT_NE(sent.status().message().find("saving what the notifications said"), std::string::npos);
 }

@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "hearth/agent/agent_state.h"
+#include "hearth/agent/enrollment.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -46,7 +46,8 @@ class PreseedFileTest : public ::testing::Test {
   std::string errorFor(const std::string& content) {
     path_ = dir_.write("enroll.conf", content);
     std::ostringstream log;
-    auto r = EnrollFromPreseed(path_, dir_.path() + "/state", "none", "nobody", log);
+    Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
+    auto r = EnrollFromPreseed(path_, dir_.path() + "/state", "none", "nobody", logger);
     return r.ok() ? "" : r.status().message();
   }
 
@@ -56,8 +57,9 @@ class PreseedFileTest : public ::testing::Test {
 
 TEST_F(PreseedFileTest, MissingFileMeansNothingToDo) {
   std::ostringstream log;
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
   auto r =
-      EnrollFromPreseed(dir_.path() + "/enroll.conf", dir_.path() + "/state", "", "nobody", log);
+      EnrollFromPreseed(dir_.path() + "/enroll.conf", dir_.path() + "/state", "", "nobody", logger);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_FALSE(r->attempted);
   EXPECT_FALSE(r->enrolled);
@@ -135,7 +137,7 @@ class PreseedEnrolTest : public ::testing::Test {
 
   StatusOr<PreseedOutcome> enrol(const std::string& preseed) {
     log_.str("");
-    return EnrollFromPreseed(preseed, state_, "none", service_user_, log_);
+    return EnrollFromPreseed(preseed, state_, "none", service_user_, logger_);
   }
 
   TempDir dir_;
@@ -143,6 +145,7 @@ class PreseedEnrolTest : public ::testing::Test {
   std::string service_user_ = "nobody";
   std::unique_ptr<ServerProcess> server_;
   std::ostringstream log_;
+  Logger logger_{log_, LogLevel::kDebug, LogFormat::Terminal("hearth-agent")};
 };
 
 TEST_F(PreseedEnrolTest, InlineSecretEnrolsAndIsRemovedFromTheFile) {

@@ -3,6 +3,8 @@
 // spool, the history or both); an acknowledgement that says the server lacks reports puts the
 // kept copies back into the spool and they are sent again; an answer without the field (an older
 // server) changes nothing.
+#include "hearth/agent/sent_history.h"
+
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -171,7 +173,7 @@ class DeliveryResendTest : public ::testing::Test {
   // One report spooled and delivered (as `run --once` does).
   DeliveryOutcome report(int64_t seq) {
     EXPECT_TRUE(spool_->append(seq, envelope(seq)).ok());
-    return DeliverSpool(*spool_, server_, log_, nullptr, history_.get());
+    return DeliverSpool(*spool_, server_, logger_, nullptr, history_.get());
   }
 
   TempDir dir_;
@@ -179,6 +181,7 @@ class DeliveryResendTest : public ::testing::Test {
   std::unique_ptr<SentHistory> history_;
   FakeServer server_;
   std::ostringstream log_;
+  Logger logger_{log_, LogLevel::kDebug, LogFormat::Terminal("hearth-agent")};
 };
 
 TEST_F(DeliveryResendTest, AfterARestoreTheNextReportBringsBackEveryAcknowledgedReport) {
@@ -195,7 +198,7 @@ TEST_F(DeliveryResendTest, AfterARestoreTheNextReportBringsBackEveryAcknowledged
             std::string::npos)
       << log_.str();
   EXPECT_EQ(log_.str().find("cannot be re-sent"), std::string::npos) << log_.str();
-  DeliveryOutcome again = DeliverSpool(*spool_, server_, log_, nullptr, history_.get());
+  DeliveryOutcome again = DeliverSpool(*spool_, server_, logger_, nullptr, history_.get());
   EXPECT_EQ(again.delivered, 5u);
   EXPECT_EQ(again.requeued, 0);
   EXPECT_TRUE(again.emptied);
@@ -233,7 +236,7 @@ TEST_F(DeliveryResendTest, ADuplicateOrAnIntactServerNeverTriggersAResend) {
   for (int64_t seq = 1; seq <= 4; ++seq) report(seq);
   // Report 4 is sent again (its acknowledgement was lost): the server already holds it.
   ASSERT_TRUE(spool_->append(4, envelope(4)).ok());
-  DeliveryOutcome d = DeliverSpool(*spool_, server_, log_, nullptr, history_.get());
+  DeliveryOutcome d = DeliverSpool(*spool_, server_, logger_, nullptr, history_.get());
   EXPECT_EQ(d.delivered, 1u);
   EXPECT_EQ(d.requeued, 0);
   EXPECT_EQ(server_.posted.size(), 5u);
@@ -252,14 +255,15 @@ TEST(SpoolSentHistoryCrashTest, APowerCutAtAnyPointLosesNoReport) {
     Spool spool(root + "/spool", so);
     SentHistory history(root + "/sent", opts(100, 7, &files));
     std::ostringstream log;
+    Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
     for (int64_t seq = 1; seq <= kReports; ++seq) {
       if (!spool.append(seq, envelope(seq)).ok()) return;
       appended.insert(seq);
-      DeliverSpool(spool, server, log, nullptr, &history);
+      DeliverSpool(spool, server, logger, nullptr, &history);
       if (files.powerIsCut()) return;
       if (seq == 4) server.restoreTo(1);  // the next acknowledgement re-queues 2..4
     }
-    DeliverSpool(spool, server, log, nullptr, &history);
+    DeliverSpool(spool, server, logger, nullptr, &history);
   };
   int points = 0;
   {
@@ -305,8 +309,9 @@ TEST(SpoolSentHistoryCrashTest, APowerCutAtAnyPointLosesNoReport) {
     ASSERT_TRUE(spool.append(100, envelope(100)).ok());
     appended.insert(100);
     std::ostringstream log;
+    Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
     for (int round = 0; round < 3; ++round) {
-      if (DeliverSpool(spool, server, log, nullptr, &history).requeued == 0) break;
+      if (DeliverSpool(spool, server, logger, nullptr, &history).requeued == 0) break;
     }
     auto left = spool.list();
     ASSERT_TRUE(left.ok());

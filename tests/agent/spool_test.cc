@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/fault_file_layer.h"
+#include "hearth/agent/sequence.h"
 #include "hearth/json.h"
 #include "support/temp_dir.h"
 

@@ -1,7 +1,5 @@
 // What the agent makes of each server answer and client error (ClassifyPost), and the HTTP
 // transport's requests and policy verification, against a hand-written HttpClient fake.
-#include "hearth/agent/transport.h"
-
 #include <deque>
 #include <memory>
 #include <string>
@@ -9,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "hearth/agent/http_transport.h"
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"

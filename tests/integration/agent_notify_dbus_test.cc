@@ -256,7 +256,8 @@ TEST_F(NotifyDbusTest, ThePersonGetsTheExactTextOnceADayFromTheirOwnAccount) {
       "Then: 'Automatic Screen Lock' on & C:\\not\\a\\path <b>not bold</b>";
   auto view = NewLiveSystemView();
   std::ostringstream log;
-  auto sent = agent::NotifyFailures(*view, failing(advice), options(), log);
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
+  auto sent = agent::NotifyFailures(*view, failing(advice), options(), logger);
   ASSERT_TRUE(sent.ok()) << sent.status().toString();
   EXPECT_EQ(*sent, 1) << log.str();
   auto calls = recorded();
@@ -274,7 +275,7 @@ TEST_F(NotifyDbusTest, ThePersonGetsTheExactTextOnceADayFromTheirOwnAccount) {
   EXPECT_EQ(st.st_uid, 0u);
 
   // The same problem again within the day: nothing is sent.
-  auto again = agent::NotifyFailures(*view, failing(advice), options(), log);
+  auto again = agent::NotifyFailures(*view, failing(advice), options(), logger);
   ASSERT_TRUE(again.ok()) << again.status().toString();
   EXPECT_EQ(*again, 0);
   EXPECT_EQ(recorded().size(), 1u);
@@ -284,8 +285,9 @@ TEST_F(NotifyDbusTest, MarkupServersReceiveEscapedText) {
   startService({"body", "body-markup"});
   auto view = NewLiveSystemView();
   std::ostringstream log;
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
   auto sent = agent::NotifyFailures(
-      *view, failing("Run: sudo apt update && sudo apt upgrade <then restart>"), options(), log);
+      *view, failing("Run: sudo apt update && sudo apt upgrade <then restart>"), options(), logger);
   ASSERT_TRUE(sent.ok()) << sent.status().toString();
   EXPECT_EQ(*sent, 1) << log.str();
   auto calls = recorded();
@@ -297,7 +299,8 @@ TEST_F(NotifyDbusTest, MarkupServersReceiveEscapedText) {
 TEST_F(NotifyDbusTest, WithoutANotificationServiceItSaysWhyAndTellsWhenOneAppears) {
   auto view = NewLiveSystemView();
   std::ostringstream log;
-  auto sent = agent::NotifyFailures(*view, failing("Set 5 minutes."), options(), log);
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
+  auto sent = agent::NotifyFailures(*view, failing("Set 5 minutes."), options(), logger);
   ASSERT_TRUE(sent.ok()) << sent.status().toString();
   EXPECT_EQ(*sent, 0);
   EXPECT_NE(log.str().find("no notification service runs in the desktop session of " + user_),
@@ -306,7 +309,7 @@ TEST_F(NotifyDbusTest, WithoutANotificationServiceItSaysWhyAndTellsWhenOneAppear
   EXPECT_NE(log.str().find("org.freedesktop.Notifications"), std::string::npos) << log.str();
 
   startService({"body"});
-  auto later = agent::NotifyFailures(*view, failing("Set 5 minutes."), options(), log);
+  auto later = agent::NotifyFailures(*view, failing("Set 5 minutes."), options(), logger);
   ASSERT_TRUE(later.ok()) << later.status().toString();
   EXPECT_EQ(*later, 1) << log.str();
   ASSERT_EQ(recorded().size(), 1u);

@@ -25,6 +25,7 @@
 
 #include <gtest/gtest.h>
 
+#include "hearth/agent/sequence.h"
 #include "hearth/agent/spool.h"
 #include "hearth/json.h"
 #include "hearth/text.h"

@@ -11,6 +11,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "hearth/agent/sequence.h"
 #include "hearth/agent/spool.h"
 #include "integration/spool_crash_envelope.h"
 

@@ -7,13 +7,13 @@
 
 #include <chrono>
 #include <functional>
-#include <iosfwd>
 #include <memory>
 #include <set>
 #include <string>
 
 #include "hearth/check.h"
 #include "hearth/json.h"
+#include "hearth/log.h"
 #include "hearth/policy.h"
 #include "hearth/status.h"
 #include "hearth/system_view.h"
@@ -34,20 +34,14 @@ struct CheckProcessOptions {
   std::function<std::unique_ptr<SystemView>()> make_view;
 };
 
-// The `check --json` object (names kept: local only; filter before sending).
+// The `check --json` object (names kept: local only; filter before sending). What the child logs
+// is logged through `log`, each line at its level.
 StatusOr<json::Value> RunChecksIsolated(const Policy& policy, const CheckProcessOptions& options,
-                                        std::ostream& log);
+                                        Logger& log);
 
 // Runs the checks in the calling process with per-check timeouts (threads); a timed-out check's
 // thread is detached, so call this only in a process that is discarded afterwards.
 json::Value RunChecksWithTimeouts(const SystemView& view, const Policy& policy,
-                                  const CheckProcessOptions& options, std::ostream& log);
-
-// Replaces the checks of `full` that `partial` holds (by id) and recomputes "compliant".
-json::Value MergeCheckResults(const json::Value& full, const json::Value& partial);
-
-// What counts as a change worth a report: level, policy version, and each check's id, verdict,
-// required flag and summary (not timings or evidence timestamps).
-std::string ResultFingerprint(const json::Value& result);
+                                  const CheckProcessOptions& options, Logger& log);
 
 }  // namespace hearth::agent

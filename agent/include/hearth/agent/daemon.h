@@ -18,8 +18,7 @@ struct DaemonOptions {
   std::string state_dir = "/var/lib/hearth";
   std::string config_path = "/etc/hearth/agent.conf";
   bool config_explicit = false;
-  // Tests: run the uploader in-process and the checks without a child process.
-  bool uploader_process = true;
+  // Tests: the checks without a child process.
   bool isolate_checks = true;
 };
 

@@ -5,12 +5,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <iosfwd>
 #include <optional>
 #include <string>
 
-#include "hearth/agent/agent_state.h"
+#include "hearth/agent/sent_history.h"
+#include "hearth/agent/spool.h"
 #include "hearth/agent/transport.h"
+#include "hearth/log.h"
 
 namespace hearth::agent {
 
@@ -32,13 +33,13 @@ struct DeliveryOutcome {
 // `should_stop` is polled between reports (SIGTERM); when it says stop, delivery ends with
 // last.kind == kRetryLater ("delivery interrupted"). Local spool errors end delivery with
 // last.kind == kNetwork and the error text; a report listed but gone by the time it is read
-// (dropped from a full spool) is skipped. `log` gets one line per failure, without a prefix
-// (the caller's Logger adds it); report contents are never logged.
+// (dropped from a full spool) is skipped. `log` gets one line per failure; report contents are
+// never logged.
 //
 // With a `history`, each acknowledged report is kept there (SentHistory::keep) before it leaves
 // the spool, and an acknowledgement whose previous_sequence is below reports the history holds
 // puts them back into the spool (logged once per acknowledgement that reveals the loss).
-DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, std::ostream& log,
+DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, Logger& log,
                              const std::function<bool()>& should_stop = nullptr,
                              SentHistory* history = nullptr);
 

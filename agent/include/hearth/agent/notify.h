@@ -8,11 +8,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "hearth/log.h"
 #include "hearth/result.h"
 #include "hearth/status.h"
 #include "hearth/system_view.h"
@@ -62,7 +62,7 @@ std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& o
 // Costs nothing while nothing fails: no process is started and the state file is not rewritten
 // unless it changes.
 StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
-                             const NotifyOptions& options, std::ostream& log);
+                             const NotifyOptions& options, Logger& log);
 
 // --- the text, exposed for tests -----------------------------------------------------------------
 

@@ -3,10 +3,9 @@
 // and then deletes the secret from the file system. See docs/rollout.md.
 #pragma once
 
-#include <iosfwd>
 #include <string>
 
-#include "hearth/agent/agent_state.h"
+#include "hearth/log.h"
 #include "hearth/status.h"
 
 namespace hearth::agent {
@@ -22,6 +21,6 @@ struct PreseedOutcome {
 // The enrolment's network exchange runs as `service_user` (agent.conf), like the uploader.
 StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
                                            const std::string& state_dir, const std::string& proxy,
-                                           const std::string& service_user, std::ostream& log);
+                                           const std::string& service_user, Logger& log);
 
 }  // namespace hearth::agent

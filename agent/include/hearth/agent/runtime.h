@@ -1,7 +1,7 @@
 // The agent's steps, shared by `run --once` and the daemon: the policy (fetched, verified, kept),
 // the checks (in a disposable child process), the report (filtered, spooled durably when it changed
-// or a heartbeat is due), delivery (through the Transport: the unprivileged uploader process when
-// we are root), and status.json for the person at the PC.
+// or a heartbeat is due), delivery (through the unprivileged uploader, hearth-upload), and
+// status.json for the person at the PC.
 #pragma once
 
 #include <chrono>
@@ -11,10 +11,14 @@
 #include <set>
 #include <string>
 
-#include "hearth/agent/agent_state.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/delivery.h"
-#include "hearth/agent/run_once.h"
+#include "hearth/agent/device_certificate.h"
+#include "hearth/agent/enrollment.h"
+#include "hearth/agent/policy_verify.h"
+#include "hearth/agent/sent_history.h"
+#include "hearth/agent/spool.h"
+#include "hearth/agent/state_dir.h"
 #include "hearth/agent/transport.h"
 #include "hearth/json.h"
 #include "hearth/log.h"
@@ -23,11 +27,12 @@
 
 namespace hearth::agent {
 
+class ProcessTransport;
+
 struct RuntimeOptions {
   std::string state_dir;
   AgentConfig config;
-  bool isolate_checks = true;    // run each cycle's checks in a child process
-  bool uploader_process = true;  // deliver through the uploader process (privilege separation)
+  bool isolate_checks = true;  // run each cycle's checks in a child process
 };
 
 class AgentRuntime {
@@ -76,7 +81,6 @@ class AgentRuntime {
   size_t spoolDepth() const;
   // Between cycles: ends the uploader process (it is started again when needed).
   void idle();
-  Transport& transport() { return *transport_; }
 
  private:
   AgentRuntime() = default;
@@ -97,7 +101,7 @@ class AgentRuntime {
   std::string last_good_envelope_;  // the bytes of the policy in force, as verified
   std::string signing_next_;        // announced next policy-signing key, "" none
   std::string policy_problem_;
-  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<ProcessTransport> transport_;
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<SentHistory> sent_;  // null when unusable (then nothing can be re-sent)
   std::optional<Policy> policy_;
@@ -111,19 +115,5 @@ class AgentRuntime {
   std::optional<CertValidity> cert_validity_;
   std::string cert_problem_;
 };
-
-// One agent at a time per state directory (the daemon, or `run --once`): an exclusive flock on
-// state_dir/agent.lock, held until the returned descriptor is closed. FailedPrecondition when
-// another agent holds it.
-// The hashed machine id sent with every report: SHA-256 of /etc/machine-id (or D-Bus's copy) with
-// a context string; without either, of a random id kept in state_dir/machine-id.
-std::string MachineIdHash(const std::string& state_dir);
-
-StatusOr<int> LockStateDir(const std::string& state_dir);
-
-// Marks the PC as retired (state_dir/retired) or clears the mark (a new enrolment).
-Status WriteRetiredMark(const std::string& state_dir, const std::string& why);
-Status ClearRetiredMark(const std::string& state_dir);
-bool HasRetiredMark(const std::string& state_dir);
 
 }  // namespace hearth::agent

@@ -1,15 +1,14 @@
-// How the agent talks to hearth-server, as one small interface so the daemon can run it in-process
-// (tests, `run --once` as an ordinary user) or in the unprivileged uploader process (the daemon as
-// root; see uploader.h). Everything here is the network side: nothing it returns is trusted beyond
-// "the server said so".
+// How the agent talks to hearth-server, as one small interface: the root side holds a
+// ProcessTransport (uploader.h) that forwards each call to hearth-upload, where the HTTP transport
+// (http_transport.h) makes the request. Nothing a transport returns is trusted beyond "the
+// server said so".
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 
-#include "hearth/agent/http_client.h"
+#include "hearth/agent/device_certificate.h"
 #include "hearth/status.h"
 
 namespace hearth::agent {
@@ -38,22 +37,6 @@ struct PostResult {
 
 const char* PostKindName(PostResult::Kind kind);
 
-// A device certificate's validity, in seconds since the epoch (what the daemon schedules renewal
-// by without parsing X.509; kept in device-cert.json).
-struct CertValidity {
-  int64_t not_before = 0;
-  int64_t not_after = 0;
-};
-
-// What POST /api/v1/renew gave: a new key (made on this side of the network, never sent) and its
-// certificate, already checked to carry that key and this device's id.
-struct RenewedCertificate {
-  std::string key_pem;   // PKCS#8 private key: store with mode 0600
-  std::string cert_pem;  // issued by the device CA
-  std::string ca_pem;    // the server TLS CA the server named (informational)
-  CertValidity validity;
-};
-
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -79,14 +62,5 @@ class Transport {
     return InternalError("this transport cannot read its certificate");
   }
 };
-
-// The in-process transport: `client` carries the device certificate and the pinned server trust;
-// `client_cert_pem` is that certificate again (for certificateValidity; may be empty).
-std::unique_ptr<Transport> NewHttpTransport(std::unique_ptr<HttpClient> client, std::string server,
-                                            std::string signing_public_key_pem,
-                                            std::string client_cert_pem = "");
-
-// Maps an HTTP answer (or a client error) to a PostResult. Exposed for tests.
-PostResult ClassifyPost(const StatusOr<HttpResponse>& response);
 
 }  // namespace hearth::agent

@@ -1,15 +1,21 @@
-// Privilege separation: the uploader is a separate process that does everything touching the
-// network or parsing what the server sends (report upload, policy fetch, certificate renewal:
-// the new key is made there too, so the root side never calls OpenSSL for it). When the agent runs
-// as root the uploader drops to an unprivileged system user (setgroups/setgid/setuid, no new
-// privileges) before it touches any network input; the root side only ever receives a small
-// answer per report (accepted / retry / refused / ...) and policy bytes that the uploader verified
-// and the root side verifies again.
+// Privilege separation, the root side: everything that touches the network, parses what the
+// server sends or needs OpenSSL runs in hearth-upload, a separate program (it links libcurl and
+// OpenSSL; the root side links neither). When the agent runs as root, hearth-upload runs as an
+// unprivileged system user (no supplementary groups, no new privileges, not dumpable) from its
+// first instruction: the privilege drop happens before exec.
 //
-// The uploader is forked from the agent with its material in memory (the device key and
-// certificate, the server's CA or pin, the policy-signing key), since it cannot read the root-owned
-// state directory. It talks to the agent over a socketpair with length-prefixed, bounded JSON
-// frames, and dies with the agent (PR_SET_PDEATHSIG).
+// Three uses:
+//   - the uploader (ProcessTransport): report upload, policy fetch, certificate renewal (the new
+//     key is made there too); the root side gets back a small answer per report and policy bytes
+//     that the uploader verified and the root side verifies again. It is started on the first
+//     request of a cycle, is handed its material in memory (the device key and certificate, the
+//     server's CA or pin, the policy-signing keys: it cannot read the root-owned state
+//     directory), and ends when the cycle's work is done (release());
+//   - one-off network work before there is an uploader: enrolment's key, CSR and requests
+//     (NetworkHelper, HttpRequestUnprivileged);
+//   - the root side's own check of a new policy's signature (hearth-verify: VerifyPolicyApart),
+//     a fresh process that never talked to the network.
+// The requests and answers are in uploader_protocol.h, the process handling in child_process.h.
 #pragma once
 
 #include <chrono>
@@ -20,10 +26,37 @@
 #include <sys/types.h>
 #include <utility>
 
+#include "hearth/agent/child_process.h"
+#include "hearth/agent/http_client.h"
+#include "hearth/agent/policy_verify.h"
 #include "hearth/agent/transport.h"
+#include "hearth/json.h"
 #include "hearth/status.h"
 
 namespace hearth::agent {
+
+// Where hearth-upload is: next to this executable (a build tree), else ../lib/hearth/ from it
+// (/usr/sbin/hearth-agent -> /usr/lib/hearth/hearth-upload); never from the environment or PATH.
+std::string UploaderProgram();
+// For programs that are not installed beside it (the tests): use `path` from now on.
+void SetUploaderProgram(std::string path);
+
+// One hearth-upload process for one-off work: started as `name`, as `user` when we are root
+// ("nobody" when that account does not exist).
+class NetworkHelper {
+ public:
+  static StatusOr<NetworkHelper> Start(const std::string& user, const char* name = "hearth-upload");
+  // One request, and its answer (an error answer becomes the Status it carries). A helper that
+  // does not answer within `limit` is killed.
+  StatusOr<json::Value> ask(const json::Value& request, std::chrono::milliseconds limit);
+  // One HTTPS request (see HttpRequestUnprivileged).
+  StatusOr<HttpResponse> request(HttpOptions options, const std::string& url,
+                                 const std::string* post_body);
+
+ private:
+  explicit NetworkHelper(std::unique_ptr<ChildProcess> child) : child_(std::move(child)) {}
+  std::unique_ptr<ChildProcess> child_;
+};
 
 struct UploaderOptions {
   std::string server;  // https://host:port
@@ -33,17 +66,14 @@ struct UploaderOptions {
   std::string user;
   // How long one request may take end to end before the uploader is killed and restarted.
   std::chrono::milliseconds request_deadline{45000};
-  // Tests: builds the transport inside the uploader (after the privilege drop) instead of the
-  // libcurl one.
+  // Tests: a forked uploader serving requests with this transport (made in the child after the
+  // privilege drop) instead of hearth-upload and its libcurl transport.
   std::function<std::unique_ptr<Transport>()> make_transport;
 };
 
-// The uid and gid of a local account: from /etc/passwd when it is there, else through NSS.
-std::optional<std::pair<uid_t, gid_t>> FindAccount(const std::string& name);
-
 class ProcessTransport : public Transport {
  public:
-  // Prepares the uploader; the process is forked on the first request and lives until release()
+  // Prepares the uploader; the process is started on the first request and lives until release()
   // (so between cycles nothing that talks to the network exists at all). FailedPrecondition when
   // `user` does not exist or is root (running as root).
   static StatusOr<std::unique_ptr<ProcessTransport>> start(const UploaderOptions& options);
@@ -58,36 +88,38 @@ class ProcessTransport : public Transport {
   // While waiting for an answer, also watch `fd` (the daemon's signalfd): when it becomes readable
   // the request is abandoned (the uploader is killed) and the call returns kNetwork / Cancelled.
   void setInterruptFd(int fd) { interrupt_fd_ = fd; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
   // Stops the uploader now (SIGKILL and reap); the next request starts a new one.
-  void stop();
+  void stop() { child_.reset(); }
   // The work of this cycle is done: let the uploader exit.
   void release() { stop(); }
 
  private:
   explicit ProcessTransport(UploaderOptions options) : options_(std::move(options)) {}
   Status spawn();
-  StatusOr<std::string> call(const std::string& request);
+  StatusOr<json::Value> call(const json::Value& request);
 
   UploaderOptions options_;
-  pid_t pid_ = -1;
-  int fd_ = -1;
+  std::unique_ptr<ChildProcess> child_;
   int interrupt_fd_ = -1;
-  std::optional<uid_t> uid_;
-  gid_t gid_ = 0;
+  std::optional<ChildAccount> account_;
 };
 
-// The uploader's side of the socket (runs in the child; exposed for tests). Returns when the
-// agent closes the socket.
-void ServeUploader(int fd, Transport& transport);
-
-// One HTTPS request made by a short-lived child process that, when we are root, first drops to
-// `user` (falling back to "nobody" when that account does not exist): enrolment and its first
-// policy fetch happen before there is an uploader, and must not parse the network's bytes (TLS,
-// certificates, HTTP) as root either. Files named in `options` are read here, before the drop, and
-// handed to the child in memory. `post_body` null = GET.
+// One HTTPS request made by hearth-upload, which, when we are root, runs as `user` (falling back to
+// "nobody" when that account does not exist): enrolment and its first policy fetch happen before
+// there is an uploader, and must not parse the network's bytes (TLS, certificates, HTTP) as root
+// either. Files named in `options` are read here and handed over in memory. `post_body` null =
+// GET.
 StatusOr<HttpResponse> HttpRequestUnprivileged(HttpOptions options, const std::string& user,
                                                const std::string& url,
                                                const std::string* post_body);
+
+// The root side's own check of a policy envelope against `public_key_pem` (see
+// VerifySignedPolicy), made by a fresh hearth-upload named hearth-verify that runs as `user`
+// when we are root: the root side itself never loads OpenSSL, and parses the result with no
+// crypto (PolicyFromVerifiedEnvelope).
+StatusOr<VerifiedPolicy> VerifyPolicyApart(const std::string& envelope,
+                                           const std::string& public_key_pem, int64_t min_version,
+                                           const std::string& user);
 
 }  // namespace hearth::agent

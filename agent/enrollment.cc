@@ -1,24 +1,23 @@
-#include "hearth/agent/agent_state.h"
+// Enrolment (see enrollment.h).
+#include "hearth/agent/enrollment.h"
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
+#include <chrono>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
-#include <limits>
-#include <string_view>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
 
+#include "hearth/agent/device_certificate.h"
 #include "hearth/agent/http_client.h"
-#include "hearth/agent/runtime.h"
+#include "hearth/agent/state_dir.h"
 #include "hearth/agent/uploader.h"
-#include "hearth/file_layer.h"
+#include "hearth/agent/uploader_protocol.h"
 #include "hearth/files.h"
 #include "hearth/json_reader.h"
-#include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/text.h"
 #include "hearth/time.h"
@@ -37,27 +36,45 @@ Status ensureDir(const std::string& dir, mode_t mode) {
   return OkStatus();
 }
 
-}  // namespace
+constexpr std::chrono::seconds kCryptoLimit{60};
 
-AgentPaths AgentPathsFor(const std::string& d) {
-  AgentPaths p;
-  p.dir = d;
-  p.device_key = d + "/device.key";
-  p.device_cert = d + "/device.pem";
-  p.cert_info = d + "/device-cert.json";
-  p.server_ca = d + "/server-ca.pem";
-  p.signing_pub = d + "/policy-signing.pub";
-  p.signing_next = d + "/policy-signing.next.pub";
-  p.server_pins = d + "/server-pins.json";
-  p.enrollment = d + "/enrollment.json";
-  p.policy = d + "/policy.signed.json";
-  p.sequence = d + "/sequence";
-  p.spool = d + "/spool";
-  p.sent = d + "/sent";
-  p.last_report = d + "/last-report.json";
-  p.status = d + "/status.json";
-  return p;
+// hearth-upload for the whole enrolment, started when first needed.
+class Network {
+ public:
+  explicit Network(std::string user) : user_(std::move(user)) {}
+  StatusOr<NetworkHelper*> get() {
+    if (!helper_) {
+      HEARTH_ASSIGN_OR_RETURN(NetworkHelper h, NetworkHelper::Start(user_));
+      helper_.emplace(std::move(h));
+    }
+    return &*helper_;
+  }
+  StatusOr<json::Value> ask(const json::Value& request) {
+    HEARTH_ASSIGN_OR_RETURN(NetworkHelper * h, get());
+    return h->ask(request, kCryptoLimit);
+  }
+
+ private:
+  std::string user_;
+  std::optional<NetworkHelper> helper_;
+};
+
+// What a certificate says, as hearth-upload parsed it.
+struct CertFacts {
+  std::string common_name, public_key;
+  CertValidity validity;
+};
+
+StatusOr<CertFacts> certificateFacts(Network& network, const std::string& pem) {
+  json::Value req = uploader::Request("certificate");
+  req.set("pem", pem);
+  HEARTH_ASSIGN_OR_RETURN(json::Value v, network.ask(req));
+  auto f = uploader::Fields(v);
+  return CertFacts{f.stringOr("common_name"), f.stringOr("public_key"),
+                   CertValidity{f.intOr("not_before", 0), f.intOr("not_after", 0)}};
 }
+
+}  // namespace
 
 json::Value Enrollment::toJson() const {
   json::Value o = json::Value::object();
@@ -140,92 +157,6 @@ std::string PinList(const Enrollment& e, const std::vector<std::string>& announc
   return out;
 }
 
-StatusOr<CertValidity> LoadCertValidity(const std::string& state_dir) {
-  AgentPaths p = AgentPathsFor(state_dir);
-  HEARTH_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(p.cert_info, 4096));
-  auto v = json::parse(text);
-  if (!v.ok()) return DataLossError(p.cert_info + ": " + v.status().message());
-  HEARTH_ASSIGN_OR_RETURN(
-      json::ObjectReader r,
-      json::ObjectReader::Open(*v, {.source = p.cert_info, .code = StatusCode::kDataLoss}));
-  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
-  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  CertValidity c;
-  HEARTH_RETURN_IF_ERROR(
-      r.readInt("not_before", kMin, kMax, c.not_before, json::Presence::kRequired));
-  HEARTH_RETURN_IF_ERROR(
-      r.readInt("not_after", kMin, kMax, c.not_after, json::Presence::kRequired));
-  if (c.not_after <= c.not_before) {
-    return r.invalid("not_after", "a time after not_before", r.find("not_after"));
-  }
-  return c;
-}
-
-namespace {
-std::string certValidityJson(const CertValidity& c) {
-  json::Value o = json::Value::object();
-  o.set("not_before", c.not_before);
-  o.set("not_after", c.not_after);
-  o.set("not_after_text", formatRfc3339(ExpiryTime(c)));
-  o.set("renew_from", formatRfc3339(RenewalTime(c)));
-  return json::write(o, {.pretty = true}) + "\n";
-}
-
-Status renameIfPresent(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
-    return InternalError("rename " + from + " to " + to + ": " + std::strerror(errno));
-  }
-  return OkStatus();
-}
-}  // namespace
-
-Status StoreCertValidity(const std::string& state_dir, const CertValidity& validity) {
-  return WriteFileDurably(AgentPathsFor(state_dir).cert_info, certValidityJson(validity), 0644);
-}
-
-std::chrono::system_clock::time_point ExpiryTime(const CertValidity& c) {
-  return std::chrono::system_clock::time_point(std::chrono::seconds(c.not_after));
-}
-
-std::chrono::system_clock::time_point RenewalTime(const CertValidity& c) {
-  return std::chrono::system_clock::time_point(
-      std::chrono::seconds(c.not_before + (c.not_after - c.not_before) / 2));
-}
-
-Status InstallRenewedCertificate(const std::string& state_dir, const RenewedCertificate& r) {
-  AgentPaths p = AgentPathsFor(state_dir);
-  // Stale pieces of an earlier attempt go first, so device.pem.next is only ever ours.
-  HEARTH_RETURN_IF_ERROR(RecoverCertificateRenewal(state_dir).status());
-  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.device_key + ".next", r.key_pem, 0600));
-  HEARTH_RETURN_IF_ERROR(
-      WriteFileDurably(p.cert_info + ".next", certValidityJson(r.validity), 0644));
-  // The commit point: from here on the new set wins.
-  HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.device_cert + ".next", r.cert_pem, 0644));
-  return RecoverCertificateRenewal(state_dir).status();
-}
-
-StatusOr<bool> RecoverCertificateRenewal(const std::string& state_dir) {
-  AgentPaths p = AgentPathsFor(state_dir);
-  const std::string key_next = p.device_key + ".next";
-  const std::string info_next = p.cert_info + ".next";
-  const std::string cert_next = p.device_cert + ".next";
-  if (!exists(cert_next)) {
-    // Incomplete: the old key and certificate are whole and still valid on the server.
-    for (const std::string& f : {key_next, info_next}) {
-      if (::unlink(f.c_str()) != 0 && errno != ENOENT) {
-        return InternalError("cannot remove " + f + ": " + std::strerror(errno));
-      }
-    }
-    return false;
-  }
-  // Complete: roll forward. The key may already be in place (a crash between the renames).
-  HEARTH_RETURN_IF_ERROR(renameIfPresent(key_next, p.device_key));
-  HEARTH_RETURN_IF_ERROR(renameIfPresent(info_next, p.cert_info));
-  HEARTH_RETURN_IF_ERROR(renameIfPresent(cert_next, p.device_cert));
-  HEARTH_RETURN_IF_ERROR(PosixFileLayer().syncDir(p.dir));
-  return true;
-}
-
 StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   if (o.server.rfind("https://", 0) != 0) {
     return InvalidArgumentError("--server must be an https:// URL, got \"" + o.server + "\"");
@@ -241,21 +172,16 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
     return InvalidArgumentError("--pin must look like sha256//<44 base64 characters>");
   }
   AgentPaths p = AgentPathsFor(o.state_dir);
+  // Keys, certificates and the server's bytes: all in hearth-upload, unprivileged.
+  Network network(o.service_user);
   bool fresh_after_retirement = false;
   (void)RecoverCertificateRenewal(o.state_dir);
   if (auto existing = LoadEnrollment(o.state_dir); existing.ok()) {
     auto validity = LoadCertValidity(o.state_dir);
     if (!validity.ok()) {
-      // A state directory from before device-cert.json: this one-shot command may read the
-      // certificate itself.
+      // A state directory from before device-cert.json: hearth-upload reads the certificate.
       if (auto pem = ReadFileBounded(p.device_cert, 64 * 1024); pem.ok()) {
-        if (auto info = protocol::ParseCertificate(*pem); info.ok()) {
-          validity = CertValidity{
-              std::chrono::duration_cast<std::chrono::seconds>(info->not_before.time_since_epoch())
-                  .count(),
-              std::chrono::duration_cast<std::chrono::seconds>(info->not_after.time_since_epoch())
-                  .count()};
-        }
+        if (auto info = certificateFacts(network, *pem); info.ok()) validity = info->validity;
       }
     }
     bool expired = validity.ok() && std::chrono::system_clock::now() >= ExpiryTime(*validity);
@@ -285,11 +211,12 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   std::string secret_text = text::trim(*secret);
   if (secret_text.empty())
     return InvalidArgumentError("--secret-file " + o.secret_file + " is empty");
+  HEARTH_RETURN_IF_ERROR(network.get().status());
   std::string ca_pem;
   if (!o.ca_file.empty()) {
     auto ca = ReadFileBounded(o.ca_file, 64 * 1024);
     if (!ca.ok()) return ca.status().withContext("--ca-file");
-    if (!protocol::ParseCertificate(*ca).ok()) {
+    if (!certificateFacts(network, *ca).ok()) {
       return InvalidArgumentError("--ca-file " + o.ca_file + " is not a PEM certificate");
     }
     ca_pem = *ca;
@@ -297,19 +224,21 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   HEARTH_RETURN_IF_ERROR(ensureDir(o.state_dir, 0755));
 
   // The key is made once and kept: a retried enrolment sends the same public key.
-  protocol::Key key;
-  if (exists(p.device_key)) {
-    auto pem = ReadFileBounded(p.device_key, 16 * 1024);
-    if (!pem.ok()) return pem.status();
-    HEARTH_ASSIGN_OR_RETURN(key, protocol::Key::fromPem(*pem));
-  } else {
-    HEARTH_ASSIGN_OR_RETURN(key, protocol::Key::generateP256());
-    HEARTH_ASSIGN_OR_RETURN(std::string pem, key.privatePem());
-    HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.device_key, pem, 0600));
+  json::Value key_req = uploader::Request("new_key");
+  key_req.set("common_name", o.hostname);
+  const bool had_key = exists(p.device_key);
+  if (had_key) {
+    HEARTH_ASSIGN_OR_RETURN(std::string pem, ReadFileBounded(p.device_key, 16 * 1024));
+    key_req.set("key", pem);
   }
-  HEARTH_ASSIGN_OR_RETURN(std::string csr, protocol::MakeCsr(key, o.hostname));
+  HEARTH_ASSIGN_OR_RETURN(json::Value key, network.ask(key_req));
+  if (!had_key) {
+    HEARTH_RETURN_IF_ERROR(
+        WriteFileDurably(p.device_key, uploader::Fields(key).stringOr("key"), 0600));
+  }
+  const std::string csr = uploader::Fields(key).stringOr("csr");
+  const std::string public_key = uploader::Fields(key).stringOr("public_key");
 
-  std::string ca_tmp;
   if (!ca_pem.empty()) {
     HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.server_ca, ca_pem, 0644));
   }
@@ -324,9 +253,9 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   if (!o.owner.empty()) req.owner = o.owner;
   // The exchange itself (TLS, the server's certificate, HTTP) runs unprivileged.
   std::string request_body = json::write(req.toJson());
-  HEARTH_ASSIGN_OR_RETURN(
-      HttpResponse resp,
-      HttpRequestUnprivileged(ho, o.service_user, server + "/api/v1/enroll", &request_body));
+  HEARTH_ASSIGN_OR_RETURN(NetworkHelper * helper, network.get());
+  HEARTH_ASSIGN_OR_RETURN(HttpResponse resp,
+                          helper->request(ho, server + "/api/v1/enroll", &request_body));
   if (resp.status != 201) {
     std::string why = resp.body;
     if (auto err = json::parse(resp.body); err.ok()) {
@@ -337,22 +266,17 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   }
   HEARTH_ASSIGN_OR_RETURN(protocol::EnrollResponse er, protocol::EnrollResponse::parse(resp.body));
   // The certificate must carry our key: a server cannot hand us someone else's identity.
-  HEARTH_ASSIGN_OR_RETURN(protocol::CertificateInfo info,
-                          protocol::ParseCertificate(er.certificate));
-  if (info.public_key_pem != *key.publicPem() || info.common_name != er.device_id) {
+  HEARTH_ASSIGN_OR_RETURN(CertFacts info, certificateFacts(network, er.certificate));
+  if (info.public_key != public_key || info.common_name != er.device_id) {
     return PermissionDeniedError("the server's certificate does not match this PC's key");
   }
-  if (!protocol::Key::fromPem(er.policy_public_key, true).ok()) {
+  json::Value signing_key = uploader::Request("public_key");
+  signing_key.set("pem", er.policy_public_key);
+  if (!network.ask(signing_key).ok()) {
     return DataLossError("the server sent an unusable policy-signing key");
   }
   HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.device_cert, er.certificate, 0644));
-  HEARTH_RETURN_IF_ERROR(StoreCertValidity(
-      o.state_dir,
-      CertValidity{
-          std::chrono::duration_cast<std::chrono::seconds>(info.not_before.time_since_epoch())
-              .count(),
-          std::chrono::duration_cast<std::chrono::seconds>(info.not_after.time_since_epoch())
-              .count()}));
+  HEARTH_RETURN_IF_ERROR(StoreCertValidity(o.state_dir, info.validity));
   HEARTH_RETURN_IF_ERROR(WriteFileDurably(p.signing_pub, er.policy_public_key, 0644));
   Enrollment e;
   e.server = server;
@@ -371,7 +295,7 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   ho.client_cert = p.device_cert;
   ho.client_key = p.device_key;
   {
-    auto pol = HttpRequestUnprivileged(ho, o.service_user, server + "/api/v1/policy", nullptr);
+    auto pol = helper->request(ho, server + "/api/v1/policy", nullptr);
     if (pol.ok() && pol->status == 200 && protocol::SignedPolicy::parse(pol->body).ok()) {
       (void)WriteFileDurably(p.policy, pol->body, 0644);
     }

@@ -1,0 +1,36 @@
+// The signed policy as the root side takes it (see policy_verify.h).
+#include "hearth/agent/policy_verify.h"
+
+#include <utility>
+
+#include "hearth/protocol/crypto.h"  // Base64Decode: encoding.cc, no OpenSSL
+
+namespace hearth::agent {
+
+StatusOr<VerifiedPolicy> PolicyFromVerifiedEnvelope(const std::string& envelope,
+                                                    int64_t min_version) {
+  HEARTH_ASSIGN_OR_RETURN(protocol::SignedPolicy sp, protocol::SignedPolicy::parse(envelope));
+  HEARTH_ASSIGN_OR_RETURN(std::string bytes, protocol::Base64Decode(sp.policy_b64));
+  HEARTH_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(bytes, "the server's policy"));
+  if (policy.version != sp.version || policy.level != sp.level) {
+    return PermissionDeniedError("policy envelope does not match the signed document");
+  }
+  if (policy.version < min_version) {
+    return PermissionDeniedError("the server offered policy version " +
+                                 std::to_string(policy.version) + ", older than version " +
+                                 std::to_string(min_version) + " already in force");
+  }
+  return VerifiedPolicy{std::move(policy), std::move(bytes), 0, std::nullopt};
+}
+
+std::optional<protocol::PolicyAnnouncement> AnnouncementOf(const std::string& envelope) {
+  auto sp = protocol::SignedPolicy::parse(envelope);
+  if (!sp.ok() || sp->announcement_b64.empty()) return std::nullopt;
+  auto ann = protocol::Base64Decode(sp->announcement_b64);
+  if (!ann.ok()) return std::nullopt;
+  auto parsed = protocol::PolicyAnnouncement::parse(*ann);
+  if (!parsed.ok()) return std::nullopt;
+  return std::move(parsed).value();
+}
+
+}  // namespace hearth::agent

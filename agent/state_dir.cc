@@ -1,0 +1,105 @@
+// The state directory (see state_dir.h).
+#include "hearth/agent/state_dir.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hearth/files.h"
+#include "hearth/json.h"
+#include "hearth/protocol/crypto.h"  // Sha256Hex, RandomHex: encoding.cc, no OpenSSL
+#include "hearth/text.h"
+#include "hearth/time.h"
+
+namespace hearth::agent {
+
+AgentPaths AgentPathsFor(const std::string& d) {
+  AgentPaths p;
+  p.dir = d;
+  p.device_key = d + "/device.key";
+  p.device_cert = d + "/device.pem";
+  p.cert_info = d + "/device-cert.json";
+  p.server_ca = d + "/server-ca.pem";
+  p.signing_pub = d + "/policy-signing.pub";
+  p.signing_next = d + "/policy-signing.next.pub";
+  p.server_pins = d + "/server-pins.json";
+  p.enrollment = d + "/enrollment.json";
+  p.policy = d + "/policy.signed.json";
+  p.sequence = d + "/sequence";
+  p.spool = d + "/spool";
+  p.sent = d + "/sent";
+  p.last_report = d + "/last-report.json";
+  p.status = d + "/status.json";
+  return p;
+}
+
+StatusOr<int> LockStateDir(const std::string& state_dir) {
+  if (::mkdir(state_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return PermissionDeniedError("cannot create " + state_dir + ": " + std::strerror(errno));
+  }
+  std::string path = state_dir + "/agent.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return PermissionDeniedError("cannot open " + path + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    ::close(fd);
+    if (e == EWOULDBLOCK) {
+      return FailedPreconditionError(
+          "another hearth-agent is already working in " + state_dir +
+          " (the daemon?); to ask the running agent for a check, use `hearth-agent check-now`");
+    }
+    return InternalError("cannot lock " + path + ": " + std::strerror(e));
+  }
+  return fd;
+}
+
+Status WriteRetiredMark(const std::string& state_dir, const std::string& why) {
+  json::Value o = json::Value::object();
+  o.set("retired_at", formatRfc3339(std::chrono::system_clock::now()));
+  o.set("reason", why);
+  return WriteFileDurably(state_dir + "/retired", json::write(o) + "\n", 0644);
+}
+
+Status ClearRetiredMark(const std::string& state_dir) {
+  if (::unlink((state_dir + "/retired").c_str()) != 0 && errno != ENOENT) {
+    return InternalError("cannot remove " + state_dir + "/retired: " + std::strerror(errno));
+  }
+  return OkStatus();
+}
+
+bool HasRetiredMark(const std::string& state_dir) {
+  struct stat st {};
+  return ::stat((state_dir + "/retired").c_str(), &st) == 0;
+}
+
+std::string MachineIdHash(const std::string& state_dir) {
+  // Hashed with a context string: the raw machine id never leaves the PC. The server flags two
+  // devices reporting the same value (a cloned disk), so a PC without a machine id must not
+  // send a value shared by every such PC: it gets a random one of its own, kept in the state
+  // directory (a cloned state directory still shows up as a clone).
+  std::string id;
+  for (const char* path : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
+    if (auto t = ReadFileBounded(path, 256); t.ok() && !text::trim(*t).empty()) {
+      id = text::trim(*t);
+      break;
+    }
+  }
+  if (id.empty()) {
+    const std::string own = state_dir + "/machine-id";
+    if (auto t = ReadFileBounded(own, 256); t.ok() && !text::trim(*t).empty()) {
+      id = "local:" + text::trim(*t);
+    } else if (auto fresh = protocol::RandomHex(16);
+               fresh.ok() && WriteFileDurably(own, *fresh + "\n", 0600).ok()) {
+      id = "local:" + *fresh;
+    }
+  }
+  return protocol::Sha256Hex("hearth-machine-id:" + id);
+}
+
+}  // namespace hearth::agent

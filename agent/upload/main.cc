@@ -1,0 +1,3 @@
+#include "hearth/agent/network_side.h"
+
+int main(int argc, char** argv) { return hearth::agent::UploaderMain(argc, argv); }
