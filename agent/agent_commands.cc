@@ -1,10 +1,11 @@
-// hearth-agent enroll | run --once | status | show-report.
+// hearth-agent enroll | run | status | show-report | check-now (see agent_commands.h).
+#include "agent_commands.h"
+
 #include <ostream>
 #include <string_view>
 #include <unistd.h>
 #include <vector>
 
-#include "check_command.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/cycle.h"
 #include "hearth/agent/daemon.h"

@@ -11,10 +11,6 @@ namespace hearth::agent {
 
 int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& env);
 
-// enroll, run --once, status, show-report (agent_commands.cc).
-int RunAgentCommand(const std::string& command, const std::vector<std::string>& args,
-                    const CliEnvironment& env);
-
 // The report as a table a person can read; `color` adds ANSI colours for a terminal.
 std::string FormatReportText(const Report& report, bool color);
 

@@ -403,6 +403,7 @@ void HardenExecedChild(const char* argv0) {
     const char* base = std::strrchr(argv0, '/');
     ::prctl(PR_SET_NAME, base != nullptr ? base + 1 : argv0);
   }
+  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);  // (set before exec already when it was dropped)
   ::prctl(PR_SET_DUMPABLE, 0);
   ::signal(SIGPIPE, SIG_IGN);
 }

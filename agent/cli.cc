@@ -2,6 +2,7 @@
 
 #include <ostream>
 
+#include "agent_commands.h"
 #include "check_command.h"
 
 namespace hearth::agent {

@@ -227,8 +227,8 @@ Status ProcessTransport::spawn() {
 }
 
 StatusOr<json::Value> ProcessTransport::call(const json::Value& request) {
-  auto deadline = Clock::now() + options_.request_deadline;
   if (!child_) HEARTH_RETURN_IF_ERROR(spawn());
+  auto deadline = Clock::now() + options_.request_deadline;
   const std::string frame = json::write(request);
   Status sent = child_->send(frame, deadline, interrupt_fd_);
   if (!sent.ok() && sent.message() != "interrupted") {

@@ -117,8 +117,10 @@ class ChildProcess {
 Status WriteFrame(int fd, std::string_view payload);
 StatusOr<std::string> ReadFrame(int fd, size_t max_bytes);
 
-// What a child started with ChildSpec::account does first when it is an exec'ed program: the
-// dumpable flag does not survive exec, and the key material arrives after it.
+// What an exec'ed child program does first (hearth-upload's main): names itself after argv[0]
+// (hearth-upload, hearth-verify), takes no_new_privs (also when the agent is not root) and makes
+// itself not dumpable again (exec resets the flag, and the device key arrives after it), and
+// ignores SIGPIPE (a closed channel is an error, not a death).
 void HardenExecedChild(const char* argv0);
 
 }  // namespace hearth::agent
