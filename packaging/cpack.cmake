@@ -47,12 +47,11 @@ set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 
 set(CPACK_DEBIAN_HEARTH-AGENT_PACKAGE_NAME hearth-agent)
 set(CPACK_DEBIAN_HEARTH-AGENT_DESCRIPTION "${_agent_description}")
-# adduser: the uploader's account; init-system-helpers: deb-systemd-helper/-invoke; libcurl4:
-# the agent dlopen()s libcurl.so.4 (only the uploader needs it), so shlibdeps cannot see it. The
-# checks drive these tools when present (apt-get for updates, cryptsetup/dmsetup for ciphers, ip
-# for routes, gsettings for GNOME); none is required for the agent to run.
-set(CPACK_DEBIAN_HEARTH-AGENT_PACKAGE_DEPENDS
-    "adduser, init-system-helpers (>= 1.54~), libcurl4 (>= 7.88)")
+# adduser: the uploader's account; init-system-helpers: deb-systemd-helper/-invoke (libcurl4 and
+# libssl3 come from shlibdeps: /usr/lib/hearth/hearth-upload links them). The checks drive these
+# tools when present (apt-get for updates, cryptsetup/dmsetup for ciphers, ip for routes,
+# gsettings for GNOME); none is required for the agent to run.
+set(CPACK_DEBIAN_HEARTH-AGENT_PACKAGE_DEPENDS "adduser, init-system-helpers (>= 1.54~)")
 set(CPACK_DEBIAN_HEARTH-AGENT_PACKAGE_RECOMMENDS "iproute2, cryptsetup-bin, dmsetup")
 set(CPACK_DEBIAN_HEARTH-AGENT_PACKAGE_SUGGESTS "libglib2.0-bin")
 set(CPACK_DEBIAN_HEARTH-AGENT_PACKAGE_CONTROL_EXTRA
@@ -80,8 +79,6 @@ set(CPACK_RPM_HEARTH-AGENT_PACKAGE_NAME hearth-agent)
 set(CPACK_RPM_HEARTH-AGENT_PACKAGE_SUMMARY "Hearth agent: this PC's security level, checked and reported")
 set(CPACK_RPM_HEARTH-AGENT_PACKAGE_DESCRIPTION "${_agent_description}")
 set(CPACK_RPM_HEARTH-AGENT_PACKAGE_REQUIRES_PRE "shadow-utils")
-# dlopen()ed, so not found by rpm's automatic requirements.
-set(CPACK_RPM_HEARTH-AGENT_PACKAGE_REQUIRES "libcurl.so.4()(64bit)")
 set(CPACK_RPM_HEARTH-AGENT_USER_FILELIST
     "%config(noreplace) /etc/hearth/agent.conf" "%config(noreplace) /etc/hearth/policy.json")
 set(CPACK_RPM_HEARTH-AGENT_PRE_INSTALL_SCRIPT_FILE ${_pkg}/rpm/hearth-agent-pre.sh)
