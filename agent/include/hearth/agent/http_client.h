@@ -1,6 +1,8 @@
 // HTTPS client for the agent (libcurl): the server is trusted only through the CA or public-key
 // pin stored at enrolment (never the system store), TLS 1.2+, HTTPS only, bounded responses,
-// connect/total/stall timeouts, proxy from configuration or the environment.
+// connect/total/stall timeouts, proxy from configuration or the environment. HttpOptions and
+// HttpResponse also travel between the root side and hearth-upload (uploader_protocol.h);
+// HttpClient itself exists in hearth-upload only (agent/upload/http_client.cc).
 #pragma once
 
 #include <chrono>
