@@ -71,8 +71,6 @@ class SentHistory {
   // re-sends the old device's reports. Called when the agent starts.
   Status bindTo(const std::string& device_id);
 
-  const std::string& dir() const { return dir_; }
-
  private:
   std::string pathFor(int64_t sequence) const;
   Status trim(std::vector<int64_t> held);

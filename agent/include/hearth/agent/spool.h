@@ -115,8 +115,6 @@ class Spool {
   // sequences are taken in increasing order (NextSequence), and `sequence` is not yet spooled.
   StatusOr<int64_t> takeDroppedForReport(int64_t sequence);
 
-  const std::string& dir() const { return dir_; }
-
  private:
   struct Counter {
     int64_t total = 0;
