@@ -2,18 +2,16 @@
 #include "hearth/agent/uploader_protocol.h"
 
 #include <algorithm>
-#include <iterator>
 
 namespace hearth::agent::uploader {
 
 namespace {
 
-const char* kKindNames[] = {"accepted",    "retry_later", "refused", "retired",
-                            "auth_failed", "tls_failure", "network"};
-
 PostResult::Kind kindFromName(const std::string& name) {
-  for (size_t i = 0; i < std::size(kKindNames); ++i) {
-    if (name == kKindNames[i]) return static_cast<PostResult::Kind>(i);
+  for (int k = 0; k <= static_cast<int>(PostResult::Kind::kNetwork); ++k) {
+    if (name == PostKindName(static_cast<PostResult::Kind>(k))) {
+      return static_cast<PostResult::Kind>(k);
+    }
   }
   return PostResult::Kind::kNetwork;
 }
@@ -91,7 +89,7 @@ HttpOptions GetHttpOptions(const json::Value& in) {
 
 json::Value PostAnswer(const PostResult& r) {
   json::Value v = json::Value::object();
-  v.set("kind", kKindNames[static_cast<int>(r.kind)]);
+  v.set("kind", PostKindName(r.kind));
   v.set("http_status", static_cast<int64_t>(r.http_status));
   v.set("retry_after", static_cast<int64_t>(r.retry_after_seconds));
   v.set("error", r.error);
