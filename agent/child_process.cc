@@ -366,6 +366,14 @@ StatusOr<int> ChildProcess::wait(std::optional<SteadyTime> deadline, int interru
   }
 }
 
+std::optional<int> ChildProcess::finish(std::chrono::milliseconds grace) {
+  closeChannel();
+  if (pid_ <= 0) return std::nullopt;
+  auto ended = wait(Clock::now() + grace);
+  if (ended.ok()) return *ended;
+  return kill();
+}
+
 std::optional<int> ChildProcess::kill(std::chrono::milliseconds grace) {
   if (pid_ <= 0) return std::nullopt;
   ::kill(pid_, SIGKILL);

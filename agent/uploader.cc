@@ -94,6 +94,10 @@ StatusOr<NetworkHelper> NetworkHelper::Start(const std::string& user, const char
   return NetworkHelper(std::move(child));
 }
 
+NetworkHelper::~NetworkHelper() {
+  if (child_) child_->finish();
+}
+
 StatusOr<json::Value> NetworkHelper::ask(const json::Value& request,
                                          std::chrono::milliseconds limit) {
   auto answer = askChild(*child_, request, Clock::now() + limit, -1);
@@ -192,7 +196,12 @@ StatusOr<std::unique_ptr<ProcessTransport>> ProcessTransport::start(
   return t;  // the uploader starts on the first request (see release())
 }
 
-ProcessTransport::~ProcessTransport() { stop(); }
+ProcessTransport::~ProcessTransport() { release(); }
+
+void ProcessTransport::release() {
+  if (child_) child_->finish();
+  child_.reset();
+}
 
 Status ProcessTransport::spawn() {
   ChildSpec spec = uploaderSpec("hearth-upload", account_);

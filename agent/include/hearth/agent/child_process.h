@@ -26,9 +26,10 @@
 // Unavailable("interrupted"). A child that closed its end without a complete frame: Unavailable.
 // The caller then usually kill()s it.
 //
-// Ending. kill() sends SIGKILL and reaps the child, waiting at most `grace`: a child stuck in the
-// kernel (a hard NFS mount) is reaped later, by a later kill() or wait() of any child, and never
-// blocks the daemon. The destructor kills a child that is still running.
+// Ending. finish() closes the channel and lets the child exit by itself for a moment; kill()
+// sends SIGKILL and reaps the child, waiting at most `grace`: a child stuck in the kernel (a hard
+// NFS mount) is reaped later, by a later kill() or wait() of any child, and never blocks the
+// daemon. The destructor kills a child that is still running.
 //
 // Windows (issue 17) implements the same class over CreateProcess: the exec'ed form only (there
 // is no fork; the check process is hearth-agent.exe started with an internal command), the
@@ -104,6 +105,10 @@ class ChildProcess {
   std::optional<int> kill(std::chrono::milliseconds grace = std::chrono::milliseconds(500));
   // Closes this end of the channel (the child sees end of file).
   void closeChannel();
+  // The work is done: closes the channel and gives the child `grace` to exit by itself (it sees
+  // end of file, and cleans up as a program does), then kill()s it if it is still there. The
+  // wait status when reaped.
+  std::optional<int> finish(std::chrono::milliseconds grace = std::chrono::seconds(1));
 
  private:
   ChildProcess(pid_t pid, int fd, std::string name) : pid_(pid), fd_(fd), name_(std::move(name)) {}

@@ -46,6 +46,10 @@ void SetUploaderProgram(std::string path);
 class NetworkHelper {
  public:
   static StatusOr<NetworkHelper> Start(const std::string& user, const char* name = "hearth-upload");
+  // Lets the helper exit by itself (end of file on its channel), killing it only if it does not.
+  ~NetworkHelper();
+  NetworkHelper(NetworkHelper&&) = default;
+  NetworkHelper& operator=(NetworkHelper&&) = default;
   // One request, and its answer (an error answer becomes the Status it carries). A helper that
   // does not answer within `limit` is killed.
   StatusOr<json::Value> ask(const json::Value& request, std::chrono::milliseconds limit);
@@ -77,6 +81,7 @@ class ProcessTransport : public Transport {
   // (so between cycles nothing that talks to the network exists at all). FailedPrecondition when
   // `user` does not exist or is root (running as root).
   static StatusOr<std::unique_ptr<ProcessTransport>> start(const UploaderOptions& options);
+  // Lets the uploader exit (release()).
   ~ProcessTransport() override;
 
   PostResult postReport(const std::string& envelope) override;
@@ -91,8 +96,8 @@ class ProcessTransport : public Transport {
   pid_t pid() const { return child_ ? child_->pid() : -1; }
   // Stops the uploader now (SIGKILL and reap); the next request starts a new one.
   void stop() { child_.reset(); }
-  // The work of this cycle is done: let the uploader exit.
-  void release() { stop(); }
+  // The work of this cycle is done: the uploader exits (it is killed if it does not at once).
+  void release();
 
  private:
   explicit ProcessTransport(UploaderOptions options) : options_(std::move(options)) {}
