@@ -3,7 +3,10 @@
 // validity at the simulated time on both sides), the old certificate refused once the new one is
 // used, renewal that survives a crash between the answer and its storage, and an agent left
 // offline past its certificate's expiry.
+#include <cerrno>
+#include <cstdlib>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <signal.h>
@@ -45,12 +48,32 @@ std::string serialOf(const std::string& pem) {
   return info.ok() ? info->serial_hex : "";
 }
 
+// libfaketime keeps a process's clock state in /dev/shm (sem.faketime_sem_PID,
+// faketime_shm_PID, owner-only) and hands it to child processes. The agent's network side,
+// hearth-upload, runs as another user and cannot open root's, so it makes its own, which it leaves
+// behind because it ends with _exit(); a later process with the same pid then cannot start
+// under libfaketime. Those of processes that are gone are removed before and after each test.
+void removeStaleFaketimeObjects() {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/dev/shm", ec)) {
+    std::string name = e.path().filename().string();
+    for (const std::string prefix : {"sem.faketime_sem_", "faketime_shm_"}) {
+      if (name.rfind(prefix, 0) != 0) continue;
+      long pid = std::atol(name.c_str() + prefix.size());
+      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        std::filesystem::remove(e.path(), ec);
+      }
+    }
+  }
+}
+
 class CertLifecycleTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::access(kFaketime.c_str(), R_OK) != 0) {
       GTEST_SKIP() << kFaketime << " is missing (Debian package faketime; scripts/install-deps)";
     }
+    removeStaleFaketimeObjects();
     state_ = dir_.path() + "/server";
     agent_ = dir_.path() + "/agent";
     std::string policy = dir_.write("policy.json", kPolicy);
@@ -154,6 +177,11 @@ class CertLifecycleTest : public ::testing::Test {
 
   std::string deviceCert() { return readFile(agent_ + "/device.pem"); }
   std::string deviceKey() { return readFile(agent_ + "/device.key"); }
+
+  void TearDown() override {
+    server_.reset();
+    removeStaleFaketimeObjects();
+  }
 
   testing::TempDir dir_;
   std::string state_, agent_, devices_, admin_;
