@@ -12,14 +12,7 @@ StatusOr<VerifiedPolicy> PolicyFromVerifiedEnvelope(const std::string& envelope,
   HEARTH_ASSIGN_OR_RETURN(protocol::SignedPolicy sp, protocol::SignedPolicy::parse(envelope));
   HEARTH_ASSIGN_OR_RETURN(std::string bytes, protocol::Base64Decode(sp.policy_b64));
   HEARTH_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(bytes, "the server's policy"));
-  if (policy.version != sp.version || policy.level != sp.level) {
-    return PermissionDeniedError("policy envelope does not match the signed document");
-  }
-  if (policy.version < min_version) {
-    return PermissionDeniedError("the server offered policy version " +
-                                 std::to_string(policy.version) + ", older than version " +
-                                 std::to_string(min_version) + " already in force");
-  }
+  HEARTH_RETURN_IF_ERROR(CheckPolicyVersion(sp, policy.version, policy.level, min_version));
   return VerifiedPolicy{std::move(policy), std::move(bytes), 0, std::nullopt};
 }
 

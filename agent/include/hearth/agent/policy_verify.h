@@ -1,7 +1,7 @@
 // The signed policy as the root side takes it: an envelope whose signature was verified (by
 // hearth-upload: VerifySignedPolicy in network_side.h, or VerifyPolicyApart in uploader.h) is
-// parsed here strictly, without any crypto, and refused when it is older than the policy in
-// force.
+// parsed here strictly (the checks' settings too), without any crypto, and refused when it is
+// older than the policy in force.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +28,13 @@ struct VerifiedPolicy {
 // announcement.
 StatusOr<VerifiedPolicy> PolicyFromVerifiedEnvelope(const std::string& envelope,
                                                     int64_t min_version);
+
+// The policy document's version and level (`version`, `level`) against the envelope it came in
+// and the version in force: PermissionDenied when they differ or it is older than `min_version`.
+// Parses nothing (policy_version.cc): hearth-upload checks a verified policy's freshness with it
+// without linking the checks' settings parsers.
+Status CheckPolicyVersion(const protocol::SignedPolicy& envelope, int64_t version,
+                          const std::string& level, int64_t min_version);
 
 // The announcement an envelope carries, parsed without checking its signature (for a verifier
 // that vouched for it); nullopt when there is none or it does not parse.
