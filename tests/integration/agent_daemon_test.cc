@@ -238,6 +238,11 @@ TEST_F(AgentDaemonTest, ReportsAtStartAndStopsWithinASecond) {
   EXPECT_EQ(maps.find("libcrypto"), std::string::npos) << "the daemon mapped libcrypto";
   EXPECT_EQ(maps.find("libssl"), std::string::npos) << "the daemon mapped libssl";
   EXPECT_EQ(maps.find("libcurl"), std::string::npos) << "the daemon loaded libcurl";
+  // And the network side carries none of the checks (about 0.5 MiB of its memory): it verifies a
+  // policy's signature and version, the root side parses the policy.
+  std::string upload = readFile(std::string(HEARTH_UPLOAD_BINARY));
+  ASSERT_FALSE(upload.empty());
+  EXPECT_EQ(upload.find("disk_encryption"), std::string::npos) << "hearth-upload links the checks";
   auto [took, code] = d->terminate();
   EXPECT_EQ(code, 0);
   EXPECT_LT(took, 1000ms);
