@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hearth/agent/config.h"
 #include "hearth/check.h"
 #include "hearth/check_registry.h"
 #include "hearth/flags.h"
@@ -19,6 +20,7 @@ namespace {
 
 constexpr const char* kCheckUsage =
     "Usage: hearth-agent check [--policy FILE] [--json] [--root DIR] [--state-dir DIR]\n"
+    "                          [--config FILE]\n"
     "\n"
     "Evaluates this machine once against the policy and prints the result. Nothing is sent.\n"
     "\n"
@@ -28,6 +30,7 @@ constexpr const char* kCheckUsage =
     "                   fixture tree); commands and routes come from DIR/.hearth/ recordings\n"
     "  --state-dir DIR  where first-seen dates and caches are kept (default: /var/lib/hearth;\n"
     "                   under --root only when given)\n"
+    "  --config FILE    the agent's configuration; its `policy` is the default for --policy\n"
     "\n"
     "Exit codes: 0 compliant, 1 not compliant, 2 usage or configuration error.\n";
 
@@ -35,6 +38,7 @@ constexpr FlagSpec kCheckFlags[] = {
     {.name = "--policy", .non_empty = true},       {.name = "--root", .non_empty = true},
     {.name = "--state-dir", .non_empty = true},    {.name = "--json", .kind = FlagKind::kSwitch},
     {.name = "--help", .kind = FlagKind::kSwitch}, {.name = "-h", .kind = FlagKind::kSwitch},
+    {.name = "--config", .non_empty = true},
 };
 
 const char* verdictLabel(Verdict v) {
@@ -149,7 +153,18 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
   const std::string root = flags->get("--root");
   const bool as_json = flags->has("--json");
 
-  std::string policy_path = policy_arg.empty() ? env.default_policy_path : policy_arg;
+  // --config, as every command takes it: the file must exist and be valid; its `policy` is the
+  // policy used without --policy.
+  std::string default_policy = env.default_policy_path;
+  if (flags->has("--config")) {
+    auto config = LoadAgentConfig(flags->get("--config"), true);
+    if (!config.ok()) {
+      env.err << "hearth-agent check: " << config.status().message() << "\n";
+      return kExitUsage;
+    }
+    default_policy = config->fallback_policy;
+  }
+  std::string policy_path = policy_arg.empty() ? default_policy : policy_arg;
   auto policy = LoadPolicyFile(policy_path);
   if (!policy.ok()) {
     env.err << "hearth-agent check: ";

@@ -14,6 +14,7 @@
 #include "hearth/agent/device_certificate.h"
 #include "hearth/agent/http_client.h"
 #include "hearth/agent/state_dir.h"
+#include "hearth/agent/transport.h"
 #include "hearth/agent/uploader.h"
 #include "hearth/agent/uploader_protocol.h"
 #include "hearth/files.h"
@@ -28,10 +29,19 @@ namespace {
 
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
+// Creates `dir` (and its parents) or takes the existing one, which must be ours: another user
+// who owns the state directory could replace the device key, the pinned keys or the policy.
 Status ensureDir(const std::string& dir, mode_t mode) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return InternalError("create " + dir + ": " + ec.message());
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat " + dir);
+  if (st.st_uid != ::geteuid()) {
+    return FailedPreconditionError(dir + " belongs to another user (uid " +
+                                   std::to_string(st.st_uid) +
+                                   "); refusing to keep this PC's key there");
+  }
   ::chmod(dir.c_str(), mode);
   return OkStatus();
 }
@@ -257,12 +267,10 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   HEARTH_ASSIGN_OR_RETURN(HttpResponse resp,
                           helper->request(ho, server + "/api/v1/enroll", &request_body));
   if (resp.status != 201) {
-    std::string why = resp.body;
-    if (auto err = json::parse(resp.body); err.ok()) {
-      why = json::ObjectReader(*err, {}).stringOr("error", why);
-    }
+    // The server's words reach a terminal: sanitised like every answer the uploader reads.
     return PermissionDeniedError("the server refused enrolment (HTTP " +
-                                 std::to_string(resp.status) + "): " + why);
+                                 std::to_string(resp.status) +
+                                 "): " + ParseServerError(resp.body).message);
   }
   HEARTH_ASSIGN_OR_RETURN(protocol::EnrollResponse er, protocol::EnrollResponse::parse(resp.body));
   // The certificate must carry our key: a server cannot hand us someone else's identity.

@@ -1,6 +1,7 @@
 #include "hearth/text.h"
 
 #include <charconv>
+#include <cstdio>
 
 namespace hearth::text {
 
@@ -143,6 +144,95 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   for (size_t i = 0; i < parts.size(); ++i) {
     if (i) out += sep;
     out += parts[i];
+  }
+  return out;
+}
+
+std::optional<CodePoint> decodeUtf8(std::string_view s, size_t pos) {
+  if (pos >= s.size()) return std::nullopt;
+  auto b0 = static_cast<unsigned char>(s[pos]);
+  if (b0 < 0x80) return CodePoint{b0, 1};
+  size_t len = 0;
+  uint32_t cp = 0;
+  uint32_t min = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+    cp = b0 & 0x1Fu;
+    min = 0x80;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    cp = b0 & 0x0Fu;
+    min = 0x800;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    cp = b0 & 0x07u;
+    min = 0x10000;
+  } else {
+    return std::nullopt;
+  }
+  if (pos + len > s.size()) return std::nullopt;
+  for (size_t k = 1; k < len; ++k) {
+    auto b = static_cast<unsigned char>(s[pos + k]);
+    if ((b & 0xC0) != 0x80) return std::nullopt;
+    cp = (cp << 6) | (b & 0x3Fu);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+  return CodePoint{cp, len};
+}
+
+bool isDisallowedInPersonText(uint32_t cp) {
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+namespace {
+std::string codePointName(uint32_t cp) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "U+%04X", static_cast<unsigned>(cp));
+  return buf;
+}
+}  // namespace
+
+Status validatePersonText(std::string_view s, size_t max_chars) {
+  size_t chars = 0;
+  for (size_t pos = 0; pos < s.size();) {
+    auto cp = decodeUtf8(s, pos);
+    if (!cp) return InvalidArgumentError("is not valid UTF-8");
+    if (isDisallowedInPersonText(cp->value)) {
+      bool control = cp->value < 0x20 || (cp->value >= 0x7F && cp->value <= 0x9F);
+      return InvalidArgumentError(std::string("contains the ") +
+                                  (control ? "control" : "invisible formatting") + " character " +
+                                  codePointName(cp->value));
+    }
+    if (++chars > max_chars) {
+      return InvalidArgumentError("is longer than " + std::to_string(max_chars) + " characters");
+    }
+    pos += cp->length;
+  }
+  return OkStatus();
+}
+
+std::string escapeForDisplay(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  char buf[16];
+  for (size_t pos = 0; pos < s.size();) {
+    auto cp = decodeUtf8(s, pos);
+    if (!cp || cp->value < 0x20 || (cp->value >= 0x7F && cp->value <= 0x9F)) {
+      // A byte of invalid UTF-8, or a control: its code (C1 controls by their value).
+      unsigned value = cp ? static_cast<unsigned>(cp->value) : static_cast<unsigned char>(s[pos]);
+      std::snprintf(buf, sizeof(buf), "\\x%02X", value);
+      out += buf;
+      pos += cp ? cp->length : 1;
+      continue;
+    }
+    if (isDisallowedInPersonText(cp->value)) {
+      std::snprintf(buf, sizeof(buf), "\\u%04X", static_cast<unsigned>(cp->value));
+      out += buf;
+    } else {
+      out.append(s.substr(pos, cp->length));
+    }
+    pos += cp->length;
   }
   return out;
 }

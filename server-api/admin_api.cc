@@ -15,6 +15,8 @@
 #include <Poco/URI.h>
 
 #include "device_render.h"
+#include "hearth/protocol/wire.h"
+#include "hearth/text.h"
 #include "http_error.h"
 #include "http_io.h"
 #include "route_handler.h"
@@ -172,10 +174,9 @@ class AdminHandler final : public RouteHandler {
     std::optional<std::string> value;
     if (o->isString()) {
       const std::string& text = o->asString();
-      bool control = std::any_of(text.begin(), text.end(),
-                                 [](char c) { return static_cast<unsigned char>(c) < 0x20; });
-      if (text.empty() || text.size() > 256 || control) {
-        throw HttpError{400, "field \"owner\" must be 1 to 256 printable characters"};
+      if (text.empty()) throw HttpError{400, "field \"owner\" must not be empty (null clears it)"};
+      if (Status valid = text::validatePersonText(text, protocol::kMaxOwnerChars); !valid.ok()) {
+        throw HttpError{400, "field \"owner\" " + valid.message()};
       }
       value = text;
     }
@@ -281,7 +282,9 @@ class AdminHandler final : public RouteHandler {
     }
     // Recorded before a byte is sent: an export that cannot be recorded does not happen.
     json::Value detail = json::Value::object();
-    for (const auto& [k, v] : q) detail.set(k, v);
+    for (const char* name : kExportParameters) {
+      if (auto it = q.find(name); it != q.end()) detail.set(name, auditedValue(it->second));
+    }
     if (Status s = context_.store->appendAudit(auditEntry(token, "export.csv", "devices", detail));
         !s.ok()) {
       context_.log->error("audit log: " + s.message());
@@ -290,6 +293,19 @@ class AdminHandler final : public RouteHandler {
     resp.set("Content-Disposition", "attachment; filename=\"hearth-devices.csv\"");
     SendText(resp, 200, "text/csv; charset=utf-8", out);
     return 200;
+  }
+
+  // The query parameters an export records in the audit log: those it reads, nothing else (a
+  // read token must not write what it likes into the permanent log).
+  static constexpr const char* kExportParameters[] = {"status", "level", "after", "limit"};
+  // Each recorded value is cut to this many bytes (at a character boundary), "..." appended.
+  static constexpr size_t kMaxAuditedValueBytes = 64;
+
+  static std::string auditedValue(const std::string& v) {
+    if (v.size() <= kMaxAuditedValueBytes) return v;
+    size_t cut = kMaxAuditedValueBytes;
+    while (cut > 0 && (static_cast<unsigned char>(v[cut]) & 0xC0) == 0x80) --cut;
+    return v.substr(0, cut) + "...";
   }
 
   int device(const std::string& id, HTTPServerResponse& resp) {

@@ -4,6 +4,7 @@
 
 #include "cli_commands.h"
 #include "hearth/files.h"
+#include "hearth/protocol/wire.h"
 #include "hearth/server/state.h"
 #include "hearth/text.h"
 #include "hearth/time.h"
@@ -52,7 +53,12 @@ int CmdSecret(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
     auto days = PositiveInt(a, "--expires", env.err, bad);
     if (bad) return kExitUsage;
     if (days) spec.expires_at = now + std::chrono::hours(24 * *days);
-    if (a.has("--owner")) spec.owner = a.get("--owner");
+    if (a.has("--owner")) {
+      spec.owner = a.get("--owner");
+      if (!PersonTextOk("--owner", *spec.owner, protocol::kMaxOwnerChars, env.err)) {
+        return kExitUsage;
+      }
+    }
     spec.approval = a.has("--approval");
     spec.created_at = now;
     if (!store.latestPolicy(spec.level).ok()) {
@@ -108,6 +114,7 @@ int CmdToken(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store
     bool bad = false;
     TokenRecord spec;
     spec.name = a.get("--name");
+    if (!PersonTextOk("--name", spec.name, protocol::kMaxNameChars, env.err)) return kExitUsage;
     spec.scope = a.get("--scope", "read");
     if (spec.scope != "read" && spec.scope != "admin") {
       env.err << "hearth-server: --scope \"" << spec.scope << "\": expected read or admin\n";

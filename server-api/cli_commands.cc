@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "hearth/text.h"
 #include "hearth/time.h"
 
 namespace hearth::server::cli {
@@ -26,9 +27,18 @@ void Table::row(const std::vector<std::string>& cells) {
   std::string line;
   for (size_t i = 0; i < cells.size(); ++i) {
     if (i > 0) line += "  ";
-    line += cells[i];
+    line += text::escapeForDisplay(cells[i]);
   }
   out_ << line << "\n";
+}
+
+bool PersonTextOk(const std::string& what, const std::string& value, size_t max_chars,
+                  std::ostream& err) {
+  Status s = value.empty() ? InvalidArgumentError("must not be empty")
+                           : text::validatePersonText(value, max_chars);
+  if (s.ok()) return true;
+  err << "hearth-server: " << what << " " << s.message() << "\n";
+  return false;
 }
 
 std::string OrDash(const std::optional<std::string>& s) { return s ? *s : "-"; }

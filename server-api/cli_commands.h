@@ -31,7 +31,9 @@ AuditEntry CliEntry(const std::string& action, const std::string& target,
 
 // The one table printer of the command line: a header line, then a line per row as it comes (a
 // listing may be paged), cells separated by two spaces. Every table that shows stored strings
-// goes through it.
+// goes through it: each cell is printed through text::escapeForDisplay, so that a stored value
+// (from an old database, or written around the API) cannot start a new row or send terminal
+// escapes.
 class Table {
  public:
   // Prints the header.
@@ -41,6 +43,12 @@ class Table {
  private:
   std::ostream& out_;
 };
+
+// Whether `value`, given for `what` (a flag or argument name, e.g. "--owner"), passes
+// text::validatePersonText with at most `max_chars` characters and is not empty; if not, says
+// why on `err`.
+bool PersonTextOk(const std::string& what, const std::string& value, size_t max_chars,
+                  std::ostream& err);
 
 // Table cells and JSON fields: "-" or null for what is absent.
 std::string OrDash(const std::optional<std::string>& s);

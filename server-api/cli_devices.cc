@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli_commands.h"
+#include "hearth/protocol/wire.h"
 #include "hearth/text.h"
 #include "hearth/time.h"
 
@@ -74,17 +75,18 @@ int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
     return kExitOk;
   }
   if (sub == "owner") {
-    if (a.positional().size() != 4 || a.positional()[3].empty() || a.positional()[3].size() > 256) {
+    if (a.positional().size() != 4) {
       env.err << "hearth-server: device owner needs ID and OWNER (1 to 256 characters)\n";
       return kExitUsage;
     }
     const std::string& owner = a.positional()[3];
+    if (!PersonTextOk("OWNER", owner, protocol::kMaxOwnerChars, env.err)) return kExitUsage;
     json::Value detail = json::Value::object();
     detail.set("owner", owner);
     AuditEntry entry = CliEntry("device.owner", "device:" + id, detail);
     Status s = store.setDeviceOwner(id, owner, &entry);
     if (!s.ok()) return Fail(env.err, s);
-    env.err << "device " << id << " now belongs to " << owner << "\n";
+    env.err << "device " << id << " now belongs to " << text::escapeForDisplay(owner) << "\n";
     return kExitOk;
   }
   env.err << "hearth-server: device needs list, approve, reject or owner\n";

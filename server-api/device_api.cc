@@ -67,8 +67,10 @@ class DeviceHandler final : public RouteHandler {
 
   // The device named by the verified client certificate, if enrolled and not retired, and the
   // certificate is its current one or its pending renewed one (which then becomes current: from
-  // that request on, the previous certificate is refused). An expired certificate (accepted by
-  // the TLS layer only with --reenroll-expired-days) is refused here, except for a renewal
+  // that request on, the previous certificate is refused), by serial AND key: anyone with the
+  // device CA key can mint a certificate with a device's serial, not with its key. An expired
+  // certificate (accepted by the TLS layer only with --reenroll-expired-days) is refused here,
+  // except for a renewal
   // (`for_renewal`) within that many days of its expiry.
   DeviceRecord authenticate(HTTPServerRequest& req) {
     return authenticate(peerCertificate(req), false, nullptr);
@@ -101,10 +103,9 @@ class DeviceHandler final : public RouteHandler {
     if (device->retired_at)
       throw HttpError{403, "device is retired; enrol again to report", "retired"};
     if (device->cert_serial != cert->serial_hex) {
-      if (device->pending_cert_serial != cert->serial_hex) {
-        throw HttpError{403, "certificate is not the device's current certificate",
-                        "certificate_superseded"};
-      }
+      if (device->pending_cert_serial != cert->serial_hex) refuseSuperseded();
+      if (device->pending_cert_key_sha256 && *device->pending_cert_key_sha256 != cert->spki_sha256)
+        refuseForeignKey(device->device_id, *cert);
       // The first use of a renewed certificate: it becomes the current one.
       Status promoted =
           context_.store->promotePendingCertificate(device->device_id, cert->serial_hex, now);
@@ -118,13 +119,51 @@ class DeviceHandler final : public RouteHandler {
       // Promoted by another request meanwhile, or superseded: ask the database again.
       device = context_.store->deviceForAuth(cert->common_name);
       if (!device.ok()) throw HttpError{503, "database unavailable"};
-      if (device->cert_serial != cert->serial_hex) {
-        throw HttpError{403, "certificate is not the device's current certificate",
-                        "certificate_superseded"};
-      }
+      if (device->cert_serial != cert->serial_hex) refuseSuperseded();
     }
+    if (device->cert_key_sha256.empty()) bindLegacyKey(*device, *cert);
+    if (device->cert_key_sha256 != cert->spki_sha256) refuseForeignKey(device->device_id, *cert);
     if (presented != nullptr) *presented = *cert;
     return std::move(device).value();
+  }
+
+  [[noreturn]] static void refuseSuperseded() {
+    throw HttpError{403, "certificate is not the device's current certificate",
+                    "certificate_superseded"};
+  }
+
+  // The device's serial with another key: someone minted a certificate with the device CA key.
+  // Answered like any other certificate that is not the device's (the caller learns nothing).
+  [[noreturn]] void refuseForeignKey(const std::string& device_id,
+                                     const protocol::CertificateInfo& cert) {
+    context_.log->warning("device " + device_id + ": refused a certificate with its serial " +
+                          cert.serial_hex + " but another key (SHA-256 " + cert.spki_sha256 +
+                          "); someone holds the device CA key (docs/threat-model.md)");
+    refuseSuperseded();
+  }
+
+  // A device enrolled before the server stored keys: the key of its current certificate, as
+  // presented now, becomes its key (schema v6). Another request may have bound one first:
+  // `device` then holds that one.
+  void bindLegacyKey(DeviceRecord& device, const protocol::CertificateInfo& cert) {
+    Status bound =
+        context_.store->bindCertificateKey(device.device_id, cert.serial_hex, cert.spki_sha256);
+    if (bound.ok()) {
+      context_.log->warning("device " + device.device_id +
+                            " was enrolled before keys were recorded: its key (SHA-256 " +
+                            cert.spki_sha256 + ") is bound to it from now on");
+      device.cert_key_sha256 = cert.spki_sha256;
+      return;
+    }
+    if (bound.code() != StatusCode::kFailedPrecondition) {
+      throw HttpError{503, "database unavailable"};
+    }
+    auto again = context_.store->deviceForAuth(device.device_id);
+    if (!again.ok()) throw HttpError{503, "database unavailable"};
+    if (again->retired_at)
+      throw HttpError{403, "device is retired; enrol again to report", "retired"};
+    if (again->cert_serial != cert.serial_hex) refuseSuperseded();
+    device = std::move(again).value();
   }
 
   // POST /api/v1/renew: a new certificate for a new key of the authenticated device. The current
@@ -140,9 +179,10 @@ class DeviceHandler final : public RouteHandler {
     if (!rr.ok()) throw HttpError{400, rr.status().message()};
     auto csr = protocol::VerifyCsr(rr->csr);
     if (!csr.ok()) throw HttpError{400, "csr: " + csr.status().message()};
-    auto current_key = protocol::CertificatePublicKeyPem(peer.certificate());
-    if (!current_key.ok()) throw HttpError{401, "unreadable client certificate"};
-    if (*current_key == csr->public_key_pem) {
+    // Compared as keys, not as PEM text: the same EC key in compressed form is the same key.
+    auto same_key = protocol::CertificateHasKey(peer.certificate(), csr->public_key_pem);
+    if (!same_key.ok()) throw HttpError{401, "unreadable client certificate"};
+    if (*same_key) {
       throw HttpError{400,
                       "the CSR carries the key of the current certificate; a renewal needs a new "
                       "key",
@@ -151,7 +191,7 @@ class DeviceHandler final : public RouteHandler {
     TimePoint now = std::chrono::system_clock::now();
     auto [cert, info] = issueCertificate(d.device_id, csr->public_key_pem, now);
     Status s = context_.store->setPendingCertificate(d.device_id, presented.serial_hex,
-                                                     info.serial_hex, now);
+                                                     info.serial_hex, info.spki_sha256, now);
     if (!s.ok()) {
       if (s.code() == StatusCode::kFailedPrecondition) {
         throw HttpError{403, "certificate is not the device's current certificate",
@@ -197,6 +237,7 @@ class DeviceHandler final : public RouteHandler {
     d.hostname = er->hostname;
     d.owner = er->owner;
     d.cert_serial = info.serial_hex;
+    d.cert_key_sha256 = info.spki_sha256;
     d.enrolled_at = now;
     auto stored = context_.store->enrollDevice(HashSecret(er->enroll_secret), d, now,
                                                context_.options.enroll_spike);

@@ -107,7 +107,7 @@ std::string DeviceCsvLine(const DeviceRecord& d) {
 std::string CsvCell(const std::string& s) {
   bool formula = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
                                 s[0] == '\t' || s[0] == '\r');
-  bool quote = formula || s.find_first_of(",\"\r\n") != std::string::npos;
+  bool quote = formula || s.find_first_of(",;\"\r\n") != std::string::npos;
   std::string body = formula ? "'" + s : s;
   if (!quote) return body;
   std::string out = "\"";

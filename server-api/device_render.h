@@ -26,8 +26,9 @@ extern const char kDeviceCsvHeader[];
 // One device as a line of the CSV export (CRLF-terminated).
 std::string DeviceCsvLine(const DeviceRecord& d);
 
-// CSV cell: quoted when needed; a cell that a spreadsheet would run as a formula gets a leading
-// apostrophe inside quotes.
+// CSV cell: quoted when it holds a comma, a semicolon (the separator of spreadsheets in many
+// locales), a quote or a line end; a cell that a spreadsheet would run as a formula (it starts
+// with = + - @, a tab or a CR) gets a leading apostrophe inside quotes.
 std::string CsvCell(const std::string& s);
 
 }  // namespace hearth::server

@@ -36,16 +36,27 @@ RateLimiter::RateLimiter(RateLimit global, RateLimit per_address, size_t max_add
 RateLimiter::Decision RateLimiter::admit(const std::string& address, SteadyTime now) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_address_.find(address);
-  if (it == by_address_.end()) {
+  if (it != by_address_.end()) {
+    recent_.splice(recent_.end(), recent_, it->second.recent);
+  } else {
     if (by_address_.size() >= max_addresses_) {
       for (auto i = by_address_.begin(); i != by_address_.end();) {
-        i = i->second.fullAt(now) ? by_address_.erase(i) : std::next(i);
+        if (i->second.bucket.fullAt(now)) {
+          recent_.erase(i->second.recent);
+          i = by_address_.erase(i);
+        } else {
+          ++i;
+        }
       }
-      if (by_address_.size() >= max_addresses_) by_address_.clear();
+      while (by_address_.size() >= max_addresses_) {
+        by_address_.erase(recent_.front());
+        recent_.pop_front();
+      }
     }
-    it = by_address_.emplace(address, TokenBucket(per_address_, now)).first;
+    auto place = recent_.insert(recent_.end(), address);
+    it = by_address_.emplace(address, Tracked{TokenBucket(per_address_, now), place}).first;
   }
-  TokenBucket& mine = it->second;
+  TokenBucket& mine = it->second.bucket;
   bool address_ok = mine.available(now) >= 1;
   bool global_ok = global_.available(now) >= 1;
   if (address_ok && global_ok) {

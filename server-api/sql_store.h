@@ -57,7 +57,10 @@ class SqlStore final : public Store {
   StatusOr<DeviceRecord> deviceForAuth(const std::string& device_id) override;
   StatusOr<std::vector<DeviceRecord>> listDevices(const DeviceFilter& f) override;
   Status setPendingCertificate(const std::string& device_id, const std::string& current_serial,
-                               const std::string& new_serial, TimePoint at) override;
+                               const std::string& new_serial, const std::string& new_key_sha256,
+                               TimePoint at) override;
+  Status bindCertificateKey(const std::string& device_id, const std::string& serial,
+                            const std::string& key_sha256) override;
   Status promotePendingCertificate(const std::string& device_id, const std::string& serial,
                                    TimePoint at) override;
   Status retireDevice(const std::string& device_id, TimePoint at, const AuditEntry* audit) override;

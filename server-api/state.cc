@@ -93,6 +93,12 @@ StatusOr<InitResult> InitServerState(const InitOptions& o) {
   struct stat st {};
   if (::stat(o.state_dir.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) return InvalidArgumentError(o.state_dir + " is not a directory");
+    // Another user who owns the directory could read the keys written into it or swap them.
+    if (st.st_uid != ::geteuid()) {
+      return FailedPreconditionError(o.state_dir + " belongs to another user (uid " +
+                                     std::to_string(st.st_uid) +
+                                     "); refusing to keep the server's keys there");
+    }
     if (::access(p.device_ca_key.c_str(), F_OK) == 0 || ::access(p.sqlite_db.c_str(), F_OK) == 0) {
       return FailedPreconditionError(o.state_dir +
                                      " already holds a Hearth server (device-ca.key or "

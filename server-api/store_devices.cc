@@ -98,13 +98,16 @@ StatusOr<DeviceRecord> SqlStore::enrollDevice(const std::string& secret_hash,
     std::string dev = d.device_id, host = d.hostname, level = d.level, serial = d.cert_serial;
     std::string enrolled = fmt(d.enrolled_at);
     Nullable<std::string> owner = nullable(d.owner);
+    Nullable<std::string> key = d.cert_key_sha256.empty()
+                                    ? Nullable<std::string>()
+                                    : Nullable<std::string>(d.cert_key_sha256);
     int pending = approval ? 1 : 0;
     db_.exec(
-        "INSERT INTO devices(device_id, hostname, owner, level, cert_serial, enrolled_at, "
-        "secret_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO devices(device_id, hostname, owner, level, cert_serial, cert_key_sha256, "
+        "enrolled_at, secret_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [&](Statement& i) {
-          i, use(dev), use(host), use(owner), use(level), use(serial), use(enrolled), use(id),
-              use(pending);
+          i, use(dev), use(host), use(owner), use(level), use(serial), use(key), use(enrolled),
+              use(id), use(pending);
         });
     d.pending_approval = approval;
     appendEvent(enrolled, dev, "enrolled", std::nullopt);
@@ -149,20 +152,24 @@ StatusOr<DeviceRecord> SqlStore::deviceForAuth(const std::string& device_id) {
   std::optional<DeviceRecord> found;
   Status s = db_.read("read device", [&](Session& db) -> Status {
     std::string id = device_id, level, serial;
-    Nullable<std::string> retired, pending;
+    Nullable<std::string> key, retired, pending, pending_key;
     size_t n = db_.execOn(db,
-                          "SELECT level, cert_serial, retired_at, pending_cert_serial FROM devices "
+                          "SELECT level, cert_serial, cert_key_sha256, retired_at, "
+                          "pending_cert_serial, pending_cert_key_sha256 FROM devices "
                           "WHERE device_id = ?",
                           [&](Statement& st) {
-                            st, use(id), into(level), into(serial), into(retired), into(pending);
+                            st, use(id), into(level), into(serial), into(key), into(retired),
+                                into(pending), into(pending_key);
                           });
     if (n == 0) return OkStatus();
     DeviceRecord d;
     d.device_id = device_id;
     d.level = level;
     d.cert_serial = serial;
+    if (!key.isNull()) d.cert_key_sha256 = key.value();
     if (!retired.isNull()) d.retired_at = parseTime(retired.value());
     if (!pending.isNull()) d.pending_cert_serial = pending.value();
+    if (!pending_key.isNull()) d.pending_cert_key_sha256 = pending_key.value();
     found = std::move(d);
     return OkStatus();
   });
@@ -215,16 +222,34 @@ StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f)
 
 Status SqlStore::setPendingCertificate(const std::string& device_id,
                                        const std::string& current_serial,
-                                       const std::string& new_serial, TimePoint) {
+                                       const std::string& new_serial,
+                                       const std::string& new_key_sha256, TimePoint) {
   return db_.write("record a renewed certificate", [&]() -> Status {
-    std::string id = device_id, current = current_serial, next = new_serial;
+    std::string id = device_id, current = current_serial, next = new_serial,
+                next_key = new_key_sha256;
     size_t n = db_.exec(
-        "UPDATE devices SET pending_cert_serial = ? WHERE device_id = ? AND cert_serial = ? "
-        "AND retired_at IS NULL",
-        [&](Statement& st) { st, use(next), use(id), use(current); });
+        "UPDATE devices SET pending_cert_serial = ?, pending_cert_key_sha256 = ? "
+        "WHERE device_id = ? AND cert_serial = ? AND retired_at IS NULL",
+        [&](Statement& st) { st, use(next), use(next_key), use(id), use(current); });
     if (n == 0) {
       return FailedPreconditionError("device " + device_id +
                                      " is retired or its current certificate is another");
+    }
+    return OkStatus();
+  });
+}
+
+Status SqlStore::bindCertificateKey(const std::string& device_id, const std::string& serial,
+                                    const std::string& key_sha256) {
+  return db_.write("bind a device's key", [&]() -> Status {
+    std::string id = device_id, current = serial, key = key_sha256;
+    size_t n = db_.exec(
+        "UPDATE devices SET cert_key_sha256 = ? WHERE device_id = ? AND cert_serial = ? "
+        "AND cert_key_sha256 IS NULL AND retired_at IS NULL",
+        [&](Statement& st) { st, use(key), use(id), use(current); });
+    if (n == 0) {
+      return FailedPreconditionError("device " + device_id +
+                                     " has a bound key, another certificate or is retired");
     }
     return OkStatus();
   });
@@ -235,7 +260,8 @@ Status SqlStore::promotePendingCertificate(const std::string& device_id, const s
   return db_.transaction("promote a renewed certificate", [&]() -> Status {
     std::string id = device_id, next = serial, when = fmt(at);
     size_t n = db_.exec(
-        "UPDATE devices SET cert_serial = pending_cert_serial, pending_cert_serial = NULL "
+        "UPDATE devices SET cert_serial = pending_cert_serial, pending_cert_serial = NULL, "
+        "cert_key_sha256 = pending_cert_key_sha256, pending_cert_key_sha256 = NULL "
         "WHERE device_id = ? AND pending_cert_serial = ? AND retired_at IS NULL",
         [&](Statement& st) { st, use(id), use(next); });
     if (n == 0) {

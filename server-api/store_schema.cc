@@ -213,6 +213,18 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audi
     // device has not used yet; the current one (cert_serial) stays valid until it does.
     {5, "ALTER TABLE devices ADD COLUMN pending_cert_serial TEXT",
      "ALTER TABLE devices ADD COLUMN pending_cert_serial TEXT"},
+    // v6: a device is its key, not its serial (anyone holding the device CA key can mint a
+    // certificate with a known serial): the hex SHA-256 of the SubjectPublicKeyInfo (DER) of the
+    // current and of the pending certificate, required on every request. The store never kept
+    // the certificates, so existing rows cannot be filled here: they stay NULL, and a device's
+    // first request after the upgrade with its current serial binds the key it presents (a
+    // warning names it in the log); from then on only that key is accepted. A pending renewal
+    // made before the upgrade is promoted without a key and bound the same way on its first use.
+    {6,
+     "ALTER TABLE devices ADD COLUMN cert_key_sha256 TEXT;"
+     "ALTER TABLE devices ADD COLUMN pending_cert_key_sha256 TEXT",
+     "ALTER TABLE devices ADD COLUMN cert_key_sha256 TEXT;"
+     "ALTER TABLE devices ADD COLUMN pending_cert_key_sha256 TEXT"},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a

@@ -9,6 +9,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include "hearth/protocol/crypto.h"
+
 namespace hearth::server {
 
 namespace {
@@ -19,7 +21,7 @@ Poco::Net::Context::Ptr newContext(const ServerPaths& paths, bool devices) {
   p.privateKeyFile = paths.server_key;
   p.certificateFile = paths.server_cert;
   p.loadDefaultCAs = false;
-  p.cipherList = "HIGH:!aNULL:!MD5:!RC4:!3DES";
+  p.cipherList = protocol::kTls12CipherList;
   if (devices) {
     p.caLocation = paths.device_ca_cert;
     // Ask for a client certificate and verify any that is sent; enrolment alone works

@@ -5,6 +5,8 @@
 
 #include <curl/curl.h>
 
+#include "hearth/protocol/crypto.h"
+
 namespace hearth::agent {
 
 namespace {
@@ -81,6 +83,7 @@ class CurlClient final : public HttpClient {
     must(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
     must(h, CURLOPT_FOLLOWLOCATION, 0L);
     must(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    must(h, CURLOPT_SSL_CIPHER_LIST, protocol::kTls12CipherList);
     must(h, CURLOPT_SSL_VERIFYPEER, 1L);
     must(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!options_.ca_pem.empty()) {

@@ -14,39 +14,6 @@ namespace hearth::agent {
 
 namespace {
 
-constexpr size_t kMaxErrorChars = 200;
-
-// The server's own words for an error answer: the "error" (and "code") of its JSON body, else
-// the start of the body with control characters replaced (it ends up in logs and status.json).
-struct ServerError {
-  std::string code;
-  std::string message;
-};
-
-std::string printable(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, kMaxErrorChars)) {
-    out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
-  }
-  return out;
-}
-
-ServerError parseServerError(const std::string& body) {
-  ServerError e;
-  auto v = json::parse(body);
-  if (v.ok() && v->isObject()) {
-    if (const json::Value* c = v->find("code"); c != nullptr && c->isString()) {
-      e.code = printable(c->asString());
-    }
-    if (const json::Value* m = v->find("error"); m != nullptr && m->isString()) {
-      e.message = printable(m->asString());
-      return e;
-    }
-  }
-  e.message = printable(body);
-  return e;
-}
-
 bool isRetired(const ServerError& e) {
   // "code" is the contract; the message text is what servers before it said.
   return e.code == "retired" || e.message.find("device is retired") != std::string::npos;
@@ -174,7 +141,7 @@ PostResult ClassifyPost(const StatusOr<HttpResponse>& response) {
     }
     return r;
   }
-  ServerError e = parseServerError(response->body);
+  ServerError e = ParseServerError(response->body);
   r.error = "HTTP " + std::to_string(status) + (e.message.empty() ? "" : ": " + e.message);
   switch (status) {
     case 400:

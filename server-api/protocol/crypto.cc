@@ -357,6 +357,17 @@ std::string serialHex(const X509* cert) {
   }
   return out;
 }
+
+// Hex SHA-256 of the certificate's SubjectPublicKeyInfo, DER as encoded in the certificate.
+StatusOr<std::string> spkiSha256(const X509* cert) {
+  unsigned char* der = nullptr;
+  int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+  if (len <= 0 || der == nullptr) return sslError("encode the certificate's public key");
+  std::string hash =
+      Sha256Hex(std::string_view(reinterpret_cast<const char*>(der), static_cast<size_t>(len)));
+  OPENSSL_free(der);
+  return hash;
+}
 }  // namespace
 
 StatusOr<CertificateInfo> CertificateIdentity(const void* x509) {
@@ -367,17 +378,22 @@ StatusOr<CertificateInfo> CertificateIdentity(const void* x509) {
   info.serial_hex = serialHex(cert);
   info.not_before = asn1Time(X509_get0_notBefore(cert));
   info.not_after = asn1Time(X509_get0_notAfter(cert));
+  HEARTH_ASSIGN_OR_RETURN(info.spki_sha256, spkiSha256(cert));
   return info;
 }
 
-StatusOr<std::string> CertificatePublicKeyPem(const void* x509) {
+StatusOr<bool> CertificateHasKey(const void* x509, const std::string& public_key_pem) {
   const auto* cert = static_cast<const X509*>(x509);
   if (cert == nullptr) return InvalidArgumentError("no certificate");
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (PEM_write_bio_PUBKEY(bio.get(), X509_get0_pubkey(cert)) != 1) {
-    return sslError("write public key");
+  HEARTH_ASSIGN_OR_RETURN(Key key, Key::fromPem(public_key_pem, true));
+  const EVP_PKEY* mine = X509_get0_pubkey(cert);
+  if (mine == nullptr) {
+    ERR_clear_error();
+    return InvalidArgumentError("certificate has no usable public key");
   }
-  return bioString(bio.get());
+  int same = EVP_PKEY_eq(mine, static_cast<EVP_PKEY*>(key.raw()));
+  ERR_clear_error();
+  return same == 1;
 }
 
 StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem) {
@@ -387,6 +403,7 @@ StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem) {
   info.serial_hex = serialHex(cert.get());
   info.not_before = asn1Time(X509_get0_notBefore(cert.get()));
   info.not_after = asn1Time(X509_get0_notAfter(cert.get()));
+  HEARTH_ASSIGN_OR_RETURN(info.spki_sha256, spkiSha256(cert.get()));
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (PEM_write_bio_PUBKEY(bio.get(), X509_get0_pubkey(cert.get())) == 1) {
     info.public_key_pem = bioString(bio.get());

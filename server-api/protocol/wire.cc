@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "hearth/json_reader.h"
+#include "hearth/text.h"
 #include "hearth/time.h"
 #include "hearth/verdict.h"
 
@@ -13,8 +14,8 @@ namespace {
 
 constexpr size_t kMaxSecret = 256;
 constexpr size_t kMaxPem = 16 * 1024;
-constexpr size_t kMaxHostname = 253;
-constexpr size_t kMaxOwner = 256;
+// A UTF-8 character is at most 4 bytes: the byte bound before the character count.
+constexpr size_t kMaxUtf8Bytes = 4;
 constexpr size_t kMaxChecks = 64;
 constexpr size_t kMaxSummary = 2048;
 
@@ -53,13 +54,11 @@ bool isHex(std::string_view s) {
   return true;
 }
 
-bool validHostname(std::string_view s) {
-  if (s.empty() || s.size() > kMaxHostname) return false;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F) return false;  // printable; anything else is data, escaped later
-  }
-  return true;
+// `field` holds what a person typed: text::validatePersonText, in the body's wording.
+Status personText(std::string_view field, const std::string& value, size_t max_chars) {
+  Status s = text::validatePersonText(value, max_chars);
+  if (s.ok()) return s;
+  return InvalidArgumentError("field \"" + std::string(field) + "\" " + s.message());
 }
 
 Status validateResult(const json::Value& v) {
@@ -134,11 +133,13 @@ StatusOr<EnrollRequest> EnrollRequest::parse(std::string_view body) {
   EnrollRequest e;
   HEARTH_RETURN_IF_ERROR(requiredString(r, "enroll_secret", kMaxSecret, e.enroll_secret));
   HEARTH_RETURN_IF_ERROR(requiredString(r, "csr", kMaxPem, e.csr));
-  HEARTH_RETURN_IF_ERROR(requiredString(r, "hostname", kMaxHostname, e.hostname));
-  if (!validHostname(e.hostname)) return r.invalid("hostname", "1 to 253 printable characters");
+  HEARTH_RETURN_IF_ERROR(
+      requiredString(r, "hostname", kMaxHostnameChars * kMaxUtf8Bytes, e.hostname));
+  HEARTH_RETURN_IF_ERROR(personText("hostname", e.hostname, kMaxHostnameChars));
   if (r.has("owner")) {
     std::string owner;
-    HEARTH_RETURN_IF_ERROR(optionalString(r, "owner", kMaxOwner, owner));
+    HEARTH_RETURN_IF_ERROR(optionalString(r, "owner", kMaxOwnerChars * kMaxUtf8Bytes, owner));
+    HEARTH_RETURN_IF_ERROR(personText("owner", owner, kMaxOwnerChars));
     e.owner = owner;
   }
   return e;

@@ -103,11 +103,11 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
   auto v = store_->schemaVersion();
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(*v, 5);
+  EXPECT_EQ(*v, 6);
   if (GetParam() == "sqlite") {
     auto again = OpenStore(dir_.path() + "/hearth.db");
     ASSERT_TRUE(again.ok()) << again.status().toString();
-    EXPECT_EQ(*(*again)->schemaVersion(), 5);
+    EXPECT_EQ(*(*again)->schemaVersion(), 6);
   }
 }
 
@@ -666,11 +666,11 @@ TEST_P(StoreTest, RenewedCertificateBecomesCurrentOnlyWhenUsed) {
   ASSERT_TRUE(store_->createSecret("h", spec).ok());
   enroll("h", "dev-1");
   TimePoint at = T("2027-05-01T00:00:00Z");
-  ASSERT_TRUE(store_->setPendingCertificate("dev-1", "01", "02", at).ok());
+  ASSERT_TRUE(store_->setPendingCertificate("dev-1", "01", "02", "key-02", at).ok());
   EXPECT_EQ(store_->deviceForAuth("dev-1")->cert_serial, "01");
   EXPECT_EQ(*store_->deviceForAuth("dev-1")->pending_cert_serial, "02");
   // Renewed again before "02" was used: "03" replaces it.
-  ASSERT_TRUE(store_->setPendingCertificate("dev-1", "01", "03", at).ok());
+  ASSERT_TRUE(store_->setPendingCertificate("dev-1", "01", "03", "key-03", at).ok());
   EXPECT_EQ(store_->promotePendingCertificate("dev-1", "02", at).code(),
             StatusCode::kFailedPrecondition);
   ASSERT_TRUE(store_->promotePendingCertificate("dev-1", "03", at).ok());
@@ -678,13 +678,13 @@ TEST_P(StoreTest, RenewedCertificateBecomesCurrentOnlyWhenUsed) {
   EXPECT_EQ(d->cert_serial, "03");
   EXPECT_FALSE(d->pending_cert_serial.has_value());
   // Only the current certificate can renew.
-  EXPECT_EQ(store_->setPendingCertificate("dev-1", "01", "04", at).code(),
+  EXPECT_EQ(store_->setPendingCertificate("dev-1", "01", "04", "key-04", at).code(),
             StatusCode::kFailedPrecondition);
   auto feed = store_->feed(0, 100);
   ASSERT_TRUE(feed.ok());
   EXPECT_EQ(feed->back().type, "renewed");
   ASSERT_TRUE(store_->retireDevice("dev-1", at).ok());
-  EXPECT_EQ(store_->setPendingCertificate("dev-1", "03", "05", at).code(),
+  EXPECT_EQ(store_->setPendingCertificate("dev-1", "03", "05", "key-05", at).code(),
             StatusCode::kFailedPrecondition);
 }
 

@@ -37,6 +37,16 @@ struct PostResult {
 
 const char* PostKindName(PostResult::Kind kind);
 
+// The server's own words for an error answer, safe to log, store in status.json and print on a
+// terminal: the "error" (and "code") of its JSON body, else the start of the body; at most 200
+// bytes each, with control characters (C0, DEL, C1), line separators, bidi overrides and bytes
+// that are not UTF-8 replaced by spaces.
+struct ServerError {
+  std::string code;
+  std::string message;
+};
+ServerError ParseServerError(const std::string& body);
+
 class Transport {
  public:
   virtual ~Transport() = default;

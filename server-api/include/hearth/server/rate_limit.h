@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <list>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -40,9 +41,10 @@ class TokenBucket {
 
 // Admits a request when both the global bucket and the bucket of its source address have a
 // token, and then takes one from each (a refused request costs nothing). Thread-safe.
-// At most `max_addresses` per-address buckets are kept: full ones are forgotten first; if every
-// bucket is in use (a storm from more addresses than that), all per-address state is dropped
-// and the global bucket alone shapes the storm.
+// At most `max_addresses` per-address buckets are kept: full ones are forgotten first (a new
+// bucket would be full too); if every bucket is in use (a storm from more addresses than that),
+// the least recently used ones are evicted, so an address that keeps knocking keeps its bucket
+// (spreading requests over many addresses does not reset everyone's limit).
 class RateLimiter {
  public:
   struct Decision {
@@ -61,7 +63,12 @@ class RateLimiter {
   RateLimit per_address_;
   size_t max_addresses_;
   TokenBucket global_;
-  std::unordered_map<std::string, TokenBucket> by_address_;
+  struct Tracked {
+    TokenBucket bucket;
+    std::list<std::string>::iterator recent;  // its place in recent_
+  };
+  std::unordered_map<std::string, Tracked> by_address_;
+  std::list<std::string> recent_;  // tracked addresses, least recently used first
 };
 
 }  // namespace hearth::server

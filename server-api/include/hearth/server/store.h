@@ -58,9 +58,15 @@ struct DeviceRecord {
   std::optional<std::string> owner;
   std::string level;
   std::string cert_serial;
+  // Hex SHA-256 of the current certificate's SubjectPublicKeyInfo (DER): a request is the device's
+  // only with a certificate of this serial AND this key (anyone with the device CA key can mint
+  // one with the serial). Empty for a device enrolled before the server stored it (schema v6): its
+  // next request with the current serial binds the key it presents (bindCertificateKey).
+  std::string cert_key_sha256;
   // A renewed certificate not used yet (deviceForAuth only): cert_serial stays valid until the
-  // device first authenticates with this one.
+  // device first authenticates with this one, with this key.
   std::optional<std::string> pending_cert_serial;
+  std::optional<std::string> pending_cert_key_sha256;
   TimePoint enrolled_at;
   std::optional<TimePoint> retired_at;
   std::optional<TimePoint> last_seen;
@@ -223,8 +229,8 @@ class Store {
                                               const DeviceRecord& device, TimePoint now,
                                               const SpikeRule& spike = SpikeRule{}) = 0;
   virtual StatusOr<DeviceRecord> getDevice(const std::string& device_id) = 0;
-  // What authenticating a request needs (no result parsing): level, cert_serial,
-  // pending_cert_serial, retired_at. NotFound for an unknown device.
+  // What authenticating a request needs (no result parsing): level, cert_serial, cert_key_sha256,
+  // pending_cert_serial, pending_cert_key_sha256, retired_at. NotFound for an unknown device.
   virtual StatusOr<DeviceRecord> deviceForAuth(const std::string& device_id) = 0;
   virtual StatusOr<std::vector<DeviceRecord>> listDevices(const DeviceFilter& filter) = 0;
   virtual Status retireDevice(const std::string& device_id, TimePoint at,
@@ -247,16 +253,24 @@ class Store {
   virtual Status appendAudit(const AuditEntry& entry) = 0;
   virtual StatusOr<std::vector<AuditEntry>> listAudit(int64_t after, int limit) = 0;
 
-  // Certificate renewal. Records `new_serial` as the device's pending certificate while
-  // `current_serial` is its current one; a pending certificate not used yet is replaced (the
-  // agent renewed again, e.g. after a crash before it stored the first). FailedPrecondition when
-  // the device is retired or its current certificate is another.
+  // Certificate renewal. Records `new_serial` (with `new_key_sha256`, its SubjectPublicKeyInfo
+  // hash) as the device's pending certificate while `current_serial` is its current one; a
+  // pending certificate not used yet is replaced (the agent renewed again, e.g. after a crash
+  // before it stored the first). FailedPrecondition when the device is retired or its current
+  // certificate is another.
   virtual Status setPendingCertificate(const std::string& device_id,
                                        const std::string& current_serial,
-                                       const std::string& new_serial, TimePoint at) = 0;
+                                       const std::string& new_serial,
+                                       const std::string& new_key_sha256, TimePoint at) = 0;
+  // A device enrolled before keys were stored (empty cert_key_sha256) presented its current
+  // certificate `serial` with key `key_sha256`: that key is the device's from now on. Binds only
+  // an unbound key: FailedPrecondition when the device's key is already bound (another request
+  // bound it first: read it again), the serial is not current or the device is retired.
+  virtual Status bindCertificateKey(const std::string& device_id, const std::string& serial,
+                                    const std::string& key_sha256) = 0;
   // The device authenticated with its pending certificate `serial`: it becomes the current one
-  // and the previous one is refused from then on; appends a `renewed` event. FailedPrecondition
-  // when `serial` is not (any more) the pending one.
+  // (with its key) and the previous one is refused from then on; appends a `renewed` event.
+  // FailedPrecondition when `serial` is not (any more) the pending one.
   virtual Status promotePendingCertificate(const std::string& device_id, const std::string& serial,
                                            TimePoint at) = 0;
 

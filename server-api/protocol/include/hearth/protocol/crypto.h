@@ -56,6 +56,11 @@ class Key {
   void* pkey_ = nullptr;
 };
 
+// The TLS 1.2 cipher suites of both ends (OpenSSL syntax): forward secrecy and an AEAD only,
+// ECDHE with AES-GCM or ChaCha20-Poly1305; no CBC, CCM, ARIA or Camellia (the only clients are
+// ours). TLS 1.3 suites are OpenSSL's defaults, all AEAD.
+inline constexpr const char* kTls12CipherList = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL";
+
 // Creates a PEM certificate signing request for `key` with subject CN=`common_name`.
 StatusOr<std::string> MakeCsr(const Key& key, const std::string& common_name);
 
@@ -91,6 +96,9 @@ struct CertificateInfo {
   std::chrono::system_clock::time_point not_before;
   std::chrono::system_clock::time_point not_after;
   std::string public_key_pem;
+  // Hex SHA-256 of the certificate's SubjectPublicKeyInfo as encoded in it (DER): what binds a
+  // device to its key (the serial is not secret).
+  std::string spki_sha256;
   std::vector<std::string> dns_names;     // subjectAltName (ParseCertificate only)
   std::vector<std::string> ip_addresses;  // subjectAltName, as text (ParseCertificate only)
 };
@@ -99,8 +107,10 @@ StatusOr<CertificateInfo> ParseCertificate(std::string_view cert_pem);
 // `const X509*`, e.g. a TLS peer's), without re-encoding it: the per-request path of the server.
 // public_key_pem is left empty.
 StatusOr<CertificateInfo> CertificateIdentity(const void* x509);
-// The SubjectPublicKeyInfo PEM of an already parsed certificate (`const X509*`).
-StatusOr<std::string> CertificatePublicKeyPem(const void* x509);
+// Whether an already parsed certificate (`const X509*`) carries the public key `public_key_pem`,
+// compared as decoded keys (an EC point in compressed or uncompressed form is the same key).
+// InvalidArgument when the PEM is not a public key.
+StatusOr<bool> CertificateHasKey(const void* x509, const std::string& public_key_pem);
 // Verifies that `cert_pem` was issued by `ca_cert_pem` and is valid at `at`.
 Status VerifyCertificate(std::string_view cert_pem, std::string_view ca_cert_pem,
                          std::chrono::system_clock::time_point at);

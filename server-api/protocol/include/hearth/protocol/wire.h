@@ -17,6 +17,10 @@ namespace hearth::protocol {
 constexpr size_t kMaxBodyBytes = 1 << 20;  // every request and response body
 constexpr size_t kMaxJsonDepth = 32;
 constexpr int64_t kMaxDropped = 1000000000;
+// Strings a person gives, counted in characters (text::validatePersonText checks them all).
+constexpr size_t kMaxHostnameChars = 253;
+constexpr size_t kMaxOwnerChars = 256;  // a device's or an enrolment secret's owner
+constexpr size_t kMaxNameChars = 256;   // an admin token's name
 
 // POST /api/v1/enroll
 struct EnrollRequest {
