@@ -5,7 +5,6 @@
 // serve healthy while lists answered 503 and history a misleading 404. SQLite only: PostgreSQL
 // has no database file (and checks its own pages).
 #include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,22 +20,10 @@ using namespace std::chrono_literals;
 using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::now;
 
-std::string contents(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 class FaultDatabaseFileTest : public FaultServerTest {
  protected:
-  void SetUp() override {
-    FaultServerTest::SetUp();
-    auto r = init();
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
   // serve with this state directory: it must not start; what it logged.
   std::string serveMustRefuse() {
     std::string log = dir_.path() + "/refused.log";
@@ -46,7 +33,7 @@ class FaultDatabaseFileTest : public FaultServerTest {
                       log, 10s);
       EXPECT_FALSE(p.started()) << "serve started on a database it must refuse";
     }
-    return contents(log);
+    return fileText(log);
   }
   void emptyTheDatabase() {
     ::unlink((dbFile() + "-wal").c_str());
@@ -62,7 +49,7 @@ TEST_P(FaultDatabaseFileTest, Defect2ServeRefusesAnEmptyDatabase) {
   EXPECT_NE(log.find("empty (0 bytes)"), std::string::npos) << log;
   EXPECT_NE(log.find("hearth-server init"), std::string::npos) << log;
   EXPECT_NE(log.find("restore"), std::string::npos) << log;
-  EXPECT_TRUE(contents(dbFile()).empty()) << "the empty database was written to";
+  EXPECT_TRUE(fileText(dbFile()).empty()) << "the empty database was written to";
 }
 
 TEST_P(FaultDatabaseFileTest, Defect2CheckDbRefusesAnEmptyDatabaseAndWritesNothing) {
@@ -73,7 +60,7 @@ TEST_P(FaultDatabaseFileTest, Defect2CheckDbRefusesAnEmptyDatabaseAndWritesNothi
   EXPECT_NE(r.err.find(dbFile()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("empty (0 bytes)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hearth-server init"), std::string::npos) << r.err;
-  EXPECT_TRUE(contents(dbFile()).empty()) << "check-db wrote a schema into the empty file";
+  EXPECT_TRUE(fileText(dbFile()).empty()) << "check-db wrote a schema into the empty file";
   EXPECT_FALSE(exists(dbFile() + "-wal"));
 }
 
@@ -97,15 +84,15 @@ TEST_P(FaultDatabaseFileTest, Defect2CheckDbNeverWrites) {
   ASSERT_FALSE(enroll("pc-1").id.empty());
   server_->kill9();
   server_.reset();
-  std::string db = contents(dbFile());
-  std::string wal = contents(dbFile() + "-wal");
+  std::string db = fileText(dbFile());
+  std::string wal = fileText(dbFile() + "-wal");
   struct stat before {};
   ASSERT_EQ(::stat(dbFile().c_str(), &before), 0);
   auto r = cli({"check-db"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(r.out, "ok\n");
-  EXPECT_TRUE(contents(dbFile()) == db) << "check-db changed the database file";
-  EXPECT_TRUE(contents(dbFile() + "-wal") == wal) << "check-db changed the write-ahead log";
+  EXPECT_TRUE(fileText(dbFile()) == db) << "check-db changed the database file";
+  EXPECT_TRUE(fileText(dbFile() + "-wal") == wal) << "check-db changed the write-ahead log";
 }
 
 // Overwrites the first bytes of the devices table's root page (its b-tree page header), as a

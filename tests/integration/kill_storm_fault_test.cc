@@ -20,7 +20,6 @@ using namespace std::chrono_literals;
 class FaultKillStormTest : public FaultServerTest {};
 
 TEST_P(FaultKillStormTest, KillNineStormsLoseNoAcknowledgedReportAndStoreNoneTwice) {
-  ASSERT_EQ(init().exit_code, 0);
   ASSERT_TRUE(start());
   constexpr int kDevices = 3;
   constexpr int kKills = 6;

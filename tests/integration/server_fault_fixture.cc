@@ -2,14 +2,14 @@
 #include "server_fault_fixture.h"
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <curl/curl.h>
 
+#include "hearth/files.h"
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
+#include "hearth/text.h"
 
 namespace hearth::testing {
 
@@ -21,16 +21,10 @@ const std::string kServer = std::getenv("HEARTH_TEST_SERVER_BINARY") != nullptr
                                 ? std::getenv("HEARTH_TEST_SERVER_BINARY")
                                 : HEARTH_SERVER_BINARY;
 
+// The file's text ("" when it cannot be read): state files and logs of the test.
 std::string readAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+  auto text = ReadFileBounded(path, 64 << 20);
+  return text.ok() ? *text : "";
 }
 
 size_t collect(char* data, size_t size, size_t n, void* user) {
@@ -90,6 +84,8 @@ void FaultServerTest::SetUp() {
     database_ = pg_->uri();
   }
   state_ = dir_.path() + "/state";
+  auto r = init();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
 void FaultServerTest::TearDown() {
@@ -128,12 +124,14 @@ std::string FaultServerTest::serverLog() const {
   return server_ ? readAll(server_->log_path()) : "";
 }
 
+std::string FaultServerTest::fileText(const std::string& path) { return readAll(path); }
+
 FaultDevice FaultServerTest::enroll(const std::string& hostname, HttpAnswer* answer) {
   auto key = protocol::Key::generateP256();
   EXPECT_TRUE(key.ok());
   auto csr = protocol::MakeCsr(*key, "fault-test");
   json::Value req = json::Value::object();
-  req.set("enroll_secret", trimmed(readAll(state_ + "/enroll-secret")));
+  req.set("enroll_secret", text::trim(readAll(state_ + "/enroll-secret")));
   req.set("csr", *csr);
   req.set("hostname", hostname);
   std::string body = json::write(req);
@@ -175,7 +173,7 @@ HttpAnswer FaultServerTest::report(const FaultDevice& d, const std::string& labe
 
 HttpAnswer FaultServerTest::admin(const std::string& path) {
   Request r = to("https://" + admin_ + path, state_ + "/ca.pem");
-  r.token = trimmed(readAll(state_ + "/admin-token"));
+  r.token = text::trim(readAll(state_ + "/admin-token"));
   return perform(r);
 }
 

@@ -40,13 +40,15 @@ class FaultServerTest : public ::testing::TestWithParam<std::string> {
   static const std::string& serverBinary();
   // The SQLite database file (SQLite only).
   std::string dbFile() const { return state_ + "/hearth.db"; }
-  // `hearth-server init` for this state directory and database.
+  // `hearth-server init` for this state directory and database (SetUp runs it).
   ProcessOutput init();
   // Starts `serve` with `extra` options; false (and a test failure) when it did not start.
   bool start(const std::vector<std::string>& extra = {});
   // Runs `hearth-server args... --state-dir S [--database D]`.
   ProcessOutput cli(std::vector<std::string> args);
   std::string serverLog() const;
+  // The text of a file ("" when it cannot be read).
+  static std::string fileText(const std::string& path);
 
   // A new device enrolled with the init secret (status 201), or the answer in `answer`.
   FaultDevice enroll(const std::string& hostname, HttpAnswer* answer = nullptr);

@@ -30,12 +30,6 @@ std::string paddedReport(const std::string& report_id, size_t bytes) {
 
 class FaultSlowBodyTest : public FaultServerTest {
  protected:
-  void SetUp() override {
-    FaultServerTest::SetUp();
-    auto r = init();
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
-
   struct Sent {
     int status = -1;
     double seconds = 0;

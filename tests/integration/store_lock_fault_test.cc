@@ -73,6 +73,15 @@ class FaultStoreLockTest : public FaultServerTest {
     EXPECT_GE(std::count(actions.begin(), actions.end(), "export.csv"), served_exports_);
   }
 
+  // Starts serve with one enrolled device `d` whose first report is acknowledged.
+  void startWithADevice(FaultDevice& d) {
+    ASSERT_TRUE(start());
+    d = enroll("pc-1");
+    ASSERT_FALSE(d.id.empty());
+    ASSERT_EQ(report(d, "before-1", 1).status, 202);
+    acknowledged_.push_back("before-1");
+  }
+
   // While the lock is held: /healthz turns 503 and says the database cannot be written; a CSV
   // export answered 200 counts as served.
   void expectUnhealthyUntilReleased() {
@@ -91,12 +100,8 @@ class FaultStoreLockTest : public FaultServerTest {
 };
 
 TEST_P(FaultStoreLockTest, Defect1LockHeldDuringAnEnrolmentWedgesNothing) {
-  ASSERT_EQ(init().exit_code, 0);
-  ASSERT_TRUE(start());
-  FaultDevice d = enroll("pc-1");
-  ASSERT_FALSE(d.id.empty());
-  ASSERT_EQ(report(d, "before-1", 1).status, 202);
-  acknowledged_.push_back("before-1");
+  FaultDevice d;
+  ASSERT_NO_FATAL_FAILURE(startWithADevice(d));
   ASSERT_EQ(admin("/api/v1/devices.csv").status, 200);
   served_exports_++;
 
@@ -114,12 +119,8 @@ TEST_P(FaultStoreLockTest, Defect1LockHeldDuringAnEnrolmentWedgesNothing) {
 }
 
 TEST_P(FaultStoreLockTest, Defect1LockHeldOverAStalenessPassWedgesNothing) {
-  ASSERT_EQ(init().exit_code, 0);
-  ASSERT_TRUE(start());
-  FaultDevice d = enroll("pc-1");
-  ASSERT_FALSE(d.id.empty());
-  ASSERT_EQ(report(d, "before-1", 1).status, 202);
-  acknowledged_.push_back("before-1");
+  FaultDevice d;
+  ASSERT_NO_FATAL_FAILURE(startWithADevice(d));
   server_->stop();
   // The staleness pass runs when serve starts: it meets the lock.
   lock("events");
