@@ -63,6 +63,17 @@ void SqlSession::configure(Session& session) const {
   }
 }
 
+void SqlSession::revive(Session& session) noexcept {
+  if (dialect_ != Dialect::kPostgres) return;
+  try {
+    if (session.isConnected()) return;
+    session.reconnect();
+    configure(session);
+  } catch (...) {
+    // Still unreachable: the next failure tries again.
+  }
+}
+
 void SqlSession::openWriter(bool read_only) {
   writer_ = std::make_unique<Session>(connector_, connection_);
   if (read_only && dialect_ == Dialect::kPostgres) {

@@ -135,7 +135,7 @@ class SqlSession {
   template <typename Fn>
   Status write(const char* what, Fn&& fn) {
     std::lock_guard<std::mutex> lock(mu_);
-    return watched(HealthRecord::Kind::kWrite, what, std::forward<Fn>(fn));
+    return watched(HealthRecord::Kind::kWrite, *writer_, what, std::forward<Fn>(fn));
   }
   // Runs `fn` in one transaction on the writer session, under the writer lock: committed when it
   // returns OK, rolled back when it returns an error or throws (then guard(what)).
@@ -171,7 +171,7 @@ class SqlSession {
   Status read(const char* what, Fn&& fn) {
     ReaderLease lease = reader();
     Session& db = lease.session();
-    return watched(HealthRecord::Kind::kRead, what, [&]() -> Status { return fn(db); });
+    return watched(HealthRecord::Kind::kRead, db, what, [&]() -> Status { return fn(db); });
   }
 
   // What the latest reads and writes met (see HealthRecord::status).
@@ -232,9 +232,10 @@ class SqlSession {
   };
   ReaderLease reader();
 
-  // guard(what), with the outcome noted in health_ as a `kind`.
+  // guard(what) for `fn` on `session`, with the outcome noted in health_ as a `kind`; after a
+  // failure, a PostgreSQL session whose connection broke is opened again (revive).
   template <typename Fn>
-  Status watched(HealthRecord::Kind kind, const char* what, Fn&& fn) {
+  Status watched(HealthRecord::Kind kind, Session& session, const char* what, Fn&& fn) {
     try {
       Status s = fn();
       health_.ok(kind);
@@ -242,6 +243,7 @@ class SqlSession {
     } catch (const Poco::Exception& e) {
       Status s = UnavailableError(std::string(what) + ": " + e.displayText());
       health_.failed(kind, s.message(), isDamage(e));
+      revive(session);
       return s;
     } catch (const std::exception& e) {
       return InternalError(std::string(what) + ": " + e.what());
@@ -249,6 +251,11 @@ class SqlSession {
   }
   // Whether `e` says the database's pages are corrupt.
   bool isDamage(const Poco::Exception& e) const;
+  // PostgreSQL: when `session`'s connection is broken (the server restarted, the connection was
+  // terminated), connects it again, so the store works again without a restart once the
+  // database does. The writer's prepared statements are gone with the old connection: their
+  // next use fails once (SqlStore prepares them again). Never throws.
+  void revive(Session& session) noexcept;
   // Sets the session's lock wait (kLockWait). Throws Poco exceptions.
   void configure(Session& session) const;
   // Transactions on the writer. rollback() never throws; on SQLite it makes sure the session

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <future>
 #include <thread>
+#include <unistd.h>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
@@ -129,6 +130,25 @@ TEST_P(FaultStoreLockTest, Defect1LockHeldOverAStalenessPassWedgesNothing) {
   release();
   expectRecovered(d, 2);
   EXPECT_NE(serverLog().find("staleness: "), std::string::npos) << serverLog();
+}
+
+// PostgreSQL: the server's connections are terminated (a database restart, a failover): the
+// store connects again by itself and the server accepts reports and enrolments again.
+TEST_P(FaultStoreLockTest, Defect1PostgresConnectionsTerminatedAreOpenedAgain) {
+  if (!postgres()) GTEST_SKIP() << "PostgreSQL only: SQLite has no connection to lose";
+  const std::string app = "hearth_fault_" + std::to_string(::getpid());
+  database_ += "&application_name=" + app;
+  FaultDevice d;
+  ASSERT_NO_FATAL_FAILURE(startWithADevice(d));
+  Poco::Data::PostgreSQL::Connector::registerConnector();
+  Poco::Data::Session other("PostgreSQL", *server::PostgresUriToConninfo(pg_->uri()));
+  Poco::Int64 terminated = 0;
+  other << "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+           "application_name = '" +
+               app + "'",
+      Poco::Data::Keywords::into(terminated), now;
+  EXPECT_GE(terminated, 2);  // the writer and the readers
+  expectRecovered(d, 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FaultStoreLockTest, ::testing::Values("sqlite", "postgresql"));
