@@ -61,12 +61,7 @@ class AdminHandler final : public RouteHandler {
     std::string path = uri.getPath();
     const std::string& method = req.getMethod();
     auto q = QueryParams(uri);
-    if (path == "/healthz") {
-      json::Value o = json::Value::object();
-      o.set("status", "ok");
-      SendJson(resp, 200, o);
-      return 200;
-    }
+    if (path == "/healthz") return healthz(resp);
     if (path == "/metrics") {
       auto counts = context_.store->deviceCounts(std::chrono::system_clock::now(),
                                                  context_.options.stale_after);
@@ -162,7 +157,7 @@ class AdminHandler final : public RouteHandler {
 
   int owner(const std::string& id, HTTPServerRequest& req, const TokenRecord& token,
             HTTPServerResponse& resp) {
-    auto v = json::parse(RequireBody(req));
+    auto v = json::parse(requestBody(req));
     if (!v.ok() || !v->isObject()) throw HttpError{400, "expected a JSON object {\"owner\": ...}"};
     for (const auto& [k, unused] : v->asObject()) {
       if (k != "owner") throw HttpError{400, "unknown field \"" + k + "\" (expected owner)"};
@@ -190,6 +185,26 @@ class AdminHandler final : public RouteHandler {
     out.set("owner", value ? json::Value(*value) : json::Value());
     SendJson(resp, 200, out);
     return 200;
+  }
+
+  // GET /healthz: 200 {"status": "ok"} while the store's latest reads and writes worked (the
+  // maintenance thread probes an idle store, see MaintenanceThreads); else 503 with what failed.
+  // Never touches the database itself.
+  int healthz(HTTPServerResponse& resp) {
+    Status store = context_.store->health();
+    if (store.ok()) {
+      json::Value o = json::Value::object();
+      o.set("status", "ok");
+      SendJson(resp, 200, o);
+      return 200;
+    }
+    json::Value o = json::Value::object();
+    o.set("status", store.code() == StatusCode::kDataLoss ? "damaged" : "unavailable");
+    o.set("error", store.message());
+    o.set("code", "unavailable");
+    resp.set("Retry-After", "10");
+    SendJson(resp, 503, o);
+    return 503;
   }
 
   // Worker threads in use and connections waiting for one, per listener.
@@ -325,7 +340,8 @@ class AdminHandler final : public RouteHandler {
 
   int history(const std::string& id, const std::map<std::string, std::string>& q,
               HTTPServerResponse& resp) {
-    if (!context_.store->getDevice(id).ok()) throw HttpError{404, "no such device"};
+    // 404 only for a device that is not there; a store that cannot tell answers 503.
+    if (auto d = context_.store->getDevice(id); !d.ok()) throw StoreError(d.status());
     auto reports = context_.store->deviceHistory(id, ParseLimit(q, 100));
     if (!reports.ok()) throw HttpError{503, "database unavailable"};
     json::Value arr = json::Value::array();

@@ -42,6 +42,10 @@ constexpr const char* kUsage =
     "         (DIR/admin-token) and one enrolment secret (DIR/enroll-secret)\n"
     "  serve  --state-dir DIR [--listen ADDR:PORT] [--admin-listen ADDR:PORT] [--database URI]\n"
     "         [--stale-after HOURS] [--request-timeout SECONDS]\n"
+    "         [--body-timeout SECONDS] [--body-min-rate BYTES_PER_S]\n"
+    "                                                     a request body must arrive within\n"
+    "                                                     SECONDS plus its size at the rate\n"
+    "                                                     (10, 1024); a slower one is cut (408)\n"
     "         [--threads N] [--queue N]                   worker threads and waiting connections\n"
     "                                                     per listener (16, 64); beyond: 503\n"
     "         [--enroll-rate PER_S] [--enroll-burst N]    enrolments, whole server (10/s, 50)\n"
@@ -145,12 +149,12 @@ int dispatch(const std::vector<std::string>& raw, const ServerCliEnvironment& en
     return kExitUsage;
   }
   std::string db = DatabaseUri(state_dir, a.get("--database"));
-  if (a.get("--database").empty() && ::access(db.c_str(), F_OK) != 0) {
-    env.err << "hearth-server: " << db
-            << " does not exist: is --state-dir right? (create a server with hearth-server init)\n";
+  // Only init and restore make a database; check-db never writes.
+  if (Status file = CheckDatabaseFile(db); a.get("--database").empty() && !file.ok()) {
+    env.err << "hearth-server: " << file.message() << "\n";
     return kExitUsage;
   }
-  auto store = OpenStore(db);
+  auto store = OpenStore(db, cmd == "check-db" ? OpenMode::kReadOnly : OpenMode::kExisting);
   if (!store.ok() && cmd == "check-db") {
     // A database that cannot even be opened is what check-db is for: say so, exit 1.
     env.out << store.status().message() << "\n";

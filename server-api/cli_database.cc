@@ -26,12 +26,15 @@ StatusOr<std::string> passphraseFrom(const ParsedFlags& a, const std::string& cm
 // first recovers what a crash left (SQLite replays its write-ahead log).
 int CmdCheckDb(const ServerCliEnvironment& env, Store& store, const std::string& db) {
   auto result = store.checkIntegrity();
-  if (!result.ok()) return Fail(env.err, result.status());
-  if (*result == "ok") {
+  // A page too damaged for the check to walk it fails the check itself ("malformed").
+  if (!result.ok() && store.health().code() != StatusCode::kDataLoss) {
+    return Fail(env.err, result.status());
+  }
+  if (result.ok() && *result == "ok") {
     env.out << "ok\n";
     return kExitOk;
   }
-  env.out << *result << "\n";
+  env.out << (result.ok() ? *result : result.status().message()) << "\n";
   env.err << "hearth-server: the database " << (db.rfind("postgres", 0) == 0 ? "" : db + " ")
           << "is damaged: restore it from a backup\n";
   return kExitFailure;
@@ -53,7 +56,7 @@ int CmdBackup(const ParsedFlags& a, const ServerCliEnvironment& env, const std::
   {
     // A backup carries every key and report out of the server: it is audited, before any data
     // is copied, and refused if it cannot be (like the CSV export).
-    auto store = OpenStore(DatabaseUri(state_dir, o.database));
+    auto store = OpenStore(DatabaseUri(state_dir, o.database), OpenMode::kExisting);
     if (!store.ok()) return Fail(env.err, store.status());
     if (Status s = (*store)->appendAudit(CliEntry("backup", "file:" + o.out, json::Value()));
         !s.ok()) {

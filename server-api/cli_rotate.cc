@@ -94,7 +94,7 @@ int CmdRotate(const ParsedFlags& a, const ServerCliEnvironment& env, const std::
                                      : a.has("--prepare") ? ".prepare"
                                                           : ""),
                                 "server", json::Value());
-    auto store = OpenStore(DatabaseUri(state_dir, a.get("--database")));
+    auto store = OpenStore(DatabaseUri(state_dir, a.get("--database")), OpenMode::kExisting);
     Status s = store.ok() ? (*store)->appendAudit(entry) : store.status();
     if (!s.ok()) {
       env.err << "hearth-server: warning: " << entry.action

@@ -64,6 +64,10 @@ int CmdServe(const ParsedFlags& a, const ServerCliEnvironment& env, const std::s
     o.request_deadline = std::chrono::seconds(*secs);
   }
   bool bad = false;
+  if (auto secs = PositiveInt(a, "--body-timeout", env.err, bad)) {
+    o.body_floor = std::chrono::seconds(*secs);
+  }
+  if (auto rate = PositiveInt(a, "--body-min-rate", env.err, bad)) o.body_min_rate = *rate;
   if (auto n = PositiveInt(a, "--threads", env.err, bad)) {
     if (*n > 1024) {
       env.err << "hearth-server: --threads " << *n << ": at most 1024\n";

@@ -63,6 +63,12 @@ void ConnectionWatchdog::touch(int fd) {
   since_[fd] = Clock::now();
 }
 
+void ConnectionWatchdog::allow(int fd, std::chrono::milliseconds extra) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = since_.find(fd);
+  if (it != since_.end()) it->second = std::max(it->second, Clock::now() + extra);
+}
+
 void ConnectionWatchdog::remove(int fd) {
   std::lock_guard<std::mutex> lock(mu_);
   since_.erase(fd);

@@ -46,6 +46,9 @@ class ConnectionWatchdog {
   void add(int fd) { touch(fd); }
   // Starts its deadline again (a request was completed).
   void touch(int fd);
+  // Gives the connection `extra` more before its deadline starts to run (a request body that
+  // may take that long at the minimum rate); never shortens it.
+  void allow(int fd, std::chrono::milliseconds extra);
   // The connection is closed: no deadline any more.
   void remove(int fd);
   // Ends every connection now (shutdown).

@@ -174,7 +174,7 @@ class DeviceHandler final : public RouteHandler {
     Poco::Net::X509Certificate peer = peerCertificate(req);
     protocol::CertificateInfo presented;
     DeviceRecord d = authenticate(peer, true, &presented);
-    std::string body = RequireBody(req);
+    std::string body = requestBody(req);
     auto rr = protocol::RenewRequest::parse(body);
     if (!rr.ok()) throw HttpError{400, rr.status().message()};
     auto csr = protocol::VerifyCsr(rr->csr);
@@ -215,7 +215,7 @@ class DeviceHandler final : public RouteHandler {
         context_.enroll_limiter->admit(req.clientAddress().host().toString(), Clock::now());
     if (!admitted.allowed) {
       context_.metrics.enrollRateLimited(admitted.scope);
-      (void)ReadBody(req);  // the connection stays in step for the client's retry
+      (void)readBody(req);  // the connection stays in step for the client's retry
       throw HttpError{
           429,
           std::string("too many enrolments from ") +
@@ -223,7 +223,7 @@ class DeviceHandler final : public RouteHandler {
               "; retry in " + std::to_string(admitted.retry_after_seconds) + " s",
           "rate_limited", admitted.retry_after_seconds};
     }
-    std::string body = RequireBody(req);
+    std::string body = requestBody(req);
     auto er = protocol::EnrollRequest::parse(body);
     if (!er.ok()) throw HttpError{400, er.status().message()};
     auto csr = protocol::VerifyCsr(er->csr);
@@ -332,7 +332,7 @@ class DeviceHandler final : public RouteHandler {
 
   int report(const DeviceRecord& d, HTTPServerRequest& req, HTTPServerResponse& resp) {
     auto start = Clock::now();
-    std::string body = RequireBody(req);
+    std::string body = requestBody(req);
     auto env = protocol::ReportEnvelope::parse(body);
     if (!env.ok()) throw HttpError{400, env.status().message()};
     if (env->device_id && *env->device_id != d.device_id) {

@@ -1,6 +1,7 @@
 // The handlers' HTTP input and output: JSON and error answers, bounded body reads, queries.
 #include "http_io.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <istream>
@@ -23,7 +24,6 @@ using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kBodyDeadline = std::chrono::seconds(10);
 constexpr auto kBodyIdleTimeout = std::chrono::seconds(2);
 
 // Sends `text` as a JSON answer with `status`.
@@ -57,7 +57,7 @@ void SendError(HTTPServerResponse& resp, const HttpError& e) {
                ErrorBody(e.message, e.code.empty() ? ErrorCode(e.status) : e.code, e.reason));
 }
 
-StatusOr<std::string> ReadBody(HTTPServerRequest& req) {
+StatusOr<std::string> ReadBody(HTTPServerRequest& req, const BodyPace& pace) {
   auto& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(req).socket();
   Poco::Timespan per_read;
   try {
@@ -81,7 +81,7 @@ StatusOr<std::string> ReadBody(HTTPServerRequest& req) {
 
   std::istream& in = req.stream();
   in.exceptions(std::ios::badbit);  // the stream rethrows what Poco threw (timeouts)
-  auto deadline = Clock::now() + kBodyDeadline;
+  const auto start = Clock::now();
   try {
     if (req.hasContentLength() &&
         req.getContentLength64() > static_cast<Poco::Int64>(protocol::kMaxBodyBytes)) {
@@ -91,19 +91,29 @@ StatusOr<std::string> ReadBody(HTTPServerRequest& req) {
       constexpr Poco::Int64 kDrainLimit = 16 << 20;
       if (req.getContentLength64() <= kDrainLimit) {
         char sink[65536];
-        while (in && Clock::now() < deadline) in.read(sink, sizeof sink);
+        while (in && Clock::now() < start + pace.floor) in.read(sink, sizeof sink);
       }
       return ResourceExhaustedError("body larger than 1 MiB");
     }
     std::string body;
     char buf[16384];
-    while (in) {
-      in.read(buf, sizeof buf);
-      body.append(buf, static_cast<size_t>(in.gcount()));
+    // Part by part as it comes off the connection (one socket read each), so the pace is checked
+    // as often as bytes arrive. Poco's exceptions (timeouts) come straight out of the buffer.
+    std::streambuf& parts = *in.rdbuf();
+    while (parts.sgetc() != std::char_traits<char>::eof()) {
+      std::streamsize ready = std::max<std::streamsize>(1, parts.in_avail());
+      std::streamsize n = parts.sgetn(buf, std::min<std::streamsize>(ready, sizeof buf));
+      body.append(buf, static_cast<size_t>(n));
       if (body.size() > protocol::kMaxBodyBytes) {
         return ResourceExhaustedError("body larger than 1 MiB");
       }
-      if (Clock::now() > deadline) return DeadlineExceededError("request body too slow");
+      if (Clock::now() > start + pace.allowance(static_cast<int64_t>(body.size()))) {
+        return DeadlineExceededError(
+            "request body too slow: " + std::to_string(body.size()) + " bytes in " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start).count()) +
+            " s, below the minimum of " + std::to_string(pace.min_rate) + " bytes/s");
+      }
     }
     if (req.hasContentLength() &&
         static_cast<Poco::Int64>(body.size()) != req.getContentLength64()) {
@@ -122,8 +132,8 @@ StatusOr<std::string> ReadBody(HTTPServerRequest& req) {
   }
 }
 
-std::string RequireBody(HTTPServerRequest& req) {
-  auto body = ReadBody(req);
+std::string RequireBody(HTTPServerRequest& req, const BodyPace& pace) {
+  auto body = ReadBody(req, pace);
   if (!body.ok()) throw BodyError(body.status());
   return std::move(body).value();
 }

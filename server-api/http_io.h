@@ -2,6 +2,7 @@
 // JSON answers, error answers, the request body (bounded in size and time) and query parameters.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -27,15 +28,29 @@ void SendJson(Poco::Net::HTTPServerResponse& resp, int status, const json::Value
 // after it when `e.close`.
 void SendError(Poco::Net::HTTPServerResponse& resp, const HttpError& e);
 
-// Reads the body: at most protocol::kMaxBodyBytes (else ResourceExhausted), within 10 s (else
+// How fast a request body must arrive: by `floor` plus the time `min_rate` needs for what has
+// arrived so far, checked as it arrives. A slow uplink that keeps up the rate gets its body
+// through however large it is (up to protocol::kMaxBodyBytes); a drip feed slower than the rate
+// is cut once it falls behind by more than the floor.
+struct BodyPace {
+  std::chrono::milliseconds floor{10000};
+  int64_t min_rate = 1024;  // bytes per second, > 0
+
+  // floor + bytes / min_rate: the longest a body of `bytes` may take.
+  std::chrono::milliseconds allowance(int64_t bytes) const {
+    return floor + std::chrono::milliseconds(bytes * 1000 / min_rate);
+  }
+};
+
+// Reads the body: at most protocol::kMaxBodyBytes (else ResourceExhausted), at `pace` (else
 // DeadlineExceeded), and no pause longer than 2 s between its parts. A Content-Length larger than
 // the body that follows can only be told from a slow client by waiting: after 2 s without a byte
 // the answer is DeadlineExceeded (408, and the connection is closed: BodyError). A body shorter
 // than its Content-Length, or a broken connection, is InvalidArgument.
-StatusOr<std::string> ReadBody(Poco::Net::HTTPServerRequest& req);
+StatusOr<std::string> ReadBody(Poco::Net::HTTPServerRequest& req, const BodyPace& pace);
 
 // ReadBody's body; throws its error as BodyError.
-std::string RequireBody(Poco::Net::HTTPServerRequest& req);
+std::string RequireBody(Poco::Net::HTTPServerRequest& req, const BodyPace& pace);
 
 // The query parameters of `uri`; a repeated one keeps its last value.
 std::map<std::string, std::string> QueryParams(const Poco::URI& uri);

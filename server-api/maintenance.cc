@@ -1,4 +1,4 @@
-// The staleness and retention threads of `serve`.
+// The staleness, retention and health-probe threads of `serve`.
 #include "maintenance.h"
 
 #include <string>
@@ -13,7 +13,8 @@ MaintenanceThreads::MaintenanceThreads(Store& store, Logger& log, const ServeOpt
       retired_retention_(options.retired_retention),
       prune_every_(options.prune_every),
       stale_thread_([this] { markStaleLoop(); }),
-      prune_thread_([this] { pruneLoop(); }) {}
+      prune_thread_([this] { pruneLoop(); }),
+      probe_thread_([this] { probeLoop(); }) {}
 
 MaintenanceThreads::~MaintenanceThreads() { stop(); }
 
@@ -25,14 +26,21 @@ void MaintenanceThreads::stop() {
   cv_.notify_all();
   if (stale_thread_.joinable()) stale_thread_.join();
   if (prune_thread_.joinable()) prune_thread_.join();
+  if (probe_thread_.joinable()) probe_thread_.join();
 }
 
 // Staleness: a feed event when a device falls silent for longer than the window.
 void MaintenanceThreads::markStaleLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    lock.unlock();
     auto marked = store_.markStale(std::chrono::system_clock::now(), stale_after_);
-    if (marked.ok() && *marked > 0) log_.info(std::to_string(*marked) + " device(s) went stale");
+    if (!marked.ok()) {
+      log_.error("staleness: " + marked.status().message() + " (tried again in a minute)");
+    } else if (*marked > 0) {
+      log_.info(std::to_string(*marked) + " device(s) went stale");
+    }
+    lock.lock();
     cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_; });
   }
 }
@@ -57,6 +65,22 @@ void MaintenanceThreads::pruneLoop() {
     }
     lock.lock();
     cv_.wait_for(lock, prune_every_, [&] { return stopping_; });
+  }
+}
+
+// The store's health: a probe when nothing else read or wrote lately; the log says when it
+// starts failing and when it works again.
+void MaintenanceThreads::probeLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  bool was_ok = true;
+  while (!stopping_) {
+    lock.unlock();
+    Status health = store_.probe(2 * kProbeEvery);
+    if (was_ok && !health.ok()) log_.error("database: " + health.message());
+    if (!was_ok && health.ok()) log_.info("database: reads and writes work again");
+    was_ok = health.ok();
+    lock.lock();
+    cv_.wait_for(lock, kProbeEvery, [&] { return stopping_; });
   }
 }
 

@@ -1,6 +1,8 @@
 // The upkeep `hearth-server serve` does in the background while it serves: staleness (a `stale`
 // feed event when a device falls silent for longer than --stale-after; checked every minute) and
-// retention (Store::prune at start and then every prune_every, in batches so ingest goes on).
+// retention (Store::prune at start and then every prune_every, in batches so ingest goes on) and
+// the store's health probe (Store::probe every kProbeEvery: an idle server finds out that its
+// database stopped working, or works again, within about kProbeEvery plus the lock wait).
 #pragma once
 
 #include <chrono>
@@ -14,21 +16,24 @@
 
 namespace hearth::server {
 
-// Starts its two threads when made; stop() (or destruction) wakes and joins them. `store` and
+// Starts its three threads when made; stop() (or destruction) wakes and joins them. `store` and
 // `log` must outlive it.
 class MaintenanceThreads {
  public:
+  static constexpr std::chrono::seconds kProbeEvery{5};
+
   MaintenanceThreads(Store& store, Logger& log, const ServeOptions& options);
   ~MaintenanceThreads();
   MaintenanceThreads(const MaintenanceThreads&) = delete;
   MaintenanceThreads& operator=(const MaintenanceThreads&) = delete;
 
-  // Returns once both threads have ended; a check or prune under way finishes first.
+  // Returns once the threads have ended; a check or prune under way finishes first.
   void stop();
 
  private:
   void markStaleLoop();
   void pruneLoop();
+  void probeLoop();
 
   Store& store_;
   Logger& log_;
@@ -41,6 +46,7 @@ class MaintenanceThreads {
   bool stopping_ = false;
   std::thread stale_thread_;
   std::thread prune_thread_;
+  std::thread probe_thread_;
 };
 
 }  // namespace hearth::server

@@ -1,13 +1,16 @@
 // The handler edge: where HttpError is caught and every request gets its answer.
 #include "route_handler.h"
 
+#include <algorithm>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 
 #include "hearth/json.h"
+#include "hearth/protocol/wire.h"
 #include "http_error.h"
 #include "http_io.h"
 
@@ -35,6 +38,21 @@ void RouteHandler::handleRequest(Poco::Net::HTTPServerRequest& req,
   // A completed request gives a keep-alive connection a fresh deadline.
   auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(req);
   watchdog_.touch(static_cast<int>(impl.socket().impl()->sockfd()));
+}
+
+StatusOr<std::string> RouteHandler::readBody(Poco::Net::HTTPServerRequest& req) {
+  BodyPace pace{.floor = context_.options.body_floor, .min_rate = context_.options.body_min_rate};
+  auto max = static_cast<Poco::Int64>(protocol::kMaxBodyBytes);
+  Poco::Int64 declared = req.hasContentLength() ? std::min(req.getContentLength64(), max) : max;
+  auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(req);
+  watchdog_.allow(static_cast<int>(impl.socket().impl()->sockfd()), pace.allowance(declared));
+  return ReadBody(req, pace);
+}
+
+std::string RouteHandler::requestBody(Poco::Net::HTTPServerRequest& req) {
+  auto b = readBody(req);
+  if (!b.ok()) throw BodyError(b.status());
+  return std::move(b).value();
 }
 
 }  // namespace hearth::server

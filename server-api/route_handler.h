@@ -4,6 +4,8 @@
 // and a log line, counts the answer in the metrics and lets no exception reach Poco.
 #pragma once
 
+#include <string>
+
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerRequest.h>
@@ -26,6 +28,12 @@ class RouteHandler : public Poco::Net::HTTPRequestHandler {
  protected:
   // Answers the request and returns the status sent, or throws HttpError (never sent yet).
   virtual int route(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) = 0;
+
+  // The request body at the pace of the options (--body-timeout, --body-min-rate: ReadBody), with
+  // the connection's deadline moved to fit a body of its Content-Length. readBody returns the
+  // error; requestBody() throws it as BodyError.
+  StatusOr<std::string> readBody(Poco::Net::HTTPServerRequest& req);
+  std::string requestBody(Poco::Net::HTTPServerRequest& req);
 
   ServerContext& context_;
 

@@ -153,11 +153,11 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     return 1;
   }
   std::string db = DatabaseUri(options.state_dir, options.database);
-  if (options.database.empty() && ::access(db.c_str(), F_OK) != 0) {
-    log.error(db + " does not exist: create the server with hearth-server init");
+  if (Status file = CheckDatabaseFile(db); options.database.empty() && !file.ok()) {
+    log.error(file.message());
     return 2;
   }
-  auto store = OpenStore(db);
+  auto store = OpenStore(db, OpenMode::kExisting);
   if (!store.ok()) {
     log.error("database: " + store.status().message());
     return 1;

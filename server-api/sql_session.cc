@@ -1,27 +1,131 @@
 // SqlSession: opening the sessions, leasing readers, rewriting placeholders.
 #include "sql_session.h"
 
+#include <sqlite3.h>
+
+#include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/SQLite/Utility.h>
+
 namespace hearth::server::sql {
 
 using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
 
-void SqlSession::openWriter() {
-  writer_ = std::make_unique<Session>(connector_, connection_);
+void HealthRecord::ok(Kind kind) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Outcome& o = kind == Kind::kRead ? read_ : write_;
+  o.ok = true;
+  o.last_ok = Clock::now();
+}
+
+void HealthRecord::failed(Kind kind, const std::string& error, bool damaged) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Outcome& o = kind == Kind::kRead ? read_ : write_;
+  o.ok = false;
+  o.last_failure = Clock::now();
+  o.error = error;
+  if (damaged && damage_.empty()) damage_ = error;
+}
+
+Status HealthRecord::status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!damage_.empty()) {
+    return DataLossError("the database is damaged (" + damage_ +
+                         "): run hearth-server check-db and restore it from a backup");
+  }
+  if (write_.failing()) return UnavailableError("the database cannot be written: " + write_.error);
+  if (read_.failing()) return UnavailableError("the database cannot be read: " + read_.error);
+  return OkStatus();
+}
+
+bool HealthRecord::quietFor(Kind kind, Clock::duration quiet) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Outcome& o = kind == Kind::kRead ? read_ : write_;
+  return !o.ok || Clock::now() - o.last_ok >= quiet;
+}
+
+bool SqlSession::isDamage(const Poco::Exception& e) const {
   if (dialect_ == Dialect::kSqlite) {
+    return dynamic_cast<const Poco::Data::SQLite::CorruptImageException*>(&e) != nullptr;
+  }
+  // PostgreSQL: SQLSTATE class XX (data_corrupted, index_corrupted) in the message.
+  const std::string text = e.displayText();
+  return text.find("XX001") != std::string::npos || text.find("XX002") != std::string::npos;
+}
+
+void SqlSession::configure(Session& session) const {
+  const std::string wait = std::to_string(kLockWait.count());
+  if (dialect_ == Dialect::kSqlite) {
+    session << "PRAGMA busy_timeout=" + wait, now;
+  } else {
+    // A lock held by another session fails the statement after kLockWait instead of holding
+    // the request (and the writer) for as long as the other session likes.
+    session << "SET lock_timeout = " + wait, now;
+  }
+}
+
+void SqlSession::revive(Session& session) noexcept {
+  if (dialect_ != Dialect::kPostgres) return;
+  try {
+    if (session.isConnected()) return;
+    session.reconnect();
+    configure(session);
+  } catch (...) {
+    // Still unreachable: the next failure tries again.
+  }
+}
+
+void SqlSession::openWriter(bool read_only) {
+  writer_ = std::make_unique<Session>(connector_, connection_);
+  if (read_only && dialect_ == Dialect::kPostgres) {
+    *writer_ << "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", now;
+  }
+  if (dialect_ == Dialect::kSqlite && !read_only) {
     // Durable acknowledgements: WAL with a full fsync at every commit.
     *writer_ << "PRAGMA journal_mode=WAL", now;
     *writer_ << "PRAGMA synchronous=FULL", now;
     *writer_ << "PRAGMA foreign_keys=ON", now;
-    *writer_ << "PRAGMA busy_timeout=10000", now;
   }
+  configure(*writer_);
 }
 
 void SqlSession::openReaders() {
   for (int i = 0; i < kReaders; ++i) {
     auto r = std::make_unique<Reader>();
     r->session = std::make_unique<Session>(connector_, connection_);
-    if (dialect_ == Dialect::kSqlite) *r->session << "PRAGMA busy_timeout=10000", now;
+    configure(*r->session);
     readers_.push_back(std::move(r));
+  }
+}
+
+void SqlSession::begin() {
+  if (dialect_ == Dialect::kSqlite) {
+    *writer_ << "BEGIN IMMEDIATE", now;
+  } else {
+    writer_->begin();
+  }
+}
+
+void SqlSession::commit() {
+  if (dialect_ == Dialect::kSqlite) {
+    *writer_ << "COMMIT", now;
+  } else {
+    writer_->commit();
+  }
+}
+
+void SqlSession::rollback() noexcept {
+  if (dialect_ != Dialect::kSqlite) {
+    try {
+      writer_->rollback();
+    } catch (...) {
+    }
+    return;
+  }
+  // SQLite rolls some failures back by itself (then ROLLBACK fails: nothing to do); a ROLLBACK
+  // that fails while the transaction is still open is tried once more.
+  sqlite3* handle = Poco::Data::SQLite::Utility::dbHandle(*writer_);
+  for (int attempt = 0; attempt < 2 && sqlite3_get_autocommit(handle) == 0; ++attempt) {
+    sqlite3_exec(handle, "ROLLBACK", nullptr, nullptr, nullptr);
   }
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <memory>
@@ -42,6 +43,42 @@ Status guard(const char* what, Fn&& fn) {
   }
 }
 
+// How long a statement waits for a lock another connection holds before it fails (SQLite's
+// busy timeout, PostgreSQL's lock_timeout): below the request deadline (10 s), so a request
+// that meets a lock is answered 503 with Retry-After instead of being cut off.
+inline constexpr std::chrono::milliseconds kLockWait{5000};
+
+// What the latest reads and writes of a store met (store health). Thread-safe.
+class HealthRecord {
+ public:
+  using Clock = std::chrono::steady_clock;
+  enum class Kind { kRead, kWrite };
+
+  void ok(Kind kind);
+  // A statement failed with `error`; `damaged` when the database said its pages are corrupt
+  // (that does not heal by itself: it stays reported until restart).
+  void failed(Kind kind, const std::string& error, bool damaged);
+  // OK when the latest read and the latest write worked and none failed within kFailureHolds;
+  // else Unavailable (DataLoss when a page is damaged) saying what failed. (PostgreSQL locks per
+  // table: a write to another table may work while the locked one's fail.)
+  Status status() const;
+  static constexpr std::chrono::seconds kFailureHolds{10};
+  // Whether `kind` has not worked within `quiet` (failed since, or nothing ran).
+  bool quietFor(Kind kind, Clock::duration quiet) const;
+
+ private:
+  struct Outcome {
+    bool ok = true;
+    Clock::time_point last_ok{};
+    Clock::time_point last_failure{};
+    std::string error;
+    bool failing() const { return !ok || Clock::now() - last_failure < kFailureHolds; }
+  };
+  mutable std::mutex mu_;
+  Outcome read_, write_;
+  std::string damage_;
+};
+
 // Thread-safe: writes are serialised on the writer session (the server batches them above this:
 // group commit); reads run on the reader sessions, so they never wait behind the writer's commit
 // (WAL readers do not block the writer).
@@ -53,8 +90,10 @@ class SqlSession {
   Dialect dialect() const { return dialect_; }
 
   // Opens the writer session; SQLite: durable acknowledgements (WAL with a full fsync at every
-  // commit), foreign keys, a busy timeout. Throws Poco exceptions: call it inside guard().
-  void openWriter();
+  // commit), foreign keys, a busy timeout. `read_only`: nothing is set that writes, and on
+  // PostgreSQL every transaction is read-only (SQLite: the connection string says mode=ro).
+  // Throws Poco exceptions: call it inside guard().
+  void openWriter(bool read_only = false);
   // Opens the reader sessions. Throws Poco exceptions: call it inside guard().
   void openReaders();
 
@@ -91,11 +130,12 @@ class SqlSession {
   // `q` prepared once on the writer, to be bound and executed many times. REQUIRES: as writer().
   std::unique_ptr<Statement> prepare(const std::string& q);
 
-  // Runs `fn` under the writer lock; guard(what).
+  // Runs `fn` under the writer lock; guard(what). A Poco exception is a write failure in
+  // health(); anything else that returns is a working write.
   template <typename Fn>
   Status write(const char* what, Fn&& fn) {
     std::lock_guard<std::mutex> lock(mu_);
-    return guard(what, std::forward<Fn>(fn));
+    return watched(HealthRecord::Kind::kWrite, *writer_, what, std::forward<Fn>(fn));
   }
   // Runs `fn` in one transaction on the writer session, under the writer lock: committed when it
   // returns OK, rolled back when it returns an error or throws (then guard(what)).
@@ -104,33 +144,40 @@ class SqlSession {
     return write(what, [&]() -> Status { return inTransaction(fn); });
   }
   // transaction() without the lock and without guard (an exception passes on after the
-  // rollback). REQUIRES: as writer().
+  // rollback). On SQLite the transaction takes the write lock when it begins (BEGIN IMMEDIATE):
+  // a transaction that reads before it writes waits for another writer's lock (up to
+  // kLockWait) instead of failing at once. Whatever happens, the session is outside any
+  // transaction when this returns or throws. REQUIRES: as writer().
   template <typename Fn>
   Status inTransaction(Fn&& fn) {
-    writer_->begin();
+    begin();
     try {
       Status inner = fn();
       if (inner.ok()) {
-        writer_->commit();
+        commit();
       } else {
-        writer_->rollback();
+        rollback();
       }
       return inner;
     } catch (...) {
-      try {
-        writer_->rollback();
-      } catch (...) {
-      }
+      rollback();
       throw;
     }
   }
 
-  // Runs `fn(session)` on a leased reader session; guard(what).
+  // Runs `fn(session)` on a leased reader session; guard(what). Its outcome is a read in
+  // health().
   template <typename Fn>
   Status read(const char* what, Fn&& fn) {
     ReaderLease lease = reader();
     Session& db = lease.session();
-    return guard(what, [&]() -> Status { return fn(db); });
+    return watched(HealthRecord::Kind::kRead, db, what, [&]() -> Status { return fn(db); });
+  }
+
+  // What the latest reads and writes met (see HealthRecord::status).
+  Status health() const { return health_.status(); }
+  bool quietFor(HealthRecord::Kind kind, HealthRecord::Clock::duration quiet) const {
+    return health_.quietFor(kind, quiet);
   }
 
   // The rows of `q` on a reader session, with `params` bound in order (lvalues), each turned into
@@ -185,6 +232,39 @@ class SqlSession {
   };
   ReaderLease reader();
 
+  // guard(what) for `fn` on `session`, with the outcome noted in health_ as a `kind`; after a
+  // failure, a PostgreSQL session whose connection broke is opened again (revive).
+  template <typename Fn>
+  Status watched(HealthRecord::Kind kind, Session& session, const char* what, Fn&& fn) {
+    try {
+      Status s = fn();
+      health_.ok(kind);
+      return s;
+    } catch (const Poco::Exception& e) {
+      Status s = UnavailableError(std::string(what) + ": " + e.displayText());
+      health_.failed(kind, s.message(), isDamage(e));
+      revive(session);
+      return s;
+    } catch (const std::exception& e) {
+      return InternalError(std::string(what) + ": " + e.what());
+    }
+  }
+  // Whether `e` says the database's pages are corrupt.
+  bool isDamage(const Poco::Exception& e) const;
+  // PostgreSQL: when `session`'s connection is broken (the server restarted, the connection was
+  // terminated), connects it again, so the store works again without a restart once the
+  // database does. The writer's prepared statements are gone with the old connection: their
+  // next use fails once (SqlStore prepares them again). Never throws.
+  void revive(Session& session) noexcept;
+  // Sets the session's lock wait (kLockWait). Throws Poco exceptions.
+  void configure(Session& session) const;
+  // Transactions on the writer. rollback() never throws; on SQLite it makes sure the session
+  // is outside any transaction afterwards (a leaked transaction makes every later write fail
+  // with "cannot start a transaction within a transaction").
+  void begin();
+  void commit();
+  void rollback() noexcept;
+
   // Runs `q` on `db` bound by `bind` and appends `row(rs)` for each row to `out`. Throws Poco
   // exceptions.
   template <typename Bind, typename Row, typename Out>
@@ -204,6 +284,7 @@ class SqlSession {
   std::unique_ptr<Session> writer_;
   std::vector<std::unique_ptr<Reader>> readers_;
   std::atomic<size_t> next_reader_{0};
+  HealthRecord health_;
 };
 
 }  // namespace hearth::server::sql

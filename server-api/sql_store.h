@@ -1,7 +1,7 @@
 // SqlStore: the Store on Poco::Data, for SQLite and PostgreSQL. SQL is written once with `?`
 // placeholders (rewritten to `$1..$n` for PostgreSQL); the few dialect differences (types,
 // auto-increment, pragmas) are in the migrations. Its methods are defined by concern:
-//   store_schema.cc   opening, migrations, schema version, integrity check
+//   store_schema.cc   opening, migrations, schema version, integrity check, health probe
 //   store_admin.cc    enrolment secrets, admin tokens, policies, the audit log
 //   store_devices.cc  enrolment, authentication, listing, renewal, retire/approve/owner, counts
 //   store_reports.cc  report ingest (group commit), history, missing reports, feed, staleness
@@ -29,10 +29,15 @@ class SqlStore final : public Store {
 
   // Opens the sessions and migrates the schema.
   Status open();
+  // Opens the writer session read-only (SQLite: a `mode=ro` URI as the connection; PostgreSQL:
+  // read-only transactions) and migrates nothing: for checkIntegrity(), which never writes.
+  Status openReadOnly();
 
   // store_schema.cc
   StatusOr<int> schemaVersion() override;
   StatusOr<std::string> checkIntegrity() override;
+  Status health() override { return db_.health(); }
+  Status probe(std::chrono::seconds quiet) override;
 
   // store_admin.cc
   StatusOr<SecretRecord> createSecret(const std::string& secret_hash, const SecretRecord& spec,

@@ -1,9 +1,11 @@
 // Opening a Store: which backend a database URI names, and a PostgreSQL URI turned into the
 // libpq keyword string that Poco's connector takes.
+#include <cerrno>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
@@ -47,6 +49,22 @@ void addKeyword(std::string& out, const std::string& key, const std::string& val
     out += c;
   }
   out += '\'';
+}
+
+// `path` as an SQLite URI that opens it read-only.
+std::string readOnlyUri(const std::string& path) {
+  std::string out = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
+      out += kHex[static_cast<unsigned char>(c) & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out + "?mode=ro";
 }
 
 }  // namespace
@@ -123,7 +141,26 @@ StatusOr<std::string> PostgresUriToConninfo(const std::string& uri) {
   return out;
 }
 
-StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri) {
+Status CheckDatabaseFile(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return ErrnoToStatus(errno, "database " + path);
+    return FailedPreconditionError(
+        "the database " + path +
+        " does not exist: is --state-dir right? Create a server with `hearth-server init`, or "
+        "restore one from a backup with `hearth-server restore`");
+  }
+  if (S_ISREG(st.st_mode) && st.st_size == 0) {
+    return FailedPreconditionError(
+        "the database " + path +
+        " is empty (0 bytes) and holds no Hearth data (a failed copy? a full disk?): restore it "
+        "from a backup with `hearth-server restore`, or create a new server with "
+        "`hearth-server init` (after moving this file away)");
+  }
+  return OkStatus();
+}
+
+StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri, OpenMode mode) {
   std::call_once(g_register, [] {
     Poco::Data::SQLite::Connector::registerConnector();
     Poco::Data::PostgreSQL::Connector::registerConnector();
@@ -134,9 +171,11 @@ StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri) {
     store = std::make_unique<sql::SqlStore>(sql::Dialect::kPostgres, "PostgreSQL", conninfo);
   } else {
     if (uri.empty()) return InvalidArgumentError("empty database path");
-    store = std::make_unique<sql::SqlStore>(sql::Dialect::kSqlite, "SQLite", uri);
+    if (mode != OpenMode::kCreate) HEARTH_RETURN_IF_ERROR(CheckDatabaseFile(uri));
+    store = std::make_unique<sql::SqlStore>(sql::Dialect::kSqlite, "SQLite",
+                                            mode == OpenMode::kReadOnly ? readOnlyUri(uri) : uri);
   }
-  HEARTH_RETURN_IF_ERROR(store->open());
+  HEARTH_RETURN_IF_ERROR(mode == OpenMode::kReadOnly ? store->openReadOnly() : store->open());
   return std::unique_ptr<Store>(std::move(store));
 }
 

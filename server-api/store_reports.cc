@@ -66,7 +66,11 @@ StatusOr<std::vector<IngestResult>> SqlStore::ingestReports(const std::vector<Ne
     for (const auto& r : reports) outcomes.push_back(ingestOne(r));
     return OkStatus();
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    // A statement that failed half-way is prepared again rather than trusted.
+    ingest_.reset();
+    return s;
+  }
   return outcomes;
 }
 

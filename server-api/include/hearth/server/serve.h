@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 
@@ -29,6 +30,12 @@ struct ServeOptions {
   // A connection must complete each request (TLS handshake, headers, body, answer) within this
   // long of being accepted or of its previous request; a slowloris client is cut off.
   std::chrono::milliseconds request_deadline{10000};
+  // A request body must arrive within body_floor plus the time body_min_rate (bytes per second)
+  // needs for what has arrived, checked as it arrives (--body-timeout, --body-min-rate): a slow
+  // uplink that keeps the rate gets a large report through; a drip feed is cut (408). The
+  // connection's deadline grows to fit the body's Content-Length at that rate.
+  std::chrono::milliseconds body_floor{10000};
+  int64_t body_min_rate = 1024;
   // Lifetime of the device certificates issued at enrolment and renewal (--device-cert-days).
   std::chrono::seconds device_cert_validity{365 * 24 * 3600};
   // Retention, applied at start and every `prune_every` (see Store::prune).

@@ -300,6 +300,16 @@ class Store {
   // readable. Unavailable when the check itself cannot run.
   virtual StatusOr<std::string> checkIntegrity() = 0;
 
+  // Whether the store works, from what its latest reads and writes met (no database access):
+  // OK; Unavailable saying what failed (a lock held by another connection past its wait, a full
+  // disk, a lost connection); DataLoss once the database reported a damaged page (until
+  // restart: that does not heal by itself).
+  virtual Status health() = 0;
+  // Keeps health() current on an idle server: when no read has worked within `quiet` (or the
+  // latest failed), reads every row of the devices table; when no write has, makes one small
+  // durable write (and no change). Returns health().
+  virtual Status probe(std::chrono::seconds quiet) = 0;
+
   // Device counts by status (for /metrics).
   virtual StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
       TimePoint now, std::chrono::seconds stale_after) = 0;
@@ -310,8 +320,22 @@ class Store {
 // A string without "://" is returned unchanged (already keyword form).
 StatusOr<std::string> PostgresUriToConninfo(const std::string& uri);
 
-// Opens (creating if needed) and migrates the database. `uri` is a path to an SQLite file, or
+// OK when the SQLite database `path` is a file that is not empty; else FailedPrecondition saying
+// to run init or restore a backup. SQLite takes a missing or empty (0-byte) file for a new
+// database, and a server that started empty would answer every agent "unknown device".
+Status CheckDatabaseFile(const std::string& path);
+
+// How OpenStore treats the database it names.
+enum class OpenMode {
+  kCreate,    // creates it when there is none, and migrates it (init, restore)
+  kExisting,  // SQLite: FailedPrecondition when the file is missing or empty (0 bytes: a failed
+              // copy, a full disk); only init and restore make a database. Migrates it.
+  kReadOnly,  // as kExisting, but opened read-only and never migrated (check-db)
+};
+
+// Opens the database (and migrates it, except kReadOnly). `uri` is a path to an SQLite file, or
 // "postgresql://user:pass@host:port/db" / a libpq keyword string starting with "postgresql:".
-StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri);
+StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri,
+                                           OpenMode mode = OpenMode::kCreate);
 
 }  // namespace hearth::server
