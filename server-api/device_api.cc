@@ -258,7 +258,8 @@ class DeviceHandler final : public RouteHandler {
     if (now - issued >= kMinRenewalInterval || presented.not_after - now <= kRenewalGrace) return;
     auto device = context_.store->getDevice(d.device_id);
     if (!device.ok()) throw StoreError(device.status());
-    if (issued <= device->enrolled_at + std::chrono::minutes(1)) return;  // the enrolment's
+    // The enrolment's certificate is issued at enrolled_at exactly (see enroll).
+    if (issued <= device->enrolled_at + std::chrono::seconds(1)) return;
     auto wait =
         std::chrono::duration_cast<std::chrono::seconds>(issued + kMinRenewalInterval - now);
     throw HttpError{429,

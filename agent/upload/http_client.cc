@@ -85,7 +85,10 @@ class CurlClient final : public HttpClient {
   }
 
  private:
-  StatusOr<HttpResponse> perform(const std::string& url, const std::string* post) {
+  // `tls12_probe`: a GET with TLS 1.2 at most, only to learn why the server ended a TLS 1.3
+  // connection (see below).
+  StatusOr<HttpResponse> perform(const std::string& url, const std::string* post,
+                                 bool tls12_probe = false) {
     CURL* h = handle_;
     curl_easy_reset(h);  // keeps the connection and TLS session caches
     char err[CURL_ERROR_SIZE] = {};
@@ -103,7 +106,9 @@ class CurlClient final : public HttpClient {
     must(h, CURLOPT_PROTOCOLS_STR, "https");
     must(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
     must(h, CURLOPT_FOLLOWLOCATION, 0L);
-    must(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    const long tls12 = CURL_SSLVERSION_TLSv1_2;
+    const long max_tls12 = CURL_SSLVERSION_MAX_TLSv1_2;
+    must(h, CURLOPT_SSLVERSION, tls12_probe ? (tls12 | max_tls12) : tls12);
     must(h, CURLOPT_SSL_VERIFYPEER, 1L);
     must(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!options_.ca_pem.empty()) {
@@ -171,6 +176,21 @@ class CurlClient final : public HttpClient {
       // server judges the client certificate after the handshake) as a failed send or receive.
       if (std::string why = ExplainTlsFailure(detail); !why.empty()) {
         return PermissionDeniedError(url + ": " + why + " (" + detail + ")");
+      }
+      // With TLS 1.3 a server that refuses this PC's certificate ends the connection after the
+      // handshake in a way OpenSSL reports without the alert ("SSL_write() error: ... bad write
+      // retry", "getpeername() failed"). The same handshake in TLS 1.2 carries the server's
+      // alert: one probe (a GET, nothing sent) tells it. A reset or a broken pipe is the
+      // network: no probe.
+      const bool lost = detail.find("reset") != std::string::npos ||
+                        detail.find("Broken pipe") != std::string::npos;
+      if (!tls12_probe && !lost &&
+          (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING) &&
+          (!options_.client_cert_pem.empty() || !options_.client_cert.empty())) {
+        auto probe = perform(url, nullptr, true);
+        if (!probe.ok() && probe.status().code() == StatusCode::kPermissionDenied) {
+          return probe.status();
+        }
       }
     }
     switch (rc) {

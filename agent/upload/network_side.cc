@@ -56,6 +56,14 @@ std::string credentialProblem(const HttpOptions& http) {
   }
   auto key = protocol::Key::fromPem(http.client_key_pem);
   if (!key.ok()) return "the device key (device.key) is damaged: " + key.status().message();
+  // A damaged private part can still read as a key (with its public part intact): it signs
+  // what its public part does not verify.
+  auto csr = protocol::MakeCsr(*key, "hearth-key-check");
+  auto signed_ok = csr.ok() ? protocol::VerifyCsr(*csr) : StatusOr<protocol::CsrInfo>(csr.status());
+  if (!signed_ok.ok()) {
+    return "the device key (device.key) is damaged: it cannot sign (" +
+           signed_ok.status().message() + ")";
+  }
   auto pub = key->publicPem();
   if (!pub.ok() || *pub != cert->public_key_pem) {
     return "the device key (device.key) does not belong to the device certificate (device.pem)";

@@ -6,6 +6,7 @@
 // says what is wrong and that enrolling again fixes it.
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -62,7 +63,13 @@ class AgentClockTest : public DeliveryHarness {
 
   int renewedEvents() {
     int n = 0;
-    for (const auto& ev : adminGet("/api/v1/feed?limit=1000").find("events")->asArray()) {
+    json::Value feed = adminGet("/api/v1/feed?limit=1000");
+    const json::Value* events = feed.find("events");
+    if (events == nullptr || !events->isArray()) {
+      ADD_FAILURE() << "no events in " << json::write(feed);
+      return -1;
+    }
+    for (const auto& ev : events->asArray()) {
       if (ev.find("type")->asString() == "renewed") ++n;
     }
     return n;
@@ -147,6 +154,8 @@ TEST_F(AgentClockTest, Defect7AgentClockFarAheadDoesNotRenewOnEveryCycle) {
 TEST_F(AgentClockTest, Defect7ServerRefusesASecondRenewalWithinADay) {
   const std::string cert0 = readFile(agent_ + "/device.pem"),
                     key0 = readFile(agent_ + "/device.key");
+  // (The server tells the enrolment's certificate by its issue time, to the second.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   std::string cert1, key1, cert2, key2, answer;
   ASSERT_EQ(renew(cert0, key0, &cert1, &key1, &answer), 200) << answer;
   ASSERT_EQ(request(cert1, key1, "/api/v1/policy"), 200);  // now the device's certificate
@@ -179,8 +188,12 @@ TEST_F(AgentClockTest, Defect8DamagedDeviceKeyOrCertificateSaysWhatIsWrong) {
   expectRun(runOnce(), "report 1 spooled; 1 delivered; 0 waiting");
   const std::string key = readFile(agent_ + "/device.key"), cert = readFile(agent_ + "/device.pem");
   for (const std::string file : {"device.key", "device.pem"}) {
+    // The key: bytes of its private part (it still reads as a key); the certificate: its
+    // middle half.
     std::string damaged = file == "device.key" ? key : cert;
-    for (size_t i = damaged.size() / 3; i < damaged.size() / 3 + 24; ++i) {
+    const size_t from = damaged.size() / (file == "device.key" ? 3 : 4);
+    const size_t to = file == "device.key" ? from + 24 : damaged.size() * 3 / 4;
+    for (size_t i = from; i < to; ++i) {
       if (damaged[i] != '\n') damaged[i] = damaged[i] == 'A' ? 'B' : 'A';
     }
     { std::ofstream(agent_ + "/" + file, std::ios::trunc) << damaged; }
