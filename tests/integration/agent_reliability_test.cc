@@ -3,6 +3,7 @@
 // against the real hearth-server on loopback (through the pass-through fault proxy of
 // delivery_harness.h), read back through the admin API. Each test names the defect it keeps
 // from coming back; each failed on main before the fix.
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <sys/stat.h>
@@ -138,6 +139,30 @@ TEST_F(AgentReliabilityTest, Defect3FullStateDirStillChecksAndDeliversTheSpool) 
   EXPECT_EQ(readFile(out + "/policy-before"), readFile(out + "/policy-after"));
   // The checks ran: their report (number 5) was made, and only its spooling failed.
   EXPECT_NE(err.find("report 5 not spooled"), std::string::npos) << err;
+}
+
+// Defect 8: `run --once` started by many PCs at the same instant all reached the server in the
+// same second (a few starved). It waits a random time up to start_jitter before its first
+// request: said in the log, and bounded.
+TEST_F(AgentReliabilityTest, Defect8RunOnceWaitsARandomStartJitterFirst) {
+  dir_.write("agent.conf",
+             "proxy = none\nconnect_timeout = 3s\nrequest_timeout = 5s\nstart_jitter = 2s\n"
+             "log_level = debug\n");
+  agent_prefix_ = {"/usr/bin/env", "-u", "HEARTH_START_JITTER"};  // (ctest sets it to 0)
+  double longest = 0;
+  for (int i = 0; i < 4; ++i) {
+    RunResult r = runOnce();
+    expectRun(r, "1 delivered; 0 waiting");
+    EXPECT_NE(r.out.err.find("ms before the first request (start_jitter)"), std::string::npos)
+        << r.out.err;
+    longest = std::max(longest, r.seconds);
+  }
+  EXPECT_LT(longest, 2 + kRunBoundSeconds) << "bounded by start_jitter";
+  // Turned off, it does not wait.
+  dir_.write("agent.conf", "proxy = none\nstart_jitter = 0\nlog_level = debug\n");
+  RunResult off = runOnce();
+  expectRun(off, "1 delivered; 0 waiting");
+  EXPECT_EQ(off.out.err.find("start_jitter"), std::string::npos) << off.out.err;
 }
 
 }  // namespace
