@@ -186,13 +186,15 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   s.seq = r.sequence;
   s.dropped = r.dropped;
   // Another report under a sequence already used (the agent lost its counter): refused, with
-  // the number to use instead; the agent renumbers the report and sends it again.
+  // the number to use instead; the agent renumbers the report and sends it again. Only a
+  // sequence at or below the device's highest can be taken (the usual new report is above it:
+  // one primary-key read, no scan of its reports).
+  s.last_seq = 0;
+  s.prev_machine.clear();
+  s.select_last_seq->execute();
   s.reused = 0;
-  s.select_reused->execute();
+  if (s.seq <= s.last_seq) s.select_reused->execute();
   if (s.reused > 0) {
-    s.last_seq = 0;
-    s.prev_machine.clear();
-    s.select_last_seq->execute();
     s.highest = 0;
     s.select_highest->execute();
     IngestResult refused{IngestOutcome::kSequenceReused, s.last_seq};
