@@ -115,8 +115,12 @@ int RunAgentCommand(const std::string& cmd, const std::vector<std::string>& args
     env.err << "hearth-agent run: " << outcome.status().message() << "\n";
     return outcome.status().code() == StatusCode::kNotFound ? kExitUsage : 1;
   }
-  env.out << "report " << outcome->sequence << " spooled; " << outcome->delivered << " delivered; "
-          << outcome->spool_depth << " waiting";
+  if (outcome->sequence > 0) {
+    env.out << "report " << outcome->sequence << " spooled; ";
+  } else {
+    env.out << "no report spooled (see above); ";
+  }
+  env.out << outcome->delivered << " delivered; " << outcome->spool_depth << " waiting";
   if (!outcome->delivery_error.empty()) env.out << " (" << outcome->delivery_error << ")";
   env.out << "\n";
   return 0;  // unreachable server: the reports stay spooled; not an error of the run

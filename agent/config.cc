@@ -133,6 +133,7 @@ StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, bool explicit_pat
       {"retry_cap", duration(&c.retry_cap, seconds(10), seconds(86400))},
       {"connect_timeout", duration(&c.connect_timeout, seconds(1), seconds(300))},
       {"request_timeout", duration(&c.request_timeout, seconds(1), seconds(600))},
+      {"start_jitter", duration(&c.start_jitter, seconds(0), seconds(300))},
       {"proxy",
        [&](const std::string& v) -> Status {
          c.proxy = v;

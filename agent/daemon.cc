@@ -143,10 +143,7 @@ class Daemon {
       if ((fds[2].revents & POLLIN) != 0 && drainTimer(retry_timer_->get())) {
         retry_armed_ = false;
         deliver("retry");
-        if (runtime_) {
-          Status st = runtime_->writeStatus(next_check_);
-          if (!st.ok()) log_.error("status: " + st.message());
-        }
+        if (runtime_) (void)runtime_->writeStatus(next_check_);  // a failure is logged there
       }
     }
     log_.info("stopping");
@@ -420,9 +417,10 @@ class Daemon {
     log_.debug("full check (" + why + ")");
     auto next = scheduleNext();
     if (!ensureRuntime()) return;
-    (void)runtime_->maybeRenewCertificate();  // logged inside; the cycle goes on
+    // The policy first: its answer tells the server's clock, against which renewal is judged.
     Status p = runtime_->refreshPolicy();
-    runtime_->idle();  // the uploader is not needed while the checks run
+    (void)runtime_->maybeRenewCertificate();  // logged inside; the cycle goes on
+    runtime_->idle();                         // the uploader is not needed while the checks run
     if (!p.ok()) {
       log_.error(p.message());
       return;
@@ -434,8 +432,7 @@ class Daemon {
       return;
     }
     afterChecks(*local, why != "interval");
-    Status s = runtime_->writeStatus(next);
-    if (!s.ok()) log_.error("status: " + s.message());
+    (void)runtime_->writeStatus(next);  // a failure is logged there
     next_check_ = next;
   }
 
@@ -452,8 +449,7 @@ class Daemon {
       return;
     }
     afterChecks(*local, true);
-    Status s = runtime_->writeStatus(next_check_);
-    if (!s.ok()) log_.error("status: " + s.message());
+    (void)runtime_->writeStatus(next_check_);  // a failure is logged there
   }
 
   void afterChecks(const json::Value& local, bool force_delivery) {
@@ -464,11 +460,9 @@ class Daemon {
       }
       last_compliant_ = c->asBool();
     }
-    auto spooled = runtime_->spoolIfNeeded(local, false);
-    if (!spooled.ok()) {
-      // Disk full or the like: the checks go on; the person still sees status.
-      log_.error("cannot spool the report: " + spooled.status().message());
-    }
+    // Disk full or the like: logged by the runtime (once); the checks and the delivery of what
+    // is spooled go on (delivery frees space), and the person still sees status.
+    (void)runtime_->spoolIfNeeded(local, false);
     deliver("cycle", force_delivery);
   }
 

@@ -1,6 +1,7 @@
 // Delivering the spool in sequence order (see delivery.h).
 #include "hearth/agent/delivery.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -29,15 +30,25 @@ PostResult localError(std::string message) {
 }  // namespace
 
 DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, Logger& log,
-                             const std::function<bool()>& should_stop, SentHistory* history) {
+                             const std::function<bool()>& should_stop, SentHistory* history,
+                             SlowReports* slow) {
   DeliveryOutcome out;
+  bool said_not_kept = false;  // one warning per run when the history cannot be written
+  int64_t parked_now = 0;      // a report parked in this run, and why
+  PostResult parked_failure;
   auto pending = spool.list();
   if (!pending.ok()) {
     out.last = localError("cannot list the spool: " + pending.status().message());
     log.error(out.last.error);
     return out;
   }
-  for (int64_t seq : *pending) {
+  // Parked reports (a slow uplink timed them out again and again) go after all others.
+  std::vector<int64_t> order = *pending;
+  if (slow != nullptr) {
+    std::stable_partition(order.begin(), order.end(),
+                          [slow](int64_t seq) { return !slow->parked(seq); });
+  }
+  for (int64_t seq : order) {
     if (should_stop && should_stop()) {
       out.last.kind = PostResult::Kind::kRetryLater;
       out.last.error = "delivery interrupted: the agent is stopping";
@@ -54,15 +65,31 @@ DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, Logger& log,
       log.error(out.last.error);
       return out;
     }
-    PostResult r = transport.postReport(*body);
+    const bool parked = slow != nullptr && slow->parked(seq);
+    PostResult r = parked ? transport.postReportPatiently(*body, slow->patientTimeout())
+                          : transport.postReport(*body);
     if (r.kind != PostResult::Kind::kAccepted) {
       log.info("report " + std::to_string(seq) + " not delivered (" + PostKindName(r.kind) +
                "): " + r.error);
+      if (slow != nullptr && r.timed_out && slow->noteTimeout(seq) == SlowReports::kParkAfter) {
+        // It is parked from now on; the reports behind it need not wait for it.
+        log.warning("report " + std::to_string(seq) + " timed out " +
+                    std::to_string(SlowReports::kParkAfter) +
+                    " times in a row (a slow uplink?); the reports behind it go first from now "
+                    "on, and it is tried after them with a timeout of " +
+                    std::to_string(slow->patientTimeout().count() / 1000) +
+                    " s; it stays in the spool until the server has it");
+        parked_now = seq;
+        parked_failure = std::move(r);
+        continue;
+      }
       out.last = std::move(r);
+      out.failed_sequence = seq;
       return out;
     }
     // Acknowledged: stored, or stored before (the server keeps each report_id once). Only now
     // may it leave the spool; if removing fails it is sent again later and stored once anyway.
+    if (slow != nullptr) slow->clear(seq);
     out.last_sequence = seq;
     out.last_delivered = std::move(body).value();
     ++out.delivered;
@@ -97,8 +124,9 @@ DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, Logger& log,
       // Then the copy, before the report leaves the spool: a crash between the two leaves it in
       // both (sent again, stored once). A copy that cannot be written only costs the chance to
       // re-send it after a restore.
-      if (Status kept = history->keep(seq, out.last_delivered); !kept.ok()) {
-        log.warning(kept.message());
+      if (Status kept = history->keep(seq, out.last_delivered); !kept.ok() && !said_not_kept) {
+        said_not_kept = true;
+        log.warning(kept.message() + " (delivery goes on; said once per run)");
       }
     }
     out.last = std::move(r);
@@ -111,6 +139,12 @@ DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, Logger& log,
     }
   }
   out.emptied = spool.depth() == 0;
+  if (!out.emptied && parked_now != 0) {
+    // The report parked in this run is still waiting: a failure (the daemon backs off).
+    out.last = std::move(parked_failure);
+    out.failed_sequence = parked_now;
+    return out;
+  }
   out.last.kind = PostResult::Kind::kAccepted;
   out.last.error.clear();
   return out;

@@ -49,6 +49,10 @@ std::string certValidityJson(const CertValidity& c) {
   o.set("not_after", c.not_after);
   o.set("not_after_text", formatRfc3339(ExpiryTime(c)));
   o.set("renew_from", formatRfc3339(RenewalTime(c)));
+  // When this certificate was stored, by this PC's clock (the daily renewal limit).
+  o.set("stored_at", static_cast<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count()));
   return json::write(o, {.pretty = true}) + "\n";
 }
 
@@ -62,6 +66,15 @@ Status renameIfPresent(const std::string& from, const std::string& to) {
 
 Status StoreCertValidity(const std::string& state_dir, const CertValidity& validity) {
   return WriteFileDurably(AgentPathsFor(state_dir).cert_info, certValidityJson(validity), 0644);
+}
+
+std::optional<std::chrono::system_clock::time_point> CertificateStoredAt(
+    const std::string& state_dir) {
+  auto text = ReadFileBounded(AgentPathsFor(state_dir).cert_info, 4096);
+  auto v = text.ok() ? json::parse(*text) : StatusOr<json::Value>(text.status());
+  const json::Value* at = v.ok() ? v->find("stored_at") : nullptr;
+  if (at == nullptr || !at->isInt()) return std::nullopt;  // stored before this field existed
+  return std::chrono::system_clock::time_point(std::chrono::seconds(at->asInt()));
 }
 
 std::chrono::system_clock::time_point ExpiryTime(const CertValidity& c) {

@@ -53,6 +53,10 @@ StatusOr<std::unique_ptr<AgentRuntime>> AgentRuntime::open(const RuntimeOptions&
   }
   rt->spool_ = std::make_unique<Spool>(rt->paths_.spool, o.config.spool_max_reports,
                                        o.config.spool_max_bytes);
+  // A parked report (slow uplink) gets eight times the usual total timeout, at least 2 minutes.
+  rt->slow_ = std::make_unique<SlowReports>(
+      o.state_dir + "/slow-reports.json",
+      std::max<std::chrono::milliseconds>(o.config.request_timeout * 8, std::chrono::minutes(2)));
   SentHistoryOptions so;
   so.keep_reports = o.config.sent_keep_reports;
   so.keep_for = std::chrono::hours(24) * o.config.sent_keep_days;
@@ -134,6 +138,29 @@ void AgentRuntime::setInterruptFd(int fd) {
   if (transport_) transport_->setInterruptFd(fd);
 }
 
+void AgentRuntime::writeFailed(const std::string& path, const Status& s) {
+  if (!unwritable_.insert(path).second) return;
+  log_->error("cannot write " + path + " (" + s.message() +
+              "); the agent goes on without it (said once, until it can be written again)");
+}
+
+Status AgentRuntime::writeStateFile(const std::string& path, const std::string& content,
+                                    mode_t mode) {
+  Status s = WriteFileDurably(path, content, mode);
+  if (s.ok()) {
+    writeSucceeded(path);
+  } else {
+    writeFailed(path, s);
+  }
+  return s;
+}
+
+void AgentRuntime::noteCredentialProblem(const std::string& error) {
+  // A damaged device key or certificate (found by the uploader): status says what is wrong and
+  // that enrolling again is the fix.
+  if (error.find(kCredentialsUnusable) != std::string::npos) cert_problem_ = error;
+}
+
 void AgentRuntime::markRetired(const std::string& why) {
   if (!retired_) {
     log_->error("the company's server says this PC is retired (" + why +
@@ -141,7 +168,7 @@ void AgentRuntime::markRetired(const std::string& why) {
   }
   retired_ = true;
   Status s = WriteRetiredMark(options_.state_dir, why);
-  if (!s.ok()) log_->error(s.message());
+  if (!s.ok()) writeFailed(options_.state_dir + "/retired", s);
 }
 
 std::string AgentRuntime::signingKeys() const {
@@ -218,11 +245,16 @@ Status AgentRuntime::refreshPolicy() {
         policy_version_ = v->policy.version;
         policy_ = std::move(v->policy);
         policy_problem_.clear();
-        HEARTH_RETURN_IF_ERROR(WriteFileDurably(paths_.policy, *fetched, 0644));
+        // Written only when it changed (or its last write failed): an unchanged policy costs
+        // no disk write, and a full disk does not stop the cycle (the policy is in force in
+        // memory; the file follows once there is space).
+        if (*fetched != last_good_envelope_ || unwritable_.count(paths_.policy) > 0) {
+          (void)writeStateFile(paths_.policy, *fetched, 0644);
+        }
         last_good_envelope_ = *fetched;
-        if (v->key_index == 1) {
-          // The announced key signed it: it is the policy-signing key from now on.
-          HEARTH_RETURN_IF_ERROR(WriteFileDurably(paths_.signing_pub, signing_next_, 0644));
+        // The announced key signed it: it is the policy-signing key from now on (once that can
+        // be written; until then both keys stay accepted).
+        if (v->key_index == 1 && writeStateFile(paths_.signing_pub, signing_next_, 0644).ok()) {
           if (::unlink(paths_.signing_next.c_str()) != 0 && errno != ENOENT) {
             log_->error("cannot remove " + paths_.signing_next + ": " + std::strerror(errno));
           }
@@ -246,6 +278,7 @@ Status AgentRuntime::refreshPolicy() {
     } else {
       log_->warning("could not fetch the policy (" + fetched.status().message() +
                     "); using the last good one");
+      noteCredentialProblem(fetched.status().message());
     }
   }
   if (!policy_) {
@@ -280,7 +313,29 @@ StatusOr<json::Value> AgentRuntime::runChecks(const std::set<std::string>& only)
   return local;
 }
 
+StatusOr<int64_t> AgentRuntime::highestKnownSequence() const {
+  HEARTH_ASSIGN_OR_RETURN(const std::vector<int64_t> spooled, spool_->list());
+  int64_t highest = spooled.empty() ? 0 : spooled.back();
+  if (sent_) {
+    // (Unreadable, it cannot help: the server's 409 sequence_reused is the last safeguard.)
+    if (auto sent = sent_->list(); sent.ok() && !sent->empty()) {
+      highest = std::max(highest, sent->back());
+    }
+  }
+  return highest;
+}
+
 StatusOr<std::optional<int64_t>> AgentRuntime::spoolIfNeeded(const json::Value& local, bool force) {
+  auto spooled = spoolReport(local, force);
+  if (!spooled.ok()) {
+    writeFailed(paths_.spool, spooled.status());
+  } else if (*spooled) {
+    writeSucceeded(paths_.spool);
+  }
+  return spooled;
+}
+
+StatusOr<std::optional<int64_t>> AgentRuntime::spoolReport(const json::Value& local, bool force) {
   if (retired_) return std::optional<int64_t>();
   std::vector<std::string> users;
   if (auto passwd = ReadFileBounded("/etc/passwd", 4 << 20); passwd.ok()) {
@@ -306,9 +361,10 @@ StatusOr<std::optional<int64_t>> AgentRuntime::spoolIfNeeded(const json::Value& 
 
   protocol::ReportEnvelope env;
   HEARTH_ASSIGN_OR_RETURN(env.report_id, protocol::RandomUuid());
-  HEARTH_ASSIGN_OR_RETURN(const std::vector<int64_t> spooled, spool_->list());
-  HEARTH_ASSIGN_OR_RETURN(env.sequence,
-                          NextSequence(options_.state_dir, spooled.empty() ? 0 : spooled.back()));
+  HEARTH_ASSIGN_OR_RETURN(const int64_t known, highestKnownSequence());
+  HEARTH_ASSIGN_OR_RETURN(const SequenceChoice choice, NextSequence(options_.state_dir, known));
+  if (!choice.repaired.empty()) log_->warning(choice.repaired);
+  env.sequence = choice.next;
   // Reports the spool had to drop (overflow) travel with this one; the claim ends only when the
   // server acknowledged it, so a crash never loses or double-counts the number.
   HEARTH_ASSIGN_OR_RETURN(int64_t dropped, spool_->takeDroppedForReport(env.sequence));
@@ -340,7 +396,13 @@ StatusOr<std::optional<int64_t>> AgentRuntime::spoolIfNeeded(const json::Value& 
     }
   }
   HEARTH_RETURN_IF_ERROR(spool_->append(env.sequence, envelope));
-  HEARTH_RETURN_IF_ERROR(CommitSequence(options_.state_dir, env.sequence));
+  // The report is spooled: from here on nothing fails the spooling. A sequence file that cannot
+  // be written is covered by the spool and the sent history (NextSequence).
+  if (Status c = CommitSequence(options_.state_dir, env.sequence); c.ok()) {
+    writeSucceeded(paths_.sequence);
+  } else {
+    writeFailed(paths_.sequence, c);
+  }
   json::Value next = json::Value::object();
   next.set("fingerprint", fingerprint);
   next.set("device_id", enrollment_.device_id);
@@ -348,14 +410,54 @@ StatusOr<std::optional<int64_t>> AgentRuntime::spoolIfNeeded(const json::Value& 
            static_cast<int64_t>(
                std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count()));
   next.set("sequence", env.sequence);
-  HEARTH_RETURN_IF_ERROR(
-      WriteFileDurably(reportStatePath(options_.state_dir), json::write(next) + "\n", 0600));
+  // (Unwritten, the next cycle spools one report more than needed: harmless.)
+  (void)writeStateFile(reportStatePath(options_.state_dir), json::write(next) + "\n", 0600);
   log_->debug("report " + std::to_string(env.sequence) + " spooled (" +
               (force     ? "requested"
                : changed ? "a verdict changed"
                          : "heartbeat") +
               ")");
   return std::optional<int64_t>(env.sequence);
+}
+
+bool AgentRuntime::renumber(int64_t sequence, int64_t next_sequence) {
+  const std::string what = "report " + std::to_string(sequence);
+  auto body = spool_->read(sequence);
+  auto envelope = body.ok() ? json::parse(*body) : StatusOr<json::Value>(body.status());
+  if (!envelope.ok() || !envelope->isObject()) {
+    log_->error("cannot renumber " + what + ": " +
+                (envelope.ok() ? std::string("not a report") : envelope.status().message()));
+    return false;
+  }
+  auto known = highestKnownSequence();
+  auto ours = known.ok() ? NextSequence(options_.state_dir, *known)
+                         : StatusOr<SequenceChoice>(known.status());
+  if (!ours.ok()) {
+    log_->error("cannot renumber " + what + ": " + ours.status().message());
+    return false;
+  }
+  const int64_t fresh = std::max(next_sequence, ours->next);
+  envelope->set("sequence", fresh);
+  // A drop count it carried goes back to the pool (discard below) for a later report: the
+  // renumbered report must not carry it too.
+  envelope->erase("dropped");
+  // The new copy first: a crash before the old one is gone leaves both (the same report_id:
+  // the server stores it once).
+  if (Status s = spool_->append(fresh, json::write(*envelope)); !s.ok()) {
+    writeFailed(paths_.spool, s);
+    return false;
+  }
+  if (Status c = CommitSequence(options_.state_dir, fresh); !c.ok()) {
+    writeFailed(paths_.sequence, c);
+  }
+  if (Status s = spool_->discard(sequence); !s.ok()) {
+    log_->error("cannot remove " + what + " after renumbering it: " + s.message());
+    return false;
+  }
+  log_->warning("the server already holds sequence " + std::to_string(sequence) +
+                " of this device under another report (was the sequence file lost?); " + what +
+                " is sent again as " + std::to_string(fresh) + ", the same report");
+  return true;
 }
 
 DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) {
@@ -367,7 +469,8 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
   }
   bool resent = false;
   for (int round = 0; round < 100; ++round) {
-    DeliveryOutcome d = DeliverSpool(*spool_, *transport_, *log_, should_stop, sent_.get());
+    DeliveryOutcome d =
+        DeliverSpool(*spool_, *transport_, *log_, should_stop, sent_.get(), slow_.get());
     total.delivered += d.delivered;
     total.emptied = d.emptied;
     total.last = d.last;
@@ -398,6 +501,10 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
       resent = true;
       continue;
     }
+    if (d.last.kind == PostResult::Kind::kSequenceReused) {
+      if (renumber(d.failed_sequence, d.last.next_sequence)) continue;
+      break;
+    }
     if (d.last.kind != PostResult::Kind::kRefused) break;
     // The server will never take the report at the head: move it aside (kept for IT), go on.
     auto seqs = spool_->list();
@@ -417,13 +524,19 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
                 "); kept in " + dir);
     if (!spool_->discard(head).ok()) break;  // (keeps a drop count it carried for the next)
   }
+  if (auto spooled = spool_->list(); spooled.ok()) slow_->keepOnly(*spooled);
+  if (Status s = slow_->save(); s.ok()) {
+    writeSucceeded(options_.state_dir + "/slow-reports.json");
+  } else {
+    writeFailed(options_.state_dir + "/slow-reports.json", s);  // the counts stay in memory
+  }
   if (!total.last_delivered.empty()) {
-    Status s = WriteFileDurably(paths_.last_report, total.last_delivered, 0644);
-    if (!s.ok()) log_->error("cannot write " + paths_.last_report + ": " + s.message());
+    (void)writeStateFile(paths_.last_report, total.last_delivered, 0644);
     last_delivery_ = now3339();
   }
   if (total.last.kind == PostResult::Kind::kRetired) markRetired(total.last.error);
   delivery_error_ = total.emptied ? std::string() : total.last.error;
+  noteCredentialProblem(delivery_error_);
   return total;
 }
 
@@ -433,6 +546,7 @@ Status AgentRuntime::maybeRenewCertificate() {
     // A state directory from before device-cert.json: the uploader reads the certificate.
     auto v = transport_->certificateValidity();
     if (!v.ok()) {
+      noteCredentialProblem(v.status().message());
       log_->warning("cannot tell when this PC's certificate expires (" + v.status().message() +
                     "); renewal waits");
       return v.status();
@@ -441,9 +555,29 @@ Status AgentRuntime::maybeRenewCertificate() {
     Status st = StoreCertValidity(options_.state_dir, *v);
     if (!st.ok()) log_->error(st.message());
   }
-  auto now = std::chrono::system_clock::now();
+  // Judged against the server's clock when an answer told it (an agent clock far ahead would
+  // otherwise renew on every cycle), else against ours.
+  const auto local_now = std::chrono::system_clock::now();
+  if (auto date = transport_->serverDate()) {
+    server_offset_ = std::chrono::seconds(*date) -
+                     std::chrono::duration_cast<std::chrono::seconds>(local_now.time_since_epoch());
+  }
+  const auto now = local_now + server_offset_.value_or(std::chrono::seconds(0));
   if (now < RenewalTime(*cert_validity_)) return OkStatus();
   const bool expired = now >= ExpiryTime(*cert_validity_);
+  // And at most one renewal a day (by this PC's clock, since the certificate in use was stored),
+  // unless the certificate is in its last days.
+  if (now + kRenewalGrace < ExpiryTime(*cert_validity_)) {
+    if (auto since = CertificateStoredAt(options_.state_dir);
+        since && *since <= local_now && local_now - *since < kMinRenewalInterval) {
+      if (!renewal_deferred_) {
+        log_->info("certificate renewal waits: this certificate was stored less than a day ago");
+      }
+      renewal_deferred_ = true;
+      return OkStatus();
+    }
+  }
+  renewal_deferred_ = false;
   const std::string expiry = formatRfc3339(ExpiryTime(*cert_validity_));
   log_->info(std::string(expired ? "this PC's certificate expired on " + expiry
                                  : "this PC's certificate is past half of its life (expires " +
@@ -522,7 +656,7 @@ Status AgentRuntime::writeStatus(std::optional<TimePoint> next_check) {
              cert_problem_.empty() ? json::Value() : json::Value(cert_problem_));
   status.set("policy_problem",
              policy_problem_.empty() ? json::Value() : json::Value(policy_problem_));
-  return WriteFileDurably(paths_.status, json::write(status, {.pretty = true}) + "\n", 0644);
+  return writeStateFile(paths_.status, json::write(status, {.pretty = true}) + "\n", 0644);
 }
 
 }  // namespace hearth::agent

@@ -9,25 +9,33 @@
 
 namespace hearth::agent {
 
-StatusOr<int64_t> NextSequence(const std::string& state_dir, int64_t highest_spooled) {
-  return NextSequence(state_dir, highest_spooled, PosixFileLayer());
+StatusOr<SequenceChoice> NextSequence(const std::string& state_dir, int64_t highest_known) {
+  return NextSequence(state_dir, highest_known, PosixFileLayer());
 }
 
-StatusOr<int64_t> NextSequence(const std::string& state_dir, int64_t highest_spooled,
-                               FileLayer& files) {
+StatusOr<SequenceChoice> NextSequence(const std::string& state_dir, int64_t highest_known,
+                                      FileLayer& files) {
   const std::string path = AgentPathsFor(state_dir).sequence;
-  int64_t next = 1;
+  SequenceChoice choice;
   if (auto text = files.readFile(path, 64); text.ok()) {
     auto v = text::parseInt(text::trim(*text));
-    if (!v || *v < 1) {
-      return DataLossError(path + " is corrupt: expected the next report sequence number, got \"" +
-                           text::trim(*text) + "\"");
+    if (v && *v >= 1) {
+      choice.next = *v;
+    } else {
+      choice.repaired = path + " is corrupt (expected the next report sequence number, got \"" +
+                        text::trim(*text) + "\")";
     }
-    next = *v;
+  } else if (text.status().code() == StatusCode::kResourceExhausted) {
+    choice.repaired = path + " is corrupt (larger than a sequence number can be)";
   } else if (text.status().code() != StatusCode::kNotFound) {
-    return text.status();
+    return text.status();  // an I/O error: nothing is numbered on a guess
   }
-  return std::max(next, highest_spooled + 1);
+  choice.next = std::max(choice.next, highest_known + 1);
+  if (!choice.repaired.empty()) {
+    choice.repaired += "; repaired from the spool and the sent history: the next report is " +
+                       std::to_string(choice.next);
+  }
+  return choice;
 }
 
 Status CommitSequence(const std::string& state_dir, int64_t used) {

@@ -62,6 +62,8 @@ const char* PostKindName(PostResult::Kind kind) {
       return "auth_failed";
     case PostResult::Kind::kTlsFailure:
       return "tls_failure";
+    case PostResult::Kind::kSequenceReused:
+      return "sequence_reused";
     case PostResult::Kind::kNetwork:
       return "network";
   }

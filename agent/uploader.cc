@@ -18,6 +18,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using uploader::Fields;
 
+int64_t unixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 constexpr size_t kMaxPem = 1 << 20;
 
 // Debian's libcurl4 (OpenSSL) also pulls in GnuTLS (through librtmp), whose constructor
@@ -235,9 +241,10 @@ Status ProcessTransport::spawn() {
   return OkStatus();
 }
 
-StatusOr<json::Value> ProcessTransport::call(const json::Value& request) {
+StatusOr<json::Value> ProcessTransport::call(const json::Value& request,
+                                             std::chrono::milliseconds extra) {
   if (!child_) HEARTH_RETURN_IF_ERROR(spawn());
-  auto deadline = Clock::now() + options_.request_deadline;
+  auto deadline = Clock::now() + options_.request_deadline + extra;
   const std::string frame = json::write(request);
   Status sent = child_->send(frame, deadline, interrupt_fd_);
   if (!sent.ok() && sent.message() != "interrupted") {
@@ -254,13 +261,34 @@ StatusOr<json::Value> ProcessTransport::call(const json::Value& request) {
     stop();  // a stuck or dead uploader is replaced on the next call
     return answer.status();
   }
-  return uploader::ParseFrame(*answer);
+  auto parsed = uploader::ParseFrame(*answer);
+  if (parsed.ok()) {
+    // Kept as an offset from our clock, so that it stays right while time passes.
+    int64_t date = Fields(*parsed).intOr("server_date", 0);
+    if (date > 0) server_offset_ = date - unixSeconds();
+  }
+  return parsed;
+}
+
+std::optional<int64_t> ProcessTransport::serverDate() const {
+  if (!server_offset_) return std::nullopt;
+  return unixSeconds() + *server_offset_;
 }
 
 PostResult ProcessTransport::postReport(const std::string& envelope) {
+  return postReportPatiently(envelope, std::chrono::milliseconds(0));
+}
+
+PostResult ProcessTransport::postReportPatiently(const std::string& envelope,
+                                                 std::chrono::milliseconds timeout) {
   json::Value req = uploader::Request("post");
   req.set("body", envelope);
-  auto answer = call(req);
+  std::chrono::milliseconds extra(0);
+  if (timeout.count() > 0) {
+    req.set("timeout_ms", static_cast<int64_t>(timeout.count()));
+    extra = std::max(std::chrono::milliseconds(0), timeout - options_.http.total_timeout);
+  }
+  auto answer = call(req, extra);
   if (!answer.ok()) {
     PostResult r;
     r.kind = PostResult::Kind::kNetwork;

@@ -94,6 +94,8 @@ json::Value PostAnswer(const PostResult& r) {
   v.set("retry_after", static_cast<int64_t>(r.retry_after_seconds));
   v.set("error", r.error);
   if (r.previous_sequence) v.set("previous_sequence", *r.previous_sequence);
+  if (r.next_sequence > 0) v.set("next_sequence", r.next_sequence);
+  if (r.timed_out) v.set("timed_out", true);
   return v;
 }
 
@@ -111,6 +113,12 @@ PostResult PostFromAnswer(const json::Value& answer) {
     int64_t previous = f.intOr("previous_sequence", -1);
     if (previous >= 0) r.previous_sequence = previous;
   }
+  if (r.kind == PostResult::Kind::kSequenceReused) {
+    r.next_sequence = f.intOr("next_sequence", 0);
+    // Without a usable number there is nothing to renumber to: an ordinary "try later".
+    if (r.next_sequence < 1) r.kind = PostResult::Kind::kRetryLater;
+  }
+  r.timed_out = r.kind == PostResult::Kind::kNetwork && f.boolOr("timed_out", false);
   return r;
 }
 

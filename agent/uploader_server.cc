@@ -12,7 +12,13 @@ using uploader::ErrorAnswer;
 using uploader::Fields;
 
 json::Value answerTransport(Transport& transport, const std::string& op, const json::Value& req) {
-  if (op == "post") return uploader::PostAnswer(transport.postReport(Fields(req).stringOr("body")));
+  if (op == "post") {
+    const int64_t timeout_ms = Fields(req).intOr("timeout_ms", 0);
+    return uploader::PostAnswer(
+        timeout_ms > 0 ? transport.postReportPatiently(Fields(req).stringOr("body"),
+                                                       std::chrono::milliseconds(timeout_ms))
+                       : transport.postReport(Fields(req).stringOr("body")));
+  }
   if (op == "policy") {
     auto p = transport.fetchPolicy(Fields(req).intOr("min_version", 0));
     if (!p.ok()) return ErrorAnswer(p.status());
@@ -64,6 +70,9 @@ void ServeUploader(int fd, const TransportFactory& make_transport, const OtherOp
     } else if (op == "post" || op == "policy" || op == "renew" || op == "cert_info") {
       answer = transport ? answerTransport(*transport, op, *req)
                          : ErrorAnswer(FailedPreconditionError("the uploader is not configured"));
+      if (auto date = transport ? transport->serverDate() : std::nullopt) {
+        answer.set("server_date", *date);
+      }
     } else if (auto done = other ? other(*req) : std::nullopt) {
       answer = std::move(*done);
     } else {

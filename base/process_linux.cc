@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,10 +99,16 @@ StatusOr<CommandResult> RunCommand(const Command& command) {
   HEARTH_ASSIGN_OR_RETURN(Pipe err, OpenPipe());
   HEARTH_ASSIGN_OR_RETURN(Pipe errpipe, OpenPipe());
 
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoToStatus(errno, "fork");
   if (pid == 0) {
     ::setpgid(0, 0);
+    // Dies with its parent (the agent's check process, itself dying with the daemon): a command
+    // never outlives a killed agent (issue 13). Armed again after a privilege drop, which clears
+    // it; a parent already gone is noticed right after arming.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     // Default signal dispositions and an empty mask for the new program.
     sigset_t none;
     sigemptyset(&none);
@@ -123,6 +130,10 @@ StatusOr<CommandResult> RunCommand(const Command& command) {
       int e = errno ? errno : EPERM;
       (void)!::write(3, &e, sizeof e);
       ::_exit(126);
+    }
+    if (drop) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
     }
     if (::chdir(workdir.c_str()) != 0 && ::chdir("/") != 0) {
       // Nothing sensible remains; run anyway.

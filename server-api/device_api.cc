@@ -27,6 +27,9 @@ using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
 using Clock = std::chrono::steady_clock;
 
+// A device certificate is valid from this long before it is issued (clocks a little behind).
+constexpr auto kCertBackdate = std::chrono::minutes(5);
+
 class DeviceHandler final : public RouteHandler {
  public:
   DeviceHandler(ServerContext& context, ConnectionWatchdog& watchdog)
@@ -189,6 +192,7 @@ class DeviceHandler final : public RouteHandler {
                       "same_key"};
     }
     TimePoint now = std::chrono::system_clock::now();
+    refuseRenewalTooSoon(d, presented, now);
     auto [cert, info] = issueCertificate(d.device_id, csr->public_key_pem, now);
     Status s = context_.store->setPendingCertificate(d.device_id, presented.serial_hex,
                                                      info.serial_hex, info.spki_sha256, now);
@@ -283,6 +287,29 @@ class DeviceHandler final : public RouteHandler {
     return 201;
   }
 
+  // At most one renewal a day per device (issue 13: an agent clock far ahead renewed on every
+  // cycle): the presented certificate, if a renewal issued it (it is newer than the enrolment),
+  // must be at least kMinRenewalInterval old, unless it expires within kRenewalGrace. Throws
+  // 429 `renewed_recently` with Retry-After. (docs/certificates.md "Clocks")
+  void refuseRenewalTooSoon(const DeviceRecord& d, const protocol::CertificateInfo& presented,
+                            TimePoint now) const {
+    constexpr auto kMinRenewalInterval = std::chrono::hours(24);
+    constexpr auto kRenewalGrace = std::chrono::hours(24 * 7);
+    const TimePoint issued = presented.not_before + kCertBackdate;
+    if (now - issued >= kMinRenewalInterval || presented.not_after - now <= kRenewalGrace) return;
+    auto device = context_.store->getDevice(d.device_id);
+    if (!device.ok()) throw StoreError(device.status());
+    // The enrolment's certificate is issued at enrolled_at exactly (see enroll).
+    if (issued <= device->enrolled_at + std::chrono::seconds(1)) return;
+    auto wait =
+        std::chrono::duration_cast<std::chrono::seconds>(issued + kMinRenewalInterval - now);
+    throw HttpError{429,
+                    "this device renewed its certificate less than a day ago (" +
+                        formatRfc3339(issued) + "); renew again after " +
+                        formatRfc3339(issued + kMinRenewalInterval),
+                    "renewed_recently", static_cast<int>(std::max<int64_t>(1, wait.count()))};
+  }
+
   // A device certificate (PEM, and what it says) for `device_id` and the CSR's key, valid from 5
   // minutes before `now` for --device-cert-days, issued by the device CA. Throws HttpError 500
   // when it cannot be issued.
@@ -291,7 +318,7 @@ class DeviceHandler final : public RouteHandler {
     protocol::CertificateRequest cr;
     cr.common_name = device_id;
     cr.client_auth = true;
-    cr.not_before = now - std::chrono::minutes(5);
+    cr.not_before = now - kCertBackdate;
     cr.not_after = now + context_.options.device_cert_validity;
     auto cert = protocol::IssueCertificate(cr, public_key_pem, context_.keys.device_ca_key,
                                            context_.keys.device_ca_cert);
@@ -357,6 +384,19 @@ class DeviceHandler final : public RouteHandler {
       bool full = outcome.status().code() == StatusCode::kResourceExhausted;
       throw HttpError{503, "cannot store the report now; retry later",
                       full ? "overloaded" : "unavailable"};
+    }
+    if (outcome->outcome == IngestOutcome::kSequenceReused) {
+      // The agent recovers from this answer (docs/agent-delivery.md): it renumbers the report
+      // to next_sequence or above, keeping its report_id, and sends it again.
+      json::Value out = json::Value::object();
+      out.set("error", "sequence_reused");
+      out.set("code", "sequence_reused");
+      out.set("message", "this device already sent another report with sequence " +
+                             std::to_string(env->sequence) + "; send it again as " +
+                             std::to_string(outcome->next_sequence) + " or above");
+      out.set("next_sequence", outcome->next_sequence);
+      SendJson(resp, 409, out);
+      return 409;
     }
     bool stored = outcome->outcome == IngestOutcome::kStored;
     if (stored && env->dropped.value_or(0) > 0) {

@@ -95,11 +95,12 @@ class SqlStore final : public Store {
     std::string report_id, device, sent, received, body, agent, machine, status, check_id, verdict,
         prev_machine, event_type = "verdict_changed";
     Poco::Nullable<std::string> old_verdict;
-    Poco::Int64 seq = 0, last_seq = 0, dropped = 0;
+    Poco::Int64 seq = 0, last_seq = 0, dropped = 0, reused = 0, highest = 0;
     int compliant = 0;
     std::vector<std::string> state_ids, state_verdicts;
     std::unique_ptr<Poco::Data::Statement> insert_report, select_last_seq, select_below,
-        update_seen, update_device, select_states, insert_state, update_state, insert_event;
+        select_reused, select_highest, update_seen, update_device, select_states, insert_state,
+        update_state, insert_event;
   };
 
   // store_schema.cc: applies every migration not applied yet. Throws Poco exceptions.

@@ -144,6 +144,13 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
   s->select_below = db_.prepare(
       "SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE device_id = ? AND sequence < ?");
   *s->select_below, use(s->device), use(s->seq), into(s->last_seq);
+  // A sequence this device already used for another report (issue 13, defect 4).
+  s->select_reused = db_.prepare(
+      "SELECT COUNT(*) FROM reports WHERE device_id = ? AND sequence = ? AND report_id <> ?");
+  *s->select_reused, use(s->device), use(s->seq), use(s->report_id), into(s->reused);
+  s->select_highest =
+      db_.prepare("SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE device_id = ?");
+  *s->select_highest, use(s->device), into(s->highest);
   s->update_seen = db_.prepare(
       "UPDATE devices SET last_seen = ?, reports_dropped = reports_dropped + ? "
       "WHERE device_id = ?");
@@ -182,6 +189,22 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   s.compliant = (c != nullptr && c->isBool() && c->asBool()) ? 1 : 0;
   s.seq = r.sequence;
   s.dropped = r.dropped;
+  // Another report under a sequence already used (the agent lost its counter): refused, with
+  // the number to use instead; the agent renumbers the report and sends it again. Only a
+  // sequence at or below the device's highest can be taken (the usual new report is above it:
+  // one primary-key read, no scan of its reports).
+  s.last_seq = 0;
+  s.prev_machine.clear();
+  s.select_last_seq->execute();
+  s.reused = 0;
+  if (s.seq <= s.last_seq) s.select_reused->execute();
+  if (s.reused > 0) {
+    s.highest = 0;
+    s.select_highest->execute();
+    IngestResult refused{IngestOutcome::kSequenceReused, s.last_seq};
+    refused.next_sequence = std::max<int64_t>(s.last_seq, s.highest) + 1;
+    return refused;
+  }
   // A repeated report_id changes nothing, so its "dropped" is not counted twice.
   if (s.insert_report->execute() == 0) {
     // Sent again, e.g. after an agent crashed before it saw the acknowledgement: answer with

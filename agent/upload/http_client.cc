@@ -1,10 +1,14 @@
 #include "hearth/agent/http_client.h"
 
+#include <algorithm>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <strings.h>
 
 #include <curl/curl.h>
 
+#include "hearth/agent/transport.h"
 #include "hearth/protocol/crypto.h"
 
 namespace hearth::agent {
@@ -43,6 +47,19 @@ size_t onData(char* p, size_t size, size_t n, void* user) {
   return len;
 }
 
+// The Date header of an answer (the server's clock), for judging certificate renewal.
+size_t onHeader(char* p, size_t size, size_t n, void* user) {
+  auto* date = static_cast<int64_t*>(user);
+  size_t len = size * n;
+  constexpr std::string_view kDate = "date:";
+  std::string line(p, std::min<size_t>(len, 128));
+  if (line.size() > kDate.size() && strncasecmp(line.c_str(), kDate.data(), kDate.size()) == 0) {
+    time_t t = curl_getdate(line.c_str() + kDate.size(), nullptr);
+    if (t > 0) *date = static_cast<int64_t>(t);
+  }
+  return len;
+}
+
 class CurlClient final : public HttpClient {
  public:
   explicit CurlClient(const HttpOptions& o) : options_(o), handle_(curl_easy_init()) {}
@@ -63,8 +80,16 @@ class CurlClient final : public HttpClient {
     return perform(url, &body);
   }
 
+  std::chrono::milliseconds setTotalTimeout(std::chrono::milliseconds timeout) override {
+    std::swap(options_.total_timeout, timeout);
+    return timeout;
+  }
+
  private:
-  StatusOr<HttpResponse> perform(const std::string& url, const std::string* post) {
+  // `tls12_probe`: a GET with TLS 1.2 at most, only to learn why the server ended a TLS 1.3
+  // connection (see below).
+  StatusOr<HttpResponse> perform(const std::string& url, const std::string* post,
+                                 bool tls12_probe = false) {
     CURL* h = handle_;
     curl_easy_reset(h);  // keeps the connection and TLS session caches
     char err[CURL_ERROR_SIZE] = {};
@@ -82,7 +107,9 @@ class CurlClient final : public HttpClient {
     must(h, CURLOPT_PROTOCOLS_STR, "https");
     must(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
     must(h, CURLOPT_FOLLOWLOCATION, 0L);
-    must(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    const long tls12 = CURL_SSLVERSION_TLSv1_2;
+    const long max_tls12 = CURL_SSLVERSION_MAX_TLSv1_2;
+    must(h, CURLOPT_SSLVERSION, tls12_probe ? (tls12 | max_tls12) : tls12);
     must(h, CURLOPT_SSL_CIPHER_LIST, protocol::kTls12CipherList);
     must(h, CURLOPT_SSL_VERIFYPEER, 1L);
     must(h, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -132,6 +159,9 @@ class CurlClient final : public HttpClient {
     curl_easy_setopt(h, CURLOPT_USERAGENT, "hearth-agent/" HEARTH_VERSION);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, onData);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    int64_t date = 0;
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, onHeader);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &date);
     struct curl_slist* headers = nullptr;
     if (post != nullptr) {
       headers = curl_slist_append(headers, "Content-Type: application/json");
@@ -143,6 +173,28 @@ class CurlClient final : public HttpClient {
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);  // `err` ends with this call
     if (headers != nullptr) curl_slist_free_all(headers);
     std::string detail = err[0] != '\0' ? err : curl_easy_strerror(rc);
+    if (rc != CURLE_OK) {
+      // A TLS alert or certificate verdict arrives as a handshake error, or (TLS 1.3: the
+      // server judges the client certificate after the handshake) as a failed send or receive.
+      if (std::string why = ExplainTlsFailure(detail); !why.empty()) {
+        return PermissionDeniedError(url + ": " + why + " (" + detail + ")");
+      }
+      // With TLS 1.3 a server that refuses this PC's certificate ends the connection after the
+      // handshake in a way OpenSSL reports without the alert ("SSL_write() error: ... bad write
+      // retry", "getpeername() failed"). The same handshake in TLS 1.2 carries the server's
+      // alert: one probe (a GET, nothing sent) tells it. A reset or a broken pipe is the
+      // network: no probe.
+      const bool lost = detail.find("reset") != std::string::npos ||
+                        detail.find("Broken pipe") != std::string::npos;
+      if (!tls12_probe && !lost &&
+          (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING) &&
+          (!options_.client_cert_pem.empty() || !options_.client_cert.empty())) {
+        auto probe = perform(url, nullptr, true);
+        if (!probe.ok() && probe.status().code() == StatusCode::kPermissionDenied) {
+          return probe.status();
+        }
+      }
+    }
     switch (rc) {
       case CURLE_OK:
         break;
@@ -173,8 +225,16 @@ class CurlClient final : public HttpClient {
       case CURLE_SSL_ISSUER_ERROR:
       case CURLE_SSL_CLIENTCERT:
         return PermissionDeniedError(url + ": TLS failed: " + detail);
-      case CURLE_OPERATION_TIMEDOUT:
+      case CURLE_OPERATION_TIMEDOUT: {
+        // Connected (TCP and TLS) and then too slow: DeadlineExceeded, which the delivery loop
+        // counts per report (a slow uplink). Not even connected: the server is unreachable.
+        curl_off_t connected_us = 0;
+        curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &connected_us);
+        if (connected_us <= 0) {
+          return UnavailableError(url + ": could not connect in time: " + detail);
+        }
         return DeadlineExceededError(url + ": timed out: " + detail);
+      }
       default:
         return UnavailableError(url + ": " + detail);
     }
@@ -185,6 +245,7 @@ class CurlClient final : public HttpClient {
       r.retry_after_seconds = static_cast<long>(std::min<curl_off_t>(retry, 3600));
     }
     r.body = std::move(body.data);
+    r.date = date;
     return r;
   }
 
@@ -193,6 +254,52 @@ class CurlClient final : public HttpClient {
 };
 
 }  // namespace
+
+std::string ExplainTlsFailure(const std::string& detail) {
+  struct Known {
+    const char* text;  // as OpenSSL says it (case as is)
+    const char* why;
+  };
+  static constexpr Known kKnown[] = {
+      {"alert certificate expired",
+       "the server refused this PC's certificate as expired (TLS alert certificate_expired): if "
+       "it has expired, the PC must be enrolled again; if it has not, the server's clock is "
+       "probably wrong (ask IT to check the server's time)"},
+      {"alert bad certificate",
+       "the server refused this PC's certificate (TLS alert bad_certificate): most often the "
+       "server's clock is behind, so that the certificate is not valid yet for it (ask IT to "
+       "check the server's time); otherwise the certificate is damaged and the PC must be "
+       "enrolled again"},
+      {"alert unknown ca",
+       "the server does not know the authority that issued this PC's certificate (TLS alert "
+       "unknown_ca): the company replaced its device CA; the PC must be enrolled again"},
+      {"alert certificate revoked",
+       "the server says this PC's certificate is revoked (TLS alert certificate_revoked): the "
+       "PC must be enrolled again"},
+      {"alert certificate required",
+       "the server asked for this PC's certificate and got none it accepts (TLS alert "
+       "certificate_required): the PC must be enrolled again"},
+      {"certificate has expired",
+       "the server's certificate has expired by this PC's clock: either this PC's clock is "
+       "ahead (check the date and time) or the company must renew its server certificate"},
+      {"certificate is not yet valid",
+       "the server's certificate is not valid yet by this PC's clock: this PC's clock is "
+       "probably behind (check the date and time)"},
+      {"unable to set private key file", kCredentialsUnusable},
+      {"unable to use client certificate", kCredentialsUnusable},
+      {"could not load PEM client certificate", kCredentialsUnusable},
+  };
+  for (const Known& k : kKnown) {
+    if (detail.find(k.text) == std::string::npos) continue;
+    if (k.why == kCredentialsUnusable) {
+      return std::string(kCredentialsUnusable) +
+             ": they are damaged or do not belong together. Enrol this PC again to get a new "
+             "key and certificate: ask IT for an enrolment secret and run `hearth-agent enroll`";
+    }
+    return k.why;
+  }
+  return "";
+}
 
 StatusOr<std::unique_ptr<HttpClient>> HttpClient::create(const HttpOptions& options) {
   std::call_once(g_curl_init, initCurl);

@@ -14,6 +14,19 @@ namespace hearth::agent {
 
 namespace {
 
+// 409 {"error": "sequence_reused", "next_sequence": N}: N (> 0), else 0.
+int64_t sequenceReused(const std::string& body) {
+  auto v = json::parse(body, {.max_depth = 8, .max_bytes = 64 * 1024});
+  if (!v.ok() || !v->isObject()) return 0;
+  const json::Value* code = v->find("code");
+  const json::Value* error = v->find("error");
+  bool reused = (code != nullptr && code->isString() && code->asString() == "sequence_reused") ||
+                (error != nullptr && error->isString() && error->asString() == "sequence_reused");
+  const json::Value* next = v->find("next_sequence");
+  if (!reused || next == nullptr || !next->isInt() || next->asInt() < 1) return 0;
+  return next->asInt();
+}
+
 bool isRetired(const ServerError& e) {
   // "code" is the contract; the message text is what servers before it said.
   return e.code == "retired" || e.message.find("device is retired") != std::string::npos;
@@ -40,12 +53,22 @@ class HttpTransport final : public Transport {
   }
 
   PostResult postReport(const std::string& envelope) override {
-    return ClassifyPost(client_->postJson(server_ + "/api/v1/reports", envelope));
+    return ClassifyPost(noteDate(client_->postJson(server_ + "/api/v1/reports", envelope)));
   }
+
+  PostResult postReportPatiently(const std::string& envelope,
+                                 std::chrono::milliseconds timeout) override {
+    const std::chrono::milliseconds usual = client_->setTotalTimeout(timeout);
+    PostResult r = postReport(envelope);
+    client_->setTotalTimeout(usual);
+    return r;
+  }
+
+  std::optional<int64_t> serverDate() const override { return date_; }
 
   StatusOr<std::string> fetchPolicy(int64_t min_version) override {
     const std::string url = server_ + "/api/v1/policy";
-    auto response = client_->get(url);
+    auto response = noteDate(client_->get(url));
     if (!response.ok()) return response.status();
     if (response->status == 200) {
       auto verified = VerifySignedPolicy(response->body, key_pem_, min_version);
@@ -73,7 +96,7 @@ class HttpTransport final : public Transport {
     HEARTH_ASSIGN_OR_RETURN(std::string csr, protocol::MakeCsr(key, device_id));
     protocol::RenewRequest req;
     req.csr = csr;
-    auto response = client_->postJson(url, json::write(req.toJson()));
+    auto response = noteDate(client_->postJson(url, json::write(req.toJson())));
     if (response.ok() && response->status == 200) {
       auto rr = protocol::RenewResponse::parse(response->body);
       if (!rr.ok()) return DataLossError(url + ": " + rr.status().message());
@@ -112,7 +135,13 @@ class HttpTransport final : public Transport {
   }
 
  private:
+  StatusOr<HttpResponse> noteDate(StatusOr<HttpResponse> response) {
+    if (response.ok() && response->date > 0) date_ = response->date;
+    return response;
+  }
+
   std::unique_ptr<HttpClient> client_;
+  std::optional<int64_t> date_;
   std::string server_;
   std::string key_pem_;
   std::string cert_pem_;
@@ -128,6 +157,8 @@ PostResult ClassifyPost(const StatusOr<HttpResponse>& response) {
     // PermissionDenied is how HttpClient reports a TLS handshake, certificate or pin failure.
     r.kind = s.code() == StatusCode::kPermissionDenied ? Kind::kTlsFailure : Kind::kNetwork;
     r.error = s.message().empty() ? std::string(statusCodeName(s.code())) : s.message();
+    // HttpClient says DeadlineExceeded only when the connection was up (http_client.h).
+    r.timed_out = s.code() == StatusCode::kDeadlineExceeded;
     return r;
   }
   const long status = response->status;
@@ -155,6 +186,13 @@ PostResult ClassifyPost(const StatusOr<HttpResponse>& response) {
     case 403:
       r.kind = isRetired(e) ? Kind::kRetired : Kind::kAuthFailed;
       return r;
+    case 409:
+      if (int64_t next = sequenceReused(response->body); next > 0) {
+        r.kind = Kind::kSequenceReused;
+        r.next_sequence = next;
+        return r;
+      }
+      break;
     default:
       break;
   }

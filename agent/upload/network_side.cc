@@ -47,9 +47,60 @@ int64_t seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// What is wrong with the device key and certificate, "" when they are usable together.
+std::string credentialProblem(const HttpOptions& http) {
+  if (http.client_cert_pem.empty() && http.client_key_pem.empty()) return "";
+  auto cert = protocol::ParseCertificate(http.client_cert_pem);
+  if (!cert.ok()) {
+    return "the device certificate (device.pem) is damaged: " + cert.status().message();
+  }
+  auto key = protocol::Key::fromPem(http.client_key_pem);
+  if (!key.ok()) return "the device key (device.key) is damaged: " + key.status().message();
+  // A damaged private part can still read as a key (with its public part intact): it signs
+  // what its public part does not verify.
+  auto csr = protocol::MakeCsr(*key, "hearth-key-check");
+  auto signed_ok = csr.ok() ? protocol::VerifyCsr(*csr) : StatusOr<protocol::CsrInfo>(csr.status());
+  if (!signed_ok.ok()) {
+    return "the device key (device.key) is damaged: it cannot sign (" +
+           signed_ok.status().message() + ")";
+  }
+  auto pub = key->publicPem();
+  if (!pub.ok() || *pub != cert->public_key_pem) {
+    return "the device key (device.key) does not belong to the device certificate (device.pem)";
+  }
+  return "";
+}
+
+// Answers every request with what is wrong with the device key or certificate: nothing can be
+// sent with them, and only a new enrolment makes new ones.
+class UnusableCredentials final : public Transport {
+ public:
+  explicit UnusableCredentials(const std::string& problem)
+      : why_(std::string(kCredentialsUnusable) + ": " + problem +
+             ". Enrol this PC again to get a new key and certificate: ask IT for an enrolment "
+             "secret and run `hearth-agent enroll`") {}
+  PostResult postReport(const std::string&) override {
+    PostResult r;
+    r.kind = PostResult::Kind::kAuthFailed;
+    r.error = why_;
+    return r;
+  }
+  StatusOr<std::string> fetchPolicy(int64_t) override { return PermissionDeniedError(why_); }
+  StatusOr<RenewedCertificate> renewCertificate(const std::string&) override {
+    return PermissionDeniedError(why_);
+  }
+  StatusOr<CertValidity> certificateValidity() override { return PermissionDeniedError(why_); }
+
+ private:
+  std::string why_;
+};
+
 // The uploader's transport, from the root side's "configure" request.
 StatusOr<std::unique_ptr<Transport>> makeTransport(const json::Value& configure) {
   HttpOptions http = uploader::GetHttpOptions(configure);
+  if (std::string problem = credentialProblem(http); !problem.empty()) {
+    return std::unique_ptr<Transport>(std::make_unique<UnusableCredentials>(problem));
+  }
   HEARTH_ASSIGN_OR_RETURN(auto client, HttpClient::create(http));
   return NewHttpTransport(std::move(client), Fields(configure).stringOr("server"),
                           Fields(configure).stringOr("signing_keys"), http.client_cert_pem);

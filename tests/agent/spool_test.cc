@@ -485,8 +485,9 @@ void runWorkload(FaultFileLayer& files, const std::string& state, Journal& j, in
   for (int i = 0; i < cycles; ++i) {
     auto spooled = spool.list();
     if (!spooled.ok()) return;
-    auto seq = NextSequence(state, spooled->empty() ? 0 : spooled->back(), files);
-    if (!seq.ok()) return;
+    auto choice = NextSequence(state, spooled->empty() ? 0 : spooled->back(), files);
+    if (!choice.ok()) return;
+    const int64_t* seq = &choice->next;
     j.sequences.push_back(*seq);
     auto dropped = spool.takeDroppedForReport(*seq);
     if (!dropped.ok()) return;
@@ -561,10 +562,10 @@ void checkAfterCrash(FaultFileLayer& files, const std::string& state, const Jour
   // (A report whose append() failed at the cut may still have survived: then it is the last.)
   int64_t last = j.appended.empty() ? 0 : *j.appended.rbegin();
   if (!now_spooled->empty()) last = std::max(last, now_spooled->back());
-  EXPECT_EQ(*next, last + 1);
+  EXPECT_EQ(next->next, last + 1);
   // And the spool works on.
-  ASSERT_TRUE(spool.append(*next, envelope(*next)).ok());
-  EXPECT_EQ(*spool.read(*next), envelope(*next));
+  ASSERT_TRUE(spool.append(next->next, envelope(next->next)).ok());
+  EXPECT_EQ(*spool.read(next->next), envelope(next->next));
 }
 
 void crashAtEveryPoint(CrashMode mode, uint32_t seeds) {
@@ -644,15 +645,18 @@ TEST(SpoolCrashTest, TwoPowerCutsInARowDuringRecoveryAreHarmless) {
 
 TEST(NextSequenceTest, CountsFromOneAndNamesACorruptFile) {
   TempDir tmp;
-  EXPECT_EQ(*NextSequence(tmp.path(), 0), 1);
-  EXPECT_EQ(*NextSequence(tmp.path(), 0), 1) << "a number nothing used is handed out again";
+  EXPECT_EQ(NextSequence(tmp.path(), 0)->next, 1);
+  EXPECT_EQ(NextSequence(tmp.path(), 0)->next, 1) << "a number nothing used is handed out again";
   ASSERT_TRUE(CommitSequence(tmp.path(), 1).ok());
-  EXPECT_EQ(*NextSequence(tmp.path(), 0), 2);
-  EXPECT_EQ(*NextSequence(tmp.path(), 7), 8) << "a report still in the spool is never overtaken";
+  EXPECT_EQ(NextSequence(tmp.path(), 0)->next, 2);
+  EXPECT_EQ(NextSequence(tmp.path(), 7)->next, 8)
+      << "a report still in the spool is never overtaken";
+  // Issue 13 defect 5: a corrupt file is repaired (and named), not a dead end.
   tmp.write("sequence", "banana\n");
   auto bad = NextSequence(tmp.path(), 0);
-  EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(bad.status().message().find(tmp.path() + "/sequence"), std::string::npos);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->next, 1);
+  EXPECT_NE(bad->repaired.find(tmp.path() + "/sequence"), std::string::npos);
 }
 
 // The daemon's order (runtime.cc): number, spool, commit; acknowledged reports are removed later.
@@ -672,8 +676,9 @@ TEST(NextSequenceTest, NeitherReusesNorSkipsANumberAcrossPowerCuts) {
       for (;;) {
         auto l = spool.list();
         if (!l.ok()) break;
-        auto n = NextSequence(tmp.path(), l->empty() ? 0 : l->back(), files);
-        if (!n.ok()) break;
+        auto choice = NextSequence(tmp.path(), l->empty() ? 0 : l->back(), files);
+        if (!choice.ok()) break;
+        const int64_t* n = &choice->next;
         // (A report whose append() failed at a cut may have survived it: it counts as spooled.)
         if (!l->empty()) spooled_ever = std::max(spooled_ever, l->back());
         ASSERT_EQ(*n, spooled_ever + 1) << "reused or skipped a number (round " << round << ")";

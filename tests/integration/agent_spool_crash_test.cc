@@ -231,7 +231,7 @@ void killLoop(size_t max_reports, int remove_every, bool expect_drops) {
       ASSERT_TRUE(next.ok()) << next.status().toString();
       int64_t last = events.appended.empty() ? 0 : *events.appended.rbegin();
       if (!listed->empty()) last = std::max(last, listed->back());
-      ASSERT_EQ(*next, last + 1);
+      ASSERT_EQ(next->next, last + 1);
     }
   }
   EXPECT_EQ(killed_runs, kills);

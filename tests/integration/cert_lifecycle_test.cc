@@ -21,6 +21,7 @@
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
+#include "integration/delivery_harness.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -48,32 +49,13 @@ std::string serialOf(const std::string& pem) {
   return info.ok() ? info->serial_hex : "";
 }
 
-// libfaketime keeps a process's clock state in /dev/shm (sem.faketime_sem_PID,
-// faketime_shm_PID, owner-only) and hands it to child processes. The agent's network side,
-// hearth-upload, runs as another user and cannot open root's, so it makes its own, which it leaves
-// behind because it ends with _exit(); a later process with the same pid then cannot start
-// under libfaketime. Those of processes that are gone are removed before and after each test.
-void removeStaleFaketimeObjects() {
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/dev/shm", ec)) {
-    std::string name = e.path().filename().string();
-    for (const std::string prefix : {"sem.faketime_sem_", "faketime_shm_"}) {
-      if (name.rfind(prefix, 0) != 0) continue;
-      long pid = std::atol(name.c_str() + prefix.size());
-      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-        std::filesystem::remove(e.path(), ec);
-      }
-    }
-  }
-}
-
 class CertLifecycleTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::access(kFaketime.c_str(), R_OK) != 0) {
       GTEST_SKIP() << kFaketime << " is missing (Debian package faketime; scripts/install-deps)";
     }
-    removeStaleFaketimeObjects();
+    delivery_harness::RemoveStaleFaketimeObjects();
     state_ = dir_.path() + "/server";
     agent_ = dir_.path() + "/agent";
     std::string policy = dir_.write("policy.json", kPolicy);
@@ -180,7 +162,7 @@ class CertLifecycleTest : public ::testing::Test {
 
   void TearDown() override {
     server_.reset();
-    removeStaleFaketimeObjects();
+    delivery_harness::RemoveStaleFaketimeObjects();
   }
 
   testing::TempDir dir_;

@@ -43,8 +43,9 @@ int main(int argc, char** argv) {
   for (long i = 1;; ++i) {
     auto spooled = spool.list();
     if (!spooled.ok()) return fail("list", spooled.status());
-    auto seq = hearth::agent::NextSequence(state, spooled->empty() ? 0 : spooled->back());
-    if (!seq.ok()) return fail("next sequence", seq.status());
+    auto choice = hearth::agent::NextSequence(state, spooled->empty() ? 0 : spooled->back());
+    if (!choice.ok()) return fail("next sequence", choice.status());
+    auto seq = &choice->next;
     auto dropped = spool.takeDroppedForReport(*seq);
     if (!dropped.ok()) return fail("take dropped", dropped.status());
     emit('a', *seq);

@@ -1,7 +1,10 @@
 // The report envelope's optional "dropped" (reports the agent's spool lost to overflow) from the
 // wire to the device's reports_dropped: parsed strictly, summed once per stored report, kept by
 // the v2 migration for databases made before it, on SQLite and (with HEARTH_TEST_PG_URI) on
-// PostgreSQL. And the integrity check behind `hearth-server check-db`.
+// PostgreSQL. And the integrity check behind `hearth-server check-db`. And (same fixture) a
+// sequence number a device reuses for another report: refused, with the number to use instead.
+#include <set>
+
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
@@ -177,6 +180,59 @@ TEST_P(ReportDroppedStoreTest, IntegrityCheckSaysOk) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReportDroppedStoreTest,
+                         ::testing::Values("sqlite", "postgresql"));
+
+// Issue 13, defect 4: an agent that lost its sequence counter sends report 2 again under a new
+// report_id. Before, both were stored (and the device's state froze on the old one).
+using SequenceReusedStoreTest = ReportDroppedStoreTest;
+
+TEST_P(SequenceReusedStoreTest, AnotherReportUnderAStoredSequenceIsRefusedWithTheNextNumber) {
+  enroll("dev-a");
+  enroll("dev-b");
+  ASSERT_TRUE(store_
+                  ->ingestReports({report("dev-a", "00000000-0000-4000-8000-000000000001", 1, 0),
+                                   report("dev-a", "00000000-0000-4000-8000-000000000002", 2, 0),
+                                   report("dev-a", "00000000-0000-4000-8000-000000000005", 5, 0),
+                                   report("dev-b", "00000000-0000-4000-8000-0000000000b1", 2, 0)})
+                  .ok());
+  auto again = store_->ingestReports(
+      {report("dev-a", "00000000-0000-4000-8000-0000000000a2", 2, 1),    // reused: refused
+       report("dev-a", "00000000-0000-4000-8000-000000000002", 2, 0),    // the same report
+       report("dev-a", "00000000-0000-4000-8000-0000000000a6", 6, 0),    // a new number
+       report("dev-b", "00000000-0000-4000-8000-0000000000b3", 3, 0)});  // another device
+  ASSERT_TRUE(again.ok()) << again.status().toString();
+  ASSERT_EQ(again->size(), 4u);
+  EXPECT_EQ((*again)[0].outcome, IngestOutcome::kSequenceReused);
+  EXPECT_EQ((*again)[0].next_sequence, 6) << "one more than the highest held (5)";
+  EXPECT_EQ((*again)[1].outcome, IngestOutcome::kDuplicate);
+  EXPECT_EQ((*again)[2].outcome, IngestOutcome::kStored);
+  EXPECT_EQ((*again)[3].outcome, IngestOutcome::kStored);
+  EXPECT_EQ(dropped("dev-a"), 0) << "nothing of the refused report was counted";
+
+  // Within one batch too, the second report under a number is refused; the next number follows
+  // what the batch stored (6) and the device's last_sequence.
+  auto batch =
+      store_->ingestReports({report("dev-a", "00000000-0000-4000-8000-0000000000a7", 7, 0),
+                             report("dev-a", "00000000-0000-4000-8000-0000000000a8", 7, 0)});
+  ASSERT_TRUE(batch.ok()) << batch.status().toString();
+  EXPECT_EQ((*batch)[0].outcome, IngestOutcome::kStored);
+  EXPECT_EQ((*batch)[1].outcome, IngestOutcome::kSequenceReused);
+  EXPECT_EQ((*batch)[1].next_sequence, 8);
+
+  // Renumbered as asked, the same report_id is stored.
+  auto renumbered =
+      store_->ingestReports({report("dev-a", "00000000-0000-4000-8000-0000000000a8", 8, 0)});
+  ASSERT_TRUE(renumbered.ok());
+  EXPECT_EQ((*renumbered)[0].outcome, IngestOutcome::kStored);
+  auto history = store_->deviceHistory("dev-a", 100);
+  ASSERT_TRUE(history.ok()) << history.status().toString();
+  std::set<int64_t> sequences;
+  for (const auto& r : *history) sequences.insert(r.sequence);
+  EXPECT_EQ(sequences.size(), history->size()) << "a sequence stored twice";
+  EXPECT_EQ(history->size(), 6u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SequenceReusedStoreTest,
                          ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace

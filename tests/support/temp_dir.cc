@@ -49,6 +49,8 @@ ProcessOutput RunProcess(const std::vector<std::string>& argv) {
   c.argv = argv;
   c.timeout = std::chrono::seconds(120);
   if (const char* tmp = std::getenv("TMPDIR")) c.env["TMPDIR"] = tmp;
+  // `run --once` starts at once in tests (set by ctest; docs/agent-delivery.md, start_jitter).
+  if (const char* j = std::getenv("HEARTH_START_JITTER")) c.env["HEARTH_START_JITTER"] = j;
   auto view = NewLiveSystemView();
   auto r = view->run(c);
   ProcessOutput o;

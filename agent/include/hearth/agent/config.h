@@ -22,7 +22,11 @@ struct AgentConfig {
   std::chrono::seconds retry_cap{15 * 60};   // retry_cap: the longest wait between delivery tries
   std::chrono::seconds connect_timeout{10};  // connect_timeout: TCP + TLS connect to the server
   std::chrono::seconds request_timeout{30};  // request_timeout: one whole request
-  std::string proxy;                         // proxy: "" = environment; "none" = no proxy
+  // start_jitter: `run --once` waits a random time up to this before its first request, so that
+  // many PCs started at the same instant (a timer, a login script) do not arrive together
+  // (0 = off; the environment variable HEARTH_START_JITTER overrides it, e.g. in tests)
+  std::chrono::seconds start_jitter{10};
+  std::string proxy;  // proxy: "" = environment; "none" = no proxy
   std::string fallback_policy = "/etc/hearth/policy.json";  // policy: before the first fetch
   std::string enroll_file = "/etc/hearth/enroll.conf";      // enroll_file: preseeded enrolment
   std::string service_user = "hearth";  // service_user: the unprivileged uploader's account

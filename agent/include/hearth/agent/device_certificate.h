@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "hearth/status.h"
@@ -29,6 +30,17 @@ struct RenewedCertificate {
 // device-cert.json. NotFound when absent (a state directory from before renewal existed).
 StatusOr<CertValidity> LoadCertValidity(const std::string& state_dir);
 Status StoreCertValidity(const std::string& state_dir, const CertValidity& validity);
+
+// The agent renews at most once in this interval (its own clock, since the certificate in use
+// was stored), unless the certificate expires within kRenewalGrace; the server refuses a renewal
+// sooner after the last one the same way (docs/certificates.md "Clocks").
+inline constexpr std::chrono::hours kMinRenewalInterval{24};
+inline constexpr std::chrono::hours kRenewalGrace{24 * 7};
+
+// When the certificate in use was stored (device-cert.json's modification time, by this PC's
+// clock): at enrolment or at the last renewal. nullopt when unknown.
+std::optional<std::chrono::system_clock::time_point> CertificateStoredAt(
+    const std::string& state_dir);
 
 // When renewal is due: at half of the certificate's life.
 std::chrono::system_clock::time_point RenewalTime(const CertValidity& validity);

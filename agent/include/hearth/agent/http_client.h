@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -32,9 +33,18 @@ struct HttpResponse {
   std::string body;
   // Seconds from Retry-After (429/503), clamped to [0, 3600]; -1 if absent.
   long retry_after_seconds = -1;
+  // The server's clock: its Date header, in seconds since the epoch; 0 if absent or unreadable.
+  int64_t date = 0;
 };
 
-// Errors: PermissionDenied for TLS and pin failures (a security or configuration event: never
+// A plain explanation of a TLS failure that libcurl and OpenSSL describe as `detail`: a TLS
+// alert from the server (it refused this PC's certificate: expired, not yet valid for the
+// server's clock, an unknown CA), the server's certificate judged expired or not yet valid by
+// this PC's clock, or this PC's own key or certificate unusable. "" when it is none of those.
+std::string ExplainTlsFailure(const std::string& detail);
+
+// Errors: PermissionDenied for TLS and pin failures (explained, with ExplainTlsFailure, when
+// known) (a security or configuration event: never
 // retry those in a tight loop), Unavailable for network failures (retry with backoff),
 // DeadlineExceeded for timeouts, ResourceExhausted for an oversized response.
 class HttpClient {
@@ -43,6 +53,11 @@ class HttpClient {
   virtual ~HttpClient() = default;
   virtual StatusOr<HttpResponse> get(const std::string& url) = 0;
   virtual StatusOr<HttpResponse> postJson(const std::string& url, const std::string& body) = 0;
+  // The total timeout of the requests from now on (HttpOptions::total_timeout at first).
+  // Returns the one it replaces.
+  virtual std::chrono::milliseconds setTotalTimeout(std::chrono::milliseconds timeout) {
+    return timeout;
+  }
 };
 
 }  // namespace hearth::agent

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <sys/types.h>
 
 #include "hearth/agent/config.h"
 #include "hearth/agent/delivery.h"
@@ -17,6 +18,7 @@
 #include "hearth/agent/enrollment.h"
 #include "hearth/agent/policy_verify.h"
 #include "hearth/agent/sent_history.h"
+#include "hearth/agent/slow_reports.h"
 #include "hearth/agent/spool.h"
 #include "hearth/agent/state_dir.h"
 #include "hearth/agent/transport.h"
@@ -61,19 +63,30 @@ class AgentRuntime {
 
   // Spools a report of `local` (privacy-filtered) when its verdicts changed since the last report,
   // the heartbeat is due, or `force`. Returns the sequence spooled, or nullopt when not needed.
+  // The number is the highest of state_dir/sequence, the spool and the sent history, plus one
+  // (sequence.h); a corrupt sequence file is repaired (a warning names it). Once the report is
+  // in the spool, failing to write `sequence` or report-state.json (disk full) is logged, not
+  // returned: the report is spooled and the next number still follows it. A report that cannot
+  // be spooled (disk full) is logged here, once until spooling works again, and returned.
   StatusOr<std::optional<int64_t>> spoolIfNeeded(const json::Value& local, bool force);
 
   // Delivers the spool in order (see DeliverSpool). Handles refused reports (moved aside to
-  // state_dir/rejected/) and retirement.
+  // state_dir/rejected/), retirement, and a sequence number the server already holds under
+  // another report (409 sequence_reused): that report is renumbered in the spool (same
+  // report_id) and delivered in the same run.
   DeliveryOutcome deliver(const std::function<bool()>& should_stop = nullptr);
 
-  // status.json (world-readable, nothing secret). `next_check` when the daemon knows it.
+  // status.json (world-readable, nothing secret). `next_check` when the daemon knows it. A
+  // failure is logged here (once until it works again) and returned.
   Status writeStatus(std::optional<TimePoint> next_check = std::nullopt);
 
   // Renews the device certificate when it is past half of its life: a new key and certificate
   // through the transport (the uploader makes the key), stored crash-safe, then used from the
-  // next request. A failure is logged (and, when the certificate has expired, kept for status:
-  // the PC must be enrolled again) and returned; the cycle goes on with the old certificate.
+  // next request. "Now" is the server's clock when one of its answers told it (Date), else
+  // ours; and a certificate stored less than kMinRenewalInterval ago (by our clock) is not
+  // renewed unless it expires within kRenewalGrace (certificates.md "Clocks"). A failure is logged
+  // (and, when the certificate has expired, kept for status: the PC must be enrolled again) and
+  // returned; the cycle goes on with the old certificate.
   Status maybeRenewCertificate();
   // The device certificate's validity, when known.
   std::optional<CertValidity> certificateValidity() const { return cert_validity_; }
@@ -85,6 +98,21 @@ class AgentRuntime {
  private:
   AgentRuntime() = default;
   void markRetired(const std::string& why);
+  // Keeps `error` as the certificate problem when it says the device key or certificate is
+  // damaged (kCredentialsUnusable).
+  void noteCredentialProblem(const std::string& error);
+  // A state file that cannot be written (disk full, ...) is logged once, with the reason, until
+  // a write of it succeeds again: a full disk does not fill the log every cycle.
+  void writeFailed(const std::string& path, const Status& s);
+  void writeSucceeded(const std::string& path) { unwritable_.erase(path); }
+  Status writeStateFile(const std::string& path, const std::string& content, mode_t mode);
+  StatusOr<std::optional<int64_t>> spoolReport(const json::Value& local, bool force);
+  // The highest sequence the agent holds a report of (spool, sent history); 0 for none.
+  StatusOr<int64_t> highestKnownSequence() const;
+  // Renumbers spooled report `sequence`, whose number the server holds under another report:
+  // rewritten durably under max(next_sequence, our next number), same report_id, and the
+  // sequence file advanced. Returns false (logged) when it could not.
+  bool renumber(int64_t sequence, int64_t next_sequence);
   // (Re)creates the transport from the key and certificate on disk.
   Status openTransport();
   // The policy-signing keys accepted: the pinned one, then the announced next one (PEM bundle).
@@ -104,6 +132,7 @@ class AgentRuntime {
   std::unique_ptr<ProcessTransport> transport_;
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<SentHistory> sent_;  // null when unusable (then nothing can be re-sent)
+  std::unique_ptr<SlowReports> slow_;  // reports timed out on a slow uplink
   std::optional<Policy> policy_;
   int64_t policy_version_ = 0;
   int interrupt_fd_ = -1;
@@ -114,6 +143,10 @@ class AgentRuntime {
   std::string delivery_error_;
   std::optional<CertValidity> cert_validity_;
   std::string cert_problem_;
+  std::set<std::string> unwritable_;  // state files whose last write failed (logged once)
+  // The server's clock minus ours, from its latest answer's Date (certificate renewal).
+  std::optional<std::chrono::seconds> server_offset_;
+  bool renewal_deferred_ = false;  // said once that the daily limit holds a renewal back
 };
 
 }  // namespace hearth::agent

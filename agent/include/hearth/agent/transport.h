@@ -4,6 +4,7 @@
 // server said so".
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,7 +23,10 @@ struct PostResult {
     kRetired,     // 403 with code "retired": this device is retired; stop reporting
     kAuthFailed,  // 401/403 otherwise: our certificate is not accepted
     kTlsFailure,  // TLS handshake or pin failure: a security event, never retried in a tight loop
-    kNetwork,     // connect/timeout/reset: retry with backoff
+    // 409 "sequence_reused": the server holds this device's sequence under another report_id;
+    // renumber the report (next_sequence or above, same report_id) and send it again.
+    kSequenceReused,
+    kNetwork,  // connect/timeout/reset: retry with backoff (keep last: uploader_protocol.cc)
   };
   Kind kind = Kind::kNetwork;
   long http_status = 0;
@@ -33,6 +37,11 @@ struct PostResult {
   // the server does not send it (older servers) or sent something that is not a non-negative
   // integer.
   std::optional<int64_t> previous_sequence;
+  // kSequenceReused only: one more than the highest sequence the server holds for this device.
+  int64_t next_sequence = 0;
+  // kNetwork only: the connection was up and the request or its answer did not get through in
+  // time (a slow uplink), as opposed to a server that could not be reached at all.
+  bool timed_out = false;
 };
 
 const char* PostKindName(PostResult::Kind kind);
@@ -47,11 +56,22 @@ struct ServerError {
 };
 ServerError ParseServerError(const std::string& body);
 
+// How every error about a damaged device key or certificate starts (the network side finds it;
+// the root side shows it as the certificate problem in status).
+inline constexpr char kCredentialsUnusable[] = "this PC's device key or certificate cannot be used";
+
 class Transport {
  public:
   virtual ~Transport() = default;
   // POST /api/v1/reports with `envelope` exactly as spooled.
   virtual PostResult postReport(const std::string& envelope) = 0;
+  // The same with a total timeout of `timeout` instead of the configured one (a report parked
+  // after repeated timeouts on a slow uplink, slow_reports.h).
+  virtual PostResult postReportPatiently(const std::string& envelope,
+                                         std::chrono::milliseconds timeout) {
+    (void)timeout;
+    return postReport(envelope);
+  }
   // GET /api/v1/policy: the signed policy envelope, already verified against the pinned key and
   // not older than `min_version` (the caller verifies again before use). NotFound when the server
   // has none; Unavailable/PermissionDenied as HttpClient says; FailedPrecondition("retired") when
@@ -66,6 +86,10 @@ class Transport {
     (void)device_id;
     return InternalError("this transport cannot renew certificates");
   }
+  // The server's clock as of its latest answer (its Date header, seconds since the epoch), if
+  // any answer carried one. Certificate renewal is judged against it (an agent clock far ahead
+  // would renew on every cycle).
+  virtual std::optional<int64_t> serverDate() const { return std::nullopt; }
   // The validity of the client certificate this transport presents (for a state directory made
   // before device-cert.json existed).
   virtual StatusOr<CertValidity> certificateValidity() {

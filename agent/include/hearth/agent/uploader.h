@@ -85,10 +85,13 @@ class ProcessTransport : public Transport {
   ~ProcessTransport() override;
 
   PostResult postReport(const std::string& envelope) override;
+  PostResult postReportPatiently(const std::string& envelope,
+                                 std::chrono::milliseconds timeout) override;
   StatusOr<std::string> fetchPolicy(int64_t min_version) override;
   // Key generation, the CSR and the certificate's parsing happen in the uploader.
   StatusOr<RenewedCertificate> renewCertificate(const std::string& device_id) override;
   StatusOr<CertValidity> certificateValidity() override;
+  std::optional<int64_t> serverDate() const override;
 
   // While waiting for an answer, also watch `fd` (the daemon's signalfd): when it becomes readable
   // the request is abandoned (the uploader is killed) and the call returns kNetwork / Cancelled.
@@ -102,12 +105,16 @@ class ProcessTransport : public Transport {
  private:
   explicit ProcessTransport(UploaderOptions options) : options_(std::move(options)) {}
   Status spawn();
-  StatusOr<json::Value> call(const json::Value& request);
+  // `extra`: how much longer than request_deadline the answer may take (a patient upload).
+  StatusOr<json::Value> call(const json::Value& request,
+                             std::chrono::milliseconds extra = std::chrono::milliseconds(0));
 
   UploaderOptions options_;
   std::unique_ptr<ChildProcess> child_;
   int interrupt_fd_ = -1;
   std::optional<ChildAccount> account_;
+  // The server's clock minus ours (seconds), from the latest answer that carried server_date.
+  std::optional<int64_t> server_offset_;
 };
 
 // One HTTPS request made by hearth-upload, which, when we are root, runs as `user` (falling back to

@@ -7,8 +7,9 @@
 //   op             request                               answer
 //   configure      the server, HttpOptions (PEMs in      ok; the requests below then use them
 //                  memory), the policy-signing keys
-//   post           body: the report envelope             kind, http_status, retry_after, error,
-//                                                        previous_sequence
+//   post           body: the report envelope, timeout_ms kind, http_status, retry_after, error,
+//                  (absent: the configured one)          previous_sequence, next_sequence,
+//                                                        timed_out
 //   policy         min_version                           ok, policy (verified envelope) | error
 //   renew          device_id                             ok, key, certificate, ca_certificate,
 //                                                        not_before, not_after | error
@@ -20,7 +21,9 @@
 //   public_key     pem                                   ok | error (the PEM is a usable key)
 //   verify_policy  envelope, keys, min_version           ok, key_index, announcement_verified |
 //                                                        error
-// An error answer is {"ok": false, "code": StatusCode, "error": text}.
+// An error answer is {"ok": false, "code": StatusCode, "error": text}. The answers to post,
+// policy, renew and cert_info also carry "server_date" (the Date of the server's latest answer,
+// seconds since the epoch) once the server sent one.
 #pragma once
 
 #include <cstddef>

@@ -144,7 +144,9 @@ struct NewReport {
   int64_t dropped = 0;  // the envelope's "dropped": added to the device's reports_dropped once
 };
 
-enum class IngestOutcome { kStored, kDuplicate };
+// kSequenceReused: the device already has a report with this sequence and another report_id
+// (an agent that lost its sequence counter); nothing was stored.
+enum class IngestOutcome { kStored, kDuplicate, kSequenceReused };
 
 // What became of one report of a batch.
 struct IngestResult {
@@ -155,6 +157,9 @@ struct IngestResult {
   // agent that had reports in between acknowledged knows the server lost them (restored from an
   // older backup) and sends them again.
   int64_t previous_sequence = 0;
+  // kSequenceReused only: one more than the highest sequence held for the device (its
+  // last_sequence or any stored report's), the number the agent renumbers the report to.
+  int64_t next_sequence = 0;
 };
 
 struct DeviceFilter {
