@@ -69,7 +69,8 @@ StatusOr<XmlTag> parseTag(std::string_view body) {
     t.closing = true;
     ++i;
   }
-  if (!body.empty() && body.back() == '/') {
+  // "</>": the '/' is the closing mark, not also a self-closing one.
+  if (body.size() > i && body.back() == '/') {
     t.self_closing = true;
     body.remove_suffix(1);
   }

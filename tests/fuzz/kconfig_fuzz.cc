@@ -17,7 +17,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto text = hearth::fuzz::AsText(data, size);
   KConfigFile file = parseKConfig(text);
   for (const auto& e : file.entries) {
-    FUZZ_ASSERT(!e.group.empty() && !e.key.empty());
+    // (A "[]" header names the group "": KConfig's own reading of it differs by version, and
+    // none of the keys we read lives there.)
+    FUZZ_ASSERT(!e.key.empty());
     FUZZ_ASSERT(e.key == hearth::text::trim(e.key) && e.value == hearth::text::trim(e.value));
   }
   // The fuzzed file first (an administrator's), then a user's file setting every key again.
