@@ -315,6 +315,11 @@ std::optional<TimePoint> parseReleaseDate(std::string_view release_text) {
     auto mi = text::parseInt(hms[1]);
     auto s = text::parseInt(hms[2]);
     if (!h || !mi || !s) return std::nullopt;
+    // A calendar date and a clock time (the arithmetic below overflows on anything else).
+    if (*year < 1970 || *year > 9999 || *day < 1 || *day > 31 || *h < 0 || *h > 23 || *mi < 0 ||
+        *mi > 59 || *s < 0 || *s > 60) {
+      return std::nullopt;
+    }
     int64_t secs = daysFromCivil(*year, month, static_cast<unsigned>(*day)) * 86400 + *h * 3600 +
                    *mi * 60 + *s;
     if (parts.size() > k + 4) {
@@ -387,6 +392,12 @@ std::optional<std::chrono::seconds> parseDnfMetadataAge(std::string_view input) 
     auto m = text::parseInt(hms[1]);
     auto s = text::parseInt(hms[2]);
     if (!h || !m || !s) return std::nullopt;
+    // An age: never negative, and within what the arithmetic holds (dnf says "days" below a
+    // lifetime).
+    if (days < 0 || days > 1000000 || *h < 0 || *h > 1000000 || *m < 0 || *m > 59 || *s < 0 ||
+        *s > 60) {
+      return std::nullopt;
+    }
     return std::chrono::seconds(days * 86400 + *h * 3600 + *m * 60 + *s);
   }
   return std::nullopt;
