@@ -213,7 +213,10 @@ std::map<std::string, AptPolicyPackage> parseAptCachePolicy(std::string_view inp
       size_t indent = line.find_first_not_of(' ');
       bool current = text::startsWith(line, " *** ");
       if (current || indent <= 6) {
-        auto parts = text::splitWhitespace(current ? t.substr(4) : t);
+        // " *** 1.2-3 500": the version follows the marker (a bare " ***" has none).
+        auto parts = text::splitWhitespace(
+            current ? std::string_view(t).substr(std::min<size_t>(3, t.size()))
+                    : std::string_view(t));
         if (parts.empty()) continue;
         cur->versions.push_back(AptPolicyVersion{parts[0], {}});
         ver = &cur->versions.back();
@@ -361,7 +364,7 @@ std::vector<DnfUpdate> parseDnfCheckUpdate(std::string_view input) {
     }
     if (parts.size() != 3) continue;
     size_t dot = parts[0].rfind('.');
-    if (dot == std::string::npos || dot == 0) continue;
+    if (dot == std::string::npos || dot == 0 || dot + 1 == parts[0].size()) continue;  // name.arch
     if (parts[1].empty() || !isDigit(parts[1][0])) continue;
     out.push_back(DnfUpdate{parts[0].substr(0, dot), parts[0].substr(dot + 1), parts[1], parts[2]});
   }
