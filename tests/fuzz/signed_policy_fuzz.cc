@@ -98,9 +98,12 @@ void asSignedDocument(const std::string& doc) {
     FUZZ_ASSERT(root->bytes == doc && root->policy.version == sp.version);
   }
 
+  // (An empty document makes an envelope that does not parse: refused before any signature.)
+  const bool parses = protocol::SignedPolicy::parse(envelope).ok();
   auto other = agent::VerifySignedPolicy(envelope, keys().other_public_pem, kInForce);
-  FUZZ_ASSERT(!other.ok() && other.status().code() == StatusCode::kPermissionDenied);
-  if (!doc.empty()) {
+  FUZZ_ASSERT(!other.ok());
+  if (parses) FUZZ_ASSERT(other.status().code() == StatusCode::kPermissionDenied);
+  if (parses) {
     std::string tampered_doc = doc;
     tampered_doc.back() = static_cast<char>(tampered_doc.back() ^ 0x01);
     protocol::SignedPolicy tampered = sp;
