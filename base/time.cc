@@ -64,8 +64,15 @@ StatusOr<std::chrono::system_clock::time_point> parseRfc3339(std::string_view te
   tm.tm_hour = h;
   tm.tm_min = mi;
   tm.tm_sec = s;
-  std::time_t tt = timegm(&tm);
-  return std::chrono::system_clock::from_time_t(tt - offset);
+  std::time_t tt = timegm(&tm) - offset;
+  // Only times a time_point holds (libstdc++ counts nanoseconds: years 1678 to 2262); converting
+  // a later one overflows.
+  constexpr auto kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
+          .count() -
+      1;
+  if (tt > kLimit || tt < -kLimit) return bad();
+  return std::chrono::system_clock::from_time_t(tt);
 }
 
 }  // namespace hearth

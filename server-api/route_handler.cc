@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <Poco/Exception.h>
+#include <Poco/Net/HTTPMessage.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 
 #include "hearth/json.h"
@@ -16,16 +17,42 @@
 
 namespace hearth::server {
 
+namespace {
+
+// A body the request declared that its handler left unread (ReadBody reads to the end).
+bool bodyUnread(Poco::Net::HTTPServerRequest& req) {
+  bool declared =
+      req.getChunkedTransferEncoding() || (req.hasContentLength() && req.getContentLength64() > 0);
+  return declared && req.stream().good();
+}
+
+}  // namespace
+
 void RouteHandler::handleRequest(Poco::Net::HTTPServerRequest& req,
                                  Poco::Net::HTTPServerResponse& resp) {
   const std::string listener = listener_;
   int status = 500;
   try {
+    // Poco answers in the request's version, whatever it was ("HTTP/9.9", or a token of a body
+    // read as a request): only HTTP/1.x is served.
+    const std::string& version = req.getVersion();
+    if (version != Poco::Net::HTTPMessage::HTTP_1_0 &&
+        version != Poco::Net::HTTPMessage::HTTP_1_1) {
+      resp.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+      throw HttpError{505, "HTTP version not supported; use HTTP/1.1", "unsupported_version", 0,
+                      true};
+    }
     status = route(req, resp);
   } catch (const HttpError& e) {
     status = e.status;
     if (e.status == 401 && listener == "admin") resp.set("WWW-Authenticate", "Bearer");
     if (!resp.sent()) SendError(resp, e);
+  } catch (const Poco::SyntaxException& e) {
+    // A malformed URI (a bad %-escape): Poco::URI throws before routing. The client's mistake.
+    status = 400;
+    context_.log->info(listener + " request " + json::escape(req.getURI()) + ": " +
+                       e.displayText());
+    if (!resp.sent()) SendError(resp, HttpError{400, "malformed request URI"});
   } catch (const Poco::Exception& e) {
     context_.log->error(listener + " request " + json::escape(req.getURI()) + ": " +
                         e.displayText());
@@ -33,6 +60,12 @@ void RouteHandler::handleRequest(Poco::Net::HTTPServerRequest& req,
   } catch (const std::exception& e) {
     context_.log->error(listener + " request " + json::escape(req.getURI()) + ": " + e.what());
     if (!resp.sent()) SendError(resp, HttpError{500, "internal error"});
+  }
+  // A body left unread would be parsed as the next request on this connection: read it away
+  // (bounded as any body), or end the connection after this answer.
+  if (bodyUnread(req)) {
+    auto drained = ReadBody(req);
+    if (!drained.ok() || req.stream().good()) resp.setKeepAlive(false);
   }
   context_.metrics.request(listener, status);
   // A completed request gives a keep-alive connection a fresh deadline.

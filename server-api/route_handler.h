@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include <Poco/Net/HTTPMessage.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerRequest.h>
@@ -49,7 +50,15 @@ class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
   HandlerFactory(ServerContext& context, ConnectionWatchdog& watchdog)
       : context_(context), watchdog_(watchdog) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(
-      const Poco::Net::HTTPServerRequest&) override {
+      const Poco::Net::HTTPServerRequest& request) override {
+    // Poco answers "Expect: 100-continue" after this, before the handler, in the request's
+    // version: a version we refuse (505, RouteHandler) gets no 100 Continue, and HTTP/1.1.
+    const std::string& version = request.getVersion();
+    if (version != Poco::Net::HTTPMessage::HTTP_1_0 &&
+        version != Poco::Net::HTTPMessage::HTTP_1_1) {
+      request.response().setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+      request.response().setStatus(Poco::Net::HTTPResponse::HTTP_VERSION_NOT_SUPPORTED);
+    }
     return new Handler(context_, watchdog_);
   }
 

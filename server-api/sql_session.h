@@ -123,7 +123,7 @@ class SqlSession {
   RecordSet query(const std::string& q, Params&... params) {
     Statement st(*writer_);
     st << rewrite(q);
-    (void)(st, ..., Poco::Data::Keywords::use(params));
+    static_cast<void>((st, ..., Poco::Data::Keywords::use(params)));
     st.execute();
     return RecordSet(st);
   }
@@ -185,7 +185,8 @@ class SqlSession {
   template <typename Row, typename... Params>
   auto readRows(const char* what, const std::string& q, Row&& row, Params&... params) {
     return readRowsBound(
-        what, q, [&](Statement& st) { (void)(st, ..., Poco::Data::Keywords::use(params)); },
+        what, q,
+        [&](Statement& st) { static_cast<void>((st, ..., Poco::Data::Keywords::use(params))); },
         std::forward<Row>(row));
   }
   // readRows with the parameters bound by `bind(Statement&)` (a query whose parameters vary).
@@ -205,7 +206,9 @@ class SqlSession {
   auto writerRows(const char* what, const std::string& q, Row&& row, Params&... params)
       -> StatusOr<std::vector<std::decay_t<std::invoke_result_t<Row&, RecordSet&>>>> {
     std::vector<std::decay_t<std::invoke_result_t<Row&, RecordSet&>>> out;
-    auto bind = [&](Statement& st) { (void)(st, ..., Poco::Data::Keywords::use(params)); };
+    auto bind = [&](Statement& st) {
+      static_cast<void>((st, ..., Poco::Data::Keywords::use(params)));
+    };
     Status s = write(what, [&]() -> Status {
       collectRows(*writer_, q, bind, row, out);
       return OkStatus();

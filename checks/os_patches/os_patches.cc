@@ -213,7 +213,10 @@ std::map<std::string, AptPolicyPackage> parseAptCachePolicy(std::string_view inp
       size_t indent = line.find_first_not_of(' ');
       bool current = text::startsWith(line, " *** ");
       if (current || indent <= 6) {
-        auto parts = text::splitWhitespace(current ? t.substr(4) : t);
+        // " *** 1.2-3 500": the version follows the marker (a bare " ***" has none).
+        auto parts = text::splitWhitespace(
+            current ? std::string_view(t).substr(std::min<size_t>(3, t.size()))
+                    : std::string_view(t));
         if (parts.empty()) continue;
         cur->versions.push_back(AptPolicyVersion{parts[0], {}});
         ver = &cur->versions.back();
@@ -315,6 +318,11 @@ std::optional<TimePoint> parseReleaseDate(std::string_view release_text) {
     auto mi = text::parseInt(hms[1]);
     auto s = text::parseInt(hms[2]);
     if (!h || !mi || !s) return std::nullopt;
+    // A calendar date and a clock time (the arithmetic below overflows on anything else).
+    if (*year < 1970 || *year > 9999 || *day < 1 || *day > 31 || *h < 0 || *h > 23 || *mi < 0 ||
+        *mi > 59 || *s < 0 || *s > 60) {
+      return std::nullopt;
+    }
     int64_t secs = daysFromCivil(*year, month, static_cast<unsigned>(*day)) * 86400 + *h * 3600 +
                    *mi * 60 + *s;
     if (parts.size() > k + 4) {
@@ -356,7 +364,7 @@ std::vector<DnfUpdate> parseDnfCheckUpdate(std::string_view input) {
     }
     if (parts.size() != 3) continue;
     size_t dot = parts[0].rfind('.');
-    if (dot == std::string::npos || dot == 0) continue;
+    if (dot == std::string::npos || dot == 0 || dot + 1 == parts[0].size()) continue;  // name.arch
     if (parts[1].empty() || !isDigit(parts[1][0])) continue;
     out.push_back(DnfUpdate{parts[0].substr(0, dot), parts[0].substr(dot + 1), parts[1], parts[2]});
   }
@@ -387,6 +395,12 @@ std::optional<std::chrono::seconds> parseDnfMetadataAge(std::string_view input) 
     auto m = text::parseInt(hms[1]);
     auto s = text::parseInt(hms[2]);
     if (!h || !m || !s) return std::nullopt;
+    // An age: never negative, and within what the arithmetic holds (dnf says "days" below a
+    // lifetime).
+    if (days < 0 || days > 1000000 || *h < 0 || *h > 1000000 || *m < 0 || *m > 59 || *s < 0 ||
+        *s > 60) {
+      return std::nullopt;
+    }
     return std::chrono::seconds(days * 86400 + *h * 3600 + *m * 60 + *s);
   }
   return std::nullopt;

@@ -133,13 +133,14 @@ LockConfig kdeConfig(const KConfigCascade& config, bool require_lock_on_resume) 
   bool on_resume = boolKey("LockOnResume", true);
   double timeout_min = 5;
   if (const auto* v = config.find(g, "Timeout")) {
-    timeout_min = parseDouble(v->value).value_or(5);
+    // Bounded before it becomes seconds: 1e9 minutes already means "never" in practice.
+    timeout_min = std::clamp(parseDouble(v->value).value_or(5), -1.0, 1e9);
     sources.insert(v->source);
   }
   c.settings.set("Daemon/Timeout", timeout_min);
   int64_t grace = 5;
   if (const auto* v = config.find(g, "LockGrace")) {
-    grace = static_cast<int64_t>(parseDouble(v->value).value_or(5));
+    grace = static_cast<int64_t>(std::clamp(parseDouble(v->value).value_or(5), 0.0, 300.0));
     sources.insert(v->source);
   }
   grace = std::clamp<int64_t>(grace, 0, 300);

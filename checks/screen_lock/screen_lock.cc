@@ -4,6 +4,7 @@
 #include "screen_lock/screen_lock.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "hearth/text.h"
 #include "screen_lock/parse_util.h"
@@ -59,7 +60,12 @@ Assessment assess(const LockConfig& c, const ScreenLockSettings& policy) {
   Assessment a;
   std::string limit = " (limit " + std::to_string(policy.max_idle_seconds) + " s)";
   if (c.idle_seconds && *c.idle_seconds > 0 && c.disabled_by.empty()) {
-    a.idle_to_lock_seconds = *c.idle_seconds + std::max<int64_t>(0, c.lock_delay_seconds);
+    // Saturating: a gsettings value may be any int64 ("never", for all practical purposes).
+    const int64_t delay = std::max<int64_t>(0, c.lock_delay_seconds);
+    const int64_t idle = *c.idle_seconds;
+    a.idle_to_lock_seconds = idle > std::numeric_limits<int64_t>::max() - delay
+                                 ? std::numeric_limits<int64_t>::max()
+                                 : idle + delay;
   }
   if (!c.disabled_by.empty()) {
     a.verdict = Verdict::kFail;

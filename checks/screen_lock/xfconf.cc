@@ -69,7 +69,8 @@ StatusOr<XmlTag> parseTag(std::string_view body) {
     t.closing = true;
     ++i;
   }
-  if (!body.empty() && body.back() == '/') {
+  // "</>": the '/' is the closing mark, not also a self-closing one.
+  if (body.size() > i && body.back() == '/') {
     t.self_closing = true;
     body.remove_suffix(1);
   }
@@ -261,7 +262,8 @@ LockConfig xfceConfig(const XfconfChannel& saver, const XfconfChannel& power,
     const auto* v = ch.find(path);
     int64_t n = fallback;
     if (v != nullptr) {
-      if (auto d = parseDouble(v->value)) n = static_cast<int64_t>(*d);
+      // Clamped before the conversion (1e300 does not fit an int64); xfce clamps further below.
+      if (auto d = parseDouble(v->value)) n = static_cast<int64_t>(std::clamp(*d, -1e9, 1e9));
       sources.insert(v->source);
     }
     c.settings.set(path, n);

@@ -120,7 +120,16 @@ std::string nameEntry(X509_NAME* name, int nid) {
 std::chrono::system_clock::time_point asn1Time(const ASN1_TIME* t) {
   struct tm tm {};
   if (ASN1_TIME_to_tm(t, &tm) != 1) return {};
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  // A time_point holds years 1678 to 2262 (libstdc++ counts nanoseconds); RFC 5280's "no
+  // expiry" is 9999-12-31: saturate instead of overflowing.
+  const std::time_t tt = timegm(&tm);
+  constexpr auto kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
+          .count() -
+      1;
+  if (tt > kLimit) return std::chrono::system_clock::time_point::max();
+  if (tt < -kLimit) return std::chrono::system_clock::time_point::min();
+  return std::chrono::system_clock::from_time_t(tt);
 }
 
 Status addExtension(X509* cert, X509* issuer, int nid, const std::string& value) {

@@ -1,6 +1,8 @@
 // Storing a renewed device certificate: key, certificate and validity change together or not at
 // all, whatever point a crash interrupts InstallRenewedCertificate at.
+#include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,6 +60,18 @@ TEST_F(CertRenewalTest, RenewalIsDueAtHalfLife) {
   CertValidity v{1000, 3000};
   EXPECT_EQ(RenewalTime(v).time_since_epoch(), std::chrono::seconds(2000));
   EXPECT_EQ(ExpiryTime(v).time_since_epoch(), std::chrono::seconds(3000));
+}
+
+// The numbers come from hearth-upload (or device-cert.json): a certificate valid until 9999 (RFC
+// 5280's "no expiry") or any int64 must not overflow a time_point into the past.
+TEST_F(CertRenewalTest, ValidityBeyondWhatATimePointHoldsSaturates) {
+  auto now = std::chrono::system_clock::now();
+  CertValidity forever{1000, 253402300799};  // 9999-12-31T23:59:59Z
+  EXPECT_GT(ExpiryTime(forever), now);
+  EXPECT_GT(RenewalTime(forever), now);
+  CertValidity extreme{std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
+  EXPECT_GT(ExpiryTime(extreme), now);
+  EXPECT_LE(std::abs(RenewalTime(extreme).time_since_epoch() / std::chrono::seconds(1)), 1);
 }
 
 TEST_F(CertRenewalTest, InstallReplacesAllThreeAndKeepsTheKeyPrivate) {

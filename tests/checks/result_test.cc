@@ -70,6 +70,17 @@ TEST(ResultTest, Rfc3339RoundTripAndOffsets) {
   EXPECT_FALSE(parseRfc3339("2026-13-26T10:00:00Z").ok());
 }
 
+// Found by report_fuzz (tests/fuzz/corpus/report/crash-sent-at-year-4550.json): a time beyond what
+// a time_point holds overflowed into another date instead of being refused.
+TEST(ResultTest, Rfc3339RefusesTimesATimePointCannotHold) {
+  auto last = parseRfc3339("2262-01-01T00:00:00Z");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(formatRfc3339(*last), "2262-01-01T00:00:00Z");
+  EXPECT_FALSE(parseRfc3339("4550-12-01T10:00:01+01:00").ok());
+  EXPECT_FALSE(parseRfc3339("9999-12-31T23:59:59Z").ok());
+  EXPECT_FALSE(parseRfc3339("0001-01-01T00:00:00Z").ok());
+}
+
 class ErrorCheck final : public Check {
  public:
   std::string_view id() const override { return "vpn"; }
