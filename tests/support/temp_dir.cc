@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hearth/system_view.h"
+#include "hearth/process.h"
 
 namespace hearth::testing {
 
@@ -49,8 +49,7 @@ ProcessOutput RunProcess(const std::vector<std::string>& argv) {
   c.argv = argv;
   c.timeout = std::chrono::seconds(120);
   if (const char* tmp = std::getenv("TMPDIR")) c.env["TMPDIR"] = tmp;
-  auto view = NewLiveSystemView();
-  auto r = view->run(c);
+  auto r = RunCommand(c);
   ProcessOutput o;
   if (!r.ok()) {
     o.err = r.status().toString();
