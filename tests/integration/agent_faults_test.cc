@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 
 #include "hearth/json.h"
+#include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -32,7 +33,6 @@ namespace {
 
 using testing::RunProcess;
 
-const std::string kServer = HEARTH_SERVER_BINARY;
 const std::string kAgent = HEARTH_AGENT_BINARY;
 const std::string kProxyScript =
     std::string(HEARTH_SOURCE_DIR) + "/tests/integration/fault_proxy.py";
@@ -43,12 +43,7 @@ const std::string kCurl = "/usr/bin/curl";
 // a run that meets a dead network must still end well within this.
 constexpr double kRunBoundSeconds = 35;
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using testing::ReadFile;
 
 // curl says "Timeout was reached", "SSL connection timeout" or "Operation timed out".
 bool mentionsTimeout(std::string s) {
@@ -88,14 +83,15 @@ class DeliveryHarness : public ::testing::Test {
     server_state_ = dir_.path() + "/server";
     agent_ = dir_.path() + "/agent";
     std::string policy = dir_.write("policy.json", testPolicy());
-    std::vector<std::string> argv = {kServer,       "init",     "--state-dir",
-                                     server_state_, "--policy", policy};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto init = RunProcess(argv);
+    std::vector<std::string> args = {"--policy", policy};
+    args.insert(args.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<testing::TestServer>(server_state_);
+    auto init = server_->init(args);
     ASSERT_EQ(init.exit_code, 0) << init.err;
     // Short timeouts keep the stall and black-hole tests quick (the defaults are 10 s / 30 s).
     dir_.write("agent.conf",
-               "# fault tests\nproxy = none\nconnect_timeout = 3s\nrequest_timeout = 5s\n");
+               "# fault tests\nproxy = none\nconnect_timeout = "
+               "3s\nrequest_timeout = 5s\n");
   }
 
   testing::ProcessOutput agent(std::vector<std::string> args) {
@@ -109,7 +105,7 @@ class DeliveryHarness : public ::testing::Test {
     auto e = agent({"enroll", "--server", "https://" + address, "--secret-file",
                     server_state_ + "/enroll-secret", "--ca-file", server_state_ + "/ca.pem"});
     ASSERT_EQ(e.exit_code, 0) << e.out << e.err;
-    device_id_ = json::parse(readFile(agent_ + "/enrollment.json"))->find("device_id")->asString();
+    device_id_ = json::parse(ReadFile(agent_ + "/enrollment.json"))->find("device_id")->asString();
   }
 
   RunResult runOnce() {
@@ -122,8 +118,7 @@ class DeliveryHarness : public ::testing::Test {
   }
 
   json::Value adminGet(const std::string& path) {
-    std::string token = readFile(server_state_ + "/admin-token");
-    while (!token.empty() && token.back() == '\n') token.pop_back();
+    std::string token = server_->adminToken();
     std::vector<std::string> argv = admin_prefix_;
     argv.insert(argv.end(),
                 {kCurl, "-sS", "--max-time", "20", "--cacert", server_state_ + "/ca.pem", "-H",
@@ -183,7 +178,7 @@ class DeliveryHarness : public ::testing::Test {
   std::string spooledReportId(int64_t seq) {
     char name[32];
     std::snprintf(name, sizeof name, "%020lld.json", static_cast<long long>(seq));
-    auto v = json::parse(readFile(agent_ + "/spool/" + name));
+    auto v = json::parse(ReadFile(agent_ + "/spool/" + name));
     return v.ok() && v->find("report_id") != nullptr ? v->find("report_id")->asString() : "";
   }
 
@@ -196,14 +191,15 @@ class DeliveryHarness : public ::testing::Test {
   testing::TempDir dir_;
   std::string server_state_, agent_, admin_, device_id_;
   std::vector<std::string> agent_prefix_, admin_prefix_;
+  std::unique_ptr<testing::TestServer> server_;
 };
 
 class AgentFaultsTest : public DeliveryHarness {
  protected:
   void SetUp() override {
     initServer();
-    server_ = startServer(server_state_, "server.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    ASSERT_TRUE(server_->serve(dir_.path() + "/server.log"))
+        << ReadFile(dir_.path() + "/server.log");
     admin_ = server_->address("admin");
     mode_file_ = dir_.path() + "/proxy-mode";
     setMode("pass");
@@ -211,21 +207,13 @@ class AgentFaultsTest : public DeliveryHarness {
         std::vector<std::string>{kPython, kProxyScript, "--upstream", server_->address("devices"),
                                  "--mode-file", mode_file_, "--upload-bytes", kUploadBytes},
         proxyLogPath());
-    ASSERT_TRUE(proxy_->started()) << readFile(proxyLogPath());
+    ASSERT_TRUE(proxy_->started()) << ReadFile(proxyLogPath());
     // Enrolled through the proxy: every request of every later run goes through it.
     enroll(proxy_->address("proxy"));
     // A first report, delivered through the untouched proxy: the policy is in place and the
     // store has report 1.
     RunResult first = runOnce();
     expectRun(first, "1 delivered; 0 waiting");
-  }
-
-  std::unique_ptr<testing::ServerProcess> startServer(const std::string& state,
-                                                      const std::string& log) {
-    return std::make_unique<testing::ServerProcess>(
-        std::vector<std::string>{kServer, "serve", "--state-dir", state, "--listen", "127.0.0.1:0",
-                                 "--admin-listen", "127.0.0.1:0"},
-        dir_.path() + "/" + log);
   }
 
   void setMode(const std::string& mode) {
@@ -243,7 +231,7 @@ class AgentFaultsTest : public DeliveryHarness {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     do {
       out.clear();
-      std::istringstream in(readFile(proxyLogPath()));
+      std::istringstream in(ReadFile(proxyLogPath()));
       for (std::string line; std::getline(in, line);) {
         if (line.find(" mode=" + mode + " ") != std::string::npos) out.push_back(line);
       }
@@ -254,7 +242,7 @@ class AgentFaultsTest : public DeliveryHarness {
   }
 
   std::string mode_file_;
-  std::unique_ptr<testing::ServerProcess> server_, proxy_;
+  std::unique_ptr<testing::ServerProcess> proxy_;
 };
 
 TEST_F(AgentFaultsTest, UploadResetHalfWayIsKeptAndDeliveredOnceLater) {
@@ -347,12 +335,12 @@ TEST_F(AgentFaultsTest, ServerWithACertificateFromAnotherCaIsSentNothing) {
   // A second, separately initialised server: its TLS certificate comes from its own CA.
   std::string other_state = dir_.path() + "/other";
   std::string policy = dir_.path() + "/policy.json";
-  auto init = RunProcess({kServer, "init", "--state-dir", other_state, "--policy", policy});
+  testing::TestServer other(other_state);
+  auto init = other.init({"--policy", policy});
   ASSERT_EQ(init.exit_code, 0) << init.err;
-  auto other = startServer(other_state, "other.log");
-  ASSERT_TRUE(other->started()) << readFile(dir_.path() + "/other.log");
+  ASSERT_TRUE(other.serve(dir_.path() + "/other.log")) << ReadFile(dir_.path() + "/other.log");
 
-  setMode("alt " + other->address("devices"));
+  setMode("alt " + other.address("devices"));
   RunResult r = runOnce();
   expectRun(r, "0 delivered; 1 waiting");
   EXPECT_LT(r.seconds, 10);
@@ -411,12 +399,10 @@ class AgentBlackHoleTest : public DeliveryHarness {
     admin_prefix_ = {ip_, "netns", "exec", server_ns_};
 
     initServer({"--san", server_ip_});
-    server_ = std::make_unique<testing::ServerProcess>(
-        std::vector<std::string>{ip_, "netns", "exec", server_ns_, kServer, "serve", "--state-dir",
-                                 server_state_, "--listen", server_ip_ + ":0", "--admin-listen",
-                                 "127.0.0.1:0"},
-        dir_.path() + "/server.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    ASSERT_TRUE(
+        server_->serve(dir_.path() + "/server.log",
+                       {.listen = server_ip_ + ":0", .prefix = {ip_, "netns", "exec", server_ns_}}))
+        << ReadFile(dir_.path() + "/server.log");
     admin_ = server_->address("admin");
     devices_ = server_->address("devices");
     port_ = devices_.substr(devices_.rfind(':') + 1);
@@ -446,7 +432,6 @@ class AgentBlackHoleTest : public DeliveryHarness {
 
   std::string ip_, nft_, agent_ns_, server_ns_, agent_ip_, server_ip_, devices_, port_;
   bool made_ = false;
-  std::unique_ptr<testing::ServerProcess> server_;
 };
 
 TEST_F(AgentBlackHoleTest, DroppedPacketsKeepTheReportSpooledUntilTheRouteHeals) {
