@@ -64,7 +64,7 @@ void RouteHandler::handleRequest(Poco::Net::HTTPServerRequest& req,
   // A body left unread would be parsed as the next request on this connection: read it away
   // (bounded as any body), or end the connection after this answer.
   if (bodyUnread(req)) {
-    auto drained = ReadBody(req);
+    auto drained = readBody(req);
     if (!drained.ok() || req.stream().good()) resp.setKeepAlive(false);
   }
   context_.metrics.request(listener, status);

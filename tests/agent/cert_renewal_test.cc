@@ -12,19 +12,15 @@
 #include "hearth/agent/device_certificate.h"
 #include "hearth/agent/enrollment.h"
 #include "hearth/agent/state_dir.h"
+#include "support/files.h"
 #include "support/temp_dir.h"
 
 namespace hearth::agent {
 namespace {
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using testing::ReadFile;
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+using testing::Exists;
 
 class CertRenewalTest : public ::testing::Test {
  protected:
@@ -38,16 +34,16 @@ class CertRenewalTest : public ::testing::Test {
     renewed_.validity = {3000, 5000};
   }
   void expectOld() {
-    EXPECT_EQ(readFile(paths_.device_key), "old key");
-    EXPECT_EQ(readFile(paths_.device_cert), "old cert");
+    EXPECT_EQ(ReadFile(paths_.device_key), "old key");
+    EXPECT_EQ(ReadFile(paths_.device_cert), "old cert");
     EXPECT_EQ(LoadCertValidity(dir_.path())->not_after, 2000);
   }
   void expectNew() {
-    EXPECT_EQ(readFile(paths_.device_key), "new key");
-    EXPECT_EQ(readFile(paths_.device_cert), "new cert");
+    EXPECT_EQ(ReadFile(paths_.device_key), "new key");
+    EXPECT_EQ(ReadFile(paths_.device_cert), "new cert");
     EXPECT_EQ(LoadCertValidity(dir_.path())->not_after, 5000);
     for (const auto& f : {paths_.device_key, paths_.device_cert, paths_.cert_info}) {
-      EXPECT_FALSE(exists(f + ".next")) << f;
+      EXPECT_FALSE(Exists(f + ".next")) << f;
     }
   }
 
@@ -89,8 +85,8 @@ TEST_F(CertRenewalTest, CrashBeforeTheCertificateWasWrittenKeepsTheOldSet) {
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(*r);
   expectOld();
-  EXPECT_FALSE(exists(paths_.device_key + ".next"));
-  EXPECT_FALSE(exists(paths_.cert_info + ".next"));
+  EXPECT_FALSE(Exists(paths_.device_key + ".next"));
+  EXPECT_FALSE(Exists(paths_.cert_info + ".next"));
 }
 
 TEST_F(CertRenewalTest, CrashAfterTheCommitPointFinishesTheNewSet) {

@@ -14,12 +14,15 @@
 
 #include <gtest/gtest.h>
 
+#include "support/files.h"
+
 namespace hearth::agent {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
+using testing::PollUntil;
 
 ChildSpec forked(std::function<int(int)> run) {
   ChildSpec spec;
@@ -201,10 +204,8 @@ TEST(ChildProcessTest, AChildDiesWithItsParent) {
   ASSERT_GT(grandchild, 0);
   int status = 0;
   ::waitpid(middle, &status, 0);
-  auto until = Clock::now() + seconds(10);
-  while ((stateOf(grandchild) != '-' && stateOf(grandchild) != 'Z') && Clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  PollUntil([&] { return stateOf(grandchild) == '-' || stateOf(grandchild) == 'Z'; }, seconds(10),
+            milliseconds(10));
   char state = stateOf(grandchild);
   EXPECT_TRUE(state == '-' || state == 'Z') << "still running: " << state;
 }

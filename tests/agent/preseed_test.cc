@@ -11,26 +11,17 @@
 #include <gtest/gtest.h>
 
 #include "hearth/agent/enrollment.h"
+#include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
 namespace hearth::agent {
 namespace {
 
-using hearth::testing::RunProcess;
-using hearth::testing::ServerProcess;
+using hearth::testing::Exists;
+using hearth::testing::ReadFile;
 using hearth::testing::TempDir;
-
-const std::string kServer = HEARTH_SERVER_BINARY;
-
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+using hearth::testing::TestServer;
 
 mode_t modeOf(const std::string& path) {
   struct stat st {};
@@ -63,7 +54,7 @@ TEST_F(PreseedFileTest, MissingFileMeansNothingToDo) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_FALSE(r->attempted);
   EXPECT_FALSE(r->enrolled);
-  EXPECT_FALSE(exists(dir_.path() + "/state"));
+  EXPECT_FALSE(Exists(dir_.path() + "/state"));
 }
 
 TEST_F(PreseedFileTest, UnknownKeyNamesFileLineAndKey) {
@@ -97,7 +88,8 @@ TEST_F(PreseedFileTest, TrustIsRequiredExactlyOnce) {
   EXPECT_NE(none.find(path_ + ": ca_file, pin: give exactly one"), std::string::npos) << none;
   std::string both = errorFor(
       "server = https://h.example\nca_file = ca.pem\n"
-      "pin = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nsecret = s\n");
+      "pin = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nsecret = "
+      "s\n");
   EXPECT_NE(both.find(path_ + ": ca_file, pin: give exactly one"), std::string::npos) << both;
 }
 
@@ -121,18 +113,15 @@ class PreseedEnrolTest : public ::testing::Test {
     server_state_ = dir_.path() + "/server";
     state_ = dir_.path() + "/agent";
     etc_ = dir_.mkdir("etc");
-    auto init = RunProcess({kServer, "init", "--state-dir", server_state_});
+    server_ = std::make_unique<TestServer>(server_state_);
+    auto init = server_->init();
     ASSERT_EQ(init.exit_code, 0) << init.err;
-    server_ = std::make_unique<ServerProcess>(
-        std::vector<std::string>{kServer, "serve", "--state-dir", server_state_, "--listen",
-                                 "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"},
-        dir_.path() + "/server.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    ASSERT_TRUE(server_->serve(dir_.path() + "/server.log"))
+        << ReadFile(dir_.path() + "/server.log");
     url_ = "https://" + server_->address("devices");
-    secret_ = readFile(server_state_ + "/enroll-secret");
-    while (!secret_.empty() && secret_.back() == '\n') secret_.pop_back();
+    secret_ = server_->enrollSecret();
     // The CA next to the preseed file, named relatively (as a company package would ship it).
-    dir_.write("etc/company-ca.pem", readFile(server_state_ + "/ca.pem"));
+    dir_.write("etc/company-ca.pem", ReadFile(server_->caFile()));
   }
 
   StatusOr<PreseedOutcome> enrol(const std::string& preseed) {
@@ -143,7 +132,7 @@ class PreseedEnrolTest : public ::testing::Test {
   TempDir dir_;
   std::string server_state_, state_, etc_, url_, secret_;
   std::string service_user_ = "nobody";
-  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<TestServer> server_;
   std::ostringstream log_;
   Logger logger_{log_, LogLevel::kDebug, LogFormat::Terminal("hearth-agent")};
 };
@@ -165,7 +154,7 @@ TEST_F(PreseedEnrolTest, InlineSecretEnrolsAndIsRemovedFromTheFile) {
   EXPECT_EQ(e->owner, "alice");
   EXPECT_TRUE(e->has_ca);
 
-  std::string after = readFile(conf);
+  std::string after = ReadFile(conf);
   EXPECT_EQ(after.find(secret_), std::string::npos) << after;
   EXPECT_NE(after.find("# company rollout\nserver = " + url_ + "\nca_file = company-ca.pem\n"),
             std::string::npos)
@@ -173,7 +162,7 @@ TEST_F(PreseedEnrolTest, InlineSecretEnrolsAndIsRemovedFromTheFile) {
   EXPECT_NE(after.find("# secret removed by hearth-agent after enrolment"), std::string::npos);
   EXPECT_NE(after.find("owner = alice\n"), std::string::npos) << after;
   EXPECT_EQ(modeOf(conf), 0600u);
-  EXPECT_FALSE(exists(state_ + "/.preseed-secret"));
+  EXPECT_FALSE(Exists(state_ + "/.preseed-secret"));
   EXPECT_EQ(log_.str().find(secret_), std::string::npos) << "the secret was logged";
 }
 
@@ -205,8 +194,8 @@ TEST_F(PreseedEnrolTest, SecretFileIsDeletedAndTheRestKept) {
   auto r = enrol(conf);
   ASSERT_TRUE(r.ok()) << r.status().message() << "\n" << log_.str();
   EXPECT_TRUE(r->enrolled);
-  EXPECT_FALSE(exists(secret_file));
-  EXPECT_EQ(readFile(conf), text);  // untouched, so a packaged conffile stays unmodified
+  EXPECT_FALSE(Exists(secret_file));
+  EXPECT_EQ(ReadFile(conf), text);  // untouched, so a packaged conffile stays unmodified
 
   // Enrolled: a second start does nothing.
   auto again = enrol(conf);
@@ -225,7 +214,7 @@ TEST_F(PreseedEnrolTest, SecretBroughtBackAfterEnrolmentIsRemoved) {
   auto r = enrol(conf);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_FALSE(r->attempted);
-  EXPECT_FALSE(exists(secret_file));
+  EXPECT_FALSE(Exists(secret_file));
 }
 
 TEST_F(PreseedEnrolTest, RefusedSecretIsKeptAndNothingEnrolled) {
@@ -236,9 +225,9 @@ TEST_F(PreseedEnrolTest, RefusedSecretIsKeptAndNothingEnrolled) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find(conf), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("refused"), std::string::npos) << r.status().message();
-  EXPECT_NE(readFile(conf).find("secret = hes_not_a_real_secret"), std::string::npos);
+  EXPECT_NE(ReadFile(conf).find("secret = hes_not_a_real_secret"), std::string::npos);
   EXPECT_EQ(LoadEnrollment(state_).status().code(), StatusCode::kNotFound);
-  EXPECT_FALSE(exists(state_ + "/.preseed-secret"));
+  EXPECT_FALSE(Exists(state_ + "/.preseed-secret"));
 }
 
 TEST_F(PreseedEnrolTest, FileForAnotherServerIsIgnoredOnceEnrolled) {
@@ -253,7 +242,7 @@ TEST_F(PreseedEnrolTest, FileForAnotherServerIsIgnoredOnceEnrolled) {
   auto r = enrol(other);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_FALSE(r->attempted);
-  EXPECT_NE(readFile(other).find("secret = hes_other"), std::string::npos);
+  EXPECT_NE(ReadFile(other).find("secret = hes_other"), std::string::npos);
   EXPECT_NE(log_.str().find("ignoring it"), std::string::npos) << log_.str();
 }
 

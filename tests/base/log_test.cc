@@ -62,5 +62,19 @@ TEST(LogTest, LinesOfConcurrentThreadsDoNotMix) {
   }
 }
 
+// The agent's journal and terminal formats.
+TEST(AgentLogTest, JournalPrioritiesAndNoControlCharacters) {
+  std::ostringstream out;
+  Logger journal(out, LogLevel::kInfo, LogFormat::Journal());
+  journal.warning("spool \x1b[31mred\nsecond line");
+  journal.debug("not shown at info");
+  EXPECT_EQ(out.str(), "<4>spool \\x1b[31mred\\x0asecond line\n");
+  std::ostringstream plain;
+  Logger term(plain, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
+  term.error("x");
+  term.debug("y");
+  EXPECT_EQ(plain.str(), "hearth-agent: error: x\nhearth-agent: debug: y\n");
+}
+
 }  // namespace
 }  // namespace hearth

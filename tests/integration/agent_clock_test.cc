@@ -56,7 +56,7 @@ class AgentClockTest : public DeliveryHarness {
                        devices_.empty() ? "127.0.0.1:0" : devices_, "--admin-listen",
                        admin_.empty() ? "127.0.0.1:0" : admin_}),
         dir_.path() + "/server.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    ASSERT_TRUE(server_->started()) << ReadFile(dir_.path() + "/server.log");
     devices_ = server_->address("devices");
     admin_ = server_->address("admin");
   }
@@ -85,7 +85,7 @@ class AgentClockTest : public DeliveryHarness {
     std::string data = dir_.write("req/data.json", json::write(req.toJson()));
     int code = request(cert_pem, key_pem, "/api/v1/renew", &data, answer);
     if (code == 200) {
-      *new_cert = protocol::RenewResponse::parse(readFile(dir_.path() + "/req/body"))->certificate;
+      *new_cert = protocol::RenewResponse::parse(ReadFile(dir_.path() + "/req/body"))->certificate;
       *new_key = *key->privatePem();
     }
     return code;
@@ -117,7 +117,7 @@ class AgentClockTest : public DeliveryHarness {
     argv.push_back("https://" + devices_ + path);
     auto r = RunProcess(argv);
     if (answer != nullptr) {
-      *answer = readFile(dir_.path() + "/req/headers") + readFile(dir_.path() + "/req/body");
+      *answer = ReadFile(dir_.path() + "/req/headers") + ReadFile(dir_.path() + "/req/body");
     }
     return std::atoi(r.out.c_str());
   }
@@ -137,14 +137,14 @@ class AgentClockTest : public DeliveryHarness {
 // server's clock (the Date of its answers) the certificate is fresh: no renewal at all.
 TEST_F(AgentClockTest, Defect7AgentClockFarAheadDoesNotRenewOnEveryCycle) {
   expectRun(runOnce(), "report 1 spooled; 1 delivered; 0 waiting");
-  const std::string cert0 = readFile(agent_ + "/device.pem");
+  const std::string cert0 = ReadFile(agent_ + "/device.pem");
   agent_prefix_ = faked("+200d", {});
   for (int cycle = 0; cycle < 3; ++cycle) {
     RunResult r = runOnce();
     EXPECT_EQ(r.out.exit_code, 0) << r.out.out << r.out.err;
     EXPECT_EQ(r.out.err.find("renewed this PC's certificate"), std::string::npos) << r.out.err;
   }
-  EXPECT_EQ(readFile(agent_ + "/device.pem"), cert0) << "renewed on a wrong clock";
+  EXPECT_EQ(ReadFile(agent_ + "/device.pem"), cert0) << "renewed on a wrong clock";
   EXPECT_EQ(renewedEvents(), 0);
 }
 
@@ -152,8 +152,8 @@ TEST_F(AgentClockTest, Defect7AgentClockFarAheadDoesNotRenewOnEveryCycle) {
 // renewal (429 renewed_recently, with Retry-After), unless its certificate is in its last days;
 // a day later it may renew again. The enrolment's certificate may be renewed at once.
 TEST_F(AgentClockTest, Defect7ServerRefusesASecondRenewalWithinADay) {
-  const std::string cert0 = readFile(agent_ + "/device.pem"),
-                    key0 = readFile(agent_ + "/device.key");
+  const std::string cert0 = ReadFile(agent_ + "/device.pem"),
+                    key0 = ReadFile(agent_ + "/device.key");
   // (The server tells the enrolment's certificate by its issue time, to the second.)
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   std::string cert1, key1, cert2, key2, answer;
@@ -186,7 +186,7 @@ TEST_F(AgentClockTest, Defect8ServerClockBehindIsExplainedNotANetworkError) {
 // `status` showed no problem. Now both say what is wrong and that enrolling again is the fix.
 TEST_F(AgentClockTest, Defect8DamagedDeviceKeyOrCertificateSaysWhatIsWrong) {
   expectRun(runOnce(), "report 1 spooled; 1 delivered; 0 waiting");
-  const std::string key = readFile(agent_ + "/device.key"), cert = readFile(agent_ + "/device.pem");
+  const std::string key = ReadFile(agent_ + "/device.key"), cert = ReadFile(agent_ + "/device.pem");
   for (const std::string file : {"device.key", "device.pem"}) {
     // The key: bytes of its private part (it still reads as a key); the certificate: its
     // middle half.

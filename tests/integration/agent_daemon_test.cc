@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "hearth/json.h"
+#include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -32,12 +33,8 @@ using testing::RunProcess;
 const std::string kServer = HEARTH_SERVER_BINARY;
 const std::string kAgent = HEARTH_AGENT_BINARY;
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using testing::PollUntil;
+using testing::ReadFile;
 
 constexpr const char* kPolicy =
     R"({"level":"standard","version":1,"checks":{"disk_encryption":{"required":true},)"
@@ -66,18 +63,17 @@ class Daemon {
     }
   }
   pid_t pid() const { return pid_; }
-  std::string log() const { return readFile(log_); }
+  std::string log() const { return ReadFile(log_); }
   // Waits until the log contains `text` `count` times.
   bool waitFor(const std::string& text, std::chrono::milliseconds timeout = 20s, int count = 1) {
-    auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      std::string l = log();
-      int n = 0;
-      for (size_t at = l.find(text); at != std::string::npos; at = l.find(text, at + 1)) ++n;
-      if (n >= count) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
+    return PollUntil(
+        [&] {
+          std::string l = log();
+          int n = 0;
+          for (size_t at = l.find(text); at != std::string::npos; at = l.find(text, at + 1)) ++n;
+          return n >= count;
+        },
+        timeout, 50ms);
   }
   void signal(int sig) { ::kill(pid_, sig); }
   // SIGTERM; returns how long until it exited, and its exit status.
@@ -109,7 +105,7 @@ std::vector<std::pair<pid_t, std::string>> childrenOf(pid_t parent) {
   while (dirent* e = ::readdir(d)) {
     pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
     if (pid <= 0) continue;
-    std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
     size_t close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::string comm = stat.substr(stat.find('(') + 1, close - stat.find('(') - 1);
@@ -129,7 +125,8 @@ class AgentDaemonTest : public ::testing::Test {
     state_ = dir_.path() + "/server";
     agent_ = dir_.path() + "/agent";
     std::string policy = dir_.write("policy.json", kPolicy);
-    auto init = RunProcess({kServer, "init", "--state-dir", state_, "--policy", policy});
+    server_ = std::make_unique<testing::TestServer>(state_);
+    auto init = server_->init({"--policy", policy});
     ASSERT_EQ(init.exit_code, 0) << init.err;
     startServer("127.0.0.1:0");
     config_ = dir_.write("agent.conf", baseConfig());
@@ -137,21 +134,19 @@ class AgentDaemonTest : public ::testing::Test {
                          state_ + "/enroll-secret", "--ca-file", state_ + "/ca.pem", "--state-dir",
                          agent_, "--config", config_});
     ASSERT_EQ(e.exit_code, 0) << e.err;
-    device_id_ = json::parse(readFile(agent_ + "/enrollment.json"))->find("device_id")->asString();
+    device_id_ = json::parse(ReadFile(agent_ + "/enrollment.json"))->find("device_id")->asString();
   }
 
   void startServer(const std::string& listen) {
-    server_ = std::make_unique<testing::ServerProcess>(
-        std::vector<std::string>{kServer, "serve", "--state-dir", state_, "--listen", listen,
-                                 "--admin-listen", "127.0.0.1:0"},
-        dir_.path() + "/server.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    ASSERT_TRUE(server_->serve(dir_.path() + "/server.log", {.listen = listen}))
+        << ReadFile(dir_.path() + "/server.log");
     devices_ = server_->address("devices");
     admin_ = server_->address("admin");
   }
 
   std::string baseConfig() {
-    return "proxy = none\ninterval = 1h\nlog_level = debug\nnetwork_debounce = 1s\n"
+    return "proxy = none\ninterval = 1h\nlog_level = debug\nnetwork_debounce = "
+           "1s\n"
            "notify = false\ncontrol_socket = " +
            dir_.path() + "/agent.sock\n";
   }
@@ -163,8 +158,7 @@ class AgentDaemonTest : public ::testing::Test {
   }
 
   json::Value admin(const std::string& path, std::vector<std::string> extra = {}) {
-    std::string token = readFile(state_ + "/admin-token");
-    token.pop_back();
+    std::string token = server_->adminToken();
     std::vector<std::string> argv = {"/usr/bin/curl",    "-sS", "--cacert",
                                      state_ + "/ca.pem", "-H",  "Authorization: Bearer " + token};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -185,17 +179,18 @@ class AgentDaemonTest : public ::testing::Test {
   }
 
   json::Value status() {
-    auto v = json::parse(readFile(agent_ + "/status.json"));
+    auto v = json::parse(ReadFile(agent_ + "/status.json"));
     return v.ok() ? std::move(v).value() : json::Value::object();
   }
   // status.json once `pred` holds (it is written just after the log line a test waits for).
   json::Value statusWhen(const std::function<bool(const json::Value&)>& pred) {
     json::Value s;
-    for (int i = 0; i < 100; ++i) {
-      s = status();
-      if (pred(s)) break;
-      std::this_thread::sleep_for(50ms);
-    }
+    PollUntil(
+        [&] {
+          s = status();
+          return pred(s);
+        },
+        5s, 50ms);
     return s;
   }
   static std::function<bool(const json::Value&)> depthIs(int64_t n) {
@@ -207,7 +202,7 @@ class AgentDaemonTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::string state_, agent_, devices_, admin_, config_, device_id_;
-  std::unique_ptr<testing::ServerProcess> server_;
+  std::unique_ptr<testing::TestServer> server_;
 };
 
 TEST_F(AgentDaemonTest, ReportsAtStartAndStopsWithinASecond) {
@@ -218,29 +213,29 @@ TEST_F(AgentDaemonTest, ReportsAtStartAndStopsWithinASecond) {
   EXPECT_EQ(s.find("spool_depth")->asInt(), 0);
   EXPECT_TRUE(s.find("next_check")->isString());
   EXPECT_TRUE(s.find("last_delivery")->isString());
-  EXPECT_NE(readFile(agent_ + "/last-report.json").find("\"sequence\":1"), std::string::npos)
+  EXPECT_NE(ReadFile(agent_ + "/last-report.json").find("\"sequence\":1"), std::string::npos)
       << "show-report's copy is the delivered envelope";
   // Between cycles nothing that talks to the network exists: the uploader (which runs as an
   // unprivileged account, see UploaderTest) is started per cycle and ends with it.
-  bool uploader_gone = false;
-  for (int i = 0; i < 100 && !uploader_gone; ++i) {
-    uploader_gone = true;
-    for (const auto& [pid, comm] : childrenOf(d->pid())) {
-      if (comm == "hearth-upload" || comm == "hearth-check") uploader_gone = false;
-    }
-    if (!uploader_gone) std::this_thread::sleep_for(20ms);
-  }
+  bool uploader_gone = PollUntil(
+      [&] {
+        for (const auto& [pid, comm] : childrenOf(d->pid())) {
+          if (comm == "hearth-upload" || comm == "hearth-check") return false;
+        }
+        return true;
+      },
+      2s, 20ms);
   EXPECT_TRUE(uploader_gone) << "an uploader or check process outlived the cycle";
-  // The daemon itself never maps OpenSSL (about 3.6 MiB of its memory) or libcurl: the uploader,
-  // a separate program (hearth-upload), links them (docs/agent-daemon.md "Memory").
-  std::string maps = readFile("/proc/" + std::to_string(d->pid()) + "/maps");
+  // The daemon itself never maps OpenSSL (about 3.6 MiB of its memory) or libcurl: the uploader, a
+  // separate program (hearth-upload), links them (docs/agent-daemon.md "Memory").
+  std::string maps = ReadFile("/proc/" + std::to_string(d->pid()) + "/maps");
   ASSERT_FALSE(maps.empty());
   EXPECT_EQ(maps.find("libcrypto"), std::string::npos) << "the daemon mapped libcrypto";
   EXPECT_EQ(maps.find("libssl"), std::string::npos) << "the daemon mapped libssl";
   EXPECT_EQ(maps.find("libcurl"), std::string::npos) << "the daemon loaded libcurl";
   // And the network side carries none of the checks (about 0.5 MiB of its memory): it verifies a
   // policy's signature and version, the root side parses the policy.
-  std::string upload = readFile(std::string(HEARTH_UPLOAD_BINARY));
+  std::string upload = ReadFile(std::string(HEARTH_UPLOAD_BINARY));
   ASSERT_FALSE(upload.empty());
   EXPECT_EQ(upload.find("disk_encryption"), std::string::npos) << "hearth-upload links the checks";
   auto [took, code] = d->terminate();
@@ -434,12 +429,12 @@ TEST_F(AgentDaemonTest, ARetiredDeviceStopsReportingUntilEnrolledAgain) {
   d->signal(SIGUSR1);
   ASSERT_TRUE(d->waitFor("says this PC is retired")) << d->log();
   ASSERT_TRUE(d->waitFor("full check (requested)")) << d->log();
-  bool retired = false;
-  for (int i = 0; i < 100 && !retired; ++i) {
-    const json::Value* r = status().find("retired");
-    retired = r != nullptr && r->asBool();
-    if (!retired) std::this_thread::sleep_for(50ms);
-  }
+  bool retired = PollUntil(
+      [&] {
+        const json::Value* r = status().find("retired");
+        return r != nullptr && r->asBool();
+      },
+      5s, 50ms);
   EXPECT_TRUE(retired);
   auto st = RunProcess({kAgent, "status", "--state-dir", agent_, "--config", config_});
   EXPECT_NE(st.out.find("RETIRED"), std::string::npos) << st.out;
@@ -451,17 +446,13 @@ TEST_F(AgentDaemonTest, ARetiredDeviceStopsReportingUntilEnrolledAgain) {
                        agent_, "--config", config_});
   ASSERT_EQ(e.exit_code, 0) << e.err;
   std::string new_id =
-      json::parse(readFile(agent_ + "/enrollment.json"))->find("device_id")->asString();
+      json::parse(ReadFile(agent_ + "/enrollment.json"))->find("device_id")->asString();
   EXPECT_NE(new_id, device_id_);
   d->signal(SIGUSR1);
   ASSERT_TRUE(d->waitFor("enrolled again after retirement")) << d->log();
   ASSERT_TRUE(d->waitFor("delivered 1 report(s)", 20s, 2)) << d->log();
   // status.json is written right after the delivery is logged.
-  retired = true;
-  for (int i = 0; i < 100 && retired; ++i) {
-    retired = status().find("retired")->asBool();
-    if (retired) std::this_thread::sleep_for(50ms);
-  }
+  retired = !PollUntil([&] { return !status().find("retired")->asBool(); }, 5s, 50ms);
   EXPECT_FALSE(retired);
 }
 
@@ -506,11 +497,10 @@ TEST(AgentDaemonNetworkTest, ANetworkChangeRerunsOnlyTheVpnCheck) {
   testing::TempDir dir;
   std::string state = dir.path() + "/server", agent = dir.path() + "/agent";
   std::string policy = dir.write("policy.json", kPolicy);
-  ASSERT_EQ(RunProcess({kServer, "init", "--state-dir", state, "--policy", policy}).exit_code, 0);
-  testing::ServerProcess server(ns.in({kServer, "serve", "--state-dir", state, "--listen",
-                                       "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}),
-                                dir.path() + "/server.log");
-  ASSERT_TRUE(server.started()) << readFile(dir.path() + "/server.log");
+  testing::TestServer server(state);
+  ASSERT_EQ(server.init({"--policy", policy}).exit_code, 0);
+  ASSERT_TRUE(server.serve(dir.path() + "/server.log", {.prefix = ns.in({})}))
+      << ReadFile(dir.path() + "/server.log");
   std::string conf = dir.write("agent.conf",
                                "proxy = none\ninterval = 1h\nlog_level = debug\n"
                                "network_debounce = 1s\nnotify = false\ncontrol_socket = " +

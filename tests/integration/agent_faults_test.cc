@@ -124,12 +124,12 @@ TEST_F(AgentFaultsTest, ServerWithACertificateFromAnotherCaIsSentNothing) {
   // A second, separately initialised server: its TLS certificate comes from its own CA.
   std::string other_state = dir_.path() + "/other";
   std::string policy = dir_.path() + "/policy.json";
-  auto init = RunProcess({kServer, "init", "--state-dir", other_state, "--policy", policy});
+  testing::TestServer other(other_state);
+  auto init = other.init({"--policy", policy});
   ASSERT_EQ(init.exit_code, 0) << init.err;
-  auto other = startServer(other_state, "other.log");
-  ASSERT_TRUE(other->started()) << readFile(dir_.path() + "/other.log");
+  ASSERT_TRUE(other.serve(dir_.path() + "/other.log")) << ReadFile(dir_.path() + "/other.log");
 
-  setMode("alt " + other->address("devices"));
+  setMode("alt " + other.address("devices"));
   RunResult r = runOnce();
   expectRun(r, "0 delivered; 1 waiting");
   EXPECT_LT(r.seconds, 10);
@@ -188,12 +188,10 @@ class AgentBlackHoleTest : public DeliveryHarness {
     admin_prefix_ = {ip_, "netns", "exec", server_ns_};
 
     initServer({"--san", server_ip_});
-    server_ = std::make_unique<testing::ServerProcess>(
-        std::vector<std::string>{ip_, "netns", "exec", server_ns_, kServer, "serve", "--state-dir",
-                                 server_state_, "--listen", server_ip_ + ":0", "--admin-listen",
-                                 "127.0.0.1:0"},
-        dir_.path() + "/server.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    ASSERT_TRUE(
+        server_->serve(dir_.path() + "/server.log",
+                       {.listen = server_ip_ + ":0", .prefix = {ip_, "netns", "exec", server_ns_}}))
+        << ReadFile(dir_.path() + "/server.log");
     admin_ = server_->address("admin");
     devices_ = server_->address("devices");
     port_ = devices_.substr(devices_.rfind(':') + 1);
@@ -223,7 +221,6 @@ class AgentBlackHoleTest : public DeliveryHarness {
 
   std::string ip_, nft_, agent_ns_, server_ns_, agent_ip_, server_ip_, devices_, port_;
   bool made_ = false;
-  std::unique_ptr<testing::ServerProcess> server_;
 };
 
 TEST_F(AgentBlackHoleTest, DroppedPacketsKeepTheReportSpooledUntilTheRouteHeals) {

@@ -41,7 +41,7 @@ TEST_F(AgentReliabilityTest, Defect4SequenceFileDeletedContinuesAfterTheSentHist
   ASSERT_EQ(::unlink(sequenceFile().c_str()), 0);
   expectRun(runOnce(), "report 4 spooled; 1 delivered; 0 waiting");
   expectStoredOnce(4);
-  EXPECT_EQ(readFile(sequenceFile()), "5\n");
+  EXPECT_EQ(ReadFile(sequenceFile()), "5\n");
 }
 
 // Defect 4a: committing `sequence` failed after the report was spooled; the report was
@@ -54,7 +54,7 @@ TEST_F(AgentReliabilityTest, Defect4FailedSequenceCommitDoesNotReuseTheNumber) {
   expectRun(failed, "report 2 spooled; 1 delivered; 0 waiting");
   EXPECT_NE(failed.out.err.find(sequenceFile()), std::string::npos)
       << "the failed write is logged, naming the file: " << failed.out.err;
-  EXPECT_EQ(readFile(sequenceFile()), "2\n") << "the commit did fail";
+  EXPECT_EQ(ReadFile(sequenceFile()), "2\n") << "the commit did fail";
   expectRun(runOnce(), "report 3 spooled; 1 delivered; 0 waiting");
   ASSERT_EQ(::rmdir(blocker.c_str()), 0);
   expectRun(runOnce(), "report 4 spooled; 1 delivered; 0 waiting");
@@ -76,8 +76,8 @@ TEST_F(AgentReliabilityTest, Defect4ReusedSequenceIsRefusedAndTheAgentRenumbers)
   expectRun(r, "report 1 spooled; 1 delivered; 0 waiting");
   EXPECT_NE(r.out.err.find("sent again as 4"), std::string::npos) << r.out.err;
   expectStoredOnce(4);
-  EXPECT_EQ(readFile(sequenceFile()), "5\n") << "the counter moved past the new number";
-  json::Value last = *json::parse(readFile(agent_ + "/last-report.json"));
+  EXPECT_EQ(ReadFile(sequenceFile()), "5\n") << "the counter moved past the new number";
+  json::Value last = *json::parse(ReadFile(agent_ + "/last-report.json"));
   EXPECT_EQ(last.find("sequence")->asInt(), 4);
   expectRun(runOnce(), "report 5 spooled; 1 delivered; 0 waiting");
   expectStoredOnce(5);
@@ -90,7 +90,7 @@ TEST_F(AgentReliabilityTest, Defect5CorruptSequenceFileIsRepairedAndNamed) {
   RunResult r = runOnce();
   expectRun(r, "report 2 spooled; 1 delivered; 0 waiting");
   EXPECT_NE(r.out.err.find(sequenceFile() + " is corrupt"), std::string::npos) << r.out.err;
-  EXPECT_EQ(readFile(sequenceFile()), "3\n");
+  EXPECT_EQ(ReadFile(sequenceFile()), "3\n");
   writeAgentFile("sequence", std::string(200, '9'));  // too large to be a number
   expectRun(runOnce(), "report 3 spooled; 1 delivered; 0 waiting");
   expectStoredOnce(3);
@@ -126,17 +126,17 @@ TEST_F(AgentReliabilityTest, Defect3FullStateDirStillChecksAndDeliversTheSpool) 
   auto ns = RunProcess(
       {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script});
   ASSERT_EQ(ns.exit_code, 0) << "the tmpfs was not full: " << ns.out << ns.err;
-  const std::string err = readFile(out + "/stderr");
-  EXPECT_EQ(readFile(out + "/rc"), "0\n") << readFile(out + "/stdout") << err;
-  EXPECT_NE(readFile(out + "/stdout").find("no report spooled (see above); 3 delivered; 0 waiting"),
+  const std::string err = ReadFile(out + "/stderr");
+  EXPECT_EQ(ReadFile(out + "/rc"), "0\n") << ReadFile(out + "/stdout") << err;
+  EXPECT_NE(ReadFile(out + "/stdout").find("no report spooled (see above); 3 delivered; 0 waiting"),
             std::string::npos)
-      << readFile(out + "/stdout") << err;
+      << ReadFile(out + "/stdout") << err;
   expectStoredOnce(4);
   // The reason is said, once per file; the unchanged policy was not written at all.
   EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
   EXPECT_EQ(count(err, "cannot write " + agent_ + "/spool "), 1u) << err;
   EXPECT_EQ(err.find("policy.signed.json"), std::string::npos) << err;
-  EXPECT_EQ(readFile(out + "/policy-before"), readFile(out + "/policy-after"));
+  EXPECT_EQ(ReadFile(out + "/policy-before"), ReadFile(out + "/policy-after"));
   // The checks ran: their report (number 5) was made, and only its spooling failed.
   EXPECT_NE(err.find("report 5 not spooled"), std::string::npos) << err;
 }

@@ -10,6 +10,7 @@
 
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
+#include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -18,15 +19,9 @@ namespace {
 
 using testing::RunProcess;
 
-const std::string kServer = HEARTH_SERVER_BINARY;
 const std::string kAgent = HEARTH_AGENT_BINARY;
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using testing::ReadFile;
 
 // A policy with only the disk check: fast, and judged the same on every machine here.
 constexpr const char* kPolicy =
@@ -38,17 +33,15 @@ class AgentRoundTripTest : public ::testing::Test {
     state_ = dir_.path() + "/server";
     agent_ = dir_.path() + "/agent";
     std::string policy = dir_.write("policy.json", kPolicy);
-    auto init = RunProcess({kServer, "init", "--state-dir", state_, "--policy", policy});
+    server_ = std::make_unique<testing::TestServer>(state_);
+    auto init = server_->init({"--policy", policy});
     ASSERT_EQ(init.exit_code, 0) << init.err;
     start("127.0.0.1:0");
   }
 
   void start(const std::string& listen) {
-    server_ = std::make_unique<testing::ServerProcess>(
-        std::vector<std::string>{kServer, "serve", "--state-dir", state_, "--listen", listen,
-                                 "--admin-listen", "127.0.0.1:0"},
-        dir_.path() + "/server.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    ASSERT_TRUE(server_->serve(dir_.path() + "/server.log", {.listen = listen}))
+        << ReadFile(dir_.path() + "/server.log");
     devices_ = server_->address("devices");
     admin_ = server_->address("admin");
   }
@@ -60,8 +53,7 @@ class AgentRoundTripTest : public ::testing::Test {
   }
 
   json::Value adminGet(const std::string& path) {
-    std::string token = readFile(state_ + "/admin-token");
-    token.pop_back();
+    std::string token = server_->adminToken();
     auto r = RunProcess({"/usr/bin/curl", "-sS", "--cacert", state_ + "/ca.pem", "-H",
                          "Authorization: Bearer " + token, "https://" + admin_ + path});
     auto v = json::parse(r.out);
@@ -73,7 +65,7 @@ class AgentRoundTripTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::string state_, agent_, devices_, admin_;
-  std::unique_ptr<testing::ServerProcess> server_;
+  std::unique_ptr<testing::TestServer> server_;
 };
 
 TEST_F(AgentRoundTripTest, OfflineReportsAreDeliveredOnceInOrder) {
@@ -131,7 +123,7 @@ TEST_F(AgentRoundTripTest, OfflineReportsAreDeliveredOnceInOrder) {
   ASSERT_TRUE(sent.ok()) << shown.out;
   EXPECT_EQ(sent->find("report_id")->asString(), reports[0].find("report_id")->asString());
   EXPECT_EQ(*sent->find("result"), *reports[0].find("result"));
-  EXPECT_EQ(readFile(agent_ + "/last-report.json"), shown.out);  // byte for byte
+  EXPECT_EQ(ReadFile(agent_ + "/last-report.json"), shown.out);  // byte for byte
   auto human = agent({"status"});
   EXPECT_NE(human.out.find("Reports waiting to be sent: 0"), std::string::npos) << human.out;
   EXPECT_NE(human.out.find("disk_encryption"), std::string::npos);

@@ -17,12 +17,13 @@
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/server/store.h"
+#include "support/files.h"
+#include "support/https_client.h"
 #include "support/report_body.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -39,22 +40,9 @@ const std::string kAgent = HEARTH_AGENT_BINARY;
 constexpr const char* kPolicy =
     R"({"level":"standard","version":1,"checks":{"disk_encryption":{"required":true}}})";
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-size_t collect(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
+using testing::PollUntil;
+using testing::ReadFile;
+using testing::Trimmed;
 
 // A device as a plain mTLS client (libcurl, keep-alive).
 struct Client {
@@ -62,27 +50,14 @@ struct Client {
   int64_t next_sequence = 1;
 };
 
+testing::HttpsClient clientFor(const std::string& ca, const Client& c) {
+  return testing::HttpsClient({.ca_file = ca, .cert_file = c.cert, .key_file = c.key});
+}
+
 // POSTs `body` to `url` as `c`; the HTTP status (0 when there was no answer).
-long post(const std::string& url, const std::string& ca, const Client& c, const std::string& body,
-          CURL* handle = nullptr) {
-  CURL* h = handle != nullptr ? handle : curl_easy_init();
-  std::string resp;
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_CAINFO, ca.c_str());
-  curl_easy_setopt(h, CURLOPT_SSLCERT, c.cert.c_str());
-  curl_easy_setopt(h, CURLOPT_SSLKEY, c.key.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-  struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  long code = 0;
-  if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-  curl_slist_free_all(headers);
-  if (handle == nullptr) curl_easy_cleanup(h);
-  return code;
+long post(const std::string& url, const std::string& ca, const Client& c, const std::string& body) {
+  testing::HttpsReply reply = clientFor(ca, c).postJson(url, body);
+  return reply.completed() ? reply.status : 0;
 }
 
 class BackupRestoreTest : public ::testing::TestWithParam<std::string> {
@@ -105,10 +80,7 @@ class BackupRestoreTest : public ::testing::TestWithParam<std::string> {
     config_ = dir_.write("server.conf", "# the test server's configuration\nstale_after = 24\n");
     pass_ = dir_.write("passphrase", "a long passphrase for the test\n");
     std::string policy = dir_.write("policy.json", kPolicy);
-    std::vector<std::string> init = {kServer,    "init", "--state-dir", state_,
-                                     "--policy", policy, "--config",    config_};
-    if (!db_a_.empty()) init.insert(init.end(), {"--database", db_a_});
-    auto r = RunProcess(init);
+    auto r = testing::TestServer(state_, db_a_).init({"--policy", policy, "--config", config_});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
@@ -138,14 +110,11 @@ class BackupRestoreTest : public ::testing::TestWithParam<std::string> {
     return (slash == std::string::npos ? uri : uri.substr(0, slash)) + "/" + name + query;
   }
 
-  std::unique_ptr<testing::ServerProcess> serve(const std::string& state, const std::string& db,
-                                                const std::string& log) {
-    std::vector<std::string> argv = {kServer,    "serve",       "--state-dir",    state,
-                                     "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-                                     "--config", config_};
-    if (!db.empty()) argv.insert(argv.end(), {"--database", db});
-    auto p = std::make_unique<testing::ServerProcess>(argv, dir_.path() + "/" + log);
-    EXPECT_TRUE(p->started()) << readFile(dir_.path() + "/" + log);
+  std::unique_ptr<testing::TestServer> serve(const std::string& state, const std::string& db,
+                                             const std::string& log) {
+    auto p = std::make_unique<testing::TestServer>(state, db);
+    EXPECT_TRUE(p->serve(dir_.path() + "/" + log, {.extra = {"--config", config_}}))
+        << ReadFile(dir_.path() + "/" + log);
     return p;
   }
 
@@ -156,31 +125,18 @@ class BackupRestoreTest : public ::testing::TestWithParam<std::string> {
   }
 
   Client enrollClient(const std::string& devices, int i) {
-    auto key = protocol::Key::generateP256();
-    auto csr = protocol::MakeCsr(*key, "backup-test");
-    json::Value req = json::Value::object();
-    req.set("enroll_secret", trimmed(readFile(state_ + "/enroll-secret")));
-    req.set("csr", *csr);
-    req.set("hostname", "pc-" + std::to_string(i));
-    std::string body = json::write(req), resp;
-    CURL* c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, ("https://" + devices + "/api/v1/enroll").c_str());
-    curl_easy_setopt(c, CURLOPT_CAINFO, (state_ + "/ca.pem").c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-    curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    auto v = json::parse(resp);
-    EXPECT_TRUE(v.ok() && v->find("certificate") != nullptr) << resp;
-    if (!v.ok() || v->find("certificate") == nullptr) return {};
-    return Client{dir_.write("c" + std::to_string(i) + ".key", *key->privatePem()),
-                  dir_.write("c" + std::to_string(i) + ".pem", v->find("certificate")->asString())};
+    auto d = testing::EnrolDevice("https://" + devices, state_ + "/ca.pem",
+                                  Trimmed(ReadFile(state_ + "/enroll-secret")),
+                                  "pc-" + std::to_string(i), "backup-test");
+    EXPECT_TRUE(d.ok()) << d.error;
+    if (!d.ok()) return {};
+    return Client{dir_.write("c" + std::to_string(i) + ".key", d.key_pem),
+                  dir_.write("c" + std::to_string(i) + ".pem", d.cert_pem)};
   }
 
   json::Value adminGet(const std::string& state, const std::string& admin,
                        const std::string& path) {
-    std::string token = trimmed(readFile(state + "/admin-token"));
+    std::string token = Trimmed(ReadFile(state + "/admin-token"));
     auto r = RunProcess({"/usr/bin/curl", "-sS", "--cacert", state + "/ca.pem", "-H",
                          "Authorization: Bearer " + token, "https://" + admin + path});
     auto v = json::parse(r.out);
@@ -219,7 +175,7 @@ class BackupRestoreTest : public ::testing::TestWithParam<std::string> {
               202);
     json::Value list = adminGet(state_, admin, "/api/v1/devices");
     std::string id = list.find("devices")->asArray()[0].find("device_id")->asString();
-    std::string token = trimmed(readFile(state_ + "/admin-token"));
+    std::string token = Trimmed(ReadFile(state_ + "/admin-token"));
     auto retire =
         RunProcess({"/usr/bin/curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert",
                     state_ + "/ca.pem", "-H", "Authorization: Bearer " + token, "-X", "POST",
@@ -274,18 +230,19 @@ TEST_P(BackupRestoreTest, BackupDuringIngestRestoresEveryAcknowledgedReportAndAg
   std::vector<std::thread> threads;
   for (auto& client : clients) {
     threads.emplace_back([&, c = &client] {
-      CURL* h = curl_easy_init();
+      testing::HttpsClient h = clientFor(ca, *c);
       std::vector<Ack> mine;
       while (!stop) {
         std::string id = *protocol::RandomUuid();
-        long code = post("https://" + devices + "/api/v1/reports", ca, *c,
-                         hearth::testing::MinimalReportBody(id, c->next_sequence), h);
+        testing::HttpsReply reply =
+            h.postJson("https://" + devices + "/api/v1/reports",
+                       hearth::testing::MinimalReportBody(id, c->next_sequence));
+        long code = reply.completed() ? reply.status : 0;
         if (code == 202 || code == 200) {
           mine.push_back({id, Clock::now()});
           ++c->next_sequence;
         }
       }
-      curl_easy_cleanup(h);
       std::lock_guard<std::mutex> lock(mu);
       acks.insert(acks.end(), mine.begin(), mine.end());
     });
@@ -313,7 +270,7 @@ TEST_P(BackupRestoreTest, BackupDuringIngestRestoresEveryAcknowledgedReportAndAg
   struct stat st {};
   ASSERT_EQ(::stat(out.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(readFile(out).find("BEGIN"), std::string::npos);  // no key in the clear
+  EXPECT_EQ(ReadFile(out).find("BEGIN"), std::string::npos);  // no key in the clear
 
   // A wrong passphrase restores nothing.
   std::string target = dir_.path() + "/restored";
@@ -333,7 +290,7 @@ TEST_P(BackupRestoreTest, BackupDuringIngestRestoresEveryAcknowledgedReportAndAg
       {kServer, "restore", "--in", out, "--state-dir", target, "--passphrase-file", pass_}, db_b_));
   ASSERT_EQ(restored.exit_code, 0) << restored.err;
   EXPECT_NE(restored.out.find("integrity ok"), std::string::npos) << restored.out;
-  EXPECT_EQ(readFile(target + "/server.conf.from-backup"), readFile(config_));
+  EXPECT_EQ(ReadFile(target + "/server.conf.from-backup"), ReadFile(config_));
 
   // Every report acknowledged before the snapshot is in the restored database; the backup
   // overlapped real ingest (acknowledgements before, during and after it).
@@ -364,7 +321,7 @@ TEST_P(BackupRestoreTest, BackupDuringIngestRestoresEveryAcknowledgedReportAndAg
                  hearth::testing::MinimalReportBody(*protocol::RandomUuid(), c0.next_sequence)),
             202);
   // The agent's name for the server now points at the new place (as DNS would after a move).
-  std::string enrollment = readFile(agent_ + "/enrollment.json");
+  std::string enrollment = ReadFile(agent_ + "/enrollment.json");
   size_t pos = enrollment.find(devices);
   ASSERT_NE(pos, std::string::npos) << enrollment;
   enrollment.replace(pos, devices.size(), new_devices);
@@ -463,7 +420,7 @@ TEST_P(BackupRestoreTest, AgentsResendWhatTheOldServerAcknowledgedAfterTheSnapsh
   std::string new_devices = second->address("devices");
   bool said = false;
   for (const auto& a : agents) {
-    std::string enrollment = readFile(a + "/enrollment.json");
+    std::string enrollment = ReadFile(a + "/enrollment.json");
     size_t pos = enrollment.find(devices);
     ASSERT_NE(pos, std::string::npos) << enrollment;
     enrollment.replace(pos, devices.size(), new_devices);
@@ -482,7 +439,8 @@ TEST_P(BackupRestoreTest, AgentsResendWhatTheOldServerAcknowledgedAfterTheSnapsh
   size_t missing = 0;
   for (const auto& id : acknowledged) missing += now.count(id) == 0 ? 1 : 0;
   EXPECT_EQ(missing, 0u) << "of " << acknowledged.size() << " acknowledged by the old server";
-  EXPECT_EQ(now.size(), acknowledged.size() + kAgents);  // and one new report per agent
+  EXPECT_EQ(now.size(),
+            acknowledged.size() + kAgents);  // and one new report per agent
   // Each device: no sequence missing (reports_missing 0), its latest is its newest report.
   std::string admin = second->address("admin");
   json::Value list = adminGet(target, admin, "/api/v1/devices?limit=100");
@@ -505,7 +463,7 @@ TEST_P(BackupRestoreTest, TamperedBackupIsRefusedAndNothingIsWritten) {
   auto backup = RunProcess(withDb(
       {kServer, "backup", "--state-dir", state_, "--out", out, "--passphrase-file", pass_}, db_a_));
   ASSERT_EQ(backup.exit_code, 0) << backup.err;
-  std::string data = readFile(out);
+  std::string data = ReadFile(out);
   data[data.size() / 2] = static_cast<char>(data[data.size() / 2] ^ 0x20);
   std::string bad = dir_.write("bad.hbk", data);
   std::string target = dir_.path() + "/restored";
@@ -554,13 +512,14 @@ TEST_P(BackupRestoreTest, ServeAppliesRetentionWhenItStarts) {
   backdateRetirement();
   auto server = serve(state_, db_a_, "server-c.log");
   ASSERT_TRUE(server->started());
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (readFile(dir_.path() + "/server-c.log").find("retention: deleted") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_NE(readFile(dir_.path() + "/server-c.log").find("1 retired device(s)"), std::string::npos)
-      << readFile(dir_.path() + "/server-c.log");
+  PollUntil(
+      [&] {
+        return ReadFile(dir_.path() + "/server-c.log").find("retention: deleted") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(20), std::chrono::milliseconds(50));
+  EXPECT_NE(ReadFile(dir_.path() + "/server-c.log").find("1 retired device(s)"), std::string::npos)
+      << ReadFile(dir_.path() + "/server-c.log");
   EXPECT_TRUE(storedReportIds(state_, db_a_).empty());
   json::Value list = adminGet(state_, server->address("admin"), "/api/v1/feed");
   for (const auto& e : list.find("events")->asArray()) {

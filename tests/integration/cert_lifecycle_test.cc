@@ -22,6 +22,7 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "integration/delivery_harness.h"
+#include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -37,12 +38,8 @@ const std::string kFaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so
 constexpr const char* kPolicy =
     R"({"level":"standard","version":1,"checks":{"disk_encryption":{"required":true}}})";
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using testing::PollUntil;
+using testing::ReadFile;
 
 std::string serialOf(const std::string& pem) {
   auto info = protocol::ParseCertificate(pem);
@@ -59,7 +56,8 @@ class CertLifecycleTest : public ::testing::Test {
     state_ = dir_.path() + "/server";
     agent_ = dir_.path() + "/agent";
     std::string policy = dir_.write("policy.json", kPolicy);
-    auto init = RunProcess({kServer, "init", "--state-dir", state_, "--policy", policy});
+    server_ = std::make_unique<testing::TestServer>(state_);
+    auto init = server_->init({"--policy", policy});
     ASSERT_EQ(init.exit_code, 0) << init.err;
     dir_.write("agent.conf", "# test configuration\nproxy = none\n");
   }
@@ -74,16 +72,15 @@ class CertLifecycleTest : public ::testing::Test {
 
   // (Re)starts the server at simulated day `days`, on the address the agent enrolled with.
   void serveAt(int days, std::vector<std::string> extra = {}) {
-    server_.reset();
-    std::vector<std::string> argv = {kServer, "serve", "--state-dir", state_, "--listen",
-                                     devices_.empty() ? "127.0.0.1:0" : devices_, "--admin-listen",
-                                     admin_.empty() ? "127.0.0.1:0" : admin_,
-                                     // Two simulated years: keep the whole history to count it
-                                     // (the default retention, 400 days, would prune it).
-                                     "--retention-days", "3650"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    server_ = std::make_unique<testing::ServerProcess>(at(days, argv), dir_.path() + "/server.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    // Two simulated years: keep the whole history to count it (the default retention, 400 days,
+    // would prune it).
+    extra.insert(extra.begin(), {"--retention-days", "3650"});
+    ASSERT_TRUE(server_->serve(dir_.path() + "/server.log",
+                               {.listen = devices_.empty() ? "127.0.0.1:0" : devices_,
+                                .admin_listen = admin_.empty() ? "127.0.0.1:0" : admin_,
+                                .extra = extra,
+                                .prefix = at(days, {})}))
+        << ReadFile(dir_.path() + "/server.log");
     devices_ = server_->address("devices");
     admin_ = server_->address("admin");
   }
@@ -110,7 +107,7 @@ class CertLifecycleTest : public ::testing::Test {
   }
 
   json::Value adminGet(const std::string& path) {
-    std::string token = readFile(state_ + "/admin-token");
+    std::string token = ReadFile(state_ + "/admin-token");
     token.pop_back();
     auto r = RunProcess({"/usr/bin/curl", "-sS", "--cacert", state_ + "/ca.pem", "-H",
                          "Authorization: Bearer " + token, "https://" + admin_ + path});
@@ -153,12 +150,12 @@ class CertLifecycleTest : public ::testing::Test {
     }
     argv.push_back("https://" + devices_ + path);
     auto r = RunProcess(argv);
-    if (body != nullptr) *body = readFile(dir_.path() + "/req/body");
+    if (body != nullptr) *body = ReadFile(dir_.path() + "/req/body");
     return std::atoi(r.out.c_str());
   }
 
-  std::string deviceCert() { return readFile(agent_ + "/device.pem"); }
-  std::string deviceKey() { return readFile(agent_ + "/device.key"); }
+  std::string deviceCert() { return ReadFile(agent_ + "/device.pem"); }
+  std::string deviceKey() { return ReadFile(agent_ + "/device.key"); }
 
   void TearDown() override {
     server_.reset();
@@ -167,7 +164,7 @@ class CertLifecycleTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::string state_, agent_, devices_, admin_;
-  std::unique_ptr<testing::ServerProcess> server_;
+  std::unique_ptr<testing::TestServer> server_;
 };
 
 // The acceptance test: enrolled with a one-year certificate, the agent keeps reporting while the
@@ -244,7 +241,7 @@ TEST_F(CertLifecycleTest, ExpiredCertificateRecoversOnlyWhenTheServerAllowsIt) {
   serveAt(0);
   ASSERT_EQ(enrollAt(0).exit_code, 0);
   ASSERT_EQ(agentAt(0, {"run", "--once"}).exit_code, 0);
-  std::string device_id = readFile(agent_ + "/enrollment.json");
+  std::string device_id = ReadFile(agent_ + "/enrollment.json");
   std::string old_cert = deviceCert();
 
   // 400 days later (the certificate expired 35 days ago); recovery not allowed (the default).
@@ -275,7 +272,7 @@ TEST_F(CertLifecycleTest, ExpiredCertificateRecoversOnlyWhenTheServerAllowsIt) {
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.out.find("2 delivered; 0 waiting"), std::string::npos) << again.out << again.err;
   EXPECT_NE(deviceCert(), old_cert);
-  EXPECT_EQ(readFile(agent_ + "/enrollment.json"), device_id);  // same device
+  EXPECT_EQ(ReadFile(agent_ + "/enrollment.json"), device_id);  // same device
   st = statusAt(400);
   EXPECT_TRUE(st.find("certificate_problem")->isNull());
   EXPECT_EQ(adminGet("/api/v1/devices").find("devices")->size(), 1u);
@@ -310,7 +307,7 @@ TEST_F(CertLifecycleTest, RenewalNeedsANewKeyAndIsSafeToRepeat) {
   serveAt(0);
   ASSERT_EQ(enrollAt(0).exit_code, 0);
   std::string id =
-      json::parse(readFile(agent_ + "/enrollment.json"))->find("device_id")->asString();
+      json::parse(ReadFile(agent_ + "/enrollment.json"))->find("device_id")->asString();
   const std::string cert0 = deviceCert(), key0 = deviceKey();
 
   auto renew = [&](const protocol::Key& key, std::string* cert_out) {
@@ -358,11 +355,11 @@ TEST_F(CertLifecycleTest, SigningKeyRotationIsFollowedByAgentsThatSawTheAnnounce
     ASSERT_EQ(enrollAt(0, d).exit_code, 0);
     ASSERT_EQ(agentAt(0, {"run", "--once"}, d).exit_code, 0);
   }
-  const std::string old_pub = readFile(a + "/policy-signing.pub");
+  const std::string old_pub = ReadFile(a + "/policy-signing.pub");
 
   auto rotate = serverCommand(0, {"rotate", "signing-key", "--overlap-days", "30"});
   ASSERT_EQ(rotate.exit_code, 0) << rotate.err;
-  const std::string next_pub = readFile(state_ + "/policy-signing.next.pub");
+  const std::string next_pub = ReadFile(state_ + "/policy-signing.next.pub");
   ASSERT_NE(next_pub, old_pub);
   EXPECT_NE(serverCommand(0, {"rotate", "signing-key"}).err.find("already in progress"),
             std::string::npos);
@@ -373,8 +370,8 @@ TEST_F(CertLifecycleTest, SigningKeyRotationIsFollowedByAgentsThatSawTheAnnounce
   ASSERT_EQ(during.exit_code, 0) << during.err;
   EXPECT_NE(during.err.find("announced its next policy-signing key"), std::string::npos)
       << during.err;
-  EXPECT_EQ(readFile(a + "/policy-signing.next.pub"), next_pub);
-  EXPECT_EQ(readFile(a + "/policy-signing.pub"), old_pub);  // the old key still signs
+  EXPECT_EQ(ReadFile(a + "/policy-signing.next.pub"), next_pub);
+  EXPECT_EQ(ReadFile(a + "/policy-signing.pub"), old_pub);  // the old key still signs
 
   // After the overlap the next key signs; a new policy version shows who follows.
   std::string v2 = dir_.write(
@@ -387,7 +384,7 @@ TEST_F(CertLifecycleTest, SigningKeyRotationIsFollowedByAgentsThatSawTheAnnounce
   json::Value sa = statusAt(40, a);
   EXPECT_EQ(sa.find("policy_version")->asInt(), 2);
   EXPECT_TRUE(sa.find("policy_problem")->isNull());
-  EXPECT_EQ(readFile(a + "/policy-signing.pub"), next_pub);
+  EXPECT_EQ(ReadFile(a + "/policy-signing.pub"), next_pub);
   EXPECT_NE(::access((a + "/policy-signing.next.pub").c_str(), F_OK), 0);
 
   auto offline = agentAt(40, {"run", "--once"}, b);
@@ -399,7 +396,7 @@ TEST_F(CertLifecycleTest, SigningKeyRotationIsFollowedByAgentsThatSawTheAnnounce
   ASSERT_TRUE(sb.find("policy_problem")->isString());
   EXPECT_NE(sb.find("policy_problem")->asString().find("hearth-agent enroll"), std::string::npos);
   EXPECT_EQ(sb.find("spool_depth")->asInt(), 0);  // it still reports
-  EXPECT_EQ(readFile(b + "/policy-signing.pub"), old_pub);
+  EXPECT_EQ(ReadFile(b + "/policy-signing.pub"), old_pub);
   auto text = agentAt(40, {"status"}, b);
   EXPECT_NE(text.out.find("POLICY: the company's server sent a policy signed with a key"),
             std::string::npos)
@@ -408,7 +405,7 @@ TEST_F(CertLifecycleTest, SigningKeyRotationIsFollowedByAgentsThatSawTheAnnounce
   // --finish makes the next key the current one for good; agents that follow see no change.
   auto finish = serverCommand(40, {"rotate", "signing-key", "--finish"});
   ASSERT_EQ(finish.exit_code, 0) << finish.err;
-  EXPECT_EQ(readFile(state_ + "/policy-signing.pub"), next_pub);
+  EXPECT_EQ(ReadFile(state_ + "/policy-signing.pub"), next_pub);
   serveAt(41);
   ASSERT_EQ(agentAt(41, {"run", "--once"}, a).exit_code, 0);
   EXPECT_TRUE(statusAt(41, a).find("policy_problem")->isNull());
@@ -416,7 +413,7 @@ TEST_F(CertLifecycleTest, SigningKeyRotationIsFollowedByAgentsThatSawTheAnnounce
   // A PC enrolled now pins the new key.
   const std::string c = dir_.path() + "/agent-c";
   ASSERT_EQ(enrollAt(41, c).exit_code, 0);
-  EXPECT_EQ(readFile(c + "/policy-signing.pub"), next_pub);
+  EXPECT_EQ(ReadFile(c + "/policy-signing.pub"), next_pub);
 }
 
 // Server TLS certificate rotation: agents that trust ca.pem accept any new leaf under it; agents
@@ -427,7 +424,7 @@ TEST_F(CertLifecycleTest, ServerKeyRotationReachesAgentsThatPinnedTheOldKey) {
                     c = dir_.path() + "/agent-c";
   serveAt(0);
   const std::string old_pin =
-      *protocol::Key::fromPem(readFile(state_ + "/server.key"))->publicKeyPin();
+      *protocol::Key::fromPem(ReadFile(state_ + "/server.key"))->publicKeyPin();
   for (const auto& d : {a, b}) {
     auto e = agentAt(0,
                      {"enroll", "--server", "https://" + devices_, "--secret-file",
@@ -437,7 +434,7 @@ TEST_F(CertLifecycleTest, ServerKeyRotationReachesAgentsThatPinnedTheOldKey) {
   }
   ASSERT_EQ(enrollAt(0, c).exit_code, 0);
   for (const auto& d : {a, b, c}) ASSERT_EQ(agentAt(0, {"run", "--once"}, d).exit_code, 0);
-  const auto before = protocol::ParseCertificate(readFile(state_ + "/server.pem"));
+  const auto before = protocol::ParseCertificate(ReadFile(state_ + "/server.pem"));
 
   // Prepared: the next key's pin goes out with every policy. Agent A fetches one; B is offline.
   auto prepare = serverCommand(0, {"rotate", "server-cert", "--prepare"});
@@ -448,14 +445,14 @@ TEST_F(CertLifecycleTest, ServerKeyRotationReachesAgentsThatPinnedTheOldKey) {
   auto learn = agentAt(1, {"run", "--once"}, a);
   ASSERT_EQ(learn.exit_code, 0) << learn.err;
   EXPECT_NE(learn.err.find("announced its next TLS key"), std::string::npos) << learn.err;
-  EXPECT_NE(readFile(a + "/server-pins.json").find(next_pin), std::string::npos);
+  EXPECT_NE(ReadFile(a + "/server-pins.json").find(next_pin), std::string::npos);
 
   // The switch: a new certificate for the prepared key, same names, same CA.
   auto rotate = serverCommand(2, {"rotate", "server-cert"});
   ASSERT_EQ(rotate.exit_code, 0) << rotate.err;
   EXPECT_EQ(rotate.out.substr(0, 52), next_pin);
   EXPECT_EQ(rotate.err.find("warning"), std::string::npos) << rotate.err;
-  const auto after = protocol::ParseCertificate(readFile(state_ + "/server.pem"));
+  const auto after = protocol::ParseCertificate(ReadFile(state_ + "/server.pem"));
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->dns_names, before->dns_names);
   EXPECT_EQ(after->ip_addresses, before->ip_addresses);
@@ -486,12 +483,12 @@ TEST_F(CertLifecycleTest, DeviceCaRolloverAcceptsBothUntilFinished) {
     ASSERT_EQ(enrollAt(0, d).exit_code, 0);
     ASSERT_EQ(agentAt(0, {"run", "--once"}, d).exit_code, 0);
   }
-  const std::string old_ca = readFile(state_ + "/device-ca.pem");
+  const std::string old_ca = ReadFile(state_ + "/device-ca.pem");
   auto roll = serverCommand(0, {"rotate", "device-ca"});
   ASSERT_EQ(roll.exit_code, 0) << roll.err;
-  const std::string new_ca = readFile(state_ + "/device-ca.pem");
+  const std::string new_ca = ReadFile(state_ + "/device-ca.pem");
   ASSERT_NE(new_ca, old_ca);
-  EXPECT_EQ(readFile(state_ + "/device-ca.old.pem"), old_ca);
+  EXPECT_EQ(ReadFile(state_ + "/device-ca.old.pem"), old_ca);
   EXPECT_NE(serverCommand(0, {"rotate", "device-ca"}).err.find("already in progress"),
             std::string::npos);
 
@@ -501,15 +498,15 @@ TEST_F(CertLifecycleTest, DeviceCaRolloverAcceptsBothUntilFinished) {
   ASSERT_EQ(renewed.exit_code, 0) << renewed.err;
   EXPECT_NE(renewed.out.find("1 delivered; 0 waiting"), std::string::npos) << renewed.out;
   auto now = std::chrono::system_clock::now() + std::chrono::hours(24 * 200);
-  EXPECT_TRUE(protocol::VerifyCertificate(readFile(a + "/device.pem"), new_ca, now).ok());
-  EXPECT_FALSE(protocol::VerifyCertificate(readFile(a + "/device.pem"), old_ca, now).ok());
+  EXPECT_TRUE(protocol::VerifyCertificate(ReadFile(a + "/device.pem"), new_ca, now).ok());
+  EXPECT_FALSE(protocol::VerifyCertificate(ReadFile(a + "/device.pem"), old_ca, now).ok());
   // B stays on its certificate of the old CA (it renews only at its next cycle after this one).
-  std::string b_cert = readFile(b + "/device.pem"), b_key = readFile(b + "/device.key");
+  std::string b_cert = ReadFile(b + "/device.pem"), b_key = ReadFile(b + "/device.key");
   EXPECT_EQ(deviceRequest(b_cert, b_key, "/api/v1/policy"), 200);
   // A PC enrolled now gets a certificate of the new CA.
   const std::string c = dir_.path() + "/agent-c";
   ASSERT_EQ(enrollAt(200, c).exit_code, 0);
-  EXPECT_TRUE(protocol::VerifyCertificate(readFile(c + "/device.pem"), new_ca, now).ok());
+  EXPECT_TRUE(protocol::VerifyCertificate(ReadFile(c + "/device.pem"), new_ca, now).ok());
 
   // Finished: the old CA is no longer trusted; A (renewed) reports, B's old certificate fails.
   auto finish = serverCommand(200, {"rotate", "device-ca", "--finish"});
@@ -546,15 +543,13 @@ TEST_F(CertLifecycleTest, TheDaemonRenewsAtHalfLife) {
     ::_exit(127);
   }
   ASSERT_GT(pid, 0);
-  bool delivered = false;
-  for (int i = 0; i < 400 && !delivered; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    delivered = readFile(log).find("delivered 1 report(s)") != std::string::npos;
-  }
+  bool delivered =
+      PollUntil([&] { return ReadFile(log).find("delivered 1 report(s)") != std::string::npos; },
+                std::chrono::seconds(20), std::chrono::milliseconds(50));
   ::kill(pid, SIGTERM);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  const std::string text = readFile(log);
+  const std::string text = ReadFile(log);
   ASSERT_TRUE(delivered) << text;
   EXPECT_NE(text.find("renewed this PC's certificate (new key)"), std::string::npos) << text;
   EXPECT_NE(deviceCert(), old_cert);

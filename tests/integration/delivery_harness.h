@@ -26,11 +26,13 @@
 #include <gtest/gtest.h>
 
 #include "hearth/json.h"
+#include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
 namespace hearth::delivery_harness {
 
+using testing::ReadFile;
 using testing::RunProcess;
 
 // libfaketime keeps a process's clock state in /dev/shm (sem.faketime_sem_PID,
@@ -63,12 +65,6 @@ inline const std::string kCurl = "/usr/bin/curl";
 // a run that meets a dead network must still end well within this.
 constexpr double kRunBoundSeconds = 35;
 
-inline std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // curl says "Timeout was reached", "SSL connection timeout" or "Operation timed out".
 inline bool mentionsTimeout(std::string s) {
@@ -108,10 +104,10 @@ class DeliveryHarness : public ::testing::Test {
     server_state_ = dir_.path() + "/server";
     agent_ = dir_.path() + "/agent";
     std::string policy = dir_.write("policy.json", testPolicy());
-    std::vector<std::string> argv = {kServer,       "init",     "--state-dir",
-                                     server_state_, "--policy", policy};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto init = RunProcess(argv);
+    std::vector<std::string> args = {"--policy", policy};
+    args.insert(args.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<testing::TestServer>(server_state_);
+    auto init = server_->init(args);
     ASSERT_EQ(init.exit_code, 0) << init.err;
     // Short timeouts keep the stall and black-hole tests quick (the defaults are 10 s / 30 s).
     dir_.write("agent.conf",
@@ -129,7 +125,7 @@ class DeliveryHarness : public ::testing::Test {
     auto e = agent({"enroll", "--server", "https://" + address, "--secret-file",
                     server_state_ + "/enroll-secret", "--ca-file", server_state_ + "/ca.pem"});
     ASSERT_EQ(e.exit_code, 0) << e.out << e.err;
-    device_id_ = json::parse(readFile(agent_ + "/enrollment.json"))->find("device_id")->asString();
+    device_id_ = json::parse(ReadFile(agent_ + "/enrollment.json"))->find("device_id")->asString();
   }
 
   RunResult runOnce() {
@@ -142,8 +138,7 @@ class DeliveryHarness : public ::testing::Test {
   }
 
   json::Value adminGet(const std::string& path) {
-    std::string token = readFile(server_state_ + "/admin-token");
-    while (!token.empty() && token.back() == '\n') token.pop_back();
+    std::string token = server_->adminToken();
     std::vector<std::string> argv = admin_prefix_;
     argv.insert(argv.end(),
                 {kCurl, "-sS", "--max-time", "20", "--cacert", server_state_ + "/ca.pem", "-H",
@@ -203,7 +198,7 @@ class DeliveryHarness : public ::testing::Test {
   std::string spooledReportId(int64_t seq) {
     char name[32];
     std::snprintf(name, sizeof name, "%020lld.json", static_cast<long long>(seq));
-    auto v = json::parse(readFile(agent_ + "/spool/" + name));
+    auto v = json::parse(ReadFile(agent_ + "/spool/" + name));
     return v.ok() && v->find("report_id") != nullptr ? v->find("report_id")->asString() : "";
   }
 
@@ -216,14 +211,15 @@ class DeliveryHarness : public ::testing::Test {
   testing::TempDir dir_;
   std::string server_state_, agent_, admin_, device_id_;
   std::vector<std::string> agent_prefix_, admin_prefix_;
+  std::unique_ptr<testing::TestServer> server_;
 };
 
 class ProxiedAgentTest : public DeliveryHarness {
  protected:
   void SetUp() override {
     initServer();
-    server_ = startServer(server_state_, "server.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    ASSERT_TRUE(server_->serve(dir_.path() + "/server.log"))
+        << ReadFile(dir_.path() + "/server.log");
     admin_ = server_->address("admin");
     mode_file_ = dir_.path() + "/proxy-mode";
     setMode("pass");
@@ -231,21 +227,13 @@ class ProxiedAgentTest : public DeliveryHarness {
         std::vector<std::string>{kPython, kProxyScript, "--upstream", server_->address("devices"),
                                  "--mode-file", mode_file_, "--upload-bytes", kUploadBytes},
         proxyLogPath());
-    ASSERT_TRUE(proxy_->started()) << readFile(proxyLogPath());
+    ASSERT_TRUE(proxy_->started()) << ReadFile(proxyLogPath());
     // Enrolled through the proxy: every request of every later run goes through it.
     enroll(proxy_->address("proxy"));
     // A first report, delivered through the untouched proxy: the policy is in place and the
     // store has report 1.
     RunResult first = runOnce();
     expectRun(first, "1 delivered; 0 waiting");
-  }
-
-  std::unique_ptr<testing::ServerProcess> startServer(const std::string& state,
-                                                      const std::string& log) {
-    return std::make_unique<testing::ServerProcess>(
-        std::vector<std::string>{kServer, "serve", "--state-dir", state, "--listen", "127.0.0.1:0",
-                                 "--admin-listen", "127.0.0.1:0"},
-        dir_.path() + "/" + log);
   }
 
   void setMode(const std::string& mode) {
@@ -263,7 +251,7 @@ class ProxiedAgentTest : public DeliveryHarness {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     do {
       out.clear();
-      std::istringstream in(readFile(proxyLogPath()));
+      std::istringstream in(ReadFile(proxyLogPath()));
       for (std::string line; std::getline(in, line);) {
         if (line.find(" mode=" + mode + " ") != std::string::npos) out.push_back(line);
       }
@@ -274,7 +262,7 @@ class ProxiedAgentTest : public DeliveryHarness {
   }
 
   std::string mode_file_;
-  std::unique_ptr<testing::ServerProcess> server_, proxy_;
+  std::unique_ptr<testing::ServerProcess> proxy_;
 };
 
 }  // namespace hearth::delivery_harness

@@ -16,6 +16,7 @@
 #include "hearth/check.h"
 #include "hearth/system_view.h"
 #include "hearth/text.h"
+#include "support/files.h"
 #include "support/temp_dir.h"
 
 namespace hearth::checks::os_patches {
@@ -23,10 +24,8 @@ namespace {
 
 using testing::TempDir;
 
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0;
-}
+using testing::Exists;
+using testing::WriteFile;
 
 StatusOr<CommandResult> runIn(const SystemView& sys, std::vector<std::string> argv,
                               const std::string& tmp) {
@@ -46,15 +45,9 @@ void mustRun(const SystemView& sys, std::vector<std::string> argv, const std::st
   if (out != nullptr) *out = r->out;
 }
 
-void writeFile(const std::string& path, const std::string& content) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << content;
-}
-
-// Independent expectation: Inst lines of the simulation, and which of them are security updates
-// (an Inst origin ending in -security, or a -security version in apt-cache policy between the
-// installed version and the candidate), by simple text matching.
+// Independent expectation: Inst lines of the simulation, and which of them are security updates (an
+// Inst origin ending in -security, or a -security version in apt-cache policy between the installed
+// version and the candidate), by simple text matching.
 struct Expected {
   int pending = 0;
   int security = 0;
@@ -135,7 +128,7 @@ class AptRepo {
     };
     for (const auto& d : debs) {
       std::string pkgdir = t_ + "/build/" + d.name + "-" + d.version;
-      writeFile(pkgdir + "/DEBIAN/control", "Package: " + d.name + "\nVersion: " + d.version +
+      WriteFile(pkgdir + "/DEBIAN/control", "Package: " + d.name + "\nVersion: " + d.version +
                                                 "\nArchitecture: all\nMaintainer: Hearth Tests "
                                                 "<tests@example.invalid>\nDescription: test\n");
       std::string pool = t_ + "/repo/pool/" + d.suite;
@@ -154,7 +147,7 @@ class AptRepo {
               &packages);
       packages =
           std::regex_replace(packages, std::regex("Filename: " + t_ + "/repo/"), "Filename: ");
-      writeFile(dist + "/main/binary-amd64/Packages", packages);
+      WriteFile(dist + "/main/binary-amd64/Packages", packages);
       std::string release;
       mustRun(*sys,
               {"/usr/bin/apt-ftparchive", "-o", "APT::FTPArchive::Release::Origin=Debian", "-o",
@@ -164,9 +157,9 @@ class AptRepo {
                "APT::FTPArchive::Release::Architectures=amd64", "-o",
                "APT::FTPArchive::Release::Components=main", "release", dist},
               tmp(), &release);
-      writeFile(dist + "/Release", release);
+      WriteFile(dist + "/Release", release);
     }
-    writeFile(t_ + "/etc/sources.list",
+    WriteFile(t_ + "/etc/sources.list",
               "deb [trusted=yes] file:" + t_ + "/repo bookworm-security main\n" +
                   "deb [trusted=yes] file:" + t_ + "/repo bookworm-updates main\n");
     std::filesystem::create_directories(t_ + "/etc/sources.list.d");
@@ -177,7 +170,7 @@ class AptRepo {
     std::filesystem::create_directories(t_ + "/log");
     writeStatus(
         {{"hearth-test-pkg", "1.0"}, {"hearth-test-other", "1.0"}, {"hearth-test-masked", "1.0"}});
-    writeFile(conf(),
+    WriteFile(conf(),
               "Dir::State \"" + t_ + "/state/\";\n" +  //
                   "Dir::State::lists \"" + t_ + "/state/lists/\";\n" + "Dir::State::status \"" +
                   status() + "\";\n" + "Dir::State::extended_states \"" + t_ +
@@ -192,8 +185,10 @@ class AptRepo {
                   "/etc/apt.conf.d/\";\n" + "Dir::Etc::trusted \"" + t_ + "/etc/trusted.gpg\";\n" +
                   "Dir::Etc::trustedparts \"" + t_ + "/etc/trusted.gpg.d/\";\n" + "Dir::Log \"" +
                   t_ + "/log/\";\n" +
-                  "APT::Architecture \"amd64\";\nAPT::Architectures { \"amd64\"; };\n" +
-                  "APT::Get::List-Cleanup \"false\";\nAcquire::Languages \"none\";\n" +
+                  "APT::Architecture \"amd64\";\nAPT::Architectures { \"amd64\"; "
+                  "};\n" +
+                  "APT::Get::List-Cleanup \"false\";\nAcquire::Languages "
+                  "\"none\";\n" +
                   "APT::Sandbox::User \"root\";\nDebug::NoLocking \"true\";\n");
     auto apt = NewLiveSystemView(LiveOptions{.command_env = {{"APT_CONFIG", conf()}}});
     mustRun(*apt, {"/usr/bin/apt-get", "update"}, tmp());
@@ -203,10 +198,11 @@ class AptRepo {
     std::string s;
     for (const auto& [name, version] : installed) {
       s += "Package: " + name + "\nStatus: install ok installed\nPriority: optional\n" +
-           "Architecture: all\nMaintainer: Hearth Tests <tests@example.invalid>\nVersion: " +
+           "Architecture: all\nMaintainer: Hearth Tests "
+           "<tests@example.invalid>\nVersion: " +
            version + "\nDescription: test\n\n";
     }
-    writeFile(status(), s);
+    WriteFile(status(), s);
   }
 
  private:
@@ -222,8 +218,8 @@ Policy patchesPolicy() {
 }
 
 bool haveAptTools() {
-  return exists("/usr/bin/apt-get") && exists("/usr/bin/apt-ftparchive") &&
-         exists("/usr/bin/dpkg-deb");
+  return Exists("/usr/bin/apt-get") && Exists("/usr/bin/apt-ftparchive") &&
+         Exists("/usr/bin/dpkg-deb");
 }
 
 TEST(OsPatchesIntegrationTest, HermeticFileRepositoryWithSecuritySuite) {
@@ -285,7 +281,7 @@ TEST(OsPatchesIntegrationTest, UsesAptsOwnPackageCacheWhenItHasOne) {
   ss << in.rdbuf();
   std::string conf = std::regex_replace(ss.str(), std::regex("Dir::Cache::pkgcache \"\";"),
                                         "Dir::Cache::pkgcache \"pkgcache.bin\";");
-  writeFile(repo.conf(), conf);
+  WriteFile(repo.conf(), conf);
   auto sys = NewLiveSystemView(LiveOptions{.command_env = {{"APT_CONFIG", repo.conf()}}});
   Expected want = expectFrom(*sys, {"/usr/bin/apt-get"}, {"/usr/bin/apt-cache"}, repo.tmp());
   Policy policy = patchesPolicy();
@@ -293,11 +289,11 @@ TEST(OsPatchesIntegrationTest, UsesAptsOwnPackageCacheWhenItHasOne) {
   ASSERT_TRUE(r.ok()) << r.status().toString();
   EXPECT_EQ(r->evidence.find("pending_count")->asInt(), want.pending);
   EXPECT_EQ(r->evidence.find("security_count")->asInt(), want.security);
-  EXPECT_TRUE(exists(dir.path() + "/cache/pkgcache.bin"));
+  EXPECT_TRUE(Exists(dir.path() + "/cache/pkgcache.bin"));
 }
 
 TEST(OsPatchesIntegrationTest, ThisMachineMatchesItsOwnAptSimulation) {
-  if (!exists("/usr/bin/apt-get")) GTEST_SKIP() << "not an apt system";
+  if (!Exists("/usr/bin/apt-get")) GTEST_SKIP() << "not an apt system";
   TempDir tmp;
   auto sys = NewLiveSystemView();
   Expected want = expectFrom(*sys, {"/usr/bin/apt-get"}, {"/usr/bin/apt-cache"}, tmp.path());

@@ -17,6 +17,7 @@
 #include "hearth/json.h"
 #include "hearth/server/state.h"
 #include "hearth/server/store.h"
+#include "support/files.h"
 #include "support/pg_schema.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -26,7 +27,6 @@ namespace {
 
 using testing::RunProcess;
 
-const std::string kServer = HEARTH_SERVER_BINARY;
 const std::string kAgent = HEARTH_AGENT_BINARY;
 const std::string kCurl = "/usr/bin/curl";
 const std::string kOpenssl = "/usr/bin/openssl";
@@ -40,17 +40,8 @@ struct Http {
   std::string body;
 };
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
+using testing::ReadFile;
+using testing::Trimmed;
 
 std::string field(const Http& h, const std::string& name) {
   auto v = json::parse(h.body);
@@ -69,35 +60,24 @@ class ServerAdminTest : public ::testing::TestWithParam<std::string> {
       database_ = pg_->uri();
     }
     state_ = dir_.path() + "/state";
-    std::vector<std::string> init = {kServer, "init", "--state-dir", state_};
-    if (!database_.empty()) init.insert(init.end(), {"--database", database_});
-    auto r = RunProcess(init);
+    server_ = std::make_unique<testing::TestServer>(state_, database_);
+    auto r = server_->init();
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    admin_token_ = trimmed(readFile(state_ + "/admin-token"));
-    secret_ = trimmed(readFile(state_ + "/enroll-secret"));
+    admin_token_ = server_->adminToken();
+    secret_ = server_->enrollSecret();
     start({});
   }
 
   void start(const std::vector<std::string>& options) {
-    if (server_) server_->stop();
-    std::vector<std::string> serve = {kServer,    "serve",       "--state-dir",    state_,
-                                      "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"};
-    if (!database_.empty()) serve.insert(serve.end(), {"--database", database_});
-    serve.insert(serve.end(), options.begin(), options.end());
+    server_->stop();
     std::string log = dir_.path() + "/server" + std::to_string(++starts_) + ".log";
-    server_ = std::make_unique<testing::ServerProcess>(serve, log);
-    ASSERT_TRUE(server_->started()) << readFile(log);
+    ASSERT_TRUE(server_->serve(log, {.extra = options})) << ReadFile(log);
     devices_ = server_->address("devices");
     admin_ = server_->address("admin");
   }
 
   // hearth-server with this test's state dir and database.
-  testing::ProcessOutput cli(std::vector<std::string> args) {
-    args.insert(args.begin(), kServer);
-    args.insert(args.end(), {"--state-dir", state_});
-    if (!database_.empty()) args.insert(args.end(), {"--database", database_});
-    return RunProcess(args);
-  }
+  testing::ProcessOutput cli(std::vector<std::string> args) { return server_->cli(args); }
 
   std::string database() const { return database_.empty() ? state_ + "/hearth.db" : database_; }
 
@@ -113,7 +93,7 @@ class ServerAdminTest : public ::testing::TestWithParam<std::string> {
     auto r = RunProcess(argv);
     Http h;
     h.status = std::atoi(r.out.c_str());
-    h.body = readFile(dir_.path() + "/body");
+    h.body = ReadFile(dir_.path() + "/body");
     return h;
   }
 
@@ -156,7 +136,7 @@ class ServerAdminTest : public ::testing::TestWithParam<std::string> {
     EXPECT_EQ(gen.exit_code, 0) << gen.err;
     json::Value req = json::Value::object();
     req.set("enroll_secret", secret);
-    req.set("csr", readFile(base + ".csr"));
+    req.set("csr", ReadFile(base + ".csr"));
     req.set("hostname", hostname);
     if (!owner.empty()) req.set("owner", owner);
     std::string req_path = base + ".json";
@@ -223,19 +203,19 @@ class ServerAdminTest : public ::testing::TestWithParam<std::string> {
     options.insert(options.begin(), {"secret", "create"});
     auto r = cli(options);
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    return trimmed(r.out);
+    return Trimmed(r.out);
   }
 
   std::string newToken(const std::string& name, const std::string& scope) {
     auto r = cli({"token", "create", "--name", name, "--scope", scope});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    return trimmed(r.out);
+    return Trimmed(r.out);
   }
 
   std::unique_ptr<testing::PostgresSchema> pg_;
   std::string database_;
   testing::TempDir dir_;
-  std::unique_ptr<testing::ServerProcess> server_;
+  std::unique_ptr<testing::TestServer> server_;
   std::string state_, devices_, admin_, admin_token_, secret_;
   int starts_ = 0, devices_made_ = 0, reports_made_ = 0;
 };
@@ -327,7 +307,8 @@ TEST_P(ServerAdminTest, AgentEnrolPrintsTheServersRefusal) {
                        dir_.path() + "/agent", "--config", dir_.path() + "/agent.conf"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("HTTP 403"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("was for one PC only and is used up; ask IT for a new enrolment secret"),
+  EXPECT_NE(r.err.find("was for one PC only and is used up; ask IT for a new "
+                       "enrolment secret"),
             std::string::npos)
       << r.err;
 }
@@ -465,7 +446,7 @@ TEST_P(ServerAdminTest, ReadOnlyTokenCannotChangeAnything) {
   std::string ro = newToken("auditor", "read");
 
   // Every non-GET admin operation documented, plus the ones this test knows of.
-  auto doc = json::parse(readFile(std::string(HEARTH_SOURCE_DIR) + "/server-api/openapi.json"),
+  auto doc = json::parse(ReadFile(std::string(HEARTH_SOURCE_DIR) + "/server-api/openapi.json"),
                          {.max_depth = 64});
   ASSERT_TRUE(doc.ok());
   std::set<std::pair<std::string, std::string>> writes = {{"/api/v1/devices/{id}/retire", "POST"},
@@ -546,7 +527,7 @@ TEST_P(ServerAdminTest, TokensAndSecretsAreHashedAtRest) {
   ASSERT_EQ(admin("/api/v1/devices", {}, token).status, 200);
   std::string bytes;
   if (GetParam() == "sqlite") {
-    bytes = readFile(state_ + "/hearth.db") + readFile(state_ + "/hearth.db-wal");
+    bytes = ReadFile(state_ + "/hearth.db") + ReadFile(state_ + "/hearth.db-wal");
   } else {
     if (::access("/usr/bin/psql", X_OK) != 0) GTEST_SKIP() << "no psql to read the tables";
     // Every column of the two tables, as text.
@@ -593,7 +574,7 @@ TEST_P(ServerAdminTest, AuditLogRecordsEveryAdminAction) {
   // A failed action is not an action: nothing recorded for it.
   EXPECT_EQ(adminPost("/api/v1/devices/" + d.id + "/retire").status, 404);
 
-  const std::string me = trimmed(RunProcess({"/usr/bin/id", "-un"}).out);
+  const std::string me = Trimmed(RunProcess({"/usr/bin/id", "-un"}).out);
   struct Expected {
     std::string actor, action, target;
   };

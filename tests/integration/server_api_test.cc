@@ -19,6 +19,7 @@
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
+#include "support/files.h"
 #include "support/pg_schema.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -40,17 +41,9 @@ struct Http {
   double seconds = 0;
 };
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
+using testing::PollUntil;
+using testing::ReadFile;
+using testing::Trimmed;
 
 class ServerApiTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -61,30 +54,19 @@ class ServerApiTest : public ::testing::TestWithParam<std::string> {
       database_ = pg_->uri();
     }
     state_ = dir_.path() + "/state";
-    std::vector<std::string> init = {kServer, "init", "--state-dir", state_};
-    if (!database_.empty()) init.insert(init.end(), {"--database", database_});
-    auto r = RunProcess(init);
+    server_ = std::make_unique<testing::TestServer>(state_, database_);
+    auto r = server_->init();
     ASSERT_EQ(r.exit_code, 0) << r.err;
     startServer();
-    admin_token_ = trimmed(readFile(state_ + "/admin-token"));
-    secret_ = trimmed(readFile(state_ + "/enroll-secret"));
+    admin_token_ = server_->adminToken();
+    secret_ = server_->enrollSecret();
   }
 
   void startServer() {
-    std::vector<std::string> serve = {kServer,    "serve",       "--state-dir",    state_,
-                                      "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"};
-    if (!database_.empty()) serve.insert(serve.end(), {"--database", database_});
-    server_ = std::make_unique<testing::ServerProcess>(serve, dir_.path() + "/server.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
+    ASSERT_TRUE(server_->serve(dir_.path() + "/server.log"))
+        << ReadFile(dir_.path() + "/server.log");
     devices_ = server_->address("devices");
     admin_ = server_->address("admin");
-  }
-
-  std::vector<std::string> runDb(std::vector<std::string> args) {
-    args.insert(args.begin(), kServer);
-    args.insert(args.end(), {"--state-dir", state_});
-    if (!database_.empty()) args.insert(args.end(), {"--database", database_});
-    return args;
   }
 
   // curl with the server CA pinned; extra args before the URL.
@@ -104,16 +86,16 @@ class ServerApiTest : public ::testing::TestWithParam<std::string> {
     h.curl_exit = r.exit_code;
     std::istringstream in(r.out);
     in >> h.status >> h.seconds;
-    h.body = readFile(dir_.path() + "/body");
-    h.headers = readFile(dir_.path() + "/headers");
+    h.body = ReadFile(dir_.path() + "/body");
+    h.headers = ReadFile(dir_.path() + "/headers");
     return h;
   }
 
   // The body and headers of the last curl() (for the helpers that return less, like enroll()).
   Http lastAnswer() {
     Http h;
-    h.body = readFile(dir_.path() + "/body");
-    h.headers = readFile(dir_.path() + "/headers");
+    h.body = ReadFile(dir_.path() + "/body");
+    h.headers = ReadFile(dir_.path() + "/headers");
     return h;
   }
 
@@ -138,12 +120,8 @@ class ServerApiTest : public ::testing::TestWithParam<std::string> {
   // Restarts the server with extra serve options.
   void restartWith(const std::vector<std::string>& options) {
     server_->stop();
-    std::vector<std::string> serve = {kServer,    "serve",       "--state-dir",    state_,
-                                      "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"};
-    if (!database_.empty()) serve.insert(serve.end(), {"--database", database_});
-    serve.insert(serve.end(), options.begin(), options.end());
-    server_ = std::make_unique<testing::ServerProcess>(serve, dir_.path() + "/server-b.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server-b.log");
+    ASSERT_TRUE(server_->serve(dir_.path() + "/server-b.log", {.extra = options}))
+        << ReadFile(dir_.path() + "/server-b.log");
     devices_ = server_->address("devices");
     admin_ = server_->address("admin");
   }
@@ -169,7 +147,7 @@ class ServerApiTest : public ::testing::TestWithParam<std::string> {
     EXPECT_EQ(gen.exit_code, 0) << gen.err;
     json::Value req = json::Value::object();
     req.set("enroll_secret", secret);
-    req.set("csr", readFile(base + ".csr"));
+    req.set("csr", ReadFile(base + ".csr"));
     req.set("hostname", hostname);
     std::string req_path = dir_.path() + "/enroll.json";
     std::ofstream(req_path) << json::write(req);
@@ -216,7 +194,7 @@ class ServerApiTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<testing::PostgresSchema> pg_;
   std::string database_;
   std::string state_;
-  std::unique_ptr<testing::ServerProcess> server_;
+  std::unique_ptr<testing::TestServer> server_;
   std::string devices_, admin_, admin_token_, secret_;
 };
 
@@ -235,7 +213,7 @@ TEST_P(ServerApiTest, EnrolReportAndReadItBackWithOpensslAndCurl) {
   ASSERT_TRUE(sp.ok());
   auto body = protocol::Base64Decode(sp->find("policy")->asString());
   ASSERT_TRUE(body.ok());
-  auto pub = protocol::Key::fromPem(readFile(state_ + "/policy-signing.pub"), true);
+  auto pub = protocol::Key::fromPem(ReadFile(state_ + "/policy-signing.pub"), true);
   ASSERT_TRUE(pub.ok());
   EXPECT_TRUE(protocol::VerifyEd25519(*pub, *body, sp->find("signature")->asString()).ok());
   EXPECT_NE(body->find("\"level\": \"standard\""), std::string::npos);
@@ -354,18 +332,18 @@ TEST_P(ServerApiTest, NegativeMatrixIsRefusedAndWritesNothing) {
   EXPECT_EQ(bad_token.status, 401);
   EXPECT_EQ(code(bad_token), "unauthorized");
   EXPECT_EQ(curl("https://" + admin_ + "/api/v1/devices").status, 401);
-  auto ro = RunProcess(runDb({"token", "create", "--name", "auditor", "--scope", "read"}));
+  auto ro = server_->cli({"token", "create", "--name", "auditor", "--scope", "read"});
   ASSERT_EQ(ro.exit_code, 0) << ro.err;
-  std::string read_token = trimmed(ro.out);
+  std::string read_token = Trimmed(ro.out);
   EXPECT_EQ(admin("/api/v1/devices", {}, read_token).status, 200);
   Http read_only = admin("/api/v1/devices/" + d.id + "/retire", {"-X", "POST"}, read_token);
   EXPECT_EQ(read_only.status, 403);
   EXPECT_EQ(code(read_only), "read_only_token");
 
   // Single-use secret: one device, then refused with a clear message; revoked secret refused.
-  auto single = RunProcess(runDb({"secret", "create", "--uses", "1", "--owner", "bob"}));
+  auto single = server_->cli({"secret", "create", "--uses", "1", "--owner", "bob"});
   ASSERT_EQ(single.exit_code, 0) << single.err;
-  std::string single_secret = trimmed(single.out);
+  std::string single_secret = Trimmed(single.out);
   int status = 0;
   EXPECT_FALSE(enroll(single_secret, "pc-b", &status).id.empty());
   EXPECT_EQ(status, 201);
@@ -373,7 +351,7 @@ TEST_P(ServerApiTest, NegativeMatrixIsRefusedAndWritesNothing) {
   EXPECT_TRUE(refused.id.empty());
   EXPECT_EQ(status, 403);
   EXPECT_EQ(code(lastAnswer()), "enroll_secret_refused");
-  auto revoke = RunProcess(runDb({"secret", "revoke", "1"}));  // the initial rollout secret
+  auto revoke = server_->cli({"secret", "revoke", "1"});  // the initial rollout secret
   ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
   enroll(secret_, "pc-d", &status);
   EXPECT_EQ(status, 403);
@@ -484,7 +462,7 @@ TEST_P(ServerApiTest, KillNineLosesNoAcknowledgedReport) {
   for (const auto& r : h->find("reports")->asArray())
     stored.insert(r.find("report_id")->asString());
   for (const auto& id : acknowledged) EXPECT_EQ(stored.count(id), 1u) << "lost " << id;
-  auto check = RunProcess(runDb({"check-db"}));
+  auto check = server_->cli({"check-db"});
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   EXPECT_EQ(check.out, "ok\n");
 }
@@ -493,7 +471,7 @@ TEST_P(ServerApiTest, KillNineLosesNoAcknowledgedReport) {
 // with a documented status, and its JSON carries the documented required fields.
 TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
   if (GetParam() != "sqlite") GTEST_SKIP() << "backend-independent";
-  auto doc = json::parse(readFile(std::string(HEARTH_SOURCE_DIR) + "/server-api/openapi.json"),
+  auto doc = json::parse(ReadFile(std::string(HEARTH_SOURCE_DIR) + "/server-api/openapi.json"),
                          {.max_depth = 64});
   ASSERT_TRUE(doc.ok()) << doc.status().toString();
   EXPECT_EQ(doc->find("openapi")->asString(), "3.1.0");
@@ -511,10 +489,10 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
   ASSERT_FALSE(d.id.empty());
   ASSERT_EQ(post(d, report("00000000-0000-4000-8000-0000000000aa", 1, false, "fail")).status, 202);
   // Two devices waiting for approval: one to approve, one to reject.
-  auto approval = RunProcess(runDb({"secret", "create", "--approval"}));
+  auto approval = server_->cli({"secret", "create", "--approval"});
   ASSERT_EQ(approval.exit_code, 0) << approval.err;
-  Device to_approve = enroll(trimmed(approval.out), "pc-openapi-wait-1");
-  Device to_reject = enroll(trimmed(approval.out), "pc-openapi-wait-2");
+  Device to_approve = enroll(Trimmed(approval.out), "pc-openapi-wait-1");
+  Device to_reject = enroll(Trimmed(approval.out), "pc-openapi-wait-2");
   ASSERT_FALSE(to_approve.id.empty());
   ASSERT_FALSE(to_reject.id.empty());
 
@@ -555,7 +533,7 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
       int status = 0;
       enroll(secret_, "pc-openapi-2", &status);
       h.status = status;
-      h.body = readFile(dir_.path() + "/body");
+      h.body = ReadFile(dir_.path() + "/body");
     } else if (path == "/api/v1/reports") {
       h = post(d, report("00000000-0000-4000-8000-0000000000ab", 2, true, "pass"));
     } else if (path == "/api/v1/renew") {
@@ -618,11 +596,7 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
 TEST_P(ServerApiTest, SlowClientsCannotStarveOthers) {
   if (GetParam() != "sqlite") GTEST_SKIP() << "backend-independent";
   server_->stop();
-  server_ = std::make_unique<testing::ServerProcess>(
-      std::vector<std::string>{kServer, "serve", "--state-dir", state_, "--listen", "127.0.0.1:0",
-                               "--admin-listen", "127.0.0.1:0", "--request-timeout", "2"},
-      dir_.path() + "/server2.log");
-  ASSERT_TRUE(server_->started());
+  ASSERT_TRUE(server_->serve(dir_.path() + "/server2.log", {.extra = {"--request-timeout", "2"}}));
   devices_ = server_->address("devices");
   std::string port = devices_.substr(devices_.rfind(':') + 1);
   testing::ProcessOutput loris;
@@ -711,11 +685,8 @@ TEST_P(ServerApiTest, OverloadIsAnswered503WithRetryAfterNeverDropped) {
   // More than the overflow responder takes (2 threads, 32 waiting): the rest are closed at once
   // and counted; the acceptor never waits on them.
   for (int i = 0; i < 40; ++i) held.push_back(holdConnection(port));
-  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (metric("hearth_connections_rejected_total{listener=\"devices\"}") < 1 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  PollUntil([&] { return metric("hearth_connections_rejected_total{listener=\"devices\"}") >= 1; },
+            std::chrono::seconds(3));
   EXPECT_GE(metric("hearth_connections_rejected_total{listener=\"devices\"}"), 1);
 
   for (int fd : held) ::close(fd);

@@ -10,6 +10,7 @@
 
 #include "hearth/agent/config.h"
 #include "hearth/text.h"
+#include "support/files.h"
 #include "support/temp_dir.h"
 
 namespace hearth::agent {
@@ -17,12 +18,7 @@ namespace {
 
 const std::string kShipped = std::string(HEARTH_SOURCE_DIR) + "/packaging/config/agent.conf";
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using testing::ReadFile;
 
 // The keys the agent accepts, from its own error message for an unknown key.
 std::set<std::string> acceptedKeys(const testing::TempDir& dir) {
@@ -46,7 +42,7 @@ TEST(ShippedAgentConfTest, LoadsAsShipped) {
 
 TEST(ShippedAgentConfTest, ListsEveryKeyCommentedAtItsDefault) {
   testing::TempDir dir;
-  std::string text = readFile(kShipped);
+  std::string text = ReadFile(kShipped);
   ASSERT_FALSE(text.empty()) << kShipped;
   // "#key = value" (no space after #) is a setting; "# words" is prose.
   std::regex setting(R"(^#([a-z_]+) =(.*)$)");

@@ -15,6 +15,7 @@
 
 #include "hearth/result.h"
 #include "hearth/server/state.h"
+#include "support/files.h"
 #include "support/temp_dir.h"
 
 namespace hearth::server {
@@ -23,16 +24,8 @@ namespace {
 // Cheap scrypt for tests (the format carries the parameters; the default is 2^16).
 constexpr KdfParams kFastKdf{10, 8, 1};
 
-std::string readAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void writeAll(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
-}
+using testing::ReadFile;
+using testing::WriteFile;
 
 class ContainerTest : public ::testing::Test {
  protected:
@@ -50,13 +43,13 @@ class ContainerTest : public ::testing::Test {
     }
     EXPECT_TRUE((*w)->finish().ok());
     ::close(fd);
-    return readAll(path);
+    return ReadFile(path);
   }
 
   // Opens and reads everything; the status of the first failure, or the plaintext.
   StatusOr<std::string> unseal(const std::string& file, const std::string& pass = "correct horse") {
     std::string path = dir_.path() + "/to-open";
-    writeAll(path, file);
+    WriteFile(path, file);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     auto r = BackupReader::open(fd, pass);
     if (!r.ok()) {
@@ -321,13 +314,13 @@ TEST_F(BackupRestoreTest, RestoreBringsBackKeysDatabaseAndConfig) {
   for (const char* f :
        {"device-ca.pem", "device-ca.key", "ca.pem", "tls-ca.key", "server.pem", "server.key",
         "policy-signing.key", "policy-signing.pub", "admin-token", "enroll-secret"}) {
-    EXPECT_EQ(readAll(target + "/" + f), readAll(state_ + "/" + f)) << f;
+    EXPECT_EQ(ReadFile(target + "/" + f), ReadFile(state_ + "/" + f)) << f;
   }
   ASSERT_EQ(::stat((target + "/device-ca.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat(target.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
-  EXPECT_EQ(readAll(target + "/server.conf.from-backup"), "listen = 0.0.0.0:9443\n");
+  EXPECT_EQ(ReadFile(target + "/server.conf.from-backup"), "listen = 0.0.0.0:9443\n");
   auto store = OpenStore(target + "/hearth.db");
   ASSERT_TRUE(store.ok());
   auto tokens = (*store)->listTokens();
@@ -344,7 +337,7 @@ TEST_F(BackupRestoreTest, RestoreBringsBackKeysDatabaseAndConfig) {
   ASSERT_TRUE(backup(again).ok());
   auto second = restore(again, dir_.path() + "/third");
   ASSERT_TRUE(second.ok()) << second.status().toString();
-  EXPECT_EQ(readAll(dir_.path() + "/third/device-ca.key"), readAll(target + "/device-ca.key"));
+  EXPECT_EQ(ReadFile(dir_.path() + "/third/device-ca.key"), ReadFile(target + "/device-ca.key"));
 }
 
 TEST_F(BackupRestoreTest, WrongPassphraseOrDamageWritesNothing) {
@@ -355,13 +348,14 @@ TEST_F(BackupRestoreTest, WrongPassphraseOrDamageWritesNothing) {
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().code(), StatusCode::kPermissionDenied);
   // Altered near the end (inside the database): found only after much was decrypted.
-  std::string data = readAll(out);
+  std::string data = ReadFile(out);
   data[data.size() - 30] = static_cast<char>(data[data.size() - 30] ^ 0x40);
   std::string damaged = dir_.write("damaged.hbk", data);
   auto bad = restore(damaged, target);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss);
-  std::string truncated = dir_.write("short.hbk", readAll(out).substr(0, readAll(out).size() / 2));
+  std::string truncated =
+      dir_.write("short.hbk", ReadFile(out).substr(0, ReadFile(out).size() / 2));
   EXPECT_EQ(restore(truncated, target).status().code(), StatusCode::kDataLoss);
   // Neither the target nor a staging directory exists.
   EXPECT_EQ(::access(target.c_str(), F_OK), -1);

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/files.h"
+
 namespace hearth::testing {
 
 ServerProcess::ServerProcess(const std::vector<std::string>& argv, const std::string& log_path,
@@ -85,6 +87,57 @@ void ServerProcess::kill9() {
   int status;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+TestServer::TestServer(std::string state_dir, std::string database, std::string binary)
+    : state_dir_(std::move(state_dir)),
+      database_(std::move(database)),
+      binary_(std::move(binary)) {}
+
+std::vector<std::string> TestServer::withDatabase(std::vector<std::string> argv) const {
+  if (!database_.empty()) argv.insert(argv.end(), {"--database", database_});
+  return argv;
+}
+
+ProcessOutput TestServer::init(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = withDatabase({binary_, "init", "--state-dir", state_dir_});
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv);
+}
+
+ProcessOutput TestServer::cli(std::vector<std::string> args) const {
+  args.insert(args.begin(), binary_);
+  args.insert(args.end(), {"--state-dir", state_dir_});
+  return RunProcess(withDatabase(std::move(args)));
+}
+
+bool TestServer::serve(const std::string& log_path, const ServeOptions& options) {
+  process_.reset();
+  std::vector<std::string> argv = options.prefix;
+  argv.insert(argv.end(), {binary_, "serve", "--state-dir", state_dir_, "--listen", options.listen,
+                           "--admin-listen", options.admin_listen});
+  argv = withDatabase(std::move(argv));
+  argv.insert(argv.end(), options.extra.begin(), options.extra.end());
+  process_ = std::make_unique<ServerProcess>(argv, log_path);
+  return process_->started();
+}
+
+std::string TestServer::address(const std::string& name) const {
+  return process_ ? process_->address(name) : "";
+}
+
+int TestServer::stop() { return process_ ? process_->stop() : -1; }
+
+void TestServer::kill9() {
+  if (process_) process_->kill9();
+}
+
+std::string TestServer::adminToken() const {
+  return Trimmed(ReadFile(state_dir_ + "/admin-token"));
+}
+
+std::string TestServer::enrollSecret() const {
+  return Trimmed(ReadFile(state_dir_ + "/enroll-secret"));
 }
 
 }  // namespace hearth::testing

@@ -1,11 +1,16 @@
-// A hearth-server (or any) process for integration tests: started with argv, its stdout read
-// until a line announces the listeners, stopped with SIGTERM (then SIGKILL) on destruction.
+// A hearth-server (or any) process for integration tests: started with argv, its stdout read until
+// a line announces the listeners, stopped with SIGTERM (then SIGKILL) on destruction. TestServer:
+// the set-up every test against a real hearth-server repeats (init a state directory, serve it on
+// loopback ports, the admin token, the enrolment secret, the CA).
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <sys/types.h>
 #include <vector>
+
+#include "support/temp_dir.h"
 
 namespace hearth::testing {
 
@@ -34,6 +39,53 @@ class ServerProcess {
   int out_fd_ = -1;
   std::string listening_line_;
   std::string log_path_;
+};
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:0";        // --listen (the devices' listener)
+  std::string admin_listen = "127.0.0.1:0";  // --admin-listen
+  std::vector<std::string> extra{};          // more arguments, after the ones above
+  // A command the server runs under, e.g. {"/usr/bin/env", "LD_PRELOAD=..."} or {ip, "netns",
+  // "exec", name}.
+  std::vector<std::string> prefix{};
+};
+
+// A hearth-server with its state directory (which init() creates) and, once serve() has run, its
+// process. `database` empty: SQLite in the state directory; otherwise a database URI that every
+// command gets as --database.
+class TestServer {
+ public:
+  explicit TestServer(std::string state_dir, std::string database = "",
+                      std::string binary = HEARTH_SERVER_BINARY);
+
+  // hearth-server init --state-dir S [--database D] `args`.
+  ProcessOutput init(const std::vector<std::string>& args = {}) const;
+  // hearth-server `args` --state-dir S [--database D], e.g. cli({"token", "list"}).
+  ProcessOutput cli(std::vector<std::string> args) const;
+  // Stops the server if it runs, then starts hearth-server serve --state-dir S --listen L
+  // --admin-listen A [--database D] `options.extra` with stderr to `log_path`; whether it started
+  // (its log says why not).
+  bool serve(const std::string& log_path, const ServeOptions& options = {});
+
+  bool started() const { return process_ && process_->started(); }
+  // "host:port" of a listener ("devices", "admin") of the running server.
+  std::string address(const std::string& name) const;
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
+  // SIGTERM and wait; the exit status (or -1, also when it does not run).
+  int stop();
+  void kill9();
+
+  const std::string& stateDir() const { return state_dir_; }
+  const std::string& database() const { return database_; }
+  std::string caFile() const { return state_dir_ + "/ca.pem"; }
+  std::string adminToken() const;    // state_dir/admin-token without its newline
+  std::string enrollSecret() const;  // state_dir/enroll-secret without its newline
+
+ private:
+  std::vector<std::string> withDatabase(std::vector<std::string> argv) const;
+
+  std::string state_dir_, database_, binary_;
+  std::unique_ptr<ServerProcess> process_;
 };
 
 }  // namespace hearth::testing

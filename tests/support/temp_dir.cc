@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hearth/system_view.h"
+#include "hearth/process.h"
 
 namespace hearth::testing {
 
@@ -51,8 +51,7 @@ ProcessOutput RunProcess(const std::vector<std::string>& argv) {
   if (const char* tmp = std::getenv("TMPDIR")) c.env["TMPDIR"] = tmp;
   // `run --once` starts at once in tests (set by ctest; docs/agent-delivery.md, start_jitter).
   if (const char* j = std::getenv("HEARTH_START_JITTER")) c.env["HEARTH_START_JITTER"] = j;
-  auto view = NewLiveSystemView();
-  auto r = view->run(c);
+  auto r = RunCommand(c);
   ProcessOutput o;
   if (!r.ok()) {
     o.err = r.status().toString();

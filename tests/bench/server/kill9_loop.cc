@@ -31,6 +31,8 @@
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/server/store.h"
+#include "support/files.h"
+#include "support/https_client.h"
 #include "support/pg_schema.h"
 #include "support/report_body.h"
 #include "support/server_process.h"
@@ -47,20 +49,6 @@ std::string arg(int argc, char** argv, const std::string& name, const std::strin
   return fallback;
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  std::string out = s.str();
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-size_t collect(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
 struct Device {
   std::string key, cert;
   int64_t next_sequence = 1;
@@ -69,40 +57,25 @@ struct Device {
 class Loop {
  public:
   Loop(std::string server, std::string database)
-      : server_(std::move(server)), database_(std::move(database)), state_(dir_.path() + "/s") {}
+      : server_(dir_.path() + "/s", std::move(database), std::move(server)) {}
 
   bool init(int clients) {
-    auto init = hearth::testing::RunProcess(withDb({server_, "init", "--state-dir", state_}));
+    auto init = server_.init();
     if (init.exit_code != 0) {
       std::cerr << "init failed: " << init.err;
       return false;
     }
     if (!start()) return false;
-    std::string secret = readFile(state_ + "/enroll-secret");
+    std::string secret = server_.enrollSecret();
     for (int i = 0; i < clients; ++i) {
-      auto key = hearth::protocol::Key::generateP256();
-      auto csr = hearth::protocol::MakeCsr(*key, "kill9");
-      hearth::json::Value req = hearth::json::Value::object();
-      req.set("enroll_secret", secret);
-      req.set("csr", *csr);
-      req.set("hostname", "kill9-" + std::to_string(i));
-      std::string body = hearth::json::write(req), resp;
-      CURL* c = curl_easy_init();
-      curl_easy_setopt(c, CURLOPT_URL, (base_ + "/api/v1/enroll").c_str());
-      curl_easy_setopt(c, CURLOPT_CAINFO, (state_ + "/ca.pem").c_str());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-      curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-      curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-      CURLcode rc = curl_easy_perform(c);
-      curl_easy_cleanup(c);
-      auto v = hearth::json::parse(resp);
-      if (rc != CURLE_OK || !v.ok() || v->find("certificate") == nullptr) {
-        std::cerr << "enrolment failed: " << curl_easy_strerror(rc) << " " << resp << "\n";
+      auto d = hearth::testing::EnrolDevice(base_, server_.caFile(), secret,
+                                            "kill9-" + std::to_string(i), "kill9");
+      if (!d.ok()) {
+        std::cerr << d.error << "\n";
         return false;
       }
-      devices_.push_back(
-          Device{dir_.write("d" + std::to_string(i) + ".key", *key->privatePem()),
-                 dir_.write("d" + std::to_string(i) + ".pem", v->find("certificate")->asString())});
+      devices_.push_back(Device{dir_.write("d" + std::to_string(i) + ".key", d.key_pem),
+                                dir_.write("d" + std::to_string(i) + ".pem", d.cert_pem)});
     }
     return true;
   }
@@ -110,48 +83,34 @@ class Loop {
   // One round: clients post until the server is killed after `run_for`. Returns how many
   // reports were acknowledged in it.
   int64_t round(std::chrono::milliseconds run_for) {
-    if (!process_ && !start()) return -1;
+    if (!running_ && !start()) return -1;
     std::atomic<bool> stop{false};
     std::atomic<int64_t> acked{0};
     std::vector<std::thread> threads;
     for (auto& device : devices_) {
       threads.emplace_back([&, d = &device] {
-        CURL* c = curl_easy_init();
-        curl_easy_setopt(c, CURLOPT_URL, (base_ + "/api/v1/reports").c_str());
-        curl_easy_setopt(c, CURLOPT_CAINFO, (state_ + "/ca.pem").c_str());
-        curl_easy_setopt(c, CURLOPT_SSLCERT, d->cert.c_str());
-        curl_easy_setopt(c, CURLOPT_SSLKEY, d->key.c_str());
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
-        std::string resp;
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-        struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        hearth::testing::HttpsClient c({.ca_file = server_.caFile(),
+                                        .cert_file = d->cert,
+                                        .key_file = d->key,
+                                        .timeout_seconds = 5});
         std::vector<std::string> mine;
         while (!stop) {
           auto id = hearth::protocol::RandomUuid();
-          std::string body = hearth::testing::MinimalReportBody(*id, d->next_sequence);
-          curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-          resp.clear();
-          CURLcode rc = curl_easy_perform(c);
-          long code = 0;
-          curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-          if (rc == CURLE_OK && (code == 202 || code == 200)) {
+          auto reply = c.postJson(base_ + "/api/v1/reports",
+                                  hearth::testing::MinimalReportBody(*id, d->next_sequence));
+          if (reply.completed() && (reply.status == 202 || reply.status == 200)) {
             mine.push_back(*id);
             ++d->next_sequence;
           }
         }
-        curl_slist_free_all(headers);
-        curl_easy_cleanup(c);
         acked += static_cast<int64_t>(mine.size());
         std::lock_guard<std::mutex> lock(mu_);
         acknowledged_.insert(acknowledged_.end(), mine.begin(), mine.end());
       });
     }
     std::this_thread::sleep_for(run_for);
-    process_->kill9();  // mid-ingest: the clients are posting
-    process_.reset();
+    server_.kill9();  // mid-ingest: the clients are posting
+    running_ = false;
     stop = true;
     for (auto& t : threads) t.join();
     return acked;
@@ -159,7 +118,7 @@ class Loop {
 
   // `hearth-server check-db` on what the crash left (before the server opens it again).
   bool checkDb(std::string& output) {
-    auto r = hearth::testing::RunProcess(withDb({server_, "check-db", "--state-dir", state_}));
+    auto r = server_.cli({"check-db"});
     output = r.out + r.err;
     return r.exit_code == 0 && r.out == "ok\n";
   }
@@ -169,12 +128,13 @@ class Loop {
     std::set<std::string> stored;
     try {
       std::vector<std::string> ids;
-      if (database_.empty()) {
-        Poco::Data::Session s("SQLite", state_ + "/hearth.db");
+      if (server_.database().empty()) {
+        Poco::Data::Session s("SQLite", server_.stateDir() + "/hearth.db");
         s << "SELECT report_id FROM reports", Poco::Data::Keywords::into(ids),
             Poco::Data::Keywords::now;
       } else {
-        Poco::Data::Session s("PostgreSQL", *hearth::server::PostgresUriToConninfo(database_));
+        Poco::Data::Session s("PostgreSQL",
+                              *hearth::server::PostgresUriToConninfo(server_.database()));
         s << "SELECT report_id FROM reports", Poco::Data::Keywords::into(ids),
             Poco::Data::Keywords::now;
       }
@@ -199,30 +159,21 @@ class Loop {
   const std::string& logPath() const { return log_; }
 
  private:
-  std::vector<std::string> withDb(std::vector<std::string> argv) const {
-    if (!database_.empty()) argv.insert(argv.end(), {"--database", database_});
-    return argv;
-  }
-
   bool start() {
-    process_ = std::make_unique<hearth::testing::ServerProcess>(
-        withDb({server_, "serve", "--state-dir", state_, "--listen", "127.0.0.1:0",
-                "--admin-listen", "127.0.0.1:0", "--enroll-address-burst", "1000"}),
-        log_);
-    if (!process_->started()) {
+    running_ = server_.serve(log_, {.extra = {"--enroll-address-burst", "1000"}});
+    if (!running_) {
       std::cerr << "the server did not start; its log: " << log_ << "\n";
-      process_.reset();
       return false;
     }
-    base_ = "https://" + process_->address("devices");
+    base_ = "https://" + server_.address("devices");
     return true;
   }
 
   hearth::testing::TempDir dir_;
-  std::string server_, database_, state_;
+  hearth::testing::TestServer server_;
   std::string log_ = dir_.path() + "/server.log";
   std::string base_;
-  std::unique_ptr<hearth::testing::ServerProcess> process_;
+  bool running_ = false;
   std::vector<Device> devices_;
   std::mutex mu_;
   std::vector<std::string> acknowledged_;
@@ -233,10 +184,10 @@ class Loop {
 int main(int argc, char** argv) {
   std::string server = arg(argc, argv, "--server", "");
   if (server.empty() || (argc > 1 && (std::string(argv[1]) == "--help"))) {
-    std::cerr
-        << "usage: hearth_server_kill9_loop --server PATH/TO/hearth-server [--iterations 50]\n"
-           "         [--clients 8] [--seed N] [--min-ms 200] [--max-ms 1500]\n"
-           "         [--database postgresql://USER@HOST:PORT/DB]\n";
+    std::cerr << "usage: hearth_server_kill9_loop --server PATH/TO/hearth-server "
+                 "[--iterations 50]\n"
+                 "         [--clients 8] [--seed N] [--min-ms 200] [--max-ms 1500]\n"
+                 "         [--database postgresql://USER@HOST:PORT/DB]\n";
     return 2;
   }
   int iterations = std::stoi(arg(argc, argv, "--iterations", "50"));
@@ -275,8 +226,10 @@ int main(int argc, char** argv) {
     if (!loop.restart()) return 2;
     lost.clear();
     found_last = loop.found(lost);
-    std::printf("iteration %3d: killed after %4d ms, %5lld acknowledged, check-db %s, lost %zu\n",
-                i, ms, static_cast<long long>(acked), ok ? "ok" : check.c_str(), lost.size());
+    std::printf(
+        "iteration %3d: killed after %4d ms, %5lld acknowledged, "
+        "check-db %s, lost %zu\n",
+        i, ms, static_cast<long long>(acked), ok ? "ok" : check.c_str(), lost.size());
     std::fflush(stdout);
     if (found_last < 0) return 2;
   }

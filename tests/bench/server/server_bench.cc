@@ -35,6 +35,8 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/server/store.h"
 #include "hearth/time.h"
+#include "support/files.h"
+#include "support/https_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -50,20 +52,8 @@ std::string arg(int argc, char** argv, const std::string& name, const std::strin
   return fallback;
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  std::string out = s.str();
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-size_t collect(char* data, size_t size, size_t n, void* user) {
-  auto* s = static_cast<std::string*>(user);
-  s->append(data, size * n);
-  return size * n;
-}
+using hearth::testing::ReadFile;
+using hearth::testing::Trimmed;
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -100,28 +90,13 @@ struct Device {
 // Enrols simulated device `i` (key and CSR made in-process); nullopt (and a message) on failure.
 std::optional<Device> enrol(const std::string& base, const std::string& ca,
                             const std::string& secret, const hearth::testing::TempDir& dir, int i) {
-  auto key = hearth::protocol::Key::generateP256();
-  auto csr = hearth::protocol::MakeCsr(*key, "bench");
-  Value req = Value::object();
-  req.set("enroll_secret", secret);
-  req.set("csr", *csr);
-  req.set("hostname", "bench-" + std::to_string(i));
-  std::string body = hearth::json::write(req), resp;
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, (base + "/api/v1/enroll").c_str());
-  curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-  CURLcode rc = curl_easy_perform(c);
-  curl_easy_cleanup(c);
-  auto v = hearth::json::parse(resp);
-  if (rc != CURLE_OK || !v.ok() || v->find("certificate") == nullptr) {
-    std::cerr << "enrolment failed: " << curl_easy_strerror(rc) << " " << resp << "\n";
+  auto d = hearth::testing::EnrolDevice(base, ca, secret, "bench-" + std::to_string(i), "bench");
+  if (!d.ok()) {
+    std::cerr << d.error << "\n";
     return std::nullopt;
   }
-  return Device{dir.write("d" + std::to_string(i) + ".key", *key->privatePem()),
-                dir.write("d" + std::to_string(i) + ".pem", v->find("certificate")->asString())};
+  return Device{dir.write("d" + std::to_string(i) + ".key", d.key_pem),
+                dir.write("d" + std::to_string(i) + ".pem", d.cert_pem)};
 }
 
 // The floor: the same rows inserted with plain batched SQLite transactions.
@@ -131,7 +106,8 @@ double sqliteFloor(const std::string& dir, const std::vector<std::string>& bodie
   sqlite3_open(path.c_str(), &db);
   sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr);
   sqlite3_exec(db,
-               "CREATE TABLE reports(report_id TEXT PRIMARY KEY, device_id TEXT, sequence INTEGER, "
+               "CREATE TABLE reports(report_id TEXT PRIMARY KEY, device_id "
+               "TEXT, sequence INTEGER, "
                "body TEXT)",
                nullptr, nullptr, nullptr);
   sqlite3_stmt* st = nullptr;
@@ -167,23 +143,21 @@ int ingest(int argc, char** argv) {
   }
   hearth::testing::TempDir dir;
   std::string state = dir.path() + "/state";
-  auto init = hearth::testing::RunProcess({server, "init", "--state-dir", state});
+  hearth::testing::TestServer proc(state, "", server);
+  auto init = proc.init();
   if (init.exit_code != 0) {
     std::cerr << init.err;
     return 2;
   }
   // Every simulated device enrols from 127.0.0.1: lift the per-address enrolment limit.
-  hearth::testing::ServerProcess proc(
-      {server, "serve", "--state-dir", state, "--listen", "127.0.0.1:0", "--admin-listen",
-       "127.0.0.1:0", "--enroll-address-burst", "100000", "--enroll-burst", "100000"},
-      dir.path() + "/server.log");
-  if (!proc.started()) {
-    std::cerr << "server did not start: " << readFile(dir.path() + "/server.log") << "\n";
+  if (!proc.serve(dir.path() + "/server.log",
+                  {.extra = {"--enroll-address-burst", "100000", "--enroll-burst", "100000"}})) {
+    std::cerr << "server did not start: " << ReadFile(dir.path() + "/server.log") << "\n";
     return 2;
   }
   std::string base = "https://" + proc.address("devices");
   std::string ca = state + "/ca.pem";
-  std::string secret = readFile(state + "/enroll-secret");
+  std::string secret = Trimmed(ReadFile(state + "/enroll-secret"));
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   // Enrol the simulated devices (keys and CSRs made in-process).
@@ -203,31 +177,19 @@ int ingest(int argc, char** argv) {
   auto start = Clock::now();
   for (int i = 0; i < n_devices; ++i) {
     threads.emplace_back([&, i] {
-      CURL* c = curl_easy_init();
-      curl_easy_setopt(c, CURLOPT_URL, (base + "/api/v1/reports").c_str());
-      curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
-      curl_easy_setopt(c, CURLOPT_SSLCERT, devices[i].cert.c_str());
-      curl_easy_setopt(c, CURLOPT_SSLKEY, devices[i].key.c_str());
-      curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-      curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-      std::string resp;
-      curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-      curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-      struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-      curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+      hearth::testing::HttpsClient c({.ca_file = ca,
+                                      .cert_file = devices[i].cert,
+                                      .key_file = devices[i].key,
+                                      .timeout_seconds = 30});
       std::vector<double> mine;
       std::vector<std::string> my_bodies;
       for (int64_t seq = 1; !stop; ++seq) {
         auto id = hearth::protocol::RandomUuid();
         std::string body = reportBody(*id, seq, seq % 7 == 0);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-        resp.clear();
         auto t0 = Clock::now();
-        CURLcode rc = curl_easy_perform(c);
+        auto reply = c.postJson(base + "/api/v1/reports", body);
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-        long code = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        if (rc == CURLE_OK && code == 202) {
+        if (reply.completed() && reply.status == 202) {
           ++ok;
           mine.push_back(ms);
           my_bodies.push_back(std::move(body));
@@ -235,8 +197,6 @@ int ingest(int argc, char** argv) {
           ++failed;
         }
       }
-      curl_slist_free_all(headers);
-      curl_easy_cleanup(c);
       std::lock_guard<std::mutex> lock(mu);
       latencies.insert(latencies.end(), mine.begin(), mine.end());
       for (auto& b : my_bodies) bodies.push_back(std::move(b));
@@ -280,7 +240,8 @@ int feed(int argc, char** argv) {
   sqlite3_exec(raw, "BEGIN", nullptr, nullptr, nullptr);
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(raw,
-                     "INSERT INTO devices(device_id, hostname, level, cert_serial, enrolled_at, "
+                     "INSERT INTO devices(device_id, hostname, level, cert_serial, "
+                     "enrolled_at, "
                      "last_seen, status, latest_result) VALUES (?, ?, 'standard', '01', "
                      "'2026-11-26T00:00:00Z', ?, ?, ?)",
                      -1, &st, nullptr);
@@ -341,22 +302,20 @@ int badinput(int argc, char** argv) {
   }
   hearth::testing::TempDir dir;
   std::string state = dir.path() + "/state";
-  auto init = hearth::testing::RunProcess({server, "init", "--state-dir", state});
+  hearth::testing::TestServer proc(state, "", server);
+  auto init = proc.init();
   if (init.exit_code != 0) {
     std::cerr << init.err;
     return 2;
   }
-  hearth::testing::ServerProcess proc({server, "serve", "--state-dir", state, "--listen",
-                                       "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"},
-                                      dir.path() + "/server.log");
-  if (!proc.started()) {
-    std::cerr << "server did not start: " << readFile(dir.path() + "/server.log") << "\n";
+  if (!proc.serve(dir.path() + "/server.log")) {
+    std::cerr << "server did not start: " << ReadFile(dir.path() + "/server.log") << "\n";
     return 2;
   }
   std::string base = "https://" + proc.address("devices");
   std::string ca = state + "/ca.pem";
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  auto device = enrol(base, ca, readFile(state + "/enroll-secret"), dir, 0);
+  auto device = enrol(base, ca, Trimmed(ReadFile(state + "/enroll-secret")), dir, 0);
   if (!device) return 2;
 
   std::string valid = reportBody("00000000-0000-4000-8000-000000000000", 1, false);
@@ -389,23 +348,14 @@ int badinput(int argc, char** argv) {
   bool all_ok = true;
   int64_t seq = 1;
   for (const auto& k : kinds) {
-    CURL* c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, (base + "/api/v1/reports").c_str());
-    curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
-    curl_easy_setopt(c, CURLOPT_SSLCERT, device->cert.c_str());
-    curl_easy_setopt(c, CURLOPT_SSLKEY, device->key.c_str());
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     // The rest of a body that lied short would be read as the next request: a new connection.
-    if (k.content_length == "40") curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-    std::string resp;
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-    struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-    if (!k.content_length.empty()) {
-      headers = curl_slist_append(headers, ("Content-Length: " + k.content_length).c_str());
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    hearth::testing::HttpsClient c({.ca_file = ca,
+                                    .cert_file = device->cert,
+                                    .key_file = device->key,
+                                    .timeout_seconds = 30,
+                                    .forbid_reuse = k.content_length == "40"});
+    std::vector<std::string> headers;
+    if (!k.content_length.empty()) headers.push_back("Content-Length: " + k.content_length);
     std::vector<double> ms, totals;
     int wrong = 0;
     long last_code = 0;
@@ -413,33 +363,23 @@ int badinput(int argc, char** argv) {
     for (int i = 0; i < k.requests; ++i) {
       std::string body = k.body;
       if (body.empty()) body = reportBody(*hearth::protocol::RandomUuid(), seq++, false);
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-      resp.clear();
-      CURLcode rc = curl_easy_perform(c);
-      long code = 0;
-      double total = 0, pre = 0;
-      curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-      curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
-      curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME, &pre);
-      last_code = code;
-      if (rc != CURLE_OK || code != k.expected) {
+      auto reply = c.postJson(base + "/api/v1/reports", body, headers);
+      last_code = reply.status;
+      if (!reply.completed() || reply.status != k.expected) {
         ++wrong;
         if (wrong == 1) {
-          std::cerr << k.name << ": " << curl_easy_strerror(rc) << " " << code << " " << resp
+          std::cerr << k.name << ": " << reply.error() << " " << reply.status << " " << reply.body
                     << "\n";
         }
         continue;
       }
-      ms.push_back((total - pre) * 1000);
-      totals.push_back(total * 1000);
-      auto answer = hearth::json::parse(resp);
+      ms.push_back((reply.total_seconds - reply.pretransfer_seconds) * 1000);
+      totals.push_back(reply.total_seconds * 1000);
+      auto answer = hearth::json::parse(reply.body);
       if (answer.ok() && answer->find("code") != nullptr && answer->find("code")->isString()) {
         error_code = answer->find("code")->asString();
       }
     }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
     double p50 = percentile(ms, 0.5), p99 = percentile(ms, 0.99);
     double max = ms.empty() ? 0 : *std::max_element(ms.begin(), ms.end());
     bool ok = wrong == 0 && p99 <= k.budget_ms;
@@ -450,8 +390,10 @@ int badinput(int argc, char** argv) {
     if (wrong > 0) std::printf("  %d answered other than %d\n", wrong, k.expected);
   }
   std::printf(
-      "(p50/p99/max: from the request's first byte to the answer; p99 total includes a new TLS\n"
-      " connection where the previous answer closed one; %d good reports stored)\n",
+      "(p50/p99/max: from the request's first byte to the answer; p99 "
+      "total includes a new TLS\n"
+      " connection where the previous answer closed one; %d good "
+      "reports stored)\n",
       static_cast<int>(seq - 1));
   proc.stop();
   return all_ok ? 0 : 1;
@@ -463,7 +405,8 @@ int main(int argc, char** argv) {
   if (mode == "ingest") return ingest(argc, argv);
   if (mode == "feed") return feed(argc, argv);
   if (mode == "badinput") return badinput(argc, argv);
-  std::cerr << "usage: hearth_server_bench ingest --server BIN [--devices N] [--seconds S]\n"
+  std::cerr << "usage: hearth_server_bench ingest --server BIN [--devices N] "
+               "[--seconds S]\n"
                "       hearth_server_bench feed [--devices N] [--queries Q]\n"
                "       hearth_server_bench badinput --server BIN [--requests 200]\n"
                "                                    [--slow-requests 5]\n";

@@ -62,7 +62,8 @@ TEST(FifthCheckTest, PoliciesNameItAfterTheBuiltinChecks) {
 
   auto typo = ParsePolicy(R"({"level":"l","version":1,"checks":{"test_marke":{}}})", "p.json");
   EXPECT_EQ(typo.status().message(),
-            "p.json: checks.test_marke: unknown key (expected one of disk_encryption, vpn, "
+            "p.json: checks.test_marke: unknown key "
+            "(expected one of disk_encryption, vpn, "
             "os_patches, screen_lock, test_marker)");
   auto key =
       ParsePolicy(R"({"level":"l","version":1,"checks":{"test_marker":{"file":"/x"}}})", "p.json");
@@ -132,7 +133,8 @@ class FifthCheckEndToEndTest : public ::testing::Test {
 };
 
 TEST_F(FifthCheckEndToEndTest, ATestOnlyCheckGoesFromPolicyToTheServersStoredResult) {
-  auto init = RunProcess({kTestServer, "init", "--state-dir", state_});
+  TestServer server(state_, "", kTestServer);
+  auto init = server.init();
   ASSERT_EQ(init.exit_code, 0) << init.err;
   // The real server does not know the check: the policy is refused, naming what it knows.
   auto refused =
@@ -145,10 +147,7 @@ TEST_F(FifthCheckEndToEndTest, ATestOnlyCheckGoesFromPolicyToTheServersStoredRes
   auto set = RunProcess({kTestServer, "policy", "set", "--state-dir", state_, "--file", policy_});
   ASSERT_EQ(set.exit_code, 0) << set.err;
 
-  ServerProcess server({kTestServer, "serve", "--state-dir", state_, "--listen", "127.0.0.1:0",
-                        "--admin-listen", "127.0.0.1:0"},
-                       dir_.path() + "/server.log");
-  ASSERT_TRUE(server.started())
+  ASSERT_TRUE(server.serve(dir_.path() + "/server.log"))
       << ReadFileBounded(dir_.path() + "/server.log", 1 << 20).valueOr("");
   admin_ = server.address("admin");
   auto enrolled =
