@@ -63,7 +63,9 @@ void RouteHandler::handleRequest(Poco::Net::HTTPServerRequest& req,
   }
   // A body left unread would be parsed as the next request on this connection: read it away
   // (bounded as any body), or end the connection after this answer.
-  if (bodyUnread(req)) {
+  if (body_tried_) {
+    if (!body_ok_) resp.setKeepAlive(false);
+  } else if (bodyUnread(req)) {
     auto drained = readBody(req);
     if (!drained.ok() || req.stream().good()) resp.setKeepAlive(false);
   }
@@ -79,7 +81,10 @@ StatusOr<std::string> RouteHandler::readBody(Poco::Net::HTTPServerRequest& req) 
   Poco::Int64 declared = req.hasContentLength() ? std::min(req.getContentLength64(), max) : max;
   auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(req);
   watchdog_.allow(static_cast<int>(impl.socket().impl()->sockfd()), pace.allowance(declared));
-  return ReadBody(req, pace);
+  body_tried_ = true;
+  auto body = ReadBody(req, pace);
+  body_ok_ = body.ok();
+  return body;
 }
 
 std::string RouteHandler::requestBody(Poco::Net::HTTPServerRequest& req) {

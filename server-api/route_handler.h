@@ -41,6 +41,10 @@ class RouteHandler : public Poco::Net::HTTPRequestHandler {
  private:
   const char* listener_;
   ConnectionWatchdog& watchdog_;
+  // Whether a handler read (or tried to read) the body, and whether that ended well: a body read
+  // that failed (too slow, too large) is not read again to drain it; the connection is closed.
+  bool body_tried_ = false;
+  bool body_ok_ = false;
 };
 
 // Makes a `Handler` (a RouteHandler constructed from the context and the watchdog) per request.

@@ -11,6 +11,7 @@
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
+#include "hearth/text.h"
 
 using hearth::protocol::EnrollRequest;
 using hearth::protocol::RenewRequest;
@@ -49,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto u = static_cast<unsigned char>(c);
       FUZZ_ASSERT(u >= 0x20 && u != 0x7F);
     }
-    if (enroll->owner) FUZZ_ASSERT(enroll->owner->size() <= 256);
+    // At most 256 characters (not bytes) of text a person may give (base/text.h).
+    if (enroll->owner) FUZZ_ASSERT(hearth::text::validatePersonText(*enroll->owner, 256).ok());
     auto back = EnrollRequest::parse(hearth::json::write(enroll->toJson()));
     FUZZ_ASSERT(back.ok());
     FUZZ_ASSERT(back->enroll_secret == enroll->enroll_secret && back->csr == enroll->csr &&
