@@ -544,7 +544,7 @@ int RequestCheckNow(const std::string& socket_path, std::ostream& out, std::ostr
   }
   std::string answer(buf, static_cast<size_t>(n));
   out << answer;
-  return answer.rfind("ok:", 0) == 0 ? 0 : 1;
+  return answer.starts_with("ok:") ? 0 : 1;
 }
 
 int RunDaemon(const DaemonOptions& options, std::ostream& err) {

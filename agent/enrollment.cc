@@ -132,7 +132,7 @@ std::vector<std::string> LoadAnnouncedPins(const std::string& state_dir) {
   auto v = json::parse(*text);
   if (!v.ok() || !v->isArray()) return out;
   for (const auto& pin : v->asArray()) {
-    if (pin.isString() && pin.asString().rfind("sha256//", 0) == 0 && pin.asString().size() == 52) {
+    if (pin.isString() && pin.asString().starts_with("sha256//") && pin.asString().size() == 52) {
       out.push_back(pin.asString());
     }
   }
@@ -168,7 +168,7 @@ std::string PinList(const Enrollment& e, const std::vector<std::string>& announc
 }
 
 StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
-  if (o.server.rfind("https://", 0) != 0) {
+  if (!o.server.starts_with("https://")) {
     return InvalidArgumentError("--server must be an https:// URL, got \"" + o.server + "\"");
   }
   std::string server = o.server;
@@ -178,7 +178,7 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
         "give exactly one of --ca-file FILE or --pin sha256//BASE64: the server is never trusted "
         "on first use");
   }
-  if (!o.pin.empty() && (o.pin.rfind("sha256//", 0) != 0 || o.pin.size() != 52)) {
+  if (!o.pin.empty() && (!o.pin.starts_with("sha256//") || o.pin.size() != 52)) {
     return InvalidArgumentError("--pin must look like sha256//<44 base64 characters>");
   }
   AgentPaths p = AgentPathsFor(o.state_dir);

@@ -288,7 +288,7 @@ std::vector<uint32_t> graphicalUids(const SystemView& view, const std::string& d
   for (const auto& name : *names) {
     if (++seen > kMaxSessions) break;
     // <id>.ref are FIFOs held by the session's processes: never opened.
-    if (name.empty() || name[0] == '.' || text::endsWith(name, ".ref")) continue;
+    if (name.empty() || name[0] == '.' || name.ends_with(".ref")) continue;
     std::string path = dir + "/" + name;
     auto info = view.stat(path, false);
     if (!info.ok() || info->type != FileType::kRegular) continue;

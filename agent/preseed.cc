@@ -53,7 +53,7 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 }
 
 Status checkServer(const std::string& v) {
-  if (!text::startsWith(v, "https://") || v.size() <= 8) {
+  if (!v.starts_with("https://") || v.size() <= 8) {
     return InvalidArgumentError(
         "expected the server's https:// URL, e.g. "
         "https://hearth.example.com:8443, got \"" +
@@ -66,7 +66,7 @@ Status checkServer(const std::string& v) {
 }
 
 Status checkPin(const std::string& v) {
-  if (!text::startsWith(v, "sha256//") || v.size() != 52) {
+  if (!v.starts_with("sha256//") || v.size() != 52) {
     return InvalidArgumentError(
         "expected sha256// followed by 44 base64 characters (hearth-server init prints it)");
   }

@@ -34,7 +34,7 @@ std::optional<int64_t> ParseReportFileName(std::string_view name) {
 }
 
 bool IsTempFileName(std::string_view name) {
-  return text::startsWith(name, kTempPrefix) || name.find(".json.tmp-") != std::string_view::npos;
+  return name.starts_with(kTempPrefix) || name.find(".json.tmp-") != std::string_view::npos;
 }
 
 }  // namespace hearth::agent

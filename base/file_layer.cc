@@ -149,8 +149,7 @@ Status FileErrorStatus(int err, std::string_view what) {
 }
 
 bool IsDiskFull(const Status& s) {
-  return s.code() == StatusCode::kResourceExhausted &&
-         s.message().compare(0, kDiskFullPrefix.size(), kDiskFullPrefix) == 0;
+  return s.code() == StatusCode::kResourceExhausted && s.message().starts_with(kDiskFullPrefix);
 }
 
 }  // namespace hearth

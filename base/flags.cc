@@ -31,7 +31,7 @@ StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args,
     std::string name = args[i];
     std::string value;
     bool inline_value = false;
-    if (name.rfind("--", 0) == 0) {
+    if (name.starts_with("--")) {
       if (size_t eq = name.find('='); eq != std::string::npos) {
         value = name.substr(eq + 1);
         name.resize(eq);
@@ -43,7 +43,7 @@ StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args,
       if (s.name == name) spec = &s;
     }
     if (spec == nullptr) {
-      if (options.positional && args[i].rfind("--", 0) != 0) {
+      if (options.positional && !args[i].starts_with("--")) {
         out.addPositional(args[i]);
         continue;
       }

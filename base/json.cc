@@ -138,7 +138,7 @@ class Parser {
                                   std::to_string(opt_.max_bytes));
     }
     // A UTF-8 byte order mark is tolerated at the very start (editors on Windows add it).
-    if (s_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
+    if (s_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
     skipWs();
     Value v;
     if (!parseValue(v, 0)) return error();

@@ -54,14 +54,6 @@ std::vector<std::string> split(std::string_view s, char sep) {
   }
 }
 
-bool startsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-bool endsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 std::optional<int64_t> parseInt(std::string_view s) {
   int64_t v = 0;
   if (s.empty()) return std::nullopt;
@@ -77,7 +69,7 @@ std::optional<uint32_t> parseU32(std::string_view s) {
 }
 
 std::optional<uint64_t> parseHex(std::string_view s) {
-  if (startsWith(s, "0x") || startsWith(s, "0X")) s.remove_prefix(2);
+  if (s.starts_with("0x") || s.starts_with("0X")) s.remove_prefix(2);
   uint64_t v = 0;
   if (s.empty()) return std::nullopt;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);

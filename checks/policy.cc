@@ -123,7 +123,7 @@ StatusOr<Policy> LoadPolicyFile(const std::string& path) {
     }
     // "open PATH: why" → "cannot open policy file PATH: why"
     std::string m = s.message();
-    if (m.rfind("open ", 0) == 0) m = "cannot open policy file " + m.substr(5);
+    if (m.starts_with("open ")) m = "cannot open policy file " + m.substr(5);
     return Status(s.code(), std::move(m));
   }
   return ParsePolicy(*text, path);

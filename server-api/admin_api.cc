@@ -90,7 +90,7 @@ class AdminHandler final : public RouteHandler {
     if (path == "/api/v1/audit" && method == "GET") {
       return cursorPage(q, resp, "entries", &Store::listAudit, &AuditEntryJson, &AuditEntry::id);
     }
-    if (path.rfind(prefix, 0) == 0) {
+    if (path.starts_with(prefix)) {
       std::string rest = path.substr(prefix.size());
       std::string id = rest.substr(0, rest.find('/'));
       std::string tail = rest.size() > id.size() ? rest.substr(id.size()) : "";
@@ -236,7 +236,7 @@ class AdminHandler final : public RouteHandler {
   TokenRecord authenticate(HTTPServerRequest& req) {
     std::string auth = req.get("Authorization", "");
     const std::string bearer = "Bearer ";
-    if (auth.rfind(bearer, 0) != 0 || auth.size() == bearer.size() || auth.size() > 512) {
+    if (!auth.starts_with(bearer) || auth.size() == bearer.size() || auth.size() > 512) {
       throw HttpError{401, "missing or malformed bearer token"};
     }
     auto token = context_.store->findToken(HashSecret(auth.substr(bearer.size())),

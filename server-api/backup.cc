@@ -40,7 +40,7 @@ constexpr const char* kConfigEntry = "config/server.conf";
 constexpr const char* kRestoredConfig = "server.conf.from-backup";
 
 bool isPostgres(const std::string& uri) {
-  return uri.rfind("postgresql:", 0) == 0 || uri.rfind("postgres:", 0) == 0;
+  return uri.starts_with("postgresql:") || uri.starts_with("postgres:");
 }
 
 std::string dirOf(const std::string& path) {
@@ -308,7 +308,7 @@ StatusOr<BackupSummary> CreateBackup(const BackupOptions& o) {
   while (dirent* e = ::readdir(d)) {
     std::string n = e->d_name;
     if (n == "." || n == "..") continue;
-    if (n.rfind("hearth.db", 0) == 0) continue;          // hearth.db, -wal, -shm, -journal
+    if (n.starts_with("hearth.db")) continue;            // hearth.db, -wal, -shm, -journal
     if (n.find(".tmp-") != std::string::npos) continue;  // a write in progress
     if (n == kRestoredConfig) continue;  // a restore's leftover: the configuration goes apart
     struct stat st {};
@@ -529,8 +529,8 @@ StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& o) {
       if (!more) break;
       std::string path;
       mode_t file_mode = (mode & 0644) != 0 ? (mode & 0644) : 0600;
-      if (name.rfind("state/", 0) == 0 && safeName(name.substr(6)) &&
-          name.substr(6).rfind("hearth.db", 0) != 0) {
+      if (name.starts_with("state/") && safeName(name.substr(6)) &&
+          !name.substr(6).starts_with("hearth.db")) {
         path = staging + "/" + name.substr(6);
         summary.files.push_back(name.substr(6));
       } else if (name == kConfigEntry) {

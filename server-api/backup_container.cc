@@ -199,8 +199,8 @@ StatusOr<std::unique_ptr<BackupReader>> BackupReader::open(int fd, std::string_v
   r->fd_ = fd;
   std::string h(kHeaderSize, '\0');
   HEARTH_ASSIGN_OR_RETURN(size_t got, readUpTo(fd, h.data(), h.size()));
-  if (got < kMagic.size() || h.compare(0, kMagic.size(), kMagic) != 0) {
-    if (got >= 8 && h.compare(0, 8, "HEARTHBK") == 0) {
+  if (got < kMagic.size() || !h.starts_with(kMagic)) {
+    if (got >= 8 && h.starts_with("HEARTHBK")) {
       return InvalidArgumentError(
           "a Hearth backup of a format version this hearth-server does "
           "not know (expected HEARTHBK1); use a newer hearth-server");

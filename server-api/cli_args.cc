@@ -122,8 +122,8 @@ std::string problemWith(Kind kind, const std::string& value) {
     case Kind::kAddress:
       return value.rfind(':') == std::string::npos ? "expected ADDRESS:PORT" : "";
     case Kind::kDatabase:
-      return !value.empty() && value.rfind("postgresql://", 0) != 0 &&
-                     value.rfind("postgres://", 0) != 0
+      return !value.empty() && !value.starts_with("postgresql://") &&
+                     !value.starts_with("postgres://")
                  ? "expected empty (SQLite) or a postgresql:// URI"
                  : "";
     case Kind::kCount:

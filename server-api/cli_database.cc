@@ -35,7 +35,7 @@ int CmdCheckDb(const ServerCliEnvironment& env, Store& store, const std::string&
     return kExitOk;
   }
   env.out << (result.ok() ? *result : result.status().message()) << "\n";
-  env.err << "hearth-server: the database " << (db.rfind("postgres", 0) == 0 ? "" : db + " ")
+  env.err << "hearth-server: the database " << (db.starts_with("postgres") ? "" : db + " ")
           << "is damaged: restore it from a backup\n";
   return kExitFailure;
 }

@@ -166,7 +166,7 @@ StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri, OpenMode mode
     Poco::Data::PostgreSQL::Connector::registerConnector();
   });
   std::unique_ptr<sql::SqlStore> store;
-  if (uri.rfind("postgresql:", 0) == 0 || uri.rfind("postgres:", 0) == 0) {
+  if (uri.starts_with("postgresql:") || uri.starts_with("postgres:")) {
     HEARTH_ASSIGN_OR_RETURN(std::string conninfo, PostgresUriToConninfo(uri));
     store = std::make_unique<sql::SqlStore>(sql::Dialect::kPostgres, "PostgreSQL", conninfo);
   } else {

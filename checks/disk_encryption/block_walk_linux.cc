@@ -172,7 +172,7 @@ Layer Collector::walkDevice(const std::string& dir, bool under_crypt, int depth)
       l.reason = "not followed: encrypted by the layer above";
       return l;
     }
-    if (text::endsWith(file, " (deleted)")) {
+    if (file.ends_with(" (deleted)")) {
       l.reason = "the backing file " + file + " was deleted";
       return l;
     }
@@ -227,7 +227,7 @@ void Collector::fillPhysical(const std::string& disk_dir, Layer& l) {
   l.removable = (removable.ok() && *removable == "1") || disk_dir.find("/usb") != std::string::npos;
   l.disk_dir = disk_dir;
   std::string disk = basenameOf(disk_dir);
-  l.volatile_ram = text::startsWith(disk, "zram") || text::startsWith(disk, "ram");
+  l.volatile_ram = disk.starts_with("zram") || disk.starts_with("ram");
   l.encrypted = Tri::kNo;
   l.reason = "plain device without an encryption layer";
 }
@@ -261,13 +261,13 @@ StatusOr<std::string> Collector::deviceDirForPath(const std::string& path) {
     }
   }
   std::string p = path;
-  for (int hops = 0; hops < 8 && text::startsWith(p, "/dev/"); ++hops) {
+  for (int hops = 0; hops < 8 && p.starts_with("/dev/"); ++hops) {
     auto t = sys_.readLink(p);
     if (!t.ok()) break;
     p = normalize(!t->empty() && (*t)[0] == '/' ? *t : dirnameOf(p) + "/" + *t);
   }
   buildIndex();
-  if (text::startsWith(p, "/dev/mapper/")) {
+  if (p.starts_with("/dev/mapper/")) {
     auto it = dm_names_.find(p.substr(12));
     if (it != dm_names_.end()) return it->second;
   }

@@ -13,12 +13,12 @@ std::string Collector::cmdlineRootDevice() {
   if (!cmdline.ok()) return "";
   std::string root;
   for (const std::string& w : text::splitWhitespace(*cmdline)) {
-    if (text::startsWith(w, "root=")) root = w.substr(5);  // the last one wins, as in the kernel
+    if (w.starts_with("root=")) root = w.substr(5);  // the last one wins, as in the kernel
   }
-  if (text::startsWith(root, "UUID=")) return "/dev/disk/by-uuid/" + root.substr(5);
-  if (text::startsWith(root, "PARTUUID=")) return "/dev/disk/by-partuuid/" + root.substr(9);
-  if (text::startsWith(root, "LABEL=")) return "/dev/disk/by-label/" + root.substr(6);
-  return text::startsWith(root, "/dev/") ? root : "";
+  if (root.starts_with("UUID=")) return "/dev/disk/by-uuid/" + root.substr(5);
+  if (root.starts_with("PARTUUID=")) return "/dev/disk/by-partuuid/" + root.substr(9);
+  if (root.starts_with("LABEL=")) return "/dev/disk/by-label/" + root.substr(6);
+  return root.starts_with("/dev/") ? root : "";
 }
 
 Layer Collector::btrfsChain(const MountEntry& m, int depth) {

@@ -71,7 +71,7 @@ std::string normalize(const std::string& path) {
 
 bool isUnder(const std::string& path, const std::string& dir) {
   if (dir == "/") return true;
-  return path == dir || text::startsWith(path, dir + "/");
+  return path == dir || path.starts_with(dir + "/");
 }
 
 // "vgubuntu-root" -> "vgubuntu/root"; LVM doubles '-' inside names ("my--vg-lv" -> "my-vg/lv").

@@ -106,7 +106,7 @@ std::vector<DmTableSegment> parseDmsetupTable(std::string_view text) {
 
 bool isNullCipher(std::string_view cipher) {
   std::string c = text::toLower(cipher);
-  return c.find("cipher_null") != std::string::npos || c == "null" || text::startsWith(c, "null-");
+  return c.find("cipher_null") != std::string::npos || c == "null" || c.starts_with("null-");
 }
 
 ZfsEncryption parseZfsGet(std::string_view text) {
@@ -163,7 +163,7 @@ DmClass classifyDmUuid(std::string_view uuid) {
     return c;
   }
   for (const auto& p : kPrefixes) {
-    if (text::startsWith(u, p.prefix)) {
+    if (u.starts_with(p.prefix)) {
       c.role = p.role;
       c.label = std::string(p.label);
       c.opal = p.opal;
@@ -171,7 +171,7 @@ DmClass classifyDmUuid(std::string_view uuid) {
     }
   }
   // kpartx: "part<N>-<uuid of the whole device>".
-  if (text::startsWith(u, "part") && u.size() > 5) {
+  if (u.starts_with("part") && u.size() > 5) {
     size_t i = 4;
     while (i < u.size() && std::isdigit(static_cast<unsigned char>(u[i])) != 0) ++i;
     if (i > 4 && i < u.size() && u[i] == '-') {

@@ -26,7 +26,7 @@ void Collector::collectMounts(Facts& facts) {
       continue;
     }
     if (virtualTypes().contains(type) ||
-        (text::startsWith(type, "fuse.") && !networkTypes().contains(type))) {
+        (type.starts_with("fuse.") && !networkTypes().contains(type))) {
       continue;
     }
     if (networkTypes().contains(type)) {
@@ -194,7 +194,7 @@ Target Collector::rootTarget(const MountEntry& m) {
     t.remediation_hint = "container";
     return t;
   }
-  if (networkTypes().contains(m.fstype) || text::startsWith(m.fstype, "fuse")) {
+  if (networkTypes().contains(m.fstype) || m.fstype.starts_with("fuse")) {
     Target t = baseTarget(TargetKind::kRoot, m);
     t.reason =
         "the root filesystem is " + m.fstype + " (network or FUSE): cannot follow it to a disk";
@@ -209,9 +209,9 @@ std::vector<const MountEntry*> Collector::overlayLowerMounts(const MountEntry& o
   if (overlay.fstype != "overlay") return {};
   std::vector<std::string> dirs;
   for (const std::string& opt : text::split(overlay.super_options, ',')) {
-    if (text::startsWith(opt, "lowerdir+=")) {
+    if (opt.starts_with("lowerdir+=")) {
       dirs.push_back(opt.substr(10));
-    } else if (text::startsWith(opt, "lowerdir=")) {
+    } else if (opt.starts_with("lowerdir=")) {
       for (const std::string& d : text::split(opt.substr(9), ':')) {
         if (!d.empty()) dirs.push_back(d);
       }
@@ -225,7 +225,7 @@ std::vector<const MountEntry*> Collector::overlayLowerMounts(const MountEntry& o
       if (s.mount_point == dir && s.mount_point != "/") found = &s;
     }
     if (found == nullptr || virtualTypes().contains(found->fstype) ||
-        networkTypes().contains(found->fstype) || text::startsWith(found->fstype, "fuse") ||
+        networkTypes().contains(found->fstype) || found->fstype.starts_with("fuse") ||
         (found->major == 0 && found->fstype != "btrfs" && found->fstype != "zfs" &&
          found->fstype != "bcachefs")) {
       return {};
@@ -288,7 +288,7 @@ Layer Collector::filesystemChain(const MountEntry& m, int depth) {
   std::string num = std::to_string(m.major) + ":" + std::to_string(m.minor);
   auto dir = canonicalEntry("/sys/dev/block/" + num);
   if (!dir.ok()) {
-    if (dir.status().code() == StatusCode::kNotFound && text::startsWith(m.source, "/dev/")) {
+    if (dir.status().code() == StatusCode::kNotFound && m.source.starts_with("/dev/")) {
       auto by_name = deviceDirForPath(m.source);
       if (by_name.ok()) return walk(*by_name, false, depth + 1);
     }

@@ -22,8 +22,8 @@ void Collector::collectSwaps(Facts& facts) {
   }
   for (const disk::SwapEntry& s : disk::parseProcSwaps(*text)) {
     std::string name = s.filename;
-    if (text::endsWith(name, " (deleted)")) name.resize(name.size() - 10);
-    if (text::startsWith(basenameOf(name), "zram")) {
+    if (name.ends_with(" (deleted)")) name.resize(name.size() - 10);
+    if (basenameOf(name).starts_with("zram")) {
       facts.excluded.push_back({name, "swap", name, "zram swap (compressed RAM), exempt"});
       continue;
     }

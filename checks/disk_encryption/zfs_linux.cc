@@ -79,7 +79,7 @@ Layer Collector::zfsChain(const std::string& dataset, int depth) {
 // own encryption decides.
 bool Collector::isZvol(const std::string& dir) {
   std::string n = basenameOf(dir);
-  return n.size() > 2 && text::startsWith(n, "zd") &&
+  return n.size() > 2 && n.starts_with("zd") &&
          std::all_of(n.begin() + 2, n.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 

@@ -78,7 +78,7 @@ DebVersion splitDebVersion(std::string_view v) {
 
 std::vector<std::string> indentedNames(const std::vector<std::string>& lines, size_t& i) {
   std::vector<std::string> names;
-  while (i + 1 < lines.size() && text::startsWith(lines[i + 1], " ")) {
+  while (i + 1 < lines.size() && lines[i + 1].starts_with(" ")) {
     ++i;
     for (auto& n : text::splitWhitespace(lines[i])) names.push_back(std::move(n));
   }
@@ -119,7 +119,7 @@ int compareDebianVersions(std::string_view a, std::string_view b) {
 bool isSecuritySuite(std::string_view suite) {
   size_t slash = suite.find('/');
   if (slash != std::string_view::npos) suite = suite.substr(0, slash);
-  return text::endsWith(suite, "-security");
+  return suite.ends_with("-security");
 }
 
 StatusOr<AptSimulation> parseAptSimulation(std::string_view input) {
@@ -127,13 +127,13 @@ StatusOr<AptSimulation> parseAptSimulation(std::string_view input) {
   std::vector<std::string> lines = text::splitLines(input);
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& line = lines[i];
-    if (text::startsWith(line, "Inst ")) {
+    if (line.starts_with("Inst ")) {
       std::string_view rest = std::string_view(line).substr(5);
       AptInstall inst;
       size_t sp = rest.find(' ');
       inst.name = std::string(rest.substr(0, sp));
       rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
-      if (text::startsWith(rest, "[")) {
+      if (rest.starts_with("[")) {
         size_t close = rest.find(']');
         if (close == std::string_view::npos) {
           return InvalidArgumentError("malformed apt simulation line: " + line);
@@ -170,15 +170,15 @@ StatusOr<AptSimulation> parseAptSimulation(std::string_view input) {
         pos = comma + 2;
       }
       sim.installs.push_back(std::move(inst));
-    } else if (text::startsWith(line, "Remv ")) {
+    } else if (line.starts_with("Remv ")) {
       auto parts = text::splitWhitespace(line);
       if (parts.size() < 2) return InvalidArgumentError("malformed apt simulation line: " + line);
       sim.removals.push_back(parts[1]);
-    } else if (text::startsWith(line, "The following packages have been kept back")) {
+    } else if (line.starts_with("The following packages have been kept back")) {
       auto names = indentedNames(lines, i);
       sim.kept_back.insert(sim.kept_back.end(), names.begin(), names.end());
-    } else if (text::startsWith(line, "The following upgrades have been deferred due to phasing") ||
-               text::startsWith(line, "Not upgrading yet due to phasing")) {
+    } else if (line.starts_with("The following upgrades have been deferred due to phasing") ||
+               line.starts_with("Not upgrading yet due to phasing")) {
       auto names = indentedNames(lines, i);
       sim.phasing_deferred.insert(sim.phasing_deferred.end(), names.begin(), names.end());
     }
@@ -201,17 +201,17 @@ std::map<std::string, AptPolicyPackage> parseAptCachePolicy(std::string_view inp
     }
     if (cur == nullptr) continue;
     std::string t = text::trim(line);
-    if (text::startsWith(t, "Installed:")) {
+    if (t.starts_with("Installed:")) {
       cur->installed = text::trim(t.substr(10));
       if (cur->installed == "(none)") cur->installed.clear();
-    } else if (text::startsWith(t, "Candidate:")) {
+    } else if (t.starts_with("Candidate:")) {
       cur->candidate = text::trim(t.substr(10));
       if (cur->candidate == "(none)") cur->candidate.clear();
-    } else if (text::startsWith(t, "Version table:")) {
+    } else if (t.starts_with("Version table:")) {
       continue;
     } else {
       size_t indent = line.find_first_not_of(' ');
-      bool current = text::startsWith(line, " *** ");
+      bool current = line.starts_with(" *** ");
       if (current || indent <= 6) {
         // " *** 1.2-3 500": the version follows the marker (a bare " ***" has none).
         auto parts = text::splitWhitespace(
@@ -281,8 +281,7 @@ std::string aptConfigPath(const std::map<std::string, std::string>& config, cons
       auto p = config.find(parent);
       if (p == config.end() || p->second.empty()) continue;
       if (!val.empty() && val[0] == '/') break;
-      if (text::startsWith(val, "./") || text::startsWith(val, "~/") ||
-          text::startsWith(val, "../")) {
+      if (val.starts_with("./") || val.starts_with("~/") || val.starts_with("../")) {
         break;
       }
       std::string pv = p->second;
@@ -301,7 +300,7 @@ std::optional<TimePoint> parseReleaseDate(std::string_view release_text) {
                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   for (const std::string& line : text::splitLines(release_text)) {
     if (line.empty()) break;  // the Release paragraph ends at the first empty line
-    if (!text::startsWith(line, "Date:")) continue;
+    if (!line.starts_with("Date:")) continue;
     auto parts = text::splitWhitespace(std::string_view(line).substr(5));
     size_t k = 0;
     if (k < parts.size() && !parts[k].empty() && !isDigit(parts[k][0])) ++k;  // "Wed,"
@@ -347,8 +346,7 @@ std::vector<DnfUpdate> parseDnfCheckUpdate(std::string_view input) {
   std::vector<std::string> lines = text::splitLines(input);
   std::string carry;
   for (const std::string& raw : lines) {
-    if (text::startsWith(raw, "Obsoleting Packages") ||
-        text::startsWith(raw, "Obsoleting packages")) {
+    if (raw.starts_with("Obsoleting Packages") || raw.starts_with("Obsoleting packages")) {
       break;
     }
     std::string line = raw;
@@ -357,8 +355,8 @@ std::vector<DnfUpdate> parseDnfCheckUpdate(std::string_view input) {
       carry.clear();
     }
     auto parts = text::splitWhitespace(line);
-    if (parts.size() == 1 && parts[0].find('.') != std::string::npos &&
-        !text::startsWith(raw, " ") && raw.find(':') == std::string::npos) {
+    if (parts.size() == 1 && parts[0].find('.') != std::string::npos && !raw.starts_with(" ") &&
+        raw.find(':') == std::string::npos) {
       carry = parts[0];  // dnf wrapped a long name; the rest follows on the next line
       continue;
     }
@@ -427,7 +425,7 @@ std::vector<DnfAdvisoryPackage> parseDnf4UpdateinfoSecurity(std::string_view inp
     auto parts = text::splitWhitespace(line);
     if (parts.size() != 3) continue;
     std::string severity;
-    if (text::endsWith(parts[1], "/Sec.")) {
+    if (parts[1].ends_with("/Sec.")) {
       severity = parts[1].substr(0, parts[1].size() - 5);
     } else if (parts[1] != "security") {
       continue;
@@ -458,7 +456,7 @@ StatusOr<std::vector<DnfAdvisoryPackage>> parseDnf5AdvisoryJson(std::string_view
     p.advisory = str("name");
     p.severity = str("severity");
     if (!splitNevra(str("nevra"), &p.name, &p.version, &p.arch)) continue;
-    if (text::endsWith(p.name, "-debuginfo") || text::endsWith(p.name, "-debugsource")) continue;
+    if (p.name.ends_with("-debuginfo") || p.name.ends_with("-debugsource")) continue;
     out.push_back(std::move(p));
   }
   return out;
@@ -467,18 +465,18 @@ StatusOr<std::vector<DnfAdvisoryPackage>> parseDnf5AdvisoryJson(std::string_view
 // ---- kernels --------------------------------------------------------------------------------
 
 std::optional<std::string> kernelReleaseFromBootEntry(std::string_view name) {
-  if (!text::startsWith(name, "vmlinuz-") && !text::startsWith(name, "vmlinux-")) {
+  if (!name.starts_with("vmlinuz-") && !name.starts_with("vmlinux-")) {
     return std::nullopt;
   }
   std::string_view rest = name.substr(8);
   for (const char* suffix : {".efi.signed", ".signed"}) {
-    if (text::endsWith(rest, suffix)) rest.remove_suffix(std::string_view(suffix).size());
+    if (rest.ends_with(suffix)) rest.remove_suffix(std::string_view(suffix).size());
   }
   if (rest.empty() || !isDigit(rest[0])) return std::nullopt;  // vmlinuz-linux, vmlinuz-lts
   if (rest.find("rescue") != std::string_view::npos) return std::nullopt;
   for (const char* bad : {".old", ".bak", ".dpkg-old", ".dpkg-new", ".dpkg-tmp", ".dpkg-bak",
                           ".dpkg-dist", ".hmac", "~", ".rpmsave", ".rpmnew"}) {
-    if (text::endsWith(rest, bad)) return std::nullopt;
+    if (rest.ends_with(bad)) return std::nullopt;
   }
   return std::string(rest);
 }

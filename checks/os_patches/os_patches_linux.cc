@@ -291,7 +291,7 @@ ListsFacts scanLists(const SystemView& sys, const AptPaths& paths, TimePoint now
     if (!info.ok() || info->type != FileType::kRegular) continue;
     key.add(path + " " + std::to_string(info->size) + " " + std::to_string(nanos(info->mtime)) +
             " " + std::to_string(info->dev));
-    bool release = text::endsWith(e, "_InRelease") || text::endsWith(e, "_Release");
+    bool release = e.ends_with("_InRelease") || e.ends_with("_Release");
     if (!release && e.find("_Packages") == std::string::npos) continue;
     if (!newest_mtime || info->mtime > *newest_mtime) newest_mtime = info->mtime;
     if (!release) continue;
@@ -301,7 +301,7 @@ ListsFacts scanLists(const SystemView& sys, const AptPaths& paths, TimePoint now
     key.add(*content);
     // InRelease is clear-signed: the Release paragraph follows the PGP header and a blank line.
     std::string_view body = *content;
-    if (text::startsWith(body, "-----BEGIN PGP SIGNED MESSAGE-----")) {
+    if (body.starts_with("-----BEGIN PGP SIGNED MESSAGE-----")) {
       size_t blank = body.find("\n\n");
       body = blank == std::string_view::npos ? std::string_view() : body.substr(blank + 2);
     }
@@ -590,7 +590,7 @@ StatusOr<PatchFacts> collectDnf(const SystemView& sys, PatchState& state, TimePo
     detail = "needs-restarting: reboot required";
     for (const auto& l : text::splitLines(nrr->out)) {
       std::string t = text::trim(l);
-      if (text::startsWith(t, "* ")) tool_reasons.push_back("updated since boot: " + t.substr(2));
+      if (t.starts_with("* ")) tool_reasons.push_back("updated since boot: " + t.substr(2));
     }
   } else {
     detail = "needs-restarting is not available (" + describeFailure("it", *nrr) + ")";
@@ -613,7 +613,7 @@ StatusOr<PatchFacts> collectDnf(const SystemView& sys, PatchState& state, TimePo
     if (!c.ok()) continue;
     for (const auto& l : text::splitLines(*c)) {
       std::string t = text::trim(l);
-      if (!text::startsWith(t, "apply_updates")) continue;
+      if (!t.starts_with("apply_updates")) continue;
       size_t eq = t.find('=');
       if (eq != std::string::npos) apply = text::trim(t.substr(eq + 1));
     }

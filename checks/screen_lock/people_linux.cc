@@ -126,7 +126,7 @@ std::vector<accounts::LogindSession> ScreenLockCheck::readSessions(Run& r) const
   for (const auto& name : *names) {
     if (out.size() >= kMaxSessions) break;
     // <id>.ref are FIFOs held by the session's processes: never opened.
-    if (name.empty() || name[0] == '.' || text::endsWith(name, ".ref")) continue;
+    if (name.empty() || name[0] == '.' || name.ends_with(".ref")) continue;
     std::string path = dir + "/" + name;
     auto info = r.system.stat(path, false);
     if (!info.ok() || info->type != FileType::kRegular) continue;
@@ -146,7 +146,7 @@ InstalledSessions ScreenLockCheck::readInstalledSessions(const SystemView& syste
     auto names = system.listDir(dir);
     if (!names.ok()) continue;
     for (const auto& n : *names) {
-      if (!text::endsWith(n, ".desktop")) continue;
+      if (!n.ends_with(".desktop")) continue;
       out.any_listed = true;
       out.desktops.insert(classifyDesktop(n.substr(0, n.size() - 8)));
     }

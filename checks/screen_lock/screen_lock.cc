@@ -16,7 +16,7 @@ Desktop classifyDesktop(std::string_view name) {
   if (n.empty()) return Desktop::kNone;
   if (contains(n, "cinnamon")) return Desktop::kCinnamon;
   if (contains(n, "gnome") || contains(n, "ubuntu") || contains(n, "budgie") || n == "pop" ||
-      text::startsWith(n, "pop:") || text::startsWith(n, "pop-")) {
+      n.starts_with("pop:") || n.starts_with("pop-")) {
     return Desktop::kGnome;
   }
   if (contains(n, "kde") || contains(n, "plasma")) return Desktop::kKde;

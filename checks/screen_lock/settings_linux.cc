@@ -16,7 +16,7 @@ constexpr size_t kSettingsFileLimit = size_t{256} * 1024;
 
 std::string tildePath(const Person& p, const std::string& path) {
   const std::string& home = p.user.home;
-  if (!home.empty() && home != "/" && text::startsWith(path, home + "/")) {
+  if (!home.empty() && home != "/" && path.starts_with(home + "/")) {
     return "~" + path.substr(home.size());
   }
   return path;

@@ -78,7 +78,7 @@ class RootedSystemView final : public SystemView {
     // user could not have read its target on the real machine either.
     std::string home = user.home;
     while (home.size() > 1 && home.back() == '/') home.pop_back();
-    if (home.size() <= 1 || path.compare(0, home.size() + 1, home + "/") != 0) {
+    if (home.size() <= 1 || !path.starts_with(home + "/")) {
       return readFile(path, limit, false);
     }
     auto home_fd = openIn(home, O_PATH | O_DIRECTORY, 0);

@@ -84,7 +84,7 @@ bool prefixContains(const std::string& prefix, const IpAddress& a) {
 bool anyAddress(const std::string& s) { return s.empty() || s == "0.0.0.0" || s == "::"; }
 
 std::optional<uint32_t> number(const std::string& s) {
-  if (text::startsWith(s, "0x")) {
+  if (s.starts_with("0x")) {
     auto h = text::parseHex(s);
     if (h && *h <= 0xffffffffu) return static_cast<uint32_t>(*h);
     return std::nullopt;
@@ -299,7 +299,7 @@ std::string LabelForName(std::string_view name) {
       {"CloudflareWARP", "Cloudflare WARP"},
   }};
   for (const auto& k : kKnown) {
-    if (text::startsWith(name, k.prefix)) return std::string(k.label);
+    if (name.starts_with(k.prefix)) return std::string(k.label);
   }
   return "";
 }
@@ -573,9 +573,9 @@ StatusOr<std::vector<XfrmPolicy>> ParseXfrmPolicies(std::string_view text_in) {
       if (auto pr = after(w, "priority")) p.priority = number(*pr).value_or(0);
     } else if (w[0] == "mark" || w[0] == "if_id") {
       std::string v = w.size() > 1 ? w[1] : "";
-      p.marked = p.marked || !(v == "0" || v == "0x0" || text::startsWith(v, "0/") ||
-                               text::startsWith(v, "0x0/") || text::endsWith(v, "/0x0") ||
-                               text::endsWith(v, "/0x00000000"));
+      p.marked =
+          p.marked || !(v == "0" || v == "0x0" || v.starts_with("0/") || v.starts_with("0x0/") ||
+                        v.ends_with("/0x0") || v.ends_with("/0x00000000"));
     } else if (w[0] == "tmpl") {
       XfrmTemplate t;
       t.src = after(w, "src").value_or("");
@@ -628,7 +628,7 @@ IpsecCoverage FindIpsecCoverage(const std::vector<XfrmPolicy>& policies,
     if (p.dir != "out" || p.marked || !p.whole_host_traffic) continue;
     if (!prefixContains(p.dst, destination)) continue;
     if (src.ok() && !prefixContains(p.src, *src)) continue;
-    if (!src.ok() && !text::endsWith(p.src, "/0")) continue;
+    if (!src.ok() && !p.src.ends_with("/0")) continue;
     if (best == nullptr || p.priority < best->priority) best = &p;
   }
   if (best == nullptr || best->action != "allow" || best->templates.empty()) return c;

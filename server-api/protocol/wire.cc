@@ -253,8 +253,7 @@ StatusOr<PolicyAnnouncement> PolicyAnnouncement::parse(std::string_view bytes) {
   HEARTH_RETURN_IF_ERROR(r.readArray("server_pins", 16, "an array of at most 16 pins", pins));
   for (size_t i = 0; pins != nullptr && i < pins->size(); ++i) {
     const json::Value& pin = (*pins)[i];
-    if (!pin.isString() || pin.asString().rfind("sha256//", 0) != 0 ||
-        pin.asString().size() != 52) {
+    if (!pin.isString() || !pin.asString().starts_with("sha256//") || pin.asString().size() != 52) {
       return InvalidArgumentError("field \"server_pins\" holds something else than a pin");
     }
     a.server_pins.push_back(pin.asString());

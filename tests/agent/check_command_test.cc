@@ -30,7 +30,7 @@ TEST(AgentCliTest, HelpAndVersion) {
   EXPECT_NE(h.out.find("Usage: hearth-agent"), std::string::npos);
   auto v = runCli({"--version"});
   EXPECT_EQ(v.rc, 0);
-  EXPECT_EQ(v.out.rfind("hearth-agent ", 0), 0u);
+  EXPECT_TRUE(v.out.starts_with("hearth-agent "));
   auto ch = runCli({"check", "--help"});
   EXPECT_EQ(ch.rc, 0);
   EXPECT_NE(ch.out.find("--root DIR"), std::string::npos);

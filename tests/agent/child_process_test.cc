@@ -154,7 +154,7 @@ TEST(ChildProcessTest, TheAccountIsTakenBeforeAnythingRuns) {
     std::string facts = "uid=" + std::to_string(::getuid()) + " gid=" + std::to_string(::getgid());
     std::string line;
     while (std::getline(all, line)) {
-      if (line.rfind("Groups:", 0) == 0 || line.rfind("NoNewPrivs:", 0) == 0) facts += "\n" + line;
+      if (line.starts_with("Groups:") || line.starts_with("NoNewPrivs:")) facts += "\n" + line;
     }
     facts += "\ndumpable=" + std::to_string(::prctl(PR_GET_DUMPABLE));
     return WriteFrame(fd, facts).ok() ? 0 : 1;

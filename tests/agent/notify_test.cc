@@ -136,7 +136,7 @@ class BusMachine : public hearth::testing::FakeSystemView {
       }
       std::string address;
       for (const auto& a : c.argv) {
-        if (a.rfind("--address=", 0) == 0) address = a.substr(10);
+        if (a.starts_with("--address=")) address = a.substr(10);
       }
       shown_.push_back(Shown{uid, address, call[9], call[10], c.argv});
       r.exit_code = 0;

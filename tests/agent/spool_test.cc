@@ -362,7 +362,8 @@ TEST(SpoolTest, DiskFullAtAnyStepIsAClearErrorAndLeavesNothingPartial) {
     files.failNth(op, 1, ENOSPC);
     Status s = spool.append(2, envelope(2));
     EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
-    EXPECT_EQ(s.message().rfind("disk full: report 2 not spooled in " + dir, 0), 0u) << s.message();
+    EXPECT_TRUE(s.message().starts_with("disk full: report 2 not spooled in " + dir))
+        << s.message();
     EXPECT_NE(s.message().find("No space left on device"), std::string::npos) << s.message();
     EXPECT_EQ(namesIn(dir), std::vector<std::string>{"00000000000000000001.json"});
     // Space again: spooling goes on.
@@ -409,12 +410,12 @@ TEST(SpoolTest, RealFullTmpfsGivesDiskFullAndTheSpoolStaysUsable) {
     --seq;
     if (s.ok()) say("the 64 KiB tmpfs never filled");
     if (s.code() != StatusCode::kResourceExhausted ||
-        s.message().rfind("disk full: report " + std::to_string(seq) + " not spooled in " + dir,
-                          0) != 0) {
+        !s.message().starts_with("disk full: report " + std::to_string(seq) + " not spooled in " +
+                                 dir)) {
       say("unexpected error: " + s.toString());
     }
     for (const auto& n : namesIn(dir)) {
-      if (n.rfind(".tmp", 0) == 0) say("temp file left behind: " + n);
+      if (n.starts_with(".tmp")) say("temp file left behind: " + n);
     }
     auto l = spool.list();
     if (!l.ok() || l->empty() || l->back() != seq - 1) say("the spool lost what it had");
@@ -527,7 +528,7 @@ void checkAfterCrash(FaultFileLayer& files, const std::string& state, const Jour
     EXPECT_EQ(*body, it->second) << "report " << seq << " is torn";
   }
   for (const auto& n : namesIn(state + "/spool")) {
-    EXPECT_NE(n.rfind(".tmp", 0), 0u) << "recover() left " << n;
+    EXPECT_FALSE(n.starts_with(".tmp")) << "recover() left " << n;
   }
   for (int64_t seq : j.removed) EXPECT_EQ(present.count(seq), 0u) << seq << " came back";
   // Every acknowledged append is there, or was dropped and counted: exactly.

@@ -135,10 +135,10 @@ TEST(UploaderTest, AsRootTheUploaderRunsAsTheServiceUser) {
   std::ifstream status("/proc/" + std::to_string((*t)->pid()) + "/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("Groups:", 0) == 0) {
+    if (line.starts_with("Groups:")) {
       EXPECT_EQ(line.find_first_not_of(" \t", 7), std::string::npos) << line;
     }
-    if (line.rfind("NoNewPrivs:", 0) == 0) {
+    if (line.starts_with("NoNewPrivs:")) {
       EXPECT_NE(line.find('1'), std::string::npos) << line;
     }
   }

@@ -87,7 +87,7 @@ TEST(PosixFileLayerTest, DiskFullErrorsAreResourceExhaustedAndSayDiskFull) {
   Status s = FileErrorStatus(ENOSPC, "write /x/y");
   EXPECT_TRUE(IsDiskFull(s));
   EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(s.message().rfind("disk full: write /x/y: ", 0), 0u) << s.message();
+  EXPECT_TRUE(s.message().starts_with("disk full: write /x/y: ")) << s.message();
   EXPECT_TRUE(IsDiskFull(FileErrorStatus(EDQUOT, "write /x/y")));
   EXPECT_FALSE(IsDiskFull(FileErrorStatus(EIO, "write /x/y")));
   EXPECT_FALSE(IsDiskFull(ResourceExhaustedError("too big")));

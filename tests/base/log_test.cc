@@ -58,7 +58,7 @@ TEST(LogTest, LinesOfConcurrentThreadsDoNotMix) {
   auto lines = text::splitLines(out.str());
   ASSERT_EQ(lines.size(), 800u);
   for (const auto& line : lines) {
-    EXPECT_TRUE(text::startsWith(line, "<6>hearth-server: thread ")) << line;
+    EXPECT_TRUE(line.starts_with("<6>hearth-server: thread ")) << line;
   }
 }
 

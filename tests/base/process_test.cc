@@ -86,7 +86,7 @@ TEST(ProcessTest, RunAsUserDropsPrivileges) {
   c.as_user = UserIdentity{65534, 65534, {65534}, "nobody", "/nonexistent"};
   auto r = RunCommand(c);
   ASSERT_TRUE(r.ok()) << r.status().toString();
-  EXPECT_EQ(r->out.rfind("uid=65534", 0), 0u) << r->out;
+  EXPECT_TRUE(r->out.starts_with("uid=65534")) << r->out;
   EXPECT_EQ(r->out.find("groups=0"), std::string::npos) << r->out;
 }
 

@@ -359,7 +359,7 @@ TEST(DiskEncryptionFscryptTest, FscryptHomeOnPlainRootFailsForRootWithHomeNoted)
   StatOverlayView view(**tree, "/home/alice", enc);
   CheckResult r = RunDisk(view);
   EXPECT_EQ(r.verdict, Verdict::kFail);
-  EXPECT_EQ(r.summary.rfind("Root filesystem / on vda is not encrypted", 0), 0u) << r.summary;
+  EXPECT_TRUE(r.summary.starts_with("Root filesystem / on vda is not encrypted")) << r.summary;
   EXPECT_TRUE(Listed(r, "encrypted_homes", "/home/alice"));
   EXPECT_NE(json::write(r.evidence).find("fscrypt"), std::string::npos);
   // Without the attribute the same tree is a plain fail with nothing noted.
@@ -612,7 +612,7 @@ TEST(DiskEncryptionFakeTest, BtrfsDevRootFollowsCmdlineRootWhenSeveralFilesystem
   v.addFile("/proc/cmdline", "root=/dev/sda1 rootfstype=btrfs rootwait\n");
   CheckResult r = RunDisk(v);
   EXPECT_EQ(Chain(r, "/"), "/ ← sda1");
-  EXPECT_EQ(r.summary.rfind("Root filesystem / on sda1 is not encrypted", 0), 0u) << r.summary;
+  EXPECT_TRUE(r.summary.starts_with("Root filesystem / on sda1 is not encrypted")) << r.summary;
 }
 
 TEST(DiskEncryptionFakeTest, SlavesCycleEndsUnknownInsteadOfHanging) {
@@ -659,7 +659,7 @@ TEST(DiskEncryptionLiveTest, ThisMachineIsJudgedFromItsRealMountsAndSysfs) {
   EXPECT_FALSE(dev.empty());
   EXPECT_NE(r.summary.find("Root filesystem / on " + dev + " is not encrypted"), std::string::npos)
       << r.summary;
-  EXPECT_EQ(chain.rfind("/ ← ", 0), 0u) << chain;
+  EXPECT_TRUE(chain.starts_with("/ ← ")) << chain;
 }
 
 }  // namespace

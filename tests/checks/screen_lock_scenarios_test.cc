@@ -87,7 +87,7 @@ class Machine {
         size_t nl = out.find('\n', pos);
         if (nl == std::string::npos) nl = out.size();
         std::string line = out.substr(pos, nl - pos);
-        if (line.rfind(prefix, 0) == 0) lines += line + "\n";
+        if (line.starts_with(prefix)) lines += line + "\n";
         pos = nl + 1;
       }
       CommandResult r;
@@ -449,7 +449,7 @@ TEST(ScreenLockScenarioTest, TwoUsersEachEvaluatedWorstReported) {
             "bob: screen locks after 1800 s of inactivity (limit 300 s); alice: screen locks "
             "after 300 s of inactivity (limit 300 s)");
   // Only bob must act, and the advice says it is for bob's account.
-  EXPECT_EQ(r.remediation.rfind("For bob: ", 0), 0u) << r.remediation;
+  EXPECT_TRUE(r.remediation.starts_with("For bob: ")) << r.remediation;
   EXPECT_EQ(r.remediation.find("alice"), std::string::npos) << r.remediation;
 }
 

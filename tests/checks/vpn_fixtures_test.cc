@@ -60,7 +60,7 @@ TEST_P(VpnFixtureTest, GivesTheExpectedVerdictAndSummary) {
   } else {
     const json::Value* prefix = expected->find("summary_starts_with");
     ASSERT_NE(prefix, nullptr) << "expected.json needs summary or summary_starts_with";
-    EXPECT_EQ(result->summary.rfind(prefix->asString(), 0), 0u) << result->summary;
+    EXPECT_TRUE(result->summary.starts_with(prefix->asString())) << result->summary;
   }
   if (result->verdict != Verdict::kPass) {
     EXPECT_FALSE(result->remediation.empty());

@@ -140,7 +140,7 @@ std::string FaultFileLayer::parentOf(const std::string& path) const {
 }
 
 Status FaultFileLayer::checkPath(const std::string& path) const {
-  bool inside = path == root_ || path.rfind(root_ + "/", 0) == 0;
+  bool inside = path == root_ || path.starts_with(root_ + "/");
   if (!inside || path.find("/../") != std::string::npos || path.find("/./") != std::string::npos ||
       path.find("//") != std::string::npos || path.back() == '/') {
     return InvalidArgumentError("FaultFileLayer: " + path + " is not a plain path under " + root_);

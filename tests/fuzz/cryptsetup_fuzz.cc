@@ -29,10 +29,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_ASSERT(!c.label.empty());
     if (c.role == DmRole::kEncryption) {
       std::string u = hearth::text::trim(line);
-      FUZZ_ASSERT(hearth::text::startsWith(u, "CRYPT-"));
-      FUZZ_ASSERT(!hearth::text::startsWith(u, "CRYPT-VERITY-") &&
-                  !hearth::text::startsWith(u, "CRYPT-INTEGRITY-") &&
-                  !hearth::text::startsWith(u, "CRYPT-SUBDEV-"));
+      FUZZ_ASSERT(u.starts_with("CRYPT-"));
+      FUZZ_ASSERT(!u.starts_with("CRYPT-VERITY-") && !u.starts_with("CRYPT-INTEGRITY-") &&
+                  !u.starts_with("CRYPT-SUBDEV-"));
     }
     if (c.opal) FUZZ_ASSERT(c.role == DmRole::kEncryption);
   }

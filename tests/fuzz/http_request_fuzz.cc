@@ -187,19 +187,19 @@ void checkAnswers(const std::string& answers, bool devices, const std::string& r
     if (head_end == std::string::npos) std::fprintf(stderr, "answer: %s\n", answers.c_str());
     FUZZ_ASSERT(head_end != std::string::npos);
     std::string head = answers.substr(pos, head_end - pos);
-    if (head.rfind("HTTP/1.", 0) != 0) std::fprintf(stderr, "answer: %s\n", answers.c_str());
-    FUZZ_ASSERT(head.rfind("HTTP/1.", 0) == 0 && head.size() >= 12 && head[8] == ' ');
+    if (!head.starts_with("HTTP/1.")) std::fprintf(stderr, "answer: %s\n", answers.c_str());
+    FUZZ_ASSERT(head.starts_with("HTTP/1.") && head.size() >= 12 && head[8] == ' ');
     auto status = text::parseInt(head.substr(9, 3));
     FUZZ_ASSERT(status && *status >= 100 && *status <= 599);
     size_t length = 0;
     std::string content_type;
     for (const auto& line : text::splitLines(head)) {
       std::string lower = text::toLower(line);
-      if (lower.rfind("content-length:", 0) == 0) {
+      if (lower.starts_with("content-length:")) {
         auto n = text::parseInt(text::trim(line.substr(15)));
         FUZZ_ASSERT(n && *n >= 0);
         length = static_cast<size_t>(*n);
-      } else if (lower.rfind("content-type:", 0) == 0) {
+      } else if (lower.starts_with("content-type:")) {
         content_type = text::trim(lower.substr(13));
       }
     }
@@ -213,7 +213,7 @@ void checkAnswers(const std::string& answers, bool devices, const std::string& r
           path == "/api/v1/policy" || path == "/api/v1/reports" || path == "/api/v1/renew";
       FUZZ_ASSERT(devices && needs_certificate);
     }
-    if (content_type.rfind("application/json", 0) == 0) {
+    if (content_type.starts_with("application/json")) {
       auto v = json::parse(body);
       FUZZ_ASSERT(v.ok() && v->isObject());
       if (*status >= 400) {

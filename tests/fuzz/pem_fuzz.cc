@@ -31,7 +31,7 @@ std::string checkCanonicalPublicKey(const std::string& pem) {
   auto again = key->publicPem();
   FUZZ_ASSERT(again.ok() && *again == pem);
   auto pin = key->publicKeyPin();
-  FUZZ_ASSERT(pin.ok() && pin->rfind("sha256//", 0) == 0);
+  FUZZ_ASSERT(pin.ok() && pin->starts_with("sha256//"));
   return *pin;
 }
 

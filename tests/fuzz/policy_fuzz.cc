@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto p = hearth::ParsePolicy(text, "fuzz.json");
   if (!p.ok()) {
-    if (p.status().message().rfind("fuzz.json: ", 0) != 0) std::abort();
+    if (!p.status().message().starts_with("fuzz.json: ")) std::abort();
     return 0;
   }
   if (p->version < 1 || p->level.empty()) std::abort();

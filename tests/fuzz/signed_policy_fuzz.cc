@@ -43,7 +43,7 @@ const Keys& keys() {
 
 void checkAnnouncement(const protocol::PolicyAnnouncement& a) {
   for (const auto& pin : a.server_pins)
-    FUZZ_ASSERT(pin.size() == 52 && pin.rfind("sha256//", 0) == 0);
+    FUZZ_ASSERT(pin.size() == 52 && pin.starts_with("sha256//"));
 }
 
 // 1: an envelope as it arrives.

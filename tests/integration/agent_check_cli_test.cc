@@ -12,7 +12,7 @@ using testing::RunProcess;
 TEST(AgentBinaryTest, VersionAndHelp) {
   auto v = RunProcess({HEARTH_AGENT_BINARY, "--version"});
   EXPECT_EQ(v.exit_code, 0);
-  EXPECT_EQ(v.out.rfind("hearth-agent 0.", 0), 0u) << v.out;
+  EXPECT_TRUE(v.out.starts_with("hearth-agent 0.")) << v.out;
   auto h = RunProcess({HEARTH_AGENT_BINARY, "check", "--help"});
   EXPECT_EQ(h.exit_code, 0);
   EXPECT_NE(h.out.find("Exit codes: 0 compliant, 1 not compliant, 2"), std::string::npos);

@@ -218,7 +218,7 @@ void killLoop(size_t max_reports, int remove_every, bool expect_drops) {
         auto names = PosixFileLayer().listDir(dir);
         ASSERT_TRUE(names.ok()) << names.status().toString();
         for (const auto& n : *names) {
-          ASSERT_NE(n.rfind(".tmp", 0), 0u) << "recover() left " << n;
+          ASSERT_FALSE(n.starts_with(".tmp")) << "recover() left " << n;
         }
       }
     }

@@ -45,7 +45,7 @@ inline void RemoveStaleFaketimeObjects() {
   for (const auto& e : std::filesystem::directory_iterator("/dev/shm", ec)) {
     std::string name = e.path().filename().string();
     for (const std::string prefix : {"sem.faketime_sem_", "faketime_shm_"}) {
-      if (name.rfind(prefix, 0) != 0) continue;
+      if (!name.starts_with(prefix)) continue;
       long pid = std::atol(name.c_str() + prefix.size());
       if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
         std::filesystem::remove(e.path(), ec);
@@ -64,7 +64,6 @@ inline const std::string kCurl = "/usr/bin/curl";
 // The agent's connect timeout is 10 s and each run makes two requests (policy, then report):
 // a run that meets a dead network must still end well within this.
 constexpr double kRunBoundSeconds = 35;
-
 
 // curl says "Timeout was reached", "SSL connection timeout" or "Operation timed out".
 inline bool mentionsTimeout(std::string s) {

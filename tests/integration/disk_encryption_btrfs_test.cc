@@ -113,9 +113,9 @@ ChildOutput RunInPrivateNamespace(const std::vector<std::string>& images, const 
   ::waitpid(pid, &status, 0);
   out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   for (const auto& line : text::splitLines(data)) {
-    if (text::startsWith(line, "LOOP ")) out.loops.push_back(line.substr(5));
-    if (text::startsWith(line, "ERROR ")) out.error = line.substr(6);
-    if (text::startsWith(line, "RESULT ")) out.result_json = line.substr(7);
+    if (line.starts_with("LOOP ")) out.loops.push_back(line.substr(5));
+    if (line.starts_with("ERROR ")) out.error = line.substr(6);
+    if (line.starts_with("RESULT ")) out.result_json = line.substr(7);
   }
   // Whatever the child left attached (it normally detaches them itself).
   for (const auto& l : out.loops) {
@@ -173,7 +173,7 @@ TEST_F(DiskEncryptionBtrfsLoopTest, SingleDeviceBtrfsOnLoopIsFollowedThroughSysF
   ASSERT_NE(t, nullptr) << out.result_json;
   EXPECT_EQ(t->find("fstype")->asString(), "btrfs");
   // The btrfs mount carries an anonymous device number, not the loop device's 7:N.
-  EXPECT_EQ(t->find("device_number")->asString().rfind("0:", 0), 0u)
+  EXPECT_TRUE(t->find("device_number")->asString().starts_with("0:"))
       << t->find("device_number")->asString();
   std::string chain = t->find("chain")->asString();
   std::string loop = out.loops.at(0).substr(5);  // "loopN"

@@ -112,7 +112,7 @@ class ServerApiTest : public ::testing::TestWithParam<std::string> {
     std::istringstream in(m.body);
     std::string line;
     while (std::getline(in, line)) {
-      if (line.rfind(sample + " ", 0) == 0) return std::stol(line.substr(sample.size() + 1));
+      if (line.starts_with(sample + " ")) return std::stol(line.substr(sample.size() + 1));
     }
     return -1;
   }

@@ -100,7 +100,7 @@ TEST(CryptoTest, PrivateKeyPemRoundTripsAndPinIsStable) {
   auto back = Key::fromPem(*pem);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back->publicKeyPin(), *key->publicKeyPin());
-  EXPECT_EQ(key->publicKeyPin()->rfind("sha256//", 0), 0u);
+  EXPECT_TRUE(key->publicKeyPin()->starts_with("sha256//"));
   EXPECT_EQ(key->publicKeyPin()->size(), 8u + 44u);
   EXPECT_FALSE(Key::fromPem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").ok());
 }

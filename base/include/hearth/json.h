@@ -50,7 +50,6 @@ class Value {
   bool isNull() const { return type() == Type::kNull; }
   bool isBool() const { return type() == Type::kBool; }
   bool isInt() const { return type() == Type::kInt; }
-  bool isNumber() const { return isInt() || type() == Type::kDouble; }
   bool isString() const { return type() == Type::kString; }
   bool isArray() const { return type() == Type::kArray; }
   bool isObject() const { return type() == Type::kObject; }

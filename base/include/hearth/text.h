@@ -17,8 +17,6 @@ std::vector<std::string> splitLines(std::string_view s);  // without line ends; 
 // Splits on runs of spaces and tabs.
 std::vector<std::string> splitWhitespace(std::string_view s);
 std::vector<std::string> split(std::string_view s, char sep);
-bool startsWith(std::string_view s, std::string_view prefix);
-bool endsWith(std::string_view s, std::string_view suffix);
 std::optional<int64_t> parseInt(std::string_view s);  // whole string, base 10
 // Whole string, base 10, 0..4294967295 (uids, device numbers); nullopt otherwise.
 std::optional<uint32_t> parseU32(std::string_view s);

@@ -128,7 +128,7 @@ TEST(Curl, VersionInfoNamesOpenSslAndOnlyHttpAndHttps) {
   const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
   ASSERT_NE(info, nullptr);
   ASSERT_NE(info->ssl_version, nullptr);
-  EXPECT_EQ(std::string(info->ssl_version).rfind("OpenSSL/3.0.", 0), 0u) << info->ssl_version;
+  EXPECT_TRUE(std::string(info->ssl_version).starts_with("OpenSSL/3.0.")) << info->ssl_version;
   EXPECT_NE(info->features & CURL_VERSION_SSL, 0);
   EXPECT_NE(info->features & CURL_VERSION_IPV6, 0);
   EXPECT_EQ(info->features & CURL_VERSION_LIBZ, 0);
@@ -179,7 +179,7 @@ class LoopbackHttps : public ::testing::Test {
     pin_ = Env("HEARTH_SMOKE_PIN");
     ASSERT_FALSE(url_.empty() || ca_.empty() || other_ca_.empty() || pin_.empty())
         << "run through tests/windows/smoke/with-tls-server (ctest -L windows does)";
-    ASSERT_EQ(url_.rfind("https://127.0.0.1:", 0), 0u) << "loopback only: " << url_;
+    ASSERT_TRUE(url_.starts_with("https://127.0.0.1:")) << "loopback only: " << url_;
   }
   std::string url_, ca_, other_ca_, pin_;
 };

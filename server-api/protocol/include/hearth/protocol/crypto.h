@@ -42,15 +42,6 @@ class Key {
   bool valid() const { return pkey_ != nullptr; }
   void* raw() const { return pkey_; }  // EVP_PKEY*
 
-  // The raw EVP_PKEY* across the boundary of the agent's crypto module (agent/crypto_loader.cc):
-  // adopt() takes ownership, release() gives it up.
-  static Key adopt(void* pkey) { return Key(pkey); }
-  void* release() noexcept {
-    void* p = pkey_;
-    pkey_ = nullptr;
-    return p;
-  }
-
  private:
   explicit Key(void* pkey) : pkey_(pkey) {}
   void* pkey_ = nullptr;
