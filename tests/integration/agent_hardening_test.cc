@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -26,13 +27,6 @@ const std::string kHostileServer =
     std::string(HEARTH_SOURCE_DIR) + "/tests/integration/hostile_enroll_server.py";
 constexpr uid_t kNobody = 65534;
 
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 TEST(AgentHardeningTest, EnrollPrintsAHostileServersRefusalWithoutItsControlCharacters) {
   testing::TempDir dir;
   std::string state = dir.path() + "/server";
@@ -42,7 +36,7 @@ TEST(AgentHardeningTest, EnrollPrintsAHostileServersRefusalWithoutItsControlChar
   testing::ServerProcess hostile({"/usr/bin/python3", kHostileServer, "--cert",
                                   state + "/server.pem", "--key", state + "/server.key"},
                                  dir.path() + "/hostile.log");
-  ASSERT_TRUE(hostile.started()) << readFile(dir.path() + "/hostile.log");
+  ASSERT_TRUE(hostile.started()) << testing::ReadFile(dir.path() + "/hostile.log");
   std::string conf = dir.write("agent.conf", "proxy = none\n");
   auto r = RunProcess({kAgent, "enroll", "--server", "https://" + hostile.address("server"),
                        "--secret-file", state + "/enroll-secret", "--ca-file", state + "/ca.pem",

@@ -16,6 +16,7 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/text.h"
+#include "support/files.h"
 #include "support/report_body.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -25,26 +26,15 @@ namespace {
 
 using testing::RunProcess;
 
-const std::string kServer = HEARTH_SERVER_BINARY;
-
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 class DeviceIdentityTest : public ::testing::Test {
  protected:
   void SetUp() override {
     state_ = dir_.path() + "/server";
-    auto init = RunProcess({kServer, "init", "--state-dir", state_});
+    server_ = std::make_unique<testing::TestServer>(state_);
+    auto init = server_->init();
     ASSERT_EQ(init.exit_code, 0) << init.err;
-    server_ = std::make_unique<testing::ServerProcess>(
-        std::vector<std::string>{kServer, "serve", "--state-dir", state_, "--listen", "127.0.0.1:0",
-                                 "--admin-listen", "127.0.0.1:0"},
-        dir_.path() + "/server.log");
-    ASSERT_TRUE(server_->started());
+    ASSERT_TRUE(server_->serve(dir_.path() + "/server.log"))
+        << testing::ReadFile(dir_.path() + "/server.log");
     devices_ = server_->address("devices");
 
     // The victim: enrolled with its own key.
@@ -52,7 +42,7 @@ class DeviceIdentityTest : public ::testing::Test {
     ASSERT_TRUE(key.ok());
     key_pem_ = *key->privatePem();
     protocol::EnrollRequest req;
-    std::string secret = readFile(state_ + "/enroll-secret");
+    std::string secret = testing::ReadFile(state_ + "/enroll-secret");
     req.enroll_secret = secret.substr(0, secret.find('\n'));
     req.csr = *protocol::MakeCsr(*key, "victim");
     req.hostname = "victim-pc";
@@ -84,7 +74,7 @@ class DeviceIdentityTest : public ::testing::Test {
     }
     argv.push_back("https://" + devices_ + path);
     auto r = RunProcess(argv);
-    if (body != nullptr) *body = readFile(dir_.path() + "/body");
+    if (body != nullptr) *body = testing::ReadFile(dir_.path() + "/body");
     return std::atoi(r.out.c_str());
   }
 
@@ -108,7 +98,7 @@ class DeviceIdentityTest : public ::testing::Test {
   std::string mintWithVictimSerial(std::string* other_key_pem) {
     auto victim = protocol::ParseCertificate(cert_pem_);
     EXPECT_TRUE(victim.ok());
-    auto ca_key = protocol::Key::fromPem(readFile(state_ + "/device-ca.key"));
+    auto ca_key = protocol::Key::fromPem(testing::ReadFile(state_ + "/device-ca.key"));
     EXPECT_TRUE(ca_key.ok()) << ca_key.status().toString();
     auto other = protocol::Key::generateP256();
     *other_key_pem = *other->privatePem();
@@ -119,7 +109,7 @@ class DeviceIdentityTest : public ::testing::Test {
     cr.not_after = std::chrono::system_clock::now() + std::chrono::hours(24);
     cr.serial = text::parseHex(victim->serial_hex).value_or(0);
     auto forged = protocol::IssueCertificate(cr, *other->publicPem(), *ca_key,
-                                             readFile(state_ + "/device-ca.pem"));
+                                             testing::ReadFile(state_ + "/device-ca.pem"));
     EXPECT_TRUE(forged.ok()) << forged.status().toString();
     auto info = protocol::ParseCertificate(*forged);
     EXPECT_EQ(info->serial_hex, victim->serial_hex);
@@ -130,7 +120,7 @@ class DeviceIdentityTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::string state_, devices_, device_id_, cert_pem_, key_pem_;
-  std::unique_ptr<testing::ServerProcess> server_;
+  std::unique_ptr<testing::TestServer> server_;
 };
 
 TEST_F(DeviceIdentityTest,
@@ -143,7 +133,8 @@ TEST_F(DeviceIdentityTest,
   EXPECT_EQ(report(forged, other_key, 2, &body), 403) << body;
   EXPECT_NE(body.find("certificate_superseded"), std::string::npos) << body;
   EXPECT_EQ(request(forged, other_key, "/api/v1/policy", nullptr, &body), 403) << body;
-  EXPECT_NE(readFile(server_->log_path()).find("but another key"), std::string::npos);
+  EXPECT_NE(testing::ReadFile(dir_.path() + "/server.log").find("but another key"),
+            std::string::npos);
 
   // The real device goes on, and only its report was stored.
   EXPECT_EQ(report(cert_pem_, key_pem_, 3), 202);
@@ -169,7 +160,7 @@ TEST_F(DeviceIdentityTest, CertificateWithTheVictimsSerialAndAnotherKeyIsRefused
   // A certificate with the serial of the pending renewal and another key is refused too, and
   // does not promote it.
   auto pending = protocol::ParseCertificate(renewed->certificate);
-  auto ca_key = protocol::Key::fromPem(readFile(state_ + "/device-ca.key"));
+  auto ca_key = protocol::Key::fromPem(testing::ReadFile(state_ + "/device-ca.key"));
   auto third = protocol::Key::generateP256();
   protocol::CertificateRequest cr;
   cr.common_name = device_id_;
@@ -178,7 +169,7 @@ TEST_F(DeviceIdentityTest, CertificateWithTheVictimsSerialAndAnotherKeyIsRefused
   cr.not_after = std::chrono::system_clock::now() + std::chrono::hours(24);
   cr.serial = text::parseHex(pending->serial_hex).value_or(0);
   auto forged_pending = protocol::IssueCertificate(cr, *third->publicPem(), *ca_key,
-                                                   readFile(state_ + "/device-ca.pem"));
+                                                   testing::ReadFile(state_ + "/device-ca.pem"));
   ASSERT_TRUE(forged_pending.ok());
   EXPECT_EQ(request(*forged_pending, *third->privatePem(), "/api/v1/policy"), 403);
   EXPECT_EQ(request(cert_pem_, key_pem_, "/api/v1/policy"), 200);  // still current
@@ -199,7 +190,7 @@ TEST_F(DeviceIdentityTest, RenewalWithTheCurrentKeyInCompressedFormIsRefusedAsNo
   auto req = RunProcess({"/usr/bin/openssl", "req", "-new", "-key", compressed, "-subj",
                          "/CN=" + device_id_, "-out", csr_path});
   ASSERT_EQ(req.exit_code, 0) << req.err;
-  std::string csr = readFile(csr_path);
+  std::string csr = testing::ReadFile(csr_path);
   // The CSR really carries the point compressed (its public key PEM is not the certificate's).
   auto csr_info = protocol::VerifyCsr(csr);
   ASSERT_TRUE(csr_info.ok()) << csr_info.status().toString();

@@ -19,6 +19,7 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/server/store.h"
+#include "support/files.h"
 #include "support/pg_schema.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -29,13 +30,6 @@ namespace {
 using testing::RunProcess;
 
 const std::string kServer = HEARTH_SERVER_BINARY;
-
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
@@ -65,9 +59,9 @@ class PersonTextApiTest : public ::testing::TestWithParam<std::string> {
         cli({"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--enroll-burst",
              "1000", "--enroll-address-burst", "1000"});
     server_ = std::make_unique<testing::ServerProcess>(serve, dir_.path() + "/server.log");
-    ASSERT_TRUE(server_->started()) << readFile(dir_.path() + "/server.log");
-    admin_token_ = firstLine(readFile(state_ + "/admin-token"));
-    secret_ = firstLine(readFile(state_ + "/enroll-secret"));
+    ASSERT_TRUE(server_->started()) << testing::ReadFile(dir_.path() + "/server.log");
+    admin_token_ = firstLine(testing::ReadFile(state_ + "/admin-token"));
+    secret_ = firstLine(testing::ReadFile(state_ + "/enroll-secret"));
   }
 
   // hearth-server argv with the state dir (and database) of this test.
@@ -85,7 +79,7 @@ class PersonTextApiTest : public ::testing::TestWithParam<std::string> {
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back(url);
     auto r = RunProcess(argv);
-    return {std::atoi(r.out.c_str()), readFile(dir_.path() + "/body")};
+    return {std::atoi(r.out.c_str()), testing::ReadFile(dir_.path() + "/body")};
   }
 
   Answer postJson(const std::string& url, const json::Value& body,

@@ -6,10 +6,10 @@
 
 #include <curl/curl.h>
 
-#include "hearth/files.h"
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/text.h"
+#include "support/files.h"
 
 namespace hearth::testing {
 
@@ -22,11 +22,6 @@ const std::string kServer = std::getenv("HEARTH_TEST_SERVER_BINARY") != nullptr
                                 : HEARTH_SERVER_BINARY;
 
 // The file's text ("" when it cannot be read): state files and logs of the test.
-std::string readAll(const std::string& path) {
-  auto text = ReadFileBounded(path, 64 << 20);
-  return text.ok() ? *text : "";
-}
-
 size_t collect(char* data, size_t size, size_t n, void* user) {
   static_cast<std::string*>(user)->append(data, size * n);
   return size * n;
@@ -121,17 +116,17 @@ ProcessOutput FaultServerTest::cli(std::vector<std::string> args) {
 }
 
 std::string FaultServerTest::serverLog() const {
-  return server_ ? readAll(server_->log_path()) : "";
+  return server_ ? testing::ReadFile(server_->log_path()) : "";
 }
 
-std::string FaultServerTest::fileText(const std::string& path) { return readAll(path); }
+std::string FaultServerTest::fileText(const std::string& path) { return testing::ReadFile(path); }
 
 FaultDevice FaultServerTest::enroll(const std::string& hostname, HttpAnswer* answer) {
   auto key = protocol::Key::generateP256();
   EXPECT_TRUE(key.ok());
   auto csr = protocol::MakeCsr(*key, "fault-test");
   json::Value req = json::Value::object();
-  req.set("enroll_secret", text::trim(readAll(state_ + "/enroll-secret")));
+  req.set("enroll_secret", text::trim(testing::ReadFile(state_ + "/enroll-secret")));
   req.set("csr", *csr);
   req.set("hostname", hostname);
   std::string body = json::write(req);
@@ -173,7 +168,7 @@ HttpAnswer FaultServerTest::report(const FaultDevice& d, const std::string& labe
 
 HttpAnswer FaultServerTest::admin(const std::string& path) {
   Request r = to("https://" + admin_ + path, state_ + "/ca.pem");
-  r.token = text::trim(readAll(state_ + "/admin-token"));
+  r.token = text::trim(testing::ReadFile(state_ + "/admin-token"));
   return perform(r);
 }
 

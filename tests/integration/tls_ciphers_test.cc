@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -15,19 +16,15 @@ namespace {
 
 using testing::RunProcess;
 
-const std::string kServer = HEARTH_SERVER_BINARY;
-
 class TlsCiphersTest : public ::testing::Test {
  protected:
   void SetUp() override {
     state_ = dir_.path() + "/server";
-    auto init = RunProcess({kServer, "init", "--state-dir", state_});
+    server_ = std::make_unique<testing::TestServer>(state_);
+    auto init = server_->init();
     ASSERT_EQ(init.exit_code, 0) << init.err;
-    server_ = std::make_unique<testing::ServerProcess>(
-        std::vector<std::string>{kServer, "serve", "--state-dir", state_, "--listen", "127.0.0.1:0",
-                                 "--admin-listen", "127.0.0.1:0"},
-        dir_.path() + "/server.log");
-    ASSERT_TRUE(server_->started());
+    ASSERT_TRUE(server_->serve(dir_.path() + "/server.log"))
+        << testing::ReadFile(dir_.path() + "/server.log");
   }
 
   // The cipher a TLS 1.2 (or 1.3) handshake with `address` agreed on offering only `cipher`, or
@@ -62,7 +59,7 @@ class TlsCiphersTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::string state_;
-  std::unique_ptr<testing::ServerProcess> server_;
+  std::unique_ptr<testing::TestServer> server_;
 };
 
 TEST_F(TlsCiphersTest, DeviceListenerOffersOnlyEcdheWithAeadInTls12) {
