@@ -73,7 +73,7 @@ set(CPACK_RPM_PACKAGE_AUTOREQPROV ON)
 # Directories that belong to the distribution's filesystem/systemd packages.
 list(APPEND CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
      /etc /lib /lib/systemd /lib/systemd/system /usr/lib/systemd /usr/lib/systemd/system
-     /usr/share/man /usr/share/man/man8 /usr/share/doc /usr/sbin)
+     /usr/share/man /usr/share/man/man1 /usr/share/man/man8 /usr/share/doc /usr/sbin /usr/bin)
 
 set(CPACK_RPM_HEARTH-AGENT_PACKAGE_NAME hearth-agent)
 set(CPACK_RPM_HEARTH-AGENT_PACKAGE_SUMMARY "Hearth agent: this PC's security level, checked and reported")

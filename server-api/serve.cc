@@ -31,6 +31,7 @@
 #include "admin_api.h"
 #include "connection_guard.h"
 #include "device_api.h"
+#include "hearth/json.h"
 #include "hearth/log.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
@@ -119,6 +120,21 @@ Poco::Net::SecureServerSocket listenOn(const Poco::Net::SocketAddress& addr,
 
 }  // namespace
 
+// `init` stores the example policy, whose VPN addresses are placeholders: every PC would fail vpn.
+// Said at each start until IT stores its own (docs/rollout.md, step 2).
+void warnIfExamplePolicy(Store& store, Logger& log) {
+  auto example = json::parse(ExamplePolicy());
+  const json::Value* level = example.ok() ? example->find("level") : nullptr;
+  if (level == nullptr || !level->isString()) return;
+  auto current = store.latestPolicy(level->asString());
+  if (current.ok() && current->body == ExamplePolicy()) {
+    log.warning("level " + level->asString() +
+                " still has the example policy from init, with placeholder VPN addresses: every "
+                "PC will fail vpn; store the company's with `hearth-server policy set --file F` "
+                "(docs/rollout.md)");
+  }
+}
+
 int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_stream) {
   Logger log(log_stream, LogLevel::kInfo, LogFormat::NamedJournal("hearth-server"));
   // Block the termination signals before any thread starts: every thread inherits the mask and
@@ -163,6 +179,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     return 1;
   }
   context.store = std::move(store).value();
+  warnIfExamplePolicy(*context.store, log);
   auto device_addr = parseListen("--listen", options.listen);
   auto admin_addr = parseListen("--admin-listen", options.admin_listen);
   if (!device_addr.ok() || !admin_addr.ok()) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -39,6 +40,30 @@ TEST(ServerConfigTest, KeysApplyAndTheCommandLineWins) {
       {kServer, "secret", "list", "--config", conf, "--state-dir", dir.path() + "/nowhere"});
   EXPECT_EQ(other.exit_code, 2);
   EXPECT_NE(other.err.find("nowhere"), std::string::npos) << other.err;
+}
+
+// A newcomer's first wave failed vpn on every PC: `init` had stored the example policy with its
+// placeholder VPN addresses and nothing said so. `serve` says it at start until IT stores its own.
+TEST(ServerConfigTest, ServeWarnsWhileTheExamplePolicyIsInForce) {
+  testing::TempDir dir;
+  testing::TestServer server(dir.path() + "/state");
+  ASSERT_EQ(server.init().exit_code, 0);
+  ASSERT_TRUE(server.serve(dir.path() + "/log1")) << testing::ReadFile(dir.path() + "/log1");
+  server.stop();
+  std::string log = testing::ReadFile(dir.path() + "/log1");
+  EXPECT_NE(log.find("still has the example policy from init, with placeholder VPN addresses"),
+            std::string::npos)
+      << log;
+
+  std::string policy = dir.write(
+      "standard.json", R"({"level": "standard", "version": 2, "checks": {"vpn": {"required": true,)"
+                       R"( "company_addresses": ["10.8.0.1"]}}})");
+  auto set = server.cli({"policy", "set", "--file", policy});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  ASSERT_TRUE(server.serve(dir.path() + "/log2")) << testing::ReadFile(dir.path() + "/log2");
+  server.stop();
+  log = testing::ReadFile(dir.path() + "/log2");
+  EXPECT_EQ(log.find("example policy"), std::string::npos) << log;
 }
 
 TEST(ServerConfigTest, ErrorsNameFileLineAndKey) {

@@ -13,6 +13,7 @@
 
 #include "hearth/protocol/crypto.h"
 #include "hearth/result.h"
+#include "hearth/server/serve.h"
 #include "hearth/time.h"
 #include "support/temp_dir.h"
 
@@ -291,6 +292,25 @@ TEST_P(StoreTest, EachReportOfABatchSaysTheDevicesPreviousSequence) {
   EXPECT_EQ((*dup)[1].previous_sequence, 3);
 }
 
+// A home PC switched off from Friday afternoon over a long weekend is not stale when it comes
+// back on Tuesday morning; one silent for five days is (the default window was 24 h, which made
+// every home PC stale each Monday).
+TEST_P(StoreTest, DefaultStaleWindowLetsALongWeekendPass) {
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2026-11-26T08:00:00Z");
+  ASSERT_TRUE(store_->createSecret("h", spec).ok());
+  enroll("h", "dev-0");  // enrolled Thursday 2026-11-26 09:00, never reported since
+  DeviceFilter f;
+  f.status = "stale";
+  f.now = T("2026-11-30T08:00:00Z");  // Monday morning: 95 h later
+  EXPECT_EQ(store_->listDevices(f)->size(), 0u);
+  f.now = T("2026-12-01T10:00:00Z");  // Tuesday, five days later
+  EXPECT_EQ(store_->listDevices(f)->size(), 1u);
+  ServeOptions serve;
+  EXPECT_EQ(serve.stale_after, f.stale_after) << "one default for the server and its lists";
+}
+
 TEST_P(StoreTest, ListingFiltersByStatusLevelAndStaleness) {
   SecretRecord spec;
   spec.level = "standard";
@@ -309,6 +329,7 @@ TEST_P(StoreTest, ListingFiltersByStatusLevelAndStaleness) {
   ASSERT_TRUE(store_->ingestReports({r}).ok());
   DeviceFilter f;
   f.now = T("2026-11-27T12:00:00Z");
+  f.stale_after = std::chrono::hours(24);
   f.status = "noncompliant";
   auto non = store_->listDevices(f);
   ASSERT_TRUE(non.ok()) << non.status().toString();

@@ -17,7 +17,7 @@ struct ServeOptions {
   std::string database;                         // "" = SQLite in the state dir
   std::string listen = "0.0.0.0:8443";          // devices
   std::string admin_listen = "127.0.0.1:8444";  // IT
-  std::chrono::seconds stale_after{24 * 3600};
+  std::chrono::seconds stale_after = kDefaultStaleAfter;
   int max_threads = 16;  // per listener
   // Connections waiting for a thread, per listener. Beyond it a connection is answered 503 with
   // Retry-After (by a small pool of its own), never dropped in silence.

@@ -162,6 +162,11 @@ struct IngestResult {
   int64_t next_sequence = 0;
 };
 
+// A device silent this long is stale. Four days: a PC switched off from Friday afternoon over a
+// weekend with a bank holiday on either side is not stale when it comes back (24 h made every
+// home PC stale each Monday); a week's holiday still shows.
+inline constexpr std::chrono::seconds kDefaultStaleAfter{96 * 3600};
+
 struct DeviceFilter {
   // compliant | noncompliant | unknown | stale (devices awaiting approval are in none of these)
   // | pending (awaiting approval)
@@ -170,7 +175,7 @@ struct DeviceFilter {
   std::string after;  // device_id cursor (exclusive); "" = from the start
   int limit = 100;
   TimePoint now;  // for staleness
-  std::chrono::seconds stale_after{24 * 3600};
+  std::chrono::seconds stale_after = kDefaultStaleAfter;
 };
 
 // Retention (GDPR: a person's data does not outlive its purpose). Times are passed in.
