@@ -32,6 +32,31 @@ SSL* asSsl(void* p) { return static_cast<SSL*>(p); }
 
 }  // namespace
 
+const std::string& ClientHelloBytes() {
+  static const std::string bytes = [] {
+    std::string out;
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    SSL* ssl = ctx != nullptr ? SSL_new(ctx) : nullptr;
+    BIO* in = BIO_new(BIO_s_mem());
+    BIO* to_server = BIO_new(BIO_s_mem());
+    if (ssl != nullptr && in != nullptr && to_server != nullptr) {
+      SSL_set_bio(ssl, in, to_server);  // owned by ssl from here
+      (void)SSL_connect(ssl);           // writes the ClientHello, then wants the server's answer
+      char* data = nullptr;
+      long n = BIO_get_mem_data(to_server, &data);
+      if (n > 0) out.assign(data, static_cast<size_t>(n));
+    } else {
+      BIO_free(in);
+      BIO_free(to_server);
+    }
+    ERR_clear_error();
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    return out;
+  }();
+  return bytes;
+}
+
 int ConnectTcp(const std::string& address, const std::string& from) {
   sockaddr_in to{};
   if (!parseAddress(address, to)) return -1;

@@ -44,6 +44,11 @@ class TlsSocket {
   std::string buffer_;
 };
 
+// The bytes of a TLS ClientHello (made once with OpenSSL into memory): what a connection sends
+// first. A test that wants connections to stall inside the server's TLS handshake (holding a
+// worker thread) sends these and nothing more.
+const std::string& ClientHelloBytes();
+
 // A plain TCP connection to "host:port" from source address `from` (any 127.0.0.0/8 address on
 // loopback; "" = the kernel's choice), or -1. The caller closes it.
 int ConnectTcp(const std::string& address, const std::string& from = "");
