@@ -22,6 +22,7 @@
 
 #include <curl/curl.h>
 
+#include "bench_util.h"
 #include "support/files.h"
 #include "support/https_client.h"
 #include "support/server_process.h"
@@ -33,19 +34,6 @@ namespace hearth::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (argv[i] == name) return argv[i + 1];
-  }
-  return fallback;
-}
-
-double percentileOf(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 struct Phase {
   int requests = 0;
@@ -105,17 +93,17 @@ void flood(const std::string& target, int n, int addresses, const std::atomic<bo
 void printRow(const char* name, const Phase& p) {
   double share = p.requests == 0 ? 0 : 100.0 * p.answered / p.requests;
   std::printf("%-36s %8d %8d %9.1f %9.1f %9.1f\n", name, p.requests, p.answered, share,
-              percentileOf(p.ms, 0.5), percentileOf(p.ms, 0.99));
+              Percentile(p.ms, 0.5), Percentile(p.ms, 0.99));
 }
 
 }  // namespace
 
 int IdleFlood(int argc, char** argv) {
-  std::string server = flag(argc, argv, "--server", "");
-  int idle = std::stoi(flag(argc, argv, "--idle", "500"));
-  int addresses = std::stoi(flag(argc, argv, "--attacker-addresses", "10"));
-  double seconds = std::stod(flag(argc, argv, "--seconds", "20"));
-  auto interval = std::chrono::milliseconds(std::stoi(flag(argc, argv, "--interval-ms", "100")));
+  std::string server = Flag(argc, argv, "--server", "");
+  int idle = std::stoi(Flag(argc, argv, "--idle", "500"));
+  int addresses = std::stoi(Flag(argc, argv, "--attacker-addresses", "10"));
+  double seconds = std::stod(Flag(argc, argv, "--seconds", "20"));
+  auto interval = std::chrono::milliseconds(std::stoi(Flag(argc, argv, "--interval-ms", "100")));
   if (server.empty()) {
     std::cerr << "idle-flood needs --server PATH/TO/hearth-server\n";
     return 2;

@@ -35,6 +35,7 @@
 
 #include <curl/curl.h>
 
+#include "bench_util.h"
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/server/store.h"
@@ -50,20 +51,14 @@ using Clock = std::chrono::steady_clock;
 using hearth::json::Value;
 
 std::string arg(int argc, char** argv, const std::string& name, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (argv[i] == name) return argv[i + 1];
-  }
-  return fallback;
+  return hearth::bench::Flag(argc, argv, name, fallback);
 }
 
 using hearth::testing::ReadFile;
 using hearth::testing::Trimmed;
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t idx = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  return v[idx];
+double percentile(const std::vector<double>& v, double p) {
+  return hearth::bench::Percentile(v, p);
 }
 
 std::string reportBody(const std::string& id, int64_t seq, bool fail) {
