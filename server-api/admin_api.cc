@@ -9,9 +9,11 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include <Poco/String.h>
 #include <Poco/URI.h>
 
 #include "device_render.h"
@@ -210,18 +212,21 @@ class AdminHandler final : public RouteHandler {
   // Worker threads in use and connections waiting for one, per listener.
   std::string connectionGauges() const {
     std::ostringstream o;
-    std::pair<const char*, const Poco::Net::TCPServer*> servers[] = {
-        {"devices", context_.device_server}, {"admin", context_.admin_server}};
+    std::pair<const char*, const Listener*> servers[] = {{"devices", context_.device_server},
+                                                         {"admin", context_.admin_server}};
     struct Gauge {
       const char* name;
       const char* help;
-      int (Poco::Net::TCPServer::*value)() const;
+      int (Listener::*value)() const;
     };
     const Gauge gauges[] = {
         {"hearth_connections_active", "Connections being served by a worker thread.",
-         &Poco::Net::TCPServer::currentConnections},
+         &Listener::currentConnections},
         {"hearth_connections_queued", "Accepted connections waiting for a worker thread.",
-         &Poco::Net::TCPServer::queuedConnections}};
+         &Listener::queuedConnections},
+        {"hearth_connections_pending",
+         "Accepted connections whose client has not sent its TLS ClientHello yet.",
+         &Listener::pendingConnections}};
     for (const auto& gauge : gauges) {
       o << "# HELP " << gauge.name << " " << gauge.help << "\n# TYPE " << gauge.name << " gauge\n";
       for (const auto& [name, server] : servers) {
@@ -235,11 +240,13 @@ class AdminHandler final : public RouteHandler {
 
   TokenRecord authenticate(HTTPServerRequest& req) {
     std::string auth = req.get("Authorization", "");
-    const std::string bearer = "Bearer ";
-    if (!auth.starts_with(bearer) || auth.size() == bearer.size() || auth.size() > 512) {
+    // The scheme is case-insensitive (RFC 9110 §11.1): "Bearer", "bearer", "BEARER".
+    constexpr std::string_view kBearer = "bearer ";
+    if (auth.size() <= kBearer.size() || auth.size() > 512 ||
+        Poco::icompare(auth.substr(0, kBearer.size()), std::string(kBearer)) != 0) {
       throw HttpError{401, "missing or malformed bearer token"};
     }
-    auto token = context_.store->findToken(HashSecret(auth.substr(bearer.size())),
+    auto token = context_.store->findToken(HashSecret(auth.substr(kBearer.size())),
                                            std::chrono::system_clock::now());
     if (!token.ok()) {
       if (token.status().code() == StatusCode::kNotFound) {

@@ -1,6 +1,8 @@
 // `hearth-server init` (a new server: keys, certificates, database, first token and secret)
 // and `hearth-server serve` (its options, then RunServe).
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 #include "cli_commands.h"
 #include "hearth/files.h"
@@ -64,6 +66,12 @@ int CmdServe(const ParsedFlags& a, const ServerCliEnvironment& env, const std::s
     o.request_deadline = std::chrono::seconds(*secs);
   }
   bool bad = false;
+  if (auto secs = PositiveInt(a, "--handshake-timeout", env.err, bad)) {
+    o.handshake_timeout = std::chrono::seconds(*secs);
+  }
+  if (auto n = PositiveInt(a, "--pending-per-address", env.err, bad)) {
+    o.pending_per_address = static_cast<int>(std::min<int64_t>(*n, 100000));
+  }
   if (auto secs = PositiveInt(a, "--body-timeout", env.err, bad)) {
     o.body_floor = std::chrono::seconds(*secs);
   }

@@ -1,5 +1,5 @@
 // The connection guard: the watchdog's thread, the overflow responder's threads and its 503
-// answer, the overload filter and the watched HTTP connections.
+// answer.
 #include "connection_guard.h"
 
 #include <algorithm>
@@ -7,44 +7,17 @@
 #include <signal.h>
 #include <sys/socket.h>
 
-#include <Poco/Net/HTTPServerConnection.h>
 #include <Poco/Net/SecureStreamSocket.h>
 
 #include "http_error.h"
 
 namespace hearth::server {
 
-namespace {
-
-// Blocks every signal in the calling thread: the server's own threads never take
-// process-directed signals (the main thread sigwaits).
-void blockAllSignals() {
+void BlockAllSignals() {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
 }
-
-class GuardedConnection final : public Poco::Net::HTTPServerConnection {
- public:
-  GuardedConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
-                    Poco::Net::HTTPRequestHandlerFactory::Ptr factory, ConnectionWatchdog& watchdog)
-      : HTTPServerConnection(socket, params, factory), watchdog_(watchdog) {}
-  void run() override {
-    int fd = static_cast<int>(socket().impl()->sockfd());
-    watchdog_.add(fd);
-    try {
-      HTTPServerConnection::run();
-    } catch (...) {
-      // A connection cut by the watchdog or the peer: nothing to answer any more.
-    }
-    watchdog_.remove(fd);
-  }
-
- private:
-  ConnectionWatchdog& watchdog_;
-};
-
-}  // namespace
 
 ConnectionWatchdog::ConnectionWatchdog(std::chrono::milliseconds deadline)
     : deadline_(deadline), thread_([this] { loop(); }) {}
@@ -61,6 +34,12 @@ ConnectionWatchdog::~ConnectionWatchdog() {
 void ConnectionWatchdog::touch(int fd) {
   std::lock_guard<std::mutex> lock(mu_);
   since_[fd] = Clock::now();
+}
+
+void ConnectionWatchdog::add(int fd, std::chrono::milliseconds limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Expires when now - since > deadline_, that is `limit` from now.
+  since_[fd] = Clock::now() + (limit - deadline_);
 }
 
 void ConnectionWatchdog::allow(int fd, std::chrono::milliseconds extra) {
@@ -80,7 +59,7 @@ void ConnectionWatchdog::closeAll() {
 }
 
 void ConnectionWatchdog::loop() {
-  blockAllSignals();
+  BlockAllSignals();
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_; });
@@ -124,7 +103,7 @@ bool OverflowResponder::offer(const Poco::Net::StreamSocket& socket) {
 }
 
 void OverflowResponder::loop() {
-  blockAllSignals();
+  BlockAllSignals();
   while (true) {
     std::pair<Poco::Net::StreamSocket, Clock::time_point> item;
     {
@@ -218,17 +197,6 @@ void OverflowResponder::answer(Poco::Net::StreamSocket& raw) {
   } else {
     metrics_.rejected(listener_);
   }
-}
-
-bool OverloadFilter::accept(const Poco::Net::StreamSocket& socket) {
-  if (server_ == nullptr || server_->queuedConnections() < max_queued_) return true;
-  if (!overflow_.offer(socket)) metrics_.rejected(listener_);
-  return false;  // Poco closes its copy; the overflow responder holds its own
-}
-
-Poco::Net::TCPServerConnection* GuardedConnectionFactory::createConnection(
-    const Poco::Net::StreamSocket& socket) {
-  return new GuardedConnection(socket, params_, factory_, watchdog_);
 }
 
 }  // namespace hearth::server

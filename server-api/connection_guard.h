@@ -1,10 +1,10 @@
 // What guards the listeners' connections before and around Poco's HTTP handling, so that slow
 // or surplus clients cannot take the server down:
 //  - ConnectionWatchdog: a deadline per connection and request (slowloris);
-//  - OverflowResponder and OverloadFilter: a connection the worker pool cannot take is answered
-//    503 with Retry-After by threads of its own instead of being dropped in silence;
-//  - GuardedConnectionFactory: HTTP connections registered with a watchdog for their lifetime.
-// Each listener has its own watchdog and responder, made by RunServe and passed in.
+//  - OverflowResponder: a connection the worker pool cannot take is answered 503 with
+//    Retry-After by threads of its own instead of being dropped in silence.
+// The listener (listener.h) hands connections to them; the HTTP connection (http_connection.h)
+// registers itself with the watchdog. Each listener has its own watchdog and responder.
 #pragma once
 
 #include <atomic>
@@ -20,15 +20,15 @@
 #include <utility>
 #include <vector>
 
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/Net/TCPServer.h>
-#include <Poco/Net/TCPServerConnectionFactory.h>
 
 #include "metrics.h"
 
 namespace hearth::server {
+
+// Blocks every signal in the calling thread: the server's own threads never take
+// process-directed signals (the main thread sigwaits).
+void BlockAllSignals();
 
 // Per-connection deadline. Poco's timeouts are per read, so a client that trickles a byte every
 // few seconds (slowloris) would hold a worker thread forever. Every connection must complete a
@@ -44,6 +44,8 @@ class ConnectionWatchdog {
 
   // Starts the deadline of the connection on socket `fd`.
   void add(int fd) { touch(fd); }
+  // Starts a deadline of `limit` instead (the TLS handshake's, shorter than a request's).
+  void add(int fd, std::chrono::milliseconds limit);
   // Starts its deadline again (a request was completed).
   void touch(int fd);
   // Gives the connection `extra` more before its deadline starts to run (a request body that
@@ -71,7 +73,7 @@ class ConnectionWatchdog {
 
 // Answers the connections the worker pool cannot take. Poco's TCPServerDispatcher closes a new
 // connection without a word when every worker thread is busy and its queue is full; a client
-// cannot tell that from a crash. OverloadFilter (below) hands those connections here instead:
+// cannot tell that from a crash. The listener (listener.h) hands those connections here instead:
 // a few threads of its own complete the TLS handshake, read the request head, answer 503 with
 // Retry-After and a JSON error, and close, all within kDeadline. The acceptor thread only queues
 // (no TLS work, no waiting). Bounded itself: when its queue is full too, the connection is
@@ -109,46 +111,6 @@ class OverflowResponder {
   std::deque<std::pair<Poco::Net::StreamSocket, Clock::time_point>> queue_;
   bool stop_ = false;
   std::vector<std::thread> threads_;
-};
-
-// Runs in the acceptor thread for each new connection, before Poco's dispatcher: the dispatcher
-// would drop the connection when its queue is full, so such a connection goes to the overflow
-// responder instead. Only the acceptor thread adds to the queue, so a queue found below the
-// limit here is still below it when the dispatcher looks.
-class OverloadFilter final : public Poco::Net::TCPServerConnectionFilter {
- public:
-  OverloadFilter(int max_queued, OverflowResponder& overflow, Metrics& metrics,
-                 std::string listener)
-      : max_queued_(max_queued),
-        overflow_(overflow),
-        metrics_(metrics),
-        listener_(std::move(listener)) {}
-  // The server whose queue it watches; until it is set, every connection is accepted.
-  void setServer(const Poco::Net::TCPServer* server) { server_ = server; }
-  bool accept(const Poco::Net::StreamSocket& socket) override;
-
- private:
-  int max_queued_;
-  OverflowResponder& overflow_;
-  Metrics& metrics_;
-  std::string listener_;
-  const Poco::Net::TCPServer* server_ = nullptr;
-};
-
-// Makes Poco's HTTP connections, each registered with `watchdog` while it runs (a connection cut
-// by the watchdog or the peer ends quietly). `watchdog` must outlive the server.
-class GuardedConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
- public:
-  GuardedConnectionFactory(Poco::Net::HTTPServerParams::Ptr params,
-                           Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
-                           ConnectionWatchdog& watchdog)
-      : params_(params), factory_(factory), watchdog_(watchdog) {}
-  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override;
-
- private:
-  Poco::Net::HTTPServerParams::Ptr params_;
-  Poco::Net::HTTPRequestHandlerFactory::Ptr factory_;
-  ConnectionWatchdog& watchdog_;
 };
 
 }  // namespace hearth::server

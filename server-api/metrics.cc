@@ -26,6 +26,11 @@ void Metrics::overloaded(const std::string& listener) {
   ++overloaded_[listener];
 }
 
+void Metrics::unspoken(const std::string& listener, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++unspoken_[{listener, reason}];
+}
+
 void Metrics::rejected(const std::string& listener) {
   std::lock_guard<std::mutex> lock(mu_);
   ++rejected_[listener];
@@ -79,6 +84,16 @@ std::string Metrics::render(const std::vector<std::pair<std::string, int64_t>>& 
   perListener("hearth_connections_rejected_total",
               "Connections closed unanswered because even the overload responder was saturated.",
               rejected_);
+  o << "# HELP hearth_connections_unspoken_total Connections closed before their client sent a "
+       "TLS ClientHello, by reason (handshake_timeout, address_limit, gate_full).\n"
+       "# TYPE hearth_connections_unspoken_total counter\n";
+  for (const char* l : {"devices", "admin"}) {
+    for (const char* reason : {"handshake_timeout", "address_limit", "gate_full"}) {
+      auto it = unspoken_.find({l, reason});
+      o << "hearth_connections_unspoken_total{listener=\"" << l << "\",reason=\"" << reason
+        << "\"} " << (it == unspoken_.end() ? 0 : it->second) << "\n";
+    }
+  }
   o << "# HELP hearth_enroll_rate_limited_total Enrolments answered 429, by the bucket that "
        "was empty.\n# TYPE hearth_enroll_rate_limited_total counter\n";
   for (const char* scope : {"server", "address"}) {

@@ -24,6 +24,9 @@ class Metrics {
   void overloaded(const std::string& listener);
   // A connection closed unanswered: even the overflow responder was saturated.
   void rejected(const std::string& listener);
+  // A connection closed before its client spoke TLS (listener.h): `reason` is
+  // "handshake_timeout", "address_limit" or "gate_full".
+  void unspoken(const std::string& listener, const std::string& reason);
   // An enrolment answered 429; `scope` is the bucket that was empty ("server" or "address").
   void enrollRateLimited(const std::string& scope);
   // Reports a device said its spool dropped.
@@ -41,6 +44,7 @@ class Metrics {
   int64_t stored_ = 0;
   int64_t duplicates_ = 0;
   std::map<std::string, int64_t> overloaded_, rejected_, rate_limited_;
+  std::map<std::pair<std::string, std::string>, int64_t> unspoken_;
   int64_t reports_dropped_ = 0;
 };
 

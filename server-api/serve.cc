@@ -4,9 +4,10 @@
 //    after a durable commit; concurrent reports share one transaction (ingestor.h).
 //  - IT (TLS with the server certificate, bearer tokens hashed at rest): devices, history, feed,
 //    CSV, audit, retire, approve, /healthz, /metrics (admin_api.h).
-// Each listener has its own watchdog, overflow responder and overload filter
-// (connection_guard.h); the staleness and retention threads run beside them (maintenance.h).
-// Every request gets a response: handlers answer errors at the handler edge (route_handler.h).
+// Each listener (listener.h) waits for a client's ClientHello without a worker thread, and has
+// its own watchdog and overflow responder (connection_guard.h); the staleness and retention threads
+// run beside them (maintenance.h). Every request gets a response: handlers answer errors at the
+// handler edge (route_handler.h).
 #include "hearth/server/serve.h"
 
 #include <algorithm>
@@ -18,14 +19,12 @@
 #include <unistd.h>
 #include <utility>
 
-#include <Poco/AutoPtr.h>
 #include <Poco/ErrorHandler.h>
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
-#include <Poco/Net/TCPServer.h>
 #include <Poco/ThreadPool.h>
 
 #include "admin_api.h"
@@ -37,6 +36,8 @@
 #include "hearth/protocol/wire.h"
 #include "hearth/server/state.h"
 #include "hearth/time.h"
+#include "http_connection.h"
+#include "listener.h"
 #include "maintenance.h"
 #include "server_context.h"
 #include "tls_context.h"
@@ -215,25 +216,21 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     ConnectionWatchdog admin_watchdog(options.request_deadline);
     Poco::Net::HTTPServerParams::Ptr device_params = newHttpParams(options);
     Poco::Net::HTTPServerParams::Ptr admin_params = newHttpParams(options);
-    // Declared before the servers: the servers' acceptor threads hand connections to these.
+    // Declared before the listeners: their gate threads hand connections to these.
     OverflowResponder device_overflow("devices", context.metrics);
     OverflowResponder admin_overflow("admin", context.metrics);
-    Poco::AutoPtr<OverloadFilter> device_filter(
-        new OverloadFilter(options.max_queued, device_overflow, context.metrics, "devices"));
-    Poco::AutoPtr<OverloadFilter> admin_filter(
-        new OverloadFilter(options.max_queued, admin_overflow, context.metrics, "admin"));
-    Poco::Net::TCPServer device_server(
-        new GuardedConnectionFactory(
-            device_params, NewDeviceHandlerFactory(context, device_watchdog), device_watchdog),
-        device_pool, device_socket, device_params);
-    Poco::Net::TCPServer admin_server(
+    GateLimits gate{.handshake_timeout = options.handshake_timeout,
+                    .pending_per_address = options.pending_per_address};
+    Listener device_server("devices", device_socket,
+                           new GuardedConnectionFactory(
+                               device_params, NewDeviceHandlerFactory(context, device_watchdog),
+                               device_watchdog, options.handshake_timeout),
+                           device_pool, device_params, gate, device_overflow, context.metrics);
+    Listener admin_server(
+        "admin", admin_socket,
         new GuardedConnectionFactory(admin_params, NewAdminHandlerFactory(context, admin_watchdog),
-                                     admin_watchdog),
-        admin_pool, admin_socket, admin_params);
-    device_filter->setServer(&device_server);
-    admin_filter->setServer(&admin_server);
-    device_server.setConnectionFilter(device_filter);
-    admin_server.setConnectionFilter(admin_filter);
+                                     admin_watchdog, options.handshake_timeout),
+        admin_pool, admin_params, gate, admin_overflow, context.metrics);
     context.device_server = &device_server;
     context.admin_server = &admin_server;
     device_server.start();

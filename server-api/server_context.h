@@ -7,14 +7,13 @@
 #include <memory>
 #include <string>
 
-#include <Poco/Net/TCPServer.h>
-
 #include "hearth/log.h"
 #include "hearth/server/rate_limit.h"
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"
 #include "hearth/server/store.h"
 #include "ingestor.h"
+#include "listener.h"
 #include "metrics.h"
 
 namespace hearth::server {
@@ -33,8 +32,8 @@ struct ServerContext {
   std::string announcement_b64;
   std::string announcement_sig_current, announcement_sig_next;
   // For the connection gauges in /metrics; set while serving.
-  const Poco::Net::TCPServer* device_server = nullptr;
-  const Poco::Net::TCPServer* admin_server = nullptr;
+  const Listener* device_server = nullptr;
+  const Listener* admin_server = nullptr;
 };
 
 }  // namespace hearth::server

@@ -43,6 +43,7 @@
 #include "hearth/server/state.h"
 #include "hearth/server/store.h"
 #include "hearth/text.h"
+#include "http_connection.h"
 #include "server_context.h"
 
 using namespace hearth;

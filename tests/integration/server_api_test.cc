@@ -23,6 +23,7 @@
 #include "support/pg_schema.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
+#include "support/tls_socket.h"
 
 namespace hearth {
 namespace {
@@ -618,14 +619,15 @@ TEST_P(ServerApiTest, SlowClientsCannotStarveOthers) {
 
 // A plain TCP connection to 127.0.0.1:port that never starts TLS: it holds a worker thread
 // (waiting for the handshake) or a place in the queue. -1 on failure.
+// A connection that sends its TLS ClientHello and then stalls: past the listener's gate (which
+// holds connections that never start TLS without a worker, issue 12 defect 4), it holds a worker
+// thread in its handshake, or a place in the queue.
 int holdConnection(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = testing::ConnectTcp("127.0.0.1:" + std::to_string(port));
   if (fd < 0) return -1;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  const std::string& hello = testing::ClientHelloBytes();
+  if (hello.empty() ||
+      ::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(hello.size())) {
     ::close(fd);
     return -1;
   }
@@ -654,7 +656,8 @@ std::string header(const Http& h, const std::string& name) {
 // the load is gone.
 TEST_P(ServerApiTest, OverloadIsAnswered503WithRetryAfterNeverDropped) {
   if (GetParam() != "sqlite") GTEST_SKIP() << "backend-independent";
-  restartWith({"--threads", "2", "--queue", "2", "--request-timeout", "30"});
+  restartWith(
+      {"--threads", "2", "--queue", "2", "--request-timeout", "30", "--handshake-timeout", "30"});
   int port = std::stoi(devices_.substr(devices_.rfind(':') + 1));
   // Two on the workers (in their TLS handshake), two queued. One at a time: a connection that
   // arrives while a worker thread is still starting finds the queue full (Poco would drop it).

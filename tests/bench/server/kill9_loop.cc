@@ -28,6 +28,7 @@
 #include <Poco/Exception.h>
 #include <curl/curl.h>
 
+#include "bench_util.h"
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/server/store.h"
@@ -43,10 +44,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string arg(int argc, char** argv, const std::string& name, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (argv[i] == name) return argv[i + 1];
-  }
-  return fallback;
+  return hearth::bench::Flag(argc, argv, name, fallback);
 }
 
 struct Device {

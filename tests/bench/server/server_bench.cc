@@ -11,6 +11,10 @@
 //           time to the 4xx of each bad input of the issue (p50/p99 against 100 ms), with a good
 //           report as the baseline; a Content-Length longer than the body waits for the 2 s
 //           body deadline (408).
+//   hearth_server_bench idle-flood --server BIN [--idle 500] [--attacker-addresses 10]
+//           [--seconds 20] [--interval-ms 100]
+//           idle TCP connections that never send a ClientHello against the devices' listener,
+//           and a legitimate mTLS client's share of requests answered within 1 s (idle_flood.cc)
 // Prints a table; exit 1 when a budget is missed (ingest >= 3000/s with p99 <= 100 ms;
 // feed p99 <= 20 ms).
 #include <algorithm>
@@ -31,6 +35,7 @@
 
 #include <curl/curl.h>
 
+#include "bench_util.h"
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/server/store.h"
@@ -46,20 +51,14 @@ using Clock = std::chrono::steady_clock;
 using hearth::json::Value;
 
 std::string arg(int argc, char** argv, const std::string& name, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (argv[i] == name) return argv[i + 1];
-  }
-  return fallback;
+  return hearth::bench::Flag(argc, argv, name, fallback);
 }
 
 using hearth::testing::ReadFile;
 using hearth::testing::Trimmed;
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t idx = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  return v[idx];
+double percentile(const std::vector<double>& v, double p) {
+  return hearth::bench::Percentile(v, p);
 }
 
 std::string reportBody(const std::string& id, int64_t seq, bool fail) {
@@ -400,15 +399,23 @@ int badinput(int argc, char** argv) {
 }
 }  // namespace
 
+namespace hearth::bench {
+int IdleFlood(int argc, char** argv);
+}
+
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "ingest") return ingest(argc, argv);
   if (mode == "feed") return feed(argc, argv);
   if (mode == "badinput") return badinput(argc, argv);
-  std::cerr << "usage: hearth_server_bench ingest --server BIN [--devices N] "
-               "[--seconds S]\n"
-               "       hearth_server_bench feed [--devices N] [--queries Q]\n"
-               "       hearth_server_bench badinput --server BIN [--requests 200]\n"
-               "                                    [--slow-requests 5]\n";
+  if (mode == "idle-flood") return hearth::bench::IdleFlood(argc, argv);
+  std::cerr
+      << "usage: hearth_server_bench ingest --server BIN [--devices N] "
+         "[--seconds S]\n"
+         "       hearth_server_bench feed [--devices N] [--queries Q]\n"
+         "       hearth_server_bench badinput --server BIN [--requests 200]\n"
+         "                                    [--slow-requests 5]\n"
+         "       hearth_server_bench idle-flood --server BIN [--idle 500]\n"
+         "                     [--attacker-addresses 10] [--seconds 20] [--interval-ms 100]\n";
   return 2;
 }

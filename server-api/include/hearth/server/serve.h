@@ -30,6 +30,14 @@ struct ServeOptions {
   // A connection must complete each request (TLS handshake, headers, body, answer) within this
   // long of being accepted or of its previous request; a slowloris client is cut off.
   std::chrono::milliseconds request_deadline{10000};
+  // A connection's client must complete its TLS handshake within this long: it may stay silent
+  // (no ClientHello) this long after it is accepted, waiting in the listener's gate without a
+  // worker thread, and then has this long again in a worker (--handshake-timeout).
+  std::chrono::milliseconds handshake_timeout{5000};
+  // Connections from one source address that may wait in the gate at once (accepted, no whole
+  // ClientHello yet); beyond it the address's oldest waiting one is closed
+  // (--pending-per-address). A client that speaks at once leaves the gate within a round trip.
+  int pending_per_address = 32;
   // A request body must arrive within body_floor plus the time body_min_rate (bytes per second)
   // needs for what has arrived, checked as it arrives (--body-timeout, --body-min-rate): a slow
   // uplink that keeps the rate gets a large report through; a drip feed is cut (408). The
