@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -52,6 +54,15 @@ Listener::~Listener() {
 }
 
 void Listener::start() {
+  // The kernel keeps a connection that has sent nothing out of accept() for a second or so (one
+  // SYN-ACK retransmission): a flood of silent connections reaches the gate slowed down, and a
+  // real client's connection arrives with its ClientHello already there, so acceptOne() hands it
+  // on at once and no later arrival of its address can evict it. Silent connections the kernel
+  // delivers after that (or under SYN cookies) meet the gate as before. Best effort: without it
+  // the gate alone holds the line.
+  int defer = 1;
+  (void)::setsockopt(static_cast<int>(socket_.impl()->sockfd()), IPPROTO_TCP, TCP_DEFER_ACCEPT,
+                     &defer, sizeof defer);
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (epoll_ < 0 || wake_ < 0) throw Poco::SystemException("epoll for the listener " + name_);
@@ -138,6 +149,18 @@ void Listener::acceptOne() {
   ++pending_count_;
   // Edge-triggered: each new arrival wakes us once; a partial record waits for the next.
   addToEpoll(epoll_, fd, EPOLLIN | EPOLLRDHUP | EPOLLET);
+  // A client's ClientHello is usually here already (always, with TCP_DEFER_ACCEPT): hand it on
+  // now, before the next accepted connection of its address could evict it.
+  switch (look(fd)) {
+    case Ready::kDispatch:
+      dispatch(fd);
+      break;
+    case Ready::kDrop:
+      release(fd);
+      break;
+    case Ready::kWait:
+      break;
+  }
 }
 
 Listener::Ready Listener::look(int fd) {

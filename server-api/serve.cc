@@ -115,7 +115,8 @@ Poco::Net::SecureServerSocket listenOn(const Poco::Net::SocketAddress& addr,
                                        Poco::Net::Context::Ptr tls) {
   Poco::Net::SecureServerSocket s(tls);
   s.bind(addr, /*reuseAddress=*/true, /*reusePort=*/false);  // a second server must fail
-  s.listen(128);
+  // Room for a burst of real clients beside silent ones (the kernel caps it at somaxconn).
+  s.listen(1024);
   return s;
 }
 

@@ -4,6 +4,7 @@
 // listener's gate, without a worker: bounded per source address (the address's oldest waiting
 // connection is closed for a new one) and closed at --handshake-timeout. These tests assert that
 // behaviour; the bench `hearth_server_bench idle-flood` measures the legitimate client's share.
+#include <cstdlib>
 #include <poll.h>
 #include <string>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "support/files.h"
+#include "support/https_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 #include "support/tls_socket.h"
@@ -51,6 +53,15 @@ class HandshakeGateTest : public ::testing::Test {
     return fd;
   }
 
+  // How many accepted connections wait in the devices' gate (hearth_connections_pending).
+  int pendingInGate() {
+    testing::HttpsClient client({.ca_file = server_.caFile()});
+    auto reply = client.get("https://" + server_.address("admin") + "/metrics");
+    const std::string key = "hearth_connections_pending{listener=\"devices\"} ";
+    size_t at = reply.body.find(key);
+    return at == std::string::npos ? -1 : std::atoi(reply.body.c_str() + at + key.size());
+  }
+
   // A legitimate client's request on a new TLS connection to the devices' listener: GET on the
   // enrolment path, answered 405 once the handshake and the request went through.
   int legitimate(const std::string& from = "127.0.0.1") {
@@ -69,10 +80,16 @@ class HandshakeGateTest : public ::testing::Test {
 // from the same address (a NAT address shared with an attacker) and from another.
 TEST_F(HandshakeGateTest, Defect4PerAddressBoundClosesTheAddresssOldestSilentConnection) {
   serve({"--pending-per-address", "4", "--handshake-timeout", "600"});
-  std::vector<int> a;
-  for (int i = 0; i < 4; ++i) a.push_back(silent("127.0.0.2"));
-  int other = silent("127.0.0.3");
   ASSERT_TRUE(testing::PollUntil([&] { return legitimate() == 405; }, 10s)) << "server ready";
+  // The kernel hands a silent connection over after a second or so (TCP_DEFER_ACCEPT), those of
+  // the same second in any order: one at a time, so that the gate's order is the order here.
+  std::vector<int> a;
+  for (int i = 0; i < 4; ++i) {
+    a.push_back(silent("127.0.0.2"));
+    ASSERT_TRUE(testing::PollUntil([&] { return pendingInGate() == i + 1; }, 20s)) << i;
+  }
+  int other = silent("127.0.0.3");
+  ASSERT_TRUE(testing::PollUntil([&] { return pendingInGate() == 5; }, 20s)) << pendingInGate();
   for (int fd : a) EXPECT_FALSE(closedByServer(fd, 0ms)) << "within the bound";
   int fifth = silent("127.0.0.2");
   EXPECT_TRUE(closedByServer(a[0], 20s)) << "the oldest of 127.0.0.2 is closed";
