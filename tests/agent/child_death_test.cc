@@ -6,7 +6,7 @@
 // killed with SIGKILL in the middle of their work, 50 times; 200 ms later none may be alive.
 #include <chrono>
 #include <dirent.h>
-#include <fstream>
+#include <fcntl.h>
 #include <signal.h>
 #include <string>
 #include <sys/wait.h>
@@ -33,8 +33,16 @@ std::vector<pid_t> processesWith(const std::string& marker) {
   while (dirent* e = ::readdir(d)) {
     pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
     if (pid <= 0) continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    // read(2), not a stream: reading the command line of a process that exits meanwhile fails
+    // with ESRCH, which libstdc++'s filebuf turns into an exception.
+    std::string cmdline;
+    int fd = ::open((std::string("/proc/") + e->d_name + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) cmdline.append(buf, static_cast<size_t>(n));
+      ::close(fd);
+    }
     // A zombie has an empty command line: it is dead already.
     if (cmdline.find(marker) != std::string::npos) out.push_back(pid);
   }
