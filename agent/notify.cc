@@ -400,8 +400,8 @@ Status sendNotification(const SystemView& view, const Desktop& d, const NotifyOp
 
 std::string NotificationTitle(std::string_view check_id) {
   if (const CheckEntry* entry = Checks().find(check_id);
-      entry != nullptr && !entry->wording.notification_title.empty()) {
-    return "Hearth: " + entry->wording.notification_title;
+      entry != nullptr && !entry->spec.wording.notification_title.empty()) {
+    return "Hearth: " + entry->spec.wording.notification_title;
   }
   std::string name = sanitize(check_id);
   std::replace(name.begin(), name.end(), '_', ' ');
