@@ -26,6 +26,15 @@ HttpsClient::~HttpsClient() { curl_easy_cleanup(static_cast<CURL*>(handle_)); }
 
 HttpsReply HttpsClient::postJson(const std::string& url, const std::string& body,
                                  const std::vector<std::string>& headers) {
+  return perform(url, &body, headers);
+}
+
+HttpsReply HttpsClient::get(const std::string& url, const std::vector<std::string>& headers) {
+  return perform(url, nullptr, headers);
+}
+
+HttpsReply HttpsClient::perform(const std::string& url, const std::string* body,
+                                const std::vector<std::string>& headers) {
   HttpsReply reply;
   CURL* h = static_cast<CURL*>(handle_);
   if (h == nullptr) return reply;
@@ -38,11 +47,16 @@ HttpsReply HttpsClient::postJson(const std::string& url, const std::string& body
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT, options_.timeout_seconds);
   if (options_.forbid_reuse) curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  if (body != nullptr) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+  } else {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  }
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
-  struct curl_slist* list = curl_slist_append(nullptr, "Content-Type: application/json");
+  struct curl_slist* list =
+      body != nullptr ? curl_slist_append(nullptr, "Content-Type: application/json") : nullptr;
   for (const auto& header : headers) list = curl_slist_append(list, header.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
   CURLcode rc = curl_easy_perform(h);

@@ -36,8 +36,14 @@ class HttpsClient {
   // POSTs `body` with Content-Type: application/json and `headers` ("Name: value") after it.
   HttpsReply postJson(const std::string& url, const std::string& body,
                       const std::vector<std::string>& headers = {});
+  // GETs `url` with `headers` ("Name: value").
+  HttpsReply get(const std::string& url, const std::vector<std::string>& headers = {});
 
  private:
+  // POST `body` as JSON, or GET when it is null.
+  HttpsReply perform(const std::string& url, const std::string* body,
+                     const std::vector<std::string>& headers);
+
   HttpsOptions options_;
   void* handle_;  // CURL*
 };
