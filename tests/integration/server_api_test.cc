@@ -508,7 +508,7 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
       int status = 0;
       enroll(secret_, "pc-openapi-2", &status);
       h.status = status;
-      h.body = ReadFile(dir_.path() + "/body");
+      h.body = lastAnswer().body;
     } else if (path == "/api/v1/reports") {
       h = post(d, report("00000000-0000-4000-8000-0000000000ab", 2, true, "pass"));
     } else if (path == "/api/v1/renew") {
