@@ -69,37 +69,23 @@ Status StoreCertValidity(const std::string& state_dir, const CertValidity& valid
   return WriteFileDurably(AgentPathsFor(state_dir).cert_info, certValidityJson(validity), 0644);
 }
 
-namespace {
-
-// Seconds since the epoch as a time_point, saturating: the numbers come from hearth-upload or a
-// file, and a time_point holds only about ±292 years of nanoseconds.
-std::chrono::system_clock::time_point fromSeconds(int64_t s) {
-  constexpr int64_t kLimit =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
-          .count() -
-      1;
-  return std::chrono::system_clock::time_point(
-      std::chrono::seconds(std::clamp(s, -kLimit, kLimit)));
-}
-
-}  // namespace
-
 std::optional<std::chrono::system_clock::time_point> CertificateStoredAt(
     const std::string& state_dir) {
   auto text = ReadFileBounded(AgentPathsFor(state_dir).cert_info, 4096);
   auto v = text.ok() ? json::parse(*text) : StatusOr<json::Value>(text.status());
   const json::Value* at = v.ok() ? v->find("stored_at") : nullptr;
   if (at == nullptr || !at->isInt()) return std::nullopt;  // stored before this field existed
-  return fromSeconds(at->asInt());
+  return timePointFromSeconds(at->asInt());
 }
 
 std::chrono::system_clock::time_point ExpiryTime(const CertValidity& c) {
-  return fromSeconds(c.not_after);
+  return timePointFromSeconds(c.not_after);
 }
 
 std::chrono::system_clock::time_point RenewalTime(const CertValidity& c) {
   // Halfway, without overflowing whatever the two numbers are.
-  return fromSeconds(c.not_before / 2 + c.not_after / 2 + (c.not_before % 2 + c.not_after % 2) / 2);
+  return timePointFromSeconds(c.not_before / 2 + c.not_after / 2 +
+                              (c.not_before % 2 + c.not_after % 2) / 2);
 }
 
 Status InstallRenewedCertificate(const std::string& state_dir, const RenewedCertificate& r) {

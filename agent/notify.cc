@@ -38,51 +38,28 @@ using TimePoint = std::chrono::system_clock::time_point;
 
 // --- text ---------------------------------------------------------------------------------------
 
-// Valid UTF-8 with invalid sequences replaced by U+FFFD; C0 controls other than \n and \t, DEL
-// and C1 controls become spaces (a notification body is shown, never interpreted).
+// Valid UTF-8 with each byte of an invalid sequence replaced by U+FFFD (text::decodeUtf8 says
+// what is valid); C0 controls other than \n and \t, DEL and C1 controls become spaces (a
+// notification body is shown, never interpreted).
 std::string sanitize(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      out.push_back((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f ? ' ' : static_cast<char>(c));
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    uint32_t cp = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-      cp = c & 0x1fu;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      cp = c & 0x0fu;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      cp = c & 0x07u;
-    }
-    bool ok = len > 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      ok = (cc & 0xc0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3fu);
-    }
-    // Overlong forms, surrogates and values beyond U+10FFFF are invalid too.
-    ok = ok && !(len == 3 && cp < 0x800) && !(len == 4 && (cp < 0x10000 || cp > 0x10ffff)) &&
-         !(cp >= 0xd800 && cp <= 0xdfff);
-    if (!ok) {
+    auto cp = text::decodeUtf8(s, i);
+    if (!cp) {
       out += "\xef\xbf\xbd";
       ++i;
       continue;
     }
-    if (cp >= 0x80 && cp <= 0x9f) {
+    const uint32_t v = cp->value;
+    const bool control = (v < 0x20 && v != '\n' && v != '\t') || (v >= 0x7f && v <= 0x9f);
+    if (control) {
       out.push_back(' ');
     } else {
-      out.append(s.substr(i, len));
+      out.append(s.substr(i, cp->length));
     }
-    i += len;
+    i += cp->length;
   }
   return out;
 }
@@ -400,8 +377,8 @@ Status sendNotification(const SystemView& view, const Desktop& d, const NotifyOp
 
 std::string NotificationTitle(std::string_view check_id) {
   if (const CheckEntry* entry = Checks().find(check_id);
-      entry != nullptr && !entry->wording.notification_title.empty()) {
-    return "Hearth: " + entry->wording.notification_title;
+      entry != nullptr && !entry->spec.wording.notification_title.empty()) {
+    return "Hearth: " + entry->spec.wording.notification_title;
   }
   std::string name = sanitize(check_id);
   std::replace(name.begin(), name.end(), '_', ' ');

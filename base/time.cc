@@ -1,5 +1,6 @@
 #include "hearth/time.h"
 
+#include <algorithm>
 #include <ctime>
 
 namespace hearth {
@@ -65,14 +66,14 @@ StatusOr<std::chrono::system_clock::time_point> parseRfc3339(std::string_view te
   tm.tm_min = mi;
   tm.tm_sec = s;
   std::time_t tt = timegm(&tm) - offset;
-  // Only times a time_point holds (libstdc++ counts nanoseconds: years 1678 to 2262); converting
-  // a later one overflows.
-  constexpr auto kLimit =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
-          .count() -
-      1;
-  if (tt > kLimit || tt < -kLimit) return bad();
+  // Only times a time_point holds.
+  if (tt > kMaxTimePointSeconds || tt < -kMaxTimePointSeconds) return bad();
   return std::chrono::system_clock::from_time_t(tt);
+}
+
+std::chrono::system_clock::time_point timePointFromSeconds(int64_t seconds) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::seconds(std::clamp(seconds, -kMaxTimePointSeconds, kMaxTimePointSeconds)));
 }
 
 }  // namespace hearth

@@ -4,7 +4,7 @@
 #include <limits>
 #include <optional>
 
-#include "hearth/check_registry.h"
+#include "hearth/check_spec.h"
 #include "hearth/files.h"
 #include "hearth/json.h"
 #include "hearth/json_reader.h"
@@ -56,11 +56,11 @@ Policy& Policy::enable(std::string id, std::shared_ptr<const CheckSettings> sett
 }
 
 StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source) {
-  return ParsePolicy(text, source, Checks());
+  return ParsePolicy(text, source, PolicyChecks());
 }
 
 StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source,
-                             const CheckRegistry& registry) {
+                             const CheckSpecRegistry& registry) {
   json::ParseOptions po;
   po.max_bytes = kMaxPolicyBytes;
   po.max_depth = 8;

@@ -41,6 +41,31 @@ CertValidity validityOf(const protocol::CertificateInfo& info) {
   return v;
 }
 
+// Which request failed: they read some answers differently.
+enum class Request { kPolicy, kRenewal };
+
+// The Status of a policy fetch or a renewal that did not succeed (`response` classified as
+// ClassifyPost does): FailedPrecondition "retired" for a retired device, PermissionDenied when the
+// server refused the credentials, Unavailable for the rest; a renewal also reads a TLS failure as
+// refused credentials (PermissionDenied) and a refused request as InvalidArgument.
+Status failureOf(Request request, const std::string& url, const StatusOr<HttpResponse>& response) {
+  PostResult r = ClassifyPost(response);
+  std::string what = url + ": " + r.error;
+  const bool renewal = request == Request::kRenewal;
+  switch (r.kind) {
+    case PostResult::Kind::kRetired:
+      return FailedPreconditionError("retired");
+    case PostResult::Kind::kAuthFailed:
+      return PermissionDeniedError(what);
+    case PostResult::Kind::kTlsFailure:
+      return renewal ? PermissionDeniedError(what) : UnavailableError(what);
+    case PostResult::Kind::kRefused:
+      return renewal ? InvalidArgumentError(what) : UnavailableError(what);
+    default:
+      return UnavailableError(what);
+  }
+}
+
 class HttpTransport final : public Transport {
  public:
   HttpTransport(std::unique_ptr<HttpClient> client, std::string server, std::string key_pem,
@@ -78,16 +103,7 @@ class HttpTransport final : public Transport {
     if (response->status == 404) {
       return NotFoundError(url + ": the server has no policy for this device's level");
     }
-    PostResult r = ClassifyPost(response);
-    std::string what = url + ": " + r.error;
-    switch (r.kind) {
-      case PostResult::Kind::kRetired:
-        return FailedPreconditionError("retired");
-      case PostResult::Kind::kAuthFailed:
-        return PermissionDeniedError(what);
-      default:
-        return UnavailableError(what);
-    }
+    return failureOf(Request::kPolicy, url, response);
   }
 
   StatusOr<RenewedCertificate> renewCertificate(const std::string& device_id) override {
@@ -113,19 +129,7 @@ class HttpTransport final : public Transport {
       out.validity = validityOf(*info);
       return out;
     }
-    PostResult r = ClassifyPost(response);
-    std::string what = url + ": " + r.error;
-    switch (r.kind) {
-      case PostResult::Kind::kRetired:
-        return FailedPreconditionError("retired");
-      case PostResult::Kind::kAuthFailed:
-      case PostResult::Kind::kTlsFailure:
-        return PermissionDeniedError(what);
-      case PostResult::Kind::kRefused:
-        return InvalidArgumentError(what);
-      default:
-        return UnavailableError(what);
-    }
+    return failureOf(Request::kRenewal, url, response);
   }
 
   StatusOr<CertValidity> certificateValidity() override {

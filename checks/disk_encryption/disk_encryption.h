@@ -30,8 +30,10 @@ namespace hearth::checks {
 inline constexpr char kDiskEncryptionCheckId[] = "disk_encryption";
 
 std::unique_ptr<Check> NewDiskEncryptionCheck();
-// Its registry entry (disk_encryption_entry.cc). It has no policy settings of its own.
-CheckEntry DiskEncryptionCheckEntry();
+// Its policy part (disk_encryption_spec.cc: id and names; no policy settings of its own) and its
+// agent's entry (disk_encryption_entry.cc: the factory).
+CheckSpec DiskEncryptionCheckEntry(PolicyPart);
+CheckEntry DiskEncryptionCheckEntry(AgentPart);
 
 namespace disk {
 

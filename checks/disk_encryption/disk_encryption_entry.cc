@@ -1,11 +1,10 @@
-// disk_encryption's registry entry (check_registry.h): its wording and factory.
+// disk_encryption's agent entry (check_registry.h): its policy part and factory.
 #include "disk_encryption/disk_encryption.h"
 
 namespace hearth::checks {
 
-CheckEntry DiskEncryptionCheckEntry() {
-  return {.id = kDiskEncryptionCheckId,
-          .wording = {"Disk encryption", "Disk encryption needs attention"},
+CheckEntry DiskEncryptionCheckEntry(AgentPart) {
+  return {.spec = DiskEncryptionCheckEntry(kPolicyPart),
           .make = [] { return NewDiskEncryptionCheck(); }};
 }
 

@@ -36,9 +36,10 @@ struct OsPatchesSettings : CheckSettings {
 };
 
 std::unique_ptr<Check> NewOsPatchesCheck();
-// Its registry entry (os_patches_entry.cc): settings, names, factory and the privacy filter
-// (counts, ages and the names of pending security updates only).
-CheckEntry OsPatchesCheckEntry();
+// Its policy part (os_patches_spec.cc: settings, names) and its agent's entry (os_patches_entry.cc:
+// factory and the privacy filter: counts, ages and the names of pending security updates only).
+CheckSpec OsPatchesCheckEntry(PolicyPart);
+CheckEntry OsPatchesCheckEntry(AgentPart);
 
 namespace os_patches {
 

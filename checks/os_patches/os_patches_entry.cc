@@ -1,4 +1,4 @@
-// os_patches's registry entry (check_registry.h): its wording, factory, policy settings and what
+// os_patches's agent entry (check_registry.h): its policy part, factory and what
 // of its evidence may leave the PC.
 #include "os_patches/os_patches.h"
 
@@ -31,24 +31,11 @@ void privacyFilter(json::Value& evidence, PersonLabels& /*people*/) {
   }
 }
 
-Status readSettings(const json::ObjectReader& section, OsPatchesSettings& s) {
-  HEARTH_RETURN_IF_ERROR(
-      section.readInt("max_security_update_age_days", 0, 3650, s.max_security_update_age_days));
-  HEARTH_RETURN_IF_ERROR(section.readInt("max_update_age_days", 0, 3650, s.max_update_age_days));
-  HEARTH_RETURN_IF_ERROR(
-      section.readInt("max_package_list_age_days", 1, 3650, s.max_package_list_age_days));
-  return section.readInt("reboot_grace_days", 0, 3650, s.reboot_grace_days);
-}
-
 }  // namespace
 
-CheckEntry OsPatchesCheckEntry() {
-  return {.id = kOsPatchesCheckId,
-          .wording = {"System updates", "System updates need attention"},
+CheckEntry OsPatchesCheckEntry(AgentPart) {
+  return {.spec = OsPatchesCheckEntry(kPolicyPart),
           .make = [] { return NewOsPatchesCheck(); },
-          .settings = SettingsOf({"max_security_update_age_days", "max_update_age_days",
-                                  "max_package_list_age_days", "reboot_grace_days"},
-                                 readSettings),
           .privacy_filter = privacyFilter};
 }
 

@@ -38,9 +38,11 @@ std::unique_ptr<Check> NewScreenLockCheck();
 // The same check for an agent running as `effective_uid` (NewScreenLockCheck() uses geteuid()).
 // As root it drops to each person's identity; as anyone else it can read only its own settings.
 std::unique_ptr<Check> NewScreenLockCheck(uid_t effective_uid);
-// Its registry entry (screen_lock_entry.cc): settings, names, factory and the privacy filter (the
-// people it judges become "person N"; their uids are removed).
-CheckEntry ScreenLockCheckEntry();
+// Its policy part (screen_lock_spec.cc: settings, names) and its agent's entry
+// (screen_lock_entry.cc: factory and the privacy filter: the people it judges become "person N";
+// their uids are removed).
+CheckSpec ScreenLockCheckEntry(PolicyPart);
+CheckEntry ScreenLockCheckEntry(AgentPart);
 
 namespace screen_lock {
 

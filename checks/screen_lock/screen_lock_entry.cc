@@ -1,15 +1,10 @@
-// screen_lock's registry entry (check_registry.h): its wording, factory, policy settings and what
+// screen_lock's agent entry (check_registry.h): its policy part, factory and what
 // of its evidence may leave the PC.
 #include "screen_lock/screen_lock.h"
 
 namespace hearth::checks {
 
 namespace {
-
-Status readSettings(const json::ObjectReader& section, ScreenLockSettings& s) {
-  HEARTH_RETURN_IF_ERROR(section.readInt("max_idle_seconds", 1, 86400, s.max_idle_seconds));
-  return section.readBool("require_lock_on_resume", s.require_lock_on_resume);
-}
 
 // The people judged (people[], not_inspected[]) keep their "person N" label; their user names go
 // to `people` (replaced everywhere in the report) and their uids are removed.
@@ -33,11 +28,9 @@ void privacyFilter(json::Value& evidence, PersonLabels& people) {
 
 }  // namespace
 
-CheckEntry ScreenLockCheckEntry() {
-  return {.id = kScreenLockCheckId,
-          .wording = {"Screen lock", "Screen lock needs attention"},
+CheckEntry ScreenLockCheckEntry(AgentPart) {
+  return {.spec = ScreenLockCheckEntry(kPolicyPart),
           .make = [] { return NewScreenLockCheck(); },
-          .settings = SettingsOf({"max_idle_seconds", "require_lock_on_resume"}, readSettings),
           .privacy_filter = privacyFilter};
 }
 

@@ -28,8 +28,10 @@ struct VpnSettings : CheckSettings {
 };
 
 std::unique_ptr<Check> NewVpnCheck();
-// Its registry entry (vpn_entry.cc): settings, names, factory; re-run on network changes.
-CheckEntry VpnCheckEntry();
+// Its policy part (vpn_spec.cc: settings, names) and its agent's entry (vpn_entry.cc: factory;
+// re-run on network changes).
+CheckSpec VpnCheckEntry(PolicyPart);
+CheckEntry VpnCheckEntry(AgentPart);
 
 namespace vpn {
 

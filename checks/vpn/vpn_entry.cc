@@ -1,36 +1,12 @@
-// vpn's registry entry (check_registry.h): its wording, factory and policy settings; it re-runs
-// when the network changes.
-#include "hearth/ip_address.h"
+// vpn's agent entry (check_registry.h): its policy part and factory; it re-runs when the network
+// changes.
 #include "vpn/vpn.h"
 
 namespace hearth::checks {
 
-namespace {
-
-constexpr size_t kMaxCompanyAddresses = 256;
-
-Status readSettings(const json::ObjectReader& section, VpnSettings& s) {
-  const json::Array* addresses = nullptr;
-  HEARTH_RETURN_IF_ERROR(section.readArray("company_addresses", kMaxCompanyAddresses,
-                                           "an array of at most 256 IP addresses", addresses));
-  for (size_t i = 0; addresses != nullptr && i < addresses->size(); ++i) {
-    const json::Value& e = (*addresses)[i];
-    if (!e.isString() || !IpAddress::parse(e.asString()).ok()) {
-      return section.invalid("company_addresses[" + std::to_string(i) + "]",
-                             "an IPv4 or IPv6 address such as \"10.20.0.1\" or \"fd00::1\"", &e);
-    }
-    s.company_addresses.push_back(e.asString());
-  }
-  return OkStatus();
-}
-
-}  // namespace
-
-CheckEntry VpnCheckEntry() {
-  return {.id = kVpnCheckId,
-          .wording = {"VPN", "VPN needs attention"},
+CheckEntry VpnCheckEntry(AgentPart) {
+  return {.spec = VpnCheckEntry(kPolicyPart),
           .make = [] { return NewVpnCheck(); },
-          .settings = SettingsOf({"company_addresses"}, readSettings),
           .rerun_on_network_change = true};
 }
 

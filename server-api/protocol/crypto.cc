@@ -15,6 +15,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "hearth/time.h"
+
 namespace hearth::protocol {
 
 namespace {
@@ -123,12 +125,8 @@ std::chrono::system_clock::time_point asn1Time(const ASN1_TIME* t) {
   // A time_point holds years 1678 to 2262 (libstdc++ counts nanoseconds); RFC 5280's "no
   // expiry" is 9999-12-31: saturate instead of overflowing.
   const std::time_t tt = timegm(&tm);
-  constexpr auto kLimit =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
-          .count() -
-      1;
-  if (tt > kLimit) return std::chrono::system_clock::time_point::max();
-  if (tt < -kLimit) return std::chrono::system_clock::time_point::min();
+  if (tt > kMaxTimePointSeconds) return std::chrono::system_clock::time_point::max();
+  if (tt < -kMaxTimePointSeconds) return std::chrono::system_clock::time_point::min();
   return std::chrono::system_clock::from_time_t(tt);
 }
 

@@ -358,6 +358,21 @@ TEST(NotificationTextTest, BodyIsValidUtf8WithoutControlCharactersAndBounded) {
   EXPECT_EQ(NotificationBody(c, false), "Root filesystem / is not encrypted");
 }
 
+// Every sequence that is not valid UTF-8 (overlong, a surrogate, above U+10FFFF, cut short, a
+// lone continuation byte) becomes U+FFFD byte by byte; C1 controls become spaces; other characters
+// of any length arrive unchanged (the rules of text::decodeUtf8).
+TEST(NotificationTextTest, BodyReplacesEachInvalidByteAndBlanksC1Controls) {
+  const std::string r = "\xef\xbf\xbd";  // U+FFFD
+  CheckResult c = Check("vpn", Verdict::kFail, "s",
+                        std::string("1\xc0\xaf|2\xe0\x80\xaf|3\xed\xa0\x80|4\xf4\x90\x80\x80|"
+                                    "5\xe2\x82y|6\x80|7\xc2\x85|8\xe2\x82\xac|9\xf0\x9f\x94\x92|"
+                                    "0\xc2\xa0\xf4\x8f\xbf\xbf"));
+  EXPECT_EQ(NotificationBody(c, false), "1" + r + r + "|2" + r + r + r + "|3" + r + r + r + "|4" +
+                                            r + r + r + r + "|5" + r + r + "y|6" + r +
+                                            "|7 |8\xe2\x82\xac|9\xf0\x9f\x94\x92|"
+                                            "0\xc2\xa0\xf4\x8f\xbf\xbf");
+}
+
 TEST(NotificationTextTest, TitlesNameTheCheckInPlainWords) {
   EXPECT_EQ(NotificationTitle("disk_encryption"), "Hearth: Disk encryption needs attention");
   EXPECT_EQ(NotificationTitle("vpn"), "Hearth: VPN needs attention");

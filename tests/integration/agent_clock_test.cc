@@ -5,6 +5,7 @@
 // explained rather than reported as a network error, and a damaged device key or certificate
 // says what is wrong and that enrolling again fixes it.
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "integration/delivery_harness.h"
+#include "support/curl_cli.h"
 
 namespace hearth {
 namespace {
@@ -82,44 +84,24 @@ class AgentClockTest : public DeliveryHarness {
     auto key = protocol::Key::generateP256();
     protocol::RenewRequest req;
     req.csr = *protocol::MakeCsr(*key, device_id_);
-    std::string data = dir_.write("req/data.json", json::write(req.toJson()));
-    int code = request(cert_pem, key_pem, "/api/v1/renew", &data, answer);
-    if (code == 200) {
-      *new_cert = protocol::RenewResponse::parse(ReadFile(dir_.path() + "/req/body"))->certificate;
+    testing::CurlAnswer a = request(cert_pem, key_pem, "/api/v1/renew", json::write(req.toJson()));
+    if (answer != nullptr) *answer = a.headers + a.body;
+    if (a.status == 200) {
+      *new_cert = protocol::RenewResponse::parse(a.body)->certificate;
       *new_key = *key->privatePem();
     }
-    return code;
+    return a.status;
   }
 
-  int request(const std::string& cert_pem, const std::string& key_pem, const std::string& path,
-              const std::string* data_file = nullptr, std::string* answer = nullptr) {
-    std::string cert = dir_.write("req/cert.pem", cert_pem);
-    std::string key = dir_.write("req/key.pem", key_pem);
-    ::chmod(key.c_str(), 0600);
-    std::vector<std::string> argv = {"/usr/bin/curl",
-                                     "-sS",
-                                     "-D",
-                                     dir_.path() + "/req/headers",
-                                     "-o",
-                                     dir_.path() + "/req/body",
-                                     "-w",
-                                     "%{http_code}",
-                                     "--cacert",
-                                     server_state_ + "/ca.pem",
-                                     "--cert",
-                                     cert,
-                                     "--key",
-                                     key};
-    if (data_file != nullptr) {
-      argv.insert(argv.end(),
-                  {"-H", "Content-Type: application/json", "--data-binary", "@" + *data_file});
-    }
-    argv.push_back("https://" + devices_ + path);
-    auto r = RunProcess(argv);
-    if (answer != nullptr) {
-      *answer = ReadFile(dir_.path() + "/req/headers") + ReadFile(dir_.path() + "/req/body");
-    }
-    return std::atoi(r.out.c_str());
+  // A request to the devices' listener presenting `cert_pem`/`key_pem`; POSTs `json_body` when
+  // given.
+  testing::CurlAnswer request(const std::string& cert_pem, const std::string& key_pem,
+                              const std::string& path,
+                              std::optional<std::string> json_body = std::nullopt) {
+    return testing::Curl("https://" + devices_ + path, {.ca_file = server_state_ + "/ca.pem",
+                                                        .cert_pem = cert_pem,
+                                                        .key_pem = key_pem,
+                                                        .json_body = std::move(json_body)});
   }
 
   std::string statusField(const std::string& name) {
@@ -158,7 +140,7 @@ TEST_F(AgentClockTest, Defect7ServerRefusesASecondRenewalWithinADay) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   std::string cert1, key1, cert2, key2, answer;
   ASSERT_EQ(renew(cert0, key0, &cert1, &key1, &answer), 200) << answer;
-  ASSERT_EQ(request(cert1, key1, "/api/v1/policy"), 200);  // now the device's certificate
+  ASSERT_EQ(request(cert1, key1, "/api/v1/policy").status, 200);  // now the device's certificate
   EXPECT_EQ(renew(cert1, key1, &cert2, &key2, &answer), 429) << answer;
   EXPECT_NE(answer.find("renewed_recently"), std::string::npos) << answer;
   EXPECT_NE(answer.find("Retry-After:"), std::string::npos) << answer;

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "hearth/json.h"
+#include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -158,15 +159,7 @@ class AgentDaemonTest : public ::testing::Test {
   }
 
   json::Value admin(const std::string& path, std::vector<std::string> extra = {}) {
-    std::string token = server_->adminToken();
-    std::vector<std::string> argv = {"/usr/bin/curl",    "-sS", "--cacert",
-                                     state_ + "/ca.pem", "-H",  "Authorization: Bearer " + token};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.push_back("https://" + admin_ + path);
-    auto r = RunProcess(argv);
-    auto v = json::parse(r.out);
-    EXPECT_TRUE(v.ok()) << r.out << r.err;
-    return v.ok() ? std::move(v).value() : json::Value();
+    return testing::CurlAdminJson(admin_, state_ + "/ca.pem", server_->adminToken(), path, extra);
   }
 
   std::vector<int64_t> storedSequences() {

@@ -10,6 +10,7 @@
 
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
+#include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -53,12 +54,7 @@ class AgentRoundTripTest : public ::testing::Test {
   }
 
   json::Value adminGet(const std::string& path) {
-    std::string token = server_->adminToken();
-    auto r = RunProcess({"/usr/bin/curl", "-sS", "--cacert", state_ + "/ca.pem", "-H",
-                         "Authorization: Bearer " + token, "https://" + admin_ + path});
-    auto v = json::parse(r.out);
-    EXPECT_TRUE(v.ok()) << r.out << r.err;
-    return v.ok() ? std::move(v).value() : json::Value();
+    return testing::CurlAdminJson(admin_, state_ + "/ca.pem", server_->adminToken(), path);
   }
 
   void SetUpConfig() { dir_.write("agent.conf", "# test configuration\nproxy = none\n"); }

@@ -22,6 +22,7 @@
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/server/store.h"
+#include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/https_client.h"
 #include "support/report_body.h"
@@ -136,12 +137,8 @@ class BackupRestoreTest : public ::testing::TestWithParam<std::string> {
 
   json::Value adminGet(const std::string& state, const std::string& admin,
                        const std::string& path) {
-    std::string token = Trimmed(ReadFile(state + "/admin-token"));
-    auto r = RunProcess({"/usr/bin/curl", "-sS", "--cacert", state + "/ca.pem", "-H",
-                         "Authorization: Bearer " + token, "https://" + admin + path});
-    auto v = json::parse(r.out);
-    EXPECT_TRUE(v.ok()) << r.out << r.err;
-    return v.ok() ? std::move(v).value() : json::Value();
+    return testing::CurlAdminJson(admin, state + "/ca.pem",
+                                  Trimmed(ReadFile(state + "/admin-token")), path);
   }
 
   std::set<std::string> storedReportIds(const std::string& state, const std::string& db) {
@@ -176,11 +173,10 @@ class BackupRestoreTest : public ::testing::TestWithParam<std::string> {
     json::Value list = adminGet(state_, admin, "/api/v1/devices");
     std::string id = list.find("devices")->asArray()[0].find("device_id")->asString();
     std::string token = Trimmed(ReadFile(state_ + "/admin-token"));
-    auto retire =
-        RunProcess({"/usr/bin/curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert",
-                    state_ + "/ca.pem", "-H", "Authorization: Bearer " + token, "-X", "POST",
-                    "https://" + admin + "/api/v1/devices/" + id + "/retire"});
-    EXPECT_EQ(retire.out, "200") << retire.err;
+    auto retire = testing::Curl("https://" + admin + "/api/v1/devices/" + id + "/retire",
+                                {.ca_file = state_ + "/ca.pem",
+                                 .extra = {"-H", "Authorization: Bearer " + token, "-X", "POST"}});
+    EXPECT_EQ(retire.status, 200) << retire.err;
     server->stop();
     return id;
   }

@@ -22,6 +22,7 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "integration/delivery_harness.h"
+#include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -109,11 +110,7 @@ class CertLifecycleTest : public ::testing::Test {
   json::Value adminGet(const std::string& path) {
     std::string token = ReadFile(state_ + "/admin-token");
     token.pop_back();
-    auto r = RunProcess({"/usr/bin/curl", "-sS", "--cacert", state_ + "/ca.pem", "-H",
-                         "Authorization: Bearer " + token, "https://" + admin_ + path});
-    auto v = json::parse(r.out);
-    EXPECT_TRUE(v.ok()) << r.out << r.err;
-    return v.ok() ? std::move(v).value() : json::Value();
+    return testing::CurlAdminJson(admin_, state_ + "/ca.pem", token, path);
   }
 
   json::Value statusAt(int days, const std::string& state_dir = "") {
@@ -128,30 +125,10 @@ class CertLifecycleTest : public ::testing::Test {
   int deviceRequest(const std::string& cert_pem, const std::string& key_pem,
                     const std::string& path, const std::string* post_body = nullptr,
                     std::string* body = nullptr) {
-    std::string cert = dir_.write("req/cert.pem", cert_pem);
-    std::string key = dir_.write("req/key.pem", key_pem);
-    ::chmod(key.c_str(), 0600);
-    std::vector<std::string> argv = {"/usr/bin/curl",
-                                     "-sS",
-                                     "-o",
-                                     dir_.path() + "/req/body",
-                                     "-w",
-                                     "%{http_code}",
-                                     "--cacert",
-                                     state_ + "/ca.pem",
-                                     "--cert",
-                                     cert,
-                                     "--key",
-                                     key};
-    if (post_body != nullptr) {
-      std::string data = dir_.write("req/data.json", *post_body);
-      argv.insert(argv.end(),
-                  {"-H", "Content-Type: application/json", "--data-binary", "@" + data});
-    }
-    argv.push_back("https://" + devices_ + path);
-    auto r = RunProcess(argv);
-    if (body != nullptr) *body = ReadFile(dir_.path() + "/req/body");
-    return std::atoi(r.out.c_str());
+    testing::CurlAnswer a = testing::CurlAs("https://" + devices_ + path, state_ + "/ca.pem",
+                                            cert_pem, key_pem, post_body);
+    if (body != nullptr) *body = a.body;
+    return a.status;
   }
 
   std::string deviceCert() { return ReadFile(agent_ + "/device.pem"); }

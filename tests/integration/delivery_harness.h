@@ -26,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include "hearth/json.h"
+#include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -59,7 +60,6 @@ inline const std::string kAgent = HEARTH_AGENT_BINARY;
 inline const std::string kProxyScript =
     std::string(HEARTH_SOURCE_DIR) + "/tests/integration/fault_proxy.py";
 inline const std::string kPython = "/usr/bin/python3";
-inline const std::string kCurl = "/usr/bin/curl";
 
 // The agent's connect timeout is 10 s and each run makes two requests (policy, then report):
 // a run that meets a dead network must still end well within this.
@@ -137,15 +137,8 @@ class DeliveryHarness : public ::testing::Test {
   }
 
   json::Value adminGet(const std::string& path) {
-    std::string token = server_->adminToken();
-    std::vector<std::string> argv = admin_prefix_;
-    argv.insert(argv.end(),
-                {kCurl, "-sS", "--max-time", "20", "--cacert", server_state_ + "/ca.pem", "-H",
-                 "Authorization: Bearer " + token, "https://" + admin_ + path});
-    auto r = RunProcess(argv);
-    auto v = json::parse(r.out);
-    EXPECT_TRUE(v.ok()) << r.out << r.err;
-    return v.ok() ? std::move(v).value() : json::Value();
+    return testing::CurlAdminJson(admin_, server_state_ + "/ca.pem", server_->adminToken(), path,
+                                  {}, admin_prefix_);
   }
 
   // The device's stored reports, newest first.

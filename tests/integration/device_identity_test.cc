@@ -16,25 +16,21 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/text.h"
+#include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/report_body.h"
-#include "support/server_process.h"
-#include "support/temp_dir.h"
+#include "support/running_server_test.h"
 
 namespace hearth {
 namespace {
 
 using testing::RunProcess;
 
-class DeviceIdentityTest : public ::testing::Test {
+class DeviceIdentityTest : public testing::RunningServerTest {
  protected:
   void SetUp() override {
-    state_ = dir_.path() + "/server";
-    server_ = std::make_unique<testing::TestServer>(state_);
-    auto init = server_->init();
-    ASSERT_EQ(init.exit_code, 0) << init.err;
-    ASSERT_TRUE(server_->serve(dir_.path() + "/server.log"))
-        << testing::ReadFile(dir_.path() + "/server.log");
+    RunningServerTest::SetUp();
+    if (HasFatalFailure()) return;
     devices_ = server_->address("devices");
 
     // The victim: enrolled with its own key.
@@ -58,24 +54,10 @@ class DeviceIdentityTest : public ::testing::Test {
   // empty). Returns the HTTP status (0 when the handshake failed) and the body in `body`.
   int request(const std::string& cert_pem, const std::string& key_pem, const std::string& path,
               const std::string* post_body = nullptr, std::string* body = nullptr) {
-    std::vector<std::string> argv = {
-        "/usr/bin/curl",   "-sS", "-o", dir_.path() + "/body", "-w", "%{http_code}", "--cacert",
-        state_ + "/ca.pem"};
-    if (!cert_pem.empty()) {
-      std::string cert = dir_.write("req/cert.pem", cert_pem);
-      std::string key = dir_.write("req/key.pem", key_pem);
-      ::chmod(key.c_str(), 0600);
-      argv.insert(argv.end(), {"--cert", cert, "--key", key});
-    }
-    if (post_body != nullptr) {
-      std::string data = dir_.write("req/data.json", *post_body);
-      argv.insert(argv.end(),
-                  {"-H", "Content-Type: application/json", "--data-binary", "@" + data});
-    }
-    argv.push_back("https://" + devices_ + path);
-    auto r = RunProcess(argv);
-    if (body != nullptr) *body = testing::ReadFile(dir_.path() + "/body");
-    return std::atoi(r.out.c_str());
+    testing::CurlAnswer a = testing::CurlAs("https://" + devices_ + path, state_ + "/ca.pem",
+                                            cert_pem, key_pem, post_body);
+    if (body != nullptr) *body = a.body;
+    return a.status;
   }
 
   int report(const std::string& cert_pem, const std::string& key_pem, int sequence,
@@ -118,9 +100,7 @@ class DeviceIdentityTest : public ::testing::Test {
     return *forged;
   }
 
-  testing::TempDir dir_;
-  std::string state_, devices_, device_id_, cert_pem_, key_pem_;
-  std::unique_ptr<testing::TestServer> server_;
+  std::string devices_, device_id_, cert_pem_, key_pem_;
 };
 
 TEST_F(DeviceIdentityTest,

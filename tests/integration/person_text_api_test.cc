@@ -19,6 +19,7 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/server/store.h"
+#include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/pg_schema.h"
 #include "support/server_process.h"
@@ -39,10 +40,7 @@ std::string repeat(const std::string& s, int n) {
   return out;
 }
 
-struct Answer {
-  int status = 0;
-  std::string body;
-};
+using Answer = testing::CurlAnswer;
 
 class PersonTextApiTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -73,21 +71,14 @@ class PersonTextApiTest : public ::testing::TestWithParam<std::string> {
   }
 
   Answer curl(const std::string& url, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {
-        "/usr/bin/curl",       "-sS", "--cacert",    state_ + "/ca.pem", "-o",
-        dir_.path() + "/body", "-w",  "%{http_code}"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.push_back(url);
-    auto r = RunProcess(argv);
-    return {std::atoi(r.out.c_str()), testing::ReadFile(dir_.path() + "/body")};
+    return testing::Curl(url, {.ca_file = state_ + "/ca.pem", .extra = std::move(extra)});
   }
 
   Answer postJson(const std::string& url, const json::Value& body,
                   std::vector<std::string> extra = {}) {
-    std::string path = dir_.write("request.json", json::write(body));
-    extra.insert(extra.end(),
-                 {"-H", "Content-Type: application/json", "--data-binary", "@" + path});
-    return curl(url, extra);
+    return testing::Curl(
+        url,
+        {.ca_file = state_ + "/ca.pem", .extra = std::move(extra), .json_body = json::write(body)});
   }
 
   Answer admin(const std::string& path, const json::Value* body = nullptr,

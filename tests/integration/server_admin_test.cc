@@ -17,6 +17,7 @@
 #include "hearth/json.h"
 #include "hearth/server/state.h"
 #include "hearth/server/store.h"
+#include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/pg_schema.h"
 #include "support/server_process.h"
@@ -28,17 +29,13 @@ namespace {
 using testing::RunProcess;
 
 const std::string kAgent = HEARTH_AGENT_BINARY;
-const std::string kCurl = "/usr/bin/curl";
 const std::string kOpenssl = "/usr/bin/openssl";
 constexpr const char* kMachineA =
     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 constexpr const char* kMachineB =
     "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
 
-struct Http {
-  int status = 0;
-  std::string body;
-};
+using Http = testing::CurlAnswer;
 
 using testing::ReadFile;
 using testing::Trimmed;
@@ -82,19 +79,7 @@ class ServerAdminTest : public ::testing::TestWithParam<std::string> {
   std::string database() const { return database_.empty() ? state_ + "/hearth.db" : database_; }
 
   Http curl(const std::string& url, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {kCurl,        "-sS",
-                                     "--max-time", "20",
-                                     "--cacert",   state_ + "/ca.pem",
-                                     "-o",         dir_.path() + "/body",
-                                     "-w",         "%{http_code}"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.push_back(url);
-    ::unlink((dir_.path() + "/body").c_str());
-    auto r = RunProcess(argv);
-    Http h;
-    h.status = std::atoi(r.out.c_str());
-    h.body = ReadFile(dir_.path() + "/body");
-    return h;
+    return testing::Curl(url, {.ca_file = state_ + "/ca.pem", .extra = std::move(extra)});
   }
 
   Http admin(const std::string& path, std::vector<std::string> extra = {},

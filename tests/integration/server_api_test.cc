@@ -19,6 +19,7 @@
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
+#include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/pg_schema.h"
 #include "support/server_process.h"
@@ -31,16 +32,9 @@ namespace {
 using testing::RunProcess;
 
 const std::string kServer = HEARTH_SERVER_BINARY;
-const std::string kCurl = "/usr/bin/curl";
 const std::string kOpenssl = "/usr/bin/openssl";
 
-struct Http {
-  int status = 0;
-  std::string body;
-  std::string headers;
-  int curl_exit = 0;
-  double seconds = 0;
-};
+using Http = testing::CurlAnswer;
 
 using testing::PollUntil;
 using testing::ReadFile;
@@ -72,33 +66,12 @@ class ServerApiTest : public ::testing::TestWithParam<std::string> {
 
   // curl with the server CA pinned; extra args before the URL.
   Http curl(const std::string& url, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {kCurl,        "-sS",
-                                     "--max-time", "20",
-                                     "--cacert",   state_ + "/ca.pem",
-                                     "-o",         dir_.path() + "/body",
-                                     "-D",         dir_.path() + "/headers",
-                                     "-w",         "%{http_code} %{time_total}"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.push_back(url);
-    ::unlink((dir_.path() + "/body").c_str());
-    ::unlink((dir_.path() + "/headers").c_str());
-    auto r = RunProcess(argv);
-    Http h;
-    h.curl_exit = r.exit_code;
-    std::istringstream in(r.out);
-    in >> h.status >> h.seconds;
-    h.body = ReadFile(dir_.path() + "/body");
-    h.headers = ReadFile(dir_.path() + "/headers");
-    return h;
+    last_ = testing::Curl(url, {.ca_file = state_ + "/ca.pem", .extra = std::move(extra)});
+    return last_;
   }
 
-  // The body and headers of the last curl() (for the helpers that return less, like enroll()).
-  Http lastAnswer() {
-    Http h;
-    h.body = ReadFile(dir_.path() + "/body");
-    h.headers = ReadFile(dir_.path() + "/headers");
-    return h;
-  }
+  // The last curl()'s answer (for the helpers that return less, like enroll()).
+  Http lastAnswer() const { return last_; }
 
   // The "code" of an error body ("" when there is none).
   static std::string code(const Http& h) {
@@ -197,6 +170,7 @@ class ServerApiTest : public ::testing::TestWithParam<std::string> {
   std::string state_;
   std::unique_ptr<testing::TestServer> server_;
   std::string devices_, admin_, admin_token_, secret_;
+  Http last_;
 };
 
 TEST_P(ServerApiTest, EnrolReportAndReadItBackWithOpensslAndCurl) {
@@ -299,7 +273,7 @@ TEST_P(ServerApiTest, NegativeMatrixIsRefusedAndWritesNothing) {
             0);
   Http self_signed =
       post(Device{d.id, rogue + ".key", rogue + ".pem"}, report(rid, 1, true, "pass"));
-  EXPECT_NE(self_signed.curl_exit, 0);
+  EXPECT_NE(self_signed.exit_code, 0);
   EXPECT_NE(self_signed.status, 202);
 
   // A certificate from another CA (with the device's name).
@@ -320,7 +294,7 @@ TEST_P(ServerApiTest, NegativeMatrixIsRefusedAndWritesNothing) {
                 .exit_code,
             0);
   Http foreign = post(Device{d.id, other + ".key", other + ".pem"}, report(rid, 1, true, "pass"));
-  EXPECT_NE(foreign.curl_exit, 0);
+  EXPECT_NE(foreign.exit_code, 0);
   EXPECT_NE(foreign.status, 202);
 
   // A body naming another device.
@@ -440,10 +414,11 @@ TEST_P(ServerApiTest, KillNineLosesNoAcknowledgedReport) {
         std::string path = dir_.path() + "/r" + std::to_string(t) + ".json";
         std::ofstream(path) << body;
         auto r =
-            RunProcess({kCurl, "-sS", "--max-time", "5", "--cacert", state_ + "/ca.pem", "--cert",
-                        d.cert, "--key", d.key, "-o", "/dev/null", "-w", "%{http_code}",
-                        "--data-binary", "@" + path, "https://" + devices_ + "/api/v1/reports"});
-        if (r.out == "202" || r.out == "200") {
+            testing::Curl("https://" + devices_ + "/api/v1/reports",
+                          {.ca_file = state_ + "/ca.pem",
+                           .extra = {"--cert", d.cert, "--key", d.key, "--data-binary", "@" + path},
+                           .max_time_seconds = 5});
+        if (r.status == 202 || r.status == 200) {
           std::lock_guard<std::mutex> lock(mu);
           acknowledged.push_back(id);
         }
@@ -534,7 +509,7 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
       int status = 0;
       enroll(secret_, "pc-openapi-2", &status);
       h.status = status;
-      h.body = ReadFile(dir_.path() + "/body");
+      h.body = lastAnswer().body;
     } else if (path == "/api/v1/reports") {
       h = post(d, report("00000000-0000-4000-8000-0000000000ab", 2, true, "pass"));
     } else if (path == "/api/v1/renew") {
@@ -609,7 +584,7 @@ TEST_P(ServerApiTest, SlowClientsCannotStarveOthers) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   Http h = curl("https://" + devices_ + "/api/v1/policy");  // no client cert: a quick 401
   attacker.join();
-  EXPECT_EQ(h.status, 401) << "curl exit " << h.curl_exit;
+  EXPECT_EQ(h.status, 401) << "curl exit " << h.exit_code;
   EXPECT_LT(h.seconds, 5.0);
   int opened = 0, cut = 0;
   std::sscanf(loris.out.c_str(), "open %d\ncut %d", &opened, &cut);
@@ -676,7 +651,7 @@ TEST_P(ServerApiTest, OverloadIsAnswered503WithRetryAfterNeverDropped) {
   ASSERT_EQ(metric("hearth_connections_queued{listener=\"devices\"}"), 2);
 
   Http h = curl("https://" + devices_ + "/api/v1/policy");
-  EXPECT_EQ(h.curl_exit, 0) << "an answer, not a reset";
+  EXPECT_EQ(h.exit_code, 0) << "an answer, not a reset";
   EXPECT_EQ(h.status, 503) << h.body;
   EXPECT_EQ(code(h), "overloaded") << h.body;
   EXPECT_EQ(header(h, "Retry-After"), "5") << h.headers;

@@ -4,12 +4,11 @@
 #include <cstdlib>
 #include <thread>
 
-#include <curl/curl.h>
-
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/text.h"
 #include "support/files.h"
+#include "support/https_client.h"
 
 namespace hearth::testing {
 
@@ -20,12 +19,6 @@ namespace {
 const std::string kServer = std::getenv("HEARTH_TEST_SERVER_BINARY") != nullptr
                                 ? std::getenv("HEARTH_TEST_SERVER_BINARY")
                                 : HEARTH_SERVER_BINARY;
-
-// The file's text ("" when it cannot be read): state files and logs of the test.
-size_t collect(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
 
 struct Request {
   std::string url, ca, cert, key, token;
@@ -39,32 +32,19 @@ Request to(const std::string& url, const std::string& ca) {
   return r;
 }
 
+// One request on a connection of its own (so requests from several threads may run at once).
 HttpAnswer perform(const Request& r) {
-  CURL* h = curl_easy_init();
-  HttpAnswer a;
-  curl_easy_setopt(h, CURLOPT_URL, r.url.c_str());
-  curl_easy_setopt(h, CURLOPT_CAINFO, r.ca.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &a.body);
-  if (!r.cert.empty()) {
-    curl_easy_setopt(h, CURLOPT_SSLCERT, r.cert.c_str());
-    curl_easy_setopt(h, CURLOPT_SSLKEY, r.key.c_str());
-  }
-  struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  std::string auth = "Authorization: Bearer " + r.token;
-  if (!r.token.empty()) headers = curl_slist_append(headers, auth.c_str());
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  if (r.body != nullptr) {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, r.body->c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(r.body->size()));
-  }
+  HttpsClient client(
+      {.ca_file = r.ca, .cert_file = r.cert, .key_file = r.key, .timeout_seconds = 30});
+  std::vector<std::string> headers;
+  if (!r.token.empty()) headers.push_back("Authorization: Bearer " + r.token);
   auto start = std::chrono::steady_clock::now();
-  if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.status);
+  HttpsReply reply =
+      r.body != nullptr ? client.postJson(r.url, *r.body, headers) : client.get(r.url, headers);
+  HttpAnswer a;
   a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(h);
+  a.status = reply.completed() ? reply.status : 0;
+  a.body = std::move(reply.body);
   return a;
 }
 

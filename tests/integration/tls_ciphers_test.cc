@@ -7,26 +7,15 @@
 
 #include <gtest/gtest.h>
 
-#include "support/files.h"
-#include "support/server_process.h"
-#include "support/temp_dir.h"
+#include "support/running_server_test.h"
 
 namespace hearth {
 namespace {
 
 using testing::RunProcess;
 
-class TlsCiphersTest : public ::testing::Test {
+class TlsCiphersTest : public testing::RunningServerTest {
  protected:
-  void SetUp() override {
-    state_ = dir_.path() + "/server";
-    server_ = std::make_unique<testing::TestServer>(state_);
-    auto init = server_->init();
-    ASSERT_EQ(init.exit_code, 0) << init.err;
-    ASSERT_TRUE(server_->serve(dir_.path() + "/server.log"))
-        << testing::ReadFile(dir_.path() + "/server.log");
-  }
-
   // The cipher a TLS 1.2 (or 1.3) handshake with `address` agreed on offering only `cipher`, or
   // "" when the server refused it.
   std::string handshake(const std::string& address, const std::string& version,
@@ -57,9 +46,6 @@ class TlsCiphersTest : public ::testing::Test {
     EXPECT_NE(handshake(address, "-tls1_3", ""), "") << address << ": TLS 1.3 must still work";
   }
 
-  testing::TempDir dir_;
-  std::string state_;
-  std::unique_ptr<testing::TestServer> server_;
 };
 
 TEST_F(TlsCiphersTest, DeviceListenerOffersOnlyEcdheWithAeadInTls12) {

@@ -5,17 +5,13 @@
 // sequence number a device reuses for another report: refused, with the number to use instead.
 #include <set>
 
-#include <Poco/Data/PostgreSQL/Connector.h>
-#include <Poco/Data/SQLite/Connector.h>
-#include <Poco/Data/Session.h>
 #include <gtest/gtest.h>
 
 #include "hearth/protocol/wire.h"
 #include "hearth/result.h"
 #include "hearth/server/store.h"
 #include "hearth/time.h"
-#include "support/pg_schema.h"
-#include "support/temp_dir.h"
+#include "support/store_backend.h"
 
 namespace hearth::server {
 namespace {
@@ -52,38 +48,9 @@ TEST(ReportDroppedWireTest, OptionalWholeNumberThatRoundTrips) {
   }
 }
 
-class ReportDroppedStoreTest : public ::testing::TestWithParam<std::string> {
+class ReportDroppedStoreTest : public testing::StoreBackendTest {
  protected:
-  void SetUp() override {
-    if (GetParam() == "postgresql") {
-      pg_ = std::make_unique<testing::PostgresSchema>("dropped");
-      if (pg_->uri().empty()) GTEST_SKIP() << "HEARTH_TEST_PG_URI not set: no PostgreSQL server";
-      uri_ = pg_->uri();
-    } else {
-      uri_ = dir_.path() + "/hearth.db";
-    }
-    open();
-  }
-
-  void open() {
-    store_.reset();
-    auto s = OpenStore(uri_);
-    ASSERT_TRUE(s.ok()) << s.status().toString();
-    store_ = std::move(s).value();
-  }
-
-  // Runs SQL straight on the database, under the store (to recreate an old schema).
-  void exec(const std::string& sql) {
-    if (GetParam() == "postgresql") {
-      Poco::Data::PostgreSQL::Connector::registerConnector();
-      Poco::Data::Session s("PostgreSQL", *PostgresUriToConninfo(uri_));
-      s << sql, Poco::Data::Keywords::now;
-    } else {
-      Poco::Data::SQLite::Connector::registerConnector();
-      Poco::Data::Session s("SQLite", uri_);
-      s << sql, Poco::Data::Keywords::now;
-    }
-  }
+  ReportDroppedStoreTest() : StoreBackendTest("dropped") {}
 
   void enroll(const std::string& id) {
     SecretRecord spec;
@@ -122,10 +89,6 @@ class ReportDroppedStoreTest : public ::testing::TestWithParam<std::string> {
     return d.ok() ? d->reports_dropped : -1;
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<testing::PostgresSchema> pg_;
-  std::string uri_;
-  std::unique_ptr<Store> store_;
   bool secret_made_ = false;
 };
 

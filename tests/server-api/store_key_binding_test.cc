@@ -3,56 +3,28 @@
 // promotion of a renewed certificate, and migration v6 leaves devices enrolled before it with no
 // key until their next request binds one (once). On SQLite and (with HEARTH_TEST_PG_URI) on
 // PostgreSQL.
-#include <Poco/Data/PostgreSQL/Connector.h>
-#include <Poco/Data/SQLite/Connector.h>
-#include <Poco/Data/Session.h>
 #include <gtest/gtest.h>
 
 #include "hearth/server/store.h"
 #include "hearth/time.h"
-#include "support/pg_schema.h"
-#include "support/temp_dir.h"
+#include "support/store_backend.h"
 
 namespace hearth::server {
 namespace {
 
 TimePoint T(const char* s) { return *parseRfc3339(s); }
 
-class StoreKeyBindingTest : public ::testing::TestWithParam<std::string> {
+class StoreKeyBindingTest : public testing::StoreBackendTest {
  protected:
+  StoreKeyBindingTest() : StoreBackendTest("keybinding") {}
+
   void SetUp() override {
-    if (GetParam() == "postgresql") {
-      pg_ = std::make_unique<testing::PostgresSchema>("keybinding");
-      if (pg_->uri().empty()) GTEST_SKIP() << "HEARTH_TEST_PG_URI not set: no PostgreSQL server";
-      uri_ = pg_->uri();
-    } else {
-      uri_ = dir_.path() + "/hearth.db";
-    }
-    open();
+    StoreBackendTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     SecretRecord spec;
     spec.level = "standard";
     spec.created_at = T("2026-11-26T08:00:00Z");
     ASSERT_TRUE(store_->createSecret("hash", spec).ok());
-  }
-
-  void open() {
-    store_.reset();
-    auto s = OpenStore(uri_);
-    ASSERT_TRUE(s.ok()) << s.status().toString();
-    store_ = std::move(s).value();
-  }
-
-  // Runs SQL straight on the database, under the store (to recreate an old schema).
-  void exec(const std::string& sql) {
-    if (GetParam() == "postgresql") {
-      Poco::Data::PostgreSQL::Connector::registerConnector();
-      Poco::Data::Session s("PostgreSQL", *PostgresUriToConninfo(uri_));
-      s << sql, Poco::Data::Keywords::now;
-    } else {
-      Poco::Data::SQLite::Connector::registerConnector();
-      Poco::Data::Session s("SQLite", uri_);
-      s << sql, Poco::Data::Keywords::now;
-    }
   }
 
   void enroll(const std::string& id, const std::string& key) {
@@ -64,11 +36,6 @@ class StoreKeyBindingTest : public ::testing::TestWithParam<std::string> {
     d.enrolled_at = T("2026-11-26T09:00:00Z");
     ASSERT_TRUE(store_->enrollDevice("hash", d, T("2026-11-26T09:00:00Z")).ok());
   }
-
-  testing::TempDir dir_;
-  std::unique_ptr<testing::PostgresSchema> pg_;
-  std::string uri_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(StoreKeyBindingTest, EnrolmentAndRenewalRecordTheKeyAndPromotionCarriesIt) {

@@ -2,8 +2,8 @@
 // strictly. Unknown keys, wrong types and out-of-range values are errors that name the file, the
 // key and what was expected (a typo must never weaken a policy).
 //
-// Which checks a policy may name, and how each reads its own settings, comes from a check
-// registry (check_registry.h); the keys every check has (`required`) are read here.
+// Which checks a policy may name, and how each reads its own settings, comes from the checks'
+// policy parts (check_spec.h); the keys every check has (`required`) are read here.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,7 @@
 
 namespace hearth {
 
-class CheckRegistry;
+class CheckSpecRegistry;
 
 // A check's own settings: the keys of `checks.<id>` besides the ones every check has. Each check
 // defines its type in its folder (vpn/vpn.h: VpnSettings); immutable once parsed.
@@ -61,13 +61,13 @@ struct Policy {
                  bool required = true);
 };
 
-// Parses and validates a policy document against the checks of `registry` (default: Checks(),
-// this process's registry). `source` names it in errors ("/etc/hearth/policy.json"). Errors are
-// InvalidArgument: "<source>: <key path>: expected ..., got ..." or, for malformed JSON,
+// Parses and validates a policy document against the checks of `registry` (default:
+// PolicyChecks(), this process's). `source` names it in errors ("/etc/hearth/policy.json"). Errors
+// are InvalidArgument: "<source>: <key path>: expected ..., got ..." or, for malformed JSON,
 // "<source>: line L, column C: ...".
 StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source);
 StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source,
-                             const CheckRegistry& registry);
+                             const CheckSpecRegistry& registry);
 
 // Reads (at most 1 MiB) and parses the policy file at `path`.
 StatusOr<Policy> LoadPolicyFile(const std::string& path);

@@ -13,6 +13,7 @@
 #include "hearth/files.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
+#include "support/curl_cli.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 #include "test_marker.h"
@@ -89,8 +90,8 @@ TEST(FifthCheckTest, NotificationsUseItsTitleAndThePrivacyFilterItsHook) {
 
 TEST(FifthCheckTest, EntriesAreAddedBeforeTheRegistryIsFirstRead) {
   ASSERT_NE(Checks().find(kTestMarkerCheckId), nullptr);
-  CheckEntry late = TestMarkerCheckEntry();
-  late.id = "late_check";
+  CheckEntry late = TestMarkerCheckEntry(kAgentPart);
+  late.spec.id = "late_check";
   Status s = AddCheck(late);
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(Checks().find("late_check"), nullptr);
@@ -121,11 +122,7 @@ class FifthCheckEndToEndTest : public ::testing::Test {
     auto token = ReadFileBounded(state_ + "/admin-token", 4096);
     EXPECT_TRUE(token.ok());
     std::string bearer = token.ok() ? token->substr(0, token->find('\n')) : "";
-    auto r = RunProcess({"/usr/bin/curl", "-sS", "--cacert", state_ + "/ca.pem", "-H",
-                         "Authorization: Bearer " + bearer, "https://" + admin_ + path});
-    auto v = json::parse(r.out);
-    EXPECT_TRUE(v.ok()) << r.out << r.err;
-    return v.ok() ? std::move(v).value() : json::Value();
+    return testing::CurlAdminJson(admin_, state_ + "/ca.pem", bearer, path);
   }
 
   TempDir dir_;

@@ -1,6 +1,5 @@
+// The test marker check and its agent entry.
 #include "test_marker.h"
-
-#include <iostream>
 
 namespace hearth::testing {
 
@@ -33,34 +32,20 @@ class TestMarkerCheck final : public Check {
   }
 };
 
-Status readSettings(const json::ObjectReader& section, TestMarkerSettings& s) {
-  HEARTH_RETURN_IF_ERROR(section.readString("marker_file", s.marker_file, {.max_bytes = 4096}));
-  if (!s.marker_file.empty() && s.marker_file[0] != '/') {
-    return section.invalid("marker_file", "an absolute path");
-  }
-  return OkStatus();
-}
-
 void privacyFilter(json::Value& evidence, PersonLabels& /*people*/) {
   evidence.erase("local_note");  // stays on the PC
 }
 
 }  // namespace
 
-CheckEntry TestMarkerCheckEntry() {
-  return {.id = kTestMarkerCheckId,
-          .wording = {"Test marker", "The test marker is missing"},
+CheckEntry TestMarkerCheckEntry(AgentPart) {
+  return {.spec = TestMarkerCheckEntry(kPolicyPart),
           .make = [] { return std::make_unique<TestMarkerCheck>(); },
-          .settings = SettingsOf({"marker_file"}, readSettings),
           .privacy_filter = privacyFilter};
 }
 
 int RunWithTestMarker(int (*program)(int, char**), int argc, char** argv) {
-  if (Status s = AddCheck(TestMarkerCheckEntry()); !s.ok()) {
-    std::cerr << s.message() << "\n";
-    return 70;
-  }
-  return program(argc, argv);
+  return RunIfAdded(AddCheck(TestMarkerCheckEntry(kAgentPart)), program, argc, argv);
 }
 
 }  // namespace hearth::testing

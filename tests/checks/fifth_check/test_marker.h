@@ -20,11 +20,19 @@ struct TestMarkerSettings : CheckSettings {
   std::string marker_file;  // absolute; empty: the check cannot tell (unknown)
 };
 
-// The entry a test main() adds with AddCheck() before running the real program.
-CheckEntry TestMarkerCheckEntry();
+// Its policy part (test_marker_spec.cc), which a test server adds with AddPolicyCheck(), and its
+// agent entry (test_marker.cc), which a test agent adds with AddCheck(), before running the real
+// program.
+CheckSpec TestMarkerCheckEntry(PolicyPart);
+CheckEntry TestMarkerCheckEntry(AgentPart);
 
-// main() of a program with the fifth check: adds its entry to Checks(), then returns
-// `program(argc, argv)` (70 when the entry cannot be added).
+// main() of an agent with the fifth check: adds its entry to Checks() (and so its policy part to
+// PolicyChecks()), then returns `program(argc, argv)` (70 when the entry cannot be added).
 int RunWithTestMarker(int (*program)(int, char**), int argc, char** argv);
+// main() of a server with the fifth check: adds its policy part to PolicyChecks() only, then as
+// RunWithTestMarker.
+int RunWithTestMarkerPolicy(int (*program)(int, char**), int argc, char** argv);
+// `program(argc, argv)` when `added` is OK; otherwise prints it and returns 70.
+int RunIfAdded(const Status& added, int (*program)(int, char**), int argc, char** argv);
 
 }  // namespace hearth::testing

@@ -1,6 +1,6 @@
 // The hearth-server program as a function: main() is `return hearth::server::Main(argc, argv);`.
-// Another main() may first add checks of its own to the registry (check_registry.h: AddCheck),
-// as the test-only server of tests/checks/fifth_check does.
+// Another main() may first add the policy parts of checks of its own (check_spec.h:
+// AddPolicyCheck), as the test-only server of tests/checks/fifth_check does.
 #pragma once
 
 namespace hearth::server {
