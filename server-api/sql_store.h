@@ -138,6 +138,8 @@ class SqlStore final : public Store {
 
   SqlSession db_;
   std::unique_ptr<IngestStatements> ingest_;  // after db_: destroyed first
+  // PostgreSQL's failed ingest statements, deliberately never freed (ingestReports says why).
+  std::vector<IngestStatements*> failed_ingest_;
 };
 
 }  // namespace hearth::server::sql

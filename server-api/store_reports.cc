@@ -67,7 +67,15 @@ StatusOr<std::vector<IngestResult>> SqlStore::ingestReports(const std::vector<Ne
     return OkStatus();
   });
   if (!s.ok()) {
-    // A statement that failed half-way is prepared again rather than trusted.
+    // A statement that failed half-way is prepared again rather than trusted. On PostgreSQL the
+    // failed set is never destroyed: Poco 1.11's StatementExecutor frees its previous result
+    // when it executes again but keeps the pointer, so a re-executed statement that fails
+    // leaves it dangling and its destructor frees it a second time (the server aborted with
+    // "double free" when PostgreSQL's disk filled up: FaultPostgresDiskFullTest). One small set
+    // per failed batch stays allocated, still reachable, for the life of the store.
+    if (db_.dialect() == Dialect::kPostgres && ingest_) {
+      failed_ingest_.push_back(ingest_.release());
+    }
     ingest_.reset();
     return s;
   }

@@ -158,8 +158,11 @@ TEST(UploaderTest, OneOffRequestsAreMadeUnprivileged) {
   ::getsockname(listener, reinterpret_cast<sockaddr*>(&sa), &len);
   HttpOptions o;
   o.pin = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-  o.connect_timeout = std::chrono::milliseconds(3000);
-  o.total_timeout = std::chrono::milliseconds(3000);
+  // Generous: the child must still be connected while this test looks at /proc (on a busy
+  // machine, or under ASan, that took longer than 3 s and the socket had gone to TIME_WAIT, owned
+  // by uid 0). Closing `conn` below ends the handshake at once, so this does not slow the test.
+  o.connect_timeout = std::chrono::milliseconds(60000);
+  o.total_timeout = std::chrono::milliseconds(60000);
   std::string url = "https://127.0.0.1:" + std::to_string(ntohs(sa.sin_port)) + "/api/v1/enroll";
   // A file the parent holds open (as the daemon holds its control socket and agent.lock).
   char marker[] = "/tmp/hearth-fd-marker-XXXXXX";

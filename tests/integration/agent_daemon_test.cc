@@ -164,7 +164,8 @@ class AgentDaemonTest : public ::testing::Test {
 
   std::vector<int64_t> storedSequences() {
     std::vector<int64_t> seqs;
-    json::Value h = admin("/api/v1/devices/" + device_id_ + "/history");
+    // (limit: the kill -9 test stores more than the default 100)
+    json::Value h = admin("/api/v1/devices/" + device_id_ + "/history?limit=1000");
     if (const json::Value* r = h.find("reports"); r != nullptr && r->isArray()) {
       for (const auto& rep : r->asArray()) seqs.push_back(rep.find("sequence")->asInt());
     }
@@ -359,20 +360,40 @@ TEST_F(AgentDaemonTest, KillNineDuringDeliveryLosesAndDuplicatesNothing) {
   startServer(listen);
   std::mt19937 rng(12345);
   int kills = 0;
-  for (int round = 0; round < 60; ++round) {
-    // (status.json is not rewritten by a killed run: count the spool itself.)
-    size_t left = 0;
+  // (status.json is not rewritten by a killed run: count the spool itself.)
+  auto spooled = [&] {
+    size_t n = 0;
     if (DIR* d = ::opendir((agent_ + "/spool").c_str())) {
       while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        left += n.size() == 25 && n.find(".json") == 20;
+        std::string name = e->d_name;
+        n += name.size() == 25 && name.find(".json") == 20;
       }
       ::closedir(d);
     }
+    return n;
+  };
+  for (int round = 0; round < 60; ++round) {
+    size_t left = spooled();
     if (left == 0) break;
-    // A delivery run, killed at a random moment (some before, most during the uploads).
+    // A delivery run, killed at a random moment: one run in four some milliseconds after its
+    // start (before or during the uploads), the others some milliseconds after its first
+    // delivery emptied a place in the spool (during the uploads). Counting from that moment,
+    // not from the start, keeps the kills inside the uploads however long the start takes (on a
+    // busy machine or under ASan the whole window used to pass before the first upload).
     Daemon once({kAgent, "run", "--once", "--state-dir", agent_, "--config", config_},
                 dir_.path() + "/once.log");
+    if (rng() % 4 != 0) {
+      size_t peak = left;  // the run spools its own report first
+      PollUntil(
+          [&] {
+            siginfo_t ended{};  // exited already (left for the waitpid below to reap)
+            ::waitid(P_PID, static_cast<id_t>(once.pid()), &ended, WEXITED | WNOHANG | WNOWAIT);
+            size_t now = spooled();
+            peak = std::max(peak, now);
+            return now < peak || ended.si_pid != 0;
+          },
+          30s, 1ms);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 60));
     if (::waitpid(once.pid(), nullptr, WNOHANG) == 0) {  // still running: kill it mid-way
       ::kill(once.pid(), SIGKILL);

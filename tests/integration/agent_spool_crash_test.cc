@@ -70,27 +70,34 @@ Run runAndKill(const std::vector<std::string>& argv, std::chrono::microseconds d
     run.out = "posix_spawn failed";
     return run;
   }
-  // Read what it says until the kill time (poll's timeout is the only wait), then kill.
-  auto deadline = std::chrono::steady_clock::now() + delay;
+  // Reads what it says until `until` (poll's timeout is the only wait), or until its first
+  // output when `first_only`.
   char buf[4096];
   bool eof = false;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() < 0) break;
-    pollfd p{fds[0], POLLIN, 0};
-    int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready <= 0) {
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      continue;
+  auto readUntil = [&](std::chrono::steady_clock::time_point until, bool first_only) {
+    while (!eof && !(first_only && !run.out.empty())) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      if (left.count() < 0) break;
+      pollfd p{fds[0], POLLIN, 0};
+      int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (ready <= 0) {
+        if (std::chrono::steady_clock::now() >= until) break;
+        continue;
+      }
+      ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) {
+        eof = true;
+        break;
+      }
+      run.out.append(buf, static_cast<size_t>(n));
     }
-    ssize_t n = ::read(fds[0], buf, sizeof buf);
-    if (n <= 0) {
-      eof = true;
-      break;
-    }
-    run.out.append(buf, static_cast<size_t>(n));
-  }
+  };
+  // The kill delay counts from the helper's "s 0" (it is up), not from the spawn: starting a
+  // process took longer than the whole 15 ms window on a busy machine or under ASan, and then
+  // too few runs got as far as the spool.
+  readUntil(std::chrono::steady_clock::now() + std::chrono::seconds(60), true);
+  readUntil(std::chrono::steady_clock::now() + delay, false);
   run.killed = ::kill(pid, SIGKILL) == 0;
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -129,6 +136,8 @@ void record(const std::string& out, Events& events) {
         break;
       case 'R':
         events.removed.insert(*seq);
+        break;
+      case 's':  // the helper is up
         break;
       default:
         FAIL() << "unexpected line from the helper: " << line;

@@ -13,7 +13,8 @@ or empty file means "pass"), so a test switches faults between agent runs withou
   pass    relay both ways
   stall   accept, read and discard what the client sends, never connect upstream, never answer
   hangup  accept, read the client's first bytes (its TLS ClientHello), then reset the connection
-  slow    relay, writing every byte separately (TCP_NODELAY) with --slow-delay seconds after each
+  slow    relay, writing every byte separately (TCP_NODELAY), one byte per --slow-delay seconds
+          (paced against the clock: a busy machine's late wake-ups do not add up)
   reset   relay until the upload, forward half of that record, then reset both connections (RST)
   cut     relay the whole upload to the server, then drop the server's answer and reset the
           client: the server stored the report but the agent never heard so
@@ -88,10 +89,16 @@ class Conn:
 
     def send(self, sock, data):
         if self.mode == "slow":
+            # Byte i leaves at start + i * delay: sleeping a fixed delay after each byte made the
+            # link as slow as the scheduler's wake-up latency (9 KB took > 5 s on a loaded machine,
+            # past the agent's request timeout), not the rate the test asks for.
+            start = time.monotonic()
             for i in range(len(data)):
                 sock.sendall(data[i:i + 1])
                 if self.args.slow_delay > 0:
-                    time.sleep(self.args.slow_delay)
+                    wait = start + (i + 1) * self.args.slow_delay - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
         else:
             sock.sendall(data)
 

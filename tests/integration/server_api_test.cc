@@ -579,7 +579,9 @@ TEST_P(ServerApiTest, SlowClientsCannotStarveOthers) {
   std::thread attacker([&] {
     loris = RunProcess({"/usr/bin/python3",
                         std::string(HEARTH_SOURCE_DIR) + "/tests/integration/slowloris.py",
-                        "127.0.0.1", port, "24", "8"});  // more connections than worker threads
+                        // more connections than worker threads; it stops once all are cut
+                        // (the 60 s are a deadline for a busy machine, not a wait)
+                        "127.0.0.1", port, "24", "60"});
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   Http h = curl("https://" + devices_ + "/api/v1/policy");  // no client cert: a quick 401

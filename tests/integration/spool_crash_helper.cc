@@ -2,7 +2,8 @@
 // real POSIX file layer in an endless loop (sequence, claim the drop count, append, now and then
 // remove the oldest as if delivered) until the test SIGKILLs it. Each step is announced on stdout
 // with one write(2) (atomic on a pipe): "a N" before append(N), "A N" after it returned OK,
-// "r N" before remove(N), "R N" after it returned OK.
+// "r N" before remove(N), "R N" after it returned OK; "s 0" first, once the process is up (the
+// test's kill delay counts from there, not from the spawn, whose cost depends on the load).
 //
 // usage: hearth_spool_crash_helper STATE_DIR MAX_REPORTS REMOVE_EVERY
 //   removes the oldest report after every REMOVE_EVERY-th append, and whenever more than 20 wait.
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   const std::string state = argv[1];
   const auto max_reports = static_cast<size_t>(std::strtoull(argv[2], nullptr, 10));
   const long remove_every = std::strtol(argv[3], nullptr, 10);
+  emit('s', 0);
   hearth::agent::Spool spool(state + "/spool", max_reports);
   for (long i = 1;; ++i) {
     auto spooled = spool.list();
