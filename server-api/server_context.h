@@ -14,6 +14,7 @@
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"
 #include "hearth/server/store.h"
+#include "hearth/server/webhooks.h"
 #include "ingestor.h"
 #include "metrics.h"
 
@@ -32,6 +33,8 @@ struct ServerContext {
   // nothing is announced.
   std::string announcement_b64;
   std::string announcement_sig_current, announcement_sig_next;
+  // How webhook deliveries are sent (the worker's and POST /api/v1/webhooks/ID/test's).
+  WebhookSenderOptions webhook_sender;
   // For the connection gauges in /metrics; set while serving.
   const Poco::Net::TCPServer* device_server = nullptr;
   const Poco::Net::TCPServer* admin_server = nullptr;
