@@ -44,6 +44,18 @@ std::optional<int64_t> webhookId(const ParsedFlags& a, const ServerCliEnvironmen
   return id;
 }
 
+// --json: {KEY: [render(item)...]} on one line.
+template <typename Item>
+int printJson(const ServerCliEnvironment& env, const char* key, const std::vector<Item>& items,
+              json::Value (*render)(const Item&)) {
+  json::Value arr = json::Value::array();
+  for (const auto& item : items) arr.push(render(item));
+  json::Value o = json::Value::object();
+  o.set(key, std::move(arr));
+  env.out << json::write(o) << "\n";
+  return kExitOk;
+}
+
 int add(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
   if (!a.has("--url") || !a.has("--events")) {
     env.err << "hearth-server: webhook add needs --url URL and --events TYPE,... (or all)\n";
@@ -79,12 +91,7 @@ int list(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
   auto hooks = store.listWebhooks();
   if (!hooks.ok()) return Fail(env.err, hooks.status());
   if (a.has("--json")) {
-    json::Value arr = json::Value::array();
-    for (const auto& w : *hooks) arr.push(WebhookJson(w));
-    json::Value o = json::Value::object();
-    o.set("webhooks", std::move(arr));
-    env.out << json::write(o) << "\n";
-    return kExitOk;
+    return printJson(env, "webhooks", *hooks, WebhookJson);
   }
   Table table(env.out, {"ID", "ENDPOINT", "FORMAT", "EVENTS", "CREATED"});
   for (const auto& w : *hooks) {
@@ -129,12 +136,7 @@ int deliveries(const ParsedFlags& a, const ServerCliEnvironment& env, Store& sto
                                    static_cast<int>(std::min<int64_t>(limit.value_or(100), 1000)));
   if (!list.ok()) return Fail(env.err, list.status());
   if (a.has("--json")) {
-    json::Value arr = json::Value::array();
-    for (const auto& d : *list) arr.push(WebhookDeliveryJson(d));
-    json::Value o = json::Value::object();
-    o.set("deliveries", std::move(arr));
-    env.out << json::write(o) << "\n";
-    return kExitOk;
+    return printJson(env, "deliveries", *list, WebhookDeliveryJson);
   }
   Table table(env.out, {"DELIVERY", "EVENT", "CURSOR", "STATUS", "ATTEMPTS", "CREATED",
                         "LAST_ATTEMPT", "LAST_ERROR"});

@@ -73,18 +73,9 @@ DueDelivery dueRow(RecordSet& rs) {
     return due;
   }
   if (!optInt(rs, "cursor")) return due;  // event pruned: json null
-  FeedEvent e;
-  e.cursor = integer(rs, "cursor");
-  e.at = parseTime(str(rs, "at"));
-  e.device_id = str(rs, "device_id");
-  e.type = str(rs, "type");
-  e.check = optString(rs, "check_id");
-  e.from = optString(rs, "from_verdict");
-  e.to = optString(rs, "to_verdict");
-  e.detail = optString(rs, "detail");
   json::Value o = json::Value::object();
   o.set("event", due.delivery.event);
-  json::Value feed = FeedEventJson(e);
+  json::Value feed = FeedEventJson(feedEventRow(rs));
   for (const auto& [k, v] : feed.asObject()) o.set(k, v);
   o.set("hostname", optionalJson(optString(rs, "hostname")));
   o.set("owner", optionalJson(optString(rs, "owner")));

@@ -1,6 +1,7 @@
 // The webhook delivery worker and one delivery's attempt.
 #include "webhook_worker.h"
 
+#include <atomic>
 #include <random>
 #include <string>
 #include <vector>
@@ -70,33 +71,39 @@ void WebhookWorker::loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    round();
+    bool busy = round();
     if (std::chrono::steady_clock::now() - last_prune > std::chrono::hours(1)) {
       last_prune = std::chrono::steady_clock::now();
       auto pruned = store_.pruneDeliveries(std::chrono::system_clock::now() - retention_);
       if (!pruned.ok()) log_.error("webhook delivery log retention: " + pruned.status().message());
     }
     lock.lock();
-    cv_.wait_for(lock, kPollEvery, [&] { return stopping_; });
+    // After a round that delivered something, the next deliveries go at once (a backlog drains
+    // at the receivers' pace, not one per poll); otherwise wait.
+    if (!busy) cv_.wait_for(lock, kPollEvery, [&] { return stopping_; });
   }
 }
 
 // One round: the due head of each webhook (up to kBatch), each webhook on its own thread, so a
-// slow receiver holds up only its own events.
-void WebhookWorker::round() {
+// slow receiver holds up only its own events. Whether anything was delivered.
+bool WebhookWorker::round() {
   // Claimed for longer than an attempt can take: no second sender takes it meanwhile.
   auto claim_for = options_.timeout + std::chrono::seconds(10);
   auto due = store_.claimDueDeliveries(std::chrono::system_clock::now(), claim_for, kBatch);
   if (!due.ok()) {
     log_.error("webhooks: " + due.status().message() + " (tried again shortly)");
-    return;
+    return false;
   }
+  std::atomic<bool> delivered{false};
   std::vector<std::thread> senders;
   senders.reserve(due->size());
   for (const auto& d : *due) {
-    senders.emplace_back([this, &d] { DeliverOnce(store_, options_, d, /*retry=*/true, log_); });
+    senders.emplace_back([this, &d, &delivered] {
+      if (DeliverOnce(store_, options_, d, /*retry=*/true, log_).delivered) delivered = true;
+    });
   }
   for (auto& t : senders) t.join();
+  return delivered;
 }
 
 }  // namespace hearth::server

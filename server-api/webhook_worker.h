@@ -1,8 +1,9 @@
 // The webhook delivery worker of `serve`: a thread that claims the first due delivery of each
 // webhook from the outbox (Store::claimDueDeliveries) every kPollEvery, sends those of different
 // webhooks side by side, and records each attempt (delivered; or pending again after the retry
-// schedule; or failed). A webhook's later deliveries wait behind its first, so each receiver gets
-// its events in order. Delivered or failed rows older than the history retention go hourly.
+// schedule; or failed); after a round that delivered something the next one starts at once. A
+// webhook's later deliveries wait behind its first, so each receiver gets its events in order.
+// Delivered or failed rows older than the history retention go hourly.
 #pragma once
 
 #include <chrono>
@@ -39,7 +40,7 @@ class WebhookWorker {
 
  private:
   void loop();
-  void round();
+  bool round();
 
   Store& store_;
   Logger& log_;
