@@ -67,7 +67,9 @@ void WebhookWorker::stop() {
 }
 
 void WebhookWorker::loop() {
-  auto last_prune = std::chrono::steady_clock::time_point{};
+  // The delivery log's retention runs hourly, the first time an hour after start (not at start,
+  // where the staleness and retention passes already take the writer).
+  auto last_prune = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
