@@ -22,6 +22,7 @@
 #include "http_error.h"
 #include "http_io.h"
 #include "route_handler.h"
+#include "webhook_api.h"
 
 namespace hearth::server {
 
@@ -91,6 +92,10 @@ class AdminHandler final : public RouteHandler {
     }
     if (path == "/api/v1/audit" && method == "GET") {
       return cursorPage(q, resp, "entries", &Store::listAudit, &AuditEntryJson, &AuditEntry::id);
+    }
+    if (path == "/api/v1/webhooks" || path.starts_with("/api/v1/webhooks/")) {
+      return RouteWebhooks(context_, {method, path, q, [&] { return requestBody(req); }, token},
+                           resp);
     }
     if (path.starts_with(prefix)) {
       std::string rest = path.substr(prefix.size());

@@ -65,6 +65,9 @@ constexpr const char* kUsage =
     "         [--reenroll-expired-days N]                 a device whose certificate expired at\n"
     "                                                     most N days ago may still renew it (0:\n"
     "                                                     never; it must run enroll again)\n"
+    "         [--webhook-timeout S] [--webhook-ca-file F] one webhook delivery's time limit (10);\n"
+    "                                                     a CA bundle trusted beside the system's\n"
+    "                                                     for webhook receivers\n"
     "         run in the foreground until SIGTERM\n"
     "  check-db                                           check the database's integrity (SQLite:\n"
     "                                                     PRAGMA integrity_check); prints ok\n"
@@ -91,6 +94,18 @@ constexpr const char* kUsage =
     "                                                     secret (reject retires it)\n"
     "  device owner ID OWNER                              set who the device belongs to\n"
     "  audit  list [--after CURSOR] [--limit N] [--json]  the append-only log of admin actions\n"
+    "  webhook add --url URL --events TYPE,...|all [--format json|slack|teams]\n"
+    "         [--secret-file F]                           push feed events to URL, signed with "
+    "the\n"
+    "                                                     secret in F (- for standard input; "
+    "none:\n"
+    "                                                     a new one, printed once)\n"
+    "  webhook list [--json] | remove ID                  webhooks (never their URL's path or\n"
+    "                                                     secret)\n"
+    "  webhook test ID [--webhook-ca-file F] [--webhook-timeout S]\n"
+    "                                                     send a signed test delivery now\n"
+    "  webhook deliveries ID [--before ID] [--limit N] [--json]\n"
+    "                                                     the delivery log, newest first\n"
     "  rotate signing-key [--overlap-days N]              make the next policy-signing key; it is\n"
     "                                                     announced with every policy and signs\n"
     "                                                     them after N days (30)\n"
@@ -103,7 +118,9 @@ constexpr const char* kUsage =
     "                                                     the previous one is still accepted\n"
     "  rotate device-ca --finish                          stop accepting the previous device CA\n"
     "\n"
-    "Admin commands (token, secret, policy set, device approve/reject/owner) are recorded in the\n"
+    "Admin commands (token, secret, policy set, device approve/reject/owner, webhook) are "
+    "recorded\n"
+    "in the "
     "audit log as cli:<unix user>; API actions as the token's name.\n"
     "\n"
     "Every command takes --state-dir DIR (default /var/lib/hearth-server) and --database URI\n"
@@ -144,7 +161,7 @@ int dispatch(const std::vector<std::string>& raw, const ServerCliEnvironment& en
   if (cmd == "restore") return CmdRestore(a, env, state_dir);
   if (cmd == "rotate") return CmdRotate(a, env, state_dir);
   if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db" && cmd != "prune" &&
-      cmd != "device" && cmd != "audit") {
+      cmd != "device" && cmd != "audit" && cmd != "webhook") {
     env.err << "hearth-server: unknown command \"" << cmd << "\" (see hearth-server --help)\n";
     return kExitUsage;
   }
@@ -176,6 +193,7 @@ int dispatch(const std::vector<std::string>& raw, const ServerCliEnvironment& en
   if (cmd == "prune") return CmdPrune(a, env, **store);
   if (cmd == "device") return CmdDevice(a, env, **store);
   if (cmd == "audit") return CmdAudit(a, env, **store);
+  if (cmd == "webhook") return CmdWebhook(a, env, **store);
   return CmdPolicy(a, env, **store, state_dir);
 }
 

@@ -54,6 +54,13 @@ constexpr FlagSpec kFlags[] = {
     {.name = "--device-cert-days"},
     {.name = "--reenroll-expired-days"},
     {.name = "--overlap-days"},
+    {.name = "--webhook-timeout"},
+    {.name = "--webhook-ca-file"},
+    {.name = "--url"},
+    {.name = "--events"},
+    {.name = "--format"},
+    {.name = "--secret-file"},
+    {.name = "--before"},
     // Options without a value.
     {.name = "--dry-run", .kind = FlagKind::kSwitch},
     {.name = "--approval", .kind = FlagKind::kSwitch},
@@ -116,7 +123,9 @@ constexpr ConfigRow kConfigKeys[] = {{"state_dir", Kind::kPath},
                                      {"enroll_spike_count", Kind::kCount},
                                      {"enroll_spike_minutes", Kind::kCount},
                                      {"device_cert_days", Kind::kCount},
-                                     {"reenroll_expired_days", Kind::kDays}};
+                                     {"reenroll_expired_days", Kind::kDays},
+                                     {"webhook_timeout", Kind::kCount},
+                                     {"webhook_ca_file", Kind::kPath}};
 
 // What is wrong with `value` for a key of `kind`; "" when nothing is.
 std::string problemWith(Kind kind, const std::string& value) {

@@ -109,6 +109,11 @@ int CmdServe(const ParsedFlags& a, const ServerCliEnvironment& env, const std::s
                               "expected a number of days from 0 (never) to 3650", env.err, bad)) {
     o.reenroll_expired = std::chrono::hours(24 * *days);
   }
+  if (auto secs = WholeNumber(a, "--webhook-timeout", 1, 60, "expected seconds from 1 to 60",
+                              env.err, bad)) {
+    o.webhook_timeout = std::chrono::seconds(*secs);
+  }
+  o.webhook_ca_file = a.get("--webhook-ca-file");
   if (bad) return kExitUsage;
   auto history = RetentionDays(a, "--retention-days", 400, env.err);
   auto retired = RetentionDays(a, "--retired-retention-days", 30, env.err);

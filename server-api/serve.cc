@@ -6,8 +6,8 @@
 //    CSV, audit, retire, approve, /healthz, /metrics (admin_api.h).
 // Each listener (listener.h) waits for a client's ClientHello without a worker thread, and has
 // its own watchdog and overflow responder (connection_guard.h); the staleness and retention threads
-// run beside them (maintenance.h). Every request gets a response: handlers answer errors at the
-// handler edge (route_handler.h).
+// run beside them (maintenance.h), and the webhook delivery worker (webhook_worker.h). Every
+// request gets a response: handlers answer errors at the handler edge (route_handler.h).
 #include "hearth/server/serve.h"
 
 #include <algorithm>
@@ -41,6 +41,7 @@
 #include "maintenance.h"
 #include "server_context.h"
 #include "tls_context.h"
+#include "webhook_worker.h"
 
 namespace hearth::server {
 
@@ -182,6 +183,8 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
   }
   context.store = std::move(store).value();
   warnIfExamplePolicy(*context.store, log);
+  context.webhook_sender.timeout = options.webhook_timeout;
+  context.webhook_sender.extra_ca_file = options.webhook_ca_file;
   auto device_addr = parseListen("--listen", options.listen);
   auto admin_addr = parseListen("--admin-listen", options.admin_listen);
   if (!device_addr.ok() || !admin_addr.ok()) {
@@ -242,6 +245,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
              admin_socket.address().toString());
 
     MaintenanceThreads maintenance(*context.store, log, options);
+    WebhookWorker webhooks(*context.store, log, context.webhook_sender, options.history_retention);
 
     while (true) {
       int sig = 0;
@@ -254,6 +258,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
       break;
     }
     maintenance.stop();
+    webhooks.stop();
     device_server.stop();
     admin_server.stop();
     device_watchdog.closeAll();  // in-flight keep-alive connections end now

@@ -12,6 +12,7 @@
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"
 #include "hearth/server/store.h"
+#include "hearth/server/webhooks.h"
 #include "ingestor.h"
 #include "listener.h"
 #include "metrics.h"
@@ -31,6 +32,8 @@ struct ServerContext {
   // nothing is announced.
   std::string announcement_b64;
   std::string announcement_sig_current, announcement_sig_next;
+  // How webhook deliveries are sent (the worker's and POST /api/v1/webhooks/ID/test's).
+  WebhookSenderOptions webhook_sender;
   // For the connection gauges in /metrics; set while serving.
   const Listener* device_server = nullptr;
   const Listener* admin_server = nullptr;

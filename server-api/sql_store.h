@@ -6,6 +6,7 @@
 //   store_devices.cc  enrolment, authentication, listing, renewal, retire/approve/owner, counts
 //   store_reports.cc  report ingest (group commit), history, missing reports, feed, staleness
 //   store_prune.cc    retention
+//   store_webhooks.cc webhooks, their outbox and delivery log
 #pragma once
 
 #include <memory>
@@ -87,6 +88,22 @@ class SqlStore final : public Store {
 
   // store_prune.cc
   StatusOr<PruneResult> prune(const PruneOptions& o) override;
+
+  // store_webhooks.cc
+  StatusOr<WebhookRecord> createWebhook(const WebhookRecord& spec,
+                                        const AuditEntry* audit) override;
+  StatusOr<std::vector<WebhookRecord>> listWebhooks() override;
+  Status deleteWebhook(int64_t id, const AuditEntry* audit) override;
+  StatusOr<DueDelivery> createTestDelivery(int64_t id, TimePoint now,
+                                           std::chrono::seconds claim_for,
+                                           const AuditEntry* audit) override;
+  StatusOr<std::vector<DueDelivery>> claimDueDeliveries(TimePoint now,
+                                                        std::chrono::seconds claim_for,
+                                                        int limit) override;
+  Status recordDeliveryAttempt(int64_t delivery_id, const DeliveryAttempt& attempt) override;
+  StatusOr<std::vector<WebhookDelivery>> listDeliveries(int64_t id, int64_t before,
+                                                        int limit) override;
+  StatusOr<int64_t> pruneDeliveries(TimePoint before) override;
 
  private:
   // The ingest hot path: statements prepared once per session and re-executed with their bound

@@ -43,4 +43,17 @@ std::optional<TimePoint> optTime(Poco::Data::RecordSet& rs, const std::string& c
   return parseTime(*s);
 }
 
+FeedEvent feedEventRow(Poco::Data::RecordSet& rs) {
+  FeedEvent e;
+  e.cursor = integer(rs, "cursor");
+  e.at = parseTime(str(rs, "at"));
+  e.device_id = str(rs, "device_id");
+  e.type = str(rs, "type");
+  e.check = optString(rs, "check_id");
+  e.from = optString(rs, "from_verdict");
+  e.to = optString(rs, "to_verdict");
+  e.detail = optString(rs, "detail");
+  return e;
+}
+
 }  // namespace hearth::server::sql

@@ -34,4 +34,8 @@ std::optional<int64_t> optInt(Poco::Data::RecordSet& rs, const std::string& col)
 int64_t integer(Poco::Data::RecordSet& rs, const std::string& col);
 std::optional<TimePoint> optTime(Poco::Data::RecordSet& rs, const std::string& col);
 
+// A feed event from the columns cursor, at, device_id, type, check_id, from_verdict, to_verdict
+// and detail of the current row.
+FeedEvent feedEventRow(Poco::Data::RecordSet& rs);
+
 }  // namespace hearth::server::sql

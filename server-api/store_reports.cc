@@ -45,19 +45,6 @@ StoredReport reportRow(RecordSet& rs) {
   return r;
 }
 
-FeedEvent eventRow(RecordSet& rs) {
-  FeedEvent e;
-  e.cursor = integer(rs, "cursor");
-  e.at = parseTime(str(rs, "at"));
-  e.device_id = str(rs, "device_id");
-  e.type = str(rs, "type");
-  e.check = optString(rs, "check_id");
-  e.from = optString(rs, "from_verdict");
-  e.to = optString(rs, "to_verdict");
-  e.detail = optString(rs, "detail");
-  return e;
-}
-
 }  // namespace
 
 StatusOr<std::vector<IngestResult>> SqlStore::ingestReports(const std::vector<NewReport>& reports) {
@@ -116,7 +103,7 @@ StatusOr<std::vector<FeedEvent>> SqlStore::feed(int64_t after, int limit) {
   return db_.readRows("read feed",
                       "SELECT cursor, at, device_id, type, check_id, from_verdict, to_verdict, "
                       "detail FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?",
-                      eventRow, a, lim);
+                      feedEventRow, a, lim);
 }
 
 StatusOr<int> SqlStore::markStale(TimePoint now_time, std::chrono::seconds window) {

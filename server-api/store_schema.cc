@@ -225,6 +225,85 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audi
      "ALTER TABLE devices ADD COLUMN pending_cert_key_sha256 TEXT",
      "ALTER TABLE devices ADD COLUMN cert_key_sha256 TEXT;"
      "ALTER TABLE devices ADD COLUMN pending_cert_key_sha256 TEXT"},
+    // v8: webhooks (issue 14). The secret is kept as given: it signs every delivery (the
+    // database and its encrypted backups hold it, like the keys of the state directory). A
+    // delivery row is the outbox entry and then the delivery log; the trigger writes one for
+    // every webhook subscribed to a new feed event's type, in the transaction that appends the
+    // event. verdict_changed is delivered as check_failed (to fail) or check_fixed (fail to pass).
+    {8,
+     R"sql(
+CREATE TABLE webhooks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  format TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE webhook_events (
+  event TEXT NOT NULL,
+  webhook_id INTEGER NOT NULL,
+  PRIMARY KEY (event, webhook_id));
+CREATE TABLE webhook_deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  webhook_id INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  event_cursor INTEGER,
+  status TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  next_at TEXT NOT NULL,
+  claimed_until TEXT,
+  last_attempt_at TEXT,
+  last_http_status INTEGER,
+  last_error TEXT,
+  finished_at TEXT);
+CREATE INDEX webhook_deliveries_queue ON webhook_deliveries(status, webhook_id, id);
+CREATE INDEX webhook_deliveries_log ON webhook_deliveries(webhook_id, id);
+CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events
+  BEGIN $$INSERT INTO webhook_deliveries(webhook_id, event, event_cursor, created_at, next_at)
+  SELECT s.webhook_id, s.event, NEW.cursor, NEW.at, NEW.at FROM webhook_events s
+  WHERE s.event = CASE WHEN NEW.type <> 'verdict_changed' THEN NEW.type
+    WHEN NEW.to_verdict = 'fail' THEN 'check_failed'
+    WHEN NEW.from_verdict = 'fail' AND NEW.to_verdict = 'pass' THEN 'check_fixed' END;$$ END;
+)sql",
+     R"sql(
+CREATE TABLE webhooks (
+  id BIGSERIAL PRIMARY KEY,
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  format TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE webhook_events (
+  event TEXT NOT NULL,
+  webhook_id BIGINT NOT NULL,
+  PRIMARY KEY (event, webhook_id));
+CREATE TABLE webhook_deliveries (
+  id BIGSERIAL PRIMARY KEY,
+  webhook_id BIGINT NOT NULL,
+  event TEXT NOT NULL,
+  event_cursor BIGINT,
+  status TEXT NOT NULL DEFAULT 'pending',
+  attempts BIGINT NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  next_at TEXT NOT NULL,
+  claimed_until TEXT,
+  last_attempt_at TEXT,
+  last_http_status BIGINT,
+  last_error TEXT,
+  finished_at TEXT);
+CREATE INDEX webhook_deliveries_queue ON webhook_deliveries(status, webhook_id, id);
+CREATE INDEX webhook_deliveries_log ON webhook_deliveries(webhook_id, id);
+CREATE FUNCTION hearth_webhook_outbox() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN
+  INSERT INTO webhook_deliveries(webhook_id, event, event_cursor, created_at, next_at)
+  SELECT s.webhook_id, s.event, NEW."cursor", NEW.at, NEW.at FROM webhook_events s
+  WHERE s.event = CASE WHEN NEW.type <> 'verdict_changed' THEN NEW.type
+    WHEN NEW.to_verdict = 'fail' THEN 'check_failed'
+    WHEN NEW.from_verdict = 'fail' AND NEW.to_verdict = 'pass' THEN 'check_fixed' END;
+  RETURN NULL;
+  END$$;
+CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events
+  FOR EACH ROW EXECUTE FUNCTION hearth_webhook_outbox();
+)sql"},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
@@ -335,7 +414,8 @@ StatusOr<std::string> SqlStore::checkIntegrity() {
     }
     // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
     for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
-                              "devices", "reports", "check_state", "events", "audit_log"}) {
+                              "devices", "reports", "check_state", "events", "audit_log",
+                              "webhooks", "webhook_events", "webhook_deliveries"}) {
       Poco::Int64 n = 0;
       session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
     }

@@ -476,23 +476,39 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
   for (const auto& [path, item] : doc->find("paths")->asObject()) {
     for (const auto& [method, op] : item.asObject()) operations.emplace_back(path, method);
   }
-  // Retire last: it changes what the other operations see.
-  std::stable_sort(operations.begin(), operations.end(), [](const auto& a, const auto& b) {
-    return (a.first.find("retire") == std::string::npos) >
-           (b.first.find("retire") == std::string::npos);
-  });
+  // Retire and delete last: they change what the other operations see.
+  auto last = [](const std::pair<std::string, std::string>& op) {
+    return op.first.find("retire") != std::string::npos || op.second == "delete";
+  };
+  std::stable_sort(operations.begin(), operations.end(),
+                   [&](const auto& a, const auto& b) { return !last(a) && last(b); });
+  // A webhook for the /api/v1/webhooks/{id} paths (to a closed loopback port: its test answers
+  // that it was not delivered).
+  const std::string webhook_body =
+      R"({"url":"http://127.0.0.1:9/hook","secret":"0123456789abcdef","events":["stale"]})";
+  Http made = curl("https://" + admin_ + "/api/v1/webhooks",
+                   {"-X", "POST", "-H", "Authorization: Bearer " + admin_token_, "-H",
+                    "Content-Type: application/json", "--data-binary", webhook_body});
+  ASSERT_EQ(made.status, 201) << made.body;
+  std::string webhook_id = std::to_string(json::parse(made.body)->find("webhook_id")->asInt());
   ASSERT_GE(operations.size(), 15u);
   for (const auto& [path, method] : operations) {
     const json::Value& op = *doc->find("paths")->find(path)->find(method);
     std::string url_path = path;
-    const std::string& id = path.find("/approve") != std::string::npos  ? to_approve.id
-                            : path.find("/reject") != std::string::npos ? to_reject.id
-                                                                        : d.id;
+    const std::string& id = path.find("/approve") != std::string::npos     ? to_approve.id
+                            : path.find("/reject") != std::string::npos    ? to_reject.id
+                            : path.find("/webhooks/") != std::string::npos ? webhook_id
+                                                                           : d.id;
     if (size_t p = url_path.find("{id}"); p != std::string::npos) url_path.replace(p, 4, id);
     bool device_listener = op.find("x-listener")->asString() == "devices";
     std::string url = "https://" + (device_listener ? devices_ : admin_) + url_path;
     std::vector<std::string> extra;
     if (method == "post") extra = {"-X", "POST"};
+    if (method == "delete") extra = {"-X", "DELETE"};
+    if (path == "/api/v1/webhooks" && method == "post") {
+      extra.insert(extra.end(),
+                   {"-H", "Content-Type: application/json", "--data-binary", webhook_body});
+    }
     if (path.find("/owner") != std::string::npos) {
       extra.insert(extra.end(), {"-H", "Content-Type: application/json", "--data-binary",
                                  R"({"owner":"erin@example.com"})"});

@@ -5,7 +5,10 @@
 //           (WAL, synchronous=FULL) measured in the same run.
 //   feed    100,000 devices in a store; listing non-compliant devices, first page: p50/p99.
 // Usage:
-//   hearth_server_bench ingest --server BIN [--devices 32] [--seconds 10]
+//   hearth_server_bench ingest --server BIN [--devices 32] [--seconds 10] [--webhook FORMAT]
+//           --webhook: one webhook subscribed to every event type, delivering (in that format:
+//           json, slack or teams) to an HTTPS receiver in this process while ingest runs (the
+//           outbox's cost, issue 14: at most 10 % of throughput); its deliveries are counted.
 //   hearth_server_bench feed [--devices 100000] [--queries 200]
 //   hearth_server_bench badinput --server BIN [--requests 200] [--slow-requests 5]
 //           time to the 4xx of each bad input of the issue (p50/p99 against 100 ms), with a good
@@ -24,6 +27,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sqlite3.h>
@@ -44,6 +48,7 @@
 #include "support/https_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
+#include "support/webhook_receiver.h"
 
 namespace {
 
@@ -149,8 +154,23 @@ int ingest(int argc, char** argv) {
     return 2;
   }
   // Every simulated device enrols from 127.0.0.1: lift the per-address enrolment limit.
-  if (!proc.serve(dir.path() + "/server.log",
-                  {.extra = {"--enroll-address-burst", "100000", "--enroll-burst", "100000"}})) {
+  std::vector<std::string> options = {"--enroll-address-burst", "100000", "--enroll-burst",
+                                      "100000"};
+  std::string webhook = arg(argc, argv, "--webhook", "");
+  std::unique_ptr<hearth::testing::WebhookReceiver> receiver;
+  if (!webhook.empty()) {
+    receiver =
+        std::make_unique<hearth::testing::WebhookReceiver>(dir.path(), "bench-secret-0123456789");
+    std::string secret = dir.write("webhook-secret", "bench-secret-0123456789");
+    auto added = proc.cli({"webhook", "add", "--url", receiver->url(), "--events", "all",
+                           "--format", webhook, "--secret-file", secret});
+    if (added.exit_code != 0) {
+      std::cerr << added.err;
+      return 2;
+    }
+    options.insert(options.end(), {"--webhook-ca-file", receiver->caFile()});
+  }
+  if (!proc.serve(dir.path() + "/server.log", {.extra = options})) {
     std::cerr << "server did not start: " << ReadFile(dir.path() + "/server.log") << "\n";
     return 2;
   }
@@ -218,6 +238,13 @@ int ingest(int argc, char** argv) {
   std::printf("%-44s %12lld %12s\n", "failed requests", static_cast<long long>(failed.load()), "0");
   std::printf("(%d devices, %.1f s, %lld reports)\n", n_devices, elapsed,
               static_cast<long long>(ok.load()));
+  if (receiver) {
+    size_t signed_ok = 0;
+    auto got = receiver->received();
+    for (const auto& d : got) signed_ok += d.signature_ok ? 1 : 0;
+    std::printf("(webhook: %zu deliveries received during the run, %zu correctly signed)\n",
+                got.size(), signed_ok);
+  }
   return rate >= 3000 && p99 <= 100 && failed == 0 ? 0 : 1;
 }
 

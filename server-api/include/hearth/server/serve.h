@@ -57,6 +57,10 @@ struct ServeOptions {
   // certificate (keeping its device id); 0 = never: it must enrol again with a secret
   // (--reenroll-expired-days).
   std::chrono::seconds reenroll_expired{0};
+  // Webhook deliveries: the time one attempt may take (--webhook-timeout, seconds) and a CA
+  // bundle trusted beside the system's for receivers with an internal CA (--webhook-ca-file).
+  std::chrono::seconds webhook_timeout{10};
+  std::string webhook_ca_file;
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code. Logs to `log` (stderr: journald).

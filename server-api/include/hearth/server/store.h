@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hearth/json.h"
+#include "hearth/server/webhooks.h"
 #include "hearth/status.h"
 
 namespace hearth::server {
@@ -323,6 +324,35 @@ class Store {
   // Device counts by status (for /metrics).
   virtual StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
       TimePoint now, std::chrono::seconds stale_after) = 0;
+
+  // Webhooks (webhooks.h). The outbox: a trigger on the feed's table writes a pending delivery
+  // for every webhook subscribed to an event's type in the transaction that appends the event.
+  // createWebhook: the webhook and its event types; the audit target "webhook:" gets its id.
+  virtual StatusOr<WebhookRecord> createWebhook(const WebhookRecord& spec,
+                                                const AuditEntry* audit = nullptr) = 0;
+  // Every webhook, without its secret (empty); people are shown WebhookEndpoint(url), never url.
+  virtual StatusOr<std::vector<WebhookRecord>> listWebhooks() = 0;
+  // Deletes the webhook, its event types and its deliveries. NotFound when there is none.
+  virtual Status deleteWebhook(int64_t id, const AuditEntry* audit = nullptr) = 0;
+  // A `test` delivery for webhook `id`, claimed for `claim_for` (the caller sends it at once and
+  // records the attempt). NotFound when there is no such webhook.
+  virtual StatusOr<DueDelivery> createTestDelivery(int64_t id, TimePoint now,
+                                                   std::chrono::seconds claim_for,
+                                                   const AuditEntry* audit = nullptr) = 0;
+  // The first pending delivery of each webhook (later ones wait behind it) that is due at `now`
+  // and not claimed, each claimed until now + claim_for (so that another server, or this one's
+  // next round, leaves it alone; a server killed meanwhile leaves a claim that lapses), oldest
+  // first, at most `limit`.
+  virtual StatusOr<std::vector<DueDelivery>> claimDueDeliveries(TimePoint now,
+                                                                std::chrono::seconds claim_for,
+                                                                int limit) = 0;
+  // Records an attempt: delivered, failed (no retry_at) or pending until retry_at; unclaims it.
+  virtual Status recordDeliveryAttempt(int64_t delivery_id, const DeliveryAttempt& attempt) = 0;
+  // The delivery log of webhook `id`, newest first, ids below `before` (0: from the newest).
+  virtual StatusOr<std::vector<WebhookDelivery>> listDeliveries(int64_t id, int64_t before,
+                                                                int limit) = 0;
+  // Deletes deliveries that finished (delivered or failed) before `before`; how many.
+  virtual StatusOr<int64_t> pruneDeliveries(TimePoint before) = 0;
 };
 
 // Converts "postgresql://user:pass@host:port/db?sslmode=require" (percent-encoded parts) to a
