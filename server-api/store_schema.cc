@@ -225,6 +225,45 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audi
      "ALTER TABLE devices ADD COLUMN pending_cert_key_sha256 TEXT",
      "ALTER TABLE devices ADD COLUMN cert_key_sha256 TEXT;"
      "ALTER TABLE devices ADD COLUMN pending_cert_key_sha256 TEXT"},
+    // v7: what reads need, kept beside each report at ingest so that no list parses one (issue
+    // 12: a hostile 1 MiB result parsed again on every read), and a checksum of what was stored
+    // (issue 13: bytes changed inside a page passed check-db).
+    //  - reports.body_sha256, devices.latest_sha256: hex SHA-256 of the stored text, verified
+    //    by check-db and whenever the text is served; reports.body_bytes bounds a history page.
+    //  - devices.checks_summary: the latest report's checks as lists show them (JSON array of
+    //    {id, verdict, summary, required}).
+    //  - check_state (the current verdict per device and check): since when it holds, and the
+    //    report that brought it; rows from before: the time of the check's last verdict_changed
+    //    event, the report unknown.
+    // The hashes and summaries of existing rows are filled when the store opens
+    // (SqlStore::backfill: they need a SHA-256 and a JSON parser).
+    {7,
+     R"sql(
+ALTER TABLE reports ADD COLUMN body_sha256 TEXT;
+ALTER TABLE reports ADD COLUMN body_bytes INTEGER;
+ALTER TABLE devices ADD COLUMN latest_sha256 TEXT;
+ALTER TABLE devices ADD COLUMN checks_summary TEXT;
+ALTER TABLE check_state ADD COLUMN since TEXT;
+ALTER TABLE check_state ADD COLUMN since_report_id TEXT;
+ALTER TABLE check_state ADD COLUMN since_sequence INTEGER;
+UPDATE reports SET body_bytes = LENGTH(CAST(body AS BLOB));
+UPDATE check_state SET since = (SELECT MAX(e.at) FROM events e WHERE e.device_id =
+  check_state.device_id AND e.check_id = check_state.check_id AND e.type = 'verdict_changed');
+CREATE INDEX reports_device_sequence ON reports(device_id, sequence);
+)sql",
+     R"sql(
+ALTER TABLE reports ADD COLUMN body_sha256 TEXT;
+ALTER TABLE reports ADD COLUMN body_bytes BIGINT;
+ALTER TABLE devices ADD COLUMN latest_sha256 TEXT;
+ALTER TABLE devices ADD COLUMN checks_summary TEXT;
+ALTER TABLE check_state ADD COLUMN since TEXT;
+ALTER TABLE check_state ADD COLUMN since_report_id TEXT;
+ALTER TABLE check_state ADD COLUMN since_sequence BIGINT;
+UPDATE reports SET body_bytes = octet_length(body);
+UPDATE check_state SET since = (SELECT MAX(e.at) FROM events e WHERE e.device_id =
+  check_state.device_id AND e.check_id = check_state.check_id AND e.type = 'verdict_changed');
+CREATE INDEX reports_device_sequence ON reports(device_id, sequence);
+)sql"},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
@@ -261,6 +300,7 @@ Status SqlStore::open() {
   return guard("open database", [&]() -> Status {
     db_.openWriter();
     HEARTH_RETURN_IF_ERROR(migrate());
+    HEARTH_RETURN_IF_ERROR(backfill());
     // Reads (device authentication on every request, the feed) use their own connections, so
     // they never wait behind the writer's commit (WAL readers do not block the writer).
     db_.openReaders();
@@ -331,15 +371,20 @@ StatusOr<std::string> SqlStore::checkIntegrity() {
       std::vector<std::string> rows;
       session << "PRAGMA integrity_check", into(rows), now;
       for (const auto& r : rows) out += (out.empty() ? "" : "\n") + r;
-      return OkStatus();
+    } else {
+      // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
+      for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
+                                "devices", "reports", "check_state", "events", "audit_log"}) {
+        Poco::Int64 n = 0;
+        session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
+      }
+      out = "ok";
     }
-    // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
-    for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
-                              "devices", "reports", "check_state", "events", "audit_log"}) {
-      Poco::Int64 n = 0;
-      session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
-    }
-    out = "ok";
+    // What a row holds, which neither check sees (a sound file can hold changed bytes): the
+    // stored results against their SHA-256. Only in a sound file (reading a damaged one fails).
+    if (out != "ok") return OkStatus();
+    std::vector<std::string> damaged = verifyChecksums();
+    for (size_t i = 0; i < damaged.size(); ++i) out = (i == 0 ? "" : out + "\n") + damaged[i];
     return OkStatus();
   });
   if (!s.ok()) return s;

@@ -103,11 +103,11 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
   auto v = store_->schemaVersion();
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(*v, 6);
+  EXPECT_EQ(*v, 7);
   if (GetParam() == "sqlite") {
     auto again = OpenStore(dir_.path() + "/hearth.db");
     ASSERT_TRUE(again.ok()) << again.status().toString();
-    EXPECT_EQ(*(*again)->schemaVersion(), 6);
+    EXPECT_EQ(*(*again)->schemaVersion(), 7);
   }
 }
 
