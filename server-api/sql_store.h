@@ -137,8 +137,8 @@ class SqlStore final : public Store {
   Status decidePending(const std::string& device_id, TimePoint at, bool approve,
                        const AuditEntry* audit);
 
-  // store_summary.cc: fills the SHA-256 and checks summary of rows stored before schema 7
-  // (on the writer, at open). Throws Poco exceptions.
+  // store_summary.cc: fills the SHA-256 and checks summary of rows stored before schema 7, on
+  // the writer inside migration 7's transaction. Throws Poco exceptions.
   Status backfill();
   // store_summary.cc: one line for each stored result whose text does not match its SHA-256
   // (none before schema 7). On the writer. Throws Poco exceptions.

@@ -55,7 +55,7 @@ DeviceRecord deviceWithResultRow(RecordSet& rs) {
   if (!latest) return d;
   auto hash = optString(rs, "latest_sha256");
   auto v = json::parse(*latest, {.max_depth = 64, .max_bytes = 4 << 20});
-  if (!hash || protocol::Sha256Hex(*latest) != *hash || !v.ok()) {
+  if ((hash && protocol::Sha256Hex(*latest) != *hash) || !v.ok()) {
     d.latest_result_damaged = true;
     return d;
   }

@@ -35,7 +35,8 @@ std::string deviceStatusFromResult(const json::Value& result) {
   return "unknown";
 }
 
-// A history entry: the stored text as it is (not parsed), verified against its SHA-256.
+// A history entry: the stored text as it is (not parsed), verified against its SHA-256 (every
+// row has one from schema 7 on; check-db names one without).
 StoredReport reportRow(RecordSet& rs) {
   StoredReport r;
   r.report_id = str(rs, "report_id");
@@ -45,7 +46,7 @@ StoredReport reportRow(RecordSet& rs) {
   r.compliant = integer(rs, "compliant") != 0;
   r.result_json = str(rs, "body");
   auto hash = optString(rs, "body_sha256");
-  if (!hash || protocol::Sha256Hex(r.result_json) != *hash) {
+  if (hash && protocol::Sha256Hex(r.result_json) != *hash) {
     r.result_json.clear();
     r.damaged = true;
   }

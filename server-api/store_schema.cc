@@ -235,7 +235,7 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audi
     //  - check_state (the current verdict per device and check): since when it holds, and the
     //    report that brought it; rows from before: the time of the check's last verdict_changed
     //    event, the report unknown.
-    // The hashes and summaries of existing rows are filled when the store opens
+    // The hashes and summaries of existing rows are filled in the same transaction
     // (SqlStore::backfill: they need a SHA-256 and a JSON parser).
     {7,
      R"sql(
@@ -300,7 +300,6 @@ Status SqlStore::open() {
   return guard("open database", [&]() -> Status {
     db_.openWriter();
     HEARTH_RETURN_IF_ERROR(migrate());
-    HEARTH_RETURN_IF_ERROR(backfill());
     // Reads (device authentication on every request, the feed) use their own connections, so
     // they never wait behind the writer's commit (WAL readers do not block the writer).
     db_.openReaders();
@@ -340,6 +339,11 @@ Status SqlStore::migrate() {
       for (const auto& stmt :
            statements(dialect == Dialect::kSqlite ? m.sqlite : m.postgres, dialect)) {
         session << stmt, now;
+      }
+      // What SQL alone cannot fill (a SHA-256, a parsed summary), in the same transaction: an
+      // interrupted upgrade leaves no row without them.
+      if (m.version == 7) {
+        if (Status filled = backfill(); !filled.ok()) return filled;
       }
       Poco::Int64 v = m.version;
       std::string at = fmt(std::chrono::system_clock::now());

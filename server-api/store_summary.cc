@@ -53,41 +53,39 @@ bool SchemaHasChecksums(SqlSession& db) {
 
 Status SqlStore::backfill() {
   // Reports: the SHA-256 of the text as it is now (what was changed before cannot be known).
+  std::string after;  // by primary key: each batch is found without a scan
   while (true) {
     std::vector<std::string> ids, bodies;
-    db_.exec(
-        "SELECT report_id, body FROM reports WHERE body_sha256 IS NULL ORDER BY report_id LIMIT " +
-            std::to_string(kBatchRows),
-        [&](Statement& st) { st, into(ids), into(bodies); });
-    if (ids.empty()) break;
-    HEARTH_RETURN_IF_ERROR(db_.inTransaction([&]() -> Status {
-      for (size_t i = 0; i < ids.size(); ++i) {
-        std::string hash = protocol::Sha256Hex(bodies[i]), id = ids[i];
-        db_.exec("UPDATE reports SET body_sha256 = ? WHERE report_id = ?",
-                 [&](Statement& st) { st, use(hash), use(id); });
-      }
-      return OkStatus();
-    }));
+    db_.exec("SELECT report_id, body FROM reports WHERE report_id > ? ORDER BY report_id LIMIT " +
+                 std::to_string(kBatchRows),
+             [&](Statement& st) { st, use(after), into(ids), into(bodies); });
+    for (size_t i = 0; i < ids.size(); ++i) {
+      std::string hash = protocol::Sha256Hex(bodies[i]), id = ids[i];
+      db_.exec("UPDATE reports SET body_sha256 = ? WHERE report_id = ?",
+               [&](Statement& st) { st, use(hash), use(id); });
+    }
+    if (static_cast<int>(ids.size()) < kBatchRows) break;
+    after = ids.back();
   }
   // Devices: the latest result's SHA-256 and its checks summary.
+  after.clear();
   while (true) {
     std::vector<std::string> ids, results;
     db_.exec(
-        "SELECT device_id, latest_result FROM devices WHERE latest_result IS NOT NULL AND "
-        "latest_sha256 IS NULL ORDER BY device_id LIMIT " +
+        "SELECT device_id, COALESCE(latest_result, '') FROM devices WHERE device_id > ? "
+        "ORDER BY device_id LIMIT " +
             std::to_string(kBatchRows),
-        [&](Statement& st) { st, into(ids), into(results); });
-    if (ids.empty()) break;
-    HEARTH_RETURN_IF_ERROR(db_.inTransaction([&]() -> Status {
-      for (size_t i = 0; i < ids.size(); ++i) {
-        std::string hash = protocol::Sha256Hex(results[i]), id = ids[i];
-        auto parsed = json::parse(results[i], {.max_depth = 64, .max_bytes = 4 << 20});
-        std::string summary = ChecksSummaryText(parsed.ok() ? *parsed : json::Value::object());
-        db_.exec("UPDATE devices SET latest_sha256 = ?, checks_summary = ? WHERE device_id = ?",
-                 [&](Statement& st) { st, use(hash), use(summary), use(id); });
-      }
-      return OkStatus();
-    }));
+        [&](Statement& st) { st, use(after), into(ids), into(results); });
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (results[i].empty()) continue;  // no report yet
+      std::string hash = protocol::Sha256Hex(results[i]), id = ids[i];
+      auto parsed = json::parse(results[i], {.max_depth = 64, .max_bytes = 4 << 20});
+      std::string summary = ChecksSummaryText(parsed.ok() ? *parsed : json::Value::object());
+      db_.exec("UPDATE devices SET latest_sha256 = ?, checks_summary = ? WHERE device_id = ?",
+               [&](Statement& st) { st, use(hash), use(summary), use(id); });
+    }
+    if (static_cast<int>(ids.size()) < kBatchRows) break;
+    after = ids.back();
   }
   return OkStatus();
 }

@@ -14,6 +14,7 @@
 #include "hearth/json.h"
 #include "hearth/protocol/wire.h"
 #include "server_fault_fixture.h"
+#include "support/files.h"
 
 namespace hearth::testing {
 namespace {
@@ -96,7 +97,7 @@ int overwriteInFile(const std::string& db_file, const std::string& from, const s
     Poco::Data::Session s("SQLite", db_file);
     s << "PRAGMA wal_checkpoint(TRUNCATE)", Poco::Data::Keywords::now;
   }
-  std::string bytes = FaultServerTest::fileText(db_file);
+  std::string bytes = ReadFile(db_file);
   int changed = 0;
   for (size_t at = bytes.find(from); at != std::string::npos; at = bytes.find(from, at + 1)) {
     bytes.replace(at, to.size(), to);

@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
   // The largest allowed: one string, the report's own text about 400 bytes.
   Kind large{"largest allowed",
              "\"" + std::string(hearth::protocol::kMaxResultBytes - 600, 'a') + "\""};
-  std::vector<Kind*> kinds = {&huge, &many, &large};
+  // The hostile one last: on a server that stores it, it is each device's latest result too.
+  std::vector<Kind*> kinds = {&many, &large, &huge};
   std::vector<std::string> ids;
   for (int d = 0; d < n_devices; ++d) {
     auto enrolled = hearth::testing::EnrolDevice(devices_url, ca, proc.enrollSecret(),
@@ -194,6 +195,7 @@ int main(int argc, char** argv) {
     int requests = 0;
     size_t bytes = 0;
     long worst_status = 200;
+    long hwm_after = 0;  // kB
   };
   std::vector<Read> reads;
   auto read = [&](const std::string& name, const std::string& path, std::string* body = nullptr) {
@@ -202,6 +204,7 @@ int main(int argc, char** argv) {
     long status = get(admin_url + path, ca, token, r.bytes, body);
     ++r.requests;
     if (status != 200) r.worst_status = status;
+    r.hwm_after = statusKb(proc.pid(), "VmHWM");
   };
   read("GET /api/v1/devices?limit=1000", "/api/v1/devices?limit=1000");
   read("GET /api/v1/devices.csv", "/api/v1/devices.csv");
@@ -229,14 +232,20 @@ int main(int argc, char** argv) {
     std::printf("%-42s %8d %8d %8d\n", (std::string(k->name) + " (20 per device)").c_str(),
                 k->stored, k->refused, k->other);
   }
-  std::printf("\n%-42s %8s %12s %7s\n", "read", "requests", "bytes", "status");
+  std::printf("\n%-42s %8s %12s %7s %14s\n", "read (in this order)", "requests", "bytes", "status",
+              "VmHWM after MB");
   for (const auto& r : reads) {
-    std::printf("%-42s %8d %12zu %7ld\n", r.name.c_str(), r.requests, r.bytes, r.worst_status);
+    std::printf("%-42s %8d %12zu %7ld %14.1f\n", r.name.c_str(), r.requests, r.bytes,
+                r.worst_status, static_cast<double>(r.hwm_after) / 1024.0);
   }
+  std::printf("(status: the last that was not 200; 0 = no answer within 120 s)\n");
   const double growth_mb = static_cast<double>(hwm_read - hwm_stored) / 1024.0;
-  std::printf("\n%-42s %10.1f MB\n", "server RSS at start", rss_start / 1024.0);
-  std::printf("%-42s %10.1f MB\n", "peak RSS after storing (VmHWM)", hwm_stored / 1024.0);
-  std::printf("%-42s %10.1f MB\n", "peak RSS after every read (VmHWM)", hwm_read / 1024.0);
+  std::printf("\n%-42s %10.1f MB\n", "server RSS at start",
+              static_cast<double>(rss_start) / 1024.0);
+  std::printf("%-42s %10.1f MB\n", "peak RSS after storing (VmHWM)",
+              static_cast<double>(hwm_stored) / 1024.0);
+  std::printf("%-42s %10.1f MB\n", "peak RSS after every read (VmHWM)",
+              static_cast<double>(hwm_read) / 1024.0);
   std::printf("%-42s %10.1f MB   (budget < 50 MB)%s\n", "growth from reading", growth_mb,
               growth_mb < 50 ? "" : "  MISSED");
   std::printf("(%d devices, server %s)\n", n_devices, server.c_str());
