@@ -46,7 +46,7 @@ TEST_P(StoredResultsTest, Defect5AHostileResultIsRefusedWith413AndTheNextIsStore
   EXPECT_EQ(answer.find("code")->asString(), "result_too_large") << hostile.body;
   EXPECT_NE(hostile.body.find("JSON values"), std::string::npos) << hostile.body;
   // The largest result allowed is stored, and the next report too.
-  std::string largest = "\"" + std::string(protocol::kMaxResultBytes - 600, 'a') + "\"";
+  std::string largest = "\"" + std::string(protocol::kMaxBodyBytes - 1000, 'a') + "\"";
   EXPECT_EQ(report(d, "largest", 2, largest).status, 202);
   EXPECT_EQ(report(d, "next", 3).status, 202);
   EXPECT_EQ(historyIds(d.id).size(), 2u);

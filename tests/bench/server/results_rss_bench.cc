@@ -146,9 +146,9 @@ int main(int argc, char** argv) {
   Kind huge{"1 MiB [{},{},...]", emptyObjects((kMiB - 1024) / 3)};
   // As many values as the result bound lets in: the report's own values are about 20.
   Kind many{"most values allowed", emptyObjects(hearth::protocol::kMaxResultValues - 40)};
-  // The largest allowed: one string, the report's own text about 400 bytes.
+  // The largest allowed: one string in a body just under 1 MiB.
   Kind large{"largest allowed",
-             "\"" + std::string(hearth::protocol::kMaxResultBytes - 600, 'a') + "\""};
+             "\"" + std::string(hearth::protocol::kMaxBodyBytes - 1000, 'a') + "\""};
   // The hostile one last: on a server that stores it, it is each device's latest result too.
   std::vector<Kind*> kinds = {&many, &large, &huge};
   std::vector<std::string> ids;

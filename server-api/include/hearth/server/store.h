@@ -93,7 +93,7 @@ struct DeviceRecord {
 };
 
 // A history page holds at most this many bytes of stored results (docs/server.md "Report
-// limits"): with results of at most 256 KiB, 16 of the largest, hundreds of real ones.
+// limits"): 4 of the largest results (1 MiB), about 190 real ones (22 KB).
 constexpr int64_t kHistoryPageBytes = 4 << 20;
 
 struct StoredReport {
