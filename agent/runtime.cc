@@ -374,8 +374,9 @@ StatusOr<std::optional<int64_t>> AgentRuntime::spoolReport(const json::Value& lo
   env.machine_id = MachineIdHash(options_.state_dir);
   env.result = std::move(filtered);
   std::string envelope = json::write(env.toJson());
-  if (envelope.size() > protocol::kMaxBodyBytes) {
-    // The server takes at most 1 MiB: keep every verdict and summary, drop the evidence.
+  if (envelope.size() > protocol::kMaxBodyBytes || !protocol::CheckResultBounds(env.result).ok()) {
+    // The server takes at most 1 MiB, and a result within CheckResultBounds (it refuses others
+    // for good): keep every verdict and summary, drop the evidence.
     if (const json::Value* checks = env.result.find("checks");
         checks != nullptr && checks->isArray()) {
       json::Value slim = json::Value::array();
@@ -390,10 +391,13 @@ StatusOr<std::optional<int64_t>> AgentRuntime::spoolReport(const json::Value& lo
     }
     envelope = json::write(env.toJson());
     log_->warning("report " + std::to_string(env.sequence) +
-                  " was larger than 1 MiB; sent without evidence");
+                  " was beyond the server's limits (1 MiB, docs/server.md \"Report limits\"); "
+                  "sent without evidence");
     if (envelope.size() > protocol::kMaxBodyBytes) {
       return ResourceExhaustedError("the report is larger than 1 MiB even without evidence");
     }
+    HEARTH_RETURN_IF_ERROR(
+        protocol::CheckResultBounds(env.result).withContext("the report without evidence"));
   }
   HEARTH_RETURN_IF_ERROR(spool_->append(env.sequence, envelope));
   // The report is spooled: from here on nothing fails the spooling. A sequence file that cannot

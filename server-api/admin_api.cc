@@ -343,6 +343,11 @@ class AdminHandler final : public RouteHandler {
       d->status = "stale";
     }
     if (d->pending_approval) d->status = "pending";
+    if (d->latest_result_damaged) {
+      context_.log->error("device " + id +
+                          ": its latest result does not match its SHA-256 (changed after it was "
+                          "stored); served without it. Run hearth-server check-db");
+    }
     json::Value out = DeviceJson(*d, true);
     auto missing = context_.store->missingReports(id);
     out.set("reports_missing", missing.ok() ? json::Value(*missing) : json::Value());
@@ -350,17 +355,31 @@ class AdminHandler final : public RouteHandler {
     return 200;
   }
 
+  // GET /api/v1/devices/ID/history: newest first, `limit` reports (100 by default) below the
+  // sequence `before`, at most kHistoryPageBytes of results; `next` continues.
   int history(const std::string& id, const std::map<std::string, std::string>& q,
               HTTPServerResponse& resp) {
     // 404 only for a device that is not there; a store that cannot tell answers 503.
-    if (auto d = context_.store->getDevice(id); !d.ok()) throw StoreError(d.status());
-    auto reports = context_.store->deviceHistory(id, ParseLimit(q, 100));
+    if (auto d = context_.store->deviceForAuth(id); !d.ok()) throw StoreError(d.status());
+    int64_t before = 0;
+    if (auto it = q.find("before"); it != q.end()) {
+      auto v = text::parseInt(it->second);
+      if (!v || *v < 1) throw HttpError{400, "before must be a sequence from a previous page"};
+      before = *v;
+    }
+    bool more = false;
+    auto reports = context_.store->deviceHistory(id, ParseLimit(q, 100), before, &more);
     if (!reports.ok()) throw HttpError{503, "database unavailable"};
-    json::Value arr = json::Value::array();
-    for (const auto& r : *reports) arr.push(StoredReportJson(r));
-    json::Value o = json::Value::object();
-    o.set("reports", std::move(arr));
-    SendJson(resp, 200, o);
+    for (const auto& r : *reports) {
+      if (r.damaged) {
+        context_.log->error("device " + id + " report " + r.report_id +
+                            ": the stored result does not match its SHA-256 (changed after it "
+                            "was stored); served without it. Run hearth-server check-db");
+      }
+    }
+    std::optional<int64_t> next;
+    if (more && !reports->empty()) next = reports->back().sequence;
+    SendJsonText(resp, 200, HistoryPageText(*reports, next));
     return 200;
   }
 };

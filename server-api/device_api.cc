@@ -361,7 +361,14 @@ class DeviceHandler final : public RouteHandler {
     auto start = Clock::now();
     std::string body = requestBody(req);
     auto env = protocol::ReportEnvelope::parse(body);
-    if (!env.ok()) throw HttpError{400, env.status().message()};
+    if (!env.ok()) {
+      // Beyond the stored result's bounds (docs/server.md "Report limits"): refused for good,
+      // like a 400, so the agent sets the report aside and sends the next.
+      if (env.status().code() == StatusCode::kResourceExhausted) {
+        throw HttpError{413, env.status().message(), "result_too_large"};
+      }
+      throw HttpError{400, env.status().message()};
+    }
     if (env->device_id && *env->device_id != d.device_id) {
       throw HttpError{403, "the report names another device than its certificate",
                       "device_mismatch"};

@@ -26,16 +26,12 @@ json::Value DeviceJson(const DeviceRecord& d, bool full) {
   o.set("enrolled_at", formatRfc3339(d.enrolled_at));
   o.set("reports_dropped", d.reports_dropped);
   json::Value checks = json::Value::array();
-  if (d.latest_result) {
-    if (const json::Value* cs = d.latest_result->find("checks"); cs != nullptr && cs->isArray()) {
-      for (const auto& c : cs->asArray()) {
-        json::Value e = json::Value::object();
-        for (const char* k : {"id", "verdict", "summary"}) {
-          if (const json::Value* v = c.find(k)) e.set(k, *v);
-        }
-        checks.push(std::move(e));
-      }
+  for (const auto& c : d.checks_summary.asArray()) {
+    json::Value e = json::Value::object();
+    for (const char* k : {"id", "verdict", "summary"}) {
+      if (const json::Value* v = c.find(k)) e.set(k, *v);
     }
+    checks.push(std::move(e));
   }
   o.set("checks", std::move(checks));
   if (full) {
@@ -43,20 +39,33 @@ json::Value DeviceJson(const DeviceRecord& d, bool full) {
     o.set("last_sequence", d.last_sequence);
     o.set("retired_at", d.retired_at ? json::Value(formatRfc3339(*d.retired_at)) : json::Value());
     o.set("result", d.latest_result ? *d.latest_result : json::Value());
+    if (d.latest_result_damaged) o.set("result_damaged", true);
     o.set("attestation", "reported by the device");
   }
   return o;
 }
 
-json::Value StoredReportJson(const StoredReport& r) {
-  json::Value o = json::Value::object();
-  o.set("report_id", r.report_id);
-  o.set("sequence", r.sequence);
-  o.set("sent_at", r.sent_at);
-  o.set("received_at", formatRfc3339(r.received_at));
-  o.set("compliant", r.compliant);
-  o.set("result", r.result);
-  return o;
+std::string HistoryPageText(const std::vector<StoredReport>& reports, std::optional<int64_t> next) {
+  std::string out = "{\"reports\":[";
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const StoredReport& r = reports[i];
+    json::Value o = json::Value::object();
+    o.set("report_id", r.report_id);
+    o.set("sequence", r.sequence);
+    o.set("sent_at", r.sent_at);
+    o.set("received_at", formatRfc3339(r.received_at));
+    o.set("compliant", r.compliant);
+    if (r.damaged) o.set("damaged", true);
+    o.set("result", json::Value());
+    std::string entry = json::write(o);
+    // `"result":null}` ends it: the stored text (verified JSON written by json::write) goes in
+    // place of the null, unparsed.
+    if (!r.damaged) entry = entry.substr(0, entry.size() - 5) + r.result_json + "}";
+    out += (i == 0 ? "" : ",") + entry;
+  }
+  out += "],\"next\":";
+  out += next ? "\"" + std::to_string(*next) + "\"" : "null";
+  return out + "}";
 }
 
 json::Value FeedEventJson(const FeedEvent& e) {
@@ -85,16 +94,12 @@ const char kDeviceCsvHeader[] =
 
 std::string DeviceCsvLine(const DeviceRecord& d) {
   std::vector<std::string> failing;
-  if (d.latest_result) {
-    if (const json::Value* cs = d.latest_result->find("checks"); cs && cs->isArray()) {
-      for (const auto& c : cs->asArray()) {
-        const json::Value* v = c.find("verdict");
-        const json::Value* id = c.find("id");
-        if (v && v->isString() && v->asString() != "pass" && v->asString() != "not_applicable" &&
-            id && id->isString()) {
-          failing.push_back(id->asString() + ":" + v->asString());
-        }
-      }
+  for (const auto& c : d.checks_summary.asArray()) {
+    const json::Value* v = c.find("verdict");
+    const json::Value* id = c.find("id");
+    if (v && v->isString() && v->asString() != "pass" && v->asString() != "not_applicable" && id &&
+        id->isString()) {
+      failing.push_back(id->asString() + ":" + v->asString());
     }
   }
   return CsvCell(d.device_id) + "," + CsvCell(d.hostname) + "," + CsvCell(d.owner.value_or("")) +

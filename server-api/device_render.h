@@ -3,7 +3,9 @@
 // export (/api/v1/devices.csv). Pure functions of the stored records.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "hearth/json.h"
 #include "hearth/server/store.h"
@@ -14,8 +16,11 @@ namespace hearth::server {
 // retired_at, the whole latest result). Its status is "retired" or "pending" when it is so.
 json::Value DeviceJson(const DeviceRecord& d, bool full);
 
-// A stored report as an entry of a device's history.
-json::Value StoredReportJson(const StoredReport& r);
+// A page of a device's history as JSON text: {"reports":[...],"next":"SEQUENCE"|null}, each
+// entry's stored result spliced in as it was stored (never parsed: the page costs what it
+// returns); a damaged one (its text no longer matches its SHA-256) has "damaged":true and a
+// null result. `next`: the `before` of the following page.
+std::string HistoryPageText(const std::vector<StoredReport>& reports, std::optional<int64_t> next);
 
 // A feed event: its fields, with `from`/`to` for verdict_changed and its `detail` fields merged.
 json::Value FeedEventJson(const FeedEvent& e);

@@ -26,14 +26,13 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kBodyIdleTimeout = std::chrono::seconds(2);
 
-// Sends `text` as a JSON answer with `status`.
-void sendJsonText(HTTPServerResponse& resp, int status, const std::string& text) {
+}  // namespace
+
+void SendJsonText(HTTPServerResponse& resp, int status, const std::string& text) {
   resp.set("Cache-Control", "no-store");
   resp.set("X-Content-Type-Options", "nosniff");
   SendText(resp, status, "application/json", text);
 }
-
-}  // namespace
 
 void SendText(HTTPServerResponse& resp, int status, const std::string& content_type,
               const std::string& body) {
@@ -44,7 +43,7 @@ void SendText(HTTPServerResponse& resp, int status, const std::string& content_t
 }
 
 void SendJson(HTTPServerResponse& resp, int status, const json::Value& body) {
-  sendJsonText(resp, status, json::write(body));
+  SendJsonText(resp, status, json::write(body));
 }
 
 void SendError(HTTPServerResponse& resp, const HttpError& e) {
@@ -53,7 +52,7 @@ void SendError(HTTPServerResponse& resp, const HttpError& e) {
              std::to_string(e.retry_after > 0 ? e.retry_after : kDefaultRetryAfterSeconds));
   }
   if (e.close) resp.setKeepAlive(false);
-  sendJsonText(resp, e.status,
+  SendJsonText(resp, e.status,
                ErrorBody(e.message, e.code.empty() ? ErrorCode(e.status) : e.code, e.reason));
 }
 

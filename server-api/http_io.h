@@ -23,6 +23,8 @@ void SendText(Poco::Net::HTTPServerResponse& resp, int status, const std::string
 
 // Sends `body` with `status`, as JSON that no cache keeps.
 void SendJson(Poco::Net::HTTPServerResponse& resp, int status, const json::Value& body);
+// The same for JSON already written as text (a history page splices stored results unparsed).
+void SendJsonText(Poco::Net::HTTPServerResponse& resp, int status, const std::string& text);
 
 // Sends the error as ErrorBody JSON, with Retry-After for 429 and 503; closes the connection
 // after it when `e.close`.

@@ -7,6 +7,7 @@
 //   store_reports.cc  report ingest (group commit), history, missing reports, feed, staleness
 //   store_prune.cc    retention
 //   store_webhooks.cc webhooks, their outbox and delivery log
+//   store_summary.cc  what is kept beside each result: checks summary, SHA-256 (schema 7)
 #pragma once
 
 #include <memory>
@@ -22,6 +23,12 @@
 #include "sql_session.h"
 
 namespace hearth::server::sql {
+
+// store_summary.cc: a result's checks as lists show them, {"id","verdict","summary",
+// "required"} each, as compact JSON text (DeviceRecord::checks_summary); and that text parsed
+// (an empty array for none or for text that is not an array).
+std::string ChecksSummaryText(const json::Value& result);
+json::Value ParseChecksSummary(const std::optional<std::string>& text);
 
 class SqlStore final : public Store {
  public:
@@ -81,8 +88,8 @@ class SqlStore final : public Store {
   // store_reports.cc
   StatusOr<std::vector<IngestResult>> ingestReports(const std::vector<NewReport>& reports) override;
   StatusOr<int64_t> missingReports(const std::string& device_id) override;
-  StatusOr<std::vector<StoredReport>> deviceHistory(const std::string& device_id,
-                                                    int limit) override;
+  StatusOr<std::vector<StoredReport>> deviceHistory(const std::string& device_id, int limit,
+                                                    int64_t before, bool* more) override;
   StatusOr<std::vector<FeedEvent>> feed(int64_t after, int limit) override;
   StatusOr<int> markStale(TimePoint now_time, std::chrono::seconds window) override;
 
@@ -109,10 +116,10 @@ class SqlStore final : public Store {
   // The ingest hot path: statements prepared once per session and re-executed with their bound
   // variables (Poco binds by reference), instead of being parsed again for every report.
   struct IngestStatements {
-    std::string report_id, device, sent, received, body, agent, machine, status, check_id, verdict,
-        prev_machine, event_type = "verdict_changed";
+    std::string report_id, device, sent, received, body, body_sha256, summary, agent, machine,
+        status, check_id, verdict, prev_machine, event_type = "verdict_changed";
     Poco::Nullable<std::string> old_verdict;
-    Poco::Int64 seq = 0, last_seq = 0, dropped = 0, reused = 0, highest = 0;
+    Poco::Int64 seq = 0, last_seq = 0, dropped = 0, reused = 0, highest = 0, body_bytes = 0;
     int compliant = 0;
     std::vector<std::string> state_ids, state_verdicts;
     std::unique_ptr<Poco::Data::Statement> insert_report, select_last_seq, select_below,
@@ -146,6 +153,13 @@ class SqlStore final : public Store {
   // Approves (pending = 0) or rejects (retired) a device that waits for approval.
   Status decidePending(const std::string& device_id, TimePoint at, bool approve,
                        const AuditEntry* audit);
+
+  // store_summary.cc: fills the SHA-256 and checks summary of rows stored before schema 7, on
+  // the writer inside migration 7's transaction. Throws Poco exceptions.
+  Status backfill();
+  // store_summary.cc: one line for each stored result whose text does not match its SHA-256
+  // (none before schema 7). On the writer. Throws Poco exceptions.
+  std::vector<std::string> verifyChecksums();
 
   // store_reports.cc
   IngestStatements& ingestStatements();

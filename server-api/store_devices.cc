@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "hearth/protocol/crypto.h"
 #include "sql_store.h"
 #include "sql_values.h"
 
@@ -15,13 +16,16 @@ namespace {
 
 using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
 
-// SELECT ... FROM devices: every column deviceRow reads, and duplicate_machine_id.
+// SELECT ... FROM devices: every column deviceRow reads, and duplicate_machine_id. Not the
+// latest result: lists show the checks summary stored beside it (issue 12: a list parsed every
+// device's whole result); getDevice adds it (kLatestColumns).
 constexpr const char* kDeviceColumns =
     "SELECT device_id, hostname, owner, level, cert_serial, enrolled_at, retired_at, last_seen, "
-    "agent_version, machine_id, last_sequence, reports_dropped, status, latest_result, pending, "
+    "agent_version, machine_id, last_sequence, reports_dropped, status, checks_summary, pending, "
     "(CASE WHEN devices.machine_id <> '' AND devices.retired_at IS NULL AND EXISTS (SELECT 1 "
     "FROM devices o WHERE o.machine_id = devices.machine_id AND o.device_id <> "
     "devices.device_id AND o.retired_at IS NULL) THEN 1 ELSE 0 END) AS duplicate_machine_id";
+constexpr const char* kLatestColumns = ", latest_result, latest_sha256";
 
 DeviceRecord deviceRow(RecordSet& rs) {
   DeviceRecord d;
@@ -40,10 +44,22 @@ DeviceRecord deviceRow(RecordSet& rs) {
   d.status = str(rs, "status");
   d.pending_approval = integer(rs, "pending") != 0;
   d.duplicate_machine_id = integer(rs, "duplicate_machine_id") != 0;
-  if (auto latest = optString(rs, "latest_result")) {
-    auto v = json::parse(*latest, {.max_depth = 64, .max_bytes = 4 << 20});
-    if (v.ok()) d.latest_result = std::move(v).value();
+  d.checks_summary = ParseChecksSummary(optString(rs, "checks_summary"));
+  return d;
+}
+
+// deviceRow, and the latest result, verified against its SHA-256.
+DeviceRecord deviceWithResultRow(RecordSet& rs) {
+  DeviceRecord d = deviceRow(rs);
+  auto latest = optString(rs, "latest_result");
+  if (!latest) return d;
+  auto hash = optString(rs, "latest_sha256");
+  auto v = json::parse(*latest, {.max_depth = 64, .max_bytes = 4 << 20});
+  if ((hash && protocol::Sha256Hex(*latest) != *hash) || !v.ok()) {
+    d.latest_result_damaged = true;
+    return d;
   }
+  d.latest_result = std::move(v).value();
   return d;
 }
 
@@ -140,10 +156,11 @@ StatusOr<DeviceRecord> SqlStore::enrollDevice(const std::string& secret_hash,
 
 StatusOr<DeviceRecord> SqlStore::getDevice(const std::string& device_id) {
   std::string id = device_id;
-  HEARTH_ASSIGN_OR_RETURN(
-      std::vector<DeviceRecord> found,
-      db_.readRows("read device", std::string(kDeviceColumns) + " FROM devices WHERE device_id = ?",
-                   deviceRow, id));
+  HEARTH_ASSIGN_OR_RETURN(std::vector<DeviceRecord> found,
+                          db_.readRows("read device",
+                                       std::string(kDeviceColumns) + kLatestColumns +
+                                           " FROM devices WHERE device_id = ?",
+                                       deviceWithResultRow, id));
   if (found.empty()) return NotFoundError("no device " + device_id);
   return std::move(found[0]);
 }

@@ -2,11 +2,13 @@
 // the device's latest state, per-check verdicts and verdict_changed events), a device's history
 // and missing reports, the feed, and staleness.
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "hearth/protocol/crypto.h"
 #include "sql_store.h"
 #include "sql_values.h"
 
@@ -33,6 +35,8 @@ std::string deviceStatusFromResult(const json::Value& result) {
   return "unknown";
 }
 
+// A history entry: the stored text as it is (not parsed), verified against its SHA-256 (every
+// row has one from schema 7 on; check-db names one without).
 StoredReport reportRow(RecordSet& rs) {
   StoredReport r;
   r.report_id = str(rs, "report_id");
@@ -40,8 +44,12 @@ StoredReport reportRow(RecordSet& rs) {
   r.sent_at = str(rs, "sent_at");
   r.received_at = parseTime(str(rs, "received_at"));
   r.compliant = integer(rs, "compliant") != 0;
-  auto body = json::parse(str(rs, "body"), {.max_depth = 64, .max_bytes = 4 << 20});
-  if (body.ok()) r.result = std::move(body).value();
+  r.result_json = str(rs, "body");
+  auto hash = optString(rs, "body_sha256");
+  if (hash && protocol::Sha256Hex(r.result_json) != *hash) {
+    r.result_json.clear();
+    r.damaged = true;
+  }
   return r;
 }
 
@@ -86,15 +94,39 @@ StatusOr<int64_t> SqlStore::missingReports(const std::string& device_id) {
   return missing;
 }
 
-StatusOr<std::vector<StoredReport>> SqlStore::deviceHistory(const std::string& device_id,
-                                                            int limit) {
+StatusOr<std::vector<StoredReport>> SqlStore::deviceHistory(const std::string& device_id, int limit,
+                                                            int64_t before, bool* more) {
   std::string id = device_id;
   Poco::Int64 lim = std::max(1, std::min(limit, 1000));
-  return db_.readRows(
-      "read history",
-      "SELECT report_id, sequence, sent_at, received_at, compliant, body FROM reports "
-      "WHERE device_id = ? ORDER BY sequence DESC, received_at DESC LIMIT ?",
-      reportRow, id, lim);
+  Poco::Int64 below = before > 0 ? before : std::numeric_limits<Poco::Int64>::max();
+  const std::string where = " FROM reports WHERE device_id = ? AND sequence < ? ";
+  const std::string order = "ORDER BY sequence DESC, received_at DESC LIMIT ?";
+  // First the sizes (small rows), to cut the page at kHistoryPageBytes; then that many bodies.
+  Poco::Int64 probe = lim + 1;
+  HEARTH_ASSIGN_OR_RETURN(
+      auto sizes,
+      db_.readRows(
+          "read history sizes", "SELECT sequence, COALESCE(body_bytes, 0) AS n" + where + order,
+          [](RecordSet& rs) { return std::make_pair(integer(rs, "sequence"), integer(rs, "n")); },
+          id, below, probe));
+  size_t take = 0;
+  int64_t bytes = 0;
+  while (take < sizes.size() && take < static_cast<size_t>(lim)) {
+    bool same_sequence = take > 0 && sizes[take].first == sizes[take - 1].first;
+    if (take > 0 && !same_sequence && bytes + sizes[take].second > kHistoryPageBytes) break;
+    bytes += sizes[take].second;
+    ++take;
+  }
+  // A sequence stored twice (before issue 13 refused that) stays on one page.
+  while (take > 0 && take < sizes.size() && sizes[take].first == sizes[take - 1].first) ++take;
+  if (more != nullptr) *more = take < sizes.size();
+  if (take == 0) return std::vector<StoredReport>();
+  Poco::Int64 n = static_cast<Poco::Int64>(take);
+  return db_.readRows("read history",
+                      "SELECT report_id, sequence, sent_at, received_at, compliant, body, "
+                      "body_sha256" +
+                          where + order,
+                      reportRow, id, below, n);
 }
 
 StatusOr<std::vector<FeedEvent>> SqlStore::feed(int64_t after, int limit) {
@@ -129,9 +161,10 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
   auto s = std::make_unique<IngestStatements>();
   s->insert_report = db_.prepare(
       "INSERT INTO reports(report_id, device_id, sequence, sent_at, received_at, compliant, "
-      "body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING");
+      "body, body_sha256, body_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (report_id) DO NOTHING");
   *s->insert_report, use(s->report_id), use(s->device), use(s->seq), use(s->sent), use(s->received),
-      use(s->compliant), use(s->body);
+      use(s->compliant), use(s->body), use(s->body_sha256), use(s->body_bytes);
   s->select_last_seq =
       db_.prepare("SELECT last_sequence, machine_id FROM devices WHERE device_id = ?");
   *s->select_last_seq, use(s->device), into(s->last_seq), into(s->prev_machine);
@@ -152,18 +185,23 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
   *s->update_seen, use(s->received), use(s->dropped), use(s->device);
   s->update_device = db_.prepare(
       "UPDATE devices SET last_seen = ?, agent_version = ?, machine_id = ?, last_sequence = ?, "
-      "status = ?, latest_result = ?, reports_dropped = reports_dropped + ? "
-      "WHERE device_id = ?");
+      "status = ?, latest_result = ?, latest_sha256 = ?, checks_summary = ?, "
+      "reports_dropped = reports_dropped + ? WHERE device_id = ?");
   *s->update_device, use(s->received), use(s->agent), use(s->machine), use(s->seq), use(s->status),
-      use(s->body), use(s->dropped), use(s->device);
+      use(s->body), use(s->body_sha256), use(s->summary), use(s->dropped), use(s->device);
   s->select_states = db_.prepare("SELECT check_id, verdict FROM check_state WHERE device_id = ?");
   *s->select_states, use(s->device), into(s->state_ids), into(s->state_verdicts);
-  s->insert_state =
-      db_.prepare("INSERT INTO check_state(device_id, check_id, verdict) VALUES (?, ?, ?)");
-  *s->insert_state, use(s->device), use(s->check_id), use(s->verdict);
-  s->update_state =
-      db_.prepare("UPDATE check_state SET verdict = ? WHERE device_id = ? AND check_id = ?");
-  *s->update_state, use(s->verdict), use(s->device), use(s->check_id);
+  // A verdict holds since the report that brought it (kept for issue 14's failing-since).
+  s->insert_state = db_.prepare(
+      "INSERT INTO check_state(device_id, check_id, verdict, since, since_report_id, "
+      "since_sequence) VALUES (?, ?, ?, ?, ?, ?)");
+  *s->insert_state, use(s->device), use(s->check_id), use(s->verdict), use(s->received),
+      use(s->report_id), use(s->seq);
+  s->update_state = db_.prepare(
+      "UPDATE check_state SET verdict = ?, since = ?, since_report_id = ?, since_sequence = ? "
+      "WHERE device_id = ? AND check_id = ?");
+  *s->update_state, use(s->verdict), use(s->received), use(s->report_id), use(s->seq),
+      use(s->device), use(s->check_id);
   s->insert_event = db_.prepare(
       "INSERT INTO events(at, device_id, type, check_id, from_verdict, to_verdict) "
       "VALUES (?, ?, ?, ?, ?, ?)");
@@ -180,6 +218,8 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   s.sent = r.sent_at;
   s.received = fmt(r.received_at);
   s.body = json::write(r.result);
+  s.body_sha256 = protocol::Sha256Hex(s.body);
+  s.body_bytes = static_cast<Poco::Int64>(s.body.size());
   const json::Value* c = r.result.find("compliant");
   s.compliant = (c != nullptr && c->isBool() && c->asBool()) ? 1 : 0;
   s.seq = r.sequence;
@@ -223,6 +263,7 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   s.agent = r.agent_version;
   s.machine = r.machine_id;
   s.status = deviceStatusFromResult(r.result);
+  s.summary = ChecksSummaryText(r.result);
   s.update_device->execute();
   // Rare: only when the device's machine_id changes (its first report, usually).
   if (!s.machine.empty() && s.machine != s.prev_machine)

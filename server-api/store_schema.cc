@@ -225,6 +225,45 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audi
      "ALTER TABLE devices ADD COLUMN pending_cert_key_sha256 TEXT",
      "ALTER TABLE devices ADD COLUMN cert_key_sha256 TEXT;"
      "ALTER TABLE devices ADD COLUMN pending_cert_key_sha256 TEXT"},
+    // v7: what reads need, kept beside each report at ingest so that no list parses one (issue
+    // 12: a hostile 1 MiB result parsed again on every read), and a checksum of what was stored
+    // (issue 13: bytes changed inside a page passed check-db).
+    //  - reports.body_sha256, devices.latest_sha256: hex SHA-256 of the stored text, verified
+    //    by check-db and whenever the text is served; reports.body_bytes bounds a history page.
+    //  - devices.checks_summary: the latest report's checks as lists show them (JSON array of
+    //    {id, verdict, summary, required}).
+    //  - check_state (the current verdict per device and check): since when it holds, and the
+    //    report that brought it; rows from before: the time of the check's last verdict_changed
+    //    event, the report unknown.
+    // The hashes and summaries of existing rows are filled in the same transaction
+    // (SqlStore::backfill: they need a SHA-256 and a JSON parser).
+    {7,
+     R"sql(
+ALTER TABLE reports ADD COLUMN body_sha256 TEXT;
+ALTER TABLE reports ADD COLUMN body_bytes INTEGER;
+ALTER TABLE devices ADD COLUMN latest_sha256 TEXT;
+ALTER TABLE devices ADD COLUMN checks_summary TEXT;
+ALTER TABLE check_state ADD COLUMN since TEXT;
+ALTER TABLE check_state ADD COLUMN since_report_id TEXT;
+ALTER TABLE check_state ADD COLUMN since_sequence INTEGER;
+UPDATE reports SET body_bytes = LENGTH(CAST(body AS BLOB));
+UPDATE check_state SET since = (SELECT MAX(e.at) FROM events e WHERE e.device_id =
+  check_state.device_id AND e.check_id = check_state.check_id AND e.type = 'verdict_changed');
+CREATE INDEX reports_device_sequence ON reports(device_id, sequence);
+)sql",
+     R"sql(
+ALTER TABLE reports ADD COLUMN body_sha256 TEXT;
+ALTER TABLE reports ADD COLUMN body_bytes BIGINT;
+ALTER TABLE devices ADD COLUMN latest_sha256 TEXT;
+ALTER TABLE devices ADD COLUMN checks_summary TEXT;
+ALTER TABLE check_state ADD COLUMN since TEXT;
+ALTER TABLE check_state ADD COLUMN since_report_id TEXT;
+ALTER TABLE check_state ADD COLUMN since_sequence BIGINT;
+UPDATE reports SET body_bytes = octet_length(body);
+UPDATE check_state SET since = (SELECT MAX(e.at) FROM events e WHERE e.device_id =
+  check_state.device_id AND e.check_id = check_state.check_id AND e.type = 'verdict_changed');
+CREATE INDEX reports_device_sequence ON reports(device_id, sequence);
+)sql"},
     // v8: webhooks (issue 14). The secret is kept as given: it signs every delivery (the
     // database and its encrypted backups hold it, like the keys of the state directory). A
     // delivery row is the outbox entry and then the delivery log; the trigger writes one for
@@ -380,6 +419,11 @@ Status SqlStore::migrate() {
            statements(dialect == Dialect::kSqlite ? m.sqlite : m.postgres, dialect)) {
         session << stmt, now;
       }
+      // What SQL alone cannot fill (a SHA-256, a parsed summary), in the same transaction: an
+      // interrupted upgrade leaves no row without them.
+      if (m.version == 7) {
+        if (Status filled = backfill(); !filled.ok()) return filled;
+      }
       Poco::Int64 v = m.version;
       std::string at = fmt(std::chrono::system_clock::now());
       db_.exec("INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)",
@@ -410,16 +454,21 @@ StatusOr<std::string> SqlStore::checkIntegrity() {
       std::vector<std::string> rows;
       session << "PRAGMA integrity_check", into(rows), now;
       for (const auto& r : rows) out += (out.empty() ? "" : "\n") + r;
-      return OkStatus();
+    } else {
+      // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
+      for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
+                                "devices", "reports", "check_state", "events", "audit_log",
+                                "webhooks", "webhook_events", "webhook_deliveries"}) {
+        Poco::Int64 n = 0;
+        session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
+      }
+      out = "ok";
     }
-    // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
-    for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
-                              "devices", "reports", "check_state", "events", "audit_log",
-                              "webhooks", "webhook_events", "webhook_deliveries"}) {
-      Poco::Int64 n = 0;
-      session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
-    }
-    out = "ok";
+    // What a row holds, which neither check sees (a sound file can hold changed bytes): the
+    // stored results against their SHA-256. Only in a sound file (reading a damaged one fails).
+    if (out != "ok") return OkStatus();
+    std::vector<std::string> damaged = verifyChecksums();
+    for (size_t i = 0; i < damaged.size(); ++i) out = (i == 0 ? "" : out + "\n") + damaged[i];
     return OkStatus();
   });
   if (!s.ok()) return s;

@@ -1,7 +1,9 @@
 #include "hearth/protocol/wire.h"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
+#include <string>
 
 #include "hearth/json_reader.h"
 #include "hearth/text.h"
@@ -103,7 +105,34 @@ Status validateResult(const json::Value& v) {
   return OkStatus();
 }
 
+// Counts the values of `v` into `values` and its deepest nesting (v itself at `depth`) into
+// `deepest`; stops counting once `values` is past the bound.
+void measure(const json::Value& v, size_t depth, size_t& values, size_t& deepest) {
+  ++values;
+  deepest = std::max(deepest, depth);
+  if (values > kMaxResultValues || depth > kMaxResultDepth) return;
+  if (v.isArray()) {
+    for (const auto& e : v.asArray()) measure(e, depth + 1, values, deepest);
+  } else if (v.isObject()) {
+    for (const auto& [k, e] : v.asObject()) measure(e, depth + 1, values, deepest);
+  }
+}
+
 }  // namespace
+
+Status CheckResultBounds(const json::Value& result) {
+  size_t values = 0, deepest = 0;
+  measure(result, 1, values, deepest);
+  if (values > kMaxResultValues) {
+    return ResourceExhaustedError("the result holds more than " + std::to_string(kMaxResultValues) +
+                                  " JSON values");
+  }
+  if (deepest > kMaxResultDepth) {
+    return ResourceExhaustedError("the result nests deeper than " +
+                                  std::to_string(kMaxResultDepth) + " levels");
+  }
+  return OkStatus();
+}
 
 bool IsUuid(std::string_view s) {
   if (s.size() != 36) return false;
@@ -295,6 +324,7 @@ StatusOr<ReportEnvelope> ReportEnvelope::parse(std::string_view body) {
   const json::Value* result = r.find("result");
   if (result == nullptr) return r.missing("result", "an object");
   HEARTH_RETURN_IF_ERROR(validateResult(*result));
+  HEARTH_RETURN_IF_ERROR(CheckResultBounds(*result));
   e.result = *result;
   if (r.has("device_id")) {
     std::string id;

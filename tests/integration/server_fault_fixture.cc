@@ -129,8 +129,8 @@ std::string FaultServerTest::reportId(const std::string& label) {
          "-" + h.substr(20, 12);
 }
 
-HttpAnswer FaultServerTest::report(const FaultDevice& d, const std::string& label,
-                                   int64_t sequence) {
+HttpAnswer FaultServerTest::report(const FaultDevice& d, const std::string& label, int64_t sequence,
+                                   const std::string& evidence) {
   std::string body =
       R"({"report_id":")" + reportId(label) + R"(","sequence":)" + std::to_string(sequence) +
       R"(,"sent_at":"2026-11-26T10:00:05Z","agent_version":"0.1.0",)"
@@ -138,7 +138,8 @@ HttpAnswer FaultServerTest::report(const FaultDevice& d, const std::string& labe
       R"("result":{"compliant":true,"level":"standard","policy_version":1,)"
       R"("evaluated_at":"2026-11-26T10:00:00Z","host":{"hostname":"pc"},"checks":[)"
       R"({"id":"disk_encryption","verdict":"pass","required":true,"summary":"s",)"
-      R"("evidence":{},"remediation":"r","duration_ms":1}]}})";
+      R"("evidence":)" +
+      evidence + R"(,"remediation":"r","duration_ms":1}]}})";
   Request r = to("https://" + devices_ + "/api/v1/reports", state_ + "/ca.pem");
   r.cert = d.cert;
   r.key = d.key;
@@ -167,11 +168,18 @@ bool FaultServerTest::waitFor(const std::function<bool()>& fn, std::chrono::mill
 
 std::vector<std::string> FaultServerTest::historyIds(const std::string& device_id) {
   std::vector<std::string> ids;
-  auto v = json::parse(admin("/api/v1/devices/" + device_id + "/history?limit=1000").body);
-  if (!v.ok() || v->find("reports") == nullptr) return ids;
-  for (const auto& r : v->find("reports")->asArray())
-    ids.push_back(r.find("report_id")->asString());
-  return ids;
+  std::string before;
+  while (true) {  // every page (a page holds at most 4 MiB of results)
+    auto v =
+        json::parse(admin("/api/v1/devices/" + device_id + "/history?limit=1000" + before).body,
+                    {.max_depth = 64, .max_bytes = 64 << 20});
+    if (!v.ok() || v->find("reports") == nullptr) return ids;
+    for (const auto& r : v->find("reports")->asArray())
+      ids.push_back(r.find("report_id")->asString());
+    const json::Value* next = v->find("next");
+    if (next == nullptr || !next->isString()) return ids;
+    before = "&before=" + next->asString();
+  }
 }
 
 std::vector<std::string> FaultServerTest::auditActions() {

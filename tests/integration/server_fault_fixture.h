@@ -52,8 +52,10 @@ class FaultServerTest : public ::testing::TestWithParam<std::string> {
 
   // A new device enrolled with the init secret (status 201), or the answer in `answer`.
   FaultDevice enroll(const std::string& hostname, HttpAnswer* answer = nullptr);
-  // A report (a lower-case UUID made from `label`, see reportId) with `sequence`.
-  HttpAnswer report(const FaultDevice& d, const std::string& label, int64_t sequence);
+  // A report (a lower-case UUID made from `label`, see reportId) with `sequence`; its one check
+  // carries `evidence` (JSON text).
+  HttpAnswer report(const FaultDevice& d, const std::string& label, int64_t sequence,
+                    const std::string& evidence = "{}");
   // The report id a label stands for: the same label, the same UUID.
   static std::string reportId(const std::string& label);
   // GET on the admin listener with the admin token.

@@ -63,6 +63,41 @@ TEST(WireTest, BodiesAreBoundedInSizeAndDepth) {
   EXPECT_FALSE(ReportEnvelope::parse("{\"report_id\": ").ok());
 }
 
+// Issue 12, defect 5: a 1 MiB result of `[{},{},...]` (349,000 values, 35 MB parsed) was stored
+// and parsed again on every read. A result is bounded in values and depth at ingest:
+// ResourceExhausted (the server answers 413 result_too_large), naming the bound. Its bytes are the
+// body's (1 MiB).
+TEST(WireTest, ReportResultsAreBoundedInValuesDepthAndBytes) {
+  auto withEvidence = [](const std::string& evidence) {
+    std::string body = validReport();
+    body.replace(body.find("\"evidence\":{}"), 13, "\"evidence\":" + evidence);
+    return body;
+  };
+  std::string many = "[{}";
+  for (size_t i = 1; i < kMaxResultValues; ++i) many += ",{}";
+  many += "]";
+  std::string deep = std::string(kMaxResultDepth, '[') + std::string(kMaxResultDepth, ']');
+  struct Case {
+    std::string evidence, message;
+  } cases[] = {{many, "JSON values"}, {deep, "nests deeper"}};
+  for (const auto& c : cases) {
+    auto r = ReportEnvelope::parse(withEvidence(c.evidence));
+    ASSERT_FALSE(r.ok()) << c.message;
+    EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted) << r.status().toString();
+    EXPECT_NE(r.status().message().find(c.message), std::string::npos) << r.status().toString();
+  }
+  // Just within every bound: stored.
+  std::string within = "[{}";
+  for (size_t i = 1; i < kMaxResultValues - 40; ++i) within += ",{}";
+  within += "]";
+  for (const auto& evidence :
+       {within, std::string(kMaxResultDepth - 4, '[') + std::string(kMaxResultDepth - 4, ']'),
+        "\"" + std::string(kMaxBodyBytes - 1000, 'a') + "\""}) {
+    auto r = ReportEnvelope::parse(withEvidence(evidence));
+    EXPECT_TRUE(r.ok()) << r.status().toString();
+  }
+}
+
 TEST(WireTest, EnrollRequestValidation) {
   auto ok = EnrollRequest::parse(
       R"({"enroll_secret":"s3cret","csr":"-----BEGIN CERTIFICATE REQUEST-----","hostname":"pc1","owner":"alice@example.com"})");

@@ -76,7 +76,15 @@ struct DeviceRecord {
   int64_t last_sequence = 0;
   int64_t reports_dropped = 0;  // reports the device's spool dropped, summed over its reports
   std::string status;           // "compliant", "noncompliant", "unknown" (no report yet: "unknown")
+  // The whole result of the latest report: getDevice only (one device, one bounded body); lists
+  // never read it. Left empty, with latest_result_damaged, when its text no longer matches the
+  // SHA-256 stored with it.
   std::optional<json::Value> latest_result;
+  bool latest_result_damaged = false;
+  // The latest report's checks as lists show them, kept beside it at ingest so that no list
+  // parses a report: an array of {"id","verdict","summary","required"} (at most 64 checks of
+  // bounded fields). Empty array before the first report.
+  json::Value checks_summary = json::Value::array();
   // Enrolled with an approval secret and not yet approved: reports are stored, but the device is
   // listed as "pending" and left out of the compliance counts.
   bool pending_approval = false;
@@ -85,13 +93,20 @@ struct DeviceRecord {
   bool duplicate_machine_id = false;
 };
 
+// A history page holds at most this many bytes of stored results (docs/server.md "Report
+// limits"): 4 of the largest results (1 MiB), about 190 real ones (22 KB).
+constexpr int64_t kHistoryPageBytes = 4 << 20;
+
 struct StoredReport {
   std::string report_id;
   int64_t sequence = 0;
   std::string sent_at;
   TimePoint received_at;
   bool compliant = false;
-  json::Value result;
+  // The stored result's JSON text as it was stored (not parsed: a history page costs the bytes
+  // it returns), empty when `damaged`: the text no longer matches the SHA-256 stored with it.
+  std::string result_json;
+  bool damaged = false;
 };
 
 struct FeedEvent {
@@ -296,8 +311,13 @@ class Store {
   // Sequence numbers from 1 to the device's highest that never arrived (lost or still spooled).
   virtual StatusOr<int64_t> missingReports(const std::string& device_id) = 0;
 
-  virtual StatusOr<std::vector<StoredReport>> deviceHistory(const std::string& device_id,
-                                                            int limit) = 0;
+  // A device's reports, newest first: at most `limit` (1..1000) with a sequence below `before`
+  // (0: from the newest), and no more stored result bytes than kHistoryPageBytes (one report at
+  // least; the reports of one sequence are never split). `more`, if given, says whether older
+  // reports remain: the next page is `before` = the last report's sequence.
+  virtual StatusOr<std::vector<StoredReport>> deviceHistory(const std::string& device_id, int limit,
+                                                            int64_t before = 0,
+                                                            bool* more = nullptr) = 0;
   virtual StatusOr<std::vector<FeedEvent>> feed(int64_t after, int limit) = 0;
   // Appends `stale` events for devices whose last report (or enrolment) is older than
   // now - window and that have no stale event since. Returns how many were added.
@@ -306,9 +326,12 @@ class Store {
   // Deletes what retention says must go (see PruneOptions), in batches. With dry_run, counts.
   virtual StatusOr<PruneResult> prune(const PruneOptions& options) = 0;
 
-  // Checks the database's own consistency: "ok", or what is wrong. SQLite: PRAGMA
-  // integrity_check. PostgreSQL has no such check; it verifies that every table of the schema is
-  // readable. Unavailable when the check itself cannot run.
+  // Checks the database's own consistency: "ok", or what is wrong, one line each. SQLite: PRAGMA
+  // integrity_check (the file's structure: pages, b-trees, indexes against tables; not what a
+  // row holds). PostgreSQL has no such check; it verifies that every table of the schema is
+  // readable. On both, from schema 7: every stored report body, and each device's latest
+  // result, against the SHA-256 stored with it at ingest (a line names the device and report
+  // whose bytes changed). Unavailable when the check itself cannot run.
   virtual StatusOr<std::string> checkIntegrity() = 0;
 
   // Whether the store works, from what its latest reads and writes met (no database access):

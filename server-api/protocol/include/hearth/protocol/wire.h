@@ -87,6 +87,21 @@ struct PolicyAnnouncement {
   static StatusOr<PolicyAnnouncement> parse(std::string_view bytes);
 };
 
+// A report's `result` as the server stores it (issue 12: a 1 MiB `[{},{},...]` parsed again on
+// every read cost 35 MB each). Far above a real report: `hearth-agent check --json` on a Debian
+// 12 development machine with the example policy is 22 KB of compact JSON, 934 values, depth 9
+// (os_patches' evidence is 18.7 KB and 818 values of it). What parsing a result costs grows with
+// its values (40 to 70 bytes each), not its bytes; its bytes are bounded by the body's 1 MiB
+// (a slow uplink's 649 KB report of issue 13 is one). The agent sends a result beyond them
+// without its evidence; the server refuses one with 413 `result_too_large` (docs/server.md
+// "Report limits").
+constexpr size_t kMaxResultValues = 50000;  // JSON values in it, containers and scalars
+constexpr size_t kMaxResultDepth = 24;      // nesting, the result object itself is 1
+
+// OK when `result` is within the two bounds above; ResourceExhausted naming the first one it
+// exceeds otherwise.
+Status CheckResultBounds(const json::Value& result);
+
 // POST /api/v1/reports
 struct ReportEnvelope {
   std::string report_id;  // RFC 4122 UUID, lower case
@@ -105,7 +120,8 @@ struct ReportEnvelope {
 
   json::Value toJson() const;
   // Validates the envelope and the shape of `result` (compliant, level, policy_version,
-  // evaluated_at, host, checks[] with id/verdict/required/summary).
+  // evaluated_at, host, checks[] with id/verdict/required/summary); a result beyond
+  // CheckResultBounds is ResourceExhausted.
   static StatusOr<ReportEnvelope> parse(std::string_view body);
 };
 
