@@ -95,7 +95,8 @@ class OpenApiResponsesTest : public ::testing::Test {
     if (c.as == As::kAdmin) headers.push_back("Authorization: Bearer " + server_.adminToken());
     if (c.as == As::kReader) headers.push_back("Authorization: Bearer " + reader_token_);
     std::string url = (device_listener ? devices_ : admin_) + c.path;
-    return c.method == "post" ? client.postJson(url, c.body, headers) : client.get(url, headers);
+    if (c.method == "post") return client.postJson(url, c.body, headers);
+    return c.method == "delete" ? client.del(url, headers) : client.get(url, headers);
   }
 
   // The operation's path item and method in the document for `operation_id`.
@@ -135,6 +136,17 @@ TEST_F(OpenApiResponsesTest, Defect10EveryRouteAnswersOnlyDocumentedStatusesAndS
     r.hostname = "pc-openapi-2";
     return json::write(r.toJson());
   };
+
+  // Two webhooks (to a closed loopback port: deliveries fail, which the log shows): one to read
+  // and test, one to delete last.
+  for (int i = 0; i < 2; ++i) {
+    auto r = server_.cli({"webhook", "add", "--url", "http://127.0.0.1:9/hook", "--events", "all"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string hook1 = "/api/v1/webhooks/1", hook2 = "/api/v1/webhooks/2";
+  const std::string new_hook =
+      R"({"url":"http://127.0.0.1:9/new","secret":"whsec_0123456789abcdef0123456789abcdef",)"
+      R"("events":["check_failed"],"format":"slack"})";
 
   const std::vector<Case> cases = {
       {"enrollDevice", "post", "/api/v1/enroll", As::kNobody, enroll_body(server_.enrollSecret())},
@@ -199,6 +211,29 @@ TEST_F(OpenApiResponsesTest, Defect10EveryRouteAnswersOnlyDocumentedStatusesAndS
       {"getFeed", "get", "/api/v1/feed", As::kNobody},
       {"getFeed", "get", "/api/v1/feed?after=abc", As::kAdmin},
       {"getFeed", "get", "/api/v1/feed?limit=0", As::kAdmin},
+      {"createWebhook", "post", "/api/v1/webhooks", As::kAdmin, new_hook},
+      {"createWebhook", "post", "/api/v1/webhooks", As::kAdmin,
+       R"({"url":"http://192.0.2.1/x","secret":"whsec_0123456789abcdef","events":["stale"]})"},
+      {"createWebhook", "post", "/api/v1/webhooks", As::kAdmin, R"({"url":1})"},
+      {"createWebhook", "post", "/api/v1/webhooks", As::kNobody, new_hook},
+      {"createWebhook", "post", "/api/v1/webhooks", As::kReader, new_hook},
+      {"listWebhooks", "get", "/api/v1/webhooks", As::kReader},
+      {"listWebhooks", "get", "/api/v1/webhooks", As::kNobody},
+      {"getWebhook", "get", hook1, As::kReader},
+      {"getWebhook", "get", hook1, As::kNobody},
+      {"getWebhook", "get", "/api/v1/webhooks/999", As::kAdmin},
+      {"testWebhook", "post", hook1 + "/test", As::kAdmin},
+      {"testWebhook", "post", hook1 + "/test", As::kNobody},
+      {"testWebhook", "post", hook1 + "/test", As::kReader},
+      {"testWebhook", "post", "/api/v1/webhooks/999/test", As::kAdmin},
+      {"listWebhookDeliveries", "get", hook1 + "/deliveries", As::kReader},
+      {"listWebhookDeliveries", "get", hook1 + "/deliveries?before=x", As::kAdmin},
+      {"listWebhookDeliveries", "get", hook1 + "/deliveries", As::kNobody},
+      {"listWebhookDeliveries", "get", "/api/v1/webhooks/999/deliveries", As::kAdmin},
+      {"deleteWebhook", "delete", hook2, As::kNobody},
+      {"deleteWebhook", "delete", hook2, As::kReader},
+      {"deleteWebhook", "delete", hook2, As::kAdmin},
+      {"deleteWebhook", "delete", hook2, As::kAdmin},
       {"getHealth", "get", "/healthz", As::kNobody},
       {"getMetrics", "get", "/metrics", As::kNobody},
   };

@@ -33,8 +33,12 @@ HttpsReply HttpsClient::get(const std::string& url, const std::vector<std::strin
   return perform(url, nullptr, headers);
 }
 
+HttpsReply HttpsClient::del(const std::string& url, const std::vector<std::string>& headers) {
+  return perform(url, nullptr, headers, "DELETE");
+}
+
 HttpsReply HttpsClient::perform(const std::string& url, const std::string* body,
-                                const std::vector<std::string>& headers) {
+                                const std::vector<std::string>& headers, const char* method) {
   HttpsReply reply;
   CURL* h = static_cast<CURL*>(handle_);
   if (h == nullptr) return reply;
@@ -53,6 +57,7 @@ HttpsReply HttpsClient::perform(const std::string& url, const std::string* body,
   } else {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
   }
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);  // nullptr: the method above
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
   struct curl_slist* list =

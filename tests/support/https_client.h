@@ -38,11 +38,13 @@ class HttpsClient {
                       const std::vector<std::string>& headers = {});
   // GETs `url` with `headers`.
   HttpsReply get(const std::string& url, const std::vector<std::string>& headers = {});
+  // DELETEs `url` with `headers`.
+  HttpsReply del(const std::string& url, const std::vector<std::string>& headers = {});
 
  private:
   // POSTs `*body`, or GETs when it is null.
   HttpsReply perform(const std::string& url, const std::string* body,
-                     const std::vector<std::string>& headers);
+                     const std::vector<std::string>& headers, const char* method = nullptr);
 
   HttpsOptions options_;
   void* handle_;  // CURL*
