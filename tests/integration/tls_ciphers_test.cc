@@ -45,7 +45,6 @@ class TlsCiphersTest : public testing::RunningServerTest {
     }
     EXPECT_NE(handshake(address, "-tls1_3", ""), "") << address << ": TLS 1.3 must still work";
   }
-
 };
 
 TEST_F(TlsCiphersTest, DeviceListenerOffersOnlyEcdheWithAeadInTls12) {
