@@ -445,7 +445,8 @@ TEST_F(AgentDaemonTest, ARetiredDeviceStopsReportingUntilEnrolledAgain) {
   ASSERT_TRUE(d->waitFor("full check (requested)")) << d->log();
   bool retired = PollUntil(
       [&] {
-        const json::Value* r = status().find("retired");
+        json::Value st = status();  // find() points into it: keep it alive while reading
+        const json::Value* r = st.find("retired");
         return r != nullptr && r->asBool();
       },
       5s, 50ms);

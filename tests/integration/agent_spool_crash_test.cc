@@ -30,6 +30,7 @@
 #include "hearth/json.h"
 #include "hearth/text.h"
 #include "integration/spool_crash_envelope.h"
+#include "support/sanitizers.h"
 
 extern char** environ;
 
@@ -180,7 +181,9 @@ void killLoop(size_t max_reports, int remove_every, bool expect_drops) {
   int killed_runs = 0;
   for (int round = 0; round < kills; ++round) {
     SCOPED_TRACE("kill " + std::to_string(round));
-    auto delay = std::chrono::microseconds(std::uniform_int_distribution<int>(0, 15000)(rng));
+    // Sanitized code is slower: the same window in work, not in time.
+    auto delay = std::chrono::microseconds(
+        std::uniform_int_distribution<int>(0, 15000 * testing::SanitizerSlowdown())(rng));
     Run run = runAndKill(argv, delay);
     ASSERT_TRUE(run.killed || run.exit_code == -1)
         << "the helper stopped by itself (exit " << run.exit_code << ")";

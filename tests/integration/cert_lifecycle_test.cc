@@ -205,7 +205,8 @@ TEST_F(CertLifecycleTest, TwoYearsOfRenewalsKeepOneDeviceReporting) {
   auto history = adminGet("/api/v1/devices/" + device_id + "/history?limit=100");
   EXPECT_EQ(history.find("reports")->size(), 26u);  // day 0 and 25 steps, none lost
   int renewed_events = 0;
-  for (const auto& ev : adminGet("/api/v1/feed?limit=1000").find("events")->asArray()) {
+  json::Value feed = adminGet("/api/v1/feed?limit=1000");  // the loop reads into it
+  for (const auto& ev : feed.find("events")->asArray()) {
     if (ev.find("type")->asString() == "renewed") ++renewed_events;
   }
   EXPECT_EQ(renewed_events, renewals);

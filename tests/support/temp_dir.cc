@@ -51,6 +51,11 @@ ProcessOutput RunProcess(const std::vector<std::string>& argv) {
   if (const char* tmp = std::getenv("TMPDIR")) c.env["TMPDIR"] = tmp;
   // `run --once` starts at once in tests (set by ctest; docs/agent-delivery.md, start_jitter).
   if (const char* j = std::getenv("HEARTH_START_JITTER")) c.env["HEARTH_START_JITTER"] = j;
+  // The sanitizer build's settings (scripts/test --asan): where reports go, suppressions, and
+  // verify_asan_link_order=0 for the programs run under libfaketime's LD_PRELOAD.
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    if (const char* v = std::getenv(name)) c.env[name] = v;
+  }
   auto r = RunCommand(c);
   ProcessOutput o;
   if (!r.ok()) {
