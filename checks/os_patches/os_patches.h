@@ -256,7 +256,7 @@ std::vector<SeenEntry> applyFirstSeen(const std::vector<SeenEntry>& seen,
 
 // (name, candidate) → the earliest time any device of the fleet reported it pending, as the
 // server answered the PC's latest report (the agent keeps it in STATE_DIR/fleet.json under
-// "os_patches", see docs/agent.md "Updates already pending at first sight").
+// "os_patches", see docs/policy.md "Updates already pending at first sight").
 using FleetFirstSeen = std::map<std::pair<std::string, std::string>, TimePoint>;
 
 inline constexpr const char* kFleetFileName = "fleet.json";
