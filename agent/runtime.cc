@@ -482,6 +482,7 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
       total.last_sequence = d.last_sequence;
       total.last_delivered = d.last_delivered;
     }
+    if (!d.fleet_json.empty()) total.fleet_json = d.fleet_json;
     if (d.unreadable) {
       // A report that can never be read would block every report behind it: move the file
       // aside (kept for IT, never deleted) and go on with the next.
@@ -533,6 +534,13 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
     writeSucceeded(options_.state_dir + "/slow-reports.json");
   } else {
     writeFailed(options_.state_dir + "/slow-reports.json", s);  // the counts stay in memory
+  }
+  // What the fleet knows about the latest report's pending updates: the next check run ages
+  // them from it (written only when it changed, so an idle PC does not rewrite it).
+  if (!total.fleet_json.empty() && total.fleet_json != fleet_json_) {
+    if (writeStateFile(paths_.fleet, total.fleet_json + "\n", 0644).ok()) {
+      fleet_json_ = total.fleet_json;
+    }
   }
   if (!total.last_delivered.empty()) {
     (void)writeStateFile(paths_.last_report, total.last_delivered, 0644);

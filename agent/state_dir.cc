@@ -34,6 +34,7 @@ AgentPaths AgentPathsFor(const std::string& d) {
   p.sent = d + "/sent";
   p.last_report = d + "/last-report.json";
   p.status = d + "/status.json";
+  p.fleet = d + "/fleet.json";
   return p;
 }
 

@@ -94,6 +94,7 @@ json::Value PostAnswer(const PostResult& r) {
   v.set("retry_after", static_cast<int64_t>(r.retry_after_seconds));
   v.set("error", r.error);
   if (r.previous_sequence) v.set("previous_sequence", *r.previous_sequence);
+  if (!r.fleet_json.empty()) v.set("fleet", r.fleet_json);  // text: frames nest 4 deep at most
   if (r.next_sequence > 0) v.set("next_sequence", r.next_sequence);
   if (r.timed_out) v.set("timed_out", true);
   return v;
@@ -112,6 +113,7 @@ PostResult PostFromAnswer(const json::Value& answer) {
   if (r.kind == PostResult::Kind::kAccepted) {
     int64_t previous = f.intOr("previous_sequence", -1);
     if (previous >= 0) r.previous_sequence = previous;
+    r.fleet_json = f.stringOr("fleet");
   }
   if (r.kind == PostResult::Kind::kSequenceReused) {
     r.next_sequence = f.intOr("next_sequence", 0);

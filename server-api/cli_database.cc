@@ -132,8 +132,12 @@ int CmdPrune(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store
   const char* verb = o.dry_run ? "would delete" : "deleted";
   env.out << verb << " " << r->reports << " report(s) received before "
           << formatRfc3339(o.now - o.history_window) << " (each device's latest report is kept)\n"
-          << verb << " " << r->events << " feed event(s) from before then\n"
-          << verb << " " << r->retired_devices.size() << " device(s) retired before "
+          << verb << " " << r->events << " feed event(s) from before then\n";
+  if (r->fleet_pending > 0) {
+    env.out << verb << " " << r->fleet_pending
+            << " fleet first-seen date(s) of updates no device reported pending since then\n";
+  }
+  env.out << verb << " " << r->retired_devices.size() << " device(s) retired before "
           << formatRfc3339(o.now - o.retired_window) << ", with their " << r->retired_reports
           << " report(s) and " << r->retired_events << " event(s)";
   for (const auto& id : r->retired_devices) env.out << "\n  " << id;

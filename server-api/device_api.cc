@@ -418,6 +418,25 @@ class DeviceHandler final : public RouteHandler {
     // The device's highest sequence before this report: an agent that had reports acknowledged
     // above it sends them again (a server restored from a backup lacks them).
     out.set("previous_sequence", outcome->previous_sequence);
+    // The fleet's first-seen dates of the report's pending security updates that another report
+    // named earlier, keyed by check id (the agent keeps the object as STATE_DIR/fleet.json and
+    // ages those updates from them; older agents ignore it). Bounded: kMaxFleetUpdatesPerReport
+    // entries of kMaxFleetFieldBytes fields, under the 64 KiB older agents read an answer to.
+    if (!outcome->fleet_first_seen.empty()) {
+      json::Value list = json::Value::array();
+      for (const auto& f : outcome->fleet_first_seen) {
+        json::Value e = json::Value::object();
+        e.set("name", f.name);
+        e.set("candidate", f.candidate);
+        e.set("first_seen", formatRfc3339(f.first_seen));
+        list.push(std::move(e));
+      }
+      json::Value patches = json::Value::object();
+      patches.set("first_seen", std::move(list));
+      json::Value fleet = json::Value::object();
+      fleet.set("os_patches", std::move(patches));
+      out.set("fleet", std::move(fleet));
+    }
     int code = stored ? 202 : 200;
     SendJson(resp, code, out);
     return code;

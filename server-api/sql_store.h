@@ -10,9 +10,12 @@
 //   store_summary.cc  what is kept beside each result: checks summary, SHA-256 (schema 7)
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <Poco/Data/RecordSet.h>
@@ -95,6 +98,9 @@ class SqlStore final : public Store {
 
   // store_prune.cc
   StatusOr<PruneResult> prune(const PruneOptions& o) override;
+  // store_fleet.cc
+  StatusOr<std::vector<FleetFirstSeen>> fleetFirstSeen(
+      const std::vector<std::pair<std::string, std::string>>& updates) override;
 
   // store_webhooks.cc
   StatusOr<WebhookRecord> createWebhook(const WebhookRecord& spec,
@@ -166,6 +172,24 @@ class SqlStore final : public Store {
   IngestResult ingestOne(const NewReport& r);
   void noteMachineId(const std::string& device_id, const std::string& machine_id,
                      const std::string& at);
+
+  // store_fleet.cc: the fleet's first-seen dates of `r`'s pending security updates (upserted
+  // on the writer, inside the ingest transaction) that are older than `r`. Throws Poco
+  // exceptions.
+  std::vector<FleetFirstSeen> noteFleetPending(const NewReport& r);
+  // store_fleet.cc: what the ingest transaction learnt becomes known (committed) or is forgotten.
+  void fleetTransactionEnded(bool committed);
+
+  // What this process knows is in fleet_pending (committed): first_seen only ever moves earlier,
+  // so a report received after it needs no write, until last_seen is a day old (retention reads
+  // it). Bounded (cleared when full); other servers sharing the database may hold an earlier
+  // date, which a cache miss reads.
+  struct FleetKnown {
+    std::string first_seen, last_seen;  // as stored (RFC 3339 in seconds, ordered as text)
+  };
+  using FleetKey = std::pair<std::string, std::string>;
+  std::map<FleetKey, FleetKnown> fleet_known_, fleet_staged_;  // guarded by ingest_mu_
+  std::mutex ingest_mu_;  // one ingestReports at a time (the server has one writer thread)
 
   SqlSession db_;
   std::unique_ptr<IngestStatements> ingest_;  // after db_: destroyed first

@@ -44,6 +44,9 @@ StatusOr<PruneResult> SqlStore::prune(const PruneOptions& o) {
       result.reports = n;
       db_.exec("SELECT COUNT(*) " + old_events, [&](Statement& st) { st, use(cutoff), into(n); });
       result.events = n;
+      db_.exec("SELECT COUNT(*) FROM fleet_pending WHERE last_seen < ?",
+               [&](Statement& st) { st, use(cutoff), into(n); });
+      result.fleet_pending = n;
       for (const auto& id : gone) {
         std::string dev = id;
         db_.exec("SELECT COUNT(*) FROM reports WHERE device_id = ?",
@@ -80,6 +83,13 @@ StatusOr<PruneResult> SqlStore::prune(const PruneOptions& o) {
   if (!s.ok()) return s;
   s = inBatches("DELETE FROM events WHERE cursor IN (SELECT cursor " + old_events + " LIMIT ?)",
                 history_cutoff, result.events, "delete old feed events");
+  if (!s.ok()) return s;
+  // An update no device reported pending within the window: its date goes with the reports that
+  // named it (one still pending somewhere keeps its date, however old).
+  s = inBatches(
+      "DELETE FROM fleet_pending WHERE (package, candidate) IN (SELECT package, candidate FROM "
+      "fleet_pending WHERE last_seen < ? LIMIT ?)",
+      history_cutoff, result.fleet_pending, "delete fleet dates no device reports");
   if (!s.ok()) return s;
   for (const auto& id : gone) {
     s = inBatches(

@@ -57,10 +57,21 @@ StoredReport reportRow(RecordSet& rs) {
 
 StatusOr<std::vector<IngestResult>> SqlStore::ingestReports(const std::vector<NewReport>& reports) {
   std::vector<IngestResult> outcomes;
+  std::lock_guard<std::mutex> lock(ingest_mu_);
+  fleetTransactionEnded(false);
   Status s = db_.transaction("store reports", [&]() -> Status {
-    for (const auto& r : reports) outcomes.push_back(ingestOne(r));
+    for (const auto& r : reports) {
+      IngestResult result = ingestOne(r);
+      // Pending updates are dated by the first report that names them, whichever device sent
+      // it; a report sent again is answered with the same dates.
+      if (result.outcome != IngestOutcome::kSequenceReused) {
+        result.fleet_first_seen = noteFleetPending(r);
+      }
+      outcomes.push_back(std::move(result));
+    }
     return OkStatus();
   });
+  fleetTransactionEnded(s.ok());
   if (!s.ok()) {
     // A statement that failed half-way is prepared again rather than trusted. On PostgreSQL the
     // failed set is never destroyed: Poco 1.11's StatementExecutor frees its previous result

@@ -21,6 +21,17 @@ struct Migration {
   const char* postgres;
 };
 
+// v11 (below): the same text in both dialects.
+constexpr const char* kFleetPendingSql = R"sql(
+CREATE TABLE fleet_pending (
+  package TEXT NOT NULL,
+  candidate TEXT NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  PRIMARY KEY (package, candidate));
+CREATE INDEX fleet_pending_last_seen ON fleet_pending(last_seen);
+)sql";
+
 // Append only: a released migration is never edited.
 const Migration kMigrations[] = {
     {1,
@@ -343,6 +354,11 @@ CREATE FUNCTION hearth_webhook_outbox() RETURNS trigger LANGUAGE plpgsql AS
 CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events
   FOR EACH ROW EXECUTE FUNCTION hearth_webhook_outbox();
 )sql"},
+    // v11: the fleet's first-seen dates of pending security updates (issue 14 item 6): the
+    // earliest received_at of a report naming (package, candidate) pending, whichever device sent
+    // it; last_seen (written at most daily) lets retention drop what no device reports any more.
+    // No device id: which PC has what pending stays in the reports.
+    {11, kFleetPendingSql, kFleetPendingSql},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
@@ -456,9 +472,10 @@ StatusOr<std::string> SqlStore::checkIntegrity() {
       for (const auto& r : rows) out += (out.empty() ? "" : "\n") + r;
     } else {
       // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
-      for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
-                                "devices", "reports", "check_state", "events", "audit_log",
-                                "webhooks", "webhook_events", "webhook_deliveries"}) {
+      for (const char* table :
+           {"schema_migrations", "enroll_secrets", "admin_tokens", "policies", "devices", "reports",
+            "check_state", "events", "audit_log", "webhooks", "webhook_events",
+            "webhook_deliveries", "fleet_pending"}) {
         Poco::Int64 n = 0;
         session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
       }

@@ -153,6 +153,10 @@ class HttpTransport final : public Transport {
 
 }  // namespace
 
+// An acknowledgement is small: its sequence numbers and the fleet's dates (the server keeps
+// those under 64 KiB).
+constexpr size_t kMaxAckBytes = 128 * 1024;
+
 PostResult ClassifyPost(const StatusOr<HttpResponse>& response) {
   using Kind = PostResult::Kind;
   PostResult r;
@@ -169,10 +173,12 @@ PostResult ClassifyPost(const StatusOr<HttpResponse>& response) {
   r.http_status = status;
   if (status == 200 || status == 202) {
     r.kind = Kind::kAccepted;
-    auto v = json::parse(response->body, {.max_depth = 8, .max_bytes = 64 * 1024});
+    auto v = json::parse(response->body, {.max_depth = 8, .max_bytes = kMaxAckBytes});
     if (v.ok() && v->isObject()) {
       const json::Value* p = v->find("previous_sequence");
       if (p != nullptr && p->isInt() && p->asInt() >= 0) r.previous_sequence = p->asInt();
+      const json::Value* fleet = v->find("fleet");
+      if (fleet != nullptr && fleet->isObject()) r.fleet_json = json::write(*fleet);
     }
     return r;
   }

@@ -538,6 +538,25 @@ bool overdue(TimePoint since, int limit_days, TimePoint now) {
   return now - since > std::chrono::hours(24) * limit_days;
 }
 
+// "2026-11-02": the day of `t` (UTC).
+std::string dateText(TimePoint t) { return formatRfc3339(t).substr(0, 10); }
+
+// Where a pending update's age counts from, in words: "fleet first seen 2026-11-02", "first seen
+// on this PC 2026-12-01", or that this PC's first check already found it.
+std::string ageCountsFrom(const PendingUpdate& p, TimePoint from, bool ages_from_now) {
+  if (ages_from_now) return "now (no state directory)";
+  switch (p.age_source) {
+    case AgeSource::kFleet:
+      return "fleet first seen " + dateText(from);
+    case AgeSource::kUnknown:
+      return "first seen on this PC " + dateText(from) +
+             ", already pending at its first check (age unknown)";
+    case AgeSource::kThisPc:
+      break;
+  }
+  return "first seen on this PC " + dateText(from);
+}
+
 std::string limitText(int limit_days) {
   if (limit_days <= 0) return "limit: none may be pending";
   return "limit " + std::to_string(limit_days);
@@ -552,9 +571,18 @@ CheckResult judgePatches(const PatchFacts& facts, const OsPatchesSettings& setti
   ev.set("package_manager", facts.manager);
 
   int64_t security_count = 0;
+  int64_t unknown_security = 0;  // security updates already pending at this PC's first check
   std::optional<TimePoint> oldest_any, oldest_security;
+  bool oldest_security_from_fleet = false;
   json::Value list = json::Value::array();
   for (const auto& p : facts.pending) {
+    // The fleet's first sight, when older than this PC's, counts for both ages.
+    TimePoint any_from = p.first_seen;
+    TimePoint security_from = p.security_since.value_or(p.first_seen);
+    if (p.fleet_first_seen) {
+      any_from = std::min(any_from, *p.fleet_first_seen);
+      security_from = std::min(security_from, *p.fleet_first_seen);
+    }
     json::Value e = json::Value::object();
     e.set("name", p.name);
     e.set("installed", p.installed);
@@ -564,12 +592,18 @@ CheckResult judgePatches(const PatchFacts& facts, const OsPatchesSettings& setti
     if (p.security && p.security_since && *p.security_since != p.first_seen) {
       e.set("security_first_seen", formatRfc3339(*p.security_since));
     }
+    TimePoint from = p.security ? security_from : any_from;
+    e.set("age_from", formatRfc3339(from));
+    e.set("age_counts_from", ageCountsFrom(p, from, facts.ages_from_now));
     list.push(std::move(e));
-    if (!oldest_any || p.first_seen < *oldest_any) oldest_any = p.first_seen;
+    if (!oldest_any || any_from < *oldest_any) oldest_any = any_from;
     if (p.security) {
       ++security_count;
-      TimePoint s = p.security_since.value_or(p.first_seen);
-      if (!oldest_security || s < *oldest_security) oldest_security = s;
+      if (p.age_source == AgeSource::kUnknown) ++unknown_security;
+      if (!oldest_security || security_from < *oldest_security) {
+        oldest_security = security_from;
+        oldest_security_from_fleet = p.fleet_first_seen.has_value();
+      }
     }
   }
   int64_t pending_count = static_cast<int64_t>(facts.pending.size());
@@ -578,9 +612,12 @@ CheckResult judgePatches(const PatchFacts& facts, const OsPatchesSettings& setti
   if (oldest_any) ev.set("oldest_pending_days", wholeDays(*oldest_any, now));
   if (oldest_security) ev.set("oldest_security_days", wholeDays(*oldest_security, now));
   ev.set("pending", std::move(list));
-  ev.set("ages_counted_from", facts.ages_from_now
-                                  ? "now (no state directory: first-seen dates are not kept)"
-                                  : "first seen (state directory)");
+  ev.set("ages_counted_from",
+         facts.ages_from_now
+             ? "now (no state directory: first-seen dates are not kept)"
+             : "first seen (state directory), or the fleet's first sight when older");
+  ev.set("unknown_age",
+         settings.unknown_age == OsPatchesSettings::UnknownAge::kFail ? "fail" : "grace");
 
   json::Value lists = json::Value::object();
   std::optional<int64_t> list_age_days;
@@ -656,7 +693,17 @@ CheckResult judgePatches(const PatchFacts& facts, const OsPatchesSettings& setti
   if (oldest_security && overdue(*oldest_security, settings.max_security_update_age_days, now)) {
     int64_t d = wholeDays(*oldest_security, now);
     fails.push_back(plural(security_count, "security update", "security updates") + " pending " +
-                    forDays(d) + " (" + limitText(settings.max_security_update_age_days) + ")");
+                    forDays(d) + " (" + limitText(settings.max_security_update_age_days) +
+                    (oldest_security_from_fleet
+                         ? ", counted from the fleet's first sight " + dateText(*oldest_security)
+                         : "") +
+                    ")");
+    update_fail = true;
+  }
+  if (unknown_security > 0 && settings.unknown_age == OsPatchesSettings::UnknownAge::kFail) {
+    fails.push_back(plural(unknown_security, "security update", "security updates") +
+                    " already pending when this PC was first checked, for an unknown time "
+                    "(policy: unknown_age fail)");
     update_fail = true;
   }
   if (oldest_any && overdue(*oldest_any, settings.max_update_age_days, now)) {

@@ -33,11 +33,17 @@ struct OsPatchesSettings : CheckSettings {
   int max_update_age_days = 30;
   int max_package_list_age_days = 7;
   int reboot_grace_days = 3;
+  // A pending update whose age nobody can know: already pending when this PC was first checked,
+  // and no other device of the fleet reported it earlier. kGrace counts it from this PC's first
+  // sight (as before); kFail fails a security update at once.
+  enum class UnknownAge { kGrace, kFail };
+  UnknownAge unknown_age = UnknownAge::kGrace;
 };
 
 std::unique_ptr<Check> NewOsPatchesCheck();
 // Its policy part (os_patches_spec.cc: settings, names) and its agent's entry (os_patches_entry.cc:
-// factory and the privacy filter: counts, ages and the names of pending security updates only).
+// factory and the privacy filter: counts, ages and the names and candidate versions of pending
+// security updates only).
 CheckSpec OsPatchesCheckEntry(PolicyPart);
 CheckEntry OsPatchesCheckEntry(AgentPart);
 
@@ -152,6 +158,13 @@ std::optional<std::string> newerKernel(std::string_view running,
 
 // ---- decision -------------------------------------------------------------------------------
 
+// Where a pending update's age counts from (the evidence's "age_counts_from" says which date).
+enum class AgeSource {
+  kThisPc,   // first seen on this PC, which was already watching before (the age is known)
+  kFleet,    // first seen pending on another device of the fleet, earlier (applyFleetFirstSeen)
+  kUnknown,  // already pending at this PC's first sight and nobody saw it earlier
+};
+
 struct PendingUpdate {
   std::string name;
   std::string installed;
@@ -159,6 +172,10 @@ struct PendingUpdate {
   bool security = false;
   TimePoint first_seen{};                   // an update of this package has been pending since
   std::optional<TimePoint> security_since;  // a security update has been pending since
+  // Set by applyFleetFirstSeen when the fleet saw this (name, candidate) pending before this PC
+  // did: both ages count from it.
+  std::optional<TimePoint> fleet_first_seen;
+  AgeSource age_source = AgeSource::kThisPc;
 };
 
 enum class RebootNeed { kNo, kYes, kUnknown };
@@ -213,6 +230,10 @@ struct PatchState {
   std::optional<std::string> reboot_reason;  // e.g. "kernel 6.1.0-28-amd64 installed"
   std::optional<TimePoint> reboot_since;
   std::optional<AptCache> apt_cache;
+  // When this PC was first checked (the first run that kept state): an update first seen then
+  // was already pending, for an unknown time. Epoch for a state written before the field
+  // existed (its updates count as seen while watching); absent in a new state.
+  std::optional<TimePoint> watching_since;
 };
 
 inline constexpr const char* kStateFileName = "os_patches.json";
@@ -230,6 +251,30 @@ Status saveState(const std::string& dir, const PatchState& state);
 // then) or to `now`, and returns the new seen list (exactly the pending updates).
 std::vector<SeenEntry> applyFirstSeen(const std::vector<SeenEntry>& seen,
                                       std::vector<PendingUpdate>& pending, TimePoint now);
+
+// ---- the fleet's first-seen dates (fleet.cc) ---------------------------------------------------
+
+// (name, candidate) → the earliest time any device of the fleet reported it pending, as the
+// server answered the PC's latest report (the agent keeps it in STATE_DIR/fleet.json under
+// "os_patches", see docs/policy.md "Updates already pending at first sight").
+using FleetFirstSeen = std::map<std::pair<std::string, std::string>, TimePoint>;
+
+inline constexpr const char* kFleetFileName = "fleet.json";
+
+// The os_patches part of a fleet document ({"os_patches": {"first_seen": [{"name","candidate",
+// "first_seen"}]}}); malformed entries are skipped (the dates only ever make ages older).
+FleetFirstSeen fleetFromJson(const json::Value& doc);
+// Reads `dir`/fleet.json. A missing or unreadable file is an empty map (ages then count from this
+// PC's own first sight, as without a server).
+FleetFirstSeen loadFleetFirstSeen(const std::string& dir);
+
+// For each pending update: the fleet's date when it is older than this PC's first sight by more
+// than an hour (both ages then count from it; source kFleet); else kUnknown when this PC first saw
+// it at its first check (`watching_since`), kThisPc otherwise. Without a state (nullopt: ages
+// count from now, e.g. `hearth-agent check` run without root) nothing is kUnknown: such a run
+// must not fail what the daemon, which remembers, passes.
+void applyFleetFirstSeen(std::vector<PendingUpdate>& pending, const FleetFirstSeen& fleet,
+                         std::optional<TimePoint> watching_since);
 
 }  // namespace os_patches
 }  // namespace hearth::checks

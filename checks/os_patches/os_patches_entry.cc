@@ -6,8 +6,8 @@ namespace hearth::checks {
 
 namespace {
 
-// Counts, ages and the names of pending security updates: which other software is installed or
-// pending stays on the PC.
+// Counts, ages and the names and candidate versions of pending security updates: which other
+// software is installed or pending, and which versions are installed, stays on the PC.
 void privacyFilter(json::Value& evidence, PersonLabels& /*people*/) {
   if (!evidence.isObject()) return;
   for (auto& [k, v] : evidence.asObject()) {
@@ -17,7 +17,10 @@ void privacyFilter(json::Value& evidence, PersonLabels& /*people*/) {
         const json::Value* sec = p.find("security");
         if (sec == nullptr || !sec->isBool() || !sec->asBool()) continue;
         json::Value e = json::Value::object();
-        for (const char* key : {"name", "security", "first_seen", "security_first_seen"}) {
+        // The candidate version lets the server date the update across the fleet (docs/
+        // privacy.md); the installed version stays here.
+        for (const char* key : {"name", "candidate", "security", "first_seen",
+                                "security_first_seen", "age_from", "age_counts_from"}) {
           if (const json::Value* f = p.find(key)) e.set(key, *f);
         }
         only.push(std::move(e));

@@ -678,6 +678,11 @@ class OsPatchesCheck final : public Check {
     if (!facts.ok()) return facts.status();
     state.seen = applyFirstSeen(state.seen, facts->pending, now);
     facts->ages_from_now = params.state_dir.empty();
+    // This PC's first check (a new or damaged state) starts watching now; without a state dir
+    // nothing is remembered and ages count from now (applyFleetFirstSeen).
+    if (!params.state_dir.empty() && !state.watching_since) state.watching_since = now;
+    applyFleetFirstSeen(facts->pending, loadFleetFirstSeen(params.state_dir),
+                        params.state_dir.empty() ? std::nullopt : state.watching_since);
     CheckResult result = judgePatches(*facts, settings, now);
     if (!params.state_dir.empty()) {
       std::string after = json::write(stateToJson(state));

@@ -11,7 +11,18 @@ Status readSettings(const json::ObjectReader& section, OsPatchesSettings& s) {
   HEARTH_RETURN_IF_ERROR(section.readInt("max_update_age_days", 0, 3650, s.max_update_age_days));
   HEARTH_RETURN_IF_ERROR(
       section.readInt("max_package_list_age_days", 1, 3650, s.max_package_list_age_days));
-  return section.readInt("reboot_grace_days", 0, 3650, s.reboot_grace_days);
+  HEARTH_RETURN_IF_ERROR(section.readInt("reboot_grace_days", 0, 3650, s.reboot_grace_days));
+  std::string unknown_age = "grace";
+  HEARTH_RETURN_IF_ERROR(section.readString("unknown_age", unknown_age));
+  if (unknown_age == "grace") {
+    s.unknown_age = OsPatchesSettings::UnknownAge::kGrace;
+  } else if (unknown_age == "fail") {
+    s.unknown_age = OsPatchesSettings::UnknownAge::kFail;
+  } else {
+    json::Value got(unknown_age);
+    return section.invalid("unknown_age", "\"grace\" or \"fail\"", &got);
+  }
+  return OkStatus();
 }
 
 }  // namespace
@@ -20,7 +31,7 @@ CheckSpec OsPatchesCheckEntry(PolicyPart) {
   return {.id = kOsPatchesCheckId,
           .wording = {"System updates", "System updates need attention"},
           .settings = SettingsOf({"max_security_update_age_days", "max_update_age_days",
-                                  "max_package_list_age_days", "reboot_grace_days"},
+                                  "max_package_list_age_days", "reboot_grace_days", "unknown_age"},
                                  readSettings)};
 }
 

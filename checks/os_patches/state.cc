@@ -4,6 +4,7 @@
 // {"version": 1,
 //  "seen": [{"name", "installed", "candidate", "first_seen": RFC 3339, "security_since"?}],
 //  "reboot": {"reason", "since"}?,
+//  "watching_since": RFC 3339?   (this PC's first check; absent in states before it existed)
 //  "apt_cache": {"key", "packages": [{"name","installed","candidate","security"}],
 //                "removals": [], "kept_back": [], "phasing_deferred": [],
 //                "unattended_upgrades_installed": bool}?}
@@ -72,6 +73,7 @@ json::Value stateToJson(const PatchState& state) {
     seen.push(std::move(e));
   }
   doc.set("seen", std::move(seen));
+  if (state.watching_since) doc.set("watching_since", formatRfc3339(*state.watching_since));
   if (state.reboot_reason && state.reboot_since) {
     json::Value r = json::Value::object();
     r.set("reason", *state.reboot_reason);
@@ -124,6 +126,11 @@ StatusOr<PatchState> stateFromJson(const json::Value& doc) {
     return OkStatus();
   };
   HEARTH_RETURN_IF_ERROR(readObjects(r, "seen", read_seen));
+  // A state kept before the field existed: its updates were seen while watching (an upgraded
+  // agent must not fail what it has watched for weeks as "pending at first sight").
+  TimePoint watching{};
+  HEARTH_RETURN_IF_ERROR(r.readTime("watching_since", watching));
+  st.watching_since = watching;
   std::optional<json::ObjectReader> reboot;
   HEARTH_RETURN_IF_ERROR(r.readObject("reboot", reboot));
   if (reboot) {

@@ -109,6 +109,21 @@ TEST_F(DeliveryTest, StopsAtTheFirstFailureAndKeepsItAndEverythingAfter) {
   EXPECT_EQ(transport_.sent[2], envelope(2));
 }
 
+TEST_F(DeliveryTest, TheLatestAcknowledgementWithFleetDatesIsKeptForTheCaller) {
+  PostResult dated = result(Kind::kAccepted, 202);
+  dated.fleet_json = R"({"os_patches":{"first_seen":[]}})";
+  // Reports 1 and 2 answered with dates, 3 by an answer without (an older server), 5 too.
+  PostResult first = dated;
+  first.fleet_json = R"({"os_patches":{"first_seen":[{"name":"a"}]}})";
+  transport_.script = {first, dated, result(Kind::kAccepted, 202)};
+  DeliveryOutcome out = DeliverSpool(*spool_, transport_, logger_);
+  EXPECT_EQ(out.delivered, 4u);
+  EXPECT_EQ(out.fleet_json, dated.fleet_json);
+  // None at all: nothing to keep.
+  ASSERT_TRUE(spool_->append(6, envelope(6)).ok());
+  EXPECT_TRUE(DeliverSpool(*spool_, transport_, logger_).fleet_json.empty());
+}
+
 TEST_F(DeliveryTest, NoFailureKindRemovesAReport) {
   for (Kind kind : {Kind::kRetryLater, Kind::kRefused, Kind::kRetired, Kind::kAuthFailed,
                     Kind::kTlsFailure, Kind::kNetwork}) {

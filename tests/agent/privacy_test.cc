@@ -1,5 +1,9 @@
 #include "hearth/agent/privacy.h"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace hearth::agent {
@@ -44,6 +48,29 @@ TEST(PrivacyFilterTest, PatchesSendOnlySecurityNamesCountsAndAges) {
   EXPECT_EQ(ev.find("kept_back")->asInt(), 2);  // how many, not which
   EXPECT_EQ(ev.find("reboot")->find("packages"), nullptr);
   EXPECT_EQ(json::write(out).find("private-tool"), std::string::npos);
+}
+
+TEST(PrivacyFilterTest, PatchesSendTheCandidateAndWhereAnAgeCountsFromAndNothingElse) {
+  auto v = json::parse(R"j({"checks":[{"id":"os_patches","verdict":"fail","summary":"s",
+    "evidence":{"pending":[{"name":"openssl","installed":"3.0.11-1~deb12u2",
+      "candidate":"3.0.15-1~deb12u1","security":true,"first_seen":"2026-11-12T09:00:00Z",
+      "age_from":"2026-11-02T09:00:00Z","age_counts_from":"fleet first seen 2026-11-02",
+      "origin":"bookworm-security","unexpected":"x"},
+      {"name":"private-tool","installed":"1.0","candidate":"7.7.7","security":false,
+       "first_seen":"2026-11-12T09:00:00Z","age_from":"2026-11-12T09:00:00Z"}]}}]})j");
+  json::Value out = ApplyPrivacyFilter(*v);
+  const json::Value& pending = *out.find("checks")->asArray()[0].find("evidence")->find("pending");
+  ASSERT_EQ(pending.size(), 1u);
+  std::vector<std::string> keys;
+  for (const auto& [k, value] : pending.asArray()[0].asObject()) keys.push_back(k);
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"age_counts_from", "age_from", "candidate",
+                                            "first_seen", "name", "security"}));
+  EXPECT_EQ(pending.asArray()[0].find("candidate")->asString(), "3.0.15-1~deb12u1");
+  std::string text = json::write(out);
+  for (const char* secret : {"3.0.11", "private-tool", "7.7.7", "bookworm-security"}) {
+    EXPECT_EQ(text.find(secret), std::string::npos) << secret << " left the PC: " << text;
+  }
 }
 
 TEST(PrivacyFilterTest, WholeWordsOnly) {

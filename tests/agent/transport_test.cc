@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "hearth/agent/http_transport.h"
+#include "hearth/agent/uploader_protocol.h"
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
@@ -54,6 +55,33 @@ TEST(ClassifyPostTest, AnAcknowledgementCarriesTheServersPreviousSequenceWhenItS
   // Never taken from an answer that is not an acknowledgement.
   EXPECT_FALSE(
       ClassifyPost(answer(503, R"({"error":"busy","previous_sequence":3})")).previous_sequence);
+}
+
+TEST(ClassifyPostTest, AnAcknowledgementCarriesTheFleetsDatesAcrossTheUploaderFrame) {
+  const std::string fleet =
+      R"({"os_patches":{"first_seen":[{"name":"openssl","candidate":"3.0.15-1~deb12u1",)"
+      R"("first_seen":"2026-11-02T09:00:00Z"}]}})";
+  PostResult r = ClassifyPost(answer(
+      202, R"({"report_id":"x","status":"stored","previous_sequence":4,"fleet":)" + fleet + "}"));
+  EXPECT_EQ(r.kind, Kind::kAccepted);
+  EXPECT_EQ(*r.previous_sequence, 4);
+  EXPECT_EQ(r.fleet_json, json::write(*json::parse(fleet)));
+  // Through hearth-upload's answer frame to the root side (frames nest 4 deep: it goes as text).
+  PostResult back = uploader::PostFromAnswer(uploader::PostAnswer(r));
+  EXPECT_EQ(back.fleet_json, r.fleet_json);
+  EXPECT_EQ(*back.previous_sequence, 4);
+  // An older server (no field), or something else than an object: nothing, the rest as before.
+  for (const char* body : {R"({"status":"stored","previous_sequence":2})",
+                           R"({"status":"stored","previous_sequence":2,"fleet":[1]})",
+                           R"({"status":"stored","previous_sequence":2,"fleet":"x"})"}) {
+    PostResult old = ClassifyPost(answer(202, body));
+    EXPECT_EQ(old.kind, Kind::kAccepted) << body;
+    EXPECT_EQ(*old.previous_sequence, 2) << body;
+    EXPECT_TRUE(old.fleet_json.empty()) << body;
+  }
+  // Never taken from an answer that is not an acknowledgement.
+  PostResult busy = ClassifyPost(answer(503, R"({"error":"busy","fleet":{}})"));
+  EXPECT_TRUE(uploader::PostFromAnswer(uploader::PostAnswer(busy)).fleet_json.empty());
 }
 
 TEST(ClassifyPostTest, OverloadAndServerErrorsAreRetriedLaterWithRetryAfter) {

@@ -693,6 +693,40 @@ TEST(OsPatchesStateTest, CorruptStateStartsAfreshAndSaysSo) {
   EXPECT_TRUE(loadState(state.path()).ok());  // rewritten
 }
 
+TEST(OsPatchesStateTest, FreshStateTakesTheFleetDateAndUnknownAgeFailsTheRest) {
+  // Enrolled on day 10; the fleet first saw libexpat1's candidate pending on day 0.
+  TempDir state;
+  state.write("fleet.json",
+              R"({"os_patches":{"first_seen":[{"name":"libexpat1","candidate":"2.5.0-1+deb12u2",)"
+              R"("first_seen":"2026-11-01T08:00:00Z"}]}})");
+  FakeSystemView v;
+  aptMachine(v);
+  v.setNow(kT0 + hours(24 * 10));
+  auto r = runFake(v, state.path());
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  EXPECT_EQ(r->verdict, Verdict::kFail);
+  EXPECT_EQ(evInt(*r, "oldest_security_days"), 10);
+  const json::Value& e = ev(*r, "pending")->asArray()[0];
+  EXPECT_EQ(e.find("name")->asString(), "libexpat1");
+  EXPECT_EQ(e.find("age_counts_from")->asString(), "fleet first seen 2026-11-01");
+  // The first check started watching: kept in the state.
+  auto st = loadState(state.path());
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->watching_since, kT0 + hours(24 * 10));
+
+  // Without the fleet's date, unknown_age decides: grace passes, fail fails at once.
+  TempDir fresh;
+  OsPatchesSettings fail;
+  fail.unknown_age = OsPatchesSettings::UnknownAge::kFail;
+  auto f = runFake(v, fresh.path(), fail);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->verdict, Verdict::kFail);
+  TempDir fresh2;
+  auto g = runFake(v, fresh2.path());
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->verdict, Verdict::kPass);
+}
+
 TEST(OsPatchesStateTest, AptFailureIsAnErrorNotAPass) {
   FakeSystemView v;
   aptMachine(v);

@@ -66,7 +66,22 @@ double percentile(const std::vector<double>& v, double p) {
   return hearth::bench::Percentile(v, p);
 }
 
-std::string reportBody(const std::string& id, int64_t seq, bool fail) {
+// os_patches' evidence: nothing pending, or `security` pending security updates as the privacy
+// filter sends them (name, candidate, dates), which the server dates across the fleet.
+std::string patchesEvidence(int security) {
+  if (security == 0) return R"j({"pending":0,"security":0})j";
+  std::string pending;
+  for (int i = 0; i < security; ++i) {
+    pending += std::string(i > 0 ? "," : "") + R"j({"name":"libbench)j" + std::to_string(i) +
+               R"j(","candidate":"1.2.3-4+deb12u)j" + std::to_string(i % 7) +
+               R"j(","security":true,"first_seen":"2026-11-20T10:00:00Z",)j"
+               R"j("age_from":"2026-11-20T10:00:00Z","age_counts_from":"first seen on this PC"})j";
+  }
+  return R"j({"pending_count":)j" + std::to_string(security) + R"j(,"security_count":)j" +
+         std::to_string(security) + R"j(,"pending":[)j" + pending + "]}";
+}
+
+std::string reportBody(const std::string& id, int64_t seq, bool fail, int security = 0) {
   return R"j({"report_id":")j" + id + R"j(","sequence":)j" + std::to_string(seq) +
          R"j(,"sent_at":"2026-11-26T10:00:05Z","agent_version":"0.1.0",)j"
          R"j("machine_id":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",)j"
@@ -82,7 +97,9 @@ std::string reportBody(const std::string& id, int64_t seq, bool fail) {
          R"j({"id":"vpn","verdict":"pass","required":true,"summary":"10.20.0.1 via tun0",)j"
          R"j("evidence":{},"remediation":"","duration_ms":1},)j"
          R"j({"id":"os_patches","verdict":"pass","required":true,"summary":"No updates pending",)j"
-         R"j("evidence":{"pending":0,"security":0},"remediation":"","duration_ms":20},)j"
+         R"j("evidence":)j" +
+         patchesEvidence(security) +
+         R"j(,"remediation":"","duration_ms":20},)j"
          R"j({"id":"screen_lock","verdict":"not_applicable","required":true,)j"
          R"j("summary":"No desktop","evidence":{},"remediation":"","duration_ms":1}]}})j";
 }
@@ -141,6 +158,8 @@ int ingest(int argc, char** argv) {
   std::string server = arg(argc, argv, "--server", "");
   int n_devices = std::stoi(arg(argc, argv, "--devices", "32"));
   double seconds = std::stod(arg(argc, argv, "--seconds", "10"));
+  // Pending security updates in each report's os_patches evidence (a PC behind: 88).
+  int pending_security = std::stoi(arg(argc, argv, "--pending-security", "0"));
   if (server.empty()) {
     std::cerr << "ingest needs --server PATH/TO/hearth-server\n";
     return 2;
@@ -204,7 +223,7 @@ int ingest(int argc, char** argv) {
       std::vector<std::string> my_bodies;
       for (int64_t seq = 1; !stop; ++seq) {
         auto id = hearth::protocol::RandomUuid();
-        std::string body = reportBody(*id, seq, seq % 7 == 0);
+        std::string body = reportBody(*id, seq, seq % 7 == 0, pending_security);
         auto t0 = Clock::now();
         auto reply = c.postJson(base + "/api/v1/reports", body);
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -236,8 +255,8 @@ int ingest(int argc, char** argv) {
   std::printf("%-44s %12.0f %12s\n", "floor: batched SQLite insert, rows/s", floor, "");
   std::printf("%-44s %12.2f %12s\n", "ratio server / floor", rate / floor, "");
   std::printf("%-44s %12lld %12s\n", "failed requests", static_cast<long long>(failed.load()), "0");
-  std::printf("(%d devices, %.1f s, %lld reports)\n", n_devices, elapsed,
-              static_cast<long long>(ok.load()));
+  std::printf("(%d devices, %.1f s, %lld reports, %d pending security updates each)\n", n_devices,
+              elapsed, static_cast<long long>(ok.load()), pending_security);
   if (receiver) {
     size_t signed_ok = 0;
     auto got = receiver->received();

@@ -23,6 +23,9 @@ struct DeliveryOutcome {
   int64_t failed_sequence = 0;  // the report whose sending failed (0 if none, or a local error)
   int64_t last_sequence = 0;    // the last sequence acknowledged (0 if none)
   std::string last_delivered;   // its bytes, for last-report.json (empty if none)
+  // The "fleet" of the latest acknowledgement that carried one (PostResult::fleet_json), for
+  // STATE_DIR/fleet.json; empty if none did.
+  std::string fleet_json;
   // Set when delivery stopped at a report that can never be read (not a regular file, larger
   // than any report can be, an I/O error): the caller moves it aside so that it does not block
   // the reports behind it for ever (runtime.cc keeps it in rejected/).

@@ -140,6 +140,7 @@ class AgentRuntime {
   std::optional<json::Value> last_full_;  // last full local result
   std::optional<json::Value> last_local_;
   std::string last_delivery_;
+  std::string fleet_json_;  // the fleet.json last written by this process
   std::string delivery_error_;
   std::optional<CertValidity> cert_validity_;
   std::string cert_problem_;

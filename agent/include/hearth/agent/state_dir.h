@@ -22,6 +22,9 @@
 //                            re-sent to a server restored from an older backup
 //   last-report.json (0644)  the last report the server acknowledged, byte for byte
 //   status.json (0644)       what `hearth-agent status` shows, readable without root
+//   fleet.json (0644)        what the server's latest acknowledgement said the fleet knows, by
+//                            check id (os_patches: first-seen dates of pending updates; the
+//                            check reads it, checks/os_patches/fleet.cc)
 //   report-state.json, notified.json, retired, rejected/, machine-id, agent.lock
 #pragma once
 
@@ -33,7 +36,7 @@ namespace hearth::agent {
 
 struct AgentPaths {
   std::string dir, device_key, device_cert, cert_info, server_ca, signing_pub, signing_next,
-      server_pins, enrollment, policy, sequence, spool, sent, last_report, status;
+      server_pins, enrollment, policy, sequence, spool, sent, last_report, status, fleet;
 };
 AgentPaths AgentPathsFor(const std::string& state_dir);
 

@@ -37,6 +37,10 @@ struct PostResult {
   // the server does not send it (older servers) or sent something that is not a non-negative
   // integer.
   std::optional<int64_t> previous_sequence;
+  // Accepted only: the answer's "fleet" object as compact JSON text (what the fleet knows about
+  // the report's checks, keyed by check id: os_patches' first-seen dates of pending updates;
+  // docs/policy.md "Updates already pending at first sight"), empty when the server sent none.
+  std::string fleet_json;
   // kSequenceReused only: one more than the highest sequence the server holds for this device.
   int64_t next_sequence = 0;
   // kNetwork only: the connection was up and the request or its answer did not get through in

@@ -164,6 +164,20 @@ struct NewReport {
 // (an agent that lost its sequence counter); nothing was stored.
 enum class IngestOutcome { kStored, kDuplicate, kSequenceReused };
 
+// The earliest time any device of the fleet reported an update pending: a pending security
+// update (name and candidate version, from os_patches' evidence) of a stored report; first_seen
+// is the received_at of the first report that named it (docs/server.md "Fleet first-seen dates").
+struct FleetFirstSeen {
+  std::string name;
+  std::string candidate;
+  TimePoint first_seen;
+};
+
+// At most this many pending updates of one report are dated (the rest are not, and the agent
+// counts their ages from its own first sight); longer names or versions are skipped.
+inline constexpr size_t kMaxFleetUpdatesPerReport = 200;
+inline constexpr size_t kMaxFleetFieldBytes = 128;
+
 // What became of one report of a batch.
 struct IngestResult {
   IngestOutcome outcome = IngestOutcome::kStored;
@@ -176,6 +190,10 @@ struct IngestResult {
   // kSequenceReused only: one more than the highest sequence held for the device (its
   // last_sequence or any stored report's), the number the agent renumbers the report to.
   int64_t next_sequence = 0;
+  // kStored and kDuplicate: the fleet's first-seen dates of the report's pending security
+  // updates that some device reported before this report arrived (older than it), in the
+  // report's order. The agent ages those updates from them (the acknowledgement carries them).
+  std::vector<FleetFirstSeen> fleet_first_seen{};
 };
 
 // A device silent this long is stale. Four days: a PC switched off from Friday afternoon over a
@@ -209,8 +227,10 @@ struct PruneOptions {
 };
 
 struct PruneResult {
-  int64_t reports = 0;                       // old reports of devices that stay
-  int64_t events = 0;                        // old feed events of devices that stay
+  int64_t reports = 0;  // old reports of devices that stay
+  int64_t events = 0;   // old feed events of devices that stay
+  // Fleet first-seen dates of updates no device has reported pending within history_window.
+  int64_t fleet_pending = 0;
   std::vector<std::string> retired_devices;  // deleted entirely (with all their rows)
   int64_t retired_reports = 0;               // reports and events that went with them
   int64_t retired_events = 0;
@@ -323,7 +343,14 @@ class Store {
   // now - window and that have no stale event since. Returns how many were added.
   virtual StatusOr<int> markStale(TimePoint now, std::chrono::seconds window) = 0;
 
+  // The fleet's first-seen date of each (name, candidate) of `updates` it holds (any order;
+  // absent ones are left out). For tests and tools; ingest answers them with each report.
+  virtual StatusOr<std::vector<FleetFirstSeen>> fleetFirstSeen(
+      const std::vector<std::pair<std::string, std::string>>& updates) = 0;
+
   // Deletes what retention says must go (see PruneOptions), in batches. With dry_run, counts.
+  // The fleet's first-seen dates go only when no device reported the update pending within
+  // history_window (an update still pending somewhere keeps its oldest date, however old).
   virtual StatusOr<PruneResult> prune(const PruneOptions& options) = 0;
 
   // Checks the database's own consistency: "ok", or what is wrong, one line each. SQLite: PRAGMA
