@@ -107,7 +107,12 @@ class SqlStore final : public Store {
   StatusOr<std::vector<DueDelivery>> claimDueDeliveries(TimePoint now,
                                                         std::chrono::seconds claim_for,
                                                         int limit) override;
+  StatusOr<std::vector<DueDelivery>> claimDeliveryRuns(TimePoint now,
+                                                       std::chrono::seconds claim_for, int limit,
+                                                       int per_webhook) override;
   Status recordDeliveryAttempt(int64_t delivery_id, const DeliveryAttempt& attempt) override;
+  Status recordDeliveryAttempts(const std::vector<std::pair<int64_t, DeliveryAttempt>>& attempts,
+                                const std::vector<int64_t>& released) override;
   StatusOr<std::vector<WebhookDelivery>> listDeliveries(int64_t id, int64_t before,
                                                         int limit) override;
   StatusOr<int64_t> pruneDeliveries(TimePoint before) override;

@@ -369,8 +369,19 @@ class Store {
   virtual StatusOr<std::vector<DueDelivery>> claimDueDeliveries(TimePoint now,
                                                                 std::chrono::seconds claim_for,
                                                                 int limit) = 0;
+  // claimDueDeliveries with a run per webhook: its head (as there) and the pending deliveries
+  // after it, in order, up to `per_webhook` in all; a run stops before the first one that is not
+  // due or is claimed. Grouped by webhook, each run in order. One claim transaction in all.
+  virtual StatusOr<std::vector<DueDelivery>> claimDeliveryRuns(TimePoint now,
+                                                               std::chrono::seconds claim_for,
+                                                               int limit, int per_webhook) = 0;
   // Records an attempt: delivered, failed (no retry_at) or pending until retry_at; unclaims it.
   virtual Status recordDeliveryAttempt(int64_t delivery_id, const DeliveryAttempt& attempt) = 0;
+  // Records the attempts of a run (delivery id, attempt) and unclaims `released` (claimed, not
+  // attempted: due again at once), in one transaction.
+  virtual Status recordDeliveryAttempts(
+      const std::vector<std::pair<int64_t, DeliveryAttempt>>& attempts,
+      const std::vector<int64_t>& released) = 0;
   // The delivery log of webhook `id`, newest first, ids below `before` (0: from the newest).
   virtual StatusOr<std::vector<WebhookDelivery>> listDeliveries(int64_t id, int64_t before,
                                                                 int limit) = 0;
