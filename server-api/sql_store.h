@@ -82,6 +82,8 @@ class SqlStore final : public Store {
   Status rejectDevice(const std::string& device_id, TimePoint at, const AuditEntry* audit) override;
   Status setDeviceOwner(const std::string& device_id, const std::optional<std::string>& owner,
                         const AuditEntry* audit) override;
+  // store_owners.cc
+  Status setDeviceOwners(const std::vector<OwnerChange>& changes) override;
   StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
       TimePoint now_time, std::chrono::seconds stale_after) override;
 

@@ -216,6 +216,13 @@ struct PruneResult {
   int64_t retired_events = 0;
 };
 
+// One device's new owner (nullopt: none) and the audit entry of the change (setDeviceOwners).
+struct OwnerChange {
+  std::string device_id;
+  std::optional<std::string> owner;
+  AuditEntry audit;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -272,6 +279,10 @@ class Store {
   virtual Status setDeviceOwner(const std::string& device_id,
                                 const std::optional<std::string>& owner,
                                 const AuditEntry* audit = nullptr) = 0;
+
+  // Sets the owners of several devices, each with its audit entry, in one transaction: all or
+  // none. NotFound naming the first device that is unknown or retired (then nothing changed).
+  virtual Status setDeviceOwners(const std::vector<OwnerChange>& changes) = 0;
 
   // The audit log: append only (no method, and on both backends a trigger, refuses UPDATE and
   // DELETE). appendAudit is for actions that change nothing in the store (an export, a backup).
