@@ -76,6 +76,10 @@ class SqlStore final : public Store {
                             const std::string& key_sha256) override;
   Status promotePendingCertificate(const std::string& device_id, const std::string& serial,
                                    TimePoint at) override;
+  // store_certificates.cc
+  Status setCertificateExpiry(const std::string& device_id, const std::string& serial,
+                              TimePoint not_after) override;
+  StatusOr<int> markExpiringCertificates(TimePoint now, std::chrono::seconds within) override;
   Status retireDevice(const std::string& device_id, TimePoint at, const AuditEntry* audit) override;
   Status approveDevice(const std::string& device_id, TimePoint at,
                        const AuditEntry* audit) override;

@@ -327,6 +327,68 @@ TEST_P(WebhookStoreTest, ARunIsClaimedInOrderAndStopsAtWhatIsNotDueOrClaimed) {
   for (int64_t id : a_cut) EXPECT_LT(id, test->delivery.id);
 }
 
+TEST_P(WebhookStoreTest, AnExpiringCertificateRaisesOneEventPerCertificateUntilRenewed) {
+  int64_t hook = webhook({"certificate_expiring"}, "https://a.example/x");
+  TimePoint t0 = T("2026-12-07T10:00:00Z");
+  enroll("dev-1", t0);
+  enroll("dev-2", t0);
+  enroll("dev-3", t0);
+  enroll("dev-4", t0);  // issued before the server recorded expiry: never raised
+  const auto days = [](int n) { return std::chrono::hours(24 * n); };
+  ASSERT_TRUE(store_->setCertificateExpiry("dev-1", "01", t0 + days(20)).ok());
+  ASSERT_TRUE(store_->setCertificateExpiry("dev-2", "01", t0 + days(200)).ok());
+  ASSERT_TRUE(store_->setCertificateExpiry("dev-3", "01", t0 + days(10)).ok());
+  EXPECT_EQ(store_->setCertificateExpiry("dev-1", "99", t0).code(),
+            StatusCode::kFailedPrecondition);
+  // dev-3 renewed (a pending certificate waits for its first use): not raised.
+  ASSERT_TRUE(store_->setPendingCertificate("dev-3", "01", "02", "key-02", t0).ok());
+  ASSERT_TRUE(store_->setCertificateExpiry("dev-3", "02", t0 + days(375)).ok());
+
+  auto raised = store_->markExpiringCertificates(t0, days(30));
+  ASSERT_TRUE(raised.ok()) << raised.status().toString();
+  EXPECT_EQ(*raised, 1);
+  auto again = store_->markExpiringCertificates(t0 + std::chrono::hours(1), days(30));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0);  // once per certificate
+  auto feed = store_->feed(0, 100);
+  ASSERT_TRUE(feed.ok());
+  std::vector<FeedEvent> expiring;
+  for (const auto& e : *feed) {
+    if (e.type == "certificate_expiring") expiring.push_back(e);
+  }
+  ASSERT_EQ(expiring.size(), 1u);
+  EXPECT_EQ(expiring[0].device_id, "dev-1");
+  auto detail = json::parse(expiring[0].detail.value_or(""));
+  ASSERT_TRUE(detail.ok());
+  EXPECT_EQ(detail->find("serial")->asString(), "01");
+  EXPECT_EQ(detail->find("not_after")->asString(), "2026-12-27T10:00:00Z");
+  EXPECT_EQ(detail->find("days_left")->asInt(), 20);
+  // The outbox has it for the subscribed webhook, with the fields for its receiver.
+  auto due = store_->claimDueDeliveries(t0 + std::chrono::hours(2), std::chrono::seconds(20), 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].webhook.id, hook);
+  EXPECT_EQ((*due)[0].event.find("event")->asString(), "certificate_expiring");
+  EXPECT_EQ((*due)[0].event.find("hostname")->asString(), "host-dev-1");
+  EXPECT_EQ((*due)[0].event.find("not_after")->asString(), "2026-12-27T10:00:00Z");
+
+  // dev-3 uses its renewed certificate: its expiry moves with it, far away: still nothing.
+  ASSERT_TRUE(store_->promotePendingCertificate("dev-3", "02", t0 + days(1)).ok());
+  auto after_promotion = store_->markExpiringCertificates(t0 + days(1), days(30));
+  ASSERT_TRUE(after_promotion.ok());
+  EXPECT_EQ(*after_promotion, 0);
+  // Much later, dev-3's new certificate nears its end too: its own event; dev-2 reaches the
+  // window; a retired device raises nothing.
+  ASSERT_TRUE(store_->retireDevice("dev-2", t0 + days(2)).ok());
+  auto later = store_->markExpiringCertificates(t0 + days(350), days(30));
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(*later, 1);
+  auto feed2 = store_->feed(0, 100);
+  ASSERT_TRUE(feed2.ok());
+  EXPECT_EQ(feed2->back().type, "certificate_expiring");
+  EXPECT_EQ(feed2->back().device_id, "dev-3");
+}
+
 TEST_P(WebhookStoreTest, TestDeliveryListingAndDeletion) {
   int64_t id = webhook({"stale"}, "https://a.example/hook");
   TimePoint now = T("2026-12-07T10:00:00Z");

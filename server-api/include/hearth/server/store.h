@@ -118,7 +118,8 @@ struct FeedEvent {
   std::optional<std::string> from;
   std::optional<std::string> to;
   // More fields of the event, a JSON object's text (enrolment_spike: secret_id, count,
-  // window_seconds; duplicate_machine_id: other_device_id).
+  // window_seconds; duplicate_machine_id: other_device_id; certificate_expiring: serial,
+  // not_after, days_left).
   std::optional<std::string> detail;
 };
 
@@ -310,6 +311,14 @@ class Store {
   // FailedPrecondition when `serial` is not (any more) the pending one.
   virtual Status promotePendingCertificate(const std::string& device_id, const std::string& serial,
                                            TimePoint at) = 0;
+  // Records when certificate `serial` of the device (its current or its pending one) expires;
+  // FailedPrecondition when it is neither. Certificate expiry (store_certificates.cc).
+  virtual Status setCertificateExpiry(const std::string& device_id, const std::string& serial,
+                                      TimePoint not_after) = 0;
+  // One `certificate_expiring` feed event (detail {"serial","not_after","days_left"}) for each
+  // active device whose current certificate expires before now + `within` and that has no
+  // renewed one waiting: once per certificate, across servers too. How many were raised.
+  virtual StatusOr<int> markExpiringCertificates(TimePoint now, std::chrono::seconds within) = 0;
 
   // Stores a batch of reports in ONE durable transaction (group commit). Each report is stored
   // once: a repeated report_id is kDuplicate. Updates the device's latest result, status and

@@ -41,6 +41,7 @@ inline constexpr WebhookEventType kWebhookEventTypes[] = {
     {"renewed", "Device certificate renewed"},
     {"enrolment_spike", "Enrolment spike"},
     {"duplicate_machine_id", "Duplicate machine id"},
+    {"certificate_expiring", "Device certificate expiring"},
 };
 // The type, or nullptr when no webhook can subscribe to `name`.
 const WebhookEventType* FindWebhookEventType(std::string_view name);
