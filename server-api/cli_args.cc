@@ -53,6 +53,7 @@ constexpr FlagSpec kFlags[] = {
     {.name = "--limit"},
     {.name = "--device-cert-days"},
     {.name = "--reenroll-expired-days"},
+    {.name = "--cert-expiry-warn-days"},
     {.name = "--overlap-days"},
     {.name = "--webhook-timeout"},
     {.name = "--webhook-ca-file"},
@@ -124,6 +125,7 @@ constexpr ConfigRow kConfigKeys[] = {{"state_dir", Kind::kPath},
                                      {"enroll_spike_minutes", Kind::kCount},
                                      {"device_cert_days", Kind::kCount},
                                      {"reenroll_expired_days", Kind::kDays},
+                                     {"cert_expiry_warn_days", Kind::kCount},
                                      {"webhook_timeout", Kind::kCount},
                                      {"webhook_ca_file", Kind::kPath}};
 

@@ -69,6 +69,8 @@ int CmdPolicy(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
 // cli_devices.cc: device, audit.
 int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
 int CmdAudit(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
+// cli_owners_import.cc: device owners-import FILE.csv [--dry-run] [--json].
+int CmdOwnersImport(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
 
 // cli_webhooks.cc: webhook add|list|test|remove|deliveries.
 int CmdWebhook(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);

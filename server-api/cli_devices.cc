@@ -60,6 +60,7 @@ int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
     }
     return kExitOk;
   }
+  if (sub == "owners-import") return CmdOwnersImport(a, env, store);
   std::string id = a.positional().size() > 2 ? a.positional()[2] : "";
   if ((sub == "approve" || sub == "reject" || sub == "owner") && id.empty()) {
     env.err << "hearth-server: device " << sub << " needs the device's ID (see device list"
@@ -89,7 +90,7 @@ int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
     env.err << "device " << id << " now belongs to " << text::escapeForDisplay(owner) << "\n";
     return kExitOk;
   }
-  env.err << "hearth-server: device needs list, approve, reject or owner\n";
+  env.err << "hearth-server: device needs list, approve, reject, owner or owners-import\n";
   return kExitUsage;
 }
 

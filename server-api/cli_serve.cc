@@ -109,6 +109,10 @@ int CmdServe(const ParsedFlags& a, const ServerCliEnvironment& env, const std::s
                               "expected a number of days from 0 (never) to 3650", env.err, bad)) {
     o.reenroll_expired = std::chrono::hours(24 * *days);
   }
+  if (auto days = WholeNumber(a, "--cert-expiry-warn-days", 1, 3650,
+                              "expected a number of days from 1 to 3650", env.err, bad)) {
+    o.cert_expiry_warning = std::chrono::hours(24 * *days);
+  }
   if (auto secs = WholeNumber(a, "--webhook-timeout", 1, 60, "expected seconds from 1 to 60",
                               env.err, bad)) {
     o.webhook_timeout = std::chrono::seconds(*secs);

@@ -204,6 +204,7 @@ class DeviceHandler final : public RouteHandler {
       context_.log->error("renewal: " + s.message());
       throw HttpError{503, "database unavailable"};
     }
+    recordExpiry(d.device_id, info);
     context_.log->info("device " + d.device_id + " renewed its certificate: " + info.serial_hex +
                        " valid until " + formatRfc3339(info.not_after) +
                        (now > presented.not_after ? " (its previous one had expired)" : ""));
@@ -272,6 +273,7 @@ class DeviceHandler final : public RouteHandler {
       context_.log->error("enrolment: " + stored.status().message());
       throw HttpError{503, "database unavailable"};
     }
+    recordExpiry(d.device_id, info);
     context_.log->info("enrolled device " + d.device_id + " host \"" + json::escape(d.hostname) +
                        "\" level " + stored->level);
     protocol::EnrollResponse out{
@@ -285,6 +287,17 @@ class DeviceHandler final : public RouteHandler {
     }
     SendJson(resp, 201, answer);
     return 201;
+  }
+
+  // Records when a certificate just issued expires (certificate_expiring); a failure only leaves
+  // this one unwatched, and is logged.
+  void recordExpiry(const std::string& device_id, const protocol::CertificateInfo& info) const {
+    Status s = context_.store->setCertificateExpiry(device_id, info.serial_hex, info.not_after);
+    if (!s.ok()) {
+      context_.log->warning(
+          "certificate " + info.serial_hex + " of device " + device_id +
+          ": its expiry is not recorded (no certificate_expiring event for it): " + s.message());
+    }
   }
 
   // At most one renewal a day per device (issue 13: an agent clock far ahead renewed on every

@@ -9,6 +9,7 @@ MaintenanceThreads::MaintenanceThreads(Store& store, Logger& log, const ServeOpt
     : store_(store),
       log_(log),
       stale_after_(options.stale_after),
+      cert_expiry_warning_(options.cert_expiry_warning),
       history_retention_(options.history_retention),
       retired_retention_(options.retired_retention),
       prune_every_(options.prune_every),
@@ -29,7 +30,8 @@ void MaintenanceThreads::stop() {
   if (probe_thread_.joinable()) probe_thread_.join();
 }
 
-// Staleness: a feed event when a device falls silent for longer than the window.
+// Staleness: a feed event when a device falls silent for longer than the window; certificate
+// expiry: one when a certificate nears its end without a renewal.
 void MaintenanceThreads::markStaleLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
@@ -39,6 +41,15 @@ void MaintenanceThreads::markStaleLoop() {
       log_.error("staleness: " + marked.status().message() + " (tried again in a minute)");
     } else if (*marked > 0) {
       log_.info(std::to_string(*marked) + " device(s) went stale");
+    }
+    auto expiring =
+        store_.markExpiringCertificates(std::chrono::system_clock::now(), cert_expiry_warning_);
+    if (!expiring.ok()) {
+      log_.error("certificate expiry: " + expiring.status().message() +
+                 " (tried again in a minute)");
+    } else if (*expiring > 0) {
+      log_.warning(std::to_string(*expiring) +
+                   " device certificate(s) expire soon without a renewal (certificate_expiring)");
     }
     lock.lock();
     cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_; });

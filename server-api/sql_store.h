@@ -79,12 +79,18 @@ class SqlStore final : public Store {
                             const std::string& key_sha256) override;
   Status promotePendingCertificate(const std::string& device_id, const std::string& serial,
                                    TimePoint at) override;
+  // store_certificates.cc
+  Status setCertificateExpiry(const std::string& device_id, const std::string& serial,
+                              TimePoint not_after) override;
+  StatusOr<int> markExpiringCertificates(TimePoint now, std::chrono::seconds within) override;
   Status retireDevice(const std::string& device_id, TimePoint at, const AuditEntry* audit) override;
   Status approveDevice(const std::string& device_id, TimePoint at,
                        const AuditEntry* audit) override;
   Status rejectDevice(const std::string& device_id, TimePoint at, const AuditEntry* audit) override;
   Status setDeviceOwner(const std::string& device_id, const std::optional<std::string>& owner,
                         const AuditEntry* audit) override;
+  // store_owners.cc
+  Status setDeviceOwners(const std::vector<OwnerChange>& changes) override;
   StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
       TimePoint now_time, std::chrono::seconds stale_after) override;
 
@@ -113,7 +119,12 @@ class SqlStore final : public Store {
   StatusOr<std::vector<DueDelivery>> claimDueDeliveries(TimePoint now,
                                                         std::chrono::seconds claim_for,
                                                         int limit) override;
+  StatusOr<std::vector<DueDelivery>> claimDeliveryRuns(TimePoint now,
+                                                       std::chrono::seconds claim_for, int limit,
+                                                       int per_webhook) override;
   Status recordDeliveryAttempt(int64_t delivery_id, const DeliveryAttempt& attempt) override;
+  Status recordDeliveryAttempts(const std::vector<std::pair<int64_t, DeliveryAttempt>>& attempts,
+                                const std::vector<int64_t>& released) override;
   StatusOr<std::vector<WebhookDelivery>> listDeliveries(int64_t id, int64_t before,
                                                         int limit) override;
   StatusOr<int64_t> pruneDeliveries(TimePoint before) override;

@@ -245,8 +245,9 @@ Status SqlStore::setPendingCertificate(const std::string& device_id,
     std::string id = device_id, current = current_serial, next = new_serial,
                 next_key = new_key_sha256;
     size_t n = db_.exec(
-        "UPDATE devices SET pending_cert_serial = ?, pending_cert_key_sha256 = ? "
-        "WHERE device_id = ? AND cert_serial = ? AND retired_at IS NULL",
+        "UPDATE devices SET pending_cert_serial = ?, pending_cert_key_sha256 = ?, "
+        "pending_cert_not_after = NULL WHERE device_id = ? AND cert_serial = ? AND "
+        "retired_at IS NULL",
         [&](Statement& st) { st, use(next), use(next_key), use(id), use(current); });
     if (n == 0) {
       return FailedPreconditionError("device " + device_id +
@@ -278,7 +279,8 @@ Status SqlStore::promotePendingCertificate(const std::string& device_id, const s
     std::string id = device_id, next = serial, when = fmt(at);
     size_t n = db_.exec(
         "UPDATE devices SET cert_serial = pending_cert_serial, pending_cert_serial = NULL, "
-        "cert_key_sha256 = pending_cert_key_sha256, pending_cert_key_sha256 = NULL "
+        "cert_key_sha256 = pending_cert_key_sha256, pending_cert_key_sha256 = NULL, "
+        "cert_not_after = pending_cert_not_after, pending_cert_not_after = NULL "
         "WHERE device_id = ? AND pending_cert_serial = ? AND retired_at IS NULL",
         [&](Statement& st) { st, use(id), use(next); });
     if (n == 0) {

@@ -359,6 +359,17 @@ CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events
     // it; last_seen (written at most daily) lets retention drop what no device reports any more.
     // No device id: which PC has what pending stays in the reports.
     {11, kFleetPendingSql, kFleetPendingSql},
+    // v12: certificate expiry (issue 14, certificate_expiring). The server records the validity
+    // of each certificate it issues (the current and the pending one; a promotion moves it), and
+    // the serial of the certificate a certificate_expiring event was raised for (once per
+    // certificate). Certificates issued before this version are not known: NULL until renewal.
+    {12,
+     "ALTER TABLE devices ADD COLUMN cert_not_after TEXT;"
+     "ALTER TABLE devices ADD COLUMN pending_cert_not_after TEXT;"
+     "ALTER TABLE devices ADD COLUMN cert_expiry_event_serial TEXT",
+     "ALTER TABLE devices ADD COLUMN cert_not_after TEXT;"
+     "ALTER TABLE devices ADD COLUMN pending_cert_not_after TEXT;"
+     "ALTER TABLE devices ADD COLUMN cert_expiry_event_serial TEXT"},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a

@@ -85,7 +85,8 @@ DueDelivery dueRow(RecordSet& rs) {
 
 constexpr const char* kDueQuery =
     "SELECT d.id, d.webhook_id, d.event, d.event_cursor, d.status, d.attempts, d.created_at, "
-    "d.next_at, d.last_attempt_at, d.last_http_status, d.last_error, d.finished_at, w.url, "
+    "d.next_at, d.claimed_until, d.last_attempt_at, d.last_http_status, d.last_error, "
+    "d.finished_at, w.url, "
     "w.secret, w.format, w.created_at AS webhook_created_at, e.cursor, e.at, e.device_id, "
     "e.type, e.check_id, e.from_verdict, e.to_verdict, e.detail, v.hostname, v.owner "
     "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
@@ -181,11 +182,18 @@ StatusOr<DueDelivery> SqlStore::createTestDelivery(int64_t id, TimePoint now,
 StatusOr<std::vector<DueDelivery>> SqlStore::claimDueDeliveries(TimePoint now,
                                                                 std::chrono::seconds claim_for,
                                                                 int limit) {
+  return claimDeliveryRuns(now, claim_for, limit, 1);
+}
+
+StatusOr<std::vector<DueDelivery>> SqlStore::claimDeliveryRuns(TimePoint now,
+                                                               std::chrono::seconds claim_for,
+                                                               int limit, int per_webhook) {
   std::string at = fmt(now);
   Poco::Int64 lim = std::max(1, std::min(limit, 1000));
+  Poco::Int64 run = std::max(1, std::min(per_webhook, 1000));
   // Read first (a reader session: nothing due, the usual case, takes no writer lock), then claim.
   HEARTH_ASSIGN_OR_RETURN(
-      std::vector<DueDelivery> due,
+      std::vector<DueDelivery> heads,
       db_.readRows("read due webhook deliveries",
                    std::string(kDueQuery) +
                        "WHERE d.status = 'pending' AND d.next_at <= ? AND "
@@ -193,17 +201,52 @@ StatusOr<std::vector<DueDelivery>> SqlStore::claimDueDeliveries(TimePoint now,
                        "MIN(p.id) FROM webhook_deliveries p WHERE p.webhook_id = d.webhook_id "
                        "AND p.status = 'pending') ORDER BY d.id LIMIT ?",
                    dueRow, at, at, lim));
-  if (due.empty()) return due;
+  if (heads.empty()) return heads;
+  // Each head's run: the pending deliveries from it on (the queue index), up to the first one
+  // that is not due or is claimed (a test delivery under way).
+  std::vector<DueDelivery> due;
+  for (auto& head : heads) {
+    if (run == 1) {
+      due.push_back(std::move(head));
+      continue;
+    }
+    Poco::Int64 hook = head.webhook.id, first = head.delivery.id;
+    HEARTH_ASSIGN_OR_RETURN(
+        auto rows,
+        db_.readRows(
+            "read due webhook deliveries",
+            std::string(kDueQuery) +
+                "WHERE d.webhook_id = ? AND d.status = 'pending' AND d.id >= ? ORDER BY d.id "
+                "LIMIT ?",
+            [&](RecordSet& rs) {
+              auto until = optString(rs, "claimed_until");
+              bool free = !until || *until <= at;
+              return std::make_pair(dueRow(rs), free);
+            },
+            hook, first, run));
+    for (auto& [d, free] : rows) {
+      if (!free || d.delivery.next_at > now) break;
+      due.push_back(std::move(d));
+    }
+  }
   std::vector<DueDelivery> claimed;
   Status s = db_.transaction("claim webhook deliveries", [&]() -> Status {
     std::string until = fmt(now + claim_for);
+    Poco::Int64 id = 0;
+    auto claim = db_.prepare(
+        "UPDATE webhook_deliveries SET claimed_until = ? WHERE id = ? AND status = 'pending' "
+        "AND (claimed_until IS NULL OR claimed_until <= ?)");
+    *claim, use(until), use(id), use(at);
+    // A run ends at the first delivery another server claimed meanwhile: what follows it waits.
+    int64_t cut_webhook = 0;
     for (auto& d : due) {
-      Poco::Int64 id = d.delivery.id;
-      size_t n = db_.exec(
-          "UPDATE webhook_deliveries SET claimed_until = ? WHERE id = ? AND status = 'pending' "
-          "AND (claimed_until IS NULL OR claimed_until <= ?)",
-          [&](Statement& st) { st, use(until), use(id), use(at); });
-      if (n == 1) claimed.push_back(std::move(d));
+      if (d.webhook.id == cut_webhook) continue;
+      id = d.delivery.id;
+      if (claim->execute() == 1) {
+        claimed.push_back(std::move(d));
+      } else {
+        cut_webhook = d.webhook.id;
+      }
     }
     return OkStatus();
   });
@@ -212,24 +255,42 @@ StatusOr<std::vector<DueDelivery>> SqlStore::claimDueDeliveries(TimePoint now,
 }
 
 Status SqlStore::recordDeliveryAttempt(int64_t delivery_id, const DeliveryAttempt& attempt) {
+  return recordDeliveryAttempts({{delivery_id, attempt}}, {});
+}
+
+Status SqlStore::recordDeliveryAttempts(
+    const std::vector<std::pair<int64_t, DeliveryAttempt>>& attempts,
+    const std::vector<int64_t>& released) {
+  if (attempts.empty() && released.empty()) return OkStatus();
   return db_.transaction("record webhook delivery", [&]() -> Status {
-    Poco::Int64 id = delivery_id;
-    std::string at = fmt(attempt.at);
-    std::string status =
-        attempt.delivered ? "delivered" : (attempt.retry_at ? "pending" : "failed");
-    std::string next = fmt(attempt.retry_at.value_or(attempt.at));
+    Poco::Int64 id = 0;
+    std::string status, next, at;
     Nullable<Poco::Int64> http;
-    if (attempt.http_status) http = static_cast<Poco::Int64>(*attempt.http_status);
-    Nullable<std::string> error = nullable(attempt.error);
-    Nullable<std::string> finished;
-    if (status != "pending") finished = at;
-    db_.exec(
+    Nullable<std::string> error, finished;
+    auto record = db_.prepare(
         "UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, next_at = ?, "
         "claimed_until = NULL, last_attempt_at = ?, last_http_status = ?, last_error = ?, "
-        "finished_at = ? WHERE id = ?",
-        [&](Statement& st) {
-          st, use(status), use(next), use(at), use(http), use(error), use(finished), use(id);
-        });
+        "finished_at = ? WHERE id = ?");
+    *record, use(status), use(next), use(at), use(http), use(error), use(finished), use(id);
+    for (const auto& [delivery_id, attempt] : attempts) {
+      id = delivery_id;
+      at = fmt(attempt.at);
+      status = attempt.delivered ? "delivered" : (attempt.retry_at ? "pending" : "failed");
+      next = fmt(attempt.retry_at.value_or(attempt.at));
+      http = attempt.http_status
+                 ? Nullable<Poco::Int64>(static_cast<Poco::Int64>(*attempt.http_status))
+                 : Nullable<Poco::Int64>();
+      error = nullable(attempt.error);
+      finished = status != "pending" ? Nullable<std::string>(at) : Nullable<std::string>();
+      record->execute();
+    }
+    for (int64_t r : released) {
+      Poco::Int64 rid = r;
+      db_.exec(
+          "UPDATE webhook_deliveries SET claimed_until = NULL WHERE id = ? AND "
+          "status = 'pending'",
+          [&](Statement& st) { st, use(rid); });
+    }
     return OkStatus();
   });
 }

@@ -71,6 +71,9 @@ std::string summary(const json::Value& event, Escape esc) {
     std::string from = stringField(event, "from"), to = stringField(event, "to");
     if (!to.empty()) text += ": " + esc(from.empty() ? "none" : from) + " -> " + esc(to);
   }
+  if (std::string until = stringField(event, "not_after"); !until.empty()) {
+    text += ", expires " + esc(until.substr(0, 10)) + " (not renewed)";
+  }
   return text;
 }
 

@@ -1,8 +1,10 @@
-// One webhook delivery over HTTP(S) with libcurl: TLS 1.2 or later against the system's trust
+// Webhook deliveries over HTTP(S) with libcurl, on a handle kept between them (its connection
+// cache gives keep-alive and TLS session reuse): TLS 1.2 or later against the system's trust
 // store (and an extra CA bundle when configured), the peer and its name verified, no redirects,
 // bounded time and a bounded read of the answer. Never logs or returns the URL or the secret.
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include <curl/curl.h>
 
@@ -27,19 +29,29 @@ size_t discard(char*, size_t size, size_t n, void* user) {
 
 }  // namespace
 
-DeliveryAttempt SendWebhook(const WebhookSenderOptions& options, const std::string& url,
-                            const std::string& secret, int64_t delivery_id,
-                            const std::string& body) {
+WebhookClient::WebhookClient(WebhookSenderOptions options) : options_(std::move(options)) {}
+
+WebhookClient::~WebhookClient() {
+  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+DeliveryAttempt WebhookClient::send(const std::string& url, const std::string& secret,
+                                    int64_t delivery_id, const std::string& body) {
+  const WebhookSenderOptions& options = options_;
   DeliveryAttempt attempt;
   auto now = std::chrono::system_clock::now();
   attempt.at = now;
   int64_t timestamp =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  CURL* curl = curl_easy_init();
+  if (curl_ == nullptr) curl_ = curl_easy_init();
+  auto* curl = static_cast<CURL*>(curl_);
   if (curl == nullptr) {
     attempt.error = "cannot make an HTTP client (out of memory)";
     return attempt;
   }
+  // The options of the previous delivery are forgotten; its connection (and TLS session) is
+  // kept for this one when it goes to the same receiver.
+  curl_easy_reset(curl);
   curl_slist* headers = nullptr;
   for (const std::string& h :
        {std::string("Content-Type: application/json"), std::string("User-Agent: hearth-server"),
@@ -78,8 +90,11 @@ DeliveryAttempt SendWebhook(const WebhookSenderOptions& options, const std::stri
   CURLcode code = curl_easy_perform(curl);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  // Nothing of this call stays pointed at by the handle kept for the next one.
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, nullptr);
   curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
   if (status != 0) attempt.http_status = status;
   // An answer cut after its status (too long) still counts by its status.
   bool answered = code == CURLE_OK || (code == CURLE_WRITE_ERROR && status != 0);

@@ -18,6 +18,7 @@
 
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
+#include "hearth/time.h"
 #include "support/files.h"
 #include "support/https_client.h"
 #include "support/pg_schema.h"
@@ -68,11 +69,12 @@ class WebhookDeliveryTest : public ::testing::TestWithParam<std::string> {
     start();
   }
 
-  void start() {
+  void start(const std::vector<std::string>& more = {}) {
     std::string log = dir_.path() + "/server" + std::to_string(++starts_) + ".log";
-    ASSERT_TRUE(server_->serve(
-        log, {.extra = {"--webhook-ca-file", receiver_->caFile(), "--webhook-timeout", "2"}}))
-        << ReadFile(log);
+    std::vector<std::string> extra = {"--webhook-ca-file", receiver_->caFile(), "--webhook-timeout",
+                                      "2"};
+    extra.insert(extra.end(), more.begin(), more.end());
+    ASSERT_TRUE(server_->serve(log, {.extra = extra})) << ReadFile(log);
   }
 
   Http admin(const std::string& method, const std::string& path, const std::string& body = "",
@@ -215,6 +217,43 @@ TEST_P(WebhookDeliveryTest, SignedCheckFailedArrivesWithinFiveSecondsInEachForma
   });
   ASSERT_EQ(log.asArray().size(), 1u);
   EXPECT_EQ(str(log.asArray()[0], "delivery_id"), by_path["/json"].delivery_id);
+}
+
+// A certificate that nears its end without a renewal: one signed certificate_expiring delivery,
+// from the maintenance pass that runs when serve starts (and every minute), once per certificate.
+TEST_P(WebhookDeliveryTest, ACertificateNearItsEndIsAnnouncedOnce) {
+  const std::vector<std::string> short_certs = {"--device-cert-days", "20",
+                                                "--cert-expiry-warn-days", "30"};
+  addWebhook("/certs", R"(["certificate_expiring"])");
+  server_->stop();
+  start(short_certs);
+  enrol("pc-away");  // a certificate for 20 days: within the 30-day warning at once
+  server_->stop();
+  start(short_certs);
+  ASSERT_TRUE(receiver_->waitFor(1, seconds(10)));
+  auto got = receiver_->received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].signature_ok);
+  json::Value event = parsed(got[0].body);
+  EXPECT_EQ(str(event, "event"), "certificate_expiring");
+  EXPECT_EQ(str(event, "type"), "certificate_expiring");
+  EXPECT_EQ(str(event, "hostname"), "pc-away");
+  EXPECT_FALSE(str(event, "serial").empty());
+  ASSERT_NE(event.find("days_left"), nullptr);
+  EXPECT_GE(event.find("days_left")->asInt(), 19);
+  EXPECT_LE(event.find("days_left")->asInt(), 20);
+  auto not_after = parseRfc3339(str(event, "not_after"));
+  ASSERT_TRUE(not_after.ok()) << got[0].body;
+  EXPECT_LT(*not_after - std::chrono::system_clock::now(), std::chrono::hours(24 * 21));
+  // Another start (another pass) raises nothing more for the same certificate.
+  server_->stop();
+  start(short_certs);
+  Http feed = admin("GET", "/api/v1/feed");
+  size_t raised = 0;
+  for (const auto& e : feed.body.find("events")->asArray()) {
+    raised += str(e, "type") == "certificate_expiring" ? 1 : 0;
+  }
+  EXPECT_EQ(raised, 1u);  // a delivery is made only with an event
 }
 
 TEST_P(WebhookDeliveryTest, A500ThenA200DeliversTheSameDeliveryAgain) {

@@ -2,6 +2,7 @@
 // written with the feed event that causes it (ingest, staleness, enrolment, retire) and only for
 // subscribed types; the first pending delivery of a webhook holds back its later ones; claims,
 // attempts, giving up, the test delivery, the log, deletion and retention.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -235,6 +236,157 @@ TEST_P(WebhookStoreTest, TheHeadHoldsBackItsWebhookOnlyUntilDeliveredOrGivenUp) 
   ASSERT_TRUE(pruned.ok());
   EXPECT_EQ(*pruned, 3);  // the failed one and the other webhook's two
   EXPECT_EQ(log(slow).size(), 1u);
+}
+
+TEST_P(WebhookStoreTest, ARunIsClaimedInOrderAndStopsAtWhatIsNotDueOrClaimed) {
+  int64_t a = webhook({"check_failed", "check_fixed"}, "https://a.example/x");
+  int64_t b = webhook({"check_failed"}, "https://b.example/x");
+  TimePoint t0 = T("2026-12-07T10:00:00Z");
+  enroll("dev-1", t0);
+  for (int i = 1; i <= 6; ++i) {  // a: fail, pass, fail, pass, fail, pass; b: the 3 fails
+    report("dev-1", i, i % 2 == 1 ? "fail" : "pass", t0 + std::chrono::seconds(i));
+  }
+  TimePoint now = t0 + std::chrono::seconds(10);
+  auto runs = store_->claimDeliveryRuns(now, std::chrono::seconds(20), 10, 4);
+  ASSERT_TRUE(runs.ok()) << runs.status().toString();
+  ASSERT_EQ(runs->size(), 7u);  // a's first 4 (the run's cap) and b's 3, grouped, in order
+  std::vector<int64_t> a_ids, b_ids;
+  for (const auto& d : *runs) (d.webhook.id == a ? a_ids : b_ids).push_back(d.delivery.id);
+  ASSERT_EQ(a_ids.size(), 4u);
+  ASSERT_EQ(b_ids.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(a_ids.begin(), a_ids.end()));
+  EXPECT_TRUE(std::is_sorted(b_ids.begin(), b_ids.end()));
+  EXPECT_EQ((*runs)[0].webhook.id, (*runs)[3].webhook.id);  // a run is contiguous
+  EXPECT_EQ((*runs)[0].event.find("event")->asString(), "check_failed");
+  EXPECT_EQ((*runs)[1].event.find("event")->asString(),
+            (*runs)[0].webhook.id == a ? "check_fixed" : "check_failed");
+  // a's 5th and 6th wait behind its claimed head: nothing more for anyone.
+  auto none = store_->claimDeliveryRuns(now, std::chrono::seconds(20), 10, 4);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  // a: the first two delivered, the third failed (retry in a minute), the fourth released.
+  DeliveryAttempt ok;
+  ok.at = now;
+  ok.delivered = true;
+  ok.http_status = 200;
+  DeliveryAttempt retry;
+  retry.at = now;
+  retry.http_status = 503;
+  retry.error = "HTTP 503";
+  retry.retry_at = now + std::chrono::minutes(1);
+  ASSERT_TRUE(
+      store_
+          ->recordDeliveryAttempts({{a_ids[0], ok}, {a_ids[1], ok}, {a_ids[2], retry}}, {a_ids[3]})
+          .ok());
+  // b: all three delivered in one transaction.
+  ASSERT_TRUE(
+      store_->recordDeliveryAttempts({{b_ids[0], ok}, {b_ids[1], ok}, {b_ids[2], ok}}, {}).ok());
+  auto entries = log(a);
+  ASSERT_EQ(entries.size(), 6u);  // newest first
+  EXPECT_EQ(entries[5].status, "delivered");
+  EXPECT_EQ(entries[4].status, "delivered");
+  EXPECT_EQ(entries[3].status, "pending");
+  EXPECT_EQ(entries[3].attempts, 1);
+  EXPECT_EQ(entries[3].last_http_status.value_or(0), 503);
+  EXPECT_EQ(entries[2].status, "pending");  // released, never attempted
+  EXPECT_EQ(entries[2].attempts, 0);
+  for (const auto& d : log(b)) EXPECT_EQ(d.status, "delivered");
+  // The failed head holds back the released one and those behind it until its retry time.
+  auto held =
+      store_->claimDeliveryRuns(now + std::chrono::seconds(1), std::chrono::seconds(20), 10, 4);
+  ASSERT_TRUE(held.ok());
+  EXPECT_TRUE(held->empty());
+  auto after =
+      store_->claimDeliveryRuns(now + std::chrono::minutes(2), std::chrono::seconds(20), 10, 4);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 4u);  // the retried head, the released one, the 5th and the 6th
+  EXPECT_EQ((*after)[0].delivery.id, a_ids[2]);
+  EXPECT_EQ((*after)[0].delivery.attempts, 1);
+  EXPECT_EQ((*after)[1].delivery.id, a_ids[3]);
+
+  // A delivery claimed by someone else (a test delivery under way) ends a run before it.
+  ASSERT_TRUE(store_
+                  ->recordDeliveryAttempts(
+                      {{(*after)[0].delivery.id, ok}},
+                      {(*after)[1].delivery.id, (*after)[2].delivery.id, (*after)[3].delivery.id})
+                  .ok());
+  TimePoint later = now + std::chrono::minutes(3);
+  auto test = store_->createTestDelivery(a, later, std::chrono::seconds(20));
+  ASSERT_TRUE(test.ok());
+  report("dev-1", 7, "fail", later);  // behind the test delivery
+  auto cut = store_->claimDeliveryRuns(later, std::chrono::seconds(20), 10, 10);
+  ASSERT_TRUE(cut.ok());
+  std::vector<int64_t> a_cut;
+  for (const auto& d : *cut) {
+    if (d.webhook.id == a) a_cut.push_back(d.delivery.id);
+  }
+  // a: the released one, the 5th, the 6th; not the test, not the 7th behind it (b gets its 7th).
+  ASSERT_EQ(a_cut.size(), 3u);
+  EXPECT_EQ(cut->size(), 4u);
+  for (int64_t id : a_cut) EXPECT_LT(id, test->delivery.id);
+}
+
+TEST_P(WebhookStoreTest, AnExpiringCertificateRaisesOneEventPerCertificateUntilRenewed) {
+  int64_t hook = webhook({"certificate_expiring"}, "https://a.example/x");
+  TimePoint t0 = T("2026-12-07T10:00:00Z");
+  enroll("dev-1", t0);
+  enroll("dev-2", t0);
+  enroll("dev-3", t0);
+  enroll("dev-4", t0);  // issued before the server recorded expiry: never raised
+  const auto days = [](int n) { return std::chrono::hours(24 * n); };
+  ASSERT_TRUE(store_->setCertificateExpiry("dev-1", "01", t0 + days(20)).ok());
+  ASSERT_TRUE(store_->setCertificateExpiry("dev-2", "01", t0 + days(200)).ok());
+  ASSERT_TRUE(store_->setCertificateExpiry("dev-3", "01", t0 + days(10)).ok());
+  EXPECT_EQ(store_->setCertificateExpiry("dev-1", "99", t0).code(),
+            StatusCode::kFailedPrecondition);
+  // dev-3 renewed (a pending certificate waits for its first use): not raised.
+  ASSERT_TRUE(store_->setPendingCertificate("dev-3", "01", "02", "key-02", t0).ok());
+  ASSERT_TRUE(store_->setCertificateExpiry("dev-3", "02", t0 + days(375)).ok());
+
+  auto raised = store_->markExpiringCertificates(t0, days(30));
+  ASSERT_TRUE(raised.ok()) << raised.status().toString();
+  EXPECT_EQ(*raised, 1);
+  auto again = store_->markExpiringCertificates(t0 + std::chrono::hours(1), days(30));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0);  // once per certificate
+  auto feed = store_->feed(0, 100);
+  ASSERT_TRUE(feed.ok());
+  std::vector<FeedEvent> expiring;
+  for (const auto& e : *feed) {
+    if (e.type == "certificate_expiring") expiring.push_back(e);
+  }
+  ASSERT_EQ(expiring.size(), 1u);
+  EXPECT_EQ(expiring[0].device_id, "dev-1");
+  auto detail = json::parse(expiring[0].detail.value_or(""));
+  ASSERT_TRUE(detail.ok());
+  EXPECT_EQ(detail->find("serial")->asString(), "01");
+  EXPECT_EQ(detail->find("not_after")->asString(), "2026-12-27T10:00:00Z");
+  EXPECT_EQ(detail->find("days_left")->asInt(), 20);
+  // The outbox has it for the subscribed webhook, with the fields for its receiver.
+  auto due = store_->claimDueDeliveries(t0 + std::chrono::hours(2), std::chrono::seconds(20), 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].webhook.id, hook);
+  EXPECT_EQ((*due)[0].event.find("event")->asString(), "certificate_expiring");
+  EXPECT_EQ((*due)[0].event.find("hostname")->asString(), "host-dev-1");
+  EXPECT_EQ((*due)[0].event.find("not_after")->asString(), "2026-12-27T10:00:00Z");
+
+  // dev-3 uses its renewed certificate: its expiry moves with it, far away: still nothing.
+  ASSERT_TRUE(store_->promotePendingCertificate("dev-3", "02", t0 + days(1)).ok());
+  auto after_promotion = store_->markExpiringCertificates(t0 + days(1), days(30));
+  ASSERT_TRUE(after_promotion.ok());
+  EXPECT_EQ(*after_promotion, 0);
+  // Much later, dev-3's new certificate nears its end too: its own event; dev-2 reaches the
+  // window; a retired device raises nothing.
+  ASSERT_TRUE(store_->retireDevice("dev-2", t0 + days(2)).ok());
+  auto later = store_->markExpiringCertificates(t0 + days(350), days(30));
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(*later, 1);
+  auto feed2 = store_->feed(0, 100);
+  ASSERT_TRUE(feed2.ok());
+  EXPECT_EQ(feed2->back().type, "certificate_expiring");
+  EXPECT_EQ(feed2->back().device_id, "dev-3");
 }
 
 TEST_P(WebhookStoreTest, TestDeliveryListingAndDeletion) {

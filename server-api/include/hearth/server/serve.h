@@ -57,6 +57,10 @@ struct ServeOptions {
   // certificate (keeping its device id); 0 = never: it must enrol again with a secret
   // (--reenroll-expired-days).
   std::chrono::seconds reenroll_expired{0};
+  // A device whose certificate expires within this long and that has not renewed it gets one
+  // `certificate_expiring` feed event per certificate (--cert-expiry-warn-days; agents renew at
+  // half-life, so a device that reaches this point has been away or cannot renew).
+  std::chrono::seconds cert_expiry_warning{30 * 24 * 3600};
   // Webhook deliveries: the time one attempt may take (--webhook-timeout, seconds) and a CA
   // bundle trusted beside the system's for receivers with an internal CA (--webhook-ca-file).
   std::chrono::seconds webhook_timeout{10};

@@ -118,7 +118,8 @@ struct FeedEvent {
   std::optional<std::string> from;
   std::optional<std::string> to;
   // More fields of the event, a JSON object's text (enrolment_spike: secret_id, count,
-  // window_seconds; duplicate_machine_id: other_device_id).
+  // window_seconds; duplicate_machine_id: other_device_id; certificate_expiring: serial,
+  // not_after, days_left).
   std::optional<std::string> detail;
 };
 
@@ -236,6 +237,13 @@ struct PruneResult {
   int64_t retired_events = 0;
 };
 
+// One device's new owner (nullopt: none) and the audit entry of the change (setDeviceOwners).
+struct OwnerChange {
+  std::string device_id;
+  std::optional<std::string> owner;
+  AuditEntry audit;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -293,6 +301,10 @@ class Store {
                                 const std::optional<std::string>& owner,
                                 const AuditEntry* audit = nullptr) = 0;
 
+  // Sets the owners of several devices, each with its audit entry, in one transaction: all or
+  // none. NotFound naming the first device that is unknown or retired (then nothing changed).
+  virtual Status setDeviceOwners(const std::vector<OwnerChange>& changes) = 0;
+
   // The audit log: append only (no method, and on both backends a trigger, refuses UPDATE and
   // DELETE). appendAudit is for actions that change nothing in the store (an export, a backup).
   // Entries come back oldest first, after the cursor `after`.
@@ -319,6 +331,14 @@ class Store {
   // FailedPrecondition when `serial` is not (any more) the pending one.
   virtual Status promotePendingCertificate(const std::string& device_id, const std::string& serial,
                                            TimePoint at) = 0;
+  // Records when certificate `serial` of the device (its current or its pending one) expires;
+  // FailedPrecondition when it is neither. Certificate expiry (store_certificates.cc).
+  virtual Status setCertificateExpiry(const std::string& device_id, const std::string& serial,
+                                      TimePoint not_after) = 0;
+  // One `certificate_expiring` feed event (detail {"serial","not_after","days_left"}) for each
+  // active device whose current certificate expires before now + `within` and that has no
+  // renewed one waiting: once per certificate, across servers too. How many were raised.
+  virtual StatusOr<int> markExpiringCertificates(TimePoint now, std::chrono::seconds within) = 0;
 
   // Stores a batch of reports in ONE durable transaction (group commit). Each report is stored
   // once: a repeated report_id is kDuplicate. Updates the device's latest result, status and
@@ -396,8 +416,19 @@ class Store {
   virtual StatusOr<std::vector<DueDelivery>> claimDueDeliveries(TimePoint now,
                                                                 std::chrono::seconds claim_for,
                                                                 int limit) = 0;
+  // claimDueDeliveries with a run per webhook: its head (as there) and the pending deliveries
+  // after it, in order, up to `per_webhook` in all; a run stops before the first one that is not
+  // due or is claimed. Grouped by webhook, each run in order. One claim transaction in all.
+  virtual StatusOr<std::vector<DueDelivery>> claimDeliveryRuns(TimePoint now,
+                                                               std::chrono::seconds claim_for,
+                                                               int limit, int per_webhook) = 0;
   // Records an attempt: delivered, failed (no retry_at) or pending until retry_at; unclaims it.
   virtual Status recordDeliveryAttempt(int64_t delivery_id, const DeliveryAttempt& attempt) = 0;
+  // Records the attempts of a run (delivery id, attempt) and unclaims `released` (claimed, not
+  // attempted: due again at once), in one transaction.
+  virtual Status recordDeliveryAttempts(
+      const std::vector<std::pair<int64_t, DeliveryAttempt>>& attempts,
+      const std::vector<int64_t>& released) = 0;
   // The delivery log of webhook `id`, newest first, ids below `before` (0: from the newest).
   virtual StatusOr<std::vector<WebhookDelivery>> listDeliveries(int64_t id, int64_t before,
                                                                 int limit) = 0;

@@ -41,6 +41,7 @@ inline constexpr WebhookEventType kWebhookEventTypes[] = {
     {"renewed", "Device certificate renewed"},
     {"enrolment_spike", "Enrolment spike"},
     {"duplicate_machine_id", "Duplicate machine id"},
+    {"certificate_expiring", "Device certificate expiring"},
 };
 // The type, or nullptr when no webhook can subscribe to `name`.
 const WebhookEventType* FindWebhookEventType(std::string_view name);
@@ -143,10 +144,24 @@ struct WebhookSenderOptions {
   static constexpr size_t kMaxResponseBytes = 64 * 1024;  // the rest of an answer is not read
 };
 
-// One POST of `body` to `url` with the three X-Hearth headers (TLS 1.2 or later, the peer and
-// its name verified, no redirects followed). The outcome without retry_at.
-DeliveryAttempt SendWebhook(const WebhookSenderOptions& options, const std::string& url,
-                            const std::string& secret, int64_t delivery_id,
-                            const std::string& body);
+// Sends deliveries to receivers over connections it keeps open between them (HTTP keep-alive,
+// TLS session reuse: one receiver's run of deliveries costs one handshake). One delivery at a
+// time: not for concurrent use; a different object per thread.
+class WebhookClient {
+ public:
+  explicit WebhookClient(WebhookSenderOptions options);
+  ~WebhookClient();
+  WebhookClient(const WebhookClient&) = delete;
+  WebhookClient& operator=(const WebhookClient&) = delete;
+
+  // One POST of `body` to `url` with the three X-Hearth headers (TLS 1.2 or later, the peer and
+  // its name verified, no redirects followed). The outcome without retry_at.
+  DeliveryAttempt send(const std::string& url, const std::string& secret, int64_t delivery_id,
+                       const std::string& body);
+
+ private:
+  WebhookSenderOptions options_;
+  void* curl_ = nullptr;  // CURL*, made at the first send
+};
 
 }  // namespace hearth::server
