@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hearth/json.h"
+#include "hearth/server/compliance_history.h"
 #include "hearth/server/webhooks.h"
 #include "hearth/status.h"
 
@@ -322,6 +323,12 @@ class Store {
   // Appends `stale` events for devices whose last report (or enrolment) is older than
   // now - window and that have no stale event since. Returns how many were added.
   virtual StatusOr<int> markStale(TimePoint now, std::chrono::seconds window) = 0;
+
+  // The period report's input (compliance_history.h), a page of devices at a time: each with
+  // its checks' verdict at the period's start and changes within it (from the feed's
+  // verdict_changed events and check_state), and its stale spans. Reads only what is stored: a
+  // period older than retention (PruneOptions) lacks the changes pruned.
+  virtual StatusOr<std::vector<DeviceHistory>> reportHistory(const ReportPageQuery& query) = 0;
 
   // Deletes what retention says must go (see PruneOptions), in batches. With dry_run, counts.
   virtual StatusOr<PruneResult> prune(const PruneOptions& options) = 0;
