@@ -82,7 +82,8 @@ StatusOr<std::vector<DeviceHistory>> SqlStore::reportHistory(const ReportPageQue
       d.level = levels[i];
       d.enrolled_at = seconds(enrolled[i]);
       if (!retired[i].empty()) d.retired_at = seconds(retired[i]);
-      for (const auto& c : ParseChecksSummary(summaries[i]).asArray()) {
+      json::Value summary = ParseChecksSummary(summaries[i]);
+      for (const auto& c : summary.asArray()) {
         const json::Value* id = c.find("id");
         const json::Value* req = c.find("required");
         if (id != nullptr && id->isString()) {

@@ -104,11 +104,11 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
   auto v = store_->schemaVersion();
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(*v, 8);
+  EXPECT_EQ(*v, 10);
   if (GetParam() == "sqlite") {
     auto again = OpenStore(dir_.path() + "/hearth.db");
     ASSERT_TRUE(again.ok()) << again.status().toString();
-    EXPECT_EQ(*(*again)->schemaVersion(), 8);
+    EXPECT_EQ(*(*again)->schemaVersion(), 10);
   }
 }
 
