@@ -100,27 +100,31 @@ StatusOr<std::vector<DeviceHistory>> SqlStore::reportHistory(const ReportPageQue
       return it == index.end() ? nullptr : &page[it->second];
     };
 
-    // 1. The current verdict of every check.
+    // Sets the verdict at the start of each check in the rows (device_id, check_id, verdict) of
+    // `sql`, bound with the page's first and last device (and `since`, when given).
     std::vector<std::string> dev, check, v1, v2, at;
-    db_.execOn(db,
-               "SELECT device_id, check_id, verdict FROM check_state "
-               "WHERE device_id >= ? AND device_id <= ?",
-               [&](Statement& st) { st, use(first), use(last), into(dev), into(check), into(v1); });
-    for (size_t i = 0; i < dev.size(); ++i) {
-      if (Gathering* g = gathering(dev[i])) g->check(check[i]).verdict_at_start = verdict(v1[i]);
-    }
+    auto atStart = [&](const std::string& sql, std::string* since) {
+      dev.clear(), check.clear(), v1.clear();
+      db_.execOn(db, sql, [&](Statement& st) {
+        st, use(first), use(last);
+        if (since != nullptr) st, use(*since);
+        st, into(dev), into(check), into(v1);
+      });
+      for (size_t i = 0; i < dev.size(); ++i) {
+        if (Gathering* g = gathering(dev[i])) g->check(check[i]).verdict_at_start = verdict(v1[i]);
+      }
+    };
+    // 1. The current verdict of every check.
+    atStart(
+        "SELECT device_id, check_id, verdict FROM check_state "
+        "WHERE device_id >= ? AND device_id <= ?",
+        nullptr);
     // 2. A check that changed after the period: its verdict before its first change there.
-    dev.clear(), check.clear(), v1.clear();
-    db_.execOn(db,
-               "SELECT device_id, check_id, COALESCE(from_verdict, '') FROM events WHERE cursor "
-               "IN (SELECT MIN(cursor) FROM events WHERE type = 'verdict_changed' AND "
-               "device_id >= ? AND device_id <= ? AND at >= ? GROUP BY device_id, check_id)",
-               [&](Statement& st) {
-                 st, use(first), use(last), use(to), into(dev), into(check), into(v1);
-               });
-    for (size_t i = 0; i < dev.size(); ++i) {
-      if (Gathering* g = gathering(dev[i])) g->check(check[i]).verdict_at_start = verdict(v1[i]);
-    }
+    atStart(
+        "SELECT device_id, check_id, COALESCE(from_verdict, '') FROM events WHERE cursor "
+        "IN (SELECT MIN(cursor) FROM events WHERE type = 'verdict_changed' AND "
+        "device_id >= ? AND device_id <= ? AND at >= ? GROUP BY device_id, check_id)",
+        &to);
     // 3. The changes within the period, in the order they were stored.
     dev.clear(), check.clear(), v1.clear();
     db_.execOn(db,
