@@ -21,6 +21,7 @@
 #include "hearth/text.h"
 #include "http_error.h"
 #include "http_io.h"
+#include "report_api.h"
 #include "route_handler.h"
 #include "webhook_api.h"
 
@@ -93,6 +94,9 @@ class AdminHandler final : public RouteHandler {
     if (path == "/api/v1/audit" && method == "GET") {
       return cursorPage(q, resp, "entries", &Store::listAudit, &AuditEntryJson, &AuditEntry::id);
     }
+    if (path == "/api/v1/compliance-report" && method == "GET") {
+      return RouteComplianceReport(context_, q, token, req, resp, [&] { keepAlive(req); });
+    }
     if (path == "/api/v1/webhooks" || path.starts_with("/api/v1/webhooks/")) {
       return RouteWebhooks(context_, {method, path, q, [&] { return requestBody(req); }, token},
                            resp);
@@ -111,7 +115,7 @@ class AdminHandler final : public RouteHandler {
       throw HttpError{known ? 405 : 404, "no such endpoint"};
     }
     if (path == "/api/v1/devices" || path == "/api/v1/devices.csv" || path == "/api/v1/feed" ||
-        path == "/api/v1/audit") {
+        path == "/api/v1/audit" || path == "/api/v1/compliance-report") {
       throw HttpError{405, "use GET"};
     }
     throw HttpError{404, "no such endpoint"};

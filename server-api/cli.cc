@@ -112,6 +112,13 @@ constexpr const char* kUsage =
     "                                                     send a signed test delivery now\n"
     "  webhook deliveries ID [--before ID] [--limit N] [--json]\n"
     "                                                     the delivery log, newest first\n"
+    "  report compliance --from DATE --to DATE [--format csv|json] [--output FILE]\n"
+    "                                                     the period report for auditors: per\n"
+    "                                                     device and check the share of the\n"
+    "                                                     period compliant, incidents, stale\n"
+    "                                                     spans, admin actions, totals per level\n"
+    "                                                     (DATE: YYYY-MM-DD or RFC 3339; at most\n"
+    "                                                     366 days, ended; same data, same bytes)\n"
     "  rotate signing-key [--overlap-days N]              make the next policy-signing key; it is\n"
     "                                                     announced with every policy and signs\n"
     "                                                     them after N days (30)\n"
@@ -166,7 +173,7 @@ int dispatch(const std::vector<std::string>& raw, const ServerCliEnvironment& en
   if (cmd == "restore") return CmdRestore(a, env, state_dir);
   if (cmd == "rotate") return CmdRotate(a, env, state_dir);
   if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db" && cmd != "prune" &&
-      cmd != "device" && cmd != "audit" && cmd != "webhook") {
+      cmd != "device" && cmd != "audit" && cmd != "webhook" && cmd != "report") {
     env.err << "hearth-server: unknown command \"" << cmd << "\" (see hearth-server --help)\n";
     return kExitUsage;
   }
@@ -199,6 +206,7 @@ int dispatch(const std::vector<std::string>& raw, const ServerCliEnvironment& en
   if (cmd == "device") return CmdDevice(a, env, **store);
   if (cmd == "audit") return CmdAudit(a, env, **store);
   if (cmd == "webhook") return CmdWebhook(a, env, **store);
+  if (cmd == "report") return CmdReport(a, env, **store);
   return CmdPolicy(a, env, **store, state_dir);
 }
 

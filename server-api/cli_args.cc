@@ -62,6 +62,9 @@ constexpr FlagSpec kFlags[] = {
     {.name = "--format"},
     {.name = "--secret-file"},
     {.name = "--before"},
+    {.name = "--from"},
+    {.name = "--to"},
+    {.name = "--output"},
     // Options without a value.
     {.name = "--dry-run", .kind = FlagKind::kSwitch},
     {.name = "--approval", .kind = FlagKind::kSwitch},

@@ -75,6 +75,9 @@ int CmdOwnersImport(const ParsedFlags& a, const ServerCliEnvironment& env, Store
 // cli_webhooks.cc: webhook add|list|test|remove|deliveries.
 int CmdWebhook(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
 
+// cli_report.cc: report compliance.
+int CmdReport(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
+
 // cli_database.cc: check-db, backup, restore, prune. `db` is the database URI.
 int CmdCheckDb(const ServerCliEnvironment& env, Store& store, const std::string& db);
 int CmdBackup(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir);

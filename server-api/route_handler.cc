@@ -75,6 +75,11 @@ void RouteHandler::handleRequest(Poco::Net::HTTPServerRequest& req,
   watchdog_.touch(static_cast<int>(impl.socket().impl()->sockfd()));
 }
 
+void RouteHandler::keepAlive(Poco::Net::HTTPServerRequest& req) {
+  auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(req);
+  watchdog_.touch(static_cast<int>(impl.socket().impl()->sockfd()));
+}
+
 StatusOr<std::string> RouteHandler::readBody(Poco::Net::HTTPServerRequest& req) {
   BodyPace pace{.floor = context_.options.body_floor, .min_rate = context_.options.body_min_rate};
   auto max = static_cast<Poco::Int64>(protocol::kMaxBodyBytes);

@@ -36,6 +36,10 @@ class RouteHandler : public Poco::Net::HTTPRequestHandler {
   StatusOr<std::string> readBody(Poco::Net::HTTPServerRequest& req);
   std::string requestBody(Poco::Net::HTTPServerRequest& req);
 
+  // Starts the connection's deadline again: a handler that streams a long answer calls it as
+  // the answer progresses.
+  void keepAlive(Poco::Net::HTTPServerRequest& req);
+
   ServerContext& context_;
 
  private:

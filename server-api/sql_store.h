@@ -8,6 +8,7 @@
 //   store_prune.cc    retention
 //   store_webhooks.cc webhooks, their outbox and delivery log
 //   store_summary.cc  what is kept beside each result: checks summary, SHA-256 (schema 7)
+//   store_report.cc   the period report's history
 #pragma once
 
 #include <map>
@@ -101,6 +102,9 @@ class SqlStore final : public Store {
                                                     int64_t before, bool* more) override;
   StatusOr<std::vector<FeedEvent>> feed(int64_t after, int limit) override;
   StatusOr<int> markStale(TimePoint now_time, std::chrono::seconds window) override;
+
+  // store_report.cc
+  StatusOr<std::vector<DeviceHistory>> reportHistory(const ReportPageQuery& query) override;
 
   // store_prune.cc
   StatusOr<PruneResult> prune(const PruneOptions& o) override;

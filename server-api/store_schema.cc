@@ -354,6 +354,14 @@ CREATE FUNCTION hearth_webhook_outbox() RETURNS trigger LANGUAGE plpgsql AS
 CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events
   FOR EACH ROW EXECUTE FUNCTION hearth_webhook_outbox();
 )sql"},
+    // v10: the period report (issue 14) reads a page of devices' events of one type within a
+    // time range: (device_id, type, at) serves it, and every query events_device (device_id,
+    // type) served, which it replaces. (v9 is the time-in-state migration of the same issue.)
+    {10,
+     "CREATE INDEX events_device_type_at ON events(device_id, type, at);"
+     "DROP INDEX events_device",
+     "CREATE INDEX events_device_type_at ON events(device_id, type, at);"
+     "DROP INDEX events_device"},
     // v11: the fleet's first-seen dates of pending security updates (issue 14 item 6): the
     // earliest received_at of a report naming (package, candidate) pending, whichever device sent
     // it; last_seen (written at most daily) lets retention drop what no device reports any more.

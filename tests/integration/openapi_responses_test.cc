@@ -5,6 +5,7 @@
 // fails this test (before: 401 on device detail and history, 400 on every list's bad `limit`,
 // `status` or `after`, 404 on a level without policy, 413 and 408 on owner were not listed).
 // Every operation must have an operationId and at least one success and one error case here.
+#include <chrono>
 #include <functional>
 #include <map>
 #include <set>
@@ -16,6 +17,7 @@
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
+#include "hearth/time.h"
 #include "support/files.h"
 #include "support/https_client.h"
 #include "support/json_schema.h"
@@ -148,6 +150,12 @@ TEST_F(OpenApiResponsesTest, Defect10EveryRouteAnswersOnlyDocumentedStatusesAndS
       R"({"url":"http://127.0.0.1:9/new","secret":"whsec_0123456789abcdef0123456789abcdef",)"
       R"("events":["check_failed"],"format":"slack"})";
 
+  // The period report of the last day, up to a second ago (a period must have ended).
+  auto now = std::chrono::system_clock::now();
+  const std::string report =
+      "/api/v1/compliance-report?from=" + formatRfc3339(now - std::chrono::hours(24)) +
+      "&to=" + formatRfc3339(now - std::chrono::seconds(1));
+
   const std::vector<Case> cases = {
       {"enrollDevice", "post", "/api/v1/enroll", As::kNobody, enroll_body(server_.enrollSecret())},
       {"enrollDevice", "post", "/api/v1/enroll", As::kNobody, "{\"csr\": 1}"},
@@ -207,6 +215,12 @@ TEST_F(OpenApiResponsesTest, Defect10EveryRouteAnswersOnlyDocumentedStatusesAndS
       {"listAudit", "get", "/api/v1/audit", As::kReader},
       {"listAudit", "get", "/api/v1/audit?after=-1", As::kAdmin},
       {"listAudit", "get", "/api/v1/audit?after=x", As::kAdmin},
+      {"getComplianceReport", "get", report + "&format=json", As::kReader},
+      {"getComplianceReport", "get", "/api/v1/compliance-report?from=2026-01-01", As::kAdmin},
+      {"getComplianceReport", "get", report, As::kNobody},
+      {"getComplianceReport", "get", report + "&format=xml", As::kAdmin},
+      {"getComplianceReport", "get", "/api/v1/compliance-report?from=2026-01-01&to=2099-01-01",
+       As::kReader},
       {"getFeed", "get", "/api/v1/feed", As::kReader},
       {"getFeed", "get", "/api/v1/feed", As::kNobody},
       {"getFeed", "get", "/api/v1/feed?after=abc", As::kAdmin},

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hearth/json.h"
+#include "hearth/server/compliance_history.h"
 #include "hearth/server/webhooks.h"
 #include "hearth/status.h"
 
@@ -367,6 +368,11 @@ class Store {
   // absent ones are left out). For tests and tools; ingest answers them with each report.
   virtual StatusOr<std::vector<FleetFirstSeen>> fleetFirstSeen(
       const std::vector<std::pair<std::string, std::string>>& updates) = 0;
+  // The period report's input (compliance_history.h), a page of devices at a time: each with
+  // its checks' verdict at the period's start and changes within it (from the feed's
+  // verdict_changed events and check_state), and its stale spans. Reads only what is stored: a
+  // period older than retention (PruneOptions) lacks the changes pruned.
+  virtual StatusOr<std::vector<DeviceHistory>> reportHistory(const ReportPageQuery& query) = 0;
 
   // Deletes what retention says must go (see PruneOptions), in batches. With dry_run, counts.
   // The fleet's first-seen dates go only when no device reported the update pending within

@@ -1,0 +1,102 @@
+// The period report for auditors, computed from what the store holds (compliance_history.h):
+// per device and per check the seconds of the period spent compliant, non-compliant and unknown,
+// the incidents, the stale spans; totals per level. Pure functions of their input: the same rows
+// and the same period give the same numbers (hearth/server/report.h writes them as CSV or JSON).
+//
+// Definitions (docs/server.md "The compliance report"):
+//  - A device is observed from max(from, enrolled_at) to min(to, retired_at).
+//  - A check is compliant while its verdict is pass or not_applicable, non-compliant while it is
+//    fail, unknown while it is unknown or while it has no verdict yet (the device had not
+//    reported it). A verdict holds from the report that brought it until the next report that
+//    changes it, stale or not.
+//  - A device is non-compliant while any of its required checks fails; else unknown while any
+//    required check is unknown (or before its first report); else compliant.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hearth/server/compliance_history.h"
+
+namespace hearth::server {
+
+// The longest period a report covers (a leap year).
+inline constexpr int64_t kMaxReportSeconds = 366 * 24 * 3600;
+
+// Seconds of an observed span by state.
+struct StateSeconds {
+  int64_t compliant = 0;
+  int64_t noncompliant = 0;
+  int64_t unknown = 0;
+  int64_t observed() const { return compliant + noncompliant + unknown; }
+  void add(const StateSeconds& o) {
+    compliant += o.compliant;
+    noncompliant += o.noncompliant;
+    unknown += o.unknown;
+  }
+};
+
+// A non-compliant span within the device's observed span: [start, end).
+struct Incident {
+  int64_t start = 0;
+  int64_t end = 0;
+  bool began_before = false;  // already non-compliant when observation began
+  bool open = false;          // still non-compliant when observation ended
+};
+
+struct CheckReport {
+  std::string check_id;
+  bool required = false;
+  StateSeconds seconds;
+  std::vector<Incident> incidents;
+};
+
+struct DeviceReport {
+  const DeviceHistory* device = nullptr;
+  int64_t start = 0;  // observed span
+  int64_t end = 0;
+  StateSeconds seconds;             // the device as a whole
+  std::vector<Incident> incidents;  // the device as a whole (required checks)
+  std::vector<CheckReport> checks;  // by check_id
+  std::vector<StaleSpan> stale;     // clipped to the observed span
+  int64_t stale_seconds = 0;
+};
+
+// The report of one device over `period`; nullopt when the device is not observed in it.
+std::optional<DeviceReport> ComputeDeviceReport(const DeviceHistory& device,
+                                                const ReportPeriod& period);
+
+// `part` of `whole` as a percentage rounded half up to two decimals, in hundredths (9987 is
+// 99.87 %); 0 when `whole` is 0.
+int64_t PercentHundredths(int64_t part, int64_t whole);
+// Hundredths as text: "99.87", "100.00", "0.00".
+std::string PercentText(int64_t hundredths);
+
+// Totals per level, summed over devices as they come.
+struct LevelTotals {
+  int64_t devices = 0;
+  StateSeconds seconds;
+  int64_t devices_with_incidents = 0;  // non-compliant at some time of the period
+  int64_t devices_stale = 0;           // stale at some time of the period
+  int64_t stale_seconds = 0;
+  struct Check {
+    int64_t devices = 0;
+    StateSeconds seconds;
+    int64_t incidents = 0;
+  };
+  std::map<std::string, Check> checks;
+};
+
+class ReportTotals {
+ public:
+  void add(const DeviceReport& report);
+  const std::map<std::string, LevelTotals>& levels() const { return levels_; }
+
+ private:
+  std::map<std::string, LevelTotals> levels_;
+};
+
+}  // namespace hearth::server

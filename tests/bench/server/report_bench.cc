@@ -1,0 +1,131 @@
+// The period report at fleet scale (issue 14: 100,000 devices, a year of history, the 90-day
+// report within 10 s). Builds the fleet (fleet_history.h: direct batched inserts into an SQLite
+// store made by the server's OpenStore), then makes the report of the year's last `--days` days
+// `--runs` times per format through the same code as the API and the command line
+// (WriteComplianceReport, output counted and thrown away), and prints the median, min and max.
+// Usage:
+//   hearth_report_bench [--devices 100000] [--days 90] [--runs 5] [--database FILE]
+//     --database: build the fleet there and keep it (an existing file is reused as it is);
+//     default: a temporary file, removed afterwards.
+// Exit 1 when the median of a format misses the 10 s budget.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <ostream>
+#include <streambuf>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "bench/server/bench_util.h"
+#include "bench/server/fleet_history.h"
+#include "hearth/server/report.h"
+#include "hearth/server/store.h"
+#include "hearth/time.h"
+
+namespace {
+
+// Counts the bytes written to it and keeps none.
+class CountingBuffer final : public std::streambuf {
+ public:
+  int64_t bytes = 0;
+
+ protected:
+  int overflow(int c) override {
+    if (c != traits_type::eof()) ++bytes;
+    return c == traits_type::eof() ? 0 : c;
+  }
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    bytes += n;
+    return n;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using hearth::bench::Flag;
+  int devices = std::stoi(Flag(argc, argv, "--devices", "100000"));
+  int days = std::stoi(Flag(argc, argv, "--days", "90"));
+  int runs = std::stoi(Flag(argc, argv, "--runs", "5"));
+  std::string path = Flag(argc, argv, "--database", "");
+  bool temporary = path.empty();
+  if (temporary) {
+    path = (std::filesystem::temp_directory_path() /
+            ("hearth-report-bench-" + std::to_string(::getpid()) + ".db"))
+               .string();
+  }
+  hearth::bench::FleetOptions options;
+  options.devices = devices;
+  options.year_start = 1735689600;  // 2025-01-01T00:00:00Z
+  if (!std::filesystem::exists(path)) {
+    hearth::bench::FleetSummary built;
+    if (!hearth::bench::BuildFleetHistory(path, options, &built)) return 1;
+    std::printf(
+        "fleet: %lld devices, %lld events (%lld stale), %lld reports, built in %.1f s "
+        "(direct inserts)\n",
+        static_cast<long long>(built.devices), static_cast<long long>(built.events),
+        static_cast<long long>(built.stale_events), static_cast<long long>(built.reports),
+        built.seconds);
+  } else {
+    std::printf("fleet: reusing %s\n", path.c_str());
+  }
+  auto store = hearth::server::OpenStore(path, hearth::server::OpenMode::kExisting);
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", store.status().toString().c_str());
+    return 1;
+  }
+  int64_t to = options.year_start + 365 * 86400;
+  hearth::server::ReportPeriod period{to - static_cast<int64_t>(days) * 86400, to};
+  constexpr double kBudget = 10.0;
+  bool missed = false;
+  std::printf("\n%-34s %10s %10s %10s %12s %8s\n", "report (SQLite)", "median s", "min s", "max s",
+              "bytes", "budget");
+  for (auto format : {hearth::server::ReportFormat::kCsv, hearth::server::ReportFormat::kJson}) {
+    std::vector<double> times, cpu;
+    int64_t bytes = 0;
+    for (int r = 0; r < runs; ++r) {
+      CountingBuffer counter;
+      std::ostream out(&counter);
+      auto start = std::chrono::steady_clock::now();
+      std::clock_t cpu_start = std::clock();
+      auto s = hearth::server::WriteComplianceReport(**store, period, format,
+                                                     [&]() -> std::ostream& { return out; });
+      times.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      cpu.push_back(static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC);
+      if (!s.ok()) {
+        std::fprintf(stderr, "report: %s\n", s.toString().c_str());
+        return 1;
+      }
+      bytes = counter.bytes;
+    }
+    double median = hearth::bench::Percentile(times, 0.5);
+    bool over = median > kBudget;
+    missed = missed || over;
+    std::string name = std::to_string(days) + " days, " + std::to_string(devices) + " devices, " +
+                       (format == hearth::server::ReportFormat::kCsv ? "csv" : "json");
+    std::printf("%-34s %10.2f %10.2f %10.2f %10.2f %12lld %7.0fs%s\n", name.c_str(), median,
+                *std::min_element(times.begin(), times.end()),
+                *std::max_element(times.begin(), times.end()), hearth::bench::Percentile(cpu, 0.5),
+                static_cast<long long>(bytes), kBudget, over ? "  MISSED" : "");
+  }
+  std::printf(
+      "(period %s .. %s, %d runs each)\n",
+      hearth::formatRfc3339(
+          std::chrono::system_clock::time_point(std::chrono::seconds(period.from)))
+          .c_str(),
+      hearth::formatRfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(period.to)))
+          .c_str(),
+      runs);
+  store->reset();
+  if (temporary) {
+    std::error_code ignored;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(path + suffix, ignored);
+    }
+  }
+  return missed ? 1 : 0;
+}

@@ -1,0 +1,444 @@
+// Issue 14 item 5: the period report for auditors on SQLite and (HEARTH_TEST_PG_URI) PostgreSQL.
+// The key test stores a generated year of reports (seeded, with failures, unknown verdicts,
+// silences long enough to go stale, a device enrolled mid-year and one retired) through the
+// store's ingest, and compares the report's per-device and per-check seconds, percentages and
+// incidents for several periods (including ones that start and end mid-incident) with a
+// reference computed here by walking the generated reports themselves: the verdict at any time
+// is that of the latest report received before it, which owes nothing to the store's events.
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "hearth/json.h"
+#include "hearth/server/report.h"
+#include "hearth/server/store.h"
+#include "hearth/time.h"
+#include "support/store_backend.h"
+
+namespace hearth::server {
+namespace {
+
+TimePoint T(const char* s) { return *parseRfc3339(s); }
+int64_t Secs(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+TimePoint At(int64_t s) { return TimePoint(std::chrono::seconds(s)); }
+
+struct CheckSpec {
+  const char* id;
+  bool required;
+};
+const CheckSpec kChecks[] = {{"disk_encryption", true}, {"screen_lock", false}, {"vpn", true}};
+
+// One generated report: when it was received and each check's verdict (kChecks order).
+struct GenReport {
+  int64_t at = 0;
+  std::vector<std::string> verdicts;
+};
+
+struct GenDevice {
+  std::string id;
+  std::string level;
+  int64_t enrolled = 0;
+  std::optional<int64_t> retired;
+  std::vector<GenReport> reports;
+};
+
+json::Value resultOf(const GenReport& r) {
+  json::Value checks = json::Value::array();
+  bool compliant = true;
+  for (size_t i = 0; i < std::size(kChecks); ++i) {
+    json::Value c = json::Value::object();
+    c.set("id", kChecks[i].id);
+    c.set("verdict", r.verdicts[i]);
+    c.set("required", kChecks[i].required);
+    c.set("summary", "s");
+    checks.push(std::move(c));
+    if (kChecks[i].required && r.verdicts[i] != "pass" && r.verdicts[i] != "not_applicable") {
+      compliant = false;
+    }
+  }
+  json::Value o = json::Value::object();
+  o.set("compliant", compliant);
+  o.set("checks", std::move(checks));
+  return o;
+}
+
+// ---- The reference: a walk over the generated reports, written apart from the server. ----
+
+enum Cls { kC, kN, kU };
+Cls classOf(const std::string& v) {
+  if (v == "pass" || v == "not_applicable") return kC;
+  if (v == "fail") return kN;
+  return kU;
+}
+Cls deviceClass(const GenReport& r) {
+  bool unknown = false;
+  for (size_t i = 0; i < std::size(kChecks); ++i) {
+    if (!kChecks[i].required) continue;
+    Cls c = classOf(r.verdicts[i]);
+    if (c == kN) return kN;
+    if (c == kU) unknown = true;
+  }
+  return unknown ? kU : kC;
+}
+
+struct RefShare {
+  int64_t secs[3] = {0, 0, 0};
+  int incidents = 0;
+  bool failing_at_start = false, failing_at_end = false;
+};
+
+// `cls(i)`: the class report i gives. Unknown before the first report.
+template <typename ClassOf>
+RefShare walk(const GenDevice& d, int64_t s, int64_t e, ClassOf cls) {
+  RefShare out;
+  const auto& rs = d.reports;
+  int64_t first = rs.empty() ? e : std::min(e, std::max(s, rs.front().at));
+  out.secs[kU] += first - s;
+  bool in_fail = false;
+  for (size_t i = 0; i < rs.size(); ++i) {
+    int64_t a = std::max(s, rs[i].at);
+    int64_t b = std::min(e, i + 1 < rs.size() ? rs[i + 1].at : e);
+    Cls c = cls(i);
+    if (b > a) {
+      out.secs[c] += b - a;
+      if (c == kN && !in_fail) ++out.incidents;
+      if (a == s && c == kN) out.failing_at_start = true;
+      if (b == e && c == kN) out.failing_at_end = true;
+      in_fail = c == kN;
+    }
+  }
+  return out;
+}
+
+class ComplianceReportTest : public testing::StoreBackendTest {
+ protected:
+  ComplianceReportTest() : StoreBackendTest("report") {}
+
+  void SetUp() override {
+    StoreBackendTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    for (const char* level : {"standard", "strict"}) {
+      SecretRecord secret;
+      secret.level = level;
+      secret.created_at = T("2024-12-01T00:00:00Z");
+      ASSERT_TRUE(store_->createSecret(std::string("hash-") + level, secret).ok());
+    }
+  }
+
+  void enroll(const GenDevice& d) {
+    DeviceRecord r;
+    r.device_id = d.id;
+    r.hostname = "host-" + d.id;
+    r.owner = "owner of " + d.id;
+    r.cert_serial = "01";
+    r.enrolled_at = At(d.enrolled);
+    ASSERT_TRUE(store_->enrollDevice("hash-" + d.level, r, At(d.enrolled)).ok());
+  }
+
+  // A year (2025) of reports from `count` devices, seeded: verdicts change now and then, and a
+  // device now and then falls silent for days (stale: markStale runs at every day's end).
+  std::vector<GenDevice> generate(int count, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    auto uniform = [&](int64_t lo, int64_t hi) {
+      return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+    };
+    const int64_t year = Secs(T("2025-01-01T00:00:00Z")), end = Secs(T("2026-01-01T00:00:00Z"));
+    std::vector<GenDevice> devices;
+    for (int n = 0; n < count; ++n) {
+      GenDevice d;
+      char id[16];
+      std::snprintf(id, sizeof id, "dev-%02d", n);
+      d.id = id;
+      d.level = n % 3 == 2 ? "strict" : "standard";
+      d.enrolled = year - 86400 + uniform(0, 3600);
+      if (n == 1) d.enrolled = Secs(T("2025-05-10T09:00:00Z"));  // mid-year
+      if (n == 2) d.retired = Secs(T("2025-09-15T17:30:00Z"));
+      std::vector<std::string> v(std::size(kChecks), "pass");
+      int64_t t = d.enrolled + uniform(60, 6 * 3600);
+      while (t < end && (!d.retired || t < *d.retired)) {
+        for (auto& verdict : v) {
+          if (uniform(0, 99) >= 15) continue;
+          int64_t pick = uniform(0, 99);
+          verdict = pick < 60   ? "pass"
+                    : pick < 88 ? "fail"
+                    : pick < 94 ? "unknown"
+                                : "not_applicable";
+        }
+        d.reports.push_back({t, v});
+        t += uniform(0, 49) == 0 ? uniform(5, 10) * 86400 : uniform(3600, 36 * 3600);
+      }
+      devices.push_back(std::move(d));
+    }
+    return devices;
+  }
+
+  void store(const std::vector<GenDevice>& devices) {
+    for (const auto& d : devices) enroll(d);
+    struct Pending {
+      int64_t at;
+      const GenDevice* device;
+      size_t index;
+    };
+    std::vector<Pending> all;
+    for (const auto& d : devices) {
+      for (size_t i = 0; i < d.reports.size(); ++i) all.push_back({d.reports[i].at, &d, i});
+    }
+    std::sort(all.begin(), all.end(), [](const Pending& a, const Pending& b) {
+      return a.at != b.at ? a.at < b.at : a.device->id < b.device->id;
+    });
+    // A day's reports in one transaction, then that day's staleness.
+    std::vector<NewReport> batch;
+    int64_t day_end = 0;
+    auto flush = [&] {
+      if (!batch.empty()) {
+        auto done = store_->ingestReports(batch);
+        ASSERT_TRUE(done.ok()) << done.status().toString();
+        batch.clear();
+      }
+      if (day_end > 0) {
+        ASSERT_TRUE(store_->markStale(At(day_end), std::chrono::hours(96)).ok());
+      }
+    };
+    for (const auto& p : all) {
+      if (p.at >= day_end) {
+        flush();
+        day_end = p.at - p.at % 86400 + 86400;
+      }
+      NewReport r;
+      r.device_id = p.device->id;
+      r.sequence = static_cast<int64_t>(p.index) + 1;
+      r.report_id = p.device->id + "-" + std::to_string(r.sequence);
+      r.sent_at = formatRfc3339(At(p.at));
+      r.agent_version = "0.1.0";
+      r.result = resultOf(p.device->reports[p.index]);
+      r.received_at = At(p.at);
+      batch.push_back(std::move(r));
+    }
+    flush();
+    for (const auto& d : devices) {
+      if (d.retired) {
+        ASSERT_TRUE(store_->retireDevice(d.id, At(*d.retired)).ok());
+      }
+    }
+  }
+
+  std::string report(const ReportPeriod& p, ReportFormat format) {
+    std::ostringstream out;
+    Status s = WriteComplianceReport(*store_, p, format, [&]() -> std::ostream& { return out; });
+    EXPECT_TRUE(s.ok()) << s.toString();
+    return out.str();
+  }
+};
+
+void expectShare(const json::Value& o, const RefShare& ref, const std::string& what) {
+  const json::Value* secs = o.find("seconds");
+  ASSERT_NE(secs, nullptr) << what;
+  EXPECT_EQ(secs->find("compliant")->asInt(), ref.secs[kC]) << what;
+  EXPECT_EQ(secs->find("noncompliant")->asInt(), ref.secs[kN]) << what;
+  EXPECT_EQ(secs->find("unknown")->asInt(), ref.secs[kU]) << what;
+  int64_t observed = ref.secs[kC] + ref.secs[kN] + ref.secs[kU];
+  // The reference's percentage, rounded half up to hundredths.
+  int64_t hundredths = observed == 0 ? 0 : (ref.secs[kC] * 20000 + observed) / (2 * observed);
+  EXPECT_DOUBLE_EQ(o.find("compliant_percent")->asDouble(), static_cast<double>(hundredths) / 100.0)
+      << what;
+  const json::Value* incidents = o.find("incidents");
+  ASSERT_NE(incidents, nullptr) << what;
+  ASSERT_EQ(static_cast<int>(incidents->asArray().size()), ref.incidents) << what;
+  if (ref.incidents > 0) {
+    EXPECT_EQ(incidents->asArray().front().find("began_before")->asBool(), ref.failing_at_start)
+        << what;
+    EXPECT_EQ(incidents->asArray().back().find("open")->asBool(), ref.failing_at_end) << what;
+  }
+}
+
+TEST_P(ComplianceReportTest, AYearOfHistoryMatchesTheReferenceOverSeveralPeriods) {
+  auto devices = generate(9, 20261207);
+  ASSERT_NO_FATAL_FAILURE(store(devices));
+
+  std::mt19937_64 rng(7);
+  std::vector<ReportPeriod> periods = {
+      {Secs(T("2025-01-01T00:00:00Z")), Secs(T("2026-01-01T00:00:00Z"))},  // the year
+      {Secs(T("2025-07-01T00:00:00Z")), Secs(T("2025-10-01T00:00:00Z"))},  // Q3
+      {Secs(T("2024-12-01T00:00:00Z")), Secs(T("2025-02-01T00:00:00Z"))},  // before enrolment
+  };
+  // Periods from one report's time + 1 s to another's - 1 s while a check fails there: they start
+  // and end mid-incident.
+  const GenDevice& d0 = devices[0];
+  std::vector<int64_t> failing;
+  for (const auto& r : d0.reports) {
+    if (r.verdicts[2] == "fail") failing.push_back(r.at + 1);
+  }
+  ASSERT_GE(failing.size(), 4u);
+  for (int k = 0; k < 4; ++k) {
+    size_t i = std::uniform_int_distribution<size_t>(0, failing.size() / 2)(rng);
+    size_t j = std::uniform_int_distribution<size_t>(i + 1, failing.size() - 1)(rng);
+    periods.push_back({failing[i], failing[j]});
+  }
+  bool started_mid = false, ended_mid = false;
+  for (const auto& p : periods) {
+    std::string text = report(p, ReportFormat::kJson);
+    auto parsed = json::parse(text, {.max_depth = 16, .max_bytes = 64 << 20});
+    ASSERT_TRUE(parsed.ok()) << parsed.status().toString() << "\n" << text.substr(0, 2000);
+    std::map<std::string, const json::Value*> by_id;
+    for (const auto& o : parsed->find("devices")->asArray()) {
+      by_id[o.find("device_id")->asString()] = &o;
+    }
+    std::string span = formatRfc3339(At(p.from)) + ".." + formatRfc3339(At(p.to));
+    for (const auto& d : devices) {
+      int64_t s = std::max(p.from, d.enrolled);
+      int64_t e = d.retired ? std::min(p.to, *d.retired) : p.to;
+      if (e <= s) {
+        EXPECT_EQ(by_id.count(d.id), 0u) << d.id << " " << span;
+        continue;
+      }
+      ASSERT_EQ(by_id.count(d.id), 1u) << d.id << " " << span;
+      const json::Value& o = *by_id[d.id];
+      EXPECT_EQ(o.find("start")->asString(), formatRfc3339(At(s)));
+      EXPECT_EQ(o.find("end")->asString(), formatRfc3339(At(e)));
+      expectShare(o, walk(d, s, e, [&](size_t i) { return deviceClass(d.reports[i]); }),
+                  d.id + " " + span);
+      const auto& checks = o.find("checks")->asArray();
+      // Checks the device has reported by the period's end (the store knows no others).
+      std::vector<size_t> known;
+      for (size_t c = 0; c < std::size(kChecks); ++c) {
+        if (!d.reports.empty()) known.push_back(c);
+      }
+      ASSERT_EQ(checks.size(), known.size()) << d.id << " " << span;
+      for (size_t c : known) {
+        const json::Value& co = checks[c];  // by check id, and kChecks is sorted
+        EXPECT_EQ(co.find("check")->asString(), kChecks[c].id);
+        EXPECT_EQ(co.find("required")->asBool(), kChecks[c].required);
+        RefShare ref = walk(d, s, e, [&](size_t i) { return classOf(d.reports[i].verdicts[c]); });
+        expectShare(co, ref, d.id + "/" + kChecks[c].id + " " + span);
+        if (d.id == d0.id && c == 2) {
+          started_mid = started_mid || (ref.failing_at_start && s == p.from);
+          ended_mid = ended_mid || (ref.failing_at_end && e == p.to);
+        }
+      }
+    }
+    // Same stored input, same period: the same bytes, in both formats.
+    EXPECT_EQ(report(p, ReportFormat::kJson), text) << span;
+    EXPECT_EQ(report(p, ReportFormat::kCsv), report(p, ReportFormat::kCsv)) << span;
+  }
+  EXPECT_TRUE(started_mid);
+  EXPECT_TRUE(ended_mid);
+}
+
+// A device silent for days goes stale; the report gives the span from the stale event to the
+// next report, clipped to the period, and an open span while it is still stale at the end.
+TEST_P(ComplianceReportTest, StaleSpansRunFromTheStaleEventToTheNextReport) {
+  GenDevice d{"dev-stale", "standard", Secs(T("2025-03-01T00:00:00Z")), std::nullopt, {}};
+  d.reports = {{Secs(T("2025-03-01T01:00:00Z")), {"pass", "pass", "pass"}},
+               {Secs(T("2025-03-20T12:00:00Z")), {"pass", "pass", "fail"}}};
+  ASSERT_NO_FATAL_FAILURE(enroll(d));
+  NewReport r;
+  r.device_id = d.id;
+  r.agent_version = "0.1.0";
+  for (size_t i = 0; i < d.reports.size(); ++i) {
+    if (i == 1) {
+      // Stale on 10 March (the store's markStale at that time), until the report of 20 March.
+      ASSERT_EQ(*store_->markStale(T("2025-03-10T00:00:00Z"), std::chrono::hours(96)), 1);
+    }
+    r.sequence = static_cast<int64_t>(i) + 1;
+    r.report_id = d.id + std::to_string(i);
+    r.sent_at = formatRfc3339(At(d.reports[i].at));
+    r.received_at = At(d.reports[i].at);
+    r.result = resultOf(d.reports[i]);
+    ASSERT_TRUE(store_->ingestReports({r}).ok());
+  }
+  ASSERT_EQ(*store_->markStale(T("2025-04-01T00:00:00Z"), std::chrono::hours(96)), 1);
+
+  auto stale_of = [&](const char* from, const char* to) {
+    auto v = json::parse(report({Secs(T(from)), Secs(T(to))}, ReportFormat::kJson));
+    EXPECT_TRUE(v.ok());
+    return *v->find("devices")->asArray().front().find("stale");
+  };
+  auto spans = stale_of("2025-03-01T00:00:00Z", "2025-04-10T00:00:00Z").asArray();
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].find("start")->asString(), "2025-03-10T00:00:00Z");
+  EXPECT_EQ(spans[0].find("end")->asString(), "2025-03-20T12:00:00Z");
+  EXPECT_EQ(spans[0].find("seconds")->asInt(), 10 * 86400 + 12 * 3600);
+  EXPECT_EQ(spans[1].find("start")->asString(), "2025-04-01T00:00:00Z");
+  EXPECT_TRUE(spans[1].find("end")->isNull());  // still stale at the period's end
+  EXPECT_EQ(spans[1].find("seconds")->asInt(), 9 * 86400);
+  // A period starting mid-silence: the span is clipped to it.
+  spans = stale_of("2025-03-15T00:00:00Z", "2025-03-25T00:00:00Z").asArray();
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0].find("start")->asString(), "2025-03-15T00:00:00Z");
+  EXPECT_EQ(spans[0].find("seconds")->asInt(), 5 * 86400 + 12 * 3600);
+}
+
+// Admin actions of the period from the audit log (oldest first, none outside it); totals per
+// level; CSV cells that a spreadsheet would run as a formula are defused.
+TEST_P(ComplianceReportTest, AdminActionsTotalsAndSafeCsv) {
+  GenDevice d{"dev-csv", "strict", Secs(T("2025-03-01T00:00:00Z")), std::nullopt, {}};
+  DeviceRecord rec;
+  rec.device_id = d.id;
+  rec.hostname = "=HYPERLINK(\"x\")";
+  rec.owner = "@bob, \"the\" admin";
+  rec.cert_serial = "01";
+  rec.enrolled_at = At(d.enrolled);
+  ASSERT_TRUE(store_->enrollDevice("hash-strict", rec, At(d.enrolled)).ok());
+  NewReport r;
+  r.device_id = d.id;
+  r.report_id = "a";
+  r.sequence = 1;
+  r.sent_at = "2025-03-02T00:00:00Z";
+  r.received_at = T("2025-03-02T00:00:00Z");
+  r.result = resultOf({0, {"pass", "pass", "fail"}});
+  ASSERT_TRUE(store_->ingestReports({r}).ok());
+  for (const char* at : {"2025-02-28T23:59:59Z", "2025-03-05T10:00:00Z", "2025-03-31T00:00:00Z"}) {
+    AuditEntry e = NewAuditEntry("cli:root", "device.owner", "device:dev-csv");
+    e.at = T(at);
+    ASSERT_TRUE(store_->appendAudit(e).ok());
+  }
+  ReportPeriod p{Secs(T("2025-03-01T00:00:00Z")), Secs(T("2025-03-31T00:00:00Z"))};
+  auto v = json::parse(report(p, ReportFormat::kJson));
+  ASSERT_TRUE(v.ok());
+  const auto& actions = v->find("admin_actions")->asArray();
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].find("at")->asString(), "2025-03-05T10:00:00Z");
+  const auto& levels = v->find("levels")->asArray();
+  ASSERT_EQ(levels.size(), 1u);
+  EXPECT_EQ(levels[0].find("level")->asString(), "strict");
+  EXPECT_EQ(levels[0].find("devices")->asInt(), 1);
+  EXPECT_EQ(levels[0].find("devices_with_incidents")->asInt(), 1);
+  // Unknown for the day before the first report, non-compliant (vpn fails) from then on.
+  EXPECT_EQ(levels[0].find("seconds")->find("unknown")->asInt(), 86400);
+  EXPECT_EQ(levels[0].find("seconds")->find("noncompliant")->asInt(), 29 * 86400);
+
+  std::string csv = report(p, ReportFormat::kCsv);
+  EXPECT_EQ(csv.find("=HYPERLINK"), csv.find("'=HYPERLINK") + 1) << csv;
+  EXPECT_NE(csv.find("\"'=HYPERLINK(\"\"x\"\")\""), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\"'@bob, \"\"the\"\" admin\""), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\r\nlevel,,,,strict,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\r\nadmin_action,"), std::string::npos) << csv;
+  EXPECT_EQ(csv.rfind("\r\n"), csv.size() - 2);
+}
+
+TEST(ComplianceReportPeriodTest, PeriodsAreBoundedAndEnded) {
+  TimePoint now = T("2026-12-07T00:00:00Z");
+  auto p = ParseReportPeriod("2026-01-01", "2026-04-01T00:00:00Z", now);
+  ASSERT_TRUE(p.ok()) << p.status().toString();
+  EXPECT_EQ(p->to - p->from, 90 * 86400);
+  EXPECT_FALSE(ParseReportPeriod("2026-04-01", "2026-01-01", now).ok());
+  EXPECT_FALSE(ParseReportPeriod("2025-01-01", "2026-01-03", now).ok());  // 367 days
+  EXPECT_TRUE(ParseReportPeriod("2025-01-01", "2026-01-02", now).ok());   // 366 days
+  EXPECT_FALSE(ParseReportPeriod("2026-12-01", "2026-12-08", now).ok());  // not ended
+  EXPECT_FALSE(ParseReportPeriod("yesterday", "2026-12-01", now).ok());
+  EXPECT_FALSE(ParseReportPeriod("", "2026-12-01", now).ok());
+  EXPECT_FALSE(ParseReportFormat("xml").ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ComplianceReportTest, ::testing::Values("sqlite", "postgresql"));
+
+}  // namespace
+}  // namespace hearth::server
