@@ -89,10 +89,21 @@ constexpr const char* kUsage =
     "  token  create --name NAME [--scope read|admin] [--expires DAYS] | list | revoke ID\n"
     "         read: devices, history, feed, CSV; admin: everything (retire, approve, audit ...)\n"
     "  policy set --file POLICY.json | list\n"
-    "  device list [--pending] [--json]                   devices (--pending: awaiting approval)\n"
+    "  device list [--pending] [--status S] [--check ID] [--failing-for DAYS] [--owner O]\n"
+    "         [--level L] [--sort device_id|failing_since] [--json]\n"
+    "                                                     devices (--pending: awaiting approval;\n"
+    "                                                     S: compliant, at_risk, noncompliant,\n"
+    "                                                     unknown, stale, pending, retired)\n"
     "  device approve ID | reject ID                      a device enrolled with an --approval\n"
     "                                                     secret (reject retires it)\n"
     "  device owner ID OWNER                              set who the device belongs to\n"
+    "  device retire ID                                   its certificate is refused from now on\n"
+    "  device level ID LEVEL                              hold it to another level's policy\n"
+    "  exemption add (--device ID | --owner O) --check ID --until DATE|TIME --reason TEXT\n"
+    "                                                     the check does not count against the\n"
+    "                                                     device(s) until then (a date: through "
+    "it)\n"
+    "  exemption list [--json] | revoke ID                exemptions, newest first\n"
     "  audit  list [--after CURSOR] [--limit N] [--json]  the append-only log of admin actions\n"
     "  webhook add --url URL --events TYPE,...|all [--format json|slack|teams]\n"
     "         [--secret-file F]                           push feed events to URL, signed with "
@@ -118,7 +129,8 @@ constexpr const char* kUsage =
     "                                                     the previous one is still accepted\n"
     "  rotate device-ca --finish                          stop accepting the previous device CA\n"
     "\n"
-    "Admin commands (token, secret, policy set, device approve/reject/owner, webhook) are "
+    "Admin commands (token, secret, policy set, device approve/reject/owner/retire/level,\n"
+    "exemption, webhook) are "
     "recorded\n"
     "in the "
     "audit log as cli:<unix user>; API actions as the token's name.\n"
@@ -161,7 +173,7 @@ int dispatch(const std::vector<std::string>& raw, const ServerCliEnvironment& en
   if (cmd == "restore") return CmdRestore(a, env, state_dir);
   if (cmd == "rotate") return CmdRotate(a, env, state_dir);
   if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db" && cmd != "prune" &&
-      cmd != "device" && cmd != "audit" && cmd != "webhook") {
+      cmd != "device" && cmd != "audit" && cmd != "webhook" && cmd != "exemption") {
     env.err << "hearth-server: unknown command \"" << cmd << "\" (see hearth-server --help)\n";
     return kExitUsage;
   }
@@ -194,6 +206,7 @@ int dispatch(const std::vector<std::string>& raw, const ServerCliEnvironment& en
   if (cmd == "device") return CmdDevice(a, env, **store);
   if (cmd == "audit") return CmdAudit(a, env, **store);
   if (cmd == "webhook") return CmdWebhook(a, env, **store);
+  if (cmd == "exemption") return CmdExemption(a, env, **store);
   return CmdPolicy(a, env, **store, state_dir);
 }
 

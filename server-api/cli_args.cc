@@ -61,6 +61,13 @@ constexpr FlagSpec kFlags[] = {
     {.name = "--format"},
     {.name = "--secret-file"},
     {.name = "--before"},
+    {.name = "--status"},
+    {.name = "--check"},
+    {.name = "--failing-for"},
+    {.name = "--sort"},
+    {.name = "--device"},
+    {.name = "--until"},
+    {.name = "--reason"},
     // Options without a value.
     {.name = "--dry-run", .kind = FlagKind::kSwitch},
     {.name = "--approval", .kind = FlagKind::kSwitch},

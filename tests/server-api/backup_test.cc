@@ -299,7 +299,7 @@ TEST_F(BackupRestoreTest, RestoreBringsBackKeysDatabaseAndConfig) {
   auto b = backup(out);
   ASSERT_TRUE(b.ok()) << b.status().toString();
   EXPECT_EQ(b->database_kind, "sqlite");
-  EXPECT_EQ(b->schema_version, 8);
+  EXPECT_EQ(b->schema_version, 9);
   EXPECT_TRUE(b->config_included);
   struct stat st {};
   ASSERT_EQ(::stat(out.c_str(), &st), 0);

@@ -41,6 +41,9 @@ inline constexpr WebhookEventType kWebhookEventTypes[] = {
     {"renewed", "Device certificate renewed"},
     {"enrolment_spike", "Enrolment spike"},
     {"duplicate_machine_id", "Duplicate machine id"},
+    {"device_noncompliant", "Device non-compliant"},
+    {"device_compliant", "Device compliant again"},
+    {"exemption_expired", "Exemption expired"},
 };
 // The type, or nullptr when no webhook can subscribe to `name`.
 const WebhookEventType* FindWebhookEventType(std::string_view name);
