@@ -5,6 +5,7 @@
 // fails this test (before: 401 on device detail and history, 400 on every list's bad `limit`,
 // `status` or `after`, 404 on a level without policy, 413 and 408 on owner were not listed).
 // Every operation must have an operationId and at least one success and one error case here.
+#include <chrono>
 #include <functional>
 #include <map>
 #include <set>
@@ -16,6 +17,7 @@
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
+#include "hearth/time.h"
 #include "support/files.h"
 #include "support/https_client.h"
 #include "support/json_schema.h"
@@ -148,6 +150,13 @@ TEST_F(OpenApiResponsesTest, Defect10EveryRouteAnswersOnlyDocumentedStatusesAndS
       R"({"url":"http://127.0.0.1:9/new","secret":"whsec_0123456789abcdef0123456789abcdef",)"
       R"("events":["check_failed"],"format":"slack"})";
 
+  // An exemption of vpn for `device` until two days from now.
+  auto exemption = [](const std::string& device) {
+    return R"({"device_id":")" + device + R"(","check":"vpn","until":")" +
+           formatRfc3339(std::chrono::system_clock::now() + std::chrono::hours(48)) +
+           R"(","reason":"travelling"})";
+  };
+
   const std::vector<Case> cases = {
       {"enrollDevice", "post", "/api/v1/enroll", As::kNobody, enroll_body(server_.enrollSecret())},
       {"enrollDevice", "post", "/api/v1/enroll", As::kNobody, "{\"csr\": 1}"},
@@ -234,6 +243,34 @@ TEST_F(OpenApiResponsesTest, Defect10EveryRouteAnswersOnlyDocumentedStatusesAndS
       {"deleteWebhook", "delete", hook2, As::kReader},
       {"deleteWebhook", "delete", hook2, As::kAdmin},
       {"deleteWebhook", "delete", hook2, As::kAdmin},
+      {"listDevices", "get",
+       "/api/v1/devices?status=at_risk&failing_for=1&sort=failing_since&check=vpn&owner=erin",
+       As::kReader},
+      {"listDevices", "get", "/api/v1/devices?status=retired", As::kAdmin},
+      {"listDevices", "get", "/api/v1/devices?failing_for=x", As::kAdmin},
+      {"listDevices", "get", "/api/v1/devices?sort=hostname", As::kAdmin},
+      {"setDeviceLevel", "post", dev + "/level", As::kAdmin, R"({"level":"standard"})"},
+      {"setDeviceLevel", "post", dev + "/level", As::kAdmin, R"({"level":"no-policy"})"},
+      {"setDeviceLevel", "post", dev + "/level", As::kAdmin, R"({"level":1})"},
+      {"setDeviceLevel", "post", dev + "/level", As::kNobody, R"({"level":"standard"})"},
+      {"setDeviceLevel", "post", dev + "/level", As::kReader, R"({"level":"standard"})"},
+      {"setDeviceLevel", "post", "/api/v1/devices/no-such-device/level", As::kAdmin,
+       R"({"level":"standard"})"},
+      {"createExemption", "post", "/api/v1/exemptions", As::kAdmin, exemption(device_.id)},
+      {"createExemption", "post", "/api/v1/exemptions", As::kAdmin, R"({"check":"vpn"})"},
+      {"createExemption", "post", "/api/v1/exemptions", As::kAdmin, exemption("no-such-device")},
+      {"createExemption", "post", "/api/v1/exemptions", As::kNobody, exemption(device_.id)},
+      {"createExemption", "post", "/api/v1/exemptions", As::kReader, exemption(device_.id)},
+      {"listExemptions", "get", "/api/v1/exemptions", As::kReader},
+      {"listExemptions", "get", "/api/v1/exemptions?active=true", As::kAdmin},
+      {"listExemptions", "get", "/api/v1/exemptions", As::kNobody},
+      {"getExemption", "get", "/api/v1/exemptions/1", As::kReader},
+      {"getExemption", "get", "/api/v1/exemptions/999", As::kAdmin},
+      {"getExemption", "get", "/api/v1/exemptions/1", As::kNobody},
+      {"revokeExemption", "delete", "/api/v1/exemptions/1", As::kNobody},
+      {"revokeExemption", "delete", "/api/v1/exemptions/1", As::kReader},
+      {"revokeExemption", "delete", "/api/v1/exemptions/1", As::kAdmin},
+      {"revokeExemption", "delete", "/api/v1/exemptions/1", As::kAdmin},
       {"getHealth", "get", "/healthz", As::kNobody},
       {"getMetrics", "get", "/metrics", As::kNobody},
   };
