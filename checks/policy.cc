@@ -15,7 +15,9 @@ namespace {
 
 constexpr size_t kMaxPolicyBytes = 1 << 20;
 // The keys of `checks.<id>` that every check has, read here; each check reads its own after them.
-constexpr std::string_view kCommonKeys[] = {"required"};
+constexpr std::string_view kCommonKeys[] = {"required", "grace_days"};
+// A grace period longer than a year is a typo, not a policy.
+constexpr int64_t kMaxGraceDays = 366;
 
 bool validLevelName(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
@@ -44,7 +46,7 @@ bool Policy::required(std::string_view id) const {
 
 Policy& Policy::enable(std::string id, std::shared_ptr<const CheckSettings> settings,
                        bool required) {
-  PolicyCheck c{std::move(id), required, std::move(settings)};
+  PolicyCheck c{std::move(id), required, grace_days, std::move(settings)};
   for (auto& existing : checks) {
     if (existing.id == c.id) {
       existing = std::move(c);
@@ -71,7 +73,7 @@ StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source,
   HEARTH_ASSIGN_OR_RETURN(json::ObjectReader r,
                           json::ObjectReader::Open(*parsed, {.source = std::string(source)}));
   Policy p;
-  HEARTH_RETURN_IF_ERROR(r.onlyKeys({"level", "version", "checks", "description"}));
+  HEARTH_RETURN_IF_ERROR(r.onlyKeys({"level", "version", "checks", "description", "grace_days"}));
 
   const json::Value* level = r.find("level");
   if (level == nullptr) return r.missing("level", "a level name");
@@ -85,6 +87,7 @@ StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source,
 
   std::string description;
   HEARTH_RETURN_IF_ERROR(r.readString("description", description));
+  HEARTH_RETURN_IF_ERROR(r.readInt("grace_days", 0, kMaxGraceDays, p.grace_days));
 
   if (!r.has("checks")) return r.missing("checks", "an object of checks");
   std::optional<json::ObjectReader> checks;
@@ -101,8 +104,9 @@ StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view source,
     std::vector<std::string_view> keys(std::begin(kCommonKeys), std::end(kCommonKeys));
     keys.insert(keys.end(), entry.settings.keys.begin(), entry.settings.keys.end());
     HEARTH_RETURN_IF_ERROR(section->onlyKeys(keys));
-    PolicyCheck check{entry.id, true, nullptr};
+    PolicyCheck check{entry.id, true, p.grace_days, nullptr};
     HEARTH_RETURN_IF_ERROR(section->readBool("required", check.required));
+    HEARTH_RETURN_IF_ERROR(section->readInt("grace_days", 0, kMaxGraceDays, check.grace_days));
     if (entry.settings.parse) {
       HEARTH_ASSIGN_OR_RETURN(check.settings, entry.settings.parse(*section));
     }

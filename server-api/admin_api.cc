@@ -17,7 +17,9 @@
 #include <Poco/URI.h>
 
 #include "device_render.h"
+#include "exemption_api.h"
 #include "hearth/protocol/wire.h"
+#include "hearth/server/standing.h"
 #include "hearth/text.h"
 #include "http_error.h"
 #include "http_io.h"
@@ -101,6 +103,10 @@ class AdminHandler final : public RouteHandler {
       return RouteWebhooks(context_, {method, path, q, [&] { return requestBody(req); }, token},
                            resp);
     }
+    if (path == "/api/v1/exemptions" || path.starts_with("/api/v1/exemptions/")) {
+      return RouteExemptions(context_, {method, path, q, [&] { return requestBody(req); }, token},
+                             resp);
+    }
     if (path.starts_with(prefix)) {
       std::string rest = path.substr(prefix.size());
       std::string id = rest.substr(0, rest.find('/'));
@@ -109,9 +115,11 @@ class AdminHandler final : public RouteHandler {
       if (tail.empty() && method == "GET") return device(id, resp);
       if (tail == "/history" && method == "GET") return history(id, q, resp);
       if (tail == "/owner" && method == "POST") return owner(id, req, token, resp);
+      if (tail == "/level" && method == "POST") return level(id, req, token, resp);
       const DeviceChange* change = findChange(tail);
       if (change != nullptr && method == "POST") return changeDevice(id, *change, token, resp);
-      bool known = tail.empty() || tail == "/history" || tail == "/owner" || change != nullptr;
+      bool known = tail.empty() || tail == "/history" || tail == "/owner" || tail == "/level" ||
+                   change != nullptr;
       throw HttpError{known ? 405 : 404, "no such endpoint"};
     }
     if (path == "/api/v1/devices" || path == "/api/v1/devices.csv" || path == "/api/v1/feed" ||
@@ -198,6 +206,38 @@ class AdminHandler final : public RouteHandler {
     return 200;
   }
 
+  // POST /api/v1/devices/ID/level {"level": L}: the device is held to level L's policy from its
+  // next request on (no new enrolment). Audited with the previous level.
+  int level(const std::string& id, HTTPServerRequest& req, const TokenRecord& token,
+            HTTPServerResponse& resp) {
+    auto v = json::parse(requestBody(req));
+    if (!v.ok() || !v->isObject()) throw HttpError{400, "expected a JSON object {\"level\": ...}"};
+    for (const auto& [k, unused] : v->asObject()) {
+      if (k != "level")
+        throw HttpError{400, "unknown field \"" + k.substr(0, 64) + "\" (expected level)"};
+    }
+    const json::Value* l = v->find("level");
+    if (l == nullptr || !l->isString() || l->asString().empty() || l->asString().size() > 64) {
+      throw HttpError{400, "field \"level\" must be a level name"};
+    }
+    auto before = context_.store->deviceForAuth(id);
+    if (!before.ok()) throw StoreError(before.status());
+    json::Value detail = json::Value::object();
+    detail.set("from", before->level);
+    detail.set("to", l->asString());
+    AuditEntry entry = auditEntry(token, "device.level", "device:" + id, detail);
+    Status s = context_.store->setDeviceLevel(id, l->asString(), &entry);
+    if (s.code() == StatusCode::kFailedPrecondition) throw HttpError{409, s.message(), "no_policy"};
+    if (!s.ok()) throw StoreError(s);
+    context_.log->info("device " + id + " moved to level " + l->asString() + " by token \"" +
+                       json::escape(token.name) + "\"");
+    json::Value out = json::Value::object();
+    out.set("device_id", id);
+    out.set("level", l->asString());
+    SendJson(resp, 200, out);
+    return 200;
+  }
+
   // GET /healthz: 200 {"status": "ok"} while the store's latest reads and writes worked (the
   // maintenance thread probes an idle store, see MaintenanceThreads); else 503 with what failed.
   // Never touches the database itself.
@@ -273,13 +313,30 @@ class AdminHandler final : public RouteHandler {
     f.limit = ParseLimit(q, default_limit);
     if (auto it = q.find("status"); it != q.end()) {
       const std::string& s = it->second;
-      if (s != "compliant" && s != "noncompliant" && s != "unknown" && s != "stale" &&
-          s != "pending") {
-        throw HttpError{400, "status must be compliant, noncompliant, unknown, stale or pending"};
+      if (s != "compliant" && s != "at_risk" && s != "noncompliant" && s != "unknown" &&
+          s != "stale" && s != "pending" && s != "retired") {
+        throw HttpError{400,
+                        "status must be compliant, at_risk, noncompliant, unknown, stale, "
+                        "pending or retired"};
       }
       f.status = s;
     }
     if (auto it = q.find("level"); it != q.end()) f.level = it->second;
+    if (auto it = q.find("owner"); it != q.end()) f.owner = it->second;
+    if (auto it = q.find("check"); it != q.end()) f.check = it->second;
+    if (auto it = q.find("failing_for"); it != q.end()) {
+      auto days = text::parseInt(it->second);
+      if (!days || *days < 0 || *days > 36500) {
+        throw HttpError{400, "failing_for must be a number of days (0 or more)"};
+      }
+      f.failing_for = std::chrono::hours(24 * *days);
+    }
+    if (auto it = q.find("sort"); it != q.end()) {
+      if (it->second != "device_id" && it->second != "failing_since") {
+        throw HttpError{400, "sort must be device_id or failing_since"};
+      }
+      f.sort_failing_since = it->second == "failing_since";
+    }
     if (auto it = q.find("after"); it != q.end()) f.after = it->second;
     return f;
   }
@@ -293,7 +350,7 @@ class AdminHandler final : public RouteHandler {
     json::Value o = json::Value::object();
     o.set("devices", std::move(arr));
     o.set("next", static_cast<int>(list->size()) == f.limit && !list->empty()
-                      ? json::Value(list->back().device_id)
+                      ? json::Value(DeviceCursor(list->back(), f))
                       : json::Value());
     SendJson(resp, 200, o);
     return 200;
@@ -308,7 +365,7 @@ class AdminHandler final : public RouteHandler {
       if (!list.ok()) throw HttpError{503, "database unavailable"};
       for (const auto& d : *list) out += DeviceCsvLine(d);
       if (static_cast<int>(list->size()) < f.limit || list->empty()) break;
-      f.after = list->back().device_id;
+      f.after = DeviceCursor(list->back(), f);
       if (out.size() > (256u << 20)) throw HttpError{413, "export too large; filter it"};
     }
     // Recorded before a byte is sent: an export that cannot be recorded does not happen.
@@ -328,7 +385,8 @@ class AdminHandler final : public RouteHandler {
 
   // The query parameters an export records in the audit log: those it reads, nothing else (a
   // read token must not write what it likes into the permanent log).
-  static constexpr const char* kExportParameters[] = {"status", "level", "after", "limit"};
+  static constexpr const char* kExportParameters[] = {"status",      "level", "owner", "check",
+                                                      "failing_for", "sort",  "after", "limit"};
   // Each recorded value is cut to this many bytes (at a character boundary), "..." appended.
   static constexpr size_t kMaxAuditedValueBytes = 64;
 
@@ -342,8 +400,10 @@ class AdminHandler final : public RouteHandler {
   int device(const std::string& id, HTTPServerResponse& resp) {
     auto d = context_.store->getDevice(id);
     if (!d.ok()) throw StoreError(d.status());
+    TimePoint now = std::chrono::system_clock::now();
+    d->status = StatusAt(d->status, d->deadline, now);
     TimePoint seen = d->last_seen.value_or(d->enrolled_at);
-    if (!d->retired_at && seen < std::chrono::system_clock::now() - context_.options.stale_after) {
+    if (!d->retired_at && seen < now - context_.options.stale_after) {
       d->status = "stale";
     }
     if (d->pending_approval) d->status = "pending";

@@ -92,13 +92,24 @@ constexpr const char* kUsage =
     "  token  create --name NAME [--scope read|admin] [--expires DAYS] | list | revoke ID\n"
     "         read: devices, history, feed, CSV; admin: everything (retire, approve, audit ...)\n"
     "  policy set --file POLICY.json | list\n"
-    "  device list [--pending] [--json]                   devices (--pending: awaiting approval)\n"
+    "  device list [--pending] [--status S] [--check ID] [--failing-for DAYS] [--owner O]\n"
+    "         [--level L] [--sort device_id|failing_since] [--json]\n"
+    "                                                     devices (--pending: awaiting approval;\n"
+    "                                                     S: compliant, at_risk, noncompliant,\n"
+    "                                                     unknown, stale, pending, retired)\n"
     "  device approve ID | reject ID                      a device enrolled with an --approval\n"
     "                                                     secret (reject retires it)\n"
     "  device owner ID OWNER                              set who the device belongs to\n"
     "  device owners-import FILE.csv [--dry-run] [--json]  owners in bulk: a header row with\n"
     "                                                     hostname (or device_id) and owner;\n"
     "                                                     all checked first, each change audited\n"
+    "  device retire ID                                   its certificate is refused from now on\n"
+    "  device level ID LEVEL                              hold it to another level's policy\n"
+    "  exemption add (--device ID | --owner O) --check ID --until DATE|TIME --reason TEXT\n"
+    "                                                     the check does not count against the\n"
+    "                                                     device(s) until then (a date: through "
+    "it)\n"
+    "  exemption list [--json] | revoke ID                exemptions, newest first\n"
     "  audit  list [--after CURSOR] [--limit N] [--json]  the append-only log of admin actions\n"
     "  webhook add --url URL --events TYPE,...|all [--format json|slack|teams]\n"
     "         [--secret-file F]                           push feed events to URL, signed with "
@@ -131,9 +142,9 @@ constexpr const char* kUsage =
     "                                                     the previous one is still accepted\n"
     "  rotate device-ca --finish                          stop accepting the previous device CA\n"
     "\n"
-    "Admin commands (token, secret, policy set, device approve/reject/owner/owners-import,\n"
-    "webhook) are recorded in the audit log as cli:<unix user>; API actions as the token's "
-    "name.\n"
+    "Admin commands (token, secret, policy set, device approve/reject/owner/owners-import/\n"
+    "retire/level, exemption, webhook) are recorded in the audit log as cli:<unix user>; API\n"
+    "actions as the token's name.\n"
     "\n"
     "Every command takes --state-dir DIR (default /var/lib/hearth-server) and --database URI\n"
     "(default: SQLite in the state dir; postgresql://user@host:port/db for PostgreSQL), and\n"
@@ -173,7 +184,8 @@ int dispatch(const std::vector<std::string>& raw, const ServerCliEnvironment& en
   if (cmd == "restore") return CmdRestore(a, env, state_dir);
   if (cmd == "rotate") return CmdRotate(a, env, state_dir);
   if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db" && cmd != "prune" &&
-      cmd != "device" && cmd != "audit" && cmd != "webhook" && cmd != "report") {
+      cmd != "device" && cmd != "audit" && cmd != "webhook" && cmd != "report" &&
+      cmd != "exemption") {
     env.err << "hearth-server: unknown command \"" << cmd << "\" (see hearth-server --help)\n";
     return kExitUsage;
   }
@@ -207,6 +219,7 @@ int dispatch(const std::vector<std::string>& raw, const ServerCliEnvironment& en
   if (cmd == "audit") return CmdAudit(a, env, **store);
   if (cmd == "webhook") return CmdWebhook(a, env, **store);
   if (cmd == "report") return CmdReport(a, env, **store);
+  if (cmd == "exemption") return CmdExemption(a, env, **store);
   return CmdPolicy(a, env, **store, state_dir);
 }
 

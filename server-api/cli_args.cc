@@ -65,6 +65,13 @@ constexpr FlagSpec kFlags[] = {
     {.name = "--from"},
     {.name = "--to"},
     {.name = "--output"},
+    {.name = "--status"},
+    {.name = "--check"},
+    {.name = "--failing-for"},
+    {.name = "--sort"},
+    {.name = "--device"},
+    {.name = "--until"},
+    {.name = "--reason"},
     // Options without a value.
     {.name = "--dry-run", .kind = FlagKind::kSwitch},
     {.name = "--approval", .kind = FlagKind::kSwitch},

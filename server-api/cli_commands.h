@@ -66,8 +66,9 @@ int CmdToken(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store
 int CmdPolicy(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store,
               const std::string& state_dir);
 
-// cli_devices.cc: device, audit.
+// cli_devices.cc: device, exemption, audit.
 int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
+int CmdExemption(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
 int CmdAudit(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);
 // cli_owners_import.cc: device owners-import FILE.csv [--dry-run] [--json].
 int CmdOwnersImport(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store);

@@ -1,24 +1,132 @@
-// `hearth-server device` (list, approve, reject, owner) and `hearth-server audit list`.
+// `hearth-server device` (list, approve, reject, owner, retire, level), `hearth-server
+// exemption` (add, list, revoke) and `hearth-server audit list`.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <vector>
 
 #include "cli_commands.h"
+#include "exemption_api.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/text.h"
 #include "hearth/time.h"
 
 namespace hearth::server::cli {
 
-// hearth-server device list|approve|reject|owner.
+namespace {
+
+// The filters of `device list`: --pending, --status, --check, --failing-for DAYS, --owner,
+// --level, --sort device_id|failing_since. False (said on `err`) when one is wrong.
+bool listFilter(const ParsedFlags& a, std::ostream& err, DeviceFilter& f) {
+  if (a.has("--pending")) f.status = "pending";
+  if (a.has("--status")) {
+    const std::string& s = a.get("--status");
+    constexpr const char* kStatuses[] = {"compliant", "at_risk", "noncompliant", "unknown",
+                                         "stale",     "pending", "retired"};
+    if (std::find_if(std::begin(kStatuses), std::end(kStatuses),
+                     [&](const char* k) { return s == k; }) == std::end(kStatuses)) {
+      err << "hearth-server: --status must be compliant, at_risk, noncompliant, unknown, stale, "
+             "pending or retired\n";
+      return false;
+    }
+    f.status = s;
+  }
+  if (a.has("--check")) f.check = a.get("--check");
+  if (a.has("--owner")) f.owner = a.get("--owner");
+  if (a.has("--level")) f.level = a.get("--level");
+  if (a.has("--failing-for")) {
+    auto days = text::parseInt(a.get("--failing-for"));
+    if (!days || *days < 0 || *days > 36500) {
+      err << "hearth-server: --failing-for expects a number of days (0 or more)\n";
+      return false;
+    }
+    f.failing_for = std::chrono::hours(24 * *days);
+  }
+  if (a.has("--sort")) {
+    if (a.get("--sort") != "device_id" && a.get("--sort") != "failing_since") {
+      err << "hearth-server: --sort must be device_id or failing_since\n";
+      return false;
+    }
+    f.sort_failing_since = a.get("--sort") == "failing_since";
+  }
+  return true;
+}
+
+// hearth-server exemption add|list|revoke.
+int exemption(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
+  std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
+  TimePoint now = std::chrono::system_clock::now();
+  if (sub == "add") {
+    auto spec = NewExemptionSpec(a.get("--device"), a.get("--owner"), a.get("--check"),
+                                 a.get("--until"), a.get("--reason"), CliEntry("", "").actor, now);
+    if (!spec.ok()) {
+      env.err << "hearth-server: exemption add (--device ID | --owner OWNER) --check ID --until "
+                 "DATE --reason TEXT: "
+              << spec.status().message() << "\n";
+      return kExitUsage;
+    }
+    AuditEntry entry = CliEntry("exemption.create", "exemption:", ExemptionAuditDetail(*spec));
+    auto made = store.createExemption(*spec, &entry);
+    if (!made.ok()) return Fail(env.err, made.status());
+    if (a.has("--json")) {
+      env.out << json::write(ExemptionJson(*made, now)) << "\n";
+    } else {
+      env.out << made->id << "\n";
+    }
+    env.err << "exemption " << made->id << ": " << made->check << " until "
+            << formatRfc3339(made->until) << "\n";
+    return kExitOk;
+  }
+  if (sub == "list") {
+    auto list = store.listExemptions(false, now);
+    if (!list.ok()) return Fail(env.err, list.status());
+    if (a.has("--json")) {
+      json::Value arr = json::Value::array();
+      for (const auto& e : *list) arr.push(ExemptionJson(e, now));
+      json::Value o = json::Value::object();
+      o.set("exemptions", std::move(arr));
+      env.out << json::write(o) << "\n";
+      return kExitOk;
+    }
+    Table table(env.out, {"ID", "DEVICE", "OWNER", "CHECK", "UNTIL", "STATE", "REASON"});
+    for (const auto& e : *list) {
+      std::string state = e.revoked_at                     ? "revoked"
+                          : e.expired_at || e.until <= now ? "expired"
+                                                           : "active";
+      table.row({std::to_string(e.id), OrDash(e.device_id), OrDash(e.owner), e.check,
+                 formatRfc3339(e.until), state, e.reason});
+    }
+    return kExitOk;
+  }
+  if (sub == "revoke") {
+    auto id = a.positional().size() == 3 ? text::parseInt(a.positional()[2]) : std::nullopt;
+    if (!id || *id < 1) {
+      env.err << "hearth-server: exemption revoke needs the exemption's ID (see exemption list)\n";
+      return kExitUsage;
+    }
+    AuditEntry entry = CliEntry("exemption.revoke", "exemption:" + std::to_string(*id));
+    if (Status s = store.revokeExemption(*id, now, &entry); !s.ok()) return Fail(env.err, s);
+    env.err << "exemption " << *id << " revoked\n";
+    return kExitOk;
+  }
+  env.err << "hearth-server: exemption needs add, list or revoke\n";
+  return kExitUsage;
+}
+
+}  // namespace
+
+int CmdExemption(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
+  return exemption(a, env, store);
+}
+
+// hearth-server device list|approve|reject|owner|retire|level.
 int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store) {
   std::string sub = a.positional().size() > 1 ? a.positional()[1] : "";
   TimePoint now = std::chrono::system_clock::now();
   if (sub == "list") {
     DeviceFilter f;
     f.now = now;
-    if (a.has("--pending")) f.status = "pending";
+    if (!listFilter(a, env.err, f)) return kExitUsage;
     f.limit = 1000;
     json::Value arr = json::Value::array();
     std::optional<Table> table;
@@ -38,6 +146,7 @@ int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
           o.set("level", d.level);
           o.set("status", d.status);
           o.set("last_seen", OptionalJson(d.last_seen));
+          o.set("failing_since", OptionalJson(d.failing_since));
           o.set("pending_approval", d.pending_approval);
           o.set("duplicate_machine_id", d.duplicate_machine_id);
           o.set("reported_by", "device");
@@ -51,7 +160,7 @@ int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
                     TimeOrDash(d.last_seen), flags.empty() ? "-" : text::join(flags, ",")});
       }
       if (static_cast<int>(list->size()) < f.limit || list->empty()) break;
-      f.after = list->back().device_id;
+      f.after = DeviceCursor(list->back(), f);
     }
     if (a.has("--json")) {
       json::Value o = json::Value::object();
@@ -62,7 +171,9 @@ int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
   }
   if (sub == "owners-import") return CmdOwnersImport(a, env, store);
   std::string id = a.positional().size() > 2 ? a.positional()[2] : "";
-  if ((sub == "approve" || sub == "reject" || sub == "owner") && id.empty()) {
+  if ((sub == "approve" || sub == "reject" || sub == "owner" || sub == "retire" ||
+       sub == "level") &&
+      id.empty()) {
     env.err << "hearth-server: device " << sub << " needs the device's ID (see device list"
             << (sub == "owner" ? "" : " --pending") << ")\n";
     return kExitUsage;
@@ -90,7 +201,29 @@ int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
     env.err << "device " << id << " now belongs to " << text::escapeForDisplay(owner) << "\n";
     return kExitOk;
   }
-  env.err << "hearth-server: device needs list, approve, reject, owner or owners-import\n";
+  if (sub == "retire") {
+    AuditEntry entry = CliEntry("device.retire", "device:" + id);
+    if (Status s = store.retireDevice(id, now, &entry); !s.ok()) return Fail(env.err, s);
+    env.err << "device " << id << " retired: its certificate is refused from now on\n";
+    return kExitOk;
+  }
+  if (sub == "level") {
+    if (a.positional().size() != 4) {
+      env.err << "hearth-server: device level needs ID and LEVEL\n";
+      return kExitUsage;
+    }
+    const std::string& level = a.positional()[3];
+    auto before = store.deviceForAuth(id);
+    if (!before.ok()) return Fail(env.err, before.status());
+    json::Value detail = json::Value::object();
+    detail.set("from", before->level);
+    detail.set("to", level);
+    AuditEntry entry = CliEntry("device.level", "device:" + id, detail);
+    if (Status s = store.setDeviceLevel(id, level, &entry); !s.ok()) return Fail(env.err, s);
+    env.err << "device " << id << " is held to level " << level << " from its next request on\n";
+    return kExitOk;
+  }
+  env.err << "hearth-server: device needs list, approve, reject, owner, owners-import, retire or level\n";
   return kExitUsage;
 }
 

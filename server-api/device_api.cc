@@ -450,6 +450,21 @@ class DeviceHandler final : public RouteHandler {
       fleet.set("os_patches", std::move(patches));
       out.set("fleet", std::move(fleet));
     }
+    // The server's view of the device after this report (issue 14): its status and each check's
+    // deadline (fix_by) and exemption. Agents that do not know these fields ignore them.
+    if (!outcome->device_status.empty()) {
+      out.set("device_status", outcome->device_status);
+      json::Value checks = json::Value::array();
+      for (const auto& c : outcome->deadlines) {
+        json::Value e = json::Value::object();
+        e.set("id", c.id);
+        e.set("fix_by", c.fix_by ? json::Value(formatRfc3339(*c.fix_by)) : json::Value());
+        e.set("exempt_until",
+              c.exempt_until ? json::Value(formatRfc3339(*c.exempt_until)) : json::Value());
+        checks.push(std::move(e));
+      }
+      out.set("checks", std::move(checks));
+    }
     int code = stored ? 202 : 200;
     SendJson(resp, code, out);
     return code;

@@ -22,6 +22,8 @@ json::Value DeviceJson(const DeviceRecord& d, bool full) {
   // Self-attested: the person at the PC is usually root on it. Never "verified".
   o.set("reported_by", "device");
   o.set("last_seen", d.last_seen ? json::Value(formatRfc3339(*d.last_seen)) : json::Value());
+  o.set("failing_since",
+        d.failing_since ? json::Value(formatRfc3339(*d.failing_since)) : json::Value());
   o.set("agent_version", d.agent_version);
   o.set("enrolled_at", formatRfc3339(d.enrolled_at));
   o.set("reports_dropped", d.reports_dropped);
@@ -30,6 +32,11 @@ json::Value DeviceJson(const DeviceRecord& d, bool full) {
     json::Value e = json::Value::object();
     for (const char* k : {"id", "verdict", "summary"}) {
       if (const json::Value* v = c.find(k)) e.set(k, *v);
+    }
+    // Time in state (schema 9; null for a summary stored before it).
+    for (const char* k : {"since", "fix_by", "exempt_until"}) {
+      const json::Value* v = c.find(k);
+      e.set(k, v != nullptr ? *v : json::Value());
     }
     checks.push(std::move(e));
   }
@@ -68,12 +75,41 @@ std::string HistoryPageText(const std::vector<StoredReport>& reports, std::optio
   return out + "}";
 }
 
+json::Value ExemptionJson(const ExemptionRecord& e, TimePoint now) {
+  auto opt = [](const std::optional<std::string>& v) {
+    return v ? json::Value(*v) : json::Value();
+  };
+  auto time = [](const std::optional<TimePoint>& t) {
+    return t ? json::Value(formatRfc3339(*t)) : json::Value();
+  };
+  json::Value o = json::Value::object();
+  o.set("exemption_id", e.id);
+  o.set("device_id", opt(e.device_id));
+  o.set("owner", opt(e.owner));
+  o.set("check", e.check);
+  o.set("until", formatRfc3339(e.until));
+  o.set("reason", e.reason);
+  o.set("created_at", formatRfc3339(e.created_at));
+  o.set("created_by", e.created_by);
+  o.set("revoked_at", time(e.revoked_at));
+  o.set("expired_at", time(e.expired_at));
+  o.set("active", !e.revoked_at && !e.expired_at && e.until > now);
+  return o;
+}
+
+std::string DeviceCursor(const DeviceRecord& d, const DeviceFilter& filter) {
+  if (!filter.sort_failing_since) return d.device_id;
+  return (d.failing_since ? formatRfc3339(*d.failing_since) : "") + "|" + d.device_id;
+}
+
 json::Value FeedEventJson(const FeedEvent& e) {
   json::Value o = json::Value::object();
   o.set("cursor", std::to_string(e.cursor));
   o.set("at", formatRfc3339(e.at));
   o.set("device_id", e.device_id);
   o.set("type", e.type);
+  o.set("hostname", e.hostname ? json::Value(*e.hostname) : json::Value());
+  o.set("owner", e.owner ? json::Value(*e.owner) : json::Value());
   if (e.check) o.set("check", *e.check);
   if (e.type == "verdict_changed") {
     o.set("from", e.from ? json::Value(*e.from) : json::Value());

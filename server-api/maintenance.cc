@@ -1,4 +1,4 @@
-// The staleness, retention and health-probe threads of `serve`.
+// The staleness (with deadlines and exemptions), retention and health-probe threads of `serve`.
 #include "maintenance.h"
 
 #include <string>
@@ -31,7 +31,8 @@ void MaintenanceThreads::stop() {
 }
 
 // Staleness: a feed event when a device falls silent for longer than the window; certificate
-// expiry: one when a certificate nears its end without a renewal.
+// expiry: one when a certificate nears its end without a renewal; deadlines passed and
+// exemptions lapsed (Store::expireDeadlines), on the same round.
 void MaintenanceThreads::markStaleLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
@@ -50,6 +51,13 @@ void MaintenanceThreads::markStaleLoop() {
     } else if (*expiring > 0) {
       log_.warning(std::to_string(*expiring) +
                    " device certificate(s) expire soon without a renewal (certificate_expiring)");
+    }
+    // Time passing on the server: deadlines and exemptions that lapsed (issue 14).
+    auto passed = store_.expireDeadlines(std::chrono::system_clock::now());
+    if (!passed.ok()) {
+      log_.error("deadlines: " + passed.status().message() + " (tried again in a minute)");
+    } else if (*passed > 0) {
+      log_.info(std::to_string(*passed) + " deadline or exemption event(s)");
     }
     lock.lock();
     cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_; });

@@ -3,7 +3,9 @@
 // auto-increment, pragmas) are in the migrations. Its methods are defined by concern:
 //   store_schema.cc   opening, migrations, schema version, integrity check, health probe
 //   store_admin.cc    enrolment secrets, admin tokens, policies, the audit log
-//   store_devices.cc  enrolment, authentication, listing, renewal, retire/approve/owner, counts
+//   store_devices.cc  enrolment, authentication, listing, renewal, retire/approve/owner/level,
+//                     counts
+//   store_exemptions.cc exemptions, deadlines passing, a device's standing decided again
 //   store_reports.cc  report ingest (group commit), history, missing reports, feed, staleness
 //   store_prune.cc    retention
 //   store_webhooks.cc webhooks, their outbox and delivery log
@@ -31,6 +33,7 @@ namespace hearth::server::sql {
 // store_summary.cc: a result's checks as lists show them, {"id","verdict","summary",
 // "required"} each, as compact JSON text (DeviceRecord::checks_summary); and that text parsed
 // (an empty array for none or for text that is not an array).
+json::Value ChecksSummary(const json::Value& result);
 std::string ChecksSummaryText(const json::Value& result);
 json::Value ParseChecksSummary(const std::optional<std::string>& text);
 
@@ -94,6 +97,16 @@ class SqlStore final : public Store {
   Status setDeviceOwners(const std::vector<OwnerChange>& changes) override;
   StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
       TimePoint now_time, std::chrono::seconds stale_after) override;
+  Status setDeviceLevel(const std::string& device_id, const std::string& level,
+                        const AuditEntry* audit) override;
+
+  // store_exemptions.cc
+  StatusOr<ExemptionRecord> createExemption(const ExemptionRecord& spec,
+                                            const AuditEntry* audit) override;
+  StatusOr<std::vector<ExemptionRecord>> listExemptions(bool active_only,
+                                                        TimePoint now_time) override;
+  Status revokeExemption(int64_t id, TimePoint at, const AuditEntry* audit) override;
+  StatusOr<int> expireDeadlines(TimePoint now_time) override;
 
   // store_reports.cc
   StatusOr<std::vector<IngestResult>> ingestReports(const std::vector<NewReport>& reports) override;
@@ -138,14 +151,24 @@ class SqlStore final : public Store {
   // variables (Poco binds by reference), instead of being parsed again for every report.
   struct IngestStatements {
     std::string report_id, device, sent, received, body, body_sha256, summary, agent, machine,
-        status, check_id, verdict, prev_machine, event_type = "verdict_changed";
-    Poco::Nullable<std::string> old_verdict;
-    Poco::Int64 seq = 0, last_seq = 0, dropped = 0, reused = 0, highest = 0, body_bytes = 0;
+        status, check_id, verdict, prev_machine, event_type = "verdict_changed", level, owner,
+                                                 device_event;
+    Poco::Nullable<std::string> old_verdict, failing_since, deadline, fix_by;
+    Poco::Int64 seq = 0, last_seq = 0, dropped = 0, reused = 0, highest = 0, body_bytes = 0,
+                alerted = 0, policy_version = 0, exemptions = 0, required = 1;
     int compliant = 0;
-    std::vector<std::string> state_ids, state_verdicts;
-    std::unique_ptr<Poco::Data::Statement> insert_report, select_last_seq, select_below,
-        select_reused, select_highest, update_seen, update_device, select_states, insert_state,
-        update_state, insert_event;
+    std::vector<std::string> state_ids, state_verdicts, state_since, state_fix_by, exempt_checks,
+        exempt_until;
+    std::vector<Poco::Int64> state_required;
+    std::unique_ptr<Poco::Data::Statement> insert_report, select_last_seq, select_device,
+        select_below, select_reused, select_highest, update_seen, update_device, select_states,
+        insert_state, update_state, update_standing, select_exemptions, insert_event,
+        insert_device_event;
+  };
+  // The grace days of each check of one level's policy version (Policy::checks' grace_days).
+  struct GracePeriods {
+    int64_t version = -1;
+    std::map<std::string, int64_t> days;
   };
 
   // store_schema.cc: applies every migration not applied yet. Throws Poco exceptions.
@@ -185,6 +208,13 @@ class SqlStore final : public Store {
   // store_reports.cc
   IngestStatements& ingestStatements();
   IngestResult ingestOne(const NewReport& r);
+  // The grace periods of `level`'s policy `version` (read and parsed once per version; none when
+  // the level has no policy). On the writer, inside the ingest transaction.
+  const std::map<std::string, int64_t>& gracePeriods(const std::string& level, int64_t version);
+  // store_exemptions.cc: decides the standing of `device_id` again at `at` from its stored checks
+  // and the exemptions in force then, and stores it with the device event it brings. On the
+  // writer, inside the caller's transaction.
+  void redecideDevice(const std::string& device_id, TimePoint at);
   void noteMachineId(const std::string& device_id, const std::string& machine_id,
                      const std::string& at);
 
@@ -207,7 +237,8 @@ class SqlStore final : public Store {
   std::mutex ingest_mu_;  // one ingestReports at a time (the server has one writer thread)
 
   SqlSession db_;
-  std::unique_ptr<IngestStatements> ingest_;  // after db_: destroyed first
+  std::unique_ptr<IngestStatements> ingest_;   // after db_: destroyed first
+  std::map<std::string, GracePeriods> grace_;  // by level; the ingest transaction's
   // PostgreSQL's failed ingest statements, deliberately never freed (ingestReports says why).
   std::vector<IngestStatements*> failed_ingest_;
 };

@@ -53,6 +53,8 @@ FeedEvent feedEventRow(Poco::Data::RecordSet& rs) {
   e.from = optString(rs, "from_verdict");
   e.to = optString(rs, "to_verdict");
   e.detail = optString(rs, "detail");
+  e.hostname = optString(rs, "hostname");
+  e.owner = optString(rs, "owner");
   return e;
 }
 

@@ -35,7 +35,8 @@ int64_t integer(Poco::Data::RecordSet& rs, const std::string& col);
 std::optional<TimePoint> optTime(Poco::Data::RecordSet& rs, const std::string& col);
 
 // A feed event from the columns cursor, at, device_id, type, check_id, from_verdict, to_verdict
-// and detail of the current row.
+// and detail of the current row, with its device's hostname and owner (columns of those names:
+// a LEFT JOIN of devices).
 FeedEvent feedEventRow(Poco::Data::RecordSet& rs);
 
 }  // namespace hearth::server::sql

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hearth/protocol/crypto.h"
+#include "hearth/server/standing.h"
 #include "sql_store.h"
 #include "sql_values.h"
 
@@ -22,6 +23,7 @@ using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
 constexpr const char* kDeviceColumns =
     "SELECT device_id, hostname, owner, level, cert_serial, enrolled_at, retired_at, last_seen, "
     "agent_version, machine_id, last_sequence, reports_dropped, status, checks_summary, pending, "
+    "failing_since, deadline, "
     "(CASE WHEN devices.machine_id <> '' AND devices.retired_at IS NULL AND EXISTS (SELECT 1 "
     "FROM devices o WHERE o.machine_id = devices.machine_id AND o.device_id <> "
     "devices.device_id AND o.retired_at IS NULL) THEN 1 ELSE 0 END) AS duplicate_machine_id";
@@ -45,6 +47,8 @@ DeviceRecord deviceRow(RecordSet& rs) {
   d.pending_approval = integer(rs, "pending") != 0;
   d.duplicate_machine_id = integer(rs, "duplicate_machine_id") != 0;
   d.checks_summary = ParseChecksSummary(optString(rs, "checks_summary"));
+  d.failing_since = optTime(rs, "failing_since");
+  d.deadline = optTime(rs, "deadline");
   return d;
 }
 
@@ -196,45 +200,111 @@ StatusOr<DeviceRecord> SqlStore::deviceForAuth(const std::string& device_id) {
 }
 
 StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f) {
-  std::string q = std::string(kDeviceColumns) + " FROM devices WHERE retired_at IS NULL";
-  std::string after = f.after;
-  std::string stale_cutoff = fmt(f.now - f.stale_after);
   std::string status = f.status.value_or("");
-  std::string level = f.level.value_or("");
+  bool retired = status == "retired";
+  std::string q = std::string(kDeviceColumns) + " FROM devices WHERE retired_at IS " +
+                  (retired ? "NOT NULL" : "NULL");
+  std::string stale_cutoff = fmt(f.now - f.stale_after), now_text = fmt(f.now);
+  std::string level = f.level.value_or(""), owner = f.owner.value_or(""),
+              check = f.check.value_or("");
+  std::string failing_cutoff = f.failing_for ? fmt(f.now - *f.failing_for) : "";
   Poco::Int64 limit = std::max(1, std::min(f.limit, 1000));
-  q += " AND device_id > ?";
+  // The cursor: a device_id, or "failing_since|device_id" (failing_since empty: none) sorted
+  // by failing_since, devices without one after those with one.
+  std::string after = f.after, after_since;
+  if (f.sort_failing_since && !f.after.empty()) {
+    size_t bar = f.after.find('|');
+    after_since = bar == std::string::npos ? "" : f.after.substr(0, bar);
+    after = bar == std::string::npos ? f.after : f.after.substr(bar + 1);
+  }
+  // "~" sorts after every RFC 3339 time: devices without failing_since come last.
+  const char* since_key = "COALESCE(failing_since, '~')";
+  bool sorted_after = f.sort_failing_since && !f.after.empty();
+  if (sorted_after) {
+    if (after_since.empty()) after_since = "~";
+    q += std::string(" AND (") + since_key + " > ? OR (" + since_key + " = ? AND device_id > ?))";
+  } else if (!f.sort_failing_since) {
+    q += " AND device_id > ?";
+  }
   // Stale devices are listed as stale, not under their last status.
   const char* fresh = " AND COALESCE(last_seen, enrolled_at) >= ?";
-  // Devices awaiting approval are listed as pending, under no compliance status.
-  if (f.status) {
+  // Devices awaiting approval are listed as pending, under no compliance status. A device's
+  // deadline is compared with `now`: an at_risk (or unknown) device past it is noncompliant.
+  bool binds_now = false;
+  if (f.status && !retired) {
     if (status == "pending") {
       q += " AND pending = 1";
     } else if (status == "stale") {
       q += " AND pending = 0 AND COALESCE(last_seen, enrolled_at) < ?";
     } else {
       q += fresh;
-      q += " AND pending = 0 AND status = ?";
+      q += " AND pending = 0";
+      if (status == "noncompliant") {
+        q += " AND (status = 'noncompliant' OR (status <> 'compliant' AND deadline <= ?))";
+        binds_now = true;
+      } else if (status == "at_risk" || status == "unknown") {
+        q += " AND status = ? AND (deadline IS NULL OR deadline > ?)";
+        binds_now = true;
+      } else {
+        q += " AND status = ?";
+      }
     }
   }
   if (f.level) q += " AND level = ?";
-  q += " ORDER BY device_id LIMIT ?";
+  if (f.owner) q += " AND owner = ?";
+  if (f.check) {
+    q += " AND EXISTS (SELECT 1 FROM check_state c WHERE c.device_id = devices.device_id AND "
+         "c.check_id = ? AND c.verdict = 'fail')";
+  }
+  if (f.failing_for) q += " AND failing_since <= ?";
+  q += f.sort_failing_since ? std::string(" ORDER BY ") + since_key + ", device_id LIMIT ?"
+                            : " ORDER BY device_id LIMIT ?";
   auto bind = [&](Statement& st) {
-    st, use(after);
-    if (f.status && status != "pending") {
+    if (sorted_after) st, use(after_since), use(after_since);
+    if (sorted_after || !f.sort_failing_since) st, use(after);
+    if (f.status && !retired && status != "pending") {
       st, use(stale_cutoff);
-      if (status != "stale") st, use(status);
+      if (status == "noncompliant") {
+        st, use(now_text);
+      } else if (status != "stale") {
+        st, use(status);
+        if (binds_now) st, use(now_text);
+      }
     }
     if (f.level) st, use(level);
+    if (f.owner) st, use(owner);
+    if (f.check) st, use(check);
+    if (f.failing_for) st, use(failing_cutoff);
     st, use(limit);
   };
   auto row = [&](RecordSet& rs) {
     DeviceRecord d = deviceRow(rs);
+    d.status = StatusAt(d.status, d.deadline, f.now);
     TimePoint seen = d.last_seen.value_or(d.enrolled_at);
     if (seen < f.now - f.stale_after) d.status = "stale";
     if (d.pending_approval) d.status = "pending";
     return d;
   };
   return db_.readRowsBound("list devices", q, bind, row);
+}
+
+Status SqlStore::setDeviceLevel(const std::string& device_id, const std::string& level,
+                                const AuditEntry* audit) {
+  return db_.transaction("set device level", [&]() -> Status {
+    std::string id = device_id, l = level;
+    Poco::Int64 policies = 0;
+    db_.exec("SELECT COUNT(*) FROM policies WHERE level = ?",
+             [&](Statement& st) { st, use(l), into(policies); });
+    if (policies == 0) {
+      return FailedPreconditionError("level \"" + level +
+                                     "\" has no policy; set one first (hearth-server policy set)");
+    }
+    size_t n = db_.exec("UPDATE devices SET level = ? WHERE device_id = ? AND retired_at IS NULL",
+                        [&](Statement& st) { st, use(l), use(id); });
+    if (n == 0) return NotFoundError("no active device " + device_id);
+    insertAudit(audit, 0);
+    return OkStatus();
+  });
 }
 
 Status SqlStore::setPendingCertificate(const std::string& device_id,
@@ -350,14 +420,16 @@ Status SqlStore::setDeviceOwner(const std::string& device_id,
 
 StatusOr<std::vector<std::pair<std::string, int64_t>>> SqlStore::deviceCounts(
     TimePoint now_time, std::chrono::seconds stale_after) {
-  std::string cutoff = fmt(now_time - stale_after);
+  std::string cutoff = fmt(now_time - stale_after), now_text = fmt(now_time);
   return db_.readRows(
       "count devices",
       "SELECT CASE WHEN pending = 1 THEN 'pending' "
-      "WHEN COALESCE(last_seen, enrolled_at) < ? THEN 'stale' ELSE status END "
+      "WHEN COALESCE(last_seen, enrolled_at) < ? THEN 'stale' "
+      "WHEN status <> 'compliant' AND deadline <= ? THEN 'noncompliant' ELSE status END "
       "AS s, COUNT(*) AS n FROM devices WHERE retired_at IS NULL "
       "GROUP BY 1 ORDER BY 1",
-      [](RecordSet& rs) { return std::make_pair(str(rs, "s"), integer(rs, "n")); }, cutoff);
+      [](RecordSet& rs) { return std::make_pair(str(rs, "s"), integer(rs, "n")); }, cutoff,
+      now_text);
 }
 
 void SqlStore::appendEvent(const std::string& at, const std::string& device_id,

@@ -8,7 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "hearth/policy.h"
 #include "hearth/protocol/crypto.h"
+#include "hearth/server/standing.h"
 #include "sql_store.h"
 #include "sql_values.h"
 
@@ -18,21 +20,20 @@ namespace {
 
 using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
 
-std::string deviceStatusFromResult(const json::Value& result) {
-  const json::Value* c = result.find("compliant");
-  if (c != nullptr && c->isBool() && c->asBool()) return "compliant";
-  const json::Value* checks = result.find("checks");
-  if (checks != nullptr && checks->isArray()) {
-    for (const auto& ch : checks->asArray()) {
-      const json::Value* req = ch.find("required");
-      const json::Value* v = ch.find("verdict");
-      if (req != nullptr && req->isBool() && req->asBool() && v != nullptr && v->isString() &&
-          v->asString() == "fail") {
-        return "noncompliant";
-      }
-    }
-  }
-  return "unknown";
+IngestResult ingestResult(IngestOutcome outcome, int64_t previous_sequence) {
+  IngestResult r;
+  r.outcome = outcome;
+  r.previous_sequence = previous_sequence;
+  return r;
+}
+
+std::optional<TimePoint> optTimeText(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return parseTime(s);
+}
+
+Nullable<std::string> nullableTimeOf(const std::optional<TimePoint>& t) {
+  return t ? Nullable<std::string>(fmt(*t)) : Nullable<std::string>();
 }
 
 // A history entry: the stored text as it is (not parsed), verified against its SHA-256 (every
@@ -144,8 +145,10 @@ StatusOr<std::vector<FeedEvent>> SqlStore::feed(int64_t after, int limit) {
   Poco::Int64 a = after;
   Poco::Int64 lim = std::max(1, std::min(limit, 1000));
   return db_.readRows("read feed",
-                      "SELECT cursor, at, device_id, type, check_id, from_verdict, to_verdict, "
-                      "detail FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?",
+                      "SELECT e.cursor, e.at, e.device_id, e.type, e.check_id, e.from_verdict, "
+                      "e.to_verdict, e.detail, d.hostname, d.owner FROM events e LEFT JOIN "
+                      "devices d ON d.device_id = e.device_id WHERE e.cursor > ? "
+                      "ORDER BY e.cursor LIMIT ?",
                       feedEventRow, a, lim);
 }
 
@@ -194,30 +197,57 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
       "UPDATE devices SET last_seen = ?, reports_dropped = reports_dropped + ? "
       "WHERE device_id = ?");
   *s->update_seen, use(s->received), use(s->dropped), use(s->device);
+  // The device as the report's standing needs it, with its last_sequence (read again after the
+  // insert) in the same round trip: its level's newest policy version (for grace periods) and
+  // whether any exemption names it or its owner (only then are they read).
+  s->select_device = db_.prepare(
+      "SELECT d.last_sequence, d.machine_id, d.level, COALESCE(d.owner, ''), d.failing_since, "
+      "d.alerted, COALESCE((SELECT MAX(p.version) FROM policies p WHERE p.level = d.level), 0), "
+      "(SELECT COUNT(*) FROM exemptions e WHERE e.revoked_at IS NULL AND e.expired_at IS NULL "
+      "AND (e.device_id = d.device_id OR e.owner = d.owner)) FROM devices d WHERE d.device_id = ?");
+  *s->select_device, use(s->device), into(s->last_seq), into(s->prev_machine), into(s->level),
+      into(s->owner), into(s->failing_since), into(s->alerted), into(s->policy_version),
+      into(s->exemptions);
   s->update_device = db_.prepare(
       "UPDATE devices SET last_seen = ?, agent_version = ?, machine_id = ?, last_sequence = ?, "
       "status = ?, latest_result = ?, latest_sha256 = ?, checks_summary = ?, "
-      "reports_dropped = reports_dropped + ? WHERE device_id = ?");
+      "reports_dropped = reports_dropped + ?, failing_since = ?, deadline = ?, alerted = ? "
+      "WHERE device_id = ?");
   *s->update_device, use(s->received), use(s->agent), use(s->machine), use(s->seq), use(s->status),
-      use(s->body), use(s->body_sha256), use(s->summary), use(s->dropped), use(s->device);
-  s->select_states = db_.prepare("SELECT check_id, verdict FROM check_state WHERE device_id = ?");
-  *s->select_states, use(s->device), into(s->state_ids), into(s->state_verdicts);
-  // A verdict holds since the report that brought it (kept for issue 14's failing-since).
+      use(s->body), use(s->body_sha256), use(s->summary), use(s->dropped), use(s->failing_since),
+      use(s->deadline), use(s->alerted), use(s->device);
+  s->select_states = db_.prepare(
+      "SELECT check_id, verdict, COALESCE(since, ''), COALESCE(fix_by, ''), required "
+      "FROM check_state WHERE device_id = ?");
+  *s->select_states, use(s->device), into(s->state_ids), into(s->state_verdicts),
+      into(s->state_since), into(s->state_fix_by), into(s->state_required);
+  // A verdict holds since the report that brought it (issue 14's failing-since and deadlines).
   s->insert_state = db_.prepare(
       "INSERT INTO check_state(device_id, check_id, verdict, since, since_report_id, "
-      "since_sequence) VALUES (?, ?, ?, ?, ?, ?)");
+      "since_sequence, fix_by, required) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   *s->insert_state, use(s->device), use(s->check_id), use(s->verdict), use(s->received),
-      use(s->report_id), use(s->seq);
+      use(s->report_id), use(s->seq), use(s->fix_by), use(s->required);
   s->update_state = db_.prepare(
-      "UPDATE check_state SET verdict = ?, since = ?, since_report_id = ?, since_sequence = ? "
-      "WHERE device_id = ? AND check_id = ?");
+      "UPDATE check_state SET verdict = ?, since = ?, since_report_id = ?, since_sequence = ?, "
+      "fix_by = ?, required = ? WHERE device_id = ? AND check_id = ?");
   *s->update_state, use(s->verdict), use(s->received), use(s->report_id), use(s->seq),
-      use(s->device), use(s->check_id);
+      use(s->fix_by), use(s->required), use(s->device), use(s->check_id);
+  // The same verdict under another policy (a grace period or `required` changed).
+  s->update_standing = db_.prepare(
+      "UPDATE check_state SET fix_by = ?, required = ? WHERE device_id = ? AND check_id = ?");
+  *s->update_standing, use(s->fix_by), use(s->required), use(s->device), use(s->check_id);
+  s->select_exemptions = db_.prepare(
+      "SELECT check_id, MAX(until_at) FROM exemptions WHERE revoked_at IS NULL AND expired_at IS "
+      "NULL AND until_at > ? AND (device_id = ? OR owner = ?) GROUP BY check_id");
+  *s->select_exemptions, use(s->received), use(s->device), use(s->owner), into(s->exempt_checks),
+      into(s->exempt_until);
   s->insert_event = db_.prepare(
       "INSERT INTO events(at, device_id, type, check_id, from_verdict, to_verdict) "
       "VALUES (?, ?, ?, ?, ?, ?)");
   *s->insert_event, use(s->received), use(s->device), use(s->event_type), use(s->check_id),
       use(s->old_verdict), use(s->verdict);
+  s->insert_device_event = db_.prepare("INSERT INTO events(at, device_id, type) VALUES (?, ?, ?)");
+  *s->insert_device_event, use(s->received), use(s->device), use(s->device_event);
   ingest_ = std::move(s);
   return *ingest_;
 }
@@ -247,7 +277,7 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   if (s.reused > 0) {
     s.highest = 0;
     s.select_highest->execute();
-    IngestResult refused{IngestOutcome::kSequenceReused, s.last_seq};
+    IngestResult refused = ingestResult(IngestOutcome::kSequenceReused, s.last_seq);
     refused.next_sequence = std::max<int64_t>(s.last_seq, s.highest) + 1;
     return refused;
   }
@@ -258,12 +288,17 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
     // (a restore) is revealed again.
     s.last_seq = 0;
     s.select_below->execute();
-    return {IngestOutcome::kDuplicate, s.last_seq};
+    return ingestResult(IngestOutcome::kDuplicate, s.last_seq);
   }
   s.last_seq = 0;
   s.prev_machine.clear();
-  s.select_last_seq->execute();
-  IngestResult stored{IngestOutcome::kStored, s.last_seq};
+  s.owner.clear();
+  s.failing_since = Nullable<std::string>();
+  s.alerted = 0;
+  s.policy_version = 0;
+  s.exemptions = 0;
+  s.select_device->execute();
+  IngestResult stored = ingestResult(IngestOutcome::kStored, s.last_seq);
 
   // The device's latest state follows the highest sequence, not arrival order: a report sent
   // again after a restore (older than the device's latest) is kept as history only.
@@ -273,37 +308,117 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   }
   s.agent = r.agent_version;
   s.machine = r.machine_id;
-  s.status = deviceStatusFromResult(r.result);
-  s.summary = ChecksSummaryText(r.result);
-  s.update_device->execute();
   // Rare: only when the device's machine_id changes (its first report, usually).
   if (!s.machine.empty() && s.machine != s.prev_machine)
     noteMachineId(s.device, s.machine, s.received);
-  const json::Value* checks = r.result.find("checks");
-  if (checks == nullptr || !checks->isArray()) return stored;
+
+  // Each check's standing: since when its verdict holds (from check_state while it is the same),
+  // its deadline under the level's grace period, its exemption; verdict_changed for a change.
   s.state_ids.clear();
   s.state_verdicts.clear();
+  s.state_since.clear();
+  s.state_fix_by.clear();
+  s.state_required.clear();
   s.select_states->execute();
-  std::map<std::string, std::string> previous;
-  for (size_t i = 0; i < s.state_ids.size() && i < s.state_verdicts.size(); ++i) {
-    previous[s.state_ids[i]] = s.state_verdicts[i];
+  struct Previous {
+    std::string verdict, since, fix_by;
+    Poco::Int64 required;
+  };
+  std::map<std::string, Previous> previous;
+  for (size_t i = 0; i < s.state_ids.size(); ++i) {
+    previous[s.state_ids[i]] = {s.state_verdicts[i], s.state_since[i], s.state_fix_by[i],
+                                s.state_required[i]};
   }
-  for (const auto& ch : checks->asArray()) {
-    s.check_id = ch.find("id")->asString();
-    s.verdict = ch.find("verdict")->asString();
-    auto it = previous.find(s.check_id);
-    if (it != previous.end() && it->second == s.verdict) continue;
-    if (it == previous.end()) {
-      s.old_verdict = Nullable<std::string>();
-      s.insert_state->execute();
-    } else {
-      s.old_verdict = Nullable<std::string>(it->second);
-      s.update_state->execute();
+  std::map<std::string, std::string> exempt;
+  if (s.exemptions > 0) {
+    s.exempt_checks.clear();
+    s.exempt_until.clear();
+    s.select_exemptions->execute();
+    for (size_t i = 0; i < s.exempt_checks.size(); ++i)
+      exempt[s.exempt_checks[i]] = s.exempt_until[i];
+  }
+  const std::map<std::string, int64_t>& grace = gracePeriods(s.level, s.policy_version);
+  std::vector<CheckStanding> standing;
+  const json::Value* checks = r.result.find("checks");
+  if (checks != nullptr && checks->isArray()) {
+    for (const auto& ch : checks->asArray()) {
+      CheckStanding one;
+      one.id = ch.find("id")->asString();
+      one.verdict = ch.find("verdict")->asString();
+      const json::Value* req = ch.find("required");
+      one.required = req == nullptr || !req->isBool() || req->asBool();
+      auto it = previous.find(one.id);
+      bool same = it != previous.end() && it->second.verdict == one.verdict;
+      one.since = same ? optTimeText(it->second.since) : std::optional<TimePoint>(r.received_at);
+      auto days = grace.find(one.id);
+      one.fix_by = FixBy(one, days == grace.end() ? 0 : days->second);
+      if (auto e = exempt.find(one.id); e != exempt.end()) one.exempt_until = parseTime(e->second);
+      s.check_id = one.id;
+      s.verdict = one.verdict;
+      s.fix_by = nullableTimeOf(one.fix_by);
+      s.required = one.required ? 1 : 0;
+      if (same) {
+        // Only when the policy moved the deadline or `required` (no write on a usual report).
+        if (s.fix_by.isNull() != it->second.fix_by.empty() ||
+            (!s.fix_by.isNull() && s.fix_by.value() != it->second.fix_by) ||
+            s.required != it->second.required) {
+          s.update_standing->execute();
+        }
+      } else {
+        if (it == previous.end()) {
+          s.old_verdict = Nullable<std::string>();
+          s.insert_state->execute();
+        } else {
+          s.old_verdict = Nullable<std::string>(it->second.verdict);
+          s.update_state->execute();
+        }
+        previous[one.id] = {one.verdict, s.received, s.fix_by.isNull() ? "" : s.fix_by.value(),
+                            s.required};
+        s.insert_event->execute();
+      }
+      standing.push_back(std::move(one));
     }
-    previous[s.check_id] = s.verdict;
-    s.insert_event->execute();
+  }
+
+  // The device's standing at the time of the report, and the device event it brings.
+  const json::Value* compliant = r.result.find("compliant");
+  DeviceStanding decided = DecideStanding(
+      standing, compliant != nullptr && compliant->isBool() && compliant->asBool(), r.received_at);
+  s.status = decided.status;
+  s.deadline = nullableTimeOf(decided.deadline);
+  std::optional<TimePoint> failing =
+      s.failing_since.isNull() ? std::nullopt
+                               : std::optional<TimePoint>(parseTime(s.failing_since.value()));
+  s.failing_since = nullableTimeOf(FailingSince(decided.status, failing, r.received_at));
+  s.summary = json::write(SummaryWithStanding(ChecksSummary(r.result), standing));
+  if (const char* event = DeviceEventFor(decided.status, s.alerted != 0)) {
+    s.device_event = event;
+    s.alerted = s.device_event == "device_noncompliant" ? 1 : 0;
+    s.insert_device_event->execute();
+  }
+  s.update_device->execute();
+  stored.device_status = decided.status;
+  for (const auto& one : standing) {
+    if (one.fix_by || one.exempt_until) stored.deadlines.push_back(one);
   }
   return stored;
+}
+
+const std::map<std::string, int64_t>& SqlStore::gracePeriods(const std::string& level,
+                                                             int64_t version) {
+  GracePeriods& cached = grace_[level];
+  if (cached.version == version) return cached.days;
+  cached.version = version;
+  cached.days.clear();
+  std::string l = level, body;
+  Poco::Int64 v = version;
+  db_.exec("SELECT body FROM policies WHERE level = ? AND version = ?",
+           [&](Statement& st) { st, use(l), use(v), into(body); });
+  // Stored policies were validated by `policy set`; one that no longer parses gives no grace.
+  if (auto policy = ParsePolicy(body, "policy " + level); policy.ok()) {
+    for (const auto& c : policy->checks) cached.days[c.id] = c.grace_days;
+  }
+  return cached.days;
 }
 
 // A device's machine_id changed (its first report, or a new disk): every other non-retired

@@ -354,6 +354,75 @@ CREATE FUNCTION hearth_webhook_outbox() RETURNS trigger LANGUAGE plpgsql AS
 CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events
   FOR EACH ROW EXECUTE FUNCTION hearth_webhook_outbox();
 )sql"},
+    // v9: the compliance workflow's time in state (issue 14). Per device, kept at ingest and
+    // when an exemption or a deadline changes it: failing_since (since when it has not been
+    // compliant), deadline (the earliest fix_by of a failing required check within its grace:
+    // past it the device is noncompliant without a new report; lists compare it with the time
+    // asked about) and alerted (1 while a device_noncompliant event stands without a
+    // device_compliant after it). Per check: its deadline (fix_by) and whether it was required.
+    // Exemptions: a device's (device_id) or an owner's (owner) check, until a time. Rows from
+    // before: a device not compliant counts as failing since its oldest failing or unknown
+    // check, and one noncompliant already had its event; deadlines come with the next report.
+    // The outbox trigger of v8 delivers the new event types as they are.
+    {9,
+     R"sql(
+ALTER TABLE devices ADD COLUMN failing_since TEXT;
+ALTER TABLE devices ADD COLUMN deadline TEXT;
+ALTER TABLE devices ADD COLUMN alerted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE check_state ADD COLUMN fix_by TEXT;
+ALTER TABLE check_state ADD COLUMN required INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE exemptions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  device_id TEXT,
+  owner TEXT,
+  check_id TEXT NOT NULL,
+  until_at TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  revoked_at TEXT,
+  expired_at TEXT);
+CREATE INDEX exemptions_device ON exemptions(device_id);
+CREATE INDEX exemptions_owner ON exemptions(owner);
+CREATE INDEX exemptions_until ON exemptions(until_at);
+UPDATE devices SET failing_since = (SELECT MIN(COALESCE(c.since, devices.last_seen)) FROM
+  check_state c WHERE c.device_id = devices.device_id AND c.verdict IN ('fail', 'unknown')),
+  alerted = CASE WHEN status = 'noncompliant' THEN 1 ELSE 0 END WHERE status <> 'compliant';
+UPDATE devices SET failing_since = last_seen WHERE failing_since IS NULL AND
+  status <> 'compliant' AND last_seen IS NOT NULL;
+CREATE INDEX devices_failing ON devices(failing_since);
+CREATE INDEX devices_failing_order ON devices(COALESCE(failing_since, '~'), device_id);
+CREATE INDEX devices_deadline ON devices(deadline);
+)sql",
+     R"sql(
+ALTER TABLE devices ADD COLUMN failing_since TEXT;
+ALTER TABLE devices ADD COLUMN deadline TEXT;
+ALTER TABLE devices ADD COLUMN alerted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE check_state ADD COLUMN fix_by TEXT;
+ALTER TABLE check_state ADD COLUMN required INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE exemptions (
+  id BIGSERIAL PRIMARY KEY,
+  device_id TEXT,
+  owner TEXT,
+  check_id TEXT NOT NULL,
+  until_at TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  revoked_at TEXT,
+  expired_at TEXT);
+CREATE INDEX exemptions_device ON exemptions(device_id);
+CREATE INDEX exemptions_owner ON exemptions(owner);
+CREATE INDEX exemptions_until ON exemptions(until_at);
+UPDATE devices SET failing_since = (SELECT MIN(COALESCE(c.since, devices.last_seen)) FROM
+  check_state c WHERE c.device_id = devices.device_id AND c.verdict IN ('fail', 'unknown')),
+  alerted = CASE WHEN status = 'noncompliant' THEN 1 ELSE 0 END WHERE status <> 'compliant';
+UPDATE devices SET failing_since = last_seen WHERE failing_since IS NULL AND
+  status <> 'compliant' AND last_seen IS NOT NULL;
+CREATE INDEX devices_failing ON devices(failing_since);
+CREATE INDEX devices_failing_order ON devices(COALESCE(failing_since, '~'), device_id);
+CREATE INDEX devices_deadline ON devices(deadline);
+)sql"},
     // v10: the period report (issue 14) reads a page of devices' events of one type within a
     // time range: (device_id, type, at) serves it, and every query events_device (device_id,
     // type) served, which it replaces. (v9 is the time-in-state migration of the same issue.)
@@ -494,7 +563,7 @@ StatusOr<std::string> SqlStore::checkIntegrity() {
       for (const char* table :
            {"schema_migrations", "enroll_secrets", "admin_tokens", "policies", "devices", "reports",
             "check_state", "events", "audit_log", "webhooks", "webhook_events",
-            "webhook_deliveries", "fleet_pending"}) {
+            "webhook_deliveries", "fleet_pending", "exemptions"}) {
         Poco::Int64 n = 0;
         session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
       }

@@ -22,6 +22,10 @@ constexpr int kBatchRows = 64;
 }  // namespace
 
 std::string ChecksSummaryText(const json::Value& result) {
+  return json::write(ChecksSummary(result));
+}
+
+json::Value ChecksSummary(const json::Value& result) {
   json::Value out = json::Value::array();
   const json::Value* checks = result.find("checks");
   if (checks != nullptr && checks->isArray()) {
@@ -33,7 +37,7 @@ std::string ChecksSummaryText(const json::Value& result) {
       out.push(std::move(e));
     }
   }
-  return json::write(out);
+  return out;
 }
 
 json::Value ParseChecksSummary(const std::optional<std::string>& text) {

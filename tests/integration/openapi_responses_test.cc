@@ -156,6 +156,13 @@ TEST_F(OpenApiResponsesTest, Defect10EveryRouteAnswersOnlyDocumentedStatusesAndS
       "/api/v1/compliance-report?from=" + formatRfc3339(now - std::chrono::hours(24)) +
       "&to=" + formatRfc3339(now - std::chrono::seconds(1));
 
+  // An exemption of vpn for `device` until two days from now.
+  auto exemption = [](const std::string& device) {
+    return R"({"device_id":")" + device + R"(","check":"vpn","until":")" +
+           formatRfc3339(std::chrono::system_clock::now() + std::chrono::hours(48)) +
+           R"(","reason":"travelling"})";
+  };
+
   const std::vector<Case> cases = {
       {"enrollDevice", "post", "/api/v1/enroll", As::kNobody, enroll_body(server_.enrollSecret())},
       {"enrollDevice", "post", "/api/v1/enroll", As::kNobody, "{\"csr\": 1}"},
@@ -248,6 +255,34 @@ TEST_F(OpenApiResponsesTest, Defect10EveryRouteAnswersOnlyDocumentedStatusesAndS
       {"deleteWebhook", "delete", hook2, As::kReader},
       {"deleteWebhook", "delete", hook2, As::kAdmin},
       {"deleteWebhook", "delete", hook2, As::kAdmin},
+      {"listDevices", "get",
+       "/api/v1/devices?status=at_risk&failing_for=1&sort=failing_since&check=vpn&owner=erin",
+       As::kReader},
+      {"listDevices", "get", "/api/v1/devices?status=retired", As::kAdmin},
+      {"listDevices", "get", "/api/v1/devices?failing_for=x", As::kAdmin},
+      {"listDevices", "get", "/api/v1/devices?sort=hostname", As::kAdmin},
+      {"setDeviceLevel", "post", dev + "/level", As::kAdmin, R"({"level":"standard"})"},
+      {"setDeviceLevel", "post", dev + "/level", As::kAdmin, R"({"level":"no-policy"})"},
+      {"setDeviceLevel", "post", dev + "/level", As::kAdmin, R"({"level":1})"},
+      {"setDeviceLevel", "post", dev + "/level", As::kNobody, R"({"level":"standard"})"},
+      {"setDeviceLevel", "post", dev + "/level", As::kReader, R"({"level":"standard"})"},
+      {"setDeviceLevel", "post", "/api/v1/devices/no-such-device/level", As::kAdmin,
+       R"({"level":"standard"})"},
+      {"createExemption", "post", "/api/v1/exemptions", As::kAdmin, exemption(device_.id)},
+      {"createExemption", "post", "/api/v1/exemptions", As::kAdmin, R"({"check":"vpn"})"},
+      {"createExemption", "post", "/api/v1/exemptions", As::kAdmin, exemption("no-such-device")},
+      {"createExemption", "post", "/api/v1/exemptions", As::kNobody, exemption(device_.id)},
+      {"createExemption", "post", "/api/v1/exemptions", As::kReader, exemption(device_.id)},
+      {"listExemptions", "get", "/api/v1/exemptions", As::kReader},
+      {"listExemptions", "get", "/api/v1/exemptions?active=true", As::kAdmin},
+      {"listExemptions", "get", "/api/v1/exemptions", As::kNobody},
+      {"getExemption", "get", "/api/v1/exemptions/1", As::kReader},
+      {"getExemption", "get", "/api/v1/exemptions/999", As::kAdmin},
+      {"getExemption", "get", "/api/v1/exemptions/1", As::kNobody},
+      {"revokeExemption", "delete", "/api/v1/exemptions/1", As::kNobody},
+      {"revokeExemption", "delete", "/api/v1/exemptions/1", As::kReader},
+      {"revokeExemption", "delete", "/api/v1/exemptions/1", As::kAdmin},
+      {"revokeExemption", "delete", "/api/v1/exemptions/1", As::kAdmin},
       {"getHealth", "get", "/healthz", As::kNobody},
       {"getMetrics", "get", "/metrics", As::kNobody},
   };

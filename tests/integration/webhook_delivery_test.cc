@@ -485,6 +485,62 @@ TEST_P(WebhookDeliveryTest, CreationRulesScopesAuditTestAndTheCommandLine) {
                          "webhook.test cli", "webhook.create cli", "webhook.delete cli"}));
 }
 
+// Issue 14 acceptance: the device event reaches a webhook signed within 5 s of the report that
+// made the device non-compliant, with the device's hostname and owner; and it still arrives when
+// the server is killed -9 right after acknowledging that report.
+TEST_P(WebhookDeliveryTest, DeviceNoncompliantArrivesSignedWithinFiveSecondsAndAfterAKillNine) {
+  std::string id = addWebhook("/device", R"(["device_noncompliant","device_compliant"])");
+  enrol("pc-6");
+  auto sent = std::chrono::system_clock::now();
+  ASSERT_EQ(report("fail"), 202);
+  ASSERT_TRUE(receiver_->waitFor(1, seconds(5))) << "no delivery within 5 s of the report";
+  auto first = receiver_->received()[0];
+  EXPECT_LE(first.at - sent, seconds(5));
+  EXPECT_TRUE(first.signature_ok);
+  json::Value event = parsed(first.body);
+  EXPECT_EQ(str(event, "event"), "device_noncompliant");
+  EXPECT_EQ(str(event, "type"), "device_noncompliant");
+  EXPECT_EQ(str(event, "hostname"), "pc-6");
+  ASSERT_NE(event.find("owner"), nullptr);
+
+  // Compliant again (device_compliant), then non-compliant again and killed right after the
+  // acknowledgement, with the first attempt under way answered late.
+  ASSERT_EQ(report("pass"), 202);
+  ASSERT_TRUE(receiver_->waitFor(2, seconds(5)));
+  EXPECT_EQ(str(parsed(receiver_->received()[1].body), "event"), "device_compliant");
+  receiver_->script({{.status = 200, .delay = milliseconds(3000)}});
+  ASSERT_EQ(report("fail"), 202);
+  server_->kill9();
+  auto restarted = std::chrono::system_clock::now();
+  start();
+  ASSERT_TRUE(testing::PollUntil(
+      [&] {
+        for (const auto& d : receiver_->received()) {
+          if (d.at >= restarted && d.answered == 200 &&
+              str(parsed(d.body), "event") == "device_noncompliant") {
+            return true;
+          }
+        }
+        return false;
+      },
+      seconds(40), milliseconds(100)));
+  std::set<std::string> noncompliant_ids;
+  for (const auto& d : receiver_->received()) {
+    EXPECT_TRUE(d.signature_ok);
+    if (str(parsed(d.body), "event") == "device_noncompliant")
+      noncompliant_ids.insert(d.delivery_id);
+  }
+  EXPECT_EQ(noncompliant_ids.size(),
+            2u);  // the first and the one across the kill (repeats: same id)
+  auto log = deliveriesWhen(id, [](const json::Value& l) {
+    for (const auto& d : l.asArray()) {
+      if (str(d, "status") != "delivered") return false;
+    }
+    return l.asArray().size() == 3;
+  });
+  EXPECT_EQ(log.asArray().size(), 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, WebhookDeliveryTest, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace

@@ -205,16 +205,19 @@ TEST_P(StoreTest, ReportsAreStoredOnceAndDriveStatusAndFeed) {
 
   auto events = store_->feed(0, 100);
   ASSERT_TRUE(events.ok());
-  // enrolled, disk fail (new), vpn pass (new), disk fail -> pass
-  ASSERT_EQ(events->size(), 4u);
+  // enrolled, disk fail (new), vpn pass (new), device_noncompliant, disk fail -> pass,
+  // device_compliant (issue 14: the device's own events follow its checks')
+  ASSERT_EQ(events->size(), 6u);
   EXPECT_EQ((*events)[0].type, "enrolled");
-  EXPECT_EQ((*events)[3].type, "verdict_changed");
-  EXPECT_EQ((*events)[3].check.value_or(""), "disk_encryption");
-  EXPECT_EQ((*events)[3].from.value_or(""), "fail");
-  EXPECT_EQ((*events)[3].to.value_or(""), "pass");
+  EXPECT_EQ((*events)[3].type, "device_noncompliant");
+  EXPECT_EQ((*events)[4].type, "verdict_changed");
+  EXPECT_EQ((*events)[4].check.value_or(""), "disk_encryption");
+  EXPECT_EQ((*events)[4].from.value_or(""), "fail");
+  EXPECT_EQ((*events)[4].to.value_or(""), "pass");
+  EXPECT_EQ((*events)[5].type, "device_compliant");
   auto after = store_->feed((*events)[1].cursor, 100);
   ASSERT_TRUE(after.ok());
-  EXPECT_EQ(after->size(), 2u);
+  EXPECT_EQ(after->size(), 4u);
 
   // An older report arriving late is stored but does not roll the device's state back.
   NewReport late = r;
@@ -578,7 +581,9 @@ TEST_P(StoreTest, PruneDeletesOldHistoryButKeepsEachDevicesLatestReport) {
   auto dry = store_->prune(o);
   ASSERT_TRUE(dry.ok()) << dry.status().toString();
   EXPECT_EQ(dry->reports, 2);  // dev-1's 1 and 2; dev-2's only report is its latest
-  EXPECT_EQ(dry->events, 3);   // the verdict changes of those three old reports
+  // The verdict changes of those three old reports, and the device_noncompliant that dev-1's
+  // first and dev-2's report brought.
+  EXPECT_EQ(dry->events, 5);
   EXPECT_TRUE(dry->retired_devices.empty());
   EXPECT_EQ(store_->deviceHistory("dev-1", 100)->size(), 3u);  // a dry run deletes nothing
 
@@ -586,7 +591,7 @@ TEST_P(StoreTest, PruneDeletesOldHistoryButKeepsEachDevicesLatestReport) {
   auto done = store_->prune(o);
   ASSERT_TRUE(done.ok()) << done.status().toString();
   EXPECT_EQ(done->reports, 2);
-  EXPECT_EQ(done->events, 3);
+  EXPECT_EQ(done->events, 5);
   auto h1 = store_->deviceHistory("dev-1", 100);
   ASSERT_EQ(h1->size(), 1u);
   EXPECT_EQ((*h1)[0].sequence, 3);
@@ -621,7 +626,7 @@ TEST_P(StoreTest, PruneDeletesARetiredDeviceEntirelyAfterItsWindow) {
   ASSERT_TRUE(dry.ok()) << dry.status().toString();
   ASSERT_EQ(dry->retired_devices, std::vector<std::string>{"gone"});
   EXPECT_EQ(dry->retired_reports, 2);
-  EXPECT_EQ(dry->retired_events, 4);  // enrolled, 2 verdict changes, retired
+  EXPECT_EQ(dry->retired_events, 5);  // enrolled, 2 verdict changes, device_noncompliant, retired
   EXPECT_TRUE(store_->getDevice("gone").ok());
 
   o.dry_run = false;
@@ -635,7 +640,7 @@ TEST_P(StoreTest, PruneDeletesARetiredDeviceEntirelyAfterItsWindow) {
   // The device retired a week ago stays, with everything it had.
   EXPECT_TRUE(store_->getDevice("recent").ok());
   EXPECT_EQ(store_->deviceHistory("recent", 100)->size(), 1u);
-  EXPECT_EQ(eventsOf(*store_, "recent"), 3);
+  EXPECT_EQ(eventsOf(*store_, "recent"), 4);  // enrolled, its verdict, device_noncompliant, retired
 }
 
 // Pruning a large backlog goes in batches: ingest is served between them, not after the end.

@@ -28,6 +28,9 @@ struct CheckSettings {
 struct PolicyCheck {
   std::string id;
   bool required = true;  // false: reported without affecting compliance
+  // Days a failing required check is given before the device counts as non-compliant (the
+  // server's deadline, `fix_by`): `checks.<id>.grace_days`, else the policy's `grace_days`, else 0.
+  int64_t grace_days = 0;
   // The check's own settings; null for a check that has none.
   std::shared_ptr<const CheckSettings> settings;
 };
@@ -35,6 +38,9 @@ struct PolicyCheck {
 struct Policy {
   std::string level;
   int64_t version = 0;
+  // The policy's default grace period (top-level `grace_days`, default 0), for checks without
+  // their own.
+  int64_t grace_days = 0;
   // The checks this policy enables, in registry order (the order of reports). A check absent
   // from the policy is not evaluated.
   std::vector<PolicyCheck> checks;

@@ -14,6 +14,7 @@
 
 #include "hearth/json.h"
 #include "hearth/server/compliance_history.h"
+#include "hearth/server/standing.h"
 #include "hearth/server/webhooks.h"
 #include "hearth/status.h"
 
@@ -76,15 +77,24 @@ struct DeviceRecord {
   std::string machine_id;
   int64_t last_sequence = 0;
   int64_t reports_dropped = 0;  // reports the device's spool dropped, summed over its reports
-  std::string status;           // "compliant", "noncompliant", "unknown" (no report yet: "unknown")
+  // As stored at the latest report or exemption change: "compliant", "at_risk", "noncompliant",
+  // "unknown" (no report yet: "unknown"). listDevices gives it as at the filter's `now`
+  // (StatusAt: an at_risk device whose deadline passed is noncompliant); getDevice as stored.
+  std::string status;
+  // The earliest deadline (fix_by) of its failing required checks within their grace: past it
+  // the device is noncompliant without a new report. None when compliant or already past.
+  std::optional<TimePoint> deadline;
+  // Since when the device has not been compliant; none while it is (or before its first report).
+  std::optional<TimePoint> failing_since;
   // The whole result of the latest report: getDevice only (one device, one bounded body); lists
   // never read it. Left empty, with latest_result_damaged, when its text no longer matches the
   // SHA-256 stored with it.
   std::optional<json::Value> latest_result;
   bool latest_result_damaged = false;
   // The latest report's checks as lists show them, kept beside it at ingest so that no list
-  // parses a report: an array of {"id","verdict","summary","required"} (at most 64 checks of
-  // bounded fields). Empty array before the first report.
+  // parses a report: an array of {"id","verdict","summary","required","since","fix_by",
+  // "exempt_until"} (at most 64 checks of bounded fields; the last three RFC 3339 or null, absent
+  // from rows stored before schema 9). Empty array before the first report.
   json::Value checks_summary = json::Value::array();
   // Enrolled with an approval secret and not yet approved: reports are stored, but the device is
   // listed as "pending" and left out of the compliance counts.
@@ -114,7 +124,9 @@ struct FeedEvent {
   int64_t cursor = 0;
   TimePoint at;
   std::string device_id;
-  std::string type;  // enrolled, verdict_changed, stale, retired, renewed
+  // enrolled, verdict_changed, stale, retired, renewed, device_noncompliant, device_compliant,
+  // exemption_expired, ...
+  std::string type;
   std::optional<std::string> check;
   std::optional<std::string> from;
   std::optional<std::string> to;
@@ -122,7 +134,29 @@ struct FeedEvent {
   // window_seconds; duplicate_machine_id: other_device_id; certificate_expiring: serial,
   // not_after, days_left).
   std::optional<std::string> detail;
+  // The device's hostname and owner when the event is read (feed: from the devices table).
+  std::optional<std::string> hostname;
+  std::optional<std::string> owner;
 };
+
+// An exemption granted by IT: one check of one device (device_id) or of every device of one
+// owner (owner) does not count against compliance until `until`.
+struct ExemptionRecord {
+  int64_t id = 0;
+  std::optional<std::string> device_id;
+  std::optional<std::string> owner;
+  std::string check;
+  TimePoint until;
+  std::string reason;
+  TimePoint created_at;
+  std::string created_by;  // the audit actor
+  std::optional<TimePoint> revoked_at;
+  std::optional<TimePoint> expired_at;  // when the maintenance pass saw it lapse
+};
+
+// {"exemption_id","device_id","owner","check","until","reason","created_at","created_by",
+// "revoked_at","expired_at","active"} (`active` at `now`).
+json::Value ExemptionJson(const ExemptionRecord& e, TimePoint now);
 
 // One entry of the append-only audit log: who did what to what.
 struct AuditEntry {
@@ -196,6 +230,10 @@ struct IngestResult {
   // updates that some device reported before this report arrived (older than it), in the
   // report's order. The agent ages those updates from them (the acknowledgement carries them).
   std::vector<FleetFirstSeen> fleet_first_seen{};
+  // kStored as the device's latest report: its status then, and each check with a deadline or an
+  // exemption (for the acknowledgement: the person at the PC is told "fix by ..."). Empty else.
+  std::string device_status;
+  std::vector<CheckStanding> deadlines;
 };
 
 // A device silent this long is stale. Four days: a PC switched off from Friday afternoon over a
@@ -204,15 +242,28 @@ struct IngestResult {
 inline constexpr std::chrono::seconds kDefaultStaleAfter{96 * 3600};
 
 struct DeviceFilter {
-  // compliant | noncompliant | unknown | stale (devices awaiting approval are in none of these)
-  // | pending (awaiting approval)
+  // compliant | at_risk | noncompliant | unknown | stale (devices awaiting approval are in none
+  // of these) | pending (awaiting approval) | retired (retired devices, listed only so)
   std::optional<std::string> status;
   std::optional<std::string> level;
-  std::string after;  // device_id cursor (exclusive); "" = from the start
+  std::optional<std::string> owner;
+  std::optional<std::string> check;  // devices whose latest verdict of this check is fail
+  // Devices not compliant since at least this long before `now` (failing_since <= now - it).
+  std::optional<std::chrono::seconds> failing_for;
+  // false: by device_id; true: by failing_since (oldest first, devices without one last), then
+  // device_id.
+  bool sort_failing_since = false;
+  // The cursor (exclusive): "" = from the start; a device_id, or with sort_failing_since the
+  // DeviceCursor of the last device of the previous page.
+  std::string after;
   int limit = 100;
   TimePoint now;  // for staleness
   std::chrono::seconds stale_after = kDefaultStaleAfter;
 };
+
+// The cursor after device `d` in a list sorted as `filter` says ("failing_since|device_id" when
+// sorted by failing_since, else the device_id).
+std::string DeviceCursor(const DeviceRecord& d, const DeviceFilter& filter);
 
 // Retention (GDPR: a person's data does not outlive its purpose). Times are passed in.
 struct PruneOptions {
@@ -396,6 +447,26 @@ class Store {
   // latest failed), reads every row of the devices table; when no write has, makes one small
   // durable write (and no change). Returns health().
   virtual Status probe(std::chrono::seconds quiet) = 0;
+
+  // Moves a device to another level (its policy from its next request on). NotFound for an
+  // unknown or retired device; FailedPrecondition when the level has no policy.
+  virtual Status setDeviceLevel(const std::string& device_id, const std::string& level,
+                                const AuditEntry* audit = nullptr) = 0;
+
+  // Exemptions. createExemption: for spec.device_id (an active device: NotFound otherwise) or
+  // spec.owner; the devices it covers are re-decided at spec.created_at (device_compliant when it
+  // makes one compliant). The audit target "exemption:" gets its id.
+  virtual StatusOr<ExemptionRecord> createExemption(const ExemptionRecord& spec,
+                                                    const AuditEntry* audit = nullptr) = 0;
+  // Every exemption, newest first; with active_only, those neither revoked nor lapsed at `now`.
+  virtual StatusOr<std::vector<ExemptionRecord>> listExemptions(bool active_only,
+                                                                TimePoint now) = 0;
+  // Revokes a live exemption and re-decides its devices at `at`. NotFound when there is none.
+  virtual Status revokeExemption(int64_t id, TimePoint at, const AuditEntry* audit = nullptr) = 0;
+  // The passing of time, once each: an exemption that lapsed by `now` gets `exemption_expired`
+  // (one per device it covered) and its devices are re-decided; a device whose deadline passed
+  // gets `device_noncompliant` (at its deadline). Returns how many events were appended.
+  virtual StatusOr<int> expireDeadlines(TimePoint now) = 0;
 
   // Device counts by status (for /metrics).
   virtual StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(

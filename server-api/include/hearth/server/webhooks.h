@@ -42,6 +42,9 @@ inline constexpr WebhookEventType kWebhookEventTypes[] = {
     {"enrolment_spike", "Enrolment spike"},
     {"duplicate_machine_id", "Duplicate machine id"},
     {"certificate_expiring", "Device certificate expiring"},
+    {"device_noncompliant", "Device non-compliant"},
+    {"device_compliant", "Device compliant again"},
+    {"exemption_expired", "Exemption expired"},
 };
 // The type, or nullptr when no webhook can subscribe to `name`.
 const WebhookEventType* FindWebhookEventType(std::string_view name);
