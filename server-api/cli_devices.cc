@@ -223,7 +223,8 @@ int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
     env.err << "device " << id << " is held to level " << level << " from its next request on\n";
     return kExitOk;
   }
-  env.err << "hearth-server: device needs list, approve, reject, owner, owners-import, retire or level\n";
+  env.err << "hearth-server: device needs list, approve, reject, owner, owners-import, retire or "
+             "level\n";
   return kExitUsage;
 }
 
