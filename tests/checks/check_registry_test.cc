@@ -138,8 +138,9 @@ TEST(CheckRegistryTest, APolicyMayNameEveryCheckOfItsRegistryAndOnlyThose) {
             "screen_lock, colour)");
   auto key = ParsePolicy(R"({"level":"l","version":1,"checks":{"colour":{"hue":1}}})", "p.json",
                          r.specs());
-  EXPECT_EQ(key.status().message(),
-            "p.json: checks.colour.hue: unknown key (expected one of required, colour)");
+  EXPECT_EQ(
+      key.status().message(),
+      "p.json: checks.colour.hue: unknown key (expected one of required, grace_days, colour)");
   auto value = ParsePolicy(R"({"level":"l","version":1,"checks":{"colour":{"colour":""}}})",
                            "p.json", r.specs());
   EXPECT_EQ(value.status().message(),

@@ -19,6 +19,7 @@
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
+#include "hearth/time.h"
 #include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/pg_schema.h"
@@ -222,8 +223,10 @@ TEST_P(ServerApiTest, EnrolReportAndReadItBackWithOpensslAndCurl) {
   Http feed = admin("/api/v1/feed");
   auto f = json::parse(feed.body);
   ASSERT_TRUE(f.ok()) << feed.body;
-  ASSERT_EQ(f->find("events")->size(), 2u);
+  // enrolled, disk_encryption's verdict_changed, and the device_noncompliant it caused (no grace).
+  ASSERT_EQ(f->find("events")->size(), 3u);
   EXPECT_EQ(f->find("events")->asArray()[0].find("type")->asString(), "enrolled");
+  EXPECT_EQ(f->find("events")->asArray()[2].find("type")->asString(), "device_noncompliant");
   const json::Value& changed = f->find("events")->asArray()[1];
   EXPECT_EQ(changed.find("type")->asString(), "verdict_changed");
   EXPECT_EQ(changed.find("check")->asString(), "disk_encryption");
@@ -491,14 +494,29 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
                     "Content-Type: application/json", "--data-binary", webhook_body});
   ASSERT_EQ(made.status, 201) << made.body;
   std::string webhook_id = std::to_string(json::parse(made.body)->find("webhook_id")->asInt());
+  // An exemption for the /api/v1/exemptions/{id} paths, and the bodies and the period the
+  // compliance-workflow routes need to succeed.
+  const auto now = std::chrono::system_clock::now();
+  const std::string exemption_body = R"({"device_id":")" + d.id + R"(","check":"vpn","until":")" +
+                                     formatRfc3339(now + std::chrono::hours(48)) +
+                                     R"(","reason":"travelling"})";
+  Http granted = curl("https://" + admin_ + "/api/v1/exemptions",
+                      {"-X", "POST", "-H", "Authorization: Bearer " + admin_token_, "-H",
+                       "Content-Type: application/json", "--data-binary", exemption_body});
+  ASSERT_EQ(granted.status, 201) << granted.body;
+  std::string exemption_id =
+      std::to_string(json::parse(granted.body)->find("exemption_id")->asInt());
+  const std::string period = "?from=" + formatRfc3339(now - std::chrono::hours(24)) +
+                             "&to=" + formatRfc3339(now - std::chrono::seconds(1));
   ASSERT_GE(operations.size(), 15u);
   for (const auto& [path, method] : operations) {
     const json::Value& op = *doc->find("paths")->find(path)->find(method);
     std::string url_path = path;
-    const std::string& id = path.find("/approve") != std::string::npos     ? to_approve.id
-                            : path.find("/reject") != std::string::npos    ? to_reject.id
-                            : path.find("/webhooks/") != std::string::npos ? webhook_id
-                                                                           : d.id;
+    const std::string& id = path.find("/approve") != std::string::npos       ? to_approve.id
+                            : path.find("/reject") != std::string::npos      ? to_reject.id
+                            : path.find("/webhooks/") != std::string::npos   ? webhook_id
+                            : path.find("/exemptions/") != std::string::npos ? exemption_id
+                                                                             : d.id;
     if (size_t p = url_path.find("{id}"); p != std::string::npos) url_path.replace(p, 4, id);
     bool device_listener = op.find("x-listener")->asString() == "devices";
     std::string url = "https://" + (device_listener ? devices_ : admin_) + url_path;
@@ -508,6 +526,15 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
     if (path == "/api/v1/webhooks" && method == "post") {
       extra.insert(extra.end(),
                    {"-H", "Content-Type: application/json", "--data-binary", webhook_body});
+    }
+    if (path == "/api/v1/compliance-report") url += period + "&format=json";  // CSV by default
+    if (path == "/api/v1/exemptions" && method == "post") {
+      extra.insert(extra.end(),
+                   {"-H", "Content-Type: application/json", "--data-binary", exemption_body});
+    }
+    if (path.find("/level") != std::string::npos) {
+      extra.insert(extra.end(), {"-H", "Content-Type: application/json", "--data-binary",
+                                 R"({"level":"standard"})"});
     }
     if (path.find("/owner") != std::string::npos) {
       extra.insert(extra.end(), {"-H", "Content-Type: application/json", "--data-binary",

@@ -70,7 +70,7 @@ TEST(FifthCheckTest, PoliciesNameItAfterTheBuiltinChecks) {
       ParsePolicy(R"({"level":"l","version":1,"checks":{"test_marker":{"file":"/x"}}})", "p.json");
   EXPECT_EQ(key.status().message(),
             "p.json: checks.test_marker.file: unknown key (expected one of required, "
-            "marker_file)");
+            "grace_days, marker_file)");
   auto relative = ParsePolicy(
       R"({"level":"l","version":1,"checks":{"test_marker":{"marker_file":"x"}}})", "p.json");
   EXPECT_EQ(relative.status().message(),
