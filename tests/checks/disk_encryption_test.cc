@@ -11,6 +11,7 @@
 #include "fakes/fake_system_view.h"
 #include "hearth/check.h"
 #include "hearth/policy.h"
+#include "support/programs.h"
 #include "support/temp_dir.h"
 
 namespace hearth::checks {
@@ -374,13 +375,14 @@ TEST(DiskEncryptionCliTest, AgentCheckRootJudgesAFixtureTree) {
   std::string policy = tmp.write(
       "policy.json",
       R"({"level":"standard","version":1,"checks":{"disk_encryption":{"required":true}}})");
-  auto fail = hearth::testing::RunProcess({HEARTH_AGENT_BINARY, "check", "--json", "--policy",
-                                           policy, "--root", kFixtures + "plain_ext4"});
+  auto fail = hearth::testing::RunProcess({hearth::testing::AgentProgram(), "check", "--json",
+                                           "--policy", policy, "--root", kFixtures + "plain_ext4"});
   EXPECT_EQ(fail.exit_code, 1) << fail.err;
   EXPECT_NE(fail.out.find("Root filesystem / on vda is not encrypted"), std::string::npos)
       << fail.out;
-  auto pass = hearth::testing::RunProcess({HEARTH_AGENT_BINARY, "check", "--json", "--policy",
-                                           policy, "--root", kFixtures + "ubuntu_lvm_on_luks"});
+  auto pass =
+      hearth::testing::RunProcess({hearth::testing::AgentProgram(), "check", "--json", "--policy",
+                                   policy, "--root", kFixtures + "ubuntu_lvm_on_luks"});
   EXPECT_EQ(pass.exit_code, 0) << pass.out << pass.err;
 }
 

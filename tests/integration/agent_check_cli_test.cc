@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "hearth/json.h"
+#include "support/programs.h"
 #include "support/temp_dir.h"
 
 namespace hearth {
@@ -10,10 +11,10 @@ namespace {
 using testing::RunProcess;
 
 TEST(AgentBinaryTest, VersionAndHelp) {
-  auto v = RunProcess({HEARTH_AGENT_BINARY, "--version"});
+  auto v = RunProcess({hearth::testing::AgentProgram(), "--version"});
   EXPECT_EQ(v.exit_code, 0);
   EXPECT_TRUE(v.out.starts_with("hearth-agent 0.")) << v.out;
-  auto h = RunProcess({HEARTH_AGENT_BINARY, "check", "--help"});
+  auto h = RunProcess({hearth::testing::AgentProgram(), "check", "--help"});
   EXPECT_EQ(h.exit_code, 0);
   EXPECT_NE(h.out.find("Exit codes: 0 compliant, 1 not compliant, 2"), std::string::npos);
 }
@@ -22,14 +23,14 @@ TEST(AgentBinaryTest, BrokenPolicyExitsTwoNamingTheKeyOnStderr) {
   testing::TempDir dir;
   std::string p = dir.write("policy.json",
                             R"({"level":"standard","version":1,"checks":{"vpn":{"adresses":[]}}})");
-  auto r = RunProcess({HEARTH_AGENT_BINARY, "check", "--json", "--policy", p});
+  auto r = RunProcess({hearth::testing::AgentProgram(), "check", "--json", "--policy", p});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(r.out.empty()) << r.out;
   EXPECT_NE(r.err.find("checks.vpn.adresses: unknown key"), std::string::npos) << r.err;
 }
 
 TEST(AgentBinaryTest, JsonOutputOnThisMachineHasEveryCheck) {
-  auto r = RunProcess({HEARTH_AGENT_BINARY, "check", "--json", "--policy",
+  auto r = RunProcess({hearth::testing::AgentProgram(), "check", "--json", "--policy",
                        std::string(HEARTH_SOURCE_DIR) + "/packaging/policy.example.json"});
   ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.err;
   auto doc = json::parse(r.out);

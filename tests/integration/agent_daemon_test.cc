@@ -22,6 +22,7 @@
 #include "hearth/json.h"
 #include "support/curl_cli.h"
 #include "support/files.h"
+#include "support/programs.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -31,8 +32,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing::RunProcess;
 
-const std::string kServer = HEARTH_SERVER_BINARY;
-const std::string kAgent = HEARTH_AGENT_BINARY;
+const std::string kServer = hearth::testing::ServerProgram();
+const std::string kAgent = hearth::testing::AgentProgram();
 
 using testing::PollUntil;
 using testing::ReadFile;
@@ -45,8 +46,10 @@ constexpr const char* kPolicy =
 class Daemon {
  public:
   Daemon(std::vector<std::string> argv, std::string log) : log_(std::move(log)) {
+    const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ == 0) {
+      hearth::testing::KillWhenParentDies(parent);
       int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       ::dup2(fd, 2);
       ::dup2(fd, 1);
@@ -229,7 +232,7 @@ TEST_F(AgentDaemonTest, ReportsAtStartAndStopsWithinASecond) {
   EXPECT_EQ(maps.find("libcurl"), std::string::npos) << "the daemon loaded libcurl";
   // And the network side carries none of the checks (about 0.5 MiB of its memory): it verifies a
   // policy's signature and version, the root side parses the policy.
-  std::string upload = ReadFile(std::string(HEARTH_UPLOAD_BINARY));
+  std::string upload = ReadFile(hearth::testing::UploadProgram());
   ASSERT_FALSE(upload.empty());
   EXPECT_EQ(upload.find("disk_encryption"), std::string::npos) << "hearth-upload links the checks";
   auto [took, code] = d->terminate();

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "support/files.h"
+#include "support/programs.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -21,8 +22,8 @@ namespace {
 
 using testing::RunProcess;
 
-const std::string kServer = HEARTH_SERVER_BINARY;
-const std::string kAgent = HEARTH_AGENT_BINARY;
+const std::string kServer = hearth::testing::ServerProgram();
+const std::string kAgent = hearth::testing::AgentProgram();
 const std::string kHostileServer =
     std::string(HEARTH_SOURCE_DIR) + "/tests/integration/hostile_enroll_server.py";
 constexpr uid_t kNobody = 65534;

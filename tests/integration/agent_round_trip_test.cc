@@ -12,6 +12,7 @@
 #include "hearth/protocol/crypto.h"
 #include "support/curl_cli.h"
 #include "support/files.h"
+#include "support/programs.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -20,7 +21,7 @@ namespace {
 
 using testing::RunProcess;
 
-const std::string kAgent = HEARTH_AGENT_BINARY;
+const std::string kAgent = hearth::testing::AgentProgram();
 
 using testing::ReadFile;
 

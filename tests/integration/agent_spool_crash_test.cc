@@ -30,6 +30,7 @@
 #include "hearth/json.h"
 #include "hearth/text.h"
 #include "integration/spool_crash_envelope.h"
+#include "support/programs.h"
 #include "support/sanitizers.h"
 
 extern char** environ;
@@ -174,8 +175,9 @@ void killLoop(size_t max_reports, int remove_every, bool expect_drops) {
   } cleanup{made};
   const std::string state = made;
   const std::string dir = state + "/spool";
-  const std::vector<std::string> argv = {HEARTH_SPOOL_CRASH_HELPER, state,
-                                         std::to_string(max_reports), std::to_string(remove_every)};
+  const std::vector<std::string> argv = {
+      hearth::testing::BuiltProgram(HEARTH_SPOOL_CRASH_HELPER_PATH), state,
+      std::to_string(max_reports), std::to_string(remove_every)};
   std::mt19937 rng(20261126);
   Events events;
   int killed_runs = 0;

@@ -25,6 +25,7 @@
 #include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/https_client.h"
+#include "support/programs.h"
 #include "support/report_body.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -35,8 +36,8 @@ namespace {
 using testing::RunProcess;
 using Clock = std::chrono::system_clock;
 
-const std::string kServer = HEARTH_SERVER_BINARY;
-const std::string kAgent = HEARTH_AGENT_BINARY;
+const std::string kServer = hearth::testing::ServerProgram();
+const std::string kAgent = hearth::testing::AgentProgram();
 
 constexpr const char* kPolicy =
     R"({"level":"standard","version":1,"checks":{"disk_encryption":{"required":true}}})";

@@ -24,6 +24,7 @@
 #include "integration/delivery_harness.h"
 #include "support/curl_cli.h"
 #include "support/files.h"
+#include "support/programs.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -32,8 +33,8 @@ namespace {
 
 using testing::RunProcess;
 
-const std::string kServer = HEARTH_SERVER_BINARY;
-const std::string kAgent = HEARTH_AGENT_BINARY;
+const std::string kServer = hearth::testing::ServerProgram();
+const std::string kAgent = hearth::testing::AgentProgram();
 const std::string kFaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 constexpr const char* kPolicy =

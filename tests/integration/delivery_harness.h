@@ -28,6 +28,7 @@
 #include "hearth/json.h"
 #include "support/curl_cli.h"
 #include "support/files.h"
+#include "support/programs.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -55,8 +56,8 @@ inline void RemoveStaleFaketimeObjects() {
   }
 }
 
-inline const std::string kServer = HEARTH_SERVER_BINARY;
-inline const std::string kAgent = HEARTH_AGENT_BINARY;
+inline const std::string kServer = hearth::testing::ServerProgram();
+inline const std::string kAgent = hearth::testing::AgentProgram();
 inline const std::string kProxyScript =
     std::string(HEARTH_SOURCE_DIR) + "/tests/integration/fault_proxy.py";
 inline const std::string kPython = "/usr/bin/python3";

@@ -22,6 +22,7 @@
 #include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/pg_schema.h"
+#include "support/programs.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -30,7 +31,7 @@ namespace {
 
 using testing::RunProcess;
 
-const std::string kServer = HEARTH_SERVER_BINARY;
+const std::string kServer = hearth::testing::ServerProgram();
 
 std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 

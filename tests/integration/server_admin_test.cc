@@ -20,6 +20,7 @@
 #include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/pg_schema.h"
+#include "support/programs.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -28,7 +29,7 @@ namespace {
 
 using testing::RunProcess;
 
-const std::string kAgent = HEARTH_AGENT_BINARY;
+const std::string kAgent = hearth::testing::AgentProgram();
 const std::string kOpenssl = "/usr/bin/openssl";
 constexpr const char* kMachineA =
     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";

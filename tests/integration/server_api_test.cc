@@ -23,6 +23,7 @@
 #include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/pg_schema.h"
+#include "support/programs.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 #include "support/tls_socket.h"
@@ -32,7 +33,7 @@ namespace {
 
 using testing::RunProcess;
 
-const std::string kServer = HEARTH_SERVER_BINARY;
+const std::string kServer = hearth::testing::ServerProgram();
 const std::string kOpenssl = "/usr/bin/openssl";
 
 using Http = testing::CurlAnswer;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "support/files.h"
+#include "support/programs.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -13,7 +14,7 @@ namespace hearth {
 namespace {
 
 using testing::RunProcess;
-const std::string kServer = HEARTH_SERVER_BINARY;
+const std::string kServer = hearth::testing::ServerProgram();
 
 TEST(ServerConfigTest, TheShippedFileIsAcceptedAsIs) {
   testing::TempDir dir;

@@ -9,6 +9,7 @@
 #include "hearth/text.h"
 #include "support/files.h"
 #include "support/https_client.h"
+#include "support/programs.h"
 
 namespace hearth::testing {
 
@@ -18,7 +19,7 @@ namespace {
 // reproduce).
 const std::string kServer = std::getenv("HEARTH_TEST_SERVER_BINARY") != nullptr
                                 ? std::getenv("HEARTH_TEST_SERVER_BINARY")
-                                : HEARTH_SERVER_BINARY;
+                                : hearth::testing::ServerProgram();
 
 struct Request {
   std::string url, ca, cert, key, token;

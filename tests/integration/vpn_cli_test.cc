@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "hearth/json.h"
+#include "support/programs.h"
 #include "support/temp_dir.h"
 
 namespace hearth {
@@ -27,8 +28,8 @@ json::Value VpnResult(const testing::ProcessOutput& o) {
 TEST(VpnCliTest, WgQuickTreePassesWithTheTableInTheEvidence) {
   testing::TempDir state;
   std::string root = kVpnFixtures + "/wg-quick-full-tunnel-table-51820";
-  auto o = RunProcess({HEARTH_AGENT_BINARY, "check", "--json", "--root", root, "--policy",
-                       root + "/policy.json", "--state-dir", state.path()});
+  auto o = RunProcess({hearth::testing::AgentProgram(), "check", "--json", "--root", root,
+                       "--policy", root + "/policy.json", "--state-dir", state.path()});
   EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
   json::Value vpn = VpnResult(o);
   ASSERT_TRUE(vpn.isObject());
@@ -44,8 +45,8 @@ TEST(VpnCliTest, WgQuickTreePassesWithTheTableInTheEvidence) {
 TEST(VpnCliTest, Ipv6LeakTreeFailsWithRemediation) {
   testing::TempDir state;
   std::string root = kVpnFixtures + "/ipv6-leak-v4-only-tunnel";
-  auto o = RunProcess({HEARTH_AGENT_BINARY, "check", "--json", "--root", root, "--policy",
-                       root + "/policy.json", "--state-dir", state.path()});
+  auto o = RunProcess({hearth::testing::AgentProgram(), "check", "--json", "--root", root,
+                       "--policy", root + "/policy.json", "--state-dir", state.path()});
   EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
   json::Value vpn = VpnResult(o);
   ASSERT_TRUE(vpn.isObject());

@@ -21,6 +21,7 @@
 #include "hearth/json.h"
 #include "hearth/policy.h"
 #include "hearth/system_view.h"
+#include "support/programs.h"
 #include "support/temp_dir.h"
 #include "system/netlink_route.h"
 #include "vpn/vpn.h"
@@ -285,8 +286,8 @@ TEST_F(VpnNamespaceTest, AgentBinaryJudgesTheNamespace) {
                      R"("company_addresses":["10.20.0.1","fd00:20::1"]}}})");
   std::string state = dir.mkdir("state");
   auto run = [&] {
-    return RunProcess(
-        {HEARTH_AGENT_BINARY, "check", "--json", "--policy", policy, "--state-dir", state});
+    return RunProcess({hearth::testing::AgentProgram(), "check", "--json", "--policy", policy,
+                       "--state-dir", state});
   };
   auto verdict = [](const testing::ProcessOutput& o) -> std::string {
     auto doc = json::parse(o.out);

@@ -8,13 +8,23 @@
 // windows are sized for the plain build widen them by SanitizerSlowdown().
 #pragma once
 
+#include <cstdlib>
+
 extern "C" void __asan_init() __attribute__((weak));
 
 namespace hearth::testing {
 
 inline bool UnderSanitizers() { return &__asan_init != nullptr; }
 
-// How much slower code runs in this build, roughly (ASan at -O1: 2-3x).
-inline int SanitizerSlowdown() { return UnderSanitizers() ? 3 : 1; }
+// Whether the programs this test starts (server, agent, helpers) run under the sanitizers: this
+// program does (its build's programs do too), or it runs another build's programs
+// (HEARTH_TEST_PROGRAMS_FROM, support/programs.h: only the sanitizer pass does that).
+inline bool ProgramsUnderSanitizers() {
+  const char* other = std::getenv("HEARTH_TEST_PROGRAMS_FROM");
+  return UnderSanitizers() || (other != nullptr && *other != '\0');
+}
+
+// How much slower the programs this test starts run, roughly (ASan at -O1: 2-3x).
+inline int SanitizerSlowdown() { return ProgramsUnderSanitizers() ? 3 : 1; }
 
 }  // namespace hearth::testing

@@ -4,12 +4,18 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/files.h"
 
 namespace hearth::testing {
+
+void KillWhenParentDies(pid_t parent) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);  // it died before prctl
+}
 
 ServerProcess::ServerProcess(const std::vector<std::string>& argv, const std::string& log_path,
                              std::chrono::milliseconds timeout)
@@ -20,8 +26,10 @@ ServerProcess::ServerProcess(const std::vector<std::string>& argv, const std::st
   std::vector<char*> cargv;
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    KillWhenParentDies(parent);
     int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(pipefd[1], 1);
     if (log >= 0) ::dup2(log, 2);

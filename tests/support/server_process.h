@@ -10,9 +10,14 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "support/programs.h"
 #include "support/temp_dir.h"
 
 namespace hearth::testing {
+
+// In a child just forked from `parent`: the kernel kills it (SIGKILL) when the test program that
+// started it dies, so an aborted test leaves no server or agent running. Async-signal-safe.
+void KillWhenParentDies(pid_t parent);
 
 class ServerProcess {
  public:
@@ -56,7 +61,7 @@ struct ServeOptions {
 class TestServer {
  public:
   explicit TestServer(std::string state_dir, std::string database = "",
-                      std::string binary = HEARTH_SERVER_BINARY);
+                      std::string binary = hearth::testing::ServerProgram());
 
   // hearth-server init --state-dir S [--database D] `args`.
   ProcessOutput init(const std::vector<std::string>& args = {}) const;

@@ -14,6 +14,7 @@
 #include "hearth/json.h"
 #include "hearth/policy.h"
 #include "support/curl_cli.h"
+#include "support/programs.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 #include "test_marker.h"
@@ -23,7 +24,7 @@ namespace {
 
 const std::string kTestAgent = HEARTH_TEST_MARKER_AGENT;
 const std::string kTestServer = HEARTH_TEST_MARKER_SERVER;
-const std::string kRealServer = HEARTH_SERVER_BINARY;
+const std::string kRealServer = hearth::testing::ServerProgram();
 
 std::string policyWithMarker(int version, const std::string& marker_file) {
   return R"({"level":"standard","version":)" + std::to_string(version) +

@@ -1,0 +1,12 @@
+# Read by ctest after the discovered tests (TEST_INCLUDE_FILES): a discovered test's LABELS can
+# hold only one value, so the second labels are added here.
+# - The tests of hearth_integration_tests (hearth_integration_TESTS): integration and programs.
+#   `ctest -L programs` selects them: the sanitizer pass runs them against the sanitized build's
+#   programs (scripts/test, support/programs.h).
+# - The fault-injection tests (hearth_fault_TESTS): integration and fault (`ctest -L fault`).
+foreach(test IN LISTS hearth_integration_TESTS)
+  set_tests_properties("${test}" PROPERTIES LABELS "integration;programs")
+endforeach()
+foreach(test IN LISTS hearth_fault_TESTS)
+  set_tests_properties("${test}" PROPERTIES LABELS "integration;fault")
+endforeach()
