@@ -544,6 +544,37 @@ TEST_P(StandingStoreTest, TwoServersGrantingAtOnceEachGetTheirOwnExemptionsId) {
   }
 }
 
+// The same, made certain: another server's exemption (same check, until and created_at) lands
+// between this server's INSERT and its reading of the id (a trigger writes it there). The id
+// comes back from the INSERT itself; a SELECT MAX(id) afterwards would return the other's.
+TEST_P(StandingStoreTest, AnotherServersExemptionLandingRightAfterTheInsertDoesNotTakeItsId) {
+  policy("standard", 1, std::nullopt);
+  enroll("dev-a");
+  enroll("dev-b");
+  const std::string other =
+      "INSERT INTO exemptions(device_id, check_id, until_at, reason, created_at, created_by) "
+      "VALUES ('dev-b', NEW.check_id, NEW.until_at, 'other', NEW.created_at, 'other')";
+  if (GetParam() == "postgresql") {
+    exec("CREATE FUNCTION other_server() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN " + other +
+         "; RETURN NULL; END$$");
+    exec(
+        "CREATE TRIGGER other_server AFTER INSERT ON exemptions FOR EACH ROW WHEN "
+        "(NEW.created_by <> 'other') EXECUTE FUNCTION other_server()");
+  } else {
+    exec(
+        "CREATE TRIGGER other_server AFTER INSERT ON exemptions WHEN NEW.created_by <> 'other' "
+        "BEGIN " +
+        other + "; END");
+  }
+  ExemptionRecord mine = exemption("dev-a", kT0 + hours(48), kT0);
+  auto page = store_->listExemptions(false, kT0, 0, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);  // the other server's is the newer
+  EXPECT_EQ(*page->front().device_id, "dev-b");
+  EXPECT_EQ(page->back().id, mine.id);
+  EXPECT_EQ(*page->back().device_id, "dev-a");
+}
+
 // exemption_expiring: once per exemption, `within` before it lapses, one event per device it
 // covers; not again on another pass, from another server or after a restart.
 TEST_P(StandingStoreTest, AnExemptionAboutToLapseIsAnnouncedOnceAcrossServersAndRestarts) {
