@@ -241,6 +241,36 @@ TEST_P(OwnersImportTest, ExemptionsAreListedAPageAtATime) {
   EXPECT_EQ(json::parse(listed.out)->find("exemptions")->size(), 3u);
 }
 
+// exemption_expiring from the maintenance pass of a real server (issue 14): an exemption that
+// lapses within the default 3 days is announced once, per device it covers; one lapsing later
+// is not (yet).
+TEST_P(OwnersImportTest, AnExemptionAboutToLapseIsAnnouncedByTheRunningServer) {
+  server_->stop();
+  auto now = std::chrono::system_clock::now();
+  for (const auto& [host, days] : {std::pair{"pc-1", 2}, std::pair{"pc-2", 10}}) {
+    auto r =
+        server_->cli({"exemption", "add", "--device", ids_[host][0], "--check", "vpn", "--until",
+                      formatRfc3339(now + std::chrono::hours(24 * days)), "--reason", "r"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  std::string log = dir_.path() + "/server2.log";
+  ASSERT_TRUE(server_->serve(log)) << ReadFile(log);
+  auto expiring = [&] {
+    std::vector<std::string> out;
+    auto feed = testing::CurlAdminJson(server_->address("admin"), server_->caFile(),
+                                       server_->adminToken(), "/api/v1/feed?limit=1000");
+    for (const auto& e : feed.find("events")->asArray()) {
+      if (e.find("type")->asString() == "exemption_expiring") {
+        out.push_back(e.find("device_id")->asString() + " " + e.find("check")->asString());
+      }
+    }
+    return out;
+  };
+  ASSERT_TRUE(testing::PollUntil([&] { return !expiring().empty(); }, std::chrono::seconds(20)))
+      << ReadFile(log);
+  EXPECT_EQ(expiring(), std::vector<std::string>{ids_["pc-1"][0] + " vpn"});
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, OwnersImportTest, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace
