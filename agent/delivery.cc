@@ -93,6 +93,7 @@ DeliveryOutcome DeliverSpool(Spool& spool, Transport& transport, Logger& log,
     out.last_sequence = seq;
     out.last_delivered = std::move(body).value();
     if (!r.fleet_json.empty()) out.fleet_json = r.fleet_json;
+    if (!r.server_view_json.empty()) out.server_view_json = r.server_view_json;
     ++out.delivered;
     if (history != nullptr) {
       // What the server lacks goes back into the spool first (durably), while the history still

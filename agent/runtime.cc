@@ -483,6 +483,7 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
       total.last_delivered = d.last_delivered;
     }
     if (!d.fleet_json.empty()) total.fleet_json = d.fleet_json;
+    if (!d.server_view_json.empty()) total.server_view_json = d.server_view_json;
     if (d.unreadable) {
       // A report that can never be read would block every report behind it: move the file
       // aside (kept for IT, never deleted) and go on with the next.
@@ -542,6 +543,9 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
       fleet_json_ = total.fleet_json;
     }
   }
+  // The company's view after the latest report: status.json keeps it (writeStatus) until the
+  // next acknowledgement that carries one.
+  if (!total.server_view_json.empty()) server_view_json_ = total.server_view_json;
   if (!total.last_delivered.empty()) {
     (void)writeStateFile(paths_.last_report, total.last_delivered, 0644);
     last_delivery_ = now3339();
@@ -653,6 +657,9 @@ Status AgentRuntime::writeStatus(std::optional<TimePoint> next_check) {
     if (const json::Value* at = last_local_->find("evaluated_at")) status.set("last_check", *at);
     if (const json::Value* c = last_local_->find("compliant")) status.set("compliant", *c);
     if (const json::Value* c = last_local_->find("checks")) status.set("checks", *c);
+  }
+  if (!server_view_json_.empty()) {
+    if (auto view = json::parse(server_view_json_); view.ok()) status.set("server_view", *view);
   }
   status.set("last_delivery", last_delivery_.empty() ? json::Value() : json::Value(last_delivery_));
   status.set("delivery_error",

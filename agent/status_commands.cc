@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "hearth/agent/enrollment.h"
+#include "hearth/agent/server_view.h"
 #include "hearth/agent/spool.h"
 #include "hearth/agent/state_dir.h"
 #include "hearth/files.h"
@@ -66,6 +67,9 @@ int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, s
         out << "      what to do: " << field("remediation") << "\n";
       }
     }
+  }
+  if (const json::Value* view = v->find("server_view"); view != nullptr) {
+    PrintServerView(*view, out);
   }
   out << "Last delivery to the company: " << str("last_delivery") << "\n";
   const json::Value* depth = v->find("spool_depth");

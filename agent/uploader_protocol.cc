@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "hearth/agent/server_view.h"
+
 namespace hearth::agent::uploader {
 
 namespace {
@@ -95,6 +97,7 @@ json::Value PostAnswer(const PostResult& r) {
   v.set("error", r.error);
   if (r.previous_sequence) v.set("previous_sequence", *r.previous_sequence);
   if (!r.fleet_json.empty()) v.set("fleet", r.fleet_json);  // text: frames nest 4 deep at most
+  if (!r.server_view_json.empty()) v.set("server_view", r.server_view_json);
   if (r.next_sequence > 0) v.set("next_sequence", r.next_sequence);
   if (r.timed_out) v.set("timed_out", true);
   return v;
@@ -114,6 +117,8 @@ PostResult PostFromAnswer(const json::Value& answer) {
     int64_t previous = f.intOr("previous_sequence", -1);
     if (previous >= 0) r.previous_sequence = previous;
     r.fleet_json = f.stringOr("fleet");
+    // Checked again here: the root side trusts the network side no more than the server.
+    r.server_view_json = CheckedServerViewText(f.stringOr("server_view"));
   }
   if (r.kind == PostResult::Kind::kSequenceReused) {
     r.next_sequence = f.intOr("next_sequence", 0);

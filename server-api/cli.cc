@@ -68,6 +68,8 @@ constexpr const char* kUsage =
     "         [--cert-expiry-warn-days N]                 a certificate_expiring feed event when\n"
     "                                                     a certificate expires within N days\n"
     "                                                     and was not renewed (30)\n"
+    "         [--exemption-expiry-warn-days N]            an exemption_expiring feed event when\n"
+    "                                                     an exemption lapses within N days (3)\n"
     "         [--webhook-timeout S] [--webhook-ca-file F] one webhook delivery's time limit (10);\n"
     "                                                     a CA bundle trusted beside the system's\n"
     "                                                     for webhook receivers\n"

@@ -54,6 +54,7 @@ constexpr FlagSpec kFlags[] = {
     {.name = "--device-cert-days"},
     {.name = "--reenroll-expired-days"},
     {.name = "--cert-expiry-warn-days"},
+    {.name = "--exemption-expiry-warn-days"},
     {.name = "--overlap-days"},
     {.name = "--webhook-timeout"},
     {.name = "--webhook-ca-file"},
@@ -136,6 +137,7 @@ constexpr ConfigRow kConfigKeys[] = {{"state_dir", Kind::kPath},
                                      {"device_cert_days", Kind::kCount},
                                      {"reenroll_expired_days", Kind::kDays},
                                      {"cert_expiry_warn_days", Kind::kCount},
+                                     {"exemption_expiry_warn_days", Kind::kCount},
                                      {"webhook_timeout", Kind::kCount},
                                      {"webhook_ca_file", Kind::kPath}};
 

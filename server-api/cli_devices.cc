@@ -78,8 +78,16 @@ int exemption(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
     return kExitOk;
   }
   if (sub == "list") {
-    auto list = store.listExemptions(false, now);
-    if (!list.ok()) return Fail(env.err, list.status());
+    // Every exemption, a page at a time (the store gives at most kMaxExemptionPage at once).
+    std::vector<ExemptionRecord> all;
+    for (int64_t before = 0;;) {
+      auto page = store.listExemptions(false, now, before, kMaxExemptionPage);
+      if (!page.ok()) return Fail(env.err, page.status());
+      all.insert(all.end(), page->begin(), page->end());
+      if (static_cast<int>(page->size()) < kMaxExemptionPage) break;
+      before = page->back().id;
+    }
+    const std::vector<ExemptionRecord>* list = &all;
     if (a.has("--json")) {
       json::Value arr = json::Value::array();
       for (const auto& e : *list) arr.push(ExemptionJson(e, now));

@@ -113,6 +113,10 @@ int CmdServe(const ParsedFlags& a, const ServerCliEnvironment& env, const std::s
                               "expected a number of days from 1 to 3650", env.err, bad)) {
     o.cert_expiry_warning = std::chrono::hours(24 * *days);
   }
+  if (auto days = WholeNumber(a, "--exemption-expiry-warn-days", 1, 366,
+                              "expected a number of days from 1 to 366", env.err, bad)) {
+    o.exemption_expiry_warning = std::chrono::hours(24 * *days);
+  }
   if (auto secs = WholeNumber(a, "--webhook-timeout", 1, 60, "expected seconds from 1 to 60",
                               env.err, bad)) {
     o.webhook_timeout = std::chrono::seconds(*secs);

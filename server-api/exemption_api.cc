@@ -18,6 +18,7 @@ namespace {
 
 const std::string kPrefix = "/api/v1/exemptions";
 constexpr size_t kMaxReasonChars = 500;
+constexpr int kDefaultPage = 100;
 // An exemption is a decision to revisit: at most a year ahead.
 constexpr std::chrono::hours kMaxAhead{24 * 366};
 
@@ -130,20 +131,27 @@ StatusOr<TimePoint> ParseExemptionUntil(const std::string& text) {
 int RouteExemptions(ServerContext& context, const ExemptionRequest& req,
                     Poco::Net::HTTPServerResponse& resp) {
   TimePoint now = std::chrono::system_clock::now();
-  auto list = [&](bool active_only) {
-    auto found = context.store->listExemptions(active_only, now);
+  auto list = [&](bool active_only, int64_t before, int limit) {
+    auto found = context.store->listExemptions(active_only, now, before, limit);
     if (!found.ok()) throw HttpError{503, "database unavailable"};
     return std::move(found).value();
   };
   if (req.path == kPrefix) {
     if (req.method == "POST") return create(context, req, resp);
     if (req.method == "GET") {
+      // A page, newest first (kDefaultPage, at most kMaxExemptionPage); `next` is the cursor of
+      // the next page (`after`), null after the last.
       auto active = req.query.find("active");
       bool active_only = active != req.query.end() && active->second == "true";
+      int limit = ParseLimit(req.query, kDefaultPage);
+      auto page = list(active_only, ParseCursor(req.query), limit);
       json::Value arr = json::Value::array();
-      for (const auto& e : list(active_only)) arr.push(ExemptionJson(e, now));
+      for (const auto& e : page) arr.push(ExemptionJson(e, now));
       json::Value out = json::Value::object();
       out.set("exemptions", std::move(arr));
+      out.set("next", static_cast<int>(page.size()) == limit
+                          ? json::Value(std::to_string(page.back().id))
+                          : json::Value());
       SendJson(resp, 200, out);
       return 200;
     }
@@ -155,13 +163,12 @@ int RouteExemptions(ServerContext& context, const ExemptionRequest& req,
   auto id = id_text.size() <= 18 ? text::parseInt(id_text) : std::nullopt;
   if (!id || *id < 1) throw HttpError{404, "no such exemption"};
   if (req.method == "GET") {
-    for (const auto& e : list(false)) {
-      if (e.id == *id) {
-        SendJson(resp, 200, ExemptionJson(e, now));
-        return 200;
-      }
+    auto one = list(false, *id + 1, 1);
+    if (one.empty() || one.front().id != *id) {
+      throw HttpError{404, "no exemption with id " + id_text};
     }
-    throw HttpError{404, "no exemption with id " + id_text};
+    SendJson(resp, 200, ExemptionJson(one.front(), now));
+    return 200;
   }
   if (req.method == "DELETE") {
     json::Value detail = json::Value::object();

@@ -10,6 +10,7 @@ MaintenanceThreads::MaintenanceThreads(Store& store, Logger& log, const ServeOpt
       log_(log),
       stale_after_(options.stale_after),
       cert_expiry_warning_(options.cert_expiry_warning),
+      exemption_expiry_warning_(options.exemption_expiry_warning),
       history_retention_(options.history_retention),
       retired_retention_(options.retired_retention),
       prune_every_(options.prune_every),
@@ -51,6 +52,14 @@ void MaintenanceThreads::markStaleLoop() {
     } else if (*expiring > 0) {
       log_.warning(std::to_string(*expiring) +
                    " device certificate(s) expire soon without a renewal (certificate_expiring)");
+    }
+    // Exemptions about to lapse: one exemption_expiring each (before they lapse below).
+    auto warned =
+        store_.markExpiringExemptions(std::chrono::system_clock::now(), exemption_expiry_warning_);
+    if (!warned.ok()) {
+      log_.error("exemption expiry: " + warned.status().message() + " (tried again in a minute)");
+    } else if (*warned > 0) {
+      log_.info(std::to_string(*warned) + " exemption_expiring event(s)");
     }
     // Time passing on the server: deadlines and exemptions that lapsed (issue 14).
     auto passed = store_.expireDeadlines(std::chrono::system_clock::now());

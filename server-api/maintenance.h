@@ -1,7 +1,8 @@
 // The upkeep `hearth-server serve` does in the background while it serves: staleness (a `stale`
 // feed event when a device falls silent for longer than --stale-after; checked every minute, with
 // certificate expiry: a `certificate_expiring` event per certificate within
-// --cert-expiry-warn-days of its end and not renewed) and
+// --cert-expiry-warn-days of its end and not renewed; an `exemption_expiring` event per exemption
+// within --exemption-expiry-warn-days of its end) and
 // retention (Store::prune at start and then every prune_every, in batches so ingest goes on) and
 // the store's health probe (Store::probe every kProbeEvery: an idle server finds out that its
 // database stopped working, or works again, within about kProbeEvery plus the lock wait).
@@ -41,6 +42,7 @@ class MaintenanceThreads {
   Logger& log_;
   std::chrono::seconds stale_after_;
   std::chrono::seconds cert_expiry_warning_;
+  std::chrono::seconds exemption_expiry_warning_;
   std::chrono::seconds history_retention_;
   std::chrono::seconds retired_retention_;
   std::chrono::seconds prune_every_;

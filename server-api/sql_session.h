@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -116,6 +117,24 @@ class SqlSession {
   template <typename Bind>
   size_t exec(const std::string& q, Bind&& bind) {
     return execOn(*writer_, q, std::forward<Bind>(bind));
+  }
+  // Executes the INSERT `q` (one row into a table whose key is `id`) on the writer and returns
+  // the id the database gave the row: PostgreSQL `RETURNING id`, SQLite last_insert_rowid() of
+  // this session. Never a second query for MAX(id), which another server's insert could win.
+  // REQUIRES: as writer().
+  template <typename Bind>
+  int64_t insertReturningId(const std::string& q, Bind&& bind) {
+    Poco::Int64 id = 0;
+    if (dialect_ == Dialect::kPostgres) {
+      exec(q + " RETURNING id", [&](Statement& st) {
+        bind(st);
+        st, Poco::Data::Keywords::into(id);
+      });
+      return id;
+    }
+    exec(q, std::forward<Bind>(bind));
+    exec("SELECT last_insert_rowid()", [&](Statement& st) { st, Poco::Data::Keywords::into(id); });
+    return id;
   }
   // The rows of `q` on the writer with `params` bound in order (by reference: they must be
   // lvalues). REQUIRES: as writer().

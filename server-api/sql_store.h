@@ -37,6 +37,12 @@ json::Value ChecksSummary(const json::Value& result);
 std::string ChecksSummaryText(const json::Value& result);
 json::Value ParseChecksSummary(const std::optional<std::string>& text);
 
+// The owner sources (devices.owner_source, migration 13) of owners IT
+// set: the admin API, the CLI, an owners import ('it') or a per-person secret ('secret'). An
+// owner's exemption covers a device only when its owner has one of these: an owner the PC
+// declared at enrolment ('device') is anyone's to claim.
+inline constexpr const char* kItOwnerSources = "('it', 'secret')";
+
 class SqlStore final : public Store {
  public:
   SqlStore(Dialect dialect, std::string connector, std::string connection)
@@ -103,10 +109,11 @@ class SqlStore final : public Store {
   // store_exemptions.cc
   StatusOr<ExemptionRecord> createExemption(const ExemptionRecord& spec,
                                             const AuditEntry* audit) override;
-  StatusOr<std::vector<ExemptionRecord>> listExemptions(bool active_only,
-                                                        TimePoint now_time) override;
+  StatusOr<std::vector<ExemptionRecord>> listExemptions(bool active_only, TimePoint now,
+                                                        int64_t before, int limit) override;
   Status revokeExemption(int64_t id, TimePoint at, const AuditEntry* audit) override;
   StatusOr<int> expireDeadlines(TimePoint now_time) override;
+  StatusOr<int> markExpiringExemptions(TimePoint now_time, std::chrono::seconds within) override;
 
   // store_reports.cc
   StatusOr<std::vector<IngestResult>> ingestReports(const std::vector<NewReport>& reports) override;
@@ -215,6 +222,9 @@ class SqlStore final : public Store {
   // and the exemptions in force then, and stores it with the device event it brings. On the
   // writer, inside the caller's transaction.
   void redecideDevice(const std::string& device_id, TimePoint at);
+  // store_owners.cc: setDeviceOwners, with the changes' audit entries appended or not (their
+  // `at` is when the devices are decided again either way).
+  Status setDeviceOwners(const std::vector<OwnerChange>& changes, bool audited);
   void noteMachineId(const std::string& device_id, const std::string& machine_id,
                      const std::string& at);
 

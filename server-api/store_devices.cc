@@ -107,8 +107,15 @@ StatusOr<DeviceRecord> SqlStore::enrollDevice(const std::string& secret_hash,
     };
     if (uses_left && *uses_left <= 0) return usedUp();
     if (d.level.empty()) d.level = str(rs, "level");
-    // A per-person secret binds the device to its owner, whatever the request says.
-    if (auto bound = optString(rs, "owner")) d.owner = bound;
+    // A per-person secret binds the device to its owner, whatever the request says: IT set that
+    // owner. One the request declares is the PC's word only (owner_source, migration 13).
+    Nullable<std::string> owner_source;
+    if (auto bound = optString(rs, "owner")) {
+      d.owner = bound;
+      owner_source = std::string("secret");
+    } else if (d.owner) {
+      owner_source = std::string("device");
+    }
     size_t n = db_.exec(
         "UPDATE enroll_secrets SET uses = uses + 1, "
         "uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END "
@@ -123,11 +130,11 @@ StatusOr<DeviceRecord> SqlStore::enrollDevice(const std::string& secret_hash,
                                     : Nullable<std::string>(d.cert_key_sha256);
     int pending = approval ? 1 : 0;
     db_.exec(
-        "INSERT INTO devices(device_id, hostname, owner, level, cert_serial, cert_key_sha256, "
-        "enrolled_at, secret_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO devices(device_id, hostname, owner, owner_source, level, cert_serial, "
+        "cert_key_sha256, enrolled_at, secret_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [&](Statement& i) {
-          i, use(dev), use(host), use(owner), use(level), use(serial), use(key), use(enrolled),
-              use(id), use(pending);
+          i, use(dev), use(host), use(owner), use(owner_source), use(level), use(serial), use(key),
+              use(enrolled), use(id), use(pending);
         });
     d.pending_approval = approval;
     appendEvent(enrolled, dev, "enrolled", std::nullopt);
@@ -407,15 +414,9 @@ Status SqlStore::decidePending(const std::string& device_id, TimePoint at, bool 
 
 Status SqlStore::setDeviceOwner(const std::string& device_id,
                                 const std::optional<std::string>& owner, const AuditEntry* audit) {
-  return db_.transaction("set device owner", [&]() -> Status {
-    std::string id = device_id;
-    Nullable<std::string> o = nullable(owner);
-    size_t n = db_.exec("UPDATE devices SET owner = ? WHERE device_id = ? AND retired_at IS NULL",
-                        [&](Statement& st) { st, use(o), use(id); });
-    if (n == 0) return NotFoundError("no active device " + device_id);
-    insertAudit(audit, 0);
-    return OkStatus();
-  });
+  // Without an audit entry (tests, tools), the device is decided again now.
+  AuditEntry entry = audit != nullptr ? *audit : NewAuditEntry("", "device.owner", "");
+  return setDeviceOwners({{device_id, owner, std::move(entry)}}, audit != nullptr);
 }
 
 StatusOr<std::vector<std::pair<std::string, int64_t>>> SqlStore::deviceCounts(

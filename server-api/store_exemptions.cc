@@ -1,6 +1,8 @@
 // The SQL store's compliance workflow outside ingest (issue 14): exemptions granted, listed,
 // revoked and lapsing, deadlines passing without a report, and deciding a device's standing
 // again when one of these changes it (with the device event it brings).
+#include <algorithm>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +37,15 @@ ExemptionRecord exemptionRow(RecordSet& rs) {
   return e;
 }
 
+// The active devices exemption `?` covers: its device, or the devices of its owner whose owner IT
+// set (kItOwnerSources).
+std::string coveredDevices() {
+  return std::string(
+             "SELECT v.device_id FROM exemptions e JOIN devices v ON v.device_id = e.device_id OR "
+             "(v.owner = e.owner AND v.owner_source IN ") +
+         kItOwnerSources + ") WHERE e.id = ? AND v.retired_at IS NULL";
+}
+
 // At most this many lapsed exemptions or passed deadlines per maintenance pass (the next pass
 // takes the rest).
 constexpr int kExpireBatch = 500;
@@ -46,8 +57,11 @@ void SqlStore::redecideDevice(const std::string& device_id, TimePoint at) {
   Nullable<std::string> summary, failing, retired;
   Poco::Int64 alerted = 0;
   size_t found = db_.exec(
-      "SELECT status, checks_summary, failing_since, alerted, COALESCE(owner, ''), retired_at "
-      "FROM devices WHERE device_id = ?",
+      std::string("SELECT status, checks_summary, failing_since, alerted, CASE WHEN owner_source "
+                  "IN ") +
+          kItOwnerSources +
+          " THEN COALESCE(owner, '') ELSE '' END, retired_at "
+          "FROM devices WHERE device_id = ?",
       [&](Statement& st) {
         st, use(id), into(status), into(summary), into(failing), into(alerted), into(owner),
             into(retired);
@@ -61,7 +75,8 @@ void SqlStore::redecideDevice(const std::string& device_id, TimePoint at) {
   std::string when = fmt(at);
   db_.exec(
       "SELECT check_id, MAX(until_at) FROM exemptions WHERE revoked_at IS NULL AND expired_at "
-      "IS NULL AND until_at > ? AND (device_id = ? OR owner = ?) GROUP BY check_id",
+      "IS NULL AND until_at > ? AND (device_id = ? OR (owner = ? AND owner <> '')) GROUP BY "
+      "check_id",
       [&](Statement& st) {
         st, use(when), use(id), use(owner), into(exempt_ids), into(exempt_until);
       });
@@ -104,22 +119,20 @@ StatusOr<ExemptionRecord> SqlStore::createExemption(const ExemptionRecord& spec,
       if (devices.empty()) return NotFoundError("no active device " + id);
     } else {
       std::string owner = spec.owner.value_or("");
-      db_.exec("SELECT device_id FROM devices WHERE owner = ? AND retired_at IS NULL",
+      db_.exec(std::string("SELECT device_id FROM devices WHERE owner = ? AND retired_at IS NULL "
+                           "AND owner_source IN ") +
+                   kItOwnerSources,
                [&](Statement& st) { st, use(owner), into(devices); });
     }
     Nullable<std::string> device = nullable(spec.device_id), owner = nullable(spec.owner);
     std::string check = spec.check, until = fmt(spec.until), reason = spec.reason,
                 created = fmt(spec.created_at), by = spec.created_by;
-    db_.exec(
+    Poco::Int64 id = db_.insertReturningId(
         "INSERT INTO exemptions(device_id, owner, check_id, until_at, reason, created_at, "
         "created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [&](Statement& st) {
           st, use(device), use(owner), use(check), use(until), use(reason), use(created), use(by);
         });
-    Poco::Int64 id = 0;
-    db_.exec(
-        "SELECT MAX(id) FROM exemptions WHERE check_id = ? AND until_at = ? AND created_at = ?",
-        [&](Statement& st) { st, use(check), use(until), use(created), into(id); });
     made.id = id;
     insertAudit(audit, id);
     for (const auto& d : devices) redecideDevice(d, spec.created_at);
@@ -130,17 +143,22 @@ StatusOr<ExemptionRecord> SqlStore::createExemption(const ExemptionRecord& spec,
 }
 
 StatusOr<std::vector<ExemptionRecord>> SqlStore::listExemptions(bool active_only,
-                                                                TimePoint now_time) {
+                                                                TimePoint now_time, int64_t before,
+                                                                int limit) {
   std::string now_text = fmt(now_time);
-  if (!active_only) {
-    return db_.readRows("list exemptions", std::string(kExemptionColumns) + " ORDER BY id DESC",
-                        exemptionRow);
-  }
-  return db_.readRows("list exemptions",
-                      std::string(kExemptionColumns) +
-                          " WHERE revoked_at IS NULL AND expired_at IS NULL AND until_at > ? "
-                          "ORDER BY id DESC",
-                      exemptionRow, now_text);
+  Poco::Int64 below = before > 0 ? before : std::numeric_limits<Poco::Int64>::max();
+  Poco::Int64 page = std::clamp(limit, 1, kMaxExemptionPage);
+  std::string q = std::string(kExemptionColumns) + " WHERE id < ?";
+  if (active_only) q += " AND revoked_at IS NULL AND expired_at IS NULL AND until_at > ?";
+  q += " ORDER BY id DESC LIMIT ?";
+  return db_.readRowsBound(
+      "list exemptions", q,
+      [&](Statement& st) {
+        st, use(below);
+        if (active_only) st, use(now_text);
+        st, use(page);
+      },
+      exemptionRow);
 }
 
 Status SqlStore::revokeExemption(int64_t id, TimePoint at, const AuditEntry* audit) {
@@ -153,10 +171,7 @@ Status SqlStore::revokeExemption(int64_t id, TimePoint at, const AuditEntry* aud
         [&](Statement& st) { st, use(when), use(i); });
     if (n == 0) return NotFoundError("no live exemption with id " + std::to_string(id));
     std::vector<std::string> devices;
-    db_.exec(
-        "SELECT v.device_id FROM exemptions e JOIN devices v ON v.device_id = e.device_id OR "
-        "v.owner = e.owner WHERE e.id = ? AND v.retired_at IS NULL",
-        [&](Statement& st) { st, use(i), into(devices); });
+    db_.exec(coveredDevices(), [&](Statement& st) { st, use(i), into(devices); });
     insertAudit(audit, 0);
     for (const auto& d : devices) redecideDevice(d, at);
     return OkStatus();
@@ -183,10 +198,7 @@ StatusOr<int> SqlStore::expireDeadlines(TimePoint now_time) {
       db_.exec("UPDATE exemptions SET expired_at = ? WHERE id = ?",
                [&](Statement& st) { st, use(now_text), use(id); });
       std::vector<std::string> devices;
-      db_.exec(
-          "SELECT v.device_id FROM exemptions e JOIN devices v ON v.device_id = e.device_id OR "
-          "v.owner = e.owner WHERE e.id = ? AND v.retired_at IS NULL",
-          [&](Statement& st) { st, use(id), into(devices); });
+      db_.exec(coveredDevices(), [&](Statement& st) { st, use(id), into(devices); });
       std::string type = "exemption_expired", detail = "{\"exemption_id\":" + std::to_string(id) +
                                                        ",\"until\":\"" + untils[i] + "\"}";
       for (auto& d : devices) {
@@ -210,6 +222,52 @@ StatusOr<int> SqlStore::expireDeadlines(TimePoint now_time) {
       db_.exec("UPDATE devices SET alerted = 1 WHERE device_id = ?",
                [&](Statement& st) { st, use(d); });
       ++added;
+    }
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  return added;
+}
+
+StatusOr<int> SqlStore::markExpiringExemptions(TimePoint now_time, std::chrono::seconds within) {
+  int added = 0;
+  Status s = db_.transaction("raise exemption_expiring events", [&]() -> Status {
+    std::string now_text = fmt(now_time), horizon = fmt(now_time + within);
+    Poco::Int64 batch = kExpireBatch;
+    std::vector<Poco::Int64> ids;
+    std::vector<std::string> checks, untils;
+    db_.exec(
+        "SELECT id, check_id, until_at FROM exemptions WHERE expiring_alerted = 0 AND "
+        "revoked_at IS NULL AND expired_at IS NULL AND until_at > ? AND until_at <= ? "
+        "ORDER BY until_at, id LIMIT ?",
+        [&](Statement& st) {
+          st, use(now_text), use(horizon), use(batch), into(ids), into(checks), into(untils);
+        });
+    for (size_t i = 0; i < ids.size(); ++i) {
+      Poco::Int64 id = ids[i];
+      // One row update decides: another server that raised it first wins, this one adds nothing.
+      size_t n = db_.exec(
+          "UPDATE exemptions SET expiring_alerted = 1 WHERE id = ? AND expiring_alerted = 0",
+          [&](Statement& st) { st, use(id); });
+      if (n != 1) continue;
+      TimePoint until = parseTime(untils[i]);
+      json::Value detail = json::Value::object();
+      detail.set("exemption_id", static_cast<int64_t>(id));
+      detail.set("until", formatRfc3339(until));
+      detail.set(
+          "days_left",
+          static_cast<int64_t>(
+              std::chrono::duration_cast<std::chrono::hours>(until - now_time).count() / 24));
+      std::string type = "exemption_expiring", text = json::write(detail);
+      std::vector<std::string> devices;
+      db_.exec(coveredDevices(), [&](Statement& st) { st, use(id), into(devices); });
+      for (auto& d : devices) {
+        db_.exec("INSERT INTO events(at, device_id, type, check_id, detail) VALUES (?, ?, ?, ?, ?)",
+                 [&](Statement& st) {
+                   st, use(now_text), use(d), use(type), use(checks[i]), use(text);
+                 });
+        ++added;
+      }
     }
     return OkStatus();
   });

@@ -199,12 +199,16 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
   *s->update_seen, use(s->received), use(s->dropped), use(s->device);
   // The device as the report's standing needs it, with its last_sequence (read again after the
   // insert) in the same round trip: its level's newest policy version (for grace periods) and
-  // whether any exemption names it or its owner (only then are they read).
+  // whether any exemption names it or its owner (only then are they read). Its owner only when IT
+  // set it (kItOwnerSources), else ''.
   s->select_device = db_.prepare(
-      "SELECT d.last_sequence, d.machine_id, d.level, COALESCE(d.owner, ''), d.failing_since, "
-      "d.alerted, COALESCE((SELECT MAX(p.version) FROM policies p WHERE p.level = d.level), 0), "
+      std::string("SELECT d.last_sequence, d.machine_id, d.level, CASE WHEN d.owner_source IN ") +
+      kItOwnerSources +
+      " THEN COALESCE(d.owner, '') ELSE '' END, d.failing_since, d.alerted, "
+      "COALESCE((SELECT MAX(p.version) FROM policies p WHERE p.level = d.level), 0), "
       "(SELECT COUNT(*) FROM exemptions e WHERE e.revoked_at IS NULL AND e.expired_at IS NULL "
-      "AND (e.device_id = d.device_id OR e.owner = d.owner)) FROM devices d WHERE d.device_id = ?");
+      "AND (e.device_id = d.device_id OR (e.owner = d.owner AND d.owner_source IN " +
+      kItOwnerSources + "))) FROM devices d WHERE d.device_id = ?");
   *s->select_device, use(s->device), into(s->last_seq), into(s->prev_machine), into(s->level),
       into(s->owner), into(s->failing_since), into(s->alerted), into(s->policy_version),
       into(s->exemptions);
@@ -238,7 +242,8 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
   *s->update_standing, use(s->fix_by), use(s->required), use(s->device), use(s->check_id);
   s->select_exemptions = db_.prepare(
       "SELECT check_id, MAX(until_at) FROM exemptions WHERE revoked_at IS NULL AND expired_at IS "
-      "NULL AND until_at > ? AND (device_id = ? OR owner = ?) GROUP BY check_id");
+      "NULL AND until_at > ? AND (device_id = ? OR (owner = ? AND owner <> '')) GROUP BY "
+      "check_id");
   *s->select_exemptions, use(s->received), use(s->device), use(s->owner), into(s->exempt_checks),
       into(s->exempt_until);
   s->insert_event = db_.prepare(

@@ -32,6 +32,17 @@ CREATE TABLE fleet_pending (
 CREATE INDEX fleet_pending_last_seen ON fleet_pending(last_seen);
 )sql";
 
+// v13 (below): the same text in both dialects.
+constexpr const char* kOwnerSourceSql = R"sql(
+ALTER TABLE devices ADD COLUMN owner_source TEXT;
+UPDATE devices SET owner_source = 'device' WHERE owner IS NOT NULL;
+UPDATE devices SET owner_source = 'secret' WHERE owner IS NOT NULL AND EXISTS (SELECT 1 FROM
+  enroll_secrets s WHERE s.id = devices.secret_id AND s.owner = devices.owner);
+UPDATE devices SET owner_source = 'it' WHERE owner IS NOT NULL AND EXISTS (SELECT 1 FROM
+  audit_log a WHERE a.action = 'device.owner' AND a.target = 'device:' || devices.device_id);
+ALTER TABLE exemptions ADD COLUMN expiring_alerted INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 // Append only: a released migration is never edited.
 const Migration kMigrations[] = {
     {1,
@@ -447,6 +458,14 @@ CREATE INDEX devices_deadline ON devices(deadline);
      "ALTER TABLE devices ADD COLUMN cert_not_after TEXT;"
      "ALTER TABLE devices ADD COLUMN pending_cert_not_after TEXT;"
      "ALTER TABLE devices ADD COLUMN cert_expiry_event_serial TEXT"},
+    // v13: who set a device's owner (owner_source): 'it' (the admin API, the CLI, an owners
+    // import), 'secret' (the owner IT bound to a per-person enrolment secret) or 'device' (what
+    // the PC declared when it enrolled with a shared secret). An owner's exemption covers only
+    // devices whose owner IT set ('it' or 'secret'): any PC holding the rollout secret can
+    // declare itself "bob". Rows from before: an owner is IT's when an owner change is in the
+    // audit log for the device or it came with a per-person secret, else the device's. And
+    // exemptions.expiring_alerted: its exemption_expiring event was raised (once, across servers).
+    {13, kOwnerSourceSql, kOwnerSourceSql},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a

@@ -102,11 +102,9 @@ StatusOr<WebhookRecord> SqlStore::createWebhook(const WebhookRecord& spec,
   Status s = db_.transaction("create webhook", [&]() -> Status {
     std::string url = spec.url, secret = spec.secret, format = WebhookFormatName(spec.format),
                 created = fmt(spec.created_at);
-    db_.exec("INSERT INTO webhooks(url, secret, format, created_at) VALUES (?, ?, ?, ?)",
-             [&](Statement& st) { st, use(url), use(secret), use(format), use(created); });
-    Poco::Int64 id = 0;
-    db_.exec("SELECT MAX(id) FROM webhooks WHERE url = ? AND secret = ? AND created_at = ?",
-             [&](Statement& st) { st, use(url), use(secret), use(created), into(id); });
+    Poco::Int64 id = db_.insertReturningId(
+        "INSERT INTO webhooks(url, secret, format, created_at) VALUES (?, ?, ?, ?)",
+        [&](Statement& st) { st, use(url), use(secret), use(format), use(created); });
     for (const auto& event : spec.events) {
       std::string e = event;
       db_.exec("INSERT INTO webhook_events(event, webhook_id) VALUES (?, ?)",

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "hearth/agent/network_side.h"
+#include "hearth/agent/server_view.h"
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
@@ -179,6 +180,7 @@ PostResult ClassifyPost(const StatusOr<HttpResponse>& response) {
       if (p != nullptr && p->isInt() && p->asInt() >= 0) r.previous_sequence = p->asInt();
       const json::Value* fleet = v->find("fleet");
       if (fleet != nullptr && fleet->isObject()) r.fleet_json = json::write(*fleet);
+      if (auto view = ServerViewFromAck(*v)) r.server_view_json = json::write(*view);
     }
     return r;
   }

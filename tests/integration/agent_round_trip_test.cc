@@ -8,8 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include "hearth/agent/server_view.h"
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
+#include "hearth/time.h"
 #include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/programs.h"
@@ -124,6 +126,55 @@ TEST_F(AgentRoundTripTest, OfflineReportsAreDeliveredOnceInOrder) {
   auto human = agent({"status"});
   EXPECT_NE(human.out.find("Reports waiting to be sent: 0"), std::string::npos) << human.out;
   EXPECT_NE(human.out.find("disk_encryption"), std::string::npos);
+}
+
+// The person at the PC sees what the company's server made of the last report (issue 14): the
+// device's status and, per check, an exemption IT granted (or a deadline), kept in status.json
+// from the acknowledgement and still shown while the server is away.
+TEST_F(AgentRoundTripTest, StatusShowsTheCompanysViewFromTheLastAcknowledgement) {
+  SetUpConfig();
+  auto e = agent({"enroll", "--server", "https://" + devices_, "--secret-file",
+                  state_ + "/enroll-secret", "--ca-file", state_ + "/ca.pem"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  ASSERT_EQ(agent({"run", "--once"}).exit_code, 0);
+  auto devices = adminGet("/api/v1/devices");
+  ASSERT_EQ(devices.find("devices")->size(), 1u);
+  std::string id = devices.find("devices")->asArray()[0].find("device_id")->asString();
+  auto until = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now() +
+                                                                  std::chrono::hours(24 * 10));
+  json::Value made = testing::CurlAdminJson(
+      admin_, state_ + "/ca.pem", server_->adminToken(), "/api/v1/exemptions",
+      {"-X", "POST", "-H", "Content-Type: application/json", "--data-binary",
+       R"({"device_id":")" + id + R"(","check":"disk_encryption","until":")" +
+           formatRfc3339(until) + R"(","reason":"new disk on order"})"});
+  ASSERT_NE(made.find("exemption_id"), nullptr) << json::write(made);
+
+  ASSERT_EQ(agent({"run", "--once"}).exit_code, 0);
+  auto check = [&](const std::string& when) {
+    auto status = json::parse(agent({"status", "--json"}).out);
+    ASSERT_TRUE(status.ok()) << when;
+    const json::Value* view = status->find("server_view");
+    ASSERT_NE(view, nullptr) << when << ": " << json::write(*status);
+    EXPECT_EQ(view->find("device_status")->asString(), "compliant") << when;
+    ASSERT_EQ(view->find("checks")->size(), 1u) << when;
+    const json::Value& c = view->find("checks")->asArray()[0];
+    EXPECT_EQ(c.find("id")->asString(), "disk_encryption") << when;
+    EXPECT_EQ(c.find("exempt_until")->asString(), formatRfc3339(until)) << when;
+    // (Its deadline, grace 0: since the first failing report, past, is shown beside it.)
+    auto human = agent({"status"});
+    size_t view_at = human.out.find(
+        "The company's view after the last report: meets the agreed level\n  disk_encryption: ");
+    ASSERT_NE(view_at, std::string::npos) << when << ":\n" << human.out;
+    std::string line = human.out.substr(view_at, human.out.find('\n', view_at + 70) - view_at);
+    EXPECT_NE(line.find("exempted by IT until " + agent::PersonDate(until)), std::string::npos)
+        << when << ":\n"
+        << human.out;
+  };
+  check("after the acknowledgement");
+  // Kept while the server is away: the next run's report stays spooled, the view stays.
+  server_->stop();
+  ASSERT_EQ(agent({"run", "--once"}).exit_code, 0);
+  check("with the server away");
 }
 
 TEST_F(AgentRoundTripTest, PinnedEnrolmentAndAWrongPinSendsNothing) {

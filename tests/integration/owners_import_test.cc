@@ -4,6 +4,7 @@
 // for real: the summary, every change audited as device.owner, unknown rows counted; a hostname
 // shared by two active devices, a bad owner and a device given two owners are errors naming
 // their lines and change nothing; device_id names a device unambiguously.
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include "hearth/json.h"
+#include "hearth/time.h"
+#include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/https_client.h"
 #include "support/pg_schema.h"
@@ -201,6 +204,71 @@ TEST_P(OwnersImportTest, ARetiredDeviceNoLongerMakesItsHostnameAmbiguous) {
   auto r = import("hostname,owner\ndup,gina\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ownerOf(ids_["dup"][1]), "gina");
+}
+
+// GET /api/v1/exemptions is bounded (issue 14): a page of `limit` (at most 1000), newest first,
+// with `next` for the following page; `exemption list` reads every page.
+TEST_P(OwnersImportTest, ExemptionsAreListedAPageAtATime) {
+  std::vector<int64_t> made;
+  const std::string until =
+      formatRfc3339(std::chrono::system_clock::now() + std::chrono::hours(240));
+  for (const char* check : {"vpn", "screen_lock", "disk_encryption"}) {
+    auto r = server_->cli({"exemption", "add", "--device", ids_["pc-1"][0], "--check", check,
+                           "--until", until, "--reason", "r", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    made.push_back(json::parse(r.out)->find("exemption_id")->asInt());
+  }
+  auto get = [&](const std::string& query) {
+    return testing::CurlAdminJson(server_->address("admin"), server_->caFile(),
+                                  server_->adminToken(), "/api/v1/exemptions" + query);
+  };
+  auto first = get("?limit=2");
+  ASSERT_EQ(first.find("exemptions")->size(), 2u) << json::write(first);
+  EXPECT_EQ(first.find("exemptions")->asArray()[0].find("exemption_id")->asInt(), made[2]);
+  EXPECT_EQ(first.find("exemptions")->asArray()[1].find("exemption_id")->asInt(), made[1]);
+  ASSERT_TRUE(first.find("next")->isString()) << json::write(first);
+  auto second = get("?limit=2&after=" + first.find("next")->asString());
+  ASSERT_EQ(second.find("exemptions")->size(), 1u) << json::write(second);
+  EXPECT_EQ(second.find("exemptions")->asArray()[0].find("exemption_id")->asInt(), made[0]);
+  EXPECT_TRUE(second.find("next")->isNull());
+  // Without a limit: the default page; beyond the maximum: refused.
+  EXPECT_EQ(get("").find("exemptions")->size(), 3u);
+  auto too_many = get("?limit=1001");
+  ASSERT_NE(too_many.find("error"), nullptr) << json::write(too_many);
+  // The command line lists them all.
+  auto listed = server_->cli({"exemption", "list", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(json::parse(listed.out)->find("exemptions")->size(), 3u);
+}
+
+// exemption_expiring from the maintenance pass of a real server (issue 14): an exemption that
+// lapses within the default 3 days is announced once, per device it covers; one lapsing later
+// is not (yet).
+TEST_P(OwnersImportTest, AnExemptionAboutToLapseIsAnnouncedByTheRunningServer) {
+  server_->stop();
+  auto now = std::chrono::system_clock::now();
+  for (const auto& [host, days] : {std::pair{"pc-1", 2}, std::pair{"pc-2", 10}}) {
+    auto r =
+        server_->cli({"exemption", "add", "--device", ids_[host][0], "--check", "vpn", "--until",
+                      formatRfc3339(now + std::chrono::hours(24 * days)), "--reason", "r"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  std::string log = dir_.path() + "/server2.log";
+  ASSERT_TRUE(server_->serve(log)) << ReadFile(log);
+  auto expiring = [&] {
+    std::vector<std::string> out;
+    auto feed = testing::CurlAdminJson(server_->address("admin"), server_->caFile(),
+                                       server_->adminToken(), "/api/v1/feed?limit=1000");
+    for (const auto& e : feed.find("events")->asArray()) {
+      if (e.find("type")->asString() == "exemption_expiring") {
+        out.push_back(e.find("device_id")->asString() + " " + e.find("check")->asString());
+      }
+    }
+    return out;
+  };
+  ASSERT_TRUE(testing::PollUntil([&] { return !expiring().empty(); }, std::chrono::seconds(20)))
+      << ReadFile(log);
+  EXPECT_EQ(expiring(), std::vector<std::string>{ids_["pc-1"][0] + " vpn"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OwnersImportTest, ::testing::Values("sqlite", "postgresql"));

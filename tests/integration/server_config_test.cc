@@ -79,6 +79,8 @@ TEST(ServerConfigTest, ErrorsNameFileLineAndKey) {
       {"state_dir = relative\n", "state_dir: expected an absolute path"},
       {"enroll_rate = -1\n", "enroll_rate: expected a positive number"},
       {"threads = 2\nthreads = 3\n", "server.conf:2: threads: set twice"},
+      {"exemption_expiry_warn_days = 0\n",
+       "server.conf:1: exemption_expiry_warn_days: expected a whole number from 1"},
       {"reenroll_expired_days = 4000\n",
        "reenroll_expired_days: expected a number of days from 0 to 3650"},
       {"device_cert_days = 0\n", "device_cert_days: expected a whole number from 1 to 1000000"},

@@ -4,7 +4,10 @@
 // force, exemption_expired once when they lapse, revoke), a level change, the list's filters and
 // the sort by failing_since with its cursor, and feed events naming hostname and owner.
 #include <algorithm>
+#include <map>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -129,6 +132,29 @@ class StandingStoreTest : public testing::StoreBackendTest {
     return nullptr;
   }
 
+  // An owner change as IT makes it (admin API, CLI, owners import), audited at kT0.
+  static OwnerChange itOwner(const std::string& device, std::optional<std::string> owner,
+                             TimePoint at = kT0) {
+    AuditEntry audit = NewAuditEntry("test", "device.owner", "device:" + device);
+    audit.at = at;
+    return OwnerChange{device, std::move(owner), audit};
+  }
+
+  // An exemption of `check` granted at `created`, for a device or (owner_exemption) an owner.
+  ExemptionRecord exemption(const std::string& who, TimePoint until, TimePoint created,
+                            bool owner_exemption = false, const std::string& check = "vpn") {
+    ExemptionRecord e;
+    (owner_exemption ? e.owner : e.device_id) = who;
+    e.check = check;
+    e.until = until;
+    e.reason = "r";
+    e.created_at = created;
+    e.created_by = "test";
+    auto made = store_->createExemption(e);
+    EXPECT_TRUE(made.ok()) << made.status().toString();
+    return made.ok() ? *made : e;
+  }
+
   std::map<std::string, int64_t> sequence_;
 };
 
@@ -241,7 +267,7 @@ TEST_P(StandingStoreTest, AnExemptionMakesTheDeviceCompliantAndItsLapseIsAnEvent
   // A report while exempted keeps it compliant.
   report("dev-1", "fail", kT0 + hours(2));
   EXPECT_EQ(withStatus("compliant", kT0 + hours(2)), std::vector<std::string>{"dev-1"});
-  auto active = store_->listExemptions(true, kT0 + hours(2));
+  auto active = store_->listExemptions(true, kT0 + hours(2), 0, 100);
   ASSERT_TRUE(active.ok());
   ASSERT_EQ(active->size(), 1u);
 
@@ -256,7 +282,7 @@ TEST_P(StandingStoreTest, AnExemptionMakesTheDeviceCompliantAndItsLapseIsAnEvent
             (std::vector<std::string>{"device_noncompliant dev-1", "device_compliant dev-1",
                                       "exemption_expired dev-1 vpn", "device_noncompliant dev-1"}));
   EXPECT_EQ(withStatus("noncompliant", e.until), std::vector<std::string>{"dev-1"});
-  auto after = store_->listExemptions(true, e.until);
+  auto after = store_->listExemptions(true, e.until, 0, 100);
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(after->empty());
   // Audited with the change.
@@ -270,6 +296,11 @@ TEST_P(StandingStoreTest, AnOwnersExemptionCoversTheirDevicesAndARevokeEndsIt) {
   enroll("dev-1", "bob");
   enroll("dev-2", "bob");
   enroll("dev-3", "alice");
+  // The owners as IT sets them (an owners import): only these count for an owner's exemption.
+  ASSERT_TRUE(store_
+                  ->setDeviceOwners(
+                      {itOwner("dev-1", "bob"), itOwner("dev-2", "bob"), itOwner("dev-3", "alice")})
+                  .ok());
   for (const char* d : {"dev-1", "dev-2", "dev-3"}) report(d, "fail", kT0);
   ExemptionRecord e;
   e.owner = "bob";
@@ -352,6 +383,240 @@ TEST_P(StandingStoreTest, FeedEventsNameTheDevicesHostnameAndOwner) {
     EXPECT_EQ(e.hostname.value_or(""), "host-dev-1") << e.type;
     EXPECT_EQ(e.owner.value_or(""), "bob") << e.type;
   }
+}
+
+// Security (issue 14): any PC holding the rollout secret may declare itself "bob" when it
+// enrols; an owner's exemption must not follow that claim. It covers owners IT set (admin API,
+// CLI, owners import, a per-person secret), and an owner IT sets or changes decides the device
+// again at once, with its event, not at its next report.
+TEST_P(StandingStoreTest, AnOwnersExemptionIgnoresAnOwnerTheDeviceDeclaredItself) {
+  policy("standard", 1, std::nullopt);
+  enroll("claimer", "bob");  // a shared secret: "bob" is the PC's own word
+  SecretRecord personal;
+  personal.level = "standard";
+  personal.owner = "bob";
+  personal.created_at = kT0 - hours(24);
+  ASSERT_TRUE(store_->createSecret("bobs-hash", personal).ok());
+  DeviceRecord bobs;
+  bobs.device_id = "bobs-pc";
+  bobs.hostname = "bobs-pc";
+  bobs.owner = "mallory";  // whatever the request says: the secret's owner wins
+  bobs.cert_serial = "02";
+  bobs.enrolled_at = kT0 - hours(24);
+  ASSERT_TRUE(store_->enrollDevice("bobs-hash", bobs, bobs.enrolled_at).ok());
+  report("claimer", "fail", kT0);
+  report("bobs-pc", "fail", kT0);
+  exemption("bob", kT0 + hours(240), kT0 + hours(1), /*owner_exemption=*/true);
+  EXPECT_EQ(withStatus("compliant", kT0 + hours(1)), std::vector<std::string>{"bobs-pc"});
+  EXPECT_EQ(withStatus("noncompliant", kT0 + hours(1)), std::vector<std::string>{"claimer"});
+  // Its next report does not change that either.
+  report("claimer", "fail", kT0 + hours(2));
+  auto claimer = store_->getDevice("claimer");
+  ASSERT_TRUE(claimer.ok());
+  EXPECT_EQ(claimer->status, "noncompliant");
+  EXPECT_TRUE(check(*claimer, "vpn")->find("exempt_until")->isNull());
+
+  // IT says the claimer is Bob's (owners import): covered at once, device_compliant now.
+  ASSERT_TRUE(store_->setDeviceOwners({itOwner("claimer", "bob", kT0 + hours(3))}).ok());
+  claimer = store_->getDevice("claimer");
+  ASSERT_TRUE(claimer.ok());
+  EXPECT_EQ(claimer->status, "compliant");
+  EXPECT_FALSE(check(*claimer, "vpn")->find("exempt_until")->isNull());
+  // IT gives it to Alice (admin API / CLI): Bob's exemption no longer covers it, at once.
+  AuditEntry audit = NewAuditEntry("test", "device.owner", "device:claimer");
+  audit.at = kT0 + hours(4);
+  ASSERT_TRUE(store_->setDeviceOwner("claimer", "alice", &audit).ok());
+  EXPECT_EQ(store_->getDevice("claimer")->status, "noncompliant");
+  auto feed = store_->feed(0, 1000);
+  ASSERT_TRUE(feed.ok());
+  std::vector<std::string> claimer_events;
+  for (const auto& e : *feed) {
+    if (e.device_id == "claimer" &&
+        (e.type == "device_compliant" || e.type == "device_noncompliant"))
+      claimer_events.push_back(e.type + " " + formatRfc3339(e.at));
+  }
+  EXPECT_EQ(claimer_events,
+            (std::vector<std::string>{"device_noncompliant " + formatRfc3339(kT0),
+                                      "device_compliant " + formatRfc3339(kT0 + hours(3)),
+                                      "device_noncompliant " + formatRfc3339(kT0 + hours(4))}));
+  // The lapse of Bob's exemption names only the devices it covered.
+  EXPECT_GE(*store_->expireDeadlines(kT0 + hours(240)), 1);
+  EXPECT_EQ(events({"exemption_expired"}),
+            std::vector<std::string>{"exemption_expired bobs-pc vpn"});
+}
+
+TEST_P(StandingStoreTest, AnOwnerFromBeforeV13IsItsOnlyWhenITSetIt) {
+  policy("standard", 1, std::nullopt);
+  enroll("declared", "bob");
+  enroll("imported", "carol");
+  ASSERT_TRUE(store_->setDeviceOwners({itOwner("imported", "bob")}).ok());
+  report("declared", "fail", kT0);
+  report("imported", "fail", kT0);
+  // As a database from before v13 held them: no source recorded; migration 13 runs again.
+  store_.reset();
+  exec("ALTER TABLE devices DROP COLUMN owner_source");
+  exec("ALTER TABLE exemptions DROP COLUMN expiring_alerted");
+  exec("DELETE FROM schema_migrations WHERE version = 13");
+  open();
+  exemption("bob", kT0 + hours(240), kT0 + hours(1), /*owner_exemption=*/true);
+  EXPECT_EQ(withStatus("compliant", kT0 + hours(1)), std::vector<std::string>{"imported"});
+  EXPECT_EQ(withStatus("noncompliant", kT0 + hours(1)), std::vector<std::string>{"declared"});
+}
+
+TEST_P(StandingStoreTest, ExemptionsComeAPageAtATimeNewestFirst) {
+  policy("standard", 1, std::nullopt);
+  enroll("dev-1");
+  std::vector<int64_t> made;
+  for (int i = 0; i < 5; ++i) {
+    made.push_back(exemption("dev-1", kT0 + hours(10 + i), kT0 + hours(1)).id);
+  }
+  std::vector<int64_t> seen;
+  int pages = 0;
+  for (int64_t before = 0;; ++pages) {
+    auto page = store_->listExemptions(false, kT0, before, 2);
+    ASSERT_TRUE(page.ok()) << page.status().toString();
+    ASSERT_LE(page->size(), 2u);
+    for (const auto& e : *page) seen.push_back(e.id);
+    if (page->size() < 2) break;
+    before = page->back().id;
+  }
+  EXPECT_EQ(pages, 2);
+  std::reverse(made.begin(), made.end());
+  EXPECT_EQ(seen, made);
+  // active_only pages too: at kT0 + 11h the first two have lapsed (until 10h and 11h).
+  auto active = store_->listExemptions(true, kT0 + hours(11), 0, 2);
+  ASSERT_TRUE(active.ok());
+  EXPECT_EQ(active->size(), 2u);
+  auto rest = store_->listExemptions(true, kT0 + hours(11), active->back().id, 2);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->size(), 1u);
+  // A page is never larger than kMaxExemptionPage, whatever is asked.
+  auto big = store_->listExemptions(false, kT0, 0, kMaxExemptionPage + 500);
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->size(), 5u);
+}
+
+// Two servers on one database grant exemptions at the same moment: each gets the id the database
+// gave its own row (a SELECT MAX(id) afterwards could return the other server's).
+TEST_P(StandingStoreTest, TwoServersGrantingAtOnceEachGetTheirOwnExemptionsId) {
+  policy("standard", 1, std::nullopt);
+  enroll("dev-a");
+  enroll("dev-b");
+  auto second = OpenStore(uri_);
+  ASSERT_TRUE(second.ok()) << second.status().toString();
+  constexpr int kEach = 60;
+  // The same check, until and created_at on both: only the device tells them apart.
+  auto grant = [&](Store* store, const std::string& device, std::vector<ExemptionRecord>* out) {
+    for (int i = 0; i < kEach; ++i) {
+      ExemptionRecord e;
+      e.device_id = device;
+      e.check = "vpn";
+      e.until = kT0 + hours(48);
+      e.reason = "r";
+      e.created_at = kT0;
+      e.created_by = device;
+      auto made = store->createExemption(e);
+      if (made.ok()) out->push_back(*made);
+    }
+  };
+  std::vector<ExemptionRecord> a, b;
+  std::thread ta(grant, store_.get(), "dev-a", &a);
+  std::thread tb(grant, second->get(), "dev-b", &b);
+  ta.join();
+  tb.join();
+  ASSERT_EQ(a.size(), static_cast<size_t>(kEach));
+  ASSERT_EQ(b.size(), static_cast<size_t>(kEach));
+  std::map<int64_t, std::string> stored;
+  for (int64_t before = 0;;) {
+    auto page = store_->listExemptions(false, kT0, before, kMaxExemptionPage);
+    ASSERT_TRUE(page.ok());
+    for (const auto& e : *page) stored[e.id] = *e.device_id;
+    if (page->size() < static_cast<size_t>(kMaxExemptionPage)) break;
+    before = page->back().id;
+  }
+  ASSERT_EQ(stored.size(), static_cast<size_t>(2 * kEach));
+  std::set<int64_t> ids;
+  for (const auto* list : {&a, &b}) {
+    for (const auto& e : *list) {
+      EXPECT_TRUE(ids.insert(e.id).second) << "id " << e.id << " given twice";
+      EXPECT_EQ(stored[e.id], *e.device_id) << "id " << e.id << " is another server's exemption";
+    }
+  }
+}
+
+// The same, made certain: another server's exemption (same check, until and created_at) lands
+// between this server's INSERT and its reading of the id (a trigger writes it there). The id
+// comes back from the INSERT itself; a SELECT MAX(id) afterwards would return the other's.
+TEST_P(StandingStoreTest, AnotherServersExemptionLandingRightAfterTheInsertDoesNotTakeItsId) {
+  policy("standard", 1, std::nullopt);
+  enroll("dev-a");
+  enroll("dev-b");
+  const std::string other =
+      "INSERT INTO exemptions(device_id, check_id, until_at, reason, created_at, created_by) "
+      "VALUES ('dev-b', NEW.check_id, NEW.until_at, 'other', NEW.created_at, 'other')";
+  if (GetParam() == "postgresql") {
+    exec("CREATE FUNCTION other_server() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN " + other +
+         "; RETURN NULL; END$$");
+    exec(
+        "CREATE TRIGGER other_server AFTER INSERT ON exemptions FOR EACH ROW WHEN "
+        "(NEW.created_by <> 'other') EXECUTE FUNCTION other_server()");
+  } else {
+    exec(
+        "CREATE TRIGGER other_server AFTER INSERT ON exemptions WHEN NEW.created_by <> 'other' "
+        "BEGIN " +
+        other + "; END");
+  }
+  ExemptionRecord mine = exemption("dev-a", kT0 + hours(48), kT0);
+  auto page = store_->listExemptions(false, kT0, 0, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);  // the other server's is the newer
+  EXPECT_EQ(*page->front().device_id, "dev-b");
+  EXPECT_EQ(page->back().id, mine.id);
+  EXPECT_EQ(*page->back().device_id, "dev-a");
+}
+
+// exemption_expiring: once per exemption, `within` before it lapses, one event per device it
+// covers; not again on another pass, from another server or after a restart.
+TEST_P(StandingStoreTest, AnExemptionAboutToLapseIsAnnouncedOnceAcrossServersAndRestarts) {
+  policy("standard", 1, std::nullopt);
+  enroll("dev-1", "bob");
+  enroll("dev-2", "bob");
+  enroll("dev-3", "bob");  // declared "bob" itself: not covered, not announced
+  ASSERT_TRUE(store_->setDeviceOwners({itOwner("dev-1", "bob"), itOwner("dev-2", "bob")}).ok());
+  const TimePoint until = kT0 + hours(24 * 10);
+  ExemptionRecord owners = exemption("bob", until, kT0, /*owner_exemption=*/true);
+  ExemptionRecord revoked = exemption("dev-3", until, kT0);
+  ASSERT_TRUE(store_->revokeExemption(revoked.id, kT0 + hours(1)).ok());
+  const auto within = hours(24 * 3);
+  auto early = store_->markExpiringExemptions(until - within - seconds(1), within);
+  ASSERT_TRUE(early.ok()) << early.status().toString();
+  EXPECT_EQ(*early, 0);
+  const TimePoint at = until - within + hours(1);
+  auto second = OpenStore(uri_);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*store_->markExpiringExemptions(at, within), 2);
+  EXPECT_EQ(*(*second)->markExpiringExemptions(at + hours(1), within), 0);
+  EXPECT_EQ(*store_->markExpiringExemptions(at + hours(2), within), 0);
+  open();
+  EXPECT_EQ(*store_->markExpiringExemptions(at + hours(3), within), 0);
+  auto feed = store_->feed(0, 1000);
+  ASSERT_TRUE(feed.ok());
+  std::vector<std::string> seen;
+  for (const auto& e : *feed) {
+    if (e.type != "exemption_expiring") continue;
+    seen.push_back(e.device_id + " " + e.check.value_or("") + " " + formatRfc3339(e.at));
+    auto detail = json::parse(e.detail.value_or(""));
+    ASSERT_TRUE(detail.ok());
+    EXPECT_EQ(detail->find("exemption_id")->asInt(), owners.id);
+    EXPECT_EQ(detail->find("until")->asString(), formatRfc3339(until));
+    EXPECT_EQ(detail->find("days_left")->asInt(), 2);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"dev-1 vpn " + formatRfc3339(at),
+                                            "dev-2 vpn " + formatRfc3339(at)}));
+  // A lapsed exemption is never announced as expiring.
+  ExemptionRecord brief = exemption("dev-1", kT0 + hours(24 * 20), kT0, false, "screen_lock");
+  ASSERT_GE(*store_->expireDeadlines(brief.until), 1);
+  EXPECT_EQ(*store_->markExpiringExemptions(brief.until, within), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StandingStoreTest, ::testing::Values("sqlite", "postgresql"));

@@ -8,8 +8,10 @@
 #include <Poco/SHA2Engine.h>
 #include <gtest/gtest.h>
 
+#include "hearth/json.h"
 #include "hearth/server/webhooks.h"
 #include "hearth/time.h"
+#include "support/files.h"
 
 namespace hearth::server {
 namespace {
@@ -182,6 +184,26 @@ TEST(WebhookSpecTest, SecretsEventsAndFormats) {
     EXPECT_NE(std::string(t.title), "");
     EXPECT_EQ(FindWebhookEventType(t.name), &t);
   }
+}
+
+// Every type a webhook can subscribe to (exemption_expiring among them) is in the OpenAPI
+// document's WebhookRequest, and nothing else but "all".
+TEST(WebhookSpecTest, TheOpenApiDocumentListsEveryEventTypeAWebhookTakes) {
+  auto doc =
+      json::parse(testing::ReadFile(std::string(HEARTH_SOURCE_DIR) + "/server-api/openapi.json"),
+                  {.max_depth = 64, .max_bytes = 4 << 20});
+  ASSERT_TRUE(doc.ok()) << doc.status().toString();
+  const json::Value* v = &*doc;
+  for (const char* k :
+       {"components", "schemas", "WebhookRequest", "properties", "events", "items", "enum"}) {
+    v = v->find(k);
+    ASSERT_NE(v, nullptr) << k;
+  }
+  std::set<std::string> documented, known{"all"};
+  for (const auto& e : v->asArray()) documented.insert(e.asString());
+  for (const auto& t : kWebhookEventTypes) known.insert(t.name);
+  EXPECT_EQ(documented, known);
+  EXPECT_NE(FindWebhookEventType("exemption_expiring"), nullptr);
 }
 
 }  // namespace

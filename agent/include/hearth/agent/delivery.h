@@ -26,6 +26,9 @@ struct DeliveryOutcome {
   // The "fleet" of the latest acknowledgement that carried one (PostResult::fleet_json), for
   // STATE_DIR/fleet.json; empty if none did.
   std::string fleet_json;
+  // The company's view of the device from the latest acknowledgement that carried one
+  // (PostResult::server_view_json), for status.json; empty if none did.
+  std::string server_view_json;
   // Set when delivery stopped at a report that can never be read (not a regular file, larger
   // than any report can be, an I/O error): the caller moves it aside so that it does not block
   // the reports behind it for ever (runtime.cc keeps it in rejected/).

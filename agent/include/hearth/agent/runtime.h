@@ -141,6 +141,9 @@ class AgentRuntime {
   std::optional<json::Value> last_local_;
   std::string last_delivery_;
   std::string fleet_json_;  // the fleet.json last written by this process
+  // The company's view from the latest acknowledgement that carried one (server_view.h), for
+  // status.json; empty until one did (status.json keeps the one written before).
+  std::string server_view_json_;
   std::string delivery_error_;
   std::optional<CertValidity> cert_validity_;
   std::string cert_problem_;

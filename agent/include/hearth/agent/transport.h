@@ -41,6 +41,9 @@ struct PostResult {
   // the report's checks, keyed by check id: os_patches' first-seen dates of pending updates;
   // docs/policy.md "Updates already pending at first sight"), empty when the server sent none.
   std::string fleet_json;
+  // Accepted only: the company's view of the device after this report (server_view.h), as
+  // compact JSON text, checked; empty when the answer carried none (a duplicate, an older server).
+  std::string server_view_json;
   // kSequenceReused only: one more than the highest sequence the server holds for this device.
   int64_t next_sequence = 0;
   // kNetwork only: the connection was up and the request or its answer did not get through in

@@ -61,6 +61,9 @@ struct ServeOptions {
   // `certificate_expiring` feed event per certificate (--cert-expiry-warn-days; agents renew at
   // half-life, so a device that reaches this point has been away or cannot renew).
   std::chrono::seconds cert_expiry_warning{30 * 24 * 3600};
+  // An exemption that lapses within this long gets one `exemption_expiring` feed event per
+  // device it covers, once (--exemption-expiry-warn-days): time for IT to renew or end it.
+  std::chrono::seconds exemption_expiry_warning{3 * 24 * 3600};
   // Webhook deliveries: the time one attempt may take (--webhook-timeout, seconds) and a CA
   // bundle trusted beside the system's for receivers with an internal CA (--webhook-ca-file).
   std::chrono::seconds webhook_timeout{10};

@@ -154,6 +154,9 @@ struct ExemptionRecord {
   std::optional<TimePoint> expired_at;  // when the maintenance pass saw it lapse
 };
 
+// The most exemptions one page of a list holds (Store::listExemptions, GET /api/v1/exemptions).
+inline constexpr int kMaxExemptionPage = 1000;
+
 // {"exemption_id","device_id","owner","check","until","reason","created_at","created_by",
 // "revoked_at","expired_at","active"} (`active` at `now`).
 json::Value ExemptionJson(const ExemptionRecord& e, TimePoint now);
@@ -458,15 +461,21 @@ class Store {
   // makes one compliant). The audit target "exemption:" gets its id.
   virtual StatusOr<ExemptionRecord> createExemption(const ExemptionRecord& spec,
                                                     const AuditEntry* audit = nullptr) = 0;
-  // Every exemption, newest first; with active_only, those neither revoked nor lapsed at `now`.
-  virtual StatusOr<std::vector<ExemptionRecord>> listExemptions(bool active_only,
-                                                                TimePoint now) = 0;
+  // A page of exemptions, newest first: at most `limit` (1..kMaxExemptionPage) with an id below
+  // `before` (0: from the newest); with active_only, those neither revoked nor lapsed at `now`.
+  // The next page is `before` = the last one's id.
+  virtual StatusOr<std::vector<ExemptionRecord>> listExemptions(bool active_only, TimePoint now,
+                                                                int64_t before, int limit) = 0;
   // Revokes a live exemption and re-decides its devices at `at`. NotFound when there is none.
   virtual Status revokeExemption(int64_t id, TimePoint at, const AuditEntry* audit = nullptr) = 0;
   // The passing of time, once each: an exemption that lapsed by `now` gets `exemption_expired`
   // (one per device it covered) and its devices are re-decided; a device whose deadline passed
   // gets `device_noncompliant` (at its deadline). Returns how many events were appended.
   virtual StatusOr<int> expireDeadlines(TimePoint now) = 0;
+  // An exemption in force that lapses before now + `within` gets `exemption_expiring` (one per
+  // device it covers, at `now`, detail {"exemption_id","until","days_left"}): once per
+  // exemption, across restarts and servers. Returns how many events were appended.
+  virtual StatusOr<int> markExpiringExemptions(TimePoint now, std::chrono::seconds within) = 0;
 
   // Device counts by status (for /metrics).
   virtual StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(

@@ -44,6 +44,7 @@ inline constexpr WebhookEventType kWebhookEventTypes[] = {
     {"certificate_expiring", "Device certificate expiring"},
     {"device_noncompliant", "Device non-compliant"},
     {"device_compliant", "Device compliant again"},
+    {"exemption_expiring", "Exemption expiring"},
     {"exemption_expired", "Exemption expired"},
 };
 // The type, or nullptr when no webhook can subscribe to `name`.

@@ -1,0 +1,116 @@
+// The company's view of this PC after its latest report (server_view.h).
+#include "hearth/agent/server_view.h"
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+
+#include "hearth/time.h"
+
+namespace hearth::agent {
+
+namespace {
+
+constexpr std::array<const char*, 4> kStatuses = {"compliant", "at_risk", "noncompliant",
+                                                  "unknown"};
+
+bool checkId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+// The RFC 3339 time `v` holds, written again (null when absent, null or not a time).
+json::Value timeOrNull(const json::Value* v) {
+  if (v == nullptr || !v->isString()) return json::Value();
+  auto t = parseRfc3339(v->asString());
+  return t.ok() ? json::Value(formatRfc3339(*t)) : json::Value();
+}
+
+// What a status means, for the person at the PC.
+const char* statusWords(const std::string& status) {
+  if (status == "compliant") return "meets the agreed level";
+  if (status == "at_risk") {
+    return "at risk: a required check fails; fix it by the date below, or this PC counts as "
+           "not meeting the agreed level";
+  }
+  if (status == "noncompliant") return "does not meet the agreed level";
+  return "not known yet";
+}
+
+}  // namespace
+
+std::optional<json::Value> ServerViewFromAck(const json::Value& ack) {
+  if (!ack.isObject()) return std::nullopt;
+  const json::Value* status = ack.find("device_status");
+  if (status == nullptr || !status->isString()) return std::nullopt;
+  bool known = false;
+  for (const char* s : kStatuses) known = known || status->asString() == s;
+  if (!known) return std::nullopt;
+  json::Value checks = json::Value::array();
+  if (const json::Value* list = ack.find("checks"); list != nullptr && list->isArray()) {
+    for (const auto& c : list->asArray()) {
+      if (checks.size() >= kMaxServerViewChecks) break;
+      const json::Value* id = c.isObject() ? c.find("id") : nullptr;
+      if (id == nullptr || !id->isString() || !checkId(id->asString())) continue;
+      json::Value fix_by = timeOrNull(c.find("fix_by"));
+      json::Value exempt_until = timeOrNull(c.find("exempt_until"));
+      if (fix_by.isNull() && exempt_until.isNull()) continue;
+      json::Value one = json::Value::object();
+      one.set("id", id->asString());
+      one.set("fix_by", std::move(fix_by));
+      one.set("exempt_until", std::move(exempt_until));
+      checks.push(std::move(one));
+    }
+  }
+  json::Value view = json::Value::object();
+  view.set("device_status", status->asString());
+  view.set("checks", std::move(checks));
+  return view;
+}
+
+std::string CheckedServerViewText(const std::string& text) {
+  if (text.empty()) return "";
+  auto v = json::parse(text, {.max_depth = 4, .max_bytes = 64 << 10});
+  if (!v.ok()) return "";
+  auto view = ServerViewFromAck(*v);
+  return view ? json::write(*view) : "";
+}
+
+std::string PersonDate(std::chrono::system_clock::time_point t) {
+  static constexpr std::array<const char*, 7> kDays = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                                       "Thursday", "Friday", "Saturday"};
+  static constexpr std::array<const char*, 12> kMonths = {
+      "January", "February", "March",     "April",   "May",      "June",
+      "July",    "August",   "September", "October", "November", "December"};
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  if (gmtime_r(&secs, &tm) == nullptr) return formatRfc3339(t);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%s %d %s %d, %02d:%02d UTC", kDays[tm.tm_wday], tm.tm_mday,
+                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+  return buf;
+}
+
+void PrintServerView(const json::Value& view, std::ostream& out) {
+  auto checked = ServerViewFromAck(view);
+  if (!checked) return;
+  out << "The company's view after the last report: "
+      << statusWords(checked->find("device_status")->asString()) << "\n";
+  for (const auto& c : checked->find("checks")->asArray()) {
+    out << "  " << c.find("id")->asString() << ":";
+    const char* sep = " ";
+    if (const json::Value* f = c.find("fix_by"); !f->isNull()) {
+      out << sep << "fix by " << PersonDate(*parseRfc3339(f->asString()));
+      sep = "; ";
+    }
+    if (const json::Value* e = c.find("exempt_until"); !e->isNull()) {
+      out << sep << "exempted by IT until " << PersonDate(*parseRfc3339(e->asString()));
+    }
+    out << "\n";
+  }
+}
+
+}  // namespace hearth::agent
