@@ -447,6 +447,16 @@ CREATE INDEX devices_deadline ON devices(deadline);
      "ALTER TABLE devices ADD COLUMN cert_not_after TEXT;"
      "ALTER TABLE devices ADD COLUMN pending_cert_not_after TEXT;"
      "ALTER TABLE devices ADD COLUMN cert_expiry_event_serial TEXT"},
+    // v13: per check, since when its failure counts against the device (grace_from: its grace
+    // period counts from then, not from when it started failing: a check that becomes required
+    // on a device already failing it gets its whole grace; an unknown between two failures
+    // does not restart it). Rows from before: a required failing check counts from its since,
+    // as its deadline did.
+    {13,
+     "ALTER TABLE check_state ADD COLUMN grace_from TEXT;"
+     "UPDATE check_state SET grace_from = since WHERE verdict = 'fail' AND required = 1",
+     "ALTER TABLE check_state ADD COLUMN grace_from TEXT;"
+     "UPDATE check_state SET grace_from = since WHERE verdict = 'fail' AND required = 1"},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
