@@ -129,12 +129,15 @@ StatusOr<DeviceRecord> SqlStore::enrollDevice(const std::string& secret_hash,
                                     ? Nullable<std::string>()
                                     : Nullable<std::string>(d.cert_key_sha256);
     int pending = approval ? 1 : 0;
+    // The certificate's expiry with the device, in the enrolment's transaction.
+    Nullable<std::string> not_after = nullableTime(d.cert_not_after);
     db_.exec(
         "INSERT INTO devices(device_id, hostname, owner, owner_source, level, cert_serial, "
-        "cert_key_sha256, enrolled_at, secret_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "cert_key_sha256, enrolled_at, secret_id, pending, cert_not_after) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [&](Statement& i) {
           i, use(dev), use(host), use(owner), use(owner_source), use(level), use(serial), use(key),
-              use(enrolled), use(id), use(pending);
+              use(enrolled), use(id), use(pending), use(not_after);
         });
     d.pending_approval = approval;
     appendEvent(enrolled, dev, "enrolled", std::nullopt);
@@ -296,7 +299,7 @@ StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f)
 }
 
 Status SqlStore::setDeviceLevel(const std::string& device_id, const std::string& level,
-                                const AuditEntry* audit) {
+                                TimePoint at, const AuditEntry* audit) {
   return db_.transaction("set device level", [&]() -> Status {
     std::string id = device_id, l = level;
     Poco::Int64 policies = 0;
@@ -309,6 +312,7 @@ Status SqlStore::setDeviceLevel(const std::string& device_id, const std::string&
     size_t n = db_.exec("UPDATE devices SET level = ? WHERE device_id = ? AND retired_at IS NULL",
                         [&](Statement& st) { st, use(l), use(id); });
     if (n == 0) return NotFoundError("no active device " + device_id);
+    restandForLevel(device_id, level, at);
     insertAudit(audit, 0);
     return OkStatus();
   });
@@ -317,15 +321,20 @@ Status SqlStore::setDeviceLevel(const std::string& device_id, const std::string&
 Status SqlStore::setPendingCertificate(const std::string& device_id,
                                        const std::string& current_serial,
                                        const std::string& new_serial,
-                                       const std::string& new_key_sha256, TimePoint) {
+                                       const std::string& new_key_sha256, TimePoint,
+                                       const std::optional<TimePoint>& new_not_after) {
   return db_.write("record a renewed certificate", [&]() -> Status {
     std::string id = device_id, current = current_serial, next = new_serial,
                 next_key = new_key_sha256;
+    // Its expiry with it, in one statement: nothing can lose it between the two.
+    Nullable<std::string> not_after = nullableTime(new_not_after);
     size_t n = db_.exec(
         "UPDATE devices SET pending_cert_serial = ?, pending_cert_key_sha256 = ?, "
-        "pending_cert_not_after = NULL WHERE device_id = ? AND cert_serial = ? AND "
+        "pending_cert_not_after = ? WHERE device_id = ? AND cert_serial = ? AND "
         "retired_at IS NULL",
-        [&](Statement& st) { st, use(next), use(next_key), use(id), use(current); });
+        [&](Statement& st) {
+          st, use(next), use(next_key), use(not_after), use(id), use(current);
+        });
     if (n == 0) {
       return FailedPreconditionError("device " + device_id +
                                      " is retired or its current certificate is another");
@@ -407,6 +416,9 @@ Status SqlStore::decidePending(const std::string& device_id, TimePoint at, bool 
                          [&](Statement& st) { st, use(when), use(id); });
     if (n == 0) return NotFoundError("no device " + device_id + " waiting for approval");
     appendEvent(when, id, approve ? "approved" : "rejected", std::nullopt);
+    // It raised no device event while it waited: an approved device that is noncompliant
+    // raises it now (a rejected one is retired: nothing to decide).
+    if (approve) redecideDevice(device_id, at);
     insertAudit(audit, 0);
     return OkStatus();
   });

@@ -466,6 +466,16 @@ CREATE INDEX devices_deadline ON devices(deadline);
     // audit log for the device or it came with a per-person secret, else the device's. And
     // exemptions.expiring_alerted: its exemption_expiring event was raised (once, across servers).
     {13, kOwnerSourceSql, kOwnerSourceSql},
+    // v14: per check, since when its failure counts against the device (grace_from: its grace
+    // period counts from then, not from when it started failing: a check that becomes required
+    // on a device already failing it gets its whole grace; an unknown between two failures
+    // does not restart it). Rows from before: a required failing check counts from its since,
+    // as its deadline did.
+    {14,
+     "ALTER TABLE check_state ADD COLUMN grace_from TEXT;"
+     "UPDATE check_state SET grace_from = since WHERE verdict = 'fail' AND required = 1",
+     "ALTER TABLE check_state ADD COLUMN grace_from TEXT;"
+     "UPDATE check_state SET grace_from = since WHERE verdict = 'fail' AND required = 1"},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a

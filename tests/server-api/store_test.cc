@@ -108,7 +108,7 @@ TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
   if (GetParam() == "sqlite") {
     auto again = OpenStore(dir_.path() + "/hearth.db");
     ASSERT_TRUE(again.ok()) << again.status().toString();
-    EXPECT_EQ(*(*again)->schemaVersion(), 13);
+    EXPECT_EQ(*(*again)->schemaVersion(), 14);
   }
 }
 
