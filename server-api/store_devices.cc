@@ -1,6 +1,7 @@
 // The SQL store's devices: enrolment with a secret, authentication, listing and counts,
 // certificate renewal, retire, approve or reject, owner, and the feed events these append.
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
@@ -299,9 +300,18 @@ Status SqlStore::setDeviceLevel(const std::string& device_id, const std::string&
       return FailedPreconditionError("level \"" + level +
                                      "\" has no policy; set one first (hearth-server policy set)");
     }
+    std::vector<std::string> was;
+    db_.exec("SELECT level FROM devices WHERE device_id = ? AND retired_at IS NULL",
+             [&](Statement& st) { st, use(id), into(was); });
     size_t n = db_.exec("UPDATE devices SET level = ? WHERE device_id = ? AND retired_at IS NULL",
                         [&](Statement& st) { st, use(l), use(id); });
     if (n == 0) return NotFoundError("no active device " + device_id);
+    // What held when, for the period report.
+    if (!was.empty() && was.front() != level) {
+      noteHistoryChange(device_id,
+                        fmt(audit != nullptr ? audit->at : std::chrono::system_clock::now()),
+                        "level", "", was.front(), level);
+    }
     insertAudit(audit, 0);
     return OkStatus();
   });

@@ -357,6 +357,11 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
       s.verdict = one.verdict;
       s.fix_by = nullableTimeOf(one.fix_by);
       s.required = one.required ? 1 : 0;
+      // A policy that made the check required or optional: what held when, for the report.
+      if (it != previous.end() && s.required != it->second.required) {
+        noteHistoryChange(s.device, s.received, "required", one.id,
+                          it->second.required != 0 ? "1" : "0", one.required ? "1" : "0");
+      }
       if (same) {
         // Only when the policy moved the deadline or `required` (no write on a usual report).
         if (s.fix_by.isNull() != it->second.fix_by.empty() ||

@@ -447,6 +447,29 @@ CREATE INDEX devices_deadline ON devices(deadline);
      "ALTER TABLE devices ADD COLUMN cert_not_after TEXT;"
      "ALTER TABLE devices ADD COLUMN pending_cert_not_after TEXT;"
      "ALTER TABLE devices ADD COLUMN cert_expiry_event_serial TEXT"},
+    // v13: the period report reads what held at each time (issue 14 item 5). history_changes:
+    // a check's `required` flag as reports changed it (kind 'required', values "1"/"0") and a
+    // device's level as `device level` changed it (kind 'level'), each with the value before;
+    // a report reads the value at a time backwards from the first change after it, else the
+    // current one. Nothing was recorded before this version: older periods show the flags and
+    // levels that held when it was applied. retention_horizon: before when retention has
+    // deleted history (feed events, reports, retired devices); unknown (NULL) for pruning
+    // before this version. audit_log_at: a report reads the audit log of its period only.
+    {13,
+     "CREATE TABLE history_changes (device_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT "
+     "NULL, check_id TEXT NOT NULL DEFAULT '', from_value TEXT, to_value TEXT NOT NULL);"
+     "CREATE INDEX history_changes_device ON history_changes(device_id, kind, at);"
+     "CREATE INDEX history_changes_at ON history_changes(at);"
+     "CREATE TABLE retention_horizon (id INTEGER PRIMARY KEY, pruned_before TEXT);"
+     "INSERT INTO retention_horizon(id, pruned_before) VALUES (1, NULL);"
+     "CREATE INDEX audit_log_at ON audit_log(at)",
+     "CREATE TABLE history_changes (device_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT "
+     "NULL, check_id TEXT NOT NULL DEFAULT '', from_value TEXT, to_value TEXT NOT NULL);"
+     "CREATE INDEX history_changes_device ON history_changes(device_id, kind, at);"
+     "CREATE INDEX history_changes_at ON history_changes(at);"
+     "CREATE TABLE retention_horizon (id BIGINT PRIMARY KEY, pruned_before TEXT);"
+     "INSERT INTO retention_horizon(id, pruned_before) VALUES (1, NULL);"
+     "CREATE INDEX audit_log_at ON audit_log(at)"},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
@@ -560,10 +583,10 @@ StatusOr<std::string> SqlStore::checkIntegrity() {
       for (const auto& r : rows) out += (out.empty() ? "" : "\n") + r;
     } else {
       // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
-      for (const char* table :
-           {"schema_migrations", "enroll_secrets", "admin_tokens", "policies", "devices", "reports",
-            "check_state", "events", "audit_log", "webhooks", "webhook_events",
-            "webhook_deliveries", "fleet_pending", "exemptions"}) {
+      for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
+                                "devices", "reports", "check_state", "events", "audit_log",
+                                "webhooks", "webhook_events", "webhook_deliveries", "fleet_pending",
+                                "exemptions", "history_changes", "retention_horizon"}) {
         Poco::Int64 n = 0;
         session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
       }

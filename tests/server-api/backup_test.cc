@@ -304,7 +304,7 @@ TEST_F(BackupRestoreTest, RestoreBringsBackKeysDatabaseAndConfig) {
   auto b = backup(out);
   ASSERT_TRUE(b.ok()) << b.status().toString();
   EXPECT_EQ(b->database_kind, "sqlite");
-  EXPECT_EQ(b->schema_version, 12);
+  EXPECT_EQ(b->schema_version, 13);
   EXPECT_TRUE(b->config_included);
   struct stat st {};
   ASSERT_EQ(::stat(out.c_str(), &st), 0);
