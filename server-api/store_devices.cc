@@ -218,8 +218,12 @@ StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f)
     after_since = bar == std::string::npos ? "" : f.after.substr(0, bar);
     after = bar == std::string::npos ? f.after : f.after.substr(bar + 1);
   }
-  // "~" sorts after every RFC 3339 time: devices without failing_since come last.
-  const char* since_key = "COALESCE(failing_since, '~')";
+  // "~" sorts after every RFC 3339 time byte by byte: devices without failing_since come last.
+  // PostgreSQL compares text by the database's collation, where punctuation may sort first
+  // (en_US, ICU): there the key is compared in "C" (migration 13 indexes it so).
+  const char* since_key = db_.dialect() == Dialect::kPostgres
+                              ? "(COALESCE(failing_since, '~') COLLATE \"C\")"
+                              : "COALESCE(failing_since, '~')";
   bool sorted_after = f.sort_failing_since && !f.after.empty();
   if (sorted_after) {
     if (after_since.empty()) after_since = "~";

@@ -455,6 +455,8 @@ CREATE INDEX devices_deadline ON devices(deadline);
     // levels that held when it was applied. retention_horizon: before when retention has
     // deleted history (feed events, reports, retired devices); unknown (NULL) for pruning
     // before this version. audit_log_at: a report reads the audit log of its period only.
+    // PostgreSQL: the device list sorts by failing_since in "C" (devices_failing_order_c), where
+    // the NULL placeholder '~' sorts last whatever the database's collation.
     {13,
      "CREATE TABLE history_changes (device_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT "
      "NULL, check_id TEXT NOT NULL DEFAULT '', from_value TEXT, to_value TEXT NOT NULL);"
@@ -469,7 +471,9 @@ CREATE INDEX devices_deadline ON devices(deadline);
      "CREATE INDEX history_changes_at ON history_changes(at);"
      "CREATE TABLE retention_horizon (id BIGINT PRIMARY KEY, pruned_before TEXT);"
      "INSERT INTO retention_horizon(id, pruned_before) VALUES (1, NULL);"
-     "CREATE INDEX audit_log_at ON audit_log(at)"},
+     "CREATE INDEX audit_log_at ON audit_log(at);"
+     "CREATE INDEX devices_failing_order_c ON devices((COALESCE(failing_since, '~') COLLATE "
+     "\"C\"), device_id)"},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a

@@ -104,11 +104,11 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
   auto v = store_->schemaVersion();
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(*v, 12);
+  EXPECT_EQ(*v, 13);
   if (GetParam() == "sqlite") {
     auto again = OpenStore(dir_.path() + "/hearth.db");
     ASSERT_TRUE(again.ok()) << again.status().toString();
-    EXPECT_EQ(*(*again)->schemaVersion(), 12);
+    EXPECT_EQ(*(*again)->schemaVersion(), 13);
   }
 }
 
