@@ -203,7 +203,9 @@ StatusOr<DeviceRecord> SqlStore::deviceForAuth(const std::string& device_id) {
 StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f) {
   std::string status = f.status.value_or("");
   bool retired = status == "retired";
-  std::string q = std::string(kDeviceColumns) + " FROM devices WHERE retired_at IS " +
+  // The page's device ids first (an index may answer the filter and the order without reading
+  // the rows: `--failing-for` at 100,000 devices), then their rows.
+  std::string q = std::string("SELECT device_id FROM devices WHERE retired_at IS ") +
                   (retired ? "NOT NULL" : "NULL");
   std::string stale_cutoff = fmt(f.now - f.stale_after), now_text = fmt(f.now);
   std::string level = f.level.value_or(""), owner = f.owner.value_or(""),
@@ -262,8 +264,10 @@ StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f)
          "c.check_id = ? AND c.verdict = 'fail')";
   }
   if (f.failing_for) q += " AND failing_since <= ?";
-  q += f.sort_failing_since ? std::string(" ORDER BY ") + since_key + ", device_id LIMIT ?"
-                            : " ORDER BY device_id LIMIT ?";
+  std::string order = f.sort_failing_since ? std::string(" ORDER BY ") + since_key + ", device_id"
+                                           : " ORDER BY device_id";
+  q = std::string(kDeviceColumns) + " FROM devices WHERE device_id IN (" + q + order + " LIMIT ?)" +
+      order;
   auto bind = [&](Statement& st) {
     if (sorted_after) st, use(after_since), use(after_since);
     if (sorted_after || !f.sort_failing_since) st, use(after);

@@ -30,6 +30,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: hearth_report_bench [--devices N (100000)] [--days N (90)] [--runs N (5)]\n"
     "                           [--requests N (200)] [--database FILE]\n"
+    "                           [--part report|list|both (both)]\n"
     "  --database: build the fleet there and keep it (an existing file is reused as it is);\n"
     "  default: a temporary file, removed afterwards.\n";
 
@@ -54,7 +55,8 @@ class CountingBuffer final : public std::streambuf {
 int main(int argc, char** argv) {
   using hearth::bench::Flag;
   if (auto exit = hearth::bench::CheckFlags(
-          argc, argv, {"--devices", "--days", "--runs", "--requests", "--database"}, kUsage)) {
+          argc, argv, {"--devices", "--days", "--runs", "--requests", "--database", "--part"},
+          kUsage)) {
     return *exit;
   }
   auto devices_flag = hearth::bench::WholeIn(Flag(argc, argv, "--devices", "100000"), 1, 10000000);
@@ -70,6 +72,11 @@ int main(int argc, char** argv) {
   }
   int devices = *devices_flag, days = *days_flag, runs = *runs_flag, requests = *requests_flag;
   std::string path = Flag(argc, argv, "--database", "");
+  std::string part = Flag(argc, argv, "--part", "both");
+  if (part != "report" && part != "list" && part != "both") {
+    std::fprintf(stderr, "--part is report, list or both\n%s", kUsage);
+    return 2;
+  }
   bool temporary = path.empty();
   if (temporary) {
     path = (std::filesystem::temp_directory_path() /
@@ -103,6 +110,7 @@ int main(int argc, char** argv) {
   std::printf("\n%-34s %10s %10s %10s %10s %12s %8s\n", "report (SQLite)", "median s", "min s",
               "max s", "cpu s", "bytes", "budget");
   for (auto format : {hearth::server::ReportFormat::kCsv, hearth::server::ReportFormat::kJson}) {
+    if (part == "list") break;
     std::vector<double> times, cpu;
     int64_t bytes = 0;
     for (int r = 0; r < runs; ++r) {
@@ -146,6 +154,7 @@ int main(int argc, char** argv) {
   std::printf("\n%-44s %10s %10s %10s %8s %8s\n", "device list --failing-for 7 (SQLite)", "p50 ms",
               "p99 ms", "max ms", "rows", "budget");
   for (bool sorted : {false, true}) {
+    if (part == "report") break;
     hearth::server::DeviceFilter filter;
     filter.failing_for = std::chrono::hours(24 * 7);
     filter.sort_failing_since = sorted;
