@@ -272,14 +272,7 @@ class JsonWriter final : public ReportWriter {
     o.set("hostname", d.hostname);
     o.set("owner", d.owner ? json::Value(*d.owner) : json::Value());
     o.set("level", report.level);
-    json::Value levels = json::Value::array();
-    for (const auto& l : report.level_changes) {
-      json::Value change = json::Value::object();
-      change.set("at", timeText(l.at));
-      change.set("level", l.value);
-      levels.push(std::move(change));
-    }
-    o.set("level_changes", std::move(levels));
+    o.set("level_changes", changes(report.level_changes, "level"));
     o.set("start", timeText(report.start));
     o.set("end", timeText(report.end));
     seconds(o, report.seconds);
@@ -299,14 +292,7 @@ class JsonWriter final : public ReportWriter {
       json::Value check = json::Value::object();
       check.set("check", c.check_id);
       check.set("required", c.required);
-      json::Value required = json::Value::array();
-      for (const auto& r : c.required_changes) {
-        json::Value change = json::Value::object();
-        change.set("at", timeText(r.at));
-        change.set("required", r.value);
-        required.push(std::move(change));
-      }
-      check.set("required_changes", std::move(required));
+      check.set("required_changes", changes(c.required_changes, "required"));
       seconds(check, c.seconds);
       check.set("incidents", incidents(c.incidents));
       json::Value exemptions = json::Value::array();
@@ -369,6 +355,19 @@ class JsonWriter final : public ReportWriter {
     v.set("exempt", s.exempt);
     o.set("seconds", std::move(v));
     o.set("compliant_percent", percentJson(s.compliant, s.observed()));
+  }
+
+  // [{"at", `key`: the value from then on}, ...]
+  template <typename T>
+  static json::Value changes(const std::vector<ValueChange<T>>& list, const char* key) {
+    json::Value arr = json::Value::array();
+    for (const auto& c : list) {
+      json::Value o = json::Value::object();
+      o.set("at", timeText(c.at));
+      o.set(key, c.value);
+      arr.push(std::move(o));
+    }
+    return arr;
   }
 
   static json::Value incidents(const std::vector<Incident>& list) {
