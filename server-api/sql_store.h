@@ -126,6 +126,7 @@ class SqlStore final : public Store {
 
   // store_report.cc
   StatusOr<std::vector<DeviceHistory>> reportHistory(const ReportPageQuery& query) override;
+  StatusOr<ReportContext> reportContext(const ReportPeriod& period, bool admin_actions) override;
 
   // store_prune.cc
   StatusOr<PruneResult> prune(const PruneOptions& o) override;
@@ -238,6 +239,12 @@ class SqlStore final : public Store {
   }
   void noteMachineId(const std::string& device_id, const std::string& machine_id,
                      const std::string& at);
+  // store_report.cc: records that `kind` ("required" of `check_id`, or "level") of `device_id`
+  // changed at `at` (history_changes, read by the period report). On the writer, inside the
+  // caller's transaction.
+  void noteHistoryChange(const std::string& device_id, const std::string& at,
+                         const std::string& kind, const std::string& check_id,
+                         const std::string& from, const std::string& to);
 
   // store_fleet.cc: the fleet's first-seen dates of `r`'s pending security updates (upserted
   // on the writer, inside the ingest transaction, when `write`: a device awaiting approval only

@@ -377,6 +377,11 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
       s.fix_by = nullableTimeOf(one.fix_by);
       s.grace_from = nullableTimeOf(one.grace_from);
       s.required = one.required ? 1 : 0;
+      // A policy that made the check required or optional: what held when, for the report.
+      if (it != previous.end() && s.required != it->second.required) {
+        noteHistoryChange(s.device, s.received, "required", one.id,
+                          it->second.required != 0 ? "1" : "0", one.required ? "1" : "0");
+      }
       if (same) {
         // Only when the policy moved the deadline, `required` or the grace clock (no write on a
         // usual report).

@@ -387,6 +387,34 @@ TEST_P(StandingStoreTest, ListsFilterByCheckOwnerAndRetiredAndSortByFailingSince
   EXPECT_EQ(ids({}, now), (std::vector<std::string>{"a", "b", "c"}));
 }
 
+// Review of issue 14: on PostgreSQL a database made with another collation than C (en_US, ICU)
+// sorted the placeholder of "no failing_since" ('~') before every time, so compliant devices
+// came first in sort=failing_since. The column is given an ICU collation here as such a
+// database would have it; the list still puts them last.
+TEST_P(StandingStoreTest, SortByFailingSincePutsDevicesWithoutOneLastWhateverTheCollation) {
+  if (GetParam() == "postgresql") {
+    exec("ALTER TABLE devices ALTER COLUMN failing_since TYPE TEXT COLLATE \"en-x-icu\"");
+  }
+  policy("standard", 1, std::nullopt);
+  for (const char* d : {"a", "b", "c"}) enroll(d, "bob");
+  report("a", "pass", kT0);  // compliant: no failing_since
+  report("b", "fail", kT0 + hours(1));
+  report("c", "fail", kT0 + hours(2));
+  TimePoint now = kT0 + hours(4);
+  DeviceFilter sorted;
+  sorted.sort_failing_since = true;
+  EXPECT_EQ(ids(sorted, now), (std::vector<std::string>{"b", "c", "a"}));
+  sorted.limit = 1;
+  std::vector<std::string> order;
+  for (int page = 0; page < 5; ++page) {
+    auto got = list(sorted, now);
+    if (got.empty()) break;
+    order.push_back(got[0].device_id);
+    sorted.after = DeviceCursor(got[0], sorted);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"b", "c", "a"}));
+}
+
 TEST_P(StandingStoreTest, FeedEventsNameTheDevicesHostnameAndOwner) {
   policy("standard", 1, std::nullopt);
   enroll("dev-1", "bob");

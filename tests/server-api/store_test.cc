@@ -15,6 +15,7 @@
 #include "hearth/result.h"
 #include "hearth/server/serve.h"
 #include "hearth/time.h"
+#include "support/store_backend.h"
 #include "support/temp_dir.h"
 
 namespace hearth::server {
@@ -108,7 +109,7 @@ TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
   if (GetParam() == "sqlite") {
     auto again = OpenStore(dir_.path() + "/hearth.db");
     ASSERT_TRUE(again.ok()) << again.status().toString();
-    EXPECT_EQ(*(*again)->schemaVersion(), 14);
+    EXPECT_EQ(*(*again)->schemaVersion(), testing::kNewestSchema);
   }
 }
 

@@ -431,6 +431,14 @@ class Store {
   // verdict_changed events and check_state), and its stale spans. Reads only what is stored: a
   // period older than retention (PruneOptions) lacks the changes pruned.
   virtual StatusOr<std::vector<DeviceHistory>> reportHistory(const ReportPageQuery& query) = 0;
+  // What the period report says beside the fleet: before when retention has deleted history
+  // (schema 13 on; none when nothing was deleted since) and, with `admin_actions`, the audit
+  // log's entries within the period, oldest first.
+  struct ReportContext {
+    std::optional<TimePoint> pruned_before;
+    std::vector<AuditEntry> admin_actions;
+  };
+  virtual StatusOr<ReportContext> reportContext(const ReportPeriod& period, bool admin_actions) = 0;
 
   // Deletes what retention says must go (see PruneOptions), in batches. With dry_run, counts.
   // The fleet's first-seen dates go only when no device reported the update pending within
