@@ -503,7 +503,7 @@ TEST_P(ComplianceReportTest, RequiredFlagsAndLevelAreWhatHeldDuringThePeriod) {
       ingest(d.id, "2025-03-20T00:00:00Z", {"pass", "pass", "fail"}, {true, false, true}));
   AuditEntry moved = NewAuditEntry("cli:root", "device.level", "device:" + d.id);
   moved.at = T("2025-03-25T00:00:00Z");
-  ASSERT_TRUE(store_->setDeviceLevel(d.id, "strict", &moved).ok());
+  ASSERT_TRUE(store_->setDeviceLevel(d.id, "strict", moved.at, &moved).ok());
 
   // Early March: vpn was optional, the device standard.
   json::Value early =
