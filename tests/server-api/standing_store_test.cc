@@ -660,6 +660,7 @@ TEST_P(StandingStoreTest, AnExemptionAboutToLapseIsAnnouncedOnceAcrossServersAnd
   ExemptionRecord brief = exemption("dev-1", kT0 + hours(24 * 20), kT0, false, "screen_lock");
   ASSERT_GE(*store_->expireDeadlines(brief.until), 1);
   EXPECT_EQ(*store_->markExpiringExemptions(brief.until, within), 0);
+}
 
 // The standing review (issue 14, findings 1 to 6): each test below failed before its fix.
 
