@@ -105,7 +105,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
   auto v = store_->schemaVersion();
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(*v, 13);
+  EXPECT_EQ(*v, testing::kNewestSchema);
   if (GetParam() == "sqlite") {
     auto again = OpenStore(dir_.path() + "/hearth.db");
     ASSERT_TRUE(again.ok()) << again.status().toString();
