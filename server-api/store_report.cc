@@ -38,6 +38,7 @@ std::optional<std::string> verdict(const std::string& text) {
 // A device of the page while its rows are gathered: its checks by id.
 struct Gathering {
   DeviceHistory device;
+  std::string it_owner;  // the owner when IT set it, else "": what an owner's exemption matches
   std::map<std::string, CheckHistory> checks;
 
   CheckHistory& check(const std::string& id) {
@@ -65,15 +66,20 @@ StatusOr<std::vector<DeviceHistory>> SqlStore::reportHistory(const ReportPageQue
     std::string to =
         fmt(std::chrono::system_clock::time_point(std::chrono::seconds(query.period.to)));
     Poco::Int64 limit = std::max(1, std::min(query.limit, 10000));
-    std::vector<std::string> ids, hosts, owners, levels, enrolled, retired;
+    std::vector<std::string> ids, hosts, owners, it_owners, levels, enrolled, retired;
+    // it_owners: the owner only when IT set it (kItOwnerSources): an owner's exemption covers
+    // only those devices, as it does in the device's standing (store_exemptions.cc).
     db_.execOn(db,
-               "SELECT device_id, hostname, COALESCE(owner, ''), level, enrolled_at, "
-               "COALESCE(retired_at, '') FROM devices "
-               "WHERE device_id > ? AND pending = 0 AND enrolled_at < ? "
-               "AND (retired_at IS NULL OR retired_at > ?) ORDER BY device_id LIMIT ?",
+               std::string("SELECT device_id, hostname, COALESCE(owner, ''), CASE WHEN "
+                           "owner_source IN ") +
+                   kItOwnerSources +
+                   " THEN COALESCE(owner, '') ELSE '' END, level, enrolled_at, "
+                   "COALESCE(retired_at, '') FROM devices "
+                   "WHERE device_id > ? AND pending = 0 AND enrolled_at < ? "
+                   "AND (retired_at IS NULL OR retired_at > ?) ORDER BY device_id LIMIT ?",
                [&](Statement& st) {
                  st, use(after), use(to), use(from), use(limit), into(ids), into(hosts),
-                     into(owners), into(levels), into(enrolled), into(retired);
+                     into(owners), into(it_owners), into(levels), into(enrolled), into(retired);
                });
     if (ids.empty()) return OkStatus();
     std::vector<Gathering> page(ids.size());
@@ -83,6 +89,7 @@ StatusOr<std::vector<DeviceHistory>> SqlStore::reportHistory(const ReportPageQue
       d.device_id = ids[i];
       d.hostname = hosts[i];
       if (!owners[i].empty()) d.owner = owners[i];
+      page[i].it_owner = it_owners[i];
       d.level = levels[i];
       d.enrolled_at = seconds(enrolled[i]);
       if (!retired[i].empty()) d.retired_at = seconds(retired[i]);
@@ -221,7 +228,7 @@ StatusOr<std::vector<DeviceHistory>> SqlStore::reportHistory(const ReportPageQue
           if (Gathering* g = gathering(edev[i])) attach(*g);
         } else if (!eowner[i].empty()) {
           for (auto& g : page) {
-            if (g.device.owner == eowner[i]) attach(g);
+            if (g.it_owner == eowner[i]) attach(g);
           }
         }
       }

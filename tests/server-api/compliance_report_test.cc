@@ -133,11 +133,12 @@ class ComplianceReportTest : public testing::StoreBackendTest {
     }
   }
 
-  void enroll(const GenDevice& d) {
+  // The owner is the PC's own word (a shared secret); "owner of <id>" unless given.
+  void enroll(const GenDevice& d, const std::string& owner = "") {
     DeviceRecord r;
     r.device_id = d.id;
     r.hostname = "host-" + d.id;
-    r.owner = "owner of " + d.id;
+    r.owner = owner.empty() ? "owner of " + d.id : owner;
     r.cert_serial = "01";
     r.enrolled_at = At(d.enrolled);
     ASSERT_TRUE(store_->enrollDevice("hash-" + d.level, r, At(d.enrolled)).ok());
@@ -590,10 +591,18 @@ TEST_P(ComplianceReportTest, PeriodsBeforeTheRetentionHorizonAreFlaggedNotCovere
 TEST_P(ComplianceReportTest, ExemptionsInForceAreReportedAndCountAsExempt) {
   GenDevice d{"dev-ex", "standard", Secs(T("2025-03-01T00:00:00Z")), std::nullopt, {}};
   GenDevice other{"dev-other", "standard", Secs(T("2025-03-01T00:00:00Z")), std::nullopt, {}};
+  // A PC that declared itself dev-ex's owner's when it enrolled (the rollout secret): an owner's
+  // exemption covers only devices whose owner IT set, in the report as in the standing.
+  GenDevice claimer{"dev-claim", "standard", Secs(T("2025-03-01T00:00:00Z")), std::nullopt, {}};
   ASSERT_NO_FATAL_FAILURE(enroll(d));
   ASSERT_NO_FATAL_FAILURE(enroll(other));
-  ASSERT_NO_FATAL_FAILURE(ingest(d.id, "2025-03-02T00:00:00Z", {"pass", "pass", "fail"}));
-  ASSERT_NO_FATAL_FAILURE(ingest(other.id, "2025-03-02T00:00:00Z", {"pass", "pass", "fail"}));
+  ASSERT_NO_FATAL_FAILURE(enroll(claimer, "owner of dev-ex"));
+  AuditEntry it_says = NewAuditEntry("cli:root", "device.owner", "device:" + d.id);
+  it_says.at = T("2025-03-01T12:00:00Z");
+  ASSERT_TRUE(store_->setDeviceOwners({OwnerChange{d.id, "owner of dev-ex", it_says}}).ok());
+  for (const GenDevice* g : {&d, &other, &claimer}) {
+    ASSERT_NO_FATAL_FAILURE(ingest(g->id, "2025-03-02T00:00:00Z", {"pass", "pass", "fail"}));
+  }
   auto grant = [&](std::optional<std::string> device, std::optional<std::string> owner,
                    const char* from, const char* until, const char* reason) {
     ExemptionRecord e;
@@ -632,11 +641,13 @@ TEST_P(ComplianceReportTest, ExemptionsInForceAreReportedAndCountAsExempt) {
     EXPECT_EQ(secondsOf(dev, state), secondsOf(vpn, state)) << state;
   }
   EXPECT_EQ(dev.find("incidents")->asArray().size(), 3u);
-  // Another owner's device: no exemption of its own.
-  const json::Value& o = deviceOf(r, other.id);
-  EXPECT_TRUE(checkOf(o, "vpn").find("exemptions")->asArray().empty());
-  EXPECT_EQ(secondsOf(o, "noncompliant"), 29 * 86400);
-  EXPECT_EQ(secondsOf(o, "exempt"), 0);
+  // Another owner's device, and the one that only claimed the owner: no exemption of their own.
+  for (const GenDevice* g : {&other, &claimer}) {
+    const json::Value& o = deviceOf(r, g->id);
+    EXPECT_TRUE(checkOf(o, "vpn").find("exemptions")->asArray().empty()) << g->id;
+    EXPECT_EQ(secondsOf(o, "noncompliant"), 29 * 86400) << g->id;
+    EXPECT_EQ(secondsOf(o, "exempt"), 0) << g->id;
+  }
   std::string csv = report({Secs(T("2025-03-01T00:00:00Z")), Secs(T("2025-03-31T00:00:00Z"))},
                            ReportFormat::kCsv);
   EXPECT_NE(csv.find("\r\nexemption,dev-ex,host-dev-ex,owner of dev-ex,standard,vpn,,"
