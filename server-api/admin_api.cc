@@ -163,7 +163,7 @@ class AdminHandler final : public RouteHandler {
   int changeDevice(const std::string& id, const DeviceChange& change, const TokenRecord& token,
                    HTTPServerResponse& resp) {
     AuditEntry entry = auditEntry(token, change.action, "device:" + id);
-    Status s = (context_.store.get()->*change.apply)(id, std::chrono::system_clock::now(), &entry);
+    Status s = (context_.store.get()->*change.apply)(id, entry.at, &entry);  // one moment
     if (!s.ok()) throw StoreError(s);
     context_.log->info("device " + id + " " + change.status + " by token \"" +
                        json::escape(token.name) + "\"");
@@ -226,8 +226,8 @@ class AdminHandler final : public RouteHandler {
     detail.set("from", before->level);
     detail.set("to", l->asString());
     AuditEntry entry = auditEntry(token, "device.level", "device:" + id, detail);
-    Status s =
-        context_.store->setDeviceLevel(id, l->asString(), std::chrono::system_clock::now(), &entry);
+    // The move happens at the audit entry's moment: one time for both.
+    Status s = context_.store->setDeviceLevel(id, l->asString(), entry.at, &entry);
     if (s.code() == StatusCode::kFailedPrecondition) throw HttpError{409, s.message(), "no_policy"};
     if (!s.ok()) throw StoreError(s);
     context_.log->info("device " + id + " moved to level " + l->asString() + " by token \"" +

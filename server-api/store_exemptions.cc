@@ -39,10 +39,13 @@ ExemptionRecord exemptionRow(RecordSet& rs) {
 
 // The active devices exemption `?` covers: its device, or the devices of its owner whose owner IT
 // set (kItOwnerSources).
+// The devices exemption `?` covers (not retired), each with whether it awaits approval: such a
+// device is decided again like the others but raises no event until approved (its own identity
+// is not yet vouched for).
 std::string coveredDevices() {
   return std::string(
-             "SELECT v.device_id FROM exemptions e JOIN devices v ON v.device_id = e.device_id OR "
-             "(v.owner = e.owner AND v.owner_source IN ") +
+             "SELECT v.device_id, v.pending FROM exemptions e JOIN devices v ON v.device_id = "
+             "e.device_id OR (v.owner = e.owner AND v.owner_source IN ") +
          kItOwnerSources + ") WHERE e.id = ? AND v.retired_at IS NULL";
 }
 
@@ -176,7 +179,8 @@ Status SqlStore::revokeExemption(int64_t id, TimePoint at, const AuditEntry* aud
         [&](Statement& st) { st, use(when), use(i); });
     if (n == 0) return NotFoundError("no live exemption with id " + std::to_string(id));
     std::vector<std::string> devices;
-    db_.exec(coveredDevices(), [&](Statement& st) { st, use(i), into(devices); });
+    std::vector<Poco::Int64> pending;
+    db_.exec(coveredDevices(), [&](Statement& st) { st, use(i), into(devices), into(pending); });
     insertAudit(audit, 0);
     for (const auto& d : devices) redecideDevice(d, at);
     return OkStatus();
@@ -208,15 +212,20 @@ StatusOr<int> SqlStore::expireDeadlines(TimePoint now_time) {
           [&](Statement& st) { st, use(now_text), use(id); });
       if (marked != 1) continue;
       std::vector<std::string> devices;
-      db_.exec(coveredDevices(), [&](Statement& st) { st, use(id), into(devices); });
+      std::vector<Poco::Int64> pending;
+      db_.exec(coveredDevices(), [&](Statement& st) { st, use(id), into(devices), into(pending); });
       std::string type = "exemption_expired", detail = "{\"exemption_id\":" + std::to_string(id) +
                                                        ",\"until\":\"" + untils[i] + "\"}";
-      for (auto& d : devices) {
-        db_.exec("INSERT INTO events(at, device_id, type, check_id, detail) VALUES (?, ?, ?, ?, ?)",
-                 [&](Statement& st) {
-                   st, use(untils[i]), use(d), use(type), use(checks[i]), use(detail);
-                 });
-        ++added;
+      for (size_t k = 0; k < devices.size(); ++k) {
+        std::string& d = devices[k];
+        if (pending[k] == 0) {
+          db_.exec(
+              "INSERT INTO events(at, device_id, type, check_id, detail) VALUES (?, ?, ?, ?, ?)",
+              [&](Statement& st) {
+                st, use(untils[i]), use(d), use(type), use(checks[i]), use(detail);
+              });
+          ++added;
+        }
         redecideDevice(d, now_time);
       }
     }
@@ -274,8 +283,11 @@ StatusOr<int> SqlStore::markExpiringExemptions(TimePoint now_time, std::chrono::
               std::chrono::duration_cast<std::chrono::hours>(until - now_time).count() / 24));
       std::string type = "exemption_expiring", text = json::write(detail);
       std::vector<std::string> devices;
-      db_.exec(coveredDevices(), [&](Statement& st) { st, use(id), into(devices); });
-      for (auto& d : devices) {
+      std::vector<Poco::Int64> pending;
+      db_.exec(coveredDevices(), [&](Statement& st) { st, use(id), into(devices), into(pending); });
+      for (size_t k = 0; k < devices.size(); ++k) {
+        if (pending[k] != 0) continue;  // no event for a device awaiting approval
+        std::string& d = devices[k];
         db_.exec("INSERT INTO events(at, device_id, type, check_id, detail) VALUES (?, ?, ?, ?, ?)",
                  [&](Statement& st) {
                    st, use(now_text), use(d), use(type), use(checks[i]), use(text);

@@ -160,14 +160,15 @@ StatusOr<DueDelivery> SqlStore::createTestDelivery(int64_t id, TimePoint now,
   Status s = db_.transaction("create test delivery", [&]() -> Status {
     Poco::Int64 hook = id;
     std::string at = fmt(now), until = fmt(now + claim_for), event = "test";
-    size_t n = db_.exec(
+    Poco::Int64 found = 0;
+    db_.exec("SELECT COUNT(*) FROM webhooks WHERE id = ?",
+             [&](Statement& st) { st, use(hook), into(found); });
+    if (found == 0) return NotFoundError("no webhook with id " + std::to_string(id));
+    // Its own id, not MAX(id): a test of the same webhook from another server could be newer.
+    Poco::Int64 delivery = db_.insertReturningId(
         "INSERT INTO webhook_deliveries(webhook_id, event, created_at, next_at, claimed_until) "
-        "SELECT id, ?, ?, ?, ? FROM webhooks WHERE id = ?",
-        [&](Statement& st) { st, use(event), use(at), use(at), use(until), use(hook); });
-    if (n == 0) return NotFoundError("no webhook with id " + std::to_string(id));
-    Poco::Int64 delivery = 0;
-    db_.exec("SELECT MAX(id) FROM webhook_deliveries WHERE webhook_id = ? AND event = ?",
-             [&](Statement& st) { st, use(hook), use(event), into(delivery); });
+        "VALUES (?, ?, ?, ?, ?)",
+        [&](Statement& st) { st, use(hook), use(event), use(at), use(at), use(until); });
     RecordSet rs = db_.query(std::string(kDueQuery) + "WHERE d.id = ?", delivery);
     for (bool more = rs.moveFirst(); more; more = rs.moveNext()) made.push_back(dueRow(rs));
     insertAudit(audit, 0);

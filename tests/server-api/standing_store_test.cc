@@ -918,6 +918,26 @@ TEST_P(StandingStoreTest, TwoServersDecidingTheSameDevicesRaiseOneDeviceEventEac
   EXPECT_EQ(events({"device_noncompliant"}).size(), static_cast<size_t>(kRaceDevices * 4));
 }
 
+// A device awaiting approval raises no event, exemption events included: its exemption's
+// approaching end and its lapse were announced for it (and sent to webhooks) although its device
+// events were held back. It is still decided again when the exemption lapses.
+TEST_P(StandingStoreTest, ADeviceAwaitingApprovalRaisesNoExemptionEvents) {
+  approvalSecret();
+  policy("standard", 1, std::nullopt);
+  enroll("dev-ok", "bob");
+  enroll("dev-p", "bob", "approval-hash");
+  const TimePoint until = kT0 + hours(24 * 5);
+  exemption("dev-ok", until, kT0);
+  exemption("dev-p", until, kT0);
+  const auto within = hours(24 * 3);
+  EXPECT_EQ(*store_->markExpiringExemptions(until - hours(24), within), 1);
+  auto lapsed = store_->expireDeadlines(until + hours(1));
+  ASSERT_TRUE(lapsed.ok()) << lapsed.status().toString();
+  EXPECT_EQ(
+      events({"exemption_expiring", "exemption_expired"}),
+      (std::vector<std::string>{"exemption_expiring dev-ok vpn", "exemption_expired dev-ok vpn"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StandingStoreTest, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace
