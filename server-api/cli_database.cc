@@ -137,6 +137,10 @@ int CmdPrune(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store
     env.out << verb << " " << r->fleet_pending
             << " fleet first-seen date(s) of updates no device reported pending since then\n";
   }
+  if (r->history_changes > 0) {
+    env.out << verb << " " << r->history_changes
+            << " recorded level or required-check change(s) from before then\n";
+  }
   env.out << verb << " " << r->retired_devices.size() << " device(s) retired before "
           << formatRfc3339(o.now - o.retired_window) << ", with their " << r->retired_reports
           << " report(s) and " << r->retired_events << " event(s)";
@@ -146,6 +150,7 @@ int CmdPrune(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store
     json::Value detail = json::Value::object();
     detail.set("reports", static_cast<int64_t>(r->reports));
     detail.set("events", static_cast<int64_t>(r->events));
+    detail.set("history_changes", static_cast<int64_t>(r->history_changes));
     detail.set("retired_devices", static_cast<int64_t>(r->retired_devices.size()));
     if (Status s = store.appendAudit(CliEntry("prune", "", detail)); !s.ok()) {
       env.err << "hearth-server: warning: prune done, but not recorded in the audit log: "

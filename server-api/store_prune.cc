@@ -47,6 +47,9 @@ StatusOr<PruneResult> SqlStore::prune(const PruneOptions& o) {
       db_.exec("SELECT COUNT(*) FROM fleet_pending WHERE last_seen < ?",
                [&](Statement& st) { st, use(cutoff), into(n); });
       result.fleet_pending = n;
+      db_.exec("SELECT COUNT(*) FROM history_changes WHERE at < ?",
+               [&](Statement& st) { st, use(cutoff), into(n); });
+      result.history_changes = n;
       for (const auto& id : gone) {
         std::string dev = id;
         db_.exec("SELECT COUNT(*) FROM reports WHERE device_id = ?",
@@ -91,6 +94,15 @@ StatusOr<PruneResult> SqlStore::prune(const PruneOptions& o) {
       "fleet_pending WHERE last_seen < ? LIMIT ?)",
       history_cutoff, result.fleet_pending, "delete fleet dates no device reports");
   if (!s.ok()) return s;
+  // Few rows (a change of a required flag or a level), so one statement: a period after the
+  // cutoff reads its start values from the first change after its start, which is kept.
+  s = db_.transaction("delete old history changes", [&]() -> Status {
+    std::string cutoff = history_cutoff;
+    result.history_changes = static_cast<int64_t>(db_.exec(
+        "DELETE FROM history_changes WHERE at < ?", [&](Statement& st) { st, use(cutoff); }));
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
   for (const auto& id : gone) {
     s = inBatches(
         "DELETE FROM reports WHERE report_id IN (SELECT report_id FROM reports "
@@ -119,7 +131,7 @@ StatusOr<PruneResult> SqlStore::prune(const PruneOptions& o) {
   // Periods before what was deleted are no longer covered by stored history: the period report
   // says so (Store::reportCoverage).
   std::string horizon;
-  if (result.reports + result.events > 0) horizon = history_cutoff;
+  if (result.reports + result.events + result.history_changes > 0) horizon = history_cutoff;
   if (!gone.empty()) horizon = std::max(horizon, retired_cutoff);
   if (!horizon.empty()) {
     s = db_.transaction("record the retention horizon", [&]() -> Status {

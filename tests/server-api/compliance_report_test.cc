@@ -585,6 +585,61 @@ TEST_P(ComplianceReportTest, PeriodsBeforeTheRetentionHorizonAreFlaggedNotCovere
   EXPECT_NE(report(october, ReportFormat::kCsv).find(",complete\r\n"), std::string::npos);
 }
 
+// Retention deletes recorded level and required-check changes from before its window too (they
+// were kept until the device itself went); a period after the cutoff still reads the level that
+// held at its start from the first change after it.
+TEST_P(ComplianceReportTest, RetentionDeletesOldHistoryChangesAndKeepsWhatLaterPeriodsRead) {
+  GenDevice d{"dev-moved", "standard", Secs(T("2025-01-01T00:00:00Z")), std::nullopt, {}};
+  ASSERT_NO_FATAL_FAILURE(enroll(d));
+  PolicyRecord strict;
+  strict.level = "strict";
+  strict.version = 1;
+  strict.body = "{}";
+  strict.signature = "x";
+  strict.created_at = T("2025-01-01T00:00:00Z");
+  ASSERT_TRUE(store_->putPolicy(strict).ok());
+  PolicyRecord standard = strict;
+  standard.level = "standard";
+  ASSERT_TRUE(store_->putPolicy(standard).ok());
+  ASSERT_NO_FATAL_FAILURE(ingest(d.id, "2025-01-02T00:00:00Z", {"pass", "pass", "pass"}));
+  for (const auto& [at, level] : {std::pair{"2025-03-25T00:00:00Z", "strict"},
+                                  std::pair{"2025-10-05T00:00:00Z", "standard"}}) {
+    AuditEntry moved = NewAuditEntry("cli:root", "device.level", "device:" + d.id);
+    moved.at = T(at);
+    Status s = store_->setDeviceLevel(d.id, level, moved.at, &moved);
+    ASSERT_TRUE(s.ok()) << s.toString();
+  }
+  ASSERT_NO_FATAL_FAILURE(ingest(d.id, "2025-11-01T00:00:00Z", {"pass", "pass", "pass"}));
+
+  PruneOptions prune;
+  prune.now = T("2025-12-01T00:00:00Z");
+  prune.history_window = std::chrono::hours(24 * 100);  // before 2025-08-23
+  prune.dry_run = true;
+  auto counted = store_->prune(prune);
+  ASSERT_TRUE(counted.ok()) << counted.status().toString();
+  EXPECT_EQ(counted->history_changes, 1);
+  prune.dry_run = false;
+  auto pruned = store_->prune(prune);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().toString();
+  EXPECT_EQ(pruned->history_changes, 1);
+  prune.now += std::chrono::hours(1);
+  EXPECT_EQ(store_->prune(prune)->history_changes, 0);
+
+  // September: strict all month (read from October's change, which is kept).
+  json::Value september =
+      reportJson({Secs(T("2025-09-01T00:00:00Z")), Secs(T("2025-10-01T00:00:00Z"))});
+  EXPECT_TRUE(september.find("history_complete")->asBool());
+  const json::Value& s = deviceOf(september, d.id);
+  EXPECT_EQ(s.find("level")->asString(), "strict");
+  EXPECT_TRUE(s.find("level_changes")->asArray().empty());
+  json::Value october =
+      reportJson({Secs(T("2025-10-01T00:00:00Z")), Secs(T("2025-11-01T00:00:00Z"))});
+  const json::Value& o = deviceOf(october, d.id);
+  EXPECT_EQ(o.find("level")->asString(), "standard");
+  ASSERT_EQ(o.find("level_changes")->asArray().size(), 1u);
+  EXPECT_EQ(o.find("level_changes")->asArray()[0].find("at")->asString(), "2025-10-05T00:00:00Z");
+}
+
 // Issue 14 item 5 ("exemptions in force"), review: an exemption of a device's failing check, and
 // one of its owner's revoked early, are in the report; the check is exempt (not non-compliant)
 // while they hold, and the device's seconds are its checks' (here: vpn's, the only failure).

@@ -290,6 +290,9 @@ struct PruneResult {
   int64_t events = 0;   // old feed events of devices that stay
   // Fleet first-seen dates of updates no device has reported pending within history_window.
   int64_t fleet_pending = 0;
+  // Recorded changes of a check's `required` flag or a device's level from before the window: a
+  // period within it reads its start values from the first change after its start, kept.
+  int64_t history_changes = 0;
   std::vector<std::string> retired_devices;  // deleted entirely (with all their rows)
   int64_t retired_reports = 0;               // reports and events that went with them
   int64_t retired_events = 0;
