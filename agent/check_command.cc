@@ -1,12 +1,17 @@
 #include "check_command.h"
 
+#include <cerrno>
 #include <ostream>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hearth/agent/child_process.h"
 #include "hearth/agent/config.h"
+#include "hearth/agent/state_dir.h"
+#include "hearth/agent/uploader.h"
 #include "hearth/check.h"
 #include "hearth/check_registry.h"
+#include "hearth/files.h"
 #include "hearth/flags.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
@@ -23,13 +28,17 @@ constexpr const char* kCheckUsage =
     "                          [--config FILE]\n"
     "\n"
     "Evaluates this machine once against the policy and prints the result. Nothing is sent.\n"
+    "On an enrolled PC that is the company's policy in force, with the agent's dates: the same\n"
+    "verdicts the agent reports to IT.\n"
     "\n"
-    "  --policy FILE    the policy to judge against (default: /etc/hearth/policy.json)\n"
+    "  --policy FILE    a trial: judge against FILE instead (not enrolled, the default is\n"
+    "                   /etc/hearth/policy.json)\n"
     "  --json           print the result as one JSON object\n"
     "  --root DIR       judge the machine whose files are mirrored under DIR (an image, a\n"
     "                   fixture tree); commands and routes come from DIR/.hearth/ recordings\n"
-    "  --state-dir DIR  where first-seen dates and caches are kept (default: /var/lib/hearth;\n"
-    "                   under --root only when given)\n"
+    "  --state-dir DIR  the agent's state: enrolment, policy, first-seen dates (default:\n"
+    "                   /var/lib/hearth; read only without the rights to write it; under\n"
+    "                   --root only when given)\n"
     "  --config FILE    the agent's configuration; its `policy` is the default for --policy\n"
     "\n"
     "Exit codes: 0 compliant, 1 not compliant, 2 usage or configuration error.\n";
@@ -138,6 +147,130 @@ std::string FormatReportText(const Report& report, bool color) {
   return o;
 }
 
+namespace {
+
+// The state dir `check` works with, and whether it may write there.
+struct StateChoice {
+  std::string dir;  // empty: none (ages count from now, nothing cached)
+  bool read_only = false;
+  std::string unreadable;  // the default state dir, when it exists but cannot be read
+};
+
+// The policy `check` judges against and what the person is told about that choice.
+struct PolicyChoice {
+  Policy policy;
+  std::string note;  // "" or one paragraph, printed before the result
+};
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+StatusOr<StateChoice> chooseStateDir(const ParsedFlags& flags, const std::string& root,
+                                     const CliEnvironment& env) {
+  StateChoice c;
+  if (flags.has("--state-dir")) {
+    c.dir = flags.get("--state-dir");
+    struct stat st {};
+    if (::stat(c.dir.c_str(), &st) != 0 && errno == EACCES) {
+      return PermissionDeniedError("--state-dir " + c.dir +
+                                   " cannot be read without more rights (run with sudo)");
+    }
+    if (::stat(c.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return InvalidArgumentError("--state-dir " + c.dir + " is not a directory");
+    }
+    c.read_only = ::access(c.dir.c_str(), W_OK) != 0;
+  } else if (root.empty()) {
+    // The agent's own state dir: written when we may (root, or the agent's user), else read only
+    // (a person without root sees the daemon's dates and changes nothing).
+    if (::access(env.default_state_dir.c_str(), W_OK) == 0) {
+      c.dir = env.default_state_dir;
+    } else if (::access(env.default_state_dir.c_str(), R_OK | X_OK) == 0) {
+      c.dir = env.default_state_dir;
+      c.read_only = true;
+    } else if (exists(env.default_state_dir)) {
+      c.unreadable = env.default_state_dir;
+    }
+  }
+  return c;
+}
+
+// On an enrolled PC, the company's signed policy in force (the one the agent saved after
+// verifying it), verified again here; before it has arrived, the local file, as the agent does.
+// --policy judges against that file instead, and says it is a trial.
+StatusOr<PolicyChoice> choosePolicy(const std::string& policy_arg,
+                                    const std::string& default_policy,
+                                    const std::string& service_user, const StateChoice& state) {
+  const bool enrolled = !state.dir.empty() && exists(AgentPathsFor(state.dir).enrollment);
+  PolicyChoice c;
+  if (enrolled && policy_arg.empty()) {
+    AgentPaths paths = AgentPathsFor(state.dir);
+    auto envelope = ReadFileBounded(paths.policy, 1 << 20);
+    if (envelope.ok()) {
+      auto keys = ReadFileBounded(paths.signing_pub, 64 * 1024);
+      if (!keys.ok()) {
+        return FailedPreconditionError("this PC is enrolled but the company's policy-signing key " +
+                                       paths.signing_pub +
+                                       " is unreadable: " + keys.status().message());
+      }
+      if (auto next = ReadFileBounded(paths.signing_next, 64 * 1024); next.ok()) {
+        *keys += "\n" + *next;
+      }
+      std::string user = service_user;
+      if (::geteuid() == 0 && !FindAccount(user)) user = "nobody";
+      auto verified = VerifyPolicyApart(*envelope, *keys, 0, user);
+      if (!verified.ok()) {
+        return FailedPreconditionError("the company's policy " + paths.policy +
+                                       " cannot be used: " + verified.status().message());
+      }
+      c.policy = std::move(verified->policy);
+      return c;
+    }
+    if (envelope.status().code() != StatusCode::kNotFound) {
+      return FailedPreconditionError("the company's policy " + paths.policy +
+                                     " is unreadable: " + envelope.status().message());
+    }
+    c.note = "The company's policy has not reached this PC yet: judged against " + default_policy +
+             ", as the agent does until it arrives.";
+  } else if (enrolled) {
+    c.note = "Trial: judged against " + policy_arg +
+             ", not the company's policy in force. IT sees the result of the company's policy "
+             "(hearth-agent status).";
+  }
+  const std::string& path = policy_arg.empty() ? default_policy : policy_arg;
+  auto local = LoadPolicyFile(path);
+  if (!local.ok()) {
+    if (policy_arg.empty() && local.status().code() == StatusCode::kNotFound) {
+      return NotFoundError("no policy: " + path + " does not exist and " +
+                           (enrolled ? std::string("the company's has not arrived yet")
+                                     : std::string("this PC is not enrolled")) +
+                           ". Give one with --policy FILE.");
+    }
+    return local.status();
+  }
+  c.policy = std::move(local).value();
+  return c;
+}
+
+// What a run without root could not see: the checks that could not tell (often for want of
+// rights) and the agent's state, when unreadable.
+std::string withoutRootNote(const Report& report, const StateChoice& state) {
+  std::string o;
+  if (!state.unreadable.empty()) {
+    o += "  - the agent's dates in " + state.unreadable +
+         " (not readable): ages of pending updates count from now\n";
+  }
+  for (const auto& c : report.checks) {
+    if (c.verdict == Verdict::kUnknown) o += "  - " + c.id + ": " + safeText(c.summary) + "\n";
+  }
+  if (o.empty()) return o;
+  return "Run without root, this could not be seen:\n" + o +
+         "Run `sudo hearth-agent check` to see what the agent sees.\n";
+}
+
+}  // namespace
+
 int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& env) {
   auto flags = ParseFlags(args, kCheckFlags);
   if (!flags.ok()) {
@@ -154,8 +287,9 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
   const bool as_json = flags->has("--json");
 
   // --config, as every command takes it: the file must exist and be valid; its `policy` is the
-  // policy used without --policy.
+  // policy used without --policy (unenrolled, or before the company's arrives).
   std::string default_policy = env.default_policy_path;
+  std::string service_user = AgentConfig{}.service_user;
   if (flags->has("--config")) {
     auto config = LoadAgentConfig(flags->get("--config"), true);
     if (!config.ok()) {
@@ -163,17 +297,16 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
       return kExitUsage;
     }
     default_policy = config->fallback_policy;
+    service_user = config->service_user;
   }
-  std::string policy_path = policy_arg.empty() ? default_policy : policy_arg;
-  auto policy = LoadPolicyFile(policy_path);
+  auto state = chooseStateDir(*flags, root, env);
+  if (!state.ok()) {
+    env.err << "hearth-agent check: " << state.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto policy = choosePolicy(policy_arg, default_policy, service_user, *state);
   if (!policy.ok()) {
-    env.err << "hearth-agent check: ";
-    if (policy_arg.empty() && policy.status().code() == StatusCode::kNotFound) {
-      env.err << "no policy: " << policy_path
-              << " does not exist and this PC is not enrolled. Give one with --policy FILE.\n";
-    } else {
-      env.err << policy.status().message() << "\n";
-    }
+    env.err << "hearth-agent check: " << policy.status().message() << "\n";
     return kExitUsage;
   }
 
@@ -190,27 +323,19 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
   }
 
   RunOptions options;
-  if (flags->has("--state-dir")) {
-    const std::string state_dir = flags->get("--state-dir");
-    struct stat st {};
-    if (::stat(state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      env.err << "hearth-agent check: --state-dir " << state_dir << " is not a directory\n";
-      return kExitUsage;
-    }
-    options.state_dir = state_dir;
-  } else if (root.empty()) {
-    // The default state dir is used when it exists and we may write to it (root, or the
-    // agent's own user); otherwise ages count from now and nothing is cached.
-    if (::access(env.default_state_dir.c_str(), W_OK) == 0)
-      options.state_dir = env.default_state_dir;
-  }
-
+  options.state_dir = state->dir;
+  options.state_read_only = state->read_only;
   auto checks = Checks().makeChecks();
-  Report report = RunChecks(*view, *policy, checks, options);
+  Report report = RunChecks(*view, policy->policy, checks, options);
+  std::string notes = policy->note.empty() ? "" : policy->note + "\n";
+  if (root.empty() && ::geteuid() != 0) notes += withoutRootNote(report, *state);
   if (as_json) {
+    // The JSON is the report as the agent would send it; what it was judged against goes aside.
+    env.err << notes;
     env.out << json::write(report.toJson(), {.pretty = true}) << "\n";
   } else {
     env.out << FormatReportText(report, env.out_is_terminal);
+    if (!notes.empty()) env.out << "\n" << notes;
   }
   return report.compliant ? kExitCompliant : kExitNotCompliant;
 }

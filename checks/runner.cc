@@ -13,7 +13,7 @@ Report RunChecks(const SystemView& system, const Policy& policy,
   report.policy_version = policy.version;
   report.evaluated_at = system.now();
   report.host = CollectHostInfo(system);
-  CheckParams params{policy, options.state_dir};
+  CheckParams params{policy, options.state_dir, options.state_read_only};
   for (const auto& check : checks) {
     if (!policy.enabled(check->id())) continue;
     auto start = std::chrono::steady_clock::now();

@@ -684,7 +684,7 @@ class OsPatchesCheck final : public Check {
     applyFleetFirstSeen(facts->pending, loadFleetFirstSeen(params.state_dir),
                         params.state_dir.empty() ? std::nullopt : state.watching_since);
     CheckResult result = judgePatches(*facts, settings, now);
-    if (!params.state_dir.empty()) {
+    if (!params.state_dir.empty() && !params.state_read_only) {
       std::string after = json::write(stateToJson(state));
       if (after != before) {
         if (Status s = saveState(params.state_dir, state); !s.ok()) {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/fake_system_view.h"
+#include "hearth/files.h"
 #include "hearth/result.h"
 #include "hearth/system_view.h"
 #include "hearth/time.h"
@@ -501,11 +502,11 @@ int aptGetRuns(const FakeSystemView& v) {
 }
 
 StatusOr<CheckResult> runFake(const FakeSystemView& v, const std::string& state_dir,
-                              OsPatchesSettings s = {}) {
+                              OsPatchesSettings s = {}, bool read_only = false) {
   s.max_package_list_age_days = 60;
   Policy policy = policyWith(s);
   auto check = NewOsPatchesCheck(CheckOptions{.private_apt_cache = false});
-  return check->run(v, CheckParams{policy, state_dir});
+  return check->run(v, CheckParams{policy, state_dir, read_only});
 }
 
 TEST(OsPatchesStateTest, FirstSeenPersistsAndAgesAreJudgedOnAFakeClock) {
@@ -678,6 +679,27 @@ TEST(OsPatchesStateTest, StateIsWrittenDurablyAndReadBack) {
   auto again = stateFromJson(stateToJson(*loaded));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(json::write(stateToJson(*again)), json::write(stateToJson(*loaded)));
+}
+
+// `hearth-agent check` without root: the daemon's first-seen dates count (the same verdict as the
+// daemon's), and neither they nor anything else in the state dir change.
+TEST(OsPatchesStateTest, ReadOnlyStateGivesTheDaemonsAgesAndWritesNothing) {
+  TempDir state;
+  FakeSystemView v;
+  aptMachine(v);
+  v.setNow(kT0);
+  ASSERT_TRUE(runFake(v, state.path()).ok());
+  const std::string path = state.path() + "/os_patches.json";
+  const std::string before = *ReadFileBounded(path, 1 << 20);
+  v.setNow(kT0 + hours(24 * 9));
+  auto r = runFake(v, state.path(), {}, /*read_only=*/true);
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  EXPECT_EQ(evInt(*r, "oldest_security_days"), 9);
+  EXPECT_EQ(*ReadFileBounded(path, 1 << 20), before);
+
+  TempDir empty;
+  ASSERT_TRUE(runFake(v, empty.path(), {}, /*read_only=*/true).ok());
+  EXPECT_TRUE(std::filesystem::is_empty(empty.path()));
 }
 
 TEST(OsPatchesStateTest, CorruptStateStartsAfreshAndSaysSo) {

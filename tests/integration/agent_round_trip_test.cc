@@ -177,6 +177,100 @@ TEST_F(AgentRoundTripTest, StatusShowsTheCompanysViewFromTheLastAcknowledgement)
   check("with the server away");
 }
 
+// Issue 16 item 1 ("one truth"): on an enrolled PC, `check` judges against the company's policy
+// in force (the one the agent verified and saved) with the agent's state, so its verdicts are the
+// ones IT sees; it judged against the local file before, and disagreed. --policy is a trial and
+// says so; a saved policy that does not verify is refused, never used.
+TEST_F(AgentRoundTripTest, CheckOnAnEnrolledPcJudgesAgainstTheCompanysPolicyInForce) {
+  const std::string local =
+      dir_.write("local-policy.json",
+                 R"({"level":"home","version":7,"checks":{"disk_encryption":{"required":true},)"
+                 R"("screen_lock":{"required":false}}})");
+  dir_.write("agent.conf", "proxy = none\npolicy = " + local + "\n");
+  auto levelOf = [](const testing::ProcessOutput& r) {
+    auto doc = json::parse(r.out);
+    EXPECT_TRUE(doc.ok()) << r.out << r.err;
+    return doc.ok() ? doc->find("level")->asString() + " v" +
+                          std::to_string(doc->find("policy_version")->asInt()) + " " +
+                          std::to_string(doc->find("checks")->size())
+                    : std::string();
+  };
+  ASSERT_EQ(::mkdir(agent_.c_str(), 0755), 0);
+  EXPECT_EQ(levelOf(agent({"check", "--json"})), "home v7 2");  // not enrolled: the local file
+
+  auto e = agent({"enroll", "--server", "https://" + devices_, "--secret-file",
+                  state_ + "/enroll-secret", "--ca-file", state_ + "/ca.pem"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  // Enrolment fetched the company's policy (below); without it, the local file, and said so.
+  const std::string saved_policy = ReadFile(agent_ + "/policy.signed.json");
+  ASSERT_EQ(::unlink((agent_ + "/policy.signed.json").c_str()), 0);
+  auto waiting = agent({"check"});
+  EXPECT_NE(
+      waiting.out.find("The company's policy has not reached this PC yet: judged against " + local),
+      std::string::npos)
+      << waiting.out;
+
+  ASSERT_EQ(agent({"run", "--once"}).exit_code, 0);
+  ASSERT_EQ(ReadFile(agent_ + "/policy.signed.json"), saved_policy);  // fetched again
+  auto r = agent({"check", "--json"});
+  EXPECT_EQ(levelOf(r), "standard v1 1");
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  // The same verdict the server stored from the agent's report.
+  auto devices = adminGet("/api/v1/devices");
+  ASSERT_EQ(devices.find("devices")->size(), 1u);
+  const json::Value& server_check =
+      devices.find("devices")->asArray()[0].find("checks")->asArray()[0];
+  auto doc = json::parse(r.out);
+  ASSERT_TRUE(doc.ok());
+  const json::Value& local_check = doc->find("checks")->asArray()[0];
+  EXPECT_EQ(local_check.find("id")->asString(), server_check.find("id")->asString());
+  EXPECT_EQ(local_check.find("verdict")->asString(), server_check.find("verdict")->asString());
+  auto text = agent({"check"});
+  EXPECT_NE(text.out.find("for level \"standard\" (policy version 1)"), std::string::npos)
+      << text.out;
+  EXPECT_EQ(text.out.find("Trial"), std::string::npos) << text.out;
+
+  auto trial = agent({"check", "--policy", local});
+  EXPECT_NE(trial.out.find("for level \"home\" (policy version 7)"), std::string::npos);
+  EXPECT_NE(
+      trial.out.find("Trial: judged against " + local + ", not the company's policy in force."),
+      std::string::npos)
+      << trial.out;
+  auto trial_json = agent({"check", "--json", "--policy", local});
+  EXPECT_EQ(levelOf(trial_json), "home v7 2");
+  EXPECT_NE(trial_json.err.find("Trial: judged against " + local), std::string::npos);
+
+  // A person without root: the same policy in force (its signature checked as that person) and
+  // the same verdict; nothing in the agent's state changes.
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
+  struct stat before {};
+  ASSERT_EQ(::stat(agent_.c_str(), &before), 0);
+  auto person = RunProcess({"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+                            "--clear-groups", kAgent, "check", "--json", "--state-dir", agent_,
+                            "--config", dir_.path() + "/agent.conf"});
+  EXPECT_EQ(levelOf(person), "standard v1 1") << person.err;
+  EXPECT_EQ(person.exit_code, r.exit_code);
+  struct stat after {};
+  ASSERT_EQ(::stat(agent_.c_str(), &after), 0);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+
+  // Someone edits the saved policy: its signature no longer holds.
+  std::string saved = ReadFile(agent_ + "/policy.signed.json");
+  size_t at = saved.find("\"signature\"");
+  ASSERT_NE(at, std::string::npos) << saved;
+  at = saved.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+                           saved.find(':', at));
+  saved[at] = saved[at] == 'A' ? 'B' : 'A';
+  dir_.write("agent/policy.signed.json", saved);
+  auto tampered = agent({"check"});
+  EXPECT_EQ(tampered.exit_code, 2);
+  EXPECT_NE(
+      tampered.err.find("the company's policy " + agent_ + "/policy.signed.json cannot be used"),
+      std::string::npos)
+      << tampered.err;
+}
+
 TEST_F(AgentRoundTripTest, PinnedEnrolmentAndAWrongPinSendsNothing) {
   SetUpConfig();
   // The pin of the server's TLS key, computed as an administrator would with openssl.

@@ -19,6 +19,9 @@ struct CheckParams {
   // Where checks keep state between runs (first-seen dates, caches). Empty: no persistent state
   // (ages then count from now, and nothing is cached).
   std::string state_dir;
+  // The state is read but never written: `hearth-agent check` run by a person without root reads
+  // the daemon's dates (so its verdicts are the daemon's) and may not change them.
+  bool state_read_only = false;
 };
 
 class Check {

@@ -13,7 +13,8 @@
 namespace hearth {
 
 struct RunOptions {
-  std::string state_dir;  // passed to checks as CheckParams::state_dir
+  std::string state_dir;         // passed to checks as CheckParams::state_dir
+  bool state_read_only = false;  // CheckParams::state_read_only
 };
 
 // Runs every check the policy enables, in the order of `checks`. A check that returns an error
