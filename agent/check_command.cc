@@ -13,6 +13,7 @@
 #include "hearth/check_registry.h"
 #include "hearth/files.h"
 #include "hearth/flags.h"
+#include "hearth/i18n.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
 #include "hearth/runner.h"
@@ -50,18 +51,34 @@ constexpr FlagSpec kCheckFlags[] = {
     {.name = "--config", .non_empty = true},
 };
 
+// The result column: the verdict as the person reads it, translated.
 const char* verdictLabel(Verdict v) {
   switch (v) {
     case Verdict::kPass:
-      return "PASS";
+      return i18n::Tr("PASS");
     case Verdict::kFail:
-      return "FAIL";
+      return i18n::Tr("FAIL");
     case Verdict::kUnknown:
-      return "UNKNOWN";
+      return i18n::Tr("UNKNOWN");
     case Verdict::kNotApplicable:
-      return "N/A";
+      return i18n::Tr("NOT APPLICABLE");
   }
   return "?";
+}
+
+// The check's name as the person reads it ("Disk encryption"), translated; its id when the
+// registry has no name for it.
+std::string checkName(const std::string& id) {
+  const CheckEntry* entry = Checks().find(id);
+  if (entry == nullptr || entry->spec.wording.name.empty()) return id;
+  return i18n::Tr(entry->spec.wording.name);
+}
+
+// Columns line up by characters, not bytes ("Skærmlås").
+size_t displayWidth(const std::string& s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
 }
 
 const char* verdictColor(Verdict v) {
@@ -91,56 +108,67 @@ std::string safeText(const std::string& s) {
 }  // namespace
 
 std::string FormatReportText(const Report& report, bool color) {
+  using i18n::Subst;
+  using i18n::Tr;
   std::string o;
   const char* reset = color ? "\x1b[0m" : "";
   const char* bold = color ? "\x1b[1m" : "";
   o += bold;
-  o += "Hearth compliance check";
+  o += Tr("Hearth compliance check");
   o += reset;
-  o += " for level \"" + safeText(report.level) + "\" (policy version " +
-       std::to_string(report.policy_version) + ")\n";
+  o += Subst(Tr(" for level \"{1}\" (policy version {2})"),
+             {safeText(report.level), std::to_string(report.policy_version)}) +
+       "\n";
   if (!report.host.hostname.empty() || !report.host.os.empty()) {
-    o += "Host: " + safeText(report.host.hostname);
-    if (!report.host.os.empty()) o += ", " + safeText(report.host.os);
-    if (!report.host.kernel.empty()) o += ", kernel " + safeText(report.host.kernel);
-    o += "\n";
+    std::string host = safeText(report.host.hostname);
+    if (!report.host.os.empty()) host += ", " + safeText(report.host.os);
+    if (!report.host.kernel.empty()) {
+      host += Subst(Tr(", kernel {1}"), {safeText(report.host.kernel)});
+    }
+    o += Subst(Tr("Host: {1}"), {host}) + "\n";
   }
-  o += "Evaluated at " + formatRfc3339(report.evaluated_at) + "\n\n";
-  size_t idw = 5;
-  for (const auto& c : report.checks) idw = std::max(idw, c.id.size());
+  o += Subst(Tr("Evaluated at {1}"), {formatRfc3339(report.evaluated_at)}) + "\n\n";
   auto pad = [](std::string s, size_t w) {
-    if (s.size() < w) s.append(w - s.size(), ' ');
+    size_t n = displayWidth(s);
+    if (n < w) s.append(w - n, ' ');
     return s;
   };
-  o += pad("CHECK", idw) + "  " + pad("RESULT", 8) + "  SUMMARY\n";
+  const std::string check_heading = Tr("CHECK"), result_heading = Tr("RESULT");
+  size_t name_w = displayWidth(check_heading), verdict_w = displayWidth(result_heading);
   for (const auto& c : report.checks) {
-    o += pad(c.id, idw) + "  ";
+    name_w = std::max(name_w, displayWidth(checkName(c.id)));
+    verdict_w = std::max(verdict_w, displayWidth(verdictLabel(c.verdict)));
+  }
+  o += pad(check_heading, name_w) + "  " + pad(result_heading, verdict_w) + "  " + Tr("SUMMARY") +
+       "\n";
+  for (const auto& c : report.checks) {
+    o += pad(checkName(c.id), name_w) + "  ";
     if (color) o += verdictColor(c.verdict);
-    o += pad(verdictLabel(c.verdict), 8);
+    o += pad(verdictLabel(c.verdict), verdict_w);
     if (color) o += reset;
     o += "  " + safeText(c.summary);
-    if (!c.required) o += " (informational: not required)";
+    if (!c.required) o += Tr(" (informational: not required)");
     o += "\n";
   }
   bool any_advice = false;
   for (const auto& c : report.checks) {
     if ((c.verdict == Verdict::kFail || c.verdict == Verdict::kUnknown) && !c.remediation.empty()) {
-      if (!any_advice) o += "\nWhat to do:\n";
+      if (!any_advice) o += std::string("\n") + Tr("What to do:") + "\n";
       any_advice = true;
-      o += "  - " + c.id + ": " + safeText(c.remediation) + "\n";
+      o += "  - " + checkName(c.id) + ": " + safeText(c.remediation) + "\n";
     }
   }
   o += "\n";
   o += bold;
   if (report.compliant) {
-    o += "This PC meets the agreed security level.";
+    o += Tr("This PC meets the agreed security level.");
   } else {
     bool unknown_only = true;
     for (const auto& c : report.checks) {
       if (c.required && c.verdict == Verdict::kFail) unknown_only = false;
     }
-    o += unknown_only ? "This PC could not be confirmed to meet the agreed security level."
-                      : "This PC does not meet the agreed security level.";
+    o += unknown_only ? Tr("This PC could not be confirmed to meet the agreed security level.")
+                      : Tr("This PC does not meet the agreed security level.");
   }
   o += reset;
   o += "\n";
@@ -231,12 +259,14 @@ StatusOr<PolicyChoice> choosePolicy(const std::string& policy_arg,
       return FailedPreconditionError("the company's policy " + paths.policy +
                                      " is unreadable: " + envelope.status().message());
     }
-    c.note = "The company's policy has not reached this PC yet: judged against " + default_policy +
-             ", as the agent does until it arrives.";
+    c.note = i18n::Subst(i18n::Tr("The company's policy has not reached this PC yet: judged "
+                                  "against {1}, as the agent does until it arrives."),
+                         {default_policy});
   } else if (enrolled) {
-    c.note = "Trial: judged against " + policy_arg +
-             ", not the company's policy in force. IT sees the result of the company's policy "
-             "(hearth-agent status).";
+    c.note = i18n::Subst(i18n::Tr("Trial: judged against {1}, not the company's policy in force. "
+                                  "IT sees the result of the company's policy (hearth-agent "
+                                  "status)."),
+                         {policy_arg});
   }
   const std::string& path = policy_arg.empty() ? default_policy : policy_arg;
   auto local = LoadPolicyFile(path);
@@ -258,15 +288,20 @@ StatusOr<PolicyChoice> choosePolicy(const std::string& policy_arg,
 std::string withoutRootNote(const Report& report, const StateChoice& state) {
   std::string o;
   if (!state.unreadable.empty()) {
-    o += "  - the agent's dates in " + state.unreadable +
-         " (not readable): ages of pending updates count from now\n";
+    o += "  - " +
+         i18n::Subst(i18n::Tr("the agent's dates in {1} (not readable): ages of pending updates "
+                              "count from now"),
+                     {state.unreadable}) +
+         "\n";
   }
   for (const auto& c : report.checks) {
-    if (c.verdict == Verdict::kUnknown) o += "  - " + c.id + ": " + safeText(c.summary) + "\n";
+    if (c.verdict == Verdict::kUnknown) {
+      o += "  - " + checkName(c.id) + ": " + safeText(c.summary) + "\n";
+    }
   }
   if (o.empty()) return o;
-  return "Run without root, this could not be seen:\n" + o +
-         "Run `sudo hearth-agent check` to see what the agent sees.\n";
+  return std::string(i18n::Tr("Run without root, this could not be seen:")) + "\n" + o +
+         i18n::Tr("Run `sudo hearth-agent check` to see what the agent sees.") + "\n";
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "hearth/accounts.h"
 #include "hearth/check_registry.h"
 #include "hearth/files.h"
+#include "hearth/i18n.h"
 #include "hearth/json.h"
 #include "hearth/json_reader.h"
 #include "hearth/logind_sessions.h"
@@ -378,7 +379,7 @@ Status sendNotification(const SystemView& view, const Desktop& d, const NotifyOp
 std::string NotificationTitle(std::string_view check_id) {
   if (const CheckEntry* entry = Checks().find(check_id);
       entry != nullptr && !entry->spec.wording.notification_title.empty()) {
-    return "Hearth: " + entry->spec.wording.notification_title;
+    return std::string("Hearth: ") + i18n::Tr(entry->spec.wording.notification_title);
   }
   std::string name = sanitize(check_id);
   std::replace(name.begin(), name.end(), '_', ' ');

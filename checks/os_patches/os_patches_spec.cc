@@ -1,4 +1,5 @@
 // os_patches's policy part (check_spec.h): its id, wording and policy settings.
+#include "hearth/i18n.h"
 #include "os_patches/os_patches.h"
 
 namespace hearth::checks {
@@ -29,7 +30,7 @@ Status readSettings(const json::ObjectReader& section, OsPatchesSettings& s) {
 
 CheckSpec OsPatchesCheckEntry(PolicyPart) {
   return {.id = kOsPatchesCheckId,
-          .wording = {"System updates", "System updates need attention"},
+          .wording = {N_("System updates"), N_("System updates need attention")},
           .settings = SettingsOf({"max_security_update_age_days", "max_update_age_days",
                                   "max_package_list_age_days", "reboot_grace_days", "unknown_age"},
                                  readSettings)};

@@ -1,4 +1,5 @@
 // screen_lock's policy part (check_spec.h): its id, wording and policy settings.
+#include "hearth/i18n.h"
 #include "screen_lock/screen_lock.h"
 
 namespace hearth::checks {
@@ -14,7 +15,7 @@ Status readSettings(const json::ObjectReader& section, ScreenLockSettings& s) {
 
 CheckSpec ScreenLockCheckEntry(PolicyPart) {
   return {.id = kScreenLockCheckId,
-          .wording = {"Screen lock", "Screen lock needs attention"},
+          .wording = {N_("Screen lock"), N_("Screen lock needs attention")},
           .settings = SettingsOf({"max_idle_seconds", "require_lock_on_resume"}, readSettings)};
 }
 

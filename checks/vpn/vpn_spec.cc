@@ -1,4 +1,5 @@
 // vpn's policy part (check_spec.h): its id, wording and policy settings.
+#include "hearth/i18n.h"
 #include "hearth/ip_address.h"
 #include "vpn/vpn.h"
 
@@ -27,7 +28,7 @@ Status readSettings(const json::ObjectReader& section, VpnSettings& s) {
 
 CheckSpec VpnCheckEntry(PolicyPart) {
   return {.id = kVpnCheckId,
-          .wording = {"VPN", "VPN needs attention"},
+          .wording = {N_("VPN"), N_("VPN needs attention")},
           .settings = SettingsOf({"company_addresses"}, readSettings)};
 }
 

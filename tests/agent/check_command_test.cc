@@ -122,10 +122,16 @@ TEST(ReportTextTest, TableShowsVerdictsAdviceAndNeutralisesControlCharacters) {
   r.checks = {fail, na, opt};
   r.compliant = false;
   std::string text = FormatReportText(r, false);
-  EXPECT_NE(text.find("disk_encryption  FAIL"), std::string::npos) << text;
-  EXPECT_NE(text.find("screen_lock      N/A"), std::string::npos) << text;
-  EXPECT_NE(text.find("(informational: not required)"), std::string::npos);
-  EXPECT_NE(text.find("What to do:\n  - disk_encryption: Reinstall with encryption."),
+  // The check's name and the verdict in words (issue 16: no internal ids, no "N/A"), in columns.
+  EXPECT_NE(text.find("CHECK            RESULT          SUMMARY\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Disk encryption  FAIL            Root filesystem"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("Screen lock      NOT APPLICABLE  No desktop"), std::string::npos) << text;
+  EXPECT_NE(text.find("VPN              UNKNOWN         No company address (informational: not "
+                      "required)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("What to do:\n  - Disk encryption: Reinstall with encryption."),
             std::string::npos);
   EXPECT_NE(text.find("does not meet the agreed security level"), std::string::npos);
   EXPECT_EQ(text.find('\x1b'), std::string::npos);  // no escape from data, no colour off a tty

@@ -24,6 +24,13 @@ std::string BuiltProgram(const std::string& built_path) {
   return path;
 }
 
+std::string BuiltLocaleDir() {
+  const char* other = std::getenv("HEARTH_TEST_PROGRAMS_FROM");
+  std::string tree = other != nullptr && *other != '\0' ? other : HEARTH_BINARY_DIR;
+  while (tree.size() > 1 && tree.back() == '/') tree.pop_back();
+  return tree + "/locale";
+}
+
 const std::string& AgentProgram() {
   static const std::string path = BuiltProgram(HEARTH_BUILT_AGENT);
   return path;

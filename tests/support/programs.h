@@ -15,5 +15,8 @@ const std::string& ServerProgram();
 // `built_path`: a program's path in this build tree (e.g. $<TARGET_FILE:...>); the same program
 // in HEARTH_TEST_PROGRAMS_FROM's tree when that is set.
 std::string BuiltProgram(const std::string& built_path);
+// The compiled translations of this build tree (po/CMakeLists.txt: <tree>/locale), or of
+// HEARTH_TEST_PROGRAMS_FROM's tree: for HEARTH_LOCALEDIR.
+std::string BuiltLocaleDir();
 
 }  // namespace hearth::testing
