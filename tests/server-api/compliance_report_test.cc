@@ -133,6 +133,17 @@ class ComplianceReportTest : public testing::StoreBackendTest {
     }
   }
 
+  // A policy (version 1, an empty body) for `level`, so devices can be moved to it.
+  void levelPolicy(const std::string& level, const char* created_at) {
+    PolicyRecord p;
+    p.level = level;
+    p.version = 1;
+    p.body = "{}";
+    p.signature = "x";
+    p.created_at = T(created_at);
+    ASSERT_TRUE(store_->putPolicy(p).ok());
+  }
+
   // The owner is the PC's own word (a shared secret); "owner of <id>" unless given.
   void enroll(const GenDevice& d, const std::string& owner = "") {
     DeviceRecord r;
@@ -489,13 +500,7 @@ TEST_P(ComplianceReportTest, AdminActionsTotalsAndSafeCsv) {
 TEST_P(ComplianceReportTest, RequiredFlagsAndLevelAreWhatHeldDuringThePeriod) {
   GenDevice d{"dev-held", "standard", Secs(T("2025-03-01T00:00:00Z")), std::nullopt, {}};
   ASSERT_NO_FATAL_FAILURE(enroll(d));
-  PolicyRecord strict;
-  strict.level = "strict";
-  strict.version = 1;
-  strict.body = "{}";
-  strict.signature = "x";
-  strict.created_at = T("2025-03-01T00:00:00Z");
-  ASSERT_TRUE(store_->putPolicy(strict).ok());
+  ASSERT_NO_FATAL_FAILURE(levelPolicy("strict", "2025-03-01T00:00:00Z"));
   ASSERT_NO_FATAL_FAILURE(
       ingest(d.id, "2025-03-02T00:00:00Z", {"pass", "pass", "fail"}, {true, false, false}));
   ASSERT_NO_FATAL_FAILURE(
@@ -591,16 +596,8 @@ TEST_P(ComplianceReportTest, PeriodsBeforeTheRetentionHorizonAreFlaggedNotCovere
 TEST_P(ComplianceReportTest, RetentionDeletesOldHistoryChangesAndKeepsWhatLaterPeriodsRead) {
   GenDevice d{"dev-moved", "standard", Secs(T("2025-01-01T00:00:00Z")), std::nullopt, {}};
   ASSERT_NO_FATAL_FAILURE(enroll(d));
-  PolicyRecord strict;
-  strict.level = "strict";
-  strict.version = 1;
-  strict.body = "{}";
-  strict.signature = "x";
-  strict.created_at = T("2025-01-01T00:00:00Z");
-  ASSERT_TRUE(store_->putPolicy(strict).ok());
-  PolicyRecord standard = strict;
-  standard.level = "standard";
-  ASSERT_TRUE(store_->putPolicy(standard).ok());
+  ASSERT_NO_FATAL_FAILURE(levelPolicy("strict", "2025-01-01T00:00:00Z"));
+  ASSERT_NO_FATAL_FAILURE(levelPolicy("standard", "2025-01-01T00:00:00Z"));
   ASSERT_NO_FATAL_FAILURE(ingest(d.id, "2025-01-02T00:00:00Z", {"pass", "pass", "pass"}));
   for (const auto& [at, level] : {std::pair{"2025-03-25T00:00:00Z", "strict"},
                                   std::pair{"2025-10-05T00:00:00Z", "standard"}}) {
