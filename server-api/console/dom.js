@@ -38,7 +38,7 @@ export function el(tag, attrs = {}, ...children) {
       node.setAttribute(name, value === true ? '' : String(value));
     }
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : String(child));
   }
@@ -47,7 +47,7 @@ export function el(tag, attrs = {}, ...children) {
 
 // Replaces the children of `node`.
 export function show(node, ...children) {
-  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined));
 }
 
 // The "reported by the device" label every result carries (docs/threat-model.md).
