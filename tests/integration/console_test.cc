@@ -16,6 +16,7 @@
 #include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/https_client.h"
+#include "support/programs.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -332,27 +333,46 @@ TEST_F(ConsoleTest, RevokedTokenEndsItsSessions) {
   EXPECT_EQ(get("/api/v1/session", cookie(id)).status, 401);
 }
 
+// Signs in at `admin` and expects the session to end after 2 s unused (the server's idle limit).
+void ExpectSessionEndsAfterTwoIdleSeconds(const std::string& admin, const std::string& ca,
+                                          const std::string& token) {
+  std::string url = "https://" + admin;
+  CurlAnswer a = testing::Curl(url + "/login",
+                               {.ca_file = ca, .extra = {"--data-urlencode", "token=" + token}});
+  ASSERT_EQ(a.status, 303);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(a.headers, m, std::regex("hearth_session=([0-9a-f]{64})")));
+  std::vector<std::string> cookie = {"-H", "Cookie: hearth_session=" + m[1].str()};
+  EXPECT_EQ(testing::Curl(url + "/api/v1/session", {.ca_file = ca, .extra = cookie}).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3200));
+  EXPECT_EQ(testing::Curl(url + "/api/v1/session", {.ca_file = ca, .extra = cookie}).status, 401);
+}
+
 TEST(ConsoleIdleTest, IdleSessionEnds) {
   testing::TempDir dir;
   testing::TestServer server(dir.path() + "/state");
   ASSERT_EQ(server.init().exit_code, 0);
   std::string log = dir.path() + "/server.log";
   ASSERT_TRUE(server.serve(log, {.extra = {"--console-idle-timeout", "2"}})) << ReadFile(log);
-  std::string url = "https://" + server.address("admin");
-  CurlAnswer a = testing::Curl(
-      url + "/login",
-      {.ca_file = server.caFile(), .extra = {"--data-urlencode", "token=" + server.adminToken()}});
-  ASSERT_EQ(a.status, 303);
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(a.headers, m, std::regex("hearth_session=([0-9a-f]{64})")));
-  std::vector<std::string> cookie = {"-H", "Cookie: hearth_session=" + m[1].str()};
-  EXPECT_EQ(
-      testing::Curl(url + "/api/v1/session", {.ca_file = server.caFile(), .extra = cookie}).status,
-      200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(3200));
-  EXPECT_EQ(
-      testing::Curl(url + "/api/v1/session", {.ca_file = server.caFile(), .extra = cookie}).status,
-      401);
+  ExpectSessionEndsAfterTwoIdleSeconds(server.address("admin"), server.caFile(),
+                                       server.adminToken());
+}
+
+// The same limit from the configuration file (/etc/hearth/server.conf's keys).
+TEST(ConsoleIdleTest, IdleLimitFromTheConfigFile) {
+  testing::TempDir dir;
+  std::string state = dir.path() + "/state";
+  std::string conf = dir.write("server.conf", "state_dir = " + state +
+                                                  "\nlisten = 127.0.0.1:0\n"
+                                                  "admin_listen = 127.0.0.1:0\n"
+                                                  "console_idle_timeout = 2\n"
+                                                  "console_session_lifetime = 3600\n");
+  testing::TestServer init(state);
+  ASSERT_EQ(init.init().exit_code, 0);
+  testing::ServerProcess server({testing::ServerProgram(), "serve", "--config", conf},
+                                dir.path() + "/server.log");
+  ASSERT_TRUE(server.started()) << ReadFile(dir.path() + "/server.log");
+  ExpectSessionEndsAfterTwoIdleSeconds(server.address("admin"), init.caFile(), init.adminToken());
 }
 
 }  // namespace
