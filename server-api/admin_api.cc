@@ -16,6 +16,7 @@
 #include <Poco/String.h>
 #include <Poco/URI.h>
 
+#include "console_http.h"
 #include "device_render.h"
 #include "exemption_api.h"
 #include "hearth/protocol/wire.h"
@@ -68,6 +69,14 @@ class AdminHandler final : public RouteHandler {
     const std::string& method = req.getMethod();
     auto q = QueryParams(uri);
     if (path == "/healthz") return healthz(resp);
+    // The IT console (console_http.h): its page, assets, sign-in and sign-out.
+    if (IsConsolePath(path)) {
+      return RouteConsole(context_, req, resp, [&] { return requestBody(req); });
+    }
+    if (path == "/api/v1/session") {
+      if (method != "GET") throw HttpError{405, "use GET"};
+      return SessionInfo(context_, req, resp);
+    }
     if (path == "/metrics") {
       auto counts = context_.store->deviceCounts(std::chrono::system_clock::now(),
                                                  context_.options.stale_after);
@@ -288,8 +297,13 @@ class AdminHandler final : public RouteHandler {
     return o.str();
   }
 
+  // The bearer token, or without an Authorization header the console's session cookie
+  // (SessionPrincipal: its writes need the session's CSRF token).
   TokenRecord authenticate(HTTPServerRequest& req) {
     std::string auth = req.get("Authorization", "");
+    if (auth.empty()) {
+      if (auto session = SessionPrincipal(context_, req)) return std::move(*session);
+    }
     // The scheme is case-insensitive (RFC 9110 §11.1): "Bearer", "bearer", "BEARER".
     constexpr std::string_view kBearer = "bearer ";
     if (auth.size() <= kBearer.size() || auth.size() > 512 ||

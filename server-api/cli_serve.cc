@@ -76,6 +76,12 @@ int CmdServe(const ParsedFlags& a, const ServerCliEnvironment& env, const std::s
     o.body_floor = std::chrono::seconds(*secs);
   }
   if (auto rate = PositiveInt(a, "--body-min-rate", env.err, bad)) o.body_min_rate = *rate;
+  if (auto secs = PositiveInt(a, "--console-idle-timeout", env.err, bad)) {
+    o.console_idle = std::chrono::seconds(*secs);
+  }
+  if (auto secs = PositiveInt(a, "--console-session-lifetime", env.err, bad)) {
+    o.console_lifetime = std::chrono::seconds(*secs);
+  }
   if (auto n = PositiveInt(a, "--threads", env.err, bad)) {
     if (*n > 1024) {
       env.err << "hearth-server: --threads " << *n << ": at most 1024\n";

@@ -14,6 +14,8 @@ MaintenanceThreads::MaintenanceThreads(Store& store, Logger& log, const ServeOpt
       history_retention_(options.history_retention),
       retired_retention_(options.retired_retention),
       prune_every_(options.prune_every),
+      console_idle_(options.console_idle),
+      console_lifetime_(options.console_lifetime),
       stale_thread_([this] { markStaleLoop(); }),
       prune_thread_([this] { pruneLoop(); }),
       probe_thread_([this] { probeLoop(); }) {}
@@ -68,6 +70,10 @@ void MaintenanceThreads::markStaleLoop() {
     } else if (*passed > 0) {
       log_.info(std::to_string(*passed) + " deadline or exemption event(s)");
     }
+    // The IT console's sessions that ended unused or too old (console_session.h).
+    TimePoint now = std::chrono::system_clock::now();
+    auto ended = store_.pruneSessions(now - console_idle_, now - console_lifetime_);
+    if (!ended.ok()) log_.error("console sessions: " + ended.status().message());
     lock.lock();
     cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_; });
   }

@@ -2,7 +2,7 @@
 // feed event when a device falls silent for longer than --stale-after; checked every minute, with
 // certificate expiry: a `certificate_expiring` event per certificate within
 // --cert-expiry-warn-days of its end and not renewed; an `exemption_expiring` event per exemption
-// within --exemption-expiry-warn-days of its end) and
+// within --exemption-expiry-warn-days of its end; the IT console's ended sessions deleted) and
 // retention (Store::prune at start and then every prune_every, in batches so ingest goes on) and
 // the store's health probe (Store::probe every kProbeEvery: an idle server finds out that its
 // database stopped working, or works again, within about kProbeEvery plus the lock wait).
@@ -46,6 +46,7 @@ class MaintenanceThreads {
   std::chrono::seconds history_retention_;
   std::chrono::seconds retired_retention_;
   std::chrono::seconds prune_every_;
+  std::chrono::seconds console_idle_, console_lifetime_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -11,6 +11,7 @@
 //   store_webhooks.cc webhooks, their outbox and delivery log
 //   store_summary.cc  what is kept beside each result: checks summary, SHA-256 (schema 7)
 //   store_report.cc   the period report's history
+//   store_sessions.cc the IT console's sessions
 #pragma once
 
 #include <map>
@@ -154,6 +155,13 @@ class SqlStore final : public Store {
   StatusOr<std::vector<WebhookDelivery>> listDeliveries(int64_t id, int64_t before,
                                                         int limit) override;
   StatusOr<int64_t> pruneDeliveries(TimePoint before) override;
+  // store_sessions.cc
+  Status createSession(const std::string& id_hash, const SessionRecord& session,
+                       const AuditEntry* audit) override;
+  StatusOr<SessionRecord> findSession(const std::string& id_hash, TimePoint now_time) override;
+  Status touchSession(const std::string& id_hash, TimePoint at) override;
+  Status deleteSession(const std::string& id_hash, const AuditEntry* audit) override;
+  StatusOr<int64_t> pruneSessions(TimePoint idle_before, TimePoint opened_before) override;
 
  private:
   // The ingest hot path: statements prepared once per session and re-executed with their bound

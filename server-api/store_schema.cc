@@ -43,6 +43,19 @@ UPDATE devices SET owner_source = 'it' WHERE owner IS NOT NULL AND EXISTS (SELEC
 ALTER TABLE exemptions ADD COLUMN expiring_alerted INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// v16 (below): the same text in both dialects.
+constexpr const char* kConsoleSessionsSql = R"sql(
+CREATE TABLE console_sessions (
+  id_hash TEXT PRIMARY KEY,
+  token_id BIGINT NOT NULL,
+  role TEXT NOT NULL,
+  csrf_token TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  last_used_at TEXT NOT NULL);
+CREATE INDEX console_sessions_token ON console_sessions(token_id);
+CREATE INDEX console_sessions_last_used ON console_sessions(last_used_at);
+)sql";
+
 // Append only: a released migration is never edited.
 const Migration kMigrations[] = {
     {1,
@@ -508,6 +521,11 @@ CREATE INDEX devices_deadline ON devices(deadline);
      "CREATE INDEX devices_failing_order_c ON devices((COALESCE(failing_since, '~') COLLATE "
      "\"C\"), device_id);"
      "CREATE INDEX devices_active_failing ON devices(retired_at, failing_since, device_id)"},
+    // v16: the IT console's sessions (issue 15), in the database so that several servers share
+    // them. Only a SHA-256 of the session id is kept (the id is the cookie); the token it was
+    // opened with (its revocation ends the session), the role, the CSRF token the page sends
+    // back with every write, and when it was opened and last used (idle and absolute expiry).
+    {16, kConsoleSessionsSql, kConsoleSessionsSql},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
@@ -621,10 +639,11 @@ StatusOr<std::string> SqlStore::checkIntegrity() {
       for (const auto& r : rows) out += (out.empty() ? "" : "\n") + r;
     } else {
       // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
-      for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
-                                "devices", "reports", "check_state", "events", "audit_log",
-                                "webhooks", "webhook_events", "webhook_deliveries", "fleet_pending",
-                                "exemptions", "history_changes", "retention_horizon"}) {
+      for (const char* table :
+           {"schema_migrations", "enroll_secrets", "admin_tokens", "policies", "devices", "reports",
+            "check_state", "events", "audit_log", "webhooks", "webhook_events",
+            "webhook_deliveries", "fleet_pending", "exemptions", "history_changes",
+            "retention_horizon", "console_sessions"}) {
         Poco::Int64 n = 0;
         session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
       }

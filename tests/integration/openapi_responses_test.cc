@@ -18,6 +18,7 @@
 #include "hearth/protocol/crypto.h"
 #include "hearth/protocol/wire.h"
 #include "hearth/time.h"
+#include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/https_client.h"
 #include "support/json_schema.h"
@@ -39,7 +40,8 @@ std::string reportBody(const std::string& id, int64_t sequence) {
          R"("required":true,"summary":"ok"}]}})";
 }
 
-enum class As { kNobody, kDevice, kAdmin, kReader };
+// kSession: the IT console's session cookie (signed in with the admin token at POST /login).
+enum class As { kNobody, kDevice, kAdmin, kReader, kSession };
 
 struct Case {
   std::string operation;  // operationId
@@ -68,6 +70,13 @@ class OpenApiResponsesTest : public ::testing::Test {
     ASSERT_EQ(reader.exit_code, 0) << reader.err;
     reader_token_ = testing::Trimmed(reader.out);
     device_ = enrol(server_.enrollSecret(), "pc-openapi");
+    auto login = testing::Curl(admin_ + "/login",
+                               {.ca_file = server_.caFile(),
+                                .extra = {"--data-urlencode", "token=" + server_.adminToken()}});
+    ASSERT_EQ(login.status, 303) << login.body;
+    size_t at = login.headers.find("hearth_session=");
+    ASSERT_NE(at, std::string::npos) << login.headers;
+    session_ = login.headers.substr(at, 15 + 64);
   }
 
   struct Enrolled {
@@ -96,6 +105,7 @@ class OpenApiResponsesTest : public ::testing::Test {
     std::vector<std::string> headers;
     if (c.as == As::kAdmin) headers.push_back("Authorization: Bearer " + server_.adminToken());
     if (c.as == As::kReader) headers.push_back("Authorization: Bearer " + reader_token_);
+    if (c.as == As::kSession) headers.push_back("Cookie: " + session_);
     std::string url = (device_listener ? devices_ : admin_) + c.path;
     if (c.method == "post") return client.postJson(url, c.body, headers);
     return c.method == "delete" ? client.del(url, headers) : client.get(url, headers);
@@ -116,6 +126,7 @@ class OpenApiResponsesTest : public ::testing::Test {
   testing::TestServer server_{dir_.path() + "/state"};
   json::Value doc_;
   std::string devices_, admin_, reader_token_;
+  std::string session_;  // "hearth_session=ID"
   Enrolled device_;
 };
 
@@ -217,7 +228,11 @@ TEST_F(OpenApiResponsesTest, Defect10EveryRouteAnswersOnlyDocumentedStatusesAndS
       {"retireDevice", "post", "/api/v1/devices/" + to_retire.id + "/retire", As::kNobody},
       {"retireDevice", "post", "/api/v1/devices/" + to_retire.id + "/retire", As::kReader},
       {"retireDevice", "post", "/api/v1/devices/no-such-device/retire", As::kAdmin},
+      {"getSession", "get", "/api/v1/session", As::kSession},
+      {"getSession", "get", "/api/v1/session", As::kNobody},
+      {"getSession", "get", "/api/v1/session", As::kAdmin},
       {"listAudit", "get", "/api/v1/audit?limit=2", As::kAdmin},
+      {"listAudit", "get", "/api/v1/audit", As::kSession},
       {"listAudit", "get", "/api/v1/audit", As::kNobody},
       {"listAudit", "get", "/api/v1/audit", As::kReader},
       {"listAudit", "get", "/api/v1/audit?after=-1", As::kAdmin},

@@ -547,6 +547,16 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
     bool cert = security != nullptr && security->size() > 0 &&
                 security->asArray()[0].find("deviceCertificate");
     if (bearer) extra.insert(extra.end(), {"-H", "Authorization: Bearer " + admin_token_});
+    // The IT console's session (GET /api/v1/session): signed in with the admin token.
+    if (security != nullptr && security->size() > 0 &&
+        security->asArray()[0].find("consoleSession")) {
+      Http login =
+          curl("https://" + admin_ + "/login", {"--data-urlencode", "token=" + admin_token_});
+      ASSERT_EQ(login.status, 303) << login.body;
+      size_t at = login.headers.find("hearth_session=");
+      ASSERT_NE(at, std::string::npos) << login.headers;
+      extra.insert(extra.end(), {"-H", "Cookie: " + login.headers.substr(at, 15 + 64)});
+    }
     if (cert) extra.insert(extra.end(), {"--cert", d.cert, "--key", d.key});
     Http h;
     if (path == "/api/v1/enroll") {

@@ -18,6 +18,10 @@ struct ServeOptions {
   std::string listen = "0.0.0.0:8443";          // devices
   std::string admin_listen = "127.0.0.1:8444";  // IT
   std::chrono::seconds stale_after = kDefaultStaleAfter;
+  // The IT console's sessions end after this long unused, and this long after sign-in
+  // (--console-idle-timeout, --console-session-lifetime; console_session.h).
+  std::chrono::seconds console_idle{30 * 60};
+  std::chrono::seconds console_lifetime{12 * 3600};
   int max_threads = 16;  // per listener
   // Connections waiting for a thread, per listener. Beyond it a connection is answered 503 with
   // Retry-After (by a small pool of its own), never dropped in silence.

@@ -47,6 +47,17 @@ struct TokenRecord {
   std::optional<TimePoint> revoked_at;
 };
 
+// A session of the IT console (console_session.h), opened with an admin token. The store keeps
+// it by the SHA-256 of its id, never the id.
+struct SessionRecord {
+  int64_t token_id = 0;
+  std::string token_name;  // the token's (findSession fills it)
+  std::string role;        // "read" or "admin": the token's scope
+  std::string csrf_token;  // sent back by the page with every write (X-CSRF-Token)
+  TimePoint created_at;
+  TimePoint last_used_at;
+};
+
 struct PolicyRecord {
   std::string level;
   int64_t version = 0;
@@ -537,6 +548,21 @@ class Store {
                                                                 int limit) = 0;
   // Deletes deliveries that finished (delivered or failed) before `before`; how many.
   virtual StatusOr<int64_t> pruneDeliveries(TimePoint before) = 0;
+
+  // The IT console's sessions (store_sessions.cc), by the SHA-256 of their id. createSession
+  // stores one, with its audit entry (the login) in the same transaction.
+  virtual Status createSession(const std::string& id_hash, const SessionRecord& session,
+                               const AuditEntry* audit = nullptr) = 0;
+  // The session with this hash whose token is live (not revoked, not expired) at `now`, with the
+  // token's name. NotFound otherwise (a revoked token ends its sessions).
+  virtual StatusOr<SessionRecord> findSession(const std::string& id_hash, TimePoint now) = 0;
+  // Records that the session was used at `at` (idle expiry counts from it).
+  virtual Status touchSession(const std::string& id_hash, TimePoint at) = 0;
+  // Deletes the session, with its audit entry (the logout). NotFound when there is none.
+  virtual Status deleteSession(const std::string& id_hash, const AuditEntry* audit = nullptr) = 0;
+  // Deletes the sessions last used before `idle_before` or opened before `opened_before`; how
+  // many.
+  virtual StatusOr<int64_t> pruneSessions(TimePoint idle_before, TimePoint opened_before) = 0;
 };
 
 // Converts "postgresql://user:pass@host:port/db?sslmode=require" (percent-encoded parts) to a

@@ -1,0 +1,44 @@
+// The IT console on the admin listener (issue 15): the page (GET /), its versioned assets
+// (GET /assets/<version>/<name>), sign-in (POST /login with form field `token`), sign-out
+// (POST /logout), the session for the page (GET /api/v1/session), and the session cookie as
+// the API's alternative to a bearer token (with a CSRF token on every write).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include "server_context.h"
+
+namespace hearth::server {
+
+// Whether `path` is one of the console's own (not under /api/v1): "/", "/login", "/logout",
+// "/assets/...".
+bool IsConsolePath(const std::string& path);
+
+// Answers a console path (IsConsolePath) and returns the status sent, or throws HttpError.
+// `body` reads the request body (RouteHandler::requestBody).
+int RouteConsole(ServerContext& context, Poco::Net::HTTPServerRequest& req,
+                 Poco::Net::HTTPServerResponse& resp, const std::function<std::string()>& body);
+
+// The headers of every console answer: Content-Security-Policy, Referrer-Policy,
+// X-Content-Type-Options.
+void SetConsoleHeaders(Poco::Net::HTTPServerResponse& resp);
+
+// The token a request's session cookie stands for (id, name, scope = the session's role), for a
+// request without an Authorization header; nullopt when it has no session cookie. Throws
+// HttpError 401 for a session that is unknown, expired or whose token is no longer live, 403
+// for a write (any method but GET and HEAD) without the session's X-CSRF-Token, 503 when the
+// store fails.
+std::optional<TokenRecord> SessionPrincipal(ServerContext& context,
+                                            Poco::Net::HTTPServerRequest& req);
+
+// GET /api/v1/session: {"role", "token_name", "csrf_token", "expires"} of the request's
+// session; 401 without one.
+int SessionInfo(ServerContext& context, Poco::Net::HTTPServerRequest& req,
+                Poco::Net::HTTPServerResponse& resp);
+
+}  // namespace hearth::server

@@ -1,0 +1,240 @@
+// The IT console in a real headless Chromium (Debian's), driven by playwright-core. Started by
+// console_browser_test.cc, which runs a real hearth-server with seeded devices and passes:
+//   HEARTH_CONSOLE_URL    https://127.0.0.1:PORT (the admin listener)
+//   HEARTH_ADMIN_TOKEN    an admin token;  HEARTH_READ_TOKEN  a read token
+//   HEARTH_EXPECTED       JSON: {"statuses": {status: count}, "failures": {check: count},
+//                          "total": N} as the API answers them
+//   HEARTH_FAILING_HOST   the one non-compliant device's hostname; HEARTH_HOSTILE_HOST a hostname
+//                          with markup; HEARTH_HOSTILE_SUMMARY a check summary with controls
+//   HEARTH_OUT            where screenshots go (the test's output directory)
+//   HEARTH_CHROMIUM       the browser (default /usr/bin/chromium)
+// Prints one line per step; exits non-zero at the first failure.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const url = env('HEARTH_CONSOLE_URL');
+const expected = JSON.parse(env('HEARTH_EXPECTED'));
+const out = env('HEARTH_OUT');
+const failingHost = env('HEARTH_FAILING_HOST');
+const hostileHost = env('HEARTH_HOSTILE_HOST');
+mkdirSync(out, { recursive: true });
+
+// Each browser: Debian's Chromium with a fresh profile directory (its --user-data-dir, which
+// playwright-core passes for a persistent context), nothing of the machine's own.
+const profiles = [];
+const contexts = [];
+async function launch() {
+  const profile = mkdtempSync(path.join(tmpdir(), 'hearth-chromium-'));
+  profiles.push(profile);
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.HEARTH_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1366, height: 768 },
+    locale: 'en-GB',
+  });
+  contexts.push(context);
+  return context;
+}
+
+const problems = [];
+function step(text) { console.log(`step: ${text}`); }
+
+// A new browser (own profile, own cookies) whose page fails the test on a script error, a CSP
+// violation or a request to anywhere but the console.
+async function newPage(name) {
+  const context = await launch();
+  const page = context.pages()[0] || await context.newPage();
+  page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 40[134]/.test(m.text())) problems.push(`${name}: console error: ${m.text()}`);
+  });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(url)) problems.push(`${name}: request outside the console: ${r.url()}`);
+  });
+  return { context, page };
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
+}
+
+async function waitPage(page, name) {
+  await page.waitForSelector(`body[data-page="${name}"]`, { timeout: 15000 });
+}
+
+async function signIn(page, token) {
+  await page.goto(`${url}/`);
+  await waitPage(page, 'signin');
+  await page.fill('#token', token);
+  await Promise.all([page.waitForNavigation(), page.click('#signin-form button[type=submit]')]);
+}
+
+// fetch() from inside the page, with the browser's cookie: {status, reason} (the error's reason,
+// else its code).
+async function pageFetch(page, pathName, init) {
+  return page.evaluate(async ([p, i]) => {
+    const r = await fetch(p, i);
+    let reason = '';
+    try {
+      const body = await r.json();
+      reason = body.reason || body.code || '';
+    } catch { /* not JSON */ }
+    return { status: r.status, reason };
+  }, [pathName, init]);
+}
+
+async function csrfOf(page) {
+  return page.evaluate(async () => (await (await fetch('/api/v1/session')).json()).csrf_token);
+}
+
+try {
+  // --- An admin: a wrong token first, then the right one.
+  const { context: adminContext, page } = await newPage('admin');
+  step('sign-in page');
+  await page.goto(`${url}/`);
+  await waitPage(page, 'signin');
+  await shot(page, 'signin');
+  step('a wrong token is refused, with a message and no cookie');
+  await page.fill('#token', 'not-a-token-0123456789');
+  await Promise.all([page.waitForNavigation(), page.click('#signin-form button[type=submit]')]);
+  await waitPage(page, 'signin');
+  assert.match(await page.textContent('#signin-error'), /not valid/);
+  assert.equal((await adminContext.cookies()).length, 0);
+  await shot(page, 'signin-failed');
+
+  step('sign in with the admin token');
+  await page.fill('#token', env('HEARTH_ADMIN_TOKEN'));
+  await Promise.all([page.waitForNavigation(), page.click('#signin-form button[type=submit]')]);
+  await waitPage(page, 'overview');
+  const cookies = await adminContext.cookies();
+  assert.equal(cookies.length, 1);
+  assert.equal(cookies[0].name, 'hearth_session');
+  assert.equal(cookies[0].httpOnly, true);
+  assert.equal(cookies[0].secure, true);
+  assert.equal(cookies[0].sameSite, 'Strict');
+  assert.equal(await page.evaluate(() => document.cookie), '', 'the cookie is not readable by scripts');
+  assert.equal(new URL(page.url()).search, '', 'no token in the URL');
+
+  step('the overview numbers are the API\'s');
+  for (const [status, count] of Object.entries(expected.statuses)) {
+    const shown = await page.getAttribute(`[data-status="${status}"] .count`, 'data-count');
+    assert.equal(Number(shown), count, `status ${status}`);
+  }
+  assert.equal(Number(await page.getAttribute('#total', 'data-count')), expected.total);
+  for (const [check, count] of Object.entries(expected.failures)) {
+    const shown = await page.getAttribute(`#check-failures tr[data-check="${check}"] td[data-count]`, 'data-count');
+    assert.equal(Number(shown), count, `failures of ${check}`);
+  }
+  assert.equal(await page.locator('#check-failures tbody tr').count(), Object.keys(expected.failures).length);
+  assert.ok((await page.textContent('main')).includes('reported by the device'));
+  await shot(page, 'overview');
+
+  step('devices: every device, the hostile hostname as text');
+  await page.click('nav a[href="#/devices"]');
+  await waitPage(page, 'devices');
+  assert.equal(await page.locator('#devices tbody tr').count(), expected.total);
+  const hostileCell = page.locator('#devices tbody tr td:first-child', { hasText: 'script' });
+  assert.equal(await hostileCell.textContent(), hostileHost);
+  assert.equal(await page.locator('main script, main img, main iframe').count(), 0);
+  assert.equal(await page.evaluate(() => window.hearthPwned), undefined);
+  assert.ok((await page.textContent('#devices caption')).includes('reported by the device'));
+
+  step('filter to the one failing device');
+  await page.selectOption('#filter-status', 'noncompliant');
+  await page.click('#filters button[type=submit]');
+  await page.waitForFunction(() => window.location.hash.includes('status=noncompliant'));
+  await waitPage(page, 'devices');
+  await page.waitForFunction(() => document.querySelectorAll('#devices tbody tr').length === 1);
+  assert.equal(await page.textContent('#devices tbody tr td:first-child'), failingHost);
+  await shot(page, 'devices');
+
+  step('open it: verdicts, evidence, controls made visible');
+  await page.click(`#devices tbody tr td:first-child a`);
+  await waitPage(page, 'device');
+  assert.equal(await page.textContent('#device-title bdi'), failingHost);
+  const failRow = page.locator('#checks tr[data-check="disk_encryption"]');
+  assert.equal(await failRow.locator('td').nth(0).textContent(), 'fail');
+  const summary = await failRow.locator('td').nth(1).textContent();
+  assert.ok(summary.includes('[U+202E]'), summary);
+  assert.ok(summary.includes('[U+001B]'), summary);
+  assert.ok(!/[\u202e\u001b]/.test(summary), 'no raw control in the page');
+  assert.notEqual(await failRow.locator('td').nth(2).textContent(), '—', 'failing since shown');
+  const evidenceText = await failRow.locator('.evidence-cell').textContent();
+  assert.ok(evidenceText.includes('/dev/sda2'), evidenceText);
+  assert.ok((await page.textContent('#checks caption')).includes('reported by the device'));
+  assert.equal(await page.locator('#retire').count(), 1, 'an admin sees retire');
+  await shot(page, 'device');
+
+  step('a CSRF-less POST with the session cookie is refused');
+  const deviceId = await page.evaluate(() => document.querySelector('#device-facts code').textContent);
+  let r = await pageFetch(page, `/api/v1/devices/${deviceId}/retire`, { method: 'POST' });
+  assert.deepEqual(r, { status: 403, reason: 'csrf' });
+  r = await pageFetch(page, '/logout', { method: 'POST' });
+  assert.equal(r.status, 403);
+
+  step('retire the hostile device, confirming a dialog that names it');
+  await page.goto(`${url}/#/devices`);
+  await waitPage(page, 'devices');
+  await page.click('#devices tbody tr td:first-child a >> text=script');
+  await waitPage(page, 'device');
+  await page.click('#retire');
+  const dialog = page.locator('#retire-dialog');
+  await dialog.waitFor({ state: 'visible' });
+  const question = await dialog.locator('p').textContent();
+  assert.ok(question.includes(hostileHost), question);
+  await shot(page, 'device-retire-confirm');
+  await page.click('#retire-confirm');
+  await page.waitForSelector('#retired-note');
+  assert.equal(await page.getAttribute('#device-status', 'class'), 'status status-retired');
+  assert.equal(await page.locator('#retire').count(), 0);
+  assert.equal(await page.evaluate(() => window.hearthPwned), undefined);
+
+  step('sign out');
+  await Promise.all([page.waitForNavigation(), page.click('#logout')]);
+  await waitPage(page, 'signin');
+  assert.equal((await adminContext.cookies()).length, 0);
+  r = await pageFetch(page, '/api/v1/session', {});
+  assert.equal(r.status, 401);
+
+  // --- A read token: no write controls, forged writes refused.
+  const { page: reader } = await newPage('read');
+  step('a read session sees no write controls');
+  await signIn(reader, env('HEARTH_READ_TOKEN'));
+  await waitPage(reader, 'overview');
+  assert.equal(await reader.getAttribute('#who-role', 'data-role'), 'read');
+  await reader.goto(`${url}/#/devices?status=noncompliant`);
+  await waitPage(reader, 'devices');
+  await reader.click('#devices tbody tr td:first-child a');
+  await waitPage(reader, 'device');
+  assert.equal(await reader.locator('[data-write], #retire, dialog').count(), 0);
+  await shot(reader, 'device-read');
+
+  step('a read session\'s forged writes get 403, with and without the CSRF token');
+  const csrf = await csrfOf(reader);
+  r = await pageFetch(reader, `/api/v1/devices/${deviceId}/retire`, { method: 'POST' });
+  assert.equal(r.status, 403);
+  assert.equal(r.reason, 'csrf');
+  r = await pageFetch(reader, `/api/v1/devices/${deviceId}/retire`, {
+    method: 'POST', headers: { 'X-CSRF-Token': csrf },
+  });
+  assert.deepEqual(r, { status: 403, reason: 'read_only_token' });
+  r = await pageFetch(reader, `/api/v1/devices/${deviceId}`, {});
+  assert.equal(r.status, 200);
+
+  assert.deepEqual(problems, [], problems.join('\n'));
+  console.log('console browser test: passed');
+} finally {
+  for (const context of contexts) await context.close().catch(() => {});
+  for (const profile of profiles) rmSync(profile, { recursive: true, force: true });
+}

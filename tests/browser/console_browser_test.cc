@@ -1,0 +1,198 @@
+// The IT console in a real headless Chromium (issue 15, ctest label `browser`): a real
+// hearth-server on loopback with seeded devices (one compliant, one failing with controls in
+// its check summary, one with markup for a hostname, one that never reported), an admin and a
+// read token; console.test.mjs (playwright-core, Debian's /usr/bin/chromium) signs in, checks
+// the overview against the API's numbers (read here with curl), filters, opens a device,
+// retires one, signs out, and tries a read session's and CSRF-less writes. Screenshots go to
+// the build tree (HEARTH_BROWSER_OUT_DIR). Skipped, saying why, when Chromium or the npm
+// packages are missing, unless HEARTH_REQUIRE_BROWSER is set (scripts/test sets it).
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "hearth/json.h"
+#include "hearth/protocol/crypto.h"
+#include "support/curl_cli.h"
+#include "support/files.h"
+#include "support/https_client.h"
+#include "support/server_process.h"
+#include "support/temp_dir.h"
+
+namespace hearth {
+namespace {
+
+using testing::ReadFile;
+using testing::Trimmed;
+
+const std::string kChromium = "/usr/bin/chromium";
+const std::string kNode = "/usr/bin/node";
+const std::string kTestDir = HEARTH_SOURCE_DIR "/tests/browser";
+
+constexpr const char* kHostileHost =
+    "<script>window.hearthPwned=1</script><img src=x onerror=\"window.hearthPwned=2\">";
+// A check summary with a right-to-left override and a terminal escape (the server keeps what the
+// device reported; the page must show them inert).
+constexpr const char* kHostileSummary = "not encrypted \u202Egnp.exe \u001b[31mred\u001b[0m";
+
+std::string str(const json::Value& v, const char* key) {
+  const json::Value* f = v.find(key);
+  return f != nullptr && f->isString() ? f->asString() : "";
+}
+
+class ConsoleBrowserTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bool required = std::getenv("HEARTH_REQUIRE_BROWSER") != nullptr;
+    std::string missing;
+    if (::access(kChromium.c_str(), X_OK) != 0) {
+      missing = kChromium + " is missing (Debian package chromium; scripts/install-deps)";
+    } else if (::access(kNode.c_str(), X_OK) != 0) {
+      missing = kNode + " is missing (Debian package nodejs; scripts/install-deps)";
+    } else if (!std::filesystem::exists(kTestDir + "/node_modules/playwright-core")) {
+      missing =
+          "tests/browser/node_modules is missing: run `npm ci` in tests/browser "
+          "(scripts/install-deps does)";
+    }
+    if (!missing.empty()) {
+      if (required) FAIL() << missing << " and HEARTH_REQUIRE_BROWSER is set";
+      GTEST_SKIP() << missing;
+    }
+    server_ = std::make_unique<testing::TestServer>(dir_.path() + "/state");
+    auto init = server_->init();
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    log_ = dir_.path() + "/server.log";
+    ASSERT_TRUE(server_->serve(log_)) << ReadFile(log_);
+    admin_ = server_->address("admin");
+  }
+
+  json::Value api(const std::string& path) {
+    return testing::CurlAdminJson(admin_, server_->caFile(), server_->adminToken(), path);
+  }
+
+  // Enrols a device named `hostname`; its id, certificate and key.
+  struct Device {
+    std::string id, cert, key;
+  };
+  Device enrol(const std::string& hostname) {
+    auto d = testing::EnrolDevice("https://" + server_->address("devices"), server_->caFile(),
+                                  server_->enrollSecret(), hostname);
+    EXPECT_TRUE(d.ok()) << d.error;
+    json::Value list = api("/api/v1/devices");
+    for (const auto& listed : list.find("devices")->asArray()) {
+      if (str(listed, "hostname") == hostname)
+        return {str(listed, "device_id"), d.cert_pem, d.key_pem};
+    }
+    ADD_FAILURE() << hostname << " not listed";
+    return {};
+  }
+
+  // The device reports disk_encryption `verdict` with `summary` and some evidence.
+  void report(const Device& d, const std::string& verdict, const std::string& summary) {
+    json::Value evidence = json::Value::object();
+    evidence.set("device", "/dev/sda2");
+    json::Value chain = json::Value::array();
+    chain.push("ext4");
+    chain.push("no dm-crypt layer");
+    evidence.set("chain", std::move(chain));
+    json::Value check = json::Value::object();
+    check.set("id", "disk_encryption");
+    check.set("verdict", verdict);
+    check.set("required", true);
+    check.set("summary", summary);
+    check.set("evidence", std::move(evidence));
+    check.set("remediation", "Turn on full-disk encryption.");
+    check.set("duration_ms", 3);
+    json::Value checks = json::Value::array();
+    checks.push(std::move(check));
+    json::Value host = json::Value::object();
+    host.set("hostname", "pc");
+    json::Value result = json::Value::object();
+    result.set("compliant", verdict == "pass");
+    result.set("level", "standard");
+    result.set("policy_version", 1);
+    result.set("evaluated_at", "2026-12-07T10:00:00Z");
+    result.set("host", std::move(host));
+    result.set("checks", std::move(checks));
+    json::Value body = json::Value::object();
+    body.set("report_id", *protocol::RandomUuid());
+    body.set("sequence", 1);
+    body.set("sent_at", "2026-12-07T10:00:05Z");
+    body.set("agent_version", "0.1.0");
+    body.set("machine_id", protocol::Sha256Hex(d.id));
+    body.set("result", std::move(result));
+    std::string text = json::write(body);
+    auto a = testing::CurlAs("https://" + server_->address("devices") + "/api/v1/reports",
+                             server_->caFile(), d.cert, d.key, &text);
+    EXPECT_EQ(a.status, 202) << a.body;  // stored
+  }
+
+  // How many devices the API lists with `query`.
+  int count(const std::string& query) {
+    int n = 0;
+    std::string after;
+    while (true) {
+      json::Value page = api("/api/v1/devices?limit=1000" + query + after);
+      n += static_cast<int>(page.find("devices")->asArray().size());
+      const json::Value* next = page.find("next");
+      if (next == nullptr || !next->isString()) return n;
+      after = "&after=" + next->asString();
+    }
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::TestServer> server_;
+  std::string admin_, log_;
+};
+
+TEST_F(ConsoleBrowserTest, SignInOverviewFilterDeviceRetireLogoutAndReadOnly) {
+  Device ok = enrol("pc-compliant");
+  Device failing = enrol("pc-failing");
+  Device hostile = enrol(kHostileHost);
+  enrol("pc-silent");
+  report(ok, "pass", "encrypted (LUKS2)");
+  report(failing, "fail", kHostileSummary);
+  report(hostile, "pass", "encrypted");
+  auto read = server_->cli({"token", "create", "--name", "helpdesk", "--scope", "read"});
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+
+  // The API's numbers, which the overview must show.
+  json::Value statuses = json::Value::object();
+  for (const char* s : {"compliant", "at_risk", "noncompliant", "unknown", "stale", "pending"}) {
+    statuses.set(s, count(std::string("&status=") + s));
+  }
+  ASSERT_EQ(statuses.find("noncompliant")->asInt(), 1) << json::write(statuses);
+  json::Value failures = json::Value::object();
+  failures.set("disk_encryption", count("&check=disk_encryption"));
+  json::Value expected = json::Value::object();
+  expected.set("statuses", std::move(statuses));
+  expected.set("failures", std::move(failures));
+  expected.set("total", count(""));
+
+  std::string out = HEARTH_BROWSER_OUT_DIR "/console";
+  std::filesystem::remove_all(out);
+  auto run = testing::RunProcess(
+      {"/usr/bin/env", "HEARTH_CONSOLE_URL=https://" + admin_,
+       "HEARTH_ADMIN_TOKEN=" + server_->adminToken(), "HEARTH_READ_TOKEN=" + Trimmed(read.out),
+       "HEARTH_EXPECTED=" + json::write(expected), "HEARTH_FAILING_HOST=pc-failing",
+       std::string("HEARTH_HOSTILE_HOST=") + kHostileHost, "HEARTH_OUT=" + out,
+       "HEARTH_CHROMIUM=" + kChromium, kNode, kTestDir + "/console.test.mjs"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err << "\nserver log:\n" << ReadFile(log_);
+  for (const char* shot : {"signin", "signin-failed", "overview", "devices", "device",
+                           "device-retire-confirm", "device-read"}) {
+    EXPECT_TRUE(std::filesystem::exists(out + "/" + shot + ".png")) << shot;
+  }
+  // The hostile device was retired through the console, audited with the admin token's name.
+  EXPECT_EQ(str(api("/api/v1/devices/" + hostile.id), "status"), "retired");
+  // Neither token is in the server's log.
+  std::string log = ReadFile(log_);
+  EXPECT_EQ(log.find(server_->adminToken()), std::string::npos);
+  EXPECT_EQ(log.find(Trimmed(read.out)), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hearth
