@@ -6,9 +6,13 @@
 //   feed    100,000 devices in a store; listing non-compliant devices, first page: p50/p99.
 // Usage:
 //   hearth_server_bench ingest --server BIN [--devices 32] [--seconds 10] [--webhook FORMAT]
+//           [--policy FILE] [--database URI]
 //           --webhook: one webhook subscribed to every event type, delivering (in that format:
 //           json, slack or teams) to an HTTPS receiver in this process while ingest runs (the
 //           outbox's cost, issue 14: at most 10 % of throughput); its deliveries are counted.
+//           --policy: `policy set --file FILE` before serve (e.g. one with grace_days, so that
+//           each check's deadline is computed and kept; tests/bench/server/ingest-side-by-side).
+//           --database: the server's --database (a PostgreSQL URI); the floor stays SQLite.
 //   hearth_server_bench feed [--devices 100000] [--queries 200]
 //   hearth_server_bench badinput --server BIN [--requests 200] [--slow-requests 5]
 //           time to the 4xx of each bad input of the issue (p50/p99 against 100 ms), with a good
@@ -164,13 +168,21 @@ int ingest(int argc, char** argv) {
     std::cerr << "ingest needs --server PATH/TO/hearth-server\n";
     return 2;
   }
+  std::string database = arg(argc, argv, "--database", "");
   hearth::testing::TempDir dir;
   std::string state = dir.path() + "/state";
-  hearth::testing::TestServer proc(state, "", server);
+  hearth::testing::TestServer proc(state, database, server);
   auto init = proc.init();
   if (init.exit_code != 0) {
     std::cerr << init.err;
     return 2;
+  }
+  if (std::string policy = arg(argc, argv, "--policy", ""); !policy.empty()) {
+    auto set = proc.cli({"policy", "set", "--file", policy});
+    if (set.exit_code != 0) {
+      std::cerr << set.err;
+      return 2;
+    }
   }
   // Every simulated device enrols from 127.0.0.1: lift the per-address enrolment limit.
   std::vector<std::string> options = {"--enroll-address-burst", "100000", "--enroll-burst",
@@ -248,7 +260,10 @@ int ingest(int argc, char** argv) {
   double rate = static_cast<double>(ok) / elapsed;
   double floor = sqliteFloor(dir.path(), bodies);
   double p50 = percentile(latencies, 0.50), p99 = percentile(latencies, 0.99);
-  std::printf("%-44s %12s %12s\n", "ingest (SQLite, mTLS, keep-alive)", "measured", "budget");
+  std::printf("%-44s %12s %12s\n",
+              database.empty() ? "ingest (SQLite, mTLS, keep-alive)"
+                               : "ingest (PostgreSQL, mTLS, keep-alive)",
+              "measured", "budget");
   std::printf("%-44s %12.0f %12s\n", "durable reports/s", rate, ">= 3000");
   std::printf("%-44s %12.1f %12s\n", "latency p50 (ms)", p50, "");
   std::printf("%-44s %12.1f %12s\n", "latency p99 (ms)", p99, "<= 100");
