@@ -61,6 +61,7 @@ StatusOr<std::vector<IngestResult>> SqlStore::ingestReports(const std::vector<Ne
   std::lock_guard<std::mutex> lock(ingest_mu_);
   fleetTransactionEnded(false);
   Status s = db_.transaction("store reports", [&]() -> Status {
+    readBatchStanding(ingestStatements());
     for (const auto& r : reports) {
       IngestResult result = ingestOne(r);
       // Pending updates are dated by the first report that names them, whichever device sent
@@ -198,20 +199,15 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
       "WHERE device_id = ?");
   *s->update_seen, use(s->received), use(s->dropped), use(s->device);
   // The device as the report's standing needs it, with its last_sequence (read again after the
-  // insert) in the same round trip: its level's newest policy version (for grace periods) and
-  // whether any exemption names it or its owner (only then are they read). Its owner only when IT
-  // set it (kItOwnerSources), else ''.
+  // insert) in the same round trip. Its owner only when IT set it (kItOwnerSources), else ''.
+  // Its level's policy version and whether exemptions exist come from readBatchStanding.
   s->select_device = db_.prepare(
-      std::string("SELECT d.last_sequence, d.machine_id, d.level, CASE WHEN d.owner_source IN ") +
+      std::string("SELECT last_sequence, machine_id, level, CASE WHEN owner_source IN ") +
       kItOwnerSources +
-      " THEN COALESCE(d.owner, '') ELSE '' END, d.failing_since, d.alerted, "
-      "COALESCE((SELECT MAX(p.version) FROM policies p WHERE p.level = d.level), 0), "
-      "(SELECT COUNT(*) FROM exemptions e WHERE e.revoked_at IS NULL AND e.expired_at IS NULL "
-      "AND (e.device_id = d.device_id OR (e.owner = d.owner AND d.owner_source IN " +
-      kItOwnerSources + "))) FROM devices d WHERE d.device_id = ?");
+      " THEN COALESCE(owner, '') ELSE '' END, failing_since, alerted FROM devices "
+      "WHERE device_id = ?");
   *s->select_device, use(s->device), into(s->last_seq), into(s->prev_machine), into(s->level),
-      into(s->owner), into(s->failing_since), into(s->alerted), into(s->policy_version),
-      into(s->exemptions);
+      into(s->owner), into(s->failing_since), into(s->alerted);
   s->update_device = db_.prepare(
       "UPDATE devices SET last_seen = ?, agent_version = ?, machine_id = ?, last_sequence = ?, "
       "status = ?, latest_result = ?, latest_sha256 = ?, checks_summary = ?, "
@@ -300,9 +296,9 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   s.owner.clear();
   s.failing_since = Nullable<std::string>();
   s.alerted = 0;
-  s.policy_version = 0;
-  s.exemptions = 0;
   s.select_device->execute();
+  auto version = s.policy_versions.find(s.level);
+  s.policy_version = version == s.policy_versions.end() ? 0 : version->second;
   IngestResult stored = ingestResult(IngestOutcome::kStored, s.last_seq);
 
   // The device's latest state follows the highest sequence, not arrival order: a report sent
@@ -335,7 +331,7 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
                                 s.state_required[i]};
   }
   std::map<std::string, std::string> exempt;
-  if (s.exemptions > 0) {
+  if (s.any_exemptions) {  // select_exemptions finds those of this device or its owner
     s.exempt_checks.clear();
     s.exempt_until.clear();
     s.select_exemptions->execute();
@@ -407,6 +403,22 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
     if (one.fix_by || one.exempt_until) stored.deadlines.push_back(one);
   }
   return stored;
+}
+
+void SqlStore::readBatchStanding(IngestStatements& s) {
+  std::vector<std::string> levels;
+  std::vector<Poco::Int64> versions;
+  db_.exec("SELECT level, MAX(version) FROM policies GROUP BY level",
+           [&](Statement& st) { st, into(levels), into(versions); });
+  s.policy_versions.clear();
+  for (size_t i = 0; i < levels.size() && i < versions.size(); ++i)
+    s.policy_versions[levels[i]] = versions[i];
+  Poco::Int64 in_force = 0;
+  db_.exec(
+      "SELECT COUNT(*) FROM (SELECT 1 FROM exemptions WHERE revoked_at IS NULL AND expired_at "
+      "IS NULL LIMIT 1) AS e",
+      [&](Statement& st) { st, into(in_force); });
+  s.any_exemptions = in_force > 0;
 }
 
 const std::map<std::string, int64_t>& SqlStore::gracePeriods(const std::string& level,

@@ -55,8 +55,10 @@ class StandingStoreTest : public testing::StoreBackendTest {
     ASSERT_TRUE(store_->createSecret("hash", secret).ok());
   }
 
-  // A new version of level `level`'s policy: vpn required with `grace_days` (none: no key).
-  void policy(const std::string& level, int64_t version, std::optional<int> grace_days) {
+  // A new version of level `level`'s policy: vpn required with `grace_days` (none: no key),
+  // stored through `on` (another server's store) or store_.
+  void policy(const std::string& level, int64_t version, std::optional<int> grace_days,
+              Store* on = nullptr) {
     PolicyRecord p;
     p.level = level;
     p.version = version;
@@ -66,7 +68,7 @@ class StandingStoreTest : public testing::StoreBackendTest {
              grace + "},\"screen_lock\":{\"required\":true}}}";
     p.signature = "sig";
     p.created_at = kT0 - hours(24);
-    ASSERT_TRUE(store_->putPolicy(p).ok());
+    ASSERT_TRUE((on != nullptr ? on : store_.get())->putPolicy(p).ok());
   }
 
   void enroll(const std::string& id, const std::string& owner = "bob") {
@@ -243,6 +245,46 @@ TEST_P(StandingStoreTest, APolicyDefaultGraceAndALaterPolicyMoveTheDeadline) {
   EXPECT_EQ(d->status, "at_risk");
   EXPECT_EQ(*d->deadline, kT0 + hours(240));
   EXPECT_EQ(*d->failing_since, kT0);
+}
+
+// Ingest reads the levels' newest policy versions and whether any exemption is in force once per
+// batch (not once per store, nor kept across batches): a policy and an exemption that another
+// server (or the CLI) stored after this store's first report count at the next report.
+TEST_P(StandingStoreTest, TheNextReportSeesAPolicyAndAnExemptionAnotherServerStored) {
+  policy("standard", 1, std::nullopt);
+  enroll("dev-1");
+  enroll("dev-2");
+  report("dev-1", "fail", kT0);
+  report("dev-2", "fail", kT0);
+  auto second = OpenStore(uri_);
+  ASSERT_TRUE(second.ok()) << second.status().toString();
+  Store* other = second->get();
+  policy("standard", 2, 10, other);
+  report("dev-1", "fail", kT0 + hours(1));
+  auto d1 = store_->getDevice("dev-1");
+  ASSERT_TRUE(d1.ok());
+  EXPECT_EQ(d1->status, "at_risk");
+  ASSERT_TRUE(d1->deadline.has_value());
+  EXPECT_EQ(*d1->deadline, kT0 + hours(240));
+
+  ExemptionRecord e;
+  e.device_id = "dev-2";
+  e.check = "vpn";
+  e.until = kT0 + hours(48);
+  e.reason = "r";
+  e.created_at = kT0 + hours(1);
+  e.created_by = "test";
+  ASSERT_TRUE(other->createExemption(e).ok());
+  // Missing the exemption, this report would make dev-2 at_risk (grace 10 days) without it.
+  report("dev-2", "fail", kT0 + hours(2));
+  auto d2 = store_->getDevice("dev-2");
+  ASSERT_TRUE(d2.ok());
+  EXPECT_EQ(d2->status, "compliant");
+  ASSERT_NE(check(*d2, "vpn"), nullptr);
+  EXPECT_EQ(check(*d2, "vpn")->find("exempt_until")->asString(), formatRfc3339(e.until));
+  // dev-1 has no exemption: the same batch reading sees it in force for dev-2 only.
+  report("dev-1", "fail", kT0 + hours(3));
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "at_risk");
 }
 
 TEST_P(StandingStoreTest, AnExemptionMakesTheDeviceCompliantAndItsLapseIsAnEventOnce) {
