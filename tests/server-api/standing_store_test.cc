@@ -142,9 +142,11 @@ class StandingStoreTest : public testing::StoreBackendTest {
     return OwnerChange{device, std::move(owner), audit};
   }
 
-  // An exemption of `check` granted at `created`, for a device or (owner_exemption) an owner.
+  // An exemption of `check` granted at `created`, for a device or (owner_exemption) an owner,
+  // through `on` (another server's store) or store_.
   ExemptionRecord exemption(const std::string& who, TimePoint until, TimePoint created,
-                            bool owner_exemption = false, const std::string& check = "vpn") {
+                            bool owner_exemption = false, const std::string& check = "vpn",
+                            Store* on = nullptr) {
     ExemptionRecord e;
     (owner_exemption ? e.owner : e.device_id) = who;
     e.check = check;
@@ -152,7 +154,7 @@ class StandingStoreTest : public testing::StoreBackendTest {
     e.reason = "r";
     e.created_at = created;
     e.created_by = "test";
-    auto made = store_->createExemption(e);
+    auto made = (on != nullptr ? on : store_.get())->createExemption(e);
     EXPECT_TRUE(made.ok()) << made.status().toString();
     return made.ok() ? *made : e;
   }
@@ -267,14 +269,8 @@ TEST_P(StandingStoreTest, TheNextReportSeesAPolicyAndAnExemptionAnotherServerSto
   ASSERT_TRUE(d1->deadline.has_value());
   EXPECT_EQ(*d1->deadline, kT0 + hours(240));
 
-  ExemptionRecord e;
-  e.device_id = "dev-2";
-  e.check = "vpn";
-  e.until = kT0 + hours(48);
-  e.reason = "r";
-  e.created_at = kT0 + hours(1);
-  e.created_by = "test";
-  ASSERT_TRUE(other->createExemption(e).ok());
+  ExemptionRecord e = exemption("dev-2", kT0 + hours(48), kT0 + hours(1), false, "vpn", other);
+  ASSERT_GT(e.id, 0);
   // Missing the exemption, this report would make dev-2 at_risk (grace 10 days) without it.
   report("dev-2", "fail", kT0 + hours(2));
   auto d2 = store_->getDevice("dev-2");
