@@ -226,7 +226,8 @@ class AdminHandler final : public RouteHandler {
     detail.set("from", before->level);
     detail.set("to", l->asString());
     AuditEntry entry = auditEntry(token, "device.level", "device:" + id, detail);
-    Status s = context_.store->setDeviceLevel(id, l->asString(), &entry);
+    Status s =
+        context_.store->setDeviceLevel(id, l->asString(), std::chrono::system_clock::now(), &entry);
     if (s.code() == StatusCode::kFailedPrecondition) throw HttpError{409, s.message(), "no_policy"};
     if (!s.ok()) throw StoreError(s);
     context_.log->info("device " + id + " moved to level " + l->asString() + " by token \"" +

@@ -125,7 +125,7 @@ constexpr const char* kUsage =
     "                                                     send a signed test delivery now\n"
     "  webhook deliveries ID [--before ID] [--limit N] [--json]\n"
     "                                                     the delivery log, newest first\n"
-    "  report compliance --from DATE --to DATE [--format csv|json] [--output FILE]\n"
+    "  report compliance --from DATE --to DATE [--format csv|json] [--output FILE [--force]]\n"
     "                                                     the period report for auditors: per\n"
     "                                                     device and check the share of the\n"
     "                                                     period compliant, incidents, stale\n"

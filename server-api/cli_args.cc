@@ -80,6 +80,7 @@ constexpr FlagSpec kFlags[] = {
     {.name = "--json", .kind = FlagKind::kSwitch},
     {.name = "--finish", .kind = FlagKind::kSwitch},
     {.name = "--prepare", .kind = FlagKind::kSwitch},
+    {.name = "--force", .kind = FlagKind::kSwitch},
     {.name = "--passphrase",
      .kind = FlagKind::kRefused,
      .refusal = "a passphrase on the command line is visible to every local user; use "

@@ -227,7 +227,7 @@ int CmdDevice(const ParsedFlags& a, const ServerCliEnvironment& env, Store& stor
     detail.set("from", before->level);
     detail.set("to", level);
     AuditEntry entry = CliEntry("device.level", "device:" + id, detail);
-    if (Status s = store.setDeviceLevel(id, level, &entry); !s.ok()) return Fail(env.err, s);
+    if (Status s = store.setDeviceLevel(id, level, now, &entry); !s.ok()) return Fail(env.err, s);
     env.err << "device " << id << " is held to level " << level << " from its next request on\n";
     return kExitOk;
   }

@@ -11,7 +11,7 @@ namespace hearth::server {
 
 namespace {
 
-enum class State { kCompliant, kNoncompliant, kUnknown };
+enum class State { kCompliant, kNoncompliant, kUnknown, kExempt, kNotRequired };
 
 State stateOf(const std::optional<std::string>& verdict) {
   if (!verdict) return State::kUnknown;
@@ -43,7 +43,31 @@ void extend(Timeline& t, int64_t at, State state) {
   t.push_back({at, state});
 }
 
-Timeline checkTimeline(const CheckHistory& c, int64_t start, int64_t end) {
+// Reads a timeline at increasing times.
+class Cursor {
+ public:
+  explicit Cursor(const Timeline& t) : t_(t) {}
+  State at(int64_t when) {
+    while (i_ + 1 < t_.size() && t_[i_ + 1].at <= when) ++i_;
+    return t_[i_].state;
+  }
+
+ private:
+  const Timeline& t_;
+  size_t i_ = 0;
+};
+
+void addStarts(const Timeline& t, std::vector<int64_t>& points) {
+  for (const auto& seg : t) points.push_back(seg.at);
+}
+
+void sortUnique(std::vector<int64_t>& points) {
+  std::sort(points.begin(), points.end());
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+}
+
+// The check's verdicts over [start, end).
+Timeline verdictTimeline(const CheckHistory& c, int64_t start, int64_t end) {
   State current = stateOf(c.verdict_at_start);
   size_t i = 0;
   for (; i < c.changes.size() && c.changes[i].at <= start; ++i) {
@@ -52,6 +76,51 @@ Timeline checkTimeline(const CheckHistory& c, int64_t start, int64_t end) {
   Timeline t{{start, current}};
   for (; i < c.changes.size() && c.changes[i].at < end; ++i) {
     extend(t, c.changes[i].at, stateOf(c.changes[i].verdict));
+  }
+  return t;
+}
+
+bool exemptAt(const CheckHistory& c, int64_t when) {
+  for (const auto& e : c.exempt) {
+    if (e.start <= when && when < e.end) return true;
+  }
+  return false;
+}
+
+// The check's states over [start, end): its verdicts, exempt where an exemption covers a
+// failure or an unknown verdict.
+Timeline checkTimeline(const CheckHistory& c, int64_t start, int64_t end) {
+  Timeline verdicts = verdictTimeline(c, start, end);
+  if (c.exempt.empty()) return verdicts;
+  std::vector<int64_t> points;
+  addStarts(verdicts, points);
+  for (const auto& e : c.exempt) {
+    if (e.start > start && e.start < end) points.push_back(e.start);
+    if (e.end > start && e.end < end) points.push_back(e.end);
+  }
+  sortUnique(points);
+  Cursor v(verdicts);
+  Timeline t;
+  for (int64_t p : points) {
+    State s = v.at(p);
+    if ((s == State::kNoncompliant || s == State::kUnknown) && exemptAt(c, p)) s = State::kExempt;
+    extend(t, p, s);
+  }
+  return t;
+}
+
+// Whether the check was required over [start, end): kCompliant while required, kNotRequired
+// while not (a timeline of two states).
+Timeline requiredTimeline(const CheckHistory& c, int64_t start, int64_t end) {
+  auto state = [](bool required) { return required ? State::kCompliant : State::kNotRequired; };
+  bool current = c.required;
+  size_t i = 0;
+  for (; i < c.required_changes.size() && c.required_changes[i].at <= start; ++i) {
+    current = c.required_changes[i].value;
+  }
+  Timeline t{{start, state(current)}};
+  for (; i < c.required_changes.size() && c.required_changes[i].at < end; ++i) {
+    extend(t, c.required_changes[i].at, state(c.required_changes[i].value));
   }
   return t;
 }
@@ -65,51 +134,46 @@ std::optional<int64_t> firstVerdict(const CheckHistory& c, int64_t start, int64_
   return std::nullopt;
 }
 
-// The device's timeline: non-compliant while a required check fails, else unknown while one is
-// unknown, else compliant. With no required check: unknown until any check has a verdict, then
-// compliant.
-Timeline deviceTimeline(const DeviceHistory& d, const std::vector<Timeline>& checks, int64_t start,
-                        int64_t end) {
-  std::vector<size_t> required;
-  for (size_t i = 0; i < d.checks.size(); ++i) {
-    if (d.checks[i].required) required.push_back(i);
+// The device's timeline from its checks' (`states`) and whether each was required then
+// (`required`): non-compliant while a required check fails, else unknown while one is unknown,
+// else exempt while one is exempt, else compliant. While no check is required: unknown until any
+// check has a verdict, then compliant.
+Timeline deviceTimeline(const DeviceHistory& d, const std::vector<Timeline>& states,
+                        const std::vector<Timeline>& required, int64_t start, int64_t end) {
+  std::optional<int64_t> first;
+  for (const auto& c : d.checks) {
+    auto at = firstVerdict(c, start, end);
+    if (at && (!first || *at < *first)) first = at;
+  }
+  std::vector<int64_t> points{start};
+  if (first) points.push_back(*first);
+  for (size_t i = 0; i < states.size(); ++i) {
+    addStarts(states[i], points);
+    addStarts(required[i], points);
+  }
+  sortUnique(points);
+  std::vector<Cursor> state_at, required_at;
+  for (size_t i = 0; i < states.size(); ++i) {
+    state_at.emplace_back(states[i]);
+    required_at.emplace_back(required[i]);
   }
   Timeline t;
-  if (required.empty()) {
-    std::optional<int64_t> first;
-    for (const auto& c : d.checks) {
-      auto at = firstVerdict(c, start, end);
-      if (at && (!first || *at < *first)) first = at;
+  for (int64_t p : points) {
+    bool any_required = false, failing = false, unknown = false, exempt = false;
+    for (size_t i = 0; i < states.size(); ++i) {
+      if (required_at[i].at(p) != State::kCompliant) continue;
+      any_required = true;
+      State s = state_at[i].at(p);
+      failing = failing || s == State::kNoncompliant;
+      unknown = unknown || s == State::kUnknown;
+      exempt = exempt || s == State::kExempt;
     }
-    extend(t, start, State::kUnknown);
-    if (first) extend(t, *first, State::kCompliant);
-    return t;
-  }
-  // A sweep over every required check's state changes, in time order.
-  int failing = 0, unknown = 0;
-  auto count = [&](State s, int delta) {
-    if (s == State::kNoncompliant) failing += delta;
-    if (s == State::kUnknown) unknown += delta;
-  };
-  std::vector<std::tuple<int64_t, State, State>> changes;  // at, from, to
-  for (size_t i : required) {
-    const Timeline& c = checks[i];
-    count(c.front().state, 1);
-    for (size_t k = 1; k < c.size(); ++k) changes.emplace_back(c[k].at, c[k - 1].state, c[k].state);
-  }
-  std::stable_sort(changes.begin(), changes.end(),
-                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
-  auto now = [&] {
-    return failing > 0 ? State::kNoncompliant : unknown > 0 ? State::kUnknown : State::kCompliant;
-  };
-  extend(t, start, now());
-  for (size_t k = 0; k < changes.size();) {
-    int64_t at = std::get<0>(changes[k]);
-    for (; k < changes.size() && std::get<0>(changes[k]) == at; ++k) {
-      count(std::get<1>(changes[k]), -1);
-      count(std::get<2>(changes[k]), 1);
-    }
-    extend(t, at, now());
+    State s = failing                                  ? State::kNoncompliant
+              : unknown                                ? State::kUnknown
+              : exempt                                 ? State::kExempt
+              : any_required || (first && p >= *first) ? State::kCompliant
+                                                       : State::kUnknown;
+    extend(t, p, s);
   }
   return t;
 }
@@ -122,10 +186,14 @@ void summarize(const Timeline& t, int64_t end, StateSeconds& seconds,
     int64_t length = until - t[k].at;
     switch (t[k].state) {
       case State::kCompliant:
+      case State::kNotRequired:
         seconds.compliant += length;
         break;
       case State::kUnknown:
         seconds.unknown += length;
+        break;
+      case State::kExempt:
+        seconds.exempt += length;
         break;
       case State::kNoncompliant:
         seconds.noncompliant += length;
@@ -133,6 +201,19 @@ void summarize(const Timeline& t, int64_t end, StateSeconds& seconds,
         break;
     }
   }
+}
+
+// The value at the end of [start, end) and the changes within it, from the value at the
+// period's start and the period's changes.
+template <typename T>
+T valueOver(T value, const std::vector<ValueChange<T>>& changes, int64_t start, int64_t end,
+            std::vector<ValueChange<T>>& within) {
+  for (const auto& c : changes) {
+    if (c.at >= end) break;
+    if (c.at > start && c.value != value) within.push_back(c);
+    value = c.value;
+  }
+  return value;
 }
 
 }  // namespace
@@ -146,17 +227,27 @@ std::optional<DeviceReport> ComputeDeviceReport(const DeviceHistory& device,
   r.device = &device;
   r.start = start;
   r.end = end;
-  std::vector<Timeline> timelines;
-  timelines.reserve(device.checks.size());
+  r.level = valueOver(device.level, device.level_changes, start, end, r.level_changes);
+  std::vector<Timeline> states, required;
+  states.reserve(device.checks.size());
+  required.reserve(device.checks.size());
   for (const auto& c : device.checks) {
-    timelines.push_back(checkTimeline(c, start, end));
+    states.push_back(checkTimeline(c, start, end));
+    required.push_back(requiredTimeline(c, start, end));
     CheckReport check;
     check.check_id = c.check_id;
-    check.required = c.required;
-    summarize(timelines.back(), end, check.seconds, check.incidents);
+    check.required = valueOver(c.required, c.required_changes, start, end, check.required_changes);
+    for (const auto& e : c.exempt) {
+      if (e.end <= start || e.start >= end) continue;
+      ExemptSpan clipped = e;
+      clipped.start = std::max(e.start, start);
+      clipped.end = std::min(e.end, end);
+      check.exempt.push_back(std::move(clipped));
+    }
+    summarize(states.back(), end, check.seconds, check.incidents);
     r.checks.push_back(std::move(check));
   }
-  summarize(deviceTimeline(device, timelines, start, end), end, r.seconds, r.incidents);
+  summarize(deviceTimeline(device, states, required, start, end), end, r.seconds, r.incidents);
   for (const auto& s : device.stale) {
     int64_t from = std::max(s.start, start);
     int64_t until = s.end ? std::min(*s.end, end) : end;
@@ -180,7 +271,7 @@ std::string PercentText(int64_t hundredths) {
 }
 
 void ReportTotals::add(const DeviceReport& report) {
-  LevelTotals& level = levels_[report.device->level];
+  LevelTotals& level = levels_[report.level];
   ++level.devices;
   level.seconds.add(report.seconds);
   if (!report.incidents.empty()) ++level.devices_with_incidents;

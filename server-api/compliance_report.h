@@ -7,10 +7,14 @@
 //  - A device is observed from max(from, enrolled_at) to min(to, retired_at).
 //  - A check is compliant while its verdict is pass or not_applicable, non-compliant while it is
 //    fail, unknown while it is unknown or while it has no verdict yet (the device had not
-//    reported it). A verdict holds from the report that brought it until the next report that
+//    reported it), and exempt while it would be non-compliant or unknown but an exemption of it
+//    was in force. A verdict holds from the report that brought it until the next report that
 //    changes it, stale or not.
-//  - A device is non-compliant while any of its required checks fails; else unknown while any
-//    required check is unknown (or before its first report); else compliant.
+//  - Whether a check is required, and the device's level, are what held at each time (their
+//    recorded changes, compliance_history.h).
+//  - A device is non-compliant while any check required then fails (not exempt); else unknown
+//    while one is unknown (or before its first report); else exempt while one is exempt; else
+//    compliant. Its seconds come from its checks' timelines, so they agree with the checks'.
 #pragma once
 
 #include <cstdint>
@@ -31,11 +35,13 @@ struct StateSeconds {
   int64_t compliant = 0;
   int64_t noncompliant = 0;
   int64_t unknown = 0;
-  int64_t observed() const { return compliant + noncompliant + unknown; }
+  int64_t exempt = 0;
+  int64_t observed() const { return compliant + noncompliant + unknown + exempt; }
   void add(const StateSeconds& o) {
     compliant += o.compliant;
     noncompliant += o.noncompliant;
     unknown += o.unknown;
+    exempt += o.exempt;
   }
 };
 
@@ -49,7 +55,9 @@ struct Incident {
 
 struct CheckReport {
   std::string check_id;
-  bool required = false;
+  bool required = false;                            // at the end of the observed span
+  std::vector<ValueChange<bool>> required_changes;  // within the observed span
+  std::vector<ExemptSpan> exempt;                   // clipped to the observed span
   StateSeconds seconds;
   std::vector<Incident> incidents;
 };
@@ -58,10 +66,12 @@ struct DeviceReport {
   const DeviceHistory* device = nullptr;
   int64_t start = 0;  // observed span
   int64_t end = 0;
-  StateSeconds seconds;             // the device as a whole
-  std::vector<Incident> incidents;  // the device as a whole (required checks)
-  std::vector<CheckReport> checks;  // by check_id
-  std::vector<StaleSpan> stale;     // clipped to the observed span
+  std::string level;  // at the end of the observed span (totals count the device there)
+  std::vector<ValueChange<std::string>> level_changes;  // within the observed span
+  StateSeconds seconds;                                 // the device as a whole
+  std::vector<Incident> incidents;                      // the device as a whole (required checks)
+  std::vector<CheckReport> checks;                      // by check_id
+  std::vector<StaleSpan> stale;                         // clipped to the observed span
   int64_t stale_seconds = 0;
 };
 

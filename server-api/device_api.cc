@@ -194,8 +194,9 @@ class DeviceHandler final : public RouteHandler {
     TimePoint now = std::chrono::system_clock::now();
     refuseRenewalTooSoon(d, presented, now);
     auto [cert, info] = issueCertificate(d.device_id, csr->public_key_pem, now);
-    Status s = context_.store->setPendingCertificate(d.device_id, presented.serial_hex,
-                                                     info.serial_hex, info.spki_sha256, now);
+    // Its expiry is recorded in the same write (certificate_expiring): a crash cannot lose it.
+    Status s = context_.store->setPendingCertificate(
+        d.device_id, presented.serial_hex, info.serial_hex, info.spki_sha256, now, info.not_after);
     if (!s.ok()) {
       if (s.code() == StatusCode::kFailedPrecondition) {
         throw HttpError{403, "certificate is not the device's current certificate",
@@ -204,7 +205,6 @@ class DeviceHandler final : public RouteHandler {
       context_.log->error("renewal: " + s.message());
       throw HttpError{503, "database unavailable"};
     }
-    recordExpiry(d.device_id, info);
     context_.log->info("device " + d.device_id + " renewed its certificate: " + info.serial_hex +
                        " valid until " + formatRfc3339(info.not_after) +
                        (now > presented.not_after ? " (its previous one had expired)" : ""));
@@ -243,6 +243,7 @@ class DeviceHandler final : public RouteHandler {
     d.owner = er->owner;
     d.cert_serial = info.serial_hex;
     d.cert_key_sha256 = info.spki_sha256;
+    d.cert_not_after = info.not_after;  // recorded in the enrolment's transaction
     d.enrolled_at = now;
     auto stored = context_.store->enrollDevice(HashSecret(er->enroll_secret), d, now,
                                                context_.options.enroll_spike);
@@ -273,7 +274,6 @@ class DeviceHandler final : public RouteHandler {
       context_.log->error("enrolment: " + stored.status().message());
       throw HttpError{503, "database unavailable"};
     }
-    recordExpiry(d.device_id, info);
     context_.log->info("enrolled device " + d.device_id + " host \"" + json::escape(d.hostname) +
                        "\" level " + stored->level);
     protocol::EnrollResponse out{
@@ -287,17 +287,6 @@ class DeviceHandler final : public RouteHandler {
     }
     SendJson(resp, 201, answer);
     return 201;
-  }
-
-  // Records when a certificate just issued expires (certificate_expiring); a failure only leaves
-  // this one unwatched, and is logged.
-  void recordExpiry(const std::string& device_id, const protocol::CertificateInfo& info) const {
-    Status s = context_.store->setCertificateExpiry(device_id, info.serial_hex, info.not_after);
-    if (!s.ok()) {
-      context_.log->warning(
-          "certificate " + info.serial_hex + " of device " + device_id +
-          ": its expiry is not recorded (no certificate_expiring event for it): " + s.message());
-    }
   }
 
   // At most one renewal a day per device (issue 13: an agent clock far ahead renewed on every

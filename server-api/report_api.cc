@@ -56,6 +56,10 @@ int RouteComplianceReport(ServerContext& context, const std::map<std::string, st
     throw HttpError{503, "the report cannot be recorded in the audit log now; retry later"};
   }
 
+  // The audit log's entries only for those who may read the audit log (GET /api/v1/audit needs
+  // the admin scope): a read token's report leaves them out.
+  ReportOptions options;
+  options.admin_actions = token.scope == "admin";
   Status s = WriteComplianceReport(
       *context.store, *period, *format,
       [&]() -> std::ostream& {
@@ -67,7 +71,7 @@ int RouteComplianceReport(ServerContext& context, const std::map<std::string, st
         resp.setChunkedTransferEncoding(true);
         return resp.send();
       },
-      alive);
+      alive, options);
   if (s.ok()) return 200;
   context.log->error("compliance report: " + s.message());
   if (!resp.sent()) throw HttpError{503, "database unavailable"};

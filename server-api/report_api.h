@@ -1,7 +1,8 @@
 // GET /api/v1/compliance-report?from=&to=&format=csv|json on IT's listener (admin_api.cc routes
 // it here): the period report for auditors (hearth/server/report.h), streamed (chunked) a page of
-// devices at a time. A read token may read it; like the CSV export, it is recorded in the audit
-// log before a byte is sent.
+// devices at a time. A read token may read it, without the admin actions from the audit log
+// (those need the admin scope, like GET /api/v1/audit); like the CSV export, it is recorded in
+// the audit log before a byte is sent.
 #pragma once
 
 #include <functional>

@@ -2,10 +2,15 @@
 //
 // CSV (RFC 4180, CRLF, cells through CsvCell: quoted when needed, formula-safe): one table whose
 // first column says what a row is, so that a spreadsheet filters it:
-//   period        start, end, observed_seconds
-//   device        a device over its observed span: seconds by state, compliant_percent,
-//                 incidents (how many), stale_seconds
-//   check         one check of that device, likewise
+//   period        start, end, observed_seconds; detail "complete", or "incomplete: ..." when
+//                 retention deleted history the period needs (it is not covered)
+//   device        a device over its observed span: its level at the end, seconds by state,
+//                 compliant_percent, incidents (how many), stale_seconds
+//   check         one check of that device, likewise; required: at the end of the span
+//   level_change  the device moved to `level` at `start`
+//   required_change  the check became required (true) or not at `start`
+//   exemption     an exemption of the check in force: start, end (clipped to the span),
+//                 observed_seconds, actor (who granted it), target exemption:ID, detail (reason)
 //   incident      a non-compliant span of the device (check empty) or of one check: start, end
 //                 (empty while it was still going on), observed_seconds; detail
 //                 "began_before" and/or "open"
@@ -15,8 +20,9 @@
 //   level_check   totals of one check over a level's devices
 //   admin_action  an audit log entry of the period: start (its time), actor, action, target,
 //                 detail (JSON)
-// JSON: {"report":"compliance","from","to","period_seconds","devices":[...],"levels":[...],
-// "admin_actions":[...]}, the same facts.
+// JSON: {"report":"compliance","from","to","period_seconds","history_complete","pruned_before",
+// "devices":[...],"levels":[...],"admin_actions":[...]}, the same facts. The admin actions are
+// left out (no rows, no key) unless ReportOptions::admin_actions.
 #include <array>
 #include <chrono>
 #include <memory>
@@ -53,25 +59,27 @@ std::string incidentFlags(const Incident& i) {
 class ReportWriter {
  public:
   virtual ~ReportWriter() = default;
-  virtual void begin(const ReportPeriod& period) = 0;
+  virtual void begin(const ReportPeriod& period, const Store::ReportContext& context) = 0;
   virtual void device(const DeviceReport& report) = 0;
-  virtual void end(const ReportTotals& totals, const std::vector<AuditEntry>& actions) = 0;
+  // `actions`: none when the report leaves them out.
+  virtual void end(const ReportTotals& totals, const std::vector<AuditEntry>* actions) = 0;
 };
 
 class CsvWriter final : public ReportWriter {
  public:
   explicit CsvWriter(std::ostream& out) : out_(out) {}
 
-  void begin(const ReportPeriod& period) override {
+  void begin(const ReportPeriod& period, const Store::ReportContext& context) override {
     out_ << "record,device_id,hostname,owner,level,check,required,start,end,observed_seconds,"
-            "compliant_seconds,noncompliant_seconds,unknown_seconds,compliant_percent,incidents,"
-            "stale_seconds,devices,devices_with_incidents,devices_stale,actor,action,target,"
-            "detail\r\n";
+            "compliant_seconds,noncompliant_seconds,unknown_seconds,exempt_seconds,"
+            "compliant_percent,incidents,stale_seconds,devices,devices_with_incidents,"
+            "devices_stale,actor,action,target,detail\r\n";
     Row r{};
     r[kRecord] = "period";
     r[kStart] = timeText(period.from);
     r[kEnd] = timeText(period.to);
     r[kObserved] = std::to_string(period.to - period.from);
+    r[kDetail] = CoverageText(period, context);
     write(r);
   }
 
@@ -82,6 +90,7 @@ class CsvWriter final : public ReportWriter {
     base[kHostname] = d.hostname;
     base[kOwner] = d.owner.value_or("");
     base[kLevel] = d.level;
+    base[kLevel] = report.level;
     Row r = base;
     r[kRecord] = "device";
     r[kStart] = timeText(report.start);
@@ -101,6 +110,35 @@ class CsvWriter final : public ReportWriter {
       row[kIncidents] = std::to_string(c.incidents.size());
       write(row);
     }
+    for (const auto& l : report.level_changes) {
+      Row row = base;
+      row[kRecord] = "level_change";
+      row[kLevel] = l.value;
+      row[kStart] = timeText(l.at);
+      write(row);
+    }
+    for (const auto& c : report.checks) {
+      for (const auto& change : c.required_changes) {
+        Row row = base;
+        row[kRecord] = "required_change";
+        row[kCheck] = c.check_id;
+        row[kRequired] = change.value ? "true" : "false";
+        row[kStart] = timeText(change.at);
+        write(row);
+      }
+      for (const auto& e : c.exempt) {
+        Row row = base;
+        row[kRecord] = "exemption";
+        row[kCheck] = c.check_id;
+        row[kStart] = timeText(e.start);
+        row[kEnd] = timeText(e.end);
+        row[kObserved] = std::to_string(e.end - e.start);
+        row[kActor] = e.created_by;
+        row[kTarget] = "exemption:" + std::to_string(e.id);
+        row[kDetail] = e.reason;
+        write(row);
+      }
+    }
     incidents(base, "", report.incidents);
     for (const auto& c : report.checks) incidents(base, c.check_id, c.incidents);
     for (const auto& s : report.stale) {
@@ -114,7 +152,7 @@ class CsvWriter final : public ReportWriter {
     }
   }
 
-  void end(const ReportTotals& totals, const std::vector<AuditEntry>& actions) override {
+  void end(const ReportTotals& totals, const std::vector<AuditEntry>* actions) override {
     for (const auto& [level, t] : totals.levels()) {
       Row r{};
       r[kRecord] = "level";
@@ -136,7 +174,8 @@ class CsvWriter final : public ReportWriter {
         write(row);
       }
     }
-    for (const auto& a : actions) {
+    if (actions == nullptr) return;
+    for (const auto& a : *actions) {
       Row r{};
       r[kRecord] = "admin_action";
       r[kStart] = formatRfc3339(a.at);
@@ -163,6 +202,7 @@ class CsvWriter final : public ReportWriter {
     kCompliant,
     kNoncompliant,
     kUnknown,
+    kExempt,
     kPercent,
     kIncidents,
     kStale,
@@ -182,6 +222,7 @@ class CsvWriter final : public ReportWriter {
     r[kCompliant] = std::to_string(s.compliant);
     r[kNoncompliant] = std::to_string(s.noncompliant);
     r[kUnknown] = std::to_string(s.unknown);
+    r[kExempt] = std::to_string(s.exempt);
     r[kPercent] = PercentText(PercentHundredths(s.compliant, s.observed()));
   }
 
@@ -215,9 +256,12 @@ class JsonWriter final : public ReportWriter {
  public:
   explicit JsonWriter(std::ostream& out) : out_(out) {}
 
-  void begin(const ReportPeriod& period) override {
+  void begin(const ReportPeriod& period, const Store::ReportContext& context) override {
     out_ << "{\"report\":\"compliance\",\"from\":\"" << timeText(period.from) << "\",\"to\":\""
          << timeText(period.to) << "\",\"period_seconds\":" << (period.to - period.from)
+         << ",\"history_complete\":" << (Covered(period, context) ? "true" : "false")
+         << ",\"pruned_before\":"
+         << (context.pruned_before ? "\"" + formatRfc3339(*context.pruned_before) + "\"" : "null")
          << ",\"devices\":[";
   }
 
@@ -227,7 +271,8 @@ class JsonWriter final : public ReportWriter {
     o.set("device_id", d.device_id);
     o.set("hostname", d.hostname);
     o.set("owner", d.owner ? json::Value(*d.owner) : json::Value());
-    o.set("level", d.level);
+    o.set("level", report.level);
+    o.set("level_changes", changes(report.level_changes, "level"));
     o.set("start", timeText(report.start));
     o.set("end", timeText(report.end));
     seconds(o, report.seconds);
@@ -247,8 +292,21 @@ class JsonWriter final : public ReportWriter {
       json::Value check = json::Value::object();
       check.set("check", c.check_id);
       check.set("required", c.required);
+      check.set("required_changes", changes(c.required_changes, "required"));
       seconds(check, c.seconds);
       check.set("incidents", incidents(c.incidents));
+      json::Value exemptions = json::Value::array();
+      for (const auto& e : c.exempt) {
+        json::Value x = json::Value::object();
+        x.set("exemption_id", e.id);
+        x.set("start", timeText(e.start));
+        x.set("end", timeText(e.end));
+        x.set("seconds", e.end - e.start);
+        x.set("reason", e.reason);
+        x.set("created_by", e.created_by);
+        exemptions.push(std::move(x));
+      }
+      check.set("exemptions", std::move(exemptions));
       checks.push(std::move(check));
     }
     o.set("checks", std::move(checks));
@@ -256,7 +314,7 @@ class JsonWriter final : public ReportWriter {
     first_ = false;
   }
 
-  void end(const ReportTotals& totals, const std::vector<AuditEntry>& actions) override {
+  void end(const ReportTotals& totals, const std::vector<AuditEntry>* actions) override {
     json::Value levels = json::Value::array();
     for (const auto& [level, t] : totals.levels()) {
       json::Value o = json::Value::object();
@@ -278,10 +336,13 @@ class JsonWriter final : public ReportWriter {
       o.set("checks", std::move(checks));
       levels.push(std::move(o));
     }
-    json::Value audit = json::Value::array();
-    for (const auto& a : actions) audit.push(AuditEntryJson(a));
-    out_ << "\n],\"levels\":" << json::write(levels) << ",\"admin_actions\":" << json::write(audit)
-         << "}\n";
+    out_ << "\n],\"levels\":" << json::write(levels);
+    if (actions != nullptr) {
+      json::Value audit = json::Value::array();
+      for (const auto& a : *actions) audit.push(AuditEntryJson(a));
+      out_ << ",\"admin_actions\":" << json::write(audit);
+    }
+    out_ << "}\n";
   }
 
  private:
@@ -291,8 +352,22 @@ class JsonWriter final : public ReportWriter {
     v.set("compliant", s.compliant);
     v.set("noncompliant", s.noncompliant);
     v.set("unknown", s.unknown);
+    v.set("exempt", s.exempt);
     o.set("seconds", std::move(v));
     o.set("compliant_percent", percentJson(s.compliant, s.observed()));
+  }
+
+  // [{"at", `key`: the value from then on}, ...]
+  template <typename T>
+  static json::Value changes(const std::vector<ValueChange<T>>& list, const char* key) {
+    json::Value arr = json::Value::array();
+    for (const auto& c : list) {
+      json::Value o = json::Value::object();
+      o.set("at", timeText(c.at));
+      o.set(key, c.value);
+      arr.push(std::move(o));
+    }
+    return arr;
   }
 
   static json::Value incidents(const std::vector<Incident>& list) {
@@ -313,24 +388,6 @@ class JsonWriter final : public ReportWriter {
   bool first_ = true;
 };
 
-// The audit log's entries made within the period, oldest first.
-StatusOr<std::vector<AuditEntry>> adminActions(Store& store, const ReportPeriod& period) {
-  std::vector<AuditEntry> out;
-  auto from = std::chrono::system_clock::time_point(std::chrono::seconds(period.from));
-  auto to = std::chrono::system_clock::time_point(std::chrono::seconds(period.to));
-  int64_t after = 0;
-  while (true) {
-    auto page = store.listAudit(after, 1000);
-    if (!page.ok()) return page.status();
-    for (auto& e : *page) {
-      if (e.at >= from && e.at < to) out.push_back(std::move(e));
-    }
-    if (page->size() < 1000) break;
-    after = page->back().id;
-  }
-  return out;
-}
-
 std::optional<TimePoint> periodEnd(const std::string& text) {
   std::string t = text;
   if (t.size() == 10) t += "T00:00:00Z";
@@ -340,6 +397,17 @@ std::optional<TimePoint> periodEnd(const std::string& text) {
 }
 
 }  // namespace
+
+bool Covered(const ReportPeriod& period, const Store::ReportContext& context) {
+  return !context.pruned_before ||
+         TimePoint(std::chrono::seconds(period.from)) >= *context.pruned_before;
+}
+
+std::string CoverageText(const ReportPeriod& period, const Store::ReportContext& context) {
+  if (Covered(period, context)) return "complete";
+  return "incomplete: retention deleted history before " + formatRfc3339(*context.pruned_before) +
+         "; the period is not covered by stored history";
+}
 
 StatusOr<ReportFormat> ParseReportFormat(const std::string& text) {
   if (text == "csv") return ReportFormat::kCsv;
@@ -372,9 +440,9 @@ StatusOr<ReportPeriod> ParseReportPeriod(const std::string& from, const std::str
 
 Status WriteComplianceReport(Store& store, const ReportPeriod& period, ReportFormat format,
                              const std::function<std::ostream&()>& open,
-                             const std::function<void()>& progress) {
-  auto actions = adminActions(store, period);
-  if (!actions.ok()) return actions.status();
+                             const std::function<void()>& progress, const ReportOptions& options) {
+  auto context = store.reportContext(period, options.admin_actions);
+  if (!context.ok()) return context.status();
   ReportPageQuery query{period, "", 1000};
   auto page = store.reportHistory(query);
   if (!page.ok()) return page.status();
@@ -385,7 +453,7 @@ Status WriteComplianceReport(Store& store, const ReportPeriod& period, ReportFor
   } else {
     writer = std::make_unique<JsonWriter>(out);
   }
-  writer->begin(period);
+  writer->begin(period, *context);
   ReportTotals totals;
   while (true) {
     for (const auto& d : *page) {
@@ -400,7 +468,7 @@ Status WriteComplianceReport(Store& store, const ReportPeriod& period, ReportFor
     page = store.reportHistory(query);
     if (!page.ok()) return page.status();
   }
-  writer->end(totals, *actions);
+  writer->end(totals, options.admin_actions ? &context->admin_actions : nullptr);
   out.flush();
   if (!out) return UnavailableError("the report could not be written out");
   return OkStatus();

@@ -84,7 +84,8 @@ class SqlStore final : public Store {
   StatusOr<std::vector<DeviceRecord>> listDevices(const DeviceFilter& f) override;
   Status setPendingCertificate(const std::string& device_id, const std::string& current_serial,
                                const std::string& new_serial, const std::string& new_key_sha256,
-                               TimePoint at) override;
+                               TimePoint at,
+                               const std::optional<TimePoint>& new_not_after) override;
   Status bindCertificateKey(const std::string& device_id, const std::string& serial,
                             const std::string& key_sha256) override;
   Status promotePendingCertificate(const std::string& device_id, const std::string& serial,
@@ -103,7 +104,7 @@ class SqlStore final : public Store {
   Status setDeviceOwners(const std::vector<OwnerChange>& changes) override;
   StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
       TimePoint now_time, std::chrono::seconds stale_after) override;
-  Status setDeviceLevel(const std::string& device_id, const std::string& level,
+  Status setDeviceLevel(const std::string& device_id, const std::string& level, TimePoint at,
                         const AuditEntry* audit) override;
 
   // store_exemptions.cc
@@ -125,6 +126,7 @@ class SqlStore final : public Store {
 
   // store_report.cc
   StatusOr<std::vector<DeviceHistory>> reportHistory(const ReportPageQuery& query) override;
+  StatusOr<ReportContext> reportContext(const ReportPeriod& period, bool admin_actions) override;
 
   // store_prune.cc
   StatusOr<PruneResult> prune(const PruneOptions& o) override;
@@ -160,18 +162,19 @@ class SqlStore final : public Store {
     std::string report_id, device, sent, received, body, body_sha256, summary, agent, machine,
         status, check_id, verdict, prev_machine, event_type = "verdict_changed", level, owner,
                                                  device_event;
-    Poco::Nullable<std::string> old_verdict, failing_since, deadline, fix_by;
+    Poco::Nullable<std::string> old_verdict, failing_since, deadline, fix_by, grace_from;
     Poco::Int64 seq = 0, last_seq = 0, dropped = 0, reused = 0, highest = 0, body_bytes = 0,
-                alerted = 0, policy_version = 0, required = 1;
+                alerted = 0, policy_version = 0, exemptions = 0, required = 1, pending = 0;
     int compliant = 0;
-    // Read once per batch (readBatchStanding): each level's newest policy version, and whether
-    // any exemption is in force at all (only then are a device's exemptions read). Once per
-    // transaction, not per report: Poco prepares a SQLite statement again at every execution,
-    // and these as subqueries of select_device cost a fifth of ingest (issue 14's figure).
+    // SQLite: read once per batch (readBatchStanding), each level's newest policy version and
+    // whether any exemption is in force at all (only then are a device's exemptions read); its
+    // writer transaction excludes every other writer, so they hold for the whole batch.
+    // PostgreSQL: read per report with the device, after its row lock (another server may
+    // change them during the batch).
     std::map<std::string, int64_t> policy_versions;
     bool any_exemptions = false;
-    std::vector<std::string> state_ids, state_verdicts, state_since, state_fix_by, exempt_checks,
-        exempt_until;
+    std::vector<std::string> state_ids, state_verdicts, state_since, state_fix_by, state_grace_from,
+        exempt_checks, exempt_until;
     std::vector<Poco::Int64> state_required;
     std::unique_ptr<Poco::Data::Statement> insert_report, select_last_seq, select_device,
         select_below, select_reused, select_highest, update_seen, update_device, select_states,
@@ -221,7 +224,8 @@ class SqlStore final : public Store {
   // store_reports.cc
   IngestStatements& ingestStatements();
   IngestResult ingestOne(const NewReport& r);
-  // Fills `s`'s per-batch fields (policy_versions, any_exemptions) inside the ingest transaction.
+  // SQLite: fills `s`'s per-batch fields (policy_versions, any_exemptions) inside the ingest
+  // transaction (PostgreSQL reads them per report: nothing to do).
   void readBatchStanding(IngestStatements& s);
   // The grace periods of `level`'s policy `version` (read and parsed once per version; none when
   // the level has no policy). On the writer, inside the ingest transaction.
@@ -233,13 +237,29 @@ class SqlStore final : public Store {
   // store_owners.cc: setDeviceOwners, with the changes' audit entries appended or not (their
   // `at` is when the devices are decided again either way).
   Status setDeviceOwners(const std::vector<OwnerChange>& changes, bool audited);
+  // store_standing.cc: after a device moved to `level` at `at`, its stored checks' `required`,
+  // grace clocks and deadlines follow that level's newest policy, and its standing is decided
+  // again (redecideDevice). On the writer, inside the caller's transaction.
+  void restandForLevel(const std::string& device_id, const std::string& level, TimePoint at);
+  // " FOR UPDATE OF <table>" on PostgreSQL (a row lock held until commit, so that another
+  // server deciding the same row waits and reads it after this one), nothing on SQLite (its
+  // writer transaction is already exclusive: BEGIN IMMEDIATE).
+  std::string rowLock(const char* table) const {
+    return db_.dialect() == Dialect::kPostgres ? std::string(" FOR UPDATE OF ") + table : "";
+  }
   void noteMachineId(const std::string& device_id, const std::string& machine_id,
                      const std::string& at);
+  // store_report.cc: records that `kind` ("required" of `check_id`, or "level") of `device_id`
+  // changed at `at` (history_changes, read by the period report). On the writer, inside the
+  // caller's transaction.
+  void noteHistoryChange(const std::string& device_id, const std::string& at,
+                         const std::string& kind, const std::string& check_id,
+                         const std::string& from, const std::string& to);
 
   // store_fleet.cc: the fleet's first-seen dates of `r`'s pending security updates (upserted
-  // on the writer, inside the ingest transaction) that are older than `r`. Throws Poco
-  // exceptions.
-  std::vector<FleetFirstSeen> noteFleetPending(const NewReport& r);
+  // on the writer, inside the ingest transaction, when `write`: a device awaiting approval only
+  // reads them) that are older than `r`. Throws Poco exceptions.
+  std::vector<FleetFirstSeen> noteFleetPending(const NewReport& r, bool write);
   // store_fleet.cc: what the ingest transaction learnt becomes known (committed) or is forgotten.
   void fleetTransactionEnded(bool committed);
 

@@ -23,9 +23,18 @@ std::optional<TimePoint> timeField(const json::Value& o, const char* key) {
 
 }  // namespace
 
+std::optional<TimePoint> GraceFrom(const CheckStanding& check,
+                                   const std::optional<TimePoint>& previous, TimePoint at) {
+  if (!check.required) return std::nullopt;
+  if (check.verdict == "fail") return previous ? previous : std::optional<TimePoint>(at);
+  if (check.verdict == "unknown") return previous;
+  return std::nullopt;
+}
+
 std::optional<TimePoint> FixBy(const CheckStanding& check, int64_t grace_days) {
-  if (!check.required || check.verdict != "fail" || !check.since) return std::nullopt;
-  return *check.since + std::chrono::hours(24 * grace_days);
+  if (!check.required || !check.grace_from) return std::nullopt;
+  if (check.verdict != "fail" && check.verdict != "unknown") return std::nullopt;
+  return *check.grace_from + std::chrono::hours(24 * grace_days);
 }
 
 DeviceStanding DecideStanding(const std::vector<CheckStanding>& checks, bool agent_compliant,
@@ -39,8 +48,9 @@ DeviceStanding DecideStanding(const std::vector<CheckStanding>& checks, bool age
       exempted = true;
       continue;
     }
-    if (c.verdict == "unknown") {
+    if (c.verdict == "unknown" && (!c.fix_by || *c.fix_by > at)) {
       unknown = true;
+      if (c.fix_by) deadline = deadline ? std::min(*deadline, *c.fix_by) : *c.fix_by;
     } else if (c.fix_by && *c.fix_by > at) {
       deadline = deadline ? std::min(*deadline, *c.fix_by) : *c.fix_by;
     } else {

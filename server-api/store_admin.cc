@@ -229,6 +229,36 @@ StatusOr<std::vector<AuditEntry>> SqlStore::listAudit(int64_t after, int limit) 
       auditRow, a, lim);
 }
 
+StatusOr<Store::ReportContext> SqlStore::reportContext(const ReportPeriod& period,
+                                                       bool admin_actions) {
+  ReportContext out;
+  auto time = [](int64_t s) { return TimePoint(std::chrono::seconds(s)); };
+  std::vector<std::string> horizon;
+  Status s = db_.read("read the retention horizon", [&](Session& db) -> Status {
+    db_.execOn(db, "SELECT COALESCE(pruned_before, '') FROM retention_horizon WHERE id = 1",
+               [&](Statement& st) { st, into(horizon); });
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!horizon.empty() && !horizon.front().empty()) out.pruned_before = parseTime(horizon.front());
+  if (!admin_actions) return out;
+  // The period's rows only (audit_log_at), a second wider (stored times may carry a fraction),
+  // then exactly.
+  std::string from = fmt(time(period.from - 1)), to = fmt(time(period.to + 1));
+  auto rows = db_.readRows(
+      "read the audit log of a period",
+      "SELECT id, at, actor, action, target, detail FROM audit_log WHERE at >= ? AND at < ? "
+      "ORDER BY id",
+      auditRow, from, to);
+  if (!rows.ok()) return rows.status();
+  for (auto& e : *rows) {
+    if (e.at >= time(period.from) && e.at < time(period.to)) {
+      out.admin_actions.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
 void SqlStore::insertAudit(const AuditEntry* audit, int64_t id) {
   if (audit == nullptr) return;
   std::string at = fmt(audit->at), actor = audit->actor, action = audit->action,

@@ -1,6 +1,7 @@
 // The SQL store's devices: enrolment with a secret, authentication, listing and counts,
 // certificate renewal, retire, approve or reject, owner, and the feed events these append.
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
@@ -129,12 +130,15 @@ StatusOr<DeviceRecord> SqlStore::enrollDevice(const std::string& secret_hash,
                                     ? Nullable<std::string>()
                                     : Nullable<std::string>(d.cert_key_sha256);
     int pending = approval ? 1 : 0;
+    // The certificate's expiry with the device, in the enrolment's transaction.
+    Nullable<std::string> not_after = nullableTime(d.cert_not_after);
     db_.exec(
         "INSERT INTO devices(device_id, hostname, owner, owner_source, level, cert_serial, "
-        "cert_key_sha256, enrolled_at, secret_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "cert_key_sha256, enrolled_at, secret_id, pending, cert_not_after) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [&](Statement& i) {
           i, use(dev), use(host), use(owner), use(owner_source), use(level), use(serial), use(key),
-              use(enrolled), use(id), use(pending);
+              use(enrolled), use(id), use(pending), use(not_after);
         });
     d.pending_approval = approval;
     appendEvent(enrolled, dev, "enrolled", std::nullopt);
@@ -209,7 +213,9 @@ StatusOr<DeviceRecord> SqlStore::deviceForAuth(const std::string& device_id) {
 StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f) {
   std::string status = f.status.value_or("");
   bool retired = status == "retired";
-  std::string q = std::string(kDeviceColumns) + " FROM devices WHERE retired_at IS " +
+  // The page's device ids first (an index may answer the filter and the order without reading
+  // the rows: `--failing-for` at 100,000 devices), then their rows.
+  std::string q = std::string("SELECT device_id FROM devices WHERE retired_at IS ") +
                   (retired ? "NOT NULL" : "NULL");
   std::string stale_cutoff = fmt(f.now - f.stale_after), now_text = fmt(f.now);
   std::string level = f.level.value_or(""), owner = f.owner.value_or(""),
@@ -224,8 +230,12 @@ StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f)
     after_since = bar == std::string::npos ? "" : f.after.substr(0, bar);
     after = bar == std::string::npos ? f.after : f.after.substr(bar + 1);
   }
-  // "~" sorts after every RFC 3339 time: devices without failing_since come last.
-  const char* since_key = "COALESCE(failing_since, '~')";
+  // "~" sorts after every RFC 3339 time byte by byte: devices without failing_since come last.
+  // PostgreSQL compares text by the database's collation, where punctuation may sort first
+  // (en_US, ICU): there the key is compared in "C" (migration 15 indexes it so).
+  const char* since_key = db_.dialect() == Dialect::kPostgres
+                              ? "(COALESCE(failing_since, '~') COLLATE \"C\")"
+                              : "COALESCE(failing_since, '~')";
   bool sorted_after = f.sort_failing_since && !f.after.empty();
   if (sorted_after) {
     if (after_since.empty()) after_since = "~";
@@ -264,8 +274,10 @@ StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f)
          "c.check_id = ? AND c.verdict = 'fail')";
   }
   if (f.failing_for) q += " AND failing_since <= ?";
-  q += f.sort_failing_since ? std::string(" ORDER BY ") + since_key + ", device_id LIMIT ?"
-                            : " ORDER BY device_id LIMIT ?";
+  std::string order = f.sort_failing_since ? std::string(" ORDER BY ") + since_key + ", device_id"
+                                           : " ORDER BY device_id";
+  q = std::string(kDeviceColumns) + " FROM devices WHERE device_id IN (" + q + order + " LIMIT ?)" +
+      order;
   auto bind = [&](Statement& st) {
     if (sorted_after) st, use(after_since), use(after_since);
     if (sorted_after || !f.sort_failing_since) st, use(after);
@@ -296,7 +308,7 @@ StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f)
 }
 
 Status SqlStore::setDeviceLevel(const std::string& device_id, const std::string& level,
-                                const AuditEntry* audit) {
+                                TimePoint at, const AuditEntry* audit) {
   return db_.transaction("set device level", [&]() -> Status {
     std::string id = device_id, l = level;
     Poco::Int64 policies = 0;
@@ -306,9 +318,17 @@ Status SqlStore::setDeviceLevel(const std::string& device_id, const std::string&
       return FailedPreconditionError("level \"" + level +
                                      "\" has no policy; set one first (hearth-server policy set)");
     }
+    std::vector<std::string> was;
+    db_.exec("SELECT level FROM devices WHERE device_id = ? AND retired_at IS NULL",
+             [&](Statement& st) { st, use(id), into(was); });
     size_t n = db_.exec("UPDATE devices SET level = ? WHERE device_id = ? AND retired_at IS NULL",
                         [&](Statement& st) { st, use(l), use(id); });
     if (n == 0) return NotFoundError("no active device " + device_id);
+    // What held when, for the period report.
+    if (!was.empty() && was.front() != level) {
+      noteHistoryChange(device_id, fmt(at), "level", "", was.front(), level);
+    }
+    restandForLevel(device_id, level, at);
     insertAudit(audit, 0);
     return OkStatus();
   });
@@ -317,15 +337,20 @@ Status SqlStore::setDeviceLevel(const std::string& device_id, const std::string&
 Status SqlStore::setPendingCertificate(const std::string& device_id,
                                        const std::string& current_serial,
                                        const std::string& new_serial,
-                                       const std::string& new_key_sha256, TimePoint) {
+                                       const std::string& new_key_sha256, TimePoint,
+                                       const std::optional<TimePoint>& new_not_after) {
   return db_.write("record a renewed certificate", [&]() -> Status {
     std::string id = device_id, current = current_serial, next = new_serial,
                 next_key = new_key_sha256;
+    // Its expiry with it, in one statement: nothing can lose it between the two.
+    Nullable<std::string> not_after = nullableTime(new_not_after);
     size_t n = db_.exec(
         "UPDATE devices SET pending_cert_serial = ?, pending_cert_key_sha256 = ?, "
-        "pending_cert_not_after = NULL WHERE device_id = ? AND cert_serial = ? AND "
+        "pending_cert_not_after = ? WHERE device_id = ? AND cert_serial = ? AND "
         "retired_at IS NULL",
-        [&](Statement& st) { st, use(next), use(next_key), use(id), use(current); });
+        [&](Statement& st) {
+          st, use(next), use(next_key), use(not_after), use(id), use(current);
+        });
     if (n == 0) {
       return FailedPreconditionError("device " + device_id +
                                      " is retired or its current certificate is another");
@@ -407,6 +432,9 @@ Status SqlStore::decidePending(const std::string& device_id, TimePoint at, bool 
                          [&](Statement& st) { st, use(when), use(id); });
     if (n == 0) return NotFoundError("no device " + device_id + " waiting for approval");
     appendEvent(when, id, approve ? "approved" : "rejected", std::nullopt);
+    // It raised no device event while it waited: an approved device that is noncompliant
+    // raises it now (a rejected one is retired: nothing to decide).
+    if (approve) redecideDevice(device_id, at);
     insertAudit(audit, 0);
     return OkStatus();
   });

@@ -55,16 +55,19 @@ constexpr int kExpireBatch = 500;
 void SqlStore::redecideDevice(const std::string& device_id, TimePoint at) {
   std::string id = device_id, status, owner;
   Nullable<std::string> summary, failing, retired;
-  Poco::Int64 alerted = 0;
+  Poco::Int64 alerted = 0, pending = 0;
+  // Locked until commit on PostgreSQL: a second server deciding this device meanwhile waits and
+  // reads `alerted` as this one leaves it (one device event, not one per server).
   size_t found = db_.exec(
       std::string("SELECT status, checks_summary, failing_since, alerted, CASE WHEN owner_source "
                   "IN ") +
           kItOwnerSources +
-          " THEN COALESCE(owner, '') ELSE '' END, retired_at "
-          "FROM devices WHERE device_id = ?",
+          " THEN COALESCE(owner, '') ELSE '' END, retired_at, pending "
+          "FROM devices WHERE device_id = ?" +
+          rowLock("devices"),
       [&](Statement& st) {
         st, use(id), into(status), into(summary), into(failing), into(alerted), into(owner),
-            into(retired);
+            into(retired), into(pending);
       });
   // Nothing to decide for a device that is gone, retired or has not reported yet.
   if (found == 0 || !retired.isNull() || summary.isNull()) return;
@@ -94,7 +97,9 @@ void SqlStore::redecideDevice(const std::string& device_id, TimePoint at) {
   Nullable<std::string> failing_since = nullableTime(FailingSince(decided.status, previous, at));
   Nullable<std::string> deadline = nullableTime(decided.deadline);
   std::string text = json::write(SummaryWithStanding(stored, checks));
-  if (const char* event = DeviceEventFor(decided.status, alerted != 0)) {
+  // None for a device awaiting approval (its approval decides it again).
+  const char* event = pending != 0 ? nullptr : DeviceEventFor(decided.status, alerted != 0);
+  if (event != nullptr) {
     appendEvent(when, id, event, std::nullopt);
     alerted = std::string(event) == "device_noncompliant" ? 1 : 0;
   }
@@ -195,8 +200,13 @@ StatusOr<int> SqlStore::expireDeadlines(TimePoint now_time) {
         });
     for (size_t i = 0; i < ids.size(); ++i) {
       Poco::Int64 id = ids[i];
-      db_.exec("UPDATE exemptions SET expired_at = ? WHERE id = ?",
-               [&](Statement& st) { st, use(now_text), use(id); });
+      // One row update decides: another server that marked it first (committed, or holding the
+      // row until it commits) leaves none here, and this one raises nothing for it.
+      size_t marked = db_.exec(
+          "UPDATE exemptions SET expired_at = ? WHERE id = ? AND expired_at IS NULL AND "
+          "revoked_at IS NULL",
+          [&](Statement& st) { st, use(now_text), use(id); });
+      if (marked != 1) continue;
       std::vector<std::string> devices;
       db_.exec(coveredDevices(), [&](Statement& st) { st, use(id), into(devices); });
       std::string type = "exemption_expired", detail = "{\"exemption_id\":" + std::to_string(id) +
@@ -210,17 +220,21 @@ StatusOr<int> SqlStore::expireDeadlines(TimePoint now_time) {
         redecideDevice(d, now_time);
       }
     }
-    // Deadlines passed without a report: device_noncompliant at the deadline, once.
+    // Deadlines passed without a report: device_noncompliant at the deadline, once (not for a
+    // device awaiting approval). The row update decides, as above: across servers too.
     std::vector<std::string> devices, deadlines;
     db_.exec(
         "SELECT device_id, deadline FROM devices WHERE alerted = 0 AND deadline <= ? AND "
-        "status <> 'compliant' AND retired_at IS NULL ORDER BY deadline LIMIT ?",
+        "status <> 'compliant' AND retired_at IS NULL AND pending = 0 ORDER BY deadline LIMIT ?",
         [&](Statement& st) { st, use(now_text), use(batch), into(devices), into(deadlines); });
     for (size_t i = 0; i < devices.size(); ++i) {
+      std::string d = devices[i], deadline = deadlines[i];
+      size_t marked = db_.exec(
+          "UPDATE devices SET alerted = 1 WHERE device_id = ? AND alerted = 0 AND deadline = ? "
+          "AND status <> 'compliant' AND retired_at IS NULL AND pending = 0",
+          [&](Statement& st) { st, use(d), use(deadline); });
+      if (marked != 1) continue;
       appendEvent(deadlines[i], devices[i], "device_noncompliant", std::nullopt);
-      std::string d = devices[i];
-      db_.exec("UPDATE devices SET alerted = 1 WHERE device_id = ?",
-               [&](Statement& st) { st, use(d); });
       ++added;
     }
     return OkStatus();

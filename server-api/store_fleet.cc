@@ -1,7 +1,8 @@
 // The SQL store's fleet first-seen dates (issue 14 item 6): for each pending security update
-// (name, candidate version) any device reported, the received_at of the first report that named
-// it. Kept at ingest, in the batch's transaction; a date only ever moves earlier. This process
-// remembers what it committed, so a report whose updates are all known costs no statement.
+// (name, candidate version) any approved device reported, the received_at of the first report
+// that named it (a device awaiting approval reads the dates and writes none). Kept at ingest, in
+// the batch's transaction; a date only ever moves earlier. This process remembers what it
+// committed, so a report whose updates are all known costs no statement.
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -60,7 +61,7 @@ std::vector<std::pair<std::string, std::string>> pendingSecurity(const json::Val
 
 }  // namespace
 
-std::vector<FleetFirstSeen> SqlStore::noteFleetPending(const NewReport& r) {
+std::vector<FleetFirstSeen> SqlStore::noteFleetPending(const NewReport& r, bool write) {
   std::vector<FleetFirstSeen> out;
   auto updates = pendingSecurity(r.result);
   if (updates.empty()) return out;
@@ -76,6 +77,12 @@ std::vector<FleetFirstSeen> SqlStore::noteFleetPending(const NewReport& r) {
     std::string first_seen;
     if (known != nullptr && known->first_seen <= received && known->last_seen > last_seen_due) {
       first_seen = known->first_seen;
+    } else if (!write) {
+      // Read only: the date other (approved) devices gave it, if any; this report dates nothing.
+      std::string name = key.first, candidate = key.second;
+      db_.exec("SELECT first_seen FROM fleet_pending WHERE package = ? AND candidate = ?",
+               [&](Statement& st) { st, use(name), use(candidate), into(first_seen); });
+      if (first_seen.empty()) continue;
     } else {
       // Earliest wins (a server whose clock was behind, another server); last_seen moves on.
       std::string name = key.first, candidate = key.second, at = received;

@@ -108,8 +108,26 @@ StatusOr<PruneResult> SqlStore::prune(const PruneOptions& o) {
       // Once more, in the same transaction as the device row: nothing of it is left behind.
       db_.exec("DELETE FROM reports WHERE device_id = ?", [&](Statement& st) { st, use(dev); });
       db_.exec("DELETE FROM events WHERE device_id = ?", [&](Statement& st) { st, use(dev); });
+      db_.exec("DELETE FROM history_changes WHERE device_id = ?",
+               [&](Statement& st) { st, use(dev); });
       db_.exec("DELETE FROM devices WHERE device_id = ? AND retired_at IS NOT NULL",
                [&](Statement& st) { st, use(dev); });
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+  // Periods before what was deleted are no longer covered by stored history: the period report
+  // says so (Store::reportCoverage).
+  std::string horizon;
+  if (result.reports + result.events > 0) horizon = history_cutoff;
+  if (!gone.empty()) horizon = std::max(horizon, retired_cutoff);
+  if (!horizon.empty()) {
+    s = db_.transaction("record the retention horizon", [&]() -> Status {
+      std::string h = horizon, again = horizon;
+      db_.exec(
+          "UPDATE retention_horizon SET pruned_before = ? WHERE id = 1 AND "
+          "(pruned_before IS NULL OR pruned_before < ?)",
+          [&](Statement& st) { st, use(h), use(again); });
       return OkStatus();
     });
     if (!s.ok()) return s;

@@ -64,10 +64,11 @@ StatusOr<std::vector<IngestResult>> SqlStore::ingestReports(const std::vector<Ne
     readBatchStanding(ingestStatements());
     for (const auto& r : reports) {
       IngestResult result = ingestOne(r);
-      // Pending updates are dated by the first report that names them, whichever device sent
-      // it; a report sent again is answered with the same dates.
+      // Pending updates are dated by the first report that names them, whichever approved
+      // device sent it (a device awaiting approval reads the dates but writes none: it could
+      // invent old ones); a report sent again is answered with the same dates.
       if (result.outcome != IngestOutcome::kSequenceReused) {
-        result.fleet_first_seen = noteFleetPending(r);
+        result.fleet_first_seen = noteFleetPending(r, ingest_->pending == 0);
       }
       outcomes.push_back(std::move(result));
     }
@@ -181,8 +182,8 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
   *s->insert_report, use(s->report_id), use(s->device), use(s->seq), use(s->sent), use(s->received),
       use(s->compliant), use(s->body), use(s->body_sha256), use(s->body_bytes);
   s->select_last_seq =
-      db_.prepare("SELECT last_sequence, machine_id FROM devices WHERE device_id = ?");
-  *s->select_last_seq, use(s->device), into(s->last_seq), into(s->prev_machine);
+      db_.prepare("SELECT last_sequence, machine_id, pending FROM devices WHERE device_id = ?");
+  *s->select_last_seq, use(s->device), into(s->last_seq), into(s->prev_machine), into(s->pending);
   // Duplicates only (a report sent again): what the server holds right below it.
   s->select_below = db_.prepare(
       "SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE device_id = ? AND sequence < ?");
@@ -200,14 +201,28 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
   *s->update_seen, use(s->received), use(s->dropped), use(s->device);
   // The device as the report's standing needs it, with its last_sequence (read again after the
   // insert) in the same round trip. Its owner only when IT set it (kItOwnerSources), else ''.
-  // Its level's policy version and whether exemptions exist come from readBatchStanding.
+  // On PostgreSQL the row is locked until commit: another server deciding the same device (its
+  // own ingest, an exemption, the expiry pass) reads it after this one's event, not before (one
+  // event, not two); its level's newest policy version (for grace periods) and whether any
+  // exemption names it or its owner (only then are they read) come in the same read, as another
+  // server may have changed them during the batch. On SQLite they are read once per batch
+  // (readBatchStanding): its writer transaction excludes every other writer.
   s->select_device = db_.prepare(
-      std::string("SELECT last_sequence, machine_id, level, CASE WHEN owner_source IN ") +
-      kItOwnerSources +
-      " THEN COALESCE(owner, '') ELSE '' END, failing_since, alerted FROM devices "
-      "WHERE device_id = ?");
+      std::string("SELECT d.last_sequence, d.machine_id, d.level, CASE WHEN d.owner_source IN ") +
+      kItOwnerSources + " THEN COALESCE(d.owner, '') ELSE '' END, d.failing_since, d.alerted" +
+      (db_.dialect() == Dialect::kPostgres
+           ? std::string(", COALESCE((SELECT MAX(p.version) FROM policies p WHERE p.level = "
+                         "d.level), 0), (SELECT COUNT(*) FROM exemptions e WHERE e.revoked_at IS "
+                         "NULL AND e.expired_at IS NULL AND (e.device_id = d.device_id OR (e.owner "
+                         "= d.owner AND d.owner_source IN ") +
+                 kItOwnerSources + ")))"
+           : std::string()) +
+      " FROM devices d WHERE d.device_id = ?" + rowLock("d"));
   *s->select_device, use(s->device), into(s->last_seq), into(s->prev_machine), into(s->level),
       into(s->owner), into(s->failing_since), into(s->alerted);
+  if (db_.dialect() == Dialect::kPostgres) {
+    *s->select_device, into(s->policy_version), into(s->exemptions);
+  }
   s->update_device = db_.prepare(
       "UPDATE devices SET last_seen = ?, agent_version = ?, machine_id = ?, last_sequence = ?, "
       "status = ?, latest_result = ?, latest_sha256 = ?, checks_summary = ?, "
@@ -217,25 +232,28 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
       use(s->body), use(s->body_sha256), use(s->summary), use(s->dropped), use(s->failing_since),
       use(s->deadline), use(s->alerted), use(s->device);
   s->select_states = db_.prepare(
-      "SELECT check_id, verdict, COALESCE(since, ''), COALESCE(fix_by, ''), required "
-      "FROM check_state WHERE device_id = ?");
+      "SELECT check_id, verdict, COALESCE(since, ''), COALESCE(fix_by, ''), required, "
+      "COALESCE(grace_from, '') FROM check_state WHERE device_id = ?");
   *s->select_states, use(s->device), into(s->state_ids), into(s->state_verdicts),
-      into(s->state_since), into(s->state_fix_by), into(s->state_required);
+      into(s->state_since), into(s->state_fix_by), into(s->state_required),
+      into(s->state_grace_from);
   // A verdict holds since the report that brought it (issue 14's failing-since and deadlines).
   s->insert_state = db_.prepare(
       "INSERT INTO check_state(device_id, check_id, verdict, since, since_report_id, "
-      "since_sequence, fix_by, required) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "since_sequence, fix_by, required, grace_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   *s->insert_state, use(s->device), use(s->check_id), use(s->verdict), use(s->received),
-      use(s->report_id), use(s->seq), use(s->fix_by), use(s->required);
+      use(s->report_id), use(s->seq), use(s->fix_by), use(s->required), use(s->grace_from);
   s->update_state = db_.prepare(
       "UPDATE check_state SET verdict = ?, since = ?, since_report_id = ?, since_sequence = ?, "
-      "fix_by = ?, required = ? WHERE device_id = ? AND check_id = ?");
+      "fix_by = ?, required = ?, grace_from = ? WHERE device_id = ? AND check_id = ?");
   *s->update_state, use(s->verdict), use(s->received), use(s->report_id), use(s->seq),
-      use(s->fix_by), use(s->required), use(s->device), use(s->check_id);
+      use(s->fix_by), use(s->required), use(s->grace_from), use(s->device), use(s->check_id);
   // The same verdict under another policy (a grace period or `required` changed).
   s->update_standing = db_.prepare(
-      "UPDATE check_state SET fix_by = ?, required = ? WHERE device_id = ? AND check_id = ?");
-  *s->update_standing, use(s->fix_by), use(s->required), use(s->device), use(s->check_id);
+      "UPDATE check_state SET fix_by = ?, required = ?, grace_from = ? WHERE device_id = ? AND "
+      "check_id = ?");
+  *s->update_standing, use(s->fix_by), use(s->required), use(s->grace_from), use(s->device),
+      use(s->check_id);
   s->select_exemptions = db_.prepare(
       "SELECT check_id, MAX(until_at) FROM exemptions WHERE revoked_at IS NULL AND expired_at IS "
       "NULL AND until_at > ? AND (device_id = ? OR (owner = ? AND owner <> '')) GROUP BY "
@@ -272,6 +290,7 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   // one primary-key read, no scan of its reports).
   s.last_seq = 0;
   s.prev_machine.clear();
+  s.pending = 0;
   s.select_last_seq->execute();
   s.reused = 0;
   if (s.seq <= s.last_seq) s.select_reused->execute();
@@ -296,9 +315,14 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   s.owner.clear();
   s.failing_since = Nullable<std::string>();
   s.alerted = 0;
+  s.policy_version = 0;
+  s.exemptions = 0;
   s.select_device->execute();
-  auto version = s.policy_versions.find(s.level);
-  s.policy_version = version == s.policy_versions.end() ? 0 : version->second;
+  if (db_.dialect() == Dialect::kSqlite) {
+    auto version = s.policy_versions.find(s.level);
+    s.policy_version = version == s.policy_versions.end() ? 0 : version->second;
+    s.exemptions = s.any_exemptions ? 1 : 0;
+  }
   IngestResult stored = ingestResult(IngestOutcome::kStored, s.last_seq);
 
   // The device's latest state follows the highest sequence, not arrival order: a report sent
@@ -320,18 +344,20 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   s.state_since.clear();
   s.state_fix_by.clear();
   s.state_required.clear();
+  s.state_grace_from.clear();
   s.select_states->execute();
   struct Previous {
     std::string verdict, since, fix_by;
     Poco::Int64 required;
+    std::string grace_from;
   };
   std::map<std::string, Previous> previous;
   for (size_t i = 0; i < s.state_ids.size(); ++i) {
     previous[s.state_ids[i]] = {s.state_verdicts[i], s.state_since[i], s.state_fix_by[i],
-                                s.state_required[i]};
+                                s.state_required[i], s.state_grace_from[i]};
   }
   std::map<std::string, std::string> exempt;
-  if (s.any_exemptions) {  // select_exemptions finds those of this device or its owner
+  if (s.exemptions > 0) {  // select_exemptions finds those of this device or its IT-set owner
     s.exempt_checks.clear();
     s.exempt_until.clear();
     s.select_exemptions->execute();
@@ -351,18 +377,32 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
       auto it = previous.find(one.id);
       bool same = it != previous.end() && it->second.verdict == one.verdict;
       one.since = same ? optTimeText(it->second.since) : std::optional<TimePoint>(r.received_at);
+      // The grace period counts from when the failure started counting against the device
+      // (kept through an unknown, started again when the check becomes required): GraceFrom.
+      one.grace_from =
+          GraceFrom(one, it == previous.end() ? std::nullopt : optTimeText(it->second.grace_from),
+                    r.received_at);
       auto days = grace.find(one.id);
       one.fix_by = FixBy(one, days == grace.end() ? 0 : days->second);
       if (auto e = exempt.find(one.id); e != exempt.end()) one.exempt_until = parseTime(e->second);
       s.check_id = one.id;
       s.verdict = one.verdict;
       s.fix_by = nullableTimeOf(one.fix_by);
+      s.grace_from = nullableTimeOf(one.grace_from);
       s.required = one.required ? 1 : 0;
+      // A policy that made the check required or optional: what held when, for the report.
+      if (it != previous.end() && s.required != it->second.required) {
+        noteHistoryChange(s.device, s.received, "required", one.id,
+                          it->second.required != 0 ? "1" : "0", one.required ? "1" : "0");
+      }
       if (same) {
-        // Only when the policy moved the deadline or `required` (no write on a usual report).
+        // Only when the policy moved the deadline, `required` or the grace clock (no write on a
+        // usual report).
         if (s.fix_by.isNull() != it->second.fix_by.empty() ||
             (!s.fix_by.isNull() && s.fix_by.value() != it->second.fix_by) ||
-            s.required != it->second.required) {
+            s.required != it->second.required ||
+            s.grace_from.isNull() != it->second.grace_from.empty() ||
+            (!s.grace_from.isNull() && s.grace_from.value() != it->second.grace_from)) {
           s.update_standing->execute();
         }
       } else {
@@ -374,7 +414,7 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
           s.update_state->execute();
         }
         previous[one.id] = {one.verdict, s.received, s.fix_by.isNull() ? "" : s.fix_by.value(),
-                            s.required};
+                            s.required, s.grace_from.isNull() ? "" : s.grace_from.value()};
         s.insert_event->execute();
       }
       standing.push_back(std::move(one));
@@ -392,7 +432,10 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
                                : std::optional<TimePoint>(parseTime(s.failing_since.value()));
   s.failing_since = nullableTimeOf(FailingSince(decided.status, failing, r.received_at));
   s.summary = json::write(SummaryWithStanding(ChecksSummary(r.result), standing));
-  if (const char* event = DeviceEventFor(decided.status, s.alerted != 0)) {
+  // A device awaiting approval raises no device event: IT is not alerted about a device it has
+  // not accepted (its standing is decided again when it is approved).
+  const char* event = s.pending != 0 ? nullptr : DeviceEventFor(decided.status, s.alerted != 0);
+  if (event != nullptr) {
     s.device_event = event;
     s.alerted = s.device_event == "device_noncompliant" ? 1 : 0;
     s.insert_device_event->execute();
@@ -406,6 +449,7 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
 }
 
 void SqlStore::readBatchStanding(IngestStatements& s) {
+  if (db_.dialect() != Dialect::kSqlite) return;
   std::vector<std::string> levels;
   std::vector<Poco::Int64> versions;
   db_.exec("SELECT level, MAX(version) FROM policies GROUP BY level",

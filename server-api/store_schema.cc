@@ -466,6 +466,48 @@ CREATE INDEX devices_deadline ON devices(deadline);
     // audit log for the device or it came with a per-person secret, else the device's. And
     // exemptions.expiring_alerted: its exemption_expiring event was raised (once, across servers).
     {13, kOwnerSourceSql, kOwnerSourceSql},
+    // v14: per check, since when its failure counts against the device (grace_from: its grace
+    // period counts from then, not from when it started failing: a check that becomes required
+    // on a device already failing it gets its whole grace; an unknown between two failures
+    // does not restart it). Rows from before: a required failing check counts from its since,
+    // as its deadline did.
+    {14,
+     "ALTER TABLE check_state ADD COLUMN grace_from TEXT;"
+     "UPDATE check_state SET grace_from = since WHERE verdict = 'fail' AND required = 1",
+     "ALTER TABLE check_state ADD COLUMN grace_from TEXT;"
+     "UPDATE check_state SET grace_from = since WHERE verdict = 'fail' AND required = 1"},
+    // v15: the period report reads what held at each time (issue 14 item 5). history_changes:
+    // a check's `required` flag as reports changed it (kind 'required', values "1"/"0") and a
+    // device's level as `device level` changed it (kind 'level'), each with the value before;
+    // a report reads the value at a time backwards from the first change after it, else the
+    // current one. Nothing was recorded before this version: older periods show the flags and
+    // levels that held when it was applied. retention_horizon: before when retention has
+    // deleted history (feed events, reports, retired devices); unknown (NULL) for pruning
+    // before this version. audit_log_at: a report reads the audit log of its period only.
+    // PostgreSQL: the device list sorts by failing_since in "C" (devices_failing_order_c), where
+    // the NULL placeholder '~' sorts last whatever the database's collation.
+    // devices_active_failing: `device list --failing-for N` finds the page of active devices
+    // failing since before a time in the index alone (SQLite, without statistics, took
+    // devices_retired and read every active device's row).
+    {15,
+     "CREATE TABLE history_changes (device_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT "
+     "NULL, check_id TEXT NOT NULL DEFAULT '', from_value TEXT, to_value TEXT NOT NULL);"
+     "CREATE INDEX history_changes_device ON history_changes(device_id, kind, at);"
+     "CREATE INDEX history_changes_at ON history_changes(at);"
+     "CREATE TABLE retention_horizon (id INTEGER PRIMARY KEY, pruned_before TEXT);"
+     "INSERT INTO retention_horizon(id, pruned_before) VALUES (1, NULL);"
+     "CREATE INDEX audit_log_at ON audit_log(at);"
+     "CREATE INDEX devices_active_failing ON devices(retired_at, failing_since, device_id)",
+     "CREATE TABLE history_changes (device_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT "
+     "NULL, check_id TEXT NOT NULL DEFAULT '', from_value TEXT, to_value TEXT NOT NULL);"
+     "CREATE INDEX history_changes_device ON history_changes(device_id, kind, at);"
+     "CREATE INDEX history_changes_at ON history_changes(at);"
+     "CREATE TABLE retention_horizon (id BIGINT PRIMARY KEY, pruned_before TEXT);"
+     "INSERT INTO retention_horizon(id, pruned_before) VALUES (1, NULL);"
+     "CREATE INDEX audit_log_at ON audit_log(at);"
+     "CREATE INDEX devices_failing_order_c ON devices((COALESCE(failing_since, '~') COLLATE "
+     "\"C\"), device_id);"
+     "CREATE INDEX devices_active_failing ON devices(retired_at, failing_since, device_id)"},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
@@ -579,10 +621,10 @@ StatusOr<std::string> SqlStore::checkIntegrity() {
       for (const auto& r : rows) out += (out.empty() ? "" : "\n") + r;
     } else {
       // PostgreSQL checks its own pages (checksums, WAL); here: every table is readable.
-      for (const char* table :
-           {"schema_migrations", "enroll_secrets", "admin_tokens", "policies", "devices", "reports",
-            "check_state", "events", "audit_log", "webhooks", "webhook_events",
-            "webhook_deliveries", "fleet_pending", "exemptions"}) {
+      for (const char* table : {"schema_migrations", "enroll_secrets", "admin_tokens", "policies",
+                                "devices", "reports", "check_state", "events", "audit_log",
+                                "webhooks", "webhook_events", "webhook_deliveries", "fleet_pending",
+                                "exemptions", "history_changes", "retention_horizon"}) {
         Poco::Int64 n = 0;
         session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
       }

@@ -4,8 +4,10 @@
 // command line, the API request is audited, a read token may read it, and wrong periods are
 // refused.
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -94,6 +96,10 @@ class ComplianceReportCliTest : public ::testing::TestWithParam<std::string> {
       ASSERT_TRUE((*store)->ingestReports(batch).ok());
     }
     ASSERT_TRUE((*store)->markStale(at(90 * 86400), std::chrono::hours(96)).ok());
+    // An admin action within the period (the report gives it to admins only).
+    server::AuditEntry action = server::NewAuditEntry("cli:root", "device.owner", "device:x");
+    action.at = at(10 * 86400);
+    ASSERT_TRUE((*store)->appendAudit(action).ok());
     ASSERT_TRUE((*store)
                     ->retireDevice("00000000-0000-4000-8000-000000000001", at(73 * 86400 + 43200))
                     .ok());
@@ -147,29 +153,117 @@ TEST_P(ComplianceReportCliTest, SameStoredDataSameBytesFromCliAndApi) {
   ASSERT_EQ(::stat(a.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
-  // The API gives the same bytes, to a read token too, and records each request.
+  // The API gives the same bytes to an admin token, and records each request; a read token
+  // gets the report without the admin actions of the audit log (which needs the admin scope).
+  EXPECT_NE(first.out.find("\r\nadmin_action,"), std::string::npos);
   std::string log = dir_.path() + "/server.log";
   ASSERT_TRUE(server_->serve(log)) << testing::ReadFile(log);
   auto token = server_->cli({"token", "create", "--name", "auditor", "--scope", "read"});
   ASSERT_EQ(token.exit_code, 0) << token.err;
-  auto api = testing::Curl(
-      "https://" + server_->address("admin") + "/api/v1/compliance-report?from=" + day(0) +
-          "&to=" + day(181) + "&format=csv",
-      {.ca_file = server_->caFile(),
-       .extra = {"-H", "Authorization: Bearer " + testing::Trimmed(token.out)}});
+  auto admin = server_->cli({"token", "create", "--name", "it", "--scope", "admin"});
+  ASSERT_EQ(admin.exit_code, 0) << admin.err;
+  auto get = [&](const std::string& t, const char* format) {
+    return testing::Curl("https://" + server_->address("admin") +
+                             "/api/v1/compliance-report?from=" + day(0) + "&to=" + day(181) +
+                             "&format=" + format,
+                         {.ca_file = server_->caFile(),
+                          .extra = {"-H", "Authorization: Bearer " + testing::Trimmed(t)}});
+  };
+  auto api = get(admin.out, "csv");
   ASSERT_EQ(api.exit_code, 0) << api.err;
   EXPECT_EQ(api.status, 200) << api.body;
+  auto read = get(token.out, "csv");
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_EQ(read.status, 200) << read.body;
+  auto read_json = get(token.out, "json");
+  EXPECT_EQ(read_json.status, 200) << read_json.body;
+  auto admin_json = get(admin.out, "json");
+  EXPECT_EQ(admin_json.status, 200) << admin_json.body;
   // serve applied retention when it started (the device retired months ago is gone with its
-  // history): the API gives what the command line gives from the same stored data now.
+  // history): the API gives what the command line gives from the same stored data now, and
+  // says the period is no longer covered by stored history.
   auto now_stored = server_->cli(args);
   ASSERT_EQ(now_stored.exit_code, 0) << now_stored.err;
   EXPECT_EQ(api.body, now_stored.out);
   EXPECT_NE(first.out.find(",pc-1,"), std::string::npos);  // observed until its retirement
   EXPECT_EQ(now_stored.out.find(",pc-1,"), std::string::npos);
+  EXPECT_NE(first.out.find(",complete\r\n"), std::string::npos);
+  EXPECT_NE(now_stored.out.find(",\"incomplete: retention deleted history before "),
+            std::string::npos);
+  EXPECT_NE(api.body.find("\r\nadmin_action,"), std::string::npos);
+  EXPECT_EQ(read.body.find("admin_action"), std::string::npos) << read.body;
+  // Without them, the same bytes otherwise.
+  std::string admin_rows;
+  for (size_t at = 0, next; at < api.body.size(); at = next) {
+    next = api.body.find("\r\n", at) + 2;
+    if (api.body.compare(at, 13, "admin_action,") != 0)
+      admin_rows += api.body.substr(at, next - at);
+  }
+  EXPECT_EQ(read.body, admin_rows);
+  auto rj = json::parse(read_json.body, {.max_depth = 16, .max_bytes = 64 << 20});
+  auto aj = json::parse(admin_json.body, {.max_depth = 16, .max_bytes = 64 << 20});
+  ASSERT_TRUE(rj.ok() && aj.ok()) << read_json.body;
+  EXPECT_EQ(rj->find("admin_actions"), nullptr);
+  ASSERT_NE(aj->find("admin_actions"), nullptr);
+  EXPECT_EQ(aj->find("admin_actions")->asArray().size(), 1u);
+  EXPECT_FALSE(aj->find("history_complete")->asBool());
   auto audit = server_->cli({"audit", "list", "--json"});
   ASSERT_EQ(audit.exit_code, 0) << audit.err;
   EXPECT_NE(audit.out.find("\"report.compliance\""), std::string::npos) << audit.out;
   EXPECT_NE(audit.out.find("\"actor\":\"auditor\""), std::string::npos) << audit.out;
+}
+
+// Review: --output creates the file 0600 whatever the umask, never through a symbolic link
+// planted at the path and never over an existing file; --force writes beside it and renames over
+// the path (a link there is replaced, its target left alone).
+TEST_P(ComplianceReportCliTest, OutputFileIsPrivateNeverFollowsALinkAndReplacesOnlyWithForce) {
+  std::string victim = dir_.path() + "/victim", link = dir_.path() + "/report.csv";
+  testing::WriteFile(victim, "keep me\n");
+  ASSERT_EQ(::chmod(victim.c_str(), 0644), 0);
+  ASSERT_EQ(::symlink(victim.c_str(), link.c_str()), 0);
+  mode_t old_umask = ::umask(0);
+  auto planted =
+      server_->cli({"report", "compliance", "--from", day(0), "--to", day(30), "--output", link});
+  EXPECT_NE(planted.exit_code, 0);
+  EXPECT_NE(planted.err.find("already exists"), std::string::npos) << planted.err;
+  EXPECT_EQ(testing::ReadFile(victim), "keep me\n");
+  struct stat st {};
+  ASSERT_EQ(::stat(victim.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+
+  // A dangling link: still refused, nothing created where it points.
+  std::string nowhere = dir_.path() + "/nowhere", dangling = dir_.path() + "/dangling.csv";
+  ASSERT_EQ(::symlink(nowhere.c_str(), dangling.c_str()), 0);
+  auto d = server_->cli(
+      {"report", "compliance", "--from", day(0), "--to", day(30), "--output", dangling});
+  EXPECT_NE(d.exit_code, 0);
+  EXPECT_NE(::access(nowhere.c_str(), F_OK), 0);
+
+  // --force: the link is replaced by a new private file; the target is untouched.
+  auto forced = server_->cli(
+      {"report", "compliance", "--from", day(0), "--to", day(30), "--output", link, "--force"});
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_EQ(testing::ReadFile(victim), "keep me\n");
+  ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(testing::ReadFile(link).rfind("record,device_id,", 0), 0u);
+
+  // A new path: created 0600 under umask 0.
+  std::string fresh = dir_.path() + "/fresh.csv";
+  auto made =
+      server_->cli({"report", "compliance", "--from", day(0), "--to", day(30), "--output", fresh});
+  ::umask(old_umask);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  ASSERT_EQ(::lstat(fresh.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(testing::ReadFile(fresh), testing::ReadFile(link));
+  // No temporary file is left beside them.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+  auto r = server_->cli({"report", "compliance", "--from", day(0), "--to", day(30), "--force"});
+  EXPECT_EQ(r.exit_code, 2);  // --force without --output
 }
 
 TEST_P(ComplianceReportCliTest, WrongPeriodsAreRefused) {

@@ -222,5 +222,41 @@ TEST_F(ComplianceWorkflowTest, FailingSinceGraceDeadlineAndExemptionAcrossRestar
   EXPECT_EQ(std::find(seven.begin(), seven.end(), a.id), seven.end());
 }
 
+// The standing review, finding 5: a level change through the API left the device's standing as
+// it was until its next report; it is decided at once (and a newly required check gets its
+// grace from the move: finding 1).
+TEST_F(ComplianceWorkflowTest, ALevelChangeThroughTheApiDecidesTheDeviceAtOnce) {
+  ASSERT_EQ(server_
+                ->cli({"policy", "set", "--file",
+                       dir_.write("lockdown.json",
+                                  R"({"level":"lockdown","version":1,"checks":{"vpn":)"
+                                  R"({"required":true,"company_addresses":["10.0.0.1"]}}})")})
+                .exit_code,
+            0);
+  serveAt(0);
+  Device a = enrol("pc-level");
+  ASSERT_EQ(report(a, "fail"), 202);
+  EXPECT_EQ(str(device(a), "status"), "at_risk");
+  json::Value moved = admin("/api/v1/devices/" + a.id + "/level",
+                            {"-X", "POST", "-H", "Content-Type: application/json", "--data-binary",
+                             R"({"level":"lockdown"})"});
+  EXPECT_EQ(str(moved, "device_id"), a.id) << json::write(moved);
+  // No report since: lockdown gives vpn no grace, so the device is noncompliant now, its event
+  // with the move.
+  json::Value now = device(a);
+  EXPECT_EQ(str(now, "level"), "lockdown");
+  EXPECT_EQ(str(now, "status"), "noncompliant") << json::write(now);
+  EXPECT_EQ(events("device_noncompliant", a.id).size(), 1u);
+  // Back to standard (vpn with 3 days' grace, required all along): its grace counts from the
+  // first failure again, not from the move, so it is at_risk with the first deadline.
+  admin("/api/v1/devices/" + a.id + "/level", {"-X", "POST", "-H", "Content-Type: application/json",
+                                               "--data-binary", R"({"level":"standard"})"});
+  json::Value back = device(a);
+  EXPECT_EQ(str(back, "status"), "at_risk") << json::write(back);
+  auto fix_by = parseRfc3339(str(*vpn(back), "fix_by"));
+  ASSERT_TRUE(fix_by.ok()) << json::write(back);
+  EXPECT_EQ(*fix_by - *parseRfc3339(str(back, "failing_since")), hours(72));
+}
+
 }  // namespace
 }  // namespace hearth

@@ -17,6 +17,7 @@
 #include "hearth/server/state.h"
 #include "support/files.h"
 #include "support/sanitizers.h"
+#include "support/store_backend.h"
 #include "support/temp_dir.h"
 
 namespace hearth::server {
@@ -304,7 +305,7 @@ TEST_F(BackupRestoreTest, RestoreBringsBackKeysDatabaseAndConfig) {
   auto b = backup(out);
   ASSERT_TRUE(b.ok()) << b.status().toString();
   EXPECT_EQ(b->database_kind, "sqlite");
-  EXPECT_EQ(b->schema_version, 13);
+  EXPECT_EQ(b->schema_version, testing::kNewestSchema);
   EXPECT_TRUE(b->config_included);
   struct stat st {};
   ASSERT_EQ(::stat(out.c_str(), &st), 0);

@@ -133,11 +133,12 @@ class ComplianceReportTest : public testing::StoreBackendTest {
     }
   }
 
-  void enroll(const GenDevice& d) {
+  // The owner is the PC's own word (a shared secret); "owner of <id>" unless given.
+  void enroll(const GenDevice& d, const std::string& owner = "") {
     DeviceRecord r;
     r.device_id = d.id;
     r.hostname = "host-" + d.id;
-    r.owner = "owner of " + d.id;
+    r.owner = owner.empty() ? "owner of " + d.id : owner;
     r.cert_serial = "01";
     r.enrolled_at = At(d.enrolled);
     ASSERT_TRUE(store_->enrollDevice("hash-" + d.level, r, At(d.enrolled)).ok());
@@ -230,12 +231,69 @@ class ComplianceReportTest : public testing::StoreBackendTest {
     }
   }
 
-  std::string report(const ReportPeriod& p, ReportFormat format) {
+  std::string report(const ReportPeriod& p, ReportFormat format,
+                     ReportOptions options = {.admin_actions = true}) {
     std::ostringstream out;
-    Status s = WriteComplianceReport(*store_, p, format, [&]() -> std::ostream& { return out; });
+    Status s = WriteComplianceReport(
+        *store_, p, format, [&]() -> std::ostream& { return out; }, {}, options);
     EXPECT_TRUE(s.ok()) << s.toString();
     return out.str();
   }
+  json::Value reportJson(const ReportPeriod& p, ReportOptions options = {.admin_actions = true}) {
+    auto v = json::parse(report(p, ReportFormat::kJson, options));
+    EXPECT_TRUE(v.ok()) << v.status().toString();
+    return v.ok() ? *v : json::Value();
+  }
+
+  // One report of `device` received at `at`: kChecks' verdicts, and whether each is required
+  // (kChecks' flags unless given).
+  void ingest(const std::string& device, const char* at, std::vector<std::string> verdicts,
+              std::vector<bool> required = {}) {
+    json::Value checks = json::Value::array();
+    for (size_t i = 0; i < std::size(kChecks); ++i) {
+      json::Value c = json::Value::object();
+      c.set("id", kChecks[i].id);
+      c.set("verdict", verdicts[i]);
+      c.set("required", required.empty() ? kChecks[i].required : static_cast<bool>(required[i]));
+      c.set("summary", "s");
+      checks.push(std::move(c));
+    }
+    json::Value result = json::Value::object();
+    result.set("compliant", false);
+    result.set("checks", std::move(checks));
+    NewReport r;
+    r.device_id = device;
+    r.sequence = ++sequence_;
+    r.report_id = device + "-" + std::to_string(r.sequence);
+    r.sent_at = at;
+    r.agent_version = "0.1.0";
+    r.received_at = T(at);
+    r.result = std::move(result);
+    auto done = store_->ingestReports({r});
+    ASSERT_TRUE(done.ok()) << done.status().toString();
+  }
+
+  const json::Value& deviceOf(const json::Value& report, const std::string& id) {
+    for (const auto& d : report.find("devices")->asArray()) {
+      if (d.find("device_id")->asString() == id) return d;
+    }
+    ADD_FAILURE() << "no device " << id;
+    static const json::Value none;
+    return none;
+  }
+  static const json::Value& checkOf(const json::Value& device, const std::string& id) {
+    for (const auto& c : device.find("checks")->asArray()) {
+      if (c.find("check")->asString() == id) return c;
+    }
+    ADD_FAILURE() << "no check " << id;
+    static const json::Value none;
+    return none;
+  }
+  static int64_t secondsOf(const json::Value& o, const char* state) {
+    return o.find("seconds")->find(state)->asInt();
+  }
+
+  int64_t sequence_ = 0;
 };
 
 void expectShare(const json::Value& o, const RefShare& ref, const std::string& what) {
@@ -422,6 +480,216 @@ TEST_P(ComplianceReportTest, AdminActionsTotalsAndSafeCsv) {
   EXPECT_NE(csv.find("\r\nlevel,,,,strict,"), std::string::npos) << csv;
   EXPECT_NE(csv.find("\r\nadmin_action,"), std::string::npos) << csv;
   EXPECT_EQ(csv.rfind("\r\n"), csv.size() - 2);
+}
+
+// Issue 14 item 5, review: whether a check is required and the device's level are what held at
+// each time, not what holds now. vpn fails throughout; the policy makes it required on 20 March;
+// IT moves the device to strict on 25 March. A report of early March shows it compliant under
+// standard, and one of March shows the change.
+TEST_P(ComplianceReportTest, RequiredFlagsAndLevelAreWhatHeldDuringThePeriod) {
+  GenDevice d{"dev-held", "standard", Secs(T("2025-03-01T00:00:00Z")), std::nullopt, {}};
+  ASSERT_NO_FATAL_FAILURE(enroll(d));
+  PolicyRecord strict;
+  strict.level = "strict";
+  strict.version = 1;
+  strict.body = "{}";
+  strict.signature = "x";
+  strict.created_at = T("2025-03-01T00:00:00Z");
+  ASSERT_TRUE(store_->putPolicy(strict).ok());
+  ASSERT_NO_FATAL_FAILURE(
+      ingest(d.id, "2025-03-02T00:00:00Z", {"pass", "pass", "fail"}, {true, false, false}));
+  ASSERT_NO_FATAL_FAILURE(
+      ingest(d.id, "2025-03-10T00:00:00Z", {"pass", "pass", "fail"}, {true, false, false}));
+  ASSERT_NO_FATAL_FAILURE(
+      ingest(d.id, "2025-03-20T00:00:00Z", {"pass", "pass", "fail"}, {true, false, true}));
+  AuditEntry moved = NewAuditEntry("cli:root", "device.level", "device:" + d.id);
+  moved.at = T("2025-03-25T00:00:00Z");
+  ASSERT_TRUE(store_->setDeviceLevel(d.id, "strict", moved.at, &moved).ok());
+
+  // Early March: vpn was optional, the device standard.
+  json::Value early =
+      reportJson({Secs(T("2025-03-01T00:00:00Z")), Secs(T("2025-03-15T00:00:00Z"))});
+  const json::Value& e = deviceOf(early, d.id);
+  EXPECT_EQ(e.find("level")->asString(), "standard");
+  EXPECT_TRUE(e.find("level_changes")->asArray().empty());
+  EXPECT_EQ(secondsOf(e, "noncompliant"), 0);
+  EXPECT_EQ(secondsOf(e, "compliant"), 13 * 86400);
+  EXPECT_EQ(secondsOf(e, "unknown"), 86400);
+  EXPECT_FALSE(checkOf(e, "vpn").find("required")->asBool());
+  EXPECT_EQ(secondsOf(checkOf(e, "vpn"), "noncompliant"), 13 * 86400);  // the check itself failed
+  ASSERT_EQ(early.find("levels")->asArray().size(), 1u);
+  EXPECT_EQ(early.find("levels")->asArray()[0].find("level")->asString(), "standard");
+
+  // March: non-compliant from 20 March, when vpn became required; strict from 25 March.
+  json::Value march =
+      reportJson({Secs(T("2025-03-01T00:00:00Z")), Secs(T("2025-04-01T00:00:00Z"))});
+  const json::Value& m = deviceOf(march, d.id);
+  EXPECT_EQ(secondsOf(m, "noncompliant"), 12 * 86400);
+  EXPECT_EQ(secondsOf(m, "compliant"), 18 * 86400);
+  ASSERT_EQ(m.find("incidents")->asArray().size(), 1u);
+  EXPECT_EQ(m.find("incidents")->asArray()[0].find("start")->asString(), "2025-03-20T00:00:00Z");
+  const json::Value& vpn = checkOf(m, "vpn");
+  EXPECT_TRUE(vpn.find("required")->asBool());
+  ASSERT_EQ(vpn.find("required_changes")->asArray().size(), 1u);
+  EXPECT_EQ(vpn.find("required_changes")->asArray()[0].find("at")->asString(),
+            "2025-03-20T00:00:00Z");
+  EXPECT_EQ(m.find("level")->asString(), "strict");
+  ASSERT_EQ(m.find("level_changes")->asArray().size(), 1u);
+  EXPECT_EQ(m.find("level_changes")->asArray()[0].find("at")->asString(), "2025-03-25T00:00:00Z");
+  std::string csv = report({Secs(T("2025-03-01T00:00:00Z")), Secs(T("2025-04-01T00:00:00Z"))},
+                           ReportFormat::kCsv);
+  EXPECT_NE(csv.find("\r\nlevel_change,dev-held,host-dev-held,owner of dev-held,strict,,,"
+                     "2025-03-25T00:00:00Z,"),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("\r\nrequired_change,dev-held,host-dev-held,owner of dev-held,strict,vpn,"
+                     "true,2025-03-20T00:00:00Z,"),
+            std::string::npos)
+      << csv;
+}
+
+// Issue 14 item 5 ("within retention"), review: a period from before what retention deleted is
+// said not to be covered by stored history, in both formats; one after it is complete.
+TEST_P(ComplianceReportTest, PeriodsBeforeTheRetentionHorizonAreFlaggedNotCovered) {
+  GenDevice d{"dev-old", "standard", Secs(T("2025-01-01T00:00:00Z")), std::nullopt, {}};
+  ASSERT_NO_FATAL_FAILURE(enroll(d));
+  for (const char* at : {"2025-01-02T00:00:00Z", "2025-03-01T00:00:00Z", "2025-06-01T00:00:00Z",
+                         "2025-10-01T00:00:00Z"}) {
+    bool fails = std::string(at) == "2025-03-01T00:00:00Z";
+    ASSERT_NO_FATAL_FAILURE(ingest(d.id, at, {"pass", "pass", fails ? "fail" : "pass"}));
+  }
+  ReportPeriod march{Secs(T("2025-03-01T00:00:00Z")), Secs(T("2025-04-01T00:00:00Z"))};
+  ReportPeriod october{Secs(T("2025-10-01T00:00:00Z")), Secs(T("2025-11-01T00:00:00Z"))};
+  json::Value before = reportJson(march);
+  EXPECT_TRUE(before.find("history_complete")->asBool());
+  EXPECT_TRUE(before.find("pruned_before")->isNull());
+
+  PruneOptions prune;
+  prune.now = T("2025-12-01T00:00:00Z");
+  prune.history_window = std::chrono::hours(24 * 100);  // before 2025-08-23
+  auto pruned = store_->prune(prune);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().toString();
+  ASSERT_GT(pruned->events, 0);
+
+  json::Value after = reportJson(march);
+  EXPECT_FALSE(after.find("history_complete")->asBool());
+  EXPECT_EQ(after.find("pruned_before")->asString(), "2025-08-23T00:00:00Z");
+  std::string csv = report(march, ReportFormat::kCsv);
+  EXPECT_NE(csv.find(",\"incomplete: retention deleted history before 2025-08-23T00:00:00Z; the "
+                     "period is not covered by stored history\"\r\n"),
+            std::string::npos)
+      << csv;
+  json::Value recent = reportJson(october);
+  EXPECT_TRUE(recent.find("history_complete")->asBool());
+  EXPECT_EQ(recent.find("pruned_before")->asString(), "2025-08-23T00:00:00Z");
+  EXPECT_NE(report(october, ReportFormat::kCsv).find(",complete\r\n"), std::string::npos);
+}
+
+// Issue 14 item 5 ("exemptions in force"), review: an exemption of a device's failing check, and
+// one of its owner's revoked early, are in the report; the check is exempt (not non-compliant)
+// while they hold, and the device's seconds are its checks' (here: vpn's, the only failure).
+TEST_P(ComplianceReportTest, ExemptionsInForceAreReportedAndCountAsExempt) {
+  GenDevice d{"dev-ex", "standard", Secs(T("2025-03-01T00:00:00Z")), std::nullopt, {}};
+  GenDevice other{"dev-other", "standard", Secs(T("2025-03-01T00:00:00Z")), std::nullopt, {}};
+  // A PC that declared itself dev-ex's owner's when it enrolled (the rollout secret): an owner's
+  // exemption covers only devices whose owner IT set, in the report as in the standing.
+  GenDevice claimer{"dev-claim", "standard", Secs(T("2025-03-01T00:00:00Z")), std::nullopt, {}};
+  ASSERT_NO_FATAL_FAILURE(enroll(d));
+  ASSERT_NO_FATAL_FAILURE(enroll(other));
+  ASSERT_NO_FATAL_FAILURE(enroll(claimer, "owner of dev-ex"));
+  AuditEntry it_says = NewAuditEntry("cli:root", "device.owner", "device:" + d.id);
+  it_says.at = T("2025-03-01T12:00:00Z");
+  ASSERT_TRUE(store_->setDeviceOwners({OwnerChange{d.id, "owner of dev-ex", it_says}}).ok());
+  for (const GenDevice* g : {&d, &other, &claimer}) {
+    ASSERT_NO_FATAL_FAILURE(ingest(g->id, "2025-03-02T00:00:00Z", {"pass", "pass", "fail"}));
+  }
+  auto grant = [&](std::optional<std::string> device, std::optional<std::string> owner,
+                   const char* from, const char* until, const char* reason) {
+    ExemptionRecord e;
+    e.device_id = std::move(device);
+    e.owner = std::move(owner);
+    e.check = "vpn";
+    e.until = T(until);
+    e.reason = reason;
+    e.created_at = T(from);
+    e.created_by = "it-admin";
+    auto made = store_->createExemption(e);
+    EXPECT_TRUE(made.ok()) << made.status().toString();
+    return made.ok() ? made->id : 0;
+  };
+  grant(d.id, std::nullopt, "2025-03-10T00:00:00Z", "2025-03-15T00:00:00Z", "travelling");
+  int64_t owner_ex = grant(std::nullopt, std::string("owner of dev-ex"), "2025-03-20T00:00:00Z",
+                           "2025-04-20T00:00:00Z", "new VPN client");
+  ASSERT_TRUE(store_->revokeExemption(owner_ex, T("2025-03-22T00:00:00Z")).ok());
+  grant(d.id, std::nullopt, "2025-02-01T00:00:00Z", "2025-02-10T00:00:00Z", "before the period");
+
+  json::Value r = reportJson({Secs(T("2025-03-01T00:00:00Z")), Secs(T("2025-03-31T00:00:00Z"))});
+  const json::Value& dev = deviceOf(r, d.id);
+  const json::Value& vpn = checkOf(dev, "vpn");
+  EXPECT_EQ(secondsOf(vpn, "unknown"), 86400);
+  EXPECT_EQ(secondsOf(vpn, "exempt"), 7 * 86400);
+  EXPECT_EQ(secondsOf(vpn, "noncompliant"), 22 * 86400);
+  EXPECT_EQ(vpn.find("incidents")->asArray().size(), 3u);
+  const auto& spans = vpn.find("exemptions")->asArray();
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].find("start")->asString(), "2025-03-10T00:00:00Z");
+  EXPECT_EQ(spans[0].find("end")->asString(), "2025-03-15T00:00:00Z");
+  EXPECT_EQ(spans[0].find("reason")->asString(), "travelling");
+  EXPECT_EQ(spans[0].find("created_by")->asString(), "it-admin");
+  EXPECT_EQ(spans[1].find("end")->asString(), "2025-03-22T00:00:00Z");  // revoked
+  for (const char* state : {"compliant", "noncompliant", "unknown", "exempt"}) {
+    EXPECT_EQ(secondsOf(dev, state), secondsOf(vpn, state)) << state;
+  }
+  EXPECT_EQ(dev.find("incidents")->asArray().size(), 3u);
+  // Another owner's device, and the one that only claimed the owner: no exemption of their own.
+  for (const GenDevice* g : {&other, &claimer}) {
+    const json::Value& o = deviceOf(r, g->id);
+    EXPECT_TRUE(checkOf(o, "vpn").find("exemptions")->asArray().empty()) << g->id;
+    EXPECT_EQ(secondsOf(o, "noncompliant"), 29 * 86400) << g->id;
+    EXPECT_EQ(secondsOf(o, "exempt"), 0) << g->id;
+  }
+  std::string csv = report({Secs(T("2025-03-01T00:00:00Z")), Secs(T("2025-03-31T00:00:00Z"))},
+                           ReportFormat::kCsv);
+  EXPECT_NE(csv.find("\r\nexemption,dev-ex,host-dev-ex,owner of dev-ex,standard,vpn,,"
+                     "2025-03-10T00:00:00Z,2025-03-15T00:00:00Z,432000,"),
+            std::string::npos)
+      << csv;
+}
+
+// Review: the admin actions come from the audit log only when asked for (the API asks for a
+// token with the admin scope): without, JSON has no "admin_actions" and CSV no admin_action row.
+// Only the period's rows are read.
+TEST_P(ComplianceReportTest, AdminActionsOnlyWhenAskedAndOnlyThePeriods) {
+  GenDevice d{"dev-audit", "standard", Secs(T("2025-03-01T00:00:00Z")), std::nullopt, {}};
+  ASSERT_NO_FATAL_FAILURE(enroll(d));
+  ASSERT_NO_FATAL_FAILURE(ingest(d.id, "2025-03-02T00:00:00Z", {"pass", "pass", "pass"}));
+  for (int day = 1; day <= 28; ++day) {
+    char at[32];
+    std::snprintf(at, sizeof at, "2025-02-%02dT12:00:00Z", day);
+    AuditEntry e = NewAuditEntry("cli:root", "device.owner", "device:dev-audit");
+    e.at = T(at);
+    ASSERT_TRUE(store_->appendAudit(e).ok());
+  }
+  AuditEntry in = NewAuditEntry("cli:root", "token.create", "token:1");
+  in.at = T("2025-03-05T10:00:00Z");
+  ASSERT_TRUE(store_->appendAudit(in).ok());
+  ReportPeriod p{Secs(T("2025-03-01T00:00:00Z")), Secs(T("2025-03-31T00:00:00Z"))};
+
+  json::Value without = reportJson(p, {});
+  EXPECT_EQ(without.find("admin_actions"), nullptr);
+  EXPECT_EQ(report(p, ReportFormat::kCsv, {}).find("admin_action"), std::string::npos);
+  json::Value with = reportJson(p);
+  ASSERT_NE(with.find("admin_actions"), nullptr);
+  ASSERT_EQ(with.find("admin_actions")->asArray().size(), 1u);
+  EXPECT_EQ(with.find("admin_actions")->asArray()[0].find("action")->asString(), "token.create");
+  // The store answers the period's rows only, and whole seconds at its ends.
+  auto context = store_->reportContext(
+      {Secs(T("2025-02-10T12:00:00Z")), Secs(T("2025-02-12T12:00:00Z"))}, true);
+  ASSERT_TRUE(context.ok()) << context.status().toString();
+  ASSERT_EQ(context->admin_actions.size(), 2u);
+  EXPECT_EQ(formatRfc3339(context->admin_actions[0].at), "2025-02-10T12:00:00Z");
+  EXPECT_EQ(formatRfc3339(context->admin_actions[1].at), "2025-02-11T12:00:00Z");
+  EXPECT_TRUE(store_->reportContext(p, false)->admin_actions.empty());
 }
 
 TEST(ComplianceReportPeriodTest, PeriodsAreBoundedAndEnded) {

@@ -84,13 +84,13 @@ class FleetStoreTest : public ::testing::TestWithParam<std::string> {
     store_ = std::move(s).value();
   }
 
-  void enroll(const std::string& id, TimePoint at) {
+  void enroll(const std::string& id, TimePoint at, const std::string& secret = "hash") {
     DeviceRecord d;
     d.device_id = id;
     d.hostname = "host-" + id;
     d.cert_serial = "01";
     d.enrolled_at = at;
-    ASSERT_TRUE(store_->enrollDevice("hash", d, at).ok());
+    ASSERT_TRUE(store_->enrollDevice(secret, d, at).ok());
   }
 
   NewReport report(const std::string& device, int64_t seq, const std::vector<Update>& security,
@@ -253,6 +253,29 @@ TEST_P(FleetStoreTest, AnOlderAgentsReportWithoutCandidatesIsStoredAndDatesNothi
   *counts.result.find("checks")->asArray()[0].find("evidence")->find("pending") =
       json::Value(static_cast<int64_t>(3));
   EXPECT_EQ(ingest({counts})[0].outcome, IngestOutcome::kStored);
+}
+
+// The standing review, finding 4: a device awaiting approval (perhaps enrolled with a leaked
+// approval secret) dated the fleet's pending updates: invented (package, candidate) pairs with
+// early dates would have failed os_patches across the fleet. It reads the dates, writes none.
+TEST_P(FleetStoreTest, ADeviceAwaitingApprovalDatesNoUpdateButReadsTheFleetsDates) {
+  SecretRecord secret;
+  secret.level = "standard";
+  secret.approval = true;
+  secret.created_at = kDay0;
+  ASSERT_TRUE(store_->createSecret("approval-hash", secret).ok());
+  enroll("dev-p", kDay0, "approval-hash");
+  enroll("dev-a", kDay0);
+  EXPECT_TRUE(ingest({report("dev-p", 1, {kX}, kDay0)})[0].fleet_first_seen.empty());
+  EXPECT_EQ(dated(kX), "none");
+  auto a = ingest({report("dev-a", 1, {kX}, kDay10)});
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_TRUE(a[0].fleet_first_seen.empty());  // dated by its own report, not the pending one's
+  EXPECT_EQ(dated(kX), formatRfc3339(kDay10));
+  auto p = ingest({report("dev-p", 2, {kX}, kDay10 + hours(24))});
+  ASSERT_EQ(p.size(), 1u);
+  ASSERT_EQ(p[0].fleet_first_seen.size(), 1u);
+  EXPECT_EQ(p[0].fleet_first_seen[0].first_seen, kDay10);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FleetStoreTest, ::testing::Values("sqlite", "postgresql"));

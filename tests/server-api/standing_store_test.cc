@@ -4,6 +4,8 @@
 // force, exemption_expired once when they lapse, revoke), a level change, the list's filters and
 // the sort by failing_since with its cursor, and feed events naming hostname and owner.
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -26,18 +28,19 @@ TimePoint T(const char* s) { return *parseRfc3339(s); }
 
 const TimePoint kT0 = T("2026-12-01T10:00:00Z");
 
-json::Value result(const std::string& vpn, const std::string& screen_lock = "pass") {
+json::Value result(const std::string& vpn, const std::string& screen_lock = "pass",
+                   bool vpn_required = true) {
   json::Value checks = json::Value::array();
   for (const auto& [id, verdict] : {std::pair{"vpn", vpn}, std::pair{"screen_lock", screen_lock}}) {
     json::Value c = json::Value::object();
     c.set("id", id);
     c.set("verdict", verdict);
-    c.set("required", true);
+    c.set("required", std::string(id) != "vpn" || vpn_required);
     c.set("summary", "s");
     checks.push(std::move(c));
   }
   json::Value r = json::Value::object();
-  r.set("compliant", vpn == "pass" && screen_lock == "pass");
+  r.set("compliant", (vpn == "pass" || !vpn_required) && screen_lock == "pass");
   r.set("checks", std::move(checks));
   return r;
 }
@@ -55,44 +58,55 @@ class StandingStoreTest : public testing::StoreBackendTest {
     ASSERT_TRUE(store_->createSecret("hash", secret).ok());
   }
 
-  // A new version of level `level`'s policy: vpn required with `grace_days` (none: no key),
-  // stored through `on` (another server's store) or store_.
+  // A new version of level `level`'s policy: vpn required (or not) with `grace_days` (none: no
+  // key), stored through `on` (another server's store) or store_.
   void policy(const std::string& level, int64_t version, std::optional<int> grace_days,
-              Store* on = nullptr) {
+              bool vpn_required = true, Store* on = nullptr) {
     PolicyRecord p;
     p.level = level;
     p.version = version;
     std::string grace = grace_days ? ",\"grace_days\":" + std::to_string(*grace_days) : "";
     p.body = "{\"level\":\"" + level + "\",\"version\":" + std::to_string(version) +
-             ",\"checks\":{\"vpn\":{\"required\":true,\"company_addresses\":[\"10.0.0.1\"]" +
-             grace + "},\"screen_lock\":{\"required\":true}}}";
+             ",\"checks\":{\"vpn\":{\"required\":" + (vpn_required ? "true" : "false") +
+             ",\"company_addresses\":[\"10.0.0.1\"]" + grace +
+             "},\"screen_lock\":{\"required\":true}}}";
     p.signature = "sig";
     p.created_at = kT0 - hours(24);
     ASSERT_TRUE((on != nullptr ? on : store_.get())->putPolicy(p).ok());
   }
 
-  void enroll(const std::string& id, const std::string& owner = "bob") {
+  void enroll(const std::string& id, const std::string& owner = "bob",
+              const std::string& secret = "hash") {
     DeviceRecord d;
     d.device_id = id;
     d.hostname = "host-" + id;
     d.owner = owner;
     d.cert_serial = "01";
     d.enrolled_at = kT0 - hours(24);
-    ASSERT_TRUE(store_->enrollDevice("hash", d, d.enrolled_at).ok());
+    ASSERT_TRUE(store_->enrollDevice(secret, d, d.enrolled_at).ok());
   }
 
   void report(const std::string& device, const std::string& vpn, TimePoint at,
-              const std::string& screen_lock = "pass") {
+              const std::string& screen_lock = "pass", bool vpn_required = true) {
     NewReport r;
     r.device_id = device;
     r.report_id = device + "-" + std::to_string(++sequence_[device]);
     r.sequence = sequence_[device];
     r.sent_at = formatRfc3339(at);
     r.agent_version = "0.1.0";
-    r.result = result(vpn, screen_lock);
+    r.result = result(vpn, screen_lock, vpn_required);
     r.received_at = at;
     auto done = store_->ingestReports({r});
     ASSERT_TRUE(done.ok()) << done.status().toString();
+  }
+
+  // Enrolment secret "approval-hash": its devices wait for approval.
+  void approvalSecret() {
+    SecretRecord secret;
+    secret.level = "standard";
+    secret.approval = true;
+    secret.created_at = kT0 - hours(24);
+    ASSERT_TRUE(store_->createSecret("approval-hash", secret).ok());
   }
 
   std::vector<DeviceRecord> list(DeviceFilter f, TimePoint now) {
@@ -261,7 +275,7 @@ TEST_P(StandingStoreTest, TheNextReportSeesAPolicyAndAnExemptionAnotherServerSto
   auto second = OpenStore(uri_);
   ASSERT_TRUE(second.ok()) << second.status().toString();
   Store* other = second->get();
-  policy("standard", 2, 10, other);
+  policy("standard", 2, 10, /*vpn_required=*/true, other);
   report("dev-1", "fail", kT0 + hours(1));
   auto d1 = store_->getDevice("dev-1");
   ASSERT_TRUE(d1.ok());
@@ -281,6 +295,14 @@ TEST_P(StandingStoreTest, TheNextReportSeesAPolicyAndAnExemptionAnotherServerSto
   // dev-1 has no exemption: the same batch reading sees it in force for dev-2 only.
   report("dev-1", "fail", kT0 + hours(3));
   EXPECT_EQ(store_->getDevice("dev-1")->status, "at_risk");
+  // An exemption for dev-1's owner counts only once IT says the owner is bob (dev-1 declared
+  // "bob" itself at enrolment).
+  exemption("bob", kT0 + hours(48), kT0 + hours(4), /*owner_exemption=*/true, "vpn", other);
+  report("dev-1", "fail", kT0 + hours(5));
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "at_risk");
+  ASSERT_TRUE(other->setDeviceOwners({itOwner("dev-1", "bob", kT0 + hours(6))}).ok());
+  report("dev-1", "fail", kT0 + hours(7));
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "compliant");
 }
 
 TEST_P(StandingStoreTest, AnExemptionMakesTheDeviceCompliantAndItsLapseIsAnEventOnce) {
@@ -364,12 +386,12 @@ TEST_P(StandingStoreTest, AnOwnersExemptionCoversTheirDevicesAndARevokeEndsIt) {
 TEST_P(StandingStoreTest, ALevelChangeNeedsAPolicyAndIsAudited) {
   policy("standard", 1, std::nullopt);
   enroll("dev-1");
-  EXPECT_EQ(store_->setDeviceLevel("dev-1", "strict").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->setDeviceLevel("dev-1", "strict", kT0).code(), StatusCode::kFailedPrecondition);
   policy("strict", 1, std::nullopt);
   AuditEntry audit = NewAuditEntry("test", "device.level", "device:dev-1");
-  ASSERT_TRUE(store_->setDeviceLevel("dev-1", "strict", &audit).ok());
+  ASSERT_TRUE(store_->setDeviceLevel("dev-1", "strict", kT0, &audit).ok());
   EXPECT_EQ(store_->deviceForAuth("dev-1")->level, "strict");
-  EXPECT_EQ(store_->setDeviceLevel("nope", "strict").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->setDeviceLevel("nope", "strict", kT0).code(), StatusCode::kNotFound);
   DeviceFilter f;
   f.level = "strict";
   EXPECT_EQ(ids(f, kT0), std::vector<std::string>{"dev-1"});
@@ -408,6 +430,34 @@ TEST_P(StandingStoreTest, ListsFilterByCheckOwnerAndRetiredAndSortByFailingSince
   ASSERT_TRUE(store_->retireDevice("d", now).ok());
   EXPECT_EQ(withStatus("retired", now), std::vector<std::string>{"d"});
   EXPECT_EQ(ids({}, now), (std::vector<std::string>{"a", "b", "c"}));
+}
+
+// Review of issue 14: on PostgreSQL a database made with another collation than C (en_US, ICU)
+// sorted the placeholder of "no failing_since" ('~') before every time, so compliant devices
+// came first in sort=failing_since. The column is given an ICU collation here as such a
+// database would have it; the list still puts them last.
+TEST_P(StandingStoreTest, SortByFailingSincePutsDevicesWithoutOneLastWhateverTheCollation) {
+  if (GetParam() == "postgresql") {
+    exec("ALTER TABLE devices ALTER COLUMN failing_since TYPE TEXT COLLATE \"en-x-icu\"");
+  }
+  policy("standard", 1, std::nullopt);
+  for (const char* d : {"a", "b", "c"}) enroll(d, "bob");
+  report("a", "pass", kT0);  // compliant: no failing_since
+  report("b", "fail", kT0 + hours(1));
+  report("c", "fail", kT0 + hours(2));
+  TimePoint now = kT0 + hours(4);
+  DeviceFilter sorted;
+  sorted.sort_failing_since = true;
+  EXPECT_EQ(ids(sorted, now), (std::vector<std::string>{"b", "c", "a"}));
+  sorted.limit = 1;
+  std::vector<std::string> order;
+  for (int page = 0; page < 5; ++page) {
+    auto got = list(sorted, now);
+    if (got.empty()) break;
+    order.push_back(got[0].device_id);
+    sorted.after = DeviceCursor(got[0], sorted);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"b", "c", "a"}));
 }
 
 TEST_P(StandingStoreTest, FeedEventsNameTheDevicesHostnameAndOwner) {
@@ -655,6 +705,262 @@ TEST_P(StandingStoreTest, AnExemptionAboutToLapseIsAnnouncedOnceAcrossServersAnd
   ExemptionRecord brief = exemption("dev-1", kT0 + hours(24 * 20), kT0, false, "screen_lock");
   ASSERT_GE(*store_->expireDeadlines(brief.until), 1);
   EXPECT_EQ(*store_->markExpiringExemptions(brief.until, within), 0);
+}
+
+// The standing review (issue 14, findings 1 to 6): each test below failed before its fix.
+
+// Finding 1: a check that becomes required (a policy change) on a device already failing it
+// counted its grace from when it started failing: past already, noncompliant at once.
+TEST_P(StandingStoreTest, ACheckThatBecomesRequiredWhileFailingGetsItsWholeGraceFromThen) {
+  policy("standard", 1, 3, /*vpn_required=*/false);
+  enroll("dev-1");
+  report("dev-1", "fail", kT0, "pass", /*vpn_required=*/false);
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "compliant");
+  policy("standard", 2, 3);
+  TimePoint later = kT0 + hours(24 * 10);
+  report("dev-1", "fail", later);
+  auto d = store_->getDevice("dev-1");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->status, "at_risk");
+  ASSERT_TRUE(d->deadline);
+  EXPECT_EQ(*d->deadline, later + hours(72));
+  EXPECT_EQ(check(*d, "vpn")->find("fix_by")->asString(), formatRfc3339(later + hours(72)));
+  // The verdict itself holds since it first failed.
+  EXPECT_EQ(check(*d, "vpn")->find("since")->asString(), formatRfc3339(kT0));
+  EXPECT_TRUE(events({"device_noncompliant"}).empty());
+  // A failure that stays: the clock does not move with later reports.
+  report("dev-1", "fail", later + hours(24));
+  EXPECT_EQ(*store_->getDevice("dev-1")->deadline, later + hours(72));
+  report("dev-1", "fail", later + hours(72));
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "noncompliant");
+}
+
+// A grace period changed by the policy counts from the same moment (raising it moves the
+// deadline later; lowering it may make a device that has failed longer noncompliant at once).
+TEST_P(StandingStoreTest, AGraceChangeKeepsTheMomentTheGraceCountsFrom) {
+  policy("standard", 1, 2);
+  enroll("dev-1");
+  report("dev-1", "fail", kT0);
+  policy("standard", 2, 5);
+  report("dev-1", "fail", kT0 + hours(24 * 3));
+  auto d = store_->getDevice("dev-1");
+  EXPECT_EQ(d->status, "at_risk");
+  EXPECT_EQ(*d->deadline, kT0 + hours(24 * 5));
+  policy("standard", 3, 1);
+  report("dev-1", "fail", kT0 + hours(24 * 4));
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "noncompliant");
+}
+
+// Finding 2: fail -> unknown -> fail restarted the grace period: a device alternating stayed
+// at_risk for ever. An unknown keeps the clock; only a pass (or not_applicable) ends it.
+TEST_P(StandingStoreTest, AnUnknownBetweenFailuresDoesNotRestartTheGrace) {
+  policy("standard", 1, 3);
+  enroll("dev-1");
+  report("dev-1", "fail", kT0);
+  report("dev-1", "unknown", kT0 + hours(24 * 2));
+  auto d = store_->getDevice("dev-1");
+  EXPECT_EQ(d->status, "unknown");
+  ASSERT_TRUE(d->deadline);
+  EXPECT_EQ(*d->deadline, kT0 + hours(72));
+  // The deadline passes while unknown: noncompliant, its event once.
+  EXPECT_EQ(withStatus("noncompliant", kT0 + hours(72)), std::vector<std::string>{"dev-1"});
+  EXPECT_EQ(*store_->expireDeadlines(kT0 + hours(72)), 1);
+  report("dev-1", "fail", kT0 + hours(24 * 4));
+  d = store_->getDevice("dev-1");
+  EXPECT_EQ(d->status, "noncompliant");
+  EXPECT_EQ(check(*d, "vpn")->find("fix_by")->asString(), formatRfc3339(kT0 + hours(72)));
+  EXPECT_EQ(*d->failing_since, kT0);
+  EXPECT_EQ(events({"device_noncompliant"}), std::vector<std::string>{"device_noncompliant dev-1"});
+  // A pass ends the incident: the next failure has its whole grace again.
+  report("dev-1", "pass", kT0 + hours(24 * 5));
+  report("dev-1", "fail", kT0 + hours(24 * 6));
+  d = store_->getDevice("dev-1");
+  EXPECT_EQ(d->status, "at_risk");
+  EXPECT_EQ(*d->deadline, kT0 + hours(24 * 9));
+}
+
+// Findings 1 and 5: a level change re-decides the device at once, in its transaction, and a
+// check the new level requires gets its grace from the change.
+TEST_P(StandingStoreTest, ALevelChangeDecidesTheDeviceAtOnceWithGraceFromTheChange) {
+  policy("standard", 1, std::nullopt, /*vpn_required=*/false);
+  policy("strict", 1, 3);
+  policy("lockdown", 1, 0);
+  enroll("dev-1");
+  report("dev-1", "fail", kT0, "pass", /*vpn_required=*/false);
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "compliant");
+  TimePoint move = kT0 + hours(24 * 10);
+  ASSERT_TRUE(store_->setDeviceLevel("dev-1", "strict", move).ok());
+  auto d = store_->getDevice("dev-1");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->status, "at_risk");
+  ASSERT_TRUE(d->deadline);
+  EXPECT_EQ(*d->deadline, move + hours(72));
+  EXPECT_TRUE(check(*d, "vpn")->find("required")->asBool());
+  EXPECT_EQ(*d->failing_since, move);
+  EXPECT_EQ(*store_->expireDeadlines(move + hours(72)), 1);
+  EXPECT_EQ(events({"device_noncompliant"}), std::vector<std::string>{"device_noncompliant dev-1"});
+  // Back to a level that does not require vpn: compliant at once, its event with it.
+  ASSERT_TRUE(store_->setDeviceLevel("dev-1", "standard", move + hours(80)).ok());
+  d = store_->getDevice("dev-1");
+  EXPECT_EQ(d->status, "compliant");
+  EXPECT_FALSE(check(*d, "vpn")->find("required")->asBool());
+  EXPECT_EQ(events({"device_compliant"}), std::vector<std::string>{"device_compliant dev-1"});
+  // A level without grace: noncompliant at the change, not at the next report.
+  ASSERT_TRUE(store_->setDeviceLevel("dev-1", "lockdown", move + hours(90)).ok());
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "noncompliant");
+  EXPECT_EQ(events({"device_noncompliant"}).size(), 2u);
+  // Required without a break since the move to lockdown: strict's grace counts from then, and
+  // the agent's next report under the new policy keeps that clock.
+  ASSERT_TRUE(store_->setDeviceLevel("dev-1", "strict", move + hours(100)).ok());
+  EXPECT_EQ(*store_->getDevice("dev-1")->deadline, move + hours(90 + 72));
+  report("dev-1", "fail", move + hours(110));
+  EXPECT_EQ(*store_->getDevice("dev-1")->deadline, move + hours(90 + 72));
+}
+
+// Finding 4: a device awaiting approval alerted IT (device_noncompliant) before IT accepted it
+// (its fleet dates: fleet_store_test.cc).
+TEST_P(StandingStoreTest, ADeviceAwaitingApprovalRaisesNoDeviceEventUntilApproved) {
+  approvalSecret();
+  policy("standard", 1, 1);
+  enroll("dev-p", "bob", "approval-hash");
+  report("dev-p", "fail", kT0);
+  EXPECT_EQ(*store_->expireDeadlines(kT0 + hours(48)), 0);
+  report("dev-p", "fail", kT0 + hours(49));
+  EXPECT_TRUE(events({"device_noncompliant", "device_compliant"}).empty());
+  TimePoint approved = kT0 + hours(50);
+  ASSERT_TRUE(store_->approveDevice("dev-p", approved).ok());
+  EXPECT_EQ(events({"device_noncompliant"}), std::vector<std::string>{"device_noncompliant dev-p"});
+  auto feed = store_->feed(0, 1000);
+  for (const auto& e : *feed) {
+    if (e.type == "device_noncompliant") {
+      EXPECT_EQ(e.at, approved);
+    }
+  }
+}
+
+// Finding 6: a certificate's expiry is recorded in the enrolment's (and the renewal's)
+// transaction: it was a separate write after the commit, lost by a kill -9 in between.
+TEST_P(StandingStoreTest, ACertificatesExpiryIsRecordedWithTheEnrolmentAndTheRenewal) {
+  DeviceRecord d;
+  d.device_id = "dev-c";
+  d.hostname = "host-c";
+  d.cert_serial = "01";
+  d.cert_not_after = kT0 + hours(24 * 10);
+  d.enrolled_at = kT0;
+  ASSERT_TRUE(store_->enrollDevice("hash", d, kT0).ok());
+  auto raised = store_->markExpiringCertificates(kT0, hours(24 * 30));
+  ASSERT_TRUE(raised.ok());
+  EXPECT_EQ(*raised, 1);
+  ASSERT_TRUE(
+      store_->setPendingCertificate("dev-c", "01", "02", "key-02", kT0, kT0 + hours(24 * 20)).ok());
+  ASSERT_TRUE(store_->promotePendingCertificate("dev-c", "02", kT0 + hours(1)).ok());
+  EXPECT_EQ(*store_->markExpiringCertificates(kT0 + hours(1), hours(24 * 30)), 1);
+  EXPECT_EQ(*store_->markExpiringCertificates(kT0 + hours(2), hours(24 * 30)), 0);
+}
+
+// Finding 3: two servers on one database raced: each read a device (or a lapsed exemption)
+// before the other's commit and both appended its event. Two store instances (two connections,
+// as two servers have) run the same pass at once: every event exactly once.
+class TwoServers {
+ public:
+  explicit TwoServers(const std::string& uri) {
+    for (auto& s : stores_) {
+      auto opened = OpenStore(uri);
+      EXPECT_TRUE(opened.ok()) << opened.status().toString();
+      if (opened.ok()) s = std::move(opened).value();
+    }
+  }
+  bool ok() const { return stores_[0] && stores_[1]; }
+  // Runs `work` on both stores at once (as far as two threads can).
+  void race(const std::function<void(Store&, int)>& work) {
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i) {
+      threads.emplace_back([&, i] {
+        ready.fetch_add(1);
+        while (ready.load() < 2) std::this_thread::yield();
+        work(*stores_[i], i);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+
+ private:
+  std::unique_ptr<Store> stores_[2];
+};
+
+constexpr int kRaceDevices = 40;
+
+TEST_P(StandingStoreTest, TwoServersPassingTheSameDeadlinesRaiseOneEventPerDevice) {
+  policy("standard", 1, 1);
+  for (int i = 0; i < kRaceDevices; ++i) {
+    enroll("dev-" + std::to_string(i));
+    report("dev-" + std::to_string(i), "fail", kT0);
+  }
+  TwoServers servers(uri_);
+  ASSERT_TRUE(servers.ok());
+  servers.race([&](Store& s, int) { EXPECT_TRUE(s.expireDeadlines(kT0 + hours(48)).ok()); });
+  EXPECT_EQ(events({"device_noncompliant"}).size(), static_cast<size_t>(kRaceDevices));
+}
+
+TEST_P(StandingStoreTest, TwoServersLapsingTheSameExemptionsRaiseOneEventPerDevice) {
+  policy("standard", 1, std::nullopt);
+  for (int i = 0; i < kRaceDevices; ++i) {
+    std::string id = "dev-" + std::to_string(i);
+    enroll(id);
+    report(id, "fail", kT0);
+    ExemptionRecord e;
+    e.device_id = id;
+    e.check = "vpn";
+    e.until = kT0 + hours(24);
+    e.reason = "r";
+    e.created_at = kT0 + hours(1);
+    e.created_by = "test";
+    ASSERT_TRUE(store_->createExemption(e).ok());
+  }
+  TwoServers servers(uri_);
+  ASSERT_TRUE(servers.ok());
+  servers.race([&](Store& s, int) { EXPECT_TRUE(s.expireDeadlines(kT0 + hours(25)).ok()); });
+  EXPECT_EQ(events({"exemption_expired"}).size(), static_cast<size_t>(kRaceDevices));
+  // One at the report, one after the lapse.
+  EXPECT_EQ(events({"device_noncompliant"}).size(), static_cast<size_t>(2 * kRaceDevices));
+}
+
+TEST_P(StandingStoreTest, TwoServersDecidingTheSameDevicesRaiseOneDeviceEventEach) {
+  policy("standard", 1, std::nullopt);
+  std::vector<OwnerChange> bobs;
+  for (int i = 0; i < kRaceDevices; ++i) {
+    enroll("dev-" + std::to_string(i), "bob");
+    report("dev-" + std::to_string(i), "fail", kT0);
+    bobs.push_back(itOwner("dev-" + std::to_string(i), "bob", kT0));
+  }
+  // IT's word that they are bob's (an owner's exemption ignores an owner a PC declared).
+  ASSERT_TRUE(store_->setDeviceOwners(bobs).ok());
+  TwoServers servers(uri_);
+  ASSERT_TRUE(servers.ok());
+  std::vector<int64_t> made(2);
+  // Several rounds: two admins exempt bob's devices at once (each server re-decides all of
+  // them), then both exemptions are revoked one after the other.
+  for (int round = 0; round < 3; ++round) {
+    TimePoint at = kT0 + hours(1 + 10 * round);
+    servers.race([&](Store& s, int i) {
+      ExemptionRecord e;
+      e.owner = "bob";
+      e.check = "vpn";
+      e.until = kT0 + hours(24 * 30);
+      e.reason = "admin " + std::to_string(i);
+      e.created_at = at;
+      e.created_by = "admin-" + std::to_string(i);
+      auto m = s.createExemption(e);
+      EXPECT_TRUE(m.ok()) << m.status().toString();
+      if (m.ok()) made[i] = m->id;
+    });
+    ASSERT_TRUE(store_->revokeExemption(made[0], at + hours(1)).ok());
+    ASSERT_TRUE(store_->revokeExemption(made[1], at + hours(2)).ok());
+    EXPECT_EQ(events({"device_compliant"}).size(), static_cast<size_t>(kRaceDevices * (round + 1)))
+        << "round " << round;
+  }
+  EXPECT_EQ(events({"device_noncompliant"}).size(), static_cast<size_t>(kRaceDevices * 4));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StandingStoreTest, ::testing::Values("sqlite", "postgresql"));

@@ -16,6 +16,7 @@ CheckStanding failing(const char* id, TimePoint since, int64_t grace_days) {
   c.id = id;
   c.verdict = "fail";
   c.since = since;
+  c.grace_from = since;
   c.fix_by = FixBy(c, grace_days);
   return c;
 }
@@ -28,7 +29,69 @@ TEST(StandingTest, AFailingRequiredCheckGetsSincePlusGraceAsDeadline) {
   EXPECT_FALSE(FixBy(c, 3));
   c.required = true;
   c.verdict = "unknown";
+  c.grace_from.reset();  // unknown with no failure before it: no deadline
   EXPECT_FALSE(FixBy(c, 3));
+}
+
+// Finding 2 of the standing review: fail -> unknown -> fail restarted the grace period (the
+// check's since moved to the second failure), so a device alternating stayed at_risk forever.
+TEST(StandingTest, AnUnknownBetweenFailuresKeepsTheGraceClockOnlyAPassEndsIt) {
+  TimePoint t0 = T("2026-12-01T10:00:00Z"), t1 = T("2026-12-02T10:00:00Z"),
+            t2 = T("2026-12-03T10:00:00Z"), t5 = T("2026-12-06T10:00:00Z");
+  CheckStanding c;
+  c.id = "vpn";
+  c.verdict = "fail";
+  auto clock = GraceFrom(c, std::nullopt, t0);
+  EXPECT_EQ(clock, t0);
+  c.verdict = "unknown";
+  clock = GraceFrom(c, clock, t1);
+  EXPECT_EQ(clock, t0);
+  c.grace_from = clock;
+  c.since = t1;
+  c.fix_by = FixBy(c, 3);
+  ASSERT_TRUE(c.fix_by);
+  EXPECT_EQ(*c.fix_by, t0 + std::chrono::hours(72));
+  // While unknown within the deadline: unknown, with the deadline; past it: noncompliant.
+  auto within = DecideStanding({c}, false, t1);
+  EXPECT_EQ(within.status, "unknown");
+  EXPECT_EQ(within.deadline, c.fix_by);
+  EXPECT_EQ(DecideStanding({c}, false, t5).status, "noncompliant");
+  c.verdict = "fail";
+  clock = GraceFrom(c, clock, t2);
+  EXPECT_EQ(clock, t0);
+  c.grace_from = clock;
+  EXPECT_EQ(*FixBy(c, 3), t0 + std::chrono::hours(72));
+  // A pass (or not_applicable) ends the incident: the next failure starts a new clock.
+  c.verdict = "pass";
+  EXPECT_FALSE(GraceFrom(c, clock, t2));
+  c.verdict = "not_applicable";
+  EXPECT_FALSE(GraceFrom(c, clock, t2));
+  // An unknown with no failure before it starts nothing.
+  c.verdict = "unknown";
+  EXPECT_FALSE(GraceFrom(c, std::nullopt, t2));
+}
+
+// Finding 1 of the standing review: a check that became required on a device already failing
+// it got its deadline from when it started failing, possibly already past: no grace at all.
+TEST(StandingTest, ACheckBecomingRequiredWhileFailingCountsItsGraceFromThen) {
+  TimePoint t0 = T("2026-12-01T10:00:00Z"), t9 = T("2026-12-10T10:00:00Z");
+  CheckStanding c;
+  c.id = "vpn";
+  c.verdict = "fail";
+  c.required = false;
+  c.since = t0;
+  auto clock = GraceFrom(c, std::nullopt, t0);
+  EXPECT_FALSE(clock);  // not required: no clock
+  c.required = true;
+  clock = GraceFrom(c, clock, t9);
+  EXPECT_EQ(clock, t9);
+  c.grace_from = clock;
+  c.fix_by = FixBy(c, 3);
+  EXPECT_EQ(*c.fix_by, t9 + std::chrono::hours(72));
+  EXPECT_EQ(DecideStanding({c}, false, t9).status, "at_risk");
+  // No longer required: the clock stops; required again later starts a new one.
+  c.required = false;
+  EXPECT_FALSE(GraceFrom(c, clock, t9));
 }
 
 TEST(StandingTest, WithinGraceIsAtRiskUntilTheDeadlineAndNoncompliantFromIt) {

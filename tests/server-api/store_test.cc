@@ -15,6 +15,7 @@
 #include "hearth/result.h"
 #include "hearth/server/serve.h"
 #include "hearth/time.h"
+#include "support/store_backend.h"
 #include "support/temp_dir.h"
 
 namespace hearth::server {
@@ -104,11 +105,11 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 TEST_P(StoreTest, MigratesToTheLatestSchemaIdempotently) {
   auto v = store_->schemaVersion();
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(*v, 13);
+  EXPECT_EQ(*v, testing::kNewestSchema);
   if (GetParam() == "sqlite") {
     auto again = OpenStore(dir_.path() + "/hearth.db");
     ASSERT_TRUE(again.ok()) << again.status().toString();
-    EXPECT_EQ(*(*again)->schemaVersion(), 13);
+    EXPECT_EQ(*(*again)->schemaVersion(), testing::kNewestSchema);
   }
 }
 

@@ -13,6 +13,10 @@
 
 namespace hearth::testing {
 
+// The newest schema version (server-api/store_schema.cc's last migration): the one place the
+// tests name it, so that a new migration changes one line.
+constexpr int kNewestSchema = 15;
+
 class StoreBackendTest : public ::testing::TestWithParam<std::string> {
  protected:
   // `pg_tag` names the PostgreSQL schema (PostgresSchema).

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <sqlite3.h>
 #include <string>
@@ -95,8 +96,10 @@ bool BuildFleetHistory(const std::string& sqlite_path, const FleetOptions& o,
   Insert device(db,
                 "INSERT INTO devices(device_id, hostname, owner, level, cert_serial, enrolled_at, "
                 "retired_at, last_seen, agent_version, machine_id, last_sequence, status, "
-                "checks_summary, pending) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0)");
-  Insert state(db, "INSERT INTO check_state(device_id, check_id, verdict, since) VALUES (?,?,?,?)");
+                "checks_summary, failing_since, pending) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)");
+  Insert state(db,
+               "INSERT INTO check_state(device_id, check_id, verdict, since, required) "
+               "VALUES (?,?,?,?,?)");
   Insert event(db,
                "INSERT INTO events(at, device_id, type, check_id, from_verdict, to_verdict) "
                "VALUES (?,?,?,?,?,?)");
@@ -134,6 +137,7 @@ bool BuildFleetHistory(const std::string& sqlite_path, const FleetOptions& o,
     std::vector<Event> events;
     std::string checks_json = "[";
     bool any_fail = false, all_pass = true;
+    std::optional<int64_t> failing_since;  // the oldest failing or unknown required check's
     for (const auto& c : kChecks) {
       // Spells of fail or unknown, not overlapping, in time order; pass between them.
       std::vector<std::pair<int64_t, int64_t>> spells;
@@ -166,11 +170,19 @@ bool BuildFleetHistory(const std::string& sqlite_path, const FleetOptions& o,
           since = stop;
         }
       }
-      if (!state.text(1, id).text(2, c.id).text(3, verdict).text(4, timeText(since)).run()) {
+      if (!state.text(1, id)
+               .text(2, c.id)
+               .text(3, verdict)
+               .text(4, timeText(since))
+               .integer(5, c.required ? 1 : 0)
+               .run()) {
         ok = false;
       }
       if (c.required && verdict == "fail") any_fail = true;
-      if (c.required && verdict != "pass") all_pass = false;
+      if (c.required && verdict != "pass") {
+        all_pass = false;
+        failing_since = failing_since ? std::min(*failing_since, since) : since;
+      }
       if (checks_json.size() > 1) checks_json += ",";
       checks_json += std::string("{\"id\":\"") + c.id + "\",\"verdict\":\"" + verdict +
                      "\",\"summary\":\"\",\"required\":" + (c.required ? "true" : "false") + "}";
@@ -242,6 +254,11 @@ bool BuildFleetHistory(const std::string& sqlite_path, const FleetOptions& o,
                   : all_pass ? "compliant"
                              : "unknown")
         .text(13, checks_json);
+    if (failing_since) {
+      device.text(14, timeText(*failing_since));
+    } else {
+      device.null(14);
+    }
     ok = ok && device.run();
     ++s.devices;
   }

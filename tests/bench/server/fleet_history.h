@@ -5,8 +5,10 @@
 // reports for 100,000 devices through ingest would take hours). What it writes is what ingest
 // and markStale would have left, for the rows the compliance workflow reads:
 //   - devices: enrolled before the year (a few during it; some retired), owner, level, status,
-//     last_seen, the latest checks summary;
-//   - check_state: each check's current verdict and since when it holds;
+//     last_seen, the latest checks summary, failing_since (since when a device not compliant
+//     has had a required check failing or unknown, as schema 9 keeps it);
+//   - check_state: each check's current verdict, since when it holds, and whether it is
+//     required;
 //   - events: every check's first verdict at enrolment and each verdict change afterwards
 //     (verdict_changed, from/to), and `stale` events for the device's silences;
 //   - reports: the report that ended each silence and each device's latest report (the report

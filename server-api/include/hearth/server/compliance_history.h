@@ -23,11 +23,31 @@ struct VerdictChange {
   std::string verdict;  // the verdict from `at` on
 };
 
+// A change of what held (a check's required flag, a device's level) within the period.
+template <typename T>
+struct ValueChange {
+  int64_t at = 0;
+  T value;  // from `at` on
+};
+
+// An exemption of the check in force over [start, end): from its grant to the earliest of its
+// `until` and its revocation (not clipped to the period).
+struct ExemptSpan {
+  int64_t start = 0;
+  int64_t end = 0;
+  int64_t id = 0;
+  std::string reason;
+  std::string created_by;
+};
+
 struct CheckHistory {
   std::string check_id;
-  // The device's latest report marks the check required (its failure makes the device
-  // non-compliant). Which checks are required is not kept per report in history.
+  // Whether the check was required (its failure makes the device non-compliant) at the period's
+  // start, and its changes within the period (a policy changed it; recorded from schema 13 on:
+  // before that, the flag current when 13 was applied counts for all earlier times).
   bool required = false;
+  std::vector<ValueChange<bool>> required_changes;
+  std::vector<ExemptSpan> exempt;  // exemptions of this device (or its owner), by start
   // The verdict holding at the period's start (before the first change): none when the check had
   // no verdict yet (the device had not reported it).
   std::optional<std::string> verdict_at_start;
@@ -45,7 +65,8 @@ struct DeviceHistory {
   std::string device_id;
   std::string hostname;
   std::optional<std::string> owner;
-  std::string level;
+  std::string level;  // at the period's start (from schema 13 on; else the current level)
+  std::vector<ValueChange<std::string>> level_changes;  // within the period
   int64_t enrolled_at = 0;
   std::optional<int64_t> retired_at;
   std::vector<CheckHistory> checks;  // by check_id

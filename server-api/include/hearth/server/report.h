@@ -27,12 +27,26 @@ StatusOr<ReportFormat> ParseReportFormat(const std::string& text);
 StatusOr<ReportPeriod> ParseReportPeriod(const std::string& from, const std::string& to,
                                          TimePoint now);
 
+// What a report holds beyond the fleet's compliance.
+struct ReportOptions {
+  // The admin actions of the period from the audit log: only for those who may read the audit
+  // log (an admin token, the command line). Without them the section is left out (CSV: no
+  // admin_action rows; JSON: no "admin_actions" key).
+  bool admin_actions = false;
+};
+
+// Whether stored history covers `period` (retention deleted nothing it needs), and that as the
+// CSV's period detail: "complete" or "incomplete: ..." naming the horizon.
+bool Covered(const ReportPeriod& period, const Store::ReportContext& context);
+std::string CoverageText(const ReportPeriod& period, const Store::ReportContext& context);
+
 // Writes the report of `period` in `format`. `open` is called once, after the first reads
 // worked and before the first byte, and returns where to write (so that an HTTP answer starts
 // only once the store answered). `progress`, if given, is called after each page of devices.
 // An error before `open` leaves nothing written; one after it leaves the output cut short.
 Status WriteComplianceReport(Store& store, const ReportPeriod& period, ReportFormat format,
                              const std::function<std::ostream&()>& open,
-                             const std::function<void()>& progress = {});
+                             const std::function<void()>& progress = {},
+                             const ReportOptions& options = {});
 
 }  // namespace hearth::server

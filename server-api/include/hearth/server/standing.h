@@ -24,9 +24,23 @@ struct CheckStanding {
   std::optional<TimePoint> since;         // since when this verdict holds
   std::optional<TimePoint> fix_by;        // a failing required check's deadline
   std::optional<TimePoint> exempt_until;  // an exemption in force until then
+  // Since when this check's failure counts against the device (its grace period counts from
+  // then): the later of when it started failing and when it started counting as required for
+  // this device. Kept through an `unknown`; none when the check passes, is not applicable or
+  // is not required. Stored per check (check_state.grace_from), not shown in the API.
+  std::optional<TimePoint> grace_from;
 };
 
-// The deadline of a check: since + grace_days for a failing required check; none otherwise.
+// The grace clock of `check` (its verdict and `required` as reported at `at`) given the one
+// stored before (`previous`): a required failing check keeps the previous clock or starts one
+// at `at` (a check that becomes required while failing starts at `at`, not when it started
+// failing); a required unknown keeps the previous clock (unknown is not a pass, nor a new
+// failure); a pass, not_applicable or a check not required ends it.
+std::optional<TimePoint> GraceFrom(const CheckStanding& check,
+                                   const std::optional<TimePoint>& previous, TimePoint at);
+
+// The deadline of a check: grace_from + grace_days for a required check failing (or unknown
+// since a failure whose incident is still open); none otherwise.
 std::optional<TimePoint> FixBy(const CheckStanding& check, int64_t grace_days);
 
 struct DeviceStanding {
@@ -39,7 +53,8 @@ struct DeviceStanding {
 
 // The device's standing at `at`. `agent_compliant`: the report's own "compliant" (a report that
 // says compliant is compliant). Exemptions in force at `at` take their check out of the count;
-// a device whose only failures are exempted is compliant.
+// a device whose only failures are exempted is compliant. A required unknown check makes the
+// device unknown, or noncompliant once the deadline of a failure it followed has passed.
 DeviceStanding DecideStanding(const std::vector<CheckStanding>& checks, bool agent_compliant,
                               TimePoint at);
 

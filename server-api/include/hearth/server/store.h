@@ -70,6 +70,9 @@ struct DeviceRecord {
   // device first authenticates with this one, with this key.
   std::optional<std::string> pending_cert_serial;
   std::optional<std::string> pending_cert_key_sha256;
+  // enrollDevice only: when the certificate issued at enrolment expires, recorded with the device
+  // in the enrolment's transaction (certificate_expiring).
+  std::optional<TimePoint> cert_not_after;
   TimePoint enrolled_at;
   std::optional<TimePoint> retired_at;
   std::optional<TimePoint> last_seen;
@@ -370,11 +373,12 @@ class Store {
   // hash) as the device's pending certificate while `current_serial` is its current one; a
   // pending certificate not used yet is replaced (the agent renewed again, e.g. after a crash
   // before it stored the first). FailedPrecondition when the device is retired or its current
-  // certificate is another.
-  virtual Status setPendingCertificate(const std::string& device_id,
-                                       const std::string& current_serial,
-                                       const std::string& new_serial,
-                                       const std::string& new_key_sha256, TimePoint at) = 0;
+  // certificate is another. `new_not_after`: when the new certificate expires, recorded in the
+  // same transaction (certificate_expiring).
+  virtual Status setPendingCertificate(
+      const std::string& device_id, const std::string& current_serial,
+      const std::string& new_serial, const std::string& new_key_sha256, TimePoint at,
+      const std::optional<TimePoint>& new_not_after = std::nullopt) = 0;
   // A device enrolled before keys were stored (empty cert_key_sha256) presented its current
   // certificate `serial` with key `key_sha256`: that key is the device's from now on. Binds only
   // an unbound key: FailedPrecondition when the device's key is already bound (another request
@@ -427,6 +431,14 @@ class Store {
   // verdict_changed events and check_state), and its stale spans. Reads only what is stored: a
   // period older than retention (PruneOptions) lacks the changes pruned.
   virtual StatusOr<std::vector<DeviceHistory>> reportHistory(const ReportPageQuery& query) = 0;
+  // What the period report says beside the fleet: before when retention has deleted history
+  // (schema 13 on; none when nothing was deleted since) and, with `admin_actions`, the audit
+  // log's entries within the period, oldest first.
+  struct ReportContext {
+    std::optional<TimePoint> pruned_before;
+    std::vector<AuditEntry> admin_actions;
+  };
+  virtual StatusOr<ReportContext> reportContext(const ReportPeriod& period, bool admin_actions) = 0;
 
   // Deletes what retention says must go (see PruneOptions), in batches. With dry_run, counts.
   // The fleet's first-seen dates go only when no device reported the update pending within
@@ -451,10 +463,12 @@ class Store {
   // durable write (and no change). Returns health().
   virtual Status probe(std::chrono::seconds quiet) = 0;
 
-  // Moves a device to another level (its policy from its next request on). NotFound for an
+  // Moves a device to another level at `at` (its policy from its next request on) and, in the
+  // same transaction, decides its standing again under that level's newest policy: a check
+  // that becomes required while failing gets its grace period from `at`. NotFound for an
   // unknown or retired device; FailedPrecondition when the level has no policy.
   virtual Status setDeviceLevel(const std::string& device_id, const std::string& level,
-                                const AuditEntry* audit = nullptr) = 0;
+                                TimePoint at, const AuditEntry* audit = nullptr) = 0;
 
   // Exemptions. createExemption: for spec.device_id (an active device: NotFound otherwise) or
   // spec.owner; the devices it covers are re-decided at spec.created_at (device_compliant when it
