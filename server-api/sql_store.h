@@ -156,8 +156,10 @@ class SqlStore final : public Store {
   StatusOr<int64_t> pruneDeliveries(TimePoint before) override;
 
  private:
-  // The ingest hot path: statements prepared once per session and re-executed with their bound
-  // variables (Poco binds by reference), instead of being parsed again for every report.
+  // The ingest hot path: statements prepared once per connection and re-executed with their
+  // bound variables (by reference), instead of being parsed again for every report
+  // (SqlSession::prepareHot: on SQLite through its own statement cache, as Poco prepares again
+  // at every execution there).
   struct IngestStatements {
     std::string report_id, device, sent, received, body, body_sha256, summary, agent, machine,
         status, check_id, verdict, prev_machine, event_type = "verdict_changed", level, owner,
@@ -176,10 +178,9 @@ class SqlStore final : public Store {
     std::vector<std::string> state_ids, state_verdicts, state_since, state_fix_by, state_grace_from,
         exempt_checks, exempt_until;
     std::vector<Poco::Int64> state_required;
-    std::unique_ptr<Poco::Data::Statement> insert_report, select_last_seq, select_device,
-        select_below, select_reused, select_highest, update_seen, update_device, select_states,
-        insert_state, update_state, update_standing, select_exemptions, insert_event,
-        insert_device_event;
+    std::unique_ptr<HotStatement> insert_report, select_last_seq, select_device, select_below,
+        select_reused, select_highest, update_seen, update_device, select_states, insert_state,
+        update_state, update_standing, select_exemptions, insert_event, insert_device_event;
   };
   // The grace days of each check of one level's policy version (Policy::checks' grace_days).
   struct GracePeriods {
@@ -223,7 +224,8 @@ class SqlStore final : public Store {
 
   // store_reports.cc
   IngestStatements& ingestStatements();
-  IngestResult ingestOne(const NewReport& r);
+  // One report of the batch, inside its transaction; an error ends the batch (rolled back).
+  StatusOr<IngestResult> ingestOne(const NewReport& r);
   // SQLite: fills `s`'s per-batch fields (policy_versions, any_exemptions) inside the ingest
   // transaction (PostgreSQL reads them per report: nothing to do).
   void readBatchStanding(IngestStatements& s);
@@ -277,8 +279,6 @@ class SqlStore final : public Store {
   SqlSession db_;
   std::unique_ptr<IngestStatements> ingest_;   // after db_: destroyed first
   std::map<std::string, GracePeriods> grace_;  // by level; the ingest transaction's
-  // PostgreSQL's failed ingest statements, deliberately never freed (ingestReports says why).
-  std::vector<IngestStatements*> failed_ingest_;
 };
 
 }  // namespace hearth::server::sql
