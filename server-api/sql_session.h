@@ -159,8 +159,8 @@ class SqlSession {
   // How many SQLite statements the hot path holds prepared (0 on PostgreSQL).
   size_t hotStatementsPrepared() const { return hot_cache_.size(); }
 
-  // Runs `fn` under the writer lock; guard(what). A Poco exception is a write failure in
-  // health(); anything else that returns is a working write.
+  // Runs `fn` under the writer lock; guard(what). A Poco exception or a failed HotStatement is
+  // a write failure in health(); anything else that returns is a working write.
   template <typename Fn>
   Status write(const char* what, Fn&& fn) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -268,6 +268,7 @@ class SqlSession {
   // failure, a PostgreSQL session whose connection broke is opened again (revive).
   template <typename Fn>
   Status watched(HealthRecord::Kind kind, Session& session, const char* what, Fn&& fn) {
+    if (kind == HealthRecord::Kind::kWrite) hot_failure_.reset();  // this write's own only
     try {
       Status s = fn();
       if (kind == HealthRecord::Kind::kWrite && hot_failure_) {
