@@ -75,6 +75,7 @@ void SqlSession::revive(Session& session) noexcept {
 }
 
 void SqlSession::openWriter(bool read_only) {
+  hot_cache_.reset(nullptr);  // its statements belong to the connection about to close
   writer_ = std::make_unique<Session>(connector_, connection_);
   if (read_only && dialect_ == Dialect::kPostgres) {
     *writer_ << "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", now;
@@ -86,6 +87,8 @@ void SqlSession::openWriter(bool read_only) {
     *writer_ << "PRAGMA foreign_keys=ON", now;
   }
   configure(*writer_);
+  if (dialect_ == Dialect::kSqlite)
+    hot_cache_.reset(Poco::Data::SQLite::Utility::dbHandle(*writer_));
 }
 
 void SqlSession::openReaders() {
@@ -147,6 +150,16 @@ std::unique_ptr<Statement> SqlSession::prepare(const std::string& q) {
   auto st = std::make_unique<Statement>(*writer_);
   *st << rewrite(q);
   return st;
+}
+
+std::unique_ptr<HotStatement> SqlSession::prepareHot(const std::string& q) {
+  auto note = [this](const Status& s, bool damaged) { hot_failure_.emplace(s.message(), damaged); };
+  if (dialect_ == Dialect::kSqlite) return NewSqliteHotStatement(hot_cache_, q, note);
+  auto writer = [this]() -> Session& { return *writer_; };
+  return NewPocoHotStatement(writer, rewrite(q), note, [this](const std::exception& e) {
+    const auto* poco = dynamic_cast<const Poco::Exception*>(&e);
+    return poco != nullptr && isDamage(*poco);
+  });
 }
 
 SqlSession::ReaderLease SqlSession::reader() {

@@ -11,6 +11,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -22,6 +23,8 @@
 #include <Poco/Exception.h>
 
 #include "hearth/status.h"
+#include "hot_statement.h"
+#include "sqlite_statement_cache.h"
 
 namespace hearth::server::sql {
 
@@ -148,9 +151,16 @@ class SqlSession {
   }
   // `q` prepared once on the writer, to be bound and executed many times. REQUIRES: as writer().
   std::unique_ptr<Statement> prepare(const std::string& q);
+  // `q` for a hot path (the ingest writer): prepared once per connection on SQLite too (see
+  // HotStatement), errors as Status values. Executed on the writer, inside write() or
+  // transaction() only: a failed execution is a write failure in health() (and on PostgreSQL a
+  // broken connection is opened again) even though it returns a Status, not an exception.
+  std::unique_ptr<HotStatement> prepareHot(const std::string& q);
+  // How many SQLite statements the hot path holds prepared (0 on PostgreSQL).
+  size_t hotStatementsPrepared() const { return hot_cache_.size(); }
 
-  // Runs `fn` under the writer lock; guard(what). A Poco exception is a write failure in
-  // health(); anything else that returns is a working write.
+  // Runs `fn` under the writer lock; guard(what). A Poco exception or a failed HotStatement is
+  // a write failure in health(); anything else that returns is a working write.
   template <typename Fn>
   Status write(const char* what, Fn&& fn) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -258,9 +268,17 @@ class SqlSession {
   // failure, a PostgreSQL session whose connection broke is opened again (revive).
   template <typename Fn>
   Status watched(HealthRecord::Kind kind, Session& session, const char* what, Fn&& fn) {
+    if (kind == HealthRecord::Kind::kWrite) hot_failure_.reset();  // this write's own only
     try {
       Status s = fn();
-      health_.ok(kind);
+      if (kind == HealthRecord::Kind::kWrite && hot_failure_) {
+        // A hot statement failed (HotStatement: a Status, not an exception).
+        health_.failed(kind, std::string(what) + ": " + hot_failure_->first, hot_failure_->second);
+        hot_failure_.reset();
+        revive(session);
+      } else {
+        health_.ok(kind);
+      }
       return s;
     } catch (const Poco::Exception& e) {
       Status s = UnavailableError(std::string(what) + ": " + e.displayText());
@@ -304,6 +322,12 @@ class SqlSession {
   std::string connection_;
   std::mutex mu_;  // the writer lock
   std::unique_ptr<Session> writer_;
+  // SQLite: the hot statements' connection (the writer's), after writer_: finalized before it
+  // closes, reset whenever the writer is opened again.
+  SqliteStatementCache hot_cache_;
+  // A hot statement's failure since the write began (its message, whether it says damaged);
+  // under the writer lock.
+  std::optional<std::pair<std::string, bool>> hot_failure_;
   std::vector<std::unique_ptr<Reader>> readers_;
   std::atomic<size_t> next_reader_{0};
   HealthRecord health_;

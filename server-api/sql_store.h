@@ -164,8 +164,10 @@ class SqlStore final : public Store {
   StatusOr<int64_t> pruneSessions(TimePoint idle_before, TimePoint opened_before) override;
 
  private:
-  // The ingest hot path: statements prepared once per session and re-executed with their bound
-  // variables (Poco binds by reference), instead of being parsed again for every report.
+  // The ingest hot path: statements prepared once per connection and re-executed with their
+  // bound variables (by reference), instead of being parsed again for every report
+  // (SqlSession::prepareHot: on SQLite through its own statement cache, as Poco prepares again
+  // at every execution there).
   struct IngestStatements {
     std::string report_id, device, sent, received, body, body_sha256, summary, agent, machine,
         status, check_id, verdict, prev_machine, event_type = "verdict_changed", level, owner,
@@ -174,13 +176,19 @@ class SqlStore final : public Store {
     Poco::Int64 seq = 0, last_seq = 0, dropped = 0, reused = 0, highest = 0, body_bytes = 0,
                 alerted = 0, policy_version = 0, exemptions = 0, required = 1, pending = 0;
     int compliant = 0;
+    // SQLite: read once per batch (readBatchStanding), each level's newest policy version and
+    // whether any exemption is in force at all (only then are a device's exemptions read); its
+    // writer transaction excludes every other writer, so they hold for the whole batch.
+    // PostgreSQL: read per report with the device, after its row lock (another server may
+    // change them during the batch).
+    std::map<std::string, int64_t> policy_versions;
+    bool any_exemptions = false;
     std::vector<std::string> state_ids, state_verdicts, state_since, state_fix_by, state_grace_from,
         exempt_checks, exempt_until;
     std::vector<Poco::Int64> state_required;
-    std::unique_ptr<Poco::Data::Statement> insert_report, select_last_seq, select_device,
-        select_below, select_reused, select_highest, update_seen, update_device, select_states,
-        insert_state, update_state, update_standing, select_exemptions, insert_event,
-        insert_device_event;
+    std::unique_ptr<HotStatement> insert_report, select_last_seq, select_device, select_below,
+        select_reused, select_highest, update_seen, update_device, select_states, insert_state,
+        update_state, update_standing, select_exemptions, insert_event, insert_device_event;
   };
   // The grace days of each check of one level's policy version (Policy::checks' grace_days).
   struct GracePeriods {
@@ -224,7 +232,11 @@ class SqlStore final : public Store {
 
   // store_reports.cc
   IngestStatements& ingestStatements();
-  IngestResult ingestOne(const NewReport& r);
+  // One report of the batch, inside its transaction; an error ends the batch (rolled back).
+  StatusOr<IngestResult> ingestOne(const NewReport& r);
+  // SQLite: fills `s`'s per-batch fields (policy_versions, any_exemptions) inside the ingest
+  // transaction (PostgreSQL reads them per report: nothing to do).
+  void readBatchStanding(IngestStatements& s);
   // The grace periods of `level`'s policy `version` (read and parsed once per version; none when
   // the level has no policy). On the writer, inside the ingest transaction.
   const std::map<std::string, int64_t>& gracePeriods(const std::string& level, int64_t version);
@@ -275,8 +287,6 @@ class SqlStore final : public Store {
   SqlSession db_;
   std::unique_ptr<IngestStatements> ingest_;   // after db_: destroyed first
   std::map<std::string, GracePeriods> grace_;  // by level; the ingest transaction's
-  // PostgreSQL's failed ingest statements, deliberately never freed (ingestReports says why).
-  std::vector<IngestStatements*> failed_ingest_;
 };
 
 }  // namespace hearth::server::sql

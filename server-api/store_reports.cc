@@ -61,8 +61,9 @@ StatusOr<std::vector<IngestResult>> SqlStore::ingestReports(const std::vector<Ne
   std::lock_guard<std::mutex> lock(ingest_mu_);
   fleetTransactionEnded(false);
   Status s = db_.transaction("store reports", [&]() -> Status {
+    readBatchStanding(ingestStatements());
     for (const auto& r : reports) {
-      IngestResult result = ingestOne(r);
+      HEARTH_ASSIGN_OR_RETURN(IngestResult result, ingestOne(r));
       // Pending updates are dated by the first report that names them, whichever approved
       // device sent it (a device awaiting approval reads the dates but writes none: it could
       // invent old ones); a report sent again is answered with the same dates.
@@ -75,15 +76,8 @@ StatusOr<std::vector<IngestResult>> SqlStore::ingestReports(const std::vector<Ne
   });
   fleetTransactionEnded(s.ok());
   if (!s.ok()) {
-    // A statement that failed half-way is prepared again rather than trusted. On PostgreSQL the
-    // failed set is never destroyed: Poco 1.11's StatementExecutor frees its previous result
-    // when it executes again but keeps the pointer, so a re-executed statement that fails
-    // leaves it dangling and its destructor frees it a second time (the server aborted with
-    // "double free" when PostgreSQL's disk filled up: FaultPostgresDiskFullTest). One small set
-    // per failed batch stays allocated, still reachable, for the life of the store.
-    if (db_.dialect() == Dialect::kPostgres && ingest_) {
-      failed_ingest_.push_back(ingest_.release());
-    }
+    // A statement that failed half-way is prepared again rather than trusted (on PostgreSQL
+    // the one that failed is kept, never destroyed: HotStatement says why).
     ingest_.reset();
     return s;
   }
@@ -174,96 +168,154 @@ StatusOr<int> SqlStore::markStale(TimePoint now_time, std::chrono::seconds windo
 SqlStore::IngestStatements& SqlStore::ingestStatements() {
   if (ingest_) return *ingest_;
   auto s = std::make_unique<IngestStatements>();
-  s->insert_report = db_.prepare(
+  s->insert_report = db_.prepareHot(
       "INSERT INTO reports(report_id, device_id, sequence, sent_at, received_at, compliant, "
       "body, body_sha256, body_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (report_id) DO NOTHING");
-  *s->insert_report, use(s->report_id), use(s->device), use(s->seq), use(s->sent), use(s->received),
-      use(s->compliant), use(s->body), use(s->body_sha256), use(s->body_bytes);
+  s->insert_report->use(s->report_id)
+      .use(s->device)
+      .use(s->seq)
+      .use(s->sent)
+      .use(s->received)
+      .use(s->compliant)
+      .use(s->body)
+      .use(s->body_sha256)
+      .use(s->body_bytes);
   s->select_last_seq =
-      db_.prepare("SELECT last_sequence, machine_id, pending FROM devices WHERE device_id = ?");
-  *s->select_last_seq, use(s->device), into(s->last_seq), into(s->prev_machine), into(s->pending);
+      db_.prepareHot("SELECT last_sequence, machine_id, pending FROM devices WHERE device_id = ?");
+  s->select_last_seq->use(s->device).into(s->last_seq).into(s->prev_machine).into(s->pending);
   // Duplicates only (a report sent again): what the server holds right below it.
-  s->select_below = db_.prepare(
+  s->select_below = db_.prepareHot(
       "SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE device_id = ? AND sequence < ?");
-  *s->select_below, use(s->device), use(s->seq), into(s->last_seq);
+  s->select_below->use(s->device).use(s->seq).into(s->last_seq);
   // A sequence this device already used for another report (issue 13, defect 4).
-  s->select_reused = db_.prepare(
+  s->select_reused = db_.prepareHot(
       "SELECT COUNT(*) FROM reports WHERE device_id = ? AND sequence = ? AND report_id <> ?");
-  *s->select_reused, use(s->device), use(s->seq), use(s->report_id), into(s->reused);
+  s->select_reused->use(s->device).use(s->seq).use(s->report_id).into(s->reused);
   s->select_highest =
-      db_.prepare("SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE device_id = ?");
-  *s->select_highest, use(s->device), into(s->highest);
-  s->update_seen = db_.prepare(
+      db_.prepareHot("SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE device_id = ?");
+  s->select_highest->use(s->device).into(s->highest);
+  s->update_seen = db_.prepareHot(
       "UPDATE devices SET last_seen = ?, reports_dropped = reports_dropped + ? "
       "WHERE device_id = ?");
-  *s->update_seen, use(s->received), use(s->dropped), use(s->device);
+  s->update_seen->use(s->received).use(s->dropped).use(s->device);
   // The device as the report's standing needs it, with its last_sequence (read again after the
-  // insert) in the same round trip: its level's newest policy version (for grace periods) and
-  // whether any exemption names it or its owner (only then are they read). Its owner only when IT
-  // set it (kItOwnerSources), else ''. On PostgreSQL the row is locked until commit: another
-  // server deciding the same device (its own ingest, an exemption, the expiry pass) reads it after
-  // this one's event, not before (one event, not two).
-  s->select_device = db_.prepare(
+  // insert) in the same round trip. Its owner only when IT set it (kItOwnerSources), else ''.
+  // On PostgreSQL the row is locked until commit: another server deciding the same device (its
+  // own ingest, an exemption, the expiry pass) reads it after this one's event, not before (one
+  // event, not two); its level's newest policy version (for grace periods) and whether any
+  // exemption names it or its owner (only then are they read) come in the same read, as another
+  // server may have changed them during the batch. On SQLite they are read once per batch
+  // (readBatchStanding): its writer transaction excludes every other writer.
+  s->select_device = db_.prepareHot(
       std::string("SELECT d.last_sequence, d.machine_id, d.level, CASE WHEN d.owner_source IN ") +
-      kItOwnerSources +
-      " THEN COALESCE(d.owner, '') ELSE '' END, d.failing_since, d.alerted, "
-      "COALESCE((SELECT MAX(p.version) FROM policies p WHERE p.level = d.level), 0), "
-      "(SELECT COUNT(*) FROM exemptions e WHERE e.revoked_at IS NULL AND e.expired_at IS NULL "
-      "AND (e.device_id = d.device_id OR (e.owner = d.owner AND d.owner_source IN " +
-      kItOwnerSources + "))) FROM devices d WHERE d.device_id = ?" + rowLock("d"));
-  *s->select_device, use(s->device), into(s->last_seq), into(s->prev_machine), into(s->level),
-      into(s->owner), into(s->failing_since), into(s->alerted), into(s->policy_version),
-      into(s->exemptions);
-  s->update_device = db_.prepare(
+      kItOwnerSources + " THEN COALESCE(d.owner, '') ELSE '' END, d.failing_since, d.alerted" +
+      (db_.dialect() == Dialect::kPostgres
+           ? std::string(", COALESCE((SELECT MAX(p.version) FROM policies p WHERE p.level = "
+                         "d.level), 0), (SELECT COUNT(*) FROM exemptions e WHERE e.revoked_at IS "
+                         "NULL AND e.expired_at IS NULL AND (e.device_id = d.device_id OR (e.owner "
+                         "= d.owner AND d.owner_source IN ") +
+                 kItOwnerSources + ")))"
+           : std::string()) +
+      " FROM devices d WHERE d.device_id = ?" + rowLock("d"));
+  s->select_device->use(s->device)
+      .into(s->last_seq)
+      .into(s->prev_machine)
+      .into(s->level)
+      .into(s->owner)
+      .into(s->failing_since)
+      .into(s->alerted);
+  if (db_.dialect() == Dialect::kPostgres) {
+    s->select_device->into(s->policy_version).into(s->exemptions);
+  }
+  s->update_device = db_.prepareHot(
       "UPDATE devices SET last_seen = ?, agent_version = ?, machine_id = ?, last_sequence = ?, "
       "status = ?, latest_result = ?, latest_sha256 = ?, checks_summary = ?, "
       "reports_dropped = reports_dropped + ?, failing_since = ?, deadline = ?, alerted = ? "
       "WHERE device_id = ?");
-  *s->update_device, use(s->received), use(s->agent), use(s->machine), use(s->seq), use(s->status),
-      use(s->body), use(s->body_sha256), use(s->summary), use(s->dropped), use(s->failing_since),
-      use(s->deadline), use(s->alerted), use(s->device);
-  s->select_states = db_.prepare(
+  s->update_device->use(s->received)
+      .use(s->agent)
+      .use(s->machine)
+      .use(s->seq)
+      .use(s->status)
+      .use(s->body)
+      .use(s->body_sha256)
+      .use(s->summary)
+      .use(s->dropped)
+      .use(s->failing_since)
+      .use(s->deadline)
+      .use(s->alerted)
+      .use(s->device);
+  s->select_states = db_.prepareHot(
       "SELECT check_id, verdict, COALESCE(since, ''), COALESCE(fix_by, ''), required, "
       "COALESCE(grace_from, '') FROM check_state WHERE device_id = ?");
-  *s->select_states, use(s->device), into(s->state_ids), into(s->state_verdicts),
-      into(s->state_since), into(s->state_fix_by), into(s->state_required),
-      into(s->state_grace_from);
+  s->select_states->use(s->device)
+      .into(s->state_ids)
+      .into(s->state_verdicts)
+      .into(s->state_since)
+      .into(s->state_fix_by)
+      .into(s->state_required)
+      .into(s->state_grace_from);
   // A verdict holds since the report that brought it (issue 14's failing-since and deadlines).
-  s->insert_state = db_.prepare(
+  s->insert_state = db_.prepareHot(
       "INSERT INTO check_state(device_id, check_id, verdict, since, since_report_id, "
       "since_sequence, fix_by, required, grace_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  *s->insert_state, use(s->device), use(s->check_id), use(s->verdict), use(s->received),
-      use(s->report_id), use(s->seq), use(s->fix_by), use(s->required), use(s->grace_from);
-  s->update_state = db_.prepare(
+  s->insert_state->use(s->device)
+      .use(s->check_id)
+      .use(s->verdict)
+      .use(s->received)
+      .use(s->report_id)
+      .use(s->seq)
+      .use(s->fix_by)
+      .use(s->required)
+      .use(s->grace_from);
+  s->update_state = db_.prepareHot(
       "UPDATE check_state SET verdict = ?, since = ?, since_report_id = ?, since_sequence = ?, "
       "fix_by = ?, required = ?, grace_from = ? WHERE device_id = ? AND check_id = ?");
-  *s->update_state, use(s->verdict), use(s->received), use(s->report_id), use(s->seq),
-      use(s->fix_by), use(s->required), use(s->grace_from), use(s->device), use(s->check_id);
+  s->update_state->use(s->verdict)
+      .use(s->received)
+      .use(s->report_id)
+      .use(s->seq)
+      .use(s->fix_by)
+      .use(s->required)
+      .use(s->grace_from)
+      .use(s->device)
+      .use(s->check_id);
   // The same verdict under another policy (a grace period or `required` changed).
-  s->update_standing = db_.prepare(
+  s->update_standing = db_.prepareHot(
       "UPDATE check_state SET fix_by = ?, required = ?, grace_from = ? WHERE device_id = ? AND "
       "check_id = ?");
-  *s->update_standing, use(s->fix_by), use(s->required), use(s->grace_from), use(s->device),
-      use(s->check_id);
-  s->select_exemptions = db_.prepare(
+  s->update_standing->use(s->fix_by)
+      .use(s->required)
+      .use(s->grace_from)
+      .use(s->device)
+      .use(s->check_id);
+  s->select_exemptions = db_.prepareHot(
       "SELECT check_id, MAX(until_at) FROM exemptions WHERE revoked_at IS NULL AND expired_at IS "
       "NULL AND until_at > ? AND (device_id = ? OR (owner = ? AND owner <> '')) GROUP BY "
       "check_id");
-  *s->select_exemptions, use(s->received), use(s->device), use(s->owner), into(s->exempt_checks),
-      into(s->exempt_until);
-  s->insert_event = db_.prepare(
+  s->select_exemptions->use(s->received)
+      .use(s->device)
+      .use(s->owner)
+      .into(s->exempt_checks)
+      .into(s->exempt_until);
+  s->insert_event = db_.prepareHot(
       "INSERT INTO events(at, device_id, type, check_id, from_verdict, to_verdict) "
       "VALUES (?, ?, ?, ?, ?, ?)");
-  *s->insert_event, use(s->received), use(s->device), use(s->event_type), use(s->check_id),
-      use(s->old_verdict), use(s->verdict);
-  s->insert_device_event = db_.prepare("INSERT INTO events(at, device_id, type) VALUES (?, ?, ?)");
-  *s->insert_device_event, use(s->received), use(s->device), use(s->device_event);
+  s->insert_event->use(s->received)
+      .use(s->device)
+      .use(s->event_type)
+      .use(s->check_id)
+      .use(s->old_verdict)
+      .use(s->verdict);
+  s->insert_device_event =
+      db_.prepareHot("INSERT INTO events(at, device_id, type) VALUES (?, ?, ?)");
+  s->insert_device_event->use(s->received).use(s->device).use(s->device_event);
   ingest_ = std::move(s);
   return *ingest_;
 }
 
-IngestResult SqlStore::ingestOne(const NewReport& r) {
+StatusOr<IngestResult> SqlStore::ingestOne(const NewReport& r) {
   IngestStatements& s = ingestStatements();
   s.report_id = r.report_id;
   s.device = r.device_id;
@@ -283,23 +335,24 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   s.last_seq = 0;
   s.prev_machine.clear();
   s.pending = 0;
-  s.select_last_seq->execute();
+  HEARTH_RETURN_IF_ERROR(s.select_last_seq->execute().status());
   s.reused = 0;
-  if (s.seq <= s.last_seq) s.select_reused->execute();
+  if (s.seq <= s.last_seq) HEARTH_RETURN_IF_ERROR(s.select_reused->execute().status());
   if (s.reused > 0) {
     s.highest = 0;
-    s.select_highest->execute();
+    HEARTH_RETURN_IF_ERROR(s.select_highest->execute().status());
     IngestResult refused = ingestResult(IngestOutcome::kSequenceReused, s.last_seq);
     refused.next_sequence = std::max<int64_t>(s.last_seq, s.highest) + 1;
     return refused;
   }
   // A repeated report_id changes nothing, so its "dropped" is not counted twice.
-  if (s.insert_report->execute() == 0) {
+  HEARTH_ASSIGN_OR_RETURN(size_t inserted, s.insert_report->execute());
+  if (inserted == 0) {
     // Sent again, e.g. after an agent crashed before it saw the acknowledgement: answer with
     // the highest sequence held below it, so that a loss this report revealed the first time
     // (a restore) is revealed again.
     s.last_seq = 0;
-    s.select_below->execute();
+    HEARTH_RETURN_IF_ERROR(s.select_below->execute().status());
     return ingestResult(IngestOutcome::kDuplicate, s.last_seq);
   }
   s.last_seq = 0;
@@ -309,13 +362,18 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   s.alerted = 0;
   s.policy_version = 0;
   s.exemptions = 0;
-  s.select_device->execute();
+  HEARTH_RETURN_IF_ERROR(s.select_device->execute().status());
+  if (db_.dialect() == Dialect::kSqlite) {
+    auto version = s.policy_versions.find(s.level);
+    s.policy_version = version == s.policy_versions.end() ? 0 : version->second;
+    s.exemptions = s.any_exemptions ? 1 : 0;
+  }
   IngestResult stored = ingestResult(IngestOutcome::kStored, s.last_seq);
 
   // The device's latest state follows the highest sequence, not arrival order: a report sent
   // again after a restore (older than the device's latest) is kept as history only.
   if (s.seq < s.last_seq) {
-    s.update_seen->execute();
+    HEARTH_RETURN_IF_ERROR(s.update_seen->execute().status());
     return stored;
   }
   s.agent = r.agent_version;
@@ -332,7 +390,7 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   s.state_fix_by.clear();
   s.state_required.clear();
   s.state_grace_from.clear();
-  s.select_states->execute();
+  HEARTH_RETURN_IF_ERROR(s.select_states->execute().status());
   struct Previous {
     std::string verdict, since, fix_by;
     Poco::Int64 required;
@@ -344,10 +402,10 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
                                 s.state_required[i], s.state_grace_from[i]};
   }
   std::map<std::string, std::string> exempt;
-  if (s.exemptions > 0) {
+  if (s.exemptions > 0) {  // select_exemptions finds those of this device or its IT-set owner
     s.exempt_checks.clear();
     s.exempt_until.clear();
-    s.select_exemptions->execute();
+    HEARTH_RETURN_IF_ERROR(s.select_exemptions->execute().status());
     for (size_t i = 0; i < s.exempt_checks.size(); ++i)
       exempt[s.exempt_checks[i]] = s.exempt_until[i];
   }
@@ -390,19 +448,19 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
             s.required != it->second.required ||
             s.grace_from.isNull() != it->second.grace_from.empty() ||
             (!s.grace_from.isNull() && s.grace_from.value() != it->second.grace_from)) {
-          s.update_standing->execute();
+          HEARTH_RETURN_IF_ERROR(s.update_standing->execute().status());
         }
       } else {
         if (it == previous.end()) {
           s.old_verdict = Nullable<std::string>();
-          s.insert_state->execute();
+          HEARTH_RETURN_IF_ERROR(s.insert_state->execute().status());
         } else {
           s.old_verdict = Nullable<std::string>(it->second.verdict);
-          s.update_state->execute();
+          HEARTH_RETURN_IF_ERROR(s.update_state->execute().status());
         }
         previous[one.id] = {one.verdict, s.received, s.fix_by.isNull() ? "" : s.fix_by.value(),
                             s.required, s.grace_from.isNull() ? "" : s.grace_from.value()};
-        s.insert_event->execute();
+        HEARTH_RETURN_IF_ERROR(s.insert_event->execute().status());
       }
       standing.push_back(std::move(one));
     }
@@ -425,14 +483,31 @@ IngestResult SqlStore::ingestOne(const NewReport& r) {
   if (event != nullptr) {
     s.device_event = event;
     s.alerted = s.device_event == "device_noncompliant" ? 1 : 0;
-    s.insert_device_event->execute();
+    HEARTH_RETURN_IF_ERROR(s.insert_device_event->execute().status());
   }
-  s.update_device->execute();
+  HEARTH_RETURN_IF_ERROR(s.update_device->execute().status());
   stored.device_status = decided.status;
   for (const auto& one : standing) {
     if (one.fix_by || one.exempt_until) stored.deadlines.push_back(one);
   }
   return stored;
+}
+
+void SqlStore::readBatchStanding(IngestStatements& s) {
+  if (db_.dialect() != Dialect::kSqlite) return;
+  std::vector<std::string> levels;
+  std::vector<Poco::Int64> versions;
+  db_.exec("SELECT level, MAX(version) FROM policies GROUP BY level",
+           [&](Statement& st) { st, into(levels), into(versions); });
+  s.policy_versions.clear();
+  for (size_t i = 0; i < levels.size() && i < versions.size(); ++i)
+    s.policy_versions[levels[i]] = versions[i];
+  Poco::Int64 in_force = 0;
+  db_.exec(
+      "SELECT COUNT(*) FROM (SELECT 1 FROM exemptions WHERE revoked_at IS NULL AND expired_at "
+      "IS NULL LIMIT 1) AS e",
+      [&](Statement& st) { st, into(in_force); });
+  s.any_exemptions = in_force > 0;
 }
 
 const std::map<std::string, int64_t>& SqlStore::gracePeriods(const std::string& level,

@@ -58,9 +58,10 @@ class StandingStoreTest : public testing::StoreBackendTest {
     ASSERT_TRUE(store_->createSecret("hash", secret).ok());
   }
 
-  // A new version of level `level`'s policy: vpn required with `grace_days` (none: no key).
+  // A new version of level `level`'s policy: vpn required (or not) with `grace_days` (none: no
+  // key), stored through `on` (another server's store) or store_.
   void policy(const std::string& level, int64_t version, std::optional<int> grace_days,
-              bool vpn_required = true) {
+              bool vpn_required = true, Store* on = nullptr) {
     PolicyRecord p;
     p.level = level;
     p.version = version;
@@ -71,7 +72,7 @@ class StandingStoreTest : public testing::StoreBackendTest {
              "},\"screen_lock\":{\"required\":true}}}";
     p.signature = "sig";
     p.created_at = kT0 - hours(24);
-    ASSERT_TRUE(store_->putPolicy(p).ok());
+    ASSERT_TRUE((on != nullptr ? on : store_.get())->putPolicy(p).ok());
   }
 
   void enroll(const std::string& id, const std::string& owner = "bob",
@@ -155,9 +156,11 @@ class StandingStoreTest : public testing::StoreBackendTest {
     return OwnerChange{device, std::move(owner), audit};
   }
 
-  // An exemption of `check` granted at `created`, for a device or (owner_exemption) an owner.
+  // An exemption of `check` granted at `created`, for a device or (owner_exemption) an owner,
+  // through `on` (another server's store) or store_.
   ExemptionRecord exemption(const std::string& who, TimePoint until, TimePoint created,
-                            bool owner_exemption = false, const std::string& check = "vpn") {
+                            bool owner_exemption = false, const std::string& check = "vpn",
+                            Store* on = nullptr) {
     ExemptionRecord e;
     (owner_exemption ? e.owner : e.device_id) = who;
     e.check = check;
@@ -165,7 +168,7 @@ class StandingStoreTest : public testing::StoreBackendTest {
     e.reason = "r";
     e.created_at = created;
     e.created_by = "test";
-    auto made = store_->createExemption(e);
+    auto made = (on != nullptr ? on : store_.get())->createExemption(e);
     EXPECT_TRUE(made.ok()) << made.status().toString();
     return made.ok() ? *made : e;
   }
@@ -258,6 +261,48 @@ TEST_P(StandingStoreTest, APolicyDefaultGraceAndALaterPolicyMoveTheDeadline) {
   EXPECT_EQ(d->status, "at_risk");
   EXPECT_EQ(*d->deadline, kT0 + hours(240));
   EXPECT_EQ(*d->failing_since, kT0);
+}
+
+// Ingest reads the levels' newest policy versions and whether any exemption is in force once per
+// batch (not once per store, nor kept across batches): a policy and an exemption that another
+// server (or the CLI) stored after this store's first report count at the next report.
+TEST_P(StandingStoreTest, TheNextReportSeesAPolicyAndAnExemptionAnotherServerStored) {
+  policy("standard", 1, std::nullopt);
+  enroll("dev-1");
+  enroll("dev-2");
+  report("dev-1", "fail", kT0);
+  report("dev-2", "fail", kT0);
+  auto second = OpenStore(uri_);
+  ASSERT_TRUE(second.ok()) << second.status().toString();
+  Store* other = second->get();
+  policy("standard", 2, 10, /*vpn_required=*/true, other);
+  report("dev-1", "fail", kT0 + hours(1));
+  auto d1 = store_->getDevice("dev-1");
+  ASSERT_TRUE(d1.ok());
+  EXPECT_EQ(d1->status, "at_risk");
+  ASSERT_TRUE(d1->deadline.has_value());
+  EXPECT_EQ(*d1->deadline, kT0 + hours(240));
+
+  ExemptionRecord e = exemption("dev-2", kT0 + hours(48), kT0 + hours(1), false, "vpn", other);
+  ASSERT_GT(e.id, 0);
+  // Missing the exemption, this report would make dev-2 at_risk (grace 10 days) without it.
+  report("dev-2", "fail", kT0 + hours(2));
+  auto d2 = store_->getDevice("dev-2");
+  ASSERT_TRUE(d2.ok());
+  EXPECT_EQ(d2->status, "compliant");
+  ASSERT_NE(check(*d2, "vpn"), nullptr);
+  EXPECT_EQ(check(*d2, "vpn")->find("exempt_until")->asString(), formatRfc3339(e.until));
+  // dev-1 has no exemption: the same batch reading sees it in force for dev-2 only.
+  report("dev-1", "fail", kT0 + hours(3));
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "at_risk");
+  // An exemption for dev-1's owner counts only once IT says the owner is bob (dev-1 declared
+  // "bob" itself at enrolment).
+  exemption("bob", kT0 + hours(48), kT0 + hours(4), /*owner_exemption=*/true, "vpn", other);
+  report("dev-1", "fail", kT0 + hours(5));
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "at_risk");
+  ASSERT_TRUE(other->setDeviceOwners({itOwner("dev-1", "bob", kT0 + hours(6))}).ok());
+  report("dev-1", "fail", kT0 + hours(7));
+  EXPECT_EQ(store_->getDevice("dev-1")->status, "compliant");
 }
 
 TEST_P(StandingStoreTest, AnExemptionMakesTheDeviceCompliantAndItsLapseIsAnEventOnce) {
