@@ -28,6 +28,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -252,6 +254,41 @@ class CsvWriter final : public ReportWriter {
   std::ostream& out_;
 };
 
+// JSON text appended piece by piece, as json::write writes the same values: `key(k, true)` is
+// the first key of an object (no comma before it); strings through json::escape.
+class JsonText {
+ public:
+  void clear() { out_.clear(); }
+  const std::string& str() const { return out_; }
+  JsonText& raw(std::string_view text) {
+    out_ += text;
+    return *this;
+  }
+  JsonText& key(std::string_view k, bool first = false) {
+    if (!first) out_ += ',';
+    out_ += '"';
+    out_ += json::escape(k);
+    out_ += "\":";
+    return *this;
+  }
+  JsonText& string(std::string_view v) {
+    out_ += '"';
+    out_ += json::escape(v);
+    out_ += '"';
+    return *this;
+  }
+  JsonText& time(int64_t seconds) { return string(timeText(seconds)); }
+  JsonText& integer(int64_t v) {
+    out_ += std::to_string(v);
+    return *this;
+  }
+  JsonText& boolean(bool v) { return raw(v ? "true" : "false"); }
+  JsonText& null() { return raw("null"); }
+
+ private:
+  std::string out_;
+};
+
 class JsonWriter final : public ReportWriter {
  public:
   explicit JsonWriter(std::ostream& out) : out_(out) {}
@@ -265,52 +302,71 @@ class JsonWriter final : public ReportWriter {
          << ",\"devices\":[";
   }
 
+  // The device's object is written as it is read, field by field (no json::Value per device:
+  // at 100,000 devices building and freeing them took a third of the report's time), in the
+  // order and with the text json::write gives.
   void device(const DeviceReport& report) override {
     const DeviceHistory& d = *report.device;
-    json::Value o = json::Value::object();
-    o.set("device_id", d.device_id);
-    o.set("hostname", d.hostname);
-    o.set("owner", d.owner ? json::Value(*d.owner) : json::Value());
-    o.set("level", report.level);
-    o.set("level_changes", changes(report.level_changes, "level"));
-    o.set("start", timeText(report.start));
-    o.set("end", timeText(report.end));
+    JsonText& o = text_;
+    o.clear();
+    o.raw(first_ ? "\n{" : ",\n{");
+    o.key("device_id", true).string(d.device_id);
+    o.key("hostname").string(d.hostname);
+    o.key("owner");
+    if (d.owner) {
+      o.string(*d.owner);
+    } else {
+      o.null();
+    }
+    o.key("level").string(report.level);
+    o.key("level_changes");
+    changes(o, report.level_changes, "level");
+    o.key("start").time(report.start);
+    o.key("end").time(report.end);
     seconds(o, report.seconds);
-    o.set("incidents", incidents(report.incidents));
-    json::Value stale = json::Value::array();
-    for (const auto& s : report.stale) {
-      json::Value span = json::Value::object();
-      span.set("start", timeText(s.start));
-      span.set("end", s.end ? json::Value(timeText(*s.end)) : json::Value());
-      span.set("seconds", s.end.value_or(report.end) - s.start);
-      stale.push(std::move(span));
-    }
-    o.set("stale", std::move(stale));
-    o.set("stale_seconds", report.stale_seconds);
-    json::Value checks = json::Value::array();
-    for (const auto& c : report.checks) {
-      json::Value check = json::Value::object();
-      check.set("check", c.check_id);
-      check.set("required", c.required);
-      check.set("required_changes", changes(c.required_changes, "required"));
-      seconds(check, c.seconds);
-      check.set("incidents", incidents(c.incidents));
-      json::Value exemptions = json::Value::array();
-      for (const auto& e : c.exempt) {
-        json::Value x = json::Value::object();
-        x.set("exemption_id", e.id);
-        x.set("start", timeText(e.start));
-        x.set("end", timeText(e.end));
-        x.set("seconds", e.end - e.start);
-        x.set("reason", e.reason);
-        x.set("created_by", e.created_by);
-        exemptions.push(std::move(x));
+    o.key("incidents");
+    incidents(o, report.incidents);
+    o.key("stale").raw("[");
+    for (size_t i = 0; i < report.stale.size(); ++i) {
+      const StaleSpan& s = report.stale[i];
+      o.raw(i == 0 ? "{" : ",{");
+      o.key("start", true).time(s.start);
+      o.key("end");
+      if (s.end) {
+        o.time(*s.end);
+      } else {
+        o.null();
       }
-      check.set("exemptions", std::move(exemptions));
-      checks.push(std::move(check));
+      o.key("seconds").integer(s.end.value_or(report.end) - s.start).raw("}");
     }
-    o.set("checks", std::move(checks));
-    out_ << (first_ ? "\n" : ",\n") << json::write(o);
+    o.raw("]");
+    o.key("stale_seconds").integer(report.stale_seconds);
+    o.key("checks").raw("[");
+    for (size_t i = 0; i < report.checks.size(); ++i) {
+      const CheckReport& c = report.checks[i];
+      o.raw(i == 0 ? "{" : ",{");
+      o.key("check", true).string(c.check_id);
+      o.key("required").boolean(c.required);
+      o.key("required_changes");
+      changes(o, c.required_changes, "required");
+      seconds(o, c.seconds);
+      o.key("incidents");
+      incidents(o, c.incidents);
+      o.key("exemptions").raw("[");
+      for (size_t k = 0; k < c.exempt.size(); ++k) {
+        const ExemptSpan& e = c.exempt[k];
+        o.raw(k == 0 ? "{" : ",{");
+        o.key("exemption_id", true).integer(e.id);
+        o.key("start").time(e.start);
+        o.key("end").time(e.end);
+        o.key("seconds").integer(e.end - e.start);
+        o.key("reason").string(e.reason);
+        o.key("created_by").string(e.created_by).raw("}");
+      }
+      o.raw("]}");
+    }
+    o.raw("]}");
+    out_ << o.str();
     first_ = false;
   }
 
@@ -346,6 +402,7 @@ class JsonWriter final : public ReportWriter {
   }
 
  private:
+  // The totals' "seconds" and "compliant_percent" (json::Value: a few per level).
   static void seconds(json::Value& o, const StateSeconds& s) {
     json::Value v = json::Value::object();
     v.set("observed", s.observed());
@@ -357,33 +414,55 @@ class JsonWriter final : public ReportWriter {
     o.set("compliant_percent", percentJson(s.compliant, s.observed()));
   }
 
+  // The same two fields of a device or a check, as text.
+  static void seconds(JsonText& o, const StateSeconds& s) {
+    o.key("seconds").raw("{");
+    o.key("observed", true).integer(s.observed());
+    o.key("compliant").integer(s.compliant);
+    o.key("noncompliant").integer(s.noncompliant);
+    o.key("unknown").integer(s.unknown);
+    o.key("exempt").integer(s.exempt).raw("}");
+    o.key("compliant_percent").raw(json::write(percentJson(s.compliant, s.observed())));
+  }
+
   // [{"at", `key`: the value from then on}, ...]
   template <typename T>
-  static json::Value changes(const std::vector<ValueChange<T>>& list, const char* key) {
-    json::Value arr = json::Value::array();
-    for (const auto& c : list) {
-      json::Value o = json::Value::object();
-      o.set("at", timeText(c.at));
-      o.set(key, c.value);
-      arr.push(std::move(o));
+  static void changes(JsonText& o, const std::vector<ValueChange<T>>& list, const char* key) {
+    o.raw("[");
+    for (size_t i = 0; i < list.size(); ++i) {
+      o.raw(i == 0 ? "{" : ",{");
+      o.key("at", true).time(list[i].at);
+      o.key(key);
+      if constexpr (std::is_same_v<T, bool>) {
+        o.boolean(list[i].value);
+      } else {
+        o.string(list[i].value);
+      }
+      o.raw("}");
     }
-    return arr;
+    o.raw("]");
   }
 
-  static json::Value incidents(const std::vector<Incident>& list) {
-    json::Value arr = json::Value::array();
-    for (const auto& i : list) {
-      json::Value o = json::Value::object();
-      o.set("start", timeText(i.start));
-      o.set("end", i.open ? json::Value() : json::Value(timeText(i.end)));
-      o.set("seconds", i.end - i.start);
-      o.set("began_before", i.began_before);
-      o.set("open", i.open);
-      arr.push(std::move(o));
+  static void incidents(JsonText& o, const std::vector<Incident>& list) {
+    o.raw("[");
+    for (size_t k = 0; k < list.size(); ++k) {
+      const Incident& i = list[k];
+      o.raw(k == 0 ? "{" : ",{");
+      o.key("start", true).time(i.start);
+      o.key("end");
+      if (i.open) {
+        o.null();
+      } else {
+        o.time(i.end);
+      }
+      o.key("seconds").integer(i.end - i.start);
+      o.key("began_before").boolean(i.began_before);
+      o.key("open").boolean(i.open).raw("}");
     }
-    return arr;
+    o.raw("]");
   }
 
+  JsonText text_;
   std::ostream& out_;
   bool first_ = true;
 };

@@ -108,6 +108,12 @@ StatusOr<std::vector<DeviceHistory>> SqlStore::reportHistory(const ReportPageQue
     // period) over events_device_type_at; PostgreSQL's has statistics.
     const std::string hint =
         db_.dialect() == Dialect::kSqlite ? " INDEXED BY events_device_type_at" : "";
+    // The page's devices one by one (a `device_id IN` list from the devices' primary key), so
+    // that events_device_type_at is searched on all three of its columns for each device; a
+    // range of device_id would use only the first and read every event of the page's devices
+    // (a year of them for a 90-day report: 1.5 s of the report's 10 at 100,000 devices).
+    const std::string page_devices =
+        "device_id IN (SELECT device_id FROM devices WHERE device_id >= ? AND device_id <= ?)";
     // Sets the verdict at the start of each check in the rows (device_id, check_id, verdict) of
     // `sql`, bound with the page's first and last device (and `since`, when given).
     std::vector<std::string> dev, check, v1, v2, at;
@@ -144,18 +150,16 @@ StatusOr<std::vector<DeviceHistory>> SqlStore::reportHistory(const ReportPageQue
     atStart(
         "SELECT device_id, check_id, COALESCE(from_verdict, '') FROM events WHERE cursor "
         "IN (SELECT MIN(cursor) FROM events" +
-            hint +
-            " WHERE type = 'verdict_changed' AND "
-            "device_id >= ? AND device_id <= ? AND at >= ? GROUP BY device_id, check_id)",
+            hint + " WHERE type = 'verdict_changed' AND " + page_devices +
+            " AND at >= ? GROUP BY device_id, check_id)",
         &to);
     // 3. The changes within the period, in the order they were stored.
     dev.clear(), check.clear(), v1.clear();
     db_.execOn(db,
                "SELECT device_id, check_id, at, COALESCE(from_verdict, ''), "
                "COALESCE(to_verdict, '') FROM events" +
-                   hint +
-                   " WHERE type = 'verdict_changed' AND "
-                   "device_id >= ? AND device_id <= ? AND at >= ? AND at < ? ORDER BY cursor",
+                   hint + " WHERE type = 'verdict_changed' AND " + page_devices +
+                   " AND at >= ? AND at < ? ORDER BY cursor",
                [&](Statement& st) {
                  st, use(first), use(last), use(from), use(to), into(dev), into(check), into(at),
                      into(v1), into(v2);
@@ -240,9 +244,8 @@ StatusOr<std::vector<DeviceHistory>> SqlStore::reportHistory(const ReportPageQue
         db,
         "SELECT e.device_id, e.at, COALESCE((SELECT MIN(r.received_at) FROM reports r "
         "WHERE r.device_id = e.device_id AND r.received_at > e.at), '') FROM events e" +
-            hint +
-            " WHERE e.type = 'stale' AND e.device_id >= ? AND e.device_id <= ? AND e.at < ? "
-            "ORDER BY e.cursor",
+            hint + " WHERE e.type = 'stale' AND e." + page_devices +
+            " AND e.at < ? ORDER BY e.cursor",
         [&](Statement& st) { st, use(first), use(last), use(to), into(dev), into(at), into(v1); });
     for (size_t i = 0; i < dev.size(); ++i) {
       Gathering* g = gathering(dev[i]);

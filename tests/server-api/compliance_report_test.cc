@@ -237,7 +237,23 @@ class ComplianceReportTest : public testing::StoreBackendTest {
     Status s = WriteComplianceReport(
         *store_, p, format, [&]() -> std::ostream& { return out; }, {}, options);
     EXPECT_TRUE(s.ok()) << s.toString();
+    if (format == ReportFormat::kJson) expectJsonWriteText(out.str());
     return out.str();
+  }
+  // The JSON report is written a device at a time, as text: it must be the text json::write
+  // gives the same document (key order, escapes, numbers), with a line break before each device
+  // and before the closing bracket of "devices".
+  static void expectJsonWriteText(const std::string& text) {
+    auto v = json::parse(text, {.max_depth = 16, .max_bytes = 64 << 20});
+    ASSERT_TRUE(v.ok()) << v.status().toString();
+    std::string expected = json::write(*v);
+    size_t devices = expected.find(",\"devices\":[") + 12;
+    const json::Array& list = v->find("devices")->asArray();
+    std::string lines = expected.substr(0, devices);
+    for (size_t i = 0; i < list.size(); ++i)
+      lines += (i == 0 ? "\n" : ",\n") + json::write(list[i]);
+    lines += "\n]" + expected.substr(expected.find("],\"levels\":", devices) + 1) + "\n";
+    EXPECT_EQ(text, lines);
   }
   json::Value reportJson(const ReportPeriod& p, ReportOptions options = {.admin_actions = true}) {
     auto v = json::parse(report(p, ReportFormat::kJson, options));
