@@ -24,6 +24,7 @@
 // "devices":[...],"levels":[...],"admin_actions":[...]}, the same facts. The admin actions are
 // left out (no rows, no key) unless ReportOptions::admin_actions.
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -42,10 +43,6 @@
 namespace hearth::server {
 
 namespace {
-
-std::string timeText(int64_t seconds) {
-  return formatRfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(seconds)));
-}
 
 // Hundredths of a percent as a JSON number: 99.87 (the shortest text of the nearest double).
 json::Value percentJson(int64_t part, int64_t whole) {
@@ -67,126 +64,119 @@ class ReportWriter {
   virtual void end(const ReportTotals& totals, const std::vector<AuditEntry>* actions) = 0;
 };
 
+// Rows are made in one set of cells whose strings are reused from row to row, and a device's
+// rows are written out at once (at 100,000 devices a string per cell and a write per row were
+// most of the CSV's own time).
 class CsvWriter final : public ReportWriter {
  public:
   explicit CsvWriter(std::ostream& out) : out_(out) {}
 
   void begin(const ReportPeriod& period, const Store::ReportContext& context) override {
-    out_ << "record,device_id,hostname,owner,level,check,required,start,end,observed_seconds,"
-            "compliant_seconds,noncompliant_seconds,unknown_seconds,exempt_seconds,"
-            "compliant_percent,incidents,stale_seconds,devices,devices_with_incidents,"
-            "devices_stale,actor,action,target,detail\r\n";
-    Row r{};
-    r[kRecord] = "period";
-    r[kStart] = timeText(period.from);
-    r[kEnd] = timeText(period.to);
-    r[kObserved] = std::to_string(period.to - period.from);
-    r[kDetail] = CoverageText(period, context);
-    write(r);
+    text_ =
+        "record,device_id,hostname,owner,level,check,required,start,end,observed_seconds,"
+        "compliant_seconds,noncompliant_seconds,unknown_seconds,exempt_seconds,"
+        "compliant_percent,incidents,stale_seconds,devices,devices_with_incidents,"
+        "devices_stale,actor,action,target,detail\r\n";
+    row("period");
+    time(kStart, period.from);
+    time(kEnd, period.to);
+    number(kObserved, period.to - period.from);
+    cells_[kDetail] = CoverageText(period, context);
+    write();
+    flush();
   }
 
   void device(const DeviceReport& report) override {
-    const DeviceHistory& d = *report.device;
-    Row base{};
-    base[kDevice] = d.device_id;
-    base[kHostname] = d.hostname;
-    base[kOwner] = d.owner.value_or("");
-    base[kLevel] = d.level;
-    base[kLevel] = report.level;
-    Row r = base;
-    r[kRecord] = "device";
-    r[kStart] = timeText(report.start);
-    r[kEnd] = timeText(report.end);
-    seconds(r, report.seconds);
-    r[kIncidents] = std::to_string(report.incidents.size());
-    r[kStale] = std::to_string(report.stale_seconds);
-    write(r);
+    device_ = &report;
+    row("device");
+    time(kStart, report.start);
+    time(kEnd, report.end);
+    seconds(report.seconds);
+    number(kIncidents, static_cast<int64_t>(report.incidents.size()));
+    number(kStale, report.stale_seconds);
+    write();
     for (const auto& c : report.checks) {
-      Row row = base;
-      row[kRecord] = "check";
-      row[kCheck] = c.check_id;
-      row[kRequired] = c.required ? "true" : "false";
-      row[kStart] = timeText(report.start);
-      row[kEnd] = timeText(report.end);
-      seconds(row, c.seconds);
-      row[kIncidents] = std::to_string(c.incidents.size());
-      write(row);
+      row("check");
+      cells_[kCheck] = c.check_id;
+      cells_[kRequired] = c.required ? "true" : "false";
+      time(kStart, report.start);
+      time(kEnd, report.end);
+      seconds(c.seconds);
+      number(kIncidents, static_cast<int64_t>(c.incidents.size()));
+      write();
     }
     for (const auto& l : report.level_changes) {
-      Row row = base;
-      row[kRecord] = "level_change";
-      row[kLevel] = l.value;
-      row[kStart] = timeText(l.at);
-      write(row);
+      row("level_change");
+      cells_[kLevel] = l.value;
+      time(kStart, l.at);
+      write();
     }
     for (const auto& c : report.checks) {
       for (const auto& change : c.required_changes) {
-        Row row = base;
-        row[kRecord] = "required_change";
-        row[kCheck] = c.check_id;
-        row[kRequired] = change.value ? "true" : "false";
-        row[kStart] = timeText(change.at);
-        write(row);
+        row("required_change");
+        cells_[kCheck] = c.check_id;
+        cells_[kRequired] = change.value ? "true" : "false";
+        time(kStart, change.at);
+        write();
       }
       for (const auto& e : c.exempt) {
-        Row row = base;
-        row[kRecord] = "exemption";
-        row[kCheck] = c.check_id;
-        row[kStart] = timeText(e.start);
-        row[kEnd] = timeText(e.end);
-        row[kObserved] = std::to_string(e.end - e.start);
-        row[kActor] = e.created_by;
-        row[kTarget] = "exemption:" + std::to_string(e.id);
-        row[kDetail] = e.reason;
-        write(row);
+        row("exemption");
+        cells_[kCheck] = c.check_id;
+        time(kStart, e.start);
+        time(kEnd, e.end);
+        number(kObserved, e.end - e.start);
+        cells_[kActor] = e.created_by;
+        cells_[kTarget] = "exemption:" + std::to_string(e.id);
+        cells_[kDetail] = e.reason;
+        write();
       }
     }
-    incidents(base, "", report.incidents);
-    for (const auto& c : report.checks) incidents(base, c.check_id, c.incidents);
+    incidents("", report.incidents);
+    for (const auto& c : report.checks) incidents(c.check_id, c.incidents);
     for (const auto& s : report.stale) {
-      Row row = base;
-      row[kRecord] = "stale";
-      row[kStart] = timeText(s.start);
+      row("stale");
+      time(kStart, s.start);
       int64_t end = s.end.value_or(report.end);
-      if (s.end) row[kEnd] = timeText(*s.end);
-      row[kObserved] = std::to_string(end - s.start);
-      write(row);
+      if (s.end) time(kEnd, *s.end);
+      number(kObserved, end - s.start);
+      write();
     }
+    device_ = nullptr;
+    flush();
   }
 
   void end(const ReportTotals& totals, const std::vector<AuditEntry>* actions) override {
     for (const auto& [level, t] : totals.levels()) {
-      Row r{};
-      r[kRecord] = "level";
-      r[kLevel] = level;
-      seconds(r, t.seconds);
-      r[kStale] = std::to_string(t.stale_seconds);
-      r[kDevices] = std::to_string(t.devices);
-      r[kDevicesWithIncidents] = std::to_string(t.devices_with_incidents);
-      r[kDevicesStale] = std::to_string(t.devices_stale);
-      write(r);
+      row("level");
+      cells_[kLevel] = level;
+      seconds(t.seconds);
+      number(kStale, t.stale_seconds);
+      number(kDevices, t.devices);
+      number(kDevicesWithIncidents, t.devices_with_incidents);
+      number(kDevicesStale, t.devices_stale);
+      write();
       for (const auto& [check, c] : t.checks) {
-        Row row{};
-        row[kRecord] = "level_check";
-        row[kLevel] = level;
-        row[kCheck] = check;
-        seconds(row, c.seconds);
-        row[kIncidents] = std::to_string(c.incidents);
-        row[kDevices] = std::to_string(c.devices);
-        write(row);
+        row("level_check");
+        cells_[kLevel] = level;
+        cells_[kCheck] = check;
+        seconds(c.seconds);
+        number(kIncidents, c.incidents);
+        number(kDevices, c.devices);
+        write();
       }
     }
-    if (actions == nullptr) return;
-    for (const auto& a : *actions) {
-      Row r{};
-      r[kRecord] = "admin_action";
-      r[kStart] = formatRfc3339(a.at);
-      r[kActor] = a.actor;
-      r[kAction] = a.action;
-      r[kTarget] = a.target;
-      r[kDetail] = a.detail.value_or("");
-      write(r);
+    if (actions != nullptr) {
+      for (const auto& a : *actions) {
+        row("admin_action");
+        cells_[kStart] = formatRfc3339(a.at);
+        cells_[kActor] = a.actor;
+        cells_[kAction] = a.action;
+        cells_[kTarget] = a.target;
+        cells_[kDetail] = a.detail.value_or("");
+        write();
+      }
     }
+    flush();
   }
 
  private:
@@ -217,41 +207,70 @@ class CsvWriter final : public ReportWriter {
     kDetail,
     kColumns
   };
-  using Row = std::array<std::string, kColumns>;
 
-  static void seconds(Row& r, const StateSeconds& s) {
-    r[kObserved] = std::to_string(s.observed());
-    r[kCompliant] = std::to_string(s.compliant);
-    r[kNoncompliant] = std::to_string(s.noncompliant);
-    r[kUnknown] = std::to_string(s.unknown);
-    r[kExempt] = std::to_string(s.exempt);
-    r[kPercent] = PercentText(PercentHundredths(s.compliant, s.observed()));
+  // Starts a row of `record`: the current device's cells (id, hostname, owner, level at the end
+  // of its span) when there is one, every other cell empty.
+  void row(std::string_view record) {
+    for (auto& c : cells_) c.clear();
+    cells_[kRecord] = record;
+    if (device_ == nullptr) return;
+    const DeviceHistory& d = *device_->device;
+    cells_[kDevice] = d.device_id;
+    cells_[kHostname] = d.hostname;
+    cells_[kOwner] = d.owner.value_or("");
+    cells_[kLevel] = device_->level;
   }
 
-  void incidents(const Row& base, const std::string& check, const std::vector<Incident>& list) {
+  void time(Column c, int64_t seconds) {
+    cells_[c].clear();
+    AppendReportTime(cells_[c], seconds);
+  }
+
+  void number(Column c, int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    cells_[c].assign(buf, end);
+  }
+
+  void seconds(const StateSeconds& s) {
+    number(kObserved, s.observed());
+    number(kCompliant, s.compliant);
+    number(kNoncompliant, s.noncompliant);
+    number(kUnknown, s.unknown);
+    number(kExempt, s.exempt);
+    cells_[kPercent] = PercentText(PercentHundredths(s.compliant, s.observed()));
+  }
+
+  void incidents(const std::string& check, const std::vector<Incident>& list) {
     for (const auto& i : list) {
-      Row row = base;
-      row[kRecord] = "incident";
-      row[kCheck] = check;
-      row[kStart] = timeText(i.start);
-      if (!i.open) row[kEnd] = timeText(i.end);
-      row[kObserved] = std::to_string(i.end - i.start);
-      row[kDetail] = incidentFlags(i);
-      write(row);
+      row("incident");
+      cells_[kCheck] = check;
+      time(kStart, i.start);
+      if (!i.open) time(kEnd, i.end);
+      number(kObserved, i.end - i.start);
+      cells_[kDetail] = incidentFlags(i);
+      write();
     }
   }
 
-  void write(const Row& r) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (i > 0) line += ',';
-      line += CsvCell(r[i]);
+  // The row, to the text waiting to be written out.
+  void write() {
+    for (size_t i = 0; i < cells_.size(); ++i) {
+      if (i > 0) text_ += ',';
+      AppendCsvCell(text_, cells_[i]);
     }
-    line += "\r\n";
-    out_ << line;
+    text_ += "\r\n";
+  }
+
+  void flush() {
+    out_ << text_;
+    text_.clear();
   }
 
   std::ostream& out_;
+  std::array<std::string, kColumns> cells_;
+  std::string text_;
+  const DeviceReport* device_ = nullptr;
 };
 
 // JSON text appended piece by piece, as json::write writes the same values: `key(k, true)` is
@@ -264,10 +283,11 @@ class JsonText {
     out_ += text;
     return *this;
   }
+  // `k`: a name of the report's, which needs no escape.
   JsonText& key(std::string_view k, bool first = false) {
     if (!first) out_ += ',';
     out_ += '"';
-    out_ += json::escape(k);
+    out_ += k;
     out_ += "\":";
     return *this;
   }
@@ -277,9 +297,16 @@ class JsonText {
     out_ += '"';
     return *this;
   }
-  JsonText& time(int64_t seconds) { return string(timeText(seconds)); }
+  JsonText& time(int64_t seconds) {  // its text needs no escape
+    out_ += '"';
+    AppendReportTime(out_, seconds);
+    out_ += '"';
+    return *this;
+  }
   JsonText& integer(int64_t v) {
-    out_ += std::to_string(v);
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, end);
     return *this;
   }
   JsonText& boolean(bool v) { return raw(v ? "true" : "false"); }
@@ -294,8 +321,9 @@ class JsonWriter final : public ReportWriter {
   explicit JsonWriter(std::ostream& out) : out_(out) {}
 
   void begin(const ReportPeriod& period, const Store::ReportContext& context) override {
-    out_ << "{\"report\":\"compliance\",\"from\":\"" << timeText(period.from) << "\",\"to\":\""
-         << timeText(period.to) << "\",\"period_seconds\":" << (period.to - period.from)
+    out_ << "{\"report\":\"compliance\",\"from\":\"" << ReportTimeText(period.from)
+         << "\",\"to\":\"" << ReportTimeText(period.to)
+         << "\",\"period_seconds\":" << (period.to - period.from)
          << ",\"history_complete\":" << (Covered(period, context) ? "true" : "false")
          << ",\"pruned_before\":"
          << (context.pruned_before ? "\"" + formatRfc3339(*context.pruned_before) + "\"" : "null")
