@@ -88,6 +88,13 @@ class CsvWriter final : public ReportWriter {
 
   void device(const DeviceReport& report) override {
     device_ = &report;
+    const DeviceHistory& d = *report.device;
+    device_cells_.clear();
+    AppendCsvCell(device_cells_, d.device_id);
+    device_cells_ += ',';
+    AppendCsvCell(device_cells_, d.hostname);
+    device_cells_ += ',';
+    AppendCsvCell(device_cells_, d.owner ? std::string_view(*d.owner) : std::string_view());
     row("device");
     time(kStart, report.start);
     time(kEnd, report.end);
@@ -208,17 +215,12 @@ class CsvWriter final : public ReportWriter {
     kColumns
   };
 
-  // Starts a row of `record`: the current device's cells (id, hostname, owner, level at the end
-  // of its span) when there is one, every other cell empty.
+  // Starts a row of `record`: the current device's cells (id, hostname and owner written by
+  // write(), its level at the end of its span) when there is one, every other cell empty.
   void row(std::string_view record) {
     for (auto& c : cells_) c.clear();
     cells_[kRecord] = record;
-    if (device_ == nullptr) return;
-    const DeviceHistory& d = *device_->device;
-    cells_[kDevice] = d.device_id;
-    cells_[kHostname] = d.hostname;
-    cells_[kOwner] = d.owner.value_or("");
-    cells_[kLevel] = device_->level;
+    if (device_ != nullptr) cells_[kLevel] = device_->level;
   }
 
   void time(Column c, int64_t seconds) {
@@ -253,10 +255,15 @@ class CsvWriter final : public ReportWriter {
     }
   }
 
-  // The row, to the text waiting to be written out.
+  // The row, to the text waiting to be written out; the device's cells as device() made them.
   void write() {
     for (size_t i = 0; i < cells_.size(); ++i) {
       if (i > 0) text_ += ',';
+      if (i == kDevice && device_ != nullptr) {
+        text_ += device_cells_;
+        i = kOwner;
+        continue;
+      }
       AppendCsvCell(text_, cells_[i]);
     }
     text_ += "\r\n";
@@ -269,6 +276,7 @@ class CsvWriter final : public ReportWriter {
 
   std::ostream& out_;
   std::array<std::string, kColumns> cells_;
+  std::string device_cells_;  // the current device's id, hostname and owner, as CSV
   std::string text_;
   const DeviceReport* device_ = nullptr;
 };
