@@ -155,18 +155,30 @@ StatusOr<std::vector<DeviceHistory>> SqlStore::reportHistory(const ReportPageQue
             hint + " WHERE type = 'verdict_changed' AND " + page_devices +
             " AND at >= ? GROUP BY device_id, check_id)",
         &to);
+    // The rows of a query with their cursors, in the order they were stored: sorted here, not by
+    // the database (ORDER BY cursor sorted the page's rows in SQLite's sorter: half of the
+    // changes' query).
+    std::vector<Poco::Int64> cursors;
+    std::vector<size_t> stored;
+    auto inStoredOrder = [&]() -> const std::vector<size_t>& {
+      stored.resize(cursors.size());
+      for (size_t i = 0; i < stored.size(); ++i) stored[i] = i;
+      std::sort(stored.begin(), stored.end(),
+                [&](size_t a, size_t b) { return cursors[a] < cursors[b]; });
+      return stored;
+    };
     // 3. The changes within the period, in the order they were stored.
-    dev.clear(), check.clear(), v1.clear();
+    dev.clear(), check.clear(), v1.clear(), cursors.clear();
     db_.execOn(db,
-               "SELECT device_id, check_id, at, COALESCE(from_verdict, ''), "
+               "SELECT cursor, device_id, check_id, at, COALESCE(from_verdict, ''), "
                "COALESCE(to_verdict, '') FROM events" +
                    hint + " WHERE type = 'verdict_changed' AND " + page_devices +
-                   " AND at >= ? AND at < ? ORDER BY cursor",
+                   " AND at >= ? AND at < ?",
                [&](Statement& st) {
-                 st, use(first), use(last), use(from), use(to), into(dev), into(check), into(at),
-                     into(v1), into(v2);
+                 st, use(first), use(last), use(from), use(to), into(cursors), into(dev),
+                     into(check), into(at), into(v1), into(v2);
                });
-    for (size_t i = 0; i < dev.size(); ++i) {
+    for (size_t i : inStoredOrder()) {
       Gathering* g = gathering(dev[i]);
       if (g == nullptr) continue;
       CheckHistory& c = g->check(check[i]);
@@ -241,15 +253,16 @@ StatusOr<std::vector<DeviceHistory>> SqlStore::reportHistory(const ReportPageQue
     }
     // 6. Stale spans that reach into the period: each `stale` event before its end, until the
     // device's next report.
-    dev.clear(), at.clear(), v1.clear();
-    db_.execOn(
-        db,
-        "SELECT e.device_id, e.at, COALESCE((SELECT MIN(r.received_at) FROM reports r "
-        "WHERE r.device_id = e.device_id AND r.received_at > e.at), '') FROM events e" +
-            hint + " WHERE e.type = 'stale' AND e." + page_devices +
-            " AND e.at < ? ORDER BY e.cursor",
-        [&](Statement& st) { st, use(first), use(last), use(to), into(dev), into(at), into(v1); });
-    for (size_t i = 0; i < dev.size(); ++i) {
+    dev.clear(), at.clear(), v1.clear(), cursors.clear();
+    db_.execOn(db,
+               "SELECT e.cursor, e.device_id, e.at, COALESCE((SELECT MIN(r.received_at) FROM "
+               "reports r WHERE r.device_id = e.device_id AND r.received_at > e.at), '') FROM "
+               "events e" +
+                   hint + " WHERE e.type = 'stale' AND e." + page_devices + " AND e.at < ?",
+               [&](Statement& st) {
+                 st, use(first), use(last), use(to), into(cursors), into(dev), into(at), into(v1);
+               });
+    for (size_t i : inStoredOrder()) {
       Gathering* g = gathering(dev[i]);
       if (g == nullptr) continue;
       StaleSpan span{seconds(at[i]), std::nullopt};
