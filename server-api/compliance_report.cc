@@ -3,9 +3,12 @@
 #include "compliance_report.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <tuple>
 #include <utility>
+
+#include "hearth/time.h"
 
 namespace hearth::server {
 
@@ -256,6 +259,91 @@ std::optional<DeviceReport> ComputeDeviceReport(const DeviceHistory& device,
     r.stale_seconds += until - from;
   }
   return r;
+}
+
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms,
+// "chrono-Compatible Low-Level Date Algorithms"); `d` past the month's end runs into the next
+// month, as timegm does.
+int64_t daysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2 ? 1 : 0;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+struct Civil {
+  int64_t y, m, d;
+};
+Civil civilFromDays(int64_t z) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  return {yoe + era * 400 + (m <= 2 ? 1 : 0), m, doy - (153 * mp + 2) / 5 + 1};
+}
+
+void appendDigits(std::string& out, int64_t v, int width) {
+  char buf[4];
+  for (int i = width - 1; i >= 0; --i, v /= 10) buf[i] = static_cast<char>('0' + v % 10);
+  out.append(buf, static_cast<size_t>(width));
+}
+
+}  // namespace
+
+void AppendReportTime(std::string& out, int64_t seconds) {
+  int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+  int64_t rest = seconds - days * 86400;
+  Civil c = civilFromDays(days);
+  if (c.y < 1000 || c.y > 9999) {  // strftime's %Y has no padding to four digits: its text
+    out += formatRfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(seconds)));
+    return;
+  }
+  appendDigits(out, c.y, 4);
+  out += '-';
+  appendDigits(out, c.m, 2);
+  out += '-';
+  appendDigits(out, c.d, 2);
+  out += 'T';
+  appendDigits(out, rest / 3600, 2);
+  out += ':';
+  appendDigits(out, rest / 60 % 60, 2);
+  out += ':';
+  appendDigits(out, rest % 60, 2);
+  out += 'Z';
+}
+
+std::string ReportTimeText(int64_t seconds) {
+  std::string out;
+  AppendReportTime(out, seconds);
+  return out;
+}
+
+int64_t ReportTimeSeconds(std::string_view t) {
+  auto digits = [&](size_t pos, size_t len, int64_t& v) {
+    v = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      v = v * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int64_t y, mo, d, h, mi, s;
+  if (t.size() == 20 && t[4] == '-' && t[7] == '-' && t[10] == 'T' && t[13] == ':' &&
+      t[16] == ':' && t[19] == 'Z' && digits(0, 4, y) && digits(5, 2, mo) && digits(8, 2, d) &&
+      digits(11, 2, h) && digits(14, 2, mi) && digits(17, 2, s) && mo >= 1 && mo <= 12 && d >= 1 &&
+      d <= 31 && h <= 23 && mi <= 59 && s <= 60) {
+    return daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+  }
+  auto parsed = parseRfc3339(t);
+  if (!parsed.ok()) return 0;
+  return std::chrono::duration_cast<std::chrono::seconds>(parsed->time_since_epoch()).count();
 }
 
 int64_t PercentHundredths(int64_t part, int64_t whole) {

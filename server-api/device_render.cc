@@ -1,6 +1,7 @@
 // Rendering of devices, reports and feed events for the admin API and the CSV export.
 #include "device_render.h"
 
+#include <string_view>
 #include <vector>
 
 #include "hearth/text.h"
@@ -145,18 +146,30 @@ std::string DeviceCsvLine(const DeviceRecord& d) {
          "," + (d.duplicate_machine_id ? "true" : "false") + ",device\r\n";
 }
 
-std::string CsvCell(const std::string& s) {
+void AppendCsvCell(std::string& out, std::string_view s) {
   bool formula = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
                                 s[0] == '\t' || s[0] == '\r');
-  bool quote = formula || s.find_first_of(",;\"\r\n") != std::string::npos;
-  std::string body = formula ? "'" + s : s;
-  if (!quote) return body;
-  std::string out = "\"";
-  for (char c : body) {
+  bool quote = formula;
+  for (size_t i = 0; !quote && i < s.size(); ++i) {
+    char c = s[i];
+    quote = c == ',' || c == ';' || c == '"' || c == '\r' || c == '\n';
+  }
+  if (!quote) {
+    out += s;
+    return;
+  }
+  out += formula ? "\"'" : "\"";
+  for (char c : s) {
     if (c == '"') out += '"';
     out += c;
   }
-  return out + "\"";
+  out += '"';
+}
+
+std::string CsvCell(const std::string& s) {
+  std::string out;
+  AppendCsvCell(out, s);
+  return out;
 }
 
 }  // namespace hearth::server

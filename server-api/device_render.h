@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hearth/json.h"
@@ -35,5 +36,7 @@ std::string DeviceCsvLine(const DeviceRecord& d);
 // locales), a quote or a line end; a cell that a spreadsheet would run as a formula (it starts
 // with = + - @, a tab or a CR) gets a leading apostrophe inside quotes.
 std::string CsvCell(const std::string& s);
+// CsvCell(s) appended to `out` (no string of its own: the period report writes millions).
+void AppendCsvCell(std::string& out, std::string_view s);
 
 }  // namespace hearth::server

@@ -30,43 +30,77 @@ constexpr const char* kDeviceColumns =
     "devices.device_id AND o.retired_at IS NULL) THEN 1 ELSE 0 END) AS duplicate_machine_id";
 constexpr const char* kLatestColumns = ", latest_result, latest_sha256";
 
-DeviceRecord deviceRow(RecordSet& rs) {
-  DeviceRecord d;
-  d.device_id = str(rs, "device_id");
-  d.hostname = str(rs, "hostname");
-  d.owner = optString(rs, "owner");
-  d.level = str(rs, "level");
-  d.cert_serial = str(rs, "cert_serial");
-  d.enrolled_at = parseTime(str(rs, "enrolled_at"));
-  d.retired_at = optTime(rs, "retired_at");
-  d.last_seen = optTime(rs, "last_seen");
-  d.agent_version = str(rs, "agent_version");
-  d.machine_id = str(rs, "machine_id");
-  d.last_sequence = integer(rs, "last_sequence");
-  d.reports_dropped = integer(rs, "reports_dropped");
-  d.status = str(rs, "status");
-  d.pending_approval = integer(rs, "pending") != 0;
-  d.duplicate_machine_id = integer(rs, "duplicate_machine_id") != 0;
-  d.checks_summary = ParseChecksSummary(optString(rs, "checks_summary"));
-  d.failing_since = optTime(rs, "failing_since");
-  d.deadline = optTime(rs, "deadline");
-  return d;
-}
+// The rows of kDeviceColumns (and kLatestColumns when `latest`), read with into() column by
+// column: a RecordSet's values by name cost a name lookup, a dynamic_cast and a Dynamic::Var each
+// (half of the time of a page of 100 devices).
+struct DeviceRows {
+  explicit DeviceRows(bool with_latest) : latest(with_latest) {}
+  bool latest;
+  std::vector<std::string> device_id, hostname, level, cert_serial, enrolled_at, agent_version,
+      machine_id, status;
+  std::vector<Nullable<std::string>> owner, retired_at, last_seen, checks_summary, failing_since,
+      deadline, latest_result, latest_sha256;
+  std::vector<Poco::Int64> last_sequence, reports_dropped, pending, duplicate_machine_id;
 
-// deviceRow, and the latest result, verified against its SHA-256.
-DeviceRecord deviceWithResultRow(RecordSet& rs) {
-  DeviceRecord d = deviceRow(rs);
-  auto latest = optString(rs, "latest_result");
-  if (!latest) return d;
-  auto hash = optString(rs, "latest_sha256");
-  auto v = json::parse(*latest, {.max_depth = 64, .max_bytes = 4 << 20});
-  if ((hash && protocol::Sha256Hex(*latest) != *hash) || !v.ok()) {
-    d.latest_result_damaged = true;
+  // The columns in their order in kDeviceColumns (and kLatestColumns).
+  void into(Statement& st) {
+    st, Poco::Data::Keywords::into(device_id), Poco::Data::Keywords::into(hostname),
+        Poco::Data::Keywords::into(owner), Poco::Data::Keywords::into(level),
+        Poco::Data::Keywords::into(cert_serial), Poco::Data::Keywords::into(enrolled_at),
+        Poco::Data::Keywords::into(retired_at), Poco::Data::Keywords::into(last_seen),
+        Poco::Data::Keywords::into(agent_version), Poco::Data::Keywords::into(machine_id),
+        Poco::Data::Keywords::into(last_sequence), Poco::Data::Keywords::into(reports_dropped),
+        Poco::Data::Keywords::into(status), Poco::Data::Keywords::into(checks_summary),
+        Poco::Data::Keywords::into(pending), Poco::Data::Keywords::into(failing_since),
+        Poco::Data::Keywords::into(deadline), Poco::Data::Keywords::into(duplicate_machine_id);
+    if (latest) {
+      st, Poco::Data::Keywords::into(latest_result), Poco::Data::Keywords::into(latest_sha256);
+    }
+  }
+
+  size_t size() const { return device_id.size(); }
+
+  // Row `i`; with the latest result (verified against its SHA-256) when `latest`.
+  DeviceRecord at(size_t i) const {
+    auto opt = [](const Nullable<std::string>& v) -> std::optional<std::string> {
+      if (v.isNull()) return std::nullopt;
+      return v.value();
+    };
+    auto time = [](const Nullable<std::string>& v) -> std::optional<TimePoint> {
+      if (v.isNull()) return std::nullopt;
+      return parseTime(v.value());
+    };
+    DeviceRecord d;
+    d.device_id = device_id[i];
+    d.hostname = hostname[i];
+    d.owner = opt(owner[i]);
+    d.level = level[i];
+    d.cert_serial = cert_serial[i];
+    d.enrolled_at = parseTime(enrolled_at[i]);
+    d.retired_at = time(retired_at[i]);
+    d.last_seen = time(last_seen[i]);
+    d.agent_version = agent_version[i];
+    d.machine_id = machine_id[i];
+    d.last_sequence = last_sequence[i];
+    d.reports_dropped = reports_dropped[i];
+    d.status = status[i];
+    d.pending_approval = pending[i] != 0;
+    d.duplicate_machine_id = duplicate_machine_id[i] != 0;
+    d.checks_summary = ParseChecksSummary(opt(checks_summary[i]));
+    d.failing_since = time(failing_since[i]);
+    d.deadline = time(deadline[i]);
+    if (!latest || latest_result[i].isNull()) return d;
+    const std::string& text = latest_result[i].value();
+    auto v = json::parse(text, {.max_depth = 64, .max_bytes = 4 << 20});
+    if ((!latest_sha256[i].isNull() && protocol::Sha256Hex(text) != latest_sha256[i].value()) ||
+        !v.ok()) {
+      d.latest_result_damaged = true;
+      return d;
+    }
+    d.latest_result = std::move(v).value();
     return d;
   }
-  d.latest_result = std::move(v).value();
-  return d;
-}
+};
 
 }  // namespace
 
@@ -171,13 +205,19 @@ StatusOr<DeviceRecord> SqlStore::enrollDevice(const std::string& secret_hash,
 
 StatusOr<DeviceRecord> SqlStore::getDevice(const std::string& device_id) {
   std::string id = device_id;
-  HEARTH_ASSIGN_OR_RETURN(std::vector<DeviceRecord> found,
-                          db_.readRows("read device",
-                                       std::string(kDeviceColumns) + kLatestColumns +
-                                           " FROM devices WHERE device_id = ?",
-                                       deviceWithResultRow, id));
-  if (found.empty()) return NotFoundError("no device " + device_id);
-  return std::move(found[0]);
+  DeviceRows rows(true);
+  Status s = db_.read("read device", [&](Session& db) -> Status {
+    db_.execOn(db,
+               std::string(kDeviceColumns) + kLatestColumns + " FROM devices WHERE device_id = ?",
+               [&](Statement& st) {
+                 st, use(id);
+                 rows.into(st);
+               });
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (rows.size() == 0) return NotFoundError("no device " + device_id);
+  return rows.at(0);
 }
 
 StatusOr<DeviceRecord> SqlStore::deviceForAuth(const std::string& device_id) {
@@ -296,15 +336,26 @@ StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f)
     if (f.failing_for) st, use(failing_cutoff);
     st, use(limit);
   };
-  auto row = [&](RecordSet& rs) {
-    DeviceRecord d = deviceRow(rs);
+  DeviceRows rows(false);
+  Status s = db_.read("list devices", [&](Session& db) -> Status {
+    db_.execOn(db, q, [&](Statement& st) {
+      bind(st);
+      rows.into(st);
+    });
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  std::vector<DeviceRecord> out;
+  out.reserve(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    DeviceRecord d = rows.at(i);
     d.status = StatusAt(d.status, d.deadline, f.now);
     TimePoint seen = d.last_seen.value_or(d.enrolled_at);
     if (seen < f.now - f.stale_after) d.status = "stale";
     if (d.pending_approval) d.status = "pending";
-    return d;
-  };
-  return db_.readRowsBound("list devices", q, bind, row);
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 Status SqlStore::setDeviceLevel(const std::string& device_id, const std::string& level,

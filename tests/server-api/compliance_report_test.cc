@@ -5,6 +5,8 @@
 // incidents for several periods (including ones that start and end mid-incident) with a
 // reference computed here by walking the generated reports themselves: the verdict at any time
 // is that of the latest report received before it, which owes nothing to the store's events.
+#include "compliance_report.h"
+
 #include <algorithm>
 #include <map>
 #include <random>
@@ -248,7 +250,23 @@ class ComplianceReportTest : public testing::StoreBackendTest {
     Status s = WriteComplianceReport(
         *store_, p, format, [&]() -> std::ostream& { return out; }, {}, options);
     EXPECT_TRUE(s.ok()) << s.toString();
+    if (format == ReportFormat::kJson) expectJsonWriteText(out.str());
     return out.str();
+  }
+  // The JSON report is written a device at a time, as text: it must be the text json::write
+  // gives the same document (key order, escapes, numbers), with a line break before each device
+  // and before the closing bracket of "devices".
+  static void expectJsonWriteText(const std::string& text) {
+    auto v = json::parse(text, {.max_depth = 16, .max_bytes = 64 << 20});
+    ASSERT_TRUE(v.ok()) << v.status().toString();
+    std::string expected = json::write(*v);
+    size_t devices = expected.find(",\"devices\":[") + 12;
+    const json::Array& list = v->find("devices")->asArray();
+    std::string lines = expected.substr(0, devices);
+    for (size_t i = 0; i < list.size(); ++i)
+      lines += (i == 0 ? "\n" : ",\n") + json::write(list[i]);
+    lines += "\n]" + expected.substr(expected.find("],\"levels\":", devices) + 1) + "\n";
+    EXPECT_EQ(text, lines);
   }
   json::Value reportJson(const ReportPeriod& p, ReportOptions options = {.admin_actions = true}) {
     auto v = json::parse(report(p, ReportFormat::kJson, options));
@@ -742,6 +760,34 @@ TEST_P(ComplianceReportTest, AdminActionsOnlyWhenAskedAndOnlyThePeriods) {
   EXPECT_EQ(formatRfc3339(context->admin_actions[0].at), "2025-02-10T12:00:00Z");
   EXPECT_EQ(formatRfc3339(context->admin_actions[1].at), "2025-02-11T12:00:00Z");
   EXPECT_TRUE(store_->reportContext(p, false)->admin_actions.empty());
+}
+
+// The report's own time text and parse (compliance_report.h) agree with formatRfc3339 and
+// parseRfc3339 over the five centuries a time_point holds, at every day's edges and at random
+// seconds; other forms of RFC 3339 are read as parseRfc3339 reads them.
+TEST(ReportTimeTest, AgreesWithFormatAndParseRfc3339) {
+  auto check = [](int64_t s) {
+    std::string text = formatRfc3339(At(s));
+    EXPECT_EQ(ReportTimeText(s), text) << s;
+    EXPECT_EQ(ReportTimeSeconds(text), s) << text;
+  };
+  for (int64_t day = Secs(T("1700-01-01T00:00:00Z")) / 86400;
+       day < Secs(T("2260-01-01T00:00:00Z")) / 86400; ++day) {
+    check(day * 86400);
+    check(day * 86400 + 86399);
+  }
+  std::mt19937_64 rng(14);
+  std::uniform_int_distribution<int64_t> any(Secs(T("1700-01-01T00:00:00Z")),
+                                             Secs(T("2260-12-31T23:59:59Z")));
+  for (int i = 0; i < 100000; ++i) check(any(rng));
+  for (const char* text : {"2025-02-31T10:00:00Z", "2024-12-31T23:59:60Z", "2025-03-01t00:00:00z",
+                           "2025-03-01T01:00:00+01:00", "2025-03-01T00:00:00.5Z"}) {
+    EXPECT_EQ(ReportTimeSeconds(text), Secs(*parseRfc3339(text))) << text;
+  }
+  for (const char* bad : {"", "2025-13-01T00:00:00Z", "2025-03-01T24:00:00Z", "2025-03-01",
+                          "2025-03-01T00:00:00", "x025-03-01T00:00:00Z"}) {
+    EXPECT_EQ(ReportTimeSeconds(bad), 0) << bad;
+  }
 }
 
 TEST(ComplianceReportPeriodTest, PeriodsAreBoundedAndEnded) {
