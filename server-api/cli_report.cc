@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "cli_commands.h"
+#include "hearth/file_layer.h"
+#include "hearth/files.h"
 #include "hearth/server/report.h"
 
 namespace hearth::server::cli {
@@ -108,6 +110,11 @@ class ReportFile {
     if (ok && force_ && ::rename(written_.c_str(), path_.c_str()) != 0) ok = false;
     if (!ok) return UnavailableError("cannot write " + path_ + ": " + std::strerror(errno));
     written_.clear();
+    // The file's name (created, or renamed over the old one) is durable only once its directory
+    // is: without it a crash could leave the old report, or none, under the path.
+    if (Status s = PosixFileLayer().syncDir(ParentDir(path_)); !s.ok()) {
+      return UnavailableError("cannot make " + path_ + " durable: " + s.message());
+    }
     return OkStatus();
   }
 

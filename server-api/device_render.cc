@@ -14,6 +14,7 @@ json::Value DeviceJson(const DeviceRecord& d, bool full) {
   o.set("device_id", d.device_id);
   o.set("hostname", d.hostname);
   o.set("owner", d.owner ? json::Value(*d.owner) : json::Value());
+  o.set("owner_source", d.owner_source ? json::Value(*d.owner_source) : json::Value());
   o.set("level", d.level);
   o.set("status", d.retired_at         ? std::string("retired")
                   : d.pending_approval ? std::string("pending")

@@ -22,7 +22,8 @@ using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
 // latest result: lists show the checks summary stored beside it (issue 12: a list parsed every
 // device's whole result); getDevice adds it (kLatestColumns).
 constexpr const char* kDeviceColumns =
-    "SELECT device_id, hostname, owner, level, cert_serial, enrolled_at, retired_at, last_seen, "
+    "SELECT device_id, hostname, owner, owner_source, level, cert_serial, enrolled_at, retired_at, "
+    "last_seen, "
     "agent_version, machine_id, last_sequence, reports_dropped, status, checks_summary, pending, "
     "failing_since, deadline, "
     "(CASE WHEN devices.machine_id <> '' AND devices.retired_at IS NULL AND EXISTS (SELECT 1 "
@@ -38,21 +39,22 @@ struct DeviceRows {
   bool latest;
   std::vector<std::string> device_id, hostname, level, cert_serial, enrolled_at, agent_version,
       machine_id, status;
-  std::vector<Nullable<std::string>> owner, retired_at, last_seen, checks_summary, failing_since,
-      deadline, latest_result, latest_sha256;
+  std::vector<Nullable<std::string>> owner, owner_source, retired_at, last_seen, checks_summary,
+      failing_since, deadline, latest_result, latest_sha256;
   std::vector<Poco::Int64> last_sequence, reports_dropped, pending, duplicate_machine_id;
 
   // The columns in their order in kDeviceColumns (and kLatestColumns).
   void into(Statement& st) {
     st, Poco::Data::Keywords::into(device_id), Poco::Data::Keywords::into(hostname),
-        Poco::Data::Keywords::into(owner), Poco::Data::Keywords::into(level),
-        Poco::Data::Keywords::into(cert_serial), Poco::Data::Keywords::into(enrolled_at),
-        Poco::Data::Keywords::into(retired_at), Poco::Data::Keywords::into(last_seen),
-        Poco::Data::Keywords::into(agent_version), Poco::Data::Keywords::into(machine_id),
-        Poco::Data::Keywords::into(last_sequence), Poco::Data::Keywords::into(reports_dropped),
-        Poco::Data::Keywords::into(status), Poco::Data::Keywords::into(checks_summary),
-        Poco::Data::Keywords::into(pending), Poco::Data::Keywords::into(failing_since),
-        Poco::Data::Keywords::into(deadline), Poco::Data::Keywords::into(duplicate_machine_id);
+        Poco::Data::Keywords::into(owner), Poco::Data::Keywords::into(owner_source),
+        Poco::Data::Keywords::into(level), Poco::Data::Keywords::into(cert_serial),
+        Poco::Data::Keywords::into(enrolled_at), Poco::Data::Keywords::into(retired_at),
+        Poco::Data::Keywords::into(last_seen), Poco::Data::Keywords::into(agent_version),
+        Poco::Data::Keywords::into(machine_id), Poco::Data::Keywords::into(last_sequence),
+        Poco::Data::Keywords::into(reports_dropped), Poco::Data::Keywords::into(status),
+        Poco::Data::Keywords::into(checks_summary), Poco::Data::Keywords::into(pending),
+        Poco::Data::Keywords::into(failing_since), Poco::Data::Keywords::into(deadline),
+        Poco::Data::Keywords::into(duplicate_machine_id);
     if (latest) {
       st, Poco::Data::Keywords::into(latest_result), Poco::Data::Keywords::into(latest_sha256);
     }
@@ -74,6 +76,7 @@ struct DeviceRows {
     d.device_id = device_id[i];
     d.hostname = hostname[i];
     d.owner = opt(owner[i]);
+    if (d.owner) d.owner_source = opt(owner_source[i]);
     d.level = level[i];
     d.cert_serial = cert_serial[i];
     d.enrolled_at = parseTime(enrolled_at[i]);
@@ -151,6 +154,7 @@ StatusOr<DeviceRecord> SqlStore::enrollDevice(const std::string& secret_hash,
     } else if (d.owner) {
       owner_source = std::string("device");
     }
+    d.owner_source = d.owner ? std::optional<std::string>(owner_source.value()) : std::nullopt;
     size_t n = db_.exec(
         "UPDATE enroll_secrets SET uses = uses + 1, "
         "uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END "

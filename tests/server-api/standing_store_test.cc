@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "device_render.h"
 #include "hearth/server/store.h"
 #include "hearth/time.h"
 #include "support/store_backend.h"
@@ -981,6 +982,55 @@ TEST_P(StandingStoreTest, ADeviceAwaitingApprovalRaisesNoExemptionEvents) {
   EXPECT_EQ(
       events({"exemption_expiring", "exemption_expired"}),
       (std::vector<std::string>{"exemption_expiring dev-ok vpn", "exemption_expired dev-ok vpn"}));
+}
+
+// Who set a device's owner is on the device (and in the API's JSON): IT reading "bob" on a PC can
+// tell whether IT said so or the PC declared it (then an owner's exemption does not cover it).
+TEST_P(StandingStoreTest, TheDeviceSaysWhoSetItsOwner) {
+  policy("standard", 1, std::nullopt);
+  enroll("claimer", "bob");  // a shared secret: the PC's own word
+  DeviceRecord nobodys;
+  nobodys.device_id = "nobodys";
+  nobodys.hostname = "nobodys";
+  nobodys.cert_serial = "03";
+  nobodys.enrolled_at = kT0 - hours(24);
+  ASSERT_TRUE(store_->enrollDevice("hash", nobodys, nobodys.enrolled_at).ok());
+  SecretRecord personal;
+  personal.level = "standard";
+  personal.owner = "bob";
+  personal.created_at = kT0 - hours(24);
+  ASSERT_TRUE(store_->createSecret("bobs-hash", personal).ok());
+  DeviceRecord bobs;
+  bobs.device_id = "bobs-pc";
+  bobs.hostname = "bobs-pc";
+  bobs.cert_serial = "02";
+  bobs.enrolled_at = kT0 - hours(24);
+  auto enrolled = store_->enrollDevice("bobs-hash", bobs, bobs.enrolled_at);
+  ASSERT_TRUE(enrolled.ok()) << enrolled.status().toString();
+  EXPECT_EQ(enrolled->owner_source, "secret");
+  auto sources = [&]() {
+    std::map<std::string, std::string> out;
+    for (const auto& d : list({}, kT0)) {
+      out[d.device_id] = d.owner_source.value_or("-");
+      auto one = store_->getDevice(d.device_id);
+      EXPECT_TRUE(one.ok());
+      if (one.ok()) {
+        EXPECT_EQ(one->owner_source, d.owner_source) << d.device_id;
+      }
+      const json::Value* field = DeviceJson(d, false).find("owner_source");
+      EXPECT_NE(field, nullptr);
+      if (field != nullptr) {
+        EXPECT_EQ(field->isNull() ? "-" : field->asString(), out[d.device_id]);
+      }
+    }
+    return out;
+  };
+  EXPECT_EQ(sources(), (std::map<std::string, std::string>{
+                           {"bobs-pc", "secret"}, {"claimer", "device"}, {"nobodys", "-"}}));
+  ASSERT_TRUE(
+      store_->setDeviceOwners({itOwner("claimer", "bob"), itOwner("bobs-pc", std::nullopt)}).ok());
+  EXPECT_EQ(sources(), (std::map<std::string, std::string>{
+                           {"bobs-pc", "-"}, {"claimer", "it"}, {"nobodys", "-"}}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StandingStoreTest, ::testing::Values("sqlite", "postgresql"));

@@ -70,6 +70,10 @@ struct DeviceRecord {
   std::string device_id;
   std::string hostname;
   std::optional<std::string> owner;
+  // Who set the owner (migration 13): "it" (the admin API, the CLI, an owners import), "secret"
+  // (the enrolment secret IT made for that person), "device" (the PC declared it at enrolment:
+  // its word only; an owner's exemption does not cover it). None without an owner.
+  std::optional<std::string> owner_source;
   std::string level;
   std::string cert_serial;
   // Hex SHA-256 of the current certificate's SubjectPublicKeyInfo (DER): a request is the device's
