@@ -186,9 +186,9 @@ class SqlStore final : public Store {
     std::vector<std::string> state_ids, state_verdicts, state_since, state_fix_by, state_grace_from,
         exempt_checks, exempt_until;
     std::vector<Poco::Int64> state_required;
-    std::unique_ptr<HotStatement> insert_report, select_last_seq, select_device, select_below,
-        select_reused, select_highest, update_seen, update_device, select_states, insert_state,
-        update_state, update_standing, select_exemptions, insert_event, insert_device_event;
+    std::unique_ptr<HotStatement> insert_report, select_device, select_below, select_reused,
+        select_highest, update_seen, update_device, select_states, insert_state, update_state,
+        update_standing, select_exemptions, insert_event, insert_device_event;
   };
   // The grace days of each check of one level's policy version (Policy::checks' grace_days).
   struct GracePeriods {
@@ -229,6 +229,15 @@ class SqlStore final : public Store {
   // store_summary.cc: one line for each stored result whose text does not match its SHA-256
   // (none before schema 7). On the writer. Throws Poco exceptions.
   std::vector<std::string> verifyChecksums();
+
+  // store_webhooks.cc, PostgreSQL: claims `due` (in order, grouped by webhook) in one statement
+  // and returns those claimed (moved out of `due`); frees the claims of a JSON array of delivery
+  // ids; records attempts (each delivery named once) in one statement. On the writer, inside the
+  // caller's transaction.
+  std::vector<DueDelivery> claimAll(std::vector<DueDelivery>& due, const std::string& until,
+                                    const std::string& at);
+  void releaseAll(const std::string& id_list);
+  void recordAll(const std::vector<std::pair<int64_t, DeliveryAttempt>>& attempts);
 
   // store_reports.cc
   IngestStatements& ingestStatements();

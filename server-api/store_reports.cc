@@ -181,9 +181,6 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
       .use(s->body)
       .use(s->body_sha256)
       .use(s->body_bytes);
-  s->select_last_seq =
-      db_.prepareHot("SELECT last_sequence, machine_id, pending FROM devices WHERE device_id = ?");
-  s->select_last_seq->use(s->device).into(s->last_seq).into(s->prev_machine).into(s->pending);
   // Duplicates only (a report sent again): what the server holds right below it.
   s->select_below = db_.prepareHot(
       "SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE device_id = ? AND sequence < ?");
@@ -199,16 +196,17 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
       "UPDATE devices SET last_seen = ?, reports_dropped = reports_dropped + ? "
       "WHERE device_id = ?");
   s->update_seen->use(s->received).use(s->dropped).use(s->device);
-  // The device as the report's standing needs it, with its last_sequence (read again after the
-  // insert) in the same round trip. Its owner only when IT set it (kItOwnerSources), else ''.
-  // On PostgreSQL the row is locked until commit: another server deciding the same device (its
-  // own ingest, an exemption, the expiry pass) reads it after this one's event, not before (one
-  // event, not two); its level's newest policy version (for grace periods) and whether any
-  // exemption names it or its owner (only then are they read) come in the same read, as another
-  // server may have changed them during the batch. On SQLite they are read once per batch
-  // (readBatchStanding): its writer transaction excludes every other writer.
+  // The device as the report's standing needs it, with its last_sequence and whether it awaits
+  // approval, in one round trip before the report is stored. Its owner only when IT set it
+  // (kItOwnerSources), else ''. On PostgreSQL the row is locked until commit: another server
+  // deciding the same device (its own ingest, an exemption, the expiry pass) reads it after this
+  // one's event, not before (one event, not two); its level's newest policy version (for grace
+  // periods) and whether any exemption names it or its owner (only then are they read) come in the
+  // same read, as another server may have changed them during the batch. On SQLite they are read
+  // once per batch (readBatchStanding): its writer transaction excludes every other writer.
   s->select_device = db_.prepareHot(
-      std::string("SELECT d.last_sequence, d.machine_id, d.level, CASE WHEN d.owner_source IN ") +
+      std::string("SELECT d.last_sequence, d.machine_id, d.pending, d.level, CASE WHEN "
+                  "d.owner_source IN ") +
       kItOwnerSources + " THEN COALESCE(d.owner, '') ELSE '' END, d.failing_since, d.alerted" +
       (db_.dialect() == Dialect::kPostgres
            ? std::string(", COALESCE((SELECT MAX(p.version) FROM policies p WHERE p.level = "
@@ -221,6 +219,7 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
   s->select_device->use(s->device)
       .into(s->last_seq)
       .into(s->prev_machine)
+      .into(s->pending)
       .into(s->level)
       .into(s->owner)
       .into(s->failing_since)
@@ -257,9 +256,26 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
       .into(s->state_required)
       .into(s->state_grace_from);
   // A verdict holds since the report that brought it (issue 14's failing-since and deadlines).
-  s->insert_state = db_.prepareHot(
+  // Its verdict_changed event comes with it: on PostgreSQL in the same statement (one round trip
+  // per changed check, not two: eventWithState), on SQLite by insert_event after it.
+  const bool pg = db_.dialect() == Dialect::kPostgres;
+  const std::string event =
+      "INSERT INTO events(at, device_id, type, check_id, from_verdict, to_verdict) "
+      "VALUES (?, ?, ?, ?, ?, ?)";
+  auto eventWithState = [&](const std::string& state_write) {
+    return pg ? "WITH state AS (" + state_write + ") " + event : state_write;
+  };
+  auto useEvent = [&](HotStatement& st) {
+    st.use(s->received)
+        .use(s->device)
+        .use(s->event_type)
+        .use(s->check_id)
+        .use(s->old_verdict)
+        .use(s->verdict);
+  };
+  s->insert_state = db_.prepareHot(eventWithState(
       "INSERT INTO check_state(device_id, check_id, verdict, since, since_report_id, "
-      "since_sequence, fix_by, required, grace_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "since_sequence, fix_by, required, grace_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   s->insert_state->use(s->device)
       .use(s->check_id)
       .use(s->verdict)
@@ -269,9 +285,10 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
       .use(s->fix_by)
       .use(s->required)
       .use(s->grace_from);
-  s->update_state = db_.prepareHot(
+  if (pg) useEvent(*s->insert_state);
+  s->update_state = db_.prepareHot(eventWithState(
       "UPDATE check_state SET verdict = ?, since = ?, since_report_id = ?, since_sequence = ?, "
-      "fix_by = ?, required = ?, grace_from = ? WHERE device_id = ? AND check_id = ?");
+      "fix_by = ?, required = ?, grace_from = ? WHERE device_id = ? AND check_id = ?"));
   s->update_state->use(s->verdict)
       .use(s->received)
       .use(s->report_id)
@@ -281,6 +298,7 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
       .use(s->grace_from)
       .use(s->device)
       .use(s->check_id);
+  if (pg) useEvent(*s->update_state);
   // The same verdict under another policy (a grace period or `required` changed).
   s->update_standing = db_.prepareHot(
       "UPDATE check_state SET fix_by = ?, required = ?, grace_from = ? WHERE device_id = ? AND "
@@ -299,15 +317,10 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
       .use(s->owner)
       .into(s->exempt_checks)
       .into(s->exempt_until);
-  s->insert_event = db_.prepareHot(
-      "INSERT INTO events(at, device_id, type, check_id, from_verdict, to_verdict) "
-      "VALUES (?, ?, ?, ?, ?, ?)");
-  s->insert_event->use(s->received)
-      .use(s->device)
-      .use(s->event_type)
-      .use(s->check_id)
-      .use(s->old_verdict)
-      .use(s->verdict);
+  if (!pg) {
+    s->insert_event = db_.prepareHot(event);
+    useEvent(*s->insert_event);
+  }
   s->insert_device_event =
       db_.prepareHot("INSERT INTO events(at, device_id, type) VALUES (?, ?, ?)");
   s->insert_device_event->use(s->received).use(s->device).use(s->device_event);
@@ -328,14 +341,21 @@ StatusOr<IngestResult> SqlStore::ingestOne(const NewReport& r) {
   s.compliant = (c != nullptr && c->isBool() && c->asBool()) ? 1 : 0;
   s.seq = r.sequence;
   s.dropped = r.dropped;
+  // The device first (one round trip: on PostgreSQL its row is locked from here until commit,
+  // so its last_sequence cannot move under this report and is not read again after the insert).
+  s.last_seq = 0;
+  s.prev_machine.clear();
+  s.pending = 0;
+  s.owner.clear();
+  s.failing_since = Nullable<std::string>();
+  s.alerted = 0;
+  s.policy_version = 0;
+  s.exemptions = 0;
+  HEARTH_RETURN_IF_ERROR(s.select_device->execute().status());
   // Another report under a sequence already used (the agent lost its counter): refused, with
   // the number to use instead; the agent renumbers the report and sends it again. Only a
   // sequence at or below the device's highest can be taken (the usual new report is above it:
   // one primary-key read, no scan of its reports).
-  s.last_seq = 0;
-  s.prev_machine.clear();
-  s.pending = 0;
-  HEARTH_RETURN_IF_ERROR(s.select_last_seq->execute().status());
   s.reused = 0;
   if (s.seq <= s.last_seq) HEARTH_RETURN_IF_ERROR(s.select_reused->execute().status());
   if (s.reused > 0) {
@@ -355,14 +375,6 @@ StatusOr<IngestResult> SqlStore::ingestOne(const NewReport& r) {
     HEARTH_RETURN_IF_ERROR(s.select_below->execute().status());
     return ingestResult(IngestOutcome::kDuplicate, s.last_seq);
   }
-  s.last_seq = 0;
-  s.prev_machine.clear();
-  s.owner.clear();
-  s.failing_since = Nullable<std::string>();
-  s.alerted = 0;
-  s.policy_version = 0;
-  s.exemptions = 0;
-  HEARTH_RETURN_IF_ERROR(s.select_device->execute().status());
   if (db_.dialect() == Dialect::kSqlite) {
     auto version = s.policy_versions.find(s.level);
     s.policy_version = version == s.policy_versions.end() ? 0 : version->second;
@@ -460,7 +472,7 @@ StatusOr<IngestResult> SqlStore::ingestOne(const NewReport& r) {
         }
         previous[one.id] = {one.verdict, s.received, s.fix_by.isNull() ? "" : s.fix_by.value(),
                             s.required, s.grace_from.isNull() ? "" : s.grace_from.value()};
-        HEARTH_RETURN_IF_ERROR(s.insert_event->execute().status());
+        if (s.insert_event) HEARTH_RETURN_IF_ERROR(s.insert_event->execute().status());
       }
       standing.push_back(std::move(one));
     }

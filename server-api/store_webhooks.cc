@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <limits>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "device_render.h"
+#include "hearth/json.h"
 #include "sql_store.h"
 #include "sql_values.h"
 
@@ -231,6 +233,10 @@ StatusOr<std::vector<DueDelivery>> SqlStore::claimDeliveryRuns(TimePoint now,
   std::vector<DueDelivery> claimed;
   Status s = db_.transaction("claim webhook deliveries", [&]() -> Status {
     std::string until = fmt(now + claim_for);
+    if (db_.dialect() == Dialect::kPostgres) {
+      claimed = claimAll(due, until, at);
+      return OkStatus();
+    }
     Poco::Int64 id = 0;
     auto claim = db_.prepare(
         "UPDATE webhook_deliveries SET claimed_until = ? WHERE id = ? AND status = 'pending' "
@@ -253,6 +259,55 @@ StatusOr<std::vector<DueDelivery>> SqlStore::claimDeliveryRuns(TimePoint now,
   return claimed;
 }
 
+// PostgreSQL: the claim of the whole batch in one statement (the writer, shared with the ingest,
+// is held for one round trip, not one per delivery), with the same outcome as one claim after
+// another: a run ends at the first delivery another server claimed meanwhile, and what this
+// claim took after it in that run is released again (the rare case: two servers' workers).
+std::vector<DueDelivery> SqlStore::claimAll(std::vector<DueDelivery>& due, const std::string& until,
+                                            const std::string& at) {
+  json::Value ids = json::Value::array();
+  for (const auto& d : due) ids.push(d.delivery.id);
+  std::string id_list = json::write(ids), u = until, a = at;
+  std::vector<Poco::Int64> got;
+  db_.exec(
+      "UPDATE webhook_deliveries SET claimed_until = ? WHERE id IN (SELECT id FROM "
+      "webhook_deliveries WHERE id IN (SELECT value::bigint FROM "
+      "json_array_elements_text(?::json)) "
+      "ORDER BY id FOR UPDATE) AND status = 'pending' AND (claimed_until IS NULL OR "
+      "claimed_until <= ?) RETURNING id",
+      [&](Statement& st) { st, use(u), use(id_list), use(a), into(got); });
+  // Rows are locked in id order (two servers claiming at once wait, never deadlock), then each
+  // claim is decided on the row as the other server left it.
+  std::set<int64_t> taken(got.begin(), got.end());
+  std::set<int64_t> cut;
+  json::Value release = json::Value::array();
+  std::vector<DueDelivery> claimed;
+  for (auto& d : due) {
+    bool ours = taken.count(d.delivery.id) > 0;
+    if (cut.count(d.webhook.id) > 0) {
+      if (ours) release.push(d.delivery.id);
+      continue;
+    }
+    if (ours) {
+      claimed.push_back(std::move(d));
+    } else {
+      cut.insert(d.webhook.id);
+    }
+  }
+  if (release.size() > 0) releaseAll(json::write(release));
+  return claimed;
+}
+
+// PostgreSQL: frees the claims of the deliveries in `id_list` (a JSON array of ids) that are
+// still pending, in one statement.
+void SqlStore::releaseAll(const std::string& id_list) {
+  std::string ids = id_list;
+  db_.exec(
+      "UPDATE webhook_deliveries SET claimed_until = NULL WHERE id IN (SELECT value::bigint "
+      "FROM json_array_elements_text(?::json)) AND status = 'pending'",
+      [&](Statement& st) { st, use(ids); });
+}
+
 Status SqlStore::recordDeliveryAttempt(int64_t delivery_id, const DeliveryAttempt& attempt) {
   return recordDeliveryAttempts({{delivery_id, attempt}}, {});
 }
@@ -261,6 +316,20 @@ Status SqlStore::recordDeliveryAttempts(
     const std::vector<std::pair<int64_t, DeliveryAttempt>>& attempts,
     const std::vector<int64_t>& released) {
   if (attempts.empty() && released.empty()) return OkStatus();
+  // PostgreSQL: every attempt in one statement (one round trip on the writer the ingest shares),
+  // unless a delivery is named twice (each attempt then counts, one after the other).
+  std::set<int64_t> named;
+  bool once = true;
+  for (const auto& a : attempts) once = once && named.insert(a.first).second;
+  if (db_.dialect() == Dialect::kPostgres && once) {
+    return db_.transaction("record webhook delivery", [&]() -> Status {
+      recordAll(attempts);
+      json::Value ids = json::Value::array();
+      for (int64_t r : released) ids.push(r);
+      if (!released.empty()) releaseAll(json::write(ids));
+      return OkStatus();
+    });
+  }
   return db_.transaction("record webhook delivery", [&]() -> Status {
     Poco::Int64 id = 0;
     std::string status, next, at;
@@ -292,6 +361,34 @@ Status SqlStore::recordDeliveryAttempts(
     }
     return OkStatus();
   });
+}
+
+void SqlStore::recordAll(const std::vector<std::pair<int64_t, DeliveryAttempt>>& attempts) {
+  if (attempts.empty()) return;
+  json::Value rows = json::Value::array();
+  for (const auto& [delivery_id, attempt] : attempts) {
+    std::string at = fmt(attempt.at);
+    std::string status =
+        attempt.delivered ? "delivered" : (attempt.retry_at ? "pending" : "failed");
+    json::Value row = json::Value::object();
+    row.set("id", delivery_id);
+    row.set("next_at", fmt(attempt.retry_at.value_or(attempt.at)));
+    row.set("at", at);
+    row.set("http", attempt.http_status ? json::Value(static_cast<int64_t>(*attempt.http_status))
+                                        : json::Value());
+    row.set("error", attempt.error ? json::Value(*attempt.error) : json::Value());
+    row.set("finished", status != "pending" ? json::Value(at) : json::Value());
+    row.set("status", status);
+    rows.push(std::move(row));
+  }
+  std::string text = json::write(rows);
+  db_.exec(
+      "UPDATE webhook_deliveries AS d SET status = v.status, attempts = d.attempts + 1, "
+      "next_at = v.next_at, claimed_until = NULL, last_attempt_at = v.at, last_http_status = "
+      "v.http, last_error = v.error, finished_at = v.finished FROM json_to_recordset(?::json) AS "
+      "v(id BIGINT, status TEXT, next_at TEXT, at TEXT, http BIGINT, error TEXT, finished TEXT) "
+      "WHERE d.id = v.id",
+      [&](Statement& st) { st, use(text); });
 }
 
 StatusOr<std::vector<WebhookDelivery>> SqlStore::listDeliveries(int64_t id, int64_t before,
