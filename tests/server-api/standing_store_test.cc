@@ -87,6 +87,25 @@ class StandingStoreTest : public testing::StoreBackendTest {
     ASSERT_TRUE(store_->enrollDevice(secret, d, d.enrolled_at).ok());
   }
 
+  // "bobs-pc", enrolled with a per-person secret made for "bob" (IT's word), the request
+  // declaring `declared` (ignored: the secret's owner wins). Returns it as stored.
+  DeviceRecord enrollBobsPc(std::optional<std::string> declared = std::nullopt) {
+    SecretRecord personal;
+    personal.level = "standard";
+    personal.owner = "bob";
+    personal.created_at = kT0 - hours(24);
+    EXPECT_TRUE(store_->createSecret("bobs-hash", personal).ok());
+    DeviceRecord bobs;
+    bobs.device_id = "bobs-pc";
+    bobs.hostname = "bobs-pc";
+    bobs.owner = std::move(declared);
+    bobs.cert_serial = "02";
+    bobs.enrolled_at = kT0 - hours(24);
+    auto enrolled = store_->enrollDevice("bobs-hash", bobs, bobs.enrolled_at);
+    EXPECT_TRUE(enrolled.ok()) << enrolled.status().toString();
+    return enrolled.ok() ? *enrolled : DeviceRecord{};
+  }
+
   void report(const std::string& device, const std::string& vpn, TimePoint at,
               const std::string& screen_lock = "pass", bool vpn_required = true) {
     NewReport r;
@@ -480,19 +499,8 @@ TEST_P(StandingStoreTest, FeedEventsNameTheDevicesHostnameAndOwner) {
 // again at once, with its event, not at its next report.
 TEST_P(StandingStoreTest, AnOwnersExemptionIgnoresAnOwnerTheDeviceDeclaredItself) {
   policy("standard", 1, std::nullopt);
-  enroll("claimer", "bob");  // a shared secret: "bob" is the PC's own word
-  SecretRecord personal;
-  personal.level = "standard";
-  personal.owner = "bob";
-  personal.created_at = kT0 - hours(24);
-  ASSERT_TRUE(store_->createSecret("bobs-hash", personal).ok());
-  DeviceRecord bobs;
-  bobs.device_id = "bobs-pc";
-  bobs.hostname = "bobs-pc";
-  bobs.owner = "mallory";  // whatever the request says: the secret's owner wins
-  bobs.cert_serial = "02";
-  bobs.enrolled_at = kT0 - hours(24);
-  ASSERT_TRUE(store_->enrollDevice("bobs-hash", bobs, bobs.enrolled_at).ok());
+  enroll("claimer", "bob");                         // a shared secret: "bob" is the PC's own word
+  ASSERT_EQ(enrollBobsPc("mallory").owner, "bob");  // the secret's owner wins
   report("claimer", "fail", kT0);
   report("bobs-pc", "fail", kT0);
   exemption("bob", kT0 + hours(240), kT0 + hours(1), /*owner_exemption=*/true);
@@ -995,19 +1003,7 @@ TEST_P(StandingStoreTest, TheDeviceSaysWhoSetItsOwner) {
   nobodys.cert_serial = "03";
   nobodys.enrolled_at = kT0 - hours(24);
   ASSERT_TRUE(store_->enrollDevice("hash", nobodys, nobodys.enrolled_at).ok());
-  SecretRecord personal;
-  personal.level = "standard";
-  personal.owner = "bob";
-  personal.created_at = kT0 - hours(24);
-  ASSERT_TRUE(store_->createSecret("bobs-hash", personal).ok());
-  DeviceRecord bobs;
-  bobs.device_id = "bobs-pc";
-  bobs.hostname = "bobs-pc";
-  bobs.cert_serial = "02";
-  bobs.enrolled_at = kT0 - hours(24);
-  auto enrolled = store_->enrollDevice("bobs-hash", bobs, bobs.enrolled_at);
-  ASSERT_TRUE(enrolled.ok()) << enrolled.status().toString();
-  EXPECT_EQ(enrolled->owner_source, "secret");
+  EXPECT_EQ(enrollBobsPc().owner_source, "secret");
   auto sources = [&]() {
     std::map<std::string, std::string> out;
     for (const auto& d : list({}, kT0)) {
