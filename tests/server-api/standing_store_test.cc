@@ -1013,7 +1013,8 @@ TEST_P(StandingStoreTest, TheDeviceSaysWhoSetItsOwner) {
       if (one.ok()) {
         EXPECT_EQ(one->owner_source, d.owner_source) << d.device_id;
       }
-      const json::Value* field = DeviceJson(d, false).find("owner_source");
+      const json::Value rendered = DeviceJson(d, false);
+      const json::Value* field = rendered.find("owner_source");
       EXPECT_NE(field, nullptr);
       if (field != nullptr) {
         EXPECT_EQ(field->isNull() ? "-" : field->asString(), out[d.device_id]);
