@@ -24,6 +24,7 @@
 #include "hearth/text.h"
 #include "http_error.h"
 #include "http_io.h"
+#include "overview_api.h"
 #include "report_api.h"
 #include "route_handler.h"
 #include "webhook_api.h"
@@ -100,11 +101,15 @@ class AdminHandler final : public RouteHandler {
     if (path == "/api/v1/devices" && method == "GET") return devices(q, resp);
     if (path == "/api/v1/devices.csv" && method == "GET") return csv(q, token, resp);
     if (path == "/api/v1/feed" && method == "GET") {
-      return cursorPage(q, resp, "events", &Store::feed, &FeedEventJson, &FeedEvent::cursor);
+      return cursorPage(q, resp, "events", &Store::feed, &Store::feedNewest, &FeedEventJson,
+                        &FeedEvent::cursor);
     }
     if (path == "/api/v1/audit" && method == "GET") {
-      return cursorPage(q, resp, "entries", &Store::listAudit, &AuditEntryJson, &AuditEntry::id);
+      return cursorPage(q, resp, "entries", &Store::listAudit, &Store::auditNewest, &AuditEntryJson,
+                        &AuditEntry::id);
     }
+    if (path == "/api/v1/overview" && method == "GET") return RouteOverview(context_, q, resp);
+    if (path == "/api/v1/policies" && method == "GET") return policies(resp);
     if (path == "/api/v1/compliance-report" && method == "GET") {
       return RouteComplianceReport(context_, q, token, req, resp, [&] { keepAlive(req); });
     }
@@ -123,16 +128,18 @@ class AdminHandler final : public RouteHandler {
       if (id.empty() || id.size() > 64) throw HttpError{404, "no such device"};
       if (tail.empty() && method == "GET") return device(id, resp);
       if (tail == "/history" && method == "GET") return history(id, q, resp);
+      if (tail == "/events" && method == "GET") return deviceEvents(id, q, resp);
       if (tail == "/owner" && method == "POST") return owner(id, req, token, resp);
       if (tail == "/level" && method == "POST") return level(id, req, token, resp);
       const DeviceChange* change = findChange(tail);
       if (change != nullptr && method == "POST") return changeDevice(id, *change, token, resp);
-      bool known = tail.empty() || tail == "/history" || tail == "/owner" || tail == "/level" ||
-                   change != nullptr;
+      bool known = tail.empty() || tail == "/history" || tail == "/events" || tail == "/owner" ||
+                   tail == "/level" || change != nullptr;
       throw HttpError{known ? 405 : 404, "no such endpoint"};
     }
     if (path == "/api/v1/devices" || path == "/api/v1/devices.csv" || path == "/api/v1/feed" ||
-        path == "/api/v1/audit" || path == "/api/v1/compliance-report") {
+        path == "/api/v1/audit" || path == "/api/v1/compliance-report" ||
+        path == "/api/v1/overview" || path == "/api/v1/policies") {
       throw HttpError{405, "use GET"};
     }
     throw HttpError{404, "no such endpoint"};
@@ -149,20 +156,80 @@ class AdminHandler final : public RouteHandler {
 
   // GET /api/v1/feed and /api/v1/audit: the entries after the cursor `after` (at most `limit`,
   // 500 by default) as {"next": CURSOR, `key`: [...]}. `next` is where to continue; the same
-  // cursor again when there is nothing new yet.
+  // cursor again when there is nothing new yet. `newest=N` instead: the newest N entries (1 to
+  // 1000), oldest first, and `next` after the newest (where a page that shows the latest entries
+  // follows on from).
   template <typename Entry>
   int cursorPage(const std::map<std::string, std::string>& q, HTTPServerResponse& resp,
                  const char* key,
                  StatusOr<std::vector<Entry>> (Store::*list)(int64_t after, int limit),
+                 StatusOr<std::vector<Entry>> (Store::*newest)(int limit),
                  json::Value (*render)(const Entry&), int64_t Entry::*cursor) {
-    int64_t after = ParseCursor(q);
-    auto entries = (context_.store.get()->*list)(after, ParseLimit(q, 500));
+    int64_t after = 0;
+    StatusOr<std::vector<Entry>> entries = std::vector<Entry>{};
+    if (auto it = q.find("newest"); it != q.end()) {
+      if (q.count("after") != 0 || q.count("limit") != 0) {
+        throw HttpError{400, "newest is used alone (without after and limit)"};
+      }
+      auto n = text::parseInt(it->second);
+      if (!n || *n < 1 || *n > 1000) throw HttpError{400, "newest must be a number from 1 to 1000"};
+      entries = (context_.store.get()->*newest)(static_cast<int>(*n));
+    } else {
+      after = ParseCursor(q);
+      entries = (context_.store.get()->*list)(after, ParseLimit(q, 500));
+    }
     if (!entries.ok()) throw HttpError{503, "database unavailable"};
     json::Value arr = json::Value::array();
     for (const auto& e : *entries) arr.push(render(e));
     json::Value o = json::Value::object();
     o.set("next", std::to_string(entries->empty() ? after : entries->back().*cursor));
     o.set(key, std::move(arr));
+    SendJson(resp, 200, o);
+    return 200;
+  }
+
+  // GET /api/v1/policies: each level's policy in force, {"policies": [{"level", "version",
+  // "created_at", "policy"}]} by level (`policy`: the signed document's JSON).
+  int policies(HTTPServerResponse& resp) {
+    auto list = context_.store->listLatestPolicies();
+    if (!list.ok()) throw HttpError{503, "database unavailable"};
+    json::Value arr = json::Value::array();
+    for (const auto& p : *list) {
+      json::Value o = json::Value::object();
+      o.set("level", p.level);
+      o.set("version", p.version);
+      o.set("created_at", formatRfc3339(p.created_at));
+      auto body = json::parse(p.body);
+      o.set("policy", body.ok() ? std::move(body).value() : json::Value());
+      arr.push(std::move(o));
+    }
+    json::Value out = json::Value::object();
+    out.set("policies", std::move(arr));
+    SendJson(resp, 200, out);
+    return 200;
+  }
+
+  // GET /api/v1/devices/ID/events: the device's feed events, newest first ({"events", "next"}:
+  // `limit`, 100 by default; `before` a cursor from `next` for older ones; next null at the end).
+  int deviceEvents(const std::string& id, const std::map<std::string, std::string>& q,
+                   HTTPServerResponse& resp) {
+    if (auto d = context_.store->deviceForAuth(id); !d.ok()) throw StoreError(d.status());
+    int64_t before = 0;
+    if (auto it = q.find("before"); it != q.end()) {
+      auto v = text::parseInt(it->second);
+      if (!v || *v < 1) throw HttpError{400, "before must be a cursor from a previous page"};
+      before = *v;
+    }
+    int limit = ParseLimit(q, 100);
+    auto events = context_.store->deviceEvents(id, before, limit);
+    if (!events.ok()) throw HttpError{503, "database unavailable"};
+    json::Value arr = json::Value::array();
+    for (const auto& e : *events) arr.push(FeedEventJson(e));
+    json::Value o = json::Value::object();
+    o.set("events", std::move(arr));
+    o.set("next", static_cast<int>(events->size()) == limit && !events->empty()
+                      ? json::Value(std::to_string(events->back().cursor))
+                      : json::Value());
     SendJson(resp, 200, o);
     return 200;
   }
@@ -339,6 +406,10 @@ class AdminHandler final : public RouteHandler {
     if (auto it = q.find("level"); it != q.end()) f.level = it->second;
     if (auto it = q.find("owner"); it != q.end()) f.owner = it->second;
     if (auto it = q.find("check"); it != q.end()) f.check = it->second;
+    if (auto it = q.find("q"); it != q.end() && !it->second.empty()) {
+      if (it->second.size() > 200) throw HttpError{400, "q must be at most 200 bytes"};
+      f.search = it->second;
+    }
     if (auto it = q.find("failing_for"); it != q.end()) {
       auto days = text::parseInt(it->second);
       if (!days || *days < 0 || *days > 36500) {
@@ -400,8 +471,8 @@ class AdminHandler final : public RouteHandler {
 
   // The query parameters an export records in the audit log: those it reads, nothing else (a
   // read token must not write what it likes into the permanent log).
-  static constexpr const char* kExportParameters[] = {"status",      "level", "owner", "check",
-                                                      "failing_for", "sort",  "after", "limit"};
+  static constexpr const char* kExportParameters[] = {
+      "q", "status", "level", "owner", "check", "failing_for", "sort", "after", "limit"};
   // Each recorded value is cut to this many bytes (at a character boundary), "..." appended.
   static constexpr size_t kMaxAuditedValueBytes = 64;
 

@@ -72,6 +72,10 @@ void MaintenanceThreads::markStaleLoop() {
     }
     // The IT console's sessions that ended unused or too old (console_session.h).
     TimePoint now = std::chrono::system_clock::now();
+    // Today's device counts by status, for the console's trend (a day's last count stays).
+    if (Status recorded = store_.recordDailyStatus(now, stale_after_); !recorded.ok()) {
+      log_.error("daily status counts: " + recorded.message() + " (tried again in a minute)");
+    }
     auto ended = store_.pruneSessions(now - console_idle_, now - console_lifetime_);
     if (!ended.ok()) log_.error("console sessions: " + ended.status().message());
     lock.lock();

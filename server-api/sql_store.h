@@ -12,6 +12,7 @@
 //   store_summary.cc  what is kept beside each result: checks summary, SHA-256 (schema 7)
 //   store_report.cc   the period report's history
 //   store_sessions.cc the IT console's sessions
+//   store_overview.cc the IT console's overview, daily counts, a device's events, newest feed
 #pragma once
 
 #include <map>
@@ -105,6 +106,16 @@ class SqlStore final : public Store {
   Status setDeviceOwners(const std::vector<OwnerChange>& changes) override;
   StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
       TimePoint now_time, std::chrono::seconds stale_after) override;
+
+  // store_overview.cc
+  StatusOr<std::vector<std::pair<std::string, int64_t>>> failingChecks() override;
+  Status recordDailyStatus(TimePoint now, std::chrono::seconds stale_after) override;
+  StatusOr<std::vector<DailyStatus>> dailyStatus(const std::string& from_day) override;
+  StatusOr<std::vector<FeedEvent>> fleetAlerts(TimePoint since, int limit) override;
+  StatusOr<std::vector<FeedEvent>> deviceEvents(const std::string& device_id, int64_t before,
+                                                int limit) override;
+  StatusOr<std::vector<FeedEvent>> feedNewest(int limit) override;
+  StatusOr<std::vector<AuditEntry>> auditNewest(int limit) override;
   Status setDeviceLevel(const std::string& device_id, const std::string& level, TimePoint at,
                         const AuditEntry* audit) override;
 

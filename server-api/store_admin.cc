@@ -229,6 +229,14 @@ StatusOr<std::vector<AuditEntry>> SqlStore::listAudit(int64_t after, int limit) 
       auditRow, a, lim);
 }
 
+StatusOr<std::vector<AuditEntry>> SqlStore::auditNewest(int limit) {
+  Poco::Int64 lim = std::max(1, std::min(limit, 1000));
+  return db_.readRows("read the audit log",
+                      "SELECT id, at, actor, action, target, detail FROM audit_log WHERE id IN "
+                      "(SELECT id FROM audit_log ORDER BY id DESC LIMIT ?) ORDER BY id",
+                      auditRow, lim);
+}
+
 StatusOr<Store::ReportContext> SqlStore::reportContext(const ReportPeriod& period,
                                                        bool admin_actions) {
   ReportContext out;

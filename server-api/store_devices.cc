@@ -264,6 +264,16 @@ StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f)
   std::string stale_cutoff = fmt(f.now - f.stale_after), now_text = fmt(f.now);
   std::string level = f.level.value_or(""), owner = f.owner.value_or(""),
               check = f.check.value_or("");
+  // The search as a LIKE pattern: the text lower-cased (ASCII), its own % _ and \ escaped.
+  std::string search;
+  if (f.search) {
+    search = "%";
+    for (char c : *f.search) {
+      if (c == '%' || c == '_' || c == '\\') search += '\\';
+      search += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    search += "%";
+  }
   std::string failing_cutoff = f.failing_for ? fmt(f.now - *f.failing_for) : "";
   Poco::Int64 limit = std::max(1, std::min(f.limit, 1000));
   // The cursor: a device_id, or "failing_since|device_id" (failing_since empty: none) sorted
@@ -318,6 +328,10 @@ StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f)
          "c.check_id = ? AND c.verdict = 'fail')";
   }
   if (f.failing_for) q += " AND failing_since <= ?";
+  if (f.search) {
+    q += " AND (LOWER(hostname) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(owner, '')) LIKE ? ESCAPE "
+         "'\\')";
+  }
   std::string order = f.sort_failing_since ? std::string(" ORDER BY ") + since_key + ", device_id"
                                            : " ORDER BY device_id";
   q = std::string(kDeviceColumns) + " FROM devices WHERE device_id IN (" + q + order + " LIMIT ?)" +
@@ -338,6 +352,7 @@ StatusOr<std::vector<DeviceRecord>> SqlStore::listDevices(const DeviceFilter& f)
     if (f.owner) st, use(owner);
     if (f.check) st, use(check);
     if (f.failing_for) st, use(failing_cutoff);
+    if (f.search) st, use(search), use(search);
     st, use(limit);
   };
   DeviceRows rows(false);

@@ -56,6 +56,16 @@ CREATE INDEX console_sessions_token ON console_sessions(token_id);
 CREATE INDEX console_sessions_last_used ON console_sessions(last_used_at);
 )sql";
 
+// v17 (below): the same text in both dialects.
+constexpr const char* kConsoleOverviewSql = R"sql(
+CREATE TABLE status_daily (
+  day TEXT PRIMARY KEY,
+  counts TEXT NOT NULL,
+  recorded_at TEXT NOT NULL);
+CREATE INDEX events_fleet_alerts ON events(at) WHERE type IN ('enrolment_spike',
+  'duplicate_machine_id');
+)sql";
+
 // Append only: a released migration is never edited.
 const Migration kMigrations[] = {
     {1,
@@ -526,6 +536,11 @@ CREATE INDEX devices_deadline ON devices(deadline);
     // opened with (its revocation ends the session), the role, the CSRF token the page sends
     // back with every write, and when it was opened and last used (idle and absolute expiry).
     {16, kConsoleSessionsSql, kConsoleSessionsSql},
+    // v17: the IT console's overview (issue 15). Each day's device counts by status (a JSON
+    // object, the day's last count: the trend chart), and the fleet's alerts found by time
+    // without reading every event (a partial index: the ingest path, which appends the other
+    // types, does not maintain it).
+    {17, kConsoleOverviewSql, kConsoleOverviewSql},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
@@ -643,7 +658,7 @@ StatusOr<std::string> SqlStore::checkIntegrity() {
            {"schema_migrations", "enroll_secrets", "admin_tokens", "policies", "devices", "reports",
             "check_state", "events", "audit_log", "webhooks", "webhook_events",
             "webhook_deliveries", "fleet_pending", "exemptions", "history_changes",
-            "retention_horizon", "console_sessions"}) {
+            "retention_horizon", "console_sessions", "status_daily"}) {
         Poco::Int64 n = 0;
         session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
       }

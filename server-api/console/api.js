@@ -53,6 +53,14 @@ export async function post(path, body = {}) {
   return answer(response);
 }
 
+// DELETE /api/v1/`path` with the CSRF token.
+export async function del(path) {
+  const response = await fetch(`/api/v1/${path}`, {
+    method: 'DELETE', credentials: 'same-origin', headers: { 'X-CSRF-Token': csrfToken },
+  });
+  return answer(response);
+}
+
 // Every device of a list (following `next`), at most `maxPages` pages of 1000.
 export async function allDevices(params = {}, maxPages = 100) {
   const out = [];

@@ -1,12 +1,17 @@
 // The console's entry: the session, the header (navigation, who is signed in, sign-out) and the
 // page of the location's hash (#/, #/devices?..., #/device/ID).
 import { ApiError, currentSession, logout } from './api.js';
+import { renderAudit } from './audit.js';
 import { renderDevice } from './device.js';
 import { renderDevices } from './devices.js';
 import { el, show } from './dom.js';
+import { renderExemptions } from './exemptions.js';
+import { renderFeed } from './feed.js';
 import { t } from './i18n.js';
 import { renderOverview } from './overview.js';
+import { renderReport } from './report.js';
 import { renderSignIn } from './signin.js';
+import { renderWebhooks } from './webhooks.js';
 
 const main = document.getElementById('main');
 let session = null;
@@ -21,7 +26,12 @@ function renderHeader(route) {
   const link = (href, key, active) => el('a', { href, 'aria-current': active ? 'page' : null }, t(key));
   show(nav,
     link('#/', 'nav.overview', route.path === '/'),
-    link('#/devices', 'nav.devices', route.path.startsWith('/device')));
+    link('#/devices', 'nav.devices', route.path.startsWith('/device')),
+    link('#/feed', 'nav.feed', route.path === '/feed'),
+    link('#/exemptions', 'nav.exemptions', route.path === '/exemptions'),
+    link('#/webhooks', 'nav.webhooks', route.path === '/webhooks'),
+    link('#/report', 'nav.report', route.path === '/report'),
+    session.role === 'admin' ? link('#/audit', 'nav.audit', route.path === '/audit') : null);
   show(document.getElementById('who'),
     el('span', { id: 'who-role', 'data-role': session.role },
       t('who.role', { name: session.token_name, role: session.role })),
@@ -49,6 +59,21 @@ async function render() {
     } else if (route.path === '/devices') {
       page = 'devices';
       await renderDevices(main, route.params);
+    } else if (route.path === '/feed') {
+      page = 'feed';
+      await renderFeed(main);
+    } else if (route.path === '/exemptions') {
+      page = 'exemptions';
+      await renderExemptions(main, session, route.params);
+    } else if (route.path === '/webhooks') {
+      page = 'webhooks';
+      await renderWebhooks(main, session);
+    } else if (route.path === '/report') {
+      page = 'report';
+      renderReport(main, route.params);
+    } else if (route.path === '/audit' && session.role === 'admin') {
+      page = 'audit';
+      await renderAudit(main);
     } else {
       page = 'overview';
       await renderOverview(main);

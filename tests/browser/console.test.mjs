@@ -31,33 +31,38 @@ mkdirSync(out, { recursive: true });
 // playwright-core passes for a persistent context), nothing of the machine's own.
 const profiles = [];
 const contexts = [];
-async function launch() {
+// `locale` is the browser's language (its Accept-Language and navigator.languages).
+async function launch({ locale = 'en-GB', viewport = { width: 1366, height: 768 } } = {}) {
   const profile = mkdtempSync(path.join(tmpdir(), 'hearth-chromium-'));
   profiles.push(profile);
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.HEARTH_CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--lang=${locale}`],
     ignoreHTTPSErrors: true,
-    viewport: { width: 1366, height: 768 },
-    locale: 'en-GB',
+    viewport,
+    locale,
   });
   contexts.push(context);
   return context;
 }
 
 const problems = [];
+let expectBadRequest = false;
 function step(text) { console.log(`step: ${text}`); }
 
 // A new browser (own profile, own cookies) whose page fails the test on a script error, a CSP
 // violation or a request to anywhere but the console.
-async function newPage(name) {
-  const context = await launch();
+async function newPage(name, options = {}) {
+  const context = await launch(options);
   const page = context.pages()[0] || await context.newPage();
   page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 40[134]/.test(m.text())) problems.push(`${name}: console error: ${m.text()}`);
+    // 401/403/404 are answers the tests ask for; a 400 only where a step expects one.
+    const expected = expectBadRequest ? /status of 40[0134]/ : /status of 40[134]/;
+    if (m.type() === 'error' && !expected.test(m.text())) problems.push(`${name}: console error: ${m.text()}`);
   });
   page.on('request', (r) => {
     if (!r.url().startsWith(url)) problems.push(`${name}: request outside the console: ${r.url()}`);
@@ -138,6 +143,15 @@ try {
   }
   assert.equal(await page.locator('#check-failures tbody tr').count(), Object.keys(expected.failures).length);
   assert.ok((await page.textContent('main')).includes('reported by the device'));
+  step('the overview: the trend drawn by the page, the devices failing longest');
+  // The server counts once a minute from its start: today is recorded.
+  assert.equal(await page.locator('#trend-chart').count(), 1);
+  assert.equal(await page.locator('#trend-chart polyline').count(), 5, 'a line per status');
+  assert.equal(await page.locator('#trend-chart line').count(), 3, 'three grid lines');
+  assert.equal((await page.locator('#trend-chart').textContent()).includes('[object'), false);
+  assert.ok(await page.locator('#trend-table tbody tr').count() >= 1);
+  assert.equal(await page.locator('#failing-longest tbody tr').count(), expected.statuses.noncompliant);
+  assert.equal(await page.textContent('#failing-longest tbody tr td:first-child'), failingHost);
   await shot(page, 'overview');
 
   step('devices: every device, the hostile hostname as text');
@@ -174,7 +188,83 @@ try {
   assert.ok(evidenceText.includes('/dev/sda2'), evidenceText);
   assert.ok((await page.textContent('#checks caption')).includes('reported by the device'));
   assert.equal(await page.locator('#retire').count(), 1, 'an admin sees retire');
+  assert.ok(await page.locator('#timeline li').count() >= 2, 'its history: enrolled, then its failure');
+  assert.equal(await page.locator('#timeline li[data-type="enrolled"]').count(), 1);
   await shot(page, 'device');
+
+  step('grant an exemption for the failing check: the device becomes compliant');
+  await page.click('#exempt');
+  await page.locator('#exempt-dialog').waitFor({ state: 'visible' });
+  assert.equal(await page.inputValue('#exempt-check'), 'disk_encryption', 'the failing check is chosen');
+  await page.fill('#exempt-reason', 'New disk arrives Friday');
+  await shot(page, 'device-exempt-dialog');
+  await page.click('#exempt-dialog-confirm');
+  await page.waitForSelector('#device-note');
+  assert.equal(await page.getAttribute('#device-status', 'class'), 'status status-compliant');
+  assert.equal(await page.locator('#exemptions li[data-check="disk_encryption"]').count(), 1);
+  assert.ok((await page.textContent('#exemptions')).includes('New disk arrives Friday'));
+  await shot(page, 'device-exempted');
+
+  step('a bad exemption is refused with the server\'s message, in the dialog');
+  expectBadRequest = true;
+  await page.click('#exempt');
+  await page.locator('#exempt-dialog').waitFor({ state: 'visible' });
+  await page.evaluate(() => { document.querySelector('#exempt-reason').removeAttribute('maxlength'); });
+  await page.fill('#exempt-reason', 'x'.repeat(2000));
+  await page.click('#exempt-dialog-confirm');
+  await page.waitForFunction(() => document.querySelector('#exempt-dialog-error').textContent.length > 0);
+  assert.ok((await page.textContent('#exempt-dialog-error')).includes('reason'));
+  await page.click('#exempt-dialog-cancel');
+  expectBadRequest = false;
+
+  step('the exemptions page lists it');
+  await page.goto(`${url}/#/exemptions`);
+  await waitPage(page, 'exemptions');
+  assert.equal(await page.locator('#exemptions-table tbody tr').count(), 1);
+  assert.equal(await page.locator('[data-revoke]').count(), 1);
+  await shot(page, 'exemptions');
+
+  step('the feed: the newest events, hostnames as text');
+  await page.goto(`${url}/#/feed`);
+  await waitPage(page, 'feed');
+  assert.ok(await page.locator('#feed tbody tr').count() >= 5);
+  assert.ok(await page.locator('#feed tbody tr[data-type="device_compliant"]').count() >= 1, 'the exemption made it compliant');
+  assert.equal(await page.locator('main script, main img, main iframe').count(), 0);
+  await shot(page, 'feed');
+
+  step('the audit log (admin): the sign-in and the exemption');
+  await page.goto(`${url}/#/audit`);
+  await waitPage(page, 'audit');
+  assert.equal(await page.locator('#audit tbody tr[data-action="exemption.create"]').count(), 1);
+  assert.ok(await page.locator('#audit tbody tr[data-action="console.login"]').count() >= 1);
+  await shot(page, 'audit');
+
+  step('webhooks and the period report');
+  await page.goto(`${url}/#/webhooks`);
+  await waitPage(page, 'webhooks');
+  await page.click('#webhook-new summary');
+  await shot(page, 'webhooks');
+  await page.goto(`${url}/#/report`);
+  await waitPage(page, 'report');
+  const csvHref = await page.getAttribute('#report-csv', 'href');
+  assert.match(csvHref, /^\/api\/v1\/compliance-report\?from=\d{4}-\d\d-\d\dT00%3A00%3A00Z&to=.*&format=csv$/);
+  const csvAnswer = await pageFetch(page, csvHref, {});
+  assert.equal(csvAnswer.status, 200);
+  await shot(page, 'report');
+  const today = new Date().toISOString().slice(0, 10);
+  await page.goto(`${url}/#/report?from=${today}&to=${today}`);
+  await waitPage(page, 'report');
+  assert.equal(await page.locator('#report-invalid').count(), 1, 'a period not ended is refused on the page');
+  assert.equal(await page.locator('#report-csv').count(), 0);
+
+  step('search the devices by owner or hostname, and the CSV of the view');
+  await page.goto(`${url}/#/devices?q=FAILING`);
+  await waitPage(page, 'devices');
+  assert.equal(await page.locator('#devices tbody tr').count(), 1);
+  assert.equal(await page.textContent('#devices tbody tr td:first-child'), failingHost);
+  assert.equal(await page.getAttribute('#devices-csv', 'href'), '/api/v1/devices.csv?q=FAILING');
+  await page.goto(`${url}/#/device/${encodeURIComponent(await page.getAttribute('#devices tbody tr', 'data-device'))}`);
+  await waitPage(page, 'device');
 
   step('a CSRF-less POST with the session cookie is refused');
   const deviceId = await page.evaluate(() => document.querySelector('#device-facts code').textContent);
@@ -195,7 +285,7 @@ try {
   assert.ok(question.includes(hostileHost), question);
   await shot(page, 'device-retire-confirm');
   await page.click('#retire-confirm');
-  await page.waitForSelector('#retired-note');
+  await page.waitForSelector('#device-note');
   assert.equal(await page.getAttribute('#device-status', 'class'), 'status status-retired');
   assert.equal(await page.locator('#retire').count(), 0);
   assert.equal(await page.evaluate(() => window.hearthPwned), undefined);
@@ -207,18 +297,34 @@ try {
   r = await pageFetch(page, '/api/v1/session', {});
   assert.equal(r.status, 401);
 
+  // --- Danish: a browser whose language is Danish gets the console in Danish.
+  step('a Danish browser: the console in Danish, at phone width');
+  const { page: da } = await newPage('danish', { locale: 'da-DK', viewport: { width: 390, height: 844 } });
+  await signIn(da, env('HEARTH_READ_TOKEN'));
+  await waitPage(da, 'overview');
+  assert.equal(await da.getAttribute('html', 'lang'), 'da');
+  assert.equal(await da.textContent('nav a[href="#/devices"]'), 'Enheder');
+  assert.equal(await da.textContent('[data-status="noncompliant"] .status'), 'Overholder ikke');
+  assert.ok(await da.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    'nothing wider than a phone');
+  await shot(da, 'overview-da-phone');
+
   // --- A read token: no write controls, forged writes refused.
   const { page: reader } = await newPage('read');
   step('a read session sees no write controls');
   await signIn(reader, env('HEARTH_READ_TOKEN'));
   await waitPage(reader, 'overview');
   assert.equal(await reader.getAttribute('#who-role', 'data-role'), 'read');
-  await reader.goto(`${url}/#/devices?status=noncompliant`);
+  await reader.goto(`${url}/#/devices?q=${encodeURIComponent(failingHost)}`);
   await waitPage(reader, 'devices');
   await reader.click('#devices tbody tr td:first-child a');
   await waitPage(reader, 'device');
   assert.equal(await reader.locator('[data-write], #retire, dialog').count(), 0);
   await shot(reader, 'device-read');
+  await reader.goto(`${url}/#/exemptions`);
+  await waitPage(reader, 'exemptions');
+  assert.equal(await reader.locator('[data-write]').count(), 0, 'no revoke for a read session');
+  assert.equal(await reader.locator('nav a[href="#/audit"]').count(), 0, 'no audit log for a read session');
 
   step('a read session\'s forged writes get 403, with and without the CSRF token');
   const csrf = await csrfOf(reader);

@@ -2,8 +2,10 @@
 // hearth-server on loopback with seeded devices (one compliant, one failing with controls in
 // its check summary, one with markup for a hostname, one that never reported), an admin and a
 // read token; console.test.mjs (playwright-core, Debian's /usr/bin/chromium) signs in, checks
-// the overview against the API's numbers (read here with curl), filters, opens a device,
-// retires one, signs out, and tries a read session's and CSRF-less writes. Screenshots go to
+// the overview against the API's numbers (read here with curl) and its trend, filters, opens a
+// device, grants it an exemption (it becomes compliant), reads the exemptions, feed, audit log,
+// webhooks and report pages, searches, retires a device, signs out, reads the console in Danish
+// at phone width, and tries a read session's and CSRF-less writes. Screenshots go to
 // the build tree (HEARTH_BROWSER_OUT_DIR). Skipped, saying why, when Chromium or the npm
 // packages are missing, unless HEARTH_REQUIRE_BROWSER is set (scripts/test sets it).
 #include <cstdlib>
@@ -149,7 +151,7 @@ class ConsoleBrowserTest : public ::testing::Test {
   std::string admin_, log_;
 };
 
-TEST_F(ConsoleBrowserTest, SignInOverviewFilterDeviceRetireLogoutAndReadOnly) {
+TEST_F(ConsoleBrowserTest, SignInOverviewFilterExemptPagesRetireLogoutDanishAndReadOnly) {
   Device ok = enrol("pc-compliant");
   Device failing = enrol("pc-failing");
   Device hostile = enrol(kHostileHost);
@@ -182,8 +184,10 @@ TEST_F(ConsoleBrowserTest, SignInOverviewFilterDeviceRetireLogoutAndReadOnly) {
        std::string("HEARTH_HOSTILE_HOST=") + kHostileHost, "HEARTH_OUT=" + out,
        "HEARTH_CHROMIUM=" + kChromium, kNode, kTestDir + "/console.test.mjs"});
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err << "\nserver log:\n" << ReadFile(log_);
-  for (const char* shot : {"signin", "signin-failed", "overview", "devices", "device",
-                           "device-retire-confirm", "device-read"}) {
+  for (const char* shot :
+       {"signin", "signin-failed", "overview", "devices", "device", "device-exempt-dialog",
+        "device-exempted", "exemptions", "feed", "audit", "webhooks", "report",
+        "device-retire-confirm", "overview-da-phone", "device-read"}) {
     EXPECT_TRUE(std::filesystem::exists(out + "/" + shot + ".png")) << shot;
   }
   // The hostile device was retired through the console, audited with the admin token's name.

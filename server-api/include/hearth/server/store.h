@@ -262,6 +262,12 @@ struct IngestResult {
 // home PC stale each Monday); a week's holiday still shows.
 inline constexpr std::chrono::seconds kDefaultStaleAfter{96 * 3600};
 
+// A day's device counts by status (Store::recordDailyStatus), for the console's trend chart.
+struct DailyStatus {
+  std::string day;                                      // YYYY-MM-DD, UTC
+  std::vector<std::pair<std::string, int64_t>> counts;  // as deviceCounts
+};
+
 struct DeviceFilter {
   // compliant | at_risk | noncompliant | unknown | stale (devices awaiting approval are in none
   // of these) | pending (awaiting approval) | retired (retired devices, listed only so)
@@ -269,6 +275,8 @@ struct DeviceFilter {
   std::optional<std::string> level;
   std::optional<std::string> owner;
   std::optional<std::string> check;  // devices whose latest verdict of this check is fail
+  // Devices whose hostname or owner contains this text (ASCII letters in any case).
+  std::optional<std::string> search;
   // Devices not compliant since at least this long before `now` (failing_since <= now - it).
   std::optional<std::chrono::seconds> failing_for;
   // false: by device_id; true: by failing_since (oldest first, devices without one last), then
@@ -512,6 +520,27 @@ class Store {
   // Device counts by status (for /metrics).
   virtual StatusOr<std::vector<std::pair<std::string, int64_t>>> deviceCounts(
       TimePoint now, std::chrono::seconds stale_after) = 0;
+
+  // The IT console's overview, feed and device history (store_overview.cc; issue 15).
+  // Active devices whose latest verdict of a check is fail, per check, most first (then by id):
+  // what the device list's `check` filter counts.
+  virtual StatusOr<std::vector<std::pair<std::string, int64_t>>> failingChecks() = 0;
+  // Records the device counts by status at `now` (deviceCounts) as the figures of `now`'s UTC
+  // day, replacing that day's earlier record: a day's figures are its last count.
+  virtual Status recordDailyStatus(TimePoint now, std::chrono::seconds stale_after) = 0;
+  // The recorded days from `from_day` (YYYY-MM-DD) on, oldest first.
+  virtual StatusOr<std::vector<DailyStatus>> dailyStatus(const std::string& from_day) = 0;
+  // The fleet's alerts at or after `since` (enrolment_spike and duplicate_machine_id events),
+  // newest first, at most `limit` (1 to 1000).
+  virtual StatusOr<std::vector<FeedEvent>> fleetAlerts(TimePoint since, int limit) = 0;
+  // A device's events, newest first, with a cursor below `before` (0: from the newest), at most
+  // `limit` (1 to 1000).
+  virtual StatusOr<std::vector<FeedEvent>> deviceEvents(const std::string& device_id,
+                                                        int64_t before, int limit) = 0;
+  // The newest `limit` (1 to 1000) feed events, oldest first (as feed() pages them).
+  virtual StatusOr<std::vector<FeedEvent>> feedNewest(int limit) = 0;
+  // The newest `limit` (1 to 1000) audit entries, oldest first (as listAudit() pages them).
+  virtual StatusOr<std::vector<AuditEntry>> auditNewest(int limit) = 0;
 
   // Webhooks (webhooks.h). The outbox: a trigger on the feed's table writes a pending delivery
   // for every webhook subscribed to an event's type in the transaction that appends the event.

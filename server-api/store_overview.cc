@@ -1,0 +1,108 @@
+// What the IT console's overview, feed and device history read (issue 15): failures per check,
+// the daily status counts behind the trend chart, the fleet's alerts, a device's events and the
+// newest feed events.
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hearth/json.h"
+#include "sql_store.h"
+#include "sql_values.h"
+
+namespace hearth::server::sql {
+
+namespace {
+
+using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
+
+// The columns of a feed event with its device's hostname and owner (feedEventRow reads them).
+constexpr const char* kFeedColumns =
+    "SELECT e.cursor, e.at, e.device_id, e.type, e.check_id, e.from_verdict, e.to_verdict, "
+    "e.detail, d.hostname, d.owner FROM events e LEFT JOIN devices d ON d.device_id = "
+    "e.device_id ";
+
+std::string utcDay(TimePoint t) { return fmt(t).substr(0, 10); }
+
+}  // namespace
+
+StatusOr<std::vector<std::pair<std::string, int64_t>>> SqlStore::failingChecks() {
+  // The device list's `check` filter counted: active devices (pending and stale ones too) whose
+  // latest verdict of the check is fail.
+  return db_.readRows(
+      "count failing checks",
+      "SELECT c.check_id AS id, COUNT(*) AS n FROM check_state c JOIN devices d ON d.device_id = "
+      "c.device_id WHERE c.verdict = 'fail' AND d.retired_at IS NULL GROUP BY c.check_id "
+      "ORDER BY COUNT(*) DESC, c.check_id",
+      [](RecordSet& rs) { return std::make_pair(str(rs, "id"), integer(rs, "n")); });
+}
+
+Status SqlStore::recordDailyStatus(TimePoint now_time, std::chrono::seconds stale_after) {
+  auto counts = deviceCounts(now_time, stale_after);
+  if (!counts.ok()) return counts.status();
+  json::Value o = json::Value::object();
+  for (const auto& [status, n] : *counts) o.set(status, n);
+  std::string day = utcDay(now_time), text = json::write(o), at = fmt(now_time);
+  // A day's figures are its last count; two servers on one database write the same row.
+  return db_.write("record the daily status counts", [&]() -> Status {
+    db_.exec(
+        "INSERT INTO status_daily(day, counts, recorded_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (day) DO UPDATE SET counts = excluded.counts, recorded_at = "
+        "excluded.recorded_at",
+        [&](Statement& st) { st, use(day), use(text), use(at); });
+    return OkStatus();
+  });
+}
+
+StatusOr<std::vector<DailyStatus>> SqlStore::dailyStatus(const std::string& from_day) {
+  std::string from = from_day;
+  return db_.readRows(
+      "read the daily status counts",
+      "SELECT day, counts FROM status_daily WHERE day >= ? ORDER BY day",
+      [](RecordSet& rs) {
+        DailyStatus d;
+        d.day = str(rs, "day");
+        auto counts = json::parse(str(rs, "counts"));
+        if (counts.ok() && counts->isObject()) {
+          for (const auto& [status, n] : counts->asObject()) {
+            if (n.isInt()) d.counts.emplace_back(status, n.asInt());
+          }
+        }
+        return d;
+      },
+      from);
+}
+
+StatusOr<std::vector<FeedEvent>> SqlStore::fleetAlerts(TimePoint since, int limit) {
+  std::string from = fmt(since);
+  Poco::Int64 lim = std::max(1, std::min(limit, 1000));
+  // The type list is written out as migration 17's partial index has it, so the index answers.
+  return db_.readRows("read the fleet's alerts",
+                      std::string(kFeedColumns) +
+                          "WHERE e.type IN ('enrolment_spike', 'duplicate_machine_id') AND e.at "
+                          ">= ? ORDER BY e.at DESC, e.cursor DESC LIMIT ?",
+                      feedEventRow, from, lim);
+}
+
+StatusOr<std::vector<FeedEvent>> SqlStore::deviceEvents(const std::string& device_id,
+                                                        int64_t before, int limit) {
+  std::string id = device_id;
+  Poco::Int64 b = before > 0 ? before : std::numeric_limits<Poco::Int64>::max();
+  Poco::Int64 lim = std::max(1, std::min(limit, 1000));
+  return db_.readRows("read a device's events",
+                      std::string(kFeedColumns) +
+                          "WHERE e.device_id = ? AND e.cursor < ? ORDER BY e.cursor DESC LIMIT ?",
+                      feedEventRow, id, b, lim);
+}
+
+StatusOr<std::vector<FeedEvent>> SqlStore::feedNewest(int limit) {
+  Poco::Int64 lim = std::max(1, std::min(limit, 1000));
+  return db_.readRows("read the newest feed events",
+                      std::string(kFeedColumns) +
+                          "WHERE e.cursor IN (SELECT cursor FROM events ORDER BY cursor DESC "
+                          "LIMIT ?) ORDER BY e.cursor",
+                      feedEventRow, lim);
+}
+
+}  // namespace hearth::server::sql
