@@ -27,6 +27,7 @@
 #include "overview_api.h"
 #include "report_api.h"
 #include "route_handler.h"
+#include "secret_api.h"
 #include "webhook_api.h"
 
 namespace hearth::server {
@@ -116,6 +117,10 @@ class AdminHandler final : public RouteHandler {
     if (path == "/api/v1/webhooks" || path.starts_with("/api/v1/webhooks/")) {
       return RouteWebhooks(context_, {method, path, q, [&] { return requestBody(req); }, token},
                            resp);
+    }
+    if (path == "/api/v1/secrets" || path.starts_with("/api/v1/secrets/")) {
+      return RouteSecrets(context_, {method, path, q, [&] { return requestBody(req); }, token},
+                          resp);
     }
     if (path == "/api/v1/exemptions" || path.starts_with("/api/v1/exemptions/")) {
       return RouteExemptions(context_, {method, path, q, [&] { return requestBody(req); }, token},

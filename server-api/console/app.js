@@ -10,6 +10,7 @@ import { renderFeed } from './feed.js';
 import { t } from './i18n.js';
 import { renderOverview } from './overview.js';
 import { renderReport } from './report.js';
+import { renderSecrets } from './secrets.js';
 import { renderSignIn } from './signin.js';
 import { renderWebhooks } from './webhooks.js';
 
@@ -31,6 +32,7 @@ function renderHeader(route) {
     link('#/exemptions', 'nav.exemptions', route.path === '/exemptions'),
     link('#/webhooks', 'nav.webhooks', route.path === '/webhooks'),
     link('#/report', 'nav.report', route.path === '/report'),
+    link('#/secrets', 'nav.secrets', route.path === '/secrets'),
     session.role === 'admin' ? link('#/audit', 'nav.audit', route.path === '/audit') : null);
   show(document.getElementById('who'),
     el('span', { id: 'who-role', 'data-role': session.role },
@@ -71,6 +73,9 @@ async function render() {
     } else if (route.path === '/report') {
       page = 'report';
       renderReport(main, route.params);
+    } else if (route.path === '/secrets') {
+      page = 'secrets';
+      await renderSecrets(main, session, route.params);
     } else if (route.path === '/audit' && session.role === 'admin') {
       page = 'audit';
       await renderAudit(main);

@@ -257,6 +257,31 @@ try {
   assert.equal(await page.locator('#report-invalid').count(), 1, 'a period not ended is refused on the page');
   assert.equal(await page.locator('#report-csv').count(), 0);
 
+  step('enrolment secrets: make a per-person one, shown once; revoke it');
+  await page.goto(`${url}/#/secrets`);
+  await waitPage(page, 'secrets');
+  const before = await page.locator('#secrets-table tbody tr').count();
+  await page.click('#secret-new summary');
+  await page.selectOption('#secret-kind', 'per-person');
+  await page.fill('#secret-owner', 'erin@example.com');
+  await page.click('#secret-create');
+  await page.waitForSelector('#secret-once');
+  const secretValue = await page.textContent('#secret-value');
+  assert.match(secretValue, /^hes_[A-Za-z0-9_-]{20,}$/);
+  assert.equal(await page.locator('#secrets-table tbody tr').count(), before + 1);
+  const made = page.locator('#secrets-table tbody tr[data-kind="per-person"]');
+  assert.ok((await made.textContent()).includes('erin@example.com'));
+  assert.equal(new URL(page.url()).href.includes(secretValue), false, 'the secret is not in the URL');
+  await shot(page, 'secrets');
+  // Shown once: the list never carries it.
+  await page.goto(`${url}/#/secrets?kind=per-person`);
+  await waitPage(page, 'secrets');
+  assert.equal(await page.locator('#secret-once').count(), 0);
+  assert.equal((await page.textContent('main')).includes(secretValue), false);
+  page.once('dialog', (d) => d.accept());
+  await page.click('#secrets-table tbody tr[data-kind="per-person"] [data-revoke]');
+  await page.waitForSelector('#secrets-table tbody tr[data-kind="per-person"][data-state="revoked"]');
+
   step('search the devices by owner or hostname, and the CSV of the view');
   await page.goto(`${url}/#/devices?q=FAILING`);
   await waitPage(page, 'devices');
@@ -325,6 +350,9 @@ try {
   await waitPage(reader, 'exemptions');
   assert.equal(await reader.locator('[data-write]').count(), 0, 'no revoke for a read session');
   assert.equal(await reader.locator('nav a[href="#/audit"]').count(), 0, 'no audit log for a read session');
+  await reader.goto(`${url}/#/secrets`);
+  await waitPage(reader, 'secrets');
+  assert.equal(await reader.locator('#secret-new, [data-write]').count(), 0, 'no secret controls for a read session');
 
   step('a read session\'s forged writes get 403, with and without the CSRF token');
   const csrf = await csrfOf(reader);

@@ -186,7 +186,7 @@ TEST_F(ConsoleBrowserTest, SignInOverviewFilterExemptPagesRetireLogoutDanishAndR
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err << "\nserver log:\n" << ReadFile(log_);
   for (const char* shot :
        {"signin", "signin-failed", "overview", "devices", "device", "device-exempt-dialog",
-        "device-exempted", "exemptions", "feed", "audit", "webhooks", "report",
+        "device-exempted", "exemptions", "feed", "audit", "webhooks", "report", "secrets",
         "device-retire-confirm", "overview-da-phone", "device-read"}) {
     EXPECT_TRUE(std::filesystem::exists(out + "/" + shot + ".png")) << shot;
   }

@@ -507,6 +507,12 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
   ASSERT_EQ(granted.status, 201) << granted.body;
   std::string exemption_id =
       std::to_string(json::parse(granted.body)->find("exemption_id")->asInt());
+  // An enrolment secret to revoke (DELETE /api/v1/secrets/{id}).
+  Http secret_made = curl("https://" + admin_ + "/api/v1/secrets",
+                          {"-X", "POST", "-H", "Authorization: Bearer " + admin_token_, "-H",
+                           "Content-Type: application/json", "--data-binary", R"({"uses":1})"});
+  ASSERT_EQ(secret_made.status, 201) << secret_made.body;
+  std::string secret_id = std::to_string(json::parse(secret_made.body)->find("secret_id")->asInt());
   const std::string period = "?from=" + formatRfc3339(now - std::chrono::hours(24)) +
                              "&to=" + formatRfc3339(now - std::chrono::seconds(1));
   ASSERT_GE(operations.size(), 15u);
@@ -517,6 +523,7 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
                             : path.find("/reject") != std::string::npos      ? to_reject.id
                             : path.find("/webhooks/") != std::string::npos   ? webhook_id
                             : path.find("/exemptions/") != std::string::npos ? exemption_id
+                            : path.find("/secrets/") != std::string::npos    ? secret_id
                                                                              : d.id;
     if (size_t p = url_path.find("{id}"); p != std::string::npos) url_path.replace(p, 4, id);
     bool device_listener = op.find("x-listener")->asString() == "devices";
@@ -529,6 +536,10 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
                    {"-H", "Content-Type: application/json", "--data-binary", webhook_body});
     }
     if (path == "/api/v1/compliance-report") url += period + "&format=json";  // CSV by default
+    if (path == "/api/v1/secrets" && method == "post") {
+      extra.insert(extra.end(), {"-H", "Content-Type: application/json", "--data-binary",
+                                 R"({"expires_days":7,"approval":true})"});
+    }
     if (path == "/api/v1/exemptions" && method == "post") {
       extra.insert(extra.end(),
                    {"-H", "Content-Type: application/json", "--data-binary", exemption_body});
