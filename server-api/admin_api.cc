@@ -25,6 +25,7 @@
 #include "http_error.h"
 #include "http_io.h"
 #include "overview_api.h"
+#include "policy_api.h"
 #include "report_api.h"
 #include "route_handler.h"
 #include "secret_api.h"
@@ -110,7 +111,10 @@ class AdminHandler final : public RouteHandler {
                         &AuditEntry::id);
     }
     if (path == "/api/v1/overview" && method == "GET") return RouteOverview(context_, q, resp);
-    if (path == "/api/v1/policies" && method == "GET") return policies(resp);
+    if (path == "/api/v1/policies" || path.starts_with("/api/v1/policies/")) {
+      return RoutePolicies(context_, {method, path, q, [&] { return requestBody(req); }, token},
+                           resp);
+    }
     if (path == "/api/v1/compliance-report" && method == "GET") {
       return RouteComplianceReport(context_, q, token, req, resp, [&] { keepAlive(req); });
     }
@@ -144,7 +148,7 @@ class AdminHandler final : public RouteHandler {
     }
     if (path == "/api/v1/devices" || path == "/api/v1/devices.csv" || path == "/api/v1/feed" ||
         path == "/api/v1/audit" || path == "/api/v1/compliance-report" ||
-        path == "/api/v1/overview" || path == "/api/v1/policies") {
+        path == "/api/v1/overview") {
       throw HttpError{405, "use GET"};
     }
     throw HttpError{404, "no such endpoint"};
@@ -190,27 +194,6 @@ class AdminHandler final : public RouteHandler {
     o.set("next", std::to_string(entries->empty() ? after : entries->back().*cursor));
     o.set(key, std::move(arr));
     SendJson(resp, 200, o);
-    return 200;
-  }
-
-  // GET /api/v1/policies: each level's policy in force, {"policies": [{"level", "version",
-  // "created_at", "policy"}]} by level (`policy`: the signed document's JSON).
-  int policies(HTTPServerResponse& resp) {
-    auto list = context_.store->listLatestPolicies();
-    if (!list.ok()) throw HttpError{503, "database unavailable"};
-    json::Value arr = json::Value::array();
-    for (const auto& p : *list) {
-      json::Value o = json::Value::object();
-      o.set("level", p.level);
-      o.set("version", p.version);
-      o.set("created_at", formatRfc3339(p.created_at));
-      auto body = json::parse(p.body);
-      o.set("policy", body.ok() ? std::move(body).value() : json::Value());
-      arr.push(std::move(o));
-    }
-    json::Value out = json::Value::object();
-    out.set("policies", std::move(arr));
-    SendJson(resp, 200, out);
     return 200;
   }
 

@@ -116,6 +116,8 @@ class SqlStore final : public Store {
                                                 int limit) override;
   StatusOr<std::vector<FeedEvent>> feedNewest(int limit) override;
   StatusOr<std::vector<AuditEntry>> auditNewest(int limit) override;
+  StatusOr<LevelStanding> levelStanding(const std::string& level,
+                                        const std::vector<std::string>& checks) override;
   Status setDeviceLevel(const std::string& device_id, const std::string& level, TimePoint at,
                         const AuditEntry* audit) override;
 

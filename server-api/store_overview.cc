@@ -105,4 +105,50 @@ StatusOr<std::vector<FeedEvent>> SqlStore::feedNewest(int limit) {
                       feedEventRow, lim);
 }
 
+StatusOr<LevelStanding> SqlStore::levelStanding(const std::string& level,
+                                                const std::vector<std::string>& checks) {
+  LevelStanding out;
+  std::string l = level;
+  const char* active = "d.level = ? AND d.retired_at IS NULL AND d.pending = 0";
+  Status s = db_.read("a level's standing", [&](Session& db) -> Status {
+    Poco::Int64 devices = 0;
+    db_.execOn(db, std::string("SELECT COUNT(*) FROM devices d WHERE ") + active,
+               [&](Statement& st) { st, use(l), into(devices); });
+    out.devices = devices;
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!checks.empty()) {
+    std::string marks;
+    for (size_t i = 0; i < checks.size(); ++i) marks += i == 0 ? "?" : ", ?";
+    std::vector<std::string> ids = checks;
+    auto failing = db_.readRowsBound(
+        "a level's failing devices",
+        std::string("SELECT COUNT(*) AS n FROM devices d WHERE ") + active +
+            " AND EXISTS (SELECT 1 FROM check_state c WHERE c.device_id = d.device_id AND "
+            "c.verdict IN ('fail', 'unknown') AND c.check_id IN (" +
+            marks + "))",
+        [&](Statement& st) {
+          st, use(l);
+          for (auto& id : ids) st, use(id);
+        },
+        [](RecordSet& rs) { return integer(rs, "n"); });
+    if (!failing.ok()) return failing.status();
+    out.failing = failing->empty() ? 0 : failing->front();
+  }
+  auto per_check = db_.readRows(
+      "a level's verdicts per check",
+      std::string("SELECT c.check_id AS id, SUM(CASE WHEN c.verdict = 'fail' THEN 1 ELSE 0 END) "
+                  "AS f, SUM(CASE WHEN c.verdict = 'unknown' THEN 1 ELSE 0 END) AS u FROM "
+                  "check_state c JOIN devices d ON d.device_id = c.device_id WHERE ") +
+          active + " GROUP BY c.check_id ORDER BY c.check_id",
+      [](RecordSet& rs) {
+        return std::make_pair(str(rs, "id"), std::make_pair(integer(rs, "f"), integer(rs, "u")));
+      },
+      l);
+  if (!per_check.ok()) return per_check.status();
+  out.per_check = std::move(per_check).value();
+  return out;
+}
+
 }  // namespace hearth::server::sql

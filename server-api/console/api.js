@@ -53,6 +53,18 @@ export async function post(path, body = {}) {
   return answer(response);
 }
 
+// POST /api/v1/`path` with `text` as the JSON body as it is (a policy document is signed byte
+// for byte) and the CSRF token.
+export async function postText(path, text) {
+  const response = await fetch(`/api/v1/${path}`, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken },
+    body: text,
+  });
+  return answer(response);
+}
+
 // DELETE /api/v1/`path` with the CSRF token.
 export async function del(path) {
   const response = await fetch(`/api/v1/${path}`, {

@@ -9,6 +9,7 @@ import { renderExemptions } from './exemptions.js';
 import { renderFeed } from './feed.js';
 import { t } from './i18n.js';
 import { renderOverview } from './overview.js';
+import { renderPolicies } from './policies.js';
 import { renderReport } from './report.js';
 import { renderSecrets } from './secrets.js';
 import { renderSignIn } from './signin.js';
@@ -33,6 +34,7 @@ function renderHeader(route) {
     link('#/webhooks', 'nav.webhooks', route.path === '/webhooks'),
     link('#/report', 'nav.report', route.path === '/report'),
     link('#/secrets', 'nav.secrets', route.path === '/secrets'),
+    link('#/policies', 'nav.policies', route.path === '/policies'),
     session.role === 'admin' ? link('#/audit', 'nav.audit', route.path === '/audit') : null);
   show(document.getElementById('who'),
     el('span', { id: 'who-role', 'data-role': session.role },
@@ -73,6 +75,9 @@ async function render() {
     } else if (route.path === '/report') {
       page = 'report';
       renderReport(main, route.params);
+    } else if (route.path === '/policies') {
+      page = 'policies';
+      await renderPolicies(main, session);
     } else if (route.path === '/secrets') {
       page = 'secrets';
       await renderSecrets(main, session, route.params);

@@ -282,6 +282,29 @@ try {
   await page.click('#secrets-table tbody tr[data-kind="per-person"] [data-revoke]');
   await page.waitForSelector('#secrets-table tbody tr[data-kind="per-person"][data-state="revoked"]');
 
+  step('policies: a new version previewed (with the server\'s check of it) and saved');
+  await page.goto(`${url}/#/policies`);
+  await waitPage(page, 'policies');
+  const level = page.locator('section.policy[data-level="standard"]');
+  const version = Number((await level.locator('h2').textContent()).match(/version (\d+)/)[1]);
+  await level.locator('details.policy-edit summary').click();
+  const good = await page.inputValue('#policy-text');
+  assert.equal(JSON.parse(good).version, version + 1, 'the editor starts at the next version');
+  await page.fill('#policy-text', good.replace('"checks": {', '"checks": {\n    "no_such_check": {"required": true},'));
+  expectBadRequest = true;
+  await page.click('#policy-preview-button');
+  await page.waitForSelector('#policy-error');
+  expectBadRequest = false;
+  assert.ok((await page.textContent('#policy-error')).includes('no_such_check'), 'the server names the key');
+  await page.fill('#policy-text', good);
+  await page.click('#policy-preview-button');
+  await page.waitForSelector('#policy-preview');
+  assert.match(await page.textContent('#policy-preview'), /\d+ devices on this level: \d+ fail now; with this version \d+ would fail/);
+  await shot(page, 'policy-edit');
+  await page.click('#policy-save');
+  await page.waitForSelector('#policy-saved');
+  assert.ok((await page.textContent('section.policy[data-level="standard"] h2')).includes(`version ${version + 1}`));
+
   step('search the devices by owner or hostname, and the CSV of the view');
   await page.goto(`${url}/#/devices?q=FAILING`);
   await waitPage(page, 'devices');
@@ -350,6 +373,9 @@ try {
   await waitPage(reader, 'exemptions');
   assert.equal(await reader.locator('[data-write]').count(), 0, 'no revoke for a read session');
   assert.equal(await reader.locator('nav a[href="#/audit"]').count(), 0, 'no audit log for a read session');
+  await reader.goto(`${url}/#/policies`);
+  await waitPage(reader, 'policies');
+  assert.equal(await reader.locator('.policy-edit, [data-write]').count(), 0, 'no policy editor for a read session');
   await reader.goto(`${url}/#/secrets`);
   await waitPage(reader, 'secrets');
   assert.equal(await reader.locator('#secret-new, [data-write]').count(), 0, 'no secret controls for a read session');

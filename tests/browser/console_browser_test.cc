@@ -187,7 +187,7 @@ TEST_F(ConsoleBrowserTest, SignInOverviewFilterExemptPagesRetireLogoutDanishAndR
   for (const char* shot :
        {"signin", "signin-failed", "overview", "devices", "device", "device-exempt-dialog",
         "device-exempted", "exemptions", "feed", "audit", "webhooks", "report", "secrets",
-        "device-retire-confirm", "overview-da-phone", "device-read"}) {
+        "policy-edit", "device-retire-confirm", "overview-da-phone", "device-read"}) {
     EXPECT_TRUE(std::filesystem::exists(out + "/" + shot + ".png")) << shot;
   }
   // The hostile device was retired through the console, audited with the admin token's name.

@@ -130,6 +130,10 @@ class OpenApiResponsesTest : public ::testing::Test {
   Enrolled device_;
 };
 
+// A second version of the standard level's policy: screen lock only.
+constexpr const char* kPolicyV2 =
+    R"({"level":"standard","version":2,"checks":{"screen_lock":{"required":true}}})";
+
 TEST_F(OpenApiResponsesTest, Defect10EveryRouteAnswersOnlyDocumentedStatusesAndSchemas) {
   // Two devices waiting for approval, and one to retire (retiring changes what others see).
   auto approval = server_.cli({"secret", "create", "--approval"});
@@ -259,6 +263,16 @@ TEST_F(OpenApiResponsesTest, Defect10EveryRouteAnswersOnlyDocumentedStatusesAndS
       {"getOverview", "get", "/api/v1/overview?weeks=2", As::kAdmin},
       {"listPolicies", "get", "/api/v1/policies", As::kReader},
       {"listPolicies", "get", "/api/v1/policies", As::kNobody},
+      {"previewPolicy", "post", "/api/v1/policies/preview", As::kAdmin, kPolicyV2},
+      {"previewPolicy", "post", "/api/v1/policies/preview", As::kAdmin,
+       R"({"level":"standard","version":2,"checks":{"vpn":{"required":"yes"}}})"},
+      {"previewPolicy", "post", "/api/v1/policies/preview", As::kReader, kPolicyV2},
+      {"previewPolicy", "post", "/api/v1/policies/preview", As::kNobody, kPolicyV2},
+      {"setPolicy", "post", "/api/v1/policies", As::kAdmin, kPolicyV2},
+      {"setPolicy", "post", "/api/v1/policies", As::kAdmin, kPolicyV2},
+      {"setPolicy", "post", "/api/v1/policies", As::kAdmin, "[1]"},
+      {"setPolicy", "post", "/api/v1/policies", As::kReader, kPolicyV2},
+      {"setPolicy", "post", "/api/v1/policies", As::kNobody, kPolicyV2},
       {"getDeviceEvents", "get", dev + "/events", As::kReader},
       {"getDeviceEvents", "get", dev + "/events?limit=1&before=1000000", As::kSession},
       {"getDeviceEvents", "get", dev + "/events", As::kNobody},

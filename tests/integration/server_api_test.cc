@@ -536,6 +536,12 @@ TEST_P(ServerApiTest, OpenApiDocumentMatchesTheServer) {
                    {"-H", "Content-Type: application/json", "--data-binary", webhook_body});
     }
     if (path == "/api/v1/compliance-report") url += period + "&format=json";  // CSV by default
+    if ((path == "/api/v1/policies" || path == "/api/v1/policies/preview") && method == "post") {
+      extra.insert(
+          extra.end(),
+          {"-H", "Content-Type: application/json", "--data-binary",
+           R"({"level":"standard","version":7,"checks":{"screen_lock":{"required":true}}})"});
+    }
     if (path == "/api/v1/secrets" && method == "post") {
       extra.insert(extra.end(), {"-H", "Content-Type: application/json", "--data-binary",
                                  R"({"expires_days":7,"approval":true})"});

@@ -2,7 +2,8 @@
 // (HEARTH_TEST_PG_URI) PostgreSQL: failures per check equal to the device list's own `check`
 // filter, each day's last status count (the trend), the fleet's alerts (enrolment spikes and
 // cloned machines) newest first, a device's events newest first with paging, the newest feed and
-// audit entries, and the device search by hostname or owner.
+// audit entries, the device search by hostname or owner, and a level's standing under another
+// set of required checks (the policy preview).
 #include <algorithm>
 #include <map>
 #include <string>
@@ -278,6 +279,36 @@ TEST_P(OverviewStoreTest, SearchFindsHostnameOrOwnerInAnyCase) {
   f.search = "example";
   f.owner = "cat@example.com";
   EXPECT_EQ(ids(f, kT0), (std::vector<std::string>{"d3"}));
+}
+
+TEST_P(OverviewStoreTest, ALevelsStandingUnderAnotherSetOfRequiredChecks) {
+  enroll("d1", "alpha", "ann");
+  enroll("d2", "beta", "bob");
+  enroll("d3", "gamma", "cat");
+  enroll("d4", "delta", "dan");
+  report("d1", "fail", "pass", kT0);
+  report("d2", "pass", "unknown", kT0);
+  report("d3", "pass", "pass", kT0);
+  report("d4", "fail", "fail", kT0);
+  ASSERT_TRUE(store_->retireDevice("d4", kT0 + minutes(1)).ok());  // counts no more
+
+  auto vpn = store_->levelStanding("standard", {"vpn"});
+  ASSERT_TRUE(vpn.ok()) << vpn.status().toString();
+  EXPECT_EQ(vpn->devices, 3);
+  EXPECT_EQ(vpn->failing, 1);
+  auto both = store_->levelStanding("standard", {"vpn", "screen_lock"});
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->failing, 2);  // an unknown required check fails the device too
+  auto none = store_->levelStanding("standard", {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->devices, 3);
+  EXPECT_EQ(none->failing, 0);
+  using Counts = std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>>;
+  EXPECT_EQ(both->per_check, (Counts{{"screen_lock", {0, 1}}, {"vpn", {1, 0}}}));
+  auto other = store_->levelStanding("strict", {"vpn"});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->devices, 0);
+  EXPECT_EQ(other->failing, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OverviewStoreTest, ::testing::Values("sqlite", "postgresql"));

@@ -262,6 +262,13 @@ struct IngestResult {
 // home PC stale each Monday); a week's holiday still shows.
 inline constexpr std::chrono::seconds kDefaultStaleAfter{96 * 3600};
 
+// Store::levelStanding: a policy's effect on a level's latest results (the console's preview).
+struct LevelStanding {
+  int64_t devices = 0;
+  int64_t failing = 0;
+  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> per_check;  // fail, unknown
+};
+
 // A day's device counts by status (Store::recordDailyStatus), for the console's trend chart.
 struct DailyStatus {
   std::string day;                                      // YYYY-MM-DD, UTC
@@ -539,6 +546,12 @@ class Store {
                                                         int64_t before, int limit) = 0;
   // The newest `limit` (1 to 1000) feed events, oldest first (as feed() pages them).
   virtual StatusOr<std::vector<FeedEvent>> feedNewest(int limit) = 0;
+  // A level's active devices (not awaiting approval) and, of those, how many have a latest
+  // verdict fail or unknown of at least one of `checks` (none: 0), and per check how many fail
+  // and how many are unknown: what a policy requiring `checks` would make of the latest results
+  // (before grace periods and exemptions).
+  virtual StatusOr<LevelStanding> levelStanding(const std::string& level,
+                                                const std::vector<std::string>& checks) = 0;
   // The newest `limit` (1 to 1000) audit entries, oldest first (as listAudit() pages them).
   virtual StatusOr<std::vector<AuditEntry>> auditNewest(int limit) = 0;
 
