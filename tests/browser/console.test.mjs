@@ -13,7 +13,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const env = (name) => {
   const v = process.env[name];
@@ -32,7 +35,8 @@ mkdirSync(out, { recursive: true });
 const profiles = [];
 const contexts = [];
 // `locale` is the browser's language (its Accept-Language and navigator.languages).
-async function launch({ locale = 'en-GB', viewport = { width: 1366, height: 768 } } = {}) {
+// `bypassCSP`: only for the accessibility audit, which injects axe-core into the page.
+async function launch({ locale = 'en-GB', viewport = { width: 1366, height: 768 }, bypassCSP = false } = {}) {
   const profile = mkdtempSync(path.join(tmpdir(), 'hearth-chromium-'));
   profiles.push(profile);
   const context = await chromium.launchPersistentContext(profile, {
@@ -44,6 +48,7 @@ async function launch({ locale = 'en-GB', viewport = { width: 1366, height: 768 
     ignoreHTTPSErrors: true,
     viewport,
     locale,
+    bypassCSP,
   });
   contexts.push(context);
   return context;
@@ -391,6 +396,65 @@ try {
   assert.deepEqual(r, { status: 403, reason: 'read_only_token' });
   r = await pageFetch(reader, `/api/v1/devices/${deviceId}`, {});
   assert.equal(r.status, 200);
+
+  // --- Keyboard only: sign in and reach a device without the mouse.
+  step('keyboard only: sign in, open the devices page and a device');
+  const { page: keys } = await newPage('keyboard');
+  await keys.goto(`${url}/`);
+  await waitPage(keys, 'signin');
+  let focused = '';
+  for (let i = 0; i < 10 && focused !== 'token'; i += 1) {
+    await keys.keyboard.press('Tab');
+    focused = await keys.evaluate(() => document.activeElement?.id || '');
+  }
+  assert.equal(focused, 'token', 'Tab reaches the token field');
+  await keys.keyboard.type(env('HEARTH_READ_TOKEN'));
+  await Promise.all([keys.waitForNavigation(), keys.keyboard.press('Enter')]);
+  await waitPage(keys, 'overview');
+  let onDevices = false;
+  for (let i = 0; i < 20 && !onDevices; i += 1) {
+    await keys.keyboard.press('Tab');
+    onDevices = await keys.evaluate(() => document.activeElement?.getAttribute('href') === '#/devices');
+  }
+  assert.ok(onDevices, 'Tab reaches the Devices link');
+  await keys.keyboard.press('Enter');
+  await waitPage(keys, 'devices');
+  const focusVisible = await keys.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(focusVisible, undefined);
+
+  // --- Accessibility: axe-core on every page, as an admin (every control shown).
+  step('accessibility: axe-core finds no serious or critical violation on any page');
+  const { page: audit } = await newPage('axe', { bypassCSP: true });
+  const axe = async (name) => {
+    await audit.addScriptTag({ path: axePath });
+    const { found, passed } = await audit.evaluate(async () => {
+      const r = await window.axe.run(document);
+      return {
+        found: r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`),
+        passed: r.passes.length,
+      };
+    });
+    assert.ok(passed >= 10, `axe ran its rules on ${name} (${passed} passed)`);
+    for (const f of found) problems.push(`axe ${name}: ${f}`);
+    console.log(`axe ${name}: ${passed} rules passed, ${found.length} serious or critical violations`);
+  };
+  await audit.goto(`${url}/`);
+  await waitPage(audit, 'signin');
+  await axe('signin');
+  await signIn(audit, env('HEARTH_ADMIN_TOKEN'));
+  const failingId = await audit.evaluate(async (host) => {
+    const r = await fetch(`/api/v1/devices?q=${encodeURIComponent(host)}`);
+    return (await r.json()).devices[0].device_id;
+  }, failingHost);
+  for (const [hash, name] of [['#/', 'overview'], ['#/devices', 'devices'], [`#/device/${failingId}`, 'device'],
+    ['#/feed', 'feed'], ['#/exemptions', 'exemptions'], ['#/webhooks', 'webhooks'], ['#/report', 'report'],
+    ['#/secrets', 'secrets'], ['#/policies', 'policies'], ['#/audit', 'audit']]) {
+    await audit.goto(`${url}/${hash}`);
+    await waitPage(audit, name);
+    await audit.evaluate(() => document.querySelectorAll('details').forEach((d) => { d.open = true; }));
+    await axe(name);
+  }
 
   assert.deepEqual(problems, [], problems.join('\n'));
   console.log('console browser test: passed');

@@ -10,6 +10,7 @@
 // packages are missing, unless HEARTH_REQUIRE_BROWSER is set (scripts/test sets it).
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <string>
 #include <unistd.h>
@@ -55,7 +56,8 @@ class ConsoleBrowserTest : public ::testing::Test {
       missing = kChromium + " is missing (Debian package chromium; scripts/install-deps)";
     } else if (::access(kNode.c_str(), X_OK) != 0) {
       missing = kNode + " is missing (Debian package nodejs; scripts/install-deps)";
-    } else if (!std::filesystem::exists(kTestDir + "/node_modules/playwright-core")) {
+    } else if (!std::filesystem::exists(kTestDir + "/node_modules/playwright-core") ||
+               !std::filesystem::exists(kTestDir + "/node_modules/axe-core")) {
       missing =
           "tests/browser/node_modules is missing: run `npm ci` in tests/browser "
           "(scripts/install-deps does)";
@@ -183,7 +185,8 @@ TEST_F(ConsoleBrowserTest, SignInOverviewFilterExemptPagesRetireLogoutDanishAndR
        "HEARTH_EXPECTED=" + json::write(expected), "HEARTH_FAILING_HOST=pc-failing",
        std::string("HEARTH_HOSTILE_HOST=") + kHostileHost, "HEARTH_OUT=" + out,
        "HEARTH_CHROMIUM=" + kChromium, kNode, kTestDir + "/console.test.mjs"});
-  EXPECT_EQ(run.exit_code, 0) << run.out << run.err << "\nserver log:\n" << ReadFile(log_);
+  std::cout << run.out;  // the steps and the accessibility audit's counts, in the test's log
+  EXPECT_EQ(run.exit_code, 0) << run.err << "\nserver log:\n" << ReadFile(log_);
   for (const char* shot :
        {"signin", "signin-failed", "overview", "devices", "device", "device-exempt-dialog",
         "device-exempted", "exemptions", "feed", "audit", "webhooks", "report", "secrets",
