@@ -53,6 +53,10 @@ void InitForCommandLine() {
     const char* chosen = chosenLocale();
     if (chosen != nullptr && !isCLocale(chosen) && std::strncmp(chosen, "C.", 2) != 0 &&
         std::setlocale(LC_MESSAGES, "C.UTF-8") != nullptr) {
+      // The system's own messages quoted in ours (strerror, in the person's language through
+      // LANGUAGE too) are UTF-8 then, not "?" for every letter outside ASCII.
+      const char* ctype = std::setlocale(LC_CTYPE, nullptr);
+      if (ctype == nullptr || isCLocale(ctype)) std::setlocale(LC_CTYPE, "C.UTF-8");
       const char* language = std::getenv("LANGUAGE");
       if (language == nullptr || language[0] == '\0') {
         std::string lang(chosen);
