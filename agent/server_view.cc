@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <ctime>
 
-#include "check_command.h"
 #include "hearth/i18n.h"
 #include "hearth/time.h"
 
@@ -29,18 +28,6 @@ json::Value timeOrNull(const json::Value* v) {
   if (v == nullptr || !v->isString()) return json::Value();
   auto t = parseRfc3339(v->asString());
   return t.ok() ? json::Value(formatRfc3339(*t)) : json::Value();
-}
-
-// What a status means, for the person at the PC, in their language.
-const char* statusWords(const std::string& status) {
-  if (status == "compliant") return i18n::Tr("meets the agreed level");
-  if (status == "at_risk") {
-    return i18n::Tr(
-        "at risk: a required check fails; fix it by the date below, or this PC counts "
-        "as not meeting the agreed level");
-  }
-  if (status == "noncompliant") return i18n::Tr("does not meet the agreed level");
-  return i18n::Tr("not known yet");
 }
 
 }  // namespace
@@ -100,28 +87,6 @@ std::string PersonDate(std::chrono::system_clock::time_point t) {
                      {i18n::Tr(kDays[static_cast<size_t>(tm.tm_wday)]), std::to_string(tm.tm_mday),
                       i18n::Tr(kMonths[static_cast<size_t>(tm.tm_mon)]),
                       std::to_string(tm.tm_year + 1900), clock});
-}
-
-void PrintServerView(const json::Value& view, std::ostream& out) {
-  auto checked = ServerViewFromAck(view);
-  if (!checked) return;
-  out << i18n::Subst(i18n::Tr("The company's view after the last report: {1}"),
-                     {statusWords(checked->find("device_status")->asString())})
-      << "\n";
-  for (const auto& c : checked->find("checks")->asArray()) {
-    out << "  " << CheckDisplayName(c.find("id")->asString()) << ":";
-    const char* sep = " ";
-    if (const json::Value* f = c.find("fix_by"); !f->isNull()) {
-      out << sep << i18n::Subst(i18n::Tr("fix by {1}"), {PersonDate(*parseRfc3339(f->asString()))});
-      sep = "; ";
-    }
-    if (const json::Value* e = c.find("exempt_until"); !e->isNull()) {
-      out << sep
-          << i18n::Subst(i18n::Tr("exempted by IT until {1}"),
-                         {PersonDate(*parseRfc3339(e->asString()))});
-    }
-    out << "\n";
-  }
 }
 
 }  // namespace hearth::agent

@@ -14,9 +14,50 @@
 #include "hearth/protocol/wire.h"
 #include "hearth/result.h"
 #include "hearth/text.h"
+#include "hearth/time.h"
 #include "hearth/verdict.h"
 
 namespace hearth::agent {
+
+namespace {
+
+// What a status means, for the person at the PC, in their language.
+const char* statusWords(const std::string& status) {
+  if (status == "compliant") return i18n::Tr("meets the agreed level");
+  if (status == "at_risk") {
+    return i18n::Tr(
+        "at risk: a required check fails; fix it by the date below, or this PC counts "
+        "as not meeting the agreed level");
+  }
+  if (status == "noncompliant") return i18n::Tr("does not meet the agreed level");
+  return i18n::Tr("not known yet");
+}
+
+}  // namespace
+
+// Declared in server_view.h; defined here, with `status`, because it names the checks from the
+// registry, which the network side (hearth-upload, which uses server_view.cc) must not link.
+void PrintServerView(const json::Value& view, std::ostream& out) {
+  auto checked = ServerViewFromAck(view);
+  if (!checked) return;
+  out << i18n::Subst(i18n::Tr("The company's view after the last report: {1}"),
+                     {statusWords(checked->find("device_status")->asString())})
+      << "\n";
+  for (const auto& c : checked->find("checks")->asArray()) {
+    out << "  " << CheckDisplayName(c.find("id")->asString()) << ":";
+    const char* sep = " ";
+    if (const json::Value* f = c.find("fix_by"); !f->isNull()) {
+      out << sep << i18n::Subst(i18n::Tr("fix by {1}"), {PersonDate(*parseRfc3339(f->asString()))});
+      sep = "; ";
+    }
+    if (const json::Value* e = c.find("exempt_until"); !e->isNull()) {
+      out << sep
+          << i18n::Subst(i18n::Tr("exempted by IT until {1}"),
+                         {PersonDate(*parseRfc3339(e->asString()))});
+    }
+    out << "\n";
+  }
+}
 
 int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, std::ostream& err) {
   using i18n::Subst;
