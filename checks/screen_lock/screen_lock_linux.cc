@@ -16,10 +16,7 @@ namespace screen_lock {
 
 StatusOr<CheckResult> ScreenLockCheck::run(const SystemView& system,
                                            const CheckParams& params) const {
-  Run r{system, params.policy.settingsOr<ScreenLockSettings>(id()), {}, {}, {}, {}, {}};
-  // The installed versions name the menus in the advice (GNOME 46 and Plasma 6 moved them).
-  r.gnome_major = DetectDesktopEnv(system, "GNOME").major;
-  r.plasma_major = DetectDesktopEnv(system, "KDE").major;
+  Run r{system, params.policy.settingsOr<ScreenLockSettings>(id()), {}, {}, {}, {}, {}, {}, {}};
   readAccounts(r);
   r.installed = readInstalledSessions(system);
 
@@ -36,6 +33,15 @@ StatusOr<CheckResult> ScreenLockCheck::run(const SystemView& system,
   std::vector<Judged> judged;
   for (auto& [uid, p] : people) {
     chooseDesktops(r, p);
+    // The installed version names the menus in the advice (GNOME 46 and Plasma 6 moved them).
+    for (const auto& d : p.desktops) {
+      if (d.desktop == Desktop::kGnome && !r.gnome_major) {
+        r.gnome_major = DetectDesktopEnv(system, "GNOME").major;
+      }
+      if (d.desktop == Desktop::kKde && !r.plasma_major) {
+        r.plasma_major = DetectDesktopEnv(system, "KDE").major;
+      }
+    }
     auto results = judge(r, p);
     if (results.empty()) continue;  // only desktops that are not installed: not a person
     size_t worst = 0;

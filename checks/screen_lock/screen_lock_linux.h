@@ -77,8 +77,10 @@ class ScreenLockCheck final : public Check {
     accounts::UidRange range;
     InstalledSessions installed;
     json::Value notes = json::Value::array();
-    int gnome_major = 0;   // GNOME's version (desktop_env.h), for the advice's menus
-    int plasma_major = 0;  // Plasma's
+    // GNOME's and Plasma's versions (desktop_env.h), for the advice's menus; read once, when
+    // someone uses that desktop.
+    std::optional<int> gnome_major;
+    std::optional<int> plasma_major;
   };
   // The advice for `desktop` in the menus of its installed version.
   Advice adviceFor(const Run& r, Desktop desktop, std::string_view label, int64_t grace) const;

@@ -147,8 +147,8 @@ DesktopResult fromConfig(const LockConfig& c, const ScreenLockSettings& policy, 
 
 Advice ScreenLockCheck::adviceFor(const Run& r, Desktop desktop, std::string_view label,
                                   int64_t grace) const {
-  int major = desktop == Desktop::kGnome ? r.gnome_major
-              : desktop == Desktop::kKde ? r.plasma_major
+  int major = desktop == Desktop::kGnome ? r.gnome_major.value_or(0)
+              : desktop == Desktop::kKde ? r.plasma_major.value_or(0)
                                          : 0;
   return remediationFor(desktop, major, label, r.policy, grace);
 }

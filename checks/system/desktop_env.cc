@@ -157,7 +157,8 @@ DesktopEnv parseDesktopEnv(const DesktopFiles& f) {
   return env;
 }
 
-DesktopEnv DetectDesktopEnv(const SystemView& system, std::string_view session_desktop) {
+DesktopEnv DetectDesktopEnv(const SystemView& system, std::string_view session_desktop,
+                            bool with_version) {
   DesktopFiles f;
   f.session_desktop = std::string(session_desktop);
   if (auto os = system.readFile("/etc/os-release", 64 * 1024); os.ok()) {
@@ -174,7 +175,8 @@ DesktopEnv DetectDesktopEnv(const SystemView& system, std::string_view session_d
     if (system.stat(bin, true).ok()) f.binaries.push_back(bin);
   }
   DesktopEnv env = parseDesktopEnv(f);
-  if (env.major == 0 && (env.kind == DesktopKind::kGnome || env.kind == DesktopKind::kKde)) {
+  if (with_version && env.major == 0 &&
+      (env.kind == DesktopKind::kGnome || env.kind == DesktopKind::kKde)) {
     // Only then the (large) dpkg database, for the installed version of the shell.
     if (auto st = system.readFile("/var/lib/dpkg/status", 64 << 20); st.ok()) {
       f.dpkg_status = std::move(st).value();

@@ -54,7 +54,9 @@ int parseGnomeVersionXml(std::string_view xml);
 // The major version of `package` in a dpkg status file, when it is installed; 0 otherwise.
 int dpkgMajorVersion(std::string_view status, std::string_view package);
 
-// Reads the files through `system` (under --root, the tree's) and judges them.
-DesktopEnv DetectDesktopEnv(const SystemView& system, std::string_view session_desktop = {});
+// Reads the files through `system` (under --root, the tree's) and judges them. Without
+// `with_version` the version is not looked for beyond the small files (never dpkg's database).
+DesktopEnv DetectDesktopEnv(const SystemView& system, std::string_view session_desktop = {},
+                            bool with_version = true);
 
 }  // namespace hearth::checks
