@@ -135,6 +135,20 @@ TEST(DesktopEnvTest, XfceGetsTheScreensaverTabsAndTheAptCommand) {
       << steps(u);
 }
 
+TEST(DesktopEnvTest, CinnamonOnMintUsesItsScreensaverAndUpdateManager) {
+  DesktopEnv env = detect("cinnamon_mint213");
+  EXPECT_EQ(env.kind, DesktopKind::kCinnamon);
+  EXPECT_TRUE(env.isLike("ubuntu"));
+  Advice a = lockAdvice(env);
+  EXPECT_EQ(a.variant, "cinnamon");
+  EXPECT_NE(steps(a).find("Open System Settings, then Screensaver."), std::string::npos)
+      << steps(a);
+  Advice u = updates(env, "apt", "install");
+  EXPECT_EQ(u.variant, "mint-update-manager+apt");
+  EXPECT_NE(steps(u).find("Open Update Manager"), std::string::npos) << steps(u);
+  EXPECT_NE(steps(u).find("sudo apt update && sudo apt upgrade"), std::string::npos);
+}
+
 TEST(DesktopEnvTest, UbuntuUsesSoftwareUpdater) {
   DesktopEnv env = detect("ubuntu2404_gnome46");
   EXPECT_EQ(env.kind, DesktopKind::kGnome);
