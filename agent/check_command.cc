@@ -18,6 +18,7 @@
 #include "hearth/policy.h"
 #include "hearth/runner.h"
 #include "hearth/system_view.h"
+#include "hearth/text.h"
 #include "hearth/time.h"
 
 namespace hearth::agent {
@@ -51,8 +52,9 @@ constexpr FlagSpec kCheckFlags[] = {
     {.name = "--config", .non_empty = true},
 };
 
-// The result column: the verdict as the person reads it, translated.
-const char* verdictLabel(Verdict v) {
+}  // namespace
+
+const char* VerdictLabel(Verdict v) {
   switch (v) {
     case Verdict::kPass:
       return i18n::Tr("PASS");
@@ -66,13 +68,16 @@ const char* verdictLabel(Verdict v) {
   return "?";
 }
 
-// The check's name as the person reads it ("Disk encryption"), translated; its id when the
-// registry has no name for it.
-std::string checkName(const std::string& id) {
+std::string CheckDisplayName(const std::string& id) {
   const CheckEntry* entry = Checks().find(id);
   if (entry == nullptr || entry->spec.wording.name.empty()) return id;
   return i18n::Tr(entry->spec.wording.name);
 }
+
+namespace {
+
+std::string checkName(const std::string& id) { return CheckDisplayName(id); }
+const char* verdictLabel(Verdict v) { return VerdictLabel(v); }
 
 // Columns line up by characters, not bytes ("Skærmlås").
 size_t displayWidth(const std::string& s) {
@@ -146,16 +151,20 @@ std::string FormatReportText(const Report& report, bool color) {
     if (color) o += verdictColor(c.verdict);
     o += pad(verdictLabel(c.verdict), verdict_w);
     if (color) o += reset;
-    o += "  " + safeText(c.summary);
+    o += "  " + safeText(LocalSummary(c));
     if (!c.required) o += Tr(" (informational: not required)");
     o += "\n";
   }
   bool any_advice = false;
   for (const auto& c : report.checks) {
-    if ((c.verdict == Verdict::kFail || c.verdict == Verdict::kUnknown) && !c.remediation.empty()) {
-      if (!any_advice) o += std::string("\n") + Tr("What to do:") + "\n";
-      any_advice = true;
-      o += "  - " + checkName(c.id) + ": " + safeText(c.remediation) + "\n";
+    if (c.verdict != Verdict::kFail && c.verdict != Verdict::kUnknown) continue;
+    std::vector<std::string> lines = LocalAdviceLines(c);
+    if (lines.empty()) continue;
+    if (!any_advice) o += std::string("\n") + Tr("What to do:") + "\n";
+    any_advice = true;
+    o += "  " + checkName(c.id) + ":\n";
+    for (const auto& line : lines) {
+      for (const auto& l : text::splitLines(line)) o += "    " + safeText(l) + "\n";
     }
   }
   o += "\n";
@@ -202,11 +211,12 @@ StatusOr<StateChoice> chooseStateDir(const ParsedFlags& flags, const std::string
     c.dir = flags.get("--state-dir");
     struct stat st {};
     if (::stat(c.dir.c_str(), &st) != 0 && errno == EACCES) {
-      return PermissionDeniedError("--state-dir " + c.dir +
-                                   " cannot be read without more rights (run with sudo)");
+      return PermissionDeniedError(i18n::Subst(
+          i18n::Tr("--state-dir {1} cannot be read without more rights (run with sudo)"), {c.dir}));
     }
     if (::stat(c.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return InvalidArgumentError("--state-dir " + c.dir + " is not a directory");
+      return InvalidArgumentError(
+          i18n::Subst(i18n::Tr("--state-dir {1} is not a directory"), {c.dir}));
     }
     c.read_only = ::access(c.dir.c_str(), W_OK) != 0;
   } else if (root.empty()) {
@@ -238,9 +248,10 @@ StatusOr<PolicyChoice> choosePolicy(const std::string& policy_arg,
     if (envelope.ok()) {
       auto keys = ReadFileBounded(paths.signing_pub, 64 * 1024);
       if (!keys.ok()) {
-        return FailedPreconditionError("this PC is enrolled but the company's policy-signing key " +
-                                       paths.signing_pub +
-                                       " is unreadable: " + keys.status().message());
+        return FailedPreconditionError(
+            i18n::Subst(i18n::Tr("this PC is enrolled but the company's policy-signing key {1} is "
+                                 "unreadable: {2}"),
+                        {paths.signing_pub, keys.status().message()}));
       }
       if (auto next = ReadFileBounded(paths.signing_next, 64 * 1024); next.ok()) {
         *keys += "\n" + *next;
@@ -249,15 +260,17 @@ StatusOr<PolicyChoice> choosePolicy(const std::string& policy_arg,
       if (::geteuid() == 0 && !FindAccount(user)) user = "nobody";
       auto verified = VerifyPolicyApart(*envelope, *keys, 0, user);
       if (!verified.ok()) {
-        return FailedPreconditionError("the company's policy " + paths.policy +
-                                       " cannot be used: " + verified.status().message());
+        return FailedPreconditionError(
+            i18n::Subst(i18n::Tr("the company's policy {1} cannot be used: {2}"),
+                        {paths.policy, verified.status().message()}));
       }
       c.policy = std::move(verified->policy);
       return c;
     }
     if (envelope.status().code() != StatusCode::kNotFound) {
-      return FailedPreconditionError("the company's policy " + paths.policy +
-                                     " is unreadable: " + envelope.status().message());
+      return FailedPreconditionError(
+          i18n::Subst(i18n::Tr("the company's policy {1} is unreadable: {2}"),
+                      {paths.policy, envelope.status().message()}));
     }
     c.note = i18n::Subst(i18n::Tr("The company's policy has not reached this PC yet: judged "
                                   "against {1}, as the agent does until it arrives."),
@@ -272,10 +285,12 @@ StatusOr<PolicyChoice> choosePolicy(const std::string& policy_arg,
   auto local = LoadPolicyFile(path);
   if (!local.ok()) {
     if (policy_arg.empty() && local.status().code() == StatusCode::kNotFound) {
-      return NotFoundError("no policy: " + path + " does not exist and " +
-                           (enrolled ? std::string("the company's has not arrived yet")
-                                     : std::string("this PC is not enrolled")) +
-                           ". Give one with --policy FILE.");
+      return NotFoundError(i18n::Subst(
+          enrolled ? i18n::Tr("no policy: {1} does not exist and the company's has not arrived "
+                              "yet. Give one with --policy FILE.")
+                   : i18n::Tr("no policy: {1} does not exist and this PC is not enrolled. Give "
+                              "one with --policy FILE."),
+          {path}));
     }
     return local.status();
   }
@@ -296,7 +311,7 @@ std::string withoutRootNote(const Report& report, const StateChoice& state) {
   }
   for (const auto& c : report.checks) {
     if (c.verdict == Verdict::kUnknown) {
-      o += "  - " + checkName(c.id) + ": " + safeText(c.summary) + "\n";
+      o += "  - " + checkName(c.id) + ": " + safeText(LocalSummary(c)) + "\n";
     }
   }
   if (o.empty()) return o;

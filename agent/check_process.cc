@@ -10,6 +10,7 @@
 #include "hearth/agent/notify.h"
 #include "hearth/check.h"
 #include "hearth/check_registry.h"
+#include "hearth/i18n.h"
 #include "hearth/result.h"
 #include "hearth/runner.h"
 #include "hearth/text.h"
@@ -24,14 +25,19 @@ CheckResult timedOut(const std::string& id, std::chrono::seconds timeout) {
   CheckResult r;
   r.id = id;
   r.verdict = Verdict::kUnknown;
-  r.summary =
-      "Could not tell: the check did not finish within " + std::to_string(timeout.count()) + " s";
+  r.setSummary(i18n::Msg("Could not tell: the check did not finish within {1} s",
+                         {i18n::Lit(std::to_string(timeout.count()))}));
   r.evidence = json::Value::object();
   r.evidence.set("error", "timeout");
   r.evidence.set("timeout_seconds", static_cast<int64_t>(timeout.count()));
-  r.remediation =
-      "Hearth could not check this in time (a disk, network share or tool did not answer). If it "
-      "persists, contact your IT department and include the summary above.";
+  Advice a;
+  a.code = "check_timed_out";
+  a.steps.push_back(
+      i18n::Msg("Hearth could not check this in time (a disk, network share or tool "
+                "did not answer)."));
+  a.steps.push_back(
+      i18n::Msg("If it persists, contact your IT department and include the summary above."));
+  r.addAdvice(std::move(a));
   return r;
 }
 

@@ -258,7 +258,8 @@ class OnceLog {
 // --- who is at the PC ---------------------------------------------------------------------------
 
 std::vector<uint32_t> graphicalUids(const SystemView& view, const std::string& dir,
-                                    std::map<uint32_t, std::string>* session_user) {
+                                    std::map<uint32_t, std::string>* session_user,
+                                    std::map<uint32_t, std::vector<int64_t>>* leaders) {
   std::set<uint32_t> uids;
   auto names = view.listDir(dir);
   if (!names.ok()) return {};
@@ -276,6 +277,7 @@ std::vector<uint32_t> graphicalUids(const SystemView& view, const std::string& d
     if (!s || !accounts::isLiveGraphicalSession(*s)) continue;
     uids.insert(s->uid);
     if (!s->user.empty()) session_user->emplace(s->uid, s->user);
+    if (s->leader > 0) (*leaders)[s->uid].push_back(s->leader);
   }
   return {uids.begin(), uids.end()};
 }
@@ -295,6 +297,34 @@ std::optional<accounts::PasswdEntry> accountOf(const SystemView& view,
   auto entries = accounts::parsePasswd(res->out);
   if (entries.empty() || entries.front().uid != uid) return std::nullopt;
   return entries.front();
+}
+
+// The language the person chose: the environment of one of their sessions' leaders (a process
+// of theirs: a leader that is gone and whose pid was reused by someone else is not asked), else
+// AccountsService's record of the account; "" when neither says.
+std::string personLanguages(const SystemView& view, uint32_t uid, const std::string& user,
+                            const std::vector<int64_t>& leaders, const NotifyOptions& options) {
+  for (int64_t pid : leaders) {
+    const std::string proc = "/proc/" + std::to_string(pid);
+    auto st = view.stat(proc, true);
+    if (!st.ok() || st->uid != uid) continue;
+    auto env = view.readFile(proc + "/environ", size_t{128} * 1024, true);
+    if (!env.ok()) continue;
+    std::map<std::string, std::string> kv;
+    for (const auto& item : text::split(*env, '\0')) {
+      size_t eq = item.find('=');
+      if (eq != std::string::npos && eq > 0) kv[item.substr(0, eq)] = item.substr(eq + 1);
+    }
+    std::string chosen = i18n::Catalog::ChosenLanguages(kv);
+    if (!chosen.empty()) return chosen;
+  }
+  if (user.empty() || user.find('/') != std::string::npos || user[0] == '.') return "";
+  auto record = view.readFile(options.accounts_service_dir + "/" + user, 64 * 1024, false);
+  if (!record.ok()) return "";
+  for (const auto& line : text::splitLines(*record)) {
+    if (line.starts_with("Language=")) return text::trim(line.substr(9));
+  }
+  return "";
 }
 
 // --- sending ------------------------------------------------------------------------------------
@@ -376,10 +406,12 @@ Status sendNotification(const SystemView& view, const Desktop& d, const NotifyOp
 
 // --- public -------------------------------------------------------------------------------------
 
-std::string NotificationTitle(std::string_view check_id) {
+std::string NotificationTitle(std::string_view check_id, const i18n::Catalog* catalog) {
   if (const CheckEntry* entry = Checks().find(check_id);
       entry != nullptr && !entry->spec.wording.notification_title.empty()) {
-    return std::string("Hearth: ") + i18n::Tr(entry->spec.wording.notification_title);
+    const std::string& title = entry->spec.wording.notification_title;
+    return std::string("Hearth: ") +
+           (catalog != nullptr ? catalog->translate(title) : std::string(i18n::Tr(title)));
   }
   std::string name = sanitize(check_id);
   std::replace(name.begin(), name.end(), '_', ' ');
@@ -388,9 +420,14 @@ std::string NotificationTitle(std::string_view check_id) {
   return "Hearth: " + truncateUtf8(name, 80) + " needs attention";
 }
 
-std::string NotificationBody(const CheckResult& check, bool markup) {
-  std::string text = text::trim(check.remediation);
-  if (text.empty()) text = text::trim(check.summary);
+std::string NotificationBody(const CheckResult& check, bool markup, const i18n::Catalog* catalog) {
+  // What to do, in the person's language, as numbered steps; else what is wrong.
+  std::string text;
+  for (const auto& line : LocalAdviceLines(check, catalog)) {
+    text += (text.empty() ? "" : "\n") + line;
+  }
+  text = text::trim(text);
+  if (text.empty()) text = text::trim(LocalSummary(check, catalog));
   text = truncateUtf8(sanitize(text), kMaxBodyBytes);
   return markup ? escapeMarkup(text) : text;
 }
@@ -412,7 +449,8 @@ std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& o
   std::vector<Desktop> out;
   if (view.isRooted()) return out;
   std::map<uint32_t, std::string> session_user;
-  std::vector<uint32_t> uids = graphicalUids(view, options.sessions_dir, &session_user);
+  std::map<uint32_t, std::vector<int64_t>> leaders;
+  std::vector<uint32_t> uids = graphicalUids(view, options.sessions_dir, &session_user, &leaders);
   if (uids.empty()) return out;
   std::vector<accounts::PasswdEntry> passwd;
   std::vector<accounts::GroupEntry> groups;
@@ -438,6 +476,7 @@ std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& o
     d.identity.name = account->name;
     d.identity.home = account->home;
     d.identity.groups = accounts::groupsOf(groups, account->name, account->gid);
+    d.languages = personLanguages(view, uid, account->name, leaders[uid], options);
     out.push_back(std::move(d));
   }
   return out;
@@ -522,6 +561,12 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
   int sent = 0;
   for (const auto& d : desktops) {
     std::optional<bool> markup;  // asked once per desktop, only when there is something to say
+    // In the person's language (their session's), whatever the daemon's own locale is.
+    // A person whose language has no translation reads English, not the daemon's language.
+    static const i18n::Catalog kEnglish;
+    std::shared_ptr<const i18n::Catalog> own =
+        d.languages.empty() ? nullptr : i18n::Catalog::ForLanguages(d.languages);
+    const i18n::Catalog* catalog = own ? own.get() : (d.languages.empty() ? nullptr : &kEnglish);
     for (const auto& [id, check] : failing) {
       std::string problem = ProblemFingerprint(id, check->summary);
       if (told(d.user, id, problem)) continue;
@@ -533,8 +578,9 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
         }
         markup = caps->count("body-markup") > 0;
       }
-      std::string title = NotificationTitle(id);
-      Status s = sendNotification(view, d, options, title, NotificationBody(*check, *markup));
+      std::string title = NotificationTitle(id, catalog);
+      Status s =
+          sendNotification(view, d, options, title, NotificationBody(*check, *markup, catalog));
       if (!s.ok()) {
         log_once(s.message());
         continue;

@@ -70,6 +70,9 @@ json::Value ApplyPrivacyFilter(const json::Value& result,
   // Each check's own filter: what of its evidence may leave, and the people it names.
   if (json::Value* checks = out.find("checks"); checks != nullptr && checks->isArray()) {
     for (auto& check : checks->asArray()) {
+      // The texts kept for showing in the person's language stay on the PC: the report carries
+      // the English and the advice codes (ARCHITECTURE.md: reports are language-neutral).
+      check.erase("text");
       const json::Value* id = check.find("id");
       json::Value* evidence = check.find("evidence");
       if (id == nullptr || !id->isString() || evidence == nullptr) continue;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "hearth/i18n.h"
 #include "hearth/time.h"
 
 namespace hearth::agent {
@@ -27,17 +28,6 @@ json::Value timeOrNull(const json::Value* v) {
   if (v == nullptr || !v->isString()) return json::Value();
   auto t = parseRfc3339(v->asString());
   return t.ok() ? json::Value(formatRfc3339(*t)) : json::Value();
-}
-
-// What a status means, for the person at the PC.
-const char* statusWords(const std::string& status) {
-  if (status == "compliant") return "meets the agreed level";
-  if (status == "at_risk") {
-    return "at risk: a required check fails; fix it by the date below, or this PC counts as "
-           "not meeting the agreed level";
-  }
-  if (status == "noncompliant") return "does not meet the agreed level";
-  return "not known yet";
 }
 
 }  // namespace
@@ -80,37 +70,23 @@ std::string CheckedServerViewText(const std::string& text) {
 }
 
 std::string PersonDate(std::chrono::system_clock::time_point t) {
-  static constexpr std::array<const char*, 7> kDays = {"Sunday",   "Monday", "Tuesday", "Wednesday",
-                                                       "Thursday", "Friday", "Saturday"};
+  static constexpr std::array<const char*, 7> kDays = {
+      N_("Sunday"),   N_("Monday"), N_("Tuesday"), N_("Wednesday"),
+      N_("Thursday"), N_("Friday"), N_("Saturday")};
   static constexpr std::array<const char*, 12> kMonths = {
-      "January", "February", "March",     "April",   "May",      "June",
-      "July",    "August",   "September", "October", "November", "December"};
+      N_("January"),   N_("February"), N_("March"),    N_("April"),
+      N_("May"),       N_("June"),     N_("July"),     N_("August"),
+      N_("September"), N_("October"),  N_("November"), N_("December")};
   std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   if (gmtime_r(&secs, &tm) == nullptr) return formatRfc3339(t);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%s %d %s %d, %02d:%02d UTC", kDays[tm.tm_wday], tm.tm_mday,
-                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
-  return buf;
-}
-
-void PrintServerView(const json::Value& view, std::ostream& out) {
-  auto checked = ServerViewFromAck(view);
-  if (!checked) return;
-  out << "The company's view after the last report: "
-      << statusWords(checked->find("device_status")->asString()) << "\n";
-  for (const auto& c : checked->find("checks")->asArray()) {
-    out << "  " << c.find("id")->asString() << ":";
-    const char* sep = " ";
-    if (const json::Value* f = c.find("fix_by"); !f->isNull()) {
-      out << sep << "fix by " << PersonDate(*parseRfc3339(f->asString()));
-      sep = "; ";
-    }
-    if (const json::Value* e = c.find("exempt_until"); !e->isNull()) {
-      out << sep << "exempted by IT until " << PersonDate(*parseRfc3339(e->asString()));
-    }
-    out << "\n";
-  }
+  char clock[16];
+  std::snprintf(clock, sizeof clock, "%02d:%02d", tm.tm_hour, tm.tm_min);
+  // "Saturday 12 December 2026, 17:00 UTC"; a translation orders the parts its own way.
+  return i18n::Subst(i18n::Tr("{1} {2} {3} {4}, {5} UTC"),
+                     {i18n::Tr(kDays[static_cast<size_t>(tm.tm_wday)]), std::to_string(tm.tm_mday),
+                      i18n::Tr(kMonths[static_cast<size_t>(tm.tm_mon)]),
+                      std::to_string(tm.tm_year + 1900), clock});
 }
 
 }  // namespace hearth::agent

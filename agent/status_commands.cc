@@ -3,17 +3,65 @@
 
 #include <ostream>
 
+#include "check_command.h"
 #include "hearth/agent/enrollment.h"
 #include "hearth/agent/server_view.h"
 #include "hearth/agent/spool.h"
 #include "hearth/agent/state_dir.h"
 #include "hearth/files.h"
+#include "hearth/i18n.h"
 #include "hearth/json.h"
 #include "hearth/protocol/wire.h"
+#include "hearth/result.h"
+#include "hearth/text.h"
+#include "hearth/time.h"
+#include "hearth/verdict.h"
 
 namespace hearth::agent {
 
+namespace {
+
+// What a status means, for the person at the PC, in their language.
+const char* statusWords(const std::string& status) {
+  if (status == "compliant") return i18n::Tr("meets the agreed level");
+  if (status == "at_risk") {
+    return i18n::Tr(
+        "at risk: a required check fails; fix it by the date below, or this PC counts "
+        "as not meeting the agreed level");
+  }
+  if (status == "noncompliant") return i18n::Tr("does not meet the agreed level");
+  return i18n::Tr("not known yet");
+}
+
+}  // namespace
+
+// Declared in server_view.h; defined here, with `status`, because it names the checks from the
+// registry, which the network side (hearth-upload, which uses server_view.cc) must not link.
+void PrintServerView(const json::Value& view, std::ostream& out) {
+  auto checked = ServerViewFromAck(view);
+  if (!checked) return;
+  out << i18n::Subst(i18n::Tr("The company's view after the last report: {1}"),
+                     {statusWords(checked->find("device_status")->asString())})
+      << "\n";
+  for (const auto& c : checked->find("checks")->asArray()) {
+    out << "  " << CheckDisplayName(c.find("id")->asString()) << ":";
+    const char* sep = " ";
+    if (const json::Value* f = c.find("fix_by"); !f->isNull()) {
+      out << sep << i18n::Subst(i18n::Tr("fix by {1}"), {PersonDate(*parseRfc3339(f->asString()))});
+      sep = "; ";
+    }
+    if (const json::Value* e = c.find("exempt_until"); !e->isNull()) {
+      out << sep
+          << i18n::Subst(i18n::Tr("exempted by IT until {1}"),
+                         {PersonDate(*parseRfc3339(e->asString()))});
+    }
+    out << "\n";
+  }
+}
+
 int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, std::ostream& err) {
+  using i18n::Subst;
+  using i18n::Tr;
   AgentPaths p = AgentPathsFor(state_dir);
   auto text = ReadFileBounded(p.status, 1 << 20);
   if (!text.ok()) {
@@ -25,14 +73,16 @@ int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, s
       out << json::write(o, {.pretty = true}) << "\n";
       return 0;
     }
-    out << (enr.ok() ? "Enrolled to " + enr->server + " as device " + enr->device_id +
-                           "; no check has run yet.\n"
-                     : "This PC is not enrolled and has not been checked yet.\n");
+    out << (enr.ok() ? Subst(Tr("Enrolled to {1} as device {2}; no check has run yet."),
+                             {enr->server, enr->device_id})
+                     : std::string(Tr("This PC is not enrolled and has not been checked yet.")))
+        << "\n";
     return 0;
   }
   auto v = json::parse(*text);
   if (!v.ok()) {
-    err << "hearth-agent: " << p.status << " is unreadable: " << v.status().message() << "\n";
+    err << "hearth-agent: " << Subst(Tr("{1} is unreadable: {2}"), {p.status, v.status().message()})
+        << "\n";
     return 1;
   }
   if (as_json) {
@@ -41,20 +91,23 @@ int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, s
   }
   auto str = [&](const char* k) {
     const json::Value* f = v->find(k);
-    return f != nullptr && f->isString() ? f->asString() : std::string("never");
+    return f != nullptr && f->isString() ? f->asString() : std::string(Tr("never"));
   };
-  out << "Enrolled to " << str("server") << " as device " << str("device_id") << "\n";
+  out << Subst(Tr("Enrolled to {1} as device {2}"), {str("server"), str("device_id")}) << "\n";
   if (const json::Value* r = v->find("retired"); r != nullptr && r->isBool() && r->asBool()) {
-    out << "RETIRED: the company retired this PC in Hearth; nothing is sent any more. If that is "
-           "a mistake, ask IT for a new enrolment (`hearth-agent enroll`).\n";
+    out << Tr("RETIRED: the company retired this PC in Hearth; nothing is sent any more. If that "
+              "is a mistake, ask IT for a new enrolment (`hearth-agent enroll`).")
+        << "\n";
   }
   const json::Value* pv = v->find("policy_version");
-  out << "Security level: " << str("level") << " (policy version "
-      << (pv != nullptr && pv->isInt() ? pv->asInt() : 0) << ")\n";
+  out << Subst(Tr("Security level: {1} (policy version {2})"),
+               {str("level"), std::to_string(pv != nullptr && pv->isInt() ? pv->asInt() : 0)})
+      << "\n";
   const json::Value* c = v->find("compliant");
-  out << "Last check: " << str("last_check") << " - "
-      << (c != nullptr && c->isBool() && c->asBool() ? "meets the agreed level"
-                                                     : "does not meet the agreed level")
+  out << Subst(Tr("Last check: {1} - {2}"),
+               {str("last_check"), c != nullptr && c->isBool() && c->asBool()
+                                       ? Tr("meets the agreed level")
+                                       : Tr("does not meet the agreed level")})
       << "\n";
   if (const json::Value* checks = v->find("checks"); checks != nullptr && checks->isArray()) {
     for (const auto& ch : checks->asArray()) {
@@ -62,34 +115,44 @@ int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, s
         const json::Value* f = ch.find(k);
         return f != nullptr && f->isString() ? f->asString() : std::string();
       };
-      out << "  " << field("id") << ": " << field("verdict") << " - " << field("summary") << "\n";
+      auto verdict = parseVerdict(field("verdict"));
+      out << "  " << CheckDisplayName(field("id")) << ": "
+          << (verdict.ok() ? VerdictLabel(*verdict) : field("verdict").c_str()) << " - "
+          << LocalSummary(ch) << "\n";
       if (field("verdict") == "fail" || field("verdict") == "unknown") {
-        out << "      what to do: " << field("remediation") << "\n";
+        std::vector<std::string> lines = LocalAdviceLines(ch);
+        if (lines.empty()) continue;
+        out << "      " << Tr("What to do:") << "\n";
+        for (const auto& line : lines) {
+          for (const auto& l : text::splitLines(line)) out << "        " << l << "\n";
+        }
       }
     }
   }
   if (const json::Value* view = v->find("server_view"); view != nullptr) {
     PrintServerView(*view, out);
   }
-  out << "Last delivery to the company: " << str("last_delivery") << "\n";
+  out << Subst(Tr("Last delivery to the company: {1}"), {str("last_delivery")}) << "\n";
   const json::Value* depth = v->find("spool_depth");
-  out << "Reports waiting to be sent: " << (depth != nullptr && depth->isInt() ? depth->asInt() : 0)
+  out << Subst(Tr("Reports waiting to be sent: {1}"),
+               {std::to_string(depth != nullptr && depth->isInt() ? depth->asInt() : 0)})
       << "\n";
   if (const json::Value* n = v->find("next_check"); n != nullptr && n->isString()) {
-    out << "Next check: " << n->asString() << "\n";
+    out << Subst(Tr("Next check: {1}"), {n->asString()}) << "\n";
   }
   if (const json::Value* e = v->find("delivery_error"); e != nullptr && e->isString()) {
-    out << "Last delivery problem: " << e->asString() << "\n";
+    out << Subst(Tr("Last delivery problem: {1}"), {e->asString()}) << "\n";
   }
   if (const json::Value* x = v->find("certificate_expires"); x != nullptr && x->isString()) {
-    out << "Certificate valid until: " << x->asString() << " (renewed automatically from "
-        << str("certificate_renewal") << ")\n";
+    out << Subst(Tr("Certificate valid until: {1} (renewed automatically from {2})"),
+                 {x->asString(), str("certificate_renewal")})
+        << "\n";
   }
   if (const json::Value* cp = v->find("certificate_problem"); cp != nullptr && cp->isString()) {
-    out << "CERTIFICATE: " << cp->asString() << "\n";
+    out << Subst(Tr("CERTIFICATE: {1}"), {cp->asString()}) << "\n";
   }
   if (const json::Value* pp = v->find("policy_problem"); pp != nullptr && pp->isString()) {
-    out << "POLICY: " << pp->asString() << "\n";
+    out << Subst(Tr("POLICY: {1}"), {pp->asString()}) << "\n";
   }
   return 0;
 }
@@ -98,7 +161,8 @@ int PrintLastReport(const std::string& state_dir, std::ostream& out, std::ostrea
   AgentPaths p = AgentPathsFor(state_dir);
   auto text = ReadFileBounded(p.last_report, protocol::kMaxBodyBytes);
   if (!text.ok()) {
-    err << "hearth-agent: no report has been delivered yet (" << p.last_report << ")\n";
+    err << "hearth-agent: "
+        << i18n::Subst(i18n::Tr("no report has been delivered yet ({1})"), {p.last_report}) << "\n";
     return 1;
   }
   out << *text;  // exactly the bytes sent

@@ -24,12 +24,15 @@ Report RunChecks(const SystemView& system, const Policy& policy,
       result = std::move(r).value();
     } else {
       result.verdict = Verdict::kUnknown;
-      result.summary = "Could not tell: " + r.status().message();
+      result.setSummary(i18n::Msg("Could not tell: {1}", {i18n::Lit(r.status().message())}));
       result.evidence = json::Value::object();
       result.evidence.set("error", r.status().toString());
-      result.remediation =
-          "Hearth could not check this. If it persists, contact your IT department and include "
-          "the summary above.";
+      Advice a;
+      a.code = "check_failed";
+      a.steps.push_back(
+          i18n::Msg("Hearth could not check this. If it persists, contact your IT "
+                    "department and include the summary above."));
+      result.addAdvice(std::move(a));
     }
     result.id = std::string(check->id());
     result.required = policy.required(check->id());

@@ -237,16 +237,19 @@ const char* kindName(TargetKind k) {
   return "mount";
 }
 
-std::string targetPhrase(const Target& t) {
+i18n::Message targetPhrase(const Target& t) {
+  using i18n::Lit;
+  using i18n::Msg;
   switch (t.kind) {
     case TargetKind::kRoot:
-      return "Root filesystem " + t.name;
+      return Msg("Root filesystem {1}", {Lit(t.name)});
     case TargetKind::kMount:
-      return "Filesystem " + t.name;
+      return Msg("Filesystem {1}", {Lit(t.name)});
     case TargetKind::kSwap:
-      return (t.fstype == "file" ? "Swap file " : "Swap ") + t.name;
+      return t.fstype == "file" ? Msg("Swap file {1}", {Lit(t.name)})
+                                : Msg("Swap {1}", {Lit(t.name)});
   }
-  return t.name;
+  return Lit(t.name);
 }
 
 std::string targetChain(const Target& t) {
@@ -254,75 +257,123 @@ std::string targetChain(const Target& t) {
   return t.name + " \u2190 " + chainString(*t.chain);
 }
 
-std::string remediationFor(const Target& t) {
-  const std::string dev = t.plain_device.empty() ? std::string() : " (" + t.plain_device + ")";
+Advice remediationFor(const Target& t) {
+  using i18n::Lit;
+  using i18n::Msg;
+  Advice a;
+  auto step = [&](i18n::Message m) { a.steps.push_back(std::move(m)); };
+  const i18n::Message dev = t.plain_device.empty() ? Lit("") : Lit(" (" + t.plain_device + ")");
   if (t.encrypted == Tri::kUnknown) {
     if (t.remediation_hint == "no_recording") {
-      return "The tree given with --root has no recording of " + t.remediation_detail +
-             " in .hearth/commands.json. Run that command (as root) on the machine the tree was "
-             "taken from, add its argv, exit code and output to .hearth/commands.json, and check "
-             "the tree again.";
+      a.code = "disk_encryption.record_command";
+      a.heading = Msg("The tree given with --root has no recording of {1} in "
+                      ".hearth/commands.json.",
+                      {Lit(t.remediation_detail)});
+      step(Msg("Run that command as root on the machine the tree was taken from."));
+      step(Msg("Add its argv, exit code and output to .hearth/commands.json in the tree."));
+      step(Msg("Check the tree again."));
+      return a;
     }
     if (t.remediation_hint == "run_as_root") {
-      return "Run the check as root (sudo hearth-agent check), as the Hearth service does, so it "
-             "can confirm the encryption of " +
-             t.name + ".";
+      a.code = "disk_encryption.run_as_root";
+      step(Msg("Run the check as root, as the Hearth service does: sudo hearth-agent check"));
+      step(Msg("Then it can confirm the encryption of {1}.", {Lit(t.name)}));
+      return a;
     }
     if (t.remediation_hint == "container") {
-      return "Run hearth-agent on the computer itself, not inside a container or a live/USB "
-             "session: from there it cannot see the disks.";
+      a.code = "disk_encryption.run_on_the_computer";
+      step(
+          Msg("Run hearth-agent on the computer itself, not inside a container or a live/USB "
+              "session: from there it cannot see the disks."));
+      return a;
     }
     if (t.remediation_hint == "zfs_tool") {
-      return "Install the ZFS tools (zfsutils-linux) so the check can read the encryption of " +
-             t.name + ", or contact your IT support.";
+      a.code = "disk_encryption.install_zfs_tools";
+      step(Msg("Install the ZFS tools: sudo apt install zfsutils-linux"));
+      step(
+          Msg("Then the check can read the encryption of {1}. Otherwise contact your IT "
+              "support.",
+              {Lit(t.name)}));
+      return a;
     }
-    return "The check could not see how " + t.name +
-           " is stored. Run it as root on the computer itself; if this persists, send the "
-           "evidence to your IT support.";
+    a.code = "disk_encryption.cannot_see";
+    step(
+        Msg("The check could not see how {1} is stored: run it as root on the computer itself "
+            "(sudo hearth-agent check).",
+            {Lit(t.name)}));
+    step(Msg("If this persists, send the evidence to your IT support."));
+    return a;
   }
   if (t.remediation_hint == "cipher_null") {
-    return t.name + " is on a LUKS volume" + dev +
-           " that uses cipher_null, which does not encrypt anything. Back up your files, then "
-           "have the volume re-encrypted with a real cipher (cryptsetup reencrypt) or reinstall "
-           "with encryption turned on. Contact your IT support before you start.";
+    a.code = "disk_encryption.replace_cipher_null";
+    a.heading =
+        Msg("{1} is on a LUKS volume{2} that uses cipher_null, which does not encrypt "
+            "anything.",
+            {Lit(t.name), dev});
+    step(Msg("Contact your IT support before you start."));
+    step(Msg("Back up your files."));
+    step(
+        Msg("Have the volume re-encrypted with a real cipher (cryptsetup reencrypt), or "
+            "reinstall with encryption turned on."));
+    return a;
   }
   switch (t.kind) {
     case TargetKind::kRoot:
-      return "Your computer's system disk" + dev +
-             " is not encrypted, so anyone who takes the computer or the disk can read your "
-             "files. Encryption can only be turned on by reinstalling: back up your files "
-             "first (external disk or cloud), then reinstall and choose full-disk encryption "
-             "(Ubuntu: \"Advanced features\" > \"Use LVM and encryption\"; Fedora: \"Encrypt my "
-             "data\"; Debian: \"Guided - use entire disk and set up encrypted LVM\"), pick a "
-             "strong passphrase, and restore your files. Contact your IT support if you are "
-             "unsure or need help.";
+      a.code = "disk_encryption.reinstall_encrypted";
+      a.heading =
+          Msg("Your computer's system disk{1} is not encrypted, so anyone who takes the "
+              "computer or the disk can read your files. Encryption can only be turned "
+              "on by reinstalling:",
+              {dev});
+      step(Msg("Contact your IT support if you are unsure or need help."));
+      step(Msg("Back up your files (external disk or cloud)."));
+      step(
+          Msg("Reinstall and choose full-disk encryption (Ubuntu: \"Advanced features\" > "
+              "\"Use LVM and encryption\"; Fedora: \"Encrypt my data\"; Debian: \"Guided - "
+              "use entire disk and set up encrypted LVM\")."));
+      step(Msg("Pick a strong passphrase."));
+      step(Msg("Restore your files."));
+      return a;
     case TargetKind::kMount:
-      return "The disk mounted at " + t.name + dev +
-             " is not encrypted. Back up its files, then re-create it as an encrypted (LUKS) "
-             "volume, e.g. in the Disks app: Format Partition > \"Internal disk for use with "
-             "Linux systems only\" > \"Password protect volume (LUKS)\", add it to "
-             "/etc/crypttab, and restore the files; or move the data onto your encrypted "
-             "system disk. Contact your IT support if you are unsure.";
+      a.code = "disk_encryption.encrypt_disk";
+      a.heading = Msg("The disk mounted at {1}{2} is not encrypted.", {Lit(t.name), dev});
+      step(Msg("Back up its files."));
+      step(
+          Msg("Re-create it as an encrypted (LUKS) volume, e.g. in the Disks app: Format "
+              "Partition > \"Internal disk for use with Linux systems only\" > \"Password "
+              "protect volume (LUKS)\", and add it to /etc/crypttab."));
+      step(Msg("Restore the files; or move the data onto your encrypted system disk instead."));
+      step(Msg("Contact your IT support if you are unsure."));
+      return a;
     case TargetKind::kSwap:
       if (t.fstype == "file") {
-        return "The swap file " + t.name +
-               " lies on a filesystem that is not encrypted. Encrypt that filesystem (see the "
-               "advice for it), or turn the swap file off (sudo swapoff " +
-               t.name + " and remove its line from /etc/fstab).";
+        a.code = "disk_encryption.swap_file";
+        a.heading =
+            Msg("The swap file {1} lies on a filesystem that is not encrypted.", {Lit(t.name)});
+        step(Msg("Encrypt that filesystem (see the advice for it)."));
+        step(
+            Msg("Or turn the swap file off: sudo swapoff {1}, and remove its line from "
+                "/etc/fstab.",
+                {Lit(t.name)}));
+        return a;
       }
-      return "Swap on " + t.name + dev +
-             " is not encrypted, so parts of memory (documents, passwords) are written to the "
-             "disk readable by anyone. Either turn it off (sudo swapoff " +
-             t.name +
-             " and remove its line from /etc/fstab), or encrypt it: add a line to /etc/crypttab "
-             "such as \"cryptswap " +
-             t.name +
-             " /dev/urandom swap,cipher=aes-xts-plain64,size=512\" (use a stable "
-             "/dev/disk/by-id name) and use /dev/mapper/cryptswap in /etc/fstab, then reboot. "
-             "A random-key swap cannot be used for hibernation. Contact your IT support if you "
-             "are unsure.";
+      a.code = "disk_encryption.swap";
+      a.heading =
+          Msg("Swap on {1}{2} is not encrypted, so parts of memory (documents, "
+              "passwords) are written to the disk readable by anyone.",
+              {Lit(t.name), dev});
+      step(Msg("Either turn it off: sudo swapoff {1}, and remove its line from /etc/fstab;",
+               {Lit(t.name)}));
+      step(
+          Msg("Or encrypt it: add a line to /etc/crypttab such as \"cryptswap {1} /dev/urandom "
+              "swap,cipher=aes-xts-plain64,size=512\" (use a stable /dev/disk/by-id name), use "
+              "/dev/mapper/cryptswap in /etc/fstab, then restart. A random-key swap cannot be "
+              "used for hibernation.",
+              {Lit(t.name)}));
+      step(Msg("Contact your IT support if you are unsure."));
+      return a;
   }
-  return "";
+  return a;
 }
 
 }  // namespace
@@ -403,62 +454,84 @@ CheckResult decide(const Facts& facts) {
     if (t.encrypted == Tri::kUnknown) unknown.push_back(&t);
   }
 
+  using i18n::Lit;
+  using i18n::Msg;
   if (facts.targets.empty()) {
     r.verdict = Verdict::kUnknown;
-    r.summary = "Could not find the root filesystem to judge";
-    r.remediation = "Run the check on the computer itself, as root.";
+    r.setSummary(Msg("Could not find the root filesystem to judge"));
+    Advice a;
+    a.code = "disk_encryption.run_as_root";
+    a.steps.push_back(Msg("Run the check on the computer itself, as root."));
+    r.addAdvice(std::move(a));
     return r;
   }
 
-  std::vector<std::string> advice;
-  auto addAdvice = [&](const std::string& a) {
-    if (!a.empty() && std::find(advice.begin(), advice.end(), a) == advice.end()) {
-      advice.push_back(a);
+  std::vector<Advice> advice;
+  auto addAdvice = [&](Advice a) {
+    if (a.code.empty()) return;
+    for (const auto& b : advice) {
+      if (b.code == a.code && b.heading.english() == a.heading.english() &&
+          b.steps.size() == a.steps.size() &&
+          (b.steps.empty() || b.steps.back().english() == a.steps.back().english())) {
+        return;
+      }
     }
+    advice.push_back(std::move(a));
   };
 
   if (!failing.empty()) {
     r.verdict = Verdict::kFail;
     const Target& t = *failing.front();
-    r.summary = targetPhrase(t);
-    if (!t.plain_device.empty()) r.summary += " on " + t.plain_device;
-    r.summary += " is not encrypted";
-    if (t.remediation_hint == "cipher_null") r.summary += " (its LUKS volume uses cipher_null)";
+    std::vector<i18n::Message> parts;
+    i18n::Message first = t.plain_device.empty() ? Msg("{1} is not encrypted", {targetPhrase(t)})
+                                                 : Msg("{1} on {2} is not encrypted",
+                                                       {targetPhrase(t), Lit(t.plain_device)});
+    if (t.remediation_hint == "cipher_null") {
+      first = i18n::Joined({first, Msg("(its LUKS volume uses cipher_null)")}, " ");
+    }
+    parts.push_back(first);
     if (failing.size() > 1) {
       std::vector<std::string> others;
       for (size_t i = 1; i < failing.size(); ++i) others.push_back(failing[i]->name);
-      r.summary += "; also not encrypted: " + text::join(others, ", ");
+      parts.push_back(Msg("also not encrypted: {1}", {Lit(text::join(others, ", "))}));
     }
     if (t.kind == TargetKind::kRoot && !facts.encrypted_homes.empty()) {
       std::vector<std::string> h;
       for (const auto& e : facts.encrypted_homes) h.push_back(e.path + " (" + e.kind + ")");
-      r.summary += "; only " + text::join(h, ", ") + " is encrypted";
+      parts.push_back(Msg("only {1} is encrypted", {Lit(text::join(h, ", "))}));
     }
+    r.setSummary(i18n::Joined(parts, "; "));
     for (const Target* f : failing) addAdvice(remediationFor(*f));
     if (t.kind == TargetKind::kRoot && !facts.encrypted_homes.empty()) {
-      addAdvice(
-          "An encrypted home directory is not enough: the rest of the system disk (swap, "
-          "temporary files, other users' data, system logs) stays readable.");
+      Advice a;
+      a.code = "disk_encryption.home_only";
+      a.steps.push_back(
+          Msg("An encrypted home directory is not enough: the rest of the system disk (swap, "
+              "temporary files, other users' data, system logs) stays readable."));
+      addAdvice(std::move(a));
     }
   } else if (!unknown.empty()) {
     r.verdict = Verdict::kUnknown;
     const Target& t = *unknown.front();
-    std::string what = t.kind == TargetKind::kRoot ? "the root filesystem " + t.name : t.name;
-    r.summary = "Could not tell whether " + what + " is encrypted: " + t.reason;
+    r.setSummary(
+        t.kind == TargetKind::kRoot
+            ? Msg("Could not tell whether the root filesystem {1} is encrypted: {2}",
+                  {Lit(t.name), Lit(t.reason)})
+            : Msg("Could not tell whether {1} is encrypted: {2}", {Lit(t.name), Lit(t.reason)}));
     for (const Target* u : unknown) addAdvice(remediationFor(*u));
   } else {
     r.verdict = Verdict::kPass;
-    std::vector<std::string> names;
+    std::vector<i18n::Message> names;
     for (const Target& t : facts.targets) {
       if (names.size() == 4) {
-        names.push_back("and " + std::to_string(facts.targets.size() - 4) + " more");
+        names.push_back(Msg("and {1} more", {Lit(std::to_string(facts.targets.size() - 4))}));
         break;
       }
-      names.push_back(t.kind == TargetKind::kSwap ? "swap " + t.name : t.name);
+      names.push_back(t.kind == TargetKind::kSwap ? Msg("swap {1}", {Lit(t.name)}) : Lit(t.name));
     }
-    r.summary = "Encrypted: " + text::join(names, ", ");
+    r.setSummary(Msg("Encrypted: {1}", {i18n::Joined(names, ", ")}));
   }
-  r.remediation = text::join(advice, "\n");
+  for (auto& a : advice) r.addAdvice(std::move(a));
   return r;
 }
 

@@ -524,13 +524,15 @@ int64_t wholeDays(TimePoint from, TimePoint now) {
   return std::chrono::duration_cast<Days>(now - from).count();
 }
 
-std::string plural(int64_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
+i18n::Message count(int64_t n) { return i18n::Lit(std::to_string(n)); }
+
+i18n::Message forDays(int64_t days) {
+  if (days == 0) return i18n::Msg("for less than a day");
+  return i18n::MsgN("for {1} day", "for {1} days", days, {count(days)});
 }
 
-std::string forDays(int64_t days) {
-  if (days == 0) return "for less than a day";
-  return "for " + plural(days, "day", "days");
+i18n::Message daysText(int64_t days) {
+  return i18n::MsgN("{1} day", "{1} days", days, {count(days)});
 }
 
 bool overdue(TimePoint since, int limit_days, TimePoint now) {
@@ -557,9 +559,9 @@ std::string ageCountsFrom(const PendingUpdate& p, TimePoint from, bool ages_from
   return "first seen on this PC " + dateText(from);
 }
 
-std::string limitText(int limit_days) {
-  if (limit_days <= 0) return "limit: none may be pending";
-  return "limit " + std::to_string(limit_days);
+i18n::Message limitText(int limit_days) {
+  if (limit_days <= 0) return i18n::Msg("limit: none may be pending");
+  return i18n::Msg("limit {1}", {count(limit_days)});
 }
 
 }  // namespace
@@ -658,78 +660,78 @@ CheckResult judgePatches(const PatchFacts& facts, const OsPatchesSettings& setti
   }
   ev.set("cached", facts.from_cache);
 
-  const bool apt = facts.manager == "apt";
-  const std::string update_steps =
-      apt ? "Open Software Updates and install all updates, or run: sudo apt update && sudo apt "
-            "full-upgrade"
-          : "Open Software → Updates and install all updates, or run: sudo dnf upgrade --refresh";
-  const std::string refresh_steps =
-      apt ? "Connect to the internet, then open Software Updates and check for updates, or run: "
-            "sudo apt update"
-          : "Connect to the internet, then open Software → Updates and check for updates, or run: "
-            "sudo dnf makecache --refresh";
+  using i18n::Lit;
+  using i18n::Msg;
+  using i18n::MsgN;
 
   // Stale or missing package lists: we cannot know what is pending.
   if (!facts.lists_fresh_at) {
     r.verdict = Verdict::kUnknown;
-    r.summary = "Cannot tell which updates are pending: no package lists were found";
-    r.remediation = refresh_steps + ".";
+    r.setSummary(Msg("Cannot tell which updates are pending: no package lists were found"));
+    r.addAdvice(updateAdvice(facts, "refresh"));
     r.evidence = std::move(ev);
     return r;
   }
   if (now - *facts.lists_fresh_at > std::chrono::hours(24) * settings.max_package_list_age_days) {
     r.verdict = Verdict::kUnknown;
-    r.summary = "Package lists are " + plural(*list_age_days, "day", "days") + " old (limit " +
-                std::to_string(settings.max_package_list_age_days) +
-                "): cannot tell which updates are pending";
-    r.remediation = refresh_steps + ".";
+    r.setSummary(
+        MsgN("Package lists are {1} day old (limit {2}): cannot tell which updates are "
+             "pending",
+             "Package lists are {1} days old (limit {2}): cannot tell which updates are "
+             "pending",
+             *list_age_days, {count(*list_age_days), count(settings.max_package_list_age_days)}));
+    r.addAdvice(updateAdvice(facts, "refresh"));
     r.evidence = std::move(ev);
     return r;
   }
 
-  std::vector<std::string> fails;
+  std::vector<i18n::Message> fails;
   bool update_fail = false;
   bool reboot_fail = false;
   if (oldest_security && overdue(*oldest_security, settings.max_security_update_age_days, now)) {
     int64_t d = wholeDays(*oldest_security, now);
-    fails.push_back(plural(security_count, "security update", "security updates") + " pending " +
-                    forDays(d) + " (" + limitText(settings.max_security_update_age_days) +
-                    (oldest_security_from_fleet
-                         ? ", counted from the fleet's first sight " + dateText(*oldest_security)
-                         : "") +
-                    ")");
+    i18n::Message limit = limitText(settings.max_security_update_age_days);
+    if (oldest_security_from_fleet) {
+      limit = Msg("{1}, counted from the fleet's first sight {2}",
+                  {limit, Lit(dateText(*oldest_security))});
+    }
+    fails.push_back(MsgN("{1} security update pending {2} ({3})",
+                         "{1} security updates pending {2} ({3})", security_count,
+                         {count(security_count), forDays(d), limit}));
     update_fail = true;
   }
   if (unknown_security > 0 && settings.unknown_age == OsPatchesSettings::UnknownAge::kFail) {
-    fails.push_back(plural(unknown_security, "security update", "security updates") +
-                    " already pending when this PC was first checked, for an unknown time "
-                    "(policy: unknown_age fail)");
+    fails.push_back(
+        MsgN("{1} security update already pending when this PC was first checked, "
+             "for an unknown time (policy: unknown_age fail)",
+             "{1} security updates already pending when this PC was first checked, "
+             "for an unknown time (policy: unknown_age fail)",
+             unknown_security, {count(unknown_security)}));
     update_fail = true;
   }
   if (oldest_any && overdue(*oldest_any, settings.max_update_age_days, now)) {
     int64_t d = wholeDays(*oldest_any, now);
-    fails.push_back(plural(pending_count, "update", "updates") + " pending " + forDays(d) + " (" +
-                    limitText(settings.max_update_age_days) + ")");
+    fails.push_back(
+        MsgN("{1} update pending {2} ({3})", "{1} updates pending {2} ({3})", pending_count,
+             {count(pending_count), forDays(d), limitText(settings.max_update_age_days)}));
     update_fail = true;
   }
   if (facts.reboot.need == RebootNeed::kYes) {
     TimePoint since = facts.reboot.since.value_or(now);
     if (now - since > std::chrono::hours(24) * settings.reboot_grace_days) {
-      fails.push_back("Restart pending " + forDays(wholeDays(since, now)) + " (grace " +
-                      plural(settings.reboot_grace_days, "day", "days") + ")");
+      fails.push_back(Msg("Restart pending {1} (grace {2})",
+                          {forDays(wholeDays(since, now)), daysText(settings.reboot_grace_days)}));
       reboot_fail = true;
     }
   }
 
   if (!fails.empty()) {
     r.verdict = Verdict::kFail;
-    std::string s = text::join(fails, "; ");
-    s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
-    r.summary = s;
+    r.setSummary(i18n::Joined(fails, "; "));
     if (update_fail) {
-      r.remediation = update_steps + "; then restart the computer.";
+      r.addAdvice(updateAdvice(facts, "install"));
     } else if (reboot_fail) {
-      r.remediation = "Save your work and restart the computer to finish installing updates.";
+      r.addAdvice(updateAdvice(facts, "restart"));
     }
     r.evidence = std::move(ev);
     return r;
@@ -737,35 +739,111 @@ CheckResult judgePatches(const PatchFacts& facts, const OsPatchesSettings& setti
 
   if (facts.reboot.need == RebootNeed::kUnknown) {
     r.verdict = Verdict::kUnknown;
-    r.summary = "Cannot tell whether a restart is pending: " + facts.reboot.unknown_reason;
-    r.remediation = apt ? "Contact your IT department and include the summary above."
-                        : "Install the needs-restarting tool (sudo dnf install dnf-plugins-core), "
-                          "or contact your IT department.";
+    r.setSummary(
+        Msg("Cannot tell whether a restart is pending: {1}", {Lit(facts.reboot.unknown_reason)}));
+    Advice a;
+    a.code = "os_patches.restart_unknown";
+    if (facts.manager == "apt") {
+      a.steps.push_back(Msg("Contact your IT department and include the summary above."));
+    } else {
+      a.variant = "dnf";
+      a.steps.push_back(
+          Msg("Install the needs-restarting tool: sudo dnf install dnf-plugins-core"));
+      a.steps.push_back(Msg("If that does not help, contact your IT department."));
+    }
+    r.addAdvice(std::move(a));
     r.evidence = std::move(ev);
     return r;
   }
 
   r.verdict = Verdict::kPass;
-  std::string s;
+  i18n::Message s;
   if (pending_count == 0) {
-    s = "All updates are installed";
+    s = Msg("All updates are installed");
+  } else if (security_count > 0) {
+    s = MsgN("{1} update pending ({2}) {3}, within the limits",
+             "{1} updates pending ({2}) {3}, within the limits", pending_count,
+             {count(pending_count),
+              MsgN("{1} security update", "{1} security updates", security_count,
+                   {count(security_count)}),
+              forDays(wholeDays(*oldest_any, now))});
   } else {
-    s = plural(pending_count, "update", "updates") + " pending";
-    if (security_count > 0) {
-      s += " (" + plural(security_count, "security update", "security updates") + ")";
-    }
-    s += " " + forDays(wholeDays(*oldest_any, now)) + ", within the limits";
+    s = MsgN("{1} update pending {2}, within the limits",
+             "{1} updates pending {2}, within the limits", pending_count,
+             {count(pending_count), forDays(wholeDays(*oldest_any, now))});
   }
   if (facts.reboot.need == RebootNeed::kYes) {
-    s += "; a restart is pending " + forDays(reboot_days.value_or(0)) + " (grace " +
-         plural(settings.reboot_grace_days, "day", "days") + ")";
-    r.remediation = "Restart the computer soon to finish installing updates.";
+    s = i18n::Joined(
+        {s, Msg("a restart is pending {1} (grace {2})",
+                {forDays(reboot_days.value_or(0)), daysText(settings.reboot_grace_days)})},
+        "; ");
+    r.addAdvice(updateAdvice(facts, "restart"));
   } else if (pending_count > 0) {
-    r.remediation = update_steps + ".";
+    r.addAdvice(updateAdvice(facts, "install"));
   }
-  r.summary = s;
+  r.setSummary(std::move(s));
   r.evidence = std::move(ev);
   return r;
+}
+
+Advice updateAdvice(const PatchFacts& facts, std::string_view action) {
+  using i18n::Lit;
+  using i18n::Msg;
+  const DesktopEnv& env = facts.desktop;
+  const bool apt = facts.manager == "apt";
+  Advice a;
+  if (action == "restart") {
+    a.code = "os_patches.restart";
+    a.steps.push_back(Msg("Save your work."));
+    a.steps.push_back(Msg("Restart the computer to finish installing updates."));
+    return a;
+  }
+  const bool refresh = action == "refresh";
+  a.code = refresh ? "os_patches.refresh_package_lists" : "os_patches.install_updates";
+  if (refresh) a.steps.push_back(Msg("Connect to the internet."));
+  // The graphical tool this desktop and distribution come with.
+  if (env.mint_update) {
+    a.variant = "mint-update-manager";
+    a.steps.push_back(Msg("Open Update Manager from the menu."));
+    a.steps.push_back(refresh ? Msg("Click Refresh.") : Msg("Click Install Updates."));
+  } else if (env.software_updater && env.kind != DesktopKind::kKde) {
+    a.variant = "ubuntu-software-updater";
+    a.steps.push_back(Msg("Open Software Updater (search for it under Show Apps)."));
+    a.steps.push_back(refresh ? Msg("Let it check for updates.")
+                              : Msg("Click Install Now and enter your password."));
+  } else if (env.discover && env.kind == DesktopKind::kKde) {
+    a.variant = "kde-discover";
+    a.steps.push_back(Msg("Open Discover from the application menu."));
+    a.steps.push_back(refresh ? Msg("Go to Updates and click Refresh.")
+                              : Msg("Go to Updates and click Update All."));
+  } else if (env.gnome_software) {
+    a.variant = "gnome-software";
+    a.steps.push_back(Msg("Open Software (search for it under Activities)."));
+    a.steps.push_back(refresh ? Msg("Go to the Updates tab and click the refresh button.")
+                              : Msg("Go to the Updates tab and click Download, then Restart & "
+                                    "Update."));
+  } else {
+    a.variant = apt ? "apt" : "dnf";
+  }
+  // The command, for everyone (and the only way where no tool was found).
+  std::string command;
+  if (refresh) {
+    command = apt ? "sudo apt update" : "sudo dnf makecache --refresh";
+  } else if (!apt) {
+    command = "sudo dnf upgrade --refresh";
+  } else if (env.isLike("ubuntu")) {
+    command = "sudo apt update && sudo apt upgrade";
+  } else {
+    command = "sudo apt update && sudo apt full-upgrade";
+  }
+  if (a.variant == "apt" || a.variant == "dnf") {
+    a.steps.push_back(Msg("Open a terminal and run: {1}", {Lit(command)}));
+  } else {
+    a.variant += apt ? "+apt" : "+dnf";
+    a.steps.push_back(Msg("Or open a terminal and run: {1}", {Lit(command)}));
+  }
+  if (!refresh) a.steps.push_back(Msg("Restart the computer when the updates are installed."));
+  return a;
 }
 
 std::vector<SeenEntry> applyFirstSeen(const std::vector<SeenEntry>& seen,

@@ -18,6 +18,7 @@
 
 #include "hearth/check.h"
 #include "hearth/check_registry.h"
+#include "hearth/desktop_env.h"
 #include "hearth/json.h"
 #include "hearth/policy.h"
 #include "hearth/result.h"
@@ -198,7 +199,12 @@ struct PatchFacts {
   json::Value extra = json::Value::object();  // manager-specific evidence (kept back, removals)
   bool ages_from_now = false;                 // no state dir: ages count from this run
   bool from_cache = false;
+  DesktopEnv desktop;  // which update tool and menus the advice names
 };
+
+// What to do, in the person's update tool (facts.desktop): install the pending updates
+// ("install"), refresh the package lists ("refresh"), restart ("restart").
+Advice updateAdvice(const PatchFacts& facts, std::string_view action);
 
 // The verdict, summary, evidence and remediation for `facts` under `settings` at `now`.
 CheckResult judgePatches(const PatchFacts& facts, const OsPatchesSettings& settings, TimePoint now);

@@ -678,6 +678,7 @@ class OsPatchesCheck final : public Check {
     if (!facts.ok()) return facts.status();
     state.seen = applyFirstSeen(state.seen, facts->pending, now);
     facts->ages_from_now = params.state_dir.empty();
+    facts->desktop = DetectDesktopEnv(sys, {}, false);  // the update tool; no version needed
     // This PC's first check (a new or damaged state) starts watching now; without a state dir
     // nothing is remembered and ages count from now (applyFleetFirstSeen).
     if (!params.state_dir.empty() && !state.watching_since) state.watching_since = now;

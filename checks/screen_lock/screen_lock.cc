@@ -57,8 +57,9 @@ int verdictSeverity(Verdict v) {
 }
 
 Assessment assess(const LockConfig& c, const ScreenLockSettings& policy) {
+  using i18n::Lit;
+  using i18n::Msg;
   Assessment a;
-  std::string limit = " (limit " + std::to_string(policy.max_idle_seconds) + " s)";
   if (c.idle_seconds && *c.idle_seconds > 0 && c.disabled_by.empty()) {
     // Saturating: a gsettings value may be any int64 ("never", for all practical purposes).
     const int64_t delay = std::max<int64_t>(0, c.lock_delay_seconds);
@@ -69,84 +70,118 @@ Assessment assess(const LockConfig& c, const ScreenLockSettings& policy) {
   }
   if (!c.disabled_by.empty()) {
     a.verdict = Verdict::kFail;
-    a.reason = "automatic screen lock is off (" + text::join(c.disabled_by, ", ") + ")";
+    a.reason = Msg("automatic screen lock is off ({1})", {Lit(text::join(c.disabled_by, ", "))});
     return a;
   }
   if (!a.idle_to_lock_seconds) {
     a.verdict = Verdict::kFail;
-    a.reason = "the screen never locks on its own (the idle delay is set to never)";
+    a.reason = Msg("the screen never locks on its own (the idle delay is set to never)");
     return a;
   }
-  std::string locks =
-      "screen locks after " + std::to_string(*a.idle_to_lock_seconds) + " s of inactivity" + limit;
+  std::vector<i18n::Message> locks_args = {Lit(std::to_string(*a.idle_to_lock_seconds)),
+                                           Lit(std::to_string(policy.max_idle_seconds))};
   if (*a.idle_to_lock_seconds > policy.max_idle_seconds) {
     a.verdict = Verdict::kFail;
-    a.reason = locks;
+    a.reason = Msg("screen locks after {1} s of inactivity (limit {2} s)", locks_args);
     return a;
   }
   if (policy.require_lock_on_resume) {
     if (c.lock_on_resume.has_value() && !*c.lock_on_resume) {
       a.verdict = Verdict::kFail;
-      a.reason = locks + ", but not when waking from sleep";
+      a.reason =
+          Msg("screen locks after {1} s of inactivity (limit {2} s), but not when waking "
+              "from sleep",
+              locks_args);
       return a;
     }
     if (!c.lock_on_resume.has_value()) {
       a.verdict = Verdict::kUnknown;
-      a.reason = locks + ", but Hearth cannot tell whether it locks when waking from sleep" +
-                 (c.lock_on_resume_note.empty() ? "" : " (" + c.lock_on_resume_note + ")");
+      a.reason =
+          Msg("screen locks after {1} s of inactivity (limit {2} s), but Hearth cannot "
+              "tell whether it locks when waking from sleep",
+              locks_args);
+      if (!c.lock_on_resume_note.empty()) {
+        a.reason = i18n::Joined({a.reason, Lit("(" + c.lock_on_resume_note + ")")}, " ");
+      }
       return a;
     }
   }
   a.verdict = Verdict::kPass;
-  a.reason = locks;
+  a.reason = Msg("screen locks after {1} s of inactivity (limit {2} s)", locks_args);
   return a;
 }
 
-std::string remediationFor(Desktop desktop, std::string_view label,
-                           const ScreenLockSettings& policy, int64_t grace_seconds) {
+Advice remediationFor(Desktop desktop, int major, std::string_view label,
+                      const ScreenLockSettings& policy, int64_t grace_seconds) {
+  using i18n::Lit;
+  using i18n::Msg;
   auto within = [&](int64_t extra) {
     int64_t minutes = (policy.max_idle_seconds - extra) / 60;
-    if (minutes >= 2) return std::to_string(minutes) + " minutes or less";
-    if (minutes == 1) return std::string("1 minute");
-    return std::string("the shortest time offered");
+    if (minutes >= 1) {
+      return i18n::MsgN("{1} minute or less", "{1} minutes or less", minutes,
+                        {Lit(std::to_string(minutes))});
+    }
+    return Msg("the shortest time offered");
   };
-  std::string resume = policy.require_lock_on_resume ? " and lock when the computer wakes up" : "";
+  const bool resume = policy.require_lock_on_resume;
+  Advice a;
+  a.code = "screen_lock.turn_on_auto_lock";
   switch (desktop) {
     case Desktop::kGnome:
-      return "Open Settings → Privacy → Screen Lock and set Blank Screen Delay to " + within(0) +
-             ", set Automatic Screen Lock Delay to \"Screen Turns Off\", and turn on Automatic "
-             "Screen Lock" +
-             (policy.require_lock_on_resume ? " and Lock Screen on Suspend." : ".");
+      a.variant = major >= 46 ? "gnome-46" : "gnome-42";
+      a.steps.push_back(Msg("Open Settings (from the system menu in the top right corner)."));
+      a.steps.push_back(major >= 46 ? Msg("Go to Privacy & Security, then Screen Lock.")
+                                    : Msg("Go to Privacy, then Screen."));
+      a.steps.push_back(Msg("Set Blank Screen Delay to {1}.", {within(0)}));
+      a.steps.push_back(Msg("Turn on Automatic Screen Lock."));
+      a.steps.push_back(Msg("Set Automatic Screen Lock Delay to \"Screen Turns Off\"."));
+      if (resume) a.steps.push_back(Msg("Turn on Lock Screen on Suspend."));
+      return a;
     case Desktop::kCinnamon:
-      return "Open System Settings → Screensaver and set \"Delay before starting the screensaver\" "
-             "to " +
-             within(0) +
-             ", turn on \"Lock the computer after the screensaver starts\" with the delay set to "
-             "Immediately" +
-             (policy.require_lock_on_resume
-                  ? ", and turn on \"Lock the computer when put to sleep\"."
-                  : ".");
+      a.variant = "cinnamon";
+      a.steps.push_back(Msg("Open System Settings, then Screensaver."));
+      a.steps.push_back(Msg("Set \"Delay before starting the screensaver\" to {1}.", {within(0)}));
+      a.steps.push_back(Msg("Turn on \"Lock the computer after the screensaver starts\"."));
+      a.steps.push_back(Msg("Set \"Delay before locking\" to Immediately."));
+      if (resume) a.steps.push_back(Msg("Turn on \"Lock the computer when put to sleep\"."));
+      return a;
     case Desktop::kKde:
-      return "Open System Settings → Screen Locking, turn on \"Lock screen automatically\" after " +
-             within(grace_seconds) +
-             ", keep \"Allow unlocking without password\" at a few seconds" +
-             (policy.require_lock_on_resume ? ", and turn on \"Lock after waking from sleep\"."
-                                            : ".");
+      a.variant = major >= 6 ? "plasma-6" : "plasma-5";
+      a.steps.push_back(Msg("Open System Settings."));
+      a.steps.push_back(major >= 6 ? Msg("Go to Security & Privacy, then Screen Locking.")
+                                   : Msg("Go to Workspace Behavior, then Screen Locking."));
+      a.steps.push_back(
+          Msg("Turn on \"Lock screen automatically\" after {1}.", {within(grace_seconds)}));
+      a.steps.push_back(major >= 6
+                            ? Msg("Keep \"Delay before password required\" at a few seconds.")
+                            : Msg("Keep \"Allow unlocking without password\" at a few seconds."));
+      if (resume) a.steps.push_back(Msg("Turn on \"Lock after waking from sleep\"."));
+      a.steps.push_back(Msg("Click Apply."));
+      return a;
     case Desktop::kXfce:
-      return "Open Settings → Xfce Screensaver: on the Screensaver tab turn on \"Enable "
-             "Screensaver\" and \"Activate screensaver when computer is idle\" after " +
-             within(0) +
-             "; on the Lock Screen tab turn on \"Enable Lock Screen\" and \"Lock Screen with "
-             "Screensaver\" with no extra delay" +
-             (policy.require_lock_on_resume ? ", and \"Lock Screen when system is going to sleep\"."
-                                            : ".");
+      a.variant = "xfce";
+      a.steps.push_back(Msg("Open the Settings Manager, then Xfce Screensaver."));
+      a.steps.push_back(
+          Msg("On the Screensaver tab, turn on \"Enable Screensaver\" and \"Activate "
+              "screensaver when computer is idle\", after {1}.",
+              {within(0)}));
+      a.steps.push_back(
+          Msg("On the Lock Screen tab, turn on \"Enable Lock Screen\" and \"Lock Screen with "
+              "Screensaver\", with no extra delay."));
+      if (resume) a.steps.push_back(Msg("Turn on \"Lock Screen when system is going to sleep\"."));
+      return a;
     case Desktop::kNone:
     case Desktop::kUnsupported:
       break;
   }
-  return "Hearth cannot read the screen-lock settings of your desktop (" + std::string(label) +
-         ") yet. Make sure your screen locks after " + within(0) + " of inactivity" + resume +
-         ", and ask your IT department how to get this check to pass.";
+  a.variant = "unsupported";
+  a.steps.push_back(Msg("Make sure your screen locks after {1} of inactivity.", {within(0)}));
+  if (resume) a.steps.push_back(Msg("Make sure it also locks when the computer wakes up."));
+  a.steps.push_back(
+      Msg("Hearth cannot read the screen-lock settings of your desktop ({1}) yet: "
+          "ask your IT department how to get this check to pass.",
+          {Lit(std::string(label))}));
+  return a;
 }
 
 }  // namespace hearth::checks::screen_lock

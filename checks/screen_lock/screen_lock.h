@@ -19,6 +19,7 @@
 #include "hearth/accounts.h"
 #include "hearth/check.h"
 #include "hearth/check_registry.h"
+#include "hearth/i18n.h"
 #include "hearth/json.h"
 #include "hearth/logind_sessions.h"
 #include "hearth/policy.h"
@@ -183,7 +184,7 @@ struct LockConfig {
 struct Assessment {
   Verdict verdict = Verdict::kUnknown;
   std::optional<int64_t> idle_to_lock_seconds;  // nullopt: never locks on its own
-  std::string reason;                           // "screen locks after 900 s of inactivity ..."
+  i18n::Message reason;                         // "screen locks after 900 s of inactivity ..."
 };
 Assessment assess(const LockConfig& config, const ScreenLockSettings& policy);
 
@@ -201,9 +202,11 @@ LockConfig kdeConfig(const KConfigCascade& config, bool require_lock_on_resume);
 LockConfig xfceConfig(const XfconfChannel& saver, const XfconfChannel& power,
                       bool require_lock_on_resume);
 
-// What the person at the PC should do for `desktop` (may be kUnsupported with `label`).
-std::string remediationFor(Desktop desktop, std::string_view label,
-                           const ScreenLockSettings& policy, int64_t grace_seconds);
+// What the person at the PC should do for `desktop` (may be kUnsupported with `label`), in the
+// menus of its version: `major` is GNOME's (42-45 share menus, 46 moved them to "Privacy &
+// Security") or Plasma's (5: Workspace Behavior, 6: Security & Privacy); 0 when unknown.
+Advice remediationFor(Desktop desktop, int major, std::string_view label,
+                      const ScreenLockSettings& policy, int64_t grace_seconds);
 
 // fail > unknown > pass > not_applicable.
 int verdictSeverity(Verdict v);

@@ -16,7 +16,7 @@ namespace screen_lock {
 
 StatusOr<CheckResult> ScreenLockCheck::run(const SystemView& system,
                                            const CheckParams& params) const {
-  Run r{system, params.policy.settingsOr<ScreenLockSettings>(id()), {}, {}, {}, {}, {}};
+  Run r{system, params.policy.settingsOr<ScreenLockSettings>(id()), {}, {}, {}, {}, {}, {}, {}};
   readAccounts(r);
   r.installed = readInstalledSessions(system);
 
@@ -33,6 +33,15 @@ StatusOr<CheckResult> ScreenLockCheck::run(const SystemView& system,
   std::vector<Judged> judged;
   for (auto& [uid, p] : people) {
     chooseDesktops(r, p);
+    // The installed version names the menus in the advice (GNOME 46 and Plasma 6 moved them).
+    for (const auto& d : p.desktops) {
+      if (d.desktop == Desktop::kGnome && !r.gnome_major) {
+        r.gnome_major = DetectDesktopEnv(system, "GNOME").major;
+      }
+      if (d.desktop == Desktop::kKde && !r.plasma_major) {
+        r.plasma_major = DetectDesktopEnv(system, "KDE").major;
+      }
+    }
     auto results = judge(r, p);
     if (results.empty()) continue;  // only desktops that are not installed: not a person
     size_t worst = 0;
@@ -50,7 +59,8 @@ StatusOr<CheckResult> ScreenLockCheck::run(const SystemView& system,
 
   if (judged.empty() && not_inspected.size() == 0) {
     result.verdict = Verdict::kNotApplicable;
-    result.summary = "No one on this computer has a graphical desktop session or desktop settings";
+    result.setSummary(
+        i18n::Msg("No one on this computer has a graphical desktop session or desktop settings"));
     result.evidence.set("people", json::Value::array());
     if (r.notes.size() > 0) result.evidence.set("notes", r.notes);
     return result;
@@ -67,7 +77,7 @@ StatusOr<CheckResult> ScreenLockCheck::run(const SystemView& system,
     pj.set("user", j.person.user.name);
     pj.set("uid", j.person.user.uid);
     pj.set("verdict", verdictName(w.verdict));
-    pj.set("reason", w.reason);
+    pj.set("reason", w.reason.english());
     for (const char* k : {"desktop", "idle_to_lock_seconds", "lock_on_resume",
                           "enforced_by_administrator", "source"}) {
       if (const json::Value* v = w.evidence.find(k)) pj.set(k, *v);
@@ -104,27 +114,40 @@ StatusOr<CheckResult> ScreenLockCheck::run(const SystemView& system,
     return verdictSeverity(a->results[a->worst].verdict) >
            verdictSeverity(b->results[b->worst].verdict);
   });
-  std::vector<std::string> phrases;
-  std::vector<std::string> advice;
+  using i18n::Lit;
+  using i18n::Msg;
+  std::vector<i18n::Message> phrases;
+  std::vector<Advice> advice;
+  std::vector<std::string> advice_keys;  // the same advice once
   for (const auto* j : order) {
-    phrases.push_back(j->person.user.name + ": " + j->results[j->worst].reason);
+    phrases.push_back(i18n::Joined({Lit(j->person.user.name), j->results[j->worst].reason}, ": "));
     for (const auto& d : j->results) {
-      if (d.verdict == Verdict::kPass || d.remediation.empty()) continue;
+      if (d.verdict == Verdict::kPass || !d.advice) continue;
+      Advice a = *d.advice;
       // With several people on the PC, say whose account the advice is for.
-      std::string a =
-          order.size() > 1 ? "For " + j->person.user.name + ": " + d.remediation : d.remediation;
-      if (std::find(advice.begin(), advice.end(), a) == advice.end()) advice.push_back(a);
+      if (order.size() > 1) a.heading = Msg("For {1}:", {Lit(j->person.user.name)});
+      std::string key = a.heading.english();
+      for (const auto& st : a.steps) key += "\n" + st.english();
+      if (std::find(advice_keys.begin(), advice_keys.end(), key) != advice_keys.end()) continue;
+      advice_keys.push_back(key);
+      advice.push_back(std::move(a));
     }
   }
   for (const auto& ni : not_inspected.asArray()) {
-    phrases.push_back(ni.find("user")->asString() + ": could not look at the desktop settings (" +
-                      ni.find("reason")->asString() + ")");
+    phrases.push_back(Msg("{1}: could not look at the desktop settings ({2})",
+                          {Lit(ni.find("user")->asString()), Lit(ni.find("reason")->asString())}));
   }
   if (not_inspected.size() > 0) {
-    advice.push_back("Run hearth-agent as root so it can read every person's desktop settings.");
+    Advice a;
+    a.code = "screen_lock.run_as_root";
+    a.steps.push_back(
+        Msg("Run hearth-agent as root so it can read every person's desktop settings."));
+    advice.push_back(std::move(a));
   }
-  result.summary = text::join(phrases, "; ");
-  result.remediation = overall == Verdict::kPass ? "" : text::join(advice, " ");
+  result.setSummary(i18n::Joined(phrases, "; "));
+  if (overall != Verdict::kPass) {
+    for (auto& a : advice) result.addAdvice(std::move(a));
+  }
   return result;
 }
 

@@ -13,6 +13,8 @@
 
 #include "hearth/accounts.h"
 #include "hearth/check.h"
+#include "hearth/desktop_env.h"
+#include "hearth/i18n.h"
 #include "hearth/json.h"
 #include "hearth/logind_sessions.h"
 #include "hearth/system_view.h"
@@ -50,8 +52,8 @@ struct DesktopResult {
   Desktop desktop = Desktop::kNone;
   std::string label;
   Verdict verdict = Verdict::kUnknown;
-  std::string reason;
-  std::string remediation;
+  i18n::Message reason;
+  std::optional<Advice> advice;  // none for a pass
   json::Value evidence = json::Value::object();
   bool absent = false;  // the desktop is not installed: this result does not count
 };
@@ -75,7 +77,13 @@ class ScreenLockCheck final : public Check {
     accounts::UidRange range;
     InstalledSessions installed;
     json::Value notes = json::Value::array();
+    // GNOME's and Plasma's versions (desktop_env.h), for the advice's menus; read once, when
+    // someone uses that desktop.
+    std::optional<int> gnome_major;
+    std::optional<int> plasma_major;
   };
+  // The advice for `desktop` in the menus of its installed version.
+  Advice adviceFor(const Run& r, Desktop desktop, std::string_view label, int64_t grace) const;
 
   // Discovery (people_linux.cc).
   // /etc/login.defs, /etc/passwd and /etc/group into `r` (an unreadable passwd is a note).

@@ -88,35 +88,48 @@ void stripImmutability(KConfigFile& f) {
   for (auto& e : f.entries) e.immutable = false;
 }
 
-DesktopResult unknownResult(Desktop d, std::string label, std::string reason,
-                            std::string remediation) {
+using i18n::Lit;
+using i18n::Msg;
+
+DesktopResult unknownResult(Desktop d, std::string label, i18n::Message reason, Advice advice) {
   DesktopResult res;
   res.desktop = d;
   res.label = std::move(label);
   res.verdict = Verdict::kUnknown;
   res.reason = std::move(reason);
-  res.remediation = std::move(remediation);
+  res.advice = std::move(advice);
   res.evidence.set("desktop", res.label);
   res.evidence.set("verdict", "unknown");
-  res.evidence.set("reason", res.reason);
+  res.evidence.set("reason", res.reason.english());
   return res;
 }
 
-std::string cannotReadAdvice(const std::string& user) {
-  return "Hearth could not read the screen-lock settings of " + user +
-         ". If this persists, contact your IT department and include the summary above.";
+Advice cannotReadAdvice(const std::string& user) {
+  Advice a;
+  a.code = "screen_lock.cannot_read_settings";
+  a.steps.push_back(Msg("Hearth could not read the screen-lock settings of {1}.", {Lit(user)}));
+  a.steps.push_back(
+      Msg("If this persists, contact your IT department and include the summary above."));
+  return a;
 }
 
-DesktopResult fromConfig(const LockConfig& c, const ScreenLockSettings& policy) {
+Advice withoutRootAdvice() {
+  Advice a;
+  a.code = "screen_lock.check_on_the_computer";
+  a.steps.push_back(
+      Msg("Run hearth-agent check on the computer itself (without --root) to judge "
+          "these settings."));
+  return a;
+}
+
+DesktopResult fromConfig(const LockConfig& c, const ScreenLockSettings& policy, Advice advice) {
   Assessment a = assess(c, policy);
   DesktopResult res;
   res.desktop = c.desktop;
   res.label = c.label;
   res.verdict = a.verdict;
   res.reason = a.reason;
-  if (a.verdict != Verdict::kPass) {
-    res.remediation = remediationFor(c.desktop, c.label, policy, c.grace_seconds_hint);
-  }
+  if (a.verdict != Verdict::kPass) res.advice = std::move(advice);
   res.evidence.set("desktop", c.label);
   res.evidence.set("verdict", verdictName(a.verdict));
   res.evidence.set("idle_to_lock_seconds",
@@ -126,11 +139,19 @@ DesktopResult fromConfig(const LockConfig& c, const ScreenLockSettings& policy) 
   res.evidence.set("enforced_by_administrator", c.enforced);
   res.evidence.set("source", c.source);
   res.evidence.set("settings", c.settings);
-  res.evidence.set("reason", a.reason);
+  res.evidence.set("reason", a.reason.english());
   return res;
 }
 
 }  // namespace
+
+Advice ScreenLockCheck::adviceFor(const Run& r, Desktop desktop, std::string_view label,
+                                  int64_t grace) const {
+  int major = desktop == Desktop::kGnome ? r.gnome_major.value_or(0)
+              : desktop == Desktop::kKde ? r.plasma_major.value_or(0)
+                                         : 0;
+  return remediationFor(desktop, major, label, r.policy, grace);
+}
 
 StatusOr<std::map<std::string, std::string>> ScreenLockCheck::listSchema(Run& r, const Person& p,
                                                                          const std::string& schema,
@@ -174,9 +195,9 @@ DesktopResult ScreenLockCheck::judgeGSettings(Run& r, Person& p, Desktop d, bool
   std::string label(desktopName(d));
   std::string family = d == Desktop::kGnome ? "GNOME" : "Cinnamon";
   if (r.system.isRooted()) {
-    return unknownResult(d, label, family + " settings need gsettings; not available under --root",
-                         "Run hearth-agent check on the computer itself (without --root) to judge "
-                         "these settings.");
+    return unknownResult(
+        d, label, Msg("{1} settings need gsettings; not available under --root", {Lit(family)}),
+        withoutRootAdvice());
   }
   // The session schema first: when it is missing, this desktop is not installed (one process).
   const std::vector<std::string> schemas =
@@ -197,7 +218,7 @@ DesktopResult ScreenLockCheck::judgeGSettings(Run& r, Person& p, Desktop d, bool
       if (schema == schemas.front()) break;  // not installed: gnomeConfig says so below
       continue;
     }
-    return unknownResult(d, label, keys.status().message(), cannotReadAdvice(p.user.name));
+    return unknownResult(d, label, Lit(keys.status().message()), cannotReadAdvice(p.user.name));
   }
   auto keys = d == Desktop::kGnome ? gnomeRelevantKeys(values) : cinnamonRelevantKeys(values);
   auto probe = d == Desktop::kGnome ? gnomeConfig(values, false) : cinnamonConfig(values, false);
@@ -209,7 +230,7 @@ DesktopResult ScreenLockCheck::judgeGSettings(Run& r, Person& p, Desktop d, bool
       res.absent = true;
       return res;
     }
-    return unknownResult(d, label, probe.status().message(), cannotReadAdvice(p.user.name));
+    return unknownResult(d, label, Lit(probe.status().message()), cannotReadAdvice(p.user.name));
   }
   // Enforced = no relevant key is writable. Ask one key at a time and stop at the first
   // writable one (the usual case on an unmanaged machine costs one process).
@@ -228,7 +249,7 @@ DesktopResult ScreenLockCheck::judgeGSettings(Run& r, Person& p, Desktop d, bool
   }
   LockConfig c = std::move(probe).value();
   c.enforced = enforced;
-  return fromConfig(c, r.policy);
+  return fromConfig(c, r.policy, adviceFor(r, c.desktop, c.label, c.grace_seconds_hint));
 }
 
 DesktopResult ScreenLockCheck::judgeKde(Run& r, Person& p) const {
@@ -246,7 +267,8 @@ DesktopResult ScreenLockCheck::judgeKde(Run& r, Person& p) const {
   }
   std::string user_file = p.user.home + "/.config/kscreenlockerrc";
   if (!p.identity_problem.empty()) {
-    return unknownResult(Desktop::kKde, "kde", p.identity_problem, cannotReadAdvice(p.user.name));
+    return unknownResult(Desktop::kKde, "kde", Lit(p.identity_problem),
+                         cannotReadAdvice(p.user.name));
   }
   auto content = r.system.readFileAs(p.identity, user_file, kSettingsFileLimit);
   if (content.ok()) {
@@ -256,21 +278,23 @@ DesktopResult ScreenLockCheck::judgeKde(Run& r, Person& p) const {
     cascade.merge(f, tildePath(p, user_file));
     read.push(tildePath(p, user_file));
   } else if (content.status().code() != StatusCode::kNotFound) {
-    return unknownResult(
-        Desktop::kKde, "kde",
-        "cannot read " + tildePath(p, user_file) + ": " + content.status().message(),
-        cannotReadAdvice(p.user.name));
+    return unknownResult(Desktop::kKde, "kde",
+                         Msg("cannot read {1}: {2}",
+                             {Lit(tildePath(p, user_file)), Lit(content.status().message())}),
+                         cannotReadAdvice(p.user.name));
   }
   LockConfig c = kdeConfig(cascade, r.policy.require_lock_on_resume);
   if (c.source.size() == 0) c.source.push("defaults (no kscreenlockerrc)");
-  DesktopResult res = fromConfig(c, r.policy);
+  DesktopResult res =
+      fromConfig(c, r.policy, adviceFor(r, c.desktop, c.label, c.grace_seconds_hint));
   res.evidence.set("files_read", read);
   return res;
 }
 
 DesktopResult ScreenLockCheck::judgeXfce(Run& r, Person& p) const {
   if (!p.identity_problem.empty()) {
-    return unknownResult(Desktop::kXfce, "xfce", p.identity_problem, cannotReadAdvice(p.user.name));
+    return unknownResult(Desktop::kXfce, "xfce", Lit(p.identity_problem),
+                         cannotReadAdvice(p.user.name));
   }
   // The settings below belong to xfce4-screensaver. XFCE can lock with light-locker or
   // xscreensaver instead, whose settings Hearth does not read: without xfce4-screensaver the
@@ -280,11 +304,10 @@ DesktopResult ScreenLockCheck::judgeXfce(Run& r, Person& p) const {
     screensaver = screensaver || r.system.stat(bin, true).ok();
   }
   if (!screensaver) {
-    return unknownResult(
-        Desktop::kXfce, "xfce",
-        "xfce4-screensaver is not installed, so the screen locker in use "
-        "(light-locker or xscreensaver) is one Hearth cannot read",
-        remediationFor(Desktop::kUnsupported, "XFCE without xfce4-screensaver", r.policy, 0));
+    return unknownResult(Desktop::kXfce, "xfce",
+                         Msg("xfce4-screensaver is not installed, so the screen locker in use "
+                             "(light-locker or xscreensaver) is one Hearth cannot read"),
+                         adviceFor(r, Desktop::kUnsupported, "XFCE without xfce4-screensaver", 0));
   }
   std::vector<std::string> dirs = configDirs(r, p);
   const std::string rel = "/xfce4/xfconf/xfce-perchannel-xml/";
@@ -315,22 +338,22 @@ DesktopResult ScreenLockCheck::judgeXfce(Run& r, Person& p) const {
     if (content.ok()) {
       auto file = parseXfconfXml(*content);
       if (!file.ok()) {
-        return unknownResult(
-            Desktop::kXfce, "xfce",
-            "cannot parse " + tildePath(p, user_file) + ": " + file.status().message(),
-            cannotReadAdvice(p.user.name));
+        return unknownResult(Desktop::kXfce, "xfce",
+                             Msg("cannot parse {1}: {2}",
+                                 {Lit(tildePath(p, user_file)), Lit(file.status().message())}),
+                             cannotReadAdvice(p.user.name));
       }
       channels[i].merge(*file, false, tildePath(p, user_file), p.user.name, p.group_names);
     } else if (content.status().code() != StatusCode::kNotFound) {
-      return unknownResult(
-          Desktop::kXfce, "xfce",
-          "cannot read " + tildePath(p, user_file) + ": " + content.status().message(),
-          cannotReadAdvice(p.user.name));
+      return unknownResult(Desktop::kXfce, "xfce",
+                           Msg("cannot read {1}: {2}",
+                               {Lit(tildePath(p, user_file)), Lit(content.status().message())}),
+                           cannotReadAdvice(p.user.name));
     }
   }
   LockConfig c = xfceConfig(channels[0], channels[1], r.policy.require_lock_on_resume);
   if (c.source.size() == 0) c.source.push("defaults (no xfconf files)");
-  return fromConfig(c, r.policy);
+  return fromConfig(c, r.policy, adviceFor(r, c.desktop, c.label, c.grace_seconds_hint));
 }
 
 std::vector<DesktopResult> ScreenLockCheck::judge(Run& r, Person& p) const {
@@ -350,10 +373,10 @@ std::vector<DesktopResult> ScreenLockCheck::judge(Run& r, Person& p) const {
         break;
       case Desktop::kNone:
       case Desktop::kUnsupported:
-        out.push_back(
-            unknownResult(Desktop::kUnsupported, d.label,
-                          "Hearth cannot read the screen-lock settings of " + d.label + " sessions",
-                          remediationFor(Desktop::kUnsupported, d.label, r.policy, 0)));
+        out.push_back(unknownResult(
+            Desktop::kUnsupported, d.label,
+            Msg("Hearth cannot read the screen-lock settings of {1} sessions", {Lit(d.label)}),
+            adviceFor(r, Desktop::kUnsupported, d.label, 0)));
         break;
     }
   }

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <utility>
 
+#include "hearth/i18n.h"
 #include "hearth/text.h"
 
 namespace hearth::checks::vpn {
@@ -104,18 +105,20 @@ enum class Outcome { kPass, kFail, kUnknown };
 
 struct Judged {
   Outcome outcome = Outcome::kUnknown;
-  std::string sentence;  // one line about this address
-  std::string reason;    // short code for the evidence
+  i18n::Message sentence;  // one line about this address
+  std::string reason;      // short code for the evidence
   bool tunnel_down = false;
 };
 
 Judged judge(const AddressFinding& f) {
+  using i18n::Lit;
+  using i18n::Msg;
   Judged j;
-  const std::string& a = f.address;
+  const i18n::Message a = Lit(f.address);
   if (!f.route_status.ok()) {
     j.outcome = Outcome::kUnknown;
     j.reason = "route_lookup_failed";
-    j.sentence = "could not look up the route to " + a + ": " + f.route_status.message();
+    j.sentence = Msg("could not look up the route to {1}: {2}", {a, Lit(f.route_status.message())});
     return j;
   }
   const RouteInfo& r = f.route;
@@ -124,34 +127,35 @@ Judged judge(const AddressFinding& f) {
     j.outcome = Outcome::kFail;
     j.reason = "no_route";
     j.sentence =
-        "There is no route to " + a + " (" + r.type + "), so it is not reached through a VPN";
+        Msg("There is no route to {1} ({2}), so it is not reached through a VPN", {a, Lit(r.type)});
     return j;
   }
   if (r.type == "local") {
     j.outcome = Outcome::kFail;
     j.reason = "local_address";
-    j.sentence = a + " is an address of this PC itself, not of the company network behind a VPN";
+    j.sentence =
+        Msg("{1} is an address of this PC itself, not of the company network behind a VPN", {a});
     return j;
   }
   if (r.type != "unicast") {
     j.outcome = Outcome::kFail;
     j.reason = "not_unicast";
-    j.sentence = a + " has a " + r.type + " route, not a route through a VPN";
+    j.sentence = Msg("{1} has a {2} route, not a route through a VPN", {a, Lit(r.type)});
     return j;
   }
   if (r.interface.empty()) {
     j.outcome = Outcome::kUnknown;
     j.reason = "no_interface";
-    j.sentence = "the route to " + a + " names no output interface";
+    j.sentence = Msg("the route to {1} names no output interface", {a});
     return j;
   }
   if (!f.interface_status.ok() || !f.interface) {
     j.outcome = Outcome::kUnknown;
     j.reason = "interface_unreadable";
-    j.sentence = a + " is routed via " + r.interface +
-                 ", but Hearth could not read what that is: " +
-                 (f.interface_status.ok() ? std::string("no interface facts")
-                                          : f.interface_status.message());
+    j.sentence = Msg(
+        "{1} is routed via {2}, but Hearth could not read what that is: {3}",
+        {a, Lit(r.interface),
+         f.interface_status.ok() ? Msg("no interface facts") : Lit(f.interface_status.message())});
     return j;
   }
   const InterfaceState& i = *f.interface;
@@ -159,14 +163,16 @@ Judged judge(const AddressFinding& f) {
     if (f.ipsec->established) {
       j.outcome = Outcome::kPass;
       j.reason = "ipsec_policy";
-      j.sentence = a + " is protected by IPsec (" + f.ipsec->policy_text +
-                   ") with an established connection";
+      j.sentence = Msg("{1} is protected by IPsec ({2}) with an established connection",
+                       {a, Lit(f.ipsec->policy_text)});
     } else {
       j.outcome = Outcome::kFail;
       j.reason = "ipsec_not_established";
       j.tunnel_down = true;
-      j.sentence = a + " is covered by an IPsec policy (" + f.ipsec->policy_text +
-                   "), but the IPsec VPN is not connected (no security association)";
+      j.sentence =
+          Msg("{1} is covered by an IPsec policy ({2}), but the IPsec VPN is not "
+              "connected (no security association)",
+              {a, Lit(f.ipsec->policy_text)});
     }
     return j;
   }
@@ -175,19 +181,20 @@ Judged judge(const AddressFinding& f) {
     // A bridge (docker0, virbr0) holding a company address: a local network overlaps the
     // company's range, which connecting the VPN will not fix.
     j.reason = i.kind == InterfaceKind::kBridge ? "local_network_overlap" : "not_a_tunnel";
-    j.sentence = a + " is routed via " + describe(i) + ", not through a VPN";
+    j.sentence = Msg("{1} is routed via {2}, not through a VPN", {a, Lit(describe(i))});
     return j;
   }
   if (!i.up) {
     j.outcome = Outcome::kFail;
     j.reason = "tunnel_down";
     j.tunnel_down = true;
-    j.sentence = a + " is routed via " + describe(i) + ", but that tunnel is down: " + i.state;
+    j.sentence = Msg("{1} is routed via {2}, but that tunnel is down: {3}",
+                     {a, Lit(describe(i)), Lit(i.state)});
     return j;
   }
   j.outcome = Outcome::kPass;
   j.reason = "through_tunnel";
-  j.sentence = a + " is routed through " + describe(i) + ", which is up";
+  j.sentence = Msg("{1} is routed through {2}, which is up", {a, Lit(describe(i))});
   return j;
 }
 
@@ -214,10 +221,6 @@ std::string_view outcomeName(Outcome o) {
       return "unknown";
   }
   return "unknown";
-}
-
-std::string plural(size_t n, std::string_view one, std::string_view many) {
-  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
 }  // namespace
@@ -417,19 +420,27 @@ StatusOr<InterfaceState> ClassifyInterface(const InterfaceSysfs& s) {
 }
 
 CheckResult Decide(const std::vector<AddressFinding>& findings) {
+  using i18n::Lit;
+  using i18n::Msg;
   CheckResult r;
+  auto advise = [&](const char* code, std::vector<i18n::Message> steps) {
+    Advice a;
+    a.code = code;
+    a.steps = std::move(steps);
+    r.addAdvice(std::move(a));
+  };
   r.id = kVpnCheckId;
   json::Value list = json::Value::array();
   if (findings.empty()) {
     r.verdict = Verdict::kUnknown;
-    r.summary =
-        "No company addresses are set in the policy (vpn.company_addresses), so Hearth cannot "
-        "tell whether the VPN is in use";
+    r.setSummary(
+        Msg("No company addresses are set in the policy (vpn.company_addresses), so Hearth "
+            "cannot tell whether the VPN is in use"));
     r.evidence.set("reason", "no_company_addresses");
     r.evidence.set("addresses", std::move(list));
-    r.remediation =
-        "Nothing to do on this PC: your IT department needs to list company addresses in the vpn "
-        "section of the security policy.";
+    advise("vpn.policy_has_no_addresses",
+           {Msg("Nothing to do on this PC: your IT department needs to list company addresses in "
+                "the vpn section of the security policy.")});
     return r;
   }
 
@@ -441,7 +452,7 @@ CheckResult Decide(const std::vector<AddressFinding>& findings) {
     e.set("address", f.address);
     e.set("verdict", outcomeName(j.outcome));
     e.set("reason", j.reason);
-    e.set("detail", j.sentence);
+    e.set("detail", j.sentence.english());
     if (f.route_status.ok()) {
       e.set("route", routeJson(f.route));
     } else {
@@ -478,11 +489,16 @@ CheckResult Decide(const std::vector<AddressFinding>& findings) {
   if (failed > 0) {
     const Judged& j = first(Outcome::kFail);
     r.verdict = Verdict::kFail;
-    r.summary = j.sentence;
     if (failed > 1) {
-      r.summary += "; " +
-                   plural(failed - 1, "more company address is", "more company addresses are") +
-                   " not routed through a VPN either";
+      r.setSummary(i18n::Joined(
+          {j.sentence,
+           i18n::MsgN("{1} more company address is not routed through a VPN either",
+                      "{1} more company addresses are not routed through a VPN "
+                      "either",
+                      static_cast<int64_t>(failed - 1), {Lit(std::to_string(failed - 1))})},
+          "; "));
+    } else {
+      r.setSummary(j.sentence);
     }
     bool any_down =
         std::any_of(judged.begin(), judged.end(), [](const Judged& x) { return x.tunnel_down; });
@@ -491,49 +507,52 @@ CheckResult Decide(const std::vector<AddressFinding>& findings) {
              (x.reason == "local_address" || x.reason == "local_network_overlap");
     });
     if (overlap) {
-      r.remediation =
-          "A company address is used by a network on this PC itself (your home network, Docker or "
-          "a virtual machine network uses the company's address range), so traffic to it cannot "
-          "reach the VPN. Tell your IT department the address in the summary; they can tell you "
-          "how to change the conflicting network.";
+      advise("vpn.address_conflict",
+             {Msg("A network on this PC itself (your home network, Docker or a virtual machine "
+                  "network) uses the company's address range, so traffic to it cannot reach the "
+                  "VPN."),
+              Msg("Tell your IT department the address in the summary; they can tell you how to "
+                  "change the conflicting network.")});
     } else if (any_down) {
-      r.remediation =
-          "Your VPN is not connected: its tunnel is there but down. Open your company VPN app and "
-          "click Connect (or reconnect it), then run the check again.";
+      advise("vpn.connect",
+             {Msg("Open your company VPN app."),
+              Msg("Click Connect (or disconnect and connect again): the VPN is not connected."),
+              Msg("Run the check again.")});
     } else if (passed > 0) {
-      r.remediation =
-          "Your VPN is connected, but it does not carry all company traffic (see the summary). "
-          "Disconnect and reconnect the VPN, then run the check again; if it still fails, tell "
-          "your IT department which address does not go through the VPN.";
+      advise("vpn.reconnect",
+             {Msg("Disconnect the VPN and connect again: it is connected, but does not carry all "
+                  "company traffic (see the summary)."),
+              Msg("Run the check again."),
+              Msg("If it still fails, tell your IT department which address does not go "
+                  "through the VPN.")});
     } else {
-      r.remediation =
-          "Connect your company VPN (for example, open the VPN app and click Connect), then run "
-          "the check again. If the VPN is connected and this still fails, tell your IT department "
-          "which address does not go through the VPN (see the summary).";
+      advise("vpn.connect",
+             {Msg("Connect your company VPN: open the VPN app and click Connect."), Msg("Run the check again."),
+              Msg("If the VPN is connected and this still fails, tell your IT department which "
+                  "address does not go through the VPN (see the summary).")});
     }
     return r;
   }
   if (unknown > 0) {
     const Judged& j = first(Outcome::kUnknown);
     r.verdict = Verdict::kUnknown;
-    r.summary = "Could not tell whether the VPN is in use: " + j.sentence;
-    r.remediation =
-        "Run the check again in a minute. If this persists, contact your IT department and "
-        "include the summary above.";
+    r.setSummary(Msg("Could not tell whether the VPN is in use: {1}", {j.sentence}));
+    advise("vpn.check_again",
+           {Msg("Run the check again in a minute."),
+            Msg("If this persists, contact your IT department and include the summary above.")});
     return r;
   }
   r.verdict = Verdict::kPass;
   if (judged.size() == 1) {
-    r.summary = judged.front().sentence;
+    r.setSummary(judged.front().sentence);
   } else {
     std::vector<std::string> names;
     for (const auto& f : findings) {
       std::string d = f.interface->tunnel ? describe(*f.interface) : "IPsec policy";
       if (std::find(names.begin(), names.end(), d) == names.end()) names.push_back(d);
     }
-    r.summary =
-        "All " + std::to_string(judged.size()) +
-        " company addresses are routed through a VPN that is up: " + text::join(names, ", ");
+    r.setSummary(Msg("All {1} company addresses are routed through a VPN that is up: {2}",
+                     {Lit(std::to_string(judged.size())), Lit(text::join(names, ", "))}));
   }
   return r;
 }

@@ -131,7 +131,7 @@ TEST(ReportTextTest, TableShowsVerdictsAdviceAndNeutralisesControlCharacters) {
                       "required)"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("What to do:\n  - Disk encryption: Reinstall with encryption."),
+  EXPECT_NE(text.find("What to do:\n  Disk encryption:\n    Reinstall with encryption.\n"),
             std::string::npos);
   EXPECT_NE(text.find("does not meet the agreed security level"), std::string::npos);
   EXPECT_EQ(text.find('\x1b'), std::string::npos);  // no escape from data, no colour off a tty

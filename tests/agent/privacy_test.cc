@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include "hearth/i18n.h"
+#include "hearth/result.h"
+
 namespace hearth::agent {
 namespace {
 
@@ -71,6 +74,38 @@ TEST(PrivacyFilterTest, PatchesSendTheCandidateAndWhereAnAgeCountsFromAndNothing
   for (const char* secret : {"3.0.11", "private-tool", "7.7.7", "bookworm-security"}) {
     EXPECT_EQ(text.find(secret), std::string::npos) << secret << " left the PC: " << text;
   }
+}
+
+// Issue 16: what leaves the PC is English with the advice's code; the messages kept for showing
+// the person their language stay local, and names in the English are still replaced.
+TEST(PrivacyFilterTest, ReportsKeepTheEnglishAndTheAdviceCodesOnly) {
+  CheckResult c;
+  c.id = "screen_lock";
+  c.verdict = Verdict::kFail;
+  c.setSummary(
+      i18n::Joined({i18n::Lit("alice"), i18n::Msg("the screen never locks on its own")}, ": "));
+  Advice a;
+  a.code = "screen_lock.turn_on_auto_lock";
+  a.variant = "gnome-46";
+  a.heading = i18n::Msg("For {1}:", {i18n::Lit("alice")});
+  a.steps.push_back(i18n::Msg("Turn on Automatic Screen Lock."));
+  c.addAdvice(std::move(a));
+  Report r;
+  r.level = "standard";
+  r.checks.push_back(c);
+  json::Value local = r.toJson();
+  ASSERT_NE(local.find("checks")->asArray()[0].find("text"), nullptr);
+  json::Value sent = ApplyPrivacyFilter(local, {"alice"});
+  const json::Value& check = sent.find("checks")->asArray()[0];
+  EXPECT_EQ(check.find("text"), nullptr);
+  EXPECT_EQ(check.find("summary")->asString(), "person 1: the screen never locks on its own");
+  EXPECT_EQ(check.find("remediation")->asString(),
+            "For person 1:\n1. Turn on Automatic Screen Lock.");
+  const json::Value& advice = check.find("advice")->asArray()[0];
+  EXPECT_EQ(advice.find("code")->asString(), "screen_lock.turn_on_auto_lock");
+  EXPECT_EQ(advice.find("variant")->asString(), "gnome-46");
+  EXPECT_EQ(advice.find("steps")->asArray()[0].asString(), "Turn on Automatic Screen Lock.");
+  EXPECT_EQ(json::write(sent).find("alice"), std::string::npos);
 }
 
 TEST(PrivacyFilterTest, WholeWordsOnly) {

@@ -102,8 +102,8 @@ TEST(ServerViewTest, StatusShowsTheDeviceStatusDeadlinesAndExemptions) {
             "Last check: 2026-12-08T09:00:00Z - does not meet the agreed level\n"
             "The company's view after the last report: at risk: a required check fails; fix it "
             "by the date below, or this PC counts as not meeting the agreed level\n"
-            "  vpn: fix by Saturday 12 December 2026, 17:00 UTC\n"
-            "  disk_encryption: exempted by IT until Sunday 20 December 2026, 00:00 UTC\n"
+            "  VPN: fix by Saturday 12 December 2026, 17:00 UTC\n"
+            "  Disk encryption: exempted by IT until Sunday 20 December 2026, 00:00 UTC\n"
             "Last delivery to the company: 2026-12-08T09:00:01Z\n"
             "Reports waiting to be sent: 0\n");
   // Each status in its words; a check with both a deadline and an exemption on one line.
@@ -116,7 +116,7 @@ TEST(ServerViewTest, StatusShowsTheDeviceStatusDeadlinesAndExemptions) {
     std::ostringstream shown;
     PrintServerView(*view, shown);
     EXPECT_EQ(shown.str(), std::string("The company's view after the last report: ") + words +
-                               "\n  vpn: fix by Saturday 12 December 2026, 17:00 UTC; exempted by "
+                               "\n  VPN: fix by Saturday 12 December 2026, 17:00 UTC; exempted by "
                                "IT until Monday 14 December 2026, 00:00 UTC\n");
   }
   // A view that is not one (a hand-edited status.json) shows nothing.

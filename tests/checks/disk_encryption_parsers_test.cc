@@ -262,7 +262,7 @@ TEST(DiskEncryptionDecideTest, RootRemediationSaysReinstallAndBackUp) {
   EXPECT_EQ(r.verdict, Verdict::kFail);
   EXPECT_TRUE(r.summary.starts_with("Root filesystem / on vda is not encrypted")) << r.summary;
   EXPECT_NE(r.summary.find("/home/alice (fscrypt)"), std::string::npos);
-  EXPECT_NE(r.remediation.find("back up"), std::string::npos);
+  EXPECT_NE(r.remediation.find("Back up your files"), std::string::npos) << r.remediation;
   EXPECT_NE(r.remediation.find("IT support"), std::string::npos);
   EXPECT_NE(r.remediation.find("home directory is not enough"), std::string::npos);
 }

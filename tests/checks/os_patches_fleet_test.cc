@@ -114,7 +114,9 @@ TEST(OsPatchesFleetTest, UnknownAgeGraceCountsFromFirstSightAndFailFailsAtOnce) 
   EXPECT_EQ(f.summary,
             "1 security update already pending when this PC was first checked, for an unknown "
             "time (policy: unknown_age fail)");
-  EXPECT_NE(f.remediation.find("install all updates"), std::string::npos);
+  EXPECT_NE(f.remediation.find("sudo apt update && sudo apt full-upgrade"), std::string::npos)
+      << f.remediation;
+  EXPECT_EQ(f.advice.at(0).code, "os_patches.install_updates");
 
   // Only the plain update pending: nothing for unknown_age to fail.
   std::vector<PendingUpdate> plain = {pending[1]};

@@ -364,7 +364,7 @@ TEST(OsPatchesFixtureTest, RebootRequiredWithPkgsBeyondGraceFails) {
   ASSERT_TRUE(r.ok()) << r.status().toString();
   EXPECT_EQ(r->verdict, Verdict::kFail);
   EXPECT_EQ(r->summary, "Restart pending for 5 days (grace 3 days)");
-  EXPECT_NE(r->remediation.find("restart"), std::string::npos);
+  EXPECT_NE(r->remediation.find("2. Restart the computer"), std::string::npos);
   const json::Value* reboot = ev(*r, "reboot");
   EXPECT_TRUE(reboot->find("pending")->asBool());
   ASSERT_NE(reboot->find("packages"), nullptr);

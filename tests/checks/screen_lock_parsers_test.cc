@@ -128,9 +128,9 @@ TEST(ScreenLockParsersTest, GnomeDefaultsPassAtFiveMinutes) {
   EXPECT_EQ(c->label, "gnome");
   ScreenLockSettings policy;
   auto a = assess(*c, policy);
-  EXPECT_EQ(a.verdict, Verdict::kPass) << a.reason;
+  EXPECT_EQ(a.verdict, Verdict::kPass) << a.reason.english();
   EXPECT_EQ(a.idle_to_lock_seconds, 300);
-  EXPECT_EQ(a.reason, "screen locks after 300 s of inactivity (limit 300 s)");
+  EXPECT_EQ(a.reason.english(), "screen locks after 300 s of inactivity (limit 300 s)");
   EXPECT_EQ(gnomeRelevantKeys(parseGSettingsList(kGnomeDefaults)).size(), 5u);
 }
 
@@ -166,7 +166,7 @@ TEST(ScreenLockParsersTest, GnomeDecisionTable) {
     auto cfg = gnomeConfig(parseGSettingsList(std::string(kGnomeDefaults) + c.extra), false);
     ASSERT_TRUE(cfg.ok()) << c.name;
     auto a = assess(*cfg, ScreenLockSettings{});
-    EXPECT_EQ(a.verdict, c.verdict) << c.name << ": " << a.reason;
+    EXPECT_EQ(a.verdict, c.verdict) << c.name << ": " << a.reason.english();
     EXPECT_EQ(a.idle_to_lock_seconds, c.seconds) << c.name;
   }
   // Without the lock-on-resume requirement, Ubuntu's suspend key does not matter.
@@ -366,7 +366,7 @@ TEST(ScreenLockParsersTest, XfceUserOverridesSystemDefaultUnlessLocked) {
   EXPECT_TRUE(saver.find("/lock/enabled")->locked);
   auto cfg = xfceConfig(saver, power, true);
   auto a = assess(cfg, ScreenLockSettings{});
-  EXPECT_EQ(a.verdict, Verdict::kPass) << a.reason;
+  EXPECT_EQ(a.verdict, Verdict::kPass) << a.reason.english();
   EXPECT_EQ(a.idle_to_lock_seconds, 3 * 60 + 60);
   EXPECT_FALSE(cfg.enforced);
 }
@@ -413,22 +413,34 @@ TEST(ScreenLockParsersTest, XfceDefaultsAndClamping) {
   EXPECT_EQ(assess(xfceConfig(z, power, true), ScreenLockSettings{}).idle_to_lock_seconds, 600);
 }
 
+// The English of every step, one per line.
+std::string adviceText(const Advice& a) {
+  std::string out;
+  for (const auto& s : a.steps) out += s.english() + "\n";
+  return out;
+}
+
 TEST(ScreenLockParsersTest, RemediationNamesTheDesktopsOwnSettings) {
   ScreenLockSettings p;
-  EXPECT_NE(remediationFor(Desktop::kGnome, "gnome", p, 0)
-                .find("Open Settings → Privacy → Screen Lock and set Blank Screen Delay to 5 "
-                      "minutes or less"),
+  EXPECT_NE(adviceText(remediationFor(Desktop::kGnome, 45, "gnome", p, 0))
+                .find("Go to Privacy, then Screen.\nSet Blank Screen Delay to 5 minutes or less."),
             std::string::npos);
-  EXPECT_NE(remediationFor(Desktop::kKde, "kde", p, 5).find("System Settings → Screen Locking"),
+  EXPECT_NE(adviceText(remediationFor(Desktop::kKde, 5, "kde", p, 5)).find("Screen Locking"),
             std::string::npos);
-  EXPECT_NE(remediationFor(Desktop::kKde, "kde", p, 5).find("4 minutes or less"),
+  EXPECT_NE(adviceText(remediationFor(Desktop::kKde, 5, "kde", p, 5)).find("4 minutes or less"),
             std::string::npos);
-  EXPECT_NE(remediationFor(Desktop::kXfce, "xfce", p, 0).find("Xfce Screensaver"),
+  EXPECT_NE(adviceText(remediationFor(Desktop::kXfce, 0, "xfce", p, 0)).find("Xfce Screensaver"),
             std::string::npos);
+  EXPECT_NE(adviceText(remediationFor(Desktop::kCinnamon, 0, "cinnamon", p, 0))
+                .find("Open System Settings, then Screensaver."),
+            std::string::npos);
+  EXPECT_NE(adviceText(remediationFor(Desktop::kUnsupported, 0, "sway", p, 0)).find("sway"),
+            std::string::npos);
+  // One minute left: the singular.
+  p.max_idle_seconds = 60;
   EXPECT_NE(
-      remediationFor(Desktop::kCinnamon, "cinnamon", p, 0).find("System Settings → Screensaver"),
+      adviceText(remediationFor(Desktop::kGnome, 46, "gnome", p, 0)).find("1 minute or less."),
       std::string::npos);
-  EXPECT_NE(remediationFor(Desktop::kUnsupported, "sway", p, 0).find("sway"), std::string::npos);
 }
 
 }  // namespace

@@ -80,6 +80,76 @@ TEST(AgentBinaryTest, CheckSpeaksThePersonsLanguage) {
   EXPECT_EQ(js.out.find("Diskkryptering"), std::string::npos);
 }
 
+// The checks' own words in Danish (issue 16, item 2): the summary and the numbered steps of a
+// failing check, in `check` and in `status`; what is sent stays English with its advice code.
+TEST(AgentBinaryTest, CheckAndStatusSayWhatToDoInDanish) {
+  testing::TempDir dir;
+  std::string p = dir.write("policy.json", R"({"level":"standard","version":1,"checks":)"
+                                           R"({"disk_encryption":{"required":true}}})");
+  const std::string tree = std::string(HEARTH_FIXTURES_DIR) + "/linux/disk_encryption/plain_ext4";
+  auto agent = [&](const std::string& lang, std::vector<std::string> args) {
+    std::vector<std::string> argv{"/usr/bin/env",
+                                  "-i",
+                                  "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                                  "HEARTH_LOCALEDIR=" + testing::BuiltLocaleDir(),
+                                  "LANG=" + lang,
+                                  hearth::testing::AgentProgram()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv);
+  };
+  auto da = agent("da_DK.UTF-8", {"check", "--policy", p, "--root", tree});
+  ASSERT_EQ(da.exit_code, 1) << da.out << da.err;
+  EXPECT_NE(da.out.find("Rodfilsystemet / på vda er ikke krypteret"), std::string::npos) << da.out;
+  EXPECT_NE(da.out.find("Det skal du gøre:\n  Diskkryptering:\n"), std::string::npos) << da.out;
+  EXPECT_NE(da.out.find("    1. Kontakt din IT-support, hvis du er i tvivl eller har brug for "
+                        "hjælp.\n"),
+            std::string::npos)
+      << da.out;
+  EXPECT_NE(da.out.find("    2. Tag en sikkerhedskopi af dine filer"), std::string::npos) << da.out;
+  EXPECT_EQ(da.out.find("is not encrypted"), std::string::npos) << da.out;
+
+  auto en = agent("C.UTF-8", {"check", "--policy", p, "--root", tree});
+  EXPECT_NE(en.out.find("Root filesystem / on vda is not encrypted"), std::string::npos) << en.out;
+  EXPECT_NE(en.out.find("    2. Back up your files (external disk or cloud).\n"), std::string::npos)
+      << en.out;
+
+  // --json is what the agent would send: English, with the advice's stable code.
+  auto js = agent("da_DK.UTF-8", {"check", "--policy", p, "--root", tree, "--json"});
+  auto doc = json::parse(js.out);
+  ASSERT_TRUE(doc.ok()) << js.out;
+  const json::Value& check = doc->find("checks")->asArray().at(0);
+  EXPECT_EQ(check.find("summary")->asString(), "Root filesystem / on vda is not encrypted");
+  EXPECT_EQ(check.find("advice")->asArray().at(0).find("code")->asString(),
+            "disk_encryption.reinstall_encrypted");
+  EXPECT_EQ(js.out.find("krypteret"), std::string::npos);
+
+  // `status` shows the daemon's last result in the reader's language.
+  json::Value status = json::Value::object();
+  status.set("server", "https://hearth.example:8443");
+  status.set("device_id", "d-1");
+  status.set("level", "standard");
+  status.set("policy_version", 1);
+  status.set("last_check", "2026-12-07T10:00:00Z");
+  status.set("compliant", false);
+  status.set("checks", *doc->find("checks"));
+  status.set("spool_depth", 0);
+  dir.write("state/status.json", json::write(status));
+  auto st = agent("da_DK.UTF-8", {"status", "--state-dir", dir.path() + "/state"});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.out.find("Tilmeldt https://hearth.example:8443 som enhed d-1\n"), std::string::npos)
+      << st.out;
+  EXPECT_NE(st.out.find("  Diskkryptering: FEJL - Rodfilsystemet / på vda er ikke krypteret\n"),
+            std::string::npos)
+      << st.out;
+  EXPECT_NE(st.out.find("        1. Kontakt din IT-support"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("Rapporter, der venter på at blive sendt: 0\n"), std::string::npos)
+      << st.out;
+  auto st_en = agent("C.UTF-8", {"status", "--state-dir", dir.path() + "/state"});
+  EXPECT_NE(st_en.out.find("  Disk encryption: FAIL - Root filesystem / on vda is not encrypted"),
+            std::string::npos)
+      << st_en.out;
+}
+
 TEST(AgentBinaryTest, JsonOutputOnThisMachineHasEveryCheck) {
   auto r = RunProcess({hearth::testing::AgentProgram(), "check", "--json", "--policy",
                        std::string(HEARTH_SOURCE_DIR) + "/packaging/policy.example.json"});

@@ -20,8 +20,10 @@
 #include <gtest/gtest.h>
 
 #include "hearth/agent/notify.h"
+#include "hearth/i18n.h"
 #include "hearth/json.h"
 #include "hearth/system_view.h"
+#include "support/programs.h"
 #include "support/temp_dir.h"
 
 namespace hearth {
@@ -40,10 +42,10 @@ bool Executable(const std::string& p) { return ::access(p.c_str(), X_OK) == 0; }
 class UserProcess {
  public:
   UserProcess(const std::vector<std::string>& argv, uid_t uid, gid_t gid,
-              const std::string& stderr_file) {
+              const std::string& stderr_file, const std::string& lang = "C.UTF-8") {
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) return;
-    std::vector<std::string> env_strings = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/"};
+    std::vector<std::string> env_strings = {"PATH=/usr/bin:/bin", "LANG=" + lang, "HOME=/"};
     std::vector<char*> envp;
     for (auto& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
@@ -68,6 +70,7 @@ class UserProcess {
     out_ = out[0];
   }
   ~UserProcess() { stop(); }
+  pid_t pid() const { return pid_; }
   UserProcess(const UserProcess&) = delete;
   UserProcess& operator=(const UserProcess&) = delete;
 
@@ -230,6 +233,36 @@ class NotifyDbusTest : public ::testing::Test {
     return r;
   }
 
+  // The person's graphical session again, its leader `leader` (a process of theirs).
+  void sessionLedBy(pid_t leader) {
+    dir_.write("sessions/7", "# This is private data. Do not parse.\nUID=" + std::to_string(uid_) +
+                                 "\nUSER=" + user_ +
+                                 "\nACTIVE=1\nIS_DISPLAY=1\nSTATE=active\nREMOTE=0\n"
+                                 "TYPE=wayland\nCLASS=user\nDESKTOP=gnome\nSEAT=seat0\nLEADER=" +
+                                 std::to_string(leader) + "\n");
+  }
+
+  // A failing screen_lock result whose texts are messages, as the check makes them.
+  static Report failingWithSteps() {
+    CheckResult c;
+    c.id = "screen_lock";
+    c.verdict = Verdict::kFail;
+    c.required = true;
+    c.setSummary(i18n::Msg("screen locks after {1} s of inactivity (limit {2} s)",
+                           {i18n::Lit("900"), i18n::Lit("300")}));
+    Advice a;
+    a.code = "screen_lock.turn_on_auto_lock";
+    a.steps.push_back(i18n::Msg("Open System Settings."));
+    a.steps.push_back(
+        i18n::Msg("Set Blank Screen Delay to {1}.",
+                  {i18n::MsgN("{1} minute or less", "{1} minutes or less", 5, {i18n::Lit("5")})}));
+    c.addAdvice(std::move(a));
+    Report r;
+    r.level = "standard";
+    r.checks.push_back(c);
+    return r;
+  }
+
   testing::TempDir dir_;
   std::string user_;
   uid_t uid_ = 0;
@@ -279,6 +312,54 @@ TEST_F(NotifyDbusTest, ThePersonGetsTheExactTextOnceADayFromTheirOwnAccount) {
   ASSERT_TRUE(again.ok()) << again.status().toString();
   EXPECT_EQ(*again, 0);
   EXPECT_EQ(recorded().size(), 1u);
+}
+
+// Issue 16: the daemon runs in the C locale, the person's session in Danish; the notification
+// reaches them in Danish (read from their session leader's environment), and the daemon's own
+// locale is left alone.
+TEST_F(NotifyDbusTest, ThePersonReadsTheirSessionsLanguageNotTheDaemons) {
+  ASSERT_EQ(::setenv("HEARTH_LOCALEDIR", testing::BuiltLocaleDir().c_str(), 1), 0);
+  UserProcess leader({"/bin/sh", "-c", "echo ready; exec sleep 60"}, uid_, gid_,
+                     dir_.path() + "/leader.err", "da_DK.UTF-8");
+  ASSERT_EQ(leader.firstLine(10s), "ready");
+  sessionLedBy(leader.pid());
+  startService({"body"});
+  auto view = NewLiveSystemView();
+  auto desktops = agent::FindDesktops(*view, options());
+  ASSERT_EQ(desktops.size(), 1u);
+  EXPECT_EQ(desktops[0].languages, "da_DK.UTF-8");
+  std::ostringstream log;
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
+  auto sent = agent::NotifyFailures(*view, failingWithSteps(), options(), logger);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 1) << log.str();
+  auto calls = recorded();
+  ASSERT_EQ(calls.size(), 1u) << log.str();
+  EXPECT_EQ(Str(calls[0], "summary"), "Hearth: Skærmlåsen kræver din opmærksomhed");
+  EXPECT_EQ(Str(calls[0], "body"),
+            "1. Åbn Systemindstillinger.\n2. Sæt Forsinkelse før tom skærm til 5 minutter eller "
+            "mindre.");
+  // The process's own language did not change: C, English.
+  EXPECT_EQ(agent::NotificationTitle("screen_lock"), "Hearth: Screen lock needs attention");
+  ::unsetenv("HEARTH_LOCALEDIR");
+}
+
+TEST_F(NotifyDbusTest, AccountsServiceSaysTheLanguageWhenTheSessionDoesNot) {
+  ASSERT_EQ(::setenv("HEARTH_LOCALEDIR", testing::BuiltLocaleDir().c_str(), 1), 0);
+  dir_.write("accounts/" + user_, "[User]\nLanguage=da_DK.UTF-8\nXSession=gnome\n");
+  startService({"body"});
+  auto view = NewLiveSystemView();
+  agent::NotifyOptions o = options();
+  o.accounts_service_dir = dir_.path() + "/accounts";
+  std::ostringstream log;
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
+  auto sent = agent::NotifyFailures(*view, failingWithSteps(), o, logger);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 1) << log.str();
+  auto calls = recorded();
+  ASSERT_EQ(calls.size(), 1u) << log.str();
+  EXPECT_EQ(Str(calls[0], "summary"), "Hearth: Skærmlåsen kræver din opmærksomhed");
+  ::unsetenv("HEARTH_LOCALEDIR");
 }
 
 TEST_F(NotifyDbusTest, MarkupServersReceiveEscapedText) {

@@ -125,7 +125,7 @@ TEST_F(AgentRoundTripTest, OfflineReportsAreDeliveredOnceInOrder) {
   EXPECT_EQ(ReadFile(agent_ + "/last-report.json"), shown.out);  // byte for byte
   auto human = agent({"status"});
   EXPECT_NE(human.out.find("Reports waiting to be sent: 0"), std::string::npos) << human.out;
-  EXPECT_NE(human.out.find("disk_encryption"), std::string::npos);
+  EXPECT_NE(human.out.find("  Disk encryption: "), std::string::npos) << human.out;  // by its name
 }
 
 // The person at the PC sees what the company's server made of the last report (issue 14): the
@@ -163,7 +163,7 @@ TEST_F(AgentRoundTripTest, StatusShowsTheCompanysViewFromTheLastAcknowledgement)
     // (Its deadline, grace 0: since the first failing report, past, is shown beside it.)
     auto human = agent({"status"});
     size_t view_at = human.out.find(
-        "The company's view after the last report: meets the agreed level\n  disk_encryption: ");
+        "The company's view after the last report: meets the agreed level\n  Disk encryption: ");
     ASSERT_NE(view_at, std::string::npos) << when << ":\n" << human.out;
     std::string line = human.out.substr(view_at, human.out.find('\n', view_at + 70) - view_at);
     EXPECT_NE(line.find("exempted by IT until " + agent::PersonDate(until)), std::string::npos)

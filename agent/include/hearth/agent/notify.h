@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hearth/i18n.h"
 #include "hearth/log.h"
 #include "hearth/result.h"
 #include "hearth/status.h"
@@ -33,6 +34,9 @@ struct NotifyOptions {
   std::string busctl = "/usr/bin/busctl";
   // Per bus call (GetCapabilities, Notify); the process is killed a second after.
   std::chrono::seconds timeout{5};
+  // AccountsService's per-user files ("Language=da_DK.UTF-8"): the person's language when their
+  // session's processes do not say.
+  std::string accounts_service_dir = "/var/lib/AccountsService/users";
 };
 
 // A person at the PC whom a notification can reach.
@@ -41,6 +45,10 @@ struct Desktop {
   uint32_t uid = 0;
   std::string bus_address;  // e.g. unix:path=/run/user/1000/bus
   UserIdentity identity;    // what the sending command runs as
+  // The language the person chose (Catalog::ChosenLanguages of their session leader's
+  // environment, else AccountsService's Language=): "da_DK.UTF-8", "da:en"; "" when unknown
+  // (the agent's own language is used).
+  std::string languages;
 };
 
 // The people with a live graphical logind session (the screen_lock check's definition: CLASS=user,
@@ -48,6 +56,9 @@ struct Desktop {
 // <runtime_dir_root>/<uid>/bus and belongs to them. One entry per uid, ordered by uid. Accounts
 // come from /etc/passwd and /etc/group, or `getent passwd UID` for directory (LDAP, SSSD) users;
 // a session whose account cannot be found is skipped. Empty under --root (no live sessions).
+// Each desktop's `languages` come from /proc/<leader>/environ of its session (when the process is
+// the person's) or AccountsService: notifications are written in the person's language, not the
+// daemon's.
 std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& options = {});
 
 // For every required check that fails in `report`, tells each desktop once per `repeat_after`
@@ -68,11 +79,13 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
 
 // "Hearth: Screen lock needs attention": the title of the check's entry in Checks(); an id
 // without one is spelled out ("Hearth: Antivirus status needs attention").
-std::string NotificationTitle(std::string_view check_id);
+// In the language of `catalog` (the person's); the process's when it is null.
+std::string NotificationTitle(std::string_view check_id, const i18n::Catalog* catalog = nullptr);
 // The remediation (the summary when there is none), as valid UTF-8 without control characters
 // other than newline and tab, at most ~1000 bytes; `markup` escapes & < > for servers that
 // announce the body-markup capability.
-std::string NotificationBody(const CheckResult& check, bool markup);
+std::string NotificationBody(const CheckResult& check, bool markup,
+                             const i18n::Catalog* catalog = nullptr);
 // 16 hex digits naming "the same problem": the check id and the summary with every run of digits
 // replaced, so counts and ages that change from day to day ("pending for 9 days") do not make a
 // new problem, while different words do.
