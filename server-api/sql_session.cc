@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <Poco/Data/DataException.h>
+#include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
 #include <Poco/Data/SQLite/Utility.h>
 
@@ -60,6 +62,21 @@ void SqlSession::configure(Session& session) const {
     // A lock held by another session fails the statement after kLockWait instead of holding
     // the request (and the writer) for as long as the other session likes.
     session << "SET lock_timeout = " + wait, now;
+  }
+}
+
+void SqlSession::reconnect(Session& session) {
+  // Poco 1.11's Session::reconnect() opens a new libpq connection without freeing the broken
+  // one (its disconnect frees a working connection only): a PGconn and its buffers lost at each
+  // revive (LeakSanitizer saw them). PQreset (SessionHandle::reset) connects the same PGconn
+  // again, with the same parameters.
+  auto* pg = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(session.impl());
+  if (pg == nullptr) {
+    session.reconnect();
+    return;
+  }
+  if (!pg->handle().reset()) {
+    throw Poco::Data::ConnectionFailedException("PostgreSQL: the connection cannot be made again");
   }
 }
 

@@ -359,12 +359,14 @@ class SqlSession {
     try {
       if (session.isConnected()) return;
       drop();
-      session.reconnect();
+      reconnect(session);
       configure(session);
     } catch (...) {
       // Still unreachable: the next failure tries again.
     }
   }
+  // Connects the broken PostgreSQL `session` again. Throws Poco exceptions.
+  static void reconnect(Session& session);
   // Sets the session's lock wait (kLockWait). Throws Poco exceptions.
   void configure(Session& session) const;
   // Transactions on the writer. rollback() never throws; on SQLite it makes sure the session
