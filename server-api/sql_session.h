@@ -322,7 +322,7 @@ class SqlSession {
   std::unique_ptr<HotStatement> prepareHotOn(Reader& r, const std::string& q);
 
   // guard(what) for `fn` on `session`, with the outcome noted in health_ as a `kind` (a failure
-  // noted in `*hot_failure` by a hot statement counts as failed); after a failure, a PostgreSQL
+  // noted in `hot_failure` by a hot statement counts as failed); after a failure, a PostgreSQL
   // session whose connection broke is opened again (revive), `drop` called first.
   template <typename Fn, typename Drop>
   Status watched(HealthRecord::Kind kind, Session& session, HotFailure& hot_failure,
