@@ -2,6 +2,7 @@
 // Poco statement, which its connector prepares once).
 #include "hot_statement.h"
 
+#include <algorithm>
 #include <exception>
 #include <mutex>
 #include <sqlite3.h>
@@ -138,11 +139,26 @@ void KeepForever(std::unique_ptr<Poco::Data::Statement> st) {
 class PocoHotStatement final : public HotStatement {
  public:
   PocoHotStatement(std::function<Poco::Data::Session&()> session, std::string sql,
-                   OnFailure on_failure, std::function<bool(const std::exception&)> damaged)
+                   OnFailure on_failure, std::function<bool(const std::exception&)> damaged,
+                   std::shared_ptr<HotStatementSet> set)
       : HotStatement(std::move(sql)),
         session_(std::move(session)),
         on_failure_(std::move(on_failure)),
-        damaged_(std::move(damaged)) {}
+        damaged_(std::move(damaged)),
+        set_(std::move(set)) {
+    if (set_) set_->add(this);
+  }
+  ~PocoHotStatement() override {
+    if (set_) set_->remove(this);
+  }
+  PocoHotStatement(const PocoHotStatement&) = delete;
+  PocoHotStatement& operator=(const PocoHotStatement&) = delete;
+
+  // (A statement whose execution failed was handed to KeepForever already: statement_ is null.)
+  void drop() override {
+    statement_.reset();
+    bound_to_ = nullptr;
+  }
 
   StatusOr<size_t> execute() override {
     try {
@@ -186,11 +202,27 @@ class PocoHotStatement final : public HotStatement {
   std::function<Poco::Data::Session&()> session_;
   OnFailure on_failure_;
   std::function<bool(const std::exception&)> damaged_;
+  std::shared_ptr<HotStatementSet> set_;
   std::unique_ptr<Poco::Data::Statement> statement_;
   const void* bound_to_ = nullptr;
 };
 
 }  // namespace
+
+void HotStatementSet::add(HotStatement* st) {
+  std::lock_guard<std::mutex> lock(mu_);
+  statements_.push_back(st);
+}
+
+void HotStatementSet::remove(HotStatement* st) {
+  std::lock_guard<std::mutex> lock(mu_);
+  statements_.erase(std::remove(statements_.begin(), statements_.end(), st), statements_.end());
+}
+
+void HotStatementSet::dropAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (HotStatement* st : statements_) st->drop();
+}
 
 std::unique_ptr<HotStatement> NewSqliteHotStatement(SqliteStatementCache& cache, std::string sql,
                                                     HotStatement::OnFailure on_failure) {
@@ -199,9 +231,11 @@ std::unique_ptr<HotStatement> NewSqliteHotStatement(SqliteStatementCache& cache,
 
 std::unique_ptr<HotStatement> NewPocoHotStatement(
     std::function<Poco::Data::Session&()> session, std::string sql,
-    HotStatement::OnFailure on_failure, std::function<bool(const std::exception&)> damaged) {
-  return std::make_unique<PocoHotStatement>(session, std::move(sql), std::move(on_failure),
-                                            std::move(damaged));
+    HotStatement::OnFailure on_failure, std::function<bool(const std::exception&)> damaged,
+    std::shared_ptr<HotStatementSet> set) {
+  return std::make_unique<PocoHotStatement>(std::move(session), std::move(sql),
+                                            std::move(on_failure), std::move(damaged),
+                                            std::move(set));
 }
 
 }  // namespace hearth::server::sql

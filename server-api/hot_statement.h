@@ -1,16 +1,20 @@
-// A statement of a hot path (the ingest writer): prepared once, executed many times with
-// variables bound by reference, read at each execution (as Poco's use()/into()). Errors are
-// Status values naming the statement; no exception leaves execute().
+// A statement of a hot path (the ingest writer, device authentication on the readers): prepared
+// once per connection, executed many times with variables bound by reference, read at each
+// execution (as Poco's use()/into()). Errors are Status values naming the statement; no
+// exception leaves execute().
 //   SQLite: through SqliteStatementCache on the raw connection (Poco::Data 1.11 prepares a
 //   SQLite statement again at every execute(): a third of ingest's time).
-//   PostgreSQL: a Poco statement (its connector prepares once, PQprepare, and re-executes it
-//   with PQexecPrepared: nothing to gain there).
-// Made by SqlSession::prepareHot; executed on the writer, inside write() or transaction().
+//   PostgreSQL: a Poco statement kept across executions (its connector prepares it once,
+//   PQprepare and PQdescribePrepared, and re-executes it with PQexecPrepared; a statement made
+//   afresh for each execution costs four round trips, with a DEALLOCATE, instead of one).
+// Made by SqlSession::prepareHot (the writer: executed inside write() or transaction()) and
+// SqlSession::readHot (a reader session: executed inside it).
 #pragma once
 
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <variant>
@@ -58,6 +62,11 @@ class HotStatement {
   // read (SELECT). Errors: Unavailable naming the statement (also told to OnFailure).
   virtual StatusOr<size_t> execute() = 0;
 
+  // Forgets what it prepared on its connection (PostgreSQL: destroys its Poco statement while
+  // that connection is still open; the next execute() prepares it again). SQLite: nothing (its
+  // cache is reset with the connection). Not concurrently with execute().
+  virtual void drop() {}
+
   const std::string& sql() const { return sql_; }
 
  protected:
@@ -69,11 +78,29 @@ class HotStatement {
 // `sql` on the connection of `cache` (its statements live there, dropped when it is reopened).
 std::unique_ptr<HotStatement> NewSqliteHotStatement(SqliteStatementCache& cache, std::string sql,
                                                     HotStatement::OnFailure on_failure);
+// The Poco hot statements of one connection that is opened again in place (the writer):
+// dropAll() before it closes, so that no statement outlives the session it was prepared on
+// (Poco 1.11's PostgreSQL connector then loses its last result: LeakSanitizer saw it).
+// Thread-safe; a statement enrols itself when made and leaves when destroyed.
+class HotStatementSet {
+ public:
+  void add(HotStatement* st);
+  void remove(HotStatement* st);
+  // drop() of every statement enrolled. REQUIRES: none of them executes meanwhile.
+  void dropAll();
+
+ private:
+  std::mutex mu_;
+  std::vector<HotStatement*> statements_;
+};
+
 // `sql` (placeholders already `$n`) as a Poco statement on the session `session()` returns at
-// each execution (bound again when it is another one, or after a failure). `damaged` tells
-// whether an exception says the database is damaged (SqlSession::isDamage).
+// each execution (bound again when it is another one, after a failure or a drop()). `damaged`
+// tells whether an exception says the database is damaged (SqlSession::isDamage). `set` (may be
+// null): the statement enrols there for its whole life.
 std::unique_ptr<HotStatement> NewPocoHotStatement(
     std::function<Poco::Data::Session&()> session, std::string sql,
-    HotStatement::OnFailure on_failure, std::function<bool(const std::exception&)> damaged);
+    HotStatement::OnFailure on_failure, std::function<bool(const std::exception&)> damaged,
+    std::shared_ptr<HotStatementSet> set = nullptr);
 
 }  // namespace hearth::server::sql

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <Poco/Data/DataException.h>
+#include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
 #include <Poco/Data/SQLite/Utility.h>
 
@@ -63,19 +65,30 @@ void SqlSession::configure(Session& session) const {
   }
 }
 
-void SqlSession::revive(Session& session) noexcept {
-  if (dialect_ != Dialect::kPostgres) return;
-  try {
-    if (session.isConnected()) return;
+void SqlSession::reconnect(Session& session) {
+  // Poco 1.11's Session::reconnect() opens a new libpq connection without freeing the broken
+  // one (its disconnect frees a working connection only): a PGconn and its buffers lost at each
+  // revive (LeakSanitizer saw them). PQreset (SessionHandle::reset) connects the same PGconn
+  // again, with the same parameters.
+  auto* pg = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(session.impl());
+  if (pg == nullptr) {
     session.reconnect();
-    configure(session);
-  } catch (...) {
-    // Still unreachable: the next failure tries again.
+    return;
+  }
+  if (!pg->handle().reset()) {
+    throw Poco::Data::ConnectionFailedException("PostgreSQL: the connection cannot be made again");
   }
 }
 
+size_t NextReaderStatementsSlot() {
+  static std::atomic<size_t> next{0};
+  return next.fetch_add(1);
+}
+
 void SqlSession::openWriter(bool read_only) {
-  hot_cache_.reset(nullptr);  // its statements belong to the connection about to close
+  // The hot statements belong to the connection about to close: dropped while it is open.
+  hot_cache_.reset(nullptr);
+  hot_set_->dropAll();
   writer_ = std::make_unique<Session>(connector_, connection_);
   if (read_only && dialect_ == Dialect::kPostgres) {
     *writer_ << "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", now;
@@ -96,6 +109,9 @@ void SqlSession::openReaders() {
     auto r = std::make_unique<Reader>();
     r->session = std::make_unique<Session>(connector_, connection_);
     configure(*r->session);
+    if (dialect_ == Dialect::kSqlite) {
+      r->cache.reset(Poco::Data::SQLite::Utility::dbHandle(*r->session));
+    }
     readers_.push_back(std::move(r));
   }
 }
@@ -156,7 +172,20 @@ std::unique_ptr<HotStatement> SqlSession::prepareHot(const std::string& q) {
   auto note = [this](const Status& s, bool damaged) { hot_failure_.emplace(s.message(), damaged); };
   if (dialect_ == Dialect::kSqlite) return NewSqliteHotStatement(hot_cache_, q, note);
   auto writer = [this]() -> Session& { return *writer_; };
-  return NewPocoHotStatement(writer, rewrite(q), note, [this](const std::exception& e) {
+  return NewPocoHotStatement(
+      writer, rewrite(q), note,
+      [this](const std::exception& e) {
+        const auto* poco = dynamic_cast<const Poco::Exception*>(&e);
+        return poco != nullptr && isDamage(*poco);
+      },
+      hot_set_);
+}
+
+std::unique_ptr<HotStatement> SqlSession::prepareHotOn(Reader& r, const std::string& q) {
+  auto note = [&r](const Status& s, bool damaged) { r.hot_failure.emplace(s.message(), damaged); };
+  if (dialect_ == Dialect::kSqlite) return NewSqliteHotStatement(r.cache, q, note);
+  auto session = [&r]() -> Session& { return *r.session; };
+  return NewPocoHotStatement(session, rewrite(q), note, [this](const std::exception& e) {
     const auto* poco = dynamic_cast<const Poco::Exception*>(&e);
     return poco != nullptr && isDamage(*poco);
   });

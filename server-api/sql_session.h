@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -82,6 +83,26 @@ class HealthRecord {
   Outcome read_, write_;
   std::string damage_;
 };
+
+// The hot statements of a read path on one reader session, with the variables they are bound
+// to (SqlSession::readHot): a subclass makes them in its constructor with `prepare` (SQL with `?`
+// placeholders) and binds them to its own members.
+class ReaderStatements {
+ public:
+  using Prepare = std::function<std::unique_ptr<HotStatement>(const std::string& q)>;
+  ReaderStatements() = default;
+  virtual ~ReaderStatements() = default;
+  ReaderStatements(const ReaderStatements&) = delete;
+  ReaderStatements& operator=(const ReaderStatements&) = delete;
+};
+
+// A small number for each ReaderStatements type, its place in a reader's list.
+size_t NextReaderStatementsSlot();
+template <typename T>
+size_t ReaderStatementsSlot() {
+  static const size_t slot = NextReaderStatementsSlot();
+  return slot;
+}
 
 // Thread-safe: writes are serialised on the writer session (the server batches them above this:
 // group commit); reads run on the reader sessions, so they never wait behind the writer's commit
@@ -164,7 +185,9 @@ class SqlSession {
   template <typename Fn>
   Status write(const char* what, Fn&& fn) {
     std::lock_guard<std::mutex> lock(mu_);
-    return watched(HealthRecord::Kind::kWrite, *writer_, what, std::forward<Fn>(fn));
+    return watched(
+        HealthRecord::Kind::kWrite, *writer_, hot_failure_, what, [this] { hot_set_->dropAll(); },
+        std::forward<Fn>(fn));
   }
   // Runs `fn` in one transaction on the writer session, under the writer lock: committed when it
   // returns OK, rolled back when it returns an error or throws (then guard(what)).
@@ -199,8 +222,32 @@ class SqlSession {
   template <typename Fn>
   Status read(const char* what, Fn&& fn) {
     ReaderLease lease = reader();
-    Session& db = lease.session();
-    return watched(HealthRecord::Kind::kRead, db, what, [&]() -> Status { return fn(db); });
+    Reader& r = lease.reader();
+    return watched(
+        HealthRecord::Kind::kRead, *r.session, r.hot_failure, what, [&r] { r.hot.clear(); },
+        [&]() -> Status { return fn(*r.session); });
+  }
+
+  // Runs `fn(T&)` on a leased reader session with that session's T: a read path's hot
+  // statements and the variables they are bound to, made as T(prepare) at their first use on
+  // that session (T derives from ReaderStatements) and kept with it. guard(what); a hot
+  // statement that fails is a failed read in health().
+  template <typename T, typename Fn>
+  Status readHot(const char* what, Fn&& fn) {
+    static_assert(std::is_base_of_v<ReaderStatements, T>);
+    ReaderLease lease = reader();
+    Reader& r = lease.reader();
+    const size_t slot = ReaderStatementsSlot<T>();
+    return watched(
+        HealthRecord::Kind::kRead, *r.session, r.hot_failure, what, [&r] { r.hot.clear(); },
+        [&]() -> Status {
+          if (r.hot.size() <= slot) r.hot.resize(slot + 1);
+          if (!r.hot[slot]) {
+            r.hot[slot] =
+                std::make_unique<T>([&](const std::string& q) { return prepareHotOn(r, q); });
+          }
+          return fn(static_cast<T&>(*r.hot[slot]));
+        });
   }
 
   // What the latest reads and writes met (see HealthRecord::status).
@@ -247,35 +294,46 @@ class SqlSession {
   }
 
  private:
+  // A hot statement's failure since a write or read began (its message, whether it says
+  // damaged): HotStatement returns a Status, not an exception.
+  using HotFailure = std::optional<std::pair<std::string, bool>>;
+
   static constexpr int kReaders = 4;
+  // A reader session and what is prepared on it; the members after `session` go before it.
   struct Reader {
     std::mutex mu;
     std::unique_ptr<Session> session;
+    SqliteStatementCache cache;  // SQLite: its hot statements' connection (session's)
+    std::vector<std::unique_ptr<ReaderStatements>> hot;  // by ReaderStatementsSlot
+    HotFailure hot_failure;
   };
-  // A reader session held for one read method.
+  // A reader held for one read method.
   class ReaderLease {
    public:
-    explicit ReaderLease(Reader& r) : lock_(r.mu), session_(*r.session) {}
-    Session& session() { return session_; }
+    explicit ReaderLease(Reader& r) : lock_(r.mu), reader_(r) {}
+    Reader& reader() { return reader_; }
 
    private:
     std::unique_lock<std::mutex> lock_;
-    Session& session_;
+    Reader& reader_;
   };
   ReaderLease reader();
+  // `q` as a hot statement on reader `r` (REQUIRES: leased).
+  std::unique_ptr<HotStatement> prepareHotOn(Reader& r, const std::string& q);
 
-  // guard(what) for `fn` on `session`, with the outcome noted in health_ as a `kind`; after a
-  // failure, a PostgreSQL session whose connection broke is opened again (revive).
-  template <typename Fn>
-  Status watched(HealthRecord::Kind kind, Session& session, const char* what, Fn&& fn) {
-    if (kind == HealthRecord::Kind::kWrite) hot_failure_.reset();  // this write's own only
+  // guard(what) for `fn` on `session`, with the outcome noted in health_ as a `kind` (a failure
+  // noted in `hot_failure` by a hot statement counts as failed); after a failure, a PostgreSQL
+  // session whose connection broke is opened again (revive), `drop` called first.
+  template <typename Fn, typename Drop>
+  Status watched(HealthRecord::Kind kind, Session& session, HotFailure& hot_failure,
+                 const char* what, Drop&& drop, Fn&& fn) {
+    hot_failure.reset();  // this write's (or read's) own only
     try {
       Status s = fn();
-      if (kind == HealthRecord::Kind::kWrite && hot_failure_) {
-        // A hot statement failed (HotStatement: a Status, not an exception).
-        health_.failed(kind, std::string(what) + ": " + hot_failure_->first, hot_failure_->second);
-        hot_failure_.reset();
-        revive(session);
+      if (hot_failure) {
+        health_.failed(kind, std::string(what) + ": " + hot_failure->first, hot_failure->second);
+        hot_failure.reset();
+        revive(session, drop);
       } else {
         health_.ok(kind);
       }
@@ -283,7 +341,7 @@ class SqlSession {
     } catch (const Poco::Exception& e) {
       Status s = UnavailableError(std::string(what) + ": " + e.displayText());
       health_.failed(kind, s.message(), isDamage(e));
-      revive(session);
+      revive(session, drop);
       return s;
     } catch (const std::exception& e) {
       return InternalError(std::string(what) + ": " + e.what());
@@ -293,9 +351,22 @@ class SqlSession {
   bool isDamage(const Poco::Exception& e) const;
   // PostgreSQL: when `session`'s connection is broken (the server restarted, the connection was
   // terminated), connects it again, so the store works again without a restart once the
-  // database does. The writer's prepared statements are gone with the old connection: their
-  // next use fails once (SqlStore prepares them again). Never throws.
-  void revive(Session& session) noexcept;
+  // database does. Its hot statements are dropped first (`drop()`: they are prepared again on
+  // the new connection at their next use). Never throws.
+  template <typename Drop>
+  void revive(Session& session, Drop&& drop) noexcept {
+    if (dialect_ != Dialect::kPostgres) return;
+    try {
+      if (session.isConnected()) return;
+      drop();
+      reconnect(session);
+      configure(session);
+    } catch (...) {
+      // Still unreachable: the next failure tries again.
+    }
+  }
+  // Connects the broken PostgreSQL `session` again. Throws Poco exceptions.
+  static void reconnect(Session& session);
   // Sets the session's lock wait (kLockWait). Throws Poco exceptions.
   void configure(Session& session) const;
   // Transactions on the writer. rollback() never throws; on SQLite it makes sure the session
@@ -325,9 +396,10 @@ class SqlSession {
   // SQLite: the hot statements' connection (the writer's), after writer_: finalized before it
   // closes, reset whenever the writer is opened again.
   SqliteStatementCache hot_cache_;
-  // A hot statement's failure since the write began (its message, whether it says damaged);
-  // under the writer lock.
-  std::optional<std::pair<std::string, bool>> hot_failure_;
+  // PostgreSQL: the writer's hot statements, dropped before the writer's session closes.
+  std::shared_ptr<HotStatementSet> hot_set_ = std::make_shared<HotStatementSet>();
+  // A hot statement's failure since the write began; under the writer lock.
+  HotFailure hot_failure_;
   std::vector<std::unique_ptr<Reader>> readers_;
   std::atomic<size_t> next_reader_{0};
   HealthRecord health_;

@@ -192,8 +192,8 @@ class SqlStore final : public Store {
     // SQLite: read once per batch (readBatchStanding), each level's newest policy version and
     // whether any exemption is in force at all (only then are a device's exemptions read); its
     // writer transaction excludes every other writer, so they hold for the whole batch.
-    // PostgreSQL: read per report with the device, after its row lock (another server may
-    // change them during the batch).
+    // PostgreSQL: read per report (select_standing), after the device's row lock (another
+    // server may change them during the batch).
     std::map<std::string, int64_t> policy_versions;
     bool any_exemptions = false;
     std::vector<std::string> state_ids, state_verdicts, state_since, state_fix_by, state_grace_from,
@@ -201,7 +201,7 @@ class SqlStore final : public Store {
     std::vector<Poco::Int64> state_required;
     std::unique_ptr<HotStatement> insert_report, select_device, select_below, select_reused,
         select_highest, update_seen, update_device, select_states, insert_state, update_state,
-        update_standing, select_exemptions, insert_event, insert_device_event;
+        update_standing, select_exemptions, insert_event, insert_device_event, select_standing;
   };
   // The grace days of each check of one level's policy version (Policy::checks' grace_days).
   struct GracePeriods {

@@ -1,7 +1,7 @@
 // Prepared SQLite statements kept across executions on one raw connection, keyed by their SQL.
 // Poco::Data 1.11 prepares a SQLite statement again (sqlite3_prepare_v2) at every execute():
 // on the ingest path that was about a third of the writer's time (issue 14's 10 % figure). Only
-// SqlSession uses this, for its hot statements (hot_statement.h).
+// SqlSession uses this, for its hot statements (hot_statement.h): one cache per connection.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +16,7 @@ struct sqlite3_stmt;
 
 namespace hearth::server::sql {
 
-// Not thread-safe: used on the writer connection, under the writer lock.
+// Not thread-safe: used on one connection under its lock (the writer's, or a reader's lease).
 class SqliteStatementCache {
  public:
   SqliteStatementCache() = default;

@@ -105,6 +105,22 @@ struct DeviceRows {
   }
 };
 
+// deviceForAuth's read, on every request of a device: prepared once per reader session (made
+// afresh, it cost PostgreSQL a parse and a plan per request, more than any statement of the
+// report's ingest).
+struct AuthRead final : ReaderStatements {
+  explicit AuthRead(const Prepare& prepare)
+      : select(
+            prepare("SELECT level, cert_serial, cert_key_sha256, retired_at, pending_cert_serial, "
+                    "pending_cert_key_sha256 FROM devices WHERE device_id = ?")) {
+    select->use(id).into(level).into(serial).into(key).into(retired).into(pending).into(
+        pending_key);
+  }
+  std::string id, level, serial;
+  Nullable<std::string> key, retired, pending, pending_key;
+  std::unique_ptr<HotStatement> select;
+};
+
 }  // namespace
 
 StatusOr<DeviceRecord> SqlStore::enrollDevice(const std::string& secret_hash,
@@ -226,26 +242,21 @@ StatusOr<DeviceRecord> SqlStore::getDevice(const std::string& device_id) {
 
 StatusOr<DeviceRecord> SqlStore::deviceForAuth(const std::string& device_id) {
   std::optional<DeviceRecord> found;
-  Status s = db_.read("read device", [&](Session& db) -> Status {
-    std::string id = device_id, level, serial;
-    Nullable<std::string> key, retired, pending, pending_key;
-    size_t n = db_.execOn(db,
-                          "SELECT level, cert_serial, cert_key_sha256, retired_at, "
-                          "pending_cert_serial, pending_cert_key_sha256 FROM devices "
-                          "WHERE device_id = ?",
-                          [&](Statement& st) {
-                            st, use(id), into(level), into(serial), into(key), into(retired),
-                                into(pending), into(pending_key);
-                          });
+  Status s = db_.readHot<AuthRead>("read device", [&](AuthRead& a) -> Status {
+    a.id = device_id;
+    a.level.clear();
+    a.serial.clear();
+    a.key = a.retired = a.pending = a.pending_key = Nullable<std::string>();
+    HEARTH_ASSIGN_OR_RETURN(size_t n, a.select->execute());
     if (n == 0) return OkStatus();
     DeviceRecord d;
     d.device_id = device_id;
-    d.level = level;
-    d.cert_serial = serial;
-    if (!key.isNull()) d.cert_key_sha256 = key.value();
-    if (!retired.isNull()) d.retired_at = parseTime(retired.value());
-    if (!pending.isNull()) d.pending_cert_serial = pending.value();
-    if (!pending_key.isNull()) d.pending_cert_key_sha256 = pending_key.value();
+    d.level = a.level;
+    d.cert_serial = a.serial;
+    if (!a.key.isNull()) d.cert_key_sha256 = a.key.value();
+    if (!a.retired.isNull()) d.retired_at = parseTime(a.retired.value());
+    if (!a.pending.isNull()) d.pending_cert_serial = a.pending.value();
+    if (!a.pending_key.isNull()) d.pending_cert_key_sha256 = a.pending_key.value();
     found = std::move(d);
     return OkStatus();
   });

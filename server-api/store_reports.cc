@@ -200,21 +200,11 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
   // approval, in one round trip before the report is stored. Its owner only when IT set it
   // (kItOwnerSources), else ''. On PostgreSQL the row is locked until commit: another server
   // deciding the same device (its own ingest, an exemption, the expiry pass) reads it after this
-  // one's event, not before (one event, not two); its level's newest policy version (for grace
-  // periods) and whether any exemption names it or its owner (only then are they read) come in the
-  // same read, as another server may have changed them during the batch. On SQLite they are read
-  // once per batch (readBatchStanding): its writer transaction excludes every other writer.
+  // one's event, not before (one event, not two).
   s->select_device = db_.prepareHot(
       std::string("SELECT d.last_sequence, d.machine_id, d.pending, d.level, CASE WHEN "
                   "d.owner_source IN ") +
       kItOwnerSources + " THEN COALESCE(d.owner, '') ELSE '' END, d.failing_since, d.alerted" +
-      (db_.dialect() == Dialect::kPostgres
-           ? std::string(", COALESCE((SELECT MAX(p.version) FROM policies p WHERE p.level = "
-                         "d.level), 0), (SELECT COUNT(*) FROM exemptions e WHERE e.revoked_at IS "
-                         "NULL AND e.expired_at IS NULL AND (e.device_id = d.device_id OR (e.owner "
-                         "= d.owner AND d.owner_source IN ") +
-                 kItOwnerSources + ")))"
-           : std::string()) +
       " FROM devices d WHERE d.device_id = ?" + rowLock("d"));
   s->select_device->use(s->device)
       .into(s->last_seq)
@@ -224,8 +214,23 @@ SqlStore::IngestStatements& SqlStore::ingestStatements() {
       .into(s->owner)
       .into(s->failing_since)
       .into(s->alerted);
+  // PostgreSQL: the level's newest policy version (for grace periods) and whether any exemption
+  // in force names the device or its IT-set owner (only then are they read), as another server
+  // may have changed them during the batch. A statement of their own, after the device's lock
+  // is taken: a subquery of the locking SELECT would read them as they were before it waited
+  // for another server's transaction on the device (READ COMMITTED re-reads the locked row
+  // only). On SQLite they are read once per batch (readBatchStanding): its writer transaction
+  // excludes every other writer.
   if (db_.dialect() == Dialect::kPostgres) {
-    s->select_device->into(s->policy_version).into(s->exemptions);
+    s->select_standing = db_.prepareHot(
+        "SELECT COALESCE((SELECT MAX(p.version) FROM policies p WHERE p.level = ?), 0), "
+        "(SELECT COUNT(*) FROM exemptions e WHERE e.revoked_at IS NULL AND e.expired_at IS NULL "
+        "AND (e.device_id = ? OR (e.owner = ? AND e.owner <> '')))");
+    s->select_standing->use(s->level)
+        .use(s->device)
+        .use(s->owner)
+        .into(s->policy_version)
+        .into(s->exemptions);
   }
   s->update_device = db_.prepareHot(
       "UPDATE devices SET last_seen = ?, agent_version = ?, machine_id = ?, last_sequence = ?, "
@@ -375,11 +380,6 @@ StatusOr<IngestResult> SqlStore::ingestOne(const NewReport& r) {
     HEARTH_RETURN_IF_ERROR(s.select_below->execute().status());
     return ingestResult(IngestOutcome::kDuplicate, s.last_seq);
   }
-  if (db_.dialect() == Dialect::kSqlite) {
-    auto version = s.policy_versions.find(s.level);
-    s.policy_version = version == s.policy_versions.end() ? 0 : version->second;
-    s.exemptions = s.any_exemptions ? 1 : 0;
-  }
   IngestResult stored = ingestResult(IngestOutcome::kStored, s.last_seq);
 
   // The device's latest state follows the highest sequence, not arrival order: a report sent
@@ -387,6 +387,13 @@ StatusOr<IngestResult> SqlStore::ingestOne(const NewReport& r) {
   if (s.seq < s.last_seq) {
     HEARTH_RETURN_IF_ERROR(s.update_seen->execute().status());
     return stored;
+  }
+  if (s.select_standing) {
+    HEARTH_RETURN_IF_ERROR(s.select_standing->execute().status());
+  } else {
+    auto version = s.policy_versions.find(s.level);
+    s.policy_version = version == s.policy_versions.end() ? 0 : version->second;
+    s.exemptions = s.any_exemptions ? 1 : 0;
   }
   s.agent = r.agent_version;
   s.machine = r.machine_id;

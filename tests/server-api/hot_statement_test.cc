@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
@@ -20,6 +21,8 @@
 namespace hearth::server::sql {
 namespace {
 
+using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
+
 class HotStatementTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -28,7 +31,9 @@ class HotStatementTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "postgresql") {
       pg_ = std::make_unique<testing::PostgresSchema>("hot");
       if (pg_->uri().empty()) GTEST_SKIP() << "HEARTH_TEST_PG_URI is not set";
-      auto conninfo = PostgresUriToConninfo(pg_->uri());
+      // Its connections are named, to be told from other tests' (terminated in one test).
+      app_ = "hearth_hot_" + std::to_string(::getpid());
+      auto conninfo = PostgresUriToConninfo(pg_->uri() + "&application_name=" + app_);
       ASSERT_TRUE(conninfo.ok()) << conninfo.status().toString();
       db_ = std::make_unique<SqlSession>(Dialect::kPostgres, "PostgreSQL", *conninfo);
     } else {
@@ -52,6 +57,7 @@ class HotStatementTest : public ::testing::TestWithParam<std::string> {
 
   testing::TempDir dir_;
   std::unique_ptr<testing::PostgresSchema> pg_;
+  std::string app_;
   std::unique_ptr<SqlSession> db_;
 };
 
@@ -173,6 +179,87 @@ TEST_P(HotStatementTest, ReopeningTheWriterDropsThePreparedStatementsAndTheyWork
   ASSERT_TRUE(s.ok()) << s.toString();
   EXPECT_EQ(count, 2);
   EXPECT_EQ(db_->hotStatementsPrepared(), sqlite() ? 2u : 0u);
+}
+
+// A read path's statements on the reader sessions (SqlSession::readHot): made once per reader,
+// reading what the writer committed at each execution; on PostgreSQL a reader whose connection
+// was terminated fails that read (a failed read in health()), then connects again and prepares
+// them again.
+struct NameRead final : ReaderStatements {
+  explicit NameRead(const Prepare& prepare) : select(prepare("SELECT name FROM t WHERE id = ?")) {
+    select->use(id).into(name);
+    ++made;
+  }
+  Poco::Int64 id = 0;
+  std::string name;
+  std::unique_ptr<HotStatement> select;
+  static inline int made = 0;
+};
+
+TEST_P(HotStatementTest, AReadPathsStatementsArePreparedOncePerReaderAndSurviveALostConnection) {
+  ASSERT_TRUE(guard("readers", [&] {
+                db_->openReaders();
+                return OkStatus();
+              }).ok());
+  NameRead::made = 0;
+  auto nameOf = [&](Poco::Int64 id) -> StatusOr<std::string> {
+    std::string got;
+    Status s = db_->readHot<NameRead>("read name", [&](NameRead& r) -> Status {
+      r.id = id;
+      r.name = "none";
+      HEARTH_RETURN_IF_ERROR(r.select->execute().status());
+      got = r.name;
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return got;
+  };
+  for (int i = 1; i <= 20; ++i) {
+    Poco::Int64 id = i;
+    std::string name = "name-" + std::to_string(i);
+    ASSERT_TRUE(db_->write("insert",
+                           [&] {
+                             db_->exec("INSERT INTO t(id, name) VALUES (?, ?)",
+                                       [&](Statement& st) { st, use(id), use(name); });
+                             return OkStatus();
+                           })
+                    .ok());
+    auto got = nameOf(i);
+    ASSERT_TRUE(got.ok()) << got.status().toString();
+    EXPECT_EQ(*got, name);
+    EXPECT_EQ(*nameOf(i + 100), "none");  // no row: the variable as it was
+  }
+  // One per reader session at most, however many reads.
+  EXPECT_GE(NameRead::made, 1);
+  EXPECT_LE(NameRead::made, 4);
+  EXPECT_TRUE(db_->health().ok()) << db_->health().toString();
+  if (sqlite()) return;
+
+  // The session's connections are terminated (the readers, the writer too).
+  auto conninfo = PostgresUriToConninfo(pg_->uri());
+  Session other("PostgreSQL", *conninfo);
+  Poco::Int64 terminated = 0;
+  other << "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+           "application_name = '" +
+               app_ + "'",
+      into(terminated), now;
+  EXPECT_EQ(terminated, 5);
+  // Each reader fails once (at most), then connects again and prepares its statement again.
+  int failed = 0;
+  for (int i = 0; i < 12; ++i) {
+    auto got = nameOf(1);
+    if (!got.ok()) {
+      ++failed;
+      EXPECT_FALSE(db_->health().ok());
+      continue;
+    }
+    EXPECT_EQ(*got, "name-1");
+  }
+  EXPECT_GE(failed, 1);
+  EXPECT_LE(failed, 4);
+  auto got = nameOf(2);
+  ASSERT_TRUE(got.ok()) << got.status().toString();
+  EXPECT_EQ(*got, "name-2");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HotStatementTest, ::testing::Values("sqlite", "postgresql"));

@@ -5,6 +5,7 @@
 // the sort by failing_since with its cursor, and feed events naming hostname and owner.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <set>
@@ -12,6 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
 #include <gtest/gtest.h>
 
 #include "device_render.h"
@@ -970,6 +974,117 @@ TEST_P(StandingStoreTest, TwoServersDecidingTheSameDevicesRaiseOneDeviceEventEac
         << "round " << round;
   }
   EXPECT_EQ(events({"device_noncompliant"}).size(), static_cast<size_t>(kRaceDevices * 4));
+}
+
+// Another server's transaction holds dev-1's row (as a server deciding it does: SELECT ... FOR
+// UPDATE) while it grants an exemption or stores a policy; this server's report for dev-1 waits
+// for that lock and must then decide the device with what the other committed. (On PostgreSQL,
+// a subquery of the locking SELECT read them as they were before the wait: the report ignored
+// the exemption, or the new grace period.)
+class HeldDevice {
+ public:
+  // Opens a connection of its own on `uri` (a raw one, as another server's), locks `device`'s
+  // row and runs `sql` in the same transaction, uncommitted.
+  HeldDevice(const std::string& uri, bool postgres, const std::string& device,
+             const std::vector<std::string>& sql)
+      : postgres_(postgres) {
+    if (postgres_) {
+      Poco::Data::PostgreSQL::Connector::registerConnector();
+      auto conninfo = PostgresUriToConninfo(uri);
+      EXPECT_TRUE(conninfo.ok());
+      session_ = std::make_unique<Poco::Data::Session>("PostgreSQL", *conninfo);
+      watcher_ = std::make_unique<Poco::Data::Session>("PostgreSQL", *conninfo);
+      *session_ << "SELECT pg_backend_pid()", Poco::Data::Keywords::into(pid_),
+          Poco::Data::Keywords::now;
+      session_->begin();
+      std::string id = device;
+      *session_ << "SELECT device_id FROM devices WHERE device_id = $1 FOR UPDATE",
+          Poco::Data::Keywords::use(id), Poco::Data::Keywords::now;
+    } else {
+      Poco::Data::SQLite::Connector::registerConnector();
+      session_ = std::make_unique<Poco::Data::Session>("SQLite", uri);
+      *session_ << "BEGIN IMMEDIATE", Poco::Data::Keywords::now;
+    }
+    for (const auto& q : sql) *session_ << q, Poco::Data::Keywords::now;
+  }
+  // Waits until another connection waits for this one's lock (PostgreSQL; SQLite, whose
+  // writer waits in its busy handler, unseen: a moment).
+  void awaitWaiter() {
+    if (!postgres_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      return;
+    }
+    for (int i = 0; i < 500; ++i) {
+      Poco::Int64 waiting = 0;
+      *watcher_ << "SELECT COUNT(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+          Poco::Data::Keywords::use(pid_), Poco::Data::Keywords::into(waiting),
+          Poco::Data::Keywords::now;
+      if (waiting > 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "nobody waited for the device's lock";
+  }
+  void commit() {
+    if (postgres_) {
+      session_->commit();
+    } else {
+      *session_ << "COMMIT", Poco::Data::Keywords::now;
+    }
+  }
+
+ private:
+  bool postgres_;
+  Poco::Int32 pid_ = 0;
+  std::unique_ptr<Poco::Data::Session> session_, watcher_;
+};
+
+TEST_P(StandingStoreTest, AReportWaitingForAnotherServersLockSeesTheExemptionItGranted) {
+  policy("standard", 1, std::nullopt);
+  enroll("dev-1");
+  report("dev-1", "fail", kT0);
+  ASSERT_EQ(store_->getDevice("dev-1")->status, "noncompliant");
+  const std::string until = formatRfc3339(kT0 + hours(48));
+  HeldDevice other(uri_, GetParam() == "postgresql", "dev-1",
+                   {"INSERT INTO exemptions(device_id, check_id, until_at, reason, created_at, "
+                    "created_by) VALUES ('dev-1', 'vpn', '" +
+                    until + "', 'r', '" + formatRfc3339(kT0) + "', 'other')"});
+  std::thread reporting([&] { report("dev-1", "fail", kT0 + hours(1)); });
+  other.awaitWaiter();
+  other.commit();
+  reporting.join();
+  auto d = store_->getDevice("dev-1");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->status, "compliant");
+  ASSERT_NE(check(*d, "vpn"), nullptr);
+  const json::Value* exempt = check(*d, "vpn")->find("exempt_until");
+  ASSERT_NE(exempt, nullptr);
+  EXPECT_EQ(exempt->isString() ? exempt->asString() : "", until);
+}
+
+TEST_P(StandingStoreTest, AReportWaitingForAnotherServersLockUsesThePolicyItStored) {
+  policy("standard", 1, std::nullopt);
+  enroll("dev-1");
+  report("dev-1", "fail", kT0);
+  ASSERT_EQ(store_->getDevice("dev-1")->status, "noncompliant");
+  // Version 2 gives vpn 10 days of grace.
+  const std::string body =
+      "{\"level\":\"standard\",\"version\":2,\"checks\":{\"vpn\":{\"required\":true,"
+      "\"company_addresses\":[\"10.0.0.1\"],\"grace_days\":10},\"screen_lock\":{\"required\":"
+      "true}}}";
+  HeldDevice other(uri_, GetParam() == "postgresql", "dev-1",
+                   {"INSERT INTO policies(level, version, body, signature, created_at) VALUES "
+                    "('standard', 2, '" +
+                    body + "', 'sig', '" + formatRfc3339(kT0) + "')"});
+  std::thread reporting([&] { report("dev-1", "fail", kT0 + hours(1)); });
+  other.awaitWaiter();
+  other.commit();
+  reporting.join();
+  auto d = store_->getDevice("dev-1");
+  ASSERT_TRUE(d.ok());
+  // The failure counts from kT0 (the first report): due 10 days after it.
+  EXPECT_EQ(d->status, "at_risk");
+  ASSERT_TRUE(d->deadline.has_value());
+  EXPECT_EQ(*d->deadline, kT0 + hours(240));
 }
 
 // A device awaiting approval raises no event, exemption events included: its exemption's
