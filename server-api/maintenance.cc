@@ -92,6 +92,12 @@ void MaintenanceThreads::pruneLoop() {
     p.now = std::chrono::system_clock::now();
     p.history_window = history_retention_;
     p.retired_window = retired_retention_;
+    // A backlog (a first start on a large old database) takes minutes: stopping does not wait
+    // for it, and the rest is pruned at the next start.
+    p.should_stop = [this] {
+      std::lock_guard<std::mutex> stopping(mu_);
+      return stopping_;
+    };
     auto pruned = store_.prune(p);
     if (!pruned.ok()) {
       log_.error("retention: " + pruned.status().message());
@@ -99,7 +105,8 @@ void MaintenanceThreads::pruneLoop() {
       log_.info("retention: deleted " + std::to_string(pruned->reports) + " report(s) and " +
                 std::to_string(pruned->events) + " feed event(s) older than the window, and " +
                 std::to_string(pruned->retired_devices.size()) +
-                " retired device(s) with all their data");
+                " retired device(s) with all their data" +
+                (pruned->stopped ? " before stopping (the rest at the next start)" : ""));
     }
     lock.lock();
     cv_.wait_for(lock, prune_every_, [&] { return stopping_; });

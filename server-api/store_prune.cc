@@ -64,10 +64,15 @@ StatusOr<PruneResult> SqlStore::prune(const PruneOptions& o) {
     if (!s.ok()) return s;
     return result;
   }
+  // Asked before each batch (PruneOptions::should_stop); once true, the rest is left for later.
+  auto stop = [&] {
+    if (!result.stopped && o.should_stop && o.should_stop()) result.stopped = true;
+    return result.stopped;
+  };
   // One batch per transaction, the writer lock taken per batch.
   auto inBatches = [&](const std::string& del, const std::string& param, int64_t& count,
                        const char* what) -> Status {
-    while (true) {
+    while (!stop()) {
       size_t n = 0;
       Status bs = db_.transaction(what, [&]() -> Status {
         std::string p = param;
@@ -79,6 +84,7 @@ StatusOr<PruneResult> SqlStore::prune(const PruneOptions& o) {
       count += static_cast<int64_t>(n);
       if (n < static_cast<size_t>(batch)) return OkStatus();
     }
+    return OkStatus();
   };
   s = inBatches(
       "DELETE FROM reports WHERE report_id IN (SELECT report_id " + old_reports + " LIMIT ?)",
@@ -96,14 +102,17 @@ StatusOr<PruneResult> SqlStore::prune(const PruneOptions& o) {
   if (!s.ok()) return s;
   // Few rows (a change of a required flag or a level), so one statement: a period after the
   // cutoff reads its start values from the first change after its start, which is kept.
-  s = db_.transaction("delete old history changes", [&]() -> Status {
-    std::string cutoff = history_cutoff;
-    result.history_changes = static_cast<int64_t>(db_.exec(
-        "DELETE FROM history_changes WHERE at < ?", [&](Statement& st) { st, use(cutoff); }));
-    return OkStatus();
-  });
+  if (!stop())
+    s = db_.transaction("delete old history changes", [&]() -> Status {
+      std::string cutoff = history_cutoff;
+      result.history_changes = static_cast<int64_t>(db_.exec(
+          "DELETE FROM history_changes WHERE at < ?", [&](Statement& st) { st, use(cutoff); }));
+      return OkStatus();
+    });
   if (!s.ok()) return s;
+  size_t removed = 0;  // retired devices deleted (all of `gone` unless stopped)
   for (const auto& id : gone) {
+    if (stop()) break;
     s = inBatches(
         "DELETE FROM reports WHERE report_id IN (SELECT report_id FROM reports "
         "WHERE device_id = ? LIMIT ?)",
@@ -127,12 +136,14 @@ StatusOr<PruneResult> SqlStore::prune(const PruneOptions& o) {
       return OkStatus();
     });
     if (!s.ok()) return s;
+    ++removed;
   }
+  result.retired_devices.resize(removed);
   // Periods before what was deleted are no longer covered by stored history: the period report
   // says so (Store::reportCoverage).
   std::string horizon;
   if (result.reports + result.events + result.history_changes > 0) horizon = history_cutoff;
-  if (!gone.empty()) horizon = std::max(horizon, retired_cutoff);
+  if (removed > 0) horizon = std::max(horizon, retired_cutoff);
   if (!horizon.empty()) {
     s = db_.transaction("record the retention horizon", [&]() -> Status {
       std::string h = horizon, again = horizon;

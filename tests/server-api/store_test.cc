@@ -606,6 +606,47 @@ TEST_P(StoreTest, PruneDeletesOldHistoryButKeepsEachDevicesLatestReport) {
   EXPECT_EQ(again->reports + again->events, 0);
 }
 
+// serve's SIGTERM waited for a whole retention backlog (minutes on a large old database) before
+// it stopped: prune now asks before each batch and stops there, keeping what it deleted and the
+// retention horizon; the next prune finishes the rest.
+TEST_P(StoreTest, PruneStopsBetweenBatchesWhenAskedAndTheNextOneFinishes) {
+  SecretRecord spec;
+  spec.level = "standard";
+  spec.created_at = T("2024-01-01T00:00:00Z");
+  ASSERT_TRUE(store_->createSecret("h", spec).ok());
+  enroll("h", "dev-1");
+  ASSERT_TRUE(store_
+                  ->ingestReports({reportAt("dev-1", 1, "2025-01-01T00:00:00Z"),
+                                   reportAt("dev-1", 2, "2025-02-01T00:00:00Z"),
+                                   reportAt("dev-1", 3, "2025-03-01T00:00:00Z"),
+                                   reportAt("dev-1", 4, "2026-11-01T00:00:00Z")})
+                  .ok());
+  PruneOptions o;
+  o.now = T("2026-11-27T00:00:00Z");
+  o.batch = 1;
+  int asked = 0;
+  o.should_stop = [&] { return ++asked > 2; };  // two batches, then stop
+  auto first = store_->prune(o);
+  ASSERT_TRUE(first.ok()) << first.status().toString();
+  EXPECT_TRUE(first->stopped);
+  EXPECT_EQ(first->reports, 2);
+  EXPECT_EQ(first->events, 0);
+  EXPECT_EQ(store_->deviceHistory("dev-1", 100)->size(), 2u);
+  // What was deleted is recorded: a period report before the cutoff says history is missing.
+  auto coverage = store_->reportContext(ReportPeriod{0, 1}, false);
+  ASSERT_TRUE(coverage.ok());
+  EXPECT_TRUE(coverage->pruned_before.has_value());
+
+  o.should_stop = nullptr;
+  auto rest = store_->prune(o);
+  ASSERT_TRUE(rest.ok()) << rest.status().toString();
+  EXPECT_FALSE(rest->stopped);
+  EXPECT_EQ(rest->reports, 1);
+  EXPECT_GT(rest->events, 0);
+  ASSERT_EQ(store_->deviceHistory("dev-1", 100)->size(), 1u);
+  EXPECT_EQ((*store_->deviceHistory("dev-1", 100))[0].sequence, 4);
+}
+
 TEST_P(StoreTest, PruneDeletesARetiredDeviceEntirelyAfterItsWindow) {
   SecretRecord spec;
   spec.level = "standard";

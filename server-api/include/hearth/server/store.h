@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -313,6 +314,10 @@ struct PruneOptions {
   // Rows per delete transaction: the writer lock is released between batches so ingest goes on.
   int batch = 1000;
   bool dry_run = false;  // count what would go, delete nothing
+  // Asked before each batch: true stops the pruning there (what was deleted stays deleted and
+  // the retention horizon is recorded); the next prune goes on. `serve` stops on SIGTERM this
+  // way instead of finishing a backlog of millions of rows first. Null: never stops early.
+  std::function<bool()> should_stop;
 };
 
 struct PruneResult {
@@ -326,6 +331,7 @@ struct PruneResult {
   std::vector<std::string> retired_devices;  // deleted entirely (with all their rows)
   int64_t retired_reports = 0;               // reports and events that went with them
   int64_t retired_events = 0;
+  bool stopped = false;  // PruneOptions::should_stop ended it before everything was pruned
 };
 
 // One device's new owner (nullopt: none) and the audit entry of the change (setDeviceOwners).
