@@ -380,7 +380,9 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
   std::string notes = policy->note.empty() ? "" : policy->note + "\n";
   if (root.empty() && ::geteuid() != 0) notes += withoutRootNote(report, *state);
   if (as_json) {
-    // The JSON is the report as the agent would send it; what it was judged against goes aside.
+    // The JSON is the report as judged here, before the privacy filter (show-report shows what
+    // was sent): it also carries the texts kept for display on this PC ("text"). What it was
+    // judged against goes aside, on stderr.
     env.err << notes;
     env.out << json::write(report.toJson(), {.pretty = true}) << "\n";
   } else {
