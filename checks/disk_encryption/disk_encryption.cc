@@ -266,9 +266,10 @@ Advice remediationFor(const Target& t) {
   if (t.encrypted == Tri::kUnknown) {
     if (t.remediation_hint == "no_recording") {
       a.code = "disk_encryption.record_command";
-      a.heading = Msg("The tree given with --root has no recording of {1} in "
-                      ".hearth/commands.json.",
-                      {Lit(t.remediation_detail)});
+      a.heading =
+          Msg("The tree given with --root has no recording of {1} in "
+              ".hearth/commands.json.",
+              {Lit(t.remediation_detail)});
       step(Msg("Run that command as root on the machine the tree was taken from."));
       step(Msg("Add its argv, exit code and output to .hearth/commands.json in the tree."));
       step(Msg("Check the tree again."));

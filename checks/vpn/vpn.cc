@@ -527,7 +527,8 @@ CheckResult Decide(const std::vector<AddressFinding>& findings) {
                   "through the VPN.")});
     } else {
       advise("vpn.connect",
-             {Msg("Connect your company VPN: open the VPN app and click Connect."), Msg("Run the check again."),
+             {Msg("Connect your company VPN: open the VPN app and click Connect."),
+              Msg("Run the check again."),
               Msg("If the VPN is connected and this still fails, tell your IT department which "
                   "address does not go through the VPN (see the summary).")});
     }
