@@ -1,27 +1,12 @@
-// One device: its facts, each check's verdict, summary, evidence (rendered as nested lists),
+// One device: its facts, each check's verdict, summary, evidence (evidence.js: a layout per check),
 // the advice the person got, failing since, fix by, exemptions, its history; for an admin
 // session: grant an exemption, set the owner, change the level, approve / reject, retire (the
 // ones that cannot be undone with a confirmation that names the device).
 import { get, post } from './api.js';
 import { attestation, deviceText, el, show } from './dom.js';
 import { eventText } from './events.js';
+import { renderEvidence } from './evidence.js';
 import { t, when } from './i18n.js';
-
-// Evidence (any JSON) as nested definition lists and lists, every value as inert text.
-function evidence(value, depth = 0) {
-  if (depth > 8) return deviceText(JSON.stringify(value));
-  if (Array.isArray(value)) {
-    if (value.length === 0) return t('none');
-    return el('ul', { class: 'evidence' }, value.map((v) => el('li', {}, evidence(v, depth + 1))));
-  }
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value);
-    if (entries.length === 0) return t('none');
-    return el('dl', { class: 'evidence' },
-      entries.map(([k, v]) => [el('dt', {}, deviceText(k)), el('dd', {}, evidence(v, depth + 1))]));
-  }
-  return deviceText(value === null ? 'null' : String(value));
-}
 
 function facts(d) {
   const row = (key, value) => [el('dt', {}, t(key)), el('dd', {}, value)];
@@ -48,7 +33,7 @@ function checksTable(d) {
       el('td', {}, c.verdict === 'fail' && c.since ? when(c.since) : t('none')),
       el('td', {}, c.fix_by ? when(c.fix_by) : t('none')),
       el('td', {}, c.exempt_until ? when(c.exempt_until) : t('none')),
-      el('td', { class: 'evidence-cell' }, full.evidence !== undefined ? evidence(full.evidence) : t('none')));
+      el('td', { class: 'evidence-cell' }, full.evidence !== undefined ? renderEvidence(c.id, full.evidence) : t('none')));
   });
   const cols = ['col.check', 'col.verdict', 'col.summary', 'col.since', 'col.fixBy', 'col.exemptUntil', 'device.evidence'];
   return el('div', { class: 'table-wrap' }, el('table', { id: 'checks' },

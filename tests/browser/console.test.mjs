@@ -75,6 +75,57 @@ async function newPage(name, options = {}) {
   return { context, page };
 }
 
+// The other three checks' layouts, and the fallback, rendered in the page from the console's own
+// module: shapes as the Linux agent sends them, then shapes a layout does not know.
+async function evidenceLayouts(page) {
+  const src = await page.getAttribute('link[rel="modulepreload"][href$="/evidence.js"]', 'href');
+  const r = await page.evaluate(async (src) => {
+    const { renderEvidence } = await import(src);
+    const html = (id, v) => {
+      const node = renderEvidence(id, v);
+      return { cls: node.className || '', text: node.textContent, rows: node.querySelectorAll('tbody tr').length,
+        details: node.querySelectorAll('details').length };
+    };
+    const pending = Array.from({ length: 20 }, (_, i) => ({ name: `pkg${i}`, installed: '1.0', candidate: '1.1',
+      security: i === 17, first_seen: '2026-12-01T00:00:00Z' }));
+    return {
+      vpn: html('vpn', { addresses: [{ address: '10.20.0.1', verdict: 'fail', reason: 'not_a_tunnel',
+        detail: '10.20.0.1 is routed via eth0 (physical), not through a VPN',
+        route: { type: 'unicast', interface: 'eth0', matched_prefix: 'default', gateway: '192.0.2.1', table_name: 'main' },
+        interface: { name: 'eth0', kind: 'physical', tunnel: false, up: true } },
+      { address: 'fd00:20::1', verdict: 'pass', route: { interface: 'wg0', matched_prefix: 'fd00:20::/48' },
+        interface: { name: 'wg0', kind: 'wireguard', tunnel: true, up: true } }] }),
+      patches: html('os_patches', { package_manager: 'apt', pending_count: 20, security_count: 1,
+        oldest_pending_days: 6, oldest_security_days: 6, pending, state: 'kept' }),
+      lock: html('screen_lock', { max_idle_seconds: 300, require_lock_on_resume: true, people: [{ person: 'person 1',
+        user: 'anna', verdict: 'fail', reason: 'locks after 900 s', desktop: 'GNOME 46', idle_to_lock_seconds: 900,
+        lock_on_resume: true, enforced_by_administrator: false }] }),
+      oddVpn: html('vpn', { addresses: 'not a list' }),
+      oddLock: html('screen_lock', { people: [{ user: { nested: 'object' } }] }),
+      oddTop: html('disk_encryption', ['a', 'list']),
+      other: html('fifth_check', { anything: 1 }),
+    };
+  }, src);
+  assert.match(r.vpn.cls, /ev-vpn/);
+  assert.equal(r.vpn.rows, 2);
+  for (const s of ['10.20.0.1', 'eth0', 'physical', 'not a tunnel', 'gateway', '192.0.2.1', 'wg0', 'wireguard']) {
+    assert.ok(r.vpn.text.includes(s), `vpn: ${s} in ${r.vpn.text}`);
+  }
+  assert.match(r.patches.cls, /ev-os_patches/);
+  assert.equal(r.patches.rows, 20, '15 shown, 5 behind "more"');
+  assert.ok(r.patches.text.indexOf('pkg17') < r.patches.text.indexOf('pkg0'), 'security updates first');
+  assert.ok(r.patches.text.includes('5 more packages'), r.patches.text);
+  assert.ok(r.patches.text.includes('kept'), 'a field the layout does not know is still shown');
+  assert.match(r.lock.cls, /ev-screen_lock/);
+  for (const s of ['anna', 'GNOME 46', '900', 'locks after 900 s', '300']) {
+    assert.ok(r.lock.text.includes(s), `screen_lock: ${s} in ${r.lock.text}`);
+  }
+  for (const [name, v] of Object.entries({ oddVpn: r.oddVpn, oddLock: r.oddLock, oddTop: r.oddTop, other: r.other })) {
+    assert.doesNotMatch(v.cls, /\bev\b/, `${name}: the generic lists, not a layout`);
+  }
+  assert.ok(r.oddVpn.text.includes('not a list') && r.oddLock.text.includes('object') && r.other.text.includes('anything'));
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
 }
@@ -189,8 +240,19 @@ try {
   assert.ok(summary.includes('[U+001B]'), summary);
   assert.ok(!/[\u202e\u001b]/.test(summary), 'no raw control in the page');
   assert.notEqual(await failRow.locator('td').nth(2).textContent(), '—', 'failing since shown');
-  const evidenceText = await failRow.locator('.evidence-cell').textContent();
-  assert.ok(evidenceText.includes('/dev/sda2'), evidenceText);
+  // The disk layout: the mount, its chain down to the disk, each layer; the hostile mount point
+  // as text; the fields the layout does not show kept under "Other details".
+  const evidenceCell = failRow.locator('.evidence-cell');
+  assert.equal(await evidenceCell.locator('.ev-disk_encryption .ev-target').count(), 1);
+  assert.equal(await evidenceCell.locator('.ev-chain').textContent(), '/ \u2190 sda2 \u2190 sda');
+  assert.equal(await evidenceCell.locator('.ev-target h4 code').textContent(), '/srv/<script>x</script>');
+  assert.equal(await evidenceCell.locator('ul.ev-layers li').count(), 2, 'sda2, and below it sda');
+  const evidenceText = await evidenceCell.textContent();
+  for (const s of ['/dev/sda2', 'not encrypted', 'plain device without an encryption layer', 'bind mount', '8:2']) {
+    assert.ok(evidenceText.includes(s), `${s} in ${evidenceText}`);
+  }
+  assert.equal(await page.locator('script:not([src])').count(), 0, 'no inline script came from the device');
+  await evidenceLayouts(page);
   assert.ok((await page.textContent('#checks caption')).includes('reported by the device'));
   assert.equal(await page.locator('#retire').count(), 1, 'an admin sees retire');
   assert.ok(await page.locator('#timeline li').count() >= 2, 'its history: enrolled, then its failure');

@@ -95,20 +95,25 @@ class ConsoleBrowserTest : public ::testing::Test {
     return {};
   }
 
-  // The device reports disk_encryption `verdict` with `summary` and some evidence.
+  // The device reports disk_encryption `verdict` with `summary` and evidence shaped as the Linux
+  // agent sends it (a mount, its chain down to the disk, the layers), with a hostile mount point.
   void report(const Device& d, const std::string& verdict, const std::string& summary) {
-    json::Value evidence = json::Value::object();
-    evidence.set("device", "/dev/sda2");
-    json::Value chain = json::Value::array();
-    chain.push("ext4");
-    chain.push("no dm-crypt layer");
-    evidence.set("chain", std::move(chain));
+    auto evidence = json::parse(R"({"targets": [{"target": "/", "kind": "root",
+        "mount_point": "/srv/<script>x</script>", "fstype": "ext4", "source": "/dev/sda2",
+        "device_number": "8:2", "encrypted": false, "status": "no", "chain": "/ \u2190 sda2 \u2190 sda",
+        "unencrypted_device": "sda2", "reason": "plain device without an encryption layer",
+        "layers": [{"device": "sda2", "type": "part", "encrypted": false,
+                    "reason": "plain device without an encryption layer",
+                    "lower": [{"device": "sda", "type": "disk", "encrypted": false, "lower": []}]}]}],
+      "not_judged": [], "removable_media": [], "encrypted_homes": [],
+      "notes": ["1 bind mount(s) of filesystems judged above not listed again"]})");
+    EXPECT_TRUE(evidence.ok()) << evidence.status().message();
     json::Value check = json::Value::object();
     check.set("id", "disk_encryption");
     check.set("verdict", verdict);
     check.set("required", true);
     check.set("summary", summary);
-    check.set("evidence", std::move(evidence));
+    check.set("evidence", std::move(*evidence));
     check.set("remediation", "Turn on full-disk encryption.");
     check.set("duration_ms", 3);
     json::Value checks = json::Value::array();
