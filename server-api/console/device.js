@@ -21,6 +21,19 @@ function facts(d) {
     row('device.agent', deviceText(d.agent_version)));
 }
 
+// The advice the person got: the numbered steps of each piece of advice (the report's `advice`,
+// in English as sent; its `code` names it), else the one-line `remediation` of older agents.
+function adviceGiven(full) {
+  const label = el('strong', {}, `${t('device.remediation')}: `);
+  const advice = Array.isArray(full.advice) ? full.advice.filter((a) => a && Array.isArray(a.steps)) : [];
+  if (advice.length > 0) {
+    return el('div', { class: 'advice' }, label, advice.map((a) => el('div', { 'data-advice': typeof a.code === 'string' ? a.code : '' },
+      a.heading ? el('p', {}, deviceText(a.heading)) : null,
+      el('ol', {}, a.steps.map((st) => el('li', {}, deviceText(st)))))));
+  }
+  return full.remediation ? el('p', {}, label, deviceText(full.remediation)) : null;
+}
+
 function checksTable(d) {
   const results = new Map((d.result?.checks || []).map((c) => [c.id, c]));
   const rows = d.checks.map((c) => {
@@ -29,7 +42,7 @@ function checksTable(d) {
       el('th', { scope: 'row' }, deviceText(c.id)),
       el('td', { class: `verdict-${c.verdict}` }, deviceText(c.verdict)),
       el('td', {}, deviceText(c.summary),
-        full.remediation ? el('p', {}, el('strong', {}, `${t('device.remediation')}: `), deviceText(full.remediation)) : null),
+        adviceGiven(full)),
       el('td', {}, c.verdict === 'fail' && c.since ? when(c.since) : t('none')),
       el('td', {}, c.fix_by ? when(c.fix_by) : t('none')),
       el('td', {}, c.exempt_until ? when(c.exempt_until) : t('none')),

@@ -240,6 +240,10 @@ try {
   assert.ok(summary.includes('[U+001B]'), summary);
   assert.ok(!/[\u202e\u001b]/.test(summary), 'no raw control in the page');
   assert.notEqual(await failRow.locator('td').nth(2).textContent(), '—', 'failing since shown');
+  // The advice the person got, as its numbered steps.
+  const advice = failRow.locator('[data-advice="disk_encryption.reinstall_encrypted"]');
+  assert.equal(await advice.locator('ol li').count(), 2);
+  assert.equal(await advice.locator('ol li').nth(1).textContent(), 'Reinstall with "Encrypt the new installation" chosen.');
   // The disk layout: the mount, its chain down to the disk, each layer; the hostile mount point
   // as text; the fields the layout does not show kept under "Other details".
   const evidenceCell = failRow.locator('.evidence-cell');

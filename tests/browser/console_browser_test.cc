@@ -115,6 +115,11 @@ class ConsoleBrowserTest : public ::testing::Test {
     check.set("summary", summary);
     check.set("evidence", std::move(*evidence));
     check.set("remediation", "Turn on full-disk encryption.");
+    auto advice = json::parse(R"([{"code": "disk_encryption.reinstall_encrypted",
+        "heading": "Your disk must be encrypted:",
+        "steps": ["Back up your files.", "Reinstall with \"Encrypt the new installation\" chosen."]}])");
+    EXPECT_TRUE(advice.ok()) << advice.status().message();
+    check.set("advice", std::move(*advice));
     check.set("duration_ms", 3);
     json::Value checks = json::Value::array();
     checks.push(std::move(check));
