@@ -449,6 +449,9 @@ const char* kPolicy =
     "     5.2.15-2+b13 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n"
     " *** 5.2.15-2+b8 100\n        100 /var/lib/dpkg/status\n";
 
+// apt-config dump without its call to dpkg for the architectures (os_patches_linux.cc).
+const std::vector<std::string> kDumpArgv = {"/usr/bin/apt-config", "-o",
+                                            "APT::Architectures::=unused-by-hearth", "dump"};
 const std::vector<std::string> kSimArgv = {"/usr/bin/apt-get", "-s", "-o", "Debug::NoLocking=1",
                                            "dist-upgrade"};
 const std::vector<std::string> kPolicyArgv = {"/usr/bin/apt-cache", "policy", "bash",
@@ -490,7 +493,7 @@ void aptMachine(FakeSystemView& v, const std::string& dump = kDump) {
     putFile(v, f, content, kT0 - hours(1));
   }
   v.addFile("/proc/sys/kernel/osrelease", "6.1.0-28-amd64\n");
-  v.addCommand({"/usr/bin/apt-config", "dump"}, CommandResult{0, 0, dump, "", false, false});
+  v.addCommand(kDumpArgv, CommandResult{0, 0, dump, "", false, false});
   v.addCommand(kSimArgv, CommandResult{0, 0, kSim, "", false, false});
   v.addCommand(kPolicyArgv, CommandResult{0, 0, kPolicy, "", false, false});
 }
@@ -626,7 +629,9 @@ TEST(OsPatchesStateTest, CacheIsInvalidatedWhenAnyKeyInputChanges) {
 TEST(OsPatchesStateTest, CacheIsInvalidatedByNewFilesAndByConfiguration) {
   for (const std::string added :
        {"/etc/apt/sources.list.d/extra.list", "/etc/apt/preferences.d/pin2",
-        "/etc/apt/apt.conf.d/99local", "/var/lib/apt/lists/x_dists_y_InRelease"}) {
+        "/etc/apt/apt.conf.d/99local", "/var/lib/apt/lists/x_dists_y_InRelease",
+        // `dpkg --add-architecture i386` (the dump no longer asks dpkg for its architectures).
+        "/var/lib/dpkg/arch"}) {
     TempDir state;
     FakeSystemView v;
     aptMachine(v);
@@ -754,7 +759,7 @@ TEST(OsPatchesStateTest, AptFailureIsAnErrorNotAPass) {
   aptMachine(v);
   FakeSystemView broken;
   broken.addFile("/etc/os-release", "ID=debian\n");
-  broken.addCommand({"/usr/bin/apt-config", "dump"}, CommandResult{0, 0, kDump, "", false, false});
+  broken.addCommand(kDumpArgv, CommandResult{0, 0, kDump, "", false, false});
   broken.addCommand(kSimArgv, CommandResult{100, 0, "",
                                             "E: The package lists or status file could not be "
                                             "parsed or opened.\n",
