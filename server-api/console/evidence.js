@@ -4,7 +4,7 @@
 // the expected one fall back to the generic nested lists, so nothing a device sent is hidden.
 // Every value is device-given text, shown inert through deviceText.
 import { deviceText, el } from './dom.js';
-import { t } from './i18n.js';
+import { t, when } from './i18n.js';
 
 // Evidence (any JSON) as nested definition lists and lists.
 export function genericEvidence(value, depth = 0) {
@@ -139,7 +139,7 @@ function osPatches(e) {
   pending.sort((a, b) => Number(Boolean(b.security)) - Number(Boolean(a.security)));
   const row = (p) => el('tr', {},
     el('th', { scope: 'row' }, text(p.name)), el('td', {}, text(p.installed)), el('td', {}, text(p.candidate)),
-    el('td', { class: p.security ? 'verdict-fail' : null }, text(Boolean(p.security))), el('td', {}, text(p.first_seen)));
+    el('td', { class: p.security ? 'verdict-fail' : null }, text(Boolean(p.security))), el('td', {}, typeof p.first_seen === 'string' ? deviceText(when(p.first_seen)) : text(p.first_seen)));
   const cols = ['ev.package', 'ev.installed', 'ev.candidate', 'ev.securityUpdate', 'ev.firstSeen'];
   let packages = null;
   if (pending.length > 0) {
