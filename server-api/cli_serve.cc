@@ -98,7 +98,10 @@ StatusOr<oidc::OidcSettings> oidcSettings(const ParsedFlags& a) {
     for (const char* other : {"--oidc-client-id", "--oidc-client-secret-file",
                               "--oidc-redirect-uri", "--oidc-role-claim"}) {
       if (a.has(other)) {
-        return InvalidArgumentError(std::string(other + 2) +
+        // Named as in server.conf (oidc_client_id), where these keys usually are.
+        std::string key = std::string(other).substr(2);
+        std::replace(key.begin(), key.end(), '-', '_');
+        return InvalidArgumentError(key +
                                     " is set but oidc_issuer is not (the provider's issuer URL)");
       }
     }
