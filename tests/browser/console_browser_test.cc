@@ -206,16 +206,19 @@ TEST_F(ConsoleBrowserTest, SignInOverviewFilterExemptPagesRetireLogoutDanishAndR
 // Single sign-on (OpenID Connect) through a real provider on loopback (oidc_provider.mjs, npm's
 // oidc-provider): oidc.test.mjs signs in as an admin, a reader and a person with no role in
 // headless Chromium, then drives the code flow with plain requests for the refusals (wrong state,
-// replay, a used code, a swapped code, no sign-in cookie, another issuer). The audit log names
-// the subjects.
+// replay, a used code, a swapped code, no sign-in cookie, another issuer). The provider speaks
+// HTTPS with a certificate that only the test's CA (the server's own ca.pem) vouches for: without
+// oidc_ca_file the server refuses it. The audit log names the subjects.
 TEST_F(ConsoleBrowserTest, OidcSignInGivesTheClaimsRoleAndRefusesTheRest) {
   const std::string secret = "a-test-client-secret-0123456789";
-  testing::ServerProcess provider(
-      {"/usr/bin/env", "HEARTH_OIDC_CLIENT_ID=hearth-console",
-       "HEARTH_OIDC_CLIENT_SECRET=" + secret, kNode, kTestDir + "/oidc_provider.mjs"},
-      dir_.path() + "/provider.log");
+  testing::ServerProcess provider({"/usr/bin/env", "HEARTH_OIDC_CLIENT_ID=hearth-console",
+                                   "HEARTH_OIDC_CLIENT_SECRET=" + secret,
+                                   "HEARTH_OIDC_TLS_CERT=" + server_->stateDir() + "/server.pem",
+                                   "HEARTH_OIDC_TLS_KEY=" + server_->stateDir() + "/server.key",
+                                   kNode, kTestDir + "/oidc_provider.mjs"},
+                                  dir_.path() + "/provider.log");
   ASSERT_TRUE(provider.started()) << ReadFile(dir_.path() + "/provider.log");
-  std::string issuer = "http://" + provider.address("provider");
+  std::string issuer = "https://" + provider.address("provider");
   std::string redirect = "https://" + admin_ + "/login/oidc/callback";
 
   // A client secret readable by others is refused, naming the key and the mode.
@@ -244,14 +247,26 @@ TEST_F(ConsoleBrowserTest, OidcSignInGivesTheClaimsRoleAndRefusesTheRest) {
       << ReadFile(refused_log);
   EXPECT_NE(ReadFile(refused_log).find("0644"), std::string::npos) << ReadFile(refused_log);
   ASSERT_EQ(::chmod(secret_file.c_str(), 0600), 0);
-  ASSERT_TRUE(server_->serve(log_, {.admin_listen = admin_, .extra = oidc})) << ReadFile(log_);
-  ASSERT_EQ(server_->address("admin"), admin_);
 
   // The provider learns the client's redirect URI (hearth-server's port) only now.
-  auto configured = testing::RunProcess({"/usr/bin/curl", "-sS", "-o", "/dev/null", "-w",
-                                         "%{http_code}", "--data-urlencode",
-                                         "redirect_uri=" + redirect, issuer + "/test/client"});
+  auto configured = testing::RunProcess(
+      {"/usr/bin/curl", "-sS", "--cacert", server_->caFile(), "-o", "/dev/null", "-w",
+       "%{http_code}", "--data-urlencode", "redirect_uri=" + redirect, issuer + "/test/client"});
   ASSERT_EQ(Trimmed(configured.out), "204") << configured.err;
+
+  // Without oidc_ca_file the provider's certificate is not trusted: sign-in cannot start.
+  std::string untrusted_log = dir_.path() + "/untrusted.log";
+  ASSERT_TRUE(server_->serve(untrusted_log, {.admin_listen = admin_, .extra = oidc}))
+      << ReadFile(untrusted_log);
+  auto untrusted =
+      testing::Curl("https://" + admin_ + "/login/oidc", {.ca_file = server_->caFile()});
+  EXPECT_EQ(untrusted.status, 502) << untrusted.body;
+  EXPECT_NE(ReadFile(untrusted_log).find("single sign-on cannot start"), std::string::npos)
+      << ReadFile(untrusted_log);
+
+  oidc.insert(oidc.end(), {"--oidc-ca-file", server_->caFile()});
+  ASSERT_TRUE(server_->serve(log_, {.admin_listen = admin_, .extra = oidc})) << ReadFile(log_);
+  ASSERT_EQ(server_->address("admin"), admin_);
 
   std::string out = HEARTH_BROWSER_OUT_DIR "/oidc";
   std::filesystem::remove_all(out);

@@ -4,14 +4,17 @@
 // at once). The accounts: "alice" (group hearth-admins), "bob" (hearth-readers), anyone else
 // (group staff: no role in Hearth).
 //
-// The issuer is http://127.0.0.1:PORT (a port of its own, printed as
-// "listening provider=127.0.0.1:PORT"); hearth-server accepts plain HTTP to a provider only on
-// loopback. The client's redirect URI names hearth-server's admin port, known only once it runs:
+// The issuer is https://127.0.0.1:PORT with the certificate and key in HEARTH_OIDC_TLS_CERT and
+// HEARTH_OIDC_TLS_KEY (the test gives it one that only its own CA vouches for: hearth-server
+// trusts it through oidc_ca_file), else http://127.0.0.1:PORT (hearth-server accepts plain HTTP to
+// a provider only on loopback); a port of its own, printed as "listening provider=127.0.0.1:PORT". The client's redirect URI names hearth-server's admin port, known only once it runs:
 // the test sends it in `POST /test/client` (form field redirect_uri, once), and only then does
 // the provider answer anything else. Configuration from the environment:
 //   HEARTH_OIDC_CLIENT_ID, HEARTH_OIDC_CLIENT_SECRET, HEARTH_OIDC_CLIENT_AUTH
 //   (client_secret_basic or client_secret_post).
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import Provider from 'oidc-provider';
 
 const clientId = process.env.HEARTH_OIDC_CLIENT_ID || 'hearth-console';
@@ -56,8 +59,10 @@ function configuration(redirectUri) {
   };
 }
 
+const tls = process.env.HEARTH_OIDC_TLS_CERT && process.env.HEARTH_OIDC_TLS_KEY;
+const scheme = tls ? 'https' : 'http';
 let handler = null;
-const server = http.createServer((req, res) => {
+const respond = (req, res) => {
   if (handler) return handler(req, res);
   if (req.method === 'POST' && req.url === '/test/client') {
     let body = '';
@@ -69,7 +74,7 @@ const server = http.createServer((req, res) => {
         return;
       }
       const { port } = server.address();
-      const provider = new Provider(`http://127.0.0.1:${port}`, configuration(redirectUri));
+      const provider = new Provider(`${scheme}://127.0.0.1:${port}`, configuration(redirectUri));
       provider.on('server_error', (ctx, err) => console.error('provider error:', err));
       handler = provider.callback();
       res.writeHead(204).end();
@@ -77,7 +82,13 @@ const server = http.createServer((req, res) => {
     return;
   }
   res.writeHead(503).end('the client is not configured yet (POST /test/client)\n');
-});
+};
+const server = tls
+  ? https.createServer({
+    cert: readFileSync(process.env.HEARTH_OIDC_TLS_CERT),
+    key: readFileSync(process.env.HEARTH_OIDC_TLS_KEY),
+  }, respond)
+  : http.createServer(respond);
 
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
