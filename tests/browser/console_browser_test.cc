@@ -305,6 +305,31 @@ TEST_F(ConsoleBrowserTest, OidcSignInGivesTheClaimsRoleAndRefusesTheRest) {
   EXPECT_GE(carol, 1) << json::write(audit);
   // The client secret is not in the server's log.
   EXPECT_EQ(ReadFile(log_).find(secret), std::string::npos);
+
+  // A provider whose client authenticates with client_secret_post: the same flow with
+  // oidc_client_auth = client_secret_post.
+  testing::ServerProcess post_provider(
+      {"/usr/bin/env", "HEARTH_OIDC_CLIENT_ID=hearth-console",
+       "HEARTH_OIDC_CLIENT_SECRET=" + secret, "HEARTH_OIDC_CLIENT_AUTH=client_secret_post", kNode,
+       kTestDir + "/oidc_provider.mjs"},
+      dir_.path() + "/post-provider.log");
+  ASSERT_TRUE(post_provider.started()) << ReadFile(dir_.path() + "/post-provider.log");
+  std::string post_issuer = "http://" + post_provider.address("provider");
+  configured = testing::RunProcess({"/usr/bin/curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                                    "--data-urlencode", "redirect_uri=" + redirect,
+                                    post_issuer + "/test/client"});
+  ASSERT_EQ(Trimmed(configured.out), "204") << configured.err;
+  oidc[1] = post_issuer;
+  oidc.insert(oidc.end(), {"--oidc-client-auth", "client_secret_post"});
+  std::string post_log = dir_.path() + "/post.log";
+  ASSERT_TRUE(server_->serve(post_log, {.admin_listen = admin_, .extra = oidc}))
+      << ReadFile(post_log);
+  auto baseline = testing::RunProcess({"/usr/bin/env", "HEARTH_CONSOLE_URL=https://" + admin_,
+                                       "HEARTH_OUT=" + out, "HEARTH_OIDC_MODE=baseline",
+                                       "NODE_EXTRA_CA_CERTS=" + server_->caFile(), kNode,
+                                       kTestDir + "/oidc.test.mjs"});
+  std::cout << baseline.out;
+  EXPECT_EQ(baseline.exit_code, 0) << baseline.err << "\nserver log:\n" << ReadFile(post_log);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 // Then, without a browser, the code flow driven by plain requests: a wrong state, a callback
 // without the sign-in cookie, a replayed callback, a used code with a new sign-in, and a code
 // swapped into another sign-in (its PKCE verifier and nonce) are all refused.
+// HEARTH_OIDC_MODE=baseline runs only one code flow by plain requests.
 // Prints one line per step; exits non-zero at the first failure.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -120,6 +121,18 @@ async function codeFor(jar, login) {
 }
 
 const marked = (r, mark) => r.body.includes(`data-login="${mark}"`);
+
+// HEARTH_OIDC_MODE=baseline: only the code flow by plain requests (another client set-up, such
+// as client_secret_post), no browser.
+if (process.env.HEARTH_OIDC_MODE === 'baseline') {
+  step('requests: the code flow completes (baseline only)');
+  const jar = new Jar();
+  const r = await request(jar, await codeFor(jar, 'alice'));
+  assert.equal(r.status, 303, `signed in: ${r.body.slice(0, 200)}`);
+  assert.ok(jar.has(url, 'hearth_session'));
+  console.log('oidc baseline: passed');
+  process.exit(0);
+}
 
 try {
   step('alice (group hearth-admins) signs in with single sign-on and is admin');
