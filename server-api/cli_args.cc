@@ -6,6 +6,7 @@
 
 #include "hearth/config_file.h"
 #include "hearth/files.h"
+#include "hearth/server/oidc.h"
 #include "hearth/text.h"
 
 namespace hearth::server::cli {
@@ -75,6 +76,17 @@ constexpr FlagSpec kFlags[] = {
     {.name = "--device"},
     {.name = "--until"},
     {.name = "--reason"},
+    // Single sign-on for the console (OpenID Connect; oidc.h).
+    {.name = "--oidc-issuer"},
+    {.name = "--oidc-client-id"},
+    {.name = "--oidc-client-secret-file"},
+    {.name = "--oidc-redirect-uri"},
+    {.name = "--oidc-scopes"},
+    {.name = "--oidc-role-claim"},
+    {.name = "--oidc-admin-values"},
+    {.name = "--oidc-read-values"},
+    {.name = "--oidc-client-auth"},
+    {.name = "--oidc-ca-file"},
     // Options without a value.
     {.name = "--dry-run", .kind = FlagKind::kSwitch},
     {.name = "--approval", .kind = FlagKind::kSwitch},
@@ -110,7 +122,17 @@ std::optional<double> rate(const std::string& text) {
 }
 
 // What the value of a config key must be.
-enum class Kind { kPath, kAddress, kDatabase, kCount, kRate, kDays };
+enum class Kind {
+  kPath,
+  kAddress,
+  kDatabase,
+  kCount,
+  kRate,
+  kDays,
+  kProviderUrl,
+  kText,
+  kClientAuth
+};
 
 struct ConfigRow {
   const char* key;
@@ -144,7 +166,17 @@ constexpr ConfigRow kConfigKeys[] = {{"state_dir", Kind::kPath},
                                      {"cert_expiry_warn_days", Kind::kCount},
                                      {"exemption_expiry_warn_days", Kind::kCount},
                                      {"webhook_timeout", Kind::kCount},
-                                     {"webhook_ca_file", Kind::kPath}};
+                                     {"webhook_ca_file", Kind::kPath},
+                                     {"oidc_issuer", Kind::kProviderUrl},
+                                     {"oidc_client_id", Kind::kText},
+                                     {"oidc_client_secret_file", Kind::kPath},
+                                     {"oidc_redirect_uri", Kind::kProviderUrl},
+                                     {"oidc_scopes", Kind::kText},
+                                     {"oidc_role_claim", Kind::kText},
+                                     {"oidc_admin_values", Kind::kText},
+                                     {"oidc_read_values", Kind::kText},
+                                     {"oidc_client_auth", Kind::kClientAuth},
+                                     {"oidc_ca_file", Kind::kPath}};
 
 // What is wrong with `value` for a key of `kind`; "" when nothing is.
 std::string problemWith(Kind kind, const std::string& value) {
@@ -164,6 +196,16 @@ std::string problemWith(Kind kind, const std::string& value) {
       return wholeIn(value, 0, 3650) ? "" : "expected a number of days from 0 to 3650";
     case Kind::kRate:
       return rate(value) ? "" : "expected a positive number (per second)";
+    case Kind::kProviderUrl: {
+      Status s = oidc::CheckProviderUrl(value);
+      return s.ok() ? "" : s.message();
+    }
+    case Kind::kText:
+      return value.empty() ? "expected a value" : "";
+    case Kind::kClientAuth:
+      return value == "client_secret_basic" || value == "client_secret_post"
+                 ? ""
+                 : "expected client_secret_basic or client_secret_post";
   }
   return "";
 }

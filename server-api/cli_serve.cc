@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <sstream>
+#include <sys/stat.h>
 
 #include "cli_commands.h"
 #include "hearth/files.h"
+#include "hearth/server/oidc.h"
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"
 
@@ -45,6 +48,90 @@ int CmdInit(const ParsedFlags& a, const ServerCliEnvironment& env) {
           << "Start it with: hearth-server serve --state-dir " << o.state_dir << "\n";
   return kExitOk;
 }
+
+namespace {
+
+// A comma-separated list, each item trimmed, empty items dropped.
+std::vector<std::string> commaList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    size_t b = item.find_first_not_of(" \t");
+    size_t e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+// The client secret from oidc_client_secret_file: a regular file that only its owner may read
+// (mode 0600 or 0400), its first line. InvalidArgument naming the key and what is expected.
+StatusOr<std::string> readClientSecret(const std::string& path) {
+  const std::string key = "oidc_client_secret_file " + path + ": ";
+  struct stat st {};
+  if (path.empty() || path[0] != '/')
+    return InvalidArgumentError(key + "expected an absolute path");
+  if (::stat(path.c_str(), &st) != 0) {
+    return InvalidArgumentError(key + "cannot be read (does it exist?)");
+  }
+  if (!S_ISREG(st.st_mode)) return InvalidArgumentError(key + "expected a regular file");
+  if ((st.st_mode & 077) != 0) {
+    std::ostringstream mode;
+    mode << std::oct << (st.st_mode & 0777);
+    return InvalidArgumentError(key + "mode 0" + mode.str() +
+                                " lets other users read the client secret; expected 0600 "
+                                "(chmod 600 " +
+                                path + ")");
+  }
+  auto text = ReadFileBounded(path, 4096);
+  if (!text.ok()) return InvalidArgumentError(key + text.status().message());
+  std::string secret = text->substr(0, text->find_first_of("\r\n"));
+  if (secret.empty())
+    return InvalidArgumentError(key + "expected the client secret, got an empty file");
+  return secret;
+}
+
+// The oidc_* options; disabled (issuer empty) when oidc_issuer is not given. Errors name the key.
+StatusOr<oidc::OidcSettings> oidcSettings(const ParsedFlags& a) {
+  oidc::OidcSettings s;
+  if (!a.has("--oidc-issuer")) {
+    for (const char* other : {"--oidc-client-id", "--oidc-client-secret-file",
+                              "--oidc-redirect-uri", "--oidc-role-claim"}) {
+      if (a.has(other)) {
+        // Named as in server.conf (oidc_client_id), where these keys usually are.
+        std::string key = std::string(other).substr(2);
+        std::replace(key.begin(), key.end(), '-', '_');
+        return InvalidArgumentError(key +
+                                    " is set but oidc_issuer is not (the provider's issuer URL)");
+      }
+    }
+    return s;
+  }
+  s.issuer = a.get("--oidc-issuer");
+  s.client_id = a.get("--oidc-client-id");
+  if (a.has("--oidc-client-secret-file")) {
+    HEARTH_ASSIGN_OR_RETURN(s.client_secret, readClientSecret(a.get("--oidc-client-secret-file")));
+  }
+  s.redirect_uri = a.get("--oidc-redirect-uri");
+  if (a.has("--oidc-scopes")) s.scopes = a.get("--oidc-scopes");
+  s.role_claim = a.get("--oidc-role-claim");
+  s.admin_values = commaList(a.get("--oidc-admin-values"));
+  s.read_values = commaList(a.get("--oidc-read-values"));
+  std::string auth = a.get("--oidc-client-auth", "client_secret_basic");
+  if (auth != "client_secret_basic" && auth != "client_secret_post") {
+    return InvalidArgumentError(
+        "oidc_client_auth: expected client_secret_basic or "
+        "client_secret_post, got \"" +
+        auth + "\"");
+  }
+  s.client_auth =
+      auth == "client_secret_post" ? oidc::ClientAuth::kSecretPost : oidc::ClientAuth::kSecretBasic;
+  s.ca_file = a.get("--oidc-ca-file");
+  HEARTH_RETURN_IF_ERROR(oidc::CheckSettings(s));
+  return s;
+}
+
+}  // namespace
 
 // `serve`: the options from the command line (and config file), then RunServe until SIGTERM.
 int CmdServe(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir) {
@@ -129,6 +216,12 @@ int CmdServe(const ParsedFlags& a, const ServerCliEnvironment& env, const std::s
   }
   o.webhook_ca_file = a.get("--webhook-ca-file");
   if (bad) return kExitUsage;
+  auto sso = oidcSettings(a);
+  if (!sso.ok()) {
+    env.err << "hearth-server: " << sso.status().message() << "\n";
+    return kExitUsage;
+  }
+  o.oidc = std::move(*sso);
   auto history = RetentionDays(a, "--retention-days", 400, env.err);
   auto retired = RetentionDays(a, "--retired-retention-days", 30, env.err);
   if (!history || !retired) return kExitUsage;

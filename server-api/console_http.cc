@@ -42,22 +42,6 @@ void sendAsset(HTTPServerResponse& resp, const ConsoleAsset& asset, int status,
   SendText(resp, status, std::string(asset.content_type), std::string(body));
 }
 
-// The page: index.html; `login_failed` marks it (data-login="failed") so that the page shows
-// that the token was refused.
-int sendPage(HTTPServerResponse& resp, int status, bool login_failed) {
-  const ConsoleAsset* page = FindConsoleAsset("index.html");
-  if (page == nullptr) throw HttpError{500, "the console is not built in"};
-  std::string body(page->body);
-  if (login_failed) {
-    constexpr std::string_view kMark = "data-login=\"\"";
-    if (auto at = body.find(kMark); at != std::string::npos) {
-      body.replace(at, kMark.size(), "data-login=\"failed\"");
-    }
-  }
-  sendAsset(resp, *page, status, "no-store", body);
-  return status;
-}
-
 // A POST from another site's page: the browser says so in Sec-Fetch-Site (anything but
 // same-origin, or none for one the person started), or, from a browser that does not send it,
 // its Origin names another host. (The page's Referrer-Policy makes a browser send "Origin: null"
@@ -121,7 +105,7 @@ int login(ServerContext& context, HTTPServerRequest& req, HTTPServerResponse& re
     }
     context.log->warning("console: sign-in with an invalid, expired or revoked token from " +
                          req.clientAddress().host().toString());
-    return sendPage(resp, 401, /*login_failed=*/true);
+    return SendConsolePage(context, resp, 401, "failed");
   }
   context.log->info("console: signed in with token \"" + json::escape(opened->record.token_name) +
                     "\" (" + opened->record.role + ")");
@@ -158,7 +142,26 @@ int logout(ServerContext& context, HTTPServerRequest& req, HTTPServerResponse& r
 }  // namespace
 
 bool IsConsolePath(const std::string& path) {
-  return path == "/" || path == "/login" || path == "/logout" || path.starts_with(kAssetsPrefix);
+  return path == "/" || path == "/login" || path == "/logout" || path == oidc::kLoginPath ||
+         path == oidc::kCallbackPath || path.starts_with(kAssetsPrefix);
+}
+
+int SendConsolePage(const ServerContext& context, HTTPServerResponse& resp, int status,
+                    std::string_view login_mark) {
+  const ConsoleAsset* page = FindConsoleAsset("index.html");
+  if (page == nullptr) throw HttpError{500, "the console is not built in"};
+  std::string body(page->body);
+  auto mark = [&](std::string_view attribute, std::string_view value) {
+    std::string empty = std::string(attribute) + "=\"\"";
+    if (auto at = body.find(empty); at != std::string::npos && !value.empty()) {
+      body.replace(at, empty.size(), std::string(attribute) + "=\"" + std::string(value) + "\"");
+    }
+  };
+  mark("data-login", login_mark);
+  mark("data-oidc", context.oidc ? "on" : "");
+  resp.set("Cache-Control", "no-store");
+  SendText(resp, status, std::string(page->content_type), body);
+  return status;
 }
 
 void SetConsoleHeaders(HTTPServerResponse& resp) {
@@ -181,8 +184,13 @@ int RouteConsole(ServerContext& context, HTTPServerRequest& req, HTTPServerRespo
     if (method != "POST") throw HttpError{405, "use POST"};
     return logout(context, req, resp);
   }
+  if (path == oidc::kLoginPath || path == oidc::kCallbackPath) {
+    if (method != "GET") throw HttpError{405, "use GET"};
+    return path == oidc::kLoginPath ? StartOidcSignIn(context, req, resp)
+                                    : FinishOidcSignIn(context, req, resp);
+  }
   if (method != "GET") throw HttpError{405, "use GET"};
-  if (path == "/") return sendPage(resp, 200, /*login_failed=*/false);
+  if (path == "/") return SendConsolePage(context, resp, 200, "");
   // /assets/<version>/<name>: only the version this server was built with.
   std::string rest = path.substr(kAssetsPrefix.size());
   size_t slash = rest.find('/');

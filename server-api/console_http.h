@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -16,13 +17,31 @@
 namespace hearth::server {
 
 // Whether `path` is one of the console's own (not under /api/v1): "/", "/login", "/logout",
-// "/assets/...".
+// "/login/oidc", "/login/oidc/callback", "/assets/...".
 bool IsConsolePath(const std::string& path);
 
 // Answers a console path (IsConsolePath) and returns the status sent, or throws HttpError.
 // `body` reads the request body (RouteHandler::requestBody).
 int RouteConsole(ServerContext& context, Poco::Net::HTTPServerRequest& req,
                  Poco::Net::HTTPServerResponse& resp, const std::function<std::string()>& body);
+
+// Sends the page (index.html, never cached) with `status`, its body marked data-login=
+// `login_mark` (e.g. "failed": the page says why the sign-in failed) and data-oidc="on" when
+// single sign-on is configured; returns `status`.
+int SendConsolePage(const ServerContext& context, Poco::Net::HTTPServerResponse& resp, int status,
+                    std::string_view login_mark);
+
+// GET /login/oidc (console_oidc.cc): starts a sign-in with OpenID Connect: 303 to the
+// provider with the pending cookie; 404 when none is configured; the page marked
+// "oidc-unavailable" (502) when the provider cannot be reached.
+int StartOidcSignIn(ServerContext& context, Poco::Net::HTTPServerRequest& req,
+                    Poco::Net::HTTPServerResponse& resp);
+
+// GET /login/oidc/callback: the provider's answer: 303 to / with a session cookie; otherwise the
+// page marked "oidc-failed" (401), "oidc-norole" (403: signed in, but the claim gives no role)
+// or "oidc-unavailable" (502).
+int FinishOidcSignIn(ServerContext& context, Poco::Net::HTTPServerRequest& req,
+                     Poco::Net::HTTPServerResponse& resp);
 
 // The headers of every console answer: Content-Security-Policy, Referrer-Policy,
 // X-Content-Type-Options.

@@ -12,14 +12,31 @@ namespace hearth::server {
 
 namespace {
 
-AuditEntry sessionAudit(const SessionRecord& session, const char* action, TimePoint at) {
-  json::Value detail = json::Value::object();
-  detail.set("token_id", session.token_id);
+AuditEntry sessionAudit(const SessionRecord& session, const char* action, TimePoint at,
+                        json::Value detail = json::Value::object()) {
+  if (session.token_id != 0) detail.set("token_id", session.token_id);
   detail.set("role", session.role);
-  AuditEntry entry = NewAuditEntry(session.token_name, action,
-                                   "token:" + std::to_string(session.token_id), detail);
+  // An OIDC session's target is its subject ("oidc:NAME"), a token session's its token.
+  std::string target =
+      session.token_id != 0 ? "token:" + std::to_string(session.token_id) : session.token_name;
+  AuditEntry entry = NewAuditEntry(session.token_name, action, target, detail);
   entry.at = at;
   return entry;
+}
+
+StatusOr<OpenedSession> newSession(Store& store, SessionRecord record, TimePoint now,
+                                   json::Value detail) {
+  HEARTH_ASSIGN_OR_RETURN(std::string id, protocol::RandomHex(32));
+  HEARTH_ASSIGN_OR_RETURN(std::string csrf, protocol::RandomHex(32));
+  OpenedSession opened;
+  opened.id = id;
+  opened.record = std::move(record);
+  opened.record.csrf_token = csrf;
+  opened.record.created_at = now;
+  opened.record.last_used_at = now;
+  AuditEntry audit = sessionAudit(opened.record, "console.login", now, std::move(detail));
+  HEARTH_RETURN_IF_ERROR(store.createSession(HashSecret(id), opened.record, &audit));
+  return opened;
 }
 
 }  // namespace
@@ -33,19 +50,24 @@ StatusOr<OpenedSession> OpenSession(Store& store, const std::string& token, Time
     }
     return found.status();
   }
-  HEARTH_ASSIGN_OR_RETURN(std::string id, protocol::RandomHex(32));
-  HEARTH_ASSIGN_OR_RETURN(std::string csrf, protocol::RandomHex(32));
-  OpenedSession opened;
-  opened.id = id;
-  opened.record.token_id = found->id;
-  opened.record.token_name = found->name;
-  opened.record.role = found->scope == "admin" ? "admin" : "read";
-  opened.record.csrf_token = csrf;
-  opened.record.created_at = now;
-  opened.record.last_used_at = now;
-  AuditEntry audit = sessionAudit(opened.record, "console.login", now);
-  HEARTH_RETURN_IF_ERROR(store.createSession(HashSecret(id), opened.record, &audit));
-  return opened;
+  SessionRecord record;
+  record.token_id = found->id;
+  record.token_name = found->name;
+  record.role = found->scope == "admin" ? "admin" : "read";
+  return newSession(store, std::move(record), now, json::Value::object());
+}
+
+StatusOr<OpenedSession> OpenOidcSession(Store& store, const OidcIdentity& who, TimePoint now) {
+  if (who.role != "admin" && who.role != "read") return InvalidArgumentError("no such role");
+  SessionRecord record;
+  record.token_id = 0;
+  record.token_name = "oidc:" + who.name;
+  record.role = who.role;
+  json::Value detail = json::Value::object();
+  detail.set("via", "oidc");
+  detail.set("issuer", who.issuer);
+  detail.set("subject", who.subject);
+  return newSession(store, std::move(record), now, std::move(detail));
 }
 
 TimePoint SessionExpiry(const SessionRecord& session, const ConsoleSessionLimits& limits) {

@@ -185,6 +185,13 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
   warnIfExamplePolicy(*context.store, log);
   context.webhook_sender.timeout = options.webhook_timeout;
   context.webhook_sender.extra_ca_file = options.webhook_ca_file;
+  if (options.oidc.enabled()) {
+    // The provider is asked for its discovery document at the first sign-in, not here: a
+    // provider that is down must not keep the server from starting.
+    context.oidc = std::make_unique<oidc::OidcClient>(options.oidc);
+    log.info("console: single sign-on with " + options.oidc.issuer + " (client \"" +
+             options.oidc.client_id + "\")");
+  }
   auto device_addr = parseListen("--listen", options.listen);
   auto admin_addr = parseListen("--admin-listen", options.admin_listen);
   if (!device_addr.ok() || !admin_addr.ok()) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "hearth/log.h"
+#include "hearth/server/oidc_client.h"
 #include "hearth/server/rate_limit.h"
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"
@@ -34,6 +35,8 @@ struct ServerContext {
   std::string announcement_sig_current, announcement_sig_next;
   // How webhook deliveries are sent (the worker's and POST /api/v1/webhooks/ID/test's).
   WebhookSenderOptions webhook_sender;
+  // The console's single sign-on (OpenID Connect); null when not configured.
+  std::unique_ptr<oidc::OidcClient> oidc;
   // For the connection gauges in /metrics; set while serving.
   const Listener* device_server = nullptr;
   const Listener* admin_server = nullptr;

@@ -559,6 +559,11 @@ CREATE INDEX devices_deadline ON devices(deadline);
     // indexes: the ingest path touches them only for those events and verdicts); on SQLite the
     // counts by status from an index (above).
     {17, kConsoleOverviewSqlite, kConsoleOverviewPostgres},
+    // v18: console sessions opened with OpenID Connect (issue 15) have no token (token_id 0):
+    // `subject` is the name they are shown and audited by ("oidc:" and the person's name at the
+    // provider); NULL for a session opened with a token.
+    {18, "ALTER TABLE console_sessions ADD COLUMN subject TEXT",
+     "ALTER TABLE console_sessions ADD COLUMN subject TEXT"},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a

@@ -1,5 +1,6 @@
 // The SQL store's IT console sessions (issue 15, schema 16): kept by the SHA-256 of their id,
-// with the token they were opened with, shared by every server on the database.
+// with the token they were opened with (or, opened with OpenID Connect, token 0 and the subject:
+// schema 18), shared by every server on the database.
 #include <string>
 #include <vector>
 
@@ -15,18 +16,20 @@ using namespace Poco::Data::Keywords;  // NOLINT(google-build-using-namespace)
 struct SessionRow {
   SessionRecord session;
   std::optional<TimePoint> token_expires, token_revoked;
+  bool token_found = false;
 };
 
 SessionRow sessionRow(RecordSet& rs) {
   SessionRow r;
   r.session.token_id = integer(rs, "token_id");
-  r.session.token_name = str(rs, "name");
+  r.session.token_name = r.session.token_id == 0 ? str(rs, "subject") : str(rs, "name");
   r.session.role = str(rs, "role");
   r.session.csrf_token = str(rs, "csrf_token");
   r.session.created_at = parseTime(str(rs, "created_at"));
   r.session.last_used_at = parseTime(str(rs, "last_used_at"));
   r.token_expires = optTime(rs, "expires_at");
   r.token_revoked = optTime(rs, "revoked_at");
+  r.token_found = optInt(rs, "found_token").has_value();
   return r;
 }
 
@@ -36,13 +39,14 @@ Status SqlStore::createSession(const std::string& id_hash, const SessionRecord& 
                                const AuditEntry* audit) {
   return db_.transaction("open a console session", [&]() -> Status {
     std::string hash = id_hash, role = session.role, csrf = session.csrf_token,
-                created = fmt(session.created_at), used = fmt(session.last_used_at);
+                created = fmt(session.created_at), used = fmt(session.last_used_at),
+                subject = session.token_id == 0 ? session.token_name : std::string();
     Poco::Int64 token = session.token_id;
     db_.exec(
         "INSERT INTO console_sessions(id_hash, token_id, role, csrf_token, created_at, "
-        "last_used_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "last_used_at, subject) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [&](Statement& st) {
-          st, use(hash), use(token), use(role), use(csrf), use(created), use(used);
+          st, use(hash), use(token), use(role), use(csrf), use(created), use(used), use(subject);
         });
     insertAudit(audit, 0);
     return OkStatus();
@@ -54,12 +58,15 @@ StatusOr<SessionRecord> SqlStore::findSession(const std::string& id_hash, TimePo
   HEARTH_ASSIGN_OR_RETURN(
       std::vector<SessionRow> found,
       db_.readRows("find a console session",
-                   "SELECT s.token_id, t.name, s.role, s.csrf_token, s.created_at, "
-                   "s.last_used_at, t.expires_at, t.revoked_at FROM console_sessions s JOIN "
+                   "SELECT s.token_id, t.id AS found_token, t.name, s.subject, s.role, "
+                   "s.csrf_token, s.created_at, "
+                   "s.last_used_at, t.expires_at, t.revoked_at FROM console_sessions s LEFT JOIN "
                    "admin_tokens t ON t.id = s.token_id WHERE s.id_hash = ?",
                    sessionRow, hash));
-  if (found.empty() || found[0].token_revoked ||
-      (found[0].token_expires && *found[0].token_expires <= now_time)) {
+  // A token session whose token is gone, revoked or expired has ended; an OIDC session (token
+  // 0) has no token.
+  if (found.empty() || (found[0].session.token_id != 0 && !found[0].token_found) ||
+      found[0].token_revoked || (found[0].token_expires && *found[0].token_expires <= now_time)) {
     return NotFoundError("no such console session");
   }
   return found[0].session;

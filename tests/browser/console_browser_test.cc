@@ -13,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -57,7 +58,8 @@ class ConsoleBrowserTest : public ::testing::Test {
     } else if (::access(kNode.c_str(), X_OK) != 0) {
       missing = kNode + " is missing (Debian package nodejs; scripts/install-deps)";
     } else if (!std::filesystem::exists(kTestDir + "/node_modules/playwright-core") ||
-               !std::filesystem::exists(kTestDir + "/node_modules/axe-core")) {
+               !std::filesystem::exists(kTestDir + "/node_modules/axe-core") ||
+               !std::filesystem::exists(kTestDir + "/node_modules/oidc-provider")) {
       missing =
           "tests/browser/node_modules is missing: run `npm ci` in tests/browser "
           "(scripts/install-deps does)";
@@ -209,6 +211,135 @@ TEST_F(ConsoleBrowserTest, SignInOverviewFilterExemptPagesRetireLogoutDanishAndR
   std::string log = ReadFile(log_);
   EXPECT_EQ(log.find(server_->adminToken()), std::string::npos);
   EXPECT_EQ(log.find(Trimmed(read.out)), std::string::npos);
+}
+
+// Single sign-on (OpenID Connect) through a real provider on loopback (oidc_provider.mjs, npm's
+// oidc-provider): oidc.test.mjs signs in as an admin, a reader and a person with no role in
+// headless Chromium, then drives the code flow with plain requests for the refusals (wrong state,
+// replay, a used code, a swapped code, no sign-in cookie, another issuer). The provider speaks
+// HTTPS with a certificate that only the test's CA (the server's own ca.pem) vouches for: without
+// oidc_ca_file the server refuses it. The audit log names the subjects.
+TEST_F(ConsoleBrowserTest, OidcSignInGivesTheClaimsRoleAndRefusesTheRest) {
+  const std::string secret = "a-test-client-secret-0123456789";
+  testing::ServerProcess provider({"/usr/bin/env", "HEARTH_OIDC_CLIENT_ID=hearth-console",
+                                   "HEARTH_OIDC_CLIENT_SECRET=" + secret,
+                                   "HEARTH_OIDC_TLS_CERT=" + server_->stateDir() + "/server.pem",
+                                   "HEARTH_OIDC_TLS_KEY=" + server_->stateDir() + "/server.key",
+                                   kNode, kTestDir + "/oidc_provider.mjs"},
+                                  dir_.path() + "/provider.log");
+  ASSERT_TRUE(provider.started()) << ReadFile(dir_.path() + "/provider.log");
+  std::string issuer = "https://" + provider.address("provider");
+  std::string redirect = "https://" + admin_ + "/login/oidc/callback";
+
+  // A client secret readable by others is refused, naming the key and the mode.
+  std::string secret_file = dir_.path() + "/oidc-secret";
+  ASSERT_TRUE(testing::WriteFile(secret_file, secret + "\n"));
+  ASSERT_EQ(::chmod(secret_file.c_str(), 0644), 0);
+  std::vector<std::string> oidc = {"--oidc-issuer",
+                                   issuer,
+                                   "--oidc-client-id",
+                                   "hearth-console",
+                                   "--oidc-client-secret-file",
+                                   secret_file,
+                                   "--oidc-redirect-uri",
+                                   redirect,
+                                   "--oidc-scopes",
+                                   "openid profile groups",
+                                   "--oidc-role-claim",
+                                   "groups",
+                                   "--oidc-admin-values",
+                                   "hearth-admins",
+                                   "--oidc-read-values",
+                                   "hearth-readers, it-helpdesk"};
+  std::string refused_log = dir_.path() + "/refused.log";
+  EXPECT_FALSE(server_->serve(refused_log, {.admin_listen = admin_, .extra = oidc}));
+  EXPECT_NE(ReadFile(refused_log).find("oidc_client_secret_file"), std::string::npos)
+      << ReadFile(refused_log);
+  EXPECT_NE(ReadFile(refused_log).find("0644"), std::string::npos) << ReadFile(refused_log);
+  ASSERT_EQ(::chmod(secret_file.c_str(), 0600), 0);
+
+  // The provider learns the client's redirect URI (hearth-server's port) only now.
+  auto configured = testing::RunProcess(
+      {"/usr/bin/curl", "-sS", "--cacert", server_->caFile(), "-o", "/dev/null", "-w",
+       "%{http_code}", "--data-urlencode", "redirect_uri=" + redirect, issuer + "/test/client"});
+  ASSERT_EQ(Trimmed(configured.out), "204") << configured.err;
+
+  // Without oidc_ca_file the provider's certificate is not trusted: sign-in cannot start.
+  std::string untrusted_log = dir_.path() + "/untrusted.log";
+  ASSERT_TRUE(server_->serve(untrusted_log, {.admin_listen = admin_, .extra = oidc}))
+      << ReadFile(untrusted_log);
+  auto untrusted =
+      testing::Curl("https://" + admin_ + "/login/oidc", {.ca_file = server_->caFile()});
+  EXPECT_EQ(untrusted.status, 502) << untrusted.body;
+  EXPECT_NE(ReadFile(untrusted_log).find("single sign-on cannot start"), std::string::npos)
+      << ReadFile(untrusted_log);
+
+  oidc.insert(oidc.end(), {"--oidc-ca-file", server_->caFile()});
+  ASSERT_TRUE(server_->serve(log_, {.admin_listen = admin_, .extra = oidc})) << ReadFile(log_);
+  ASSERT_EQ(server_->address("admin"), admin_);
+
+  std::string out = HEARTH_BROWSER_OUT_DIR "/oidc";
+  std::filesystem::remove_all(out);
+  auto run = testing::RunProcess({"/usr/bin/env", "HEARTH_CONSOLE_URL=https://" + admin_,
+                                  "HEARTH_OUT=" + out, "HEARTH_CHROMIUM=" + kChromium,
+                                  "NODE_EXTRA_CA_CERTS=" + server_->caFile(), kNode,
+                                  kTestDir + "/oidc.test.mjs"});
+  std::cout << run.out;
+  EXPECT_EQ(run.exit_code, 0) << run.err << "\nserver log:\n"
+                              << ReadFile(log_) << "\nprovider log:\n"
+                              << ReadFile(dir_.path() + "/provider.log");
+  for (const char* shot : {"oidc-admin", "oidc-read", "oidc-refused"}) {
+    EXPECT_TRUE(std::filesystem::exists(out + "/" + shot + ".png")) << shot;
+  }
+
+  // The audit log: alice's and bob's sign-ins with their subject, carol's refusal.
+  json::Value audit = api("/api/v1/audit?limit=200");
+  int alice = 0, bob = 0, carol = 0;
+  for (const json::Value& e : audit.find("entries")->asArray()) {
+    const json::Value* detail = e.find("detail");
+    std::string subject = detail != nullptr ? str(*detail, "subject") : "";
+    if (str(e, "action") == "console.login" && str(e, "actor") == "oidc:alice") {
+      EXPECT_EQ(subject, "alice");
+      EXPECT_EQ(str(*detail, "issuer"), issuer);
+      EXPECT_EQ(str(*detail, "role"), "admin");
+      ++alice;
+    }
+    if (str(e, "action") == "console.login" && str(e, "actor") == "oidc:bob") {
+      EXPECT_EQ(str(*detail, "role"), "read");
+      ++bob;
+    }
+    if (str(e, "action") == "console.login_refused" && str(e, "actor") == "oidc:carol") ++carol;
+  }
+  EXPECT_GE(alice, 2) << json::write(audit);  // in the browser and with plain requests
+  EXPECT_EQ(bob, 1) << json::write(audit);
+  EXPECT_GE(carol, 1) << json::write(audit);
+  // The client secret is not in the server's log.
+  EXPECT_EQ(ReadFile(log_).find(secret), std::string::npos);
+
+  // A provider whose client authenticates with client_secret_post: the same flow with
+  // oidc_client_auth = client_secret_post.
+  testing::ServerProcess post_provider(
+      {"/usr/bin/env", "HEARTH_OIDC_CLIENT_ID=hearth-console",
+       "HEARTH_OIDC_CLIENT_SECRET=" + secret, "HEARTH_OIDC_CLIENT_AUTH=client_secret_post", kNode,
+       kTestDir + "/oidc_provider.mjs"},
+      dir_.path() + "/post-provider.log");
+  ASSERT_TRUE(post_provider.started()) << ReadFile(dir_.path() + "/post-provider.log");
+  std::string post_issuer = "http://" + post_provider.address("provider");
+  configured = testing::RunProcess({"/usr/bin/curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                                    "--data-urlencode", "redirect_uri=" + redirect,
+                                    post_issuer + "/test/client"});
+  ASSERT_EQ(Trimmed(configured.out), "204") << configured.err;
+  oidc[1] = post_issuer;
+  oidc.insert(oidc.end(), {"--oidc-client-auth", "client_secret_post"});
+  std::string post_log = dir_.path() + "/post.log";
+  ASSERT_TRUE(server_->serve(post_log, {.admin_listen = admin_, .extra = oidc}))
+      << ReadFile(post_log);
+  auto baseline = testing::RunProcess({"/usr/bin/env", "HEARTH_CONSOLE_URL=https://" + admin_,
+                                       "HEARTH_OUT=" + out, "HEARTH_OIDC_MODE=baseline",
+                                       "NODE_EXTRA_CA_CERTS=" + server_->caFile(), kNode,
+                                       kTestDir + "/oidc.test.mjs"});
+  std::cout << baseline.out;
+  EXPECT_EQ(baseline.exit_code, 0) << baseline.err << "\nserver log:\n" << ReadFile(post_log);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <memory>
 #include <regex>
 #include <string>
+#include <sys/stat.h>
 #include <thread>
 #include <vector>
 
@@ -224,6 +225,46 @@ TEST_F(ConsoleTest, TokenSignsInWithStrictCookie) {
   EXPECT_EQ(log.find(server_->adminToken()), std::string::npos);
   EXPECT_EQ(log.find(id), std::string::npos);
   EXPECT_NE(log.find("console: signed in"), std::string::npos) << log;
+}
+
+// issue 15: without oidc_issuer there is no single sign-on: the page offers none
+// (data-oidc empty) and /login/oidc and its callback are 404, setting no cookie.
+TEST_F(ConsoleTest, WithoutAProviderThereIsNoSingleSignOn) {
+  CurlAnswer page = get("/");
+  EXPECT_NE(page.body.find("data-oidc=\"\""), std::string::npos) << page.body;
+  for (const char* path : {"/login/oidc", "/login/oidc/callback?code=x&state=y"}) {
+    CurlAnswer a = get(path);
+    EXPECT_EQ(a.status, 404) << path;
+    EXPECT_EQ(header(a, "Set-Cookie"), "") << path;
+  }
+  EXPECT_EQ(post("/login/oidc", {"--data", ""}).status, 405);
+}
+
+// A provider that cannot be reached (here: nothing listens on its port) does not keep the server
+// from starting; a sign-in shows the page saying so (502), sets no cookie, and the log says why.
+TEST_F(ConsoleTest, SingleSignOnWithAProviderThatIsDownSaysSo) {
+  std::string secret = dir_.write("oidc-secret", "client-secret-0123456789\n");
+  ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
+  ASSERT_TRUE(server_->serve(
+      log_, {.admin_listen = admin_,
+             .extra = {"--oidc-issuer", "http://127.0.0.1:9", "--oidc-client-id", "hearth",
+                       "--oidc-client-secret-file", secret, "--oidc-redirect-uri",
+                       "https://" + admin_ + "/login/oidc/callback", "--oidc-role-claim", "groups",
+                       "--oidc-admin-values", "hearth-admins"}}))
+      << ReadFile(log_);
+  EXPECT_NE(get("/").body.find("data-oidc=\"on\""), std::string::npos);
+  CurlAnswer a = get("/login/oidc");
+  EXPECT_EQ(a.status, 502);
+  expectConsoleHeaders(a);
+  EXPECT_NE(a.body.find("data-login=\"oidc-unavailable\""), std::string::npos) << a.body;
+  EXPECT_EQ(header(a, "Set-Cookie"), "");
+  EXPECT_NE(ReadFile(log_).find("single sign-on cannot start"), std::string::npos)
+      << ReadFile(log_);
+  // A callback with no sign-in in progress is refused, and clears the sign-in cookie.
+  CurlAnswer cb = get("/login/oidc/callback?code=abc&state=def");
+  EXPECT_EQ(cb.status, 401);
+  EXPECT_NE(cb.body.find("data-login=\"oidc-failed\""), std::string::npos) << cb.body;
+  EXPECT_NE(header(cb, "Set-Cookie").find("hearth_oidc=;"), std::string::npos);
 }
 
 TEST_F(ConsoleTest, WrongTokenShowsSignInAgainWithoutCookie) {

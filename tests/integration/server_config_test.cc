@@ -2,6 +2,7 @@
 // errors name the file, the line and the key, and a database password is never echoed.
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -84,6 +85,12 @@ TEST(ServerConfigTest, ErrorsNameFileLineAndKey) {
       {"reenroll_expired_days = 4000\n",
        "reenroll_expired_days: expected a number of days from 0 to 3650"},
       {"device_cert_days = 0\n", "device_cert_days: expected a whole number from 1 to 1000000"},
+      {"oidc_issuer = http://idp.example.com\n",
+       "server.conf:1: oidc_issuer: expected an https:// URL (http:// only to a loopback address)"},
+      {"oidc_client_auth = basic\n",
+       "oidc_client_auth: expected client_secret_basic or client_secret_post"},
+      {"oidc_client_secret_file = secret.txt\n",
+       "oidc_client_secret_file: expected an absolute path"},
   };
   for (const auto& c : cases) {
     std::string conf = dir.write("server.conf", c.text);
@@ -100,6 +107,58 @@ TEST(ServerConfigTest, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << "a password must never be echoed";
   auto missing = RunProcess({kServer, "secret", "list", "--config", dir.path() + "/none.conf"});
   EXPECT_EQ(missing.exit_code, 2);
+}
+
+// Single sign-on (issue 15): serve refuses settings that do not hold together, naming the key,
+// and a client secret file that other users can read, before it listens.
+TEST(ServerConfigTest, ServeRefusesAnIncompleteOrUnsafeSingleSignOnConfiguration) {
+  testing::TempDir dir;
+  testing::TestServer server(dir.path() + "/state");
+  ASSERT_EQ(server.init().exit_code, 0);
+  std::string secret = dir.write("oidc-secret", "s3cret-client-secret\n");
+  ASSERT_EQ(::chmod(secret.c_str(), 0640), 0);
+  std::string complete =
+      "oidc_issuer = https://idp.example.com/realms/it\n"
+      "oidc_client_id = hearth\n"
+      "oidc_client_secret_file = " +
+      secret +
+      "\n"
+      "oidc_redirect_uri = https://hearth.example.com:8444/login/oidc/callback\n"
+      "oidc_role_claim = groups\n"
+      "oidc_admin_values = hearth-admins\n";
+  struct Case {
+    std::string text;
+    const char* expect;
+  } cases[] = {
+      {complete, "mode 0640 lets other users read the client secret; expected 0600"},
+      {"oidc_client_id = hearth\n", "oidc_client_id is set but oidc_issuer is not"},
+      {"oidc_issuer = https://idp.example.com\n", "oidc_client_id: missing"},
+  };
+  for (const auto& c : cases) {
+    std::string conf = dir.write("server.conf", c.text);
+    auto r = RunProcess({kServer, "serve", "--config", conf, "--state-dir", server.stateDir(),
+                         "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"});
+    EXPECT_EQ(r.exit_code, 2) << c.text;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.text << " → " << r.err;
+    EXPECT_EQ(r.err.find("s3cret-client-secret"), std::string::npos) << r.err;
+  }
+  ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
+  std::string conf = dir.write("server.conf", complete + "oidc_redirect_uri_typo = x\n");
+  auto r = RunProcess({kServer, "serve", "--config", conf, "--state-dir", server.stateDir()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("oidc_redirect_uri_typo: unknown key"), std::string::npos) << r.err;
+  // A wrong redirect path names the path it must have.
+  conf = dir.write("server.conf",
+                   "oidc_issuer = https://idp.example.com\noidc_client_id = h\n"
+                   "oidc_client_secret_file = " +
+                       secret +
+                       "\n"
+                       "oidc_redirect_uri = https://hearth.example.com/cb\n");
+  r = RunProcess({kServer, "serve", "--config", conf, "--state-dir", server.stateDir()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("oidc_redirect_uri: expected the path /login/oidc/callback"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "hearth/json.h"
 #include "hearth/protocol/crypto.h"
 #include "hearth/server/state.h"
 #include "hearth/server/store.h"
@@ -206,6 +207,42 @@ TEST_P(ConsoleSessionTest, MalformedIdsAreNotLookedUp) {
     EXPECT_FALSE(IsSessionIdForm(id)) << id;
     EXPECT_EQ(ResumeSession(*store_, id, t0_, limits_).status().code(), StatusCode::kNotFound);
   }
+}
+
+// Single sign-on (schema 18): a session with no token, named by the person, with the claim's
+// role; it is not ended by any token's revocation, expires as the others do, and its sign-in and
+// sign-out are audited with the subject.
+TEST_P(ConsoleSessionTest, OidcSessionHasNoTokenAndIsAuditedWithItsSubject) {
+  OidcIdentity who{.issuer = "https://idp.example.com",
+                   .subject = "248289761001",
+                   .name = "carol@example.com",
+                   .role = "read"};
+  auto opened = OpenOidcSession(*store_, who, t0_);
+  ASSERT_TRUE(opened.ok()) << opened.status().toString();
+  auto found = store_->findSession(HashSecret(opened->id), t0_);
+  ASSERT_TRUE(found.ok()) << found.status().toString();
+  EXPECT_EQ(found->token_id, 0);
+  EXPECT_EQ(found->token_name, "oidc:carol@example.com");
+  EXPECT_EQ(found->role, "read");
+  // Revoking every token leaves it; the idle limit ends it.
+  for (int64_t id : ids_) ASSERT_TRUE(store_->revokeToken(id, t0_).ok());
+  EXPECT_TRUE(ResumeSession(*store_, opened->id, t0_ + minutes(20), limits_).ok());
+  EXPECT_EQ(ResumeSession(*store_, opened->id, t0_ + minutes(51), limits_).status().code(),
+            StatusCode::kNotFound);
+  auto logins = audit("console.login");
+  ASSERT_EQ(logins.size(), 1u);
+  EXPECT_EQ(logins[0].actor, "oidc:carol@example.com");
+  EXPECT_EQ(logins[0].target, "oidc:carol@example.com");
+  ASSERT_TRUE(logins[0].detail.has_value());
+  auto detail = json::parse(*logins[0].detail);
+  ASSERT_TRUE(detail.ok());
+  ASSERT_NE(detail->find("subject"), nullptr);
+  EXPECT_EQ(detail->find("subject")->asString(), "248289761001");
+  EXPECT_EQ(detail->find("issuer")->asString(), "https://idp.example.com");
+  EXPECT_EQ(detail->find("token_id"), nullptr);
+  // A role the claims cannot give is refused.
+  who.role = "root";
+  EXPECT_EQ(OpenOidcSession(*store_, who, t0_).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(ConsoleSessionCookieTest, CookieAttributesAndCsrf) {

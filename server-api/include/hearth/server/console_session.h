@@ -1,7 +1,8 @@
-// The IT console's sessions (issue 15): an admin token (scope read or admin) exchanged for a
-// session whose id is a cookie; the store keeps only its SHA-256. A session ends at logout, when
-// idle longer than `idle`, `lifetime` after it was opened, or when its token is revoked or
-// expires. Every write made with the cookie carries the session's CSRF token.
+// The IT console's sessions (issue 15): an admin token (scope read or admin), or a sign-in with
+// OpenID Connect (oidc_client.h), exchanged for a session whose id is a cookie; the store keeps
+// only its SHA-256. A session ends at logout, when idle longer than `idle`, `lifetime` after it was
+// opened, or when its token is revoked or expires. Every write made with the cookie carries the
+// session's CSRF token.
 #pragma once
 
 #include <chrono>
@@ -31,6 +32,20 @@ struct OpenedSession {
 // Opens a session for the live token `token` at `now`, audited as console.login by the token's
 // name. PermissionDenied for a token that is not live; Unavailable when the store fails.
 StatusOr<OpenedSession> OpenSession(Store& store, const std::string& token, TimePoint now);
+
+// Who signed in with OpenID Connect: the provider (iss), the subject (sub), a readable name
+// (oidc::DisplayName) and the role the claims gave.
+struct OidcIdentity {
+  std::string issuer, subject, name, role;
+};
+
+// A session opened with OpenID Connect has no token: its SessionRecord has token_id 0 and
+// token_name "oidc:" + name (the store keeps the name in console_sessions.subject, schema 18, and
+// findSession returns it without looking for a token).
+// Opens a session (token_id 0, named "oidc:" + name) for a person signed in with OpenID
+// Connect, audited as console.login with the issuer and subject. Unavailable when the store
+// fails.
+StatusOr<OpenedSession> OpenOidcSession(Store& store, const OidcIdentity& who, TimePoint now);
 
 // When the session ends unless used again: idle expiry or absolute expiry, whichever is first.
 TimePoint SessionExpiry(const SessionRecord& session, const ConsoleSessionLimits& limits);

@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "hearth/server/oidc.h"
 #include "hearth/server/rate_limit.h"
 #include "hearth/server/store.h"
 
@@ -72,6 +73,9 @@ struct ServeOptions {
   // bundle trusted beside the system's for receivers with an internal CA (--webhook-ca-file).
   std::chrono::seconds webhook_timeout{10};
   std::string webhook_ca_file;
+  // The console's single sign-on with OpenID Connect (oidc_* in server.conf); off when the
+  // issuer is empty.
+  oidc::OidcSettings oidc;
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code. Logs to `log` (stderr: journald).
