@@ -78,6 +78,15 @@ void SqlSession::reconnect(Session& session) {
   if (!pg->handle().reset()) {
     throw Poco::Data::ConnectionFailedException("PostgreSQL: the connection cannot be made again");
   }
+  // Lost inside a transaction: the ROLLBACK could not reach the server, so Poco still believes
+  // the session is in one (its begin() then refuses with "Already in transaction" for ever) and
+  // keeps DEALLOCATEs queued for statements of the old connection (which would fail every later
+  // COMMIT). Neither can be reset from outside: the session is replaced by a new one, and the
+  // old one, connected again above, closes its connection as it goes.
+  if (session.isTransaction()) {
+    Session fresh(session.connector(), session.impl()->connectionString());
+    session = std::move(fresh);
+  }
 }
 
 size_t NextReaderStatementsSlot() {

@@ -262,6 +262,54 @@ TEST_P(HotStatementTest, AReadPathsStatementsArePreparedOncePerReaderAndSurviveA
   EXPECT_EQ(*got, "name-2");
 }
 
+// A PostgreSQL connection lost inside a transaction (the server restarted, an administrator
+// terminated it): the ROLLBACK cannot reach the server, and Poco's session kept believing it was
+// in a transaction, through the reconnect. Every later begin() then failed with "Already in
+// transaction" (or, in a Poco that skips BEGIN then, ran without one): no write worked again
+// until a restart. The next transactions must work, and be whole: one that fails leaves nothing.
+TEST_P(HotStatementTest, AConnectionLostInsideATransactionLeavesTheNextTransactionsWhole) {
+  if (sqlite()) GTEST_SKIP() << "a PostgreSQL connection's loss";
+  auto insert = [&](Poco::Int64 id) {
+    std::string name = "row-" + std::to_string(id);
+    db_->exec("INSERT INTO t(id, name) VALUES (?, ?)",
+              [&](Statement& st) { st, use(id), use(name); });
+  };
+  Status lost = db_->transaction("insert, then lose the connection", [&] {
+    insert(1);
+    db_->exec("SELECT pg_terminate_backend(pg_backend_pid())", [](Statement&) {});
+    return OkStatus();
+  });
+  ASSERT_FALSE(lost.ok());
+  // The first attempt after the loss may fail (the connection is made again after a failure);
+  // the next ones must not.
+  int failed = 0;
+  Status failing;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    failing = db_->transaction("insert, then fail", [&] {
+      insert(2);
+      return InternalError("the transaction's own failure");
+    });
+    if (failing.code() == StatusCode::kInternal) break;
+    ++failed;
+  }
+  EXPECT_LE(failed, 1) << failing.toString();
+  EXPECT_EQ(failing.code(), StatusCode::kInternal) << failing.toString();
+  Status ok = db_->transaction("insert", [&] {
+    insert(3);
+    return OkStatus();
+  });
+  ASSERT_TRUE(ok.ok()) << ok.toString();
+  std::vector<Poco::Int64> ids;
+  ASSERT_TRUE(db_->write("read",
+                         [&] {
+                           Statement st(db_->writer());
+                           st << "SELECT id FROM t ORDER BY id", into(ids), now;
+                           return OkStatus();
+                         })
+                  .ok());
+  EXPECT_EQ(ids, std::vector<Poco::Int64>({3})) << "1 was lost with its connection; 2 rolled back";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, HotStatementTest, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace
