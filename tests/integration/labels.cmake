@@ -10,3 +10,10 @@ endforeach()
 foreach(test IN LISTS hearth_fault_TESTS)
   set_tests_properties("${test}" PROPERTIES LABELS "integration;fault")
 endforeach()
+# - The cluster test (issue 18: two servers on PostgreSQL behind HAProxy): integration and
+#   cluster (`ctest -L cluster`), not programs (it needs PostgreSQL and HAProxy, and kills a server).
+foreach(test IN LISTS hearth_integration_TESTS)
+  if(test MATCHES "ClusterTest")
+    set_tests_properties("${test}" PROPERTIES LABELS "integration;cluster")
+  endif()
+endforeach()
