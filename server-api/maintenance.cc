@@ -40,47 +40,57 @@ void MaintenanceThreads::markStaleLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    auto marked = store_.markStale(std::chrono::system_clock::now(), stale_after_);
-    if (!marked.ok()) {
-      log_.error("staleness: " + marked.status().message() + " (tried again in a minute)");
-    } else if (*marked > 0) {
-      log_.info(std::to_string(*marked) + " device(s) went stale");
+    // One server at a time on a shared database (Store::runExclusive): two rounds at once would
+    // each find a silent device without a stale event and both raise one.
+    auto ran = store_.runExclusive("staleness", [this] { staleRound(); });
+    if (!ran.ok()) {
+      log_.error("staleness: " + ran.status().message() + " (tried again in a minute)");
+    } else if (!*ran) {
+      log_.info("staleness: another server on this database is running it; this one skips a round");
     }
-    auto expiring =
-        store_.markExpiringCertificates(std::chrono::system_clock::now(), cert_expiry_warning_);
-    if (!expiring.ok()) {
-      log_.error("certificate expiry: " + expiring.status().message() +
-                 " (tried again in a minute)");
-    } else if (*expiring > 0) {
-      log_.warning(std::to_string(*expiring) +
-                   " device certificate(s) expire soon without a renewal (certificate_expiring)");
-    }
-    // Exemptions about to lapse: one exemption_expiring each (before they lapse below).
-    auto warned =
-        store_.markExpiringExemptions(std::chrono::system_clock::now(), exemption_expiry_warning_);
-    if (!warned.ok()) {
-      log_.error("exemption expiry: " + warned.status().message() + " (tried again in a minute)");
-    } else if (*warned > 0) {
-      log_.info(std::to_string(*warned) + " exemption_expiring event(s)");
-    }
-    // Time passing on the server: deadlines and exemptions that lapsed (issue 14).
-    auto passed = store_.expireDeadlines(std::chrono::system_clock::now());
-    if (!passed.ok()) {
-      log_.error("deadlines: " + passed.status().message() + " (tried again in a minute)");
-    } else if (*passed > 0) {
-      log_.info(std::to_string(*passed) + " deadline or exemption event(s)");
-    }
-    // The IT console's sessions that ended unused or too old (console_session.h).
-    TimePoint now = std::chrono::system_clock::now();
-    // Today's device counts by status, for the console's trend (a day's last count stays).
-    if (Status recorded = store_.recordDailyStatus(now, stale_after_); !recorded.ok()) {
-      log_.error("daily status counts: " + recorded.message() + " (tried again in a minute)");
-    }
-    auto ended = store_.pruneSessions(now - console_idle_, now - console_lifetime_);
-    if (!ended.ok()) log_.error("console sessions: " + ended.status().message());
     lock.lock();
     cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_; });
   }
+}
+
+void MaintenanceThreads::staleRound() {
+  auto marked = store_.markStale(std::chrono::system_clock::now(), stale_after_);
+  if (!marked.ok()) {
+    log_.error("staleness: " + marked.status().message() + " (tried again in a minute)");
+  } else if (*marked > 0) {
+    log_.info(std::to_string(*marked) + " device(s) went stale");
+  }
+  auto expiring =
+      store_.markExpiringCertificates(std::chrono::system_clock::now(), cert_expiry_warning_);
+  if (!expiring.ok()) {
+    log_.error("certificate expiry: " + expiring.status().message() + " (tried again in a minute)");
+  } else if (*expiring > 0) {
+    log_.warning(std::to_string(*expiring) +
+                 " device certificate(s) expire soon without a renewal (certificate_expiring)");
+  }
+  // Exemptions about to lapse: one exemption_expiring each (before they lapse below).
+  auto warned =
+      store_.markExpiringExemptions(std::chrono::system_clock::now(), exemption_expiry_warning_);
+  if (!warned.ok()) {
+    log_.error("exemption expiry: " + warned.status().message() + " (tried again in a minute)");
+  } else if (*warned > 0) {
+    log_.info(std::to_string(*warned) + " exemption_expiring event(s)");
+  }
+  // Time passing on the server: deadlines and exemptions that lapsed (issue 14).
+  auto passed = store_.expireDeadlines(std::chrono::system_clock::now());
+  if (!passed.ok()) {
+    log_.error("deadlines: " + passed.status().message() + " (tried again in a minute)");
+  } else if (*passed > 0) {
+    log_.info(std::to_string(*passed) + " deadline or exemption event(s)");
+  }
+  // The IT console's sessions that ended unused or too old (console_session.h).
+  TimePoint now = std::chrono::system_clock::now();
+  // Today's device counts by status, for the console's trend (a day's last count stays).
+  if (Status recorded = store_.recordDailyStatus(now, stale_after_); !recorded.ok()) {
+    log_.error("daily status counts: " + recorded.message() + " (tried again in a minute)");
+  }
+  auto ended = store_.pruneSessions(now - console_idle_, now - console_lifetime_);
+  if (!ended.ok()) log_.error("console sessions: " + ended.status().message());
 }
 
 // Retention: at start and then every prune_every, in batches (ingest goes on in between).
@@ -98,8 +108,15 @@ void MaintenanceThreads::pruneLoop() {
       std::lock_guard<std::mutex> stopping(mu_);
       return stopping_;
     };
-    auto pruned = store_.prune(p);
-    if (!pruned.ok()) {
+    // One server at a time (Store::runExclusive): two would delete the same rows at once, each
+    // waiting on the other's row locks.
+    StatusOr<PruneResult> pruned = PruneResult{};
+    auto ran = store_.runExclusive("retention", [&] { pruned = store_.prune(p); });
+    if (!ran.ok()) {
+      log_.error("retention: " + ran.status().message());
+    } else if (!*ran) {
+      log_.info("retention: another server on this database is running it; this one skips a round");
+    } else if (!pruned.ok()) {
       log_.error("retention: " + pruned.status().message());
     } else if (pruned->reports + pruned->events > 0 || !pruned->retired_devices.empty()) {
       log_.info("retention: deleted " + std::to_string(pruned->reports) + " report(s) and " +

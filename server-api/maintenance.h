@@ -35,6 +35,8 @@ class MaintenanceThreads {
 
  private:
   void markStaleLoop();
+  // One round of markStaleLoop's jobs (staleness, expiry, deadlines, daily counts, sessions).
+  void staleRound();
   void pruneLoop();
   void probeLoop();
 

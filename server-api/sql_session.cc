@@ -212,4 +212,63 @@ SqlSession::ReaderLease SqlSession::reader() {
   return ReaderLease(*readers_[start]);
 }
 
+SqlSession::LockConnection& SqlSession::lockConnection(const std::string& key) {
+  std::lock_guard<std::mutex> lock(locks_mu_);
+  auto& slot = locks_[key];
+  if (!slot) slot = std::make_unique<LockConnection>();
+  return *slot;
+}
+
+StatusOr<bool> SqlSession::exclusive(const char* what, const std::string& name,
+                                     const std::function<void()>& fn) {
+  // The name goes into the statement as is: a job's name from the code, never text from outside.
+  if (name.empty() ||
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos) {
+    return InvalidArgumentError(std::string(what) + ": bad lock name \"" + name + "\"");
+  }
+  if (dialect_ != Dialect::kPostgres) {
+    fn();
+    return true;
+  }
+  LockConnection& c = lockConnection(name);
+  std::lock_guard<std::mutex> hold(c.mu);
+  // Advisory locks are per database: the schema is part of the key, so that deployments (or
+  // tests) in different schemas of one database do not share their jobs' locks.
+  const std::string k =
+      "hashtextextended('hearth.' || current_schema() || '.' || '" + name + "', 0)";
+  bool got = false;
+  Status asked = guard(what, [&]() -> Status {
+    if (c.session && !c.session->isConnected()) c.session.reset();
+    if (!c.session) c.session = std::make_unique<Session>(connector_, connection_);
+    Poco::Int64 taken = 0;
+    *c.session << "SELECT CASE WHEN pg_try_advisory_lock(" + k + ") THEN 1 ELSE 0 END",
+        Poco::Data::Keywords::into(taken), Poco::Data::Keywords::now;
+    got = taken == 1;
+    return OkStatus();
+  });
+  if (!asked.ok()) {
+    c.session.reset();  // a broken connection is made again next time
+    return asked;
+  }
+  if (!got) return false;
+  auto release = [&] {
+    Status released = guard(what, [&]() -> Status {
+      Poco::Int64 done = 0;
+      *c.session << "SELECT CASE WHEN pg_advisory_unlock(" + k + ") THEN 1 ELSE 0 END",
+          Poco::Data::Keywords::into(done), Poco::Data::Keywords::now;
+      return OkStatus();
+    });
+    // Closing the connection ends the lock too.
+    if (!released.ok()) c.session.reset();
+  };
+  try {
+    fn();
+  } catch (...) {
+    release();
+    throw;
+  }
+  release();
+  return true;
+}
+
 }  // namespace hearth::server::sql

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -250,6 +251,15 @@ class SqlSession {
         });
   }
 
+  // PostgreSQL: runs `fn` while this process holds the session-level advisory lock `name` (in
+  // the current schema; letters, digits, '.' and '-'), taken with pg_try_advisory_lock on a
+  // connection of the name's own (kept open for the next time) and
+  // released when `fn` returns; false, without running `fn`, while another connection holds it.
+  // The lock ends with its connection: a process that dies frees it. SQLite: runs `fn`.
+  // Errors: guard(what), when the lock cannot be asked for (`fn` did not run).
+  StatusOr<bool> exclusive(const char* what, const std::string& name,
+                           const std::function<void()>& fn);
+
   // What the latest reads and writes met (see HealthRecord::status).
   Status health() const { return health_.status(); }
   bool quietFor(HealthRecord::Kind kind, HealthRecord::Clock::duration quiet) const {
@@ -388,9 +398,18 @@ class SqlSession {
     for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(row(rs));
   }
 
+  // exclusive()'s connections, by lock name; each used by one caller at a time (its mutex).
+  struct LockConnection {
+    std::mutex mu;
+    std::unique_ptr<Session> session;
+  };
+  LockConnection& lockConnection(const std::string& name);
+
   Dialect dialect_;
   std::string connector_;
   std::string connection_;
+  std::mutex locks_mu_;
+  std::map<std::string, std::unique_ptr<LockConnection>> locks_;
   std::mutex mu_;  // the writer lock
   std::unique_ptr<Session> writer_;
   // SQLite: the hot statements' connection (the writer's), after writer_: finalized before it

@@ -61,6 +61,7 @@ class SqlStore final : public Store {
   StatusOr<std::string> checkIntegrity() override;
   Status health() override { return db_.health(); }
   Status probe(std::chrono::seconds quiet) override;
+  StatusOr<bool> runExclusive(const std::string& job, const std::function<void()>& run) override;
 
   // store_admin.cc
   StatusOr<SecretRecord> createSecret(const std::string& secret_hash, const SecretRecord& spec,

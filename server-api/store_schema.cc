@@ -1,6 +1,7 @@
 // The SQL store's schema: the versioned migrations of both dialects (append only), applying
 // them when the store opens, the schema version and the integrity check.
 #include <chrono>
+#include <functional>
 #include <iterator>
 #include <set>
 #include <string>
@@ -726,6 +727,10 @@ Status SqlStore::probe(std::chrono::seconds quiet) {
     });
   }
   return db_.health();
+}
+
+StatusOr<bool> SqlStore::runExclusive(const std::string& job, const std::function<void()>& run) {
+  return db_.exclusive("periodic job lock", "job." + job, run);
 }
 
 }  // namespace hearth::server::sql

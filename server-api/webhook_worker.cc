@@ -87,7 +87,13 @@ void WebhookWorker::loop() {
     bool more = round();
     if (std::chrono::steady_clock::now() - last_prune > std::chrono::hours(1)) {
       last_prune = std::chrono::steady_clock::now();
-      auto pruned = store_.pruneDeliveries(std::chrono::system_clock::now() - retention_);
+      // One server at a time (Store::runExclusive); the deliveries themselves are claimed per
+      // row (Store::claimDeliveryRuns), so every server's worker sends.
+      StatusOr<int64_t> pruned = int64_t{0};
+      auto ran = store_.runExclusive("webhook-log-retention", [&] {
+        pruned = store_.pruneDeliveries(std::chrono::system_clock::now() - retention_);
+      });
+      if (!ran.ok()) pruned = ran.status();
       if (!pruned.ok()) log_.error("webhook delivery log retention: " + pruned.status().message());
     }
     lock.lock();

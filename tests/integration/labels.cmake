@@ -4,8 +4,14 @@
 #   `ctest -L programs` selects them: the sanitizer pass runs them against the sanitized build's
 #   programs (scripts/test, support/programs.h).
 # - The fault-injection tests (hearth_fault_TESTS): integration and fault (`ctest -L fault`).
+# - The cluster test (issue 18: two servers on PostgreSQL behind HAProxy): integration and
+#   cluster (`ctest -L cluster`), not programs (it needs PostgreSQL and HAProxy, and kills a server).
 foreach(test IN LISTS hearth_integration_TESTS)
-  set_tests_properties("${test}" PROPERTIES LABELS "integration;programs")
+  if(test MATCHES "ClusterTest")
+    set_tests_properties("${test}" PROPERTIES LABELS "integration;cluster")
+  else()
+    set_tests_properties("${test}" PROPERTIES LABELS "integration;programs")
+  endif()
 endforeach()
 foreach(test IN LISTS hearth_fault_TESTS)
   set_tests_properties("${test}" PROPERTIES LABELS "integration;fault")

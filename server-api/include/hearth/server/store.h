@@ -502,6 +502,15 @@ class Store {
   // durable write (and no change). Returns health().
   virtual Status probe(std::chrono::seconds quiet) = 0;
 
+  // Runs `run` (a periodic job of `serve`: staleness, retention, ...) unless another server on
+  // this database is running the job named `job` right now; whether it ran. PostgreSQL: the job
+  // holds a session-level advisory lock, on a connection of its own, for as long as `run` runs,
+  // so two servers never run one job at once; the lock ends with its connection, so a server
+  // that dies (kill -9, a lost network) leaves the job to the others at their next round.
+  // SQLite: always runs it (one server per database file). An error when the lock cannot be
+  // asked for (the database is unreachable): `run` did not run.
+  virtual StatusOr<bool> runExclusive(const std::string& job, const std::function<void()>& run) = 0;
+
   // Moves a device to another level at `at` (its policy from its next request on) and, in the
   // same transaction, decides its standing again under that level's newest policy: a check
   // that becomes required while failing gets its grace period from `at`. NotFound for an
