@@ -233,7 +233,8 @@ std::string FormatReportPretty(const std::string& envelope) {
   const json::Value& r = found != nullptr && found->isObject() ? *found : empty;
   auto field = [](const json::Value& o, const char* k) {
     const json::Value* v = o.find(k);
-    return v == nullptr ? std::string("-") : scalarText(*v);
+    std::string text = v == nullptr ? std::string() : scalarText(*v);
+    return text.empty() ? std::string("-") : text;
   };
   auto when = [&](const json::Value& o, const char* k) {
     const json::Value* v = o.find(k);
@@ -280,7 +281,11 @@ std::string FormatReportPretty(const std::string& envelope) {
   const json::Value* host = r.find("host");
   if (host != nullptr && host->isObject()) {
     line(N_("PC name"), field(*host, "hostname"), nullptr);
-    line(N_("System"), field(*host, "os") + ", " + field(*host, "kernel"),
+    std::vector<std::string> system;
+    for (const char* k : {"os", "kernel"}) {
+      if (std::string f = field(*host, k); f != "-") system.push_back(f);
+    }
+    line(N_("System"), system.empty() ? std::string("-") : text::join(system, ", "),
          N_("the operating system and its kernel, to judge the updates"));
   }
   const json::Value* checks = r.find("checks");
