@@ -33,6 +33,7 @@ std::vector<FlagSpec> flagsOf(const std::string& cmd) {
   }
   if (cmd == "run") f.push_back({.name = "--once", .kind = FlagKind::kSwitch});
   if (cmd == "status") f.push_back({.name = "--json", .kind = FlagKind::kSwitch});
+  if (cmd == "show-report") f.push_back({.name = "--pretty", .kind = FlagKind::kSwitch});
   return f;
 }
 
@@ -66,7 +67,10 @@ int RunAgentCommand(const std::string& cmd, const std::vector<std::string>& args
   }
 
   if (cmd == "status") return PrintStatus(state_dir, p.has("--json"), env.out, env.err);
-  if (cmd == "show-report") return PrintLastReport(state_dir, env.out, env.err);
+  if (cmd == "show-report") {
+    return p.has("--pretty") ? PrintLastReportPretty(state_dir, env.out, env.err)
+                             : PrintLastReport(state_dir, env.out, env.err);
+  }
   if (cmd == "check-now") return RequestCheckNow(config->control_socket, env.out, env.err);
 
   if (cmd == "enroll") {

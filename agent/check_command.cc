@@ -124,6 +124,9 @@ std::string FormatReportText(const Report& report, bool color) {
   o += Subst(Tr(" for level \"{1}\" (policy version {2})"),
              {safeText(report.level), std::to_string(report.policy_version)}) +
        "\n";
+  if (!report.description.empty()) {
+    o += Subst(Tr("About this level: {1}"), {safeText(report.description.text())}) + "\n";
+  }
   if (!report.host.hostname.empty() || !report.host.os.empty()) {
     std::string host = safeText(report.host.hostname);
     if (!report.host.os.empty()) host += ", " + safeText(report.host.os);
@@ -166,6 +169,12 @@ std::string FormatReportText(const Report& report, bool color) {
     for (const auto& line : lines) {
       for (const auto& l : text::splitLines(line)) o += "    " + safeText(l) + "\n";
     }
+    if (!c.help_url.empty()) {
+      o += "    " + safeText(Subst(Tr("More help: {1}"), {c.help_url.text()})) + "\n";
+    }
+  }
+  if (any_advice && !report.helpdesk.empty()) {
+    o += "\n" + safeText(report.helpdesk.text()) + "\n";
   }
   o += "\n";
   o += bold;

@@ -8,9 +8,12 @@
 
 #include "hearth/agent/child_process.h"
 #include "hearth/agent/notify.h"
+#include "hearth/agent/state_dir.h"
 #include "hearth/check.h"
 #include "hearth/check_registry.h"
+#include "hearth/files.h"
 #include "hearth/i18n.h"
+#include "hearth/json.h"
 #include "hearth/result.h"
 #include "hearth/runner.h"
 #include "hearth/text.h"
@@ -103,8 +106,21 @@ json::Value RunChecksWithTimeouts(const SystemView& view, const Policy& policy,
     }
   }
   report.compliant = isCompliant(report.checks);
+  AddCompanyWords(policy, report);
   if (o.notify) {
-    auto sent = NotifyFailures(view, report, NotifyOptions{o.notify_state_file}, log);
+    NotifyOptions no;
+    no.state_file = o.notify_state_file;
+    no.quiet_from = policy.notifications.quiet_from;
+    no.quiet_to = policy.notifications.quiet_to;
+    // The company's view after the last report (deadlines, exemptions), as status keeps it.
+    if (!o.state_dir.empty()) {
+      if (auto text = ReadFileBounded(AgentPathsFor(o.state_dir).status, 1 << 20); text.ok()) {
+        if (auto status = json::parse(*text); status.ok()) {
+          if (const json::Value* v = status->find("server_view")) no.server_view = *v;
+        }
+      }
+    }
+    auto sent = NotifyFailures(view, report, no, log);
     if (!sent.ok()) log.warning("notifications: " + sent.status().message());
   }
   return report.toJson();

@@ -4,11 +4,13 @@
 #include "hearth/agent/notify.h"
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <optional>
 #include <set>
 
 #include "hearth/accounts.h"
+#include "hearth/agent/server_view.h"
 #include "hearth/check_registry.h"
 #include "hearth/files.h"
 #include "hearth/i18n.h"
@@ -145,6 +147,12 @@ struct State {
     TimePoint at;
   };
   std::vector<Told> told;
+  // A failure each person was told of: when the check passes, they are thanked once.
+  struct Owed {
+    std::string user;
+    std::string check;
+  };
+  std::vector<Owed> thanks;
   std::map<std::string, TimePoint> logged;  // fingerprint of the log line → when
   bool changed = false;
 };
@@ -167,8 +175,16 @@ json::Value stateToJson(const State& s) {
     logged.push(std::move(e));
   }
   json::Value v = json::Value::object();
+  json::Value thanks = json::Value::array();
+  for (const auto& t : s.thanks) {
+    json::Value e = json::Value::object();
+    e.set("user", t.user);
+    e.set("check", t.check);
+    thanks.push(std::move(e));
+  }
   v.set("version", 1);
   v.set("told", std::move(told));
+  v.set("thanks", std::move(thanks));
   v.set("logged", std::move(logged));
   return v;
 }
@@ -181,11 +197,18 @@ StatusOr<State> stateFromJson(const json::Value& v) {
   State s;
   // Entries of another shape than the one written here make the file damaged; a list that is
   // not a list is ignored (as before lists existed).
-  for (const char* list : {"told", "logged"}) {
+  for (const char* list : {"told", "logged", "thanks"}) {
     const json::Value* entries = r.find(list);
     if (entries == nullptr || !entries->isArray()) continue;
     for (const auto& entry : entries->asArray()) {
       HEARTH_ASSIGN_OR_RETURN(json::ObjectReader e, r.objectAt(std::string(list) + "[]", entry));
+      if (std::string_view(list) == "thanks") {
+        State::Owed o;
+        HEARTH_RETURN_IF_ERROR(e.readString("user", o.user, {}, Presence::kRequired));
+        HEARTH_RETURN_IF_ERROR(e.readString("check", o.check, {}, Presence::kRequired));
+        s.thanks.push_back(std::move(o));
+        continue;
+      }
       TimePoint at;
       HEARTH_RETURN_IF_ERROR(e.readTime("at", at, Presence::kRequired));
       if (std::string_view(list) == "logged") {
@@ -388,23 +411,114 @@ StatusOr<std::set<std::string>> capabilities(const SystemView& view, const Deskt
   return caps;
 }
 
+// The freedesktop urgency levels (the "urgency" hint, a byte).
+enum class Urgency { kLow = 0, kNormal = 1, kCritical = 2 };
+
 Status sendNotification(const SystemView& view, const Desktop& d, const NotifyOptions& o,
-                        const std::string& title, const std::string& body) {
+                        const std::string& title, const std::string& body, Urgency urgency) {
   // Notify(app_name s, replaces_id u, app_icon s, summary s, body s, actions as, hints a{sv},
-  //        expire_timeout i): no actions, no hints, 0 = stays until the person dismisses it.
-  auto res =
-      view.run(busCommand(d, o,
-                          {"call", kDestination, kObjectPath, kInterface, "Notify", "susssasa{sv}i",
-                           "Hearth", "0", "dialog-warning", title, body, "0", "0", "0"}));
+  //        expire_timeout i): no actions, the urgency hint, 0 = stays until the person
+  //        dismisses it.
+  const char* icon = urgency == Urgency::kLow ? "dialog-information" : "dialog-warning";
+  auto res = view.run(busCommand(d, o,
+                                 {"call", kDestination, kObjectPath, kInterface, "Notify",
+                                  "susssasa{sv}i", "Hearth", "0", icon, title, body, "0", "1",
+                                  "urgency", "y", std::to_string(static_cast<int>(urgency)), "0"}));
   if (std::string p = callProblem(res, d, "showing a notification"); !p.empty()) {
     return UnavailableError(p);
   }
   return OkStatus();
 }
 
+// Valid UTF-8 without control characters, at most kMaxBodyBytes, escaped for markup servers.
+std::string finishBody(const std::string& text, bool markup) {
+  std::string out = truncateUtf8(sanitize(text::trim(text)), kMaxBodyBytes);
+  return markup ? escapeMarkup(out) : out;
+}
+
+// The check's name as the person reads it ("Screen lock"); its id spelled out when unnamed.
+std::string checkName(std::string_view check_id, const i18n::Catalog* catalog) {
+  if (const CheckEntry* entry = Checks().find(check_id);
+      entry != nullptr && !entry->spec.wording.name.empty()) {
+    const std::string& name = entry->spec.wording.name;
+    return catalog != nullptr ? catalog->translate(name) : std::string(i18n::Tr(name));
+  }
+  std::string name = sanitize(check_id);
+  std::replace(name.begin(), name.end(), '_', ' ');
+  std::replace(name.begin(), name.end(), '\n', ' ');
+  if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = static_cast<char>(name[0] - 32);
+  return truncateUtf8(name, 80);
+}
+
+std::string translated(const char* id, const i18n::Catalog* catalog) {
+  return catalog != nullptr ? catalog->translate(id) : std::string(i18n::Tr(id));
+}
+
+// What the server said about a failing check (its deadline, IT's exemption) as one line for the
+// person, and how urgent the failure is therefore.
+struct Deadline {
+  std::string line;
+  Urgency urgency = Urgency::kCritical;
+};
+
+Deadline deadlineOf(const json::Value& server_view, const std::string& check_id, TimePoint now,
+                    const i18n::Catalog* catalog) {
+  Deadline out;
+  const json::Value* checks = server_view.isObject() ? server_view.find("checks") : nullptr;
+  if (checks == nullptr || !checks->isArray()) return out;
+  for (const auto& c : checks->asArray()) {
+    const json::Value* id = c.find("id");
+    if (id == nullptr || !id->isString() || id->asString() != check_id) continue;
+    auto timeAt = [&](const char* key) -> std::optional<TimePoint> {
+      const json::Value* v = c.find(key);
+      if (v == nullptr || !v->isString()) return std::nullopt;
+      auto t = parseRfc3339(v->asString());
+      return t.ok() ? std::optional<TimePoint>(*t) : std::nullopt;
+    };
+    if (auto exempt = timeAt("exempt_until"); exempt && *exempt > now) {
+      out.line = i18n::Subst(translated(N_("Exempted by IT until {1}."), catalog),
+                             {PersonDate(*exempt, catalog)});
+      out.urgency = Urgency::kLow;
+    } else if (auto fix_by = timeAt("fix_by")) {
+      const bool ahead = *fix_by > now;
+      out.line = i18n::Subst(
+          translated(ahead ? N_("Fix it by {1}.") : N_("Fix it now: the deadline was {1}."),
+                     catalog),
+          {PersonDate(*fix_by, catalog)});
+      out.urgency = ahead ? Urgency::kNormal : Urgency::kCritical;
+    }
+    return out;
+  }
+  return out;
+}
+
+int localMinuteOfDay(TimePoint t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  if (localtime_r(&secs, &tm) == nullptr) return 12 * 60;
+  return tm.tm_hour * 60 + tm.tm_min;
+}
+
+bool quietAt(const NotifyOptions& o, TimePoint now) {
+  if (o.quiet_from == o.quiet_to) return false;
+  const int m = o.minute_of_day ? o.minute_of_day(now) : localMinuteOfDay(now);
+  return o.quiet_from < o.quiet_to ? (m >= o.quiet_from && m < o.quiet_to)
+                                   : (m >= o.quiet_from || m < o.quiet_to);
+}
+
 }  // namespace
 
 // --- public -------------------------------------------------------------------------------------
+
+std::string UnknownNotificationTitle(std::string_view check_id, const i18n::Catalog* catalog) {
+  return "Hearth: " + i18n::Subst(translated(N_("{1}: could not check"), catalog),
+                                  {checkName(check_id, catalog)});
+}
+
+std::string FixedNotificationTitle(std::string_view check_id, const i18n::Catalog* catalog) {
+  return "Hearth: " + i18n::Subst(translated(N_("{1} is fixed – thank you"), catalog),
+                                  {checkName(check_id, catalog)});
+}
 
 std::string NotificationTitle(std::string_view check_id, const i18n::Catalog* catalog) {
   if (const CheckEntry* entry = Checks().find(check_id);
@@ -420,16 +534,27 @@ std::string NotificationTitle(std::string_view check_id, const i18n::Catalog* ca
   return "Hearth: " + truncateUtf8(name, 80) + " needs attention";
 }
 
-std::string NotificationBody(const CheckResult& check, bool markup, const i18n::Catalog* catalog) {
-  // What to do, in the person's language, as numbered steps; else what is wrong.
-  std::string text;
-  for (const auto& line : LocalAdviceLines(check, catalog)) {
-    text += (text.empty() ? "" : "\n") + line;
+std::string NotificationBody(const CheckResult& check, bool markup, const i18n::Catalog* catalog,
+                             const Report* report, const std::string& deadline) {
+  // The deadline first, then what to do, in the person's language, as numbered steps (else what
+  // is wrong), then where to get help.
+  std::vector<std::string> lines;
+  if (!deadline.empty()) lines.push_back(deadline);
+  std::vector<std::string> advice = LocalAdviceLines(check, catalog);
+  if (advice.empty()) advice.push_back(LocalSummary(check, catalog));
+  lines.insert(lines.end(), advice.begin(), advice.end());
+  if (check.verdict == Verdict::kUnknown) {
+    lines.push_back(translated(N_("Until Hearth can check it, this PC counts as not meeting the "
+                                  "agreed security level."),
+                               catalog));
   }
-  text = text::trim(text);
-  if (text.empty()) text = text::trim(LocalSummary(check, catalog));
-  text = truncateUtf8(sanitize(text), kMaxBodyBytes);
-  return markup ? escapeMarkup(text) : text;
+  static const Report kNoReport;
+  for (auto& line : CompanyHelpLines(report != nullptr ? *report : kNoReport, check, catalog)) {
+    lines.push_back(std::move(line));
+  }
+  std::string text;
+  for (const auto& line : lines) text += (text.empty() ? "" : "\n") + line;
+  return finishBody(text, markup);
 }
 
 std::string ProblemFingerprint(std::string_view check_id, std::string_view summary) {
@@ -491,26 +616,44 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
   State state = loadState(options.state_file, log);
   OnceLog log_once(state, log, now, options.repeat_after);
 
-  // The problems to tell: required checks that fail, by id.
-  std::map<std::string, const CheckResult*> failing;
+  // The problems to tell: required checks that fail or could not tell, by id; and the problem
+  // each is ("fail" keeps the fingerprint of the summary alone, as before unknowns were told).
+  struct Problem {
+    const CheckResult* check;
+    std::string fingerprint;
+  };
+  std::map<std::string, Problem> problems;
   std::set<std::string> settled;  // passed, not applicable or not required: forget what was said
+  std::set<std::string> passed;   // required and passing: thank whoever was told it failed
   for (const auto& c : report.checks) {
-    if (c.required && c.verdict == Verdict::kFail) failing.emplace(c.id, &c);
+    if (c.required && c.verdict == Verdict::kFail) {
+      problems.emplace(c.id, Problem{&c, ProblemFingerprint(c.id, c.summary)});
+    } else if (c.required && c.verdict == Verdict::kUnknown) {
+      problems.emplace(c.id, Problem{&c, ProblemFingerprint(c.id, "unknown\n" + c.summary)});
+    }
     if (!c.required || c.verdict == Verdict::kPass || c.verdict == Verdict::kNotApplicable) {
       settled.insert(c.id);
     }
+    if (c.required && c.verdict == Verdict::kPass) passed.insert(c.id);
   }
-  // Forget what no longer holds: the check is settled, fails with a different problem now, or
-  // it was said longer than repeat_after ago. A check that is unknown or not in this report (a
-  // partial run re-checks only some) keeps its entry until then.
+  // Forget what no longer holds: the check is settled, or it was said longer than repeat_after
+  // ago. Each problem keeps its own entry, so a check that flickers between two problems (a
+  // failure and an unknown) is told each at most once a day. A check not in this report (a
+  // partial run re-checks only some) keeps its entries.
   auto stale = [&](const State::Told& t) {
-    if (!fresh(t.at, now, options.repeat_after) || settled.count(t.check) > 0) return true;
-    auto f = failing.find(t.check);
-    return f != failing.end() && ProblemFingerprint(t.check, f->second->summary) != t.problem;
+    return !fresh(t.at, now, options.repeat_after) || settled.count(t.check) > 0;
   };
   size_t before = state.told.size();
   state.told.erase(std::remove_if(state.told.begin(), state.told.end(), stale), state.told.end());
-  if (state.told.size() != before) state.changed = true;
+  // Thanks are owed only for a check that passes: one that no longer applies or is no longer
+  // required is dropped without a word.
+  auto no_thanks = [&](const State::Owed& o) {
+    return settled.count(o.check) > 0 && passed.count(o.check) == 0;
+  };
+  before += state.thanks.size();
+  state.thanks.erase(std::remove_if(state.thanks.begin(), state.thanks.end(), no_thanks),
+                     state.thanks.end());
+  if (state.told.size() + state.thanks.size() != before) state.changed = true;
   for (auto it = state.logged.begin(); it != state.logged.end();) {
     if (!fresh(it->second, now, options.repeat_after)) {
       it = state.logged.erase(it);
@@ -534,8 +677,23 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
     return sent;
   };
 
-  if (failing.empty() || view.isRooted()) return save(0);
+  const bool thanks_due = std::any_of(state.thanks.begin(), state.thanks.end(),
+                                      [&](const State::Owed& o) { return passed.count(o.check); });
+  if ((problems.empty() && !thanks_due) || view.isRooted()) return save(0);
+  // Quiet hours: nothing now; the first check after them tells what still holds (thanks owed
+  // are kept until then).
+  if (quietAt(options, now)) return save(0);
   std::vector<Desktop> desktops = FindDesktops(view, options);
+  // Someone who is not at the PC when their problem is fixed is not thanked later.
+  auto away = [&](const State::Owed& o) {
+    return passed.count(o.check) > 0 &&
+           std::none_of(desktops.begin(), desktops.end(),
+                        [&](const Desktop& d) { return d.user == o.user; });
+  };
+  before = state.thanks.size();
+  state.thanks.erase(std::remove_if(state.thanks.begin(), state.thanks.end(), away),
+                     state.thanks.end());
+  if (state.thanks.size() != before) state.changed = true;
   if (desktops.empty()) return save(0);
 
   auto told = [&](const std::string& user, const std::string& check, const std::string& problem) {
@@ -543,12 +701,16 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
       return t.user == user && t.check == check && t.problem == problem;
     });
   };
+  auto owed = [&](const std::string& user, const std::string& check) {
+    return std::any_of(state.thanks.begin(), state.thanks.end(),
+                       [&](const State::Owed& o) { return o.user == user && o.check == check; });
+  };
   bool anything_to_say = false;
   for (const auto& d : desktops) {
-    for (const auto& [id, check] : failing) {
-      anything_to_say =
-          anything_to_say || !told(d.user, id, ProblemFingerprint(id, check->summary));
+    for (const auto& [id, problem] : problems) {
+      anything_to_say = anything_to_say || !told(d.user, id, problem.fingerprint);
     }
+    for (const auto& id : passed) anything_to_say = anything_to_say || owed(d.user, id);
   }
   if (!anything_to_say) return save(0);
 
@@ -567,28 +729,58 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
     std::shared_ptr<const i18n::Catalog> own =
         d.languages.empty() ? nullptr : i18n::Catalog::ForLanguages(d.languages);
     const i18n::Catalog* catalog = own ? own.get() : (d.languages.empty() ? nullptr : &kEnglish);
-    for (const auto& [id, check] : failing) {
-      std::string problem = ProblemFingerprint(id, check->summary);
-      if (told(d.user, id, problem)) continue;
-      if (!markup) {
-        auto caps = capabilities(view, d, options);
-        if (!caps.ok()) {
-          log_once(caps.status().message());
-          break;  // this desktop cannot be reached now; the others still can
-        }
-        markup = caps->count("body-markup") > 0;
+    auto reachable = [&]() {
+      if (markup) return true;
+      auto caps = capabilities(view, d, options);
+      if (!caps.ok()) {
+        log_once(caps.status().message());
+        return false;  // this desktop cannot be reached now; the others still can
       }
-      std::string title = NotificationTitle(id, catalog);
-      Status s =
-          sendNotification(view, d, options, title, NotificationBody(*check, *markup, catalog));
+      markup = caps->count("body-markup") > 0;
+      return true;
+    };
+    auto show = [&](const std::string& title, const std::string& body, Urgency urgency) {
+      Status s = sendNotification(view, d, options, title, body, urgency);
       if (!s.ok()) {
         log_once(s.message());
-        continue;
+        return false;
       }
       log.info("notified " + d.user + ": " + title);
-      state.told.push_back(State::Told{d.user, id, problem, now});
-      state.changed = true;
       ++sent;
+      return true;
+    };
+    bool reached = true;
+    // First the good news: failures this person was told of that are fixed now.
+    for (const auto& c : report.checks) {
+      if (passed.count(c.id) == 0 || !owed(d.user, c.id)) continue;
+      if (!(reached = reachable())) break;
+      std::string body = LocalSummary(c, catalog);
+      if (!show(FixedNotificationTitle(c.id, catalog), finishBody(body, *markup), Urgency::kLow)) {
+        continue;
+      }
+      state.thanks.erase(
+          std::remove_if(state.thanks.begin(), state.thanks.end(),
+                         [&](const State::Owed& o) { return o.user == d.user && o.check == c.id; }),
+          state.thanks.end());
+      state.changed = true;
+    }
+    if (!reached) continue;
+    for (const auto& [id, problem] : problems) {
+      if (told(d.user, id, problem.fingerprint)) continue;
+      if (!reachable()) break;
+      const CheckResult& check = *problem.check;
+      const bool failing = check.verdict == Verdict::kFail;
+      Deadline deadline;
+      if (failing) deadline = deadlineOf(options.server_view, id, now, catalog);
+      std::string title =
+          failing ? NotificationTitle(id, catalog) : UnknownNotificationTitle(id, catalog);
+      if (!show(title, NotificationBody(check, *markup, catalog, &report, deadline.line),
+                failing ? deadline.urgency : Urgency::kNormal)) {
+        continue;
+      }
+      state.told.push_back(State::Told{d.user, id, problem.fingerprint, now});
+      if (failing && !owed(d.user, id)) state.thanks.push_back(State::Owed{d.user, id});
+      state.changed = true;
     }
   }
   return save(sent);

@@ -67,6 +67,9 @@ json::Value ApplyPrivacyFilter(const json::Value& result,
   json::Value out = result;
   PersonLabels names;
   if (!out.isObject()) return out;
+  // The company's own words (helpdesk, description) came from the server's policy: nothing to
+  // send back.
+  out.erase("help");
   // Each check's own filter: what of its evidence may leave, and the people it names.
   if (json::Value* checks = out.find("checks"); checks != nullptr && checks->isArray()) {
     for (auto& check : checks->asArray()) {

@@ -657,6 +657,12 @@ Status AgentRuntime::writeStatus(std::optional<TimePoint> next_check) {
     if (const json::Value* at = last_local_->find("evaluated_at")) status.set("last_check", *at);
     if (const json::Value* c = last_local_->find("compliant")) status.set("compliant", *c);
     if (const json::Value* c = last_local_->find("checks")) status.set("checks", *c);
+    // The company's words (helpdesk, description) from the policy of that check.
+    if (const json::Value* h = last_local_->find("help")) {
+      status.set("help", *h);
+    } else {
+      status.erase("help");
+    }
   }
   if (!server_view_json_.empty()) {
     if (auto view = json::parse(server_view_json_); view.ok()) status.set("server_view", *view);

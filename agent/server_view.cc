@@ -69,7 +69,9 @@ std::string CheckedServerViewText(const std::string& text) {
   return view ? json::write(*view) : "";
 }
 
-std::string PersonDate(std::chrono::system_clock::time_point t) {
+std::string PersonDate(std::chrono::system_clock::time_point t) { return PersonDate(t, nullptr); }
+
+std::string PersonDate(std::chrono::system_clock::time_point t, const i18n::Catalog* catalog) {
   static constexpr std::array<const char*, 7> kDays = {
       N_("Sunday"),   N_("Monday"), N_("Tuesday"), N_("Wednesday"),
       N_("Thursday"), N_("Friday"), N_("Saturday")};
@@ -77,16 +79,19 @@ std::string PersonDate(std::chrono::system_clock::time_point t) {
       N_("January"),   N_("February"), N_("March"),    N_("April"),
       N_("May"),       N_("June"),     N_("July"),     N_("August"),
       N_("September"), N_("October"),  N_("November"), N_("December")};
+  auto tr = [&](const char* id) {
+    return catalog != nullptr ? catalog->translate(id) : std::string(i18n::Tr(id));
+  };
   std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   if (gmtime_r(&secs, &tm) == nullptr) return formatRfc3339(t);
   char clock[16];
   std::snprintf(clock, sizeof clock, "%02d:%02d", tm.tm_hour, tm.tm_min);
   // "Saturday 12 December 2026, 17:00 UTC"; a translation orders the parts its own way.
-  return i18n::Subst(i18n::Tr("{1} {2} {3} {4}, {5} UTC"),
-                     {i18n::Tr(kDays[static_cast<size_t>(tm.tm_wday)]), std::to_string(tm.tm_mday),
-                      i18n::Tr(kMonths[static_cast<size_t>(tm.tm_mon)]),
-                      std::to_string(tm.tm_year + 1900), clock});
+  return i18n::Subst(
+      tr("{1} {2} {3} {4}, {5} UTC"),
+      {tr(kDays[static_cast<size_t>(tm.tm_wday)]), std::to_string(tm.tm_mday),
+       tr(kMonths[static_cast<size_t>(tm.tm_mon)]), std::to_string(tm.tm_year + 1900), clock});
 }
 
 }  // namespace hearth::agent

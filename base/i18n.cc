@@ -118,7 +118,33 @@ std::string Subst(std::string_view text, const std::vector<std::string>& args) {
   return substitute(text, std::vector<std::string_view>(args.begin(), args.end()));
 }
 
+namespace {
+
+// The text of `by_language` for `language` ("da", "da_DK"): that language, else English, else
+// the first given.
+std::string pickLanguage(const std::map<std::string, std::string>& by_language,
+                         std::string_view language) {
+  std::string code(language.substr(0, language.find_first_of("_.@")));
+  if (auto it = by_language.find(code); it != by_language.end()) return it->second;
+  if (auto it = by_language.find("en"); it != by_language.end()) return it->second;
+  return by_language.empty() ? std::string() : by_language.begin()->second;
+}
+
+}  // namespace
+
+std::string CurrentLanguage() {
+  // gettext answers "" with the header of the translation in use ("Language: da\n...").
+  static const std::string kHeaderId;  // "" (not a literal: xgettext must not extract it)
+  std::string header = Tr(kHeaderId);
+  size_t at = header.find("Language: ");
+  if (at == std::string::npos) return "en";
+  size_t end = header.find('\n', at);
+  std::string lang = header.substr(at + 10, end == std::string::npos ? end : end - at - 10);
+  return lang.empty() ? "en" : lang;
+}
+
 std::string Message::english() const {
+  if (!by_language.empty()) return pickLanguage(by_language, "en");
   const std::string& form = !plural.empty() && n != 1 ? plural : id;
   if (args.empty()) return form;
   std::vector<std::string> a;
@@ -129,6 +155,7 @@ std::string Message::english() const {
 
 std::string Message::text(const Catalog* catalog) const {
   if (catalog == nullptr) return text();
+  if (!by_language.empty()) return pickLanguage(by_language, catalog->language());
   std::string form = !translate || id.empty() ? (!plural.empty() && n != 1 ? plural : id)
                                               : catalog->translate(id, plural, n);
   if (args.empty()) return form;
@@ -287,6 +314,7 @@ std::string Catalog::translate(const std::string& id, const std::string& plural,
 }
 
 std::string Message::text() const {
+  if (!by_language.empty()) return pickLanguage(by_language, CurrentLanguage());
   std::string form;
   if (!translate || id.empty()) {
     form = id;
@@ -303,9 +331,14 @@ std::string Message::text() const {
 }
 
 json::Value Message::toJson() const {
-  if (!translate && args.empty()) return json::Value(id);
+  if (!translate && args.empty() && by_language.empty()) return json::Value(id);
   json::Value o = json::Value::object();
   o.set("m", id);
+  if (!by_language.empty()) {
+    json::Value l = json::Value::object();
+    for (const auto& [lang, words] : by_language) l.set(lang, words);
+    o.set("l", std::move(l));
+  }
   if (!plural.empty()) {
     o.set("p", plural);
     o.set("n", n);
@@ -338,6 +371,11 @@ Message Message::fromJson(const json::Value& v) {
   if (const json::Value* a = v.find("a"); a != nullptr && a->isArray()) {
     for (const auto& e : a->asArray()) m.args.push_back(fromJson(e));
   }
+  if (const json::Value* l = v.find("l"); l != nullptr && l->isObject()) {
+    for (const auto& [lang, words] : l->asObject()) {
+      if (words.isString()) m.by_language[lang] = words.asString();
+    }
+  }
   return m;
 }
 
@@ -359,6 +397,14 @@ Message Lit(std::string text) {
   Message m;
   m.id = std::move(text);
   m.translate = false;
+  return m;
+}
+
+Message Local(std::map<std::string, std::string> by_language) {
+  Message m;
+  m.translate = false;
+  m.by_language = std::move(by_language);
+  m.id = pickLanguage(m.by_language, "en");
   return m;
 }
 

@@ -112,8 +112,9 @@ json::Value CheckResult::toJson() const {
     }
     o.set("advice", std::move(list));
   }
-  if (!summary_text.empty() || !advice.empty()) {
+  if (!summary_text.empty() || !advice.empty() || !help_url.empty()) {
     json::Value text = json::Value::object();
+    if (!help_url.empty()) text.set("help_url", help_url.toJson());
     if (!summary_text.empty()) text.set("summary", summary_text.toJson());
     if (!advice.empty()) {
       json::Value list = json::Value::array();
@@ -154,7 +155,48 @@ json::Value Report::toJson() const {
   json::Value arr = json::Value::array();
   for (const auto& c : checks) arr.push(c.toJson());
   o.set("checks", std::move(arr));
+  if (!helpdesk.empty() || !description.empty()) {
+    json::Value help = json::Value::object();
+    if (!helpdesk.empty()) help.set("helpdesk", helpdesk.toJson());
+    if (!description.empty()) help.set("description", description.toJson());
+    o.set("help", std::move(help));
+  }
   return o;
+}
+
+namespace {
+
+template <typename Show>
+std::vector<std::string> helpLines(const i18n::Message& url, const i18n::Message& helpdesk,
+                                   Show show) {
+  std::vector<std::string> out;
+  if (!url.empty()) out.push_back(show(i18n::Msg("More help: {1}", {url})));
+  if (!helpdesk.empty()) out.push_back(show(helpdesk));
+  return out;
+}
+
+i18n::Message messageAt(const json::Value& object, const char* outer, const char* key) {
+  const json::Value* o = object.find(outer);
+  const json::Value* v = o != nullptr && o->isObject() ? o->find(key) : nullptr;
+  return v == nullptr ? i18n::Message() : i18n::Message::fromJson(*v);
+}
+
+}  // namespace
+
+std::vector<std::string> CompanyHelpLines(const json::Value& report, const json::Value& check) {
+  return helpLines(messageAt(check, "text", "help_url"), messageAt(report, "help", "helpdesk"),
+                   [](const i18n::Message& m) { return m.text(); });
+}
+
+std::vector<std::string> CompanyHelpLines(const Report& report, const CheckResult& check,
+                                          const i18n::Catalog* catalog) {
+  return helpLines(check.help_url, report.helpdesk,
+                   [&](const i18n::Message& m) { return m.text(catalog); });
+}
+
+std::string CompanyDescription(const json::Value& report) {
+  i18n::Message d = messageAt(report, "help", "description");
+  return d.empty() ? std::string() : d.text();
 }
 
 }  // namespace hearth

@@ -40,7 +40,27 @@ Report RunChecks(const SystemView& system, const Policy& policy,
     report.checks.push_back(std::move(result));
   }
   report.compliant = isCompliant(report.checks);
+  AddCompanyWords(policy, report);
   return report;
+}
+
+void AddCompanyWords(const Policy& policy, Report& report) {
+  using i18n::Lit;
+  using i18n::Msg;
+  if (!policy.description.empty()) report.description = i18n::Local(policy.description);
+  const Helpdesk& h = policy.helpdesk;
+  if (!h.empty()) {
+    std::vector<i18n::Message> parts;
+    parts.push_back(h.name.empty() ? Msg("your IT department") : i18n::Local(h.name));
+    if (!h.phone.empty()) parts.push_back(Msg("phone {1}", {Lit(h.phone)}));
+    if (!h.email.empty()) parts.push_back(Lit(h.email));
+    if (!h.url.empty()) parts.push_back(Lit(h.url));
+    report.helpdesk = Msg("Questions? Contact {1}", {i18n::Joined(parts, ", ")});
+  }
+  for (auto& c : report.checks) {
+    const PolicyCheck* p = policy.find(c.id);
+    if (p != nullptr && !p->help_url.empty()) c.help_url = i18n::Local(p->help_url);
+  }
 }
 
 HostInfo CollectHostInfo(const SystemView& system) {

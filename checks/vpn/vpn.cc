@@ -419,10 +419,13 @@ StatusOr<InterfaceState> ClassifyInterface(const InterfaceSysfs& s) {
   return st;
 }
 
-CheckResult Decide(const std::vector<AddressFinding>& findings) {
+CheckResult Decide(const std::vector<AddressFinding>& findings, const CompanyText& app_name) {
   using i18n::Lit;
   using i18n::Msg;
   CheckResult r;
+  // The company's name for its VPN app, when the policy gives one.
+  const bool named = !app_name.empty();
+  const i18n::Message app = named ? i18n::Local(app_name) : i18n::Message();
   auto advise = [&](const char* code, std::vector<i18n::Message> steps) {
     Advice a;
     a.code = code;
@@ -515,7 +518,7 @@ CheckResult Decide(const std::vector<AddressFinding>& findings) {
                   "change the conflicting network.")});
     } else if (any_down) {
       advise("vpn.connect",
-             {Msg("Open your company VPN app."),
+             {named ? Msg("Open {1}.", {app}) : Msg("Open your company VPN app."),
               Msg("Click Connect (or disconnect and connect again): the VPN is not connected."),
               Msg("Run the check again.")});
     } else if (passed > 0) {
@@ -527,7 +530,8 @@ CheckResult Decide(const std::vector<AddressFinding>& findings) {
                   "through the VPN.")});
     } else {
       advise("vpn.connect",
-             {Msg("Connect your company VPN: open the VPN app and click Connect."),
+             {named ? Msg("Connect your company VPN: open {1} and click Connect.", {app})
+                    : Msg("Connect your company VPN: open the VPN app and click Connect."),
               Msg("Run the check again."),
               Msg("If the VPN is connected and this still fails, tell your IT department which "
                   "address does not go through the VPN (see the summary).")});

@@ -25,6 +25,9 @@ inline constexpr char kVpnCheckId[] = "vpn";
 struct VpnSettings : CheckSettings {
   // Addresses inside the company network, validated as IPv4/IPv6 literals. Empty: unknown.
   std::vector<std::string> company_addresses;
+  // The name of the company's VPN app as the person sees it ("Cisco Secure Client"), per
+  // language (policy `checks.vpn.app_name`); empty: the advice says "your company VPN app".
+  CompanyText app_name;
 };
 
 std::unique_ptr<Check> NewVpnCheck();
@@ -156,7 +159,8 @@ struct AddressFinding {
 //            local_network_overlap (routed into a local bridge such as docker0)
 //   unknown: route_lookup_failed, no_interface, interface_unreadable
 // and {"reason": "no_company_addresses"} when the policy lists none.
-CheckResult Decide(const std::vector<AddressFinding>& findings);
+// `app_name` (the policy's, may be empty) names the VPN app in the advice.
+CheckResult Decide(const std::vector<AddressFinding>& findings, const CompanyText& app_name = {});
 
 // Table names as in iproute2: 254 "main", 255 "local", 253 "default", else the number.
 std::string TableName(uint32_t table);

@@ -128,6 +128,9 @@ class VpnCheck final : public Check {
 
   StatusOr<CheckResult> run(const SystemView& system, const CheckParams& params) const override {
     std::vector<vpn::AddressFinding> findings;
+    CompanyText app_name;
+    if (const auto* settings = params.policy.settings<VpnSettings>(id()))
+      app_name = settings->app_name;
     if (const auto* settings = params.policy.settings<VpnSettings>(id())) {
       for (const auto& address : settings->company_addresses) {
         findings.push_back(examine(system, address));
@@ -147,7 +150,7 @@ class VpnCheck final : public Check {
       if (!ip.ok()) continue;
       f.ipsec = vpn::FindIpsecCoverage((*ipsec)->policies, (*ipsec)->states, *ip, f.route.source);
     }
-    return vpn::Decide(findings);
+    return vpn::Decide(findings, app_name);
   }
 
  private:

@@ -21,7 +21,7 @@ Status readSettings(const json::ObjectReader& section, VpnSettings& s) {
     }
     s.company_addresses.push_back(e.asString());
   }
-  return OkStatus();
+  return ReadCompanyText(section, "app_name", 100, s.app_name);
 }
 
 }  // namespace
@@ -29,7 +29,7 @@ Status readSettings(const json::ObjectReader& section, VpnSettings& s) {
 CheckSpec VpnCheckEntry(PolicyPart) {
   return {.id = kVpnCheckId,
           .wording = {N_("VPN"), N_("VPN needs attention")},
-          .settings = SettingsOf({"company_addresses"}, readSettings)};
+          .settings = SettingsOf({"company_addresses", "app_name"}, readSettings)};
 }
 
 }  // namespace hearth::checks

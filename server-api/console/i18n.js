@@ -633,6 +633,13 @@ export function missingKeys(code) {
   return Object.keys(messages.en).filter((k) => !(k in (messages[code] || {})));
 }
 
+// The company's own words from a policy (docs/policy.md "Words for people"): a plain string, or
+// {"en": ..., "da": ...} read in the reader's language, else English, else the first given.
+export function companyText(value) {
+  if (value === null || value === undefined || typeof value !== 'object') return value;
+  return value[lang] ?? value.en ?? Object.values(value)[0];
+}
+
 export function number(n) {
   return new Intl.NumberFormat().format(n);
 }

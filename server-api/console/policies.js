@@ -4,7 +4,7 @@
 // the devices' latest results ("N devices would fail"), and stores it signed.
 import { get, post, postText } from './api.js';
 import { deviceText, el, show } from './dom.js';
-import { number, t, when } from './i18n.js';
+import { companyText, number, t, when } from './i18n.js';
 
 function checksTable(policy) {
   const checks = Object.entries(policy.checks || {});
@@ -66,7 +66,7 @@ export async function renderPolicies(main, session) {
     list.policies.map((p) => el('section', { class: 'policy', 'data-level': p.level },
       el('h2', {}, t('policies.level', { level: p.level, version: p.version })),
       el('p', { class: 'muted' }, t('policies.since', { at: when(p.created_at) })),
-      p.policy?.description ? el('p', {}, deviceText(p.policy.description)) : null,
+      p.policy?.description ? el('p', {}, deviceText(companyText(p.policy.description))) : null,
       checksTable(p.policy || {}),
       admin ? editor(main, session, p) : null)));
 }

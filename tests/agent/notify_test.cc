@@ -4,6 +4,7 @@
 #include "hearth/agent/notify.h"
 
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@ struct Shown {
   std::string title;
   std::string body;
   std::vector<std::string> argv;
+  std::string urgency;  // the hint's value: "0" low, "1" normal, "2" critical
 };
 
 // A machine whose busctl answers GetCapabilities and Notify like a notification service would.
@@ -128,7 +130,9 @@ class BusMachine : public hearth::testing::FakeSystemView {
       r.out = json::write(v) + "\n";
       return r;
     }
-    if (call.size() == 14 && call[4] == "Notify" && call[5] == "susssasa{sv}i") {
+    // ... Notify susssasa{sv}i app id icon title body 0 (actions) 1 urgency y N (hints) timeout
+    if (call.size() == 17 && call[4] == "Notify" && call[5] == "susssasa{sv}i" && call[12] == "1" &&
+        call[13] == "urgency" && call[14] == "y") {
       if (fail_notify_) {
         r.exit_code = 1;
         r.err = "Call failed: Connection timed out\n";
@@ -138,7 +142,7 @@ class BusMachine : public hearth::testing::FakeSystemView {
       for (const auto& a : c.argv) {
         if (a.starts_with("--address=")) address = a.substr(10);
       }
-      shown_.push_back(Shown{uid, address, call[9], call[10], c.argv});
+      shown_.push_back(Shown{uid, address, call[9], call[10], c.argv, call[15]});
       r.exit_code = 0;
       r.out = "u " + std::to_string(shown_.size()) + "\n";
       return r;
@@ -189,6 +193,12 @@ class NotifyTest : public ::testing::Test {
   NotifyOptions options() const {
     NotifyOptions o;
     o.state_file = dir_.path() + "/notified.json";
+    // A fixed zone (UTC): the fake clock starts at 11:06.
+    o.minute_of_day = [](Clock::time_point t) {
+      auto secs = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+      return static_cast<int>(((secs % 86400) + 86400) % 86400 / 60);
+    };
+    o.server_view = server_view_;
     return o;
   }
   int notify(const Report& r) {
@@ -198,6 +208,7 @@ class NotifyTest : public ::testing::Test {
   }
 
   hearth::testing::TempDir dir_;
+  json::Value server_view_;
   BusMachine m_;
   std::ostringstream log_;
   Logger logger_{log_, LogLevel::kDebug, LogFormat::Terminal("hearth-agent")};
@@ -296,12 +307,28 @@ TEST_F(NotifyTest, FailingRequiredCheckIsShownToThePersonAsThePerson) {
   EXPECT_EQ(shown[0].body,
             "Open Settings &gt; Privacy &gt; Screen Lock and set Blank Screen Delay to 5 minutes.");
   // The exact call: no shell, every D-Bus argument its own argv element, after "--".
-  EXPECT_EQ(shown[0].argv,
-            (std::vector<std::string>{
-                kBusctl, "--address=unix:path=/run/user/1000/bus", "--timeout=5", "--no-pager",
-                "--", "call", "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
-                "org.freedesktop.Notifications", "Notify", "susssasa{sv}i", "Hearth", "0",
-                "dialog-warning", shown[0].title, shown[0].body, "0", "0", "0"}));
+  EXPECT_EQ(shown[0].argv, (std::vector<std::string>{kBusctl,
+                                                     "--address=unix:path=/run/user/1000/bus",
+                                                     "--timeout=5",
+                                                     "--no-pager",
+                                                     "--",
+                                                     "call",
+                                                     "org.freedesktop.Notifications",
+                                                     "/org/freedesktop/Notifications",
+                                                     "org.freedesktop.Notifications",
+                                                     "Notify",
+                                                     "susssasa{sv}i",
+                                                     "Hearth",
+                                                     "0",
+                                                     "dialog-warning",
+                                                     shown[0].title,
+                                                     shown[0].body,
+                                                     "0",
+                                                     "1",
+                                                     "urgency",
+                                                     "y",
+                                                     "2",
+                                                     "0"}));
   for (const auto& c : m_.busCalls()) {
     ASSERT_TRUE(c.as_user.has_value());
     EXPECT_EQ(c.as_user->uid, 1000u);  // never root on the person's bus
@@ -425,27 +452,123 @@ TEST_F(NotifyTest, APassClearsSoTheNextFailureIsToldAtOnce) {
   m_.person("alice", 1000, "2");
   EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
   m_.advance(1h);
+  // (The pass itself says "fixed – thank you": AFixedFailureIsThankedOnce.)
   EXPECT_EQ(
-      notify(ReportOf({Check("screen_lock", Verdict::kPass, "alice: locks after 5 min", "")})), 0);
+      notify(ReportOf({Check("screen_lock", Verdict::kPass, "alice: locks after 5 min", "")})), 1);
   m_.advance(1h);
   EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
 }
 
-TEST_F(NotifyTest, UnknownNeitherTellsNorForgets) {
+// Issue 16 item 5: a required check that could not tell makes the PC non-compliant for IT, so
+// the person is told too, with what they can do; once a day, and without resetting the failure's
+// own daily limit.
+TEST_F(NotifyTest, UnknownRequiredCheckIsToldWithWhatToDoOnceADay) {
   m_.person("alice", 1000, "2");
+  m_.setCapabilities({"body"});
   EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kUnknown, "No company address configured",
                                    "Contact your IT department.")})),
-            0);
+            1);
+  ASSERT_EQ(m_.shown().size(), 1u);
+  EXPECT_EQ(m_.shown()[0].title, "Hearth: VPN: could not check");
+  EXPECT_EQ(m_.shown()[0].body,
+            "Contact your IT department.\nUntil Hearth can check it, this PC counts as not "
+            "meeting the agreed security level.");
+  EXPECT_EQ(m_.shown()[0].urgency, "1");
   EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kFail, "10.20.0.1 is not routed through a VPN",
                                    "Connect the company VPN.")})),
             1);
   m_.advance(1h);
-  EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kUnknown, "Cannot read routes", "")})), 0);
+  EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kUnknown, "No company address configured",
+                                   "Contact your IT department.")})),
+            0);  // that unknown was told today
   m_.advance(1h);
   EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kFail, "10.20.0.1 is not routed through a VPN",
                                    "Connect the company VPN.")})),
             0);  // still within the day: the flicker through unknown did not reset it
-  EXPECT_TRUE(m_.busCalls().size() == 2u);  // GetCapabilities + Notify, once
+  // An optional check that could not tell says nothing.
+  EXPECT_EQ(notify(ReportOf({Check("screen_lock", Verdict::kUnknown, "no session", "Log in.",
+                                   /*required=*/false)})),
+            0);
+}
+
+// Issue 16 item 5: "Fixed – thank you", once, to the person who was told of the failure.
+TEST_F(NotifyTest, AFixedFailureIsThankedOnce) {
+  m_.person("alice", 1000, "2");
+  m_.setCapabilities({"body"});
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+  m_.advance(2h);
+  CheckResult pass = Check("screen_lock", Verdict::kPass, "alice: locks after 5 min", "");
+  EXPECT_EQ(notify(ReportOf({pass})), 1);
+  ASSERT_EQ(m_.shown().size(), 2u);
+  EXPECT_EQ(m_.shown()[1].title, "Hearth: Screen lock is fixed \u2013 thank you");
+  EXPECT_EQ(m_.shown()[1].body, "alice: locks after 5 min");
+  EXPECT_EQ(m_.shown()[1].urgency, "0");
+  m_.advance(15min);
+  EXPECT_EQ(notify(ReportOf({pass})), 0);  // once
+  // A check that passes without anyone having been told of a failure says nothing.
+  EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kPass, "Routed through wg0", "")})), 0);
+  // Neither does one that stops applying after a failure (nothing was fixed).
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+  EXPECT_EQ(notify(ReportOf({Check("screen_lock", Verdict::kNotApplicable, "nobody", "")})), 0);
+  EXPECT_EQ(notify(ReportOf({pass})), 0);
+}
+
+// Issue 16 item 5: no notification 20:00-08:00 (the fixed clock's zone is UTC); what still holds
+// at 08:00 is told then, thanks included.
+TEST_F(NotifyTest, NothingIsShownInQuietHours) {
+  m_.person("alice", 1000, "2");
+  m_.advance(9h);  // 20:06
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);
+  m_.advance(11h);  // 07:06
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);
+  m_.advance(1h);  // 08:06
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
+  m_.advance(12h);  // 20:06: fixed in the evening, thanked in the morning
+  CheckResult pass = Check("screen_lock", Verdict::kPass, "alice: locks after 5 min", "");
+  EXPECT_EQ(notify(ReportOf({pass})), 0);
+  m_.advance(12h);  // 08:06
+  EXPECT_EQ(notify(ReportOf({pass})), 1);
+  EXPECT_EQ(m_.shown().back().title, "Hearth: Screen lock is fixed \u2013 thank you");
+
+  // A policy may move them (here: none at all).
+  NotifyOptions o = options();
+  o.quiet_from = o.quiet_to = 0;
+  m_.advance(13h);  // 21:06
+  auto sent = NotifyFailures(m_, ReportOf({Check("vpn", Verdict::kFail, "not routed", "Connect.")}),
+                             o, logger_);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(*sent, 1);
+}
+
+// Issue 16 item 5: the server's deadline and IT's exemption (the acknowledgement's view, kept in
+// status.json) are named, and set the urgency.
+TEST_F(NotifyTest, TheDeadlineAndAnExemptionAreNamed) {
+  m_.person("alice", 1000, "2");
+  m_.setCapabilities({"body"});
+  auto view = json::parse(R"({"device_status":"at_risk","checks":[
+      {"id":"screen_lock","fix_by":"2026-11-20T16:00:00Z","exempt_until":null},
+      {"id":"vpn","fix_by":"2026-11-01T16:00:00Z","exempt_until":null},
+      {"id":"os_patches","fix_by":null,"exempt_until":"2026-12-12T00:00:00Z"}]})");
+  ASSERT_TRUE(view.ok());
+  server_view_ = *view;
+  EXPECT_EQ(
+      notify(ReportOf({kScreenLockFail, Check("vpn", Verdict::kFail, "not routed", "Connect."),
+                       Check("os_patches", Verdict::kFail, "3 updates", "Update."),
+                       Check("disk_encryption", Verdict::kFail, "not encrypted", "Ask IT.")})),
+      4);
+  std::map<std::string, Shown> by_title;
+  for (const auto& s : m_.shown()) by_title[s.title] = s;
+  const Shown& lock = by_title["Hearth: Screen lock needs attention"];
+  EXPECT_TRUE(lock.body.starts_with("Fix it by Friday 20 November 2026, 16:00 UTC.\nOpen Settings"))
+      << lock.body;
+  EXPECT_EQ(lock.urgency, "1");  // within its grace
+  const Shown& vpn = by_title["Hearth: VPN needs attention"];
+  EXPECT_EQ(vpn.body, "Fix it now: the deadline was Sunday 1 November 2026, 16:00 UTC.\nConnect.");
+  EXPECT_EQ(vpn.urgency, "2");
+  const Shown& patches = by_title["Hearth: System updates need attention"];
+  EXPECT_EQ(patches.body, "Exempted by IT until Saturday 12 December 2026, 00:00 UTC.\nUpdate.");
+  EXPECT_EQ(patches.urgency, "0");
+  EXPECT_EQ(by_title["Hearth: Disk encryption needs attention"].urgency, "2");  // no deadline
 }
 
 TEST_F(NotifyTest, APartialRunDoesNotForgetTheOtherChecks) {
@@ -460,11 +583,11 @@ TEST_F(NotifyTest, APartialRunDoesNotForgetTheOtherChecks) {
   EXPECT_EQ(notify(ReportOf({disk, kScreenLockFail})), 0);
 }
 
-TEST_F(NotifyTest, OnlyRequiredFailuresNotify) {
+TEST_F(NotifyTest, OnlyRequiredProblemsNotify) {
   m_.person("alice", 1000, "2");
   Report r = ReportOf({
       Check("screen_lock", Verdict::kFail, "alice: 15 min", "Set 5 minutes.", /*required=*/false),
-      Check("vpn", Verdict::kUnknown, "No VPN", "Contact IT."),
+      Check("vpn", Verdict::kUnknown, "No VPN", "Contact IT.", /*required=*/false),
       Check("disk_encryption", Verdict::kPass, "Encrypted: /", ""),
       Check("os_patches", Verdict::kNotApplicable, "n/a", ""),
   });

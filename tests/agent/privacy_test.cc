@@ -108,6 +108,28 @@ TEST(PrivacyFilterTest, ReportsKeepTheEnglishAndTheAdviceCodesOnly) {
   EXPECT_EQ(json::write(sent).find("alice"), std::string::npos);
 }
 
+// The policy's words for people (helpdesk, description, help pages) came from the server: the
+// report does not carry them back.
+TEST(PrivacyFilterTest, TheCompanysWordsStayOnThePc) {
+  CheckResult c;
+  c.id = "vpn";
+  c.verdict = Verdict::kFail;
+  c.setSummary(i18n::Msg("the VPN is not connected"));
+  c.help_url = i18n::Local({{"en", "https://help.example.dk/vpn"}});
+  Report r;
+  r.level = "standard";
+  r.checks.push_back(c);
+  r.helpdesk = i18n::Msg("Questions? Contact {1}", {i18n::Lit("IT support")});
+  r.description = i18n::Local({{"en", "For home workers"}, {"da", "For hjemmearbejdere"}});
+  json::Value local = r.toJson();
+  ASSERT_NE(local.find("help"), nullptr);
+  json::Value sent = ApplyPrivacyFilter(local, {});
+  EXPECT_EQ(sent.find("help"), nullptr);
+  std::string text = json::write(sent);
+  EXPECT_EQ(text.find("help.example.dk"), std::string::npos) << text;
+  EXPECT_EQ(text.find("home workers"), std::string::npos) << text;
+}
+
 TEST(PrivacyFilterTest, WholeWordsOnly) {
   auto v = json::parse(R"j({"checks":[{"id":"screen_lock","summary":"al and alice and malice",
     "evidence":{"people":[{"person":"person 1","user":"al"}]}}]})j");

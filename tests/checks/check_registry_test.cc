@@ -140,7 +140,8 @@ TEST(CheckRegistryTest, APolicyMayNameEveryCheckOfItsRegistryAndOnlyThose) {
                          r.specs());
   EXPECT_EQ(
       key.status().message(),
-      "p.json: checks.colour.hue: unknown key (expected one of required, grace_days, colour)");
+      "p.json: checks.colour.hue: unknown key (expected one of required, grace_days, help_url, "
+      "colour)");
   auto value = ParsePolicy(R"({"level":"l","version":1,"checks":{"colour":{"colour":""}}})",
                            "p.json", r.specs());
   EXPECT_EQ(value.status().message(),

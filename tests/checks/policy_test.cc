@@ -68,6 +68,45 @@ TEST(PolicyTest, DefaultsApplyToOmittedSettings) {
   EXPECT_TRUE(lock->require_lock_on_resume);
 }
 
+// Issue 16 item 3: the company's words for its people, in one or both languages.
+TEST(PolicyTest, ReadsTheCompanysWordsForPeople) {
+  auto p = ParsePolicy(R"({"level":"standard","version":4,
+    "description": {"en": "For everyone working from home", "da": "For alle, der arbejder hjemme"},
+    "helpdesk": {"name": {"en": "IT support", "da": "IT-support"}, "phone": "+45 70 20 30 40",
+                 "email": "it@example.dk", "url": "https://help.example.dk"},
+    "checks": {"vpn": {"company_addresses": ["10.20.0.1"], "app_name": "Cisco Secure Client",
+                       "help_url": {"en": "https://help.example.dk/vpn",
+                                    "da": "https://hjaelp.example.dk/vpn"}},
+               "disk_encryption": {}}})",
+                       "policy.json");
+  ASSERT_TRUE(p.ok()) << p.status().toString();
+  EXPECT_EQ(p->description.at("da"), "For alle, der arbejder hjemme");
+  EXPECT_EQ(p->helpdesk.name.at("da"), "IT-support");
+  EXPECT_EQ(p->helpdesk.phone, "+45 70 20 30 40");
+  EXPECT_EQ(p->helpdesk.email, "it@example.dk");
+  EXPECT_EQ(p->helpdesk.url, "https://help.example.dk");
+  const auto* vpn = p->settings<checks::VpnSettings>("vpn");
+  ASSERT_NE(vpn, nullptr);
+  // A plain string is the English, shown in every language.
+  EXPECT_EQ(vpn->app_name, (CompanyText{{"en", "Cisco Secure Client"}}));
+  EXPECT_EQ(p->find("vpn")->help_url.at("da"), "https://hjaelp.example.dk/vpn");
+  EXPECT_TRUE(p->find("disk_encryption")->help_url.empty());
+  EXPECT_TRUE(ParsePolicy(kExample, "policy.json")->helpdesk.empty());
+}
+
+TEST(PolicyTest, QuietHoursDefaultToTheEveningAndNightAndThePolicyMayMoveThem) {
+  auto standard = ParsePolicy(kExample, "policy.json");
+  ASSERT_TRUE(standard.ok());
+  EXPECT_EQ(standard->notifications.quiet_from, 20 * 60);
+  EXPECT_EQ(standard->notifications.quiet_to, 8 * 60);
+  auto shifts = ParsePolicy(R"({"level":"shifts","version":1,"checks":{},
+      "notifications":{"quiet_hours":{"from":"23:30","to":"06:00"}}})",
+                            "policy.json");
+  ASSERT_TRUE(shifts.ok()) << shifts.status().toString();
+  EXPECT_EQ(shifts->notifications.quiet_from, 23 * 60 + 30);
+  EXPECT_EQ(shifts->notifications.quiet_to, 6 * 60);
+}
+
 struct BadCase {
   const char* name;
   const char* text;
@@ -127,6 +166,36 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"NotAnObject", R"([1,2])", "expected a JSON object"},
         BadCase{"BadJson", "{\"level\": \"l\",\n \"version\": 1,,}",
                 "line 2, column 15: expected a string key"},
+        BadCase{"HelpdeskPhoneWithLetters",
+                R"({"level":"l","version":1,"checks":{},"helpdesk":{"phone":"call us"}})",
+                "helpdesk.phone: expected a phone number such as \"70 20 30 40\""},
+        BadCase{"HelpdeskBadEmail",
+                R"({"level":"l","version":1,"checks":{},"helpdesk":{"email":"it.example.dk"}})",
+                "helpdesk.email: expected an e-mail address"},
+        BadCase{"HelpdeskUnknownKey",
+                R"({"level":"l","version":1,"checks":{},"helpdesk":{"fax":"1"}})",
+                "helpdesk.fax: unknown key (expected one of name, phone, email, url)"},
+        BadCase{"HelpdeskNameInUnknownLanguage",
+                R"({"level":"l","version":1,"checks":{},"helpdesk":{"name":{"de":"IT"}}})",
+                "helpdesk.name.de: expected a language the agent speaks: en or da"},
+        BadCase{"DescriptionNumber", R"({"level":"l","version":1,"checks":{},"description":3})",
+                "description: expected a text of 1 to 2000 bytes without control characters, or "
+                "{\"en\": ..., \"da\": ...}"},
+        BadCase{"HelpUrlNotWeb",
+                R"({"level":"l","version":1,"checks":{"vpn":{"help_url":"file:///etc/passwd"}}})",
+                "checks.vpn.help_url: expected a web address starting with https://"},
+        BadCase{"VpnAppNameEmpty",
+                R"({"level":"l","version":1,"checks":{"vpn":{"app_name":{"da":""}}}})",
+                "checks.vpn.app_name.da: expected a text of 1 to 100 bytes"},
+        BadCase{"QuietHoursNotATime",
+                R"({"level":"l","version":1,"checks":{},)"
+                R"("notifications":{"quiet_hours":{"from":"8pm","to":"08:00"}}})",
+                "notifications.quiet_hours.from: expected a time of day from \"00:00\" to "
+                "\"23:59\", got string \"8pm\""},
+        BadCase{"QuietHoursHalf",
+                R"({"level":"l","version":1,"checks":{},)"
+                R"("notifications":{"quiet_hours":{"from":"22:00"}}})",
+                "notifications.quiet_hours.to: expected a time of day"},
         BadCase{"DuplicateKey",
                 R"({"level":"l","version":1,"checks":{"vpn":{"required":true,"required":false}}})",
                 "duplicate key \"required\""}),

@@ -118,12 +118,14 @@ RouteInfo Reject(const std::string& dest, const std::string& type) {
   return r;
 }
 
-CheckResult RunVpn(const FakeSystemView& v, std::vector<std::string> addresses) {
+CheckResult RunVpn(const FakeSystemView& v, std::vector<std::string> addresses,
+                   CompanyText app_name = {}) {
   Policy p;
   p.level = "standard";
   p.version = 1;
   auto settings = std::make_shared<VpnSettings>();
   settings->company_addresses = std::move(addresses);
+  settings->app_name = std::move(app_name);
   p.enable(kVpnCheckId, settings);
   CheckParams params{p, ""};
   auto r = NewVpnCheck()->run(v, params);
@@ -317,6 +319,29 @@ TEST(VpnCheckTest, TailscaleUpButCompanyAddressNotRoutedFails) {
   EXPECT_EQ(r.summary, "10.20.0.1 is routed via eth0 (physical), not through a VPN");
   EXPECT_NE(r.remediation.find("Connect your company VPN"), std::string::npos);
   EXPECT_EQ(Str(AddressEvidence(r, 0), "route", "gateway"), "192.168.1.1");
+}
+
+// Issue 16 item 3: the policy's name for the VPN app, in the reader's language.
+TEST(VpnCheckTest, AdviceNamesTheCompanysVpnApp) {
+  FakeSystemView v;
+  AddHomePc(v);
+  AddIface(v, OrphanTun("tun0"));
+  v.addRoute("10.20.0.1", Via("10.20.0.1", "tun0", 254, "10.20.0.0/16"));
+  CheckResult r =
+      RunVpn(v, {"10.20.0.1"}, {{"en", "Cisco Secure Client"}, {"da", "Cisco Secure Client (DK)"}});
+  EXPECT_EQ(r.verdict, Verdict::kFail);
+  EXPECT_NE(r.remediation.find("1. Open Cisco Secure Client.\n"), std::string::npos)
+      << r.remediation;
+  ASSERT_FALSE(r.advice.empty());
+  // The step keeps the company's words per language for the person's own.
+  EXPECT_EQ(r.advice[0].steps[0].args.at(0).by_language.at("da"), "Cisco Secure Client (DK)");
+  auto kept = i18n::Message::fromJson(r.advice[0].steps[0].toJson());
+  EXPECT_EQ(kept.args.at(0).by_language.at("da"), "Cisco Secure Client (DK)");
+
+  v.addRoute("10.20.0.1", Via("10.20.0.1", "eth0", 254, "default", "192.168.1.1"));
+  CheckResult unrouted = RunVpn(v, {"10.20.0.1"}, {{"en", "GlobalProtect"}});
+  EXPECT_NE(unrouted.remediation.find("open GlobalProtect and click Connect"), std::string::npos)
+      << unrouted.remediation;
 }
 
 TEST(VpnCheckTest, ZscalerInternetOnlyTunnelFails) {

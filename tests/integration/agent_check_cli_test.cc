@@ -150,6 +150,70 @@ TEST(AgentBinaryTest, CheckAndStatusSayWhatToDoInDanish) {
       << st_en.out;
 }
 
+// Issue 16 item 3: the policy's helpdesk and help page are named with the advice, in the
+// person's language; they stay on the PC (not in what is sent).
+TEST(AgentBinaryTest, CheckNamesTheCompanysHelpdesk) {
+  testing::TempDir dir;
+  std::string p = dir.write("policy.json", R"({"level":"standard","version":1,
+    "description": {"en": "For everyone working from home", "da": "For alle, der arbejder hjemme"},
+    "helpdesk": {"name": {"en": "IT support", "da": "IT-support"}, "phone": "70 20 30 40",
+                 "email": "it@example.dk"},
+    "checks": {"disk_encryption": {"required": true,
+                                   "help_url": "https://help.example.dk/encryption"}}})");
+  const std::string tree = std::string(HEARTH_FIXTURES_DIR) + "/linux/disk_encryption/plain_ext4";
+  auto agent = [&](const std::string& lang, std::vector<std::string> args) {
+    std::vector<std::string> argv{"/usr/bin/env",
+                                  "-i",
+                                  "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                                  "HEARTH_LOCALEDIR=" + testing::BuiltLocaleDir(),
+                                  "LANG=" + lang,
+                                  hearth::testing::AgentProgram()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv);
+  };
+  auto da = agent("da_DK.UTF-8", {"check", "--policy", p, "--root", tree});
+  ASSERT_EQ(da.exit_code, 1) << da.out << da.err;
+  EXPECT_NE(da.out.find("Om dette niveau: For alle, der arbejder hjemme\n"), std::string::npos)
+      << da.out;
+  EXPECT_NE(da.out.find("    Mere hjælp: https://help.example.dk/encryption\n"), std::string::npos)
+      << da.out;
+  EXPECT_NE(da.out.find("\nSpørgsmål? Kontakt IT-support, tlf. 70 20 30 40, it@example.dk\n"),
+            std::string::npos)
+      << da.out;
+
+  auto en = agent("C.UTF-8", {"check", "--policy", p, "--root", tree});
+  EXPECT_NE(en.out.find("\nQuestions? Contact IT support, phone 70 20 30 40, it@example.dk\n"),
+            std::string::npos)
+      << en.out;
+
+  // --json keeps them for `status` ("help", the check's "text"); the report filter drops both.
+  auto js = agent("da_DK.UTF-8", {"check", "--policy", p, "--root", tree, "--json"});
+  auto doc = json::parse(js.out);
+  ASSERT_TRUE(doc.ok()) << js.out;
+  ASSERT_NE(doc->find("help"), nullptr) << js.out;
+
+  // `status` names them too, from the daemon's stored result.
+  json::Value status = json::Value::object();
+  status.set("server", "https://hearth.example:8443");
+  status.set("device_id", "d-1");
+  status.set("level", "standard");
+  status.set("policy_version", 1);
+  status.set("compliant", false);
+  status.set("checks", *doc->find("checks"));
+  status.set("help", *doc->find("help"));
+  dir.write("state/status.json", json::write(status));
+  auto st = agent("da_DK.UTF-8", {"status", "--state-dir", dir.path() + "/state"});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.out.find("        Mere hjælp: https://help.example.dk/encryption\n"),
+            std::string::npos)
+      << st.out;
+  EXPECT_NE(st.out.find("Spørgsmål? Kontakt IT-support, tlf. 70 20 30 40, it@example.dk\n"),
+            std::string::npos)
+      << st.out;
+  EXPECT_NE(st.out.find("Om dette niveau: For alle, der arbejder hjemme\n"), std::string::npos)
+      << st.out;
+}
+
 TEST(AgentBinaryTest, JsonOutputOnThisMachineHasEveryCheck) {
   auto r = RunProcess({hearth::testing::AgentProgram(), "check", "--json", "--policy",
                        std::string(HEARTH_SOURCE_DIR) + "/packaging/policy.example.json"});

@@ -421,9 +421,12 @@ TEST_F(AgentDaemonTest, KillNineDuringDeliveryLosesAndDuplicatesNothing) {
 TEST_F(AgentDaemonTest, APolicyUpdateReachesTheAgent) {
   auto d = startDaemon();
   ASSERT_TRUE(d->waitFor("delivered 1 report(s)")) << d->log();
-  std::string v2 = dir_.write(
-      "policy2.json",
-      R"({"level":"standard","version":2,"checks":{"disk_encryption":{"required":false}}})");
+  std::string v2 =
+      dir_.write("policy2.json",
+                 R"({"level":"standard","version":2,"checks":{"disk_encryption":{"required":false,)"
+                 R"("help_url":"https://help.example.dk/disk"}},)"
+                 R"("description":{"en":"For home workers","da":"For hjemmearbejdere"},)"
+                 R"("helpdesk":{"name":"IT support","phone":"70 20 30 40"}})");
   auto set = RunProcess({kServer, "policy", "set", "--state-dir", state_, "--file", v2});
   ASSERT_EQ(set.exit_code, 0) << set.err;
   d->signal(SIGUSR1);
@@ -437,6 +440,18 @@ TEST_F(AgentDaemonTest, APolicyUpdateReachesTheAgent) {
                 ->asInt(),
             2);
   EXPECT_EQ(storedSequences(), (std::vector<int64_t>{2, 1}));
+  // Issue 16 item 3: the company's words travel in the signed policy the server validated and
+  // serves; the person reads them in status; the report sent back does not carry them.
+  json::Value st = status();
+  const json::Value* help = st.find("help");
+  ASSERT_NE(help, nullptr) << json::write(st);
+  EXPECT_NE(json::write(*help).find("70 20 30 40"), std::string::npos) << json::write(*help);
+  auto text = RunProcess({"/usr/bin/env", "LANG=C.UTF-8", kAgent, "status", "--state-dir", agent_,
+                          "--config", config_});
+  EXPECT_NE(text.out.find("About this level: For home workers\n"), std::string::npos) << text.out;
+  std::string sent = ReadFile(agent_ + "/last-report.json");
+  EXPECT_EQ(sent.find("70 20 30 40"), std::string::npos) << sent;
+  EXPECT_EQ(sent.find("help.example.dk"), std::string::npos) << sent;
 }
 
 TEST_F(AgentDaemonTest, ARetiredDeviceStopsReportingUntilEnrolledAgain) {

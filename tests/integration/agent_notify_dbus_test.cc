@@ -203,6 +203,8 @@ class NotifyDbusTest : public ::testing::Test {
     o.state_file = dir_.path() + "/state/notified.json";
     o.runtime_dir_root = dir_.path() + "/run";
     o.sessions_dir = dir_.path() + "/sessions";
+    // The real clock: no quiet hours here (notify_test.cc tests them on a fixed clock).
+    o.quiet_from = o.quiet_to = 0;
     std::filesystem::create_directories(dir_.path() + "/state");
     return o;
   }
@@ -301,6 +303,10 @@ TEST_F(NotifyDbusTest, ThePersonGetsTheExactTextOnceADayFromTheirOwnAccount) {
   EXPECT_EQ(Str(calls[0], "body"), advice);  // no markup capability: byte for byte
   EXPECT_EQ(Int(calls[0], "expire_timeout"), 0);
   EXPECT_EQ(Int(calls[0], "sender_uid"), static_cast<int64_t>(uid_));  // as the person, not root
+  // A required failure without a deadline: critical (the freedesktop urgency hint, a byte).
+  const json::Value* hints = calls[0].find("hints");
+  ASSERT_NE(hints, nullptr);
+  EXPECT_EQ(Str(*hints, "urgency"), "2") << json::write(*hints);
 
   struct stat st {};
   ASSERT_EQ(::stat(options().state_file.c_str(), &st), 0);
@@ -341,6 +347,40 @@ TEST_F(NotifyDbusTest, ThePersonReadsTheirSessionsLanguageNotTheDaemons) {
             "mindre.");
   // The process's own language did not change: C, English.
   EXPECT_EQ(agent::NotificationTitle("screen_lock"), "Hearth: Screen lock needs attention");
+  ::unsetenv("HEARTH_LOCALEDIR");
+}
+
+// Issue 16 items 3 and 5 on the real bus: the company's helpdesk in the person's Danish, and
+// "fixed – thank you" once the check passes.
+TEST_F(NotifyDbusTest, TheHelpdeskIsNamedAndAFixIsThankedInThePersonsLanguage) {
+  ASSERT_EQ(::setenv("HEARTH_LOCALEDIR", testing::BuiltLocaleDir().c_str(), 1), 0);
+  dir_.write("accounts/" + user_, "[User]\nLanguage=da_DK.UTF-8\n");
+  startService({"body"});
+  auto view = NewLiveSystemView();
+  agent::NotifyOptions o = options();
+  o.accounts_service_dir = dir_.path() + "/accounts";
+  std::ostringstream log;
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
+  Report r = failingWithSteps();
+  r.helpdesk = i18n::Msg("Questions? Contact {1}",
+                         {i18n::Joined({i18n::Local({{"en", "IT support"}, {"da", "IT-support"}}),
+                                        i18n::Msg("phone {1}", {i18n::Lit("70 20 30 40")})},
+                                       ", ")});
+  auto sent = agent::NotifyFailures(*view, r, o, logger);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 1) << log.str();
+  r.checks[0].verdict = Verdict::kPass;
+  r.checks[0].setSummary(i18n::Msg("Locks after {1} of inactivity", {i18n::Lit("5 min")}));
+  sent = agent::NotifyFailures(*view, r, o, logger);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 1) << log.str();
+  auto calls = recorded();
+  ASSERT_EQ(calls.size(), 2u) << log.str();
+  EXPECT_NE(Str(calls[0], "body").find("\nSpørgsmål? Kontakt IT-support, tlf. 70 20 30 40"),
+            std::string::npos)
+      << Str(calls[0], "body");
+  EXPECT_EQ(Str(calls[1], "summary"), "Hearth: Skærmlås er i orden nu \u2013 tak");
+  EXPECT_EQ(Str(*calls[1].find("hints"), "urgency"), "0");  // low
   ::unsetenv("HEARTH_LOCALEDIR");
 }
 

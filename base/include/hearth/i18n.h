@@ -85,6 +85,10 @@ struct Message {
   int64_t n = 0;
   std::vector<Message> args;
   bool translate = true;
+  // Words the company wrote itself in several languages (the policy's helpdesk, VPN app name):
+  // language code ("en", "da") → text. When set, the reader's language is chosen from here (else
+  // "en", else the first), not from the translations; `id` holds the English.
+  std::map<std::string, std::string> by_language;
 
   bool empty() const { return id.empty(); }
   std::string english() const;
@@ -103,6 +107,12 @@ struct Message {
 Message Msg(const char* id, std::vector<Message> args = {});
 Message MsgN(const char* singular, const char* plural, int64_t n, std::vector<Message> args = {});
 Message Lit(std::string text);
+// The company's own words in the languages it gave ({"en": ..., "da": ...}); at least one.
+Message Local(std::map<std::string, std::string> by_language);
+
+// The language of the current translation ("da"), or "en" when none is in use (C, English, or a
+// language without a translation): from the translation's header.
+std::string CurrentLanguage();
 // `parts` with `separator` between them (the separator is not translated).
 Message Joined(const std::vector<Message>& parts, std::string_view separator);
 

@@ -37,6 +37,8 @@ struct CheckResult {
   // their English); an empty summary_text means `summary` is all there is.
   i18n::Message summary_text;
   std::vector<Advice> advice;
+  // The company's help page for this check (policy `checks.<id>.help_url`); local only.
+  i18n::Message help_url;
 
   // Sets summary_text and its English, summary.
   void setSummary(i18n::Message m);
@@ -45,8 +47,8 @@ struct CheckResult {
 
   // JSON adds, beside the English, "advice": [{"code","variant","heading"?,"steps":[English]}]
   // when there is advice and "text": {"summary": message, "advice": [{"heading"?, "steps":
-  // [message]}]} for showing in the person's language (local only: the privacy filter removes it
-  // from reports).
+  // [message]}], "help_url"?: message} for showing in the person's language (local only: the
+  // privacy filter removes it from reports).
   json::Value toJson() const;
 };
 
@@ -74,9 +76,24 @@ struct Report {
   std::chrono::system_clock::time_point evaluated_at;
   HostInfo host;
   std::vector<CheckResult> checks;
+  // The company's words from the policy, for the person at the PC (local only: "help" in the
+  // JSON, which the privacy filter removes): whom to ask ("Questions? Contact IT-support,
+  // phone 70 20 30 40, it@example.dk"), and the policy's description. Empty when not set.
+  i18n::Message helpdesk;
+  i18n::Message description;
 
   json::Value toJson() const;
 };
+
+// What the company tells its people about a check they must act on, in the current language (or
+// `catalog`'s): "More help: URL" when the policy gives the check a help page, then whom to ask
+// when it names a helpdesk. Empty when the policy says neither. From the report's and the
+// check's JSON (as `check --json` prints them and status keeps them) or from the result itself.
+std::vector<std::string> CompanyHelpLines(const json::Value& report, const json::Value& check);
+std::vector<std::string> CompanyHelpLines(const Report& report, const CheckResult& check,
+                                          const i18n::Catalog* catalog = nullptr);
+// The policy's description in the current language, from the report's JSON; "" when none.
+std::string CompanyDescription(const json::Value& report);
 
 // A device is compliant only when every required check passes or does not apply.
 bool isCompliant(const std::vector<CheckResult>& checks);

@@ -22,6 +22,10 @@ struct RunOptions {
 Report RunChecks(const SystemView& system, const Policy& policy,
                  const std::vector<std::unique_ptr<Check>>& checks, const RunOptions& options);
 
+// Puts the policy's words for people into `report`: its description, whom to ask (helpdesk)
+// and each check's help page. Called by RunChecks; for code that assembles a report itself.
+void AddCompanyWords(const Policy& policy, Report& report);
+
 // Hostname, OS name (os-release PRETTY_NAME) and kernel release, each "" if unreadable.
 HostInfo CollectHostInfo(const SystemView& system);
 

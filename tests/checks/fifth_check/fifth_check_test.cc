@@ -71,7 +71,7 @@ TEST(FifthCheckTest, PoliciesNameItAfterTheBuiltinChecks) {
       ParsePolicy(R"({"level":"l","version":1,"checks":{"test_marker":{"file":"/x"}}})", "p.json");
   EXPECT_EQ(key.status().message(),
             "p.json: checks.test_marker.file: unknown key (expected one of required, "
-            "grace_days, marker_file)");
+            "grace_days, help_url, marker_file)");
   auto relative = ParsePolicy(
       R"({"level":"l","version":1,"checks":{"test_marker":{"marker_file":"x"}}})", "p.json");
   EXPECT_EQ(relative.status().message(),

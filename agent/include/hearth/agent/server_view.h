@@ -11,6 +11,7 @@
 #include <ostream>
 #include <string>
 
+#include "hearth/i18n.h"
 #include "hearth/json.h"
 
 namespace hearth::agent {
@@ -27,8 +28,10 @@ std::optional<json::Value> ServerViewFromAck(const json::Value& ack);
 // The same from JSON text; "" when the text holds no valid view.
 std::string CheckedServerViewText(const std::string& text);
 
-// "Friday 12 December 2026, 17:00 UTC": English names, whatever the locale.
+// "Friday 12 December 2026, 17:00 UTC", in the current language; with `catalog`, in its language
+// (a notification in the language of the session it goes to).
 std::string PersonDate(std::chrono::system_clock::time_point t);
+std::string PersonDate(std::chrono::system_clock::time_point t, const i18n::Catalog* catalog);
 
 // The lines `hearth-agent status` prints for a view (ServerViewFromAck's shape): nothing when
 // `view` is not one.

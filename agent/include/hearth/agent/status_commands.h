@@ -11,5 +11,10 @@ namespace hearth::agent {
 // Both return the process's exit code.
 int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, std::ostream& err);
 int PrintLastReport(const std::string& state_dir, std::ostream& out, std::ostream& err);
+// `show-report --pretty`: the same report as a person reads it, each field with what it means,
+// in the person's language (the values themselves as sent, in English).
+int PrintLastReportPretty(const std::string& state_dir, std::ostream& out, std::ostream& err);
+// The pretty form of one report envelope's JSON text (what PrintLastReportPretty prints).
+std::string FormatReportPretty(const std::string& envelope);
 
 }  // namespace hearth::agent
