@@ -10,10 +10,10 @@ namespace hearth::agent {
 
 struct PathAccess {
   bool exists = false;
-  bool denied = false;     // it cannot even be looked at (EACCES on a parent)
+  bool denied = false;  // it cannot even be looked at (EACCES on a parent)
   bool directory = false;
-  bool writable = false;   // access(W_OK)
-  bool readable = false;   // a directory we may list and enter (access(R_OK | X_OK))
+  bool writable = false;  // access(W_OK)
+  bool readable = false;  // a directory we may list and enter (access(R_OK | X_OK))
 };
 PathAccess CheckPathAccess(const std::string& path);
 
