@@ -1,14 +1,10 @@
 #include "check_command.h"
 
-#include <cerrno>
 #include <ostream>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "hearth/agent/child_process.h"
+#include "check_platform.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/state_dir.h"
-#include "hearth/agent/uploader.h"
 #include "hearth/check.h"
 #include "hearth/check_registry.h"
 #include "hearth/files.h"
@@ -208,35 +204,31 @@ struct PolicyChoice {
   std::string note;  // "" or one paragraph, printed before the result
 };
 
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 StatusOr<StateChoice> chooseStateDir(const ParsedFlags& flags, const std::string& root,
                                      const CliEnvironment& env) {
   StateChoice c;
   if (flags.has("--state-dir")) {
     c.dir = flags.get("--state-dir");
-    struct stat st {};
-    if (::stat(c.dir.c_str(), &st) != 0 && errno == EACCES) {
+    const PathAccess access = CheckPathAccess(c.dir);
+    if (access.denied) {
       return PermissionDeniedError(i18n::Subst(
           i18n::Tr("--state-dir {1} cannot be read without more rights (run with sudo)"), {c.dir}));
     }
-    if (::stat(c.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (!access.directory) {
       return InvalidArgumentError(
           i18n::Subst(i18n::Tr("--state-dir {1} is not a directory"), {c.dir}));
     }
-    c.read_only = ::access(c.dir.c_str(), W_OK) != 0;
+    c.read_only = !access.writable;
   } else if (root.empty()) {
     // The agent's own state dir: written when we may (root, or the agent's user), else read only
     // (a person without root sees the daemon's dates and changes nothing).
-    if (::access(env.default_state_dir.c_str(), W_OK) == 0) {
+    const PathAccess access = CheckPathAccess(env.default_state_dir);
+    if (access.writable) {
       c.dir = env.default_state_dir;
-    } else if (::access(env.default_state_dir.c_str(), R_OK | X_OK) == 0) {
+    } else if (access.readable) {
       c.dir = env.default_state_dir;
       c.read_only = true;
-    } else if (exists(env.default_state_dir)) {
+    } else if (access.exists) {
       c.unreadable = env.default_state_dir;
     }
   }
@@ -249,7 +241,8 @@ StatusOr<StateChoice> chooseStateDir(const ParsedFlags& flags, const std::string
 StatusOr<PolicyChoice> choosePolicy(const std::string& policy_arg,
                                     const std::string& default_policy,
                                     const std::string& service_user, const StateChoice& state) {
-  const bool enrolled = !state.dir.empty() && exists(AgentPathsFor(state.dir).enrollment);
+  const bool enrolled =
+      !state.dir.empty() && CheckPathAccess(AgentPathsFor(state.dir).enrollment).exists;
   PolicyChoice c;
   if (enrolled && policy_arg.empty()) {
     AgentPaths paths = AgentPathsFor(state.dir);
@@ -265,15 +258,13 @@ StatusOr<PolicyChoice> choosePolicy(const std::string& policy_arg,
       if (auto next = ReadFileBounded(paths.signing_next, 64 * 1024); next.ok()) {
         *keys += "\n" + *next;
       }
-      std::string user = service_user;
-      if (::geteuid() == 0 && !FindAccount(user)) user = "nobody";
-      auto verified = VerifyPolicyApart(*envelope, *keys, 0, user);
+      auto verified = VerifySavedPolicy(*envelope, *keys, service_user);
       if (!verified.ok()) {
         return FailedPreconditionError(
             i18n::Subst(i18n::Tr("the company's policy {1} cannot be used: {2}"),
                         {paths.policy, verified.status().message()}));
       }
-      c.policy = std::move(verified->policy);
+      c.policy = std::move(verified).value();
       return c;
     }
     if (envelope.status().code() != StatusCode::kNotFound) {
@@ -387,7 +378,7 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
   auto checks = Checks().makeChecks();
   Report report = RunChecks(*view, policy->policy, checks, options);
   std::string notes = policy->note.empty() ? "" : policy->note + "\n";
-  if (root.empty() && ::geteuid() != 0) notes += withoutRootNote(report, *state);
+  if (root.empty() && !RunningPrivileged()) notes += withoutRootNote(report, *state);
   if (as_json) {
     // The JSON is the report as judged here, before the privacy filter (show-report shows what
     // was sent): it also carries the texts kept for display on this PC ("text"). What it was

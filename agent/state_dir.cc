@@ -17,27 +17,6 @@
 
 namespace hearth::agent {
 
-AgentPaths AgentPathsFor(const std::string& d) {
-  AgentPaths p;
-  p.dir = d;
-  p.device_key = d + "/device.key";
-  p.device_cert = d + "/device.pem";
-  p.cert_info = d + "/device-cert.json";
-  p.server_ca = d + "/server-ca.pem";
-  p.signing_pub = d + "/policy-signing.pub";
-  p.signing_next = d + "/policy-signing.next.pub";
-  p.server_pins = d + "/server-pins.json";
-  p.enrollment = d + "/enrollment.json";
-  p.policy = d + "/policy.signed.json";
-  p.sequence = d + "/sequence";
-  p.spool = d + "/spool";
-  p.sent = d + "/sent";
-  p.last_report = d + "/last-report.json";
-  p.status = d + "/status.json";
-  p.fleet = d + "/fleet.json";
-  return p;
-}
-
 StatusOr<int> LockStateDir(const std::string& state_dir) {
   if (::mkdir(state_dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return PermissionDeniedError("cannot create " + state_dir + ": " + std::strerror(errno));

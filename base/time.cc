@@ -1,16 +1,24 @@
 #include "hearth/time.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <ctime>
 
 namespace hearth {
 
 std::string formatRfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  // The civil calendar of <chrono> (UTC), not gmtime_r: the same code on Linux and Windows.
+  using namespace std::chrono;
+  const auto secs = floor<seconds>(t);
+  const auto day = floor<days>(secs);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{secs - day};
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
   return buf;
 }
 
@@ -58,14 +66,11 @@ StatusOr<std::chrono::system_clock::time_point> parseRfc3339(std::string_view te
     return bad();
   }
   if (pos != text.size()) return bad();
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  std::time_t tt = timegm(&tm) - offset;
+  // timegm's normalisation (day 31 of a 30-day month rolls over) through <chrono>'s day count.
+  using namespace std::chrono;
+  const sys_days date = sys_days{year{y} / month{static_cast<unsigned>(mo)} / 1} + days{d - 1};
+  const std::time_t tt = static_cast<std::time_t>(date.time_since_epoch().count()) * 86400 +
+                         h * 3600L + mi * 60L + s - offset;
   // Only times a time_point holds.
   if (tt > kMaxTimePointSeconds || tt < -kMaxTimePointSeconds) return bad();
   return std::chrono::system_clock::from_time_t(tt);

@@ -13,7 +13,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <vector>
 
 #include "hearth/accounts.h"
@@ -23,6 +22,7 @@
 #include "hearth/json.h"
 #include "hearth/logind_sessions.h"
 #include "hearth/policy.h"
+#include "hearth/posix_ids.h"
 #include "hearth/result.h"
 
 namespace hearth::checks {

@@ -6,7 +6,6 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
-#include <sys/socket.h>
 #include <utility>
 
 #include "hearth/i18n.h"
@@ -68,7 +67,7 @@ bool prefixContains(const std::string& prefix, const IpAddress& a) {
   }
   auto p = IpAddress::parse(addr);
   if (!p.ok() || p->family != a.family) return false;
-  int bits = a.family == AF_INET ? 32 : 128;
+  int bits = a.isIpv4() ? 32 : 128;
   if (len < 0) len = bits;
   if (len > bits) return false;
   for (int i = 0; i < len; ++i) {
@@ -677,6 +676,80 @@ IpsecCoverage FindIpsecCoverage(const std::vector<XfrmPolicy>& policies,
   c.established = true;
   c.sa_text = text::join(sas, ", ");
   return c;
+}
+
+}  // namespace hearth::checks::vpn
+
+namespace hearth::checks::vpn {
+
+namespace {
+
+// Descriptions of VPN adapters as Windows lists them (lower case, matched as substrings), and
+// the client each one means.
+struct WindowsVpnAdapter {
+  const char* description;
+  const char* label;
+  InterfaceKind kind;
+};
+constexpr WindowsVpnAdapter kWindowsVpnAdapters[] = {
+    {"wireguard tunnel", "WireGuard", InterfaceKind::kWireGuard},
+    {"wintun", "Wintun (WireGuard, Tailscale, OpenVPN)", InterfaceKind::kTun},
+    {"openvpn data channel offload", "OpenVPN", InterfaceKind::kOvpn},
+    {"tap-windows adapter", "OpenVPN (TAP)", InterfaceKind::kTap},
+    {"anyconnect", "Cisco AnyConnect", InterfaceKind::kTun},
+    {"cisco secure client", "Cisco Secure Client", InterfaceKind::kTun},
+    {"pangp virtual ethernet", "GlobalProtect", InterfaceKind::kTun},
+    {"fortinet", "FortiClient", InterfaceKind::kTun},
+    {"juniper networks virtual adapter", "Pulse Secure", InterfaceKind::kTun},
+    {"ivanti", "Ivanti Secure Access", InterfaceKind::kTun},
+    {"tailscale tunnel", "Tailscale", InterfaceKind::kTun},
+    {"zerotier virtual port", "ZeroTier", InterfaceKind::kTap},
+};
+
+}  // namespace
+
+StatusOr<InterfaceState> ClassifyWindowsInterface(const RouteInfo& route) {
+  if (route.interface_type == 0) {
+    return InvalidArgumentError("the route to " + route.destination + " names no interface type");
+  }
+  InterfaceState s;
+  s.name = route.interface.empty() ? route.interface_description : route.interface;
+  const std::string description = text::toLower(route.interface_description);
+  switch (route.interface_type) {
+    case 23:  // IF_TYPE_PPP: RAS (IKEv2, SSTP, L2TP, PPTP)
+      s.kind = InterfaceKind::kPpp;
+      s.tunnel = true;
+      s.label = "Windows VPN (RAS)";
+      break;
+    case 24:  // IF_TYPE_SOFTWARE_LOOPBACK
+      s.kind = InterfaceKind::kLoopback;
+      break;
+    case 71:  // IF_TYPE_IEEE80211
+      s.kind = InterfaceKind::kWireless;
+      break;
+    case 131:  // IF_TYPE_TUNNEL: 6to4, Teredo, ISATAP, IP-HTTPS
+      s.kind = InterfaceKind::kPlainTunnel;
+      break;
+    case 6:  // IF_TYPE_ETHERNET_CSMACD
+      s.kind = InterfaceKind::kPhysical;
+      break;
+    default:  // 53 IF_TYPE_PROP_VIRTUAL and the rest
+      s.kind = InterfaceKind::kVirtual;
+      break;
+  }
+  for (const auto& a : kWindowsVpnAdapters) {
+    if (description.find(a.description) != std::string::npos) {
+      s.kind = a.kind;
+      s.tunnel = true;
+      s.label = a.label;
+      break;
+    }
+  }
+  s.up = route.interface_up.value_or(false);
+  s.state = route.interface_up.has_value()
+                ? (*route.interface_up ? "OperStatus up" : "OperStatus not up")
+                : "OperStatus not reported";
+  return s;
 }
 
 }  // namespace hearth::checks::vpn

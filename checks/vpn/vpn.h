@@ -92,6 +92,15 @@ struct InterfaceState {
 // down). InvalidArgument if `type` or `flags` is missing or unparsable.
 StatusOr<InterfaceState> ClassifyInterface(const InterfaceSysfs& sysfs);
 
+// Windows: classifies the interface GetBestRoute2 chose from its IANA ifType and description
+// (RouteInfo::interface_type, interface_description, interface_up). PPP (23) is Windows' own VPN
+// client (IKEv2, SSTP, L2TP, PPTP) and is a tunnel; other types are tunnels only when the
+// description names a VPN adapter (WireGuard, Wintun, OpenVPN TAP/DCO, Cisco AnyConnect,
+// GlobalProtect, FortiClient, ...), which then also gives the label. 6to4, Teredo, ISATAP and
+// IP-HTTPS (type 131) encapsulate without being a company VPN: kPlainTunnel. Up: OperStatus up;
+// InvalidArgument when the route names no interface type.
+StatusOr<InterfaceState> ClassifyWindowsInterface(const RouteInfo& route);
+
 // A well-known VPN client or helper a name suggests ("cscotun0" -> "Cisco Secure Client"); "".
 std::string LabelForName(std::string_view name);
 

@@ -1,6 +1,7 @@
 #include "fakes/fake_system_view.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace hearth::testing {
@@ -244,5 +245,75 @@ StatusOr<RouteInfo> FakeSystemView::routeTo(const IpAddress& destination) const 
 }
 
 std::chrono::system_clock::time_point FakeSystemView::now() const { return now_; }
+
+namespace {
+
+std::string registryPath(RegistryRoot root, const std::string& key) {
+  std::string p = std::string(registryRootName(root)) + "\\" + key;
+  for (char& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return p;
+}
+
+}  // namespace
+
+FakeSystemView& FakeSystemView::addRegistryValue(RegistryRoot root, const std::string& key,
+                                                 const std::string& name, RegistryValue value) {
+  registry_[registryPath(root, key + "\\" + name)] = std::move(value);
+  return *this;
+}
+
+FakeSystemView& FakeSystemView::failRegistryKey(RegistryRoot root, const std::string& key,
+                                                Status status) {
+  registry_failures_[registryPath(root, key)] = std::move(status);
+  return *this;
+}
+
+FakeSystemView& FakeSystemView::setWmi(const std::string& wmi_namespace,
+                                       StatusOr<std::vector<WmiRow>> rows) {
+  wmi_.insert_or_assign(wmi_namespace, std::move(rows));
+  return *this;
+}
+
+FakeSystemView& FakeSystemView::setWindowsUpdates(StatusOr<std::vector<WindowsUpdate>> updates) {
+  updates_ = std::move(updates);
+  return *this;
+}
+
+FakeSystemView& FakeSystemView::setPowerSettings(StatusOr<PowerSettings> power) {
+  power_ = std::move(power);
+  return *this;
+}
+
+StatusOr<RegistryValue> FakeSystemView::readRegistry(RegistryRoot root, const std::string& key,
+                                                     const std::string& name) const {
+  if (auto f = registry_failures_.find(registryPath(root, key)); f != registry_failures_.end()) {
+    return f->second;
+  }
+  auto it = registry_.find(registryPath(root, key + "\\" + name));
+  if (it == registry_.end()) {
+    return NotFoundError("fake: no registry value " + std::string(registryRootName(root)) + "\\" +
+                         key + " " + name);
+  }
+  return it->second;
+}
+
+StatusOr<std::vector<WmiRow>> FakeSystemView::queryWmi(
+    const std::string& wmi_namespace, const std::string& query,
+    const std::vector<std::string>& properties) const {
+  auto it = wmi_.find(wmi_namespace);
+  if (it == wmi_.end()) return SystemView::queryWmi(wmi_namespace, query, properties);
+  return it->second;
+}
+
+StatusOr<std::vector<WindowsUpdate>> FakeSystemView::searchWindowsUpdates(
+    const std::string& criteria) const {
+  if (!updates_) return SystemView::searchWindowsUpdates(criteria);
+  return *updates_;
+}
+
+StatusOr<PowerSettings> FakeSystemView::powerSettings() const {
+  if (!power_) return SystemView::powerSettings();
+  return *power_;
+}
 
 }  // namespace hearth::testing

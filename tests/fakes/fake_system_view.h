@@ -33,6 +33,14 @@ class FakeSystemView : public SystemView {
   FakeSystemView& addCommandError(std::vector<std::string> argv, Status status);
   FakeSystemView& addRoute(const std::string& destination, RouteInfo route);
   FakeSystemView& setNow(std::chrono::system_clock::time_point t);
+  // Windows: a registry value (key matched case-insensitively, as Windows does), a failure for a
+  // whole key, WMI rows or a failure per namespace, Windows Update results, power settings.
+  FakeSystemView& addRegistryValue(RegistryRoot root, const std::string& key,
+                                   const std::string& name, RegistryValue value);
+  FakeSystemView& failRegistryKey(RegistryRoot root, const std::string& key, Status status);
+  FakeSystemView& setWmi(const std::string& wmi_namespace, StatusOr<std::vector<WmiRow>> rows);
+  FakeSystemView& setWindowsUpdates(StatusOr<std::vector<WindowsUpdate>> updates);
+  FakeSystemView& setPowerSettings(StatusOr<PowerSettings> power);
   FakeSystemView& setRooted(bool rooted);
 
   // Every command run so far, for asserting what was (not) run.
@@ -50,6 +58,13 @@ class FakeSystemView : public SystemView {
   StatusOr<RouteInfo> routeTo(const IpAddress& destination) const override;
   std::chrono::system_clock::time_point now() const override;
   bool isRooted() const override { return rooted_; }
+  StatusOr<RegistryValue> readRegistry(RegistryRoot root, const std::string& key,
+                                       const std::string& name) const override;
+  StatusOr<std::vector<WmiRow>> queryWmi(const std::string& wmi_namespace, const std::string& query,
+                                         const std::vector<std::string>& properties) const override;
+  StatusOr<std::vector<WindowsUpdate>> searchWindowsUpdates(
+      const std::string& criteria) const override;
+  StatusOr<PowerSettings> powerSettings() const override;
 
  private:
   struct Node {
@@ -73,6 +88,12 @@ class FakeSystemView : public SystemView {
   std::map<std::string, RouteInfo> routes_;
   std::chrono::system_clock::time_point now_;
   bool rooted_ = false;
+  // "HKLM\\key\\name" in lower case.
+  std::map<std::string, RegistryValue> registry_;
+  std::map<std::string, Status> registry_failures_;  // "HKLM\\key" in lower case
+  std::map<std::string, StatusOr<std::vector<WmiRow>>> wmi_;
+  std::optional<StatusOr<std::vector<WindowsUpdate>>> updates_;
+  std::optional<StatusOr<PowerSettings>> power_;
   mutable std::mutex mu_;
   mutable std::vector<Command> run_log_;
 };

@@ -65,7 +65,8 @@ class FileLayer {
   virtual Status unlink(const std::string& path) = 0;
 };
 
-// The real file system. Stateless and thread-safe; lives as long as the process.
+// The real file system (file_layer_linux.cc; on Windows file_layer_windows.cc, where the name is
+// kept for the shared callers). Stateless and thread-safe; lives as long as the process.
 FileLayer& PosixFileLayer();
 
 // The Status for errno `err` while doing `what` (which names the path): "disk full: what: No

@@ -19,6 +19,8 @@ struct IpAddress {
   static StatusOr<IpAddress> parse(const std::string& text);
   // The canonical text ("fd00:20::1"); "" for an address of no family.
   std::string toString() const;
+  // True for an IPv4 address (family AF_INET, whose value differs between Linux and Windows).
+  bool isIpv4() const;
   bool operator==(const IpAddress& o) const { return family == o.family && bytes == o.bytes; }
 };
 

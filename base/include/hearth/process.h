@@ -1,7 +1,8 @@
-// Running a program without a shell: fork/exec with a clean environment, optional privilege drop,
-// bounded output on both pipes drained concurrently, and a deadline that kills the process group.
-// The checks run commands through SystemView::run (which uses this on the live machine); the
-// server runs pg_dump and pg_restore with it directly.
+// Running a program without a shell (process_linux.cc; process_windows.cc: CreateProcessW in a
+// job object, no fork and no privilege drop): fork/exec with a clean environment, optional
+// privilege drop, bounded output on both pipes drained concurrently, and a deadline that kills the
+// process group. The checks run commands through SystemView::run (which uses this on the live
+// machine); the server runs pg_dump and pg_restore with it directly.
 //
 // For code that forks a child of its own (reading a file as another user), the steps the runner
 // takes in its child are here too: they are async-signal-safe, for use between fork and exec.
@@ -12,10 +13,10 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "hearth/fd.h"
+#include "hearth/posix_ids.h"  // uid_t, gid_t (Windows: as_user is refused)
 #include "hearth/status.h"
 
 namespace hearth {

@@ -8,8 +8,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <vector>
+
+#include "hearth/posix_ids.h"
 
 namespace hearth::accounts {
 

@@ -1,5 +1,7 @@
-// SystemView: the only way checks touch the machine. Three implementations:
-//   - LiveSystemView (system/live_system_view.cc): this Linux machine, as the calling process.
+// SystemView: the only way checks touch the machine. Implementations:
+//   - LiveSystemView (system/live_system_view_linux.cc): this Linux machine, as the calling
+//     process; (system/live_system_view_windows.cc): this Windows machine, with the registry,
+//     WMI, the Windows Update Agent and the power settings besides files, commands and routes.
 //   - RootedSystemView (system/rooted_system_view.cc): a directory tree that mirrors a machine
 //     (`hearth-agent check --root DIR`); commands and routes come from recordings inside the tree.
 //   - testing::FakeSystemView (tests/fakes): in-memory files, commands and routes for unit tests.
@@ -12,7 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <sys/types.h>
+#include <string_view>
 #include <vector>
 
 #include "hearth/ip_address.h"
@@ -57,6 +59,47 @@ struct RouteInfo {
   std::string source;          // preferred source address, if any
   uint32_t table = 0;          // routing table the route came from (254 = main)
   std::string matched_prefix;  // the route that matched, e.g. "10.20.0.0/16" or "default"
+  // Windows (GetBestRoute2 + GetIfEntry2): the interface's IANA ifType (6 Ethernet, 23 PPP,
+  // 53 proprietary virtual, 131 tunnel, ...; 0 = not reported), its description ("WireGuard
+  // Tunnel", "TAP-Windows Adapter V9") and whether it is operationally up.
+  uint32_t interface_type = 0;
+  std::string interface_description;
+  std::optional<bool> interface_up;
+};
+
+// Windows: the registry roots a SystemView can read (HKU\<SID> through kUsers).
+enum class RegistryRoot { kLocalMachine, kUsers, kCurrentUser };
+std::string_view registryRootName(RegistryRoot root);  // "HKLM", "HKU", "HKCU"
+
+// Windows: one registry value. REG_DWORD and REG_QWORD are numbers; REG_SZ and REG_EXPAND_SZ
+// (not expanded) are text; other types are kOther (their data is not read).
+struct RegistryValue {
+  enum class Type { kNumber, kText, kOther };
+  Type type = Type::kOther;
+  uint64_t number = 0;
+  std::string text;
+};
+
+// Windows: one row of a WMI query, each requested property as text ("" for NULL), numbers in
+// decimal, booleans "true"/"false".
+using WmiRow = std::map<std::string, std::string>;
+
+// Windows: one update the Windows Update Agent lists as not installed (from its local cache).
+struct WindowsUpdate {
+  std::string title;
+  std::string update_id;
+  std::vector<std::string> kb_ids;      // "5034441"
+  std::string msrc_severity;            // "Critical", "Important", ... or ""
+  std::vector<std::string> categories;  // "Security Updates", "Critical Updates", ...
+  std::optional<std::chrono::system_clock::time_point> last_deployment_change;
+};
+
+// Windows: the power settings of the active scheme that screen locking depends on.
+struct PowerSettings {
+  std::optional<int64_t> display_off_ac_seconds;  // 0 = never
+  std::optional<int64_t> display_off_dc_seconds;
+  std::optional<bool> lock_on_wake_ac;  // "require a sign-in on wake" (CONSOLELOCK)
+  std::optional<bool> lock_on_wake_dc;
 };
 
 class SystemView {
@@ -94,6 +137,22 @@ class SystemView {
   virtual StatusOr<RouteInfo> routeTo(const IpAddress& destination) const = 0;
 
   virtual std::chrono::system_clock::time_point now() const = 0;
+
+  // Windows only (the others answer Unavailable): the value `name` of registry key `key`
+  // (backslashes) under `root`. NotFound when the key or the value does not exist.
+  virtual StatusOr<RegistryValue> readRegistry(RegistryRoot root, const std::string& key,
+                                               const std::string& name) const;
+  // The rows of WQL `query` in WMI namespace `wmi_namespace` ("ROOT\\CIMV2"), with the listed
+  // `properties`. A namespace that does not exist or cannot be opened is an error (with the
+  // HRESULT), never zero rows.
+  virtual StatusOr<std::vector<WmiRow>> queryWmi(const std::string& wmi_namespace,
+                                                 const std::string& query,
+                                                 const std::vector<std::string>& properties) const;
+  // The Windows Update Agent's search of its local cache (never online, never a download).
+  virtual StatusOr<std::vector<WindowsUpdate>> searchWindowsUpdates(
+      const std::string& criteria) const;
+  // The active power scheme's display-off timeouts and sign-in-on-wake settings.
+  virtual StatusOr<PowerSettings> powerSettings() const;
 
   // True when this view looks at a tree under --root rather than the running machine (commands
   // as other users, D-Bus and live kernel state are not available).

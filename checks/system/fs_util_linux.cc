@@ -1,5 +1,3 @@
-#include "system/fs_util.h"
-
 #include <algorithm>
 #include <cerrno>
 #include <dirent.h>
@@ -7,6 +5,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include "system/fs_util.h"
 
 namespace hearth::internal {
 

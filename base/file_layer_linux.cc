@@ -1,6 +1,4 @@
 // The POSIX file layer (see file_layer.h).
-#include "hearth/file_layer.h"
-
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
@@ -8,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hearth/file_layer.h"
 #include "hearth/files.h"
 
 namespace hearth {

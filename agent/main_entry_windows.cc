@@ -1,0 +1,51 @@
+// hearth-agent's entry on Windows: the command line, with the paths of a Windows machine
+// (%ProgramData%\Hearth for the state and the local policy). Output is UTF-8 (the console's code
+// page is set to it while we run).
+#include <windows.h>
+
+#include <shlobj.h>
+
+#include <io.h>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "hearth/agent/cli.h"
+#include "hearth/agent/main.h"
+#include "hearth/i18n.h"
+#include "hearth/windows_text.h"
+
+namespace hearth::agent {
+
+namespace {
+
+std::string programData() {
+  PWSTR path = nullptr;
+  std::string out = "C:/ProgramData";
+  if (SUCCEEDED(::SHGetKnownFolderPath(FOLDERID_ProgramData, 0, nullptr, &path)) &&
+      path != nullptr) {
+    out = windows::Narrow(path);
+  }
+  ::CoTaskMemFree(path);
+  for (char& c : out) c = c == '\\' ? '/' : c;
+  return out;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  i18n::InitForCommandLine();
+  const UINT code_page = ::GetConsoleOutputCP();
+  ::SetConsoleOutputCP(CP_UTF8);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  CliEnvironment env{std::cout, std::cerr, ::_isatty(1) != 0};
+  const std::string base = programData() + "/Hearth";
+  env.default_policy_path = base + "/policy.json";
+  env.default_state_dir = base + "/state";
+  int rc = RunAgentCli(args, env);
+  std::cout.flush();
+  ::SetConsoleOutputCP(code_page);
+  return rc;
+}
+
+}  // namespace hearth::agent

@@ -1,0 +1,221 @@
+// screen_lock on Windows: reading the values through SystemView and judging them (see
+// windows_settings.h). No Windows API here: it builds and is tested on Linux too.
+#include "screen_lock/windows_settings.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "hearth/text.h"
+
+namespace hearth::checks::screen_lock::windows {
+
+namespace {
+
+using i18n::Lit;
+using i18n::Msg;
+
+std::optional<int64_t> parseSeconds(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  std::string t = text::trim(*text);
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || end != t.data() + t.size() || t.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> asText(const RegistryValue& v) {
+  if (v.type == RegistryValue::Type::kText) return v.text;
+  if (v.type == RegistryValue::Type::kNumber) return std::to_string(v.number);
+  return std::nullopt;
+}
+
+// The value, absent when the key or value does not exist; any other failure is noted.
+std::optional<std::string> readText(const SystemView& system, RegistryRoot root,
+                                    const std::string& key, const std::string& name,
+                                    std::vector<std::string>& errors) {
+  auto v = system.readRegistry(root, key, name);
+  if (v.ok()) return asText(*v);
+  if (v.status().code() != StatusCode::kNotFound) errors.push_back(v.status().message());
+  return std::nullopt;
+}
+
+bool isOne(const std::optional<std::string>& v) { return v && text::trim(*v) == "1"; }
+
+std::string describe(const Setting& s) {
+  if (s.policy) return "\"" + *s.policy + "\" (policy)";
+  if (s.user) return "\"" + *s.user + "\"";
+  return "not set";
+}
+
+}  // namespace
+
+LockValues ReadLockValues(const SystemView& system, RegistryRoot user_root,
+                          const std::string& user_prefix) {
+  LockValues v;
+  const std::string desktop = user_prefix + kDesktopKey;
+  const std::string policy = user_prefix + kDesktopPolicyKey;
+  struct Named {
+    Setting* setting;
+    const char* name;
+  };
+  for (const Named& n :
+       {Named{&v.active, "ScreenSaveActive"}, Named{&v.secure, "ScreenSaverIsSecure"},
+        Named{&v.timeout, "ScreenSaveTimeOut"}, Named{&v.scrnsave, "SCRNSAVE.EXE"}}) {
+    n.setting->user = readText(system, user_root, desktop, n.name, v.errors);
+    n.setting->policy = readText(system, user_root, policy, n.name, v.errors);
+  }
+  if (auto limit = readText(system, RegistryRoot::kLocalMachine, kSystemPolicyKey,
+                            "InactivityTimeoutSecs", v.errors)) {
+    v.inactivity_timeout_secs = parseSeconds(limit);
+  }
+  auto power = system.powerSettings();
+  if (power.ok()) {
+    v.power = *power;
+  } else {
+    v.power_error = power.status().message();
+  }
+  return v;
+}
+
+LockConfig WindowsConfig(const LockValues& v) {
+  LockConfig c;
+  c.desktop = Desktop::kUnsupported;
+  c.label = "windows";
+  std::vector<std::string> saver_off;
+  if (!isOne(v.active.effective()))
+    saver_off.push_back("ScreenSaveActive is " + describe(v.active));
+  const auto& program = v.scrnsave.effective();
+  if (!program || text::trim(*program).empty()) {
+    saver_off.push_back("no screen saver is chosen (SCRNSAVE.EXE " + describe(v.scrnsave) + ")");
+  }
+  if (!isOne(v.secure.effective())) {
+    saver_off.push_back("ScreenSaverIsSecure is " + describe(v.secure));
+  }
+  std::optional<int64_t> saver_timeout = parseSeconds(v.timeout.effective());
+  if (!saver_timeout || *saver_timeout <= 0) {
+    saver_off.push_back("ScreenSaveTimeOut is " + describe(v.timeout));
+  }
+  std::optional<int64_t> idle;
+  if (saver_off.empty()) idle = saver_timeout;
+  const bool machine_limit = v.inactivity_timeout_secs && *v.inactivity_timeout_secs > 0;
+  if (machine_limit && (!idle || *v.inactivity_timeout_secs < *idle)) {
+    idle = v.inactivity_timeout_secs;
+  }
+  if (!idle) {
+    c.disabled_by = saver_off;
+    c.disabled_by.push_back("no machine inactivity limit (InactivityTimeoutSecs " +
+                            (v.inactivity_timeout_secs ? std::to_string(*v.inactivity_timeout_secs)
+                                                       : std::string("not set")) +
+                            ")");
+  }
+  c.idle_seconds = idle;
+  c.lock_delay_seconds = 0;
+  if (v.power) {
+    // Both on mains and on battery: the weaker decides.
+    const auto& p = *v.power;
+    if (p.lock_on_wake_ac.has_value() && p.lock_on_wake_dc.has_value()) {
+      c.lock_on_resume = *p.lock_on_wake_ac && *p.lock_on_wake_dc;
+    } else if (p.lock_on_wake_ac.has_value() && !*p.lock_on_wake_ac) {
+      c.lock_on_resume = false;
+    } else {
+      c.lock_on_resume_note = "the power scheme does not say whether waking asks for a sign-in";
+    }
+  } else {
+    c.lock_on_resume_note = "power settings: " + v.power_error;
+  }
+  // Enforced: each value that locks comes from a policy.
+  const bool saver_enforced =
+      v.active.policy && v.secure.policy && v.timeout.policy && v.scrnsave.policy;
+  c.enforced = idle.has_value() && ((machine_limit && idle == v.inactivity_timeout_secs) ||
+                                    (saver_off.empty() && saver_enforced));
+  c.source.push(std::string("HKCU\\") + kDesktopKey);
+  c.source.push(std::string("HKCU\\") + kDesktopPolicyKey);
+  c.source.push(std::string("HKLM\\") + kSystemPolicyKey);
+  json::Value s = json::Value::object();
+  auto put = [&](const char* name, const Setting& setting) {
+    json::Value j = json::Value::object();
+    if (setting.user) j.set("user", *setting.user);
+    if (setting.policy) j.set("policy", *setting.policy);
+    s.set(name, std::move(j));
+  };
+  put("ScreenSaveActive", v.active);
+  put("ScreenSaverIsSecure", v.secure);
+  put("ScreenSaveTimeOut", v.timeout);
+  put("SCRNSAVE.EXE", v.scrnsave);
+  if (v.inactivity_timeout_secs) s.set("InactivityTimeoutSecs", *v.inactivity_timeout_secs);
+  if (v.power) {
+    json::Value p = json::Value::object();
+    if (v.power->display_off_ac_seconds)
+      p.set("display_off_ac_seconds", *v.power->display_off_ac_seconds);
+    if (v.power->display_off_dc_seconds)
+      p.set("display_off_dc_seconds", *v.power->display_off_dc_seconds);
+    if (v.power->lock_on_wake_ac) p.set("lock_on_wake_ac", *v.power->lock_on_wake_ac);
+    if (v.power->lock_on_wake_dc) p.set("lock_on_wake_dc", *v.power->lock_on_wake_dc);
+    s.set("power", std::move(p));
+  } else {
+    s.set("power_error", v.power_error);
+  }
+  c.settings = std::move(s);
+  return c;
+}
+
+Advice WindowsRemediation(const ScreenLockSettings& policy) {
+  Advice a;
+  a.code = "screen_lock.turn_on_auto_lock";
+  a.variant = "windows";
+  const int64_t minutes = policy.max_idle_seconds / 60;
+  a.steps.push_back(
+      Msg("Open Settings, then Personalization, then Lock screen, then Screen saver."));
+  a.steps.push_back(minutes >= 1
+                        ? i18n::MsgN("Choose a screen saver and set Wait to {1} minute or less.",
+                                     "Choose a screen saver and set Wait to {1} minutes or less.",
+                                     minutes, {Lit(std::to_string(minutes))})
+                        : Msg("Choose a screen saver and set Wait to the shortest time offered."));
+  a.steps.push_back(Msg("Turn on \"On resume, display logon screen\" and click OK."));
+  if (policy.require_lock_on_resume) {
+    a.steps.push_back(
+        Msg("In Settings, Accounts, Sign-in options, set \"Require sign-in\" to \"When PC wakes "
+            "up from sleep\"."));
+  }
+  return a;
+}
+
+CheckResult JudgeWindowsScreenLock(const LockValues& values, const std::string& user,
+                                   const ScreenLockSettings& policy) {
+  CheckResult result;
+  result.evidence.set("max_idle_seconds", policy.max_idle_seconds);
+  result.evidence.set("require_lock_on_resume", policy.require_lock_on_resume);
+  LockConfig config = WindowsConfig(values);
+  Assessment a = assess(config, policy);
+  // A registry that could not be read cannot show a pass (and the reason says why).
+  if (!values.errors.empty() && a.verdict == Verdict::kPass) {
+    a.verdict = Verdict::kUnknown;
+    a.reason = Msg("could not read the screen lock settings ({1})",
+                   {Lit(text::join(values.errors, "; "))});
+  }
+  json::Value pj = json::Value::object();
+  pj.set("person", "person 1");
+  pj.set("user", user);
+  pj.set("verdict", verdictName(a.verdict));
+  pj.set("reason", a.reason.english());
+  pj.set("desktop", "windows");
+  if (a.idle_to_lock_seconds) pj.set("idle_to_lock_seconds", *a.idle_to_lock_seconds);
+  if (config.lock_on_resume) pj.set("lock_on_resume", *config.lock_on_resume);
+  pj.set("enforced_by_administrator", config.enforced);
+  pj.set("source", config.source);
+  pj.set("settings", config.settings);
+  if (!values.errors.empty()) {
+    json::Value errors = json::Value::array();
+    for (const auto& e : values.errors) errors.push(e);
+    pj.set("errors", std::move(errors));
+  }
+  json::Value people = json::Value::array();
+  people.push(std::move(pj));
+  result.evidence.set("people", std::move(people));
+  result.verdict = a.verdict;
+  result.setSummary(i18n::Joined({Lit(user), a.reason}, ": "));
+  if (a.verdict != Verdict::kPass) result.addAdvice(WindowsRemediation(policy));
+  return result;
+}
+
+}  // namespace hearth::checks::screen_lock::windows
