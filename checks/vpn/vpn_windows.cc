@@ -18,12 +18,14 @@ class VpnCheck final : public Check {
 
   StatusOr<CheckResult> run(const SystemView& system, const CheckParams& params) const override {
     std::vector<vpn::AddressFinding> findings;
+    CompanyText app_name;  // the company's VPN app, named in the advice (docs/policy.md)
     if (const auto* settings = params.policy.settings<VpnSettings>(id())) {
+      app_name = settings->app_name;
       for (const auto& address : settings->company_addresses) {
         findings.push_back(examine(system, address));
       }
     }
-    return vpn::Decide(findings);
+    return vpn::Decide(findings, app_name);
   }
 
  private:

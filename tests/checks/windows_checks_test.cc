@@ -231,5 +231,35 @@ TEST(WindowsVpn, RouteLookupNotSupportedIsUnknownWithTheReason) {
   EXPECT_NE(r.summary.find("error 50"), std::string::npos) << r.summary;
 }
 
+#ifdef _WIN32  // the Windows collector (vpn_windows.cc); this file also runs in the Linux unit run
+// The company's VPN app (policy checks.vpn.app_name) is named in the Windows advice as on Linux
+// (it was dropped when the Windows collector and the company words were written side by side).
+TEST(WindowsVpn, TheAdviceNamesTheCompanysVpnApp) {
+  FakeSystemView view;
+  RouteInfo route;
+  route.destination = "10.20.0.1";
+  route.type = "unicast";
+  route.interface = "Ethernet";
+  route.interface_type = 6;  // IF_TYPE_ETHERNET_CSMACD: not a tunnel
+  route.interface_up = true;
+  view.addRoute("10.20.0.1", route);
+  Policy p;
+  p.level = "standard";
+  p.version = 1;
+  auto settings = std::make_shared<VpnSettings>();
+  settings->company_addresses = {"10.20.0.1"};
+  settings->app_name = CompanyText{{"en", "Cisco Secure Client"}};
+  p.enable(kVpnCheckId, settings);
+  auto r = NewVpnCheck()->run(view, CheckParams{p, ""});
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  EXPECT_EQ(r->verdict, Verdict::kFail);
+  std::string steps;
+  for (const auto& a : r->advice) {
+    for (const auto& st : a.steps) steps += st.english() + "\n";
+  }
+  EXPECT_NE(steps.find("Cisco Secure Client"), std::string::npos) << steps;
+}
+#endif  // _WIN32
+
 }  // namespace
 }  // namespace hearth::checks
