@@ -236,9 +236,15 @@ StatusOr<bool> SqlSession::exclusive(const char* what, const std::string& name,
   // tests) in different schemas of one database do not share their jobs' locks.
   const std::string k =
       "hashtextextended('hearth.' || current_schema() || '.' || '" + name + "', 0)";
+  // A session whose connection broke is connected again, not dropped: Poco frees a PGconn only
+  // when it closes a working connection, so dropping a broken one leaks it (LeakSanitizer saw
+  // it when a lock holder's connection was terminated). A working one is closed by dropping it.
+  auto drop = [&c] {
+    if (c.session && c.session->isConnected()) c.session.reset();
+  };
   bool got = false;
   Status asked = guard(what, [&]() -> Status {
-    if (c.session && !c.session->isConnected()) c.session.reset();
+    if (c.session && !c.session->isConnected()) reconnect(*c.session);
     if (!c.session) c.session = std::make_unique<Session>(connector_, connection_);
     Poco::Int64 taken = 0;
     *c.session << "SELECT CASE WHEN pg_try_advisory_lock(" + k + ") THEN 1 ELSE 0 END",
@@ -247,7 +253,7 @@ StatusOr<bool> SqlSession::exclusive(const char* what, const std::string& name,
     return OkStatus();
   });
   if (!asked.ok()) {
-    c.session.reset();  // a broken connection is made again next time
+    drop();  // else a broken connection is made again next time
     return asked;
   }
   if (!got) return false;
@@ -258,8 +264,8 @@ StatusOr<bool> SqlSession::exclusive(const char* what, const std::string& name,
           Poco::Data::Keywords::into(done), Poco::Data::Keywords::now;
       return OkStatus();
     });
-    // Closing the connection ends the lock too.
-    if (!released.ok()) c.session.reset();
+    // Closing the connection ends the lock too (a broken one has ended it already).
+    if (!released.ok()) drop();
   };
   try {
     fn();
