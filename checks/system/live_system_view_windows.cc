@@ -116,10 +116,11 @@ std::string variantText(VARIANT& v) {
 HRESULT getProperty(IDispatch* object, const wchar_t* name, VARIANT* out) {
   DISPID id = 0;
   LPOLESTR names[] = {const_cast<LPOLESTR>(name)};
-  HRESULT hr = object->GetIDsOfNames(IID_NULL, names, 1, LOCALE_USER_DEFAULT, &id);
+  const IID reserved{};  // IID_NULL, which IDispatch requires here
+  HRESULT hr = object->GetIDsOfNames(reserved, names, 1, LOCALE_USER_DEFAULT, &id);
   if (FAILED(hr)) return hr;
   DISPPARAMS none{nullptr, nullptr, 0, 0};
-  return object->Invoke(id, IID_NULL, LOCALE_USER_DEFAULT, DISPATCH_PROPERTYGET, &none, out,
+  return object->Invoke(id, reserved, LOCALE_USER_DEFAULT, DISPATCH_PROPERTYGET, &none, out,
                         nullptr, nullptr);
 }
 
