@@ -1,7 +1,7 @@
-// screen_lock on Windows, first increment: the person running the check, from their own hive
-// (HKCU), the machine's inactivity limit (HKLM) and the power scheme (windows_settings.cc reads
-// and judges). Judging every person from the service (ProfileList, HKU\<SID> of loaded hives)
-// comes with the service (issue 17).
+// screen_lock on Windows. Run by a person (`hearth-agent check`): that person, from their own
+// hive (HKCU). Run by the service (LocalSystem, whose HKCU is nobody's): every person with a
+// loaded hive, from HKU\<SID>, named from ProfileList. Both with the machine's inactivity limit
+// (HKLM) and the power scheme; windows_settings.cc reads and judges (built and tested on Linux).
 #include <windows.h>
 
 #include "hearth/windows_text.h"
@@ -11,6 +11,21 @@
 namespace hearth::checks {
 
 namespace {
+
+// True when this process runs as LocalSystem (the service).
+bool runningAsLocalSystem() {
+  HANDLE token = nullptr;
+  if (!::OpenProcessToken(::GetCurrentProcess(), TOKEN_QUERY, &token)) return false;
+  alignas(TOKEN_USER) unsigned char buffer[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+  DWORD size = 0;
+  bool system = false;
+  if (::GetTokenInformation(token, TokenUser, buffer, sizeof(buffer), &size)) {
+    auto* user = reinterpret_cast<TOKEN_USER*>(buffer);
+    system = ::IsWellKnownSid(user->User.Sid, WinLocalSystemSid) != FALSE;
+  }
+  ::CloseHandle(token);
+  return system;
+}
 
 std::string currentUserName() {
   wchar_t name[257];
@@ -25,6 +40,7 @@ class WindowsScreenLockCheck final : public Check {
 
   StatusOr<CheckResult> run(const SystemView& system, const CheckParams& params) const override {
     const auto policy = params.policy.settingsOr<ScreenLockSettings>(id());
+    if (runningAsLocalSystem()) return screen_lock::windows::JudgeWindowsPeople(system, policy);
     screen_lock::windows::LockValues values =
         screen_lock::windows::ReadLockValues(system, RegistryRoot::kCurrentUser, "");
     return screen_lock::windows::JudgeWindowsScreenLock(values, currentUserName(), policy);

@@ -218,4 +218,80 @@ CheckResult JudgeWindowsScreenLock(const LockValues& values, const std::string& 
   return result;
 }
 
+StatusOr<std::vector<WindowsPerson>> LoadedPeople(const SystemView& system) {
+  auto hives = system.listRegistrySubkeys(RegistryRoot::kUsers, "");
+  if (!hives.ok()) return hives.status().withContext("listing the loaded hives (HKU)");
+  std::vector<WindowsPerson> people;
+  for (const auto& sid : *hives) {
+    const bool person = sid.starts_with("S-1-5-21-") || sid.starts_with("S-1-12-1-");
+    if (!person || sid.ends_with("_Classes")) continue;
+    WindowsPerson p{sid, sid};
+    auto path = system.readRegistry(RegistryRoot::kLocalMachine,
+                                    std::string(kProfileListKey) + "\\" + sid, "ProfileImagePath");
+    if (path.ok() && path->type == RegistryValue::Type::kText) {
+      std::string folder = path->text;
+      size_t slash = folder.find_last_of("\\/");
+      if (slash != std::string::npos) folder = folder.substr(slash + 1);
+      if (!folder.empty()) p.user = folder;
+    }
+    people.push_back(std::move(p));
+  }
+  return people;
+}
+
+CheckResult JudgeWindowsPeople(const SystemView& system, const ScreenLockSettings& policy) {
+  CheckResult result;
+  result.evidence.set("max_idle_seconds", policy.max_idle_seconds);
+  result.evidence.set("require_lock_on_resume", policy.require_lock_on_resume);
+  auto people = LoadedPeople(system);
+  if (!people.ok()) {
+    result.verdict = Verdict::kUnknown;
+    result.setSummary(
+        Msg("Could not tell who uses this PC: {1}", {Lit(people.status().message())}));
+    result.evidence.set("people", json::Value::array());
+    return result;
+  }
+  if (people->empty()) {
+    result.verdict = Verdict::kNotApplicable;
+    result.setSummary(Msg("No one is signed in to this PC"));
+    result.evidence.set("people", json::Value::array());
+    return result;
+  }
+  struct Judged {
+    const WindowsPerson* person;
+    CheckResult result;
+  };
+  std::vector<Judged> judged;
+  for (const auto& p : *people) {
+    LockValues values = ReadLockValues(system, RegistryRoot::kUsers, p.sid + "\\");
+    judged.push_back({&p, JudgeWindowsScreenLock(values, p.user, policy)});
+  }
+  Verdict overall = Verdict::kPass;
+  json::Value people_json = json::Value::array();
+  int n = 0;
+  for (const auto& j : judged) {
+    if (verdictSeverity(j.result.verdict) > verdictSeverity(overall)) overall = j.result.verdict;
+    json::Value pj = j.result.evidence.find("people")->asArray().at(0);
+    pj.set("person", "person " + std::to_string(++n));
+    pj.set("sid", j.person->sid);
+    people_json.push(std::move(pj));
+  }
+  result.verdict = overall;
+  result.evidence.set("people", std::move(people_json));
+  // Summary: every person, worst first; the advice for each person not passing.
+  std::stable_sort(judged.begin(), judged.end(), [](const Judged& a, const Judged& b) {
+    return verdictSeverity(a.result.verdict) > verdictSeverity(b.result.verdict);
+  });
+  std::vector<i18n::Message> phrases;
+  for (const auto& j : judged) phrases.push_back(j.result.summary_text);
+  result.setSummary(i18n::Joined(phrases, "; "));
+  for (const auto& j : judged) {
+    if (j.result.verdict == Verdict::kPass) continue;
+    Advice a = WindowsRemediation(policy);
+    if (judged.size() > 1) a.heading = Msg("For {1}:", {Lit(j.person->user)});
+    result.addAdvice(std::move(a));
+  }
+  return result;
+}
+
 }  // namespace hearth::checks::screen_lock::windows

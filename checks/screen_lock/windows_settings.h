@@ -64,6 +64,24 @@ LockConfig WindowsConfig(const LockValues& values);
 CheckResult JudgeWindowsScreenLock(const LockValues& values, const std::string& user,
                                    const ScreenLockSettings& policy);
 
+// A person whose registry hive is loaded (HKU\<SID>): signed in, or with a process running as
+// them. Local and domain accounts (S-1-5-21-...) and Microsoft Entra ID accounts (S-1-12-1-...);
+// the system's own accounts (S-1-5-18/19/20, .DEFAULT) and the *_Classes hives are not people.
+struct WindowsPerson {
+  std::string sid;
+  std::string user;  // the profile folder's name (ProfileList's ProfileImagePath), else the SID
+};
+inline constexpr char kProfileListKey[] =
+    "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList";
+
+// The people with a loaded hive, in HKU's order. An error when HKU cannot be listed.
+StatusOr<std::vector<WindowsPerson>> LoadedPeople(const SystemView& system);
+
+// The check as the service runs it (LocalSystem, whose own HKCU is nobody's): every person with a
+// loaded hive judged from HKU\<SID>, the worst decides, each listed; not_applicable when nobody
+// is; unknown (with the reason) when HKU cannot be listed.
+CheckResult JudgeWindowsPeople(const SystemView& system, const ScreenLockSettings& policy);
+
 // What the person should do on Windows 10/11 (Settings > Personalization > Lock screen).
 Advice WindowsRemediation(const ScreenLockSettings& policy);
 

@@ -153,6 +153,78 @@ TEST(WindowsScreenLock, ReadsAnotherPersonsHiveUnderHku) {
   EXPECT_FALSE(v.timeout.policy.has_value());
 }
 
+// The service (LocalSystem) judges every person with a loaded hive. Hive names and the
+// ProfileList layout are from Microsoft's documentation of HKEY_USERS and ProfileList.
+void addPerson(FakeSystemView& view, const std::string& sid, const std::string& folder,
+               const char* timeout, const char* secure) {
+  const std::string desktop = sid + "\\Control Panel\\Desktop";
+  view.addRegistryValue(RegistryRoot::kUsers, desktop, "ScreenSaveActive",
+                        {.type = RegistryValue::Type::kText, .text = "1"});
+  view.addRegistryValue(
+      RegistryRoot::kUsers, desktop, "SCRNSAVE.EXE",
+      {.type = RegistryValue::Type::kText, .text = "C:\\Windows\\system32\\scrnsave.scr"});
+  view.addRegistryValue(RegistryRoot::kUsers, desktop, "ScreenSaveTimeOut",
+                        {.type = RegistryValue::Type::kText, .text = timeout});
+  view.addRegistryValue(RegistryRoot::kUsers, desktop, "ScreenSaverIsSecure",
+                        {.type = RegistryValue::Type::kText, .text = secure});
+  view.addRegistryValue(
+      RegistryRoot::kLocalMachine, std::string(screen_lock::windows::kProfileListKey) + "\\" + sid,
+      "ProfileImagePath", {.type = RegistryValue::Type::kText, .text = "C:\\Users\\" + folder});
+}
+
+TEST(WindowsScreenLockService, EveryPersonWithALoadedHiveIsJudgedAndTheWorstDecides) {
+  FakeSystemView view;
+  view.setPowerSettings(lockOnWake(true));
+  addPerson(view, "S-1-5-21-1004336348-1177238915-682003330-1001", "alice", "300", "1");
+  addPerson(view, "S-1-12-1-3524174594-1256157035-1234567890-987654321", "bob", "300", "0");
+  // Not people: the system's accounts, the default hive, a person's classes hive.
+  for (const char* hive : {".DEFAULT", "S-1-5-18", "S-1-5-19", "S-1-5-20",
+                           "S-1-5-21-1004336348-1177238915-682003330-1001_Classes"}) {
+    view.addRegistryKey(RegistryRoot::kUsers, hive);
+  }
+  auto people = screen_lock::windows::LoadedPeople(view);
+  ASSERT_TRUE(people.ok()) << people.status().toString();
+  ASSERT_EQ(people->size(), 2u);
+  CheckResult r = screen_lock::windows::JudgeWindowsPeople(view, policy(600, true));
+  EXPECT_EQ(r.verdict, Verdict::kFail) << r.summary;
+  // bob's screen saver asks for no password; bob comes first, alice is named too.
+  EXPECT_TRUE(r.summary.starts_with("bob: ")) << r.summary;
+  EXPECT_NE(r.summary.find("alice: "), std::string::npos) << r.summary;
+  // Listed in HKU's (sorted) order: "S-1-12-..." before "S-1-5-...".
+  const auto& listed = r.evidence.find("people")->asArray();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].find("user")->asString(), "bob");
+  EXPECT_EQ(listed[0].find("verdict")->asString(), "fail");
+  EXPECT_EQ(listed[1].find("user")->asString(), "alice");
+  EXPECT_EQ(listed[1].find("verdict")->asString(), "pass");
+  EXPECT_EQ(listed[1].find("sid")->asString(), "S-1-5-21-1004336348-1177238915-682003330-1001");
+  ASSERT_EQ(r.advice.size(), 1u);  // for bob only
+  EXPECT_EQ(r.advice[0].heading.english(), "For bob:");
+}
+
+TEST(WindowsScreenLockService, NobodySignedInIsNotApplicableAndAnUnlistableHkuIsUnknown) {
+  FakeSystemView nobody;
+  nobody.addRegistryKey(RegistryRoot::kUsers, "S-1-5-18");
+  CheckResult none = screen_lock::windows::JudgeWindowsPeople(nobody, policy(600, false));
+  EXPECT_EQ(none.verdict, Verdict::kNotApplicable) << none.summary;
+
+  FakeSystemView denied;
+  denied.failRegistryKey(RegistryRoot::kUsers, "", PermissionDeniedError("access denied (5)"));
+  CheckResult r = screen_lock::windows::JudgeWindowsPeople(denied, policy(600, false));
+  EXPECT_EQ(r.verdict, Verdict::kUnknown);
+  EXPECT_NE(r.summary.find("access denied"), std::string::npos) << r.summary;
+}
+
+TEST(WindowsScreenLockService, APersonWithoutAProfileEntryIsNamedByTheirSid) {
+  FakeSystemView view;
+  view.setPowerSettings(lockOnWake(true));
+  const std::string sid = "S-1-5-21-1-2-3-1002";
+  view.addRegistryValue(RegistryRoot::kUsers, sid + "\\Control Panel\\Desktop", "ScreenSaveTimeOut",
+                        {.type = RegistryValue::Type::kText, .text = "300"});
+  CheckResult r = screen_lock::windows::JudgeWindowsPeople(view, policy(600, false));
+  EXPECT_EQ(r.evidence.find("people")->asArray().at(0).find("user")->asString(), sid);
+}
+
 TEST(WindowsBitLocker, OsVolumeEncryptedPasses) {
   auto rows = bitlocker::ParseCimJson(fixture("disk_encryption/bitlocker_os_encrypted.json"));
   ASSERT_TRUE(rows.ok()) << rows.status().toString();

@@ -276,18 +276,20 @@ StatusOr<std::vector<std::string>> FakeSystemView::listRegistrySubkeys(
     RegistryRoot root, const std::string& key) const {
   const std::string path = registryPath(root, key);
   if (auto f = registry_failures_.find(path); f != registry_failures_.end()) return f->second;
-  // A key exists when it or a key below it was added; its subkeys are the next components.
-  bool exists = false;
+  // A key exists when it or a key below it was added (a root always does); its subkeys are the
+  // next components.
+  const std::string prefix = key.empty() ? path : path + "\\";
+  bool exists = key.empty();
   std::set<std::string> names;
   for (const auto& [lower, added] : registry_keys_) {
     if (lower == path) {
       exists = true;
       continue;
     }
-    if (!lower.starts_with(path + "\\")) continue;
+    if (added.first != root || !lower.starts_with(prefix)) continue;
     exists = true;
     const std::string& given = added.second;
-    std::string rest = given.substr(key.size() + 1);
+    std::string rest = key.empty() ? given : given.substr(key.size() + 1);
     names.insert(rest.substr(0, rest.find('\\')));
   }
   if (!exists) {
