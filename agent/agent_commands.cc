@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "hearth/agent/check_now.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/cycle.h"
 #include "hearth/agent/daemon.h"

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "hearth/agent/backoff.h"
+#include "hearth/agent/check_now.h"
 #include "hearth/agent/child_process.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/preseed.h"
@@ -518,34 +519,6 @@ class Daemon {
 };
 
 }  // namespace
-
-int RequestCheckNow(const std::string& socket_path, std::ostream& out, std::ostream& err) {
-  if (socket_path.empty()) {
-    err << "hearth-agent check-now: the control socket is turned off (control_socket in "
-           "agent.conf)\n";
-    return 1;
-  }
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socket_path.c_str());
-  if (fd.get() < 0 || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    err << "hearth-agent check-now: the agent is not running (" << socket_path << ": "
-        << std::strerror(errno) << ")\n";
-    return 1;
-  }
-  timeval tv{5, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  char buf[512];
-  ssize_t n = ::recv(fd.get(), buf, sizeof(buf) - 1, 0);
-  if (n <= 0) {
-    err << "hearth-agent check-now: no answer from the agent\n";
-    return 1;
-  }
-  std::string answer(buf, static_cast<size_t>(n));
-  out << answer;
-  return answer.starts_with("ok:") ? 0 : 1;
-}
 
 int RunDaemon(const DaemonOptions& options, std::ostream& err) {
   auto config = LoadAgentConfig(options.config_path, options.config_explicit);

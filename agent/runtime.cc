@@ -300,6 +300,7 @@ StatusOr<json::Value> AgentRuntime::runChecks(const std::set<std::string>& only)
   co.only = only;
   co.notify = options_.config.notify && !retired_;
   co.notify_state_file = options_.state_dir + "/notified.json";
+  co.control_socket = options_.config.control_socket;
   co.interrupt_fd = interrupt_fd_;
   co.in_process = !options_.isolate_checks;
   auto result = RunChecksIsolated(*policy_, co, *log_);

@@ -27,6 +27,9 @@ struct CheckProcessOptions {
   // Desktop notifications for failed required checks (sent from the child, as each person).
   bool notify = false;
   std::string notify_state_file;
+  // The daemon's control socket: a notification's "Check again" asks for a check there ("" = no
+  // such action).
+  std::string control_socket;
   int interrupt_fd = -1;    // readable → abandon the run (Unavailable "interrupted")
   bool in_process = false;  // tests: run in this process (no timeout isolation)
   // Tests: the checks and the system view (default: those of Checks() and the live system).
