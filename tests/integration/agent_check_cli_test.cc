@@ -147,6 +147,7 @@ TEST(AgentBinaryTest, CheckAndStatusSayWhatToDoInDanish) {
                                   "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
                                   "HEARTH_LOCALEDIR=" + testing::BuiltLocaleDir(),
                                   "LANG=" + lang,
+                                  "TZ=CET-1",  // the PC's zone: UTC+1, no summer time
                                   hearth::testing::AgentProgram()};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv);
@@ -187,6 +188,9 @@ TEST(AgentBinaryTest, CheckAndStatusSayWhatToDoInDanish) {
   status.set("compliant", false);
   status.set("checks", *doc->find("checks"));
   status.set("spool_depth", 0);
+  status.set("server_view", *json::parse(R"({"device_status":"at_risk","checks":[{"id":)"
+                                         R"("disk_encryption","fix_by":"2026-12-11T13:03:00Z",)"
+                                         R"("exempt_until":null}]})"));
   dir.write("state/status.json", json::write(status));
   auto st = agent("da_DK.UTF-8", {"status", "--state-dir", dir.path() + "/state"});
   ASSERT_EQ(st.exit_code, 0) << st.err;
@@ -198,7 +202,19 @@ TEST(AgentBinaryTest, CheckAndStatusSayWhatToDoInDanish) {
   EXPECT_NE(st.out.find("        1. Kontakt din IT-support"), std::string::npos) << st.out;
   EXPECT_NE(st.out.find("Rapporter, der venter på at blive sendt: 0\n"), std::string::npos)
       << st.out;
+  // Times as the person reads them, in the PC's zone (the year only in another year than now).
+  EXPECT_NE(st.out.find("Seneste tjek: mandag 7. december "), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("11:00 - "), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("  Diskkryptering: ret det senest fredag 11. december "), std::string::npos)
+      << st.out;
+  EXPECT_EQ(st.out.find("2026-12-07T10:00:00Z"), std::string::npos) << st.out;
   auto st_en = agent("C.UTF-8", {"status", "--state-dir", dir.path() + "/state"});
+  EXPECT_NE(st_en.out.find("Last check: Monday 7 December "), std::string::npos) << st_en.out;
+  EXPECT_NE(st_en.out.find("  Disk encryption: fix by Friday 11 December "), std::string::npos)
+      << st_en.out;
+  auto st_js = agent("da_DK.UTF-8", {"status", "--json", "--state-dir", dir.path() + "/state"});
+  EXPECT_NE(st_js.out.find("\"last_check\":\"2026-12-07T10:00:00Z\""), std::string::npos)
+      << st_js.out;
   EXPECT_NE(st_en.out.find("  Disk encryption: FAIL - Root filesystem / on vda is not encrypted"),
             std::string::npos)
       << st_en.out;
