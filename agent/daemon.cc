@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <poll.h>
 #include <random>
@@ -19,6 +20,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <utility>
 
 #include "hearth/agent/backoff.h"
 #include "hearth/agent/check_now.h"
@@ -332,6 +334,7 @@ class Daemon {
         log_.info("check requested by uid " + std::to_string(cred.uid) + " (pid " +
                   std::to_string(cred.pid) + ")");
         pending_reason_ = "requested";
+        pending_asker_ = cred.uid;
         armTimer(cycle_timer_->get(), milliseconds(0));
       }
       (void)!::send(c, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -416,6 +419,7 @@ class Daemon {
 
   void fullCycle(const std::string& why) {
     log_.debug("full check (" + why + ")");
+    const std::optional<uint32_t> asker = std::exchange(pending_asker_, std::nullopt);
     auto next = scheduleNext();
     if (!ensureRuntime()) return;
     // The policy first: its answer tells the server's clock, against which renewal is judged.
@@ -427,6 +431,7 @@ class Daemon {
       return;
     }
     if (signalPending()) return;
+    runtime_->setAskedBy(asker);
     auto local = runtime_->runChecks({});
     if (!local.ok()) {
       if (!signalPending()) log_.error("checks: " + local.status().message());
@@ -514,6 +519,7 @@ class Daemon {
   bool said_not_enrolled_ = false;
   int64_t sleep_offset_ns_ = 0;
   std::string pending_reason_;
+  std::optional<uint32_t> pending_asker_;  // who asked through the control socket
   std::optional<bool> last_compliant_;
   std::optional<std::chrono::system_clock::time_point> next_check_;
 };

@@ -749,6 +749,8 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
       return t.user == user && t.check == check && t.problem == problem;
     });
   };
+  // Whoever asked for this check hears the answer, whatever they were told before.
+  auto asked = [&](const Desktop& d) { return options.asked_by && *options.asked_by == d.uid; };
   auto owed = [&](const std::string& user, const std::string& check) {
     return std::any_of(state.thanks.begin(), state.thanks.end(),
                        [&](const State::Owed& o) { return o.user == user && o.check == check; });
@@ -756,7 +758,7 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
   bool anything_to_say = false;
   for (const auto& d : desktops) {
     for (const auto& [id, problem] : problems) {
-      anything_to_say = anything_to_say || !told(d.user, id, problem.fingerprint);
+      anything_to_say = anything_to_say || asked(d) || !told(d.user, id, problem.fingerprint);
     }
     for (const auto& id : passed) anything_to_say = anything_to_say || owed(d.user, id);
   }
@@ -807,7 +809,7 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
     }
     for (const auto& [id, problem] : problems) {
       if (!reachable) break;
-      if (told(d.user, id, problem.fingerprint)) continue;
+      if (!asked(d) && told(d.user, id, problem.fingerprint)) continue;
       const CheckResult& check = *problem.check;
       const bool failing = check.verdict == Verdict::kFail;
       Deadline deadline;
@@ -820,6 +822,12 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
       n.details_title = DetailsTitle(catalog);
       n.details_body = DetailsBody(report, check, catalog, deadline.line);
       if (!show(n)) continue;
+      state.told.erase(std::remove_if(state.told.begin(), state.told.end(),
+                                      [&](const State::Told& t) {
+                                        return t.user == d.user && t.check == id &&
+                                               t.problem == problem.fingerprint;
+                                      }),
+                       state.told.end());
       state.told.push_back(State::Told{d.user, id, problem.fingerprint, now});
       if (failing && !owed(d.user, id)) state.thanks.push_back(State::Owed{d.user, id});
       state.changed = true;

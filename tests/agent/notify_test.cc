@@ -490,6 +490,35 @@ TEST_F(NotifyTest, UnknownResultsCarryTheActionsAndCheckAgainNeedsTheControlSock
   EXPECT_EQ(m_.shown()[1].flags.at("details"), "Show details");
 }
 
+// Issue 16 item 5: a person who asks for a check (`check-now`, "Check again") hears the answer
+// even when they were told the same problem today; the others are not told twice.
+TEST_F(NotifyTest, WhoeverAskedForTheCheckIsToldAgain) {
+  m_.person("alice", 1000, "2").person("bob", 1001, "3");
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 2);
+  m_.advance(2min);
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);  // once a day
+  NotifyOptions o = options();
+  o.asked_by = 1001;
+  auto sent = NotifyFailures(m_, ReportOf({kScreenLockFail}), o, logger_);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 1);
+  ASSERT_EQ(m_.shown().size(), 3u);
+  EXPECT_EQ(m_.shown()[2].uid, 1001u);
+  EXPECT_EQ(m_.shown()[2].title, "Hearth: Screen lock needs attention");
+  // Asked again a minute later (the daemon allows one request a minute): told again; the state
+  // file holds one entry per person and problem, not one per request.
+  m_.advance(1min);
+  sent = NotifyFailures(m_, ReportOf({kScreenLockFail}), o, logger_);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(*sent, 1);
+  auto state = json::parse(hearth::testing::RunProcess({"/bin/cat", o.state_file}).out);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->find("told")->size(), 2u) << json::write(*state);
+  // Without a request: nothing new for anyone.
+  m_.advance(1min);
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);
+}
+
 // Issue 16 item 5: "Fixed – thank you", once, to the person who was told of the failure.
 TEST_F(NotifyTest, AFixedFailureIsThankedOnce) {
   m_.person("alice", 1000, "2");

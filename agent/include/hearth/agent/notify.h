@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,9 @@ struct NotifyOptions {
   // How long hearth-notify looks after a notification's actions at most (it ends sooner when the
   // notification is closed or the person logs out).
   std::chrono::seconds action_wait{3600};
+  // The person (uid) who asked for this check (`check-now`, "Check again"): their problems are
+  // told again even when told within `repeat_after`, so the answer to their question is shown.
+  std::optional<uint32_t> asked_by;
   // AccountsService's per-user files ("Language=da_DK.UTF-8"): the person's language when their
   // session's processes do not say.
   std::string accounts_service_dir = "/var/lib/AccountsService/users";
