@@ -6,12 +6,14 @@
 #include <unistd.h>
 #include <vector>
 
+#include "hearth/agent/check_now.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/cycle.h"
 #include "hearth/agent/daemon.h"
 #include "hearth/agent/enrollment.h"
 #include "hearth/agent/status_commands.h"
 #include "hearth/flags.h"
+#include "hearth/i18n.h"
 #include "hearth/runner.h"
 #include "hearth/system_view.h"
 #include "hearth/text.h"
@@ -37,6 +39,45 @@ std::vector<FlagSpec> flagsOf(const std::string& cmd) {
   return f;
 }
 
+// The --help of the person's commands, translated where it is printed (po/da.po); "" for the
+// others (enroll, run: IT's, described in hearth-agent(8)).
+const char* usageOf(const std::string& cmd) {
+  if (cmd == "status") {
+    return N_(
+        "Usage: hearth-agent status [--json] [--state-dir DIR] [--config FILE]\n"
+        "\n"
+        "Shows what the agent last found on this PC: whether it is enrolled and to which\n"
+        "server, the security level, each check's result with what to do, deadlines and\n"
+        "exemptions from IT, and when the PC last reported. Works without root.\n"
+        "\n"
+        "  --json           print it as one JSON object (times in RFC 3339)\n"
+        "  --state-dir DIR  the agent's state (default /var/lib/hearth)\n"
+        "  --config FILE    the agent's configuration (default /etc/hearth/agent.conf)\n");
+  }
+  if (cmd == "show-report") {
+    return N_(
+        "Usage: hearth-agent show-report [--pretty] [--state-dir DIR] [--config FILE]\n"
+        "\n"
+        "Prints the last report the company received from this PC, exactly as it was sent.\n"
+        "Works without root.\n"
+        "\n"
+        "  --pretty         as a person reads it: each field named, with what it means\n"
+        "  --state-dir DIR  the agent's state (default /var/lib/hearth)\n"
+        "  --config FILE    the agent's configuration (default /etc/hearth/agent.conf)\n");
+  }
+  if (cmd == "check-now") {
+    return N_(
+        "Usage: hearth-agent check-now [--config FILE]\n"
+        "\n"
+        "Asks the running Hearth agent to check this PC now. Anyone logged in on the PC may\n"
+        "ask, once a minute; hearth-agent status shows the result a moment later.\n"
+        "\n"
+        "  --config FILE    the agent's configuration: where to reach the agent (default\n"
+        "                   /etc/hearth/agent.conf)\n");
+  }
+  return "";
+}
+
 std::string hostname() {
   auto view = NewLiveSystemView();
   return CollectHostInfo(*view).hostname;
@@ -48,14 +89,20 @@ int RunAgentCommand(const std::string& cmd, const std::vector<std::string>& args
                     const CliEnvironment& env) {
   auto parsed = ParseFlags(args, flagsOf(cmd));
   if (!parsed.ok()) {
-    env.err << "hearth-agent " << cmd << ": " << parsed.status().message();
-    if (parsed.status().code() == StatusCode::kNotFound) env.err << " (see hearth-agent --help)";
-    env.err << "\n";
+    env.err << "hearth-agent " << cmd << ": " << parsed.status().message() << "\n";
+    if (parsed.status().code() == StatusCode::kNotFound) {
+      const char* usage = usageOf(cmd);
+      env.err << (*usage != '\0' ? "\n" + std::string(i18n::Tr(usage))
+                                 : std::string(i18n::Tr("See hearth-agent --help.")) + "\n");
+    }
     return kExitUsage;
   }
   const ParsedFlags& p = *parsed;
   if (p.has("--help") || p.has("-h")) {
-    env.out << "See hearth-agent --help and hearth-agent(8).\n";
+    const char* usage = usageOf(cmd);
+    env.out << (*usage != '\0'
+                    ? std::string(i18n::Tr(usage))
+                    : std::string(i18n::Tr("See hearth-agent --help and hearth-agent(8).")) + "\n");
     return 0;
   }
   std::string state_dir = p.get("--state-dir", env.default_state_dir);

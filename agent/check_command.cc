@@ -21,25 +21,26 @@ namespace hearth::agent {
 
 namespace {
 
+// Translated where it is printed (po/da.po).
 constexpr const char* kCheckUsage =
-    "Usage: hearth-agent check [--policy FILE] [--json] [--root DIR] [--state-dir DIR]\n"
-    "                          [--config FILE]\n"
-    "\n"
-    "Evaluates this machine once against the policy and prints the result. Nothing is sent.\n"
-    "On an enrolled PC that is the company's policy in force, with the agent's dates: the same\n"
-    "verdicts the agent reports to IT.\n"
-    "\n"
-    "  --policy FILE    a trial: judge against FILE instead (not enrolled, the default is\n"
-    "                   /etc/hearth/policy.json)\n"
-    "  --json           print the result as one JSON object\n"
-    "  --root DIR       judge the machine whose files are mirrored under DIR (an image, a\n"
-    "                   fixture tree); commands and routes come from DIR/.hearth/ recordings\n"
-    "  --state-dir DIR  the agent's state: enrolment, policy, first-seen dates (default:\n"
-    "                   /var/lib/hearth; read only without the rights to write it; under\n"
-    "                   --root only when given)\n"
-    "  --config FILE    the agent's configuration; its `policy` is the default for --policy\n"
-    "\n"
-    "Exit codes: 0 compliant, 1 not compliant, 2 usage or configuration error.\n";
+    N_("Usage: hearth-agent check [--policy FILE] [--json] [--root DIR] [--state-dir DIR]\n"
+       "                          [--config FILE]\n"
+       "\n"
+       "Evaluates this machine once against the policy and prints the result. Nothing is sent.\n"
+       "On an enrolled PC that is the company's policy in force, with the agent's dates: the same\n"
+       "verdicts the agent reports to IT.\n"
+       "\n"
+       "  --policy FILE    a trial: judge against FILE instead (not enrolled, the default is\n"
+       "                   /etc/hearth/policy.json)\n"
+       "  --json           print the result as one JSON object\n"
+       "  --root DIR       judge the machine whose files are mirrored under DIR (an image, a\n"
+       "                   fixture tree); commands and routes come from DIR/.hearth/ recordings\n"
+       "  --state-dir DIR  the agent's state: enrolment, policy, first-seen dates (default:\n"
+       "                   /var/lib/hearth; read only without the rights to write it; under\n"
+       "                   --root only when given)\n"
+       "  --config FILE    the agent's configuration; its `policy` is the default for --policy\n"
+       "\n"
+       "Exit codes: 0 compliant, 1 not compliant, 2 usage or configuration error.\n");
 
 constexpr FlagSpec kCheckFlags[] = {
     {.name = "--policy", .non_empty = true},       {.name = "--root", .non_empty = true},
@@ -325,11 +326,11 @@ int RunCheckCommand(const std::vector<std::string>& args, const CliEnvironment& 
   auto flags = ParseFlags(args, kCheckFlags);
   if (!flags.ok()) {
     env.err << "hearth-agent check: " << flags.status().message() << "\n";
-    if (flags.status().code() == StatusCode::kNotFound) env.err << "\n" << kCheckUsage;
+    if (flags.status().code() == StatusCode::kNotFound) env.err << "\n" << i18n::Tr(kCheckUsage);
     return kExitUsage;
   }
   if (flags->has("--help") || flags->has("-h")) {
-    env.out << kCheckUsage;
+    env.out << i18n::Tr(kCheckUsage);
     return 0;
   }
   const std::string policy_arg = flags->get("--policy");

@@ -110,6 +110,8 @@ json::Value RunChecksWithTimeouts(const SystemView& view, const Policy& policy,
   if (o.notify) {
     NotifyOptions no;
     no.state_file = o.notify_state_file;
+    no.control_socket = o.control_socket;
+    no.asked_by = o.asked_by;
     no.quiet_from = policy.notifications.quiet_from;
     no.quiet_to = policy.notifications.quiet_to;
     // The company's view after the last report (deadlines, exemptions), as status keeps it.

@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <poll.h>
 #include <random>
@@ -19,8 +20,10 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <utility>
 
 #include "hearth/agent/backoff.h"
+#include "hearth/agent/check_now.h"
 #include "hearth/agent/child_process.h"
 #include "hearth/agent/config.h"
 #include "hearth/agent/preseed.h"
@@ -331,6 +334,7 @@ class Daemon {
         log_.info("check requested by uid " + std::to_string(cred.uid) + " (pid " +
                   std::to_string(cred.pid) + ")");
         pending_reason_ = "requested";
+        pending_asker_ = cred.uid;
         armTimer(cycle_timer_->get(), milliseconds(0));
       }
       (void)!::send(c, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -415,6 +419,7 @@ class Daemon {
 
   void fullCycle(const std::string& why) {
     log_.debug("full check (" + why + ")");
+    const std::optional<uint32_t> asker = std::exchange(pending_asker_, std::nullopt);
     auto next = scheduleNext();
     if (!ensureRuntime()) return;
     // The policy first: its answer tells the server's clock, against which renewal is judged.
@@ -426,6 +431,7 @@ class Daemon {
       return;
     }
     if (signalPending()) return;
+    runtime_->setAskedBy(asker);
     auto local = runtime_->runChecks({});
     if (!local.ok()) {
       if (!signalPending()) log_.error("checks: " + local.status().message());
@@ -513,39 +519,12 @@ class Daemon {
   bool said_not_enrolled_ = false;
   int64_t sleep_offset_ns_ = 0;
   std::string pending_reason_;
+  std::optional<uint32_t> pending_asker_;  // who asked through the control socket
   std::optional<bool> last_compliant_;
   std::optional<std::chrono::system_clock::time_point> next_check_;
 };
 
 }  // namespace
-
-int RequestCheckNow(const std::string& socket_path, std::ostream& out, std::ostream& err) {
-  if (socket_path.empty()) {
-    err << "hearth-agent check-now: the control socket is turned off (control_socket in "
-           "agent.conf)\n";
-    return 1;
-  }
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socket_path.c_str());
-  if (fd.get() < 0 || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    err << "hearth-agent check-now: the agent is not running (" << socket_path << ": "
-        << std::strerror(errno) << ")\n";
-    return 1;
-  }
-  timeval tv{5, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  char buf[512];
-  ssize_t n = ::recv(fd.get(), buf, sizeof(buf) - 1, 0);
-  if (n <= 0) {
-    err << "hearth-agent check-now: no answer from the agent\n";
-    return 1;
-  }
-  std::string answer(buf, static_cast<size_t>(n));
-  out << answer;
-  return answer.starts_with("ok:") ? 0 : 1;
-}
 
 int RunDaemon(const DaemonOptions& options, std::ostream& err) {
   auto config = LoadAgentConfig(options.config_path, options.config_explicit);

@@ -1,13 +1,16 @@
 // Desktop notifications for failed required checks (notify.h): who is at the PC (logind sessions
 // and their session-bus sockets), what was already said (a small JSON state file), and the
-// sending (busctl run as the person, each D-Bus argument its own argv element).
+// sending (hearth-notify run as the person, each text its own argv element).
 #include "hearth/agent/notify.h"
 
 #include <algorithm>
+#include <climits>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <unistd.h>
 
 #include "hearth/accounts.h"
 #include "hearth/agent/server_view.h"
@@ -25,19 +28,27 @@ namespace hearth::agent {
 namespace {
 
 constexpr char kGetent[] = "/usr/bin/getent";
-constexpr char kDestination[] = "org.freedesktop.Notifications";
-constexpr char kObjectPath[] = "/org/freedesktop/Notifications";
-constexpr char kInterface[] = "org.freedesktop.Notifications";
 constexpr size_t kMaxSessions = 1000;
 constexpr size_t kSystemFileLimit = 4 << 20;
 constexpr size_t kStateFileLimit = 1 << 20;
 constexpr size_t kMaxBodyBytes = 1000;
+constexpr size_t kMaxDetailsBytes = 2000;
 constexpr size_t kMaxLogged = 200;  // remembered log lines (older ones are dropped first)
 // A remembered time this far in the future means the clock was set back: forget it (telling
 // again is better than staying silent until the clock catches up).
 constexpr auto kClockSkew = std::chrono::minutes(5);
 
 using TimePoint = std::chrono::system_clock::time_point;
+
+// Set by SetNotifyProgram (possibly from another file's static initialiser: function statics).
+std::mutex& programMutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::string& programOverride() {
+  static std::string path;
+  return path;
+}
 
 // --- text ---------------------------------------------------------------------------------------
 
@@ -352,80 +363,65 @@ std::string personLanguages(const SystemView& view, uint32_t uid, const std::str
 
 // --- sending ------------------------------------------------------------------------------------
 
-Command busCommand(const Desktop& d, const NotifyOptions& o, std::vector<std::string> call,
-                   bool json_output = false) {
-  Command c;
-  c.argv = {o.busctl, "--address=" + d.bus_address,
-            "--timeout=" + std::to_string(o.timeout.count()), "--no-pager"};
-  if (json_output) c.argv.emplace_back("--json=short");
-  // Everything after "--" is a positional argument, so a body starting with "-" stays text.
-  c.argv.emplace_back("--");
-  for (auto& a : call) c.argv.push_back(std::move(a));
-  c.timeout = o.timeout + std::chrono::seconds(1);
-  c.max_output = 64 * 1024;
-  c.as_user = d.identity;
-  c.env["DBUS_SESSION_BUS_ADDRESS"] = d.bus_address;
-  return c;
-}
-
-// Why a bus call did not succeed, in one line; empty when it did.
-std::string callProblem(const StatusOr<CommandResult>& res, const Desktop& d,
-                        const std::string& what) {
-  std::string who = what + " on the session bus of " + d.user;
-  if (!res.ok()) return who + " failed: " + res.status().message();
-  if (res->term_signal != 0)
-    return who + " was ended by signal " + std::to_string(res->term_signal);
-  if (res->exit_code != 0) {
-    std::string err = text::firstLine(res->err, 300);
-    if (err.find("not provided by any .service files") != std::string::npos ||
-        err.find("ServiceUnknown") != std::string::npos) {
-      return "no notification service runs in the desktop session of " + d.user + " (" + what +
-             ": " + err + ")";
-    }
-    return who + " failed (busctl exit " + std::to_string(res->exit_code) + ")" +
-           (err.empty() ? "" : ": " + err);
-  }
-  return "";
-}
-
-// The server's capabilities (GetCapabilities), or the reason it could not be asked.
-StatusOr<std::set<std::string>> capabilities(const SystemView& view, const Desktop& d,
-                                             const NotifyOptions& o) {
-  auto res = view.run(
-      busCommand(d, o, {"call", kDestination, kObjectPath, kInterface, "GetCapabilities"}, true));
-  if (std::string p = callProblem(res, d, "asking the notification service"); !p.empty()) {
-    return UnavailableError(p);
-  }
-  // {"type":"as","data":[["body","body-markup",...]]}
-  std::set<std::string> caps;
-  auto v = json::parse(res->out);
-  const json::Value* data = v.ok() ? v->find("data") : nullptr;
-  if (data == nullptr || !data->isArray() || data->size() != 1 || !data->asArray()[0].isArray()) {
-    return UnavailableError(
-        "the notification service on the session bus of " + d.user +
-        " gave an unexpected answer to GetCapabilities: " + text::firstLine(res->out, 300));
-  }
-  for (const auto& c : data->asArray()[0].asArray()) {
-    if (c.isString()) caps.insert(c.asString());
-  }
-  return caps;
-}
-
 // The freedesktop urgency levels (the "urgency" hint, a byte).
 enum class Urgency { kLow = 0, kNormal = 1, kCritical = 2 };
 
+std::string translated(const char* id, const i18n::Catalog* catalog);
+
+// One notification for hearth-notify: its texts in the person's language, and whether it offers
+// the actions (with the details they show).
+struct Notice {
+  std::string title;
+  std::string body;
+  Urgency urgency = Urgency::kNormal;
+  bool actions = false;
+  std::string details_title;
+  std::string details_body;
+};
+
+// Shows `n` on the desktop `d`: hearth-notify run as the person, every text its own argv
+// element. Unavailable with one line saying why when it could not be shown.
 Status sendNotification(const SystemView& view, const Desktop& d, const NotifyOptions& o,
-                        const std::string& title, const std::string& body, Urgency urgency) {
-  // Notify(app_name s, replaces_id u, app_icon s, summary s, body s, actions as, hints a{sv},
-  //        expire_timeout i): no actions, the urgency hint, 0 = stays until the person
-  //        dismisses it.
-  const char* icon = urgency == Urgency::kLow ? "dialog-information" : "dialog-warning";
-  auto res = view.run(busCommand(d, o,
-                                 {"call", kDestination, kObjectPath, kInterface, "Notify",
-                                  "susssasa{sv}i", "Hearth", "0", icon, title, body, "0", "1",
-                                  "urgency", "y", std::to_string(static_cast<int>(urgency)), "0"}));
-  if (std::string p = callProblem(res, d, "showing a notification"); !p.empty()) {
-    return UnavailableError(p);
+                        const std::string& helper, const Notice& n, const i18n::Catalog* catalog) {
+  Command c;
+  const char* icon = n.urgency == Urgency::kLow ? "dialog-information" : "dialog-warning";
+  c.argv = {helper,
+            "--address=" + d.bus_address,
+            "--title=" + n.title,
+            "--body=" + n.body,
+            "--urgency=" + std::to_string(static_cast<int>(n.urgency)),
+            std::string("--icon=") + icon,
+            "--timeout=" + std::to_string(o.timeout.count()),
+            "--wait=" + std::to_string(o.action_wait.count())};
+  if (n.actions) {
+    if (!o.control_socket.empty()) {
+      c.argv.push_back("--check-again=" + translated(N_("Check again"), catalog));
+      c.argv.push_back("--control-socket=" + o.control_socket);
+    }
+    c.argv.push_back("--details=" + translated(N_("Show details"), catalog));
+    c.argv.push_back("--details-title=" + n.details_title);
+    c.argv.push_back("--details-body=" + n.details_body);
+  }
+  c.timeout = o.timeout * 2 + std::chrono::seconds(6);
+  c.max_output = 64 * 1024;
+  c.as_user = d.identity;
+  c.env["DBUS_SESSION_BUS_ADDRESS"] = d.bus_address;
+  auto res = view.run(c);
+  const std::string who = "showing a notification on the session bus of " + d.user;
+  if (!res.ok()) return UnavailableError(who + " failed: " + res.status().message());
+  if (res->term_signal != 0) {
+    return UnavailableError(who + " failed: hearth-notify was ended by signal " +
+                            std::to_string(res->term_signal));
+  }
+  if (res->exit_code != 0) {
+    std::string err = text::firstLine(res->err, 300);
+    if (err.find("ServiceUnknown") != std::string::npos ||
+        err.find("not provided by any .service files") != std::string::npos) {
+      return NotFoundError("no notification service runs in the desktop session of " + d.user +
+                           " (showing a notification: " + err + ")");
+    }
+    return UnavailableError(who + " failed (hearth-notify exit " + std::to_string(res->exit_code) +
+                            ")" + (err.empty() ? "" : ": " + err));
   }
   return OkStatus();
 }
@@ -555,6 +551,58 @@ std::string NotificationBody(const CheckResult& check, bool markup, const i18n::
   std::string text;
   for (const auto& line : lines) text += (text.empty() ? "" : "\n") + line;
   return finishBody(text, markup);
+}
+
+std::string DetailsTitle(const i18n::Catalog* catalog) {
+  return "Hearth: " + translated(N_("The security checks on this PC"), catalog);
+}
+
+std::string DetailsBody(const Report& report, const CheckResult& check,
+                        const i18n::Catalog* catalog, const std::string& deadline) {
+  // Every check on one line with its mark, then the steps for the one the notification is about.
+  std::vector<std::string> lines;
+  if (!deadline.empty()) lines.push_back(deadline);
+  for (const auto& c : report.checks) {
+    const char* mark = "\xe2\x80\x93";                       // – not applicable
+    if (c.verdict == Verdict::kPass) mark = "\xe2\x9c\x94";  // ✔
+    if (c.verdict == Verdict::kFail) mark = "\xe2\x9c\x98";  // ✘
+    if (c.verdict == Verdict::kUnknown) mark = "?";
+    lines.push_back(std::string(mark) + " " + checkName(c.id, catalog) + ": " +
+                    text::firstLine(LocalSummary(c, catalog), 200));
+  }
+  lines.emplace_back();
+  lines.push_back(i18n::Subst(translated(N_("What to do about {1}:"), catalog),
+                              {checkName(check.id, catalog)}));
+  std::vector<std::string> advice = LocalAdviceLines(check, catalog);
+  if (advice.empty()) advice.push_back(LocalSummary(check, catalog));
+  lines.insert(lines.end(), advice.begin(), advice.end());
+  for (auto& line : CompanyHelpLines(report, check, catalog)) lines.push_back(std::move(line));
+  std::string body;
+  for (const auto& line : lines) body += (body.empty() ? "" : "\n") + line;
+  return truncateUtf8(sanitize(text::trim(body)), kMaxDetailsBytes);
+}
+
+std::string NotifyProgram() {
+  {
+    std::lock_guard<std::mutex> lock(programMutex());
+    if (!programOverride().empty()) return programOverride();
+  }
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  std::string dir;
+  if (n > 0) {
+    std::string path(buf, static_cast<size_t>(n));
+    auto slash = path.rfind('/');
+    if (slash != std::string::npos) dir = path.substr(0, slash);
+  }
+  const std::string beside = dir + "/hearth-notify";
+  if (::access(beside.c_str(), X_OK) == 0) return beside;
+  return dir + "/../lib/hearth/hearth-notify";
+}
+
+void SetNotifyProgram(std::string path) {
+  std::lock_guard<std::mutex> lock(programMutex());
+  programOverride() = std::move(path);
 }
 
 std::string ProblemFingerprint(std::string_view check_id, std::string_view summary) {
@@ -701,6 +749,8 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
       return t.user == user && t.check == check && t.problem == problem;
     });
   };
+  // Whoever asked for this check hears the answer, whatever they were told before.
+  auto asked = [&](const Desktop& d) { return options.asked_by && *options.asked_by == d.uid; };
   auto owed = [&](const std::string& user, const std::string& check) {
     return std::any_of(state.thanks.begin(), state.thanks.end(),
                        [&](const State::Owed& o) { return o.user == user && o.check == check; });
@@ -708,76 +758,76 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
   bool anything_to_say = false;
   for (const auto& d : desktops) {
     for (const auto& [id, problem] : problems) {
-      anything_to_say = anything_to_say || !told(d.user, id, problem.fingerprint);
+      anything_to_say = anything_to_say || asked(d) || !told(d.user, id, problem.fingerprint);
     }
     for (const auto& id : passed) anything_to_say = anything_to_say || owed(d.user, id);
   }
   if (!anything_to_say) return save(0);
 
-  if (auto st = view.stat(options.busctl, true); !st.ok()) {
-    log_once("cannot show desktop notifications: " + options.busctl + " is missing (" +
-             st.status().message() + "); it comes with systemd");
+  const std::string helper = options.helper.empty() ? NotifyProgram() : options.helper;
+  if (auto st = view.stat(helper, true); !st.ok()) {
+    log_once("cannot show desktop notifications: " + helper + " is missing (" +
+             st.status().message() + "); it comes with the hearth-agent package");
     return save(0);
   }
 
   int sent = 0;
   for (const auto& d : desktops) {
-    std::optional<bool> markup;  // asked once per desktop, only when there is something to say
     // In the person's language (their session's), whatever the daemon's own locale is.
     // A person whose language has no translation reads English, not the daemon's language.
     static const i18n::Catalog kEnglish;
     std::shared_ptr<const i18n::Catalog> own =
         d.languages.empty() ? nullptr : i18n::Catalog::ForLanguages(d.languages);
     const i18n::Catalog* catalog = own ? own.get() : (d.languages.empty() ? nullptr : &kEnglish);
-    auto reachable = [&]() {
-      if (markup) return true;
-      auto caps = capabilities(view, d, options);
-      if (!caps.ok()) {
-        log_once(caps.status().message());
-        return false;  // this desktop cannot be reached now; the others still can
-      }
-      markup = caps->count("body-markup") > 0;
-      return true;
-    };
-    auto show = [&](const std::string& title, const std::string& body, Urgency urgency) {
-      Status s = sendNotification(view, d, options, title, body, urgency);
+    bool reachable = true;
+    auto show = [&](const Notice& n) {
+      Status s = sendNotification(view, d, options, helper, n, catalog);
       if (!s.ok()) {
         log_once(s.message());
+        // Nobody shows notifications in this session now; the other desktops still can.
+        if (s.code() == StatusCode::kNotFound) reachable = false;
         return false;
       }
-      log.info("notified " + d.user + ": " + title);
+      log.info("notified " + d.user + ": " + n.title);
       ++sent;
       return true;
     };
-    bool reached = true;
     // First the good news: failures this person was told of that are fixed now.
     for (const auto& c : report.checks) {
+      if (!reachable) break;
       if (passed.count(c.id) == 0 || !owed(d.user, c.id)) continue;
-      if (!(reached = reachable())) break;
-      std::string body = LocalSummary(c, catalog);
-      if (!show(FixedNotificationTitle(c.id, catalog), finishBody(body, *markup), Urgency::kLow)) {
-        continue;
-      }
+      Notice n;
+      n.title = FixedNotificationTitle(c.id, catalog);
+      n.body = finishBody(LocalSummary(c, catalog), false);
+      n.urgency = Urgency::kLow;
+      if (!show(n)) continue;
       state.thanks.erase(
           std::remove_if(state.thanks.begin(), state.thanks.end(),
                          [&](const State::Owed& o) { return o.user == d.user && o.check == c.id; }),
           state.thanks.end());
       state.changed = true;
     }
-    if (!reached) continue;
     for (const auto& [id, problem] : problems) {
-      if (told(d.user, id, problem.fingerprint)) continue;
-      if (!reachable()) break;
+      if (!reachable) break;
+      if (!asked(d) && told(d.user, id, problem.fingerprint)) continue;
       const CheckResult& check = *problem.check;
       const bool failing = check.verdict == Verdict::kFail;
       Deadline deadline;
       if (failing) deadline = deadlineOf(options.server_view, id, now, catalog);
-      std::string title =
-          failing ? NotificationTitle(id, catalog) : UnknownNotificationTitle(id, catalog);
-      if (!show(title, NotificationBody(check, *markup, catalog, &report, deadline.line),
-                failing ? deadline.urgency : Urgency::kNormal)) {
-        continue;
-      }
+      Notice n;
+      n.title = failing ? NotificationTitle(id, catalog) : UnknownNotificationTitle(id, catalog);
+      n.body = NotificationBody(check, false, catalog, &report, deadline.line);
+      n.urgency = failing ? deadline.urgency : Urgency::kNormal;
+      n.actions = true;
+      n.details_title = DetailsTitle(catalog);
+      n.details_body = DetailsBody(report, check, catalog, deadline.line);
+      if (!show(n)) continue;
+      state.told.erase(std::remove_if(state.told.begin(), state.told.end(),
+                                      [&](const State::Told& t) {
+                                        return t.user == d.user && t.check == id &&
+                                               t.problem == problem.fingerprint;
+                                      }),
+                       state.told.end());
       state.told.push_back(State::Told{d.user, id, problem.fingerprint, now});
       if (failing && !owed(d.user, id)) state.thanks.push_back(State::Owed{d.user, id});
       state.changed = true;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 #include "hearth/agent/check_process.h"
 #include "hearth/agent/check_results.h"
@@ -300,6 +301,8 @@ StatusOr<json::Value> AgentRuntime::runChecks(const std::set<std::string>& only)
   co.only = only;
   co.notify = options_.config.notify && !retired_;
   co.notify_state_file = options_.state_dir + "/notified.json";
+  co.control_socket = options_.config.control_socket;
+  co.asked_by = std::exchange(asked_by_, std::nullopt);
   co.interrupt_fd = interrupt_fd_;
   co.in_process = !options_.isolate_checks;
   auto result = RunChecksIsolated(*policy_, co, *log_);

@@ -71,27 +71,59 @@ std::string CheckedServerViewText(const std::string& text) {
 
 std::string PersonDate(std::chrono::system_clock::time_point t) { return PersonDate(t, nullptr); }
 
+namespace {
+
+constexpr std::array<const char*, 7> kDays = {N_("Sunday"),    N_("Monday"),   N_("Tuesday"),
+                                              N_("Wednesday"), N_("Thursday"), N_("Friday"),
+                                              N_("Saturday")};
+constexpr std::array<const char*, 12> kMonths = {
+    N_("January"), N_("February"), N_("March"),     N_("April"),   N_("May"),      N_("June"),
+    N_("July"),    N_("August"),   N_("September"), N_("October"), N_("November"), N_("December")};
+
+std::string translatedIn(const char* id, const i18n::Catalog* catalog) {
+  return catalog != nullptr ? catalog->translate(id) : std::string(i18n::Tr(id));
+}
+
+std::string clockOf(const std::tm& tm) {
+  char clock[16];
+  std::snprintf(clock, sizeof clock, "%02d:%02d", tm.tm_hour, tm.tm_min);
+  return clock;
+}
+
+}  // namespace
+
 std::string PersonDate(std::chrono::system_clock::time_point t, const i18n::Catalog* catalog) {
-  static constexpr std::array<const char*, 7> kDays = {
-      N_("Sunday"),   N_("Monday"), N_("Tuesday"), N_("Wednesday"),
-      N_("Thursday"), N_("Friday"), N_("Saturday")};
-  static constexpr std::array<const char*, 12> kMonths = {
-      N_("January"),   N_("February"), N_("March"),    N_("April"),
-      N_("May"),       N_("June"),     N_("July"),     N_("August"),
-      N_("September"), N_("October"),  N_("November"), N_("December")};
-  auto tr = [&](const char* id) {
-    return catalog != nullptr ? catalog->translate(id) : std::string(i18n::Tr(id));
-  };
+  auto tr = [&](const char* id) { return translatedIn(id, catalog); };
   std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   if (gmtime_r(&secs, &tm) == nullptr) return formatRfc3339(t);
-  char clock[16];
-  std::snprintf(clock, sizeof clock, "%02d:%02d", tm.tm_hour, tm.tm_min);
   // "Saturday 12 December 2026, 17:00 UTC"; a translation orders the parts its own way.
-  return i18n::Subst(
-      tr("{1} {2} {3} {4}, {5} UTC"),
-      {tr(kDays[static_cast<size_t>(tm.tm_wday)]), std::to_string(tm.tm_mday),
-       tr(kMonths[static_cast<size_t>(tm.tm_mon)]), std::to_string(tm.tm_year + 1900), clock});
+  return i18n::Subst(tr("{1} {2} {3} {4}, {5} UTC"),
+                     {tr(kDays[static_cast<size_t>(tm.tm_wday)]), std::to_string(tm.tm_mday),
+                      tr(kMonths[static_cast<size_t>(tm.tm_mon)]),
+                      std::to_string(tm.tm_year + 1900), clockOf(tm)});
+}
+
+std::string PersonTime(std::chrono::system_clock::time_point t,
+                       std::chrono::system_clock::time_point now, const i18n::Catalog* catalog) {
+  auto tr = [&](const char* id) { return translatedIn(id, catalog); };
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::time_t now_secs = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  std::tm now_tm{};
+  if (localtime_r(&secs, &tm) == nullptr || localtime_r(&now_secs, &now_tm) == nullptr) {
+    return formatRfc3339(t);
+  }
+  const std::string day = tr(kDays[static_cast<size_t>(tm.tm_wday)]);
+  const std::string month = tr(kMonths[static_cast<size_t>(tm.tm_mon)]);
+  // TRANSLATORS: weekday, day of the month, month, time ("Friday 12 December 14:03").
+  if (tm.tm_year == now_tm.tm_year) {
+    return i18n::Subst(tr("{1} {2} {3} {4}"),
+                       {day, std::to_string(tm.tm_mday), month, clockOf(tm)});
+  }
+  // TRANSLATORS: weekday, day, month, year, time ("Friday 12 December 2025, 14:03").
+  return i18n::Subst(tr("{1} {2} {3} {4}, {5}"), {day, std::to_string(tm.tm_mday), month,
+                                                  std::to_string(tm.tm_year + 1900), clockOf(tm)});
 }
 
 }  // namespace hearth::agent

@@ -37,7 +37,8 @@ const char* statusWords(const std::string& status) {
 
 // Declared in server_view.h; defined here, with `status`, because it names the checks from the
 // registry, which the network side (hearth-upload, which uses server_view.cc) must not link.
-void PrintServerView(const json::Value& view, std::ostream& out) {
+void PrintServerView(const json::Value& view, std::ostream& out,
+                     std::chrono::system_clock::time_point now) {
   auto checked = ServerViewFromAck(view);
   if (!checked) return;
   out << i18n::Subst(i18n::Tr("The company's view after the last report: {1}"),
@@ -47,19 +48,21 @@ void PrintServerView(const json::Value& view, std::ostream& out) {
     out << "  " << CheckDisplayName(c.find("id")->asString()) << ":";
     const char* sep = " ";
     if (const json::Value* f = c.find("fix_by"); !f->isNull()) {
-      out << sep << i18n::Subst(i18n::Tr("fix by {1}"), {PersonDate(*parseRfc3339(f->asString()))});
+      out << sep
+          << i18n::Subst(i18n::Tr("fix by {1}"), {PersonTime(*parseRfc3339(f->asString()), now)});
       sep = "; ";
     }
     if (const json::Value* e = c.find("exempt_until"); !e->isNull()) {
       out << sep
           << i18n::Subst(i18n::Tr("exempted by IT until {1}"),
-                         {PersonDate(*parseRfc3339(e->asString()))});
+                         {PersonTime(*parseRfc3339(e->asString()), now)});
     }
     out << "\n";
   }
 }
 
-int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, std::ostream& err) {
+int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, std::ostream& err,
+                std::chrono::system_clock::time_point now) {
   using i18n::Subst;
   using i18n::Tr;
   AgentPaths p = AgentPathsFor(state_dir);
@@ -93,6 +96,13 @@ int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, s
     const json::Value* f = v->find(k);
     return f != nullptr && f->isString() ? f->asString() : std::string(Tr("never"));
   };
+  // A time as the person reads it; a value that is not RFC 3339 as it is.
+  auto when = [&](const char* k) {
+    const json::Value* f = v->find(k);
+    if (f == nullptr || !f->isString()) return std::string(Tr("never"));
+    auto t = parseRfc3339(f->asString());
+    return t.ok() ? PersonTime(*t, now) : f->asString();
+  };
   out << Subst(Tr("Enrolled to {1} as device {2}"), {str("server"), str("device_id")}) << "\n";
   if (const json::Value* r = v->find("retired"); r != nullptr && r->isBool() && r->asBool()) {
     out << Tr("RETIRED: the company retired this PC in Hearth; nothing is sent any more. If that "
@@ -108,9 +118,9 @@ int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, s
   }
   const json::Value* c = v->find("compliant");
   out << Subst(Tr("Last check: {1} - {2}"),
-               {str("last_check"), c != nullptr && c->isBool() && c->asBool()
-                                       ? Tr("meets the agreed level")
-                                       : Tr("does not meet the agreed level")})
+               {when("last_check"), c != nullptr && c->isBool() && c->asBool()
+                                        ? Tr("meets the agreed level")
+                                        : Tr("does not meet the agreed level")})
       << "\n";
   bool any_advice = false;
   if (const json::Value* checks = v->find("checks"); checks != nullptr && checks->isArray()) {
@@ -142,22 +152,22 @@ int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, s
     for (const auto& l : CompanyHelpLines(*v, json::Value::object())) out << l << "\n";
   }
   if (const json::Value* view = v->find("server_view"); view != nullptr) {
-    PrintServerView(*view, out);
+    PrintServerView(*view, out, now);
   }
-  out << Subst(Tr("Last delivery to the company: {1}"), {str("last_delivery")}) << "\n";
+  out << Subst(Tr("Last delivery to the company: {1}"), {when("last_delivery")}) << "\n";
   const json::Value* depth = v->find("spool_depth");
   out << Subst(Tr("Reports waiting to be sent: {1}"),
                {std::to_string(depth != nullptr && depth->isInt() ? depth->asInt() : 0)})
       << "\n";
   if (const json::Value* n = v->find("next_check"); n != nullptr && n->isString()) {
-    out << Subst(Tr("Next check: {1}"), {n->asString()}) << "\n";
+    out << Subst(Tr("Next check: {1}"), {when("next_check")}) << "\n";
   }
   if (const json::Value* e = v->find("delivery_error"); e != nullptr && e->isString()) {
     out << Subst(Tr("Last delivery problem: {1}"), {e->asString()}) << "\n";
   }
   if (const json::Value* x = v->find("certificate_expires"); x != nullptr && x->isString()) {
     out << Subst(Tr("Certificate valid until: {1} (renewed automatically from {2})"),
-                 {x->asString(), str("certificate_renewal")})
+                 {when("certificate_expires"), when("certificate_renewal")})
         << "\n";
   }
   if (const json::Value* cp = v->find("certificate_problem"); cp != nullptr && cp->isString()) {

@@ -1,5 +1,7 @@
 #include "hearth/flags.h"
 
+#include "hearth/i18n.h"
+
 namespace hearth {
 
 std::string ParsedFlags::get(std::string_view name, std::string fallback) const {
@@ -47,22 +49,26 @@ StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args,
         out.addPositional(args[i]);
         continue;
       }
-      return NotFoundError("unknown option \"" + args[i] + "\"");
+      return NotFoundError(i18n::Subst(i18n::Tr("unknown option \"{1}\""), {args[i]}));
     }
     switch (spec->kind) {
       case FlagKind::kRefused:
         return InvalidArgumentError(name + ": " + std::string(spec->refusal));
       case FlagKind::kSwitch:
-        if (inline_value) return InvalidArgumentError(name + " takes no value");
+        if (inline_value) {
+          return InvalidArgumentError(i18n::Subst(i18n::Tr("{1} takes no value"), {name}));
+        }
         out.add(name, "1");
         break;
       case FlagKind::kValue:
         if (!inline_value) {
-          if (i + 1 >= args.size()) return InvalidArgumentError(name + " needs a value");
+          if (i + 1 >= args.size()) {
+            return InvalidArgumentError(i18n::Subst(i18n::Tr("{1} needs a value"), {name}));
+          }
           value = args[++i];
         }
         if (spec->non_empty && value.empty()) {
-          return InvalidArgumentError(name + " needs a non-empty value");
+          return InvalidArgumentError(i18n::Subst(i18n::Tr("{1} needs a non-empty value"), {name}));
         }
         out.add(name, std::move(value));
         break;

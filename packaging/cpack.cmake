@@ -48,7 +48,8 @@ set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 set(CPACK_DEBIAN_HEARTH-AGENT_PACKAGE_NAME hearth-agent)
 set(CPACK_DEBIAN_HEARTH-AGENT_DESCRIPTION "${_agent_description}")
 # adduser: the uploader's account; init-system-helpers: deb-systemd-helper/-invoke (libcurl4 and
-# libssl3 come from shlibdeps: /usr/lib/hearth/hearth-upload links them). The checks drive these
+# libssl3 come from shlibdeps: /usr/lib/hearth/hearth-upload links them; libsystemd0 too:
+# /usr/lib/hearth/hearth-notify links sd-bus). The checks drive these
 # tools when present (apt-get for updates, cryptsetup/dmsetup for ciphers, ip for routes,
 # gsettings for GNOME); none is required for the agent to run.
 set(CPACK_DEBIAN_HEARTH-AGENT_PACKAGE_DEPENDS "adduser, init-system-helpers (>= 1.54~)")

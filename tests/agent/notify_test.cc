@@ -1,6 +1,7 @@
 // Desktop notifications (agent/notify.cc) on an in-memory machine: who is told (logind sessions
 // with a session bus), what they are told, and the once-a-day limit, with time from the fake
-// clock. The bus calls are answered by a fake busctl that records what would have been shown.
+// clock. hearth-notify is answered by a fake that records what would have been shown (the real
+// one, on a real session bus: tests/integration/agent_notify_dbus_test.cc).
 #include "hearth/agent/notify.h"
 
 #include <filesystem>
@@ -22,7 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::system_clock;
 
-constexpr char kBusctl[] = "/usr/bin/busctl";
+constexpr char kHelper[] = "/usr/lib/hearth/hearth-notify";
 
 struct Shown {
   uint32_t uid = 0;
@@ -30,15 +31,16 @@ struct Shown {
   std::string title;
   std::string body;
   std::vector<std::string> argv;
-  std::string urgency;  // the hint's value: "0" low, "1" normal, "2" critical
+  std::string urgency;                       // the hint's value: "0" low, "1" normal, "2" critical
+  std::map<std::string, std::string> flags;  // every --name=value hearth-notify was given
 };
 
-// A machine whose busctl answers GetCapabilities and Notify like a notification service would.
+// A machine whose hearth-notify answers like one that showed the notification.
 class BusMachine : public hearth::testing::FakeSystemView {
  public:
   BusMachine() {
     setNow(Clock::from_time_t(1795000000));  // 2026-11-18
-    addFile(kBusctl, "");
+    addFile(kHelper, "");
     addDir("/run/systemd/sessions");
   }
 
@@ -76,11 +78,7 @@ class BusMachine : public hearth::testing::FakeSystemView {
     return *this;
   }
 
-  void setCapabilities(std::vector<std::string> caps) {
-    std::lock_guard<std::mutex> lock(mu_);
-    caps_ = std::move(caps);
-  }
-  // Makes every bus call of `uid` fail like busctl does when nobody owns the name.
+  // Makes every notification for `uid` fail like hearth-notify does when nobody owns the name.
   void noServiceFor(uint32_t uid) {
     std::lock_guard<std::mutex> lock(mu_);
     no_service_.push_back(uid);
@@ -104,7 +102,7 @@ class BusMachine : public hearth::testing::FakeSystemView {
   }
 
   StatusOr<CommandResult> run(const Command& c) const override {
-    if (c.argv.empty() || c.argv[0] != kBusctl) return FakeSystemView::run(c);
+    if (c.argv.empty() || c.argv[0] != kHelper) return FakeSystemView::run(c);
     std::lock_guard<std::mutex> lock(mu_);
     bus_calls_.push_back(c);
     uint32_t uid = c.as_user ? c.as_user->uid : 0;
@@ -112,43 +110,30 @@ class BusMachine : public hearth::testing::FakeSystemView {
     if (std::find(no_service_.begin(), no_service_.end(), uid) != no_service_.end()) {
       r.exit_code = 1;
       r.err =
-          "Call failed: The name org.freedesktop.Notifications was not provided by any .service "
-          "files\n";
+          "org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.Notifications was "
+          "not provided by any .service files\n";
       return r;
     }
-    auto dash = std::find(c.argv.begin(), c.argv.end(), "--");
-    std::vector<std::string> call(dash == c.argv.end() ? c.argv.end() : dash + 1, c.argv.end());
-    if (call.size() == 5 && call[0] == "call" && call[4] == "GetCapabilities") {
-      json::Value data = json::Value::array();
-      json::Value caps = json::Value::array();
-      for (const auto& cap : caps_) caps.push(cap);
-      data.push(caps);
-      json::Value v = json::Value::object();
-      v.set("type", "as");
-      v.set("data", data);
-      r.exit_code = 0;
-      r.out = json::write(v) + "\n";
+    if (fail_notify_) {
+      r.exit_code = 1;
+      r.err = "org.freedesktop.DBus.Error.Timeout: Connection timed out\n";
       return r;
     }
-    // ... Notify susssasa{sv}i app id icon title body 0 (actions) 1 urgency y N (hints) timeout
-    if (call.size() == 17 && call[4] == "Notify" && call[5] == "susssasa{sv}i" && call[12] == "1" &&
-        call[13] == "urgency" && call[14] == "y") {
-      if (fail_notify_) {
-        r.exit_code = 1;
-        r.err = "Call failed: Connection timed out\n";
+    std::map<std::string, std::string> flags;
+    for (size_t i = 1; i < c.argv.size(); ++i) {
+      const std::string& a = c.argv[i];
+      size_t eq = a.find('=');
+      if (!a.starts_with("--") || eq == std::string::npos) {
+        r.exit_code = 2;
+        r.err = "fake hearth-notify: unexpected argument " + a + "\n";
         return r;
       }
-      std::string address;
-      for (const auto& a : c.argv) {
-        if (a.starts_with("--address=")) address = a.substr(10);
-      }
-      shown_.push_back(Shown{uid, address, call[9], call[10], c.argv, call[15]});
-      r.exit_code = 0;
-      r.out = "u " + std::to_string(shown_.size()) + "\n";
-      return r;
+      flags[a.substr(2, eq - 2)] = a.substr(eq + 1);
     }
-    r.exit_code = 1;
-    r.err = "fake busctl: unexpected call\n";
+    shown_.push_back(Shown{uid, flags["address"], flags["title"], flags["body"], c.argv,
+                           flags["urgency"], flags});
+    r.exit_code = 0;
+    r.out = "id=" + std::to_string(shown_.size()) + " actions=1 markup=0\n";
     return r;
   }
 
@@ -158,7 +143,6 @@ class BusMachine : public hearth::testing::FakeSystemView {
   std::string passwd_ = "root:x:0:0:root:/root:/bin/bash\n";
   std::string group_ = "root:x:0:\n";
   mutable std::mutex mu_;
-  std::vector<std::string> caps_ = {"body", "body-markup", "persistence"};
   std::vector<uint32_t> no_service_;
   bool fail_notify_ = false;
   mutable std::vector<Shown> shown_;
@@ -199,6 +183,8 @@ class NotifyTest : public ::testing::Test {
       return static_cast<int>(((secs % 86400) + 86400) % 86400 / 60);
     };
     o.server_view = server_view_;
+    o.helper = kHelper;
+    o.control_socket = "/run/hearth/agent.sock";
     return o;
   }
   int notify(const Report& r) {
@@ -303,37 +289,26 @@ TEST_F(NotifyTest, FailingRequiredCheckIsShownToThePersonAsThePerson) {
   EXPECT_EQ(shown[0].uid, 1000u);
   EXPECT_EQ(shown[0].bus_address, "unix:path=/run/user/1000/bus");
   EXPECT_EQ(shown[0].title, "Hearth: Screen lock needs attention");
-  // The server announced body-markup: ">" is escaped so it is shown, not parsed.
+  // Plain text: hearth-notify escapes it for services that announce body-markup.
   EXPECT_EQ(shown[0].body,
-            "Open Settings &gt; Privacy &gt; Screen Lock and set Blank Screen Delay to 5 minutes.");
-  // The exact call: no shell, every D-Bus argument its own argv element, after "--".
-  EXPECT_EQ(shown[0].argv, (std::vector<std::string>{kBusctl,
-                                                     "--address=unix:path=/run/user/1000/bus",
-                                                     "--timeout=5",
-                                                     "--no-pager",
-                                                     "--",
-                                                     "call",
-                                                     "org.freedesktop.Notifications",
-                                                     "/org/freedesktop/Notifications",
-                                                     "org.freedesktop.Notifications",
-                                                     "Notify",
-                                                     "susssasa{sv}i",
-                                                     "Hearth",
-                                                     "0",
-                                                     "dialog-warning",
-                                                     shown[0].title,
-                                                     shown[0].body,
-                                                     "0",
-                                                     "1",
-                                                     "urgency",
-                                                     "y",
-                                                     "2",
-                                                     "0"}));
+            "Open Settings > Privacy > Screen Lock and set Blank Screen Delay to 5 minutes.");
+  // The exact call: no shell, every text its own argv element; the actions and what "Show
+  // details" shows.
+  EXPECT_EQ(
+      shown[0].argv,
+      (std::vector<std::string>{
+          kHelper, "--address=unix:path=/run/user/1000/bus", "--title=" + shown[0].title,
+          "--body=" + shown[0].body, "--urgency=2", "--icon=dialog-warning", "--timeout=5",
+          "--wait=3600", "--check-again=Check again", "--control-socket=/run/hearth/agent.sock",
+          "--details=Show details", "--details-title=Hearth: The security checks on this PC",
+          "--details-body=\u2718 Screen lock: alice: the screen locks after 15 min (limit 5 "
+          "min)\n\nWhat to do about Screen lock:\nOpen Settings > Privacy > Screen Lock and "
+          "set Blank Screen Delay to 5 minutes."}));
   for (const auto& c : m_.busCalls()) {
     ASSERT_TRUE(c.as_user.has_value());
     EXPECT_EQ(c.as_user->uid, 1000u);  // never root on the person's bus
     EXPECT_EQ(c.as_user->gid, 1000u);
-    EXPECT_LE(c.timeout, 6s);
+    EXPECT_LE(c.timeout, 16s);
   }
   EXPECT_NE(log_.str().find("notified alice: Hearth: Screen lock needs attention"),
             std::string::npos)
@@ -342,7 +317,6 @@ TEST_F(NotifyTest, FailingRequiredCheckIsShownToThePersonAsThePerson) {
 
 TEST_F(NotifyTest, TextWithQuotesBackslashesNewlinesAndDashesArrivesUnchanged) {
   m_.person("alice", 1000, "2");
-  m_.setCapabilities({"body"});  // no markup: the body is plain text, nothing escaped
   std::string advice = "-n Run: sudo apt update && sudo apt upgrade\n'quoted' \"double\" \\back";
   EXPECT_EQ(notify(ReportOf({Check("os_patches", Verdict::kFail, "3 updates pending", advice)})),
             1);
@@ -464,7 +438,6 @@ TEST_F(NotifyTest, APassClearsSoTheNextFailureIsToldAtOnce) {
 // own daily limit.
 TEST_F(NotifyTest, UnknownRequiredCheckIsToldWithWhatToDoOnceADay) {
   m_.person("alice", 1000, "2");
-  m_.setCapabilities({"body"});
   EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kUnknown, "No company address configured",
                                    "Contact your IT department.")})),
             1);
@@ -491,10 +464,64 @@ TEST_F(NotifyTest, UnknownRequiredCheckIsToldWithWhatToDoOnceADay) {
             0);
 }
 
+// Issue 16 item 5: an unknown result of a required check can be checked again too; without the
+// daemon's control socket (control_socket = off) only "Show details" is offered.
+TEST_F(NotifyTest, UnknownResultsCarryTheActionsAndCheckAgainNeedsTheControlSocket) {
+  m_.person("alice", 1000, "2");
+  EXPECT_EQ(notify(ReportOf({Check("vpn", Verdict::kUnknown, "no company address configured",
+                                   "Ask IT to add the company addresses.")})),
+            1);
+  ASSERT_EQ(m_.shown().size(), 1u);
+  EXPECT_EQ(m_.shown()[0].flags.at("check-again"), "Check again");
+  EXPECT_EQ(m_.shown()[0].flags.at("control-socket"), "/run/hearth/agent.sock");
+  EXPECT_EQ(m_.shown()[0].flags.at("details"), "Show details");
+  EXPECT_NE(m_.shown()[0].flags.at("details-body").find("? VPN: no company address configured"),
+            std::string::npos)
+      << m_.shown()[0].flags.at("details-body");
+
+  NotifyOptions o = options();
+  o.control_socket.clear();
+  auto sent = NotifyFailures(m_, ReportOf({kScreenLockFail}), o, logger_);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 1);
+  ASSERT_EQ(m_.shown().size(), 2u);
+  EXPECT_EQ(m_.shown()[1].flags.count("check-again"), 0u);
+  EXPECT_EQ(m_.shown()[1].flags.count("control-socket"), 0u);
+  EXPECT_EQ(m_.shown()[1].flags.at("details"), "Show details");
+}
+
+// Issue 16 item 5: a person who asks for a check (`check-now`, "Check again") hears the answer
+// even when they were told the same problem today; the others are not told twice.
+TEST_F(NotifyTest, WhoeverAskedForTheCheckIsToldAgain) {
+  m_.person("alice", 1000, "2").person("bob", 1001, "3");
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 2);
+  m_.advance(2min);
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);  // once a day
+  NotifyOptions o = options();
+  o.asked_by = 1001;
+  auto sent = NotifyFailures(m_, ReportOf({kScreenLockFail}), o, logger_);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 1);
+  ASSERT_EQ(m_.shown().size(), 3u);
+  EXPECT_EQ(m_.shown()[2].uid, 1001u);
+  EXPECT_EQ(m_.shown()[2].title, "Hearth: Screen lock needs attention");
+  // Asked again a minute later (the daemon allows one request a minute): told again; the state
+  // file holds one entry per person and problem, not one per request.
+  m_.advance(1min);
+  sent = NotifyFailures(m_, ReportOf({kScreenLockFail}), o, logger_);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(*sent, 1);
+  auto state = json::parse(hearth::testing::RunProcess({"/bin/cat", o.state_file}).out);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->find("told")->size(), 2u) << json::write(*state);
+  // Without a request: nothing new for anyone.
+  m_.advance(1min);
+  EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);
+}
+
 // Issue 16 item 5: "Fixed – thank you", once, to the person who was told of the failure.
 TEST_F(NotifyTest, AFixedFailureIsThankedOnce) {
   m_.person("alice", 1000, "2");
-  m_.setCapabilities({"body"});
   EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
   m_.advance(2h);
   CheckResult pass = Check("screen_lock", Verdict::kPass, "alice: locks after 5 min", "");
@@ -503,6 +530,10 @@ TEST_F(NotifyTest, AFixedFailureIsThankedOnce) {
   EXPECT_EQ(m_.shown()[1].title, "Hearth: Screen lock is fixed \u2013 thank you");
   EXPECT_EQ(m_.shown()[1].body, "alice: locks after 5 min");
   EXPECT_EQ(m_.shown()[1].urgency, "0");
+  // Nothing to act on: no actions, so no process stays for them.
+  EXPECT_EQ(m_.shown()[1].flags.count("check-again"), 0u);
+  EXPECT_EQ(m_.shown()[1].flags.count("details"), 0u);
+  EXPECT_EQ(m_.shown()[1].flags.at("icon"), "dialog-information");
   m_.advance(15min);
   EXPECT_EQ(notify(ReportOf({pass})), 0);  // once
   // A check that passes without anyone having been told of a failure says nothing.
@@ -544,7 +575,6 @@ TEST_F(NotifyTest, NothingIsShownInQuietHours) {
 // status.json) are named, and set the urgency.
 TEST_F(NotifyTest, TheDeadlineAndAnExemptionAreNamed) {
   m_.person("alice", 1000, "2");
-  m_.setCapabilities({"body"});
   auto view = json::parse(R"({"device_status":"at_risk","checks":[
       {"id":"screen_lock","fix_by":"2026-11-20T16:00:00Z","exempt_until":null},
       {"id":"vpn","fix_by":"2026-11-01T16:00:00Z","exempt_until":null},
@@ -620,8 +650,8 @@ TEST_F(NotifyTest, OnePersonWithoutANotificationServiceDoesNotStopTheOthers) {
   ASSERT_EQ(m_.shown().size(), 1u);
   EXPECT_EQ(m_.shown()[0].uid, 1001u);
   EXPECT_NE(log_.str().find("no notification service runs in the desktop session of alice "
-                            "(asking the notification service: Call failed: The name "
-                            "org.freedesktop.Notifications was not provided"),
+                            "(showing a notification: org.freedesktop.DBus.Error.ServiceUnknown: "
+                            "The name org.freedesktop.Notifications was not provided"),
             std::string::npos)
       << log_.str();
   // Tried again on the next cycle (alice has not been told), but the log says it once a day.
@@ -649,11 +679,12 @@ TEST_F(NotifyTest, AFailedSendIsNotCountedAsTold) {
   EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 1);
 }
 
-TEST_F(NotifyTest, MissingBusctlIsLoggedOnceAndNothingBreaks) {
+TEST_F(NotifyTest, MissingHelperIsLoggedOnceAndNothingBreaks) {
   m_.person("alice", 1000, "2");
-  m_.failPath(kBusctl, NotFoundError("/usr/bin/busctl: No such file or directory"));
+  m_.failPath(kHelper, NotFoundError("/usr/lib/hearth/hearth-notify: No such file or directory"));
   EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);
-  EXPECT_NE(log_.str().find("/usr/bin/busctl is missing"), std::string::npos) << log_.str();
+  EXPECT_NE(log_.str().find("/usr/lib/hearth/hearth-notify is missing"), std::string::npos)
+      << log_.str();
   log_.str("");
   m_.advance(1h);
   EXPECT_EQ(notify(ReportOf({kScreenLockFail})), 0);

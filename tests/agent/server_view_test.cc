@@ -3,6 +3,8 @@
 // hearth-upload's answer frame, and shown by `hearth-agent status` in stable words.
 #include "hearth/agent/server_view.h"
 
+#include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -13,6 +15,7 @@
 #include "hearth/agent/uploader_protocol.h"
 #include "hearth/json.h"
 #include "hearth/time.h"
+#include "support/programs.h"
 #include "support/temp_dir.h"
 
 namespace hearth::agent {
@@ -80,8 +83,50 @@ TEST(ServerViewTest, DatesAreWrittenForPeopleInEnglishAndUtc) {
   EXPECT_EQ(PersonDate(*parseRfc3339("2027-01-04T08:05:59Z")), "Monday 4 January 2027, 08:05 UTC");
 }
 
+// The PC's time zone for one test: a fixed UTC+1 without summer time (no tzdata needed).
+class FixedZone {
+ public:
+  FixedZone() {
+    if (const char* tz = std::getenv("TZ")) saved_ = tz;
+    ::setenv("TZ", "CET-1", 1);
+    ::tzset();
+  }
+  ~FixedZone() {
+    if (saved_) {
+      ::setenv("TZ", saved_->c_str(), 1);
+    } else {
+      ::unsetenv("TZ");
+    }
+    ::tzset();
+  }
+  FixedZone(const FixedZone&) = delete;
+  FixedZone& operator=(const FixedZone&) = delete;
+
+ private:
+  std::optional<std::string> saved_;
+};
+
+// Issue 16: `status` shows times as a person reads them, in the PC's zone and their language;
+// the year only when it is not this year.
+TEST(ServerViewTest, StatusTimesAreWrittenForPeopleInTheirLanguageAndTheLocalZone) {
+  FixedZone zone;
+  const auto now = *parseRfc3339("2026-12-07T21:00:00Z");
+  const auto friday = *parseRfc3339("2026-12-11T13:03:00Z");
+  const auto last_year = *parseRfc3339("2025-12-12T13:03:59Z");
+  EXPECT_EQ(PersonTime(friday, now), "Friday 11 December 14:03");
+  EXPECT_EQ(PersonTime(last_year, now), "Friday 12 December 2025, 14:03");
+  ASSERT_EQ(::setenv("HEARTH_LOCALEDIR", testing::BuiltLocaleDir().c_str(), 1), 0);
+  auto da = i18n::Catalog::ForLanguages("da_DK.UTF-8");
+  ASSERT_NE(da, nullptr);
+  EXPECT_EQ(PersonTime(friday, now, da.get()), "fredag 11. december 14:03");
+  EXPECT_EQ(PersonTime(last_year, now, da.get()), "fredag 12. december 2025 14:03");
+  ::unsetenv("HEARTH_LOCALEDIR");
+}
+
 // `hearth-agent status` as the person at the PC reads it: the view's lines, exactly.
 TEST(ServerViewTest, StatusShowsTheDeviceStatusDeadlinesAndExemptions) {
+  FixedZone zone;
+  const auto now = *parseRfc3339("2026-12-08T12:00:00Z");
   testing::TempDir dir;
   json::Value status = json::Value::object();
   status.set("server", "https://hearth.example:8443");
@@ -95,17 +140,22 @@ TEST(ServerViewTest, StatusShowsTheDeviceStatusDeadlinesAndExemptions) {
   status.set("server_view", *ServerViewFromAck(*json::parse(kAck)));
   dir.write("status.json", json::write(status));
   std::ostringstream out, err;
-  ASSERT_EQ(PrintStatus(dir.path(), false, out, err), 0) << err.str();
+  ASSERT_EQ(PrintStatus(dir.path(), false, out, err, now), 0) << err.str();
   EXPECT_EQ(out.str(),
             "Enrolled to https://hearth.example:8443 as device dev-1\n"
             "Security level: standard (policy version 2)\n"
-            "Last check: 2026-12-08T09:00:00Z - does not meet the agreed level\n"
+            "Last check: Tuesday 8 December 10:00 - does not meet the agreed level\n"
             "The company's view after the last report: at risk: a required check fails; fix it "
             "by the date below, or this PC counts as not meeting the agreed level\n"
-            "  VPN: fix by Saturday 12 December 2026, 17:00 UTC\n"
-            "  Disk encryption: exempted by IT until Sunday 20 December 2026, 00:00 UTC\n"
-            "Last delivery to the company: 2026-12-08T09:00:01Z\n"
+            "  VPN: fix by Saturday 12 December 18:00\n"
+            "  Disk encryption: exempted by IT until Sunday 20 December 01:00\n"
+            "Last delivery to the company: Tuesday 8 December 10:00\n"
             "Reports waiting to be sent: 0\n");
+  // --json keeps the times as stored.
+  std::ostringstream js;
+  ASSERT_EQ(PrintStatus(dir.path(), true, js, err, now), 0);
+  EXPECT_NE(js.str().find("\"last_check\":\"2026-12-08T09:00:00Z\""), std::string::npos)
+      << js.str();
   // Each status in its words; a check with both a deadline and an exemption on one line.
   for (const auto& [code, words] : {std::pair{"compliant", "meets the agreed level"},
                                     std::pair{"noncompliant", "does not meet the agreed level"},
@@ -114,10 +164,10 @@ TEST(ServerViewTest, StatusShowsTheDeviceStatusDeadlinesAndExemptions) {
                             R"(","checks":[{"id":"vpn","fix_by":"2026-12-12T17:00:00Z",)"
                             R"("exempt_until":"2026-12-14T00:00:00Z"}]})");
     std::ostringstream shown;
-    PrintServerView(*view, shown);
+    PrintServerView(*view, shown, now);
     EXPECT_EQ(shown.str(), std::string("The company's view after the last report: ") + words +
-                               "\n  VPN: fix by Saturday 12 December 2026, 17:00 UTC; exempted by "
-                               "IT until Monday 14 December 2026, 00:00 UTC\n");
+                               "\n  VPN: fix by Saturday 12 December 18:00; exempted by "
+                               "IT until Monday 14 December 01:00\n");
   }
   // A view that is not one (a hand-edited status.json) shows nothing.
   std::ostringstream none;

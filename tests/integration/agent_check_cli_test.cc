@@ -19,6 +19,60 @@ TEST(AgentBinaryTest, VersionAndHelp) {
   EXPECT_NE(h.out.find("Exit codes: 0 compliant, 1 not compliant, 2"), std::string::npos);
 }
 
+// Issue 16 item 2: the help and the usage errors of the person's commands in their language.
+TEST(AgentBinaryTest, HelpAndUsageErrorsSpeakThePersonsLanguage) {
+  auto agent = [&](const std::string& lang, std::vector<std::string> args) {
+    std::vector<std::string> argv{"/usr/bin/env",
+                                  "-i",
+                                  "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                                  "HEARTH_LOCALEDIR=" + testing::BuiltLocaleDir(),
+                                  "LANG=" + lang,
+                                  hearth::testing::AgentProgram()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv);
+  };
+  auto help = agent("da_DK.UTF-8", {"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_TRUE(
+      help.out.starts_with("Brug: hearth-agent KOMMANDO [TILVALG]\n\nTjekker denne pc mod "
+                           "det sikkerhedsniveau"))
+      << help.out;
+  EXPECT_NE(help.out.find("\n  -h, --help          vis denne hjælp"), std::string::npos);
+  auto english = agent("C.UTF-8", {"--help"});
+  EXPECT_TRUE(english.out.starts_with("Usage: hearth-agent COMMAND [OPTIONS]\n")) << english.out;
+
+  auto unknown = agent("da_DK.UTF-8", {"tjek"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_TRUE(unknown.err.starts_with("hearth-agent: ukendt kommando \"tjek\"\n\nBrug: "))
+      << unknown.err;
+
+  auto check = agent("da_DK.UTF-8", {"check", "--jsn"});
+  EXPECT_EQ(check.exit_code, 2);
+  EXPECT_TRUE(
+      check.err.starts_with("hearth-agent check: ukendt tilvalg \"--jsn\"\n\nBrug: "
+                            "hearth-agent check [--policy FIL]"))
+      << check.err;
+  auto no_value = agent("da_DK.UTF-8", {"check", "--policy"});
+  EXPECT_EQ(no_value.exit_code, 2);
+  EXPECT_EQ(no_value.err, "hearth-agent check: --policy skal have en værdi\n");
+
+  for (const char* cmd : {"status", "show-report", "check-now"}) {
+    auto h = agent("da_DK.UTF-8", {cmd, "--help"});
+    EXPECT_EQ(h.exit_code, 0) << cmd;
+    EXPECT_TRUE(h.out.starts_with(std::string("Brug: hearth-agent ") + cmd + " [")) << h.out;
+    auto bad = agent("da_DK.UTF-8", {cmd, "--bogus"});
+    EXPECT_EQ(bad.exit_code, 2) << cmd;
+    EXPECT_TRUE(bad.err.starts_with(std::string("hearth-agent ") + cmd +
+                                    ": ukendt tilvalg \"--bogus\"\n\nBrug: hearth-agent " + cmd))
+        << bad.err;
+    auto en = agent("C.UTF-8", {cmd, "--help"});
+    EXPECT_TRUE(en.out.starts_with(std::string("Usage: hearth-agent ") + cmd + " [")) << en.out;
+  }
+  auto json_value = agent("da_DK.UTF-8", {"status", "--json=yes"});
+  EXPECT_EQ(json_value.exit_code, 2);
+  EXPECT_EQ(json_value.err, "hearth-agent status: --json skal ikke have en værdi\n");
+}
+
 TEST(AgentBinaryTest, BrokenPolicyExitsTwoNamingTheKeyOnStderr) {
   testing::TempDir dir;
   std::string p = dir.write("policy.json",
@@ -93,6 +147,7 @@ TEST(AgentBinaryTest, CheckAndStatusSayWhatToDoInDanish) {
                                   "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
                                   "HEARTH_LOCALEDIR=" + testing::BuiltLocaleDir(),
                                   "LANG=" + lang,
+                                  "TZ=CET-1",  // the PC's zone: UTC+1, no summer time
                                   hearth::testing::AgentProgram()};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv);
@@ -133,6 +188,9 @@ TEST(AgentBinaryTest, CheckAndStatusSayWhatToDoInDanish) {
   status.set("compliant", false);
   status.set("checks", *doc->find("checks"));
   status.set("spool_depth", 0);
+  status.set("server_view", *json::parse(R"({"device_status":"at_risk","checks":[{"id":)"
+                                         R"("disk_encryption","fix_by":"2026-12-11T13:03:00Z",)"
+                                         R"("exempt_until":null}]})"));
   dir.write("state/status.json", json::write(status));
   auto st = agent("da_DK.UTF-8", {"status", "--state-dir", dir.path() + "/state"});
   ASSERT_EQ(st.exit_code, 0) << st.err;
@@ -144,7 +202,19 @@ TEST(AgentBinaryTest, CheckAndStatusSayWhatToDoInDanish) {
   EXPECT_NE(st.out.find("        1. Kontakt din IT-support"), std::string::npos) << st.out;
   EXPECT_NE(st.out.find("Rapporter, der venter på at blive sendt: 0\n"), std::string::npos)
       << st.out;
+  // Times as the person reads them, in the PC's zone (the year only in another year than now).
+  EXPECT_NE(st.out.find("Seneste tjek: mandag 7. december "), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("11:00 - "), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("  Diskkryptering: ret det senest fredag 11. december "), std::string::npos)
+      << st.out;
+  EXPECT_EQ(st.out.find("2026-12-07T10:00:00Z"), std::string::npos) << st.out;
   auto st_en = agent("C.UTF-8", {"status", "--state-dir", dir.path() + "/state"});
+  EXPECT_NE(st_en.out.find("Last check: Monday 7 December "), std::string::npos) << st_en.out;
+  EXPECT_NE(st_en.out.find("  Disk encryption: fix by Friday 11 December "), std::string::npos)
+      << st_en.out;
+  auto st_js = agent("da_DK.UTF-8", {"status", "--json", "--state-dir", dir.path() + "/state"});
+  EXPECT_NE(st_js.out.find("\"last_check\":\"2026-12-07T10:00:00Z\""), std::string::npos)
+      << st_js.out;
   EXPECT_NE(st_en.out.find("  Disk encryption: FAIL - Root filesystem / on vda is not encrypted"),
             std::string::npos)
       << st_en.out;

@@ -1,19 +1,24 @@
 // Desktop notifications over a real D-Bus session bus: a private dbus-daemon and a small fake
 // org.freedesktop.Notifications service (fake_notification_service.py, python3-gi) run as a real
-// temporary user; NotifyFailures goes through the live SystemView, so busctl really runs as that
-// user. Checks the exact text the service received, who sent it, and the once-a-day limit.
+// temporary user; NotifyFailures goes through the live SystemView, so hearth-notify really runs as
+// that user. Checks the exact text the service received, who sent it, the once-a-day limit, and
+// the actions: the service plays the person clicking "Check again" and "Show details" and closing
+// the notification, and the test stands in for the daemon's control socket.
 // Root only: it creates a user with useradd (removed in teardown). The bus lives under the test's
 // own runtime directory root (NotifyOptions.runtime_dir_root), and the person's logind session is
 // a session file in the test's own sessions directory, so the host's sessions are never touched.
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <grp.h>
 #include <poll.h>
 #include <sstream>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -174,6 +179,7 @@ class NotifyDbusTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    for (pid_t p : helpers()) ::kill(p, SIGKILL);
     service_.reset();
     bus_.reset();
     if (created_) RunProcess({"/usr/sbin/userdel", user_});
@@ -220,6 +226,61 @@ class NotifyDbusTest : public ::testing::Test {
       if (v.ok()) out.push_back(*v);
     }
     return out;
+  }
+
+  // The person's hearth-notify processes still running.
+  std::vector<pid_t> helpers() const {
+    std::vector<pid_t> out;
+    if (uid_ == 0) return out;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = e.path().filename();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      struct stat st {};
+      if (::stat(e.path().c_str(), &st) != 0 || st.st_uid != uid_) continue;
+      std::ifstream f(e.path() / "cmdline");
+      std::string argv0;
+      std::getline(f, argv0, '\0');
+      if (argv0.ends_with("/hearth-notify")) out.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    return out;
+  }
+
+  bool helpersGoneWithin(std::chrono::milliseconds limit) const {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (!helpers().empty()) {
+      if (std::chrono::steady_clock::now() > end) return false;
+      ::usleep(20000);
+    }
+    return true;
+  }
+
+  // Plays the person at the notification: org.hearth.Test.METHOD on the fake service, called as
+  // the person (only they may use their bus).
+  testing::ProcessOutput person(const std::string& method, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/setpriv",
+                                     "--reuid=" + std::to_string(uid_),
+                                     "--regid=" + std::to_string(gid_),
+                                     "--clear-groups",
+                                     "/usr/bin/busctl",
+                                     "--address=unix:path=" + bus_path_,
+                                     "call",
+                                     "org.freedesktop.Notifications",
+                                     "/org/hearth/Test",
+                                     "org.hearth.Test",
+                                     method};
+    for (auto& a : args) argv.push_back(std::move(a));
+    return RunProcess(argv);
+  }
+
+  // The recorded Notify calls once there are `n` of them (polled with a deadline).
+  std::vector<json::Value> recordedWhen(size_t n) const {
+    auto end = std::chrono::steady_clock::now() + 10s;
+    auto calls = recorded();
+    while (calls.size() < n && std::chrono::steady_clock::now() < end) {
+      ::usleep(20000);
+      calls = recorded();
+    }
+    return calls;
   }
 
   static Report failing(const std::string& remediation) {
@@ -274,6 +335,55 @@ class NotifyDbusTest : public ::testing::Test {
   std::unique_ptr<UserProcess> bus_;
   std::unique_ptr<UserProcess> service_;
 };
+
+// The daemon's control socket as `hearth-agent check-now` finds it: a Unix socket anyone may
+// connect to. Records who asked (SO_PEERCRED) and answers as the daemon does.
+class ControlSocket {
+ public:
+  explicit ControlSocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path.c_str());
+    ok_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
+          ::chmod(path.c_str(), 0666) == 0 && ::listen(fd_, 4) == 0;
+  }
+  ~ControlSocket() {
+    if (fd_ >= 0) ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  ControlSocket(const ControlSocket&) = delete;
+  ControlSocket& operator=(const ControlSocket&) = delete;
+  bool ok() const { return ok_; }
+
+  // The uid of the next caller, or -1 when nobody asked within `limit`.
+  int64_t nextCaller(std::chrono::milliseconds limit) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) return -1;
+    int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return -1;
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    int64_t uid = ::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid : -1;
+    const char answer[] = "ok: checking now; see `hearth-agent status` in a moment\n";
+    (void)!::send(c, answer, sizeof(answer) - 1, MSG_NOSIGNAL);
+    ::close(c);
+    return uid;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+std::vector<std::string> Strings(const json::Value& v, const char* key) {
+  std::vector<std::string> out;
+  const json::Value* f = v.find(key);
+  if (f == nullptr || !f->isArray()) return {"<missing>"};
+  for (const auto& e : f->asArray()) out.push_back(e.isString() ? e.asString() : "<not a string>");
+  return out;
+}
 
 std::string Str(const json::Value& v, const char* key) {
   const json::Value* f = v.find(key);
@@ -435,6 +545,85 @@ TEST_F(NotifyDbusTest, WithoutANotificationServiceItSaysWhyAndTellsWhenOneAppear
   EXPECT_EQ(*later, 1) << log.str();
   ASSERT_EQ(recorded().size(), 1u);
   EXPECT_EQ(Str(recorded()[0], "body"), "Set 5 minutes.");
+}
+
+// Issue 16 item 5: a failing required check carries "Check again" and "Show details" (in the
+// person's Danish); "Check again" asks the daemon for a check as the person, "Show details"
+// replaces the notification with every check and the steps, and closing it ends hearth-notify.
+TEST_F(NotifyDbusTest, CheckAgainAsksForACheckDetailsReplaceItAndClosingEndsTheHelper) {
+  ASSERT_EQ(::setenv("HEARTH_LOCALEDIR", testing::BuiltLocaleDir().c_str(), 1), 0);
+  dir_.write("accounts/" + user_, "[User]\nLanguage=da_DK.UTF-8\n");
+  ControlSocket daemon(dir_.path() + "/agent.sock");
+  ASSERT_TRUE(daemon.ok()) << std::strerror(errno);
+  startService({"body", "actions"});
+  auto view = NewLiveSystemView();
+  agent::NotifyOptions o = options();
+  o.accounts_service_dir = dir_.path() + "/accounts";
+  o.control_socket = dir_.path() + "/agent.sock";
+  std::ostringstream log;
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
+  Report r = failingWithSteps();
+  CheckResult disk;
+  disk.id = "disk_encryption";
+  disk.verdict = Verdict::kPass;
+  disk.required = true;
+  disk.setSummary(i18n::Lit("/ is on LUKS2"));
+  r.checks.insert(r.checks.begin(), disk);
+  auto sent = agent::NotifyFailures(*view, r, o, logger);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 1) << log.str();
+  auto calls = recorded();
+  ASSERT_EQ(calls.size(), 1u) << log.str();
+  EXPECT_EQ(Strings(calls[0], "actions"),
+            (std::vector<std::string>{"check-again", "Tjek igen", "details", "Vis detaljer"}));
+  EXPECT_EQ(Int(calls[0], "sender_uid"), static_cast<int64_t>(uid_));
+  const std::string id = std::to_string(Int(calls[0], "id"));
+  // NotifyFailures returned: the daemon did not wait; the person's helper stays for the actions.
+  ASSERT_EQ(helpers().size(), 1u);
+
+  auto click = person("Invoke", {"us", id, "check-again"});
+  ASSERT_EQ(click.exit_code, 0) << click.err;
+  EXPECT_EQ(daemon.nextCaller(10s), static_cast<int64_t>(uid_)) << "no check was asked for";
+
+  click = person("Invoke", {"us", id, "details"});
+  ASSERT_EQ(click.exit_code, 0) << click.err;
+  calls = recordedWhen(2);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(std::to_string(Int(calls[1], "replaces_id")), id);
+  EXPECT_EQ(Str(calls[1], "summary"), "Hearth: Sikkerhedstjek på denne pc");
+  EXPECT_EQ(Str(calls[1], "body"),
+            "\u2714 Diskkryptering: / is on LUKS2\n"
+            "\u2718 Skærmlås: skærmen låser efter 900 s uden aktivitet (grænse 300 s)\n"
+            "\n"
+            "Sådan løser du det – Skærmlås:\n"
+            "1. Åbn Systemindstillinger.\n"
+            "2. Sæt Forsinkelse før tom skærm til 5 minutter eller mindre.");
+  EXPECT_EQ(Strings(calls[1], "actions"), (std::vector<std::string>{"check-again", "Tjek igen"}));
+  EXPECT_EQ(helpers().size(), 1u);
+
+  // Dismissed: the helper's work is done.
+  click = person("Close", {"u", id});
+  ASSERT_EQ(click.exit_code, 0) << click.err;
+  EXPECT_TRUE(helpersGoneWithin(10s)) << "hearth-notify still runs after the notification closed";
+  ::unsetenv("HEARTH_LOCALEDIR");
+}
+
+// A service that cannot show actions gets the notification without them, and nothing stays
+// running.
+TEST_F(NotifyDbusTest, WithoutTheActionsCapabilityThereAreNoActionsAndNoProcessStays) {
+  startService({"body"});
+  auto view = NewLiveSystemView();
+  agent::NotifyOptions o = options();
+  o.control_socket = dir_.path() + "/agent.sock";
+  std::ostringstream log;
+  Logger logger(log, LogLevel::kDebug, LogFormat::Terminal("hearth-agent"));
+  auto sent = agent::NotifyFailures(*view, failing("Set 5 minutes."), o, logger);
+  ASSERT_TRUE(sent.ok()) << sent.status().toString();
+  EXPECT_EQ(*sent, 1) << log.str();
+  auto calls = recorded();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(Strings(calls[0], "actions"), std::vector<std::string>{});
+  EXPECT_TRUE(helpersGoneWithin(5s));
 }
 
 }  // namespace

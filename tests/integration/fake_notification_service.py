@@ -11,6 +11,11 @@ caller that got the reply can read the record):
 GetCapabilities answers the CAPABILITY arguments (default: body). Once the name is owned it
 prints "ready" on stdout, so the test can wait for it without sleeping. Exits when the bus goes
 away or on SIGTERM.
+
+What the person does with a notification, for the test to play (interface org.hearth.Test at
+/org/hearth/Test): Invoke(u id, s key) sends ActionInvoked(id, key) and Close(u id) sends
+NotificationClosed(id, 2) (dismissed by the user), each to the connection that called Notify for
+that id, as GNOME Shell does. A Notify whose replaces_id is a shown id keeps that id.
 """
 import json
 import os
@@ -45,6 +50,28 @@ INTROSPECTION = """
     <method name="CloseNotification">
       <arg type="u" name="id" direction="in"/>
     </method>
+    <signal name="ActionInvoked">
+      <arg type="u" name="id"/>
+      <arg type="s" name="action_key"/>
+    </signal>
+    <signal name="NotificationClosed">
+      <arg type="u" name="id"/>
+      <arg type="u" name="reason"/>
+    </signal>
+  </interface>
+</node>
+"""
+
+TEST_INTROSPECTION = """
+<node>
+  <interface name="org.hearth.Test">
+    <method name="Invoke">
+      <arg type="u" name="id" direction="in"/>
+      <arg type="s" name="key" direction="in"/>
+    </method>
+    <method name="Close">
+      <arg type="u" name="id" direction="in"/>
+    </method>
   </interface>
 </node>
 """
@@ -58,6 +85,7 @@ def main():
     capabilities = sys.argv[3:] or ["body"]
     loop = GLib.MainLoop()
     counter = [0]
+    senders = {}  # notification id -> the unique name that showed it
 
     conn = Gio.DBusConnection.new_for_address_sync(
         address,
@@ -77,18 +105,24 @@ def main():
         if method == "Notify":
             (app_name, replaces_id, app_icon, summary, body, actions, hints,
              expire_timeout) = params.unpack()
-            counter[0] += 1
+            if replaces_id in senders:
+                shown_id = replaces_id
+            else:
+                counter[0] += 1
+                shown_id = counter[0]
+            senders[shown_id] = sender
             record = {
                 "app_name": app_name, "replaces_id": replaces_id, "app_icon": app_icon,
                 "summary": summary, "body": body, "actions": actions,
                 "hints": {k: str(v) for k, v in hints.items()},
                 "expire_timeout": expire_timeout, "sender_uid": sender_uid(sender),
+                "id": shown_id,
             }
             with open(record_file, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
-            invocation.return_value(GLib.Variant("(u)", (counter[0],)))
+            invocation.return_value(GLib.Variant("(u)", (shown_id,)))
         elif method == "GetCapabilities":
             invocation.return_value(GLib.Variant("(as)", (capabilities,)))
         elif method == "GetServerInformation":
@@ -96,9 +130,25 @@ def main():
         else:
             invocation.return_value(None)
 
+    def on_test_call(connection, sender, path, interface, method, params, invocation):
+        if method == "Invoke":
+            nid, key = params.unpack()
+            signal_name, args = "ActionInvoked", GLib.Variant("(us)", (nid, key))
+        else:
+            (nid,) = params.unpack()
+            signal_name, args = "NotificationClosed", GLib.Variant("(uu)", (nid, 2))
+        if nid not in senders:
+            invocation.return_dbus_error("org.hearth.Test.Error.UnknownId", "no such notification")
+            return
+        conn.emit_signal(senders[nid], "/org/freedesktop/Notifications",
+                         "org.freedesktop.Notifications", signal_name, args)
+        invocation.return_value(None)
+
     node = Gio.DBusNodeInfo.new_for_xml(INTROSPECTION)
     conn.register_object("/org/freedesktop/Notifications", node.interfaces[0], on_call, None,
                          None)
+    test_node = Gio.DBusNodeInfo.new_for_xml(TEST_INTROSPECTION)
+    conn.register_object("/org/hearth/Test", test_node.interfaces[0], on_test_call, None, None)
     reply = conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
                            "org.freedesktop.DBus", "RequestName",
                            GLib.Variant("(su)", ("org.freedesktop.Notifications", 4)),

@@ -1,5 +1,6 @@
-// The test programs do not live beside hearth-upload (as hearth-agent does): tell the agent
-// library where the build put it, before any test runs.
+// The test programs do not live beside hearth-upload and hearth-notify (as hearth-agent does):
+// tell the agent library where the build put them, before any test runs.
+#include "hearth/agent/notify.h"
 #include "hearth/agent/uploader.h"
 #include "support/programs.h"
 
@@ -7,6 +8,7 @@ namespace {
 
 const bool kUploaderProgramSet = [] {
   hearth::agent::SetUploaderProgram(hearth::testing::UploadProgram());
+  hearth::agent::SetNotifyProgram(hearth::testing::NotifyProgram());
   return true;
 }();
 

@@ -41,6 +41,11 @@ const std::string& UploadProgram() {
   return path;
 }
 
+const std::string& NotifyProgram() {
+  static const std::string path = BuiltProgram(HEARTH_BUILT_NOTIFY);
+  return path;
+}
+
 const std::string& ServerProgram() {
   static const std::string path = BuiltProgram(HEARTH_BUILT_SERVER);
   return path;

@@ -1,8 +1,8 @@
-// The programs the tests run: hearth-agent, hearth-upload, hearth-server and test helpers.
-// By default those of this build tree. With HEARTH_TEST_PROGRAMS_FROM=<another build tree> they
-// come from that tree instead (same layout): the sanitizer pass runs the integration tests of the
-// plain build against the programs of the sanitized build (scripts/test). A program missing there
-// ends the test program with a message rather than quietly testing the plain one.
+// The programs the tests run: hearth-agent, hearth-upload, hearth-notify, hearth-server and test
+// helpers. By default those of this build tree. With HEARTH_TEST_PROGRAMS_FROM=<another build tree>
+// they come from that tree instead (same layout): the sanitizer pass runs the integration tests of
+// the plain build against the programs of the sanitized build (scripts/test). A program missing
+// there ends the test program with a message rather than quietly testing the plain one.
 #pragma once
 
 #include <string>
@@ -11,6 +11,7 @@ namespace hearth::testing {
 
 const std::string& AgentProgram();
 const std::string& UploadProgram();
+const std::string& NotifyProgram();
 const std::string& ServerProgram();
 // `built_path`: a program's path in this build tree (e.g. $<TARGET_FILE:...>); the same program
 // in HEARTH_TEST_PROGRAMS_FROM's tree when that is set.

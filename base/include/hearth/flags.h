@@ -61,7 +61,8 @@ class ParsedFlags {
 };
 
 // Parses `args` (without the program and command names) against `specs`. Errors, for the caller
-// to prefix with the program and command ("hearth-agent check: ..."):
+// to prefix with the program and command ("hearth-agent check: ..."), in the language of the
+// process's gettext set-up (i18n::InitForCommandLine; English without it):
 //   NotFound         unknown option "--x=1" (the argument as given; callers add where help is)
 //   InvalidArgument  --policy needs a value | --policy needs a non-empty value |
 //                    --json takes no value | --passphrase: <refusal>

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -27,6 +29,11 @@ struct CheckProcessOptions {
   // Desktop notifications for failed required checks (sent from the child, as each person).
   bool notify = false;
   std::string notify_state_file;
+  // The daemon's control socket: a notification's "Check again" asks for a check there ("" = no
+  // such action).
+  std::string control_socket;
+  // The person who asked for this run (NotifyOptions.asked_by).
+  std::optional<uint32_t> asked_by;
   int interrupt_fd = -1;    // readable → abandon the run (Unavailable "interrupted")
   bool in_process = false;  // tests: run in this process (no timeout isolation)
   // Tests: the checks and the system view (default: those of Checks() and the live system).

@@ -25,12 +25,4 @@ struct DaemonOptions {
 // Returns the process exit code: 0 after SIGTERM/SIGINT, 2 for a configuration error at start.
 int RunDaemon(const DaemonOptions& options, std::ostream& err);
 
-// The local "check now" request (`hearth-agent check-now`): connects to the daemon's control
-// socket, which takes no arguments, identifies the caller by SO_PEERCRED and allows one request a
-// minute. Prints the daemon's answer; 0 when a check was started, 1 otherwise.
-int RequestCheckNow(const std::string& socket_path, std::ostream& out, std::ostream& err);
-
-// How often the control socket starts a check, at most.
-constexpr int kCheckNowMinSeconds = 60;
-
 }  // namespace hearth::agent

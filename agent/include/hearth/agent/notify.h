@@ -1,14 +1,16 @@
 // Telling the person at the PC: a desktop notification (org.freedesktop.Notifications on the
 // person's own session bus, sent as that person) when a required check fails, at most once per day
 // per problem. Who is at the PC and how to reach their bus comes through SystemView, so tests hand
-// in a fixture; the sending itself is one argv command (busctl, part of systemd) run as the user,
-// with no shell and no quoting layer: every D-Bus argument is its own argv element.
+// in a fixture; the sending itself is one argv command run as the person, with no shell and no
+// quoting layer: hearth-notify (notify_session.h), which shows the notification over sd-bus with
+// the actions "Check again" and "Show details" and stays to handle them.
 // docs/notifications.md describes the behaviour for the person and for IT.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,10 +34,19 @@ struct NotifyOptions {
   std::string runtime_dir_root = "/run/user";
   // logind's session files: who is logged in, and whether the session is graphical.
   std::string sessions_dir = "/run/systemd/sessions";
-  // The D-Bus client used to send (systemd's; present wherever /run/user/<uid>/bus exists).
-  std::string busctl = "/usr/bin/busctl";
-  // Per bus call (GetCapabilities, Notify); the process is killed a second after.
+  // The program that shows a notification (hearth-notify); "" = NotifyProgram().
+  std::string helper;
+  // Per bus call (GetCapabilities, Notify); hearth-notify is killed if it has not answered
+  // within twice this and a few seconds.
   std::chrono::seconds timeout{5};
+  // The daemon's control socket, which "Check again" asks for a check; "" = no such action.
+  std::string control_socket;
+  // How long hearth-notify looks after a notification's actions at most (it ends sooner when the
+  // notification is closed or the person logs out).
+  std::chrono::seconds action_wait{3600};
+  // The person (uid) who asked for this check (`check-now`, "Check again"): their problems are
+  // told again even when told within `repeat_after`, so the answer to their question is shown.
+  std::optional<uint32_t> asked_by;
   // AccountsService's per-user files ("Language=da_DK.UTF-8"): the person's language when their
   // session's processes do not say.
   std::string accounts_service_dir = "/var/lib/AccountsService/users";
@@ -64,6 +75,12 @@ struct Desktop {
   std::string languages;
 };
 
+// hearth-notify beside this program (a build tree) or in ../lib/hearth/ (installed), unless
+// SetNotifyProgram named another.
+std::string NotifyProgram();
+// For programs that are not installed beside it (the tests): use `path` from now on.
+void SetNotifyProgram(std::string path);
+
 // The people with a live graphical logind session (the screen_lock check's definition: CLASS=user,
 // not closing, x11/wayland/mir or a desktop name) whose session bus socket exists at
 // <runtime_dir_root>/<uid>/bus and belongs to them. One entry per uid, ordered by uid. Accounts
@@ -84,9 +101,12 @@ std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& o
 // failure without a deadline or past it, normal within its deadline and for unknown results,
 // low for an exempted failure and for "fixed". Nothing is shown inside quiet hours; it is shown
 // by the first call after them.
+// A failure or unknown result carries the actions "Check again" (when `control_socket` is set)
+// and "Show details" (DetailsTitle/DetailsBody in place of the notification) where the
+// notification service can show actions; hearth-notify handles them as the person.
 // Returns how many notifications were sent. Errors reaching one desktop (no notification service,
-// busctl missing, a timeout) are logged at most once per `repeat_after` each and do not stop the
-// others; the problem stays untold and is tried again on the next call. Errors: InvalidArgument
+// hearth-notify missing, a timeout) are logged at most once per `repeat_after` each and do not stop
+// the others; the problem stays untold and is tried again on the next call. Errors: InvalidArgument
 // without a state file; the state file could not be written (what was sent is then told again).
 // Costs nothing while nothing fails: no process is started and the state file is not rewritten
 // unless it changes.
@@ -113,6 +133,13 @@ std::string FixedNotificationTitle(std::string_view check_id,
 std::string NotificationBody(const CheckResult& check, bool markup,
                              const i18n::Catalog* catalog = nullptr, const Report* report = nullptr,
                              const std::string& deadline = "");
+// "Hearth: this PC's security checks" and, for "Show details", every check of `report` on one
+// line with its mark and summary, then the steps for `check` and where to get help, in the
+// language of `catalog`; plain text (hearth-notify escapes it for markup services), at most
+// ~2000 bytes.
+std::string DetailsTitle(const i18n::Catalog* catalog = nullptr);
+std::string DetailsBody(const Report& report, const CheckResult& check,
+                        const i18n::Catalog* catalog = nullptr, const std::string& deadline = "");
 // 16 hex digits naming "the same problem": the check id and the summary with every run of digits
 // replaced, so counts and ages that change from day to day ("pending for 9 days") do not make a
 // new problem, while different words do.

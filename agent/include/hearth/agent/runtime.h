@@ -47,6 +47,9 @@ class AgentRuntime {
 
   // The daemon's signalfd: long waits (uploads, check runs) end early when it becomes readable.
   void setInterruptFd(int fd);
+  // The person (uid) who asked for the next runChecks (`check-now`, a notification's "Check
+  // again"): they are told their problems again (NotifyOptions.asked_by). Cleared by runChecks.
+  void setAskedBy(std::optional<uint32_t> uid) { asked_by_ = uid; }
   const Enrollment& enrollment() const { return enrollment_; }
   // The server said this device is retired: nothing more is sent until `enroll` runs again.
   bool retired() const { return retired_; }
@@ -136,6 +139,7 @@ class AgentRuntime {
   std::optional<Policy> policy_;
   int64_t policy_version_ = 0;
   int interrupt_fd_ = -1;
+  std::optional<uint32_t> asked_by_;
   bool retired_ = false;
   std::optional<json::Value> last_full_;  // last full local result
   std::optional<json::Value> last_local_;

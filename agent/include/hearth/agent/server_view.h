@@ -33,8 +33,16 @@ std::string CheckedServerViewText(const std::string& text);
 std::string PersonDate(std::chrono::system_clock::time_point t);
 std::string PersonDate(std::chrono::system_clock::time_point t, const i18n::Catalog* catalog);
 
+// "Friday 12 December 14:03" in the PC's time zone (TZ, else /etc/localtime), with the year
+// ("Friday 12 December 2025, 14:03") when it is not the year of `now`; in the current language,
+// with `catalog` in its language: the times `hearth-agent status` shows.
+std::string PersonTime(std::chrono::system_clock::time_point t,
+                       std::chrono::system_clock::time_point now,
+                       const i18n::Catalog* catalog = nullptr);
+
 // The lines `hearth-agent status` prints for a view (ServerViewFromAck's shape): nothing when
-// `view` is not one.
-void PrintServerView(const json::Value& view, std::ostream& out);
+// `view` is not one. Deadlines and exemptions as PersonTime.
+void PrintServerView(const json::Value& view, std::ostream& out,
+                     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 }  // namespace hearth::agent

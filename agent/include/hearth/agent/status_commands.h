@@ -3,13 +3,16 @@
 // byte for byte).
 #pragma once
 
+#include <chrono>
 #include <iosfwd>
 #include <string>
 
 namespace hearth::agent {
 
-// Both return the process's exit code.
-int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, std::ostream& err);
+// Both return the process's exit code. `status` shows its times as PersonTime (server_view.h)
+// relative to `now`; --json keeps them as stored (RFC 3339).
+int PrintStatus(const std::string& state_dir, bool as_json, std::ostream& out, std::ostream& err,
+                std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 int PrintLastReport(const std::string& state_dir, std::ostream& out, std::ostream& err);
 // `show-report --pretty`: the same report as a person reads it, each field with what it means,
 // in the person's language (the values themselves as sent, in English).
