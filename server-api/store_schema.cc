@@ -565,6 +565,38 @@ CREATE INDEX devices_deadline ON devices(deadline);
     // provider); NULL for a session opened with a token.
     {18, "ALTER TABLE console_sessions ADD COLUMN subject TEXT",
      "ALTER TABLE console_sessions ADD COLUMN subject TEXT"},
+    // v19: feed cursors in commit order across servers (issue 18), PostgreSQL only (SQLite has
+    // one writer: its transactions commit in the order they draw cursors). A cursor drawn at
+    // insert let a consumer read cursor 11 (committed) before 10 (committed later by another
+    // server's transaction) and never see 10. Now every event's final cursor is drawn at commit:
+    // a deferred trigger takes a transaction-level advisory lock (held until the commit is
+    // visible), draws the next value of the same sequence, renumbers the row and writes its
+    // outbox deliveries (the trigger of v8 moves here, so deliveries carry the final cursor and
+    // their ids follow the commit order too). Cursors committed later are always higher. Only
+    // the last step of a commit that appends events waits for another's; no lock is taken while
+    // the transaction still takes others (no deadlock), and existing cursors stay as they are.
+    {19, "",
+     R"sql(
+CREATE FUNCTION hearth_events_commit_order() RETURNS trigger LANGUAGE plpgsql AS
+  $$DECLARE next_cursor BIGINT;
+  BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended('hearth.' || current_schema() || '.feed', 0));
+  next_cursor := nextval('events_cursor_seq');
+  UPDATE events SET "cursor" = next_cursor WHERE "cursor" = NEW."cursor";
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  INSERT INTO webhook_deliveries(webhook_id, event, event_cursor, created_at, next_at)
+  SELECT s.webhook_id, s.event, next_cursor, NEW.at, NEW.at FROM webhook_events s
+  WHERE s.event = CASE WHEN NEW.type <> 'verdict_changed' THEN NEW.type
+    WHEN NEW.to_verdict = 'fail' THEN 'check_failed'
+    WHEN NEW.from_verdict = 'fail' AND NEW.to_verdict = 'pass' THEN 'check_fixed' END;
+  RETURN NULL;
+  END$$;
+DROP TRIGGER events_webhook_outbox ON events;
+CREATE CONSTRAINT TRIGGER events_commit_order AFTER INSERT ON events
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hearth_events_commit_order();
+)sql"},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
