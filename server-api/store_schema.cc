@@ -57,6 +57,17 @@ CREATE INDEX console_sessions_token ON console_sessions(token_id);
 CREATE INDEX console_sessions_last_used ON console_sessions(last_used_at);
 )sql";
 
+// v20 (below): the same text in both dialects.
+constexpr const char* kOidcPendingSql = R"sql(
+CREATE TABLE oidc_pending (
+  id_hash TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  verifier TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE INDEX oidc_pending_created ON oidc_pending(created_at);
+)sql";
+
 // v17 (below): the same in both dialects, and on SQLite two indexes more. SQLite keeps a
 // device's latest result in its row, before the columns the counts by status read (pending,
 // deadline): counting read every overflow page (58 MB at 100,000 devices, 0.2 s warm);
@@ -597,6 +608,11 @@ DROP TRIGGER events_webhook_outbox ON events;
 CREATE CONSTRAINT TRIGGER events_commit_order AFTER INSERT ON events
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hearth_events_commit_order();
 )sql"},
+    // v20: OpenID Connect sign-ins in progress (issue 18), in the database so that the
+    // provider's answer may reach another server than the one that started the sign-in: the
+    // SHA-256 of the id in the browser's cookie, and state, nonce and PKCE verifier (live for
+    // ten minutes, used once).
+    {20, kOidcPendingSql, kOidcPendingSql},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
@@ -714,7 +730,7 @@ StatusOr<std::string> SqlStore::checkIntegrity() {
            {"schema_migrations", "enroll_secrets", "admin_tokens", "policies", "devices", "reports",
             "check_state", "events", "audit_log", "webhooks", "webhook_events",
             "webhook_deliveries", "fleet_pending", "exemptions", "history_changes",
-            "retention_horizon", "console_sessions", "status_daily"}) {
+            "retention_horizon", "console_sessions", "status_daily", "oidc_pending"}) {
         Poco::Int64 n = 0;
         session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
       }
