@@ -152,6 +152,10 @@ constexpr const char* kUsage =
     "  rotate device-ca                                   a new device CA issues certificates;\n"
     "                                                     the previous one is still accepted\n"
     "  rotate device-ca --finish                          stop accepting the previous device CA\n"
+    "  join --from DIR [--again]                          another server on the shared PostgreSQL\n"
+    "                                                     database: the keys and certificates of\n"
+    "                                                     DIR (a server's state directory); with\n"
+    "                                                     --again after a rotation there\n"
     "\n"
     "Admin commands (token, secret, policy set, device approve/reject/owner/owners-import/\n"
     "retire/level, exemption, webhook) are recorded in the audit log as cli:<unix user>; API\n"
@@ -194,6 +198,7 @@ int dispatch(const std::vector<std::string>& raw, const ServerCliEnvironment& en
   if (cmd == "backup") return CmdBackup(a, env, state_dir);
   if (cmd == "restore") return CmdRestore(a, env, state_dir);
   if (cmd == "rotate") return CmdRotate(a, env, state_dir);
+  if (cmd == "join") return CmdJoin(a, env, state_dir);
   if (cmd != "secret" && cmd != "token" && cmd != "policy" && cmd != "check-db" && cmd != "prune" &&
       cmd != "device" && cmd != "audit" && cmd != "webhook" && cmd != "report" &&
       cmd != "exemption") {

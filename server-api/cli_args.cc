@@ -95,6 +95,7 @@ constexpr FlagSpec kFlags[] = {
     {.name = "--finish", .kind = FlagKind::kSwitch},
     {.name = "--prepare", .kind = FlagKind::kSwitch},
     {.name = "--force", .kind = FlagKind::kSwitch},
+    {.name = "--again", .kind = FlagKind::kSwitch},
     {.name = "--passphrase",
      .kind = FlagKind::kRefused,
      .refusal = "a passphrase on the command line is visible to every local user; use "

@@ -88,4 +88,7 @@ int CmdPrune(const ParsedFlags& a, const ServerCliEnvironment& env, Store& store
 // cli_rotate.cc: rotate signing-key | server-cert | device-ca (keys only, then audited).
 int CmdRotate(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir);
 
+// cli_join.cc: join --from DIR [--again] (a shared PostgreSQL database only; audited).
+int CmdJoin(const ParsedFlags& a, const ServerCliEnvironment& env, const std::string& state_dir);
+
 }  // namespace hearth::server::cli

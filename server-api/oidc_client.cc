@@ -96,7 +96,8 @@ StatusOr<HttpAnswer> ProviderRequest(const std::string& url, const std::string* 
   return answer;
 }
 
-OidcClient::OidcClient(OidcSettings settings) : settings_(std::move(settings)) {}
+OidcClient::OidcClient(OidcSettings settings, Store& store)
+    : settings_(std::move(settings)), store_(store) {}
 
 StatusOr<ProviderMetadata> OidcClient::metadata() {
   {
@@ -142,22 +143,16 @@ StatusOr<json::Value> OidcClient::keys(bool refresh, TimePoint now) {
 StatusOr<LoginStart> OidcClient::begin(TimePoint now) {
   HEARTH_ASSIGN_OR_RETURN(ProviderMetadata m, metadata());
   HEARTH_ASSIGN_OR_RETURN(std::string pending_id, protocol::RandomHex(32));
-  Pending p;
+  OidcPendingRecord p;
   HEARTH_ASSIGN_OR_RETURN(p.state, protocol::RandomHex(32));
   HEARTH_ASSIGN_OR_RETURN(p.nonce, protocol::RandomHex(32));
   HEARTH_ASSIGN_OR_RETURN(p.verifier, protocol::RandomHex(48));  // 96 characters (43..128)
-  p.created = now;
+  p.created_at = now;
   std::string challenge = PkceChallenge(p.verifier);
-  {
-    std::lock_guard lock(mu_);
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      it = now - it->second.created >= kPendingLifetime ? pending_.erase(it) : std::next(it);
-    }
-    if (pending_.size() >= kMaxPending) {
-      return ResourceExhaustedError("too many sign-ins in progress; try again in a few minutes");
-    }
-    pending_[HashSecret(pending_id)] = p;
-  }
+  Status kept = store_.createOidcPending(HashSecret(pending_id), p, now - kPendingLifetime,
+                                         static_cast<int64_t>(kMaxPending));
+  if (kept.code() == StatusCode::kResourceExhausted) return kept;
+  if (!kept.ok()) return UnavailableError("the sign-in cannot be kept: " + kept.message());
   std::string url = m.authorization_endpoint;
   url += url.find('?') == std::string::npos ? '?' : '&';
   url += "response_type=code&client_id=" + FormEncode(settings_.client_id) +
@@ -206,19 +201,18 @@ StatusOr<std::string> OidcClient::exchange(const ProviderMetadata& m, const std:
 StatusOr<SignedIn> OidcClient::finish(const std::string& pending_id, const std::string& state,
                                       const std::string& code, TimePoint now,
                                       std::optional<IdToken>* refused) {
-  Pending p;
-  {
-    std::lock_guard lock(mu_);
-    auto it = pending_id.empty() ? pending_.end() : pending_.find(HashSecret(pending_id));
-    if (it == pending_.end()) {
-      return PermissionDeniedError(
-          "no sign-in in progress in this browser (the sign-in cookie is missing, or was used "
-          "already)");
-    }
-    p = it->second;
-    pending_.erase(it);  // used once, whatever happens next
+  auto taken = pending_id.empty() ? StatusOr<OidcPendingRecord>(NotFoundError("no cookie"))
+                                  : store_.takeOidcPending(HashSecret(pending_id));
+  if (!taken.ok() && taken.status().code() != StatusCode::kNotFound) {
+    return UnavailableError("the sign-in cannot be read: " + taken.status().message());
   }
-  if (now - p.created >= kPendingLifetime) {
+  if (!taken.ok()) {
+    return PermissionDeniedError(
+        "no sign-in in progress in this browser (the sign-in cookie is missing, or was used "
+        "already)");
+  }
+  const OidcPendingRecord& p = *taken;  // used once, whatever happens next
+  if (now - p.created_at >= kPendingLifetime) {
     return PermissionDeniedError("the sign-in took longer than 10 minutes; start again");
   }
   // Constant time is not needed: a wrong state ends this pending sign-in.

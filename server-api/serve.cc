@@ -188,7 +188,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
   if (options.oidc.enabled()) {
     // The provider is asked for its discovery document at the first sign-in, not here: a
     // provider that is down must not keep the server from starting.
-    context.oidc = std::make_unique<oidc::OidcClient>(options.oidc);
+    context.oidc = std::make_unique<oidc::OidcClient>(options.oidc, *context.store);
     log.info("console: single sign-on with " + options.oidc.issuer + " (client \"" +
              options.oidc.client_id + "\")");
   }

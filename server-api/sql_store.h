@@ -176,6 +176,9 @@ class SqlStore final : public Store {
   Status touchSession(const std::string& id_hash, TimePoint at) override;
   Status deleteSession(const std::string& id_hash, const AuditEntry* audit) override;
   StatusOr<int64_t> pruneSessions(TimePoint idle_before, TimePoint opened_before) override;
+  Status createOidcPending(const std::string& id_hash, const OidcPendingRecord& pending,
+                           TimePoint expired_before, int64_t max) override;
+  StatusOr<OidcPendingRecord> takeOidcPending(const std::string& id_hash) override;
 
  private:
   // The ingest hot path: statements prepared once per connection and re-executed with their

@@ -57,6 +57,17 @@ CREATE INDEX console_sessions_token ON console_sessions(token_id);
 CREATE INDEX console_sessions_last_used ON console_sessions(last_used_at);
 )sql";
 
+// v20 (below): the same text in both dialects.
+constexpr const char* kOidcPendingSql = R"sql(
+CREATE TABLE oidc_pending (
+  id_hash TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  verifier TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE INDEX oidc_pending_created ON oidc_pending(created_at);
+)sql";
+
 // v17 (below): the same in both dialects, and on SQLite two indexes more. SQLite keeps a
 // device's latest result in its row, before the columns the counts by status read (pending,
 // deadline): counting read every overflow page (58 MB at 100,000 devices, 0.2 s warm);
@@ -565,6 +576,43 @@ CREATE INDEX devices_deadline ON devices(deadline);
     // provider); NULL for a session opened with a token.
     {18, "ALTER TABLE console_sessions ADD COLUMN subject TEXT",
      "ALTER TABLE console_sessions ADD COLUMN subject TEXT"},
+    // v19: feed cursors in commit order across servers (issue 18), PostgreSQL only (SQLite has
+    // one writer: its transactions commit in the order they draw cursors). A cursor drawn at
+    // insert let a consumer read cursor 11 (committed) before 10 (committed later by another
+    // server's transaction) and never see 10. Now every event's final cursor is drawn at commit:
+    // a deferred trigger takes a transaction-level advisory lock (held until the commit is
+    // visible), draws the next value of the same sequence, renumbers the row and writes its
+    // outbox deliveries (the trigger of v8 moves here, so deliveries carry the final cursor and
+    // their ids follow the commit order too). Cursors committed later are always higher. Only
+    // the last step of a commit that appends events waits for another's; no lock is taken while
+    // the transaction still takes others (no deadlock), and existing cursors stay as they are.
+    {19, "",
+     R"sql(
+CREATE FUNCTION hearth_events_commit_order() RETURNS trigger LANGUAGE plpgsql AS
+  $$DECLARE next_cursor BIGINT;
+  BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended('hearth.' || current_schema() || '.feed', 0));
+  next_cursor := nextval('events_cursor_seq');
+  UPDATE events SET "cursor" = next_cursor WHERE "cursor" = NEW."cursor";
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  INSERT INTO webhook_deliveries(webhook_id, event, event_cursor, created_at, next_at)
+  SELECT s.webhook_id, s.event, next_cursor, NEW.at, NEW.at FROM webhook_events s
+  WHERE s.event = CASE WHEN NEW.type <> 'verdict_changed' THEN NEW.type
+    WHEN NEW.to_verdict = 'fail' THEN 'check_failed'
+    WHEN NEW.from_verdict = 'fail' AND NEW.to_verdict = 'pass' THEN 'check_fixed' END;
+  RETURN NULL;
+  END$$;
+DROP TRIGGER events_webhook_outbox ON events;
+CREATE CONSTRAINT TRIGGER events_commit_order AFTER INSERT ON events
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hearth_events_commit_order();
+)sql"},
+    // v20: OpenID Connect sign-ins in progress (issue 18), in the database so that the
+    // provider's answer may reach another server than the one that started the sign-in: the
+    // SHA-256 of the id in the browser's cookie, and state, nonce and PKCE verifier (live for
+    // ten minutes, used once).
+    {20, kOidcPendingSql, kOidcPendingSql},
 };
 
 // Splits a migration script into statements at semicolons, except inside `$$ ... $$` (a
@@ -682,7 +730,7 @@ StatusOr<std::string> SqlStore::checkIntegrity() {
            {"schema_migrations", "enroll_secrets", "admin_tokens", "policies", "devices", "reports",
             "check_state", "events", "audit_log", "webhooks", "webhook_events",
             "webhook_deliveries", "fleet_pending", "exemptions", "history_changes",
-            "retention_horizon", "console_sessions", "status_daily"}) {
+            "retention_horizon", "console_sessions", "status_daily", "oidc_pending"}) {
         Poco::Int64 n = 0;
         session << std::string("SELECT COUNT(*) FROM ") + table, into(n), now;
       }

@@ -1,6 +1,7 @@
 // The SQL store's IT console sessions (issue 15, schema 16): kept by the SHA-256 of their id,
 // with the token they were opened with (or, opened with OpenID Connect, token 0 and the subject:
-// schema 18), shared by every server on the database.
+// schema 18), shared by every server on the database; and the OpenID Connect sign-ins in
+// progress (schema 20), so that the provider's answer may reach any server.
 #include <string>
 #include <vector>
 
@@ -103,6 +104,53 @@ StatusOr<int64_t> SqlStore::pruneSessions(TimePoint idle_before, TimePoint opene
   });
   if (!s.ok()) return s;
   return deleted;
+}
+
+Status SqlStore::createOidcPending(const std::string& id_hash, const OidcPendingRecord& pending,
+                                   TimePoint expired_before, int64_t max) {
+  return db_.transaction("start a single sign-on", [&]() -> Status {
+    std::string hash = id_hash, state = pending.state, nonce = pending.nonce,
+                verifier = pending.verifier, created = fmt(pending.created_at),
+                expired = fmt(expired_before);
+    db_.exec("DELETE FROM oidc_pending WHERE created_at < ?",
+             [&](Statement& st) { st, use(expired); });
+    Poco::Int64 n = 0;
+    db_.exec("SELECT COUNT(*) FROM oidc_pending", [&](Statement& st) { st, into(n); });
+    if (n >= max) {
+      return ResourceExhaustedError("too many sign-ins in progress; try again in a few minutes");
+    }
+    db_.exec(
+        "INSERT INTO oidc_pending(id_hash, state, nonce, verifier, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [&](Statement& st) { st, use(hash), use(state), use(nonce), use(verifier), use(created); });
+    return OkStatus();
+  });
+}
+
+StatusOr<OidcPendingRecord> SqlStore::takeOidcPending(const std::string& id_hash) {
+  std::optional<OidcPendingRecord> taken;
+  Status s = db_.transaction("finish a single sign-on", [&]() -> Status {
+    std::string hash = id_hash;
+    std::vector<std::string> state, nonce, verifier, created;
+    db_.exec("SELECT state, nonce, verifier, created_at FROM oidc_pending WHERE id_hash = ?",
+             [&](Statement& st) {
+               st, use(hash), into(state), into(nonce), into(verifier), into(created);
+             });
+    // The row's deletion decides: two servers given one answer at once both read it, and only
+    // the one whose DELETE removed it goes on (the other's waits for that commit, then finds
+    // nothing).
+    size_t n = db_.exec("DELETE FROM oidc_pending WHERE id_hash = ?",
+                        [&](Statement& st) { st, use(hash); });
+    if (n == 0 || state.empty()) return OkStatus();
+    taken = OidcPendingRecord{.state = state[0],
+                              .nonce = nonce[0],
+                              .verifier = verifier[0],
+                              .created_at = parseTime(created[0])};
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!taken) return NotFoundError("no such sign-in in progress");
+  return *taken;
 }
 
 }  // namespace hearth::server::sql

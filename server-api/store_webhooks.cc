@@ -1,6 +1,7 @@
 // The SQL store's webhooks: the webhooks and their event types, the outbox (written by the
-// trigger of migration 8 with each feed event) read as the first due delivery of each webhook
-// and claimed, attempts recorded, the delivery log, and its retention.
+// trigger of migration 8 with each feed event; on PostgreSQL at commit, migration 19) read as the
+// first due delivery of each webhook and claimed, attempts recorded, the delivery log, and its
+// retention.
 #include <algorithm>
 #include <limits>
 #include <optional>

@@ -24,6 +24,7 @@
 #include "support/curl_cli.h"
 #include "support/files.h"
 #include "support/https_client.h"
+#include "support/pg_schema.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -340,6 +341,70 @@ TEST_F(ConsoleBrowserTest, OidcSignInGivesTheClaimsRoleAndRefusesTheRest) {
                                        kTestDir + "/oidc.test.mjs"});
   std::cout << baseline.out;
   EXPECT_EQ(baseline.exit_code, 0) << baseline.err << "\nserver log:\n" << ReadFile(post_log);
+}
+
+// Several servers behind a load balancer (issue 18): the sign-in in progress is kept in the
+// database, so a sign-in started on one server finishes on another (the one the provider's
+// redirect URI names, as a balancer may send the browser back elsewhere), and its answer
+// replayed is refused on both. Two servers on one PostgreSQL (HEARTH_TEST_PG_URI) with the same
+// state directory; no browser needed (oidc.test.mjs, HEARTH_OIDC_MODE=two-servers).
+TEST_F(ConsoleBrowserTest, OidcSignInStartedOnOneServerFinishesOnAnother) {
+  testing::PostgresSchema pg("oidc_cluster");
+  if (pg.uri().empty()) GTEST_SKIP() << "HEARTH_TEST_PG_URI not set: no PostgreSQL server";
+  testing::TestServer a(dir_.path() + "/cluster", pg.uri());
+  testing::TestServer b(dir_.path() + "/cluster", pg.uri());
+  auto init = a.init();
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  std::string log_a = dir_.path() + "/a.log", log_b = dir_.path() + "/b.log";
+  // Their admin ports first (the redirect URI names b's), then again with single sign-on.
+  ASSERT_TRUE(a.serve(log_a)) << ReadFile(log_a);
+  ASSERT_TRUE(b.serve(log_b)) << ReadFile(log_b);
+  std::string admin_a = a.address("admin"), admin_b = b.address("admin");
+  const std::string secret = "a-test-client-secret-0123456789";
+  testing::ServerProcess provider(
+      {"/usr/bin/env", "HEARTH_OIDC_CLIENT_ID=hearth-console",
+       "HEARTH_OIDC_CLIENT_SECRET=" + secret, kNode, kTestDir + "/oidc_provider.mjs"},
+      dir_.path() + "/provider.log");
+  ASSERT_TRUE(provider.started()) << ReadFile(dir_.path() + "/provider.log");
+  std::string issuer = "http://" + provider.address("provider");
+  std::string redirect = "https://" + admin_b + "/login/oidc/callback";
+  auto configured = testing::RunProcess({"/usr/bin/curl", "-sS", "-o", "/dev/null", "-w",
+                                         "%{http_code}", "--data-urlencode",
+                                         "redirect_uri=" + redirect, issuer + "/test/client"});
+  ASSERT_EQ(Trimmed(configured.out), "204") << configured.err;
+  std::string secret_file = dir_.path() + "/oidc-secret";
+  ASSERT_TRUE(testing::WriteFile(secret_file, secret + "\n"));
+  ASSERT_EQ(::chmod(secret_file.c_str(), 0600), 0);
+  std::vector<std::string> oidc = {"--oidc-issuer",
+                                   issuer,
+                                   "--oidc-client-id",
+                                   "hearth-console",
+                                   "--oidc-client-secret-file",
+                                   secret_file,
+                                   "--oidc-redirect-uri",
+                                   redirect,
+                                   "--oidc-scopes",
+                                   "openid profile groups",
+                                   "--oidc-role-claim",
+                                   "groups",
+                                   "--oidc-admin-values",
+                                   "hearth-admins",
+                                   "--oidc-read-values",
+                                   "hearth-readers"};
+  ASSERT_TRUE(a.serve(log_a, {.admin_listen = admin_a, .extra = oidc})) << ReadFile(log_a);
+  ASSERT_TRUE(b.serve(log_b, {.admin_listen = admin_b, .extra = oidc})) << ReadFile(log_b);
+
+  auto run = testing::RunProcess(
+      {"/usr/bin/env", "HEARTH_CONSOLE_URL=https://" + admin_a,
+       "HEARTH_CALLBACK_URL=https://" + admin_b, "HEARTH_OUT=" + dir_.path() + "/out",
+       "HEARTH_OIDC_MODE=two-servers", "NODE_EXTRA_CA_CERTS=" + a.caFile(), kNode,
+       kTestDir + "/oidc.test.mjs"});
+  std::cout << run.out;
+  EXPECT_EQ(run.exit_code, 0) << run.err << "\nserver a:\n"
+                              << ReadFile(log_a) << "\nserver b:\n"
+                              << ReadFile(log_b);
+  a.stop();
+  b.stop();
 }
 
 }  // namespace

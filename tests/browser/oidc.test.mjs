@@ -10,6 +10,9 @@
 // without the sign-in cookie, a replayed callback, a used code with a new sign-in, and a code
 // swapped into another sign-in (its PKCE verifier and nonce) are all refused.
 // HEARTH_OIDC_MODE=baseline runs only one code flow by plain requests.
+// HEARTH_OIDC_MODE=two-servers (HEARTH_CALLBACK_URL: another server on the same database, the
+// one the client's redirect URI names) starts the sign-in at HEARTH_CONSOLE_URL and finishes it
+// on the other server, as a load balancer may send the browser; replays are refused on both.
 // Prints one line per step; exits non-zero at the first failure.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -93,7 +96,7 @@ async function request(jar, target, init = {}) {
 
 // Starts a sign-in at hearth-server and logs in at the provider as `login`; the callback URL the
 // provider sends the browser to (not yet followed), with the jar holding the sign-in cookie.
-async function codeFor(jar, login) {
+async function codeFor(jar, login, back = url) {
   let r = await request(jar, `${url}/login/oidc`);
   assert.equal(r.status, 303, 'GET /login/oidc redirects to the provider');
   assert.ok(jar.has(url, 'hearth_oidc'), 'the sign-in cookie is set');
@@ -103,7 +106,7 @@ async function codeFor(jar, login) {
   // The provider: its login interaction, then back to its authorization endpoint.
   r = await request(jar, r.location);
   for (let i = 0; i < 10 && r.status >= 300 && r.status < 400; i++) {
-    if (r.location.startsWith(url)) return r.location;
+    if (r.location.startsWith(back)) return r.location;
     if (r.location.includes('/interaction/')) {
       const page = await request(jar, r.location);
       assert.equal(page.status, 200, 'the provider shows its login page');
@@ -116,7 +119,7 @@ async function codeFor(jar, login) {
     }
     r = await request(jar, r.location);
   }
-  assert.ok(r.location && r.location.startsWith(url), `the provider sends back to hearth (${r.status} ${r.body.slice(0, 200)})`);
+  assert.ok(r.location && r.location.startsWith(back), `the provider sends back to hearth (${r.status} ${r.body.slice(0, 200)})`);
   return r.location;
 }
 
@@ -131,6 +134,43 @@ if (process.env.HEARTH_OIDC_MODE === 'baseline') {
   assert.equal(r.status, 303, `signed in: ${r.body.slice(0, 200)}`);
   assert.ok(jar.has(url, 'hearth_session'));
   console.log('oidc baseline: passed');
+  process.exit(0);
+}
+
+if (process.env.HEARTH_OIDC_MODE === 'two-servers') {
+  const other = process.env.HEARTH_CALLBACK_URL;
+  if (!other) throw new Error('HEARTH_CALLBACK_URL must be set');
+  // A browser sends a host's cookies to every port of it; the jar keeps them by host and port.
+  const carry = (jar, from, to) => {
+    const value = jar.cookies.get(`${new URL(from).host} hearth_oidc`);
+    if (value) jar.cookies.set(`${new URL(to).host} hearth_oidc`, value);
+  };
+  step('two servers: a sign-in started on one finishes on the other');
+  const jar = new Jar();
+  const callback = await codeFor(jar, 'alice', other);
+  carry(jar, url, other);
+  let r = await request(jar, callback);
+  assert.equal(r.status, 303, `signed in on the other server: ${r.body.slice(0, 300)}`);
+  assert.ok(jar.has(other, 'hearth_session'));
+  step('two servers: the session is good on both');
+  const session = jar.cookies.get(`${new URL(other).host} hearth_session`);
+  for (const base of [url, other]) {
+    const me = await fetch(`${base}/api/v1/session`, { headers: { cookie: `hearth_session=${session}` } });
+    assert.equal(me.status, 200, `${base}: the session`);
+    assert.equal((await me.json()).role, 'admin');
+  }
+  step('two servers: the same answer again is refused on either server');
+  for (const base of [other, url]) {
+    const replay = new URL(callback);
+    const target = new URL(base);
+    replay.host = target.host;
+    if (base !== url) carry(jar, url, base);  // the sign-in cookie as the browser still has it
+    assert.ok(jar.has(base, 'hearth_oidc'));
+    r = await request(jar, replay.href);
+    assert.equal(r.status, 401, `${base}: a replayed answer`);
+    assert.ok(marked(r, 'oidc-failed'));
+  }
+  console.log('oidc two servers: passed');
   process.exit(0);
 }
 

@@ -6,8 +6,12 @@
 # - The fault-injection tests (hearth_fault_TESTS): integration and fault (`ctest -L fault`).
 # - The cluster test (issue 18: two servers on PostgreSQL behind HAProxy): integration and
 #   cluster (`ctest -L cluster`), not programs (it needs PostgreSQL and HAProxy, and kills a server).
+#   `hearth-server join` (ClusterJoinTest: two servers on PostgreSQL, no HAProxy): cluster and
+#   programs too (the sanitizer pass runs it against the sanitized server).
 foreach(test IN LISTS hearth_integration_TESTS)
-  if(test MATCHES "ClusterTest")
+  if(test MATCHES "ClusterJoinTest")
+    set_tests_properties("${test}" PROPERTIES LABELS "integration;cluster;programs")
+  elseif(test MATCHES "ClusterTest")
     set_tests_properties("${test}" PROPERTIES LABELS "integration;cluster")
   else()
     set_tests_properties("${test}" PROPERTIES LABELS "integration;programs")

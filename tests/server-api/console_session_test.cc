@@ -245,6 +245,39 @@ TEST_P(ConsoleSessionTest, OidcSessionHasNoTokenAndIsAuditedWithItsSubject) {
   EXPECT_EQ(OpenOidcSession(*store_, who, t0_).status().code(), StatusCode::kInvalidArgument);
 }
 
+// Single sign-on behind a load balancer (issue 18): a sign-in started on one server is finished
+// on another (the provider sends the browser back to the balancer's address), exactly once
+// across the servers; sign-ins past their lifetime go, and a flood of them is bounded.
+TEST_P(ConsoleSessionTest, AnOidcSignInStartedOnOneServerIsTakenOnceOnAnyServer) {
+  auto other = server::OpenStore(uri_);  // the second server (on SQLite: the same file)
+  ASSERT_TRUE(other.ok()) << other.status().toString();
+  OidcPendingRecord p{.state = std::string(64, 's'),
+                      .nonce = std::string(64, 'n'),
+                      .verifier = std::string(96, 'v'),
+                      .created_at = t0_};
+  ASSERT_TRUE(store_->createOidcPending(HashSecret("pending-a"), p, t0_ - minutes(10), 100).ok());
+  auto taken = (*other)->takeOidcPending(HashSecret("pending-a"));
+  ASSERT_TRUE(taken.ok()) << taken.status().toString();
+  EXPECT_EQ(taken->state, p.state);
+  EXPECT_EQ(taken->nonce, p.nonce);
+  EXPECT_EQ(taken->verifier, p.verifier);
+  EXPECT_EQ(taken->created_at, t0_);
+  // Replayed, on either server: gone.
+  EXPECT_EQ((*other)->takeOidcPending(HashSecret("pending-a")).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_->takeOidcPending(HashSecret("pending-a")).status().code(),
+            StatusCode::kNotFound);
+  // A sign-in older than the lifetime is deleted when the next starts; at most `max` at once.
+  ASSERT_TRUE(store_->createOidcPending(HashSecret("old"), p, t0_ - minutes(10), 2).ok());
+  p.created_at = t0_ + minutes(11);
+  ASSERT_TRUE(store_->createOidcPending(HashSecret("new-1"), p, t0_ + minutes(1), 2).ok());
+  EXPECT_EQ((*other)->takeOidcPending(HashSecret("old")).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE((*other)->createOidcPending(HashSecret("new-2"), p, t0_ + minutes(1), 2).ok());
+  EXPECT_EQ(store_->createOidcPending(HashSecret("new-3"), p, t0_ + minutes(1), 2).code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_TRUE(store_->takeOidcPending(HashSecret("new-2")).ok());
+}
+
 TEST(ConsoleSessionCookieTest, CookieAttributesAndCsrf) {
   std::string id(64, 'a');
   EXPECT_EQ(SessionCookie(id),

@@ -1,7 +1,8 @@
 // The console's OpenID Connect relying party (issue 15): discovery and the provider's keys
 // (fetched with libcurl, bounded, cached), the sign-ins in progress (state, nonce and PKCE
-// verifier kept here, bound to a cookie of the browser that started them), and the code
-// exchange with the ID token's verification. Thread-safe.
+// verifier, bound to a cookie of the browser that started them: in the database, so that the
+// provider's answer may reach any server on it), and the code exchange with the ID token's
+// verification. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,7 @@
 
 #include "hearth/json.h"
 #include "hearth/server/oidc.h"
+#include "hearth/server/store.h"
 #include "hearth/status.h"
 
 namespace hearth::server::oidc {
@@ -45,22 +47,23 @@ struct SignedIn {
 
 class OidcClient {
  public:
-  explicit OidcClient(OidcSettings settings);
+  // `store` keeps the sign-ins in progress (it outlives the client).
+  OidcClient(OidcSettings settings, Store& store);
 
   const OidcSettings& settings() const { return settings_; }
 
   // Starts a sign-in at `now`: a new state, nonce and PKCE verifier kept for kPendingLifetime
   // under a new pending id. Unavailable when the provider's discovery document cannot be had
   // (or is wrong: the reason says why); ResourceExhausted beyond kMaxPending sign-ins in
-  // progress.
+  // progress; Unavailable when the database cannot keep it.
   StatusOr<LoginStart> begin(TimePoint now);
 
   // Finishes the sign-in of the browser with `pending_id` that the provider sent back with
   // `state` and `code` (each pending sign-in is used once, whatever the outcome). Errors:
   // PermissionDenied (no such sign-in, expired, state mismatch, the provider refused the code,
   // the ID token is not valid: the reason says which); FailedPrecondition "no role" with the
-  // token (in `refused`) when the role claim gives no role; Unavailable when the provider cannot
-  // be reached.
+  // token (in `refused`) when the role claim gives no role; Unavailable when the provider (or
+  // the database) cannot be reached.
   StatusOr<SignedIn> finish(const std::string& pending_id, const std::string& state,
                             const std::string& code, TimePoint now,
                             std::optional<IdToken>* refused = nullptr);
@@ -71,22 +74,17 @@ class OidcClient {
   static constexpr std::chrono::seconds kJwksRefreshEvery{30};
 
  private:
-  struct Pending {
-    std::string state, nonce, verifier;
-    TimePoint created;
-  };
-
   StatusOr<ProviderMetadata> metadata();
   StatusOr<json::Value> keys(bool refresh, TimePoint now);
   StatusOr<std::string> exchange(const ProviderMetadata& m, const std::string& code,
                                  const std::string& verifier);
 
   const OidcSettings settings_;
+  Store& store_;
   std::mutex mu_;
   std::optional<ProviderMetadata> metadata_;  // once fetched and valid
   std::optional<json::Value> jwks_;
   TimePoint jwks_fetched_{};
-  std::map<std::string, Pending> pending_;  // by SHA-256 of the pending id
 };
 
 }  // namespace hearth::server::oidc

@@ -119,6 +119,18 @@ Status RollOverDeviceCa(const std::string& state_dir, TimePoint now);
 Status FinishDeviceCaRollover(const std::string& state_dir);
 Status RecoverDeviceCaRollover(const std::string& state_dir);
 
+// `join` (state_join.cc): another server of a cluster on one PostgreSQL database. Copies every
+// regular file at the top of the state directory `from` (an existing server's, or a copy of it:
+// keys, certificates, the rotation state, the first admin token and enrolment secret) into
+// `to`, each with its mode, written durably; not the SQLite database. `to` must be new or hold
+// no server's files, unless `again` (after a rotation on the server the files come from): then
+// they replace the files of `to`, and files `from` no longer has are deleted. The keys of `from`
+// must load (FailedPrecondition naming the problem), and do in `to` after the copy.
+struct JoinResult {
+  std::vector<std::string> copied, removed;  // file names
+};
+StatusOr<JoinResult> JoinServerState(const std::string& from, const std::string& to, bool again);
+
 // Secrets and tokens: random, prefixed so they are recognisable in a leaked paste ("hes_",
 // "hat_"); only their SHA-256 is stored.
 StatusOr<std::string> NewSecret(const std::string& prefix);

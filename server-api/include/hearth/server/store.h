@@ -59,6 +59,15 @@ struct SessionRecord {
   TimePoint last_used_at;
 };
 
+// An OpenID Connect sign-in in progress (oidc_client.h), kept by the SHA-256 of the id in the
+// browser's sign-in cookie: what the provider's answer is checked against.
+struct OidcPendingRecord {
+  std::string state;
+  std::string nonce;
+  std::string verifier;  // the PKCE code verifier
+  TimePoint created_at;
+};
+
 struct PolicyRecord {
   std::string level;
   int64_t version = 0;
@@ -624,6 +633,16 @@ class Store {
   // Deletes the sessions last used before `idle_before` or opened before `opened_before`; how
   // many.
   virtual StatusOr<int64_t> pruneSessions(TimePoint idle_before, TimePoint opened_before) = 0;
+
+  // OpenID Connect sign-ins in progress (store_sessions.cc, schema 20), by the SHA-256 of their
+  // id, in the database so that the provider may send the browser back to any server.
+  // createOidcPending first deletes those created before `expired_before`, then stores this
+  // one; ResourceExhausted when `max` are in progress already.
+  virtual Status createOidcPending(const std::string& id_hash, const OidcPendingRecord& pending,
+                                   TimePoint expired_before, int64_t max) = 0;
+  // Reads and deletes the sign-in (each is used once, whichever server its answer reaches).
+  // NotFound when there is none (never made, expired and deleted, or taken already).
+  virtual StatusOr<OidcPendingRecord> takeOidcPending(const std::string& id_hash) = 0;
 };
 
 // Converts "postgresql://user:pass@host:port/db?sslmode=require" (percent-encoded parts) to a
