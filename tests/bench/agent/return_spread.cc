@@ -10,7 +10,12 @@
 // serves (at most `--slots`: its worker threads plus its queue, 16 + 64 by default); an agent
 // arriving when all slots are taken is answered 503 with `Retry-After: --retry-after` (what
 // hearth-server's overload responder sends), or, with `--no-retry-after`, 503 without it. An
-// admitted agent delivers its whole spool on its connection and is done.
+// admitted agent delivers its whole spool on its connection and is done. The overload answer has a
+// price too (a TLS handshake on the server's two overload threads): beyond `--overload-answers`
+// a second, a connection is closed unanswered, which the agent takes as a network failure.
+// `--retry-after-backlog 1` models a server that is not built (a proposal): its Retry-After is the
+// time it needs for the agents it has turned away and not yet served (their number divided by
+// the agents it serves a second, drain / spooled), at least `--retry-after`.
 //
 // Prints, per outage length: the agents' arrivals (connections) in the busiest second after the
 // server is back, the 503 answers, when the last spool was empty, and how long the fleet's
@@ -33,6 +38,8 @@ using hearth::agent::PostResult;
 constexpr const char* kUsage =
     "usage: hearth_return_spread_bench [--agents 10000] [--spooled 24] [--drain 1000]\n"
     "                                  [--slots 80] [--retry-after 5] [--no-retry-after 0|1]\n"
+    "                                  [--overload-answers 200] (503 answers/s at most)\n"
+    "                                  [--retry-after-backlog 0|1] (a proposal, see above)\n"
     "                                  [--outages 28800,600,60] (seconds, comma-separated)\n";
 
 struct Outcome {
@@ -42,10 +49,11 @@ struct Outcome {
   int64_t answered_503 = 0;  // overload answers
   double drained_at = 0;     // when the last agent's spool was empty (s after the return)
   int peak_503_second = 0;   // 503 answers in the busiest second
+  int64_t closed = 0;        // connections closed unanswered (the overload threads were full)
 };
 
 Outcome Simulate(int agents, int spooled, double drain, int slots, int retry_after,
-                 double outage_s) {
+                 int overload_answers, bool backlog, double outage_s) {
   std::vector<Backoff> backoff;
   std::vector<double> next(static_cast<size_t>(agents));  // next attempt, s after the return
   backoff.reserve(static_cast<size_t>(agents));
@@ -71,6 +79,8 @@ Outcome Simulate(int agents, int spooled, double drain, int slots, int retry_aft
   busy.http_status = 503;
   busy.retry_after_seconds = retry_after;  // -1: none sent
   int done = 0;
+  std::vector<char> turned_away(static_cast<size_t>(agents), 0);
+  int backlog_agents = 0;  // turned away and not served since
   // Agents in order of their next attempt.
   std::multimap<double, int> waiting;
   for (int i = 0; i < agents; ++i) waiting.emplace(next[static_cast<size_t>(i)], i);
@@ -84,9 +94,26 @@ Outcome Simulate(int agents, int spooled, double drain, int slots, int retry_aft
       ++arrivals[static_cast<int>(at)];
       if (static_cast<int>(active.size()) < slots) {
         active.push_back(i);
+        if (turned_away[static_cast<size_t>(i)] != 0) {
+          turned_away[static_cast<size_t>(i)] = 0;
+          --backlog_agents;
+        }
+      } else if (overloads[static_cast<int>(at)] >= overload_answers) {
+        ++out.closed;
+        double wait =
+            static_cast<double>(backoff[static_cast<size_t>(i)].onFailure(refused).count()) / 1000;
+        waiting.emplace(at + wait, i);
       } else {
         ++out.answered_503;
         ++overloads[static_cast<int>(at)];
+        if (turned_away[static_cast<size_t>(i)] == 0) {
+          turned_away[static_cast<size_t>(i)] = 1;
+          ++backlog_agents;
+        }
+        if (backlog && retry_after >= 0) {
+          busy.retry_after_seconds = std::max<long>(
+              retry_after, static_cast<long>(backlog_agents * spooled / drain + 0.5));
+        }
         double wait =
             static_cast<double>(backoff[static_cast<size_t>(i)].onFailure(busy).count()) / 1000;
         waiting.emplace(at + wait, i);
@@ -128,10 +155,11 @@ Outcome Simulate(int agents, int spooled, double drain, int slots, int retry_aft
 int main(int argc, char** argv) {
   using hearth::bench::Flag;
   using hearth::bench::WholeIn;
-  if (auto rc = hearth::bench::CheckFlags(argc, argv,
-                                          {"--agents", "--spooled", "--drain", "--slots",
-                                           "--retry-after", "--no-retry-after", "--outages"},
-                                          kUsage)) {
+  if (auto rc = hearth::bench::CheckFlags(
+          argc, argv,
+          {"--agents", "--spooled", "--drain", "--slots", "--retry-after", "--no-retry-after",
+           "--outages", "--overload-answers", "--retry-after-backlog"},
+          kUsage)) {
     return *rc;
   }
   auto agents = WholeIn(Flag(argc, argv, "--agents", "10000"), 1, 10000000);
@@ -140,6 +168,8 @@ int main(int argc, char** argv) {
   auto slots = WholeIn(Flag(argc, argv, "--slots", "80"), 1, 1000000);
   auto retry_after = WholeIn(Flag(argc, argv, "--retry-after", "5"), 0, 3600);
   auto no_retry_after = WholeIn(Flag(argc, argv, "--no-retry-after", "0"), 0, 1);
+  auto overload_answers = WholeIn(Flag(argc, argv, "--overload-answers", "200"), 0, 10000000);
+  auto backlog = WholeIn(Flag(argc, argv, "--retry-after-backlog", "0"), 0, 1);
   std::vector<int> outages;
   {
     std::string list = Flag(argc, argv, "--outages", "28800,600,60");
@@ -155,23 +185,26 @@ int main(int argc, char** argv) {
       pos = comma + 1;
     }
   }
-  if (!agents || !spooled || !drain || !slots || !retry_after || !no_retry_after) {
+  if (!agents || !spooled || !drain || !slots || !retry_after || !no_retry_after ||
+      !overload_answers || !backlog) {
     std::fprintf(stderr, "a value out of range\n%s", kUsage);
     return 2;
   }
   const int ra = *no_retry_after ? -1 : *retry_after;
   std::printf(
       "%d agents x %d spooled reports; server drains %d reports/s over %d slots; "
-      "overload answer 503 %s\n",
+      "overload answer 503 %s%s, at most %d a second\n",
       *agents, *spooled, *drain, *slots,
-      ra < 0 ? "without Retry-After" : ("with Retry-After: " + std::to_string(ra)).c_str());
-  std::printf("%10s %16s %14s %12s %14s %12s %12s\n", "outage s", "peak arrivals/s", "(at second)",
-              "first second", "503 answers", "peak 503/s", "drained at s");
+      ra < 0 ? "without Retry-After" : ("with Retry-After: " + std::to_string(ra)).c_str(),
+      *backlog != 0 && ra >= 0 ? " or its backlog's time if longer" : "", *overload_answers);
+  std::printf("%10s %16s %12s %12s %12s %12s %12s %12s\n", "outage s", "peak arrivals/s",
+              "(at second)", "first second", "503 answers", "peak 503/s", "closed", "drained at s");
   for (int o : outages) {
-    Outcome r = Simulate(*agents, *spooled, *drain, *slots, ra, o);
-    std::printf("%10d %16d %14d %12d %14lld %12d %12.0f\n", o, r.peak_arrivals, r.peak_arrivals_at,
-                r.first_second, static_cast<long long>(r.answered_503), r.peak_503_second,
-                r.drained_at);
+    Outcome r =
+        Simulate(*agents, *spooled, *drain, *slots, ra, *overload_answers, *backlog != 0, o);
+    std::printf("%10d %16d %12d %12d %12lld %12d %12lld %12.0f\n", o, r.peak_arrivals,
+                r.peak_arrivals_at, r.first_second, static_cast<long long>(r.answered_503),
+                r.peak_503_second, static_cast<long long>(r.closed), r.drained_at);
   }
   std::printf("(the server alone needs %.0f s for all spooled reports at its drain rate)\n",
               static_cast<double>(*agents) * *spooled / *drain);
