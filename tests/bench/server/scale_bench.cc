@@ -33,6 +33,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -44,6 +45,7 @@
 
 #include "bench_util.h"
 #include "fleet_seed.h"
+#include "haproxy_front.h"
 #include "hearth/agent/backoff.h"
 #include "hearth/protocol/crypto.h"
 #include "support/files.h"
@@ -63,10 +65,12 @@ constexpr const char* kUsage =
     "                          [--policy-fetches 2000] [--flush-agents 10000] [--spooled 24]\n"
     "                          [--connections 32] [--queries 200] [--outage-hours 8]\n"
     "                          [--seed-connections 1 (SQLite) / 4 (PostgreSQL)]\n"
+    "                          [--haproxy /usr/sbin/haproxy [--haproxy-config FILE]]\n"
     "  --database URI     PostgreSQL (an empty database); default SQLite in a temporary dir\n"
     "  --enrol-sample S   devices enrolled over HTTPS; the other devices are seeded in-process\n"
     "                     (keys, device-CA certificates, Store::enrollDevice, a first report)\n"
-    "  --steady-reports M reports in the steady round, one per device, over the whole fleet\n";
+    "  --steady-reports M reports in the steady round, one per device, over the whole fleet\n"
+    "  --haproxy BIN      two servers on the --database behind HAProxy (packaging/haproxy)\n";
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
@@ -261,13 +265,20 @@ int main(int argc, char** argv) {
           argc, argv,
           {"--server", "--database", "--devices", "--enrol-sample", "--steady-reports",
            "--policy-fetches", "--flush-agents", "--spooled", "--connections", "--queries",
-           "--outage-hours", "--seed-connections"},
+           "--outage-hours", "--seed-connections", "--haproxy", "--haproxy-config"},
           kUsage)) {
     return *rc;
   }
   std::string binary = Flag(argc, argv, "--server", "");
   if (!binary.empty()) binary = std::filesystem::absolute(binary).string();
   std::string database = Flag(argc, argv, "--database", "");
+  const std::string haproxy = Flag(argc, argv, "--haproxy", "");
+  const std::string haproxy_config =
+      Flag(argc, argv, "--haproxy-config", HEARTH_SOURCE_DIR "/packaging/haproxy/hearth.cfg");
+  if (!haproxy.empty() && database.empty()) {
+    std::fprintf(stderr, "--haproxy needs --database (PostgreSQL)\n%s", kUsage);
+    return 2;
+  }
   auto devices_n = hearth::bench::WholeIn(Flag(argc, argv, "--devices", "100000"), 1, 10000000);
   auto sample_n = hearth::bench::WholeIn(Flag(argc, argv, "--enrol-sample", "2000"), 1, 10000000);
   auto steady_n =
@@ -298,6 +309,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string backend = database.empty() ? "SQLite" : "PostgreSQL";
+  const std::string topology =
+      haproxy.empty() ? "one server" : "two servers behind HAProxy, TLS passthrough";
   const std::string ca = server.caFile();
   const std::string secret = server.enrollSecret();
   int64_t bytes_empty = StoreBytes(server);
@@ -349,20 +362,62 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Every simulated device enrols from 127.0.0.1: lift the enrolment limits.
+  // Every simulated device enrols from 127.0.0.1: lift the enrolment limits. Behind HAProxy every
+  // connection comes from its address: the gate's per-address bound too (docs/scaling.md).
   hearth::testing::ServeOptions options{
       .extra = {"--enroll-address-burst", "1000000", "--enroll-burst", "1000000"}};
-  std::string log = dir.path() + "/server.log";
-  if (!server.serve(log, options)) {
-    std::cerr << "server did not start: " << hearth::testing::ReadFile(log) << "\n";
-    return 2;
+  if (!haproxy.empty()) {
+    options.extra.insert(options.extra.end(), {"--pending-per-address", "4096"});
   }
+  std::string log = dir.path() + "/server.log";
+  // With --haproxy: a second server on the same database and state directory, and HAProxy with
+  // the shipped configuration in front of both; the devices' address is HAProxy's.
+  std::unique_ptr<hearth::testing::ServerProcess> second;
+  std::unique_ptr<hearth::bench::HaproxyProcess> front;
+  std::string devices_url;
+  auto start_servers = [&]() -> bool {
+    if (!server.serve(log, options)) {
+      std::cerr << "server did not start: " << hearth::testing::ReadFile(log) << "\n";
+      return false;
+    }
+    devices_url = "https://" + server.address("devices");
+    if (haproxy.empty()) return true;
+    std::vector<std::string> serve = {
+        binary,        "serve",          "--state-dir", server.stateDir(), "--listen",
+        "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--database",      database};
+    serve.insert(serve.end(), options.extra.begin(), options.extra.end());
+    second = std::make_unique<hearth::testing::ServerProcess>(serve, dir.path() + "/server2.log");
+    if (!second->started()) {
+      std::cerr << "second server did not start: "
+                << hearth::testing::ReadFile(dir.path() + "/server2.log") << "\n";
+      return false;
+    }
+    const int port = hearth::bench::FreeLoopbackPort();
+    const std::string config = dir.path() + "/haproxy.cfg";
+    hearth::testing::WriteFile(config, hearth::bench::HaproxyConfig(
+                                           hearth::testing::ReadFile(haproxy_config), port,
+                                           {{server.address("devices"), server.address("admin")},
+                                            {second->address("devices"), second->address("admin")}},
+                                           ca));
+    front = std::make_unique<hearth::bench::HaproxyProcess>(haproxy, config,
+                                                            dir.path() + "/haproxy.log");
+    devices_url = "https://127.0.0.1:" + std::to_string(port);
+    // Both servers pass two health checks a second apart (rise 2, inter 1s).
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    return true;
+  };
+  auto stop_servers = [&]() {
+    front.reset();
+    if (second) second->stop();
+    second.reset();
+    server.stop();
+  };
+  if (!start_servers()) return 2;
 
   // 2. Enrolment of the sample over HTTPS.
   load["enrol"] = LoadAverage();
   std::atomic<int> enrol_failed{0};
   auto t0 = Clock::now();
-  std::string devices_url = "https://" + server.address("devices");
   Parallel(sample, std::min(c, 8), "enrol", [&](int i, int) {
     auto d =
         hearth::testing::EnrolDevice(devices_url, ca, secret, "pc-" + std::to_string(i), "bench");
@@ -440,16 +495,12 @@ int main(int argc, char** argv) {
   }
 
   // 5. Outage: the server stops; the store's size with N devices and their reports so far.
-  server.stop();
+  stop_servers();
   int64_t bytes_steady = StoreBytes(server);
 
   // 6. Flush: the server is back; F agents deliver K spooled reports each, all at once. The
   // agents are spread over the fleet (seeded and enrolled alike).
-  if (!server.serve(log, options)) {
-    std::cerr << "server did not start again: " << hearth::testing::ReadFile(log) << "\n";
-    return 2;
-  }
-  devices_url = "https://" + server.address("devices");
+  if (!start_servers()) return 2;
   reports_url = devices_url + "/api/v1/reports";
   Latencies flushed;
   std::atomic<int64_t> flush_failed{0}, flush_retried{0};
@@ -472,7 +523,7 @@ int main(int argc, char** argv) {
     for (auto& m : mine) flushed.add(m);
   }
   double flush_s = Seconds(t0);
-  server.stop();
+  stop_servers();
   int64_t bytes_flushed = StoreBytes(server);
 
   // 8. When the agents really come back.
@@ -498,7 +549,7 @@ int main(int argc, char** argv) {
     std::snprintf(b, sizeof b, "%.*f", decimals, v);
     return std::string(b);
   };
-  row("scale (" + backend + ", one server, loopback)", "measured", "budget");
+  row("scale (" + backend + ", " + topology + ", loopback)", "measured", "budget");
   row("devices in the store", std::to_string(n), "");
   row("  of which seeded in-process (device-CA certificate, Store)", std::to_string(n - sample),
       "");
