@@ -63,7 +63,8 @@ constexpr const char* kUsage =
     "usage: hearth_scale_bench --server BIN [--database URI] [--devices 100000]\n"
     "                          [--enrol-sample 2000] [--steady-reports 20000]\n"
     "                          [--policy-fetches 2000] [--flush-agents 10000] [--spooled 24]\n"
-    "                          [--connections 32] [--queries 200] [--outage-hours 8]\n"
+    "                          [--connections 32] [--queries 200] [--query-rounds 5]\n"
+    "                          [--outage-hours 8]\n"
     "                          [--seed-connections 1 (SQLite) / 4 (PostgreSQL)]\n"
     "                          [--haproxy /usr/sbin/haproxy [--haproxy-config FILE]]\n"
     "  --database URI     PostgreSQL (an empty database); default SQLite in a temporary dir\n"
@@ -265,7 +266,8 @@ int main(int argc, char** argv) {
           argc, argv,
           {"--server", "--database", "--devices", "--enrol-sample", "--steady-reports",
            "--policy-fetches", "--flush-agents", "--spooled", "--connections", "--queries",
-           "--outage-hours", "--seed-connections", "--haproxy", "--haproxy-config"},
+           "--outage-hours", "--seed-connections", "--haproxy", "--haproxy-config",
+           "--query-rounds"},
           kUsage)) {
     return *rc;
   }
@@ -288,11 +290,12 @@ int main(int argc, char** argv) {
   auto spooled = hearth::bench::WholeIn(Flag(argc, argv, "--spooled", "24"), 1, 10000);
   auto conns = hearth::bench::WholeIn(Flag(argc, argv, "--connections", "32"), 1, 1024);
   auto queries = hearth::bench::WholeIn(Flag(argc, argv, "--queries", "200"), 1, 100000);
+  auto rounds = hearth::bench::WholeIn(Flag(argc, argv, "--query-rounds", "5"), 1, 100);
   auto outage_h = hearth::bench::WholeIn(Flag(argc, argv, "--outage-hours", "8"), 1, 1000);
   auto seed_c = hearth::bench::WholeIn(
       Flag(argc, argv, "--seed-connections", database.empty() ? "1" : "4"), 1, 64);
   if (binary.empty() || !devices_n || !sample_n || !steady_n || !policy_n || !flush_n || !spooled ||
-      !conns || !queries || !outage_h || !seed_c) {
+      !conns || !queries || !rounds || !outage_h || !seed_c) {
     std::fprintf(stderr, "missing --server or a value out of range\n%s", kUsage);
     return 2;
   }
@@ -479,18 +482,28 @@ int main(int argc, char** argv) {
   }
   double policy_s = Seconds(t0);
 
-  // 4. IT's queries at N devices, over one keep-alive connection with the admin token.
-  std::vector<double> feed_ms, list_ms;
+  // 4. IT's queries at N devices, over one keep-alive connection with the admin token: R rounds
+  // of Q queries each, 5 s apart (the machine is shared: one busy moment should not decide), the
+  // median of the rounds' p99 against the budget; all queries' p50.
+  std::vector<double> feed_ms, list_ms, feed_p99s, list_p99s;
   load["queries"] = LoadAverage();
   {
     hearth::testing::HttpsClient admin({.ca_file = ca});
     std::string base = "https://" + server.address("admin") + "/api/v1/";
     std::vector<std::string> auth = {"Authorization: Bearer " + server.adminToken()};
-    for (int q = 0; q < *queries; ++q) {
-      auto r1 = admin.get(base + "feed?newest=100", auth);
-      if (r1.status == 200) feed_ms.push_back(r1.total_seconds * 1000);
-      auto r2 = admin.get(base + "devices?limit=50", auth);
-      if (r2.status == 200) list_ms.push_back(r2.total_seconds * 1000);
+    for (int round = 0; round < *rounds; ++round) {
+      if (round > 0) std::this_thread::sleep_for(std::chrono::seconds(5));
+      std::vector<double> feed_round, list_round;
+      for (int q = 0; q < *queries; ++q) {
+        auto r1 = admin.get(base + "feed?newest=100", auth);
+        if (r1.status == 200) feed_round.push_back(r1.total_seconds * 1000);
+        auto r2 = admin.get(base + "devices?limit=50", auth);
+        if (r2.status == 200) list_round.push_back(r2.total_seconds * 1000);
+      }
+      feed_p99s.push_back(Percentile(feed_round, 0.99));
+      list_p99s.push_back(Percentile(list_round, 0.99));
+      feed_ms.insert(feed_ms.end(), feed_round.begin(), feed_round.end());
+      list_ms.insert(list_ms.end(), list_round.begin(), list_round.end());
     }
   }
 
@@ -537,7 +550,14 @@ int main(int argc, char** argv) {
   const double steady_rate = static_cast<double>(steady.ms.size()) / steady_s;
   const double policy_rate = static_cast<double>(policy.ms.size()) / std::max(policy_s, 1e-9);
   const double flush_rate = static_cast<double>(flushed.ms.size()) / flush_s;
-  const double feed_p99 = Percentile(feed_ms, 0.99), list_p99 = Percentile(list_ms, 0.99);
+  const double feed_p99 = Percentile(feed_p99s, 0.5), list_p99 = Percentile(list_p99s, 0.5);
+  auto range = [](std::vector<double> v) {
+    if (v.empty()) return std::string("-");
+    std::sort(v.begin(), v.end());
+    char b[64];
+    std::snprintf(b, sizeof b, "%.1f..%.1f", v.front(), v.back());
+    return std::string(b);
+  };
   const double per_report = flushed.ms.empty() ? 0
                                                : static_cast<double>(bytes_flushed - bytes_steady) /
                                                      static_cast<double>(flushed.ms.size());
@@ -564,10 +584,12 @@ int main(int argc, char** argv) {
   row("steady: latency p99 (ms, incl. TLS handshake)", num(Percentile(steady.ms, 0.99), 1), "");
   row("policy fetches/s (one mTLS connection each)", num(policy_rate, 0), "");
   row("policy fetch latency p99 (ms)", num(Percentile(policy.ms, 0.99), 1), "");
-  row("feed newest 100: p50 / p99 (ms)",
+  row("feed newest 100: p50 / p99 (ms; p99: median of the rounds)",
       num(Percentile(feed_ms, 0.5), 1) + " / " + num(feed_p99, 1), "<= 20");
-  row("console device list first page: p50 / p99 (ms)",
+  row("  the rounds' p99 (ms)", range(feed_p99s), "");
+  row("console device list first page: p50 / p99 (ms; p99: median)",
       num(Percentile(list_ms, 0.5), 1) + " / " + num(list_p99, 1), "<= 200");
+  row("  the rounds' p99 (ms)", range(list_p99s), "");
   row("flush: seconds for all spooled reports", num(flush_s, 1), "");
   row("flush: reports/s (keep-alive per agent)", num(flush_rate, 0), "");
   row("flush: latency p50 / p99 (ms)",
