@@ -473,14 +473,14 @@ Deadline deadlineOf(const json::Value& server_view, const std::string& check_id,
     };
     if (auto exempt = timeAt("exempt_until"); exempt && *exempt > now) {
       out.line = i18n::Subst(translated(N_("Exempted by IT until {1}."), catalog),
-                             {PersonDate(*exempt, catalog)});
+                             {PersonTime(*exempt, now, catalog)});
       out.urgency = Urgency::kLow;
     } else if (auto fix_by = timeAt("fix_by")) {
       const bool ahead = *fix_by > now;
       out.line = i18n::Subst(
           translated(ahead ? N_("Fix it by {1}.") : N_("Fix it now: the deadline was {1}."),
                      catalog),
-          {PersonDate(*fix_by, catalog)});
+          {PersonTime(*fix_by, now, catalog)});
       out.urgency = ahead ? Urgency::kNormal : Urgency::kCritical;
     }
     return out;

@@ -4,9 +4,12 @@
 // one, on a real session bus: tests/integration/agent_notify_dbus_test.cc).
 #include "hearth/agent/notify.h"
 
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -574,6 +577,23 @@ TEST_F(NotifyTest, NothingIsShownInQuietHours) {
 // Issue 16 item 5: the server's deadline and IT's exemption (the acknowledgement's view, kept in
 // status.json) are named, and set the urgency.
 TEST_F(NotifyTest, TheDeadlineAndAnExemptionAreNamed) {
+  // In the PC's time zone, as `status` shows them (a fixed UTC+1 without summer time).
+  struct FixedZone {
+    std::optional<std::string> saved;
+    FixedZone() {
+      if (const char* tz = std::getenv("TZ")) saved = tz;
+      ::setenv("TZ", "CET-1", 1);
+      ::tzset();
+    }
+    ~FixedZone() {
+      if (saved) {
+        ::setenv("TZ", saved->c_str(), 1);
+      } else {
+        ::unsetenv("TZ");
+      }
+      ::tzset();
+    }
+  } zone;
   m_.person("alice", 1000, "2");
   auto view = json::parse(R"({"device_status":"at_risk","checks":[
       {"id":"screen_lock","fix_by":"2026-11-20T16:00:00Z","exempt_until":null},
@@ -589,14 +609,14 @@ TEST_F(NotifyTest, TheDeadlineAndAnExemptionAreNamed) {
   std::map<std::string, Shown> by_title;
   for (const auto& s : m_.shown()) by_title[s.title] = s;
   const Shown& lock = by_title["Hearth: Screen lock needs attention"];
-  EXPECT_TRUE(lock.body.starts_with("Fix it by Friday 20 November 2026, 16:00 UTC.\nOpen Settings"))
+  EXPECT_TRUE(lock.body.starts_with("Fix it by Friday 20 November 17:00.\nOpen Settings"))
       << lock.body;
   EXPECT_EQ(lock.urgency, "1");  // within its grace
   const Shown& vpn = by_title["Hearth: VPN needs attention"];
-  EXPECT_EQ(vpn.body, "Fix it now: the deadline was Sunday 1 November 2026, 16:00 UTC.\nConnect.");
+  EXPECT_EQ(vpn.body, "Fix it now: the deadline was Sunday 1 November 17:00.\nConnect.");
   EXPECT_EQ(vpn.urgency, "2");
   const Shown& patches = by_title["Hearth: System updates need attention"];
-  EXPECT_EQ(patches.body, "Exempted by IT until Saturday 12 December 2026, 00:00 UTC.\nUpdate.");
+  EXPECT_EQ(patches.body, "Exempted by IT until Saturday 12 December 01:00.\nUpdate.");
   EXPECT_EQ(patches.urgency, "0");
   EXPECT_EQ(by_title["Hearth: Disk encryption needs attention"].urgency, "2");  // no deadline
 }
