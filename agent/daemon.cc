@@ -181,7 +181,8 @@ class Daemon {
   }
 
   void reload() {
-    auto c = LoadAgentConfig(options_.config_path, options_.config_explicit);
+    auto c =
+        LoadAgentConfig(options_.config_path, options_.config_explicit, options_.config_defaults);
     if (!c.ok()) {
       log_.error("reload: " + c.status().message() + "; keeping the current configuration");
       return;
@@ -548,7 +549,8 @@ int RequestCheckNow(const std::string& socket_path, std::ostream& out, std::ostr
 }
 
 int RunDaemon(const DaemonOptions& options, std::ostream& err) {
-  auto config = LoadAgentConfig(options.config_path, options.config_explicit);
+  auto config =
+      LoadAgentConfig(options.config_path, options.config_explicit, options.config_defaults);
   if (!config.ok()) {
     err << "hearth-agent run: " << config.status().message() << "\n";
     return 2;
