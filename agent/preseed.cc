@@ -47,8 +47,10 @@ std::string directoryOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// Absolute: "/..." everywhere, and on Windows also "C:\..." and "\\server\share\..." (what
+// std::filesystem calls absolute there).
 std::string resolve(const std::string& base_dir, const std::string& path) {
-  if (path.empty() || path[0] == '/') return path;
+  if (path.empty() || path[0] == '/' || std::filesystem::path(path).is_absolute()) return path;
   return base_dir + "/" + path;
 }
 

@@ -10,6 +10,7 @@
 // in order, status.json. Cycles come every `interval` ± `splay`; a delivery that failed is tried
 // again at the next cycle (the Linux daemon's retry timer and network watch are not here yet).
 // The service's log goes to agent.log in the state directory's parent (%ProgramData%\Hearth).
+// Recovery (restart after a crash) is configured by the service at each start.
 #include <windows.h>
 
 #include <chrono>
@@ -229,6 +230,35 @@ class ServiceLoop {
   bool said_not_enrolled_ = false;
 };
 
+// Recovery: the service manager restarts the service 30 s after it ends without being stopped
+// (twice, then after 5 minutes; the count resets after a day). Set by the service itself at each
+// start, so it holds however it was registered (the MSI, sc create). Returns what failed, or "".
+std::string configureRecovery(Logger* log) {
+  SC_HANDLE manager = ::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
+  SC_HANDLE service =
+      manager != nullptr ? ::OpenServiceW(manager, kServiceName, SERVICE_CHANGE_CONFIG) : nullptr;
+  std::string problem;
+  if (service == nullptr) {
+    problem = "OpenService error " + std::to_string(::GetLastError());
+  } else {
+    SC_ACTION actions[3] = {
+        {SC_ACTION_RESTART, 30000}, {SC_ACTION_RESTART, 30000}, {SC_ACTION_RESTART, 300000}};
+    SERVICE_FAILURE_ACTIONSW failure{};
+    failure.dwResetPeriod = 86400;
+    failure.cActions = 3;
+    failure.lpsaActions = actions;
+    if (!::ChangeServiceConfig2W(service, SERVICE_CONFIG_FAILURE_ACTIONS, &failure)) {
+      problem = "ChangeServiceConfig2(FAILURE_ACTIONS) error " + std::to_string(::GetLastError());
+    }
+    ::CloseServiceHandle(service);
+  }
+  if (manager != nullptr) ::CloseServiceHandle(manager);
+  if (log != nullptr && !problem.empty()) {
+    log->warning("could not set the service's recovery actions: " + problem);
+  }
+  return problem;
+}
+
 // The loop with its configuration and log; `log_stream` is stderr (console) or agent.log.
 int runLoop(std::ostream& log_stream) {
   ServiceState& s = state();
@@ -239,6 +269,7 @@ int runLoop(std::ostream& log_stream) {
     return 2;
   }
   Logger log(log_stream, config->log_level, LogFormat::Terminal("hearth-agent"));
+  if (s.status_handle != nullptr) (void)configureRecovery(&log);
   ServiceLoop loop(s.options, *config, log);
   return loop.run();
 }
