@@ -4,6 +4,7 @@
 
 #include "agent_commands.h"
 #include "check_command.h"
+#include "installer_commands.h"
 
 namespace hearth::agent {
 
@@ -60,6 +61,7 @@ int RunAgentCli(const std::vector<std::string>& args, const CliEnvironment& env)
       cmd == "check-now") {
     return RunAgentCommand(cmd, rest, env);
   }
+  if (cmd == "preseed-write" || cmd == "purge-state") return RunInstallerCommand(cmd, rest, env);
   env.err << "hearth-agent: unknown command \"" << cmd << "\"\n\n" << kUsage;
   return kExitUsage;
 }
