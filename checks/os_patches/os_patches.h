@@ -3,12 +3,15 @@
 //
 //   os_patches.cc        pure parsers (apt, dnf, Release files, kernels) and the decision
 //   state.cc             the persistent state (first-seen dates, the cached apt answer)
-//   os_patches_linux.cc  collection through SystemView and the Check itself
+//   os_patches_linux.cc  collection through SystemView and the Check itself (Linux)
+//   windows_facts.cc     collection on Windows through SystemView (built everywhere, tested on
+//                        a fake); os_patches_windows.cc the Check on Windows
 //
 // Everything in namespace os_patches is exposed for tests.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -281,6 +284,40 @@ FleetFirstSeen loadFleetFirstSeen(const std::string& dir);
 // must not fail what the daemon, which remembers, passes.
 void applyFleetFirstSeen(std::vector<PendingUpdate>& pending, const FleetFirstSeen& fleet,
                          std::optional<TimePoint> watching_since);
+
+// ---- the check's run (state.cc) ----------------------------------------------------------------
+
+// What a platform's collector does: the facts of this machine, with `state` (the restart's first
+// sight, the apt cache) read and updated.
+using Collector = std::function<StatusOr<PatchFacts>(PatchState& state, TimePoint now)>;
+
+// The check around a collector, on every platform: the state loaded from params.state_dir (a
+// damaged one is started afresh and said so), first-seen dates, the fleet's dates, the decision,
+// and the state saved when it changed (not with state_read_only).
+StatusOr<CheckResult> runWithState(const SystemView& sys, const CheckParams& params,
+                                   const Collector& collect);
+
+// ---- Windows (windows_facts.cc; built everywhere, so the Linux unit run tests it)
+// ----------------
+
+inline constexpr char kWindowsUpdateManager[] = "windows_update";
+
+// A security update: it has an MSRC severity, or is in the Security Updates or Critical Updates
+// category.
+bool isWindowsSecurityUpdate(const WindowsUpdate& u);
+
+// The line an update belongs to, from its title: the month prefix, the KB number and a version
+// in brackets removed ("2026-01 Cumulative Update for Windows 11 Version 23H2 for x64-based
+// Systems (KB5034123)" → "Cumulative Update for Windows 11 Version 23H2 for x64-based Systems").
+// This is the pending update's name, its KB number the candidate: next month's cumulative update
+// replaces this one on a PC that never installed it, and the age keeps counting from the first.
+std::string windowsUpdateLine(std::string_view title);
+
+// The facts through SystemView: the Windows Update Agent's offline search (an error when it
+// fails: the check is unknown with the reason), its last successful search as the freshness of
+// what it found, a pending restart (RebootRequired, RebootPending, PendingFileRenameOperations;
+// since the first check that saw it, kept in `state`), the automatic-update policy.
+StatusOr<PatchFacts> collectWindowsPatches(const SystemView& sys, PatchState& state, TimePoint now);
 
 }  // namespace os_patches
 }  // namespace hearth::checks

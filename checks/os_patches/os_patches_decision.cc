@@ -161,21 +161,31 @@ CheckResult judgePatches(const PatchFacts& facts, const OsPatchesSettings& setti
   using i18n::MsgN;
 
   // Stale or missing package lists: we cannot know what is pending.
+  const bool windows = facts.manager == kWindowsUpdateManager;
   if (!facts.lists_fresh_at) {
     r.verdict = Verdict::kUnknown;
-    r.setSummary(Msg("Cannot tell which updates are pending: no package lists were found"));
+    r.setSummary(windows ? Msg("Cannot tell which updates are pending: Windows Update has no "
+                               "successful search for updates on record")
+                         : Msg("Cannot tell which updates are pending: no package lists were "
+                               "found"));
     r.addAdvice(updateAdvice(facts, "refresh"));
     r.evidence = std::move(ev);
     return r;
   }
   if (now - *facts.lists_fresh_at > std::chrono::hours(24) * settings.max_package_list_age_days) {
     r.verdict = Verdict::kUnknown;
-    r.setSummary(
-        MsgN("Package lists are {1} day old (limit {2}): cannot tell which updates are "
-             "pending",
-             "Package lists are {1} days old (limit {2}): cannot tell which updates are "
-             "pending",
-             *list_age_days, {count(*list_age_days), count(settings.max_package_list_age_days)}));
+    const std::vector<i18n::Message> args = {count(*list_age_days),
+                                             count(settings.max_package_list_age_days)};
+    r.setSummary(windows ? MsgN("Windows Update last searched for updates {1} day ago (limit "
+                                "{2}): cannot tell which updates are pending",
+                                "Windows Update last searched for updates {1} days ago (limit "
+                                "{2}): cannot tell which updates are pending",
+                                *list_age_days, args)
+                         : MsgN("Package lists are {1} day old (limit {2}): cannot tell which "
+                                "updates are pending",
+                                "Package lists are {1} days old (limit {2}): cannot tell which "
+                                "updates are pending",
+                                *list_age_days, args));
     r.addAdvice(updateAdvice(facts, "refresh"));
     r.evidence = std::move(ev);
     return r;
@@ -239,7 +249,7 @@ CheckResult judgePatches(const PatchFacts& facts, const OsPatchesSettings& setti
         Msg("Cannot tell whether a restart is pending: {1}", {Lit(facts.reboot.unknown_reason)}));
     Advice a;
     a.code = "os_patches.restart_unknown";
-    if (facts.manager == "apt") {
+    if (facts.manager == "apt" || windows) {
       a.steps.push_back(Msg("Contact your IT department and include the summary above."));
     } else {
       a.variant = "dnf";
@@ -297,6 +307,16 @@ Advice updateAdvice(const PatchFacts& facts, std::string_view action) {
   const bool refresh = action == "refresh";
   a.code = refresh ? "os_patches.refresh_package_lists" : "os_patches.install_updates";
   if (refresh) a.steps.push_back(Msg("Connect to the internet."));
+  if (facts.manager == kWindowsUpdateManager) {
+    a.variant = "windows-settings";
+    a.steps.push_back(
+        Msg("Open Settings and choose Windows Update (on Windows 10: Update & "
+            "Security, then Windows Update)."));
+    a.steps.push_back(refresh ? Msg("Click Check for updates and wait until it is done.")
+                              : Msg("Click Check for updates, then install everything it lists."));
+    if (!refresh) a.steps.push_back(Msg("Restart the computer when Windows asks you to."));
+    return a;
+  }
   // The graphical tool this desktop and distribution come with.
   if (env.mint_update) {
     a.variant = "mint-update-manager";

@@ -667,43 +667,13 @@ class OsPatchesCheck final : public Check {
   std::string_view id() const override { return kOsPatchesCheckId; }
 
   StatusOr<CheckResult> run(const SystemView& sys, const CheckParams& params) const override {
-    OsPatchesSettings settings = params.policy.settingsOr<OsPatchesSettings>(id());
-    TimePoint now = sys.now();
-    PatchState state;
-    json::Value state_ev = json::Value::object();
-    std::string before;
-    if (!params.state_dir.empty()) {
-      auto loaded = loadState(params.state_dir);
-      if (loaded.ok()) {
-        state = std::move(loaded).value();
-      } else {
-        state_ev.set("state_error", loaded.status().toString() + " (started afresh)");
-      }
-      before = json::write(stateToJson(state));
-    }
-    HEARTH_ASSIGN_OR_RETURN(std::string manager, detectManager(sys));
-    StatusOr<PatchFacts> facts =
-        manager == "apt" ? collectApt(sys, options_, state, now) : collectDnf(sys, state, now);
-    if (!facts.ok()) return facts.status();
-    state.seen = applyFirstSeen(state.seen, facts->pending, now);
-    facts->ages_from_now = params.state_dir.empty();
-    facts->desktop = DetectDesktopEnv(sys, {}, false);  // the update tool; no version needed
-    // This PC's first check (a new or damaged state) starts watching now; without a state dir
-    // nothing is remembered and ages count from now (applyFleetFirstSeen).
-    if (!params.state_dir.empty() && !state.watching_since) state.watching_since = now;
-    applyFleetFirstSeen(facts->pending, loadFleetFirstSeen(params.state_dir),
-                        params.state_dir.empty() ? std::nullopt : state.watching_since);
-    CheckResult result = judgePatches(*facts, settings, now);
-    if (!params.state_dir.empty() && !params.state_read_only) {
-      std::string after = json::write(stateToJson(state));
-      if (after != before) {
-        if (Status s = saveState(params.state_dir, state); !s.ok()) {
-          state_ev.set("state_error", s.toString());
-        }
-      }
-    }
-    if (state_ev.size() > 0) result.evidence.set("state", std::move(state_ev));
-    return result;
+    return runWithState(sys, params, [&](PatchState& state, TimePoint now) -> StatusOr<PatchFacts> {
+      HEARTH_ASSIGN_OR_RETURN(std::string manager, detectManager(sys));
+      StatusOr<PatchFacts> facts =
+          manager == "apt" ? collectApt(sys, options_, state, now) : collectDnf(sys, state, now);
+      if (facts.ok()) facts->desktop = DetectDesktopEnv(sys, {}, false);  // the update tool
+      return facts;
+    });
   }
 
  private:

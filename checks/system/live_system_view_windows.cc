@@ -112,6 +112,18 @@ std::string variantText(VARIANT& v) {
   return out;
 }
 
+// Reads property `name` of `object` through IDispatch into `out` (which the caller clears).
+HRESULT getProperty(IDispatch* object, const wchar_t* name, VARIANT* out) {
+  DISPID id = 0;
+  LPOLESTR names[] = {const_cast<LPOLESTR>(name)};
+  const IID reserved{};  // IID_NULL, which IDispatch requires here
+  HRESULT hr = object->GetIDsOfNames(reserved, names, 1, LOCALE_USER_DEFAULT, &id);
+  if (FAILED(hr)) return hr;
+  DISPPARAMS none{nullptr, nullptr, 0, 0};
+  return object->Invoke(id, reserved, LOCALE_USER_DEFAULT, DISPATCH_PROPERTYGET, &none, out,
+                        nullptr, nullptr);
+}
+
 HKEY rootKey(RegistryRoot root) {
   switch (root) {
     case RegistryRoot::kLocalMachine:
@@ -281,6 +293,77 @@ class LiveSystemView final : public SystemView {
       v.text = Narrow(w);
     }
     return v;
+  }
+
+  StatusOr<std::vector<std::string>> listRegistrySubkeys(RegistryRoot root,
+                                                         const std::string& key) const override {
+    const std::string what = std::string(registryRootName(root)) + "\\" + key;
+    HKEY h = nullptr;
+    LSTATUS rc = ::RegOpenKeyExW(rootKey(root), Widen(key).c_str(), 0, KEY_ENUMERATE_SUB_KEYS, &h);
+    if (rc != ERROR_SUCCESS) return Win32ErrorStatus(static_cast<unsigned long>(rc), what);
+    std::vector<std::string> names;
+    Status failed;
+    for (DWORD i = 0;; ++i) {
+      wchar_t name[256];  // a key name is at most 255 characters
+      DWORD len = 256;
+      rc = ::RegEnumKeyExW(h, i, name, &len, nullptr, nullptr, nullptr, nullptr);
+      if (rc == ERROR_NO_MORE_ITEMS) break;
+      if (rc != ERROR_SUCCESS) {
+        failed = Win32ErrorStatus(static_cast<unsigned long>(rc), what + " (listing subkeys)");
+        break;
+      }
+      if (names.size() >= 10000) {
+        failed = ResourceExhaustedError(what + ": more than 10000 subkeys");
+        break;
+      }
+      names.push_back(Narrow(std::wstring_view(name, len)));
+    }
+    ::RegCloseKey(h);
+    if (!failed.ok()) return failed;
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  // IAutomaticUpdates2::Results through IDispatch (by name): mingw's wuapi.h does not declare
+  // IAutomaticUpdates2 or IAutomaticUpdatesResults, and late binding needs neither.
+  StatusOr<WindowsUpdateHistory> windowsUpdateHistory() const override {
+    ComScope com;
+    if (!com.ok()) return HresultStatus(com.hr(), "COM");
+    ComPtr<IDispatch> au;
+    HRESULT hr = ::CoCreateInstance(CLSID_AutomaticUpdates, nullptr, CLSCTX_INPROC_SERVER,
+                                    IID_IDispatch, au.outVoid());
+    if (FAILED(hr)) return HresultStatus(hr, "Windows Update automatic updates object");
+    VARIANT results;
+    ::VariantInit(&results);
+    hr = getProperty(au.get(), L"Results", &results);
+    if (FAILED(hr)) return HresultStatus(hr, "Windows Update results (IAutomaticUpdates2)");
+    if (results.vt != VT_DISPATCH || results.pdispVal == nullptr) {
+      ::VariantClear(&results);
+      return UnavailableError("Windows Update gave no results object");
+    }
+    WindowsUpdateHistory history;
+    const std::pair<const wchar_t*, std::optional<std::chrono::system_clock::time_point>*>
+        fields[] = {{L"LastSearchSuccessDate", &history.last_search_success},
+                    {L"LastInstallationSuccessDate", &history.last_installation_success}};
+    for (const auto& [name, out] : fields) {
+      VARIANT v;
+      ::VariantInit(&v);
+      hr = getProperty(results.pdispVal, name, &v);
+      if (FAILED(hr)) {
+        ::VariantClear(&results);
+        return HresultStatus(hr, "Windows Update results: " + Narrow(std::wstring_view(name)));
+      }
+      SYSTEMTIME st{};
+      FILETIME ft{};
+      // VT_EMPTY: never (the documented answer when there was no such success).
+      if (v.vt == VT_DATE && ::VariantTimeToSystemTime(v.date, &st) &&
+          ::SystemTimeToFileTime(&st, &ft)) {
+        *out = fromFileTime(ft);
+      }
+      ::VariantClear(&v);
+    }
+    ::VariantClear(&results);
+    return history;
   }
 
   StatusOr<std::vector<WmiRow>> queryWmi(

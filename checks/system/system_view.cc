@@ -20,6 +20,11 @@ StatusOr<RegistryValue> SystemView::readRegistry(RegistryRoot /*root*/, const st
   return UnavailableError("no Windows registry on this system (" + key + ")");
 }
 
+StatusOr<std::vector<std::string>> SystemView::listRegistrySubkeys(RegistryRoot /*root*/,
+                                                                   const std::string& key) const {
+  return UnavailableError("no Windows registry on this system (" + key + ")");
+}
+
 StatusOr<std::vector<WmiRow>> SystemView::queryWmi(
     const std::string& wmi_namespace, const std::string& /*query*/,
     const std::vector<std::string>& /*properties*/) const {
@@ -28,6 +33,10 @@ StatusOr<std::vector<WmiRow>> SystemView::queryWmi(
 
 StatusOr<std::vector<WindowsUpdate>> SystemView::searchWindowsUpdates(
     const std::string& /*criteria*/) const {
+  return UnavailableError("no Windows Update Agent on this system");
+}
+
+StatusOr<WindowsUpdateHistory> SystemView::windowsUpdateHistory() const {
   return UnavailableError("no Windows Update Agent on this system");
 }
 

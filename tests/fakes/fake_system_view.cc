@@ -259,7 +259,47 @@ std::string registryPath(RegistryRoot root, const std::string& key) {
 FakeSystemView& FakeSystemView::addRegistryValue(RegistryRoot root, const std::string& key,
                                                  const std::string& name, RegistryValue value) {
   registry_[registryPath(root, key + "\\" + name)] = std::move(value);
+  return addRegistryKey(root, key);
+}
+
+FakeSystemView& FakeSystemView::addRegistryKey(RegistryRoot root, const std::string& key) {
+  registry_keys_[registryPath(root, key)] = {root, key};
   return *this;
+}
+
+FakeSystemView& FakeSystemView::setWindowsUpdateHistory(StatusOr<WindowsUpdateHistory> history) {
+  update_history_ = std::move(history);
+  return *this;
+}
+
+StatusOr<std::vector<std::string>> FakeSystemView::listRegistrySubkeys(
+    RegistryRoot root, const std::string& key) const {
+  const std::string path = registryPath(root, key);
+  if (auto f = registry_failures_.find(path); f != registry_failures_.end()) return f->second;
+  // A key exists when it or a key below it was added; its subkeys are the next components.
+  bool exists = false;
+  std::set<std::string> names;
+  for (const auto& [lower, added] : registry_keys_) {
+    if (lower == path) {
+      exists = true;
+      continue;
+    }
+    if (!lower.starts_with(path + "\\")) continue;
+    exists = true;
+    const std::string& given = added.second;
+    std::string rest = given.substr(key.size() + 1);
+    names.insert(rest.substr(0, rest.find('\\')));
+  }
+  if (!exists) {
+    return NotFoundError("fake: no registry key " + std::string(registryRootName(root)) + "\\" +
+                         key);
+  }
+  return std::vector<std::string>(names.begin(), names.end());
+}
+
+StatusOr<WindowsUpdateHistory> FakeSystemView::windowsUpdateHistory() const {
+  if (!update_history_) return SystemView::windowsUpdateHistory();
+  return *update_history_;
 }
 
 FakeSystemView& FakeSystemView::failRegistryKey(RegistryRoot root, const std::string& key,

@@ -40,6 +40,10 @@ class FakeSystemView : public SystemView {
   FakeSystemView& failRegistryKey(RegistryRoot root, const std::string& key, Status status);
   FakeSystemView& setWmi(const std::string& wmi_namespace, StatusOr<std::vector<WmiRow>> rows);
   FakeSystemView& setWindowsUpdates(StatusOr<std::vector<WindowsUpdate>> updates);
+  // A registry key with no values (keys holding values exist already); subkeys are listed from
+  // every key and value added.
+  FakeSystemView& addRegistryKey(RegistryRoot root, const std::string& key);
+  FakeSystemView& setWindowsUpdateHistory(StatusOr<WindowsUpdateHistory> history);
   FakeSystemView& setPowerSettings(StatusOr<PowerSettings> power);
   FakeSystemView& setRooted(bool rooted);
 
@@ -60,6 +64,9 @@ class FakeSystemView : public SystemView {
   bool isRooted() const override { return rooted_; }
   StatusOr<RegistryValue> readRegistry(RegistryRoot root, const std::string& key,
                                        const std::string& name) const override;
+  StatusOr<std::vector<std::string>> listRegistrySubkeys(RegistryRoot root,
+                                                         const std::string& key) const override;
+  StatusOr<WindowsUpdateHistory> windowsUpdateHistory() const override;
   StatusOr<std::vector<WmiRow>> queryWmi(const std::string& wmi_namespace, const std::string& query,
                                          const std::vector<std::string>& properties) const override;
   StatusOr<std::vector<WindowsUpdate>> searchWindowsUpdates(
@@ -91,6 +98,9 @@ class FakeSystemView : public SystemView {
   // "HKLM\\key\\name" in lower case.
   std::map<std::string, RegistryValue> registry_;
   std::map<std::string, Status> registry_failures_;  // "HKLM\\key" in lower case
+  // Every key added, as given (case kept for listing), by its lower-case path.
+  std::map<std::string, std::pair<RegistryRoot, std::string>> registry_keys_;
+  std::optional<StatusOr<WindowsUpdateHistory>> update_history_;
   std::map<std::string, StatusOr<std::vector<WmiRow>>> wmi_;
   std::optional<StatusOr<std::vector<WindowsUpdate>>> updates_;
   std::optional<StatusOr<PowerSettings>> power_;

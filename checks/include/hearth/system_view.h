@@ -94,6 +94,14 @@ struct WindowsUpdate {
   std::optional<std::chrono::system_clock::time_point> last_deployment_change;
 };
 
+// Windows: the Windows Update Agent's record of its last successful search for updates (its local
+// cache is as fresh as that search) and of its last successful installation
+// (IAutomaticUpdates2::Results). Absent when Windows Update never succeeded.
+struct WindowsUpdateHistory {
+  std::optional<std::chrono::system_clock::time_point> last_search_success;
+  std::optional<std::chrono::system_clock::time_point> last_installation_success;
+};
+
 // Windows: the power settings of the active scheme that screen locking depends on.
 struct PowerSettings {
   std::optional<int64_t> display_off_ac_seconds;  // 0 = never
@@ -142,6 +150,11 @@ class SystemView {
   // (backslashes) under `root`. NotFound when the key or the value does not exist.
   virtual StatusOr<RegistryValue> readRegistry(RegistryRoot root, const std::string& key,
                                                const std::string& name) const;
+  // The names of the subkeys of registry key `key` under `root`, sorted (at most 10,000; more is
+  // ResourceExhausted). NotFound when the key does not exist: a key's existence is a fact Windows
+  // records (a pending restart is the key RebootRequired), so this is also how to test for one.
+  virtual StatusOr<std::vector<std::string>> listRegistrySubkeys(RegistryRoot root,
+                                                                 const std::string& key) const;
   // The rows of WQL `query` in WMI namespace `wmi_namespace` ("ROOT\\CIMV2"), with the listed
   // `properties`. A namespace that does not exist or cannot be opened is an error (with the
   // HRESULT), never zero rows.
@@ -151,6 +164,8 @@ class SystemView {
   // The Windows Update Agent's search of its local cache (never online, never a download).
   virtual StatusOr<std::vector<WindowsUpdate>> searchWindowsUpdates(
       const std::string& criteria) const;
+  // The Windows Update Agent's last successful search and installation.
+  virtual StatusOr<WindowsUpdateHistory> windowsUpdateHistory() const;
   // The active power scheme's display-off timeouts and sign-in-on-wake settings.
   virtual StatusOr<PowerSettings> powerSettings() const;
 
