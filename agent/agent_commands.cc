@@ -3,7 +3,6 @@
 
 #include <ostream>
 #include <string_view>
-#include <unistd.h>
 #include <vector>
 
 #include "hearth/agent/check_now.h"
@@ -107,7 +106,11 @@ int RunAgentCommand(const std::string& cmd, const std::vector<std::string>& args
   }
   std::string state_dir = p.get("--state-dir", env.default_state_dir);
   bool explicit_config = p.has("--config");
-  auto config = LoadAgentConfig(p.get("--config", "/etc/hearth/agent.conf"), explicit_config);
+  AgentConfig defaults;
+  defaults.fallback_policy = env.default_policy_path;
+  defaults.enroll_file = env.default_enroll_file;
+  const std::string config_path = p.get("--config", env.default_config_path);
+  auto config = LoadAgentConfig(config_path, explicit_config, defaults);
   if (!config.ok()) {
     env.err << "hearth-agent " << cmd << ": " << config.status().message() << "\n";
     return kExitUsage;
@@ -155,7 +158,8 @@ int RunAgentCommand(const std::string& cmd, const std::vector<std::string>& args
     DaemonOptions d;
     d.state_dir = state_dir;
     d.config_explicit = explicit_config;
-    if (explicit_config) d.config_path = p.get("--config");
+    d.config_path = config_path;
+    d.config_defaults = defaults;
     return RunDaemon(d, env.err);
   }
   CycleOptions o;

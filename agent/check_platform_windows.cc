@@ -4,6 +4,7 @@
 #include <shlobj.h>
 
 #include "check_platform.h"
+#include "hearth/agent/uploader.h"
 #include "hearth/windows_text.h"
 
 namespace hearth::agent {
@@ -38,11 +39,12 @@ PathAccess CheckPathAccess(const std::string& path) {
 
 bool RunningPrivileged() { return ::IsUserAnAdmin() != FALSE; }
 
-StatusOr<Policy> VerifySavedPolicy(const std::string& /*envelope*/, const std::string& /*keys*/,
-                                   const std::string& /*service_user*/) {
-  return FailedPreconditionError(
-      "the company's signed policy cannot be checked on Windows yet (enrolment is not available "
-      "there)");
+// Checked by hearth-upload.exe (hearth-verify), as on Linux; it runs as the agent does here.
+StatusOr<Policy> VerifySavedPolicy(const std::string& envelope, const std::string& keys,
+                                   const std::string& service_user) {
+  HEARTH_ASSIGN_OR_RETURN(VerifiedPolicy verified,
+                          VerifyPolicyApart(envelope, keys, 0, service_user));
+  return std::move(verified.policy);
 }
 
 }  // namespace hearth::agent

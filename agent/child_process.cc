@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
@@ -404,6 +405,12 @@ Status WriteFrame(int fd, std::string_view payload) {
 
 StatusOr<std::string> ReadFrame(int fd, size_t max_bytes) {
   return readFrame(fd, max_bytes, "the other side", nullptr);
+}
+
+int ChildChannel() {
+  struct stat st {};
+  if (::fstat(kChannelFd, &st) != 0 || !S_ISSOCK(st.st_mode)) return -1;
+  return kChannelFd;
 }
 
 void HardenExecedChild(const char* argv0) {

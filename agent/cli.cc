@@ -5,6 +5,7 @@
 #include "agent_commands.h"
 #include "check_command.h"
 #include "hearth/i18n.h"
+#include "installer_commands.h"
 
 namespace hearth::agent {
 
@@ -62,6 +63,7 @@ int RunAgentCli(const std::vector<std::string>& args, const CliEnvironment& env)
       cmd == "check-now") {
     return RunAgentCommand(cmd, rest, env);
   }
+  if (cmd == "preseed-write" || cmd == "purge-state") return RunInstallerCommand(cmd, rest, env);
   env.err << "hearth-agent: " << i18n::Subst(i18n::Tr("unknown command \"{1}\""), {cmd}) << "\n\n"
           << i18n::Tr(kUsage);
   return kExitUsage;

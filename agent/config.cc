@@ -73,8 +73,9 @@ StatusOr<size_t> ParseSize(const std::string& text) {
   return static_cast<size_t>(*n * mult);
 }
 
-StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, bool explicit_path) {
-  AgentConfig c;
+StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, bool explicit_path,
+                                      const AgentConfig& defaults) {
+  AgentConfig c = defaults;
   auto text = ReadFileBounded(path, 64 * 1024);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound && !explicit_path) return c;

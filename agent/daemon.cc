@@ -184,7 +184,8 @@ class Daemon {
   }
 
   void reload() {
-    auto c = LoadAgentConfig(options_.config_path, options_.config_explicit);
+    auto c =
+        LoadAgentConfig(options_.config_path, options_.config_explicit, options_.config_defaults);
     if (!c.ok()) {
       log_.error("reload: " + c.status().message() + "; keeping the current configuration");
       return;
@@ -527,7 +528,8 @@ class Daemon {
 }  // namespace
 
 int RunDaemon(const DaemonOptions& options, std::ostream& err) {
-  auto config = LoadAgentConfig(options.config_path, options.config_explicit);
+  auto config =
+      LoadAgentConfig(options.config_path, options.config_explicit, options.config_defaults);
   if (!config.ok()) {
     err << "hearth-agent run: " << config.status().message() << "\n";
     return 2;

@@ -58,8 +58,9 @@ std::string certValidityJson(const CertValidity& c) {
 }
 
 Status renameIfPresent(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
-    return InternalError("rename " + from + " to " + to + ": " + std::strerror(errno));
+  // The file layer's rename replaces `to` on every OS (MoveFileExW on Windows).
+  if (Status s = PosixFileLayer().rename(from, to); !s.ok() && s.code() != StatusCode::kNotFound) {
+    return InternalError(s.message());
   }
   return OkStatus();
 }

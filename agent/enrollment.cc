@@ -7,10 +7,9 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <utility>
 
+#include "agent_os.h"
 #include "hearth/agent/device_certificate.h"
 #include "hearth/agent/http_client.h"
 #include "hearth/agent/state_dir.h"
@@ -27,23 +26,9 @@ namespace hearth::agent {
 
 namespace {
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-
-// Creates `dir` (and its parents) or takes the existing one, which must be ours: another user
-// who owns the state directory could replace the device key, the pinned keys or the policy.
-Status ensureDir(const std::string& dir, mode_t mode) {
+bool exists(const std::string& path) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return InternalError("create " + dir + ": " + ec.message());
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat " + dir);
-  if (st.st_uid != ::geteuid()) {
-    return FailedPreconditionError(dir + " belongs to another user (uid " +
-                                   std::to_string(st.st_uid) +
-                                   "); refusing to keep this PC's key there");
-  }
-  ::chmod(dir.c_str(), mode);
-  return OkStatus();
+  return std::filesystem::exists(path, ec);
 }
 
 constexpr std::chrono::seconds kCryptoLimit{60};
@@ -211,8 +196,8 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
   if (fresh_after_retirement) {
     for (const std::string& f : {p.enrollment, p.device_cert, p.device_key, p.policy, p.cert_info,
                                  p.signing_next, p.server_pins}) {
-      if (::unlink(f.c_str()) != 0 && errno != ENOENT) {
-        return InternalError("cannot remove " + f + ": " + std::strerror(errno));
+      if (Status s = PosixFileLayer().unlink(f); !s.ok() && s.code() != StatusCode::kNotFound) {
+        return InternalError("cannot remove " + f + ": " + s.message());
       }
     }
   }
@@ -231,7 +216,7 @@ StatusOr<Enrollment> Enroll(const EnrollOptions& o) {
     }
     ca_pem = *ca;
   }
-  HEARTH_RETURN_IF_ERROR(ensureDir(o.state_dir, 0755));
+  HEARTH_RETURN_IF_ERROR(EnsureOwnDir(o.state_dir, 0755));
 
   // The key is made once and kept: a retried enrolment sends the same public key.
   json::Value key_req = uploader::Request("new_key");

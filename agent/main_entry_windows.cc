@@ -1,6 +1,6 @@
 // hearth-agent's entry on Windows: the command line, with the paths of a Windows machine
-// (%ProgramData%\Hearth for the state and the local policy). Output is UTF-8 (the console's code
-// page is set to it while we run).
+// (%ProgramData%\Hearth for the state, agent.conf, enroll.conf and the local policy). Output is
+// UTF-8 (the console's code page is set to it while we run).
 #include <windows.h>
 
 #include <shlobj.h>
@@ -42,6 +42,8 @@ int Main(int argc, char** argv) {
   const std::string base = programData() + "/Hearth";
   env.default_policy_path = base + "/policy.json";
   env.default_state_dir = base + "/state";
+  env.default_config_path = base + "/agent.conf";
+  env.default_enroll_file = base + "/enroll.conf";
   int rc = RunAgentCli(args, env);
   std::cout.flush();
   ::SetConsoleOutputCP(code_page);

@@ -15,10 +15,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
+#include "agent_os.h"
 #include "hearth/agent/enrollment.h"
 #include "hearth/config_file.h"
 #include "hearth/file_layer.h"
@@ -47,8 +47,10 @@ std::string directoryOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// Absolute: "/..." everywhere, and on Windows also "C:\..." and "\\server\share\..." (what
+// std::filesystem calls absolute there).
 std::string resolve(const std::string& base_dir, const std::string& path) {
-  if (path.empty() || path[0] == '/') return path;
+  if (path.empty() || path[0] == '/' || std::filesystem::path(path).is_absolute()) return path;
   return base_dir + "/" + path;
 }
 
@@ -133,10 +135,7 @@ StatusOr<Preseed> parsePreseed(const std::string& path, const std::string& conte
 
 // Writes `content` over `path` keeping its permission bits.
 Status rewriteKeepingMode(const std::string& path, const std::string& content) {
-  struct stat st {};
-  mode_t mode = 0600;
-  if (::stat(path.c_str(), &st) == 0) mode = st.st_mode & 07777;
-  return WriteFileDurably(PosixFileLayer(), path, content, mode);
+  return WriteFileDurably(PosixFileLayer(), path, content, FileModeBits(path).value_or(0600));
 }
 
 // Removes the secret that `p` was read with: the secret file, or the `secret =` line of the
@@ -180,7 +179,8 @@ StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
     // Enrolled already (by hand, or a crash came between enrolment and removing the secret, or
     // a package upgrade brought the secret back): the secret has no use left here.
     if (existing->server == server) {
-      bool secret_present = p.secret_line != 0 || ::access(p.secret_file.c_str(), F_OK) == 0;
+      std::error_code ec;
+      bool secret_present = p.secret_line != 0 || std::filesystem::exists(p.secret_file, ec);
       if (secret_present) {
         HEARTH_RETURN_IF_ERROR(removeSecret(preseed_path, *content, p));
         log.info("preseeded enrolment: already enrolled to " + server +
@@ -197,10 +197,10 @@ StatusOr<PreseedOutcome> EnrollFromPreseed(const std::string& preseed_path,
   }
 
   outcome.attempted = true;
-  struct stat st {};
-  if (p.secret_line != 0 && ::stat(preseed_path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+  if (auto bits = p.secret_line != 0 ? FileModeBits(preseed_path) : std::nullopt;
+      bits && (*bits & 0077) != 0) {
     char mode[8];
-    std::snprintf(mode, sizeof mode, "%o", static_cast<unsigned>(st.st_mode & 07777));
+    std::snprintf(mode, sizeof mode, "%o", static_cast<unsigned>(*bits & 07777));
     log.warning("preseeded enrolment: " + preseed_path +
                 " holds a secret but can be read by others (mode " + mode + "); it should be 0600");
   }

@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
 
+#include "agent_os.h"
 #include "hearth/agent/check_process.h"
 #include "hearth/agent/check_results.h"
 #include "hearth/agent/privacy.h"
@@ -117,7 +117,7 @@ Status AgentRuntime::openTransport() {
   uo.http = ho;
   uo.signing_public_key_pem = signingKeys();
   uo.user = options_.config.service_user;
-  if (::geteuid() == 0 && !FindAccount(uo.user)) {
+  if (ChildrenRunAsServiceUser() && !FindAccount(uo.user)) {
     // Installed by hand rather than from the package (which creates the account): still never
     // run the network side as root.
     log_->warning("the account \"" + uo.user +
@@ -491,12 +491,13 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
       // A report that can never be read would block every report behind it: move the file
       // aside (kept for IT, never deleted) and go on with the next.
       std::string dir = options_.state_dir + "/rejected";
-      ::mkdir(dir.c_str(), 0700);
+      (void)PosixFileLayer().createDir(dir, 0700);
       std::string from = spool_->reportPath(*d.unreadable);
       std::string to = dir + "/" + std::to_string(*d.unreadable) + ".unreadable";
-      if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+      if (Status moved = PosixFileLayer().rename(from, to);
+          !moved.ok() && moved.code() != StatusCode::kNotFound) {
         log_->error("cannot move unreadable report " + std::to_string(*d.unreadable) +
-                    " out of the spool (" + std::strerror(errno) + "); delivery waits for it");
+                    " out of the spool (" + moved.message() + "); delivery waits for it");
         break;
       }
       log_->error("report " + std::to_string(*d.unreadable) + " in the spool cannot be read (" +
@@ -521,7 +522,7 @@ DeliveryOutcome AgentRuntime::deliver(const std::function<bool()>& should_stop) 
     int64_t head = seqs->front();
     auto bytes = spool_->read(head);
     std::string dir = options_.state_dir + "/rejected";
-    ::mkdir(dir.c_str(), 0700);
+    (void)PosixFileLayer().createDir(dir, 0700);
     if (bytes.ok()) {
       Status s = WriteFileDurably(dir + "/" + std::to_string(head) + ".json", *bytes, 0600);
       if (!s.ok()) {

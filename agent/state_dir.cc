@@ -4,8 +4,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,28 +14,6 @@
 #include "hearth/time.h"
 
 namespace hearth::agent {
-
-StatusOr<int> LockStateDir(const std::string& state_dir) {
-  if (::mkdir(state_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return PermissionDeniedError("cannot create " + state_dir + ": " + std::strerror(errno));
-  }
-  std::string path = state_dir + "/agent.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    return PermissionDeniedError("cannot open " + path + ": " + std::strerror(errno));
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int e = errno;
-    ::close(fd);
-    if (e == EWOULDBLOCK) {
-      return FailedPreconditionError(
-          "another hearth-agent is already working in " + state_dir +
-          " (the daemon?); to ask the running agent for a check, use `hearth-agent check-now`");
-    }
-    return InternalError("cannot lock " + path + ": " + std::strerror(e));
-  }
-  return fd;
-}
 
 Status WriteRetiredMark(const std::string& state_dir, const std::string& why) {
   json::Value o = json::Value::object();

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <climits>
 #include <mutex>
-#include <unistd.h>
 #include <utility>
 
+#include "agent_os.h"
 #include "hearth/agent/uploader_protocol.h"
 #include "hearth/agent/uploader_server.h"
 #include "hearth/files.h"
@@ -41,18 +41,9 @@ std::string& programOverride() {
   return path;
 }
 
-std::string executableDir() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  std::string path(buf, static_cast<size_t>(n));
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "" : path.substr(0, slash);
-}
-
 // The root side's account lookup: none when not root (nothing to drop).
 StatusOr<std::optional<ChildAccount>> accountFor(const std::string& user) {
-  if (::geteuid() != 0) return std::optional<ChildAccount>();
+  if (!ChildrenRunAsServiceUser()) return std::optional<ChildAccount>();
   HEARTH_ASSIGN_OR_RETURN(ChildAccount a, UnprivilegedAccount(user));
   return std::optional<ChildAccount>(a);
 }
@@ -81,9 +72,9 @@ std::string UploaderProgram() {
     std::lock_guard<std::mutex> lock(programMutex());
     if (!programOverride().empty()) return programOverride();
   }
-  const std::string dir = executableDir();
+  const std::string dir = ExecutableDir();
   const std::string beside = dir + "/" + uploader::kProgram;
-  if (::access(beside.c_str(), X_OK) == 0) return beside;
+  if (IsProgram(beside)) return beside;
   return dir + "/../lib/hearth/" + uploader::kProgram;
 }
 
@@ -185,7 +176,7 @@ StatusOr<VerifiedPolicy> VerifyPolicyApart(const std::string& envelope,
 StatusOr<std::unique_ptr<ProcessTransport>> ProcessTransport::start(
     const UploaderOptions& options) {
   std::unique_ptr<ProcessTransport> t(new ProcessTransport(options));
-  if (::geteuid() == 0 && !options.user.empty()) {
+  if (ChildrenRunAsServiceUser() && !options.user.empty()) {
     auto ids = FindAccount(options.user);
     if (!ids) {
       return FailedPreconditionError("the uploader's account \"" + options.user +

@@ -1,12 +1,15 @@
 // The file layer on Windows (see file_layer.h): CreateFileW, FlushFileBuffers and
 // MoveFileExW(MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH). Windows cannot flush a
 // directory: the write-through rename is what makes a replacement's name durable, so syncDir only
-// checks that the directory exists. Permission bits (`mode`) have no meaning here and are ignored:
-// the state directory's ACL decides who may read (issue 17).
+// checks that the directory exists. Permission bits (`mode`) become the equivalent protected ACL
+// (windows_acl.h), given at creation.
 #include <windows.h>
+
+#include <sddl.h>
 
 #include "hearth/file_layer.h"
 #include "hearth/files.h"
+#include "hearth/windows_acl.h"
 #include "hearth/windows_text.h"
 
 namespace hearth {
@@ -14,6 +17,31 @@ namespace hearth {
 namespace {
 
 constexpr std::string_view kDiskFullPrefix = "disk full: ";
+
+// The security attributes standing for `mode` (windows_acl.h); freed with the object.
+class ModeSecurity {
+ public:
+  ModeSecurity(mode_t mode, bool directory) {
+    const std::wstring sddl = windows::Widen(windows::SddlForMode(mode, directory));
+    if (::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl.c_str(), SDDL_REVISION_1, &sd_,
+                                                               nullptr)) {
+      attrs_.nLength = sizeof attrs_;
+      attrs_.lpSecurityDescriptor = sd_;
+      attrs_.bInheritHandle = FALSE;
+    }
+  }
+  ~ModeSecurity() {
+    if (sd_ != nullptr) ::LocalFree(sd_);
+  }
+  ModeSecurity(const ModeSecurity&) = delete;
+  ModeSecurity& operator=(const ModeSecurity&) = delete;
+  // Null (the default ACL) only when the descriptor could not be made.
+  SECURITY_ATTRIBUTES* get() { return sd_ != nullptr ? &attrs_ : nullptr; }
+
+ private:
+  PSECURITY_DESCRIPTOR sd_ = nullptr;
+  SECURITY_ATTRIBUTES attrs_{};
+};
 
 class WindowsWritableFile : public WritableFile {
  public:
@@ -65,14 +93,17 @@ class WindowsWritableFile : public WritableFile {
 class WindowsLayer : public FileLayer {
  public:
   StatusOr<std::unique_ptr<WritableFile>> createFile(const std::string& path,
-                                                     mode_t /*mode*/) override {
+                                                     mode_t mode) override {
     std::wstring wpath = windows::Widen(path);
     DWORD attrs = ::GetFileAttributesW(wpath.c_str());
     if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
       return InvalidArgumentError("create " + path + ": a link, not followed");
     }
-    HANDLE h = ::CreateFileW(wpath.c_str(), GENERIC_WRITE, FILE_SHARE_READ, nullptr, CREATE_ALWAYS,
-                             FILE_ATTRIBUTE_NORMAL, nullptr);
+    // An existing file keeps its ACL under CREATE_ALWAYS: the durable writer always creates a
+    // fresh temporary file, which brings this one when renamed into place.
+    ModeSecurity security(mode, false);
+    HANDLE h = ::CreateFileW(wpath.c_str(), GENERIC_WRITE, FILE_SHARE_READ, security.get(),
+                             CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
     if (h == INVALID_HANDLE_VALUE) {
       return windows::Win32ErrorStatus(::GetLastError(), "create " + path);
     }
@@ -95,9 +126,10 @@ class WindowsLayer : public FileLayer {
     return OkStatus();
   }
 
-  Status createDir(const std::string& dir, mode_t /*mode*/) override {
+  Status createDir(const std::string& dir, mode_t mode) override {
     std::wstring wdir = windows::Widen(dir);
-    if (::CreateDirectoryW(wdir.c_str(), nullptr)) return OkStatus();
+    ModeSecurity security(mode, true);
+    if (::CreateDirectoryW(wdir.c_str(), security.get())) return OkStatus();
     DWORD err = ::GetLastError();
     DWORD attrs = ::GetFileAttributesW(wdir.c_str());
     if (err == ERROR_ALREADY_EXISTS && attrs != INVALID_FILE_ATTRIBUTES &&

@@ -3,8 +3,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
-#include <sys/stat.h>
 #include <utility>
 #include <vector>
 
@@ -27,8 +27,6 @@ namespace {
 using uploader::ErrorAnswer;
 using uploader::Fields;
 using uploader::OkAnswer;
-
-constexpr int kChannel = 3;  // where the root side put the channel (child_process.h)
 
 // The PEM blocks of a bundle, in order.
 std::vector<std::string> pemBlocks(const std::string& bundle) {
@@ -225,18 +223,18 @@ std::optional<json::Value> AnswerNetworkOp(const json::Value& req) {
 
 int UploaderMain(int argc, char** argv) {
   HardenExecedChild(argc > 0 ? argv[0] : nullptr);
-  struct stat st {};
-  if (::fstat(kChannel, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+  const int channel = ChildChannel();
+  if (channel < 0) {
     std::fprintf(stderr,
                  "hearth-upload: the network side of hearth-agent, started by it; not a command\n");
     return 2;
   }
-  ServeUploader(kChannel, makeTransport, AnswerNetworkOp);
+  ServeUploader(channel, makeTransport, AnswerNetworkOp);
   // The root side closed the channel: done. Nothing is left to save, and the libraries' exit
   // handlers (OpenSSL freeing all its tables, ...) would only touch about 0.3 MiB more memory on
   // the way out (docs/agent-daemon.md "Memory").
   std::fflush(nullptr);
-  ::_exit(0);
+  std::_Exit(0);
 }
 
 }  // namespace hearth::agent

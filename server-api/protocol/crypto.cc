@@ -1,6 +1,12 @@
 #include "hearth/protocol/crypto.h"
 
+#if defined(_WIN32)
+#include <ws2tcpip.h>  // inet_ntop
+#else
 #include <arpa/inet.h>
+#endif
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -124,10 +130,16 @@ std::chrono::system_clock::time_point asn1Time(const ASN1_TIME* t) {
   if (ASN1_TIME_to_tm(t, &tm) != 1) return {};
   // A time_point holds years 1678 to 2262 (libstdc++ counts nanoseconds); RFC 5280's "no
   // expiry" is 9999-12-31: saturate instead of overflowing.
-  const std::time_t tt = timegm(&tm);
+  // timegm, portably (mingw has none): the civil date's days since the epoch, then the time.
+  const std::chrono::sys_days days =
+      std::chrono::year_month_day{std::chrono::year{tm.tm_year + 1900},
+                                  std::chrono::month{static_cast<unsigned>(tm.tm_mon + 1)},
+                                  std::chrono::day{static_cast<unsigned>(tm.tm_mday)}};
+  const int64_t tt = static_cast<int64_t>(days.time_since_epoch().count()) * 86400 +
+                     tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
   if (tt > kMaxTimePointSeconds) return std::chrono::system_clock::time_point::max();
   if (tt < -kMaxTimePointSeconds) return std::chrono::system_clock::time_point::min();
-  return std::chrono::system_clock::from_time_t(tt);
+  return std::chrono::system_clock::from_time_t(static_cast<std::time_t>(tt));
 }
 
 Status addExtension(X509* cert, X509* issuer, int nid, const std::string& value) {

@@ -6,14 +6,15 @@
 // resident memory (the agent issue's budget is 20 MB for all agent processes together; see
 // docs/agent-daemon.md "Memory"). SHA-256 follows FIPS 180-4; it is tested against OpenSSL's on
 // the standard vectors and on random inputs (tests/server-api/crypto_test.cc). Random bytes come
-// from the kernel's getrandom(2), the same source OpenSSL seeds from.
+// from the OS (random_bytes.h): the kernel's getrandom(2), the same source OpenSSL seeds from;
+// BCryptGenRandom on Windows.
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <sys/random.h>
 
 #include "hearth/protocol/crypto.h"
+#include "random_bytes.h"
 
 namespace hearth::protocol {
 
@@ -38,19 +39,6 @@ std::string hex(const unsigned char* b, size_t n) {
     out[2 * i + 1] = kHex[b[i] & 0x0F];
   }
   return out;
-}
-
-Status randomBytes(unsigned char* out, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::getrandom(out + got, n - got, 0);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return InternalError(std::string("random bytes: getrandom: ") + std::strerror(errno));
-    }
-    got += static_cast<size_t>(r);
-  }
-  return OkStatus();
 }
 
 // SHA-256 (FIPS 180-4).
@@ -206,13 +194,13 @@ std::string Sha256Hex(std::string_view data) {
 
 StatusOr<std::string> RandomHex(size_t n) {
   std::string bytes(n, '\0');
-  HEARTH_RETURN_IF_ERROR(randomBytes(reinterpret_cast<unsigned char*>(bytes.data()), n));
+  HEARTH_RETURN_IF_ERROR(RandomBytes(reinterpret_cast<unsigned char*>(bytes.data()), n));
   return hex(reinterpret_cast<const unsigned char*>(bytes.data()), n);
 }
 
 StatusOr<std::string> RandomUuid() {
   unsigned char b[16];
-  HEARTH_RETURN_IF_ERROR(randomBytes(b, sizeof b));
+  HEARTH_RETURN_IF_ERROR(RandomBytes(b, sizeof b));
   b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
   std::string h = hex(b, sizeof b);

@@ -28,6 +28,7 @@
 #include <cstring>
 #include <cwchar>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -565,6 +566,61 @@ int Service(const char* log) {
   return 0;
 }
 
+// Tests' helper (not a probe): sends PAUSE or CONTINUE to service `name` (Wine's sc.exe has no
+// pause/continue) and prints the state it reports afterwards.
+int Control(const char* name, const std::string& what) {
+  SC_HANDLE manager = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
+  std::wstring wname(name, name + std::strlen(name));
+  SC_HANDLE service =
+      manager ? OpenServiceW(manager, wname.c_str(), SERVICE_PAUSE_CONTINUE | SERVICE_QUERY_STATUS)
+              : nullptr;
+  if (service == nullptr) {
+    std::printf("control: OpenService error %lu\n", static_cast<unsigned long>(GetLastError()));
+    return 1;
+  }
+  SERVICE_STATUS status{};
+  const DWORD control = what == "pause" ? SERVICE_CONTROL_PAUSE : SERVICE_CONTROL_CONTINUE;
+  const BOOL ok = ControlService(service, control, &status);
+  std::printf("control: %s %s, state %lu\n", what.c_str(), ok ? "ok" : "failed",
+              static_cast<unsigned long>(status.dwCurrentState));
+  CloseServiceHandle(service);
+  CloseServiceHandle(manager);
+  return ok ? 0 : 1;
+}
+
+// Tests' helper: the failure actions stored for service `name`, one line.
+int FailureActions(const char* name) {
+  SC_HANDLE manager = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
+  std::wstring wname(name, name + std::strlen(name));
+  SC_HANDLE service =
+      manager ? OpenServiceW(manager, wname.c_str(), SERVICE_QUERY_CONFIG) : nullptr;
+  if (service == nullptr) {
+    std::printf("failure-actions: OpenService error %lu\n",
+                static_cast<unsigned long>(GetLastError()));
+    return 1;
+  }
+  std::vector<unsigned char> buf(8192);
+  DWORD needed = 0;
+  const BOOL ok = QueryServiceConfig2W(service, SERVICE_CONFIG_FAILURE_ACTIONS, buf.data(),
+                                       static_cast<DWORD>(buf.size()), &needed);
+  if (!ok) {
+    std::printf("failure-actions: QueryServiceConfig2 error %lu\n",
+                static_cast<unsigned long>(GetLastError()));
+  } else {
+    const auto* f = reinterpret_cast<const SERVICE_FAILURE_ACTIONSW*>(buf.data());
+    std::printf("failure-actions: reset %lu s", static_cast<unsigned long>(f->dwResetPeriod));
+    for (DWORD i = 0; i < f->cActions; ++i) {
+      std::printf(", %s after %lu ms",
+                  f->lpsaActions[i].Type == SC_ACTION_RESTART ? "restart" : "other",
+                  static_cast<unsigned long>(f->lpsaActions[i].Delay));
+    }
+    std::printf("\n");
+  }
+  CloseServiceHandle(service);
+  CloseServiceHandle(manager);
+  return ok ? 0 : 1;
+}
+
 int ServiceRecovery() {
   SC_HANDLE manager = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_ALL_ACCESS);
   SC_HANDLE service = manager ? OpenServiceW(manager, L"HearthProbe", SERVICE_ALL_ACCESS) : nullptr;
@@ -620,6 +676,8 @@ int main(int argc, char** argv) {
   if (command == "memory") return Memory();
   if (command == "service" && argc == 3) return Service(argv[2]);
   if (command == "recovery") return ServiceRecovery();
+  if (command == "control" && argc == 4) return Control(argv[2], argv[3]);
+  if (command == "failure-actions" && argc == 3) return FailureActions(argv[2]);
   if (command == "sleep" && argc == 3) {
     Sleep(static_cast<DWORD>(std::strtoul(argv[2], nullptr, 10)));
     return 0;

@@ -46,6 +46,12 @@ struct CheckProcessOptions {
 StatusOr<json::Value> RunChecksIsolated(const Policy& policy, const CheckProcessOptions& options,
                                         Logger& log);
 
+// The run itself, apart from the caller (RunChecksIsolated without in_process): on Linux a forked
+// child whose one result frame is read back (check_process_linux.cc); on Windows, which has no
+// fork, the calling process with per-check timeouts (check_process_windows.cc: a check that
+// hangs leaves a thread behind until the process ends; `run --once` ends, the service does not).
+StatusOr<json::Value> RunChecksInChild(const Policy& policy, const CheckProcessOptions& options,
+                                       Logger& log);
 // Runs the checks in the calling process with per-check timeouts (threads); a timed-out check's
 // thread is detached, so call this only in a process that is discarded afterwards.
 json::Value RunChecksWithTimeouts(const SystemView& view, const Policy& policy,

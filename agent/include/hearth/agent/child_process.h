@@ -31,13 +31,14 @@
 // NFS mount) is reaped later, by a later kill() or wait() of any child, and never blocks the
 // daemon. The destructor kills a child that is still running.
 //
-// Windows (issue 17) implements the same class over CreateProcess: the exec'ed form only (there
-// is no fork; the check process is hearth-agent.exe started with an internal command), the
-// channel an anonymous pipe pair or a named pipe whose ACL admits only the two processes, the
-// same frames; deadlines and interruption with overlapped I/O and WaitForMultipleObjects on the
-// pipe's event and the service's stop event; kill() as TerminateProcess; dying with the parent
-// as a job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE; the account as a restricted token or
-// a virtual service account (CreateProcessAsUser).
+// Windows (child_process_windows.cc) implements the same class over CreateProcess: the exec'ed
+// form only (there is no fork: Start() with `run` is Unimplemented), the channel one instance of
+// a named pipe with a random name and an ACL for SYSTEM, Administrators and its owner, connected
+// before the child starts and given to it as its standard input (ChildChannel()); the same
+// frames; deadlines with overlapped I/O on the parent's end; kill() as TerminateProcess; dying
+// with the parent through a job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE. Not yet on
+// Windows: `interrupt_fd` (ignored), and the account (no restricted token or virtual service
+// account: the child runs as the agent does).
 #pragma once
 
 #include <chrono>
@@ -50,6 +51,7 @@
 #include <utility>
 #include <vector>
 
+#include "hearth/posix_ids.h"
 #include "hearth/status.h"
 
 namespace hearth::agent {
@@ -116,6 +118,10 @@ class ChildProcess {
   pid_t pid_ = -1;  // -1 once reaped or handed to the reaper
   int fd_ = -1;
   std::string name_;
+  // Windows: the process, its job and the parent's end of the channel (HANDLEs; fd_ unused).
+  void* process_ = nullptr;
+  void* job_ = nullptr;
+  void* pipe_ = nullptr;
 };
 
 // The child's side of the channel: blocking, whole frames.
@@ -127,5 +133,9 @@ StatusOr<std::string> ReadFrame(int fd, size_t max_bytes);
 // itself not dumpable again (exec resets the flag, and the device key arrives after it), and
 // ignores SIGPIPE (a closed channel is an error, not a death).
 void HardenExecedChild(const char* argv0);
+
+// In an exec'ed child: the channel's descriptor (3 on Linux, standard input on Windows), or -1
+// when this program was not started by the agent (someone ran it by hand).
+int ChildChannel();
 
 }  // namespace hearth::agent

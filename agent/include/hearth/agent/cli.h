@@ -18,6 +18,8 @@ struct CliEnvironment {
   bool out_is_terminal = false;  // a readable table with colour; otherwise plain text
   std::string default_policy_path = "/etc/hearth/policy.json";
   std::string default_state_dir = "/var/lib/hearth";
+  std::string default_config_path = "/etc/hearth/agent.conf";
+  std::string default_enroll_file = "/etc/hearth/enroll.conf";
 };
 
 int RunAgentCli(const std::vector<std::string>& args, const CliEnvironment& env);

@@ -41,7 +41,9 @@ struct AgentConfig {
 };
 
 // `explicit_path`: the file was named with --config, so it must exist.
-StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, bool explicit_path);
+// `defaults`: what the file does not set (the OS's paths: on Windows under %ProgramData%).
+StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, bool explicit_path,
+                                      const AgentConfig& defaults = {});
 
 // Parses "90s", "15m", "1h", "2d", "600" (seconds). Exposed for tests.
 StatusOr<std::chrono::seconds> ParseDuration(const std::string& text);

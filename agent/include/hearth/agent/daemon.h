@@ -12,12 +12,15 @@
 #include <iosfwd>
 #include <string>
 
+#include "hearth/agent/config.h"
+
 namespace hearth::agent {
 
 struct DaemonOptions {
   std::string state_dir = "/var/lib/hearth";
   std::string config_path = "/etc/hearth/agent.conf";
   bool config_explicit = false;
+  AgentConfig config_defaults;  // what agent.conf does not set (the OS's paths)
   // Tests: the checks without a child process.
   bool isolate_checks = true;
 };

@@ -45,7 +45,11 @@ constexpr size_t kMaxFrame = 4 << 20;
 constexpr size_t kMaxErrorText = 1024;
 
 // The program and the names it runs under (argv[0], ps).
+#if defined(_WIN32)
+constexpr char kProgram[] = "hearth-upload.exe";
+#else
 constexpr char kProgram[] = "hearth-upload";
+#endif
 constexpr char kVerifierName[] = "hearth-verify";
 
 json::Value Request(std::string_view op);
