@@ -12,6 +12,7 @@
 #include <set>
 #include <unistd.h>
 
+#include "agent_os.h"
 #include "hearth/accounts.h"
 #include "hearth/agent/server_view.h"
 #include "hearth/check_registry.h"
@@ -587,16 +588,10 @@ std::string NotifyProgram() {
     std::lock_guard<std::mutex> lock(programMutex());
     if (!programOverride().empty()) return programOverride();
   }
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  std::string dir;
-  if (n > 0) {
-    std::string path(buf, static_cast<size_t>(n));
-    auto slash = path.rfind('/');
-    if (slash != std::string::npos) dir = path.substr(0, slash);
-  }
+  // Found as the uploader is (uploader.cc): beside this program in a build tree, else installed.
+  const std::string dir = ExecutableDir();
   const std::string beside = dir + "/hearth-notify";
-  if (::access(beside.c_str(), X_OK) == 0) return beside;
+  if (IsProgram(beside)) return beside;
   return dir + "/../lib/hearth/hearth-notify";
 }
 
