@@ -89,27 +89,6 @@ std::string truncateUtf8(std::string s, size_t max) {
   return s + "\xe2\x80\xa6";
 }
 
-std::string escapeMarkup(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 uint64_t fnv1a(std::string_view s) {
   uint64_t h = 14695981039346656037ull;
   for (char c : s) {
@@ -427,10 +406,10 @@ Status sendNotification(const SystemView& view, const Desktop& d, const NotifyOp
   return OkStatus();
 }
 
-// Valid UTF-8 without control characters, at most kMaxBodyBytes, escaped for markup servers.
-std::string finishBody(const std::string& text, bool markup) {
-  std::string out = truncateUtf8(sanitize(text::trim(text)), kMaxBodyBytes);
-  return markup ? escapeMarkup(out) : out;
+// Valid UTF-8 without control characters, at most kMaxBodyBytes (hearth-notify escapes it for
+// servers that announce body markup: EscapeBodyMarkup).
+std::string finishBody(const std::string& text) {
+  return truncateUtf8(sanitize(text::trim(text)), kMaxBodyBytes);
 }
 
 // The check's name as the person reads it ("Screen lock"); its id spelled out when unnamed.
@@ -531,7 +510,7 @@ std::string NotificationTitle(std::string_view check_id, const i18n::Catalog* ca
   return "Hearth: " + truncateUtf8(name, 80) + " needs attention";
 }
 
-std::string NotificationBody(const CheckResult& check, bool markup, const i18n::Catalog* catalog,
+std::string NotificationBody(const CheckResult& check, const i18n::Catalog* catalog,
                              const Report* report, const std::string& deadline) {
   // The deadline first, then what to do, in the person's language, as numbered steps (else what
   // is wrong), then where to get help.
@@ -551,7 +530,7 @@ std::string NotificationBody(const CheckResult& check, bool markup, const i18n::
   }
   std::string text;
   for (const auto& line : lines) text += (text.empty() ? "" : "\n") + line;
-  return finishBody(text, markup);
+  return finishBody(text);
 }
 
 std::string DetailsTitle(const i18n::Catalog* catalog) {
@@ -793,7 +772,7 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
       if (passed.count(c.id) == 0 || !owed(d.user, c.id)) continue;
       Notice n;
       n.title = FixedNotificationTitle(c.id, catalog);
-      n.body = finishBody(LocalSummary(c, catalog), false);
+      n.body = finishBody(LocalSummary(c, catalog));
       n.urgency = Urgency::kLow;
       if (!show(n)) continue;
       state.thanks.erase(
@@ -811,7 +790,7 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
       if (failing) deadline = deadlineOf(options.server_view, id, now, catalog);
       Notice n;
       n.title = failing ? NotificationTitle(id, catalog) : UnknownNotificationTitle(id, catalog);
-      n.body = NotificationBody(check, false, catalog, &report, deadline.line);
+      n.body = NotificationBody(check, catalog, &report, deadline.line);
       n.urgency = failing ? deadline.urgency : Urgency::kNormal;
       n.actions = true;
       n.details_title = DetailsTitle(catalog);

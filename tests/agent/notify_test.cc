@@ -328,13 +328,13 @@ TEST_F(NotifyTest, TextWithQuotesBackslashesNewlinesAndDashesArrivesUnchanged) {
   EXPECT_EQ(m_.shown()[0].title, "Hearth: System updates need attention");
 }
 
-TEST_F(NotifyTest, MarkupServersGetAmpersandsAndAngleBracketsEscaped) {
+// The body is plain text; hearth-notify escapes it for markup servers (notify_session_test,
+// NotifyDbusTest.MarkupServersReceiveEscapedText).
+TEST_F(NotifyTest, TheBodyIsPlainText) {
   m_.person("alice", 1000, "2");
   CheckResult c = Check("os_patches", Verdict::kFail, "3 updates pending",
                         "Run: sudo apt update && sudo apt upgrade <now>");
-  EXPECT_EQ(NotificationBody(c, true),
-            "Run: sudo apt update &amp;&amp; sudo apt upgrade &lt;now&gt;");
-  EXPECT_EQ(NotificationBody(c, false), "Run: sudo apt update && sudo apt upgrade <now>");
+  EXPECT_EQ(NotificationBody(c), "Run: sudo apt update && sudo apt upgrade <now>");
 }
 
 TEST(NotificationTextTest, BodyIsValidUtf8WithoutControlCharactersAndBounded) {
@@ -343,23 +343,23 @@ TEST(NotificationTextTest, BodyIsValidUtf8WithoutControlCharactersAndBounded) {
                                     "b\xff"
                                     "c\x7f"
                                     "d\tе\n"));
-  EXPECT_EQ(NotificationBody(c, false),
+  EXPECT_EQ(NotificationBody(c),
             "a b\xef\xbf\xbd"
             "c d\t\xd0\xb5");  // trimmed at the end
   c.remediation = std::string(3000, 'x');
-  std::string body = NotificationBody(c, false);
+  std::string body = NotificationBody(c);
   EXPECT_LE(body.size(), 1000u);
   EXPECT_EQ(body.substr(body.size() - 3), "\xe2\x80\xa6");
   // Cut on a character boundary.
   c.remediation.clear();
   for (int i = 0; i < 600; ++i) c.remediation += "\xc3\xa9";
-  body = NotificationBody(c, false);
+  body = NotificationBody(c);
   EXPECT_LE(body.size(), 1000u);
   EXPECT_EQ(body.substr(body.size() - 5), "\xc3\xa9\xe2\x80\xa6");
   // No remediation: the summary says what is wrong.
   c.remediation = "";
   c.summary = "Root filesystem / is not encrypted";
-  EXPECT_EQ(NotificationBody(c, false), "Root filesystem / is not encrypted");
+  EXPECT_EQ(NotificationBody(c), "Root filesystem / is not encrypted");
 }
 
 // Every sequence that is not valid UTF-8 (overlong, a surrogate, above U+10FFFF, cut short, a
@@ -371,10 +371,10 @@ TEST(NotificationTextTest, BodyReplacesEachInvalidByteAndBlanksC1Controls) {
                         std::string("1\xc0\xaf|2\xe0\x80\xaf|3\xed\xa0\x80|4\xf4\x90\x80\x80|"
                                     "5\xe2\x82y|6\x80|7\xc2\x85|8\xe2\x82\xac|9\xf0\x9f\x94\x92|"
                                     "0\xc2\xa0\xf4\x8f\xbf\xbf"));
-  EXPECT_EQ(NotificationBody(c, false), "1" + r + r + "|2" + r + r + r + "|3" + r + r + r + "|4" +
-                                            r + r + r + r + "|5" + r + r + "y|6" + r +
-                                            "|7 |8\xe2\x82\xac|9\xf0\x9f\x94\x92|"
-                                            "0\xc2\xa0\xf4\x8f\xbf\xbf");
+  EXPECT_EQ(NotificationBody(c), "1" + r + r + "|2" + r + r + r + "|3" + r + r + r + "|4" + r + r +
+                                     r + r + "|5" + r + r + "y|6" + r +
+                                     "|7 |8\xe2\x82\xac|9\xf0\x9f\x94\x92|"
+                                     "0\xc2\xa0\xf4\x8f\xbf\xbf");
 }
 
 TEST(NotificationTextTest, TitlesNameTheCheckInPlainWords) {

@@ -126,13 +126,12 @@ std::string UnknownNotificationTitle(std::string_view check_id,
 std::string FixedNotificationTitle(std::string_view check_id,
                                    const i18n::Catalog* catalog = nullptr);
 // The remediation (the summary when there is none), as valid UTF-8 without control characters
-// other than newline and tab, at most ~1000 bytes; `markup` escapes & < > for servers that
-// announce the body-markup capability. With `report`, the company's help page for the check and
-// its helpdesk follow the steps (CompanyHelpLines); `deadline` (one line: "Fix it by ...",
+// other than newline and tab, at most ~1000 bytes, as plain text (hearth-notify escapes & < >
+// for servers that announce body markup). With `report`, the company's help page for the check
+// and its helpdesk follow the steps (CompanyHelpLines); `deadline` (one line: "Fix it by ...",
 // "Exempted by IT until ...") comes first when not empty.
-std::string NotificationBody(const CheckResult& check, bool markup,
-                             const i18n::Catalog* catalog = nullptr, const Report* report = nullptr,
-                             const std::string& deadline = "");
+std::string NotificationBody(const CheckResult& check, const i18n::Catalog* catalog = nullptr,
+                             const Report* report = nullptr, const std::string& deadline = "");
 // "Hearth: this PC's security checks" and, for "Show details", every check of `report` on one
 // line with its mark and summary, then the steps for `check` and where to get help, in the
 // language of `catalog`; plain text (hearth-notify escapes it for markup services), at most
