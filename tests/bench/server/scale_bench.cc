@@ -67,11 +67,14 @@ constexpr const char* kUsage =
     "                          [--outage-hours 8]\n"
     "                          [--seed-connections 1 (SQLite) / 4 (PostgreSQL)]\n"
     "                          [--haproxy /usr/sbin/haproxy [--haproxy-config FILE]]\n"
+    "                          [--keep-state DIR]\n"
     "  --database URI     PostgreSQL (an empty database); default SQLite in a temporary dir\n"
     "  --enrol-sample S   devices enrolled over HTTPS; the other devices are seeded in-process\n"
     "                     (keys, device-CA certificates, Store::enrollDevice, a first report)\n"
     "  --steady-reports M reports in the steady round, one per device, over the whole fleet\n"
-    "  --haproxy BIN      two servers on the --database behind HAProxy (packaging/haproxy)\n";
+    "  --haproxy BIN      two servers on the --database behind HAProxy (packaging/haproxy)\n"
+    "  --keep-state DIR   copy the server's state directory (keys, tokens; the SQLite store)\n"
+    "                     to DIR (which must not exist) at the end, for queries-at-scale\n";
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
@@ -267,7 +270,7 @@ int main(int argc, char** argv) {
           {"--server", "--database", "--devices", "--enrol-sample", "--steady-reports",
            "--policy-fetches", "--flush-agents", "--spooled", "--connections", "--queries",
            "--outage-hours", "--seed-connections", "--haproxy", "--haproxy-config",
-           "--query-rounds"},
+           "--query-rounds", "--keep-state"},
           kUsage)) {
     return *rc;
   }
@@ -277,6 +280,12 @@ int main(int argc, char** argv) {
   const std::string haproxy = Flag(argc, argv, "--haproxy", "");
   const std::string haproxy_config =
       Flag(argc, argv, "--haproxy-config", HEARTH_SOURCE_DIR "/packaging/haproxy/hearth.cfg");
+  const std::string keep_state = Flag(argc, argv, "--keep-state", "");
+  if (!keep_state.empty() && std::filesystem::exists(keep_state)) {
+    std::fprintf(stderr, "--keep-state %s: already exists; name a new directory\n",
+                 keep_state.c_str());
+    return 2;
+  }
   if (!haproxy.empty() && database.empty()) {
     std::fprintf(stderr, "--haproxy needs --database (PostgreSQL)\n%s", kUsage);
     return 2;
@@ -538,6 +547,15 @@ int main(int argc, char** argv) {
   double flush_s = Seconds(t0);
   stop_servers();
   int64_t bytes_flushed = StoreBytes(server);
+  if (!keep_state.empty()) {
+    std::error_code ec;
+    std::filesystem::copy(server.stateDir(), keep_state, std::filesystem::copy_options::recursive,
+                          ec);
+    if (ec) {
+      std::fprintf(stderr, "--keep-state %s: %s\n", keep_state.c_str(), ec.message().c_str());
+      return 2;
+    }
+  }
 
   // 8. When the agents really come back.
   std::vector<double> arrivals = ReturnTimes(std::max(flush, 1), *outage_h * 3600.0);
