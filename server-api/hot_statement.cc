@@ -98,6 +98,9 @@ class SqliteHotStatement final : public HotStatement {
             v->push_back(null ? std::string() : text(st, c));
           } else if constexpr (std::is_same_v<T, std::vector<Poco::Int64>>) {
             v->push_back(null ? 0 : sqlite3_column_int64(st, c));
+          } else if constexpr (std::is_same_v<T, std::vector<Poco::Nullable<std::string>>>) {
+            v->push_back(null ? Poco::Nullable<std::string>()
+                              : Poco::Nullable<std::string>(text(st, c)));
           } else {
             if (!first_row) return false;
             if constexpr (std::is_same_v<T, std::string>) {

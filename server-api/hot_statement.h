@@ -35,7 +35,8 @@ class HotStatement {
   // (Parameters are not const: Poco's use() refuses const variables.)
   using Param = std::variant<std::string*, Poco::Int64*, int*, Poco::Nullable<std::string>*>;
   using Column = std::variant<std::string*, Poco::Int64*, Poco::Nullable<std::string>*,
-                              std::vector<std::string>*, std::vector<Poco::Int64>*>;
+                              std::vector<std::string>*, std::vector<Poco::Int64>*,
+                              std::vector<Poco::Nullable<std::string>>*>;
   // Told about each failed execution: its Status, and whether the database said it is damaged.
   using OnFailure = std::function<void(const Status&, bool damaged)>;
 

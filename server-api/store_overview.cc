@@ -3,6 +3,8 @@
 // newest feed events.
 #include <algorithm>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +26,35 @@ constexpr const char* kFeedColumns =
     "e.device_id ";
 
 std::string utcDay(TimePoint t) { return fmt(t).substr(0, 10); }
+
+// The feed's newest entries, IT's most frequent query (the console's feed page and every feed
+// poller's first page): a hot statement on each reader (PostgreSQL: one round trip instead of
+// four, a prepared statement kept instead of one made, described and deallocated per request).
+struct FeedNewestRead final : ReaderStatements {
+  explicit FeedNewestRead(const Prepare& prepare)
+      : select(prepare(std::string(kFeedColumns) +
+                       "WHERE e.cursor IN (SELECT cursor FROM events ORDER BY cursor DESC "
+                       "LIMIT ?) ORDER BY e.cursor")) {
+    select->use(limit).into(cursor).into(at).into(device_id).into(type).into(check).into(from).into(
+        to);
+    select->into(detail).into(hostname).into(owner);
+  }
+  void clear() {
+    cursor.clear();
+    for (auto* v : {&at, &device_id, &type}) v->clear();
+    for (auto* v : {&check, &from, &to, &detail, &hostname, &owner}) v->clear();
+  }
+  Poco::Int64 limit = 0;
+  std::vector<Poco::Int64> cursor;
+  std::vector<std::string> at, device_id, type;
+  std::vector<Poco::Nullable<std::string>> check, from, to, detail, hostname, owner;
+  std::unique_ptr<HotStatement> select;
+};
+
+std::optional<std::string> opt(const Poco::Nullable<std::string>& v) {
+  if (v.isNull()) return std::nullopt;
+  return v.value();
+}
 
 }  // namespace
 
@@ -101,12 +132,40 @@ StatusOr<std::vector<FeedEvent>> SqlStore::deviceEvents(const std::string& devic
 }
 
 StatusOr<std::vector<FeedEvent>> SqlStore::feedNewest(int limit) {
-  Poco::Int64 lim = std::max(1, std::min(limit, 1000));
-  return db_.readRows("read the newest feed events",
-                      std::string(kFeedColumns) +
-                          "WHERE e.cursor IN (SELECT cursor FROM events ORDER BY cursor DESC "
-                          "LIMIT ?) ORDER BY e.cursor",
-                      feedEventRow, lim);
+  std::vector<FeedEvent> out;
+  Status s =
+      db_.readHot<FeedNewestRead>("read the newest feed events", [&](FeedNewestRead& r) -> Status {
+        r.clear();
+        r.limit = std::max(1, std::min(limit, 1000));
+        HEARTH_ASSIGN_OR_RETURN(size_t n, r.select->execute());
+        (void)n;
+        const size_t rows = r.cursor.size();
+        for (const auto* v : {&r.at, &r.device_id, &r.type}) {
+          if (v->size() != rows) return InternalError("the newest feed events: uneven columns");
+        }
+        for (const auto* v : {&r.check, &r.from, &r.to, &r.detail, &r.hostname, &r.owner}) {
+          if (v->size() != rows) return InternalError("the newest feed events: uneven columns");
+        }
+        out.reserve(rows);
+        for (size_t i = 0; i < rows; ++i) {
+          FeedEvent e;
+          e.cursor = r.cursor[i];
+          e.at = parseTime(r.at[i]);
+          e.device_id = std::move(r.device_id[i]);
+          e.type = std::move(r.type[i]);
+          e.check = opt(r.check[i]);
+          e.from = opt(r.from[i]);
+          e.to = opt(r.to[i]);
+          e.detail = opt(r.detail[i]);
+          e.hostname = opt(r.hostname[i]);
+          e.owner = opt(r.owner[i]);
+          out.push_back(std::move(e));
+        }
+        r.clear();
+        return OkStatus();
+      });
+  if (!s.ok()) return s;
+  return out;
 }
 
 StatusOr<LevelStanding> SqlStore::levelStanding(const std::string& level,

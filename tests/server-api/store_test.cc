@@ -396,8 +396,27 @@ TEST_P(StoreTest, PoliciesAreVersionedAndTokensHashed) {
   t.expires_at = T("2026-12-26T08:00:00Z");
   auto tok = store_->createToken("tokhash", t);
   ASSERT_TRUE(tok.ok());
-  EXPECT_TRUE(store_->findToken("tokhash", T("2026-11-27T00:00:00Z")).ok());
+  auto found = store_->findToken("tokhash", T("2026-11-27T00:00:00Z"));
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->id, tok->id);
+  EXPECT_EQ(found->name, "it-reader");
+  EXPECT_EQ(found->scope, "read");
+  EXPECT_EQ(found->created_at, T("2026-11-26T08:00:00Z"));
+  EXPECT_EQ(found->expires_at, T("2026-12-26T08:00:00Z"));
+  EXPECT_FALSE(found->revoked_at);
   EXPECT_FALSE(store_->findToken("tokhash", T("2027-01-01T00:00:00Z")).ok());  // expired
+  // A token without an end date, looked up after one with: nothing of the first one stays.
+  TokenRecord forever;
+  forever.name = "siem";
+  forever.scope = "admin";
+  forever.created_at = T("2026-11-26T09:00:00Z");
+  ASSERT_TRUE(store_->createToken("otherhash", forever).ok());
+  auto other = store_->findToken("otherhash", T("2030-01-01T00:00:00Z"));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->name, "siem");
+  EXPECT_FALSE(other->expires_at);
+  EXPECT_EQ(store_->findToken("nosuchhash", T("2026-11-27T00:00:00Z")).status().code(),
+            StatusCode::kNotFound);
   ASSERT_TRUE(store_->revokeToken(tok->id, T("2026-11-27T00:00:00Z")).ok());
   EXPECT_FALSE(store_->findToken("tokhash", T("2026-11-27T01:00:00Z")).ok());
 }
