@@ -103,26 +103,44 @@ StatusOr<std::string> PostgresUriToConninfo(const std::string& uri) {
       addKeyword(out, "password", pw);
     }
   }
-  std::string_view host = rest, port;
-  if (!host.empty() && host.front() == '[') {  // [::1]:5432
-    size_t close = host.find(']');
-    if (close == std::string_view::npos) return InvalidArgumentError("bad IPv6 host in URI");
-    port = close + 1 < host.size() && host[close + 1] == ':' ? host.substr(close + 2) : "";
-    host = host.substr(1, close - 1);
-  } else if (size_t c = host.rfind(':'); c != std::string_view::npos) {
-    port = host.substr(c + 1);
-    host = host.substr(0, c);
-  }
-  if (!host.empty()) {
-    HEARTH_ASSIGN_OR_RETURN(std::string h, percentDecode(host));
-    addKeyword(out, "host", h);
-  }
-  if (!port.empty()) {
+  // One host or a list for libpq to try in turn (`db1:5432,db2:5432`, the primary and its
+  // standbys with target_session_attrs=read-write): host and port as libpq's comma lists, an
+  // empty port being the default one.
+  std::string hosts, ports;
+  bool any_port = false;
+  size_t count = 0;
+  while (true) {
+    size_t comma = rest.find(',');
+    std::string_view host = rest.substr(0, comma), port;
+    if (!host.empty() && host.front() == '[') {  // [::1]:5432
+      size_t close = host.find(']');
+      if (close == std::string_view::npos) return InvalidArgumentError("bad IPv6 host in URI");
+      if (close + 1 < host.size() && host[close + 1] != ':') {
+        return InvalidArgumentError("bad IPv6 host in URI: expected [ADDRESS] or [ADDRESS]:PORT");
+      }
+      port = close + 1 < host.size() ? host.substr(close + 2) : "";
+      host = host.substr(1, close - 1);
+    } else if (size_t c = host.rfind(':'); c != std::string_view::npos) {
+      port = host.substr(c + 1);
+      host = host.substr(0, c);
+    }
     for (char ch : port) {
       if (ch < '0' || ch > '9') return InvalidArgumentError("bad port in database URI");
     }
-    addKeyword(out, "port", std::string(port));
+    HEARTH_ASSIGN_OR_RETURN(std::string h, percentDecode(host));
+    if (h.find(',') != std::string::npos) return InvalidArgumentError("bad host in database URI");
+    if (h.empty() && (count > 0 || comma != std::string_view::npos)) {
+      return InvalidArgumentError("empty host in the database URI's host list");
+    }
+    hosts += (count == 0 ? "" : ",") + h;
+    ports += (count == 0 ? "" : ",") + std::string(port);
+    any_port = any_port || !port.empty();
+    ++count;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
   }
+  if (!hosts.empty()) addKeyword(out, "host", hosts);
+  if (any_port) addKeyword(out, "port", ports);
   if (!dbname.empty()) {
     HEARTH_ASSIGN_OR_RETURN(std::string db, percentDecode(dbname));
     addKeyword(out, "dbname", db);

@@ -545,19 +545,6 @@ TEST(SecretKindTest, NamesEachKind) {
   EXPECT_EQ(SecretKind(s), "per-person+approval");
 }
 
-TEST(PostgresUriTest, ConvertsToLibpqKeywords) {
-  auto c = PostgresUriToConninfo(
-      "postgresql://hearth:p%40ss'w@db.example:5433/hearth_prod?sslmode=require");
-  ASSERT_TRUE(c.ok()) << c.status().toString();
-  EXPECT_EQ(*c,
-            "user='hearth' password='p@ss\\'w' host='db.example' port='5433' "
-            "dbname='hearth_prod' sslmode='require' connect_timeout='10'");
-  EXPECT_EQ(*PostgresUriToConninfo("postgresql://[::1]:5432/x"),
-            "host='::1' port='5432' dbname='x' connect_timeout='10'");
-  EXPECT_FALSE(PostgresUriToConninfo("postgresql://h:port/x").ok());
-  EXPECT_FALSE(PostgresUriToConninfo("postgresql://h/x%zz").ok());
-}
-
 // A report of `device` with `sequence`, received at `at` (a verdict per sequence parity, so
 // each report changes the check and appends a feed event).
 NewReport reportAt(const std::string& device, int64_t sequence, const char* at) {
