@@ -8,6 +8,7 @@
 #include "hearth/file_layer.h"
 #include "hearth/files.h"
 #include "hearth/flags.h"
+#include "hearth/status.h"
 #include "hearth/text.h"
 #include "hearth/time.h"
 
@@ -22,10 +23,28 @@ bool oneLine(const std::string& v) {
   return v.find_first_of("\r\n") == std::string::npos && text::trim(v) == v;
 }
 
+// The PEM form of a certificate given as one line of base64 (its DER encoding: what
+// `openssl x509 -outform der | base64 -w0` prints; the MSI's CACERT property, which needs no file
+// on the PC). InvalidArgument when it is not base64 or too short to be a certificate.
+StatusOr<std::string> pemFromBase64(const std::string& b64) {
+  const bool base64 =
+      b64.size() >= 64 && b64.size() % 4 == 0 && b64.size() <= 64 * 1024 &&
+      b64.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
+          std::string::npos &&
+      b64.starts_with("MII");  // a DER SEQUENCE with a two-byte length, as every certificate
+  if (!base64) {
+    return InvalidArgumentError(
+        "--ca-cert: expected the certificate's DER encoding as one line of base64 (MII...)");
+  }
+  std::string pem = "-----BEGIN CERTIFICATE-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
+  return pem + "-----END CERTIFICATE-----\n";
+}
+
 int preseedWrite(const std::vector<std::string>& args, const CliEnvironment& env) {
   std::vector<FlagSpec> specs;
-  for (std::string_view name :
-       {"--server", "--ca-file", "--pin", "--secret", "--secret-file", "--owner", "--out"}) {
+  for (std::string_view name : {"--server", "--ca-file", "--ca-cert", "--pin", "--secret",
+                                "--secret-file", "--owner", "--out"}) {
     specs.push_back({.name = name});
   }
   auto parsed = ParseFlags(args, specs);
@@ -43,7 +62,9 @@ int preseedWrite(const std::vector<std::string>& args, const CliEnvironment& env
   if (!server.starts_with("https://") || !oneLine(server)) {
     return usage("--server must be the server's https:// URL");
   }
-  if (p.has("--ca-file") == p.has("--pin")) return usage("give exactly one of --ca-file, --pin");
+  if (int(p.has("--ca-file")) + int(p.has("--ca-cert")) + int(p.has("--pin")) != 1) {
+    return usage("give exactly one of --ca-file, --ca-cert, --pin");
+  }
   if (p.has("--secret") == p.has("--secret-file")) {
     return usage("give exactly one of --secret, --secret-file");
   }
@@ -66,15 +87,23 @@ int preseedWrite(const std::vector<std::string>& args, const CliEnvironment& env
                      formatRfc3339(std::chrono::system_clock::now()) +
                      ". hearth-agent enrols with it and then removes the secret.\n";
   conf += "server = " + server + "\n";
-  if (p.has("--ca-file")) {
+  if (p.has("--ca-file") || p.has("--ca-cert")) {
     // A copy beside enroll.conf: the installer's CA file may be gone by the time the service
     // enrols (a temporary file, a share).
-    auto ca = ReadFileBounded(p.get("--ca-file"), 64 * 1024);
-    if (!ca.ok()) return usage("--ca-file: " + ca.status().message());
-    if (ca->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-      return usage("--ca-file " + p.get("--ca-file") + " is not a PEM certificate");
+    std::string ca;
+    if (p.has("--ca-cert")) {
+      auto pem = pemFromBase64(p.get("--ca-cert"));
+      if (!pem.ok()) return usage(pem.status().message());
+      ca = *pem;
+    } else {
+      auto read = ReadFileBounded(p.get("--ca-file"), 64 * 1024);
+      if (!read.ok()) return usage("--ca-file: " + read.status().message());
+      if (read->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+        return usage("--ca-file " + p.get("--ca-file") + " is not a PEM certificate");
+      }
+      ca = *read;
     }
-    if (Status s = WriteFileDurably(dir + "/" + kCaCopy, *ca, 0644); !s.ok()) {
+    if (Status s = WriteFileDurably(dir + "/" + kCaCopy, ca, 0644); !s.ok()) {
       env.err << "hearth-agent preseed-write: " << s.message() << "\n";
       return 1;
     }

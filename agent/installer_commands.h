@@ -1,7 +1,8 @@
 // The commands an installer runs (the Windows MSI's custom actions; packaging/windows):
 //   preseed-write   writes enroll.conf (docs/rollout.md's keys) from the MSI's public properties,
 //                   the secret only in that file (SYSTEM and Administrators only), the server's
-//                   CA copied beside it;
+//                   CA copied beside it (from --ca-file, or --ca-cert: the DER certificate as
+//                   one line of base64, for an MSI that carries it in a property);
 //   purge-state     removes the agent's configuration and state (the MSI's PURGE=1).
 // Not listed in --help: a person has `enroll` for the same.
 #pragma once

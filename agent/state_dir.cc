@@ -10,6 +10,7 @@
 #include "hearth/files.h"
 #include "hearth/json.h"
 #include "hearth/protocol/crypto.h"  // Sha256Hex, RandomHex: encoding.cc, no OpenSSL
+#include "hearth/system_view.h"
 #include "hearth/text.h"
 #include "hearth/time.h"
 
@@ -34,16 +35,25 @@ bool HasRetiredMark(const std::string& state_dir) {
   return ::stat((state_dir + "/retired").c_str(), &st) == 0;
 }
 
-std::string MachineIdHash(const std::string& state_dir) {
+std::string MachineIdHash(const SystemView& system, const std::string& state_dir) {
   // Hashed with a context string: the raw machine id never leaves the PC. The server flags two
   // devices reporting the same value (a cloned disk), so a PC without a machine id must not
   // send a value shared by every such PC: it gets a random one of its own, kept in the state
   // directory (a cloned state directory still shows up as a clone).
   std::string id;
-  for (const char* path : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
-    if (auto t = ReadFileBounded(path, 256); t.ok() && !text::trim(*t).empty()) {
-      id = text::trim(*t);
-      break;
+  // Windows: the GUID Setup gives each installation. Only where there is no registry (Unavailable)
+  // the Linux files: on Windows "/etc/machine-id" is C:\etc\machine-id, a folder any user may
+  // create (and under Wine, the Linux host's file).
+  auto guid = system.readRegistry(RegistryRoot::kLocalMachine, "SOFTWARE\\Microsoft\\Cryptography",
+                                  "MachineGuid");
+  if (guid.ok() && guid->type == RegistryValue::Type::kText) {
+    id = text::trim(guid->text);
+  } else if (!guid.ok() && guid.status().code() == StatusCode::kUnavailable) {
+    for (const char* path : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
+      if (auto t = system.readFile(path, 256); t.ok() && !text::trim(*t).empty()) {
+        id = text::trim(*t);
+        break;
+      }
     }
   }
   if (id.empty()) {
@@ -56,6 +66,10 @@ std::string MachineIdHash(const std::string& state_dir) {
     }
   }
   return protocol::Sha256Hex("hearth-machine-id:" + id);
+}
+
+std::string MachineIdHash(const std::string& state_dir) {
+  return MachineIdHash(*NewLiveSystemView(), state_dir);
 }
 
 }  // namespace hearth::agent

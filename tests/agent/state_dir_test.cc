@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fake_system_view.h"
 #include "hearth/protocol/crypto.h"
 #include "support/temp_dir.h"
 
@@ -70,6 +71,43 @@ TEST(MachineIdTest, APcWithoutAMachineIdGetsItsOwnStableValue) {
   EXPECT_EQ(a1, a2) << "stable across reports";
   EXPECT_NE(a1, b1) << "two PCs without a machine id look like two PCs";
   EXPECT_NE(a1, nothing) << "not the hash every such PC used to send";
+}
+
+// Windows has no /etc/machine-id: the id Setup gave the installation (MachineGuid), hashed as on
+// Linux, so that a cloned Windows disk shows up as a clone too; without it, the state dir's own.
+TEST(MachineIdTest, WindowsUsesTheRegistrysMachineGuid) {
+  const std::string guid = "4c4c4544-0042-3510-8052-b4c04f4b4d32";
+  testing::TempDir dir;
+  testing::FakeSystemView windows;
+  windows.addRegistryValue(RegistryRoot::kLocalMachine, "SOFTWARE\\Microsoft\\Cryptography",
+                           "MachineGuid",
+                           {.type = RegistryValue::Type::kText, .number = 0, .text = guid});
+  EXPECT_EQ(MachineIdHash(windows, dir.path()), protocol::Sha256Hex("hearth-machine-id:" + guid));
+  struct stat st {};
+  EXPECT_NE(::stat((dir.path() + "/machine-id").c_str(), &st), 0) << "no own id needed";
+
+  testing::FakeSystemView no_guid;  // the key unreadable or the value missing
+  const std::string own = MachineIdHash(no_guid, dir.path());
+  EXPECT_NE(own, protocol::Sha256Hex("hearth-machine-id:"));
+  EXPECT_NE(own, protocol::Sha256Hex("hearth-machine-id:" + guid));
+  EXPECT_EQ(MachineIdHash(no_guid, dir.path()), own) << "stable: kept in the state directory";
+}
+
+// On Windows "/etc/machine-id" is C:\etc\machine-id, which any user may create: it must not
+// stand in for a missing MachineGuid (under Wine it is even the Linux host's file).
+TEST(MachineIdTest, WindowsNeverReadsEtcMachineId) {
+  testing::TempDir dir;
+  testing::FakeSystemView windows;  // a registry without the value: NotFound, not Unavailable
+  windows.addFile("/etc/machine-id", "0123456789abcdef0123456789abcdef\n");
+  EXPECT_NE(MachineIdHash(windows, dir.path()),
+            protocol::Sha256Hex("hearth-machine-id:0123456789abcdef0123456789abcdef"));
+
+  testing::FakeSystemView linux_view;  // no registry at all
+  linux_view.addFile("/etc/machine-id", "0123456789abcdef0123456789abcdef\n");
+  linux_view.failRegistryKey(RegistryRoot::kLocalMachine, "SOFTWARE\\Microsoft\\Cryptography",
+                             UnavailableError("no Windows registry on this system"));
+  EXPECT_EQ(MachineIdHash(linux_view, dir.path()),
+            protocol::Sha256Hex("hearth-machine-id:0123456789abcdef0123456789abcdef"));
 }
 
 }  // namespace

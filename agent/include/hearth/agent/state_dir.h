@@ -31,6 +31,7 @@
 #include <string>
 
 #include "hearth/status.h"
+#include "hearth/system_view.h"
 
 namespace hearth::agent {
 
@@ -50,8 +51,12 @@ Status WriteRetiredMark(const std::string& state_dir, const std::string& why);
 Status ClearRetiredMark(const std::string& state_dir);
 bool HasRetiredMark(const std::string& state_dir);
 
-// The hashed machine id sent with every report: SHA-256 of /etc/machine-id (or D-Bus's copy) with
-// a context string; without either, of a random id kept in state_dir/machine-id.
+// The hashed machine id sent with every report: SHA-256, with a context string, of the machine's
+// own id, read through `system`: HKLM\SOFTWARE\Microsoft\Cryptography MachineGuid on Windows;
+// /etc/machine-id (or D-Bus's copy) where there is no registry (Linux); without it, of a random
+// id kept in state_dir/machine-id.
+std::string MachineIdHash(const SystemView& system, const std::string& state_dir);
+// The same on this machine (NewLiveSystemView).
 std::string MachineIdHash(const std::string& state_dir);
 
 }  // namespace hearth::agent
