@@ -76,7 +76,13 @@ int CmdJoin(const ParsedFlags& a, const ServerCliEnvironment& env, const std::st
     std::filesystem::remove_all(staging, ec);
   }
   if (!joined.ok()) {
-    env.err << "hearth-server: join: " << joined.status().message() << "\n";
+    std::string message = joined.status().message();
+    // The private copy is gone: name the backup the operator gave instead.
+    for (size_t p = 0; backup && (p = message.find(staging, p)) != std::string::npos;) {
+      message.replace(p, staging.size(), from);
+      p += from.size();
+    }
+    env.err << "hearth-server: join: " << message << "\n";
     return joined.status().code() == StatusCode::kInvalidArgument ||
                    joined.status().code() == StatusCode::kFailedPrecondition ||
                    joined.status().code() == StatusCode::kNotFound

@@ -158,7 +158,18 @@ TEST_F(ClusterJoinTest, AServerJoinsFromABackupOfAServerOfTheCluster) {
   // Nothing of the backup is left beside the state directory (the private copy is gone).
   auto left = RunProcess({"/bin/sh", "-c", "ls -a " + dir_.path()});
   EXPECT_EQ(left.out.find(".join-"), std::string::npos) << left.out;
-  EXPECT_EQ(left.out.find("b.join"), std::string::npos) << left.out;
+  // A second time only with --again (after a rotation, from a backup taken after it).
+  auto twice = b_->cli({"join", "--from", file, "--passphrase-file", pass});
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_NE(twice.err.find("--again"), std::string::npos) << twice.err;
+  EXPECT_EQ(twice.err.find(".join-"), std::string::npos) << twice.err;
+  ASSERT_EQ(a_->cli({"rotate", "signing-key"}).exit_code, 0);
+  const std::string later = dir_.path() + "/a-later.hbk";
+  ASSERT_EQ(a_->cli({"backup", "--out", later, "--passphrase-file", pass}).exit_code, 0);
+  auto again = b_->cli({"join", "--from", later, "--passphrase-file", pass, "--again"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(ReadFile(b_->stateDir() + "/policy-signing.next.pub"),
+            ReadFile(a_->stateDir() + "/policy-signing.next.pub"));
   serveBoth();
   Device first = enrol(*a_, "first");
   EXPECT_EQ(policyStatus(*b_, first), 200);
