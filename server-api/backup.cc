@@ -606,4 +606,62 @@ StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& o) {
   return summary;
 }
 
+StatusOr<std::vector<std::string>> ExtractBackupStateFiles(const std::string& in,
+                                                           std::string_view passphrase,
+                                                           const std::string& dir) {
+  int fd = ::open(in.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoToStatus(errno, "open the backup " + in);
+  std::vector<std::string> files;
+  Status s = [&]() -> Status {
+    HEARTH_ASSIGN_OR_RETURN(auto reader, BackupReader::open(fd, passphrase));
+    BackupReader& r = *reader;
+    std::string name;
+    uint32_t mode = 0;
+    uint64_t size = 0;
+    HEARTH_ASSIGN_OR_RETURN(bool more, readEntryHead(r, name, mode, size));
+    if (!more || name != kManifest || size > (1 << 20)) {
+      return DataLossError("the backup has no manifest");
+    }
+    std::string text(size, '\0');
+    HEARTH_RETURN_IF_ERROR(r.readExact(text.data(), size, "the manifest"));
+    auto manifest = json::parse(text);
+    const json::Value* kind = manifest.ok() ? manifest->find("database") : nullptr;
+    if (kind == nullptr || !kind->isString()) {
+      return DataLossError("the backup's manifest is unreadable");
+    }
+    if (kind->asString() != "postgresql") {
+      return InvalidArgumentError(
+          "it is a backup of a server on " +
+          (kind->asString() == "sqlite" ? std::string("SQLite") : kind->asString()) +
+          ", not of a server of a cluster on PostgreSQL: its keys are not the cluster's");
+    }
+    std::string buf(kIo, '\0');
+    while (true) {
+      HEARTH_ASSIGN_OR_RETURN(more, readEntryHead(r, name, mode, size));
+      if (!more) break;
+      if (name.starts_with("state/") && safeName(name.substr(6)) &&
+          !name.substr(6).starts_with("hearth.db")) {
+        mode_t file_mode = (mode & 0644) != 0 ? (mode & 0644) : 0600;
+        HEARTH_RETURN_IF_ERROR(extract(r, dir + "/" + name.substr(6), file_mode, size));
+        files.push_back(name.substr(6));
+        continue;
+      }
+      // The database and the configuration: read (authenticated) and let go.
+      while (size > 0) {
+        HEARTH_ASSIGN_OR_RETURN(size_t n, r.read(buf.data(), std::min<uint64_t>(size, buf.size())));
+        if (n == 0) return DataLossError("the backup ends inside " + name);
+        size -= n;
+      }
+    }
+    char extra;
+    HEARTH_ASSIGN_OR_RETURN(size_t n, r.read(&extra, 1));
+    if (n != 0) return DataLossError("the backup has data after its end marker");
+    if (files.empty()) return DataLossError("the backup holds no state directory files");
+    return OkStatus();
+  }();
+  ::close(fd);
+  if (!s.ok()) return s.withContext("the backup " + in);
+  return files;
+}
+
 }  // namespace hearth::server

@@ -156,6 +156,8 @@ constexpr const char* kUsage =
     "                                                     database: the keys and certificates of\n"
     "                                                     DIR (a server's state directory); with\n"
     "                                                     --again after a rotation there\n"
+    "  join --from FILE --passphrase-file F [--again]     the same from a backup of a server of\n"
+    "                                                     the cluster (hearth-server backup)\n"
     "\n"
     "Admin commands (token, secret, policy set, device approve/reject/owner/owners-import/\n"
     "retire/level, exemption, webhook) are recorded in the audit log as cli:<unix user>; API\n"

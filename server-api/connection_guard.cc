@@ -19,8 +19,8 @@ void BlockAllSignals() {
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
 }
 
-ConnectionWatchdog::ConnectionWatchdog(std::chrono::milliseconds deadline)
-    : deadline_(deadline), thread_([this] { loop(); }) {}
+ConnectionWatchdog::ConnectionWatchdog(std::chrono::milliseconds deadline, RetryAfterSizer* served)
+    : deadline_(deadline), served_(served), thread_([this] { loop(); }) {}
 
 ConnectionWatchdog::~ConnectionWatchdog() {
   {
@@ -49,8 +49,11 @@ void ConnectionWatchdog::allow(int fd, std::chrono::milliseconds extra) {
 }
 
 void ConnectionWatchdog::remove(int fd) {
-  std::lock_guard<std::mutex> lock(mu_);
-  since_.erase(fd);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    since_.erase(fd);
+  }
+  if (served_ != nullptr) served_->served(RetryAfterSizer::Clock::now());
 }
 
 void ConnectionWatchdog::closeAll() {
@@ -74,9 +77,11 @@ void ConnectionWatchdog::loop() {
   }
 }
 
-OverflowResponder::OverflowResponder(std::string listener, Metrics& metrics)
+OverflowResponder::OverflowResponder(std::string listener, Metrics& metrics,
+                                     RetryAfterSizer* retry_after)
     : listener_(std::move(listener)),
       metrics_(metrics),
+      retry_after_(retry_after),
       watchdog_(std::chrono::duration_cast<std::chrono::milliseconds>(kDeadline)) {
   for (int i = 0; i < kThreads; ++i) threads_.emplace_back([this] { loop(); });
 }
@@ -169,12 +174,15 @@ void OverflowResponder::answer(Poco::Net::StreamSocket& raw) {
       }
     }
     std::string body = ErrorBody("the server is overloaded; retry later", "overloaded");
+    int64_t retry_after = retry_after_ != nullptr
+                              ? retry_after_->refuse(RetryAfterSizer::Clock::now())
+                              : static_cast<int64_t>(kDefaultRetryAfterSeconds);
     std::string out =
         "HTTP/1.1 503 Service Unavailable\r\n"
         "Content-Type: application/json\r\n"
         "Cache-Control: no-store\r\n"
         "Retry-After: " +
-        std::to_string(kDefaultRetryAfterSeconds) +
+        std::to_string(retry_after) +
         "\r\n"
         "Connection: close\r\n"
         "Content-Length: " +

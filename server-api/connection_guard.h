@@ -22,6 +22,7 @@
 
 #include <Poco/Net/StreamSocket.h>
 
+#include "hearth/server/retry_after.h"
 #include "metrics.h"
 
 namespace hearth::server {
@@ -37,7 +38,10 @@ void BlockAllSignals();
 // Thread-safe; owns one thread, joined when it is destroyed.
 class ConnectionWatchdog {
  public:
-  explicit ConnectionWatchdog(std::chrono::milliseconds deadline);
+  // `served`, when given (the devices' listener), is told of every connection that ends: the
+  // rate the backlog-sized Retry-After is measured from. It must outlive the watchdog.
+  explicit ConnectionWatchdog(std::chrono::milliseconds deadline,
+                              RetryAfterSizer* served = nullptr);
   ~ConnectionWatchdog();
   ConnectionWatchdog(const ConnectionWatchdog&) = delete;
   ConnectionWatchdog& operator=(const ConnectionWatchdog&) = delete;
@@ -63,6 +67,7 @@ class ConnectionWatchdog {
   void loop();
 
   std::chrono::milliseconds deadline_;
+  RetryAfterSizer* served_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<int, Clock::time_point> since_;
@@ -87,7 +92,9 @@ class OverflowResponder {
   static constexpr size_t kMaxDrain = 64 * 1024;
 
   // `listener` names it in the metrics ("devices" or "admin"); `metrics` must outlive it.
-  OverflowResponder(std::string listener, Metrics& metrics);
+  // `retry_after`, when given, sizes each answer's Retry-After to the backlog (retry_after.h);
+  // without it the answer says kDefaultRetryAfterSeconds. It must outlive the responder.
+  OverflowResponder(std::string listener, Metrics& metrics, RetryAfterSizer* retry_after = nullptr);
   ~OverflowResponder();
   OverflowResponder(const OverflowResponder&) = delete;
   OverflowResponder& operator=(const OverflowResponder&) = delete;
@@ -105,6 +112,7 @@ class OverflowResponder {
 
   std::string listener_;
   Metrics& metrics_;
+  RetryAfterSizer* retry_after_;
   ConnectionWatchdog watchdog_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -391,8 +391,13 @@ class DeviceHandler final : public RouteHandler {
         context_.log->error("storing a report: " + outcome.status().message());
       }
       bool full = outcome.status().code() == StatusCode::kResourceExhausted;
+      // A full ingest queue is a backlog too: the same return slots as the overflow answer's.
+      int retry_after =
+          full && context_.device_retry_after != nullptr
+              ? static_cast<int>(context_.device_retry_after->refuse(RetryAfterSizer::Clock::now()))
+              : 0;
       throw HttpError{503, "cannot store the report now; retry later",
-                      full ? "overloaded" : "unavailable"};
+                      full ? "overloaded" : "unavailable", retry_after};
     }
     if (outcome->outcome == IngestOutcome::kSequenceReused) {
       // The agent recovers from this answer (docs/agent-delivery.md): it renumbers the report

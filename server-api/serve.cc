@@ -223,12 +223,20 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
 
     Poco::ThreadPool device_pool("devices", std::min(2, options.max_threads), options.max_threads);
     Poco::ThreadPool admin_pool("admin", 1, options.max_threads);
-    ConnectionWatchdog device_watchdog(options.request_deadline);
+    // The overload answer's Retry-After on the devices' listener is sized to the backlog, at
+    // the rate its workers finish connections (retry_after.h); IT's says 5 s.
+    RetryAfterOptions retry_after_options;
+    retry_after_options.min_rate = std::max(
+        1.0, static_cast<double>(options.max_threads + options.max_queued) /
+                 std::max(1.0, std::chrono::duration<double>(options.request_deadline).count()));
+    RetryAfterSizer device_retry_after(retry_after_options, RetryAfterSizer::Clock::now());
+    ConnectionWatchdog device_watchdog(options.request_deadline, &device_retry_after);
+    context.device_retry_after = &device_retry_after;
     ConnectionWatchdog admin_watchdog(options.request_deadline);
     Poco::Net::HTTPServerParams::Ptr device_params = newHttpParams(options);
     Poco::Net::HTTPServerParams::Ptr admin_params = newHttpParams(options);
     // Declared before the listeners: their gate threads hand connections to these.
-    OverflowResponder device_overflow("devices", context.metrics);
+    OverflowResponder device_overflow("devices", context.metrics, &device_retry_after);
     OverflowResponder admin_overflow("admin", context.metrics);
     GateLimits gate{.handshake_timeout = options.handshake_timeout,
                     .pending_per_address = options.pending_per_address};
@@ -274,6 +282,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& log_s
     admin_pool.joinAll();
     context.device_server = nullptr;
     context.admin_server = nullptr;
+    context.device_retry_after = nullptr;
     context.ingestor.reset();  // drains: every accepted report is committed before exit
     Poco::Net::uninitializeSSL();
   } catch (const Poco::Exception& e) {

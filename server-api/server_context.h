@@ -10,6 +10,7 @@
 #include "hearth/log.h"
 #include "hearth/server/oidc_client.h"
 #include "hearth/server/rate_limit.h"
+#include "hearth/server/retry_after.h"
 #include "hearth/server/serve.h"
 #include "hearth/server/state.h"
 #include "hearth/server/store.h"
@@ -28,6 +29,9 @@ struct ServerContext {
   Metrics metrics;
   std::unique_ptr<Ingestor> ingestor;
   std::unique_ptr<RateLimiter> enroll_limiter;
+  // Sizes the Retry-After of the devices' overload answers to the backlog (retry_after.h): the
+  // overflow responder's and a full ingest queue's. Set while serving; null: 5 s.
+  RetryAfterSizer* device_retry_after = nullptr;
   // What agents should trust next (PolicyAnnouncement), sent with every policy: its bytes
   // (base64) and their signature by the current and by the next policy-signing key. Empty when
   // nothing is announced.

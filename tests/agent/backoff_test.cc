@@ -103,6 +103,17 @@ TEST(BackoffTest, RetryAfterIsHonouredAndClamped) {
   }
 }
 
+// The server's backlog-sized Retry-After goes up to 600 s (server-api/retry_after.h): with the
+// daemon's defaults (a 15-minute ceiling) the agent waits all of it, plus at most a quarter.
+TEST(BackoffTest, TheServersLongestReturnSlotIsHonouredWithTheDefaults) {
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    Backoff b(hearth::agent::BackoffOptions{}, seed);
+    milliseconds w = b.onFailure(failure(Kind::kRetryLater, 600));
+    EXPECT_GE(w, milliseconds(600000));
+    EXPECT_LE(w, milliseconds(750000));
+  }
+}
+
 TEST(BackoffTest, TlsAndAuthFailuresNeverRetryBelowTheSecurityFloor) {
   for (Kind kind : {Kind::kTlsFailure, Kind::kAuthFailed}) {
     for (uint64_t seed = 0; seed < 500; ++seed) {

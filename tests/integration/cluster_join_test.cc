@@ -1,11 +1,12 @@
 // Several servers on one PostgreSQL database (issue 18): `hearth-server join` gives a second
-// server the keys and certificates of the first, so a device enrolled through either is accepted
-// by both; after a rotation of the device CA on the first, `join --again` brings the second
-// along, and devices of both CAs are accepted by both. Real servers on loopback with a
-// PostgreSQL schema of their own (skipped without HEARTH_TEST_PG_URI).
+// server the keys and certificates of the first (from its state directory or from a backup), so a
+// device enrolled through either is accepted by both; after a rotation of the device CA on the
+// first, `join --again` brings the second along, and devices of both CAs are accepted by both. Real
+// servers on loopback with a PostgreSQL schema of their own (skipped without HEARTH_TEST_PG_URI).
 #include <memory>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -133,6 +134,93 @@ TEST_F(ClusterJoinTest, JoinRefusesWhatWouldNotMakeAServerOfTheCluster) {
   struct stat st {};
   ASSERT_EQ(::stat((b_->stateDir() + "/device-ca.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
+}
+
+// The backup the operator already has (hearth-server backup, encrypted) is enough to join: the
+// keys come out of it, its database is left alone.
+TEST_F(ClusterJoinTest, AServerJoinsFromABackupOfAServerOfTheCluster) {
+  const std::string pass = dir_.path() + "/passphrase";
+  ASSERT_TRUE(WriteFile(pass, "correct horse battery staple\n"));
+  const std::string file = dir_.path() + "/a.hbk";
+  auto backup = a_->cli({"backup", "--out", file, "--passphrase-file", pass});
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+
+  auto joined = b_->cli({"join", "--from", file, "--passphrase-file", pass});
+  ASSERT_EQ(joined.exit_code, 0) << joined.err;
+  EXPECT_NE(joined.out.find(file), std::string::npos) << joined.out;
+  EXPECT_EQ(ReadFile(b_->caFile()), ReadFile(a_->caFile()));
+  EXPECT_EQ(ReadFile(b_->stateDir() + "/device-ca.key"),
+            ReadFile(a_->stateDir() + "/device-ca.key"));
+  EXPECT_EQ(b_->adminToken(), a_->adminToken());
+  struct stat st {};
+  ASSERT_EQ(::stat((b_->stateDir() + "/policy-signing.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  // Nothing of the backup is left beside the state directory (the private copy is gone).
+  auto left = RunProcess({"/bin/sh", "-c", "ls -a " + dir_.path()});
+  EXPECT_EQ(left.out.find(".join-"), std::string::npos) << left.out;
+  // A second time only with --again (after a rotation, from a backup taken after it).
+  auto twice = b_->cli({"join", "--from", file, "--passphrase-file", pass});
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_NE(twice.err.find("--again"), std::string::npos) << twice.err;
+  EXPECT_EQ(twice.err.find(".join-"), std::string::npos) << twice.err;
+  ASSERT_EQ(a_->cli({"rotate", "signing-key"}).exit_code, 0);
+  const std::string later = dir_.path() + "/a-later.hbk";
+  ASSERT_EQ(a_->cli({"backup", "--out", later, "--passphrase-file", pass}).exit_code, 0);
+  auto again = b_->cli({"join", "--from", later, "--passphrase-file", pass, "--again"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(ReadFile(b_->stateDir() + "/policy-signing.next.pub"),
+            ReadFile(a_->stateDir() + "/policy-signing.next.pub"));
+  serveBoth();
+  Device first = enrol(*a_, "first");
+  EXPECT_EQ(policyStatus(*b_, first), 200);
+  Device second = enrol(*b_, "second");
+  EXPECT_EQ(policyStatus(*a_, second), 200);
+  auto audit = a_->cli({"audit", "list"});
+  EXPECT_NE(audit.out.find("server.join"), std::string::npos) << audit.out;
+}
+
+TEST_F(ClusterJoinTest, JoinFromABackupSaysWhatIsWrongWithIt) {
+  const std::string pass = dir_.path() + "/passphrase";
+  ASSERT_TRUE(WriteFile(pass, "correct horse battery staple\n"));
+  const std::string file = dir_.path() + "/a.hbk";
+  ASSERT_EQ(a_->cli({"backup", "--out", file, "--passphrase-file", pass}).exit_code, 0);
+  // Without the passphrase.
+  auto none = b_->cli({"join", "--from", file});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("--passphrase-file"), std::string::npos) << none.err;
+  // A wrong passphrase.
+  const std::string wrong = dir_.path() + "/wrong";
+  ASSERT_TRUE(WriteFile(wrong, "not it\n"));
+  auto refused = b_->cli({"join", "--from", file, "--passphrase-file", wrong});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("wrong passphrase"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find(file), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("nothing was written"), std::string::npos) << refused.err;
+  // A file that is no backup.
+  const std::string other = dir_.path() + "/notes.txt";
+  ASSERT_TRUE(WriteFile(other, "not a backup\n"));
+  auto not_backup = b_->cli({"join", "--from", other, "--passphrase-file", pass});
+  EXPECT_EQ(not_backup.exit_code, 2);
+  EXPECT_NE(not_backup.err.find("not a Hearth backup"), std::string::npos) << not_backup.err;
+  EXPECT_NE(not_backup.err.find(other), std::string::npos) << not_backup.err;
+  EXPECT_NE(not_backup.err.find("hearth-server backup"), std::string::npos) << not_backup.err;
+  // A truncated one.
+  std::string whole = ReadFile(file);
+  const std::string cut = dir_.path() + "/cut.hbk";
+  ASSERT_TRUE(WriteFile(cut, whole.substr(0, whole.size() / 2)));
+  auto truncated = b_->cli({"join", "--from", cut, "--passphrase-file", pass});
+  EXPECT_EQ(truncated.exit_code, 1);
+  EXPECT_NE(truncated.err.find(cut), std::string::npos) << truncated.err;
+  // A backup of a server on SQLite holds no key of the cluster.
+  TestServer lone(dir_.path() + "/lone");
+  ASSERT_EQ(lone.init().exit_code, 0);
+  const std::string lone_file = dir_.path() + "/lone.hbk";
+  ASSERT_EQ(lone.cli({"backup", "--out", lone_file, "--passphrase-file", pass}).exit_code, 0);
+  auto sqlite = b_->cli({"join", "--from", lone_file, "--passphrase-file", pass});
+  EXPECT_EQ(sqlite.exit_code, 2);
+  EXPECT_NE(sqlite.err.find("SQLite"), std::string::npos) << sqlite.err;
+  // None of them left anything behind.
+  EXPECT_NE(::access(b_->stateDir().c_str(), F_OK), 0);
 }
 
 }  // namespace

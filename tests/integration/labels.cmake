@@ -7,9 +7,10 @@
 # - The cluster test (issue 18: two servers on PostgreSQL behind HAProxy): integration and
 #   cluster (`ctest -L cluster`), not programs (it needs PostgreSQL and HAProxy, and kills a server).
 #   `hearth-server join` (ClusterJoinTest: two servers on PostgreSQL, no HAProxy): cluster and
-#   programs too (the sanitizer pass runs it against the sanitized server).
+#   programs too (the sanitizer pass runs it against the sanitized server); so are the rotations
+#   with two servers (ClusterRotationTest: PostgreSQL, real agents, no HAProxy).
 foreach(test IN LISTS hearth_integration_TESTS)
-  if(test MATCHES "ClusterJoinTest")
+  if(test MATCHES "ClusterJoinTest|ClusterRotationTest")
     set_tests_properties("${test}" PROPERTIES LABELS "integration;cluster;programs")
   elseif(test MATCHES "ClusterTest")
     set_tests_properties("${test}" PROPERTIES LABELS "integration;cluster")

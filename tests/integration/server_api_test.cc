@@ -698,10 +698,10 @@ std::string header(const Http& h, const std::string& name) {
   return "";
 }
 
-// Every worker thread busy and the queue full: a new client gets 503 with Retry-After and a JSON
-// error from the overflow responder (Poco alone closes such a connection without a word); when
-// even that is saturated, connections are closed and counted; and the server serves again once
-// the load is gone.
+// Every worker thread busy and the queue full: a new client gets 503 with Retry-After (sized to
+// the backlog: later for each client turned away) and a JSON error from the overflow responder
+// (Poco alone closes such a connection without a word); when even that is saturated, connections
+// are closed and counted; and the server serves again once the load is gone.
 TEST_P(ServerApiTest, OverloadIsAnswered503WithRetryAfterNeverDropped) {
   if (GetParam() != "sqlite") GTEST_SKIP() << "backend-independent";
   restartWith(
@@ -732,6 +732,19 @@ TEST_P(ServerApiTest, OverloadIsAnswered503WithRetryAfterNeverDropped) {
   // IT's listener has threads of its own and tells what happened.
   EXPECT_EQ(metric("hearth_connections_overloaded_total{listener=\"devices\"}"), 1);
   EXPECT_EQ(metric("hearth_connections_rejected_total{listener=\"devices\"}"), 0);
+  // Turned away again and again, clients are given later and later return slots (at the rate
+  // the workers finish connections; none has finished here, so --threads + --queue over
+  // --request-timeout, at least one a second) instead of all the same 5 s.
+  std::vector<int> told;
+  for (int i = 0; i < 9; ++i) {
+    Http again = curl("https://" + devices_ + "/api/v1/policy");
+    ASSERT_EQ(again.status, 503) << again.body;
+    told.push_back(std::atoi(header(again, "Retry-After").c_str()));
+  }
+  EXPECT_EQ(told.front(), 5);
+  for (size_t i = 1; i < told.size(); ++i) EXPECT_GE(told[i], told[i - 1]);
+  EXPECT_GE(told.back(), 9);
+  EXPECT_LE(told.back(), 12);
 
   // More than the overflow responder takes (2 threads, 32 waiting): the rest are closed at once
   // and counted; the acceptor never waits on them.

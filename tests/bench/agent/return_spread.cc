@@ -13,14 +13,18 @@
 // admitted agent delivers its whole spool on its connection and is done. The overload answer has a
 // price too (a TLS handshake on the server's two overload threads): beyond `--overload-answers`
 // a second, a connection is closed unanswered, which the agent takes as a network failure.
-// `--retry-after-backlog 1` models a server that is not built (a proposal): its Retry-After is the
-// time it needs for the agents it has turned away and not yet served (their number divided by
-// the agents it serves a second, drain / spooled), at least `--retry-after`.
+// `--retry-after-backlog 1` models the first proposal: its Retry-After is the time the server needs
+// for the agents it has turned away and not yet served (their number divided by the agents it
+// serves a second, drain / spooled, known to the model), at least `--retry-after`.
+// `--retry-after-backlog 2` is what hearth-server does (hearth::server::RetryAfterSizer, the
+// class its overload answer uses, on the simulated clock): it measures the connections it
+// finishes a second and gives each agent turned away the next return slot at that rate.
 //
 // Prints, per outage length: the agents' arrivals (connections) in the busiest second after the
 // server is back, the 503 answers, when the last spool was empty, and how long the fleet's
 // reports took against the time the server needs for them at its drain rate.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -29,6 +33,7 @@
 
 #include "bench/server/bench_util.h"
 #include "hearth/agent/backoff.h"
+#include "hearth/server/retry_after.h"
 
 namespace {
 
@@ -39,7 +44,8 @@ constexpr const char* kUsage =
     "usage: hearth_return_spread_bench [--agents 10000] [--spooled 24] [--drain 1000]\n"
     "                                  [--slots 80] [--retry-after 5] [--no-retry-after 0|1]\n"
     "                                  [--overload-answers 200] (503 answers/s at most)\n"
-    "                                  [--retry-after-backlog 0|1] (a proposal, see above)\n"
+    "                                  [--retry-after-backlog 0|1|2] (see above; 2: the server's)\n"
+    "                                  [--retry-after-cap S] (2 only; default: the server's)\n"
     "                                  [--outages 28800,600,60] (seconds, comma-separated)\n";
 
 struct Outcome {
@@ -53,7 +59,7 @@ struct Outcome {
 };
 
 Outcome Simulate(int agents, int spooled, double drain, int slots, int retry_after,
-                 int overload_answers, bool backlog, double outage_s) {
+                 int overload_answers, int backlog, int backlog_cap, double outage_s) {
   std::vector<Backoff> backoff;
   std::vector<double> next(static_cast<size_t>(agents));  // next attempt, s after the return
   backoff.reserve(static_cast<size_t>(agents));
@@ -81,6 +87,19 @@ Outcome Simulate(int agents, int spooled, double drain, int slots, int retry_aft
   int done = 0;
   std::vector<char> turned_away(static_cast<size_t>(agents), 0);
   int backlog_agents = 0;  // turned away and not served since
+  // The server's own sizing (--retry-after-backlog 2), on the simulated clock; its assumed rate
+  // before anything is served is what serve gives it: slots over the 10 s request deadline.
+  using SizerClock = hearth::server::RetryAfterSizer::Clock;
+  const SizerClock::time_point t0{};
+  auto at_time = [&](double t) {
+    return t0 + std::chrono::duration_cast<SizerClock::duration>(
+                    std::chrono::duration<double>(t + 86400));
+  };
+  hearth::server::RetryAfterOptions sizer_options;
+  sizer_options.floor = std::chrono::seconds(std::max(retry_after, 1));
+  sizer_options.min_rate = std::max(1.0, slots / 10.0);
+  if (backlog_cap > 0) sizer_options.cap = std::chrono::seconds(backlog_cap);
+  hearth::server::RetryAfterSizer sizer(sizer_options, at_time(0));
   // Agents in order of their next attempt.
   std::multimap<double, int> waiting;
   for (int i = 0; i < agents; ++i) waiting.emplace(next[static_cast<size_t>(i)], i);
@@ -110,7 +129,9 @@ Outcome Simulate(int agents, int spooled, double drain, int slots, int retry_aft
           turned_away[static_cast<size_t>(i)] = 1;
           ++backlog_agents;
         }
-        if (backlog && retry_after >= 0) {
+        if (backlog == 2 && retry_after >= 0) {
+          busy.retry_after_seconds = static_cast<int>(sizer.refuse(at_time(at)));
+        } else if (backlog == 1 && retry_after >= 0) {
           busy.retry_after_seconds = std::max<long>(
               retry_after, static_cast<long>(backlog_agents * spooled / drain + 0.5));
         }
@@ -127,6 +148,7 @@ Outcome Simulate(int agents, int spooled, double drain, int slots, int retry_aft
         left[static_cast<size_t>(i)] -= share;
         if (left[static_cast<size_t>(i)] <= 1e-9) {
           backoff[static_cast<size_t>(i)].onSuccess();
+          sizer.served(at_time(now + kStep));
           ++done;
           out.drained_at = now + kStep;
         } else {
@@ -158,7 +180,7 @@ int main(int argc, char** argv) {
   if (auto rc = hearth::bench::CheckFlags(
           argc, argv,
           {"--agents", "--spooled", "--drain", "--slots", "--retry-after", "--no-retry-after",
-           "--outages", "--overload-answers", "--retry-after-backlog"},
+           "--outages", "--overload-answers", "--retry-after-backlog", "--retry-after-cap"},
           kUsage)) {
     return *rc;
   }
@@ -169,7 +191,8 @@ int main(int argc, char** argv) {
   auto retry_after = WholeIn(Flag(argc, argv, "--retry-after", "5"), 0, 3600);
   auto no_retry_after = WholeIn(Flag(argc, argv, "--no-retry-after", "0"), 0, 1);
   auto overload_answers = WholeIn(Flag(argc, argv, "--overload-answers", "200"), 0, 10000000);
-  auto backlog = WholeIn(Flag(argc, argv, "--retry-after-backlog", "0"), 0, 1);
+  auto backlog = WholeIn(Flag(argc, argv, "--retry-after-backlog", "0"), 0, 2);
+  auto backlog_cap = WholeIn(Flag(argc, argv, "--retry-after-cap", "0"), 0, 86400);
   std::vector<int> outages;
   {
     std::string list = Flag(argc, argv, "--outages", "28800,600,60");
@@ -186,7 +209,7 @@ int main(int argc, char** argv) {
     }
   }
   if (!agents || !spooled || !drain || !slots || !retry_after || !no_retry_after ||
-      !overload_answers || !backlog) {
+      !overload_answers || !backlog || !backlog_cap) {
     std::fprintf(stderr, "a value out of range\n%s", kUsage);
     return 2;
   }
@@ -196,12 +219,15 @@ int main(int argc, char** argv) {
       "overload answer 503 %s%s, at most %d a second\n",
       *agents, *spooled, *drain, *slots,
       ra < 0 ? "without Retry-After" : ("with Retry-After: " + std::to_string(ra)).c_str(),
-      *backlog != 0 && ra >= 0 ? " or its backlog's time if longer" : "", *overload_answers);
+      *backlog == 1 && ra >= 0   ? " or its backlog's time if longer"
+      : *backlog == 2 && ra >= 0 ? " or the server's backlog-sized slot (RetryAfterSizer)"
+                                 : "",
+      *overload_answers);
   std::printf("%10s %16s %12s %12s %12s %12s %12s %12s\n", "outage s", "peak arrivals/s",
               "(at second)", "first second", "503 answers", "peak 503/s", "closed", "drained at s");
   for (int o : outages) {
-    Outcome r =
-        Simulate(*agents, *spooled, *drain, *slots, ra, *overload_answers, *backlog != 0, o);
+    Outcome r = Simulate(*agents, *spooled, *drain, *slots, ra, *overload_answers, *backlog,
+                         *backlog_cap, o);
     std::printf("%10d %16d %12d %12d %12lld %12d %12lld %12.0f\n", o, r.peak_arrivals,
                 r.peak_arrivals_at, r.first_second, static_cast<long long>(r.answered_503),
                 r.peak_503_second, static_cast<long long>(r.closed), r.drained_at);

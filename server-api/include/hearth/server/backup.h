@@ -152,4 +152,14 @@ struct RestoreSummary {
 // On any error nothing is left at the target.
 StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& options);
 
+// `join --from BACKUP` (issue 18): the state directory files of a backup (keys, certificates,
+// the rotation state, the first secrets; not its database nor its server.conf), decrypted and
+// authenticated into the existing, empty, private directory `dir`. The whole backup is read and
+// verified, the database skipped. Returns the file names. Errors name the backup: not a Hearth
+// backup or a backup of a server on SQLite (InvalidArgument), a wrong passphrase
+// (PermissionDenied), a damaged or truncated file (DataLoss).
+StatusOr<std::vector<std::string>> ExtractBackupStateFiles(const std::string& in,
+                                                           std::string_view passphrase,
+                                                           const std::string& dir);
+
 }  // namespace hearth::server
