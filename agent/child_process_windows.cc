@@ -178,10 +178,12 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildSpec& spe
   env.push_back("HEARTH_CHANNEL=stdin");
   std::wstring block = environmentBlock(env);
   PROCESS_INFORMATION pi{};
-  // A restricted copy of our own token: no SeAssignPrimaryTokenPrivilege needed.
+  // A restricted copy of our own token: no SeAssignPrimaryTokenPrivilege needed. No console
+  // (DETACHED_PROCESS: no conhost.exe started for it under its token); its standard handles are
+  // the channel and our stderr.
   BOOL started = ::CreateProcessAsUserW(token->get(), windows::Widen(spec.program).c_str(),
                                         cmdline.data(), nullptr, nullptr, TRUE,
-                                        CREATE_UNICODE_ENVIRONMENT | CREATE_NO_WINDOW |
+                                        CREATE_UNICODE_ENVIRONMENT | DETACHED_PROCESS |
                                             CREATE_SUSPENDED | EXTENDED_STARTUPINFO_PRESENT,
                                         block.data(), nullptr, &si, &pi);
   DWORD start_err = ::GetLastError();
