@@ -12,8 +12,8 @@
 namespace hearth::agent {
 
 // True when the network side must be started as the unprivileged service_user: the agent runs as
-// root on Linux. Windows has no account switch for it yet (the network side runs as the agent
-// does; docs/windows-build.md), so false there.
+// root on Linux. False on Windows, where there is no account to switch to: every child there runs
+// with a restricted token instead (child_token_windows.h; docs/windows-build.md).
 bool ChildrenRunAsServiceUser();
 
 // The directory of the running executable; "" when it cannot be told.

@@ -39,7 +39,8 @@ PathAccess CheckPathAccess(const std::string& path) {
 
 bool RunningPrivileged() { return ::IsUserAnAdmin() != FALSE; }
 
-// Checked by hearth-upload.exe (hearth-verify), as on Linux; it runs as the agent does here.
+// Checked by hearth-upload.exe (hearth-verify), as on Linux; it runs with the restricted token
+// (child_token_windows.h).
 StatusOr<Policy> VerifySavedPolicy(const std::string& envelope, const std::string& keys,
                                    const std::string& service_user) {
   HEARTH_ASSIGN_OR_RETURN(VerifiedPolicy verified,

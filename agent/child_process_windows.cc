@@ -1,16 +1,14 @@
-// The agent's children on Windows (see child_process.h): CreateProcessW, a job object that ends
-// the child with the agent, and one instance of a named pipe as the channel, connected before the
-// child starts (so no other process can take it) and handed over as the child's standard input.
+// The agent's children on Windows (see child_process.h): CreateProcessAsUserW with a restricted
+// token, a job object that ends the child with the agent, and one instance of a named pipe as the
+// channel, connected before the child starts (so no other process can take it) and handed over as
+// the child's standard input (child_token_windows.h).
 #include <windows.h>
 
-#include <sddl.h>
-
 #include <algorithm>
-#include <atomic>
 #include <io.h>
 
 #include "hearth/agent/child_process.h"
-#include "hearth/windows_acl.h"
+#include "hearth/agent/child_token_windows.h"
 #include "hearth/windows_text.h"
 
 namespace hearth::agent {
@@ -129,36 +127,20 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildSpec& spe
     return FailedPreconditionError("cannot start " + spec.name +
                                    " as another account: not available on Windows yet");
   }
-  static std::atomic<unsigned> counter{0};
-  const std::wstring pipe_name =
-      L"\\\\.\\pipe\\hearth-" + std::to_wstring(::GetCurrentProcessId()) + L"-" +
-      std::to_wstring(counter++) + L"-" + std::to_wstring(::GetTickCount64());
-  // SYSTEM, Administrators and the owner (this process's user) only.
-  PSECURITY_DESCRIPTOR sd = nullptr;
-  const std::wstring sddl = windows::Widen(windows::SddlForMode(0600, false));
-  if (!::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl.c_str(), SDDL_REVISION_1, &sd,
-                                                              nullptr)) {
-    return windows::Win32ErrorStatus(::GetLastError(), "the channel's ACL");
+  // Its own SID, its restricted token and its channel (child_token_windows.h).
+  HEARTH_ASSIGN_OR_RETURN(const std::string child_sid, NewChildSid());
+  auto token = RestrictedChildToken(child_sid);
+  if (!token.ok()) {
+    return UnavailableError("cannot start " + spec.name +
+                            ": its restricted token: " + token.status().message());
   }
-  SECURITY_ATTRIBUTES server_sa{sizeof(SECURITY_ATTRIBUTES), sd, FALSE};
-  HANDLE server = ::CreateNamedPipeW(
-      pipe_name.c_str(), PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
-      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 1 << 16,
-      1 << 16, 0, &server_sa);
-  if (server == INVALID_HANDLE_VALUE) {
-    DWORD err = ::GetLastError();
-    ::LocalFree(sd);
-    return windows::Win32ErrorStatus(err, "cannot make the channel for " + spec.name);
+  auto channel = OpenChildChannel(child_sid);
+  if (!channel.ok()) {
+    return UnavailableError("cannot make the channel for " + spec.name + ": " +
+                            channel.status().message());
   }
-  SECURITY_ATTRIBUTES client_sa{sizeof(SECURITY_ATTRIBUTES), sd, TRUE};  // inherited
-  HANDLE client = ::CreateFileW(pipe_name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, &client_sa,
-                                OPEN_EXISTING, 0, nullptr);
-  DWORD client_err = ::GetLastError();
-  ::LocalFree(sd);
-  if (client == INVALID_HANDLE_VALUE) {
-    ::CloseHandle(server);
-    return windows::Win32ErrorStatus(client_err, "cannot open the channel for " + spec.name);
-  }
+  HANDLE server = channel->server.release();
+  HANDLE client = channel->client.release();
   // The child's stdout and stderr: ours (stderr), so what it says reaches the log.
   HANDLE err_out = nullptr;
   HANDLE our_err = ::GetStdHandle(STD_ERROR_HANDLE);
@@ -166,23 +148,46 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildSpec& spe
     ::DuplicateHandle(::GetCurrentProcess(), our_err, ::GetCurrentProcess(), &err_out, 0, TRUE,
                       DUPLICATE_SAME_ACCESS);
   }
-  STARTUPINFOW si{};
-  si.cb = sizeof si;
+  STARTUPINFOEXW six{};
+  STARTUPINFOW& si = six.StartupInfo;
+  si.cb = sizeof six;
   si.dwFlags = STARTF_USESTDHANDLES;
   si.hStdInput = client;
   si.hStdOutput = err_out;
   si.hStdError = err_out;
+  // It inherits these two handles and nothing else of ours.
+  std::vector<HANDLE> inherit = {client};
+  if (err_out != nullptr) inherit.push_back(err_out);
+  SIZE_T attr_size = 0;
+  ::InitializeProcThreadAttributeList(nullptr, 1, 0, &attr_size);
+  std::vector<unsigned char> attr_buf(attr_size);
+  six.lpAttributeList = reinterpret_cast<LPPROC_THREAD_ATTRIBUTE_LIST>(attr_buf.data());
+  if (!::InitializeProcThreadAttributeList(six.lpAttributeList, 1, 0, &attr_size) ||
+      !::UpdateProcThreadAttribute(six.lpAttributeList, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
+                                   inherit.data(), inherit.size() * sizeof(HANDLE), nullptr,
+                                   nullptr)) {
+    const DWORD err = ::GetLastError();
+    ::CloseHandle(client);
+    ::CloseHandle(server);
+    if (err_out != nullptr) ::CloseHandle(err_out);
+    return windows::Win32ErrorStatus(err, "the handles " + spec.name + " inherits");
+  }
   std::wstring cmdline = quoteArg(windows::Widen(spec.program));
   for (const std::string& a : spec.args) cmdline += L" " + quoteArg(windows::Widen(a));
   std::vector<std::string> env = spec.extra_env;
   env.push_back("HEARTH_CHANNEL=stdin");
   std::wstring block = environmentBlock(env);
   PROCESS_INFORMATION pi{};
-  BOOL started =
-      ::CreateProcessW(windows::Widen(spec.program).c_str(), cmdline.data(), nullptr, nullptr, TRUE,
-                       CREATE_UNICODE_ENVIRONMENT | CREATE_NO_WINDOW | CREATE_SUSPENDED,
-                       block.data(), nullptr, &si, &pi);
+  // A restricted copy of our own token: no SeAssignPrimaryTokenPrivilege needed. No console
+  // (DETACHED_PROCESS: no conhost.exe started for it under its token); its standard handles are
+  // the channel and our stderr.
+  BOOL started = ::CreateProcessAsUserW(token->get(), windows::Widen(spec.program).c_str(),
+                                        cmdline.data(), nullptr, nullptr, TRUE,
+                                        CREATE_UNICODE_ENVIRONMENT | DETACHED_PROCESS |
+                                            CREATE_SUSPENDED | EXTENDED_STARTUPINFO_PRESENT,
+                                        block.data(), nullptr, &si, &pi);
   DWORD start_err = ::GetLastError();
+  ::DeleteProcThreadAttributeList(six.lpAttributeList);
   ::CloseHandle(client);
   if (err_out != nullptr) ::CloseHandle(err_out);
   if (!started) {
@@ -194,7 +199,10 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildSpec& spe
   HANDLE job = ::CreateJobObjectW(nullptr, nullptr);
   if (job != nullptr) {
     JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
-    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    // It dies with us, and starts no process of its own.
+    limits.BasicLimitInformation.LimitFlags =
+        JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_ACTIVE_PROCESS;
+    limits.BasicLimitInformation.ActiveProcessLimit = 1;
     ::SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits);
     ::AssignProcessToJobObject(job, pi.hProcess);
   }

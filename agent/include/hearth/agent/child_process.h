@@ -31,14 +31,16 @@
 // NFS mount) is reaped later, by a later kill() or wait() of any child, and never blocks the
 // daemon. The destructor kills a child that is still running.
 //
-// Windows (child_process_windows.cc) implements the same class over CreateProcess: the exec'ed
-// form only (there is no fork: Start() with `run` is Unimplemented), the channel one instance of
-// a named pipe with a random name and an ACL for SYSTEM, Administrators and its owner, connected
-// before the child starts and given to it as its standard input (ChildChannel()); the same
-// frames; deadlines with overlapped I/O on the parent's end; kill() as TerminateProcess; dying
-// with the parent through a job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE. Not yet on
-// Windows: `interrupt_fd` (ignored), and the account (no restricted token or virtual service
-// account: the child runs as the agent does).
+// Windows (child_process_windows.cc) implements the same class over CreateProcessAsUser: the
+// exec'ed form only (there is no fork: Start() with `run` is Unimplemented), always with a
+// restricted token (child_token_windows.h: no privileges, the agent's user, SYSTEM and
+// Administrators deny-only, restricting SIDs with the child's own random SID, Low integrity), the
+// channel one instance of a named pipe with a random name and a DACL for the agent's user and the
+// child's SID only, connected by the agent (its own end checked to be its own) before the child
+// starts and given to it as its standard input (ChildChannel()), the only handle it inherits
+// beside stderr; the same frames; deadlines with overlapped I/O on the parent's end; kill() as
+// TerminateProcess; dying with the parent, and starting no process, through a job object. Not on
+// Windows: `interrupt_fd` (ignored), and `account` (the restricted token stands for it).
 #pragma once
 
 #include <chrono>
