@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <ostream>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -37,16 +36,6 @@ StatusOr<std::string> AskForCheck(const std::string& socket_path) {
   ssize_t n = ::recv(fd.get(), buf, sizeof(buf) - 1, 0);
   if (n <= 0) return DeadlineExceededError(i18n::Tr("no answer from the agent"));
   return std::string(buf, static_cast<size_t>(n));
-}
-
-int RequestCheckNow(const std::string& socket_path, std::ostream& out, std::ostream& err) {
-  auto answer = AskForCheck(socket_path);
-  if (!answer.ok()) {
-    err << "hearth-agent check-now: " << answer.status().message() << "\n";
-    return 1;
-  }
-  out << *answer;
-  return answer->starts_with("ok:") ? 0 : 1;
 }
 
 }  // namespace hearth::agent

@@ -314,31 +314,19 @@ class Daemon {
       ucred cred{};
       socklen_t len = sizeof(cred);
       if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) continue;
-      auto now = std::chrono::steady_clock::now();
-      std::string answer;
-      // One request a minute per person (uid), so one cannot starve another; and never more
-      // than one check start every few seconds in all.
-      auto last = last_check_now_.find(cred.uid);
-      if (last != last_check_now_.end() && now - last->second < seconds(kCheckNowMinSeconds)) {
-        auto wait =
-            seconds(kCheckNowMinSeconds) - std::chrono::duration_cast<seconds>(now - last->second);
-        answer = "busy: a check was requested less than a minute ago; try again in " +
-                 std::to_string(wait.count()) + " s\n";
-        log_.debug("check request from uid " + std::to_string(cred.uid) + " refused (rate limit)");
-      } else if (last_any_check_now_ && now - *last_any_check_now_ < seconds(5)) {
-        answer = "busy: a check is starting now; see `hearth-agent status` in a moment\n";
-      } else {
-        if (last_check_now_.size() > 1000) last_check_now_.clear();
-        last_check_now_[cred.uid] = now;
-        last_any_check_now_ = now;
-        answer = "ok: checking now; see `hearth-agent status` in a moment\n";
+      CheckNowGate::Answer answer =
+          gate_.ask(std::to_string(cred.uid), std::chrono::steady_clock::now());
+      if (answer.start) {
         log_.info("check requested by uid " + std::to_string(cred.uid) + " (pid " +
                   std::to_string(cred.pid) + ")");
         pending_reason_ = "requested";
         pending_asker_ = cred.uid;
         armTimer(cycle_timer_->get(), milliseconds(0));
+      } else {
+        log_.debug("check request from uid " + std::to_string(cred.uid) +
+                   " refused: " + text::trim(answer.line));
       }
-      (void)!::send(c, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      (void)!::send(c, answer.line.data(), answer.line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     }
   }
 
@@ -510,8 +498,7 @@ class Daemon {
   std::unique_ptr<Fd> sfd_, cycle_timer_, retry_timer_, debounce_timer_, resume_watch_, nl_,
       control_;
   std::string control_path_;
-  std::map<uid_t, std::chrono::steady_clock::time_point> last_check_now_;
-  std::optional<std::chrono::steady_clock::time_point> last_any_check_now_;
+  CheckNowGate gate_;  // one check-now a minute per person
   std::unique_ptr<AgentRuntime> runtime_;
   Backoff backoff_;
   bool retry_armed_ = false;

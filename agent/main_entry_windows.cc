@@ -10,10 +10,15 @@
 #include <string>
 #include <vector>
 
+// objbase.h (through shlobj.h, shellapi.h, userenv.h) defines `interface` as `struct`, and
+// RouteInfo (system_view.h, through notify_platform.h) has a member of that name.
+#undef interface
+
 #include "hearth/agent/cli.h"
 #include "hearth/agent/main.h"
 #include "hearth/i18n.h"
 #include "hearth/windows_text.h"
+#include "notify_platform.h"
 
 namespace hearth::agent {
 
@@ -38,6 +43,9 @@ int Main(int argc, char** argv) {
   const UINT code_page = ::GetConsoleOutputCP();
   ::SetConsoleOutputCP(CP_UTF8);
   std::vector<std::string> args(argv + 1, argv + argc);
+  // The notifier the service starts in a person's session (notify_windows.cc); not a command
+  // for people, so not in the help.
+  if (!args.empty() && args[0] == "notify-person") return NotifyPersonMain(args);
   CliEnvironment env{std::cout, std::cerr, ::_isatty(1) != 0};
   const std::string base = programData() + "/Hearth";
   env.default_policy_path = base + "/policy.json";

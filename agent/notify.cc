@@ -1,39 +1,30 @@
-// Desktop notifications for failed required checks (notify.h): who is at the PC (logind sessions
-// and their session-bus sockets), what was already said (a small JSON state file), and the
-// sending (hearth-notify run as the person, each text its own argv element).
+// Desktop notifications for failed required checks (notify.h): what was already said to whom (a
+// small JSON state file), when to say it (once a day per problem, quiet hours, what changed, who
+// asked) and the loop over the people at the PC. Finding them and showing a notification is the
+// OS's part (notify_platform.h: notify_linux.cc, notify_windows.cc); what a notification says
+// is notify_text.cc's.
 #include "hearth/agent/notify.h"
 
 #include <algorithm>
-#include <climits>
 #include <ctime>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <unistd.h>
 
-#include "agent_os.h"
-#include "hearth/accounts.h"
-#include "hearth/agent/server_view.h"
-#include "hearth/check_registry.h"
 #include "hearth/files.h"
 #include "hearth/i18n.h"
 #include "hearth/json.h"
 #include "hearth/json_reader.h"
-#include "hearth/logind_sessions.h"
 #include "hearth/text.h"
 #include "hearth/time.h"
+#include "notify_platform.h"
 
 namespace hearth::agent {
 
 namespace {
 
-constexpr char kGetent[] = "/usr/bin/getent";
-constexpr size_t kMaxSessions = 1000;
-constexpr size_t kSystemFileLimit = 4 << 20;
 constexpr size_t kStateFileLimit = 1 << 20;
-constexpr size_t kMaxBodyBytes = 1000;
-constexpr size_t kMaxDetailsBytes = 2000;
 constexpr size_t kMaxLogged = 200;  // remembered log lines (older ones are dropped first)
 // A remembered time this far in the future means the clock was set back: forget it (telling
 // again is better than staying silent until the clock catches up).
@@ -51,43 +42,7 @@ std::string& programOverride() {
   return path;
 }
 
-// --- text ---------------------------------------------------------------------------------------
-
-// Valid UTF-8 with each byte of an invalid sequence replaced by U+FFFD (text::decodeUtf8 says
-// what is valid); C0 controls other than \n and \t, DEL and C1 controls become spaces (a
-// notification body is shown, never interpreted).
-std::string sanitize(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    auto cp = text::decodeUtf8(s, i);
-    if (!cp) {
-      out += "\xef\xbf\xbd";
-      ++i;
-      continue;
-    }
-    const uint32_t v = cp->value;
-    const bool control = (v < 0x20 && v != '\n' && v != '\t') || (v >= 0x7f && v <= 0x9f);
-    if (control) {
-      out.push_back(' ');
-    } else {
-      out.append(s.substr(i, cp->length));
-    }
-    i += cp->length;
-  }
-  return out;
-}
-
-// Cuts valid UTF-8 to at most `max` bytes on a character boundary, marking the cut with "…".
-std::string truncateUtf8(std::string s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t cut = max - 3;  // room for the ellipsis
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
-  s.resize(cut);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t')) s.pop_back();
-  return s + "\xe2\x80\xa6";
-}
+// --- fingerprints -------------------------------------------------------------------------------
 
 uint64_t fnv1a(std::string_view s) {
   uint64_t h = 14695981039346656037ull;
@@ -104,25 +59,6 @@ std::string hex16(uint64_t v) {
   for (int i = 15; i >= 0; --i) {
     out[static_cast<size_t>(i)] = kDigits[v & 0xf];
     v >>= 4;
-  }
-  return out;
-}
-
-// A D-Bus address value: bytes outside the optionally-escaped set become %XX.
-std::string busAddressForPath(const std::string& path) {
-  std::string out = "unix:path=";
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (char ch : path) {
-    auto c = static_cast<unsigned char>(ch);
-    bool plain = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                 c == '-' || c == '_' || c == '/' || c == '.' || c == '\\' || c == '*';
-    if (plain) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
   }
   return out;
 }
@@ -269,205 +205,6 @@ class OnceLog {
   std::chrono::hours repeat_after_;
 };
 
-// --- who is at the PC ---------------------------------------------------------------------------
-
-std::vector<uint32_t> graphicalUids(const SystemView& view, const std::string& dir,
-                                    std::map<uint32_t, std::string>* session_user,
-                                    std::map<uint32_t, std::vector<int64_t>>* leaders) {
-  std::set<uint32_t> uids;
-  auto names = view.listDir(dir);
-  if (!names.ok()) return {};
-  size_t seen = 0;
-  for (const auto& name : *names) {
-    if (++seen > kMaxSessions) break;
-    // <id>.ref are FIFOs held by the session's processes: never opened.
-    if (name.empty() || name[0] == '.' || name.ends_with(".ref")) continue;
-    std::string path = dir + "/" + name;
-    auto info = view.stat(path, false);
-    if (!info.ok() || info->type != FileType::kRegular) continue;
-    auto content = view.readFile(path, size_t{64} * 1024, false);
-    if (!content.ok()) continue;
-    auto s = accounts::parseLogindSession(name, *content);
-    if (!s || !accounts::isLiveGraphicalSession(*s)) continue;
-    uids.insert(s->uid);
-    if (!s->user.empty()) session_user->emplace(s->uid, s->user);
-    if (s->leader > 0) (*leaders)[s->uid].push_back(s->leader);
-  }
-  return {uids.begin(), uids.end()};
-}
-
-std::optional<accounts::PasswdEntry> accountOf(const SystemView& view,
-                                               const std::vector<accounts::PasswdEntry>& passwd,
-                                               uint32_t uid) {
-  auto it = std::find_if(passwd.begin(), passwd.end(),
-                         [&](const accounts::PasswdEntry& e) { return e.uid == uid; });
-  if (it != passwd.end()) return *it;
-  // Not a local account (LDAP, SSSD): ask NSS.
-  Command c;
-  c.argv = {kGetent, "passwd", std::to_string(uid)};
-  c.timeout = std::chrono::seconds(10);
-  auto res = view.run(c);
-  if (!res.ok() || res->term_signal != 0 || res->exit_code != 0) return std::nullopt;
-  auto entries = accounts::parsePasswd(res->out);
-  if (entries.empty() || entries.front().uid != uid) return std::nullopt;
-  return entries.front();
-}
-
-// The language the person chose: the environment of one of their sessions' leaders (a process
-// of theirs: a leader that is gone and whose pid was reused by someone else is not asked), else
-// AccountsService's record of the account; "" when neither says.
-std::string personLanguages(const SystemView& view, uint32_t uid, const std::string& user,
-                            const std::vector<int64_t>& leaders, const NotifyOptions& options) {
-  for (int64_t pid : leaders) {
-    const std::string proc = "/proc/" + std::to_string(pid);
-    auto st = view.stat(proc, true);
-    if (!st.ok() || st->uid != uid) continue;
-    auto env = view.readFile(proc + "/environ", size_t{128} * 1024, true);
-    if (!env.ok()) continue;
-    std::map<std::string, std::string> kv;
-    for (const auto& item : text::split(*env, '\0')) {
-      size_t eq = item.find('=');
-      if (eq != std::string::npos && eq > 0) kv[item.substr(0, eq)] = item.substr(eq + 1);
-    }
-    std::string chosen = i18n::Catalog::ChosenLanguages(kv);
-    if (!chosen.empty()) return chosen;
-  }
-  if (user.empty() || user.find('/') != std::string::npos || user[0] == '.') return "";
-  auto record = view.readFile(options.accounts_service_dir + "/" + user, 64 * 1024, false);
-  if (!record.ok()) return "";
-  for (const auto& line : text::splitLines(*record)) {
-    if (line.starts_with("Language=")) return text::trim(line.substr(9));
-  }
-  return "";
-}
-
-// --- sending ------------------------------------------------------------------------------------
-
-// The freedesktop urgency levels (the "urgency" hint, a byte).
-enum class Urgency { kLow = 0, kNormal = 1, kCritical = 2 };
-
-std::string translated(const char* id, const i18n::Catalog* catalog);
-
-// One notification for hearth-notify: its texts in the person's language, and whether it offers
-// the actions (with the details they show).
-struct Notice {
-  std::string title;
-  std::string body;
-  Urgency urgency = Urgency::kNormal;
-  bool actions = false;
-  std::string details_title;
-  std::string details_body;
-};
-
-// Shows `n` on the desktop `d`: hearth-notify run as the person, every text its own argv
-// element. Unavailable with one line saying why when it could not be shown.
-Status sendNotification(const SystemView& view, const Desktop& d, const NotifyOptions& o,
-                        const std::string& helper, const Notice& n, const i18n::Catalog* catalog) {
-  Command c;
-  const char* icon = n.urgency == Urgency::kLow ? "dialog-information" : "dialog-warning";
-  c.argv = {helper,
-            "--address=" + d.bus_address,
-            "--title=" + n.title,
-            "--body=" + n.body,
-            "--urgency=" + std::to_string(static_cast<int>(n.urgency)),
-            std::string("--icon=") + icon,
-            "--timeout=" + std::to_string(o.timeout.count()),
-            "--wait=" + std::to_string(o.action_wait.count())};
-  if (n.actions) {
-    if (!o.control_socket.empty()) {
-      c.argv.push_back("--check-again=" + translated(N_("Check again"), catalog));
-      c.argv.push_back("--control-socket=" + o.control_socket);
-    }
-    c.argv.push_back("--details=" + translated(N_("Show details"), catalog));
-    c.argv.push_back("--details-title=" + n.details_title);
-    c.argv.push_back("--details-body=" + n.details_body);
-  }
-  c.timeout = o.timeout * 2 + std::chrono::seconds(6);
-  c.max_output = 64 * 1024;
-  c.as_user = d.identity;
-  c.env["DBUS_SESSION_BUS_ADDRESS"] = d.bus_address;
-  auto res = view.run(c);
-  const std::string who = "showing a notification on the session bus of " + d.user;
-  if (!res.ok()) return UnavailableError(who + " failed: " + res.status().message());
-  if (res->term_signal != 0) {
-    return UnavailableError(who + " failed: hearth-notify was ended by signal " +
-                            std::to_string(res->term_signal));
-  }
-  if (res->exit_code != 0) {
-    std::string err = text::firstLine(res->err, 300);
-    if (err.find("ServiceUnknown") != std::string::npos ||
-        err.find("not provided by any .service files") != std::string::npos) {
-      return NotFoundError("no notification service runs in the desktop session of " + d.user +
-                           " (showing a notification: " + err + ")");
-    }
-    return UnavailableError(who + " failed (hearth-notify exit " + std::to_string(res->exit_code) +
-                            ")" + (err.empty() ? "" : ": " + err));
-  }
-  return OkStatus();
-}
-
-// Valid UTF-8 without control characters, at most kMaxBodyBytes (hearth-notify escapes it for
-// servers that announce body markup: EscapeBodyMarkup).
-std::string finishBody(const std::string& text) {
-  return truncateUtf8(sanitize(text::trim(text)), kMaxBodyBytes);
-}
-
-// The check's name as the person reads it ("Screen lock"); its id spelled out when unnamed.
-std::string checkName(std::string_view check_id, const i18n::Catalog* catalog) {
-  if (const CheckEntry* entry = Checks().find(check_id);
-      entry != nullptr && !entry->spec.wording.name.empty()) {
-    const std::string& name = entry->spec.wording.name;
-    return catalog != nullptr ? catalog->translate(name) : std::string(i18n::Tr(name));
-  }
-  std::string name = sanitize(check_id);
-  std::replace(name.begin(), name.end(), '_', ' ');
-  std::replace(name.begin(), name.end(), '\n', ' ');
-  if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = static_cast<char>(name[0] - 32);
-  return truncateUtf8(name, 80);
-}
-
-std::string translated(const char* id, const i18n::Catalog* catalog) {
-  return catalog != nullptr ? catalog->translate(id) : std::string(i18n::Tr(id));
-}
-
-// What the server said about a failing check (its deadline, IT's exemption) as one line for the
-// person, and how urgent the failure is therefore.
-struct Deadline {
-  std::string line;
-  Urgency urgency = Urgency::kCritical;
-};
-
-Deadline deadlineOf(const json::Value& server_view, const std::string& check_id, TimePoint now,
-                    const i18n::Catalog* catalog) {
-  Deadline out;
-  const json::Value* checks = server_view.isObject() ? server_view.find("checks") : nullptr;
-  if (checks == nullptr || !checks->isArray()) return out;
-  for (const auto& c : checks->asArray()) {
-    const json::Value* id = c.find("id");
-    if (id == nullptr || !id->isString() || id->asString() != check_id) continue;
-    auto timeAt = [&](const char* key) -> std::optional<TimePoint> {
-      const json::Value* v = c.find(key);
-      if (v == nullptr || !v->isString()) return std::nullopt;
-      auto t = parseRfc3339(v->asString());
-      return t.ok() ? std::optional<TimePoint>(*t) : std::nullopt;
-    };
-    if (auto exempt = timeAt("exempt_until"); exempt && *exempt > now) {
-      out.line = i18n::Subst(translated(N_("Exempted by IT until {1}."), catalog),
-                             {PersonTime(*exempt, now, catalog)});
-      out.urgency = Urgency::kLow;
-    } else if (auto fix_by = timeAt("fix_by")) {
-      const bool ahead = *fix_by > now;
-      out.line = i18n::Subst(
-          translated(ahead ? N_("Fix it by {1}.") : N_("Fix it now: the deadline was {1}."),
-                     catalog),
-          {PersonTime(*fix_by, now, catalog)});
-      out.urgency = ahead ? Urgency::kNormal : Urgency::kCritical;
-    }
-    return out;
-  }
-  return out;
-}
-
 int localMinuteOfDay(TimePoint t) {
   std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -486,92 +223,12 @@ bool quietAt(const NotifyOptions& o, TimePoint now) {
 
 // --- public -------------------------------------------------------------------------------------
 
-std::string UnknownNotificationTitle(std::string_view check_id, const i18n::Catalog* catalog) {
-  return "Hearth: " + i18n::Subst(translated(N_("{1}: could not check"), catalog),
-                                  {checkName(check_id, catalog)});
-}
-
-std::string FixedNotificationTitle(std::string_view check_id, const i18n::Catalog* catalog) {
-  return "Hearth: " + i18n::Subst(translated(N_("{1} is fixed – thank you"), catalog),
-                                  {checkName(check_id, catalog)});
-}
-
-std::string NotificationTitle(std::string_view check_id, const i18n::Catalog* catalog) {
-  if (const CheckEntry* entry = Checks().find(check_id);
-      entry != nullptr && !entry->spec.wording.notification_title.empty()) {
-    const std::string& title = entry->spec.wording.notification_title;
-    return std::string("Hearth: ") +
-           (catalog != nullptr ? catalog->translate(title) : std::string(i18n::Tr(title)));
-  }
-  std::string name = sanitize(check_id);
-  std::replace(name.begin(), name.end(), '_', ' ');
-  std::replace(name.begin(), name.end(), '\n', ' ');
-  if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = static_cast<char>(name[0] - 32);
-  return "Hearth: " + truncateUtf8(name, 80) + " needs attention";
-}
-
-std::string NotificationBody(const CheckResult& check, const i18n::Catalog* catalog,
-                             const Report* report, const std::string& deadline) {
-  // The deadline first, then what to do, in the person's language, as numbered steps (else what
-  // is wrong), then where to get help.
-  std::vector<std::string> lines;
-  if (!deadline.empty()) lines.push_back(deadline);
-  std::vector<std::string> advice = LocalAdviceLines(check, catalog);
-  if (advice.empty()) advice.push_back(LocalSummary(check, catalog));
-  lines.insert(lines.end(), advice.begin(), advice.end());
-  if (check.verdict == Verdict::kUnknown) {
-    lines.push_back(translated(N_("Until Hearth can check it, this PC counts as not meeting the "
-                                  "agreed security level."),
-                               catalog));
-  }
-  static const Report kNoReport;
-  for (auto& line : CompanyHelpLines(report != nullptr ? *report : kNoReport, check, catalog)) {
-    lines.push_back(std::move(line));
-  }
-  std::string text;
-  for (const auto& line : lines) text += (text.empty() ? "" : "\n") + line;
-  return finishBody(text);
-}
-
-std::string DetailsTitle(const i18n::Catalog* catalog) {
-  return "Hearth: " + translated(N_("The security checks on this PC"), catalog);
-}
-
-std::string DetailsBody(const Report& report, const CheckResult& check,
-                        const i18n::Catalog* catalog, const std::string& deadline) {
-  // Every check on one line with its mark, then the steps for the one the notification is about.
-  std::vector<std::string> lines;
-  if (!deadline.empty()) lines.push_back(deadline);
-  for (const auto& c : report.checks) {
-    const char* mark = "\xe2\x80\x93";                       // – not applicable
-    if (c.verdict == Verdict::kPass) mark = "\xe2\x9c\x94";  // ✔
-    if (c.verdict == Verdict::kFail) mark = "\xe2\x9c\x98";  // ✘
-    if (c.verdict == Verdict::kUnknown) mark = "?";
-    lines.push_back(std::string(mark) + " " + checkName(c.id, catalog) + ": " +
-                    text::firstLine(LocalSummary(c, catalog), 200));
-  }
-  lines.emplace_back();
-  lines.push_back(i18n::Subst(translated(N_("What to do about {1}:"), catalog),
-                              {checkName(check.id, catalog)}));
-  std::vector<std::string> advice = LocalAdviceLines(check, catalog);
-  if (advice.empty()) advice.push_back(LocalSummary(check, catalog));
-  lines.insert(lines.end(), advice.begin(), advice.end());
-  for (auto& line : CompanyHelpLines(report, check, catalog)) lines.push_back(std::move(line));
-  std::string body;
-  for (const auto& line : lines) body += (body.empty() ? "" : "\n") + line;
-  return truncateUtf8(sanitize(text::trim(body)), kMaxDetailsBytes);
-}
-
 std::string NotifyProgram() {
   {
     std::lock_guard<std::mutex> lock(programMutex());
     if (!programOverride().empty()) return programOverride();
   }
-  // Found as the uploader is (uploader.cc): beside this program in a build tree, else installed.
-  const std::string dir = ExecutableDir();
-  const std::string beside = dir + "/hearth-notify";
-  if (IsProgram(beside)) return beside;
-  return dir + "/../lib/hearth/hearth-notify";
+  return DefaultNotifyProgram();
 }
 
 void SetNotifyProgram(std::string path) {
@@ -590,43 +247,6 @@ std::string ProblemFingerprint(std::string_view check_id, std::string_view summa
     in_digits = digit;
   }
   return hex16(fnv1a(key));
-}
-
-std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& options) {
-  std::vector<Desktop> out;
-  if (view.isRooted()) return out;
-  std::map<uint32_t, std::string> session_user;
-  std::map<uint32_t, std::vector<int64_t>> leaders;
-  std::vector<uint32_t> uids = graphicalUids(view, options.sessions_dir, &session_user, &leaders);
-  if (uids.empty()) return out;
-  std::vector<accounts::PasswdEntry> passwd;
-  std::vector<accounts::GroupEntry> groups;
-  if (auto pw = view.readFile("/etc/passwd", kSystemFileLimit, false); pw.ok()) {
-    passwd = accounts::parsePasswd(*pw);
-  }
-  if (auto gr = view.readFile("/etc/group", kSystemFileLimit, false); gr.ok()) {
-    groups = accounts::parseGroup(*gr);
-  }
-  for (uint32_t uid : uids) {
-    // The per-user bus: a socket owned by the person (logind makes <root>/<uid> theirs, 0700).
-    std::string bus = options.runtime_dir_root + "/" + std::to_string(uid) + "/bus";
-    auto st = view.stat(bus, false);
-    if (!st.ok() || st->type != FileType::kSocket || st->uid != uid) continue;
-    auto account = accountOf(view, passwd, uid);
-    if (!account) continue;
-    Desktop d;
-    d.user = account->name;
-    d.uid = uid;
-    d.bus_address = busAddressForPath(bus);
-    d.identity.uid = account->uid;
-    d.identity.gid = account->gid;
-    d.identity.name = account->name;
-    d.identity.home = account->home;
-    d.identity.groups = accounts::groupsOf(groups, account->name, account->gid);
-    d.languages = personLanguages(view, uid, account->name, leaders[uid], options);
-    out.push_back(std::move(d));
-  }
-  return out;
 }
 
 StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
@@ -755,7 +375,7 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
     const i18n::Catalog* catalog = own ? own.get() : (d.languages.empty() ? nullptr : &kEnglish);
     bool reachable = true;
     auto show = [&](const Notice& n) {
-      Status s = sendNotification(view, d, options, helper, n, catalog);
+      Status s = ShowNotice(view, d, options, helper, n, catalog);
       if (!s.ok()) {
         log_once(s.message());
         // Nobody shows notifications in this session now; the other desktops still can.
@@ -772,7 +392,7 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
       if (passed.count(c.id) == 0 || !owed(d.user, c.id)) continue;
       Notice n;
       n.title = FixedNotificationTitle(c.id, catalog);
-      n.body = finishBody(LocalSummary(c, catalog));
+      n.body = FixedNotificationBody(c, catalog);
       n.urgency = Urgency::kLow;
       if (!show(n)) continue;
       state.thanks.erase(
@@ -787,7 +407,7 @@ StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
       const CheckResult& check = *problem.check;
       const bool failing = check.verdict == Verdict::kFail;
       Deadline deadline;
-      if (failing) deadline = deadlineOf(options.server_view, id, now, catalog);
+      if (failing) deadline = DeadlineOf(options.server_view, id, now, catalog);
       Notice n;
       n.title = failing ? NotificationTitle(id, catalog) : UnknownNotificationTitle(id, catalog);
       n.body = NotificationBody(check, catalog, &report, deadline.line);

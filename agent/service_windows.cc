@@ -9,6 +9,7 @@
 // or the heartbeat is due (always on the first cycle after start), delivery of the whole spool
 // in order, status.json. Cycles come every `interval` ± `splay`; a delivery that failed is tried
 // again at the next cycle (the Linux daemon's retry timer and network watch are not here yet).
+// `hearth-agent check-now` asks for a cycle now through the control pipe (check_now_windows.h).
 // The service's log goes to agent.log in the state directory's parent (%ProgramData%\Hearth).
 // Recovery (restart after a crash) is configured by the service at each start.
 #include <windows.h>
@@ -17,8 +18,10 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 
+#include "check_now_windows.h"
 #include "hearth/agent/daemon.h"
 #include "hearth/agent/enrollment.h"
 #include "hearth/agent/preseed.h"
@@ -101,22 +104,28 @@ BOOL WINAPI onConsoleCtrl(DWORD /*type*/) {
 
 bool stopRequested() { return ::WaitForSingleObject(state().stop, 0) == WAIT_OBJECT_0; }
 
-// Waits `wait`, or less when stopped (true) or paused/continued; holds while paused.
-bool sleepUntilNextCycle(std::chrono::milliseconds wait) {
+enum class Woken { kStop, kCycle, kRequested };
+
+// Waits `wait`, or less when stopped or when `requested` (check-now; may be null) is set; holds
+// while paused (a request made then is answered after CONTINUE).
+Woken sleepUntilNextCycle(std::chrono::milliseconds wait, HANDLE requested) {
   ServiceState& s = state();
   const auto until = std::chrono::steady_clock::now() + wait;
-  HANDLE events[2] = {s.stop, s.wake};
+  HANDLE events[3] = {s.stop, s.wake, requested};
+  bool asked = false;
   while (true) {
+    if (asked && s.paused == 0) return Woken::kRequested;
     DWORD ms = INFINITE;
     if (s.paused == 0) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           until - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
+      if (left.count() <= 0) return Woken::kCycle;
       ms = static_cast<DWORD>(std::min<int64_t>(left.count(), 0x7fffffff));
     }
-    DWORD r = ::WaitForMultipleObjects(2, events, FALSE, ms);
-    if (r == WAIT_OBJECT_0) return true;
-    if (r == WAIT_TIMEOUT && s.paused == 0) return false;
+    DWORD r = ::WaitForMultipleObjects(requested != nullptr ? 3 : 2, events, FALSE, ms);
+    if (r == WAIT_OBJECT_0) return Woken::kStop;
+    if (r == WAIT_OBJECT_0 + 2) asked = true;
+    if (r == WAIT_TIMEOUT && s.paused == 0) return Woken::kCycle;
   }
 }
 
@@ -134,14 +143,19 @@ class ServiceLoop {
     Fd held(*lock);
     log_.info("started (interval " + std::to_string(config_.interval.count()) + " s, state " +
               options_.state_dir + ")");
+    // `hearth-agent check-now` (check_now_windows.h).
+    std::unique_ptr<ControlPipe> control = OpenControlPipe(config_.control_socket, log_);
     bool first = true;
+    std::optional<uint32_t> asker;
     while (!stopRequested()) {
       const auto wait = nextWait();
       const auto next = std::chrono::system_clock::now() + wait;
-      cycle(first, next);
+      cycle(first, next, asker);
       first = false;
       if (runtime_) runtime_->idle();  // nothing talks to the network between cycles
-      if (sleepUntilNextCycle(wait)) break;
+      const Woken woken = sleepUntilNextCycle(wait, control ? control->requested() : nullptr);
+      if (woken == Woken::kStop) break;
+      asker = woken == Woken::kRequested ? control->takeAsker() : std::nullopt;
     }
     log_.info("stopped");
     return 0;
@@ -196,7 +210,9 @@ class ServiceLoop {
     return true;
   }
 
-  void cycle(bool first, std::chrono::system_clock::time_point next) {
+  // `asker`: the session of whoever asked for this check (check-now), told their problems again.
+  void cycle(bool first, std::chrono::system_clock::time_point next,
+             std::optional<uint32_t> asker) {
     if (!ensureRuntime() || runtime_->retired()) return;
     Status p = runtime_->refreshPolicy();
     (void)runtime_->maybeRenewCertificate();  // logged inside; the cycle goes on
@@ -206,6 +222,7 @@ class ServiceLoop {
       return;
     }
     if (stopRequested()) return;
+    runtime_->setAskedBy(asker);
     auto local = runtime_->runChecks({});
     if (!local.ok()) {
       log_.error("checks: " + local.status().message());
@@ -306,12 +323,6 @@ int RunDaemon(const DaemonOptions& options, std::ostream& err) {
   // Not started by the service control manager: in the foreground until Ctrl+C.
   ::SetConsoleCtrlHandler(onConsoleCtrl, TRUE);
   return runLoop(err);
-}
-
-int RequestCheckNow(const std::string& /*socket_path*/, std::ostream& /*out*/, std::ostream& err) {
-  err << "hearth-agent check-now: not available on Windows yet; restart the service "
-         "(sc stop HearthAgent, sc start HearthAgent) for a check now\n";
-  return 1;
 }
 
 }  // namespace hearth::agent

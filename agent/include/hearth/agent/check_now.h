@@ -1,9 +1,14 @@
 // The local "check now" request: the client side of the daemon's control socket (daemon.cc
-// serves it). Used by `hearth-agent check-now` and by hearth-notify when the person clicks
-// "Check again" on a notification.
+// serves it; on Windows the service's control pipe, check_now_windows.cc), and the rule both
+// apply (CheckNowGate, check_now_gate.cc). Used by `hearth-agent check-now` and by hearth-notify
+// when the person clicks "Check again" on a notification.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <iosfwd>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "hearth/status.h"
@@ -23,5 +28,22 @@ int RequestCheckNow(const std::string& socket_path, std::ostream& out, std::ostr
 
 // How often the control socket starts a check, at most.
 constexpr int kCheckNowMinSeconds = 60;
+
+// The agent's side of the rule, the same on every OS (daemon.cc's control socket, the Windows
+// service's control pipe): one request a minute per person, so one cannot starve another, and
+// never more than one check start every 5 seconds in all. Not thread-safe: one per server.
+class CheckNowGate {
+ public:
+  struct Answer {
+    bool start = false;  // start a check now
+    std::string line;    // what the asker is told: "ok: ...\n" or "busy: ...\n"
+  };
+  // `person` names who asks (a uid, a Windows user SID); `now` is a steady clock's.
+  Answer ask(const std::string& person, std::chrono::steady_clock::time_point now);
+
+ private:
+  std::map<std::string, std::chrono::steady_clock::time_point> last_;
+  std::optional<std::chrono::steady_clock::time_point> last_any_;
+};
 
 }  // namespace hearth::agent

@@ -4,7 +4,8 @@
 // in a fixture; the sending itself is one argv command run as the person, with no shell and no
 // quoting layer: hearth-notify (notify_session.h), which shows the notification over sd-bus with
 // the actions "Check again" and "Show details" and stays to handle them.
-// docs/notifications.md describes the behaviour for the person and for IT.
+// What the notifications say: notify_text.h. docs/notifications.md describes the behaviour for
+// the person and for IT.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hearth/agent/notify_text.h"
 #include "hearth/i18n.h"
 #include "hearth/json.h"
 #include "hearth/log.h"
@@ -113,32 +115,6 @@ std::vector<Desktop> FindDesktops(const SystemView& view, const NotifyOptions& o
 StatusOr<int> NotifyFailures(const SystemView& view, const Report& report,
                              const NotifyOptions& options, Logger& log);
 
-// --- the text, exposed for tests -----------------------------------------------------------------
-
-// "Hearth: Screen lock needs attention": the title of the check's entry in Checks(); an id
-// without one is spelled out ("Hearth: Antivirus status needs attention").
-// In the language of `catalog` (the person's); the process's when it is null.
-std::string NotificationTitle(std::string_view check_id, const i18n::Catalog* catalog = nullptr);
-// "Hearth: could not check VPN" (a required check whose result is unknown) and "Hearth: VPN is
-// fixed – thank you" (a failure the person was told of now passes).
-std::string UnknownNotificationTitle(std::string_view check_id,
-                                     const i18n::Catalog* catalog = nullptr);
-std::string FixedNotificationTitle(std::string_view check_id,
-                                   const i18n::Catalog* catalog = nullptr);
-// The remediation (the summary when there is none), as valid UTF-8 without control characters
-// other than newline and tab, at most ~1000 bytes, as plain text (hearth-notify escapes & < >
-// for servers that announce body markup). With `report`, the company's help page for the check
-// and its helpdesk follow the steps (CompanyHelpLines); `deadline` (one line: "Fix it by ...",
-// "Exempted by IT until ...") comes first when not empty.
-std::string NotificationBody(const CheckResult& check, const i18n::Catalog* catalog = nullptr,
-                             const Report* report = nullptr, const std::string& deadline = "");
-// "Hearth: this PC's security checks" and, for "Show details", every check of `report` on one
-// line with its mark and summary, then the steps for `check` and where to get help, in the
-// language of `catalog`; plain text (hearth-notify escapes it for markup services), at most
-// ~2000 bytes.
-std::string DetailsTitle(const i18n::Catalog* catalog = nullptr);
-std::string DetailsBody(const Report& report, const CheckResult& check,
-                        const i18n::Catalog* catalog = nullptr, const std::string& deadline = "");
 // 16 hex digits naming "the same problem": the check id and the summary with every run of digits
 // replaced, so counts and ages that change from day to day ("pending for 9 days") do not make a
 // new problem, while different words do.
