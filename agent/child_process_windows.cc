@@ -30,25 +30,6 @@ uint32_t lengthOf(const char* head) {
          static_cast<uint32_t>(static_cast<unsigned char>(head[3]));
 }
 
-// One argument quoted the way CommandLineToArgvW and the C runtime read it back.
-std::wstring quoteArg(const std::wstring& arg) {
-  if (!arg.empty() && arg.find_first_of(L" \t\n\v\"") == std::wstring::npos) return arg;
-  std::wstring out = L"\"";
-  size_t backslashes = 0;
-  for (wchar_t c : arg) {
-    if (c == L'\\') {
-      ++backslashes;
-      continue;
-    }
-    out.append(c == L'"' ? backslashes * 2 + 1 : backslashes, L'\\');
-    backslashes = 0;
-    out += c;
-  }
-  out.append(backslashes * 2, L'\\');
-  out += L'"';
-  return out;
-}
-
 // This process's environment with `extra` ("NAME=value") added, as CreateProcessW's block.
 std::wstring environmentBlock(const std::vector<std::string>& extra) {
   std::wstring block;
@@ -172,8 +153,9 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildSpec& spe
     if (err_out != nullptr) ::CloseHandle(err_out);
     return windows::Win32ErrorStatus(err, "the handles " + spec.name + " inherits");
   }
-  std::wstring cmdline = quoteArg(windows::Widen(spec.program));
-  for (const std::string& a : spec.args) cmdline += L" " + quoteArg(windows::Widen(a));
+  std::wstring cmdline = windows::QuoteCommandLineArg(windows::Widen(spec.program));
+  for (const std::string& a : spec.args)
+    cmdline += L" " + windows::QuoteCommandLineArg(windows::Widen(a));
   std::vector<std::string> env = spec.extra_env;
   env.push_back("HEARTH_CHANNEL=stdin");
   std::wstring block = environmentBlock(env);

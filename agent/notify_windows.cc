@@ -28,26 +28,6 @@ namespace {
 
 constexpr size_t kMaxAnswer = 4096;
 
-// One argument quoted the way CommandLineToArgvW and the C runtime read it back (as
-// base/process_windows.cc and child_process_windows.cc do).
-std::wstring quoteArg(const std::wstring& arg) {
-  if (!arg.empty() && arg.find_first_of(L" \t\n\v\"") == std::wstring::npos) return arg;
-  std::wstring out = L"\"";
-  size_t backslashes = 0;
-  for (wchar_t c : arg) {
-    if (c == L'\\') {
-      ++backslashes;
-      continue;
-    }
-    out.append(c == L'"' ? backslashes * 2 + 1 : backslashes, L'\\');
-    backslashes = 0;
-    out += c;
-  }
-  out.append(backslashes * 2, L'\\');
-  out += L'"';
-  return out;
-}
-
 std::string sessionInfo(DWORD session, WTS_INFO_CLASS what) {
   LPWSTR buf = nullptr;
   DWORD len = 0;
@@ -135,7 +115,7 @@ Status ShowNotice(const SystemView& /*view*/, const Desktop& d, const NotifyOpti
     if (!cmdline.empty()) cmdline += L' ';
     std::string arg = a;
     std::replace(arg.begin(), arg.end(), '/', a == helper ? '\\' : '/');
-    cmdline += quoteArg(windows::Widen(arg));
+    cmdline += windows::QuoteCommandLineArg(windows::Widen(arg));
   }
   const std::string who = "showing a notification in the session of " + d.user;
   HEARTH_ASSIGN_OR_RETURN(HANDLE token, tokenFor(d.uid));

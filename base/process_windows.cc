@@ -39,29 +39,6 @@ bool isAbsolute(const std::string& p) {
          p.starts_with("\\\\");
 }
 
-// One argument quoted the way CommandLineToArgvW and the C runtime read it back.
-std::wstring quoteArg(const std::wstring& arg) {
-  if (!arg.empty() && arg.find_first_of(L" \t\n\v\"") == std::wstring::npos) return arg;
-  std::wstring out = L"\"";
-  size_t backslashes = 0;
-  for (wchar_t c : arg) {
-    if (c == L'\\') {
-      ++backslashes;
-      continue;
-    }
-    if (c == L'"') {
-      out.append(backslashes * 2 + 1, L'\\');
-    } else {
-      out.append(backslashes, L'\\');
-    }
-    backslashes = 0;
-    out += c;
-  }
-  out.append(backslashes * 2, L'\\');
-  out += L'"';
-  return out;
-}
-
 std::wstring environmentBlock(const std::map<std::string, std::string>& env) {
   std::map<std::wstring, std::wstring> vars;
   for (const char* name : {"SystemRoot", "windir", "SystemDrive", "PATHEXT", "TEMP", "TMP",
@@ -111,7 +88,7 @@ StatusOr<CommandResult> RunCommand(const Command& command) {
   std::wstring cmdline;
   for (const auto& a : command.argv) {
     if (!cmdline.empty()) cmdline += L' ';
-    cmdline += quoteArg(windows::Widen(a));
+    cmdline += windows::QuoteCommandLineArg(windows::Widen(a));
   }
   std::wstring env = environmentBlock(command.env);
 

@@ -78,4 +78,24 @@ Status HresultStatus(long hr, std::string_view what) {
   return UnavailableError(std::move(m));
 }
 
+std::wstring QuoteCommandLineArg(const std::wstring& arg) {
+  if (!arg.empty() && arg.find_first_of(L" \t\n\v\"") == std::wstring::npos) return arg;
+  std::wstring out = L"\"";
+  size_t backslashes = 0;
+  for (wchar_t c : arg) {
+    if (c == L'\\') {
+      ++backslashes;
+      continue;
+    }
+    // Backslashes before a quote are doubled and the quote escaped; elsewhere they stay.
+    out.append(c == L'"' ? backslashes * 2 + 1 : backslashes, L'\\');
+    backslashes = 0;
+    out += c;
+  }
+  // Before the closing quote, backslashes are doubled.
+  out.append(backslashes * 2, L'\\');
+  out += L'"';
+  return out;
+}
+
 }  // namespace hearth::windows

@@ -23,4 +23,9 @@ Status Win32ErrorStatus(unsigned long code, std::string_view what);
 // The same for an HRESULT (COM, WMI, the Windows Update Agent), with the code in hex.
 Status HresultStatus(long hr, std::string_view what);
 
+// One argument of a command line, quoted so that CommandLineToArgvW and the C runtime read it
+// back unchanged (spaces, tabs, quotes and the backslashes before them; an empty argument as
+// ""). For CreateProcessW and CreateProcessAsUserW, which take one string, never a shell.
+std::wstring QuoteCommandLineArg(const std::wstring& arg);
+
 }  // namespace hearth::windows
