@@ -415,6 +415,26 @@ StatusOr<bool> readEntryHead(BackupReader& r, std::string& name, uint32_t& mode,
   return n > 0;
 }
 
+// The backup's first entry, its manifest: a JSON object whose "database" names the store's kind
+// ("sqlite" or "postgresql"). DataLoss when it is missing, too large or unreadable.
+StatusOr<json::Value> readManifest(BackupReader& r) {
+  std::string name;
+  uint32_t mode = 0;
+  uint64_t size = 0;
+  HEARTH_ASSIGN_OR_RETURN(bool more, readEntryHead(r, name, mode, size));
+  if (!more || name != kManifest || size > (1 << 20)) {
+    return DataLossError("the backup has no manifest");
+  }
+  std::string text(size, '\0');
+  HEARTH_RETURN_IF_ERROR(r.readExact(text.data(), size, "the manifest"));
+  auto manifest = json::parse(text);
+  const json::Value* kind = manifest.ok() ? manifest->find("database") : nullptr;
+  if (kind == nullptr || !kind->isString()) {
+    return DataLossError("the backup's manifest is unreadable");
+  }
+  return std::move(manifest).value();
+}
+
 // Copies `size` bytes of the current entry to a new file `path` (mode `mode`), fsynced. The
 // staging directory is new and private: a name already there means the backup holds it twice.
 Status extract(BackupReader& r, const std::string& path, mode_t mode, uint64_t size) {
@@ -496,17 +516,9 @@ StatusOr<RestoreSummary> RestoreBackup(const RestoreOptions& o) {
     std::string name;
     uint32_t mode = 0;
     uint64_t size = 0;
-    HEARTH_ASSIGN_OR_RETURN(bool more, readEntryHead(r, name, mode, size));
-    if (!more || name != kManifest || size > (1 << 20)) {
-      return DataLossError("the backup has no manifest");
-    }
-    std::string text(size, '\0');
-    HEARTH_RETURN_IF_ERROR(r.readExact(text.data(), size, "the manifest"));
-    auto manifest = json::parse(text);
-    if (!manifest.ok() || manifest->find("database") == nullptr ||
-        !manifest->find("database")->isString()) {
-      return DataLossError("the backup's manifest is unreadable");
-    }
+    bool more = false;
+    HEARTH_ASSIGN_OR_RETURN(json::Value manifest_value, readManifest(r));
+    const json::Value* manifest = &manifest_value;
     summary.database_kind = manifest->find("database")->asString();
     if (const auto* v = manifest->find("snapshot_at"); v != nullptr && v->isString()) {
       summary.snapshot_at = v->asString();
@@ -618,17 +630,9 @@ StatusOr<std::vector<std::string>> ExtractBackupStateFiles(const std::string& in
     std::string name;
     uint32_t mode = 0;
     uint64_t size = 0;
-    HEARTH_ASSIGN_OR_RETURN(bool more, readEntryHead(r, name, mode, size));
-    if (!more || name != kManifest || size > (1 << 20)) {
-      return DataLossError("the backup has no manifest");
-    }
-    std::string text(size, '\0');
-    HEARTH_RETURN_IF_ERROR(r.readExact(text.data(), size, "the manifest"));
-    auto manifest = json::parse(text);
-    const json::Value* kind = manifest.ok() ? manifest->find("database") : nullptr;
-    if (kind == nullptr || !kind->isString()) {
-      return DataLossError("the backup's manifest is unreadable");
-    }
+    bool more = false;
+    HEARTH_ASSIGN_OR_RETURN(json::Value manifest, readManifest(r));
+    const json::Value* kind = manifest.find("database");
     if (kind->asString() != "postgresql") {
       return InvalidArgumentError(
           "it is a backup of a server on " +
